@@ -1,0 +1,107 @@
+"""The canonical tables every part of Territory Studio speaks.
+
+Imports map CRM exports onto these names; the engine, metrics, app and CLI read only these names.
+Keeping them in one module means a renamed column is one edit, not a hunt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- accounts -------------------------------------------------------------------------------
+
+ACCOUNT_ID = "account_id"
+NAME = "name"
+LATITUDE = "latitude"
+LONGITUDE = "longitude"
+POSTAL_CODE = "postal_code"
+CITY = "city"
+STATE = "state"
+COUNTRY = "country"
+INDUSTRY = "industry"
+REVENUE = "revenue"
+POTENTIAL = "potential"
+WORKLOAD_HOURS = "workload_hours"
+TERRITORY_ID = "territory_id"
+LOCKED = "locked"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column: its name, pandas dtype, whether an import needs it, and its unit."""
+
+    name: str
+    dtype: str
+    required: bool
+    unit: str
+    description: str
+
+
+ACCOUNT_SCHEMA: tuple[Column, ...] = (
+    Column(ACCOUNT_ID, "string", True, "", "Unique account identifier (CRM record ID)."),
+    Column(NAME, "string", False, "", "Account (company) name."),
+    Column(LATITUDE, "float64", False, "degrees", "WGS84 latitude; from the file or the ZIP centroid."),
+    Column(LONGITUDE, "float64", False, "degrees", "WGS84 longitude; from the file or the ZIP centroid."),
+    Column(POSTAL_CODE, "string", False, "", "Postal code; US ZIP normalised to 5 digits."),
+    Column(CITY, "string", False, "", "City."),
+    Column(STATE, "string", False, "", "State or province (US: two-letter code)."),
+    Column(COUNTRY, "string", False, "", "ISO 3166-1 alpha-2 country code (US when unknown)."),
+    Column(INDUSTRY, "string", False, "", "Industry; 'Other' when blank."),
+    Column(REVENUE, "float64", False, "USD/year", "Trailing-12-month revenue from the account."),
+    Column(POTENTIAL, "float64", False, "USD/year", "Annual opportunity (wallet) at the account."),
+    Column(WORKLOAD_HOURS, "float64", False, "hours/year", "Annual hours a rep needs to serve it."),
+    Column(TERRITORY_ID, "string", False, "", "Current territory (alignment); blank if unassigned."),
+    Column(LOCKED, "boolean", False, "", "True: the account must stay in its current territory."),
+)
+ACCOUNT_COLUMNS: tuple[str, ...] = tuple(c.name for c in ACCOUNT_SCHEMA)
+
+# --- territories / reps ---------------------------------------------------------------------
+
+REP_NAME = "rep_name"
+REGION = "region"
+DISTRICT = "district"
+HOME_LATITUDE = "home_latitude"
+HOME_LONGITUDE = "home_longitude"
+CAPACITY_FTE = "capacity_fte"
+
+TERRITORY_SCHEMA: tuple[Column, ...] = (
+    Column(TERRITORY_ID, "string", True, "", "Territory identifier, e.g. T07 (kept across re-alignments)."),
+    Column(REP_NAME, "string", False, "", "Rep who owns the territory."),
+    Column(REGION, "string", False, "", "Region (top of the hierarchy region > district > territory)."),
+    Column(DISTRICT, "string", False, "", "Optional district between region and territory."),
+    Column(HOME_LATITUDE, "float64", False, "degrees", "Rep home base latitude (optional)."),
+    Column(HOME_LONGITUDE, "float64", False, "degrees", "Rep home base longitude (optional)."),
+    Column(CAPACITY_FTE, "float64", False, "FTE", "Rep capacity; 1.0 full time, 0.5 part-time or ramping."),
+)
+TERRITORY_COLUMNS: tuple[str, ...] = tuple(c.name for c in TERRITORY_SCHEMA)
+DEFAULT_CAPACITY_FTE = 1.0
+
+# --- bookings (quarterly review) --------------------------------------------------------------
+
+QUARTER = "quarter"
+AMOUNT = "amount"
+
+BOOKING_SCHEMA: tuple[Column, ...] = (
+    Column(ACCOUNT_ID, "string", True, "", "Account the booking belongs to."),
+    Column(QUARTER, "string", True, "", "Calendar quarter, e.g. 2026Q3."),
+    Column(AMOUNT, "float64", True, "USD", "Booked amount in the quarter."),
+)
+BOOKING_COLUMNS: tuple[str, ...] = tuple(c.name for c in BOOKING_SCHEMA)
+
+# --- balance measures -------------------------------------------------------------------------
+
+MEASURES: tuple[str, ...] = ("workload", "revenue", "potential", "accounts")
+"""Quantities a territory can be balanced on. 'accounts' counts accounts."""
+
+MEASURE_COLUMN: dict[str, str | None] = {
+    "workload": WORKLOAD_HOURS,
+    "revenue": REVENUE,
+    "potential": POTENTIAL,
+    "accounts": None,
+}
+MEASURE_LABEL: dict[str, str] = {
+    "workload": "Workload (hours/year)",
+    "revenue": "Revenue (USD/year)",
+    "potential": "Potential (USD/year)",
+    "accounts": "Accounts (count)",
+}
