@@ -1,0 +1,565 @@
+"""Named what-if scenarios, kept in SQLite so a leader can come back to them before the review.
+
+A scenario is an immutable record: name, notes, engine parameters, a fingerprint of the dataset it
+was made from, every account's territory, and the scorecard. Saves run in one ``BEGIN IMMEDIATE``
+transaction, so two app sessions (or two CLI processes) saving at once both succeed, and a process
+killed mid-save leaves every earlier scenario as it was (SQLite's journal rolls the half-save back).
+
+The database lives in the user's data directory, or wherever ``TERRITORY_STUDIO_DB`` points.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import sqlite3
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from territory import schema
+from territory.errors import DataError, TerritoryError
+
+DB_ENV_VAR = "TERRITORY_STUDIO_DB"
+USER_ENV_VAR = "TERRITORY_STUDIO_USER"
+SCHEMA_VERSION = 2
+FILE_FORMAT = "territory-studio-scenario"
+FILE_FORMAT_VERSION = 1
+MAX_NAME_LENGTH = 80
+ASSIGNMENT_COLUMNS: tuple[str, ...] = (
+    schema.ACCOUNT_ID,
+    schema.TERRITORY_ID,
+    "previous_territory_id",
+    "moved",
+    "reason",
+)
+
+
+class ScenarioError(TerritoryError):
+    """A scenario operation the user can fix (bad name, unknown scenario, unreadable file)."""
+
+
+class ScenarioExistsError(ScenarioError):
+    """The name is taken: the caller must choose to overwrite or pick another name."""
+
+
+def default_db_path() -> Path:
+    """``$TERRITORY_STUDIO_DB`` when set, else ``scenarios.sqlite`` in the user's data directory."""
+    configured = os.environ.get(DB_ENV_VAR, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("territory-studio", appauthor=False)) / "scenarios.sqlite"
+
+
+def validate_name(name: str) -> str:
+    """The cleaned name, or a ScenarioError that says what is wrong with it."""
+    if not isinstance(name, str):
+        raise ScenarioError("A scenario name must be text.")
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise ScenarioError("A scenario needs a name: type one, e.g. 'Q3 2026 - 22 reps'.")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise ScenarioError(
+            f"Scenario names are at most {MAX_NAME_LENGTH} characters; this one has {len(cleaned)}."
+        )
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in cleaned):
+        raise ScenarioError("Scenario names cannot contain control characters.")
+    return cleaned
+
+
+def dataset_fingerprint(accounts: pd.DataFrame) -> str:
+    """A short hash of the account IDs: scenarios remember which dataset they were made from.
+
+    Only the IDs count, so re-estimated workloads keep the fingerprint while a different account
+    list changes it (that is what decides whether an assignment still applies).
+
+    >>> dataset_fingerprint(pd.DataFrame({"account_id": ["A2", "A1"]}))
+    '648948376da7376e'
+    """
+    ids = sorted(accounts[schema.ACCOUNT_ID].astype(str).tolist())
+    digest = hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()
+    return digest[:16]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _json_ready(value: Any) -> Any:
+    """Plain JSON types for numpy scalars, tuples and NaN (stored as null)."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One saved alignment with everything needed to review or re-apply it."""
+
+    name: str
+    assignment: pd.DataFrame
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    notes: str = ""
+    dataset_fingerprint: str = ""
+    created_at: str = ""
+    updated_at: str = ""
+
+    @property
+    def accounts(self) -> int:
+        return int(len(self.assignment))
+
+    @property
+    def territories(self) -> int:
+        return int(self.assignment[schema.TERRITORY_ID].nunique())
+
+    def labels(self) -> pd.Series:
+        """Territory per account, indexed by account_id."""
+        return self.assignment.set_index(schema.ACCOUNT_ID)[schema.TERRITORY_ID]
+
+
+def normalize_assignment(assignment: pd.DataFrame) -> pd.DataFrame:
+    """The assignment columns in a fixed order and type; unknown columns are dropped."""
+    missing = [c for c in (schema.ACCOUNT_ID, schema.TERRITORY_ID) if c not in assignment.columns]
+    if missing:
+        raise ScenarioError(f"An assignment needs the columns {', '.join(missing)}.")
+    out = pd.DataFrame(
+        {
+            schema.ACCOUNT_ID: assignment[schema.ACCOUNT_ID].astype(str).to_numpy(),
+            schema.TERRITORY_ID: assignment[schema.TERRITORY_ID].astype("string").to_numpy(),
+        }
+    )
+    previous = assignment.get("previous_territory_id")
+    out["previous_territory_id"] = (
+        pd.Series(pd.NA, index=out.index, dtype="string")
+        if previous is None
+        else previous.astype("string").to_numpy()
+    )
+    moved = assignment.get("moved")
+    if moved is None:
+        moved_values = (out["previous_territory_id"].notna()) & (
+            out["previous_territory_id"] != out[schema.TERRITORY_ID]
+        )
+        out["moved"] = moved_values.fillna(False).astype(bool).to_numpy()
+    else:
+        out["moved"] = moved.fillna(False).astype(bool).to_numpy()
+    reason = assignment.get("reason")
+    out["reason"] = "" if reason is None else reason.fillna("").astype(str).to_numpy()
+    duplicated = out[schema.ACCOUNT_ID].duplicated()
+    if duplicated.any():
+        first = out.loc[duplicated, schema.ACCOUNT_ID].iloc[0]
+        raise ScenarioError(
+            f"The assignment lists account {first!r} more than once ({int(duplicated.sum())} "
+            "duplicates); each account belongs to exactly one territory."
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class DatasetDiff:
+    """How a scenario's accounts differ from the dataset it is applied to."""
+
+    missing_accounts: tuple[str, ...]
+    new_accounts: tuple[str, ...]
+
+    @property
+    def matches(self) -> bool:
+        return not self.missing_accounts and not self.new_accounts
+
+    def describe(self, limit: int = 5) -> str:
+        """One sentence a leader can act on."""
+        if self.matches:
+            return "The scenario covers exactly the accounts of this dataset."
+        parts = []
+        if self.missing_accounts:
+            shown = ", ".join(self.missing_accounts[:limit])
+            more = "" if len(self.missing_accounts) <= limit else f" and {len(self.missing_accounts) - limit} more"
+            parts.append(
+                f"{len(self.missing_accounts)} account(s) of the scenario are not in this dataset "
+                f"({shown}{more}); they are ignored"
+            )
+        if self.new_accounts:
+            shown = ", ".join(self.new_accounts[:limit])
+            more = "" if len(self.new_accounts) <= limit else f" and {len(self.new_accounts) - limit} more"
+            parts.append(
+                f"{len(self.new_accounts)} account(s) of this dataset are not in the scenario "
+                f"({shown}{more}); they keep their current territory"
+            )
+        return "; ".join(parts) + "."
+
+
+def compare_to_dataset(scenario: Scenario, accounts: pd.DataFrame) -> DatasetDiff:
+    """Which accounts are missing from, or new to, the dataset compared with the scenario."""
+    saved = set(scenario.assignment[schema.ACCOUNT_ID].astype(str))
+    current = set(accounts[schema.ACCOUNT_ID].astype(str))
+    return DatasetDiff(tuple(sorted(saved - current)), tuple(sorted(current - saved)))
+
+
+def apply_to_dataset(scenario: Scenario, accounts: pd.DataFrame) -> tuple[pd.Series, DatasetDiff]:
+    """Territory per account of ``accounts`` (aligned to its index) under the scenario.
+
+    Accounts the scenario does not know keep their current ``territory_id``; the diff says which.
+    """
+    diff = compare_to_dataset(scenario, accounts)
+    mapping = scenario.labels()
+    ids = accounts[schema.ACCOUNT_ID].astype(str)
+    labels = ids.map(mapping).astype("string")
+    if schema.TERRITORY_ID in accounts.columns:
+        labels = labels.fillna(accounts[schema.TERRITORY_ID].astype("string"))
+    return labels.rename(schema.TERRITORY_ID), diff
+
+
+# --- the store --------------------------------------------------------------------------------
+
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
+
+def _migration(version: int) -> Callable[[Callable[[sqlite3.Connection], None]], Callable[..., None]]:
+    def register(function: Callable[[sqlite3.Connection], None]) -> Callable[..., None]:
+        _MIGRATIONS[version] = function
+        return function
+
+    return register
+
+
+@_migration(1)
+def _create_v1(db: sqlite3.Connection) -> None:
+    """Version 1: scenarios and their assignments."""
+    db.execute(
+        """CREATE TABLE scenarios (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            notes TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            params_json TEXT NOT NULL,
+            dataset_fingerprint TEXT NOT NULL,
+            metrics_json TEXT NOT NULL,
+            accounts INTEGER NOT NULL,
+            territories INTEGER NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE assignments (
+            scenario_id INTEGER NOT NULL REFERENCES scenarios(id) ON DELETE CASCADE,
+            account_id TEXT NOT NULL,
+            territory_id TEXT,
+            previous_territory_id TEXT,
+            moved INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (scenario_id, account_id)
+        )"""
+    )
+
+
+@_migration(2)
+def _add_history_v2(db: sqlite3.Connection) -> None:
+    """Version 2: an audit trail of saves, renames, deletes and activations."""
+    db.execute(
+        """CREATE TABLE history (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            scenario TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            user TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    # Scenarios saved before history existed get a 'save' entry so the trail starts complete.
+    db.execute(
+        "INSERT INTO history (at, action, scenario, detail) "
+        "SELECT created_at, 'save', name, 'recorded by migration to version 2' FROM scenarios"
+    )
+
+
+class ScenarioStore:
+    """SQLite-backed scenarios with a versioned schema; safe for several writers at once."""
+
+    def __init__(self, path: str | Path | None = None, user: str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        self.user = user if user is not None else os.environ.get(USER_ENV_VAR, "")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            self._migrate(db)
+
+    # connections are short-lived: one per operation, so Streamlit threads never share one.
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as error:
+            raise ScenarioError(f"Cannot open the scenario database {self.path}: {error}") from error
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA busy_timeout = 30000")
+            try:
+                db.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError:
+                pass  # another process is switching it; the default journal is also safe
+            yield db
+        except sqlite3.DatabaseError as error:
+            raise ScenarioError(
+                f"The scenario database {self.path} could not be used ({error}). "
+                f"Point {DB_ENV_VAR} at another file or restore a backup."
+            ) from error
+        finally:
+            db.close()
+
+    @contextmanager
+    def _transaction(self, db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        with self._transaction(db):
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise ScenarioError(
+                    f"The scenario database {self.path} has schema version {version}, newer than "
+                    f"this Territory Studio ({SCHEMA_VERSION}): upgrade Territory Studio."
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                _MIGRATIONS[target](db)
+                db.execute(f"PRAGMA user_version = {target}")
+
+    @property
+    def schema_version(self) -> int:
+        with self._connect() as db:
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _record(self, db: sqlite3.Connection, action: str, scenario: str, detail: str = "") -> None:
+        db.execute(
+            "INSERT INTO history (at, action, scenario, detail, user) VALUES (?, ?, ?, ?, ?)",
+            (_now(), action, scenario, detail, self.user),
+        )
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def save(self, scenario: Scenario, overwrite: bool = False) -> Scenario:
+        """Store the scenario; a taken name raises ScenarioExistsError unless ``overwrite``."""
+        name = validate_name(scenario.name)
+        assignment = normalize_assignment(scenario.assignment)
+        params_json = json.dumps(_json_ready(scenario.params), sort_keys=True)
+        metrics_json = json.dumps(_json_ready(scenario.metrics), sort_keys=True)
+        rows = list(
+            zip(
+                assignment[schema.ACCOUNT_ID].tolist(),
+                [None if pd.isna(v) else str(v) for v in assignment[schema.TERRITORY_ID]],
+                [None if pd.isna(v) else str(v) for v in assignment["previous_territory_id"]],
+                assignment["moved"].astype(int).tolist(),
+                assignment["reason"].tolist(),
+            )
+        )
+        now = _now()
+        with self._connect() as db, self._transaction(db):
+            existing = db.execute("SELECT id, created_at FROM scenarios WHERE name = ?", (name,)).fetchone()
+            if existing and not overwrite:
+                raise ScenarioExistsError(
+                    f"A scenario named {name!r} already exists: overwrite it or choose another name."
+                )
+            created_at = existing[1] if existing else (scenario.created_at or now)
+            if existing:
+                db.execute("DELETE FROM scenarios WHERE id = ?", (existing[0],))
+            cursor = db.execute(
+                "INSERT INTO scenarios (name, notes, created_at, updated_at, params_json, "
+                "dataset_fingerprint, metrics_json, accounts, territories) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    name,
+                    scenario.notes or "",
+                    created_at,
+                    now,
+                    params_json,
+                    scenario.dataset_fingerprint or "",
+                    metrics_json,
+                    len(assignment),
+                    int(assignment[schema.TERRITORY_ID].nunique()),
+                ),
+            )
+            scenario_id = cursor.lastrowid
+            db.executemany(
+                "INSERT INTO assignments (scenario_id, account_id, territory_id, previous_territory_id, "
+                "moved, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                [(scenario_id, *row) for row in rows],
+            )
+            self._record(db, "overwrite" if existing else "save", name, f"{len(assignment)} accounts")
+        return self.load(name)
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename a scenario; the new name must be free."""
+        old_name, new_name = validate_name(old), validate_name(new)
+        with self._connect() as db, self._transaction(db):
+            if not db.execute("SELECT 1 FROM scenarios WHERE name = ?", (old_name,)).fetchone():
+                raise ScenarioError(f"There is no scenario named {old_name!r}.")
+            if old_name != new_name and db.execute(
+                "SELECT 1 FROM scenarios WHERE name = ?", (new_name,)
+            ).fetchone():
+                raise ScenarioExistsError(f"A scenario named {new_name!r} already exists: choose another name.")
+            db.execute(
+                "UPDATE scenarios SET name = ?, updated_at = ? WHERE name = ?", (new_name, _now(), old_name)
+            )
+            self._record(db, "rename", new_name, f"renamed from {old_name!r}")
+
+    def delete(self, name: str) -> None:
+        """Delete a scenario (its history stays)."""
+        name = validate_name(name)
+        with self._connect() as db, self._transaction(db):
+            deleted = db.execute("DELETE FROM scenarios WHERE name = ?", (name,)).rowcount
+            if not deleted:
+                raise ScenarioError(f"There is no scenario named {name!r}.")
+            self._record(db, "delete", name)
+
+    def record_activation(self, name: str) -> None:
+        """Note in the history that a scenario became the active alignment."""
+        name = validate_name(name)
+        with self._connect() as db, self._transaction(db):
+            if not db.execute("SELECT 1 FROM scenarios WHERE name = ?", (name,)).fetchone():
+                raise ScenarioError(f"There is no scenario named {name!r}.")
+            self._record(db, "activate", name)
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        with self._connect() as db:
+            return [row[0] for row in db.execute("SELECT name FROM scenarios ORDER BY updated_at DESC, name")]
+
+    def exists(self, name: str) -> bool:
+        with self._connect() as db:
+            return db.execute("SELECT 1 FROM scenarios WHERE name = ?", (name,)).fetchone() is not None
+
+    def list(self) -> pd.DataFrame:
+        """One row per scenario: name, notes, created_at, updated_at, accounts, territories, fingerprint."""
+        with self._connect() as db:
+            frame = pd.read_sql_query(
+                "SELECT name, notes, created_at, updated_at, accounts, territories, dataset_fingerprint "
+                "FROM scenarios ORDER BY updated_at DESC, name",
+                db,
+            )
+        return frame
+
+    def load(self, name: str) -> Scenario:
+        """The whole scenario, assignment included."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT id, name, notes, created_at, updated_at, params_json, dataset_fingerprint, "
+                "metrics_json FROM scenarios WHERE name = ?",
+                (name,),
+            ).fetchone()
+            if row is None:
+                raise ScenarioError(f"There is no scenario named {name!r}.")
+            assignment = pd.read_sql_query(
+                "SELECT account_id, territory_id, previous_territory_id, moved, reason FROM assignments "
+                "WHERE scenario_id = ? ORDER BY rowid",
+                db,
+                params=(row[0],),
+            )
+        assignment = normalize_assignment(assignment)
+        return Scenario(
+            name=row[1],
+            notes=row[2],
+            created_at=row[3],
+            updated_at=row[4],
+            params=json.loads(row[5]),
+            dataset_fingerprint=row[6],
+            metrics=json.loads(row[7]),
+            assignment=assignment,
+        )
+
+    def history(self, limit: int | None = None) -> pd.DataFrame:
+        """Newest first: at, action, scenario, detail, user."""
+        query = "SELECT at, action, scenario, detail, user FROM history ORDER BY id DESC"
+        with self._connect() as db:
+            if limit is not None:
+                return pd.read_sql_query(query + " LIMIT ?", db, params=(int(limit),))
+            return pd.read_sql_query(query, db)
+
+
+# --- portable scenario files ------------------------------------------------------------------
+
+
+def scenario_to_bytes(scenario: Scenario) -> bytes:
+    """A zip of ``scenario.json`` (name, notes, parameters, metrics) and ``assignment.csv``.
+
+    Both parts are plain text, so a plan can be read by people, diffed and kept in version control.
+    """
+    assignment = normalize_assignment(scenario.assignment)
+    meta = {
+        "format": FILE_FORMAT,
+        "format_version": FILE_FORMAT_VERSION,
+        "name": scenario.name,
+        "notes": scenario.notes,
+        "created_at": scenario.created_at,
+        "updated_at": scenario.updated_at,
+        "dataset_fingerprint": scenario.dataset_fingerprint,
+        "params": _json_ready(scenario.params),
+        "metrics": _json_ready(scenario.metrics),
+        "accounts": int(len(assignment)),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("scenario.json", json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False))
+        archive.writestr("assignment.csv", assignment.to_csv(index=False, lineterminator="\n"))
+    return buffer.getvalue()
+
+
+def scenario_from_bytes(data: bytes) -> Scenario:
+    """Read a file made by ``scenario_to_bytes``; a wrong or damaged file raises ScenarioError."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            meta = json.loads(archive.read("scenario.json").decode("utf-8"))
+            csv_bytes = archive.read("assignment.csv")
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ScenarioError(
+            f"This is not a Territory Studio scenario file ({error}); export one with "
+            "'python -m territory scenario export NAME --output FILE.zip'."
+        ) from error
+    if not isinstance(meta, dict) or meta.get("format") != FILE_FORMAT:
+        raise ScenarioError("This zip has no Territory Studio scenario in it (scenario.json format differs).")
+    if int(meta.get("format_version", 0)) > FILE_FORMAT_VERSION:
+        raise ScenarioError(
+            f"This scenario file has format version {meta.get('format_version')}, newer than this "
+            f"Territory Studio understands ({FILE_FORMAT_VERSION}): upgrade Territory Studio."
+        )
+    try:
+        assignment = pd.read_csv(
+            io.BytesIO(csv_bytes),
+            dtype={schema.ACCOUNT_ID: str, schema.TERRITORY_ID: str, "previous_territory_id": str, "reason": str},
+            keep_default_na=False,
+            na_values={schema.TERRITORY_ID: [""], "previous_territory_id": [""]},
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
+        raise DataError(f"assignment.csv in the scenario file cannot be read: {error}") from error
+    if "moved" in assignment.columns:
+        assignment["moved"] = assignment["moved"].astype(str).str.lower().isin(["true", "1"])
+    return Scenario(
+        name=validate_name(str(meta.get("name", ""))),
+        notes=str(meta.get("notes") or ""),
+        created_at=str(meta.get("created_at") or ""),
+        updated_at=str(meta.get("updated_at") or ""),
+        dataset_fingerprint=str(meta.get("dataset_fingerprint") or ""),
+        params=dict(meta.get("params") or {}),
+        metrics=dict(meta.get("metrics") or {}),
+        assignment=normalize_assignment(assignment),
+    )

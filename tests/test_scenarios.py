@@ -1,0 +1,222 @@
+"""The scenario store: round trips, migrations, concurrent and interrupted writers, files."""
+
+from __future__ import annotations
+
+import doctest
+import multiprocessing
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from territory import scenarios
+from territory.scenarios import (
+    Scenario,
+    ScenarioError,
+    ScenarioExistsError,
+    ScenarioStore,
+    apply_to_dataset,
+    compare_to_dataset,
+    scenario_from_bytes,
+    scenario_to_bytes,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_scenario(name: str = "Q3 plan", n: int = 6, territory_prefix: str = "T") -> Scenario:
+    assignment = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(n)],
+            "territory_id": [f"{territory_prefix}{i % 2 + 1}" for i in range(n)],
+            "previous_territory_id": ["T1"] * n,
+            "moved": [i % 2 == 1 for i in range(n)],
+            "reason": ["" if i % 2 == 0 else "T1 was 20% over target; 3 km closer to T2" for i in range(n)],
+        }
+    )
+    return Scenario(
+        name=name,
+        assignment=assignment,
+        params={"n_territories": 2, "tolerance": 0.05, "balance_on": ("workload", 1.0)},
+        metrics={"max_deviation_pct": 3.5, "cv": float("nan")},
+        notes="Two reps, east/west",
+        dataset_fingerprint="abc123",
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ScenarioStore:
+    return ScenarioStore(tmp_path / "scenarios.sqlite", user="vp-sales")
+
+
+def test_round_trip_keeps_every_field(store: ScenarioStore) -> None:
+    saved = store.save(make_scenario())
+    loaded = store.load("Q3 plan")
+    assert loaded.name == saved.name == "Q3 plan"
+    assert loaded.notes == "Two reps, east/west"
+    assert loaded.params == {"n_territories": 2, "tolerance": 0.05, "balance_on": ["workload", 1.0]}
+    assert loaded.metrics == {"max_deviation_pct": 3.5, "cv": None}  # NaN is stored as null
+    assert loaded.dataset_fingerprint == "abc123"
+    assert loaded.assignment["account_id"].tolist() == [f"A{i}" for i in range(6)]
+    assert loaded.assignment["moved"].tolist() == [False, True] * 3
+    assert loaded.assignment["reason"].iloc[1].startswith("T1 was 20% over target")
+    assert (loaded.accounts, loaded.territories) == (6, 2)
+    assert loaded.created_at and loaded.updated_at
+
+
+def test_list_history_rename_delete_and_activation(store: ScenarioStore) -> None:
+    store.save(make_scenario("A"))
+    store.save(make_scenario("B"))
+    store.rename("A", "A renamed")
+    store.record_activation("B")
+    store.delete("B")
+    assert store.names() == ["A renamed"]
+    listing = store.list()
+    assert listing.loc[0, "accounts"] == 6 and listing.loc[0, "territories"] == 2
+    history = store.history()
+    assert history["action"].tolist() == ["delete", "activate", "rename", "save", "save"]
+    assert set(history["user"]) == {"vp-sales"}
+    assert "renamed from 'A'" in history.loc[2, "detail"]
+
+
+def test_duplicate_name_asks_to_overwrite_or_rename(store: ScenarioStore) -> None:
+    store.save(make_scenario("Plan"))
+    with pytest.raises(ScenarioExistsError, match="overwrite it or choose another name"):
+        store.save(make_scenario("  Plan "))  # whitespace is folded, so this is the same name
+    changed = make_scenario("Plan", n=4)
+    store.save(changed, overwrite=True)
+    assert store.load("Plan").accounts == 4
+    assert store.history()["action"].iloc[0] == "overwrite"
+    store.save(make_scenario("Other"))
+    with pytest.raises(ScenarioExistsError):
+        store.rename("Other", "Plan")
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 81, "bell\x07here"])
+def test_bad_names_are_refused_with_a_reason(store: ScenarioStore, bad: str) -> None:
+    with pytest.raises(ScenarioError):
+        store.save(make_scenario(bad))
+
+
+def test_unknown_scenario_is_a_clear_error(store: ScenarioStore) -> None:
+    with pytest.raises(ScenarioError, match="no scenario named 'nope'"):
+        store.load("nope")
+
+
+def test_migrates_a_version_1_database_and_keeps_its_scenarios(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    scenarios._create_v1(db)
+    db.execute(
+        "INSERT INTO scenarios (name, notes, created_at, updated_at, params_json, dataset_fingerprint, "
+        "metrics_json, accounts, territories) VALUES ('Old', '', '2026-01-01T00:00:00+00:00', "
+        "'2026-01-01T00:00:00+00:00', '{}', 'f', '{}', 1, 1)"
+    )
+    db.execute("INSERT INTO assignments VALUES (1, 'A1', 'T1', NULL, 0, '')")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+
+    store = ScenarioStore(path)
+    assert store.schema_version == scenarios.SCHEMA_VERSION
+    assert store.load("Old").assignment["territory_id"].tolist() == ["T1"]
+    history = store.history()
+    assert history["action"].tolist() == ["save"] and "migration" in history.loc[0, "detail"]
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {scenarios.SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(ScenarioError, match="upgrade Territory Studio"):
+        ScenarioStore(path)
+
+
+def _save_many(path: str, prefix: str, count: int) -> None:
+    store = ScenarioStore(path)
+    for i in range(count):
+        store.save(make_scenario(f"{prefix}-{i}", n=300))
+
+
+def test_two_writers_at_once_both_succeed(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.sqlite")
+    ScenarioStore(path)
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_save_many, args=(path, prefix, 8)) for prefix in ("left", "right")]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=120)
+        assert writer.exitcode == 0
+    store = ScenarioStore(path)
+    assert len(store.names()) == 16
+    assert all(store.load(name).accounts == 300 for name in store.names())
+
+
+def test_a_writer_killed_mid_save_leaves_earlier_scenarios_intact(tmp_path: Path) -> None:
+    path = tmp_path / "killed.sqlite"
+    store = ScenarioStore(path)
+    store.save(make_scenario("Keep me"))
+    # The child starts a save and dies (no cleanup, no rollback) after half the assignment rows.
+    script = textwrap.dedent(
+        f"""
+        import os, sqlite3, sys
+        sys.path.insert(0, {str(REPO)!r})
+        sys.modules.pop("territory.scenarios", None)
+        from tests.test_scenarios import make_scenario
+        from territory import scenarios
+
+        real_connect = sqlite3.connect
+        class Dying(sqlite3.Connection):
+            def executemany(self, sql, rows):
+                rows = list(rows)
+                super().executemany(sql, rows[: len(rows) // 2])
+                os._exit(9)
+        scenarios.sqlite3.connect = lambda *a, **k: real_connect(*a, factory=Dying, **k)
+        scenarios.ScenarioStore({str(path)!r}).save(make_scenario("Half", n=1000))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, timeout=120)
+    assert result.returncode == 9
+    reopened = ScenarioStore(path)
+    assert reopened.names() == ["Keep me"]
+    assert reopened.load("Keep me").accounts == 6
+    reopened.save(make_scenario("Half", n=10))  # the name is free: the half-save left nothing
+    assert reopened.load("Half").accounts == 10
+
+
+def test_loading_against_a_changed_dataset_names_missing_and_new_accounts() -> None:
+    scenario = make_scenario(n=4)  # A0..A3
+    accounts = pd.DataFrame({"account_id": ["A1", "A2", "A3", "A9"], "territory_id": ["T1", "T1", "T1", "T7"]})
+    diff = compare_to_dataset(scenario, accounts)
+    assert diff.missing_accounts == ("A0",) and diff.new_accounts == ("A9",)
+    assert "1 account(s) of the scenario are not in this dataset (A0)" in diff.describe()
+    labels, _ = apply_to_dataset(scenario, accounts)
+    assert labels.tolist() == ["T2", "T1", "T2", "T7"]  # A9 keeps its current territory
+
+
+def test_scenario_file_round_trip_and_rejects_other_files(tmp_path: Path) -> None:
+    original = make_scenario()
+    data = scenario_to_bytes(original)
+    again = scenario_from_bytes(data)
+    assert again.name == original.name and again.notes == original.notes
+    pd.testing.assert_frame_equal(again.assignment, scenarios.normalize_assignment(original.assignment))
+    assert again.metrics["cv"] is None
+    with pytest.raises(ScenarioError, match="not a Territory Studio scenario file"):
+        scenario_from_bytes(b"PK not really a zip")
+
+
+def test_db_path_follows_the_environment_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(scenarios.DB_ENV_VAR, str(tmp_path / "x" / "db.sqlite"))
+    assert scenarios.default_db_path() == tmp_path / "x" / "db.sqlite"
+    monkeypatch.delenv(scenarios.DB_ENV_VAR)
+    assert scenarios.default_db_path().name == "scenarios.sqlite"
+
+
+def test_docstring_examples() -> None:
+    assert doctest.testmod(scenarios).failed == 0
