@@ -1,0 +1,145 @@
+"""Spreadsheet exports that are safe to open: assignment CSV/XLSX and per-territory summaries.
+
+CRM data is user-typed: an account named ``=HYPERLINK("http://evil", "click")`` would run as a
+formula when sales ops open the export in Excel (OWASP "CSV injection"). Every text cell that
+starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is neutralised:
+
+* CSV: prefixed with a single quote, the convention spreadsheets honour;
+* XLSX: written as a typed text cell (never a formula) with the value unchanged, and also
+  quote-prefixed in the cell style so Excel shows it as text when the cell is edited.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from territory import schema
+
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+ASSIGNMENT_EXPORT_COLUMNS: tuple[str, ...] = (
+    schema.ACCOUNT_ID,
+    schema.NAME,
+    "previous_territory_id",
+    schema.TERRITORY_ID,
+    schema.REP_NAME,
+    "moved",
+    "reason",
+)
+
+
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells cannot run as spreadsheet formulas (numbers are left alone).
+
+    >>> neutralise_formulas(pd.DataFrame({"name": ["=1+1", "Acme", "-x"], "n": [-1, 2, 3]}))
+        name  n
+    0  '=1+1 -1
+    1   Acme  2
+    2    '-x  3
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if not _is_text(series):
+            continue
+        text = series.astype("string")
+        risky = text.str.startswith(FORMULA_TRIGGERS).fillna(False).to_numpy(dtype=bool)
+        if risky.any():
+            values = series.astype(object).to_numpy(copy=True)
+            values[risky] = ["'" + str(v) for v in text[risky]]
+            out[column] = values
+    return out
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """UTF-8 CSV with a BOM (Excel on Windows reads it correctly), formulas neutralised."""
+    return neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    """One workbook with a sheet per entry; text cells are typed text, never formulas."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, frame in sheets.items():
+        sheet = workbook.create_sheet(title=_sheet_title(title))
+        sheet.append([str(c) for c in frame.columns])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        columns = [frame[c] for c in frame.columns]
+        text_columns = [_is_text(c) for c in columns]
+        for row_number, row in enumerate(zip(*[c.to_numpy(dtype=object) for c in columns]), start=2):
+            for col_number, (value, is_text) in enumerate(zip(row, text_columns), start=1):
+                cell = sheet.cell(row=row_number, column=col_number)
+                if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+                    continue
+                if isinstance(value, np.generic):
+                    value = value.item()
+                if is_text or isinstance(value, str):
+                    text = str(value)
+                    cell.value = text
+                    cell.data_type = "s"  # a string cell: Excel never evaluates it
+                    if text.startswith(FORMULA_TRIGGERS):
+                        cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
+                else:
+                    cell.value = value
+        sheet.freeze_panes = "A2"
+        for col_number, column in enumerate(frame.columns, start=1):
+            width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200).tolist()])
+            sheet.column_dimensions[sheet.cell(row=1, column=col_number).column_letter].width = min(
+                60, max(8, width + 2)
+            )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheet_title(title: str) -> str:
+    cleaned = "".join(ch for ch in str(title) if ch not in '[]:*?/\\')
+    return (cleaned or "Sheet")[:31]
+
+
+def assignment_table(
+    accounts: pd.DataFrame, assignment: pd.DataFrame, territories: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One row per account: id, name, old and new territory, rep, moved, reason (for sales ops).
+
+    ``assignment`` is a ``BalanceResult.assignment`` (or any frame with account_id and
+    territory_id, aligned with ``accounts``); extra account columns are carried through after.
+    """
+    out = pd.DataFrame(index=accounts.index)
+    out[schema.ACCOUNT_ID] = accounts[schema.ACCOUNT_ID].astype("string")
+    out[schema.NAME] = accounts[schema.NAME] if schema.NAME in accounts.columns else pd.NA
+    if "previous_territory_id" in assignment.columns:
+        previous = assignment["previous_territory_id"]
+    else:
+        previous = accounts.get(schema.TERRITORY_ID, pd.Series(pd.NA, index=accounts.index))
+    out["previous_territory_id"] = previous.astype("string").to_numpy()
+    out[schema.TERRITORY_ID] = assignment[schema.TERRITORY_ID].astype("string").to_numpy()
+    reps = {}
+    if territories is not None and schema.REP_NAME in territories.columns:
+        reps = dict(zip(territories[schema.TERRITORY_ID].astype(str), territories[schema.REP_NAME]))
+    out[schema.REP_NAME] = out[schema.TERRITORY_ID].map(reps).astype("string")
+    if "moved" in assignment.columns:
+        out["moved"] = assignment["moved"].fillna(False).astype(bool).to_numpy()
+    else:
+        out["moved"] = (
+            out["previous_territory_id"].notna() & (out["previous_territory_id"] != out[schema.TERRITORY_ID])
+        ).fillna(False).astype(bool)
+    out["reason"] = (
+        assignment["reason"].fillna("").astype(str).to_numpy() if "reason" in assignment.columns else ""
+    )
+    extras = [c for c in accounts.columns if c not in out.columns and c not in schema.ACCOUNT_COLUMNS]
+    for column in extras:
+        out[column] = accounts[column]
+    return out.reset_index(drop=True)
