@@ -1,0 +1,73 @@
+"""The review report: self-contained, escaped, and complete."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from territory.report import MAX_MOVED_ROWS, ReportInput, build_report, scorecard_table
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def tiny_accounts(n: int = 8) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(n)],
+            "name": [XSS] + [f"Account {i}" for i in range(1, n)],
+            "latitude": [40.0 + 0.1 * i for i in range(n)],
+            "longitude": [-74.0 - 0.1 * i for i in range(n)],
+            "industry": ["Retail"] * n,
+            "revenue": [100.0] * n,
+            "potential": [300.0] * n,
+            "workload_hours": [10.0] * n,
+            "territory_id": ["T1"] * (n - 2) + ["T2"] * 2,
+        }
+    )
+
+
+def test_report_is_self_contained_and_escapes_account_names() -> None:
+    accounts = tiny_accounts()
+    after = pd.Series(["T1"] * 4 + ["T2"] * 4, index=accounts.index)
+    reasons = pd.Series([""] * 4 + ["T1 was 50% over target; 5 km closer to T2's centre"] * 4, index=accounts.index)
+    page = build_report(
+        ReportInput(
+            accounts=accounts,
+            labels_after=after,
+            labels_before=accounts["territory_id"],
+            reasons=reasons,
+            title="Q3 <review>",
+            scenario_name="Plan & go",
+            params={"tolerance": 0.05},
+        )
+    )
+    assert page.startswith("<!DOCTYPE html>")
+    assert XSS not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "Q3 &lt;review&gt;" in page and "Plan &amp; go" in page
+    # No script, stylesheet or font is fetched from anywhere: everything is inline.
+    assert not re.search(r"<script[^>]+src=", page)
+    assert not re.search(r"<link[^>]+href=", page)
+    assert page.count("plotly.js v") >= 1 and page.count('class="plotly-graph-div"') >= 3
+    assert "Moved accounts (2)" in page  # A4 and A5 moved from T1 to T2
+    assert "T1 was 50% over target" in page
+
+
+def test_scorecard_table_has_before_and_after_and_no_before_for_moves() -> None:
+    before = {"max_deviation_pct": 40.0, "cv": 0.3, "weighted_mean_distance_km": 120.0, "moved_accounts": 0}
+    after = {"max_deviation_pct": 2.5, "cv": 0.01, "weighted_mean_distance_km": 80.5, "moved_accounts": 12}
+    table = scorecard_table(before, after).set_index("Measure")
+    assert table.loc["Max deviation from target", "Before"] == "40.00%"
+    assert table.loc["Max deviation from target", "After"] == "2.50%"
+    assert table.loc["Workload-weighted mean distance to centre", "After"] == "80.50 km"
+    assert table.loc["Accounts moved", "Before"] == "" and table.loc["Accounts moved", "After"] == "12"
+    assert "Before" not in scorecard_table(None, after).columns
+
+
+def test_long_moved_lists_are_capped_with_a_note() -> None:
+    n = MAX_MOVED_ROWS + 10
+    accounts = tiny_accounts(n)
+    accounts["territory_id"] = "T1"
+    after = pd.Series(["T2"] * n, index=accounts.index)
+    page = build_report(ReportInput(accounts=accounts, labels_after=after, labels_before=accounts["territory_id"]))
+    assert f"Showing the first {MAX_MOVED_ROWS:,} of {n:,} moved accounts" in page
