@@ -563,3 +563,139 @@ def scenario_from_bytes(data: bytes) -> Scenario:
         metrics=dict(meta.get("metrics") or {}),
         assignment=normalize_assignment(assignment),
     )
+
+
+# --- comparing scenarios ----------------------------------------------------------------------
+
+COMPARISON_ROWS: tuple[tuple[str, str], ...] = (
+    ("max_deviation_pct", "Max deviation from target (%)"),
+    ("cv", "Coefficient of variation"),
+    ("gini", "Gini of capacity-adjusted load"),
+    ("workload_max_deviation_pct", "Workload: max deviation (%)"),
+    ("revenue_max_deviation_pct", "Revenue: max deviation (%)"),
+    ("potential_max_deviation_pct", "Potential: max deviation (%)"),
+    ("weighted_mean_distance_km", "Weighted mean distance to centre (km)"),
+    ("fragmented_territories", "Territories in more than one piece"),
+    ("stray_workload_pct", "Workload outside main piece (%)"),
+    ("moved_accounts", "Accounts moved vs current"),
+    ("moved_revenue_pct", "Revenue moved vs current (%)"),
+)
+"""Rows of the scenario comparison; on every row lower is better."""
+
+
+def compare_scenarios(
+    accounts: pd.DataFrame,
+    labels_by_name: Mapping[str, pd.Series],
+    territories: pd.DataFrame | None = None,
+    balance_on: Any = "workload",
+) -> pd.DataFrame:
+    """Scorecard rows x scenario columns on the *current* data, plus the name of the best per row.
+
+    Every scenario is scored against the same accounts and the dataset's own alignment, so the
+    numbers are comparable even when the scenarios were saved from older workloads.
+    """
+    from territory.metrics import scorecard
+
+    previous = accounts[schema.TERRITORY_ID] if schema.TERRITORY_ID in accounts.columns else None
+    cards = {
+        name: scorecard(accounts, labels.reindex(accounts.index), previous=previous,
+                        territories=territories, balance_on=balance_on)
+        for name, labels in labels_by_name.items()
+    }
+    table = pd.DataFrame(
+        {name: [card.get(key) for key, _ in COMPARISON_ROWS] for name, card in cards.items()},
+        index=[label for _, label in COMPARISON_ROWS],
+    ).astype(float)
+    table.index.name = "Measure"
+    best = []
+    for _, row in table.iterrows():
+        finite = row.dropna()
+        if finite.empty or finite.nunique() == 1:
+            best.append("")  # a tie is not a win
+        else:
+            best.append(str(finite.idxmin()))
+    table["Best"] = best
+    return table
+
+
+def differing_accounts(accounts: pd.DataFrame, labels_by_name: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """Accounts whose territory is not the same in every scenario, one column per scenario."""
+    frame = pd.DataFrame(
+        {name: labels.reindex(accounts.index).astype("string") for name, labels in labels_by_name.items()}
+    )
+    if frame.shape[1] < 2:
+        return frame.iloc[0:0]
+    differs = frame.nunique(axis=1, dropna=False) > 1
+    out = frame[differs].copy()
+    out.insert(0, schema.ACCOUNT_ID, accounts.loc[differs, schema.ACCOUNT_ID].astype("string"))
+    if schema.NAME in accounts.columns:
+        out.insert(1, schema.NAME, accounts.loc[differs, schema.NAME].astype("string"))
+    return out.reset_index(drop=True)
+
+
+def build_scenario(
+    name: str,
+    accounts: pd.DataFrame,
+    labels: pd.Series,
+    previous: pd.Series | None = None,
+    reasons: pd.Series | None = None,
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    notes: str = "",
+) -> Scenario:
+    """A Scenario for ``labels`` (territory per account, aligned with ``accounts``).
+
+    ``previous`` defaults to the accounts' own ``territory_id`` (the alignment in the file), so
+    ``moved`` says what the scenario changes compared with today.
+    """
+    if previous is None and schema.TERRITORY_ID in accounts.columns:
+        previous = accounts[schema.TERRITORY_ID]
+    after = labels.reindex(accounts.index).astype("string")
+    before = (
+        previous.reindex(accounts.index).astype("string")
+        if previous is not None
+        else pd.Series(pd.NA, index=accounts.index, dtype="string")
+    )
+    assignment = pd.DataFrame(
+        {
+            schema.ACCOUNT_ID: accounts[schema.ACCOUNT_ID].astype(str),
+            schema.TERRITORY_ID: after,
+            "previous_territory_id": before,
+            "moved": (before.notna() & (before != after)).fillna(False).astype(bool),
+            "reason": reasons.reindex(accounts.index).fillna("").astype(str) if reasons is not None else "",
+        }
+    )
+    return Scenario(
+        name=validate_name(name),
+        assignment=normalize_assignment(assignment),
+        params=dict(params or {}),
+        metrics=dict(metrics or {}),
+        notes=notes,
+        dataset_fingerprint=dataset_fingerprint(accounts),
+    )
+
+
+def params_to_dict(params: Any) -> dict[str, Any]:
+    """Engine parameters (a BalanceParams dataclass or a mapping) as a JSON-ready dict."""
+    if params is None:
+        return {}
+    if isinstance(params, Mapping):
+        return _json_ready(dict(params))
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(params):
+        return _json_ready(asdict(params))
+    raise ScenarioError(f"Cannot store parameters of type {type(params).__name__}.")
+
+
+def aligned_assignment(scenario: Scenario, accounts: pd.DataFrame) -> pd.DataFrame:
+    """The scenario's assignment row-aligned with ``accounts`` (same index), ready for export.
+
+    ``previous_territory_id`` is the accounts' own territory today; reasons come from the scenario;
+    accounts the scenario does not know keep their territory (see :func:`apply_to_dataset`).
+    """
+    labels, _ = apply_to_dataset(scenario, accounts)
+    saved = scenario.assignment.set_index(schema.ACCOUNT_ID)["reason"]
+    reasons = accounts[schema.ACCOUNT_ID].astype(str).map(saved).fillna("")
+    rebuilt = build_scenario(scenario.name, accounts, labels, reasons=reasons)
+    return rebuilt.assignment.set_axis(accounts.index)

@@ -220,3 +220,48 @@ def test_db_path_follows_the_environment_variable(monkeypatch: pytest.MonkeyPatc
 
 def test_docstring_examples() -> None:
     assert doctest.testmod(scenarios).failed == 0
+
+
+def test_comparison_scores_each_scenario_on_the_same_data_and_names_the_best() -> None:
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3", "A4"],
+            "latitude": [40.0, 40.1, 34.0, 34.1],
+            "longitude": [-74.0, -74.1, -118.0, -118.1],
+            "workload_hours": [10.0, 10.0, 10.0, 30.0],
+            "revenue": [1.0, 1.0, 1.0, 1.0],
+            "territory_id": ["T1", "T1", "T1", "T2"],
+        }
+    )
+    balanced = pd.Series(["T1", "T1", "T1", "T2"])  # loads 30 / 30
+    lopsided = pd.Series(["T1", "T1", "T2", "T2"])  # loads 20 / 40
+    table = scenarios.compare_scenarios(accounts, {"balanced": balanced, "lopsided": lopsided})
+    row = table.loc["Max deviation from target (%)"]
+    assert row["balanced"] == pytest.approx(0.0) and row["lopsided"] == pytest.approx(100 / 3)
+    assert row["Best"] == "balanced"
+    assert table.loc["Accounts moved vs current", "lopsided"] == 1
+    assert table.loc["Accounts moved vs current", "Best"] == "balanced"
+
+    diff = scenarios.differing_accounts(accounts, {"balanced": balanced, "lopsided": lopsided})
+    assert diff["account_id"].tolist() == ["A3"]
+    assert diff[["balanced", "lopsided"]].iloc[0].tolist() == ["T1", "T2"]
+
+
+def test_build_scenario_marks_moves_against_the_file_alignment() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Params:
+        tolerance: float = 0.05
+        balance_on: tuple = (("workload", 0.7), ("potential", 0.3))
+
+    accounts = pd.DataFrame({"account_id": ["A1", "A2", "A3"], "territory_id": ["T1", "T1", None]})
+    labels = pd.Series(["T1", "T2", "T2"])
+    scenario = scenarios.build_scenario(
+        "  Plan  B ", accounts, labels, reasons=pd.Series(["", "closer", "new"]),
+        params=scenarios.params_to_dict(Params()),
+    )
+    assert scenario.name == "Plan B"
+    assert scenario.assignment["moved"].tolist() == [False, True, False]  # A3 was unassigned: new, not moved
+    assert scenario.params == {"tolerance": 0.05, "balance_on": [["workload", 0.7], ["potential", 0.3]]}
+    assert scenario.dataset_fingerprint == scenarios.dataset_fingerprint(accounts)

@@ -1,0 +1,222 @@
+"""Scenarios: save, open, compare, share and export what-if alignments."""
+
+import streamlit as st
+
+from territory.errors import TerritoryError
+from territory.export import assignment_table, to_csv_bytes, to_xlsx_bytes
+from territory.report import ReportInput, build_report
+from territory.scenarios import (
+    aligned_assignment,
+    compare_scenarios,
+    dataset_fingerprint,
+    differing_accounts,
+    scenario_from_bytes,
+    scenario_to_bytes,
+)
+from territory.ui import cached, maps, state, widgets
+from territory.ui import colors as tcolors
+from territory.ui import scenarios as ui
+
+state.init_state()
+widgets.page_header("Scenarios", "Named what-if alignments: keep them, compare them, hand one to sales ops.")
+dataset = state.require_dataset()
+alignment = state.get_alignment()
+settings = state.get_settings()
+store = ui.get_store()
+ui.show_flash()
+st.caption(
+    f"Scenarios are stored in `{store.path}` (set the environment variable `TERRITORY_STUDIO_DB` "
+    "to keep them elsewhere). They survive restarts and can be shared as files."
+)
+
+with st.expander(f"Save the alignment in use ({alignment.name}) as a scenario", expanded=False):
+    ui.save_form(dataset.accounts, alignment.labels, key="scn_save", result=alignment.result,
+                 default_name="" if alignment.name == state.CURRENT_ALIGNMENT_NAME else alignment.name)
+
+listing = store.list()
+if listing.empty:
+    widgets.empty_state(
+        "No scenarios saved yet. Rebalance on the **Rebalance** page and save the result, save the "
+        "alignment in use above, or import a scenario file below.",
+        page="pages/rebalance.py",
+        label="Go to Rebalance",
+    )
+
+names = listing["name"].tolist()
+open_tab, compare_tab, share_tab, history_tab = st.tabs(["Open", "Compare", "Import / export", "History"])
+
+with open_tab:
+    if names:
+        shown = listing.assign(
+            same_dataset=listing["dataset_fingerprint"] == dataset_fingerprint(dataset.accounts)
+        ).drop(columns="dataset_fingerprint")
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "name": "Scenario",
+                "notes": "Notes",
+                "created_at": "Created (UTC)",
+                "updated_at": "Updated (UTC)",
+                "accounts": st.column_config.NumberColumn("Accounts", format="%d"),
+                "territories": st.column_config.NumberColumn("Territories", format="%d"),
+                "same_dataset": st.column_config.CheckboxColumn(
+                    "Same accounts", help="Made from exactly the accounts of the active dataset."
+                ),
+            },
+        )
+        chosen = st.selectbox("Open scenario", names, key="scn_open")
+        scenario = store.load(chosen)
+        labels, mismatch = ui.scenario_labels(scenario, dataset.accounts)
+        if mismatch:
+            st.warning(mismatch)
+        if scenario.notes:
+            st.caption(f"Notes: {scenario.notes}")
+        score = cached.scorecard(dataset.fingerprint, dataset.accounts, labels,
+                                 state.file_labels(dataset), dataset.territories, settings.balance_on)
+        cols = st.columns(5)
+        cols[0].metric("Territories", f"{score['territories']:,}")
+        cols[1].metric("Max deviation", widgets.format_pct(score.get("max_deviation_pct")),
+                       help=f"On {score.get('balance_on', 'workload')}, against each territory's target.")
+        cols[2].metric("Weighted mean distance", f"{(score.get('weighted_mean_distance_km') or 0):,.0f} km")
+        cols[3].metric("Accounts moved", f"{score.get('moved_accounts', 0):,}",
+                       help="Compared with the alignment in the dataset file.")
+        cols[4].metric("Revenue moved", widgets.format_pct(score.get("moved_revenue_pct")))
+
+        act, rename_col, delete_col = st.columns(3, vertical_alignment="bottom")
+        if act.button("Set as active alignment", icon=":material/check_circle:", key="scn_activate", type="primary"):
+            state.set_active_alignment(labels, name=f"Scenario: {scenario.name}")
+            store.record_activation(scenario.name)
+            ui.flash(f"**{scenario.name}** is now the alignment in use on every page.")
+            st.rerun()
+        new_name = rename_col.text_input("New name", key="scn_rename_to", placeholder="Rename to...")
+        if rename_col.button("Rename", key="scn_rename"):
+            try:
+                store.rename(scenario.name, new_name)
+            except TerritoryError as error:
+                st.error(str(error))
+            else:
+                ui.flash(f"Renamed **{scenario.name}** to **{new_name.strip()}**.")
+                st.rerun()
+        confirm = delete_col.checkbox("Yes, delete it", key="scn_delete_confirm")
+        if delete_col.button("Delete", key="scn_delete", disabled=not confirm, icon=":material/delete:"):
+            store.delete(scenario.name)
+            ui.flash(f"Deleted **{scenario.name}**.")
+            st.rerun()
+
+        st.markdown("**Downloads**")
+        table = assignment_table(dataset.accounts, aligned_assignment(scenario, dataset.accounts),
+                                 dataset.territories)
+        summary = cached.territory_table(dataset.fingerprint, dataset.accounts, labels, dataset.territories,
+                                         settings.balance_on)
+        d1, d2, d3, d4, d5 = st.columns(5)
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in scenario.name)
+        d1.download_button("Assignment (CSV)", to_csv_bytes(table), f"{safe}_assignment.csv", "text/csv",
+                           key="scn_dl_csv")
+        d2.download_button(
+            "Assignment + summary (XLSX)",
+            to_xlsx_bytes({"Assignment": table, "Territories": summary}),
+            f"{safe}.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key="scn_dl_xlsx",
+        )
+        d3.download_button("Scenario file (ZIP)", scenario_to_bytes(scenario), f"{safe}.scenario.zip",
+                           "application/zip", key="scn_dl_zip",
+                           help="Parameters, assignment and metrics; import it on another machine.")
+        report_key = f"scn_report:{scenario.name}:{scenario.updated_at}:{dataset.fingerprint}"
+        if d4.button("Prepare review report", key="scn_report_build", icon=":material/description:"):
+            with st.spinner("Building the report..."):
+                st.session_state[report_key] = build_report(
+                    ReportInput(
+                        accounts=dataset.accounts,
+                        labels_after=labels,
+                        labels_before=state.file_labels(dataset),
+                        territories=dataset.territories,
+                        title="Territory review",
+                        scenario_name=scenario.name,
+                        dataset_name=dataset.name,
+                        balance_on=settings.balance_on,
+                        tolerance=settings.tolerance,
+                        params=scenario.params,
+                        reasons=table["reason"].set_axis(dataset.accounts.index),
+                        boundaries=cached.us_states_geojson(),
+                    )
+                ).encode("utf-8")
+        if report_key in st.session_state:
+            d5.download_button("Download report (HTML)", st.session_state[report_key], f"{safe}_review.html",
+                               "text/html", key="scn_dl_report")
+
+with compare_tab:
+    options = ["(alignment in use)"] + names
+    picked = st.multiselect("Scenarios to compare", options, default=options[: min(3, len(options))],
+                            key="scn_compare", max_selections=6,
+                            help="Each is scored on the active dataset, against the alignment in the file.")
+    if len(picked) < 2:
+        st.info("Pick two or more to compare them side by side.")
+    else:
+        labels_by_name = {}
+        for name in picked:
+            if name == "(alignment in use)":
+                labels_by_name[f"In use: {alignment.name}"] = alignment.labels
+            else:
+                labels_by_name[name] = ui.scenario_labels(store.load(name), dataset.accounts)[0]
+        comparison = compare_scenarios(dataset.accounts, labels_by_name, dataset.territories, settings.balance_on)
+        st.markdown("**Scorecard** (lower is better on every row; the best is highlighted)")
+        st.dataframe(ui.style_best(comparison), width="stretch")
+        deviations = {
+            name: cached.territory_table(dataset.fingerprint, dataset.accounts, lab, dataset.territories,
+                                         settings.balance_on)
+            for name, lab in labels_by_name.items()
+        }
+        st.markdown("**Balance per territory**")
+        st.plotly_chart(ui.deviation_strip(deviations, settings.tolerance), width="stretch", key="scn_strip")
+        st.markdown("**Maps**")
+        ids = tcolors.all_territory_ids(dataset.territories, *labels_by_name.values())
+        shared_colors = tcolors.territory_colors(ids)
+        map_cols = st.columns(min(3, len(labels_by_name)))
+        for col, (name, lab) in zip(map_cols, list(labels_by_name.items())[:3]):
+            with col:
+                st.caption(name)
+                view = maps.build_account_map(dataset.accounts, lab, dataset.territories, colors=shared_colors,
+                                              states_geojson=cached.us_states_geojson(), show_homes=False)
+                st.pydeck_chart(view.deck, height=320, key=f"scn_map_{name}")
+        if len(labels_by_name) > 3:
+            st.caption("Maps show the first three scenarios picked.")
+        diff = differing_accounts(dataset.accounts, labels_by_name)
+        st.markdown(f"**Accounts whose territory differs** ({len(diff):,})")
+        st.dataframe(diff, hide_index=True, width="stretch", height=300)
+
+with share_tab:
+    st.markdown("Import a scenario file (`.scenario.zip`, exported here or with "
+                "`python -m territory scenario export`).")
+    upload = st.file_uploader("Scenario file", type=["zip"], key="scn_import_file")
+    if upload is not None:
+        try:
+            imported = scenario_from_bytes(upload.getvalue())
+        except TerritoryError as error:
+            st.error(str(error))
+        else:
+            _, mismatch = ui.scenario_labels(imported, dataset.accounts)
+            st.write(f"**{imported.name}**: {imported.accounts:,} accounts, {imported.territories} territories.")
+            if mismatch:
+                st.warning(mismatch)
+            overwrite = st.checkbox("Overwrite a scenario with the same name", key="scn_import_overwrite")
+            if st.button("Import", key="scn_import", type="primary"):
+                try:
+                    store.save(imported, overwrite=overwrite)
+                except TerritoryError as error:
+                    st.error(str(error))
+                else:
+                    ui.flash(f"Imported **{imported.name}**.")
+                    st.rerun()
+
+with history_tab:
+    history = store.history(limit=500)
+    if history.empty:
+        st.caption("Nothing recorded yet: saves, renames, deletes and activations appear here.")
+    else:
+        st.dataframe(history, hide_index=True, width="stretch",
+                     column_config={"at": "When (UTC)", "action": "Action", "scenario": "Scenario",
+                                    "detail": "Detail", "user": "User"})
+        st.caption("Set `TERRITORY_STUDIO_USER` to record who made each change.")

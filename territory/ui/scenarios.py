@@ -1,0 +1,157 @@
+"""Streamlit pieces for scenarios: the store handle, the save form, downloads and comparison charts.
+
+The Scenarios page and the Rebalance page both save through :func:`save_form`, so a scenario
+saved from either place looks the same in the store.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from territory import schema
+from territory.errors import TerritoryError
+from territory.scenarios import (
+    Scenario,
+    ScenarioError,
+    ScenarioExistsError,
+    ScenarioStore,
+    build_scenario,
+    default_db_path,
+    params_to_dict,
+)
+from territory.ui.colors import territory_colors
+
+FLASH_KEY = "ts:scenario_flash"
+
+
+@st.cache_resource(show_spinner=False)
+def _store_at(path: str) -> ScenarioStore:
+    return ScenarioStore(path)
+
+
+def get_store() -> ScenarioStore:
+    """The scenario store at ``$TERRITORY_STUDIO_DB`` (or the user data directory), opened once."""
+    return _store_at(str(default_db_path()))
+
+
+def flash(message: str) -> None:
+    """Show ``message`` as a success toast after the next rerun (st.rerun drops messages)."""
+    st.session_state[FLASH_KEY] = message
+
+
+def show_flash() -> None:
+    message = st.session_state.pop(FLASH_KEY, None)
+    if message:
+        st.success(message)
+
+
+def save_form(
+    accounts: pd.DataFrame,
+    labels: pd.Series,
+    *,
+    key: str,
+    result: Any = None,
+    default_name: str = "",
+    metrics: dict | None = None,
+) -> str | None:
+    """A small form that saves ``labels`` as a named scenario; returns the saved name, if any.
+
+    A taken name is not overwritten silently: the form asks to tick "overwrite" or pick another name.
+    """
+    store = get_store()
+    with st.form(key=f"{key}_form", clear_on_submit=False):
+        name = st.text_input("Scenario name", value=default_name, max_chars=80, key=f"{key}_name",
+                             placeholder="e.g. Q3 2026 - 22 reps, workload +/-5%")
+        notes = st.text_area("Notes (optional)", key=f"{key}_notes", height=68)
+        overwrite = st.checkbox("Overwrite a scenario with the same name", key=f"{key}_overwrite")
+        submitted = st.form_submit_button("Save scenario", icon=":material/save:", type="primary")
+    if not submitted:
+        return None
+    reasons = None
+    params: dict[str, Any] = {}
+    if result is not None:
+        reasons = result.assignment.get("reason")
+        params = params_to_dict(getattr(result, "params", None))
+    try:
+        scenario = build_scenario(name, accounts, labels, reasons=reasons, params=params,
+                                  metrics=metrics or {}, notes=notes)
+        saved = store.save(scenario, overwrite=overwrite)
+    except ScenarioExistsError as error:
+        st.warning(f"{error} Tick **Overwrite** to replace it.")
+        return None
+    except TerritoryError as error:
+        st.error(str(error))
+        return None
+    st.success(f"Saved scenario **{saved.name}** ({saved.accounts:,} accounts, {saved.territories} territories).")
+    return saved.name
+
+
+def scenario_labels(scenario: Scenario, accounts: pd.DataFrame) -> tuple[pd.Series, str]:
+    """Territory per account of the active dataset under ``scenario`` and a sentence on mismatches."""
+    from territory.scenarios import apply_to_dataset
+
+    labels, diff = apply_to_dataset(scenario, accounts)
+    return labels, ("" if diff.matches else diff.describe())
+
+
+def deviation_strip(deviations: dict[str, pd.DataFrame], tolerance: float) -> go.Figure:
+    """Each scenario's territories as dots of deviation from target (%), with the tolerance band."""
+    figure = go.Figure()
+    all_ids: list[str] = []
+    for table in deviations.values():
+        all_ids += table[schema.TERRITORY_ID].astype(str).tolist()
+    colors = territory_colors(all_ids)
+    names = list(deviations)
+    for position, (name, table) in enumerate(deviations.items()):
+        count = len(table)
+        # Spread the dots a little sideways (deterministically) so territories do not hide each other.
+        offsets = ((np.arange(count) % 7) - 3) * 0.05
+        figure.add_trace(
+            go.Scatter(
+                x=position + offsets, y=table["deviation_pct"], mode="markers", name=name,
+                marker=dict(size=9, color=[colors.get(str(t), "#1f77b4") for t in table[schema.TERRITORY_ID]],
+                            line=dict(width=0.5, color="#333333")),
+                text=table[schema.TERRITORY_ID].astype(str),
+                hovertemplate="%{text}: %{y:+.1f}% of target<extra>" + html.escape(name) + "</extra>",
+                showlegend=False,
+            )
+        )
+    figure.update_xaxes(tickvals=list(range(len(names))), ticktext=[html.escape(n) for n in names],
+                        range=[-0.6, len(names) - 0.4])
+    figure.add_hrect(y0=-tolerance * 100, y1=tolerance * 100, line_width=0, fillcolor="rgba(44,160,44,0.15)",
+                     annotation_text=f"tolerance +/-{tolerance:.0%}", annotation_position="top left")
+    figure.add_hline(y=0, line_color="#2ca02c", line_width=1)
+    figure.update_layout(height=380, margin=dict(l=60, r=20, t=30, b=40), plot_bgcolor="white",
+                         yaxis_title="Deviation from target per territory (%)", xaxis_title="Scenario")
+    figure.update_yaxes(gridcolor="#eeeeee", zeroline=False)
+    return figure
+
+
+def style_best(table: pd.DataFrame) -> Any:
+    """The comparison table with each row's best (lowest) value highlighted."""
+    numeric = [c for c in table.columns if c != "Best"]
+
+    def highlight(row: pd.Series) -> list[str]:
+        best = row.get("Best", "")
+        return ["background-color: #d8f0d8; font-weight: 600" if c == best else "" for c in row.index]
+
+    return table.style.apply(highlight, axis=1).format("{:,.2f}", subset=numeric, na_rep="n/a")
+
+
+__all__ = [
+    "ScenarioError",
+    "deviation_strip",
+    "flash",
+    "get_store",
+    "save_form",
+    "scenario_labels",
+    "show_flash",
+    "style_best",
+]

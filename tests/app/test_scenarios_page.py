@@ -1,0 +1,94 @@
+"""The Scenarios page through AppTest: save, list, activate, rename, delete, compare, history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from territory.scenarios import ScenarioStore, build_scenario
+from territory.sample import load_sample
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "scenarios.sqlite"
+    monkeypatch.setenv("TERRITORY_STUDIO_DB", str(path))
+    return path
+
+
+def open_page():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=90)
+    at.run()
+    at.switch_page("pages/scenarios.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def seed_two_scenarios(path: Path) -> None:
+    accounts = load_sample().accounts
+    current = accounts["territory_id"]
+    shifted = current.copy()
+    shifted.iloc[:50] = "T01"  # a plan that gives T01 fifty more accounts
+    store = ScenarioStore(path)
+    store.save(build_scenario("Current copy", accounts, current))
+    store.save(build_scenario("Plan B", accounts, shifted, notes="T01 grows"))
+
+
+def test_empty_store_explains_what_to_do(db_path: Path) -> None:
+    at = open_page()
+    assert any("No scenarios saved yet" in i.value for i in at.info)
+    assert str(db_path) in " ".join(c.value for c in at.caption)
+
+
+def test_save_the_alignment_in_use_then_refuse_a_duplicate_name(db_path: Path) -> None:
+    at = open_page()
+    at.text_input(key="scn_save_name").input("Baseline Q3")
+    at.button(key="FormSubmitter:scn_save_form-Save scenario").click().run()
+    assert any("Saved scenario **Baseline Q3**" in s.value for s in at.success)
+    assert ScenarioStore(db_path).names() == ["Baseline Q3"]
+    at.button(key="FormSubmitter:scn_save_form-Save scenario").click().run()
+    assert any("already exists" in w.value for w in at.warning)
+    assert not at.exception
+
+
+def test_open_activate_rename_delete_and_history(db_path: Path) -> None:
+    seed_two_scenarios(db_path)
+    at = open_page()
+    at.selectbox(key="scn_open").set_value("Plan B").run()
+    assert not at.exception
+    moved = {m.label: m.value for m in at.metric}["Accounts moved"]
+    assert moved != "0"  # Plan B differs from the file's alignment
+    at.button(key="scn_activate").click().run()
+    assert any("Plan B" in s.value and "alignment in use" in s.value for s in at.success)
+    at.selectbox(key="scn_open").set_value("Plan B").run()
+    at.text_input(key="scn_rename_to").input("Plan B2").run()
+    at.button(key="scn_rename").click().run()
+    assert set(ScenarioStore(db_path).names()) == {"Current copy", "Plan B2"}
+    at.selectbox(key="scn_open").set_value("Current copy").run()
+    at.checkbox(key="scn_delete_confirm").check().run()
+    at.button(key="scn_delete").click().run()
+    assert ScenarioStore(db_path).names() == ["Plan B2"]
+    actions = ScenarioStore(db_path).history()["action"].tolist()
+    assert actions[:3] == ["delete", "rename", "activate"]
+    assert not at.exception
+
+
+def test_compare_highlights_and_lists_differing_accounts(db_path: Path) -> None:
+    seed_two_scenarios(db_path)
+    at = open_page()
+    at.multiselect(key="scn_compare").set_value(["Current copy", "Plan B"]).run()
+    assert not at.exception
+    frames = [d.value for d in at.dataframe]
+    comparison = next(f for f in frames if "Best" in getattr(f, "columns", []))
+    assert list(comparison.columns) == ["Current copy", "Plan B", "Best"]
+    assert comparison.loc["Accounts moved vs current", "Best"] == "Current copy"
+    differing = next(f for f in frames if isinstance(f, pd.DataFrame) and "Plan B" in f.columns
+                     and "account_id" in f.columns)
+    changed = (load_sample().accounts["territory_id"].iloc[:50] != "T01").sum()
+    assert len(differing) == changed
