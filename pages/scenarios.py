@@ -1,17 +1,14 @@
 """Scenarios: save, open, compare, share and export what-if alignments."""
 
+import pandas as pd
 import streamlit as st
 
 from territory.errors import TerritoryError
-from territory.export import assignment_table, to_csv_bytes, to_xlsx_bytes
-from territory.report import ReportInput, build_report
 from territory.scenarios import (
-    aligned_assignment,
     compare_scenarios,
     dataset_fingerprint,
     differing_accounts,
     scenario_from_bytes,
-    scenario_to_bytes,
 )
 from territory.ui import cached, maps, state, widgets
 from territory.ui import colors as tcolors
@@ -48,7 +45,9 @@ open_tab, compare_tab, share_tab, history_tab = st.tabs(["Open", "Compare", "Imp
 with open_tab:
     if names:
         shown = listing.assign(
-            same_dataset=listing["dataset_fingerprint"] == dataset_fingerprint(dataset.accounts)
+            same_dataset=listing["dataset_fingerprint"] == dataset_fingerprint(dataset.accounts),
+            created_at=pd.to_datetime(listing["created_at"], utc=True),
+            updated_at=pd.to_datetime(listing["updated_at"], utc=True),
         ).drop(columns="dataset_fingerprint")
         st.dataframe(
             shown,
@@ -57,8 +56,8 @@ with open_tab:
             column_config={
                 "name": "Scenario",
                 "notes": "Notes",
-                "created_at": "Created (UTC)",
-                "updated_at": "Updated (UTC)",
+                "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+                "updated_at": st.column_config.DatetimeColumn("Updated (UTC)", format="YYYY-MM-DD HH:mm"),
                 "accounts": st.column_config.NumberColumn("Accounts", format="%d"),
                 "territories": st.column_config.NumberColumn("Territories", format="%d"),
                 "same_dataset": st.column_config.CheckboxColumn(
@@ -106,46 +105,7 @@ with open_tab:
             st.rerun()
 
         st.markdown("**Downloads**")
-        table = assignment_table(dataset.accounts, aligned_assignment(scenario, dataset.accounts),
-                                 dataset.territories)
-        summary = cached.territory_table(dataset.fingerprint, dataset.accounts, labels, dataset.territories,
-                                         settings.balance_on)
-        d1, d2, d3, d4, d5 = st.columns(5)
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in scenario.name)
-        d1.download_button("Assignment (CSV)", to_csv_bytes(table), f"{safe}_assignment.csv", "text/csv",
-                           key="scn_dl_csv")
-        d2.download_button(
-            "Assignment + summary (XLSX)",
-            to_xlsx_bytes({"Assignment": table, "Territories": summary}),
-            f"{safe}.xlsx",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            key="scn_dl_xlsx",
-        )
-        d3.download_button("Scenario file (ZIP)", scenario_to_bytes(scenario), f"{safe}.scenario.zip",
-                           "application/zip", key="scn_dl_zip",
-                           help="Parameters, assignment and metrics; import it on another machine.")
-        report_key = f"scn_report:{scenario.name}:{scenario.updated_at}:{dataset.fingerprint}"
-        if d4.button("Prepare review report", key="scn_report_build", icon=":material/description:"):
-            with st.spinner("Building the report..."):
-                st.session_state[report_key] = build_report(
-                    ReportInput(
-                        accounts=dataset.accounts,
-                        labels_after=labels,
-                        labels_before=state.file_labels(dataset),
-                        territories=dataset.territories,
-                        title="Territory review",
-                        scenario_name=scenario.name,
-                        dataset_name=dataset.name,
-                        balance_on=settings.balance_on,
-                        tolerance=settings.tolerance,
-                        params=scenario.params,
-                        reasons=table["reason"].set_axis(dataset.accounts.index),
-                        boundaries=cached.us_states_geojson(),
-                    )
-                ).encode("utf-8")
-        if report_key in st.session_state:
-            d5.download_button("Download report (HTML)", st.session_state[report_key], f"{safe}_review.html",
-                               "text/html", key="scn_dl_report")
+        ui.downloads_ui(dataset, labels, scenario, balance_on=settings.balance_on, tolerance=settings.tolerance)
 
 with compare_tab:
     options = ["(alignment in use)"] + names
@@ -163,7 +123,7 @@ with compare_tab:
                 labels_by_name[name] = ui.scenario_labels(store.load(name), dataset.accounts)[0]
         comparison = compare_scenarios(dataset.accounts, labels_by_name, dataset.territories, settings.balance_on)
         st.markdown("**Scorecard** (lower is better on every row; the best is highlighted)")
-        st.dataframe(ui.style_best(comparison), width="stretch")
+        st.dataframe(ui.style_best(comparison), width="stretch", height=36 * (len(comparison) + 1) + 4)
         deviations = {
             name: cached.territory_table(dataset.fingerprint, dataset.accounts, lab, dataset.territories,
                                          settings.balance_on)

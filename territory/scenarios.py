@@ -589,7 +589,7 @@ def compare_scenarios(
     territories: pd.DataFrame | None = None,
     balance_on: Any = "workload",
 ) -> pd.DataFrame:
-    """Scorecard rows x scenario columns on the *current* data, plus the name of the best per row.
+    """Scorecard rows x scenario columns on the *current* data, plus the best scenario(s) per row.
 
     Every scenario is scored against the same accounts and the dataset's own alignment, so the
     numbers are comparable even when the scenarios were saved from older workloads.
@@ -610,10 +610,9 @@ def compare_scenarios(
     best = []
     for _, row in table.iterrows():
         finite = row.dropna()
-        if finite.empty or finite.nunique() == 1:
-            best.append("")  # a tie is not a win
-        else:
-            best.append(str(finite.idxmin()))
+        winners = finite.index[np.isclose(finite.to_numpy(), finite.min())] if len(finite) else []
+        # Everyone equal is no win; otherwise every scenario that shares the best value is named.
+        best.append("" if len(winners) in (0, len(row)) else ", ".join(map(str, winners)))
     table["Best"] = best
     return table
 

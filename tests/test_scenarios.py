@@ -265,3 +265,13 @@ def test_build_scenario_marks_moves_against_the_file_alignment() -> None:
     assert scenario.assignment["moved"].tolist() == [False, True, False]  # A3 was unassigned: new, not moved
     assert scenario.params == {"tolerance": 0.05, "balance_on": [["workload", 0.7], ["potential", 0.3]]}
     assert scenario.dataset_fingerprint == scenarios.dataset_fingerprint(accounts)
+
+
+def test_comparison_names_every_tied_winner_and_no_one_when_all_tie() -> None:
+    accounts = pd.DataFrame(
+        {"account_id": ["A1", "A2"], "workload_hours": [10.0, 30.0], "territory_id": ["T1", "T2"]}
+    )
+    same = pd.Series(["T1", "T2"])
+    table = scenarios.compare_scenarios(accounts, {"one": same, "two": same.copy(), "swap": pd.Series(["T2", "T1"])})
+    assert table.loc["Accounts moved vs current", "Best"] == "one, two"
+    assert table.loc["Max deviation from target (%)", "Best"] == ""  # all three are 50% off

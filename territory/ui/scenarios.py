@@ -10,7 +10,6 @@ import html
 from typing import Any
 
 import numpy as np
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -19,7 +18,6 @@ from territory import schema
 from territory.errors import TerritoryError
 from territory.scenarios import (
     Scenario,
-    ScenarioError,
     ScenarioExistsError,
     ScenarioStore,
     build_scenario,
@@ -139,19 +137,57 @@ def style_best(table: pd.DataFrame) -> Any:
     numeric = [c for c in table.columns if c != "Best"]
 
     def highlight(row: pd.Series) -> list[str]:
-        best = row.get("Best", "")
-        return ["background-color: #d8f0d8; font-weight: 600" if c == best else "" for c in row.index]
+        winners = {name.strip() for name in str(row.get("Best", "")).split(",") if name.strip()}
+        return ["background-color: #d8f0d8; font-weight: 600" if c in winners else "" for c in row.index]
 
-    return table.style.apply(highlight, axis=1).format("{:,.2f}", subset=numeric, na_rep="n/a")
+    def number(value: float) -> str:
+        if pd.isna(value):
+            return "n/a"
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+    return table.style.apply(highlight, axis=1).format(number, subset=numeric)
 
 
-__all__ = [
-    "ScenarioError",
-    "deviation_strip",
-    "flash",
-    "get_store",
-    "save_form",
-    "scenario_labels",
-    "show_flash",
-    "style_best",
-]
+def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance_on: Any, tolerance: float) -> None:
+    """Download buttons for one scenario; files are built only when clicked (deferred data)."""
+    from territory.export import assignment_table, to_csv_bytes, to_xlsx_bytes
+    from territory.metrics import territory_table
+    from territory.report import ReportInput, build_report
+    from territory.scenarios import aligned_assignment, scenario_to_bytes
+    from territory.ui import cached, state
+
+    accounts, territories = dataset.accounts, dataset.territories
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in scenario.name)
+
+    def table() -> pd.DataFrame:
+        return assignment_table(accounts, aligned_assignment(scenario, accounts), territories)
+
+    def workbook() -> bytes:
+        summary = territory_table(accounts, labels, territories=territories, balance_on=balance_on)
+        return to_xlsx_bytes({"Assignment": table(), "Territories": summary})
+
+    def report() -> bytes:
+        assignment = aligned_assignment(scenario, accounts)
+        return build_report(
+            ReportInput(
+                accounts=accounts, labels_after=labels, labels_before=state.file_labels(dataset),
+                territories=territories, title="Territory review", scenario_name=scenario.name,
+                dataset_name=dataset.name, balance_on=balance_on, tolerance=tolerance, params=scenario.params,
+                reasons=assignment["reason"], boundaries=cached.us_states_geojson(),
+            )
+        ).encode("utf-8")
+
+    first, second = st.columns(2), st.columns(2)
+    first[0].download_button("Assignment (CSV)", lambda: to_csv_bytes(table()), f"{safe}_assignment.csv",
+                             "text/csv", key="scn_dl_csv", on_click="ignore", icon=":material/table:",
+                             width="stretch")
+    first[1].download_button("Assignment + territories (XLSX)", workbook, f"{safe}.xlsx",
+                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                             key="scn_dl_xlsx", on_click="ignore", icon=":material/grid_on:", width="stretch")
+    second[0].download_button("Scenario file (ZIP)", lambda: scenario_to_bytes(scenario),
+                              f"{safe}.scenario.zip", "application/zip", key="scn_dl_zip", on_click="ignore",
+                              icon=":material/folder_zip:", width="stretch",
+                              help="Parameters, assignment and metrics in one file; import it on another machine.")
+    second[1].download_button("Review report (HTML)", report, f"{safe}_review.html", "text/html",
+                              key="scn_dl_report", on_click="ignore", icon=":material/description:",
+                              width="stretch", help="One self-contained page for the review deck; opens offline.")
