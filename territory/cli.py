@@ -10,8 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from territory.errors import TerritoryError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -42,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     check.set_defaults(handler=_cmd_check)
 
+    _add_balance_parser(commands)
+    _add_scenario_parsers(commands)
+
     return parser
 
 
@@ -55,6 +62,532 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(result.report.to_dict(), ensure_ascii=False))
     else:
         print(format_report(result.report))
+    return EXIT_OK
+
+
+# --- balance ------------------------------------------------------------------------------------
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet treats a cell starting with one of these as a formula (CSV/formula injection)."""
+
+
+def _territory_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number such as 0.05, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"must be above 0 and below 1 (0.05 means +/-5%), got {text}"
+        )
+    return value
+
+
+def _unit_interval():
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}") from None
+        if not 0.0 <= value <= 1.0:
+            raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {text}")
+        return value
+
+    return parse
+
+
+def parse_balance_on(text: str) -> str | tuple[tuple[str, float], ...]:
+    """``workload`` or a composite ``workload:0.7,potential:0.3`` (weights normalised to sum 1).
+
+    >>> parse_balance_on("revenue")
+    'revenue'
+    >>> parse_balance_on("workload:0.7, potential:0.3")
+    (('workload', 0.7), ('potential', 0.3))
+    """
+    from territory.metrics import parse_balance_on as parse_measure
+
+    try:
+        return parse_measure(text.lower())
+    except TerritoryError as error:  # argparse turns this into its one-line usage error
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def parse_move_budget(text: str) -> tuple[int | None, float | None]:
+    """``--move-budget``: "N" caps moved accounts, "X%" caps moved revenue (percent of total).
+
+    >>> parse_move_budget("40"), parse_move_budget("2.5%")
+    ((40, None), (None, 2.5))
+    """
+    raw = text.strip()
+    try:
+        if raw.endswith("%"):
+            percent = float(raw[:-1])
+            if not 0.0 <= percent <= 100.0:
+                raise argparse.ArgumentTypeError(f"--move-budget percent runs from 0% to 100%, got {raw}")
+            return None, percent
+        count = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--move-budget takes a number of accounts (40) or a share of revenue (2.5%), got {text!r}"
+        ) from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"--move-budget cannot be negative, got {count}")
+    return count, None
+
+
+def _add_balance_parser(commands: argparse._SubParsersAction) -> None:
+    balance = commands.add_parser(
+        "balance",
+        help="balance accounts into territories and write the new alignment",
+        description=(
+            "Balance accounts into K territories (compact, contiguous, low-disruption) and report "
+            "the scorecard. INPUT is any file `check` accepts; the shipped sample when omitted. "
+            "A territory_id column in INPUT is the current alignment: its IDs are kept."
+        ),
+    )
+    balance.add_argument("input", nargs="?", metavar="INPUT", help="CSV or XLSX accounts file (default: the sample)")
+    balance.add_argument(
+        "--territories",
+        "-k",
+        type=_territory_count,
+        metavar="K",
+        help="number of territories (default: as many as the current alignment or --reps has)",
+    )
+    balance.add_argument(
+        "--balance-on",
+        type=parse_balance_on,
+        default="workload",
+        metavar="MEASURE",
+        help='workload (default), revenue, potential, accounts, or a blend like "workload:0.7,potential:0.3"',
+    )
+    balance.add_argument(
+        "--tolerance", type=_tolerance, default=0.05, metavar="T", help="allowed deviation from target, 0.05 = +/-5%%"
+    )
+    balance.add_argument(
+        "--stability",
+        type=_unit_interval(),
+        default=0.5,
+        metavar="S",
+        help="0..1: 1 keeps every account whose move is not needed for the tolerance (default 0.5)",
+    )
+    balance.add_argument(
+        "--compactness",
+        type=_unit_interval(),
+        default=0.5,
+        metavar="C",
+        help="0..1: trade travel distance against balance (default 0.5)",
+    )
+    balance.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (same seed, same result)")
+    balance.add_argument(
+        "--move-budget",
+        type=parse_move_budget,
+        default=(None, None),
+        metavar="B",
+        help='cap on what may move: "40" accounts or "2.5%%" of revenue',
+    )
+    balance.add_argument(
+        "--reps", metavar="FILE", help="territories/reps file (territory_id, rep_name, capacity_fte, ...)"
+    )
+    balance.add_argument(
+        "--output", "-o", metavar="OUT", help="write one row per account to OUT.csv or OUT.xlsx"
+    )
+    balance.add_argument("--json", action="store_true", help="print one JSON object (the scorecard) instead of text")
+    balance.set_defaults(handler=_cmd_balance)
+
+
+def neutralise_formulas(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """Prefix text cells that a spreadsheet would run as a formula with a single quote.
+
+    A CRM name like ``=HYPERLINK(...)`` or ``@SUM(...)`` would otherwise execute when the exported
+    alignment is opened in Excel (OWASP "CSV injection"). Numbers are left alone.
+    """
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+            continue
+        text = series.astype("string")
+        risky = text.str.startswith(FORMULA_TRIGGERS).fillna(False).to_numpy(dtype=bool)
+        if risky.any():
+            series = series.astype(object).copy()
+            series.iloc[risky] = ["'" + str(value) for value in text[risky]]
+            out[column] = series
+    return out
+
+
+def _load_balance_input(args: argparse.Namespace) -> tuple["pd.DataFrame", "pd.DataFrame | None"]:
+    """Accounts and (optional) reps table for ``balance``: the file given, else the shipped sample."""
+    from pathlib import Path
+
+    from territory.errors import DataError
+
+    territories = None
+    if args.input is None:
+        from territory.sample import load_sample
+
+        sample = load_sample()
+        accounts, territories = sample.accounts, sample.territories
+    else:
+        from territory.io import load_accounts
+
+        path = Path(args.input)
+        if not path.is_file():
+            raise DataError(f"Cannot read {args.input}: no such file.")
+        loaded = load_accounts(path)
+        accounts = loaded.accounts
+        if loaded.report.rows_rejected:
+            print(
+                f"note: {loaded.report.rows_rejected:,} of {loaded.report.rows_read:,} rows rejected; "
+                f"run `python -m territory check {args.input}` to see why.",
+                file=sys.stderr,
+            )
+    if args.reps is not None:
+        from territory.io import load_territories
+
+        if not Path(args.reps).is_file():
+            raise DataError(f"Cannot read {args.reps}: no such file.")
+        territories = load_territories(args.reps)
+    if len(accounts) == 0:
+        raise DataError("No accounts to balance: every row was rejected or the file is empty.")
+    return accounts, territories
+
+
+def _headline(card: dict, measure: str, key: str) -> float:
+    """A per-measure figure from the scorecard, whichever shape metrics returns it in."""
+    nested = card.get(measure)
+    if isinstance(nested, dict) and key in nested:
+        return nested[key]
+    for name in (f"{measure}_{key}", key):
+        if name in card and not isinstance(card[name], dict):
+            return card[name]
+    return float("nan")
+
+
+def _json_ready(value):
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _write_alignment(accounts: "pd.DataFrame", assignment: "pd.DataFrame", path_text: str) -> int:
+    """One row per account: the assignment columns first, then every input column carried through."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from territory.errors import DataError, ParameterError
+    from territory.schema import ACCOUNT_ID, TERRITORY_ID
+
+    path = Path(path_text)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise ParameterError(f"--output must end in .csv or .xlsx, got {path.name!r}")
+    lead = [ACCOUNT_ID, TERRITORY_ID, "previous_territory_id", "moved", "reason"]
+    rest = accounts.drop(columns=[c for c in lead if c in accounts.columns])
+    table = pd.concat([assignment[lead], rest], axis=1)
+    table = neutralise_formulas(table)
+    try:
+        if suffix == ".csv":
+            table.to_csv(path, index=False)
+        else:
+            table.to_excel(path, index=False, sheet_name="alignment")
+    except OSError as error:
+        raise DataError(f"Cannot write {path}: {error.strerror or error}") from None
+    return len(table)
+
+
+def _cmd_balance(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from territory.balance import BalanceParams, balance
+    from territory.errors import ParameterError
+    from territory.metrics import scorecard
+    from territory.schema import TERRITORY_ID
+
+    started = time.perf_counter()
+    accounts, territories = _load_balance_input(args)
+    has_current = TERRITORY_ID in accounts.columns and bool(accounts[TERRITORY_ID].notna().any())
+    if args.territories is None and not has_current and territories is None:
+        raise ParameterError(
+            "How many territories? Pass --territories K: the input has no territory_id column and no --reps."
+        )
+    if args.territories is not None and args.territories > len(accounts):
+        raise ParameterError(
+            f"--territories {args.territories} is more than the {len(accounts):,} accounts to share out."
+        )
+    budget_accounts, budget_revenue_pct = args.move_budget
+    params = BalanceParams(
+        n_territories=args.territories,
+        balance_on=args.balance_on,
+        tolerance=args.tolerance,
+        stability=args.stability,
+        compactness=args.compactness,
+        move_budget_accounts=budget_accounts,
+        move_budget_revenue_pct=budget_revenue_pct,
+        seed=args.seed,
+    )
+    result = balance(accounts, params, territories)
+    labels = result.assignment[TERRITORY_ID]
+    previous = result.assignment["previous_territory_id"] if has_current else None
+    balance_on = args.balance_on if isinstance(args.balance_on, str) else dict(args.balance_on)
+    card = scorecard(
+        accounts,
+        labels,
+        previous=previous,
+        territories=result.territories,
+        centers=result.centers,
+        balance_on=balance_on,
+    )
+    measure = args.balance_on if isinstance(args.balance_on, str) else "balance"
+    written = _write_alignment(accounts, result.assignment, args.output) if args.output else None
+    summary = {
+        "territories": int(labels.nunique()),
+        "accounts": len(accounts),
+        "balance_on": args.balance_on if isinstance(args.balance_on, str) else dict(args.balance_on),
+        "tolerance": args.tolerance,
+        "max_deviation_pct": _headline(card, measure, "max_deviation_pct"),
+        "cv": _headline(card, measure, "cv"),
+        "weighted_mean_distance_km": card.get("weighted_mean_distance_km"),
+        "fragmented_territories": card.get("fragmented_territories"),
+        "stray_workload_pct": card.get("stray_workload_pct"),
+        "moved_accounts": card.get("moved_accounts", int(result.assignment["moved"].sum())),
+        "moved_revenue_pct": card.get("moved_revenue_pct"),
+        "feasible": bool(result.feasible),
+        "seconds": round(time.perf_counter() - started, 3),
+        "engine_seconds": round(float(result.seconds), 3),
+        "messages": list(result.messages),
+        "output": args.output,
+        "scorecard": card,
+    }
+    if args.json:
+        print(json.dumps(_json_ready(summary), ensure_ascii=False))
+        return EXIT_OK
+    label = summary["balance_on"] if isinstance(summary["balance_on"], str) else args_text(args.balance_on)
+    print(
+        f"Balanced {len(accounts):,} accounts into {summary['territories']} territories on {label} "
+        f"in {summary['seconds']:.2f} s ({'within' if result.feasible else 'NOT within'} "
+        f"+/-{args.tolerance:.0%})."
+    )
+    print(
+        f"max deviation {_fmt(summary['max_deviation_pct'], '%')} | CV {_fmt(summary['cv'])} | "
+        f"weighted mean distance {_fmt(summary['weighted_mean_distance_km'], ' km')} | "
+        f"fragmented territories {summary['fragmented_territories']} | "
+        f"moved {summary['moved_accounts']} accounts ({_fmt(summary['moved_revenue_pct'], '% of revenue')})"
+    )
+    for message in result.messages:
+        print(f"- {message}")
+    if written is not None:
+        print(f"Wrote {written:,} rows to {args.output}")
+    return EXIT_OK
+
+
+def args_text(balance_on: tuple[tuple[str, float], ...]) -> str:
+    return ", ".join(f"{weight:.0%} {name}" for name, weight in balance_on)
+
+
+def _fmt(value, unit: str = "") -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    if number != number:
+        return "n/a"
+    return f"{number:.2f}{unit}"
+
+
+# --- scenarios and report -------------------------------------------------------------------------
+
+
+def _add_scenario_parsers(commands: argparse._SubParsersAction) -> None:
+    db_help = "scenario database file (default: $TERRITORY_STUDIO_DB, else the user data directory)"
+    scenario = commands.add_parser(
+        "scenario",
+        help="list, show, export, import, rename or delete saved scenarios",
+        description="Manage saved what-if scenarios (the same store the app's Scenarios page uses).",
+    )
+    actions = scenario.add_subparsers(dest="action", metavar="ACTION", parser_class=_OneLineParser)
+    actions.required = True
+
+    listing = actions.add_parser("list", help="list saved scenarios")
+    listing.add_argument("--json", action="store_true", help="print a JSON list of objects")
+    show = actions.add_parser("show", help="show one scenario: parameters, metrics, territory sizes")
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    export = actions.add_parser("export", help="write a scenario to a portable .zip file")
+    export.add_argument("name", metavar="NAME")
+    export.add_argument("--output", "-o", required=True, metavar="FILE", help="the .zip file to write")
+    imported = actions.add_parser("import", help="read a scenario file into the store")
+    imported.add_argument("file", metavar="FILE")
+    imported.add_argument("--as", dest="rename_to", metavar="NAME", help="store it under another name")
+    imported.add_argument("--overwrite", action="store_true", help="replace a scenario with the same name")
+    rename = actions.add_parser("rename", help="rename a scenario")
+    rename.add_argument("name", metavar="NAME")
+    rename.add_argument("new_name", metavar="NEW_NAME")
+    delete = actions.add_parser("delete", help="delete a scenario")
+    delete.add_argument("name", metavar="NAME")
+    for sub in (listing, show, export, imported, rename, delete):
+        sub.add_argument("--db", metavar="PATH", help=db_help)
+        sub.set_defaults(handler=_cmd_scenario)
+
+    report = commands.add_parser(
+        "report",
+        help="write the self-contained HTML review report",
+        description="Write the quarterly review report (one HTML file that opens offline).",
+    )
+    report.add_argument("input", nargs="?", metavar="INPUT",
+                        help="accounts file as for `check` (default: the built-in sample)")
+    report.add_argument("--reps", metavar="FILE", help="territories/reps file (capacity, rep names, homes)")
+    report.add_argument("--scenario", metavar="NAME",
+                        help="report this saved scenario against the file's alignment (default: the file's)")
+    report.add_argument("--output", "-o", required=True, metavar="FILE", help="the .html file to write")
+    report.add_argument("--title", default="Territory review", help="report title")
+    report.add_argument("--tolerance", type=_tolerance, default=0.05, help="tolerance band shown (default 0.05)")
+    report.add_argument("--db", metavar="PATH", help=db_help)
+    report.set_defaults(handler=_cmd_report)
+
+
+def _store(args: argparse.Namespace):
+    from territory.scenarios import ScenarioStore
+
+    return ScenarioStore(args.db) if getattr(args, "db", None) else ScenarioStore()
+
+
+def _cmd_scenario(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import replace
+    from pathlib import Path
+
+    from territory.errors import DataError
+    from territory.scenarios import scenario_from_bytes, scenario_to_bytes
+
+    store = _store(args)
+    if args.action == "list":
+        listing = store.list()
+        rows = [
+            {"name": r.name, "created_at": r.created_at, "updated_at": r.updated_at, "accounts": int(r.accounts),
+             "territories": int(r.territories), "notes": r.notes, "dataset_fingerprint": r.dataset_fingerprint}
+            for r in listing.itertuples()
+        ]
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False))
+        elif not rows:
+            print(f"No scenarios in {store.path}.")
+        else:
+            for row in rows:
+                print(f"{row['name']}\t{row['accounts']:,} accounts\t{row['territories']} territories\t"
+                      f"updated {row['updated_at']}")
+        return EXIT_OK
+    if args.action == "show":
+        scenario = store.load(args.name)
+        sizes = scenario.assignment.groupby("territory_id").size()
+        info = {
+            "name": scenario.name, "notes": scenario.notes, "created_at": scenario.created_at,
+            "updated_at": scenario.updated_at, "accounts": scenario.accounts, "territories": scenario.territories,
+            "moved_accounts": int(scenario.assignment["moved"].sum()),
+            "dataset_fingerprint": scenario.dataset_fingerprint, "params": scenario.params,
+            "metrics": scenario.metrics, "accounts_per_territory": {str(k): int(v) for k, v in sizes.items()},
+        }
+        if args.json:
+            print(json.dumps(_json_ready(info), ensure_ascii=False))
+        else:
+            print(f"{info['name']}: {info['accounts']:,} accounts in {info['territories']} territories, "
+                  f"{info['moved_accounts']:,} moved; updated {info['updated_at']}")
+            if info["notes"]:
+                print(f"notes: {info['notes']}")
+            for key, value in info["params"].items():
+                print(f"  {key} = {value}")
+        return EXIT_OK
+    if args.action == "export":
+        path = Path(args.output)
+        try:
+            path.write_bytes(scenario_to_bytes(store.load(args.name)))
+        except OSError as error:
+            raise DataError(f"Cannot write {path}: {error.strerror or error}") from None
+        print(f"Wrote scenario {args.name!r} to {path}")
+        return EXIT_OK
+    if args.action == "import":
+        path = Path(args.file)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise DataError(f"Cannot read {path}: {error.strerror or error}") from None
+        scenario = scenario_from_bytes(data)
+        if args.rename_to:
+            scenario = replace(scenario, name=args.rename_to)
+        saved = store.save(scenario, overwrite=args.overwrite)
+        print(f"Imported scenario {saved.name!r} ({saved.accounts:,} accounts) into {store.path}")
+        return EXIT_OK
+    if args.action == "rename":
+        store.rename(args.name, args.new_name)
+        print(f"Renamed {args.name!r} to {args.new_name!r}")
+        return EXIT_OK
+    store.delete(args.name)
+    print(f"Deleted scenario {args.name!r}")
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from territory.errors import DataError
+    from territory.report import ReportInput, build_report
+    from territory.sample import us_states_geojson
+    from territory.scenarios import aligned_assignment
+    from territory.schema import TERRITORY_ID
+
+    accounts, territories = _load_balance_input(args)
+    before = accounts[TERRITORY_ID] if TERRITORY_ID in accounts.columns else None
+    after, reasons, params, name, messages = before, None, {}, "", []
+    if args.scenario:
+        from territory.scenarios import compare_to_dataset
+
+        scenario = _store(args).load(args.scenario)
+        assignment = aligned_assignment(scenario, accounts)
+        after, reasons, params, name = assignment[TERRITORY_ID], assignment["reason"], scenario.params, scenario.name
+        diff = compare_to_dataset(scenario, accounts)
+        if not diff.matches:
+            messages.append(diff.describe())
+    if after is None:
+        raise DataError("Nothing to report: the input has no territory_id column; pass --scenario NAME.")
+    page = build_report(
+        ReportInput(
+            accounts=accounts, labels_after=after, labels_before=before if args.scenario else None,
+            territories=territories, title=args.title, scenario_name=name,
+            dataset_name=args.input or "built-in sample", tolerance=args.tolerance, params=params,
+            messages=messages, reasons=reasons, boundaries=us_states_geojson(),
+        )
+    )
+    path = Path(args.output)
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as error:
+        raise DataError(f"Cannot write {path}: {error.strerror or error}") from None
+    print(f"Wrote the review report to {path} ({len(page) / 1e6:.1f} MB, opens offline)")
     return EXIT_OK
 
 

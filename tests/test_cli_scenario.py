@@ -1,0 +1,83 @@
+"""`python -m territory scenario ...` and `report`: the same store and report as the app."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from territory.cli import main
+from territory.sample import load_sample
+from territory.scenarios import ScenarioStore, build_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "s.sqlite"
+    accounts = load_sample().accounts
+    shifted = accounts["territory_id"].copy()
+    shifted.iloc[:10] = "T02"
+    ScenarioStore(path).save(build_scenario("Plan <A>", accounts, shifted, notes="ten to T02",
+                                            params={"tolerance": 0.05}))
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_list_json_has_the_documented_fields(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "scenario", "list", "--json", "--db", str(db))
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["name"] for r in rows] == ["Plan <A>"]
+    assert rows[0]["accounts"] == 5000 and rows[0]["territories"] == 20 and rows[0]["created_at"]
+
+
+def test_show_export_import_rename_delete(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "scenario", "show", "Plan <A>", "--json", "--db", str(db))
+    shown = json.loads(out)
+    assert code == 0 and shown["params"] == {"tolerance": 0.05}
+    expected_moves = int((load_sample().accounts["territory_id"].iloc[:10] != "T02").sum())
+    assert shown["moved_accounts"] == expected_moves
+
+    file = tmp_path / "plan.scenario.zip"
+    assert run(capsys, "scenario", "export", "Plan <A>", "--output", str(file), "--db", str(db))[0] == 0
+    other = tmp_path / "other.sqlite"
+    assert run(capsys, "scenario", "import", str(file), "--db", str(other))[0] == 0
+    assert run(capsys, "scenario", "import", str(file), "--as", "Copy", "--db", str(other))[0] == 0
+    code, _, err = run(capsys, "scenario", "import", str(file), "--db", str(other))
+    assert code == 2 and "already exists" in err and "\n" == err[-1] and err.count("\n") == 1
+    assert run(capsys, "scenario", "rename", "Copy", "Copy 2", "--db", str(other))[0] == 0
+    assert run(capsys, "scenario", "delete", "Plan <A>", "--db", str(other))[0] == 0
+    assert ScenarioStore(other).names() == ["Copy 2"]
+    pd.testing.assert_frame_equal(ScenarioStore(other).load("Copy 2").assignment,
+                                  ScenarioStore(db).load("Plan <A>").assignment)
+
+
+def test_report_of_a_scenario_is_written_and_escaped(db: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    out_file = tmp_path / "review.html"
+    code, out, _ = run(capsys, "report", "--scenario", "Plan <A>", "--output", str(out_file), "--db", str(db))
+    assert code == 0 and "opens offline" in out
+    page = out_file.read_text(encoding="utf-8")
+    assert "Scenario: Plan &lt;A&gt;" in page and "Plan <A>" not in page
+    assert "Moved accounts (" in page
+
+
+def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "territory", "scenario", "show", "missing", "--db", str(tmp_path / "x.sqlite")],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: There is no scenario named 'missing'."
+    assert "Traceback" not in result.stderr
