@@ -1,0 +1,141 @@
+"""Quarterly review: performance over time, quota suggestion, coverage flags, 80/20 and penetration map.
+
+Numbers come from territory.review (pure pandas); widgets and charts from territory.ui.review.
+"""
+
+import streamlit as st
+
+from territory import schema
+from territory.errors import DataError, ParameterError
+from territory.review import default_quota_total, display_table
+from territory.ui import colors as tcolors
+from territory.ui import maps, state, widgets
+from territory.ui import review as ui
+
+state.init_state()
+widgets.page_header("Quarterly review", "How each territory performed, what it should carry next quarter, "
+                    "and what needs attention")
+dataset = state.require_dataset()
+active = state.get_alignment()
+
+top_left, top_right = st.columns([3, 2])
+with top_left:
+    chosen = ui.alignment_ui(dataset, active)
+if chosen.note:
+    st.caption(chosen.note)
+colors = tcolors.territory_colors(ui.territory_ids_for_colors(dataset, active.labels, chosen.labels))
+
+if not ui.has_bookings(dataset):
+    st.info(
+        "**The quarterly review needs bookings.** The active dataset has none, so growth, penetration, "
+        "quotas and attainment cannot be computed. Upload a bookings file on the **Data** page with one row "
+        "per account and quarter and the columns `account_id` (as in your accounts file), `quarter` "
+        "(like `2026Q3`) and `amount` (USD booked in that quarter)."
+    )
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/upload_file:")
+    try:
+        review = ui.cached_review(dataset, chosen.labels, ui.stored_settings(), chosen.name)
+    except (DataError, ParameterError) as error:
+        st.error(str(error))
+        st.stop()
+    st.subheader("Flags that need no bookings")
+    st.caption(f"Workload, account counts and travel ({len(review.flags):,} flags).")
+    st.dataframe(ui.flags_frame(review.flags), hide_index=True, width="stretch")
+    st.stop()
+
+try:
+    baseline = ui.cached_review(dataset, chosen.labels, ui.stored_settings(), chosen.name)
+except (DataError, ParameterError) as error:
+    st.error(f"The bookings cannot be used: {error}")
+    st.stop()
+reps = dict(zip(baseline.table[schema.TERRITORY_ID], baseline.table[schema.REP_NAME]))
+with top_right:
+    focus = ui.focus_ui(baseline.table[schema.TERRITORY_ID].tolist(), reps)
+
+# --- quota controls (recompute everything live) ---------------------------------------------------
+st.subheader(f"Quota for {baseline.next_quarter}")
+default_total = default_quota_total(baseline.bookings, baseline.settings.default_growth_pct)
+settings = ui.quota_controls_ui(default_total, baseline.next_quarter)
+try:
+    review = ui.cached_review(dataset, chosen.labels, settings, chosen.name)
+except ParameterError as error:
+    st.error(str(error))
+    st.stop()
+for note in review.notes:
+    st.caption(note)
+
+table = review.table
+latest, nxt = review.latest_quarter, review.next_quarter
+total_last = float(table["bookings_last_quarter"].sum())
+flags_shown = ui.kpis_ui(review, focus)
+
+q_left, q_right = st.columns([11, 9])
+with q_left:
+    st.plotly_chart(ui.quota_chart(table, colors, latest, nxt, focus), width="stretch", key="review_quota_chart")
+    ratio = review.quota_total / total_last * 100 if total_last > 0 else float("nan")
+    st.caption(
+        f"Quota share = {settings.potential_weight:.0%} x share of potential + {1 - settings.potential_weight:.0%} "
+        f"x share of trailing-4-quarter bookings; whole dollars, adding up exactly to the total. "
+        f"Team-wide the total is {widgets.format_pct(ratio, 0)} of {latest}'s bookings (seasonality included)."
+    )
+with q_right:
+    quotas = ui.quota_frame(review)
+    st.dataframe(quotas if focus is None else quotas[quotas["Territory"] == focus], hide_index=True,
+                 width="stretch", height=340 if focus is None else "auto", column_config=ui.quota_config(nxt, latest),
+                 key="review_quota_table")
+
+# --- performance over time ------------------------------------------------------------------------
+st.subheader("Bookings per territory and quarter")
+p_left, p_right = st.columns([3, 2])
+with p_left:
+    st.plotly_chart(ui.trend_chart(review.bookings, colors, focus), width="stretch", key="review_trend")
+with p_right:
+    st.plotly_chart(ui.attainment_chart(table, colors, latest, focus), width="stretch", key="review_attainment")
+    st.caption(
+        f"No quotas are in the data, so attainment is measured against the quota this rule would have set "
+        f"for {latest} (same blend, data up to the quarter before, total = what the team booked in {latest}). "
+        "Dashed red line: quota met (100%); above it the territory booked more than its fair share."
+    )
+perf = ui.performance_frame(review)
+if focus is not None:
+    perf = perf[perf["Territory"] == focus]
+st.dataframe(perf, hide_index=True, width="stretch", column_config=ui.performance_config(latest),
+             height=min(36 * (len(perf) + 1) + 4, 760),
+             key="review_performance_table")
+
+# --- flags ----------------------------------------------------------------------------------------
+ui.flags_ui(flags_shown, settings, latest, focus)
+
+# --- map and 80/20 --------------------------------------------------------------------------------
+st.subheader("Penetration map")
+st.caption("Share of potential captured where the accounts are: trailing-4-quarter bookings / annual potential "
+           "per hexagon; outlines in the territory colours, rings at the reps' home bases. Hover for the figures.")
+view = ui.penetration_map(dataset, chosen.labels, colors, focus, height=520, width=780)
+if view is None:
+    st.info("The accounts have no coordinates, so there is no map. Add latitude/longitude or postal codes.")
+else:
+    maps.render_map(view, height=520, legend_width=0.22, key="review_map")
+
+st.subheader("80/20 of revenue")
+r_left, r_right = st.columns([3, 2])
+summary = review.pareto_summary
+with r_left:
+    st.plotly_chart(ui.pareto_figure(review.pareto_curves, colors, focus), width="stretch", key="review_pareto")
+    scope = "All accounts" if focus is None else focus
+    row = summary[summary["scope"] == scope]
+    if len(row):
+        st.caption(f"{scope}: the top 20% of accounts bring {widgets.format_pct(row['top_share_pct'].iloc[0], 0)} "
+                   f"of revenue (USD/yr, trailing 12 months). Dashed red line: 20% of accounts.")
+with r_right:
+    st.dataframe(
+        summary.round({schema.REVENUE: 0}), hide_index=True, width="stretch", key="review_pareto_table", height=380,
+        column_config={"scope": "Scope", "accounts": st.column_config.NumberColumn("Accounts", format="%d"),
+                       schema.REVENUE: st.column_config.NumberColumn("Revenue (USD/yr)", format="localized"),
+                       "top_share_pct": st.column_config.NumberColumn("Top 20% share (%)", format="%.0f%%")},
+    )
+
+# --- export ---------------------------------------------------------------------------------------
+st.subheader("Export")
+ui.downloads_ui(dataset, chosen, active, review)
+with st.expander("Everything in one table"):
+    st.dataframe(display_table(review), hide_index=True, width="stretch")

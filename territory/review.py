@@ -1,0 +1,955 @@
+"""The quarterly review: how each territory performed, what it should carry next, what needs attention.
+
+Pure pandas/numpy (no Streamlit): the Quarterly review page, the HTML report and the XLSX export all
+read these numbers. Any alignment can be reviewed: pass the labels of the active alignment or of a
+scenario, and every booking follows its *account* to the territory that alignment gives it, so a
+leader sees how a proposed territory would have performed.
+
+Definitions (units in brackets; also in the README)
+---------------------------------------------------
+* **bookings** [USD per quarter]: sum of ``amount`` of a territory's accounts in a calendar quarter
+  (``2026Q3``). Quarters missing between the first and the last count as 0.
+* **QoQ growth** [%]: ``(latest quarter / previous quarter - 1) x 100``; **YoY growth** [%]:
+  ``(latest quarter / same quarter a year earlier - 1) x 100``. Undefined (blank) when the base is 0
+  or outside the data.
+* **trailing 4 quarters** [USD/year]: bookings of the latest 4 quarters (annualised as
+  ``sum x 4 / n`` when only n < 4 quarters exist).
+* **penetration** [%]: trailing-4-quarter bookings / potential (USD/year) x 100: the share of the
+  territory's annual wallet it captures.
+* **quota rule**: next quarter's quota of territory i is ``total x share_i`` with
+  ``share_i = w x potential_i / sum(potential) + (1 - w) x recent_i / sum(recent)``, where ``w`` is
+  the potential weight (0..1) and ``recent`` the trailing-4-quarter bookings. When every potential
+  (or every recent booking) is 0 the other part takes the whole weight; when both are 0 the total
+  is split by capacity (FTE). Quotas are whole dollars and add up exactly to the total
+  (largest-remainder rounding: round down, then hand the leftover dollars to the largest fractions).
+* **quota / potential** [%]: quota / (potential / 4) x 100, the quota against one quarter of the
+  wallet; **quota / last bookings** [%]: quota / bookings of the latest quarter x 100.
+* **back-tested attainment** [%]: the data hold no historical quotas, so attainment is measured
+  against the quota the same rule would have set for the latest quarter (same weight, using only
+  data up to the quarter before, total = what the team actually booked in it): 100% means the
+  territory booked exactly its fair share.
+
+Flags (thresholds are :class:`ReviewSettings` fields; a flag needs the value strictly beyond the
+threshold, so a value exactly at it does not flag):
+
+* **over capacity**: workload (hours/year) > capacity_fte x hours_per_fte;
+* **under-covered potential**: potential > high_potential_ratio x the mean territory potential and
+  penetration < low_penetration_pct;
+* **too many accounts**: accounts > max_accounts_per_fte x capacity_fte;
+* **far accounts**: accounts more than far_km (great-circle) from the rep's home base;
+* **quota above potential**: quota / potential > max_quota_vs_potential_pct;
+* **quota above recent bookings**: quota / last bookings > max_quota_vs_last_pct.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from territory import schema
+from territory.errors import DataError, ParameterError
+from territory.geo import haversine_km
+from territory.metrics import pareto_curve, top_share
+
+__all__ = [
+    "FLAG_KINDS",
+    "QuarterlyReview",
+    "ReviewSettings",
+    "align_labels",
+    "backtest_attainment",
+    "bookings_by_territory",
+    "build_review",
+    "default_quota_total",
+    "far_accounts",
+    "growth_table",
+    "largest_remainder",
+    "next_quarter",
+    "pareto_tables",
+    "quarter_index",
+    "quarter_label",
+    "quota_shares",
+    "review_flags",
+    "review_sections_html",
+    "review_xlsx_bytes",
+    "suggest_quotas",
+]
+
+OVER_CAPACITY = "Over capacity"
+UNDER_COVERED = "Under-covered potential"
+TOO_MANY_ACCOUNTS = "Too many accounts"
+FAR_ACCOUNTS = "Accounts far from rep home"
+QUOTA_VS_POTENTIAL = "Quota above potential"
+QUOTA_VS_LAST = "Quota above recent bookings"
+FLAG_KINDS: tuple[str, ...] = (
+    OVER_CAPACITY,
+    UNDER_COVERED,
+    TOO_MANY_ACCOUNTS,
+    FAR_ACCOUNTS,
+    QUOTA_VS_POTENTIAL,
+    QUOTA_VS_LAST,
+)
+FLAG_COLUMNS: tuple[str, ...] = (
+    schema.TERRITORY_ID, schema.REP_NAME, "flag", "detail", "value", "threshold", "unit",
+)
+ALL_ACCOUNTS = "All accounts"
+
+_QUARTER_RE = re.compile(r"^\s*(\d{4})\s*[-_ ]?\s*[Qq]\s*([1-4])\s*$")
+_QUARTER_RE_REVERSED = re.compile(r"^\s*[Qq]\s*([1-4])\s*[-_ /]?\s*(\d{4})\s*$")
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """Every choice of the review (frozen and hashable, so a UI can cache on it).
+
+    ``quota_total`` None means :func:`default_quota_total` (same quarter last year + 10%).
+    """
+
+    quota_total: float | None = None  # USD for next quarter
+    potential_weight: float = 0.5  # 0..1: weight of potential share in the quota blend
+    hours_per_fte: float = 1600.0  # hours/year one full-time rep can work with accounts
+    max_accounts_per_fte: float = 300.0  # accounts one full-time rep can cover
+    far_km: float = 300.0  # accounts farther than this from the rep's home are flagged
+    high_potential_ratio: float = 1.25  # potential above this x the mean territory potential is "high"
+    low_penetration_pct: float = 15.0  # penetration below this % is "low"
+    max_quota_vs_potential_pct: float = 40.0  # quota above this % of a quarter's potential is flagged
+    max_quota_vs_last_pct: float = 175.0  # quota above this % of the latest quarter's bookings is flagged
+    default_growth_pct: float = 10.0  # default total = same quarter last year x (1 + this %)
+
+    def validate(self) -> ReviewSettings:
+        """Self, or a ParameterError naming the setting and its allowed range."""
+        if not 0.0 <= self.potential_weight <= 1.0 or not math.isfinite(self.potential_weight):
+            raise ParameterError(f"potential_weight is {self.potential_weight}; use a value from 0 to 1")
+        if self.quota_total is not None and (not math.isfinite(self.quota_total) or self.quota_total < 0):
+            raise ParameterError(f"quota total is {self.quota_total}; use a number of USD >= 0")
+        for name in ("hours_per_fte", "max_accounts_per_fte", "far_km", "high_potential_ratio"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise ParameterError(f"{name} is {value}; it must be a number > 0")
+        for name in ("low_penetration_pct", "max_quota_vs_potential_pct", "max_quota_vs_last_pct"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ParameterError(f"{name} is {value}; it must be a percentage >= 0")
+        return self
+
+
+# --- quarters ---------------------------------------------------------------------------------
+
+
+def quarter_index(text: str) -> int:
+    """Quarters as consecutive integers (year x 4 + quarter - 1), so 4 back is a year earlier.
+
+    >>> quarter_index("2026Q3") - quarter_index("2025Q3")
+    4
+    """
+    match = _QUARTER_RE.match(str(text))
+    if match:
+        return int(match.group(1)) * 4 + int(match.group(2)) - 1
+    match = _QUARTER_RE_REVERSED.match(str(text))
+    if match:
+        return int(match.group(2)) * 4 + int(match.group(1)) - 1
+    raise DataError(f"quarter {text!r} is not readable; write quarters like 2026Q3")
+
+
+def quarter_label(index: int) -> str:
+    """Inverse of :func:`quarter_index`.
+
+    >>> quarter_label(quarter_index("2025Q4") + 1)
+    '2026Q1'
+    """
+    return f"{index // 4}Q{index % 4 + 1}"
+
+
+def next_quarter(text: str) -> str:
+    """The calendar quarter after ``text``: ``next_quarter("2026Q4") == "2027Q1"``."""
+    return quarter_label(quarter_index(text) + 1)
+
+
+def _quarter_codes(quarters: pd.Series) -> np.ndarray:
+    """quarter_index of every value, parsing each distinct spelling once; errors list examples."""
+    text = quarters.astype("string").fillna("")
+    uniques = pd.unique(text.to_numpy(dtype=object))
+    codes: dict[str, int] = {}
+    bad: list[str] = []
+    for value in uniques:
+        try:
+            codes[value] = quarter_index(value)
+        except DataError:
+            bad.append(str(value))
+    if bad:
+        rows = int(text.isin(bad).sum())
+        raise DataError(
+            f"{rows:,} booking row(s) have an unreadable quarter (e.g. {', '.join(map(repr, bad[:3]))}); "
+            "write quarters like 2026Q3"
+        )
+    return text.map(codes).to_numpy(dtype=np.int64)
+
+
+# --- alignment --------------------------------------------------------------------------------
+
+
+def align_labels(accounts: pd.DataFrame, labels: Any) -> pd.Series:
+    """Territory per account as a string Series on ``accounts.index`` (<NA> = unassigned).
+
+    Accepts a Series on the accounts' index (the app's active alignment), a Series indexed by
+    ``account_id`` (``Scenario.labels()``; accounts it does not list keep their own
+    ``territory_id``), or a plain sequence in account order.
+    """
+    if not isinstance(labels, pd.Series):
+        values = list(labels)
+        if len(values) != len(accounts):
+            raise ParameterError(f"labels has {len(values)} values for {len(accounts)} accounts")
+        out = pd.Series(values, index=accounts.index, dtype="string")
+    elif labels.index.equals(accounts.index):
+        out = labels.astype("string")
+    else:
+        ids = accounts[schema.ACCOUNT_ID].astype(str)
+        by_id = labels.copy()
+        by_id.index = by_id.index.astype(str)
+        if by_id.index.isin(ids.to_numpy()).any():
+            if not by_id.index.is_unique:
+                raise ParameterError("labels list an account_id more than once; each account has one territory")
+            out = pd.Series(ids.map(by_id).to_numpy(), index=accounts.index).astype("string")
+            if schema.TERRITORY_ID in accounts.columns:
+                out = out.fillna(accounts[schema.TERRITORY_ID].astype("string"))
+        elif labels.index.is_unique and accounts.index.isin(labels.index).all():
+            out = labels.reindex(accounts.index).astype("string")
+        else:
+            raise ParameterError(
+                "labels match neither the accounts' index nor their account_id values; pass one "
+                "territory per account"
+            )
+    out = out.str.strip()
+    return out.mask(out == "").rename(schema.TERRITORY_ID)
+
+
+def _territory_ids(labels: pd.Series, territories: pd.DataFrame | None) -> list[str]:
+    ids = set(labels.dropna().astype(str))
+    if territories is not None and schema.TERRITORY_ID in territories.columns:
+        ids |= set(territories[schema.TERRITORY_ID].dropna().astype(str))
+    return sorted(ids)
+
+
+# --- bookings ---------------------------------------------------------------------------------
+
+
+def _check_bookings(bookings: pd.DataFrame | None) -> pd.DataFrame:
+    if bookings is None:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in schema.BOOKING_COLUMNS})
+    missing = [c for c in schema.BOOKING_COLUMNS if c not in bookings.columns]
+    if missing:
+        raise DataError(
+            f"the bookings table lacks column(s) {', '.join(missing)}; it needs account_id, quarter "
+            "(like 2026Q3) and amount (USD)"
+        )
+    return bookings
+
+
+def bookings_by_territory(
+    accounts: pd.DataFrame,
+    labels: Any,
+    bookings: pd.DataFrame,
+    territories: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """(table, notes): bookings in USD, one row per territory, one column per quarter (oldest first).
+
+    Every booking follows its account to the territory ``labels`` gives it. Rows: every territory
+    of ``territories`` plus every label (sorted). Quarters: every quarter from the first to the
+    last (gaps filled with 0). Bookings of accounts that are unknown or unassigned are left out and
+    counted in ``notes``.
+
+    >>> accounts = pd.DataFrame({"account_id": ["a", "b"]})
+    >>> bookings = pd.DataFrame({"account_id": ["a", "b", "b"], "quarter": ["2026Q1", "2026Q1", "2026Q3"],
+    ...                          "amount": [10.0, 5.0, 7.0]})
+    >>> bookings_by_territory(accounts, ["T1", "T2"], bookings)[0].to_dict("index")
+    {'T1': {'2026Q1': 10.0, '2026Q2': 0.0, '2026Q3': 0.0}, 'T2': {'2026Q1': 5.0, '2026Q2': 0.0, '2026Q3': 7.0}}
+    """
+    bookings = _check_bookings(bookings)
+    aligned = align_labels(accounts, labels)
+    ids = _territory_ids(aligned, territories)
+    notes: list[str] = []
+    if len(bookings) == 0:
+        return pd.DataFrame(index=pd.Index(ids, name=schema.TERRITORY_ID), dtype=float), notes
+    amount = pd.to_numeric(bookings[schema.AMOUNT], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    blank = ~np.isfinite(amount)
+    if blank.any():
+        notes.append(f"{int(blank.sum()):,} booking row(s) without a readable amount were counted as 0 USD.")
+        amount = np.where(blank, 0.0, amount)
+    codes = _quarter_codes(bookings[schema.QUARTER])
+    account_ids = bookings[schema.ACCOUNT_ID].astype("string").str.strip()
+    territory_of = pd.Series(aligned.to_numpy(), index=accounts[schema.ACCOUNT_ID].astype(str).to_numpy())
+    territory_of = territory_of[~territory_of.index.duplicated(keep="first")]
+    territory = account_ids.map(territory_of)
+    known = account_ids.isin(territory_of.index).to_numpy()
+    if (~known).any():
+        notes.append(
+            f"{int((~known).sum()):,} booking row(s) ({_usd(amount[~known].sum())}) belong to accounts that are "
+            "not in the dataset; they are left out."
+        )
+    unassigned = known & territory.isna().to_numpy()
+    if unassigned.any():
+        notes.append(
+            f"{int(unassigned.sum()):,} booking row(s) ({_usd(amount[unassigned].sum())}) belong to accounts "
+            "without a territory; they are left out."
+        )
+    first, last = int(codes.min()), int(codes.max())
+    quarters = [quarter_label(q) for q in range(first, last + 1)]
+    keep = known & ~unassigned
+    frame = pd.DataFrame({
+        "t": territory.to_numpy(dtype=object)[keep],
+        "q": codes[keep] - first,
+        "v": amount[keep],
+    })
+    table = pd.DataFrame(0.0, index=pd.Index(ids, name=schema.TERRITORY_ID), columns=quarters)
+    if len(frame):
+        sums = frame.groupby(["t", "q"], sort=False)["v"].sum()
+        rows = table.index.get_indexer(sums.index.get_level_values(0))
+        values = table.to_numpy(copy=True)
+        np.add.at(values, (rows, sums.index.get_level_values(1).to_numpy()), sums.to_numpy())
+        table = pd.DataFrame(values, index=table.index, columns=quarters)
+    table.columns.name = schema.QUARTER
+    return table, notes
+
+
+def trailing_bookings(by_quarter: pd.DataFrame, quarters: int = 4, end: int | None = None) -> pd.Series:
+    """Bookings of the ``quarters`` quarters ending at column ``end`` (default: latest), annualised
+    to ``quarters`` quarters when fewer exist (USD per ``quarters`` quarters)."""
+    n_cols = by_quarter.shape[1]
+    end = n_cols - 1 if end is None else end
+    if n_cols == 0 or end < 0:
+        return pd.Series(np.nan, index=by_quarter.index, dtype=float)
+    start = max(0, end - quarters + 1)
+    window = by_quarter.iloc[:, start : end + 1]
+    return window.sum(axis=1) * quarters / window.shape[1]
+
+
+def _growth_pct(now: pd.Series, base: pd.Series) -> pd.Series:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (now / base - 1.0) * 100.0
+    return out.where(base > 0)
+
+
+def growth_table(by_quarter: pd.DataFrame) -> pd.DataFrame:
+    """Per territory: latest, previous and year-ago quarter bookings (USD), QoQ and YoY growth (%),
+    trailing-4-quarter bookings (USD/year).
+
+    >>> by_q = pd.DataFrame({"2025Q1": [100.0], "2025Q2": [0.0], "2025Q3": [0.0], "2025Q4": [80.0],
+    ...                      "2026Q1": [120.0]}, index=["T1"])
+    >>> growth_table(by_q)[["qoq_pct", "yoy_pct"]].round(1).to_dict("records")
+    [{'qoq_pct': 50.0, 'yoy_pct': 20.0}]
+    """
+    n = by_quarter.shape[1]
+    nan = pd.Series(np.nan, index=by_quarter.index, dtype=float)
+    last = by_quarter.iloc[:, -1] if n >= 1 else nan
+    prev = by_quarter.iloc[:, -2] if n >= 2 else nan
+    year_ago = by_quarter.iloc[:, -5] if n >= 5 else nan
+    return pd.DataFrame({
+        "bookings_last_quarter": last.astype(float),
+        "bookings_previous_quarter": prev.astype(float),
+        "qoq_pct": _growth_pct(last, prev),
+        "bookings_year_ago": year_ago.astype(float),
+        "yoy_pct": _growth_pct(last, year_ago),
+        "trailing_4q": trailing_bookings(by_quarter, 4),
+    }, index=by_quarter.index)
+
+
+def growth_series(by_quarter: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(QoQ %, YoY %) for every territory and quarter (blank where the base is 0 or missing)."""
+    qoq = _growth_pct(by_quarter, by_quarter.shift(1, axis=1))
+    yoy = _growth_pct(by_quarter, by_quarter.shift(4, axis=1))
+    return qoq, yoy
+
+
+# --- quota ------------------------------------------------------------------------------------
+
+
+def largest_remainder(total: int, shares: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Whole numbers proportional to ``shares`` that add up exactly to ``total``.
+
+    Floors ``total x share``, then gives the leftover units one by one to the largest fractional
+    parts (ties to the earlier position). Shares are normalised; all-zero shares split equally.
+
+    >>> largest_remainder(10, [1, 1, 1]).tolist()
+    [4, 3, 3]
+    """
+    total = int(total)
+    if total < 0:
+        raise ParameterError(f"total is {total}; it must be >= 0")
+    weights = np.clip(np.nan_to_num(np.asarray(shares, dtype=float)), 0, None)
+    if weights.size == 0:
+        if total:
+            raise ParameterError(f"cannot split {total:,} over no territories")
+        return np.zeros(0, dtype=np.int64)
+    if weights.sum() <= 0:
+        weights = np.ones_like(weights)
+    raw = total * weights / weights.sum()
+    whole = np.floor(raw).astype(np.int64)
+    left = total - int(whole.sum())
+    if left:
+        order = np.argsort(-(raw - whole), kind="stable")
+        whole[order[:left]] += 1
+    return whole
+
+
+def quota_shares(
+    potential: pd.Series, recent: pd.Series, potential_weight: float, capacity: pd.Series | None = None
+) -> pd.Series:
+    """Blend of potential share and recent-bookings share (fractions adding up to 1); see the module
+    docstring for the fall-backs when a side is all zero.
+
+    >>> quota_shares(pd.Series([3.0, 1.0]), pd.Series([1.0, 1.0]), 0.5).tolist()
+    [0.625, 0.375]
+    """
+    if not 0.0 <= potential_weight <= 1.0:
+        raise ParameterError(f"potential weight is {potential_weight}; use a value from 0 to 1")
+    pot = np.clip(np.nan_to_num(pd.to_numeric(potential, errors="coerce").to_numpy(dtype=float)), 0, None)
+    rec = np.clip(np.nan_to_num(pd.to_numeric(recent, errors="coerce").to_numpy(dtype=float)), 0, None)
+    weight = float(potential_weight)
+    if pot.sum() <= 0 and rec.sum() <= 0:
+        cap = np.ones(len(pot)) if capacity is None else np.clip(np.nan_to_num(capacity.to_numpy(dtype=float)), 0, None)
+        share = cap / cap.sum() if cap.sum() > 0 else np.full(len(pot), 1.0 / max(len(pot), 1))
+        return pd.Series(share, index=potential.index)
+    if pot.sum() <= 0:
+        weight = 0.0
+    elif rec.sum() <= 0:
+        weight = 1.0
+    share = np.zeros(len(pot))
+    if weight > 0:
+        share += weight * pot / pot.sum()
+    if weight < 1:
+        share += (1 - weight) * rec / rec.sum()
+    return pd.Series(share, index=potential.index)
+
+
+def suggest_quotas(
+    potential: pd.Series,
+    recent: pd.Series,
+    total: float,
+    potential_weight: float = 0.5,
+    capacity: pd.Series | None = None,
+) -> pd.Series:
+    """Next-quarter quota per territory in whole USD; they add up exactly to ``round(total)``.
+
+    >>> suggest_quotas(pd.Series([3.0, 1.0], index=["T1", "T2"]), pd.Series([1.0, 1.0], index=["T1", "T2"]),
+    ...                1001, 0.5).to_dict()
+    {'T1': 626, 'T2': 375}
+    """
+    if total is None or not math.isfinite(float(total)) or float(total) < 0:
+        raise ParameterError(f"quota total is {total}; use a number of USD >= 0")
+    shares = quota_shares(potential, recent, potential_weight, capacity)
+    return pd.Series(largest_remainder(int(round(float(total))), shares.to_numpy()), index=potential.index)
+
+
+def default_quota_total(by_quarter: pd.DataFrame, growth_pct: float = 10.0) -> int:
+    """A starting total for next quarter: bookings of the same quarter a year earlier (seasonality)
+    x (1 + growth), or the latest quarter's when the data hold less than 4 quarters; whole USD."""
+    n = by_quarter.shape[1]
+    if n == 0:
+        return 0
+    base = by_quarter.iloc[:, n - 4].sum() if n >= 4 else by_quarter.iloc[:, -1].sum()
+    return int(round(float(base) * (1 + growth_pct / 100.0)))
+
+
+def backtest_attainment(
+    by_quarter: pd.DataFrame, potential: pd.Series, potential_weight: float, capacity: pd.Series | None = None
+) -> pd.DataFrame:
+    """Latest-quarter bookings against the quota the rule would have set for it (see module docstring).
+
+    Columns: ``backtest_quota`` (USD), ``attainment_pct`` (%). Blank with fewer than 2 quarters.
+    """
+    index = by_quarter.index
+    if by_quarter.shape[1] < 2:
+        return pd.DataFrame({"backtest_quota": np.nan, "attainment_pct": np.nan}, index=index)
+    actual = by_quarter.iloc[:, -1]
+    recent = trailing_bookings(by_quarter, 4, end=by_quarter.shape[1] - 2)
+    quota = suggest_quotas(potential.reindex(index), recent, float(actual.sum()), potential_weight, capacity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        attainment = (actual / quota * 100.0).where(quota > 0)
+    return pd.DataFrame({"backtest_quota": quota.astype(float), "attainment_pct": attainment}, index=index)
+
+
+# --- 80/20 ------------------------------------------------------------------------------------
+
+
+def pareto_tables(
+    accounts: pd.DataFrame, labels: Any, value: str = schema.REVENUE, fraction: float = 0.2
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(curves, summary) of the 80/20 of ``value`` by account, overall and per territory.
+
+    ``curves``: scope ("All accounts" or a territory), account_share, value_share (fractions).
+    ``summary``: scope, accounts, value total, top_share_pct (share of the top ``fraction`` of
+    accounts, %). Reuses :func:`territory.metrics.pareto_curve` and :func:`~territory.metrics.top_share`.
+    """
+    aligned = align_labels(accounts, labels)
+    values = (
+        pd.to_numeric(accounts[value], errors="coerce").fillna(0.0)
+        if value in accounts.columns
+        else pd.Series(0.0, index=accounts.index)
+    )
+    curves, rows = [], []
+    groups = [(ALL_ACCOUNTS, values)] + [
+        (str(t), values[(aligned == t).fillna(False).to_numpy()]) for t in sorted(aligned.dropna().unique())
+    ]
+    for scope, vals in groups:
+        curve = pareto_curve(vals)
+        curves.append(curve.assign(scope=scope))
+        share = top_share(vals, fraction) if len(vals) else float("nan")
+        rows.append({"scope": scope, "accounts": int(len(vals)), value: float(vals.clip(lower=0).sum()),
+                     "top_share_pct": share * 100 if math.isfinite(share) else np.nan})
+    curves_frame = pd.concat(curves, ignore_index=True)[["scope", "accounts", "account_share", "value_share"]]
+    return curves_frame, pd.DataFrame(rows)
+
+
+# --- geography --------------------------------------------------------------------------------
+
+
+def far_accounts(
+    accounts: pd.DataFrame, labels: Any, territories: pd.DataFrame | None, far_km: float
+) -> pd.DataFrame:
+    """Accounts more than ``far_km`` from their rep's home base, farthest first.
+
+    Columns: account_id, name, territory_id, distance_km. Empty when homes or coordinates are missing.
+    """
+    columns = [schema.ACCOUNT_ID, schema.NAME, schema.TERRITORY_ID, "distance_km"]
+    needed = (schema.HOME_LATITUDE, schema.HOME_LONGITUDE)
+    if (
+        territories is None
+        or any(c not in territories.columns for c in needed)
+        or schema.LATITUDE not in accounts.columns
+        or schema.LONGITUDE not in accounts.columns
+    ):
+        return pd.DataFrame(columns=columns)
+    aligned = align_labels(accounts, labels)
+    homes = territories.assign(**{schema.TERRITORY_ID: territories[schema.TERRITORY_ID].astype(str)})
+    homes = homes.drop_duplicates(schema.TERRITORY_ID).set_index(schema.TERRITORY_ID)
+    def home(column: str) -> np.ndarray:
+        return pd.to_numeric(aligned.map(homes[column]), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+    hlat, hlon = home(schema.HOME_LATITUDE), home(schema.HOME_LONGITUDE)
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        distance = haversine_km(lat, lon, hlat, hlon)
+    far = np.isfinite(distance) & (distance > far_km)
+    names = accounts[schema.NAME] if schema.NAME in accounts.columns else pd.Series(pd.NA, index=accounts.index)
+    out = pd.DataFrame({
+        schema.ACCOUNT_ID: accounts[schema.ACCOUNT_ID].astype("string").to_numpy()[far],
+        schema.NAME: names.astype("string").to_numpy()[far],
+        schema.TERRITORY_ID: aligned.to_numpy()[far],
+        "distance_km": distance[far],
+    })
+    return out.sort_values("distance_km", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# --- flags ------------------------------------------------------------------------------------
+
+
+def _flag(row: pd.Series, kind: str, detail: str, value: float, threshold: float, unit: str) -> dict[str, Any]:
+    return {
+        schema.TERRITORY_ID: str(row[schema.TERRITORY_ID]),
+        schema.REP_NAME: row.get(schema.REP_NAME),
+        "flag": kind,
+        "detail": detail,
+        "value": float(value),
+        "threshold": float(threshold),
+        "unit": unit,
+    }
+
+
+def review_flags(table: pd.DataFrame, settings: ReviewSettings, far: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (territory, problem): ``FLAG_COLUMNS``; ``detail`` names the territory and the numbers.
+
+    ``table`` is :attr:`QuarterlyReview.table` (any frame with its columns works); ``far`` is
+    :func:`far_accounts` output.
+    """
+    rows: list[dict[str, Any]] = []
+    mean_potential = float(table[schema.POTENTIAL].mean()) if len(table) else float("nan")
+    far_groups = far.groupby(schema.TERRITORY_ID, sort=False) if far is not None and len(far) else None
+    for _, row in table.iterrows():
+        tid = str(row[schema.TERRITORY_ID])
+        rep = row.get(schema.REP_NAME)
+        who = f"{tid}" + (f" ({rep})" if isinstance(rep, str) and rep else "")
+        capacity = float(row[schema.CAPACITY_FTE])
+        hours_cap = capacity * settings.hours_per_fte
+        workload = float(row[schema.WORKLOAD_HOURS])
+        if workload > hours_cap:
+            rows.append(_flag(row, OVER_CAPACITY,
+                              f"{who}: workload {workload:,.0f} h/yr is above its capacity {hours_cap:,.0f} h/yr "
+                              f"({capacity:g} FTE x {settings.hours_per_fte:,.0f} h/FTE), "
+                              f"{workload / hours_cap * 100 if hours_cap else float('inf'):,.0f}% of capacity.",
+                              workload, hours_cap, "h/yr"))
+        potential = float(row[schema.POTENTIAL])
+        penetration = float(row["penetration_pct"])
+        high = settings.high_potential_ratio * mean_potential
+        if potential > high and math.isfinite(penetration) and penetration < settings.low_penetration_pct:
+            rows.append(_flag(row, UNDER_COVERED,
+                              f"{who}: potential {_usd(potential)}/yr is {potential / mean_potential:.2f}x the "
+                              f"average territory (threshold {settings.high_potential_ratio:g}x) but penetration "
+                              f"is only {penetration:.1f}% (threshold {settings.low_penetration_pct:g}%).",
+                              penetration, settings.low_penetration_pct, "%"))
+        n_accounts = int(row["accounts"])
+        max_accounts = settings.max_accounts_per_fte * capacity
+        if n_accounts > max_accounts:
+            rows.append(_flag(row, TOO_MANY_ACCOUNTS,
+                              f"{who}: {n_accounts:,} accounts for {capacity:g} FTE is above the limit of "
+                              f"{max_accounts:,.0f} ({settings.max_accounts_per_fte:,.0f} per FTE).",
+                              n_accounts, max_accounts, "accounts"))
+        if far_groups is not None and tid in far_groups.groups:
+            group = far_groups.get_group(tid)
+            top = group.iloc[0]
+            name = top[schema.NAME] if pd.notna(top[schema.NAME]) else top[schema.ACCOUNT_ID]
+            rows.append(_flag(row, FAR_ACCOUNTS,
+                              f"{who}: {len(group):,} account(s) more than {settings.far_km:,.0f} km from the "
+                              f"rep's home; farthest {name} ({top[schema.ACCOUNT_ID]}) at "
+                              f"{top['distance_km']:,.0f} km.",
+                              float(group["distance_km"].max()), settings.far_km, "km"))
+        vs_potential = float(row["quota_vs_potential_pct"])
+        if math.isfinite(vs_potential) and vs_potential > settings.max_quota_vs_potential_pct:
+            rows.append(_flag(row, QUOTA_VS_POTENTIAL,
+                              f"{who}: quota {_usd(row['quota'])} is {vs_potential:.1f}% of a quarter's potential "
+                              f"({_usd(potential / 4)}); threshold {settings.max_quota_vs_potential_pct:g}%.",
+                              vs_potential, settings.max_quota_vs_potential_pct, "%"))
+        elif potential <= 0 and float(row["quota"]) > 0:
+            rows.append(_flag(row, QUOTA_VS_POTENTIAL,
+                              f"{who}: quota {_usd(row['quota'])} with no recorded potential.",
+                              float("inf"), settings.max_quota_vs_potential_pct, "%"))
+        vs_last = float(row["quota_vs_last_pct"])
+        if math.isfinite(vs_last) and vs_last > settings.max_quota_vs_last_pct:
+            rows.append(_flag(row, QUOTA_VS_LAST,
+                              f"{who}: quota {_usd(row['quota'])} is {vs_last:.0f}% of its latest quarter's "
+                              f"bookings ({_usd(row['bookings_last_quarter'])}); threshold "
+                              f"{settings.max_quota_vs_last_pct:g}%.",
+                              vs_last, settings.max_quota_vs_last_pct, "%"))
+        elif float(row.get("bookings_last_quarter", np.nan) or 0) <= 0 and float(row["quota"]) > 0:
+            rows.append(_flag(row, QUOTA_VS_LAST,
+                              f"{who}: quota {_usd(row['quota'])} but no bookings in the latest quarter.",
+                              float("inf"), settings.max_quota_vs_last_pct, "%"))
+    return pd.DataFrame(rows, columns=list(FLAG_COLUMNS))
+
+
+# --- the whole review -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuarterlyReview:
+    """Everything the review shows, for one alignment and one set of settings."""
+
+    table: pd.DataFrame  # one row per territory (see build_review)
+    bookings: pd.DataFrame  # territory x quarter, USD
+    flags: pd.DataFrame  # FLAG_COLUMNS
+    far_accounts: pd.DataFrame  # account_id, name, territory_id, distance_km
+    pareto_curves: pd.DataFrame  # scope, accounts, account_share, value_share
+    pareto_summary: pd.DataFrame  # scope, accounts, revenue, top_share_pct
+    quarters: tuple[str, ...]
+    next_quarter: str | None
+    quota_total: int
+    settings: ReviewSettings
+    notes: tuple[str, ...] = ()
+    alignment_name: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def has_bookings(self) -> bool:
+        return len(self.quarters) > 0
+
+    @property
+    def latest_quarter(self) -> str | None:
+        return self.quarters[-1] if self.quarters else None
+
+
+TABLE_COLUMNS: tuple[str, ...] = (
+    schema.TERRITORY_ID, schema.REP_NAME, schema.REGION, schema.CAPACITY_FTE, "accounts", schema.REVENUE,
+    schema.POTENTIAL, schema.WORKLOAD_HOURS, "capacity_hours", "bookings_last_quarter",
+    "bookings_previous_quarter", "qoq_pct", "bookings_year_ago", "yoy_pct", "trailing_4q", "penetration_pct",
+    "quota_share_pct", "quota", "quota_vs_potential_pct", "quota_vs_last_pct", "backtest_quota", "attainment_pct",
+)
+"""Columns of :attr:`QuarterlyReview.table`, in order."""
+
+
+def _sum_by(accounts: pd.DataFrame, aligned: pd.Series, column: str, ids: list[str]) -> pd.Series:
+    if column not in accounts.columns:
+        return pd.Series(0.0, index=ids)
+    values = pd.to_numeric(accounts[column], errors="coerce").fillna(0.0)
+    return values.groupby(aligned.to_numpy()).sum().reindex(ids, fill_value=0.0).astype(float)
+
+
+def build_review(
+    accounts: pd.DataFrame,
+    labels: Any,
+    bookings: pd.DataFrame | None,
+    territories: pd.DataFrame | None = None,
+    settings: ReviewSettings = ReviewSettings(),
+    alignment_name: str = "",
+) -> QuarterlyReview:
+    """The quarterly review of one alignment: per-territory performance, quotas, flags and 80/20.
+
+    ``labels``: see :func:`align_labels`. ``bookings`` may be empty or None: the table then has no
+    performance columns filled (``has_bookings`` is False) and only the workload/geography flags.
+    """
+    settings = settings.validate()
+    aligned = align_labels(accounts, labels)
+    bookings = _check_bookings(bookings)
+    by_quarter, notes = bookings_by_territory(accounts, aligned, bookings, territories)
+    ids = list(by_quarter.index)
+    table = pd.DataFrame({schema.TERRITORY_ID: ids}, index=pd.Index(ids))
+    info = territories.assign(**{schema.TERRITORY_ID: territories[schema.TERRITORY_ID].astype(str)}).drop_duplicates(
+        schema.TERRITORY_ID).set_index(schema.TERRITORY_ID) if territories is not None and len(territories) else None
+    for column in (schema.REP_NAME, schema.REGION):
+        known = info is not None and column in info
+        table[column] = info[column].reindex(ids).to_numpy(dtype=object) if known else None
+    capacity = (
+        pd.to_numeric(info[schema.CAPACITY_FTE], errors="coerce").reindex(ids)
+        if info is not None and schema.CAPACITY_FTE in info
+        else pd.Series(np.nan, index=ids)
+    )
+    table[schema.CAPACITY_FTE] = capacity.fillna(schema.DEFAULT_CAPACITY_FTE).astype(float).to_numpy()
+    table["accounts"] = aligned.value_counts().reindex(ids, fill_value=0).astype(int).to_numpy()
+    for column in (schema.REVENUE, schema.POTENTIAL, schema.WORKLOAD_HOURS):
+        table[column] = _sum_by(accounts, aligned, column, ids).to_numpy()
+    table["capacity_hours"] = table[schema.CAPACITY_FTE] * settings.hours_per_fte
+    growth = growth_table(by_quarter)
+    for column in growth.columns:
+        table[column] = growth[column].reindex(ids).to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["penetration_pct"] = np.where(
+            table[schema.POTENTIAL] > 0, table["trailing_4q"] / table[schema.POTENTIAL] * 100.0, np.nan
+        )
+    quarters = tuple(str(q) for q in by_quarter.columns)
+    total = (
+        int(round(settings.quota_total))
+        if settings.quota_total is not None
+        else default_quota_total(by_quarter, settings.default_growth_pct)
+    )
+    recent = table["trailing_4q"].fillna(0.0)
+    shares = quota_shares(table[schema.POTENTIAL], recent, settings.potential_weight, table[schema.CAPACITY_FTE])
+    table["quota_share_pct"] = shares.to_numpy() * 100.0
+    table["quota"] = largest_remainder(total, shares.to_numpy()) if ids else np.zeros(0, dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["quota_vs_potential_pct"] = np.where(
+            table[schema.POTENTIAL] > 0, table["quota"] / (table[schema.POTENTIAL] / 4.0) * 100.0, np.nan
+        )
+        last = table["bookings_last_quarter"]
+        table["quota_vs_last_pct"] = np.where(last > 0, table["quota"] / last * 100.0, np.nan)
+    backtest = backtest_attainment(by_quarter, table[schema.POTENTIAL], settings.potential_weight,
+                                   table[schema.CAPACITY_FTE])
+    table["backtest_quota"] = backtest["backtest_quota"].reindex(ids).to_numpy(dtype=float)
+    table["attainment_pct"] = backtest["attainment_pct"].reindex(ids).to_numpy(dtype=float)
+    table = table.reset_index(drop=True).loc[:, list(TABLE_COLUMNS)]
+    if not quarters:
+        # Without bookings there is nothing to split or compare: keep the table, blank the quota.
+        for column in ("quota_share_pct", "quota", "quota_vs_potential_pct", "quota_vs_last_pct"):
+            table[column] = np.nan
+        total = 0
+    far = far_accounts(accounts, aligned, territories, settings.far_km)
+    flag_table = table if quarters else table.assign(quota=0.0, quota_vs_potential_pct=np.nan,
+                                                     quota_vs_last_pct=np.nan, bookings_last_quarter=np.nan)
+    flags = review_flags(flag_table, settings, far)
+    if not quarters:
+        flags = flags[~flags["flag"].isin([QUOTA_VS_POTENTIAL, QUOTA_VS_LAST])].reset_index(drop=True)
+    curves, summary = pareto_tables(accounts, aligned, schema.REVENUE)
+    return QuarterlyReview(
+        table=table,
+        bookings=by_quarter,
+        flags=flags,
+        far_accounts=far,
+        pareto_curves=curves,
+        pareto_summary=summary,
+        quarters=quarters,
+        next_quarter=next_quarter(quarters[-1]) if quarters else None,
+        quota_total=int(total),
+        settings=settings,
+        notes=tuple(notes),
+        alignment_name=alignment_name,
+    )
+
+
+# --- report and export ------------------------------------------------------------------------
+
+
+def _usd(value: Any) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    if not math.isfinite(number):
+        return "-"
+    return f"${number:,.0f}"
+
+
+def _pct(value: Any, decimals: int = 1) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    return f"{number:,.{decimals}f}%" if math.isfinite(number) else "-"
+
+
+def _html_table(frame: pd.DataFrame, formats: Mapping[str, Any], numeric: Sequence[str] = ()) -> str:
+    """An escaped HTML table: every header and cell goes through html.escape."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for _, row in frame.iterrows():
+        cells = []
+        for column in frame.columns:
+            value = row[column]
+            text = formats[column](value) if column in formats else ("" if pd.isna(value) else str(value))
+            style = " style='text-align:right'" if column in numeric else ""
+            cells.append(f"<td{style}>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def display_table(review: QuarterlyReview) -> pd.DataFrame:
+    """The per-territory review table with readable headers (units in brackets)."""
+    t = review.table
+    return pd.DataFrame({
+        "Territory": t[schema.TERRITORY_ID],
+        "Rep": t[schema.REP_NAME],
+        "Accounts": t["accounts"],
+        f"Bookings {review.latest_quarter or ''} (USD)".replace("  ", " "): t["bookings_last_quarter"],
+        "QoQ growth (%)": t["qoq_pct"],
+        "YoY growth (%)": t["yoy_pct"],
+        "Trailing 4Q bookings (USD)": t["trailing_4q"],
+        "Potential (USD/yr)": t[schema.POTENTIAL],
+        "Penetration (%)": t["penetration_pct"],
+        f"Quota {review.next_quarter or ''} (USD)".replace("  ", " "): t["quota"],
+        "Quota / quarter potential (%)": t["quota_vs_potential_pct"],
+        "Quota / last bookings (%)": t["quota_vs_last_pct"],
+        "Workload (h/yr)": t[schema.WORKLOAD_HOURS],
+        "Capacity (h/yr)": t["capacity_hours"],
+        "Back-tested attainment (%)": t["attainment_pct"],
+    })
+
+
+def review_sections_html(review: QuarterlyReview, max_flags: int = 200) -> list[tuple[str, str]]:
+    """(title, trusted HTML) sections for ``territory.report.ReportInput.extra_sections``.
+
+    Every value is escaped here, so account or rep names cannot inject markup into the report.
+    """
+    s = review.settings
+    sections: list[tuple[str, str]] = []
+    intro = (
+        f"<p>Alignment: {html.escape(review.alignment_name or 'as given')}. "
+        + (f"Quarters {html.escape(review.quarters[0])} to {html.escape(review.quarters[-1])}; "
+           f"quota for {html.escape(review.next_quarter or '')}: total {html.escape(_usd(review.quota_total))}, "
+           f"{s.potential_weight:.0%} potential share + {1 - s.potential_weight:.0%} recent-bookings share.</p>"
+           if review.has_bookings else "The dataset has no bookings: performance and quota are not available.</p>")
+    )
+    table = display_table(review)
+    usd_cols = [c for c in table.columns if "(USD" in c]
+    pct_cols = [c for c in table.columns if "(%)" in c]
+    formats: dict[str, Any] = {c: _usd for c in usd_cols}
+    formats.update({c: _pct for c in pct_cols})
+    formats["Workload (h/yr)"] = lambda v: "-" if pd.isna(v) else f"{float(v):,.0f}"
+    formats["Capacity (h/yr)"] = formats["Workload (h/yr)"]
+    formats["Accounts"] = lambda v: f"{int(v):,}"
+    numeric = [c for c in table.columns if c not in ("Territory", "Rep")]
+    sections.append(("Quarterly review: territories", intro + _html_table(table, formats, numeric)))
+    if review.has_bookings:
+        by_q = review.bookings.reset_index().rename(columns={schema.TERRITORY_ID: "Territory"})
+        by_q.columns = ["Territory"] + [f"{q} (USD)" for q in review.quarters]
+        sections.append((
+            "Quarterly review: bookings by territory and quarter",
+            _html_table(by_q, {c: _usd for c in by_q.columns[1:]}, list(by_q.columns[1:])),
+        ))
+    flags = review.flags.head(max_flags)
+    flag_view = pd.DataFrame(
+        {"Territory": flags[schema.TERRITORY_ID], "Flag": flags["flag"], "Detail": flags["detail"]}
+    )
+    thresholds = (
+        f"<p>Thresholds: {s.hours_per_fte:,.0f} h/FTE per year; at most {s.max_accounts_per_fte:,.0f} accounts per "
+        f"FTE; accounts farther than {s.far_km:,.0f} km from the rep's home; under-covered when potential is above "
+        f"{s.high_potential_ratio:g}x the average and penetration below {s.low_penetration_pct:g}%; quota above "
+        f"{s.max_quota_vs_potential_pct:g}% of a quarter's potential or {s.max_quota_vs_last_pct:g}% of the latest "
+        "quarter's bookings.</p>"
+    )
+    body = _html_table(flag_view, {}) if len(flag_view) else "<p>No territory is flagged.</p>"
+    if len(review.flags) > max_flags:
+        body += f"<p>Showing {max_flags} of {len(review.flags):,} flags; the XLSX export lists them all.</p>"
+    sections.append(("Quarterly review: flags", thresholds + body))
+    summary = review.pareto_summary.rename(columns={
+        "scope": "Scope", "accounts": "Accounts", schema.REVENUE: "Revenue (USD/yr)",
+        "top_share_pct": "Top 20% of accounts: share of revenue (%)",
+    })
+    sections.append((
+        "Quarterly review: 80/20 of revenue",
+        _html_table(summary, {"Accounts": lambda v: f"{int(v):,}", "Revenue (USD/yr)": _usd,
+                              "Top 20% of accounts: share of revenue (%)": _pct},
+                    ["Accounts", "Revenue (USD/yr)", "Top 20% of accounts: share of revenue (%)"]),
+    ))
+    return sections
+
+
+def review_sheets(review: QuarterlyReview) -> dict[str, pd.DataFrame]:
+    """The review tables as sheets (raw numbers, units in the headers)."""
+    t = review.table.rename(columns={
+        "capacity_hours": "capacity_hours_per_year", schema.REVENUE: "revenue_usd_per_year",
+        schema.POTENTIAL: "potential_usd_per_year", schema.WORKLOAD_HOURS: "workload_hours_per_year",
+        "bookings_last_quarter": f"bookings_{review.latest_quarter or 'last'}_usd",
+        "quota": f"quota_{review.next_quarter or 'next'}_usd",
+    })
+    by_q = review.bookings.reset_index()
+    by_q.columns = [schema.TERRITORY_ID] + [f"{q}_usd" for q in review.quarters]
+    settings = pd.DataFrame({
+        "setting": list(asdict(review.settings)) + ["quota_total_used_usd", "alignment"],
+        "value": [str(v) for v in asdict(review.settings).values()] + [str(review.quota_total), review.alignment_name],
+    })
+    return {
+        "Territories": t,
+        "Bookings by quarter": by_q,
+        "Flags": review.flags,
+        "Far accounts": review.far_accounts,
+        "80-20 summary": review.pareto_summary,
+        "Settings": settings,
+    }
+
+
+def review_xlsx_bytes(review: QuarterlyReview) -> bytes:
+    """The review tables as one XLSX workbook (text cells neutralised against formulas)."""
+    from territory.export import to_xlsx_bytes
+
+    return to_xlsx_bytes(review_sheets(review))
+
+
+def account_trailing_bookings(accounts: pd.DataFrame, bookings: pd.DataFrame | None, quarters: int = 4) -> pd.Series:
+    """Per account (on ``accounts.index``): bookings of the latest ``quarters`` quarters of the data
+    (USD; annualised like :func:`trailing_bookings` when fewer quarters exist). For penetration maps."""
+    bookings = _check_bookings(bookings)
+    out = pd.Series(0.0, index=accounts.index)
+    if len(bookings) == 0:
+        return out
+    codes = _quarter_codes(bookings[schema.QUARTER])
+    last = int(codes.max())
+    n_available = min(quarters, last - int(codes.min()) + 1)
+    recent = codes > last - n_available
+    amount = pd.to_numeric(bookings[schema.AMOUNT], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    ids = bookings[schema.ACCOUNT_ID].astype("string").str.strip().to_numpy()[recent]
+    sums = pd.Series(amount[recent]).groupby(ids).sum() * quarters / n_available
+    mapped = accounts[schema.ACCOUNT_ID].astype(str).map(sums)
+    return pd.Series(mapped.fillna(0.0).to_numpy(dtype=float), index=accounts.index)
+
+
+def report_sections(
+    accounts: pd.DataFrame,
+    labels: Any,
+    bookings: pd.DataFrame | None,
+    territories: pd.DataFrame | None = None,
+    settings: ReviewSettings = ReviewSettings(),
+    alignment_name: str = "",
+) -> list[tuple[str, str]]:
+    """The quarterly review as ``ReportInput.extra_sections`` in one call (build + escape).
+
+    >>> from territory.report import ReportInput  # doctest: +SKIP
+    >>> ReportInput(accounts, labels, extra_sections=report_sections(accounts, labels, bookings))  # doctest: +SKIP
+    """
+    review = build_review(accounts, labels, bookings, territories, settings, alignment_name=alignment_name)
+    return review_sections_html(review)

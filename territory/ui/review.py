@@ -1,0 +1,627 @@
+"""Widgets, cached wrappers and charts of the Quarterly review page (numbers come from territory.review).
+
+``*_ui`` functions draw widgets and return plain values; figure builders return plotly figures or
+pydeck decks and hold no engine logic, so the page stays thin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pydeck as pdk
+import streamlit as st
+
+from territory import schema
+from territory.review import ALL_ACCOUNTS, QuarterlyReview, ReviewSettings, account_trailing_bookings, build_review
+from territory.ui import colors as tcolors
+from territory.ui import maps, state
+from territory.ui.state import labels_fingerprint
+
+FONT = {"family": "Source Sans Pro, sans-serif", "size": 13, "color": "#1c2430"}
+SETTINGS_EXTRA_KEY = "review_settings"  # in state.Settings.extra: the review settings survive page changes
+ALL_TERRITORIES = "All territories"
+FOCUS_KEY = "review_focus"
+BLEND_KEY = "review_blend"
+TOTAL_KEY = "review_total"
+ALIGNMENT_KEY = "review_alignment"
+TERRITORIES_DRILL_KEY = "territories_drill"  # the Territories page's drill-down selectbox
+JUMP_KEY = "ts:review_jump"  # non-widget: a jump to the Territories page was requested
+
+# Penetration classes (%), fixed so colours mean the same on every dataset; ColorBrewer YlGnBu.
+PENETRATION_EDGES: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 30.0, 50.0)
+PENETRATION_RAMP: tuple[tuple[int, int, int], ...] = (
+    (255, 255, 204), (199, 233, 180), (127, 205, 187), (65, 182, 196), (29, 145, 192), (34, 94, 168),
+)
+NO_POTENTIAL_RGB = (200, 200, 200)
+
+
+def _layout(fig: go.Figure, height: int) -> go.Figure:
+    fig.update_layout(
+        height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, font=FONT,
+        plot_bgcolor="white", paper_bgcolor="white", hoverlabel={"bgcolor": "white"},
+    )
+    fig.update_xaxes(gridcolor="#ececec")
+    fig.update_yaxes(gridcolor="#ececec", zerolinecolor="#cccccc")
+    return fig
+
+
+def usd(value: Any) -> str:
+    """$31.2M / $450k / $900 (USD)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    if not np.isfinite(number):
+        return "-"
+    a = abs(number)
+    if a >= 1e6:
+        return f"${number / 1e6:,.2f}M"
+    if a >= 1e4:
+        return f"${number / 1e3:,.0f}k"
+    return f"${number:,.0f}"
+
+
+# --- cached computation ---------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _review(dataset_key: str, labels_key: str, settings: ReviewSettings, name: str,
+            _accounts, _labels, _bookings, _territories) -> QuarterlyReview:
+    return build_review(_accounts, _labels, _bookings, _territories, settings, alignment_name=name)
+
+
+def cached_review(dataset: state.ActiveDataset, labels: pd.Series, settings: ReviewSettings,
+                  name: str = "") -> QuarterlyReview:
+    """``territory.review.build_review`` cached on the dataset fingerprint, the labels and the settings."""
+    return _review(dataset.fingerprint, labels_fingerprint(labels), settings, name,
+                   dataset.accounts, labels, dataset.bookings, dataset.territories)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _account_trailing(dataset_key: str, _accounts, _bookings) -> pd.Series:
+    return account_trailing_bookings(_accounts, _bookings)
+
+
+def has_bookings(dataset: state.ActiveDataset) -> bool:
+    """True when the dataset holds at least one booking row with the needed columns."""
+    b = dataset.bookings
+    return b is not None and len(b) > 0 and all(c in b.columns for c in schema.BOOKING_COLUMNS)
+
+
+# --- alignment choice -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChosenAlignment:
+    labels: pd.Series  # on dataset.accounts.index
+    name: str
+    note: str | None = None
+
+
+@st.cache_data(show_spinner=False, ttl=30)
+def _store_names(path: str) -> tuple[list[str], str | None]:
+    from territory.scenarios import ScenarioError, ScenarioStore
+
+    try:
+        return ScenarioStore(path).names(), None
+    except (ScenarioError, OSError) as error:
+        return [], str(error)
+
+
+def _store_path() -> str:
+    from territory.scenarios import default_db_path
+
+    return str(default_db_path())
+
+
+def alignment_ui(dataset: state.ActiveDataset, active: state.Alignment) -> ChosenAlignment:
+    """Selectbox: the active alignment, alignments saved this session, or scenarios of the store."""
+    options: dict[str, tuple[str, str]] = {f"Active: {active.name}": ("active", active.name)}
+    for name in state.saved_results():
+        options[f"Saved this session: {name}"] = ("session", name)
+    names, error = _store_names(_store_path())
+    for name in names:
+        options[f"Scenario: {name}"] = ("store", name)
+    label = st.selectbox(
+        "Alignment to review", list(options), key=ALIGNMENT_KEY,
+        help="Bookings follow each account to the territory this alignment gives it, so a proposed "
+        "alignment shows how its territories would have performed.",
+    )
+    kind, name = options[label]
+    if kind == "active":
+        return ChosenAlignment(active.labels, active.name, None if not error else f"Scenario store: {error}")
+    if kind == "session":
+        saved = state.saved_results()[name]
+        return ChosenAlignment(saved.labels.reindex(dataset.accounts.index).astype("string"), name)
+    from territory.scenarios import ScenarioError, ScenarioStore, apply_to_dataset
+
+    try:
+        scenario = ScenarioStore(_store_path()).load(name)
+    except ScenarioError as err:
+        return ChosenAlignment(active.labels, active.name, f"Could not open scenario {name!r}: {err}")
+    labels, diff = apply_to_dataset(scenario, dataset.accounts)
+    return ChosenAlignment(labels, f"Scenario {name}", None if diff.matches else diff.describe())
+
+
+def focus_ui(territory_ids: list[str], reps: dict[str, Any]) -> str | None:
+    """Selectbox that narrows the page to one territory; None = all."""
+    def fmt(t: str) -> str:
+        rep = reps.get(t)
+        return f"{t} \u00b7 {rep}" if isinstance(rep, str) and rep else t
+
+    choice = st.selectbox(
+        "Focus on territory", [ALL_TERRITORIES, *territory_ids], key=FOCUS_KEY,
+        format_func=lambda t: t if t == ALL_TERRITORIES else fmt(t),
+        help="Filter the trend, flags, map and 80/20 to one territory (pick a flagged one to look into it).",
+    )
+    return None if choice == ALL_TERRITORIES else choice
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+def stored_settings() -> ReviewSettings:
+    """The review settings kept in the shared session settings (defaults on first visit)."""
+    value = state.get_settings().extra.get(SETTINGS_EXTRA_KEY)
+    return value if isinstance(value, ReviewSettings) else ReviewSettings()
+
+
+def quota_controls_ui(default_total: int, next_q: str | None) -> ReviewSettings:
+    """Quota total, blend slider and flag thresholds; returns the settings (stored for other visits)."""
+    saved = stored_settings()
+    total0 = saved.quota_total if saved.quota_total is not None else float(default_total)
+    c1, c2 = st.columns([1, 2])
+    total = c1.number_input(
+        f"Quota total for {next_q or 'next quarter'} (USD)", min_value=0.0, value=float(total0), step=100_000.0,
+        format="%.0f", key=TOTAL_KEY,
+        help=f"Default: bookings of the same quarter a year earlier + {saved.default_growth_pct:g}%.",
+    )
+    blend = c2.slider(
+        "Quota blend: weight on potential (%), the rest on recent bookings", min_value=0, max_value=100,
+        value=int(round(saved.potential_weight * 100)), step=5, key=BLEND_KEY,
+        help="share = w x potential share + (1 - w) x trailing-4-quarter bookings share. 0% = quotas follow "
+        "recent bookings only; 100% = quotas follow potential only.",
+    )
+    with st.expander("Flag thresholds", expanded=False):
+        t1, t2, t3, t4 = st.columns(4)
+        hours = t1.number_input("Hours per FTE (h/yr)", 100.0, 4000.0, float(saved.hours_per_fte), 50.0,
+                                format="%.0f", key="review_hours_per_fte",
+                                help="Over capacity: workload above capacity_fte x this.")
+        max_acc = t2.number_input("Max accounts per FTE", 1.0, 10_000.0, float(saved.max_accounts_per_fte), 10.0,
+                                  format="%.0f", key="review_max_accounts")
+        far = t3.number_input("Far from rep home (km)", 1.0, 5000.0, float(saved.far_km), 25.0, format="%.0f",
+                              key="review_far_km")
+        ratio = t4.number_input("High potential (x average)", 0.1, 10.0, float(saved.high_potential_ratio), 0.05,
+                                format="%.2f", key="review_high_potential")
+        u1, u2, u3, _ = st.columns(4)
+        low = u1.number_input("Low penetration (%)", 0.0, 100.0, float(saved.low_penetration_pct), 1.0,
+                              format="%.1f", key="review_low_penetration")
+        vs_pot = u2.number_input("Max quota / quarter potential (%)", 0.0, 1000.0,
+                                 float(saved.max_quota_vs_potential_pct), 5.0, format="%.0f",
+                                 key="review_max_vs_potential")
+        vs_last = u3.number_input("Max quota / last bookings (%)", 0.0, 10_000.0, float(saved.max_quota_vs_last_pct),
+                                  5.0, format="%.0f", key="review_max_vs_last")
+    settings = replace(
+        saved,
+        quota_total=None if float(total) == float(default_total) and saved.quota_total is None else float(total),
+        potential_weight=blend / 100.0,
+        hours_per_fte=float(hours), max_accounts_per_fte=float(max_acc), far_km=float(far),
+        high_potential_ratio=float(ratio), low_penetration_pct=float(low),
+        max_quota_vs_potential_pct=float(vs_pot), max_quota_vs_last_pct=float(vs_last),
+    )
+    if settings != saved:
+        state.update_settings(**{SETTINGS_EXTRA_KEY: settings})
+    return settings
+
+
+# --- charts ---------------------------------------------------------------------------------------
+
+
+def trend_chart(by_quarter: pd.DataFrame, colors: dict[str, str], focus: str | None = None,
+                height: int = 470) -> go.Figure:
+    """Bookings per territory and quarter: one line per territory in its colour (USD per quarter)."""
+    fig = go.Figure()
+    quarters = [str(q) for q in by_quarter.columns]
+    for tid, row in by_quarter.iterrows():
+        tid = str(tid)
+        faded = focus is not None and tid != focus
+        fig.add_scatter(
+            x=quarters, y=row.to_numpy(dtype=float), mode="lines+markers", name=tid,
+            line={"color": "#d0d0d0" if faded else colors.get(tid, tcolors.UNASSIGNED_COLOR),
+                  "width": 1.2 if faded else (3.5 if focus else 2)},
+            marker={"size": 4 if faded else 6},
+            opacity=0.7 if faded else 1.0,
+            hovertemplate=f"<b>{tid}</b> %{{x}}: $%{{y:,.0f}}<extra></extra>",
+        )
+    fig.update_xaxes(title_text="Quarter", type="category")
+    fig.update_yaxes(title_text="Bookings (USD per quarter)", tickprefix="$", tickformat="~s", rangemode="tozero")
+    fig.update_layout(legend={"title": {"text": "Territory"}})
+    return _layout(fig, height)
+
+
+def quota_chart(table: pd.DataFrame, colors: dict[str, str], latest_q: str | None, next_q: str | None,
+                focus: str | None = None, height: int = 340) -> go.Figure:
+    """Suggested quota per territory (bars, territory colours) with the latest quarter's bookings (markers)."""
+    ids = table[schema.TERRITORY_ID].astype(str).tolist()
+    bar_colors = [colors.get(t, tcolors.UNASSIGNED_COLOR) if focus in (None, t) else "#dddddd" for t in ids]
+    fig = go.Figure()
+    fig.add_bar(
+        x=ids, y=table["quota"].to_numpy(dtype=float), marker_color=bar_colors, name=f"Quota {next_q or ''}",
+        customdata=np.c_[table["quota_share_pct"].to_numpy(dtype=float),
+                         table["quota_vs_last_pct"].to_numpy(dtype=float)],
+        hovertemplate="<b>%{x}</b><br>quota $%{y:,.0f} (%{customdata[0]:.1f}% of total)"
+        "<br>%{customdata[1]:.0f}% of latest quarter's bookings<extra></extra>",
+    )
+    fig.add_scatter(
+        x=ids, y=table["bookings_last_quarter"].to_numpy(dtype=float), mode="markers",
+        marker={"symbol": "diamond", "size": 9, "color": "#1c2430"}, name=f"Bookings {latest_q or ''}",
+        hovertemplate="<b>%{x}</b><br>booked $%{y:,.0f}<extra></extra>",
+    )
+    fig.update_xaxes(title_text="Territory", type="category")
+    fig.update_yaxes(title_text="USD per quarter", tickprefix="$", tickformat="~s")
+    fig.update_layout(legend={"orientation": "h", "y": 1.08, "x": 0})
+    return _layout(fig, height)
+
+
+def attainment_chart(table: pd.DataFrame, colors: dict[str, str], latest_q: str | None,
+                     focus: str | None = None, height: int = 360) -> go.Figure:
+    """Back-tested attainment (% of the quota the rule would have set) per territory, 100% line."""
+    ids = table[schema.TERRITORY_ID].astype(str).tolist()
+    attainment = table["attainment_pct"].to_numpy(dtype=float)
+    bar_colors = [colors.get(t, tcolors.UNASSIGNED_COLOR) if focus in (None, t) else "#dddddd" for t in ids]
+    fig = go.Figure()
+    fig.add_bar(
+        x=ids, y=attainment, marker_color=bar_colors, name=f"Attainment {latest_q or ''}",
+        customdata=np.c_[table["bookings_last_quarter"].to_numpy(dtype=float),
+                         table["backtest_quota"].to_numpy(dtype=float)],
+        hovertemplate="<b>%{x}</b><br>booked $%{customdata[0]:,.0f} of $%{customdata[1]:,.0f}"
+        " (%{y:.0f}%)<extra></extra>",
+        showlegend=False,
+    )
+    fig.add_hline(y=100, line_color="#d62728", line_dash="dash", line_width=1.5)  # quota met
+    top = np.nanmax(attainment, initial=100.0)
+    fig.update_xaxes(title_text="Territory", type="category")
+    fig.update_yaxes(title_text=f"Attainment {latest_q or ''} (% of quota)", ticksuffix="%", range=[0, top * 1.15])
+    return _layout(fig, height)
+
+
+def pareto_figure(curves: pd.DataFrame, colors: dict[str, str], focus: str | None = None,
+                  height: int = 360) -> go.Figure:
+    """80/20 curves: all accounts (thick, dark) and each territory (its colour; only the focus when set)."""
+    fig = go.Figure()
+    scopes = [s for s in curves["scope"].unique() if s != ALL_ACCOUNTS]
+    if focus is not None:
+        scopes = [s for s in scopes if s == focus]
+    for scope in scopes:
+        c = curves[curves["scope"] == scope]
+        fig.add_scatter(
+            x=c["account_share"] * 100, y=c["value_share"] * 100, mode="lines", name=str(scope),
+            line={"color": colors.get(str(scope), tcolors.UNASSIGNED_COLOR), "width": 2.5 if focus else 1.2},
+            opacity=1.0 if focus else 0.65,
+            hovertemplate=f"<b>{scope}</b>: top %{{x:.0f}}% of accounts bring %{{y:.0f}}% of revenue<extra></extra>",
+        )
+    c = curves[curves["scope"] == ALL_ACCOUNTS]
+    fig.add_scatter(
+        x=c["account_share"] * 100, y=c["value_share"] * 100, mode="lines", name=ALL_ACCOUNTS,
+        line={"color": "#1c2430", "width": 3.5},
+        hovertemplate="<b>All accounts</b>: top %{x:.0f}% bring %{y:.0f}% of revenue<extra></extra>",
+    )
+    fig.add_scatter(x=[0, 100], y=[0, 100], mode="lines", name="equal share",
+                    line={"color": "#aaaaaa", "dash": "dot"}, hoverinfo="skip")
+    fig.add_vline(x=20, line_color="#d62728", line_dash="dash", line_width=1)
+    fig.update_xaxes(title_text="Share of accounts, largest revenue first (%)", range=[0, 100], ticksuffix="%")
+    fig.update_yaxes(title_text="Cumulative share of revenue (%)", range=[0, 101], ticksuffix="%")
+    fig.update_layout(legend={"title": {"text": "Scope"}})
+    return _layout(fig, height)
+
+
+# --- penetration map ------------------------------------------------------------------------------
+
+
+def _penetration_class(pct: np.ndarray) -> np.ndarray:
+    return np.clip(np.searchsorted(np.asarray(PENETRATION_EDGES[1:]), pct, side="right"), 0, len(PENETRATION_RAMP) - 1)
+
+
+def penetration_cells(accounts: pd.DataFrame, trailing: pd.Series, resolution: int) -> pd.DataFrame:
+    """Per H3 cell: trailing-4-quarter bookings, potential (USD/yr), penetration (%), colour, tooltip."""
+    import h3
+
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float)
+    pot = pd.to_numeric(accounts.get(schema.POTENTIAL, pd.Series(0.0, index=accounts.index)), errors="coerce")
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    frame = pd.DataFrame({
+        "hex": [h3.latlng_to_cell(a, b, resolution) for a, b in zip(lat[ok], lon[ok])],
+        "bookings": trailing.to_numpy(dtype=float)[ok],
+        "potential": pot.fillna(0.0).to_numpy(dtype=float)[ok],
+    })
+    cells = frame.groupby("hex", sort=True).agg(
+        bookings=("bookings", "sum"), potential=("potential", "sum"), accounts=("bookings", "size")
+    ).reset_index()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(cells["potential"] > 0, cells["bookings"] / cells["potential"] * 100, np.nan)
+    cells["penetration"] = pct
+    cls = _penetration_class(np.nan_to_num(pct, nan=0.0))
+    cells["color"] = [
+        [*(PENETRATION_RAMP[c] if np.isfinite(p) else NO_POTENTIAL_RGB), 200] for c, p in zip(cls, pct)
+    ]
+    cells["tip"] = [
+        f"<b>Penetration {p:.1f}%</b><br/>Bookings (trailing 4Q): {maps.esc(usd(b))}<br/>"
+        f"Potential: {maps.esc(usd(q))}/yr<br/>{n:,} accounts in this hexagon"
+        if np.isfinite(p) else f"<b>No potential recorded</b><br/>{n:,} accounts"
+        for p, b, q, n in zip(pct, cells["bookings"], cells["potential"], cells["accounts"])
+    ]
+    return cells
+
+
+def penetration_legend(resolution: int, territory_ids: list[str], colors: dict[str, str],
+                       territories: pd.DataFrame | None, note: str | None = None) -> str:
+    """Escaped legend: penetration classes, then the territory outline colours."""
+    parts = ['<div style="font-size:12px;line-height:1.45;">',
+             "<div style='font-weight:600;margin-bottom:2px'>Penetration per hexagon (%)</div>",
+             "<div style='color:#555;margin-bottom:3px'>trailing-4-quarter bookings / potential</div>"]
+    edges = list(PENETRATION_EDGES) + [None]
+    for i, rgb in enumerate(PENETRATION_RAMP):
+        lo, hi = edges[i], edges[i + 1]
+        text = f"{lo:g} - {hi:g}%" if hi is not None else f"{lo:g}% and more"
+        parts.append(f"<div><span style='display:inline-block;width:14px;height:10px;background:rgb{rgb};"
+                     f"border:1px solid #bbb;margin-right:6px'></span>{maps.esc(text)}</div>")
+    parts.append(f"<div><span style='display:inline-block;width:14px;height:10px;background:rgb{NO_POTENTIAL_RGB};"
+                 "border:1px solid #bbb;margin-right:6px'></span>no potential</div>")
+    parts.append(f"<div style='color:#777;margin-bottom:6px'>H3 resolution {resolution}</div>")
+    parts.append(maps.legend_html(territory_ids, colors, territories, show_homes=True, note=note))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dict[str, str],
+                    focus: str | None = None, height: int = 480, width: int = 900) -> maps.MapView | None:
+    """Offline pydeck map: H3 hexagons coloured by penetration, territory outlines, rep home bases."""
+    accounts = dataset.accounts
+    if schema.LATITUDE not in accounts or schema.LONGITUDE not in accounts:
+        return None
+    trailing = _account_trailing(dataset.fingerprint, accounts, dataset.bookings)
+    labels = labels.reindex(accounts.index).astype("string")
+    if focus is not None:
+        keep = (labels == focus).fillna(False).to_numpy()
+        accounts, labels, trailing = accounts[keep], labels[keep], trailing[keep]
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(lat).any():
+        return None
+    span = max(np.nanmax(lon) - np.nanmin(lon), np.nanmax(lat) - np.nanmin(lat))
+    resolution = 3 if span > 20 else 4 if span > 6 else 5 if span > 1.5 else 6
+    cells = penetration_cells(accounts, trailing, resolution)
+    rgb = {k: tcolors.hex_to_rgb(v) for k, v in colors.items()}
+    layers = []
+    from territory.ui import cached
+
+    try:
+        states_geojson = cached.us_states_geojson()
+    except OSError:
+        states_geojson = None
+    country = accounts[schema.COUNTRY].astype("string").str.upper().fillna("US") if schema.COUNTRY in accounts else None
+    if states_geojson is not None and (country is None or (country == "US").any()):
+        layers.append(pdk.Layer("GeoJsonLayer", data=states_geojson, id="review-states", stroked=True, filled=True,
+                                get_fill_color=[244, 244, 241, 255], get_line_color=[170, 170, 170, 255],
+                                line_width_min_pixels=0.8, pickable=False))
+    layers.append(pdk.Layer("H3HexagonLayer", data=cells[["hex", "color", "tip"]], id="review-penetration",
+                            get_hexagon="hex", get_fill_color="color", get_line_color=[255, 255, 255, 160],
+                            line_width_min_pixels=0.5, extruded=False, filled=True, stroked=True, pickable=True))
+    hulls = maps.territory_hulls(accounts, labels, rgb, dataset.territories)
+    if len(hulls):
+        layers.append(pdk.Layer("PolygonLayer", data=hulls, id="review-outlines", get_polygon="polygon",
+                                get_fill_color=[0, 0, 0, 0], get_line_color="line", line_width_min_pixels=2,
+                                stroked=True, filled=False, pickable=False))
+    territories = dataset.territories
+    if focus is not None and territories is not None:
+        territories = territories[territories[schema.TERRITORY_ID].astype(str) == focus]
+    homes = maps.home_bases(territories, rgb)
+    if len(homes):
+        layers.append(pdk.Layer("ScatterplotLayer", data=homes, id="review-homes", get_position=["lon", "lat"],
+                                get_fill_color=[255, 255, 255, 255], get_line_color="color", stroked=True,
+                                filled=True, get_radius=8000, radius_min_pixels=6, radius_max_pixels=9,
+                                get_line_width=2500, line_width_min_pixels=3, line_width_max_pixels=3,
+                                pickable=True))
+    deck = pdk.Deck(
+        layers=layers,
+        initial_view_state=maps.view_for(lat, lon, width, height),
+        map_provider=None,  # offline: no basemap request (map_style deliberately left unset)
+        tooltip={"html": "{tip}", "style": maps.TOOLTIP_STYLE},
+    )
+    missing = int((~(np.isfinite(lat) & np.isfinite(lon))).sum())
+    note = f"{missing:,} accounts without coordinates are not on the map." if missing else None
+    ids = tcolors.all_territory_ids(None, labels)
+    legend = penetration_legend(resolution, ids, colors, territories, note)
+    return maps.MapView(deck=deck, legend_html=legend, note=note, points_shown=len(cells),
+                        points_total=len(accounts))
+
+
+# --- tables ---------------------------------------------------------------------------------------
+
+
+def performance_frame(review: QuarterlyReview) -> pd.DataFrame:
+    """Per-territory performance for st.dataframe (units in the column config)."""
+    t = review.table
+    return pd.DataFrame({
+        "Territory": t[schema.TERRITORY_ID], "Rep": t[schema.REP_NAME],
+        "Bookings last": t["bookings_last_quarter"].round(0), "QoQ": t["qoq_pct"], "YoY": t["yoy_pct"],
+        "Trailing 4Q": t["trailing_4q"].round(0), "Potential": t[schema.POTENTIAL].round(0),
+        "Penetration": t["penetration_pct"],
+        "Attainment": t["attainment_pct"],
+    })
+
+
+def performance_config(latest_q: str | None) -> dict:
+    nc = st.column_config.NumberColumn
+    return {
+        "Bookings last": nc(f"Bookings {latest_q} (USD)", format="localized"),
+        "QoQ": nc("QoQ growth (%)", format="%.1f%%"),
+        "YoY": nc("YoY growth (%)", format="%.1f%%"),
+        "Trailing 4Q": nc("Trailing 4Q bookings (USD)", format="localized"),
+        "Potential": nc("Potential (USD/yr)", format="localized"),
+        "Penetration": nc("Penetration (%)", format="%.1f%%"),
+        "Attainment": nc(f"Attainment {latest_q} (%)", format="%.0f%%",
+                         help=f"Bookings in {latest_q} as % of the quota the rule would have set for it."),
+    }
+
+
+def quota_frame(review: QuarterlyReview) -> pd.DataFrame:
+    t = review.table
+    return pd.DataFrame({
+        "Territory": t[schema.TERRITORY_ID],
+        "Quota": t["quota"].astype("Int64"), "Share": t["quota_share_pct"],
+        "Quota / potential": t["quota_vs_potential_pct"], "Quota / last": t["quota_vs_last_pct"],
+    })
+
+
+def quota_config(next_q: str | None, latest_q: str | None) -> dict:
+    nc = st.column_config.NumberColumn
+    return {
+        "Quota": nc(f"Quota {next_q} (USD)", format="localized"),
+        "Share": nc("Share (%)", format="%.1f%%", help="Share of the quota total."),
+        "Quota / potential": nc("/ potential (%)", format="%.0f%%",
+                                help="Quota as % of one quarter of the territory's annual potential."),
+        "Quota / last": nc(f"/ {latest_q} (%)", format="%.0f%%",
+                           help=f"Quota as % of the territory's bookings in {latest_q}."),
+    }
+
+
+def kpis_ui(review: QuarterlyReview, focus: str | None) -> pd.DataFrame:
+    """Five KPIs (quota total, latest bookings with QoQ, YoY, penetration, flags); returns the flags shown."""
+    from territory.ui.widgets import format_pct
+
+    table = review.table
+    shown = table if focus is None else table[table[schema.TERRITORY_ID] == focus]
+    latest, nxt = review.latest_quarter, review.next_quarter
+    booked, previous, year_ago = (float(shown[c].sum()) for c in
+                                  ("bookings_last_quarter", "bookings_previous_quarter", "bookings_year_ago"))
+    potential = float(shown[schema.POTENTIAL].sum())
+    flags = review.flags if focus is None else review.flags[review.flags[schema.TERRITORY_ID] == focus]
+    k = st.columns(5)
+    k[0].metric(f"Quota total {nxt} (USD)", usd(review.quota_total),
+                help="Exactly the sum of the territory quotas below (whole dollars), for the whole team.")
+    k[1].metric(f"Bookings {latest} (USD)", usd(booked),
+                delta=f"{(booked / previous - 1) * 100:+.1f}% QoQ" if previous > 0 else None)
+    k[2].metric("YoY growth (%)", format_pct((booked / year_ago - 1) * 100) if year_ago > 0 else "-",
+                help=f"{latest} against the same quarter a year earlier.")
+    k[3].metric("Penetration (%)", format_pct(shown["trailing_4q"].sum() / potential * 100) if potential else "-",
+                help="Trailing-4-quarter bookings / annual potential.")
+    k[4].metric("Flags", f"{len(flags):,}",
+                help=f"{flags[schema.TERRITORY_ID].nunique():,} territories with at least one flag.")
+    return flags
+
+
+def _value_text(value: float, unit: str) -> str:
+    if not np.isfinite(value):
+        return "no base (0)"
+    if unit == "%":
+        return f"{value:,.1f}%"
+    return f"{value:,.0f} {unit}"
+
+
+def flags_frame(flags: pd.DataFrame) -> pd.DataFrame:
+    """Flags for display: territory, rep, flag, value and threshold with units, detail sentence."""
+    return pd.DataFrame({
+        "Territory": flags[schema.TERRITORY_ID],
+        "Rep": flags[schema.REP_NAME],
+        "Flag": flags["flag"],
+        "Value": [_value_text(v, u) for v, u in zip(flags["value"], flags["unit"])],
+        "Threshold": [_value_text(v, u) for v, u in zip(flags["threshold"], flags["unit"])],
+        "Detail": flags["detail"],
+    })
+
+
+def flags_ui(flags: pd.DataFrame, settings: ReviewSettings, latest_q: str | None, focus: str | None) -> None:
+    """The flags table with the thresholds in words, and the jump to the Territories page."""
+    s = settings
+    st.subheader("Flags")
+    st.caption(
+        f"Over capacity: workload > FTE x {s.hours_per_fte:,.0f} h/yr. Too many accounts: > "
+        f"{s.max_accounts_per_fte:,.0f} per FTE. Far: > {s.far_km:,.0f} km from the rep's home. Under-covered: "
+        f"potential > {s.high_potential_ratio:g}x average and penetration < {s.low_penetration_pct:g}%. Quota: > "
+        f"{s.max_quota_vs_potential_pct:g}% of a quarter's potential or > {s.max_quota_vs_last_pct:g}% of "
+        f"{latest_q}'s bookings. Change them under Flag thresholds."
+    )
+    if len(flags):
+        st.dataframe(
+            flags_frame(flags), hide_index=True, width="stretch",
+            column_config={"Detail": st.column_config.TextColumn("Detail", width="large"),
+                           "Value": st.column_config.TextColumn("Value", help="The territory's figure, with its unit."),
+                           "Threshold": st.column_config.TextColumn("Threshold", help="Set under Flag thresholds.")},
+            key="review_flags_table",
+        )
+    else:
+        st.success("No territory is flagged with these thresholds." if focus is None else f"{focus} has no flags.")
+    if focus is not None:
+        jump_to_territories_ui(focus)
+    else:
+        st.caption("Pick a territory under **Focus on territory** (top right) to look into it, or open it on the "
+                   "Territories page from there.")
+
+
+def _remember_jump(territory_id: str) -> None:
+    st.session_state[TERRITORIES_DRILL_KEY] = territory_id
+    st.session_state[JUMP_KEY] = True
+
+
+def jump_to_territories_ui(territory_id: str) -> None:
+    """Button: open the Territories page drilled into this territory.
+
+    The click is recorded by a callback (it survives a rerun that happens before the page body runs)
+    and the switch happens in the page body, where ``st.switch_page`` is allowed.
+    """
+    st.button(f"Open {territory_id} on the Territories page", key="review_jump", icon=":material/grid_view:",
+              on_click=_remember_jump, args=(territory_id,))
+    if st.session_state.pop(JUMP_KEY, False):
+        st.switch_page("pages/territories.py")
+
+
+def report_html(dataset: state.ActiveDataset, chosen: ChosenAlignment, active: state.Alignment,
+                review: QuarterlyReview) -> str:
+    """The self-contained HTML report (territory.report) with the quarterly review sections added.
+
+    When a scenario is reviewed, "before" is the active alignment and "after" the scenario.
+    """
+    from territory.report import ReportInput, build_report
+    from territory.review import review_sections_html
+
+    before = None if chosen.labels.equals(active.labels) else active.labels
+    settings = state.get_settings()
+    return build_report(ReportInput(
+        accounts=dataset.accounts, labels_after=chosen.labels, labels_before=before,
+        territories=dataset.territories, title=f"Quarterly review {review.latest_quarter or ''}".strip(),
+        scenario_name=chosen.name, dataset_name=dataset.name, balance_on=settings.balance_on,
+        tolerance=settings.tolerance, extra_sections=review_sections_html(review),
+    ))
+
+
+def downloads_ui(dataset: state.ActiveDataset, chosen: ChosenAlignment, active: state.Alignment,
+                 review: QuarterlyReview) -> None:
+    """XLSX of the review tables and the HTML report; both are built only when clicked (deferred data)."""
+    from territory.review import review_xlsx_bytes
+
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "Download the review tables (XLSX)", data=lambda: review_xlsx_bytes(review),
+        file_name=f"quarterly-review-{review.latest_quarter}.xlsx", icon=":material/download:",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="review_xlsx",
+        help="Sheets: territories, bookings by quarter, flags, far accounts, 80/20 summary, settings.",
+    )
+    c2.download_button(
+        "Download the HTML report with this review", data=lambda: report_html(dataset, chosen, active,
+                                                                            review).encode("utf-8"),
+        file_name=f"quarterly-review-{review.latest_quarter}.html", mime="text/html",
+        icon=":material/description:", key="review_report",
+        help="One offline HTML file: scorecard, territory table, charts, map, moved accounts, and the "
+        "quarterly review tables as on this page.",
+    )
+
+
+def territory_ids_for_colors(dataset: state.ActiveDataset, *labels: pd.Series) -> list[str]:
+    """Every territory that can appear, so colours match the other pages."""
+    return tcolors.all_territory_ids(dataset.territories, *labels)

@@ -1,0 +1,192 @@
+"""AppTest of the Quarterly review page through the router (app.py): sample, quota blend, no bookings.
+
+Expected figures are recomputed with territory.review straight from the sample, not through the UI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from territory import schema
+from territory.review import ReviewSettings, build_review, default_quota_total
+from territory.sample import load_sample
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 90.0
+PAGE = "pages/review.py"
+
+
+@pytest.fixture(autouse=True)
+def private_scenario_db(tmp_path, monkeypatch):
+    """The page lists stored scenarios: point the store at an empty temporary database."""
+    monkeypatch.setenv("TERRITORY_STUDIO_DB", str(tmp_path / "scenarios.sqlite"))
+
+
+def review_page(prepare=None):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=TIMEOUT_S)
+    if prepare is not None:
+        prepare(at)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def quota_table(at) -> pd.DataFrame:
+    tables = [df.value for df in at.dataframe if "Quota" in df.value.columns]
+    assert len(tables) == 1, "expected exactly one quota table"
+    return tables[0]
+
+
+def metric(at, prefix: str) -> str:
+    values = [m.value for m in at.metric if m.label.startswith(prefix)]
+    assert values, f"no metric starting with {prefix!r}: {[m.label for m in at.metric]}"
+    return values[0]
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_sample()
+
+
+def test_review_page_renders_for_the_sample(sample):
+    at = review_page()
+    expected = build_review(sample.accounts, sample.accounts[schema.TERRITORY_ID], sample.bookings,
+                            sample.territories, ReviewSettings())
+    total = default_quota_total(expected.bookings)
+    assert expected.quota_total == total
+    quotas = quota_table(at)
+    assert len(quotas) == len(sample.territories)
+    assert int(quotas["Quota"].sum()) == total == int(at.number_input(key="review_total").value)
+    assert quotas.set_index("Territory")["Quota"].to_dict() == expected.table.set_index(
+        schema.TERRITORY_ID)["quota"].to_dict()
+    assert metric(at, "Flags") == f"{len(expected.flags):,}"
+    # charts: quota, trend, attainment, 80/20; and the offline penetration map
+    assert len(at.get("plotly_chart")) == 4
+    deck = at.get("deck_gl_json_chart")
+    assert deck, "no penetration map"
+    spec = deck[0].proto.json.lower()
+    assert "h3hexagonlayer" in spec and "carto" not in spec and "mapbox://" not in spec  # offline map
+    assert not at.error
+
+
+def test_moving_the_blend_changes_quotas_but_not_their_sum():
+    at = review_page()
+    total = int(at.number_input(key="review_total").value)
+    before = quota_table(at).set_index("Territory")["Quota"]
+    at.slider(key="review_blend").set_value(0).run()
+    after = quota_table(at).set_index("Territory")["Quota"]
+    assert not at.exception
+    assert int(after.sum()) == total == int(before.sum())
+    assert (after != before).sum() >= len(before) // 2, "a different blend should move most quotas"
+    at.slider(key="review_blend").set_value(100).run()
+    only_potential = quota_table(at).set_index("Territory")["Quota"]
+    assert int(only_potential.sum()) == total and not only_potential.equals(after)
+    # a new total is split exactly too
+    at.number_input(key="review_total").set_value(1_000_001).run()
+    assert int(quota_table(at)["Quota"].sum()) == 1_000_001
+    assert metric(at, "Quota total") == "$1.00M"
+
+
+def test_focus_filters_the_page_and_jumps_to_the_territories_page():
+    at = review_page()
+    at.selectbox(key="review_focus").set_value("T05").run()
+    assert quota_table(at)["Territory"].tolist() == ["T05"]
+    flags = [df.value for df in at.dataframe if "Flag" in df.value.columns][0]
+    assert set(flags["Territory"]) == {"T05"}
+    at.button(key="review_jump").click().run()
+    assert not at.exception
+    assert at.selectbox(key="territories_drill").value == "T05"
+
+
+def test_a_saved_alignment_is_reviewed_with_its_own_assignment(sample):
+    """Moving every T01 account to T02 leaves T01 without bookings or potential: its quota is 0."""
+    from territory.ui import state
+
+    labels = sample.accounts[schema.TERRITORY_ID].astype("string").replace("T01", "T02")
+
+    def save(at):
+        at.run()
+        dataset = at.session_state[state.DATASET_KEY]
+        at.session_state[state.SAVED_KEY] = {
+            "All of T01 to T02": state.SavedResult(name="All of T01 to T02", labels=labels,
+                                                    dataset_fingerprint=dataset.fingerprint, created="12:00")
+        }
+
+    at = review_page(save)
+    at.selectbox(key="review_alignment").set_value("Saved this session: All of T01 to T02").run()
+    assert not at.exception
+    quotas = quota_table(at).set_index("Territory")["Quota"]
+    assert quotas["T01"] == 0
+    assert int(quotas.sum()) == int(at.number_input(key="review_total").value)
+
+
+def test_an_upload_without_bookings_explains_what_is_needed(sample):
+    from territory.ui import state
+
+    def upload_without_bookings(at):
+        accounts = sample.accounts.copy()
+        territories = state.territories_for(accounts, sample.territories)
+        bookings = pd.DataFrame({c: pd.Series(dtype="string") for c in schema.BOOKING_COLUMNS})
+        dataset = state.ActiveDataset(
+            name="accounts.csv (no bookings)", accounts=accounts, territories=territories, bookings=bookings,
+            fingerprint=state.frame_fingerprint(accounts, territories, bookings), source="upload",
+        )
+        labels = state.file_labels(dataset)
+        at.session_state[state.DATASET_KEY] = dataset
+        at.session_state[state.ALIGNMENT_KEY] = state.Alignment(
+            labels=labels, name=state.CURRENT_ALIGNMENT_NAME, fingerprint=state.labels_fingerprint(labels),
+            created="12:00",
+        )
+        at.session_state[state.INIT_KEY] = True
+
+    at = review_page(upload_without_bookings)
+    text = " ".join(i.value for i in at.info)
+    assert "needs bookings" in text
+    for column in ("account_id", "quarter", "amount"):
+        assert column in text
+    assert "Data" in text
+    assert not at.exception and not at.error
+    assert not at.get("plotly_chart")  # no empty charts
+
+
+def test_downloads_and_the_html_report_include_the_review(sample):
+    at = review_page()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download the review tables (XLSX)" in labels
+    assert "Download the HTML report with this review" in labels
+
+    from territory.ui import review as ui
+    from territory.ui import state
+
+    dataset = at.session_state[state.DATASET_KEY]
+    active = at.session_state[state.ALIGNMENT_KEY]
+    moved = active.labels.replace("T01", "T02")
+    review = build_review(dataset.accounts, moved, dataset.bookings, dataset.territories, ReviewSettings())
+    html = ui.report_html(dataset, ui.ChosenAlignment(moved, "Scenario T01 into T02"), active, review)
+    assert "Quarterly review: territories" in html and "Quarterly review: flags" in html
+    assert "Scenario T01 into T02" in html
+
+
+def test_a_stored_scenario_can_be_reviewed(sample, tmp_path):
+    """A scenario from the store (the autouse fixture points it at tmp_path): T02's accounts go to T03."""
+    from territory.scenarios import Scenario, ScenarioStore
+
+    assignment = pd.DataFrame({
+        "account_id": sample.accounts["account_id"].astype(str),
+        "territory_id": sample.accounts[schema.TERRITORY_ID].astype("string").replace("T02", "T03"),
+    })
+    ScenarioStore(tmp_path / "scenarios.sqlite").save(Scenario(name="West merge", assignment=assignment))
+    at = review_page()
+    at.selectbox(key="review_alignment").set_value("Scenario: West merge").run()
+    assert not at.exception
+    quotas = quota_table(at).set_index("Territory")["Quota"]
+    expected = build_review(sample.accounts, assignment.set_index("account_id")["territory_id"], sample.bookings,
+                            sample.territories, ReviewSettings())
+    assert quotas["T02"] == 0
+    assert quotas.to_dict() == expected.table.set_index(schema.TERRITORY_ID)["quota"].to_dict()
