@@ -87,9 +87,7 @@ def _tolerance(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number such as 0.05, got {text!r}") from None
     if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(
-            f"must be above 0 and below 1 (0.05 means +/-5%), got {text}"
-        )
+        raise argparse.ArgumentTypeError(f"must be above 0 and below 1 (0.05 means +/-5%), got {text}")
     return value
 
 
@@ -198,14 +196,12 @@ def _add_balance_parser(commands: argparse._SubParsersAction) -> None:
     balance.add_argument(
         "--reps", metavar="FILE", help="territories/reps file (territory_id, rep_name, capacity_fte, ...)"
     )
-    balance.add_argument(
-        "--output", "-o", metavar="OUT", help="write one row per account to OUT.csv or OUT.xlsx"
-    )
+    balance.add_argument("--output", "-o", metavar="OUT", help="write one row per account to OUT.csv or OUT.xlsx")
     balance.add_argument("--json", action="store_true", help="print one JSON object (the scorecard) instead of text")
     balance.set_defaults(handler=_cmd_balance)
 
 
-def neutralise_formulas(frame: "pd.DataFrame") -> "pd.DataFrame":
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells that a spreadsheet would run as a formula with a single quote.
 
     A CRM name like ``=HYPERLINK(...)`` or ``@SUM(...)`` would otherwise execute when the exported
@@ -227,7 +223,7 @@ def neutralise_formulas(frame: "pd.DataFrame") -> "pd.DataFrame":
     return out
 
 
-def _load_balance_input(args: argparse.Namespace) -> tuple["pd.DataFrame", "pd.DataFrame | None"]:
+def _load_balance_input(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Accounts and (optional) reps table for ``balance``: the file given, else the shipped sample."""
     from pathlib import Path
 
@@ -264,17 +260,6 @@ def _load_balance_input(args: argparse.Namespace) -> tuple["pd.DataFrame", "pd.D
     return accounts, territories
 
 
-def _headline(card: dict, measure: str, key: str) -> float:
-    """A per-measure figure from the scorecard, whichever shape metrics returns it in."""
-    nested = card.get(measure)
-    if isinstance(nested, dict) and key in nested:
-        return nested[key]
-    for name in (f"{measure}_{key}", key):
-        if name in card and not isinstance(card[name], dict):
-            return card[name]
-    return float("nan")
-
-
 def _json_ready(value):
     import math
 
@@ -293,7 +278,7 @@ def _json_ready(value):
     return str(value)
 
 
-def _write_alignment(accounts: "pd.DataFrame", assignment: "pd.DataFrame", path_text: str) -> int:
+def _write_alignment(accounts: pd.DataFrame, assignment: pd.DataFrame, path_text: str) -> int:
     """One row per account: the assignment columns first, then every input column carried through."""
     from pathlib import Path
 
@@ -363,15 +348,14 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         centers=result.centers,
         balance_on=balance_on,
     )
-    measure = args.balance_on if isinstance(args.balance_on, str) else "balance"
     written = _write_alignment(accounts, result.assignment, args.output) if args.output else None
     summary = {
         "territories": int(labels.nunique()),
         "accounts": len(accounts),
         "balance_on": args.balance_on if isinstance(args.balance_on, str) else dict(args.balance_on),
         "tolerance": args.tolerance,
-        "max_deviation_pct": _headline(card, measure, "max_deviation_pct"),
-        "cv": _headline(card, measure, "cv"),
+        "max_deviation_pct": card.get("max_deviation_pct"),
+        "cv": card.get("cv"),
         "weighted_mean_distance_km": card.get("weighted_mean_distance_km"),
         "fragmented_territories": card.get("fragmented_territories"),
         "stray_workload_pct": card.get("stray_workload_pct"),
@@ -465,6 +449,9 @@ def _add_scenario_parsers(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--scenario", metavar="NAME",
                         help="report this saved scenario against the file's alignment (default: the file's)")
     report.add_argument("--output", "-o", required=True, metavar="FILE", help="the .html file to write")
+    report.add_argument("--bookings", metavar="FILE",
+                        help="bookings file (account_id, quarter, amount) for the quarterly review section "
+                             "(the sample's bookings when INPUT is omitted)")
     report.add_argument("--title", default="Territory review", help="report title")
     report.add_argument("--tolerance", type=_tolerance, default=0.05, help="tolerance band shown (default 0.05)")
     report.add_argument("--db", metavar="PATH", help=db_help)
@@ -574,12 +561,28 @@ def _cmd_report(args: argparse.Namespace) -> int:
             messages.append(diff.describe())
     if after is None:
         raise DataError("Nothing to report: the input has no territory_id column; pass --scenario NAME.")
+    bookings = None
+    if args.bookings:
+        from territory.io import load_bookings
+
+        if not Path(args.bookings).is_file():
+            raise DataError(f"Cannot read {args.bookings}: no such file.")
+        bookings = load_bookings(args.bookings)
+    elif args.input is None:
+        from territory.sample import load_sample
+
+        bookings = load_sample().bookings
+    sections = []
+    if bookings is not None and len(bookings):
+        from territory.review import report_sections
+
+        sections = report_sections(accounts, after, bookings, territories, alignment_name=name or "current")
     page = build_report(
         ReportInput(
             accounts=accounts, labels_after=after, labels_before=before if args.scenario else None,
             territories=territories, title=args.title, scenario_name=name,
             dataset_name=args.input or "built-in sample", tolerance=args.tolerance, params=params,
-            messages=messages, reasons=reasons, boundaries=us_states_geojson(),
+            messages=messages, reasons=reasons, boundaries=us_states_geojson(), extra_sections=sections,
         )
     )
     path = Path(args.output)

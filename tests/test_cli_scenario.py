@@ -71,6 +71,7 @@ def test_report_of_a_scenario_is_written_and_escaped(db: Path, tmp_path: Path,
     page = out_file.read_text(encoding="utf-8")
     assert "Scenario: Plan &lt;A&gt;" in page and "Plan <A>" not in page
     assert "Moved accounts (" in page
+    assert "Quarterly review: flags" in page  # the sample's bookings feed the review section
 
 
 def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:

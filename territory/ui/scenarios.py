@@ -167,13 +167,18 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance
         return to_xlsx_bytes({"Assignment": table(), "Territories": summary})
 
     def report() -> bytes:
+        from territory.review import report_sections
+
         assignment = aligned_assignment(scenario, accounts)
+        bookings = dataset.bookings
+        sections = (report_sections(accounts, labels, bookings, territories, alignment_name=scenario.name)
+                    if bookings is not None and len(bookings) else [])
         return build_report(
             ReportInput(
                 accounts=accounts, labels_after=labels, labels_before=state.file_labels(dataset),
                 territories=territories, title="Territory review", scenario_name=scenario.name,
                 dataset_name=dataset.name, balance_on=balance_on, tolerance=tolerance, params=scenario.params,
-                reasons=assignment["reason"], boundaries=cached.us_states_geojson(),
+                reasons=assignment["reason"], boundaries=cached.us_states_geojson(), extra_sections=sections,
             )
         ).encode("utf-8")
 
