@@ -1,0 +1,173 @@
+"""Data: use the built-in sample or upload accounts (CSV/XLSX), map columns, read the validation report."""
+
+import pandas as pd
+import streamlit as st
+
+from territory import schema
+from territory.errors import DataError
+from territory.io import format_report, suggest_mapping
+from territory.ui import cached, state, widgets
+
+state.init_state()
+widgets.page_header("Data", "Choose the accounts every page works on.")
+
+active = state.get_dataset()
+if active is not None:
+    st.success(
+        f"Active: **{active.name}**: {len(active.accounts):,} accounts, "
+        f"{len(active.territories):,} territories, {len(active.bookings):,} booking rows."
+    )
+
+source = st.radio(
+    "Source",
+    ["Built-in sample", "Upload a file"],
+    horizontal=True,
+    key="data_source",
+    help="The sample is about 5,000 US accounts in 20 territories (4 regions) with 8 quarters of bookings.",
+)
+
+if source == "Built-in sample":
+    try:
+        sample = cached.load_sample()
+    except DataError as err:
+        st.error(str(err))
+        st.stop()
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Accounts", f"{len(sample.accounts):,}")
+    c2.metric("Territories", f"{len(sample.territories):,}")
+    c3.metric("Booking rows", f"{len(sample.bookings):,}")
+    if active is not None and active.source == "sample":
+        st.caption("The sample is the active dataset.")
+    if st.button("Use the built-in sample", type="primary", key="data_use_sample"):
+        state.set_dataset(
+            sample.accounts,
+            sample.territories,
+            sample.bookings,
+            name=f"Built-in sample ({len(sample.accounts):,} accounts)",
+            source="sample",
+        )
+        st.rerun()
+    st.subheader("Preview")
+    st.dataframe(sample.accounts.head(200), hide_index=True, height=320)
+    st.stop()
+
+# --- upload --------------------------------------------------------------------------------------
+st.markdown(
+    "Upload a CRM export (Salesforce or HubSpot account/company export, or any table with an ID "
+    "and a location). Columns are matched automatically; check and override the mapping below."
+)
+u1, u2, u3 = st.columns(3)
+accounts_file = u1.file_uploader("Accounts (CSV or XLSX)", type=["csv", "txt", "xlsx"], key="data_accounts_file")
+territories_file = u2.file_uploader(
+    "Territories / reps (optional)", type=["csv", "txt", "xlsx"], key="data_territories_file",
+    help="Columns territory_id, rep_name, region, home_latitude, home_longitude, capacity_fte.",
+)
+bookings_file = u3.file_uploader(
+    "Bookings (optional)", type=["csv", "txt", "xlsx"], key="data_bookings_file",
+    help="Columns account_id, quarter (e.g. 2026Q3), amount (USD).",
+)
+if accounts_file is None:
+    widgets.empty_state(
+        "Upload an accounts file to see its column mapping and validation report. Each row needs an "
+        "account ID and either coordinates or a US ZIP code.",
+        page=None,
+    )
+    st.stop()
+
+data = accounts_file.getvalue()
+try:
+    raw = cached.read_upload(data, accounts_file.name)
+except DataError as err:
+    st.error(f"Could not read **{accounts_file.name}**: {err}")
+    st.stop()
+
+suggested = suggest_mapping(list(raw.columns))
+file_key = f"{accounts_file.name}:{len(data)}"
+NONE = "(not in file)"
+options = [NONE, *[str(c) for c in raw.columns]]
+with st.expander(f"Column mapping: {len(suggested)} of {len(schema.ACCOUNT_SCHEMA)} columns matched", expanded=True):
+    st.caption("Each canonical column (left label) takes the file column you pick; required columns are marked *.")
+    grid = st.columns(4)
+    mapping: dict[str, str] = {}
+    for i, column in enumerate(schema.ACCOUNT_SCHEMA):
+        default = suggested.get(column.name, NONE)
+        choice = grid[i % 4].selectbox(
+            f"{column.name}{' *' if column.required else ''}" + (f" ({column.unit})" if column.unit else ""),
+            options,
+            index=options.index(default) if default in options else 0,
+            key=f"data_map_{column.name}_{file_key}",
+            help=column.description,
+        )
+        if choice != NONE:
+            mapping[column.name] = choice
+
+try:
+    result = cached.load_upload(data, accounts_file.name, tuple(sorted(mapping.items())))
+except DataError as err:
+    st.error(f"Could not load **{accounts_file.name}**: {err}")
+    st.stop()
+
+report = result.report
+st.subheader("Validation report")
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Rows read", f"{report.rows_read:,}")
+m2.metric("Rows loaded", f"{report.rows_loaded:,}")
+m3.metric("Rows rejected", f"{report.rows_rejected:,}")
+m4.metric("Warnings", f"{len(report.warnings):,}")
+if report.notes:
+    st.info("\n".join(f"- {note}" for note in report.notes))
+
+
+def _issues(items) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"row": i.row, "account_id": i.account_id, "field": i.field, "reason": i.reason} for i in items],
+        columns=["row", "account_id", "field", "reason"],
+    )
+
+
+tab_rej, tab_warn, tab_prev = st.tabs(
+    [f"Rejected rows ({report.rows_rejected:,})", f"Warnings ({len(report.warnings):,})", "Preview"]
+)
+with tab_rej:
+    if report.rows_rejected:
+        st.dataframe(result.rejected_rows, hide_index=True, height=min(38 + 35 * report.rows_rejected, 320))
+        st.download_button(
+            "Download rejected rows (CSV)",
+            result.rejected_rows.to_csv(index=False).encode("utf-8"),
+            file_name=f"rejected_{accounts_file.name.rsplit('.', 1)[0]}.csv",
+            mime="text/csv",
+            key="data_download_rejected",
+        )
+    else:
+        st.caption("No row was rejected.")
+with tab_warn:
+    if report.warnings:
+        st.dataframe(_issues(report.warnings), hide_index=True, height=min(38 + 35 * len(report.warnings), 320))
+    else:
+        st.caption("No warnings.")
+with tab_prev:
+    st.dataframe(result.accounts.head(200), hide_index=True, height=300)
+with st.expander("Report as text (same as `python -m territory check FILE`)"):
+    st.code(format_report(report), language=None)
+
+territories = None
+bookings = None
+if territories_file is not None:
+    try:
+        territories = cached.load_territories_upload(territories_file.getvalue(), territories_file.name)
+        st.caption(f"Territories file: {len(territories):,} territories.")
+    except DataError as err:
+        st.error(f"Could not read **{territories_file.name}**: {err}")
+if bookings_file is not None:
+    try:
+        bookings = cached.load_bookings_upload(bookings_file.getvalue(), bookings_file.name)
+        st.caption(f"Bookings file: {len(bookings):,} rows.")
+    except DataError as err:
+        st.error(f"Could not read **{bookings_file.name}**: {err}")
+
+if report.rows_loaded == 0:
+    st.warning("No row could be loaded: fix the mapping above or the file, then try again.")
+    st.stop()
+if st.button(f"Use this dataset ({report.rows_loaded:,} accounts)", type="primary", key="data_use_upload"):
+    state.set_dataset(result.accounts, territories, bookings, name=accounts_file.name, source="upload")
+    st.rerun()

@@ -1,0 +1,92 @@
+"""Overview: KPIs, the territory map with heatmaps, and workload per territory against the mean."""
+
+import streamlit as st
+
+from territory import schema
+from territory.ui import cached, charts, maps, state, widgets
+from territory.ui import colors as tcolors
+
+state.init_state()
+widgets.page_header("Overview", "Where the accounts are, who owns them, and how even the load is.")
+dataset = state.require_dataset()
+alignment = state.get_alignment()
+settings = state.get_settings()
+territory_colors = tcolors.territory_colors(tcolors.all_territory_ids(dataset.territories, alignment.labels))
+
+regions, industries = widgets.filters_ui(dataset.accounts, alignment.labels, dataset.territories, key="overview")
+mask = widgets.filter_mask(dataset.accounts, alignment.labels, dataset.territories, regions, industries)
+if not mask.any():
+    widgets.empty_state("No accounts match these filters. Clear a region or industry filter.", page=None)
+    st.stop()
+
+accounts = dataset.accounts[mask]
+labels = alignment.labels[mask]
+shown_ids = set(labels.dropna().astype(str))
+territories = dataset.territories[dataset.territories[schema.TERRITORY_ID].astype(str).isin(shown_ids)]
+view_key = f"{dataset.fingerprint}|{sorted(regions)}|{sorted(industries)}"
+centers = state.alignment_centers(alignment)
+
+table = cached.territory_table(view_key, accounts, labels, territories, "workload", centers)
+score = cached.scorecard(view_key, accounts, labels, None, territories, "workload", centers)
+kpi = widgets.overview_kpis(accounts, labels, score)
+
+cols = st.columns(6)
+cols[0].metric("Accounts", f"{kpi['accounts']:,}", help="Accounts in view (after filters).")
+cols[1].metric("Territories", f"{kpi['territories']:,}", help="Territories with at least one account in view.")
+cols[2].metric("Revenue (USD/yr)", widgets.format_usd(kpi["revenue"]), help="Trailing-12-month revenue.")
+cols[3].metric("Workload (h/yr)", widgets.format_hours(kpi["workload_hours"]), help="Annual hours to serve.")
+cols[4].metric(
+    "Max deviation",
+    widgets.format_pct(kpi["max_deviation_pct"]),
+    help="Workload: largest |workload - target| / target over territories (target = capacity share of the total).",
+)
+cols[5].metric(
+    "Workload CV",
+    widgets.format_pct(kpi["cv_pct"]),
+    help="Coefficient of variation of capacity-adjusted workload per territory: lower is more even.",
+)
+
+head, opt_heat, opt_outline = st.columns([3, 2, 1], vertical_alignment="bottom")
+head.subheader("Accounts by territory")
+heatmap = opt_heat.segmented_control(
+    "Heatmap layer",
+    options=list(maps.HEATMAPS),
+    format_func=lambda k: {"none": "Off", "workload": "Workload", "revenue": "Revenue"}[k],
+    default="none",
+    key="overview_heatmap",
+    help="Sum of the measure per H3 hexagon (all accounts in view).",
+) or "none"
+outlines = opt_outline.toggle("Outlines", value=True, key="overview_outlines", help="Convex hull per territory.")
+maps.account_map(
+    accounts,
+    labels,
+    territories,
+    colors=territory_colors,
+    heatmap=heatmap,
+    show_outlines=outlines,
+    height=520,
+    key="overview_map",
+    cache_key=f"{view_key}|{alignment.fingerprint}",
+)
+
+bar_head, bar_tol = st.columns([4, 1], vertical_alignment="bottom")
+bar_head.subheader("Workload per territory")
+tolerance_pct = bar_tol.slider(
+    "Tolerance band (±%)",
+    min_value=1,
+    max_value=30,
+    value=int(round(settings.tolerance * 100)),
+    key="overview_tolerance",
+    help="Shared setting: how far a territory may sit from its target before it counts as out of balance.",
+)
+if tolerance_pct / 100 != settings.tolerance:
+    settings = state.update_settings(tolerance=tolerance_pct / 100)
+st.caption(
+    "Annual workload hours per territory against its capacity-adjusted target (the mean for a full-time "
+    f"rep); the green band is ±{settings.tolerance:.0%}. Hover a bar for its deviation."
+)
+st.plotly_chart(
+    charts.measure_bar(table, territory_colors, "workload", settings.tolerance, table_balance_on="workload"),
+    width="stretch",
+    key="overview_workload_bar",
+)

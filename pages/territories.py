@@ -1,0 +1,176 @@
+"""Territories: the per-territory table, the region roll-up, industry mix, and a drill-down."""
+
+import streamlit as st
+
+from territory import schema
+from territory.metrics import pareto_curve, top_share
+from territory.ui import cached, charts, maps, state, widgets
+from territory.ui import colors as tcolors
+
+state.init_state()
+widgets.page_header("Territories", "Every territory's load, value, travel and industry mix.")
+dataset = state.require_dataset()
+alignment = state.get_alignment()
+settings = state.get_settings()
+labels = alignment.labels
+territory_colors = tcolors.territory_colors(tcolors.all_territory_ids(dataset.territories, labels))
+centers = state.alignment_centers(alignment)
+
+if labels.dropna().empty:
+    widgets.empty_state(
+        "No account has a territory yet. Map a territory_id column on the Data page, or create "
+        "territories on the Rebalance page.",
+        page="pages/rebalance.py",
+        label="Go to Rebalance",
+    )
+    st.stop()
+
+table = cached.territory_table(
+    dataset.fingerprint, dataset.accounts, labels, dataset.territories, settings.balance_on, centers
+)
+
+tab_table, tab_region, tab_mix, tab_drill = st.tabs(
+    ["Per territory", "Roll-up by region", "Industry mix", "Drill into a territory"]
+)
+
+with tab_table:
+    st.caption(
+        f"Click a column header to sort. Deviation is of {schema.MEASURE_LABEL[settings.balance_on].lower()} "
+        "against the capacity-adjusted target; utilisation is workload against capacity x mean workload per FTE."
+    )
+    shown = [
+        c
+        for c in (
+            schema.TERRITORY_ID, schema.REP_NAME, schema.REGION, "accounts", schema.REVENUE, schema.POTENTIAL,
+            schema.WORKLOAD_HOURS, schema.CAPACITY_FTE, "utilisation_pct", "deviation_pct",
+            "mean_distance_km", "top_industry", "pieces",
+        )
+        if c in table and not (c == "deviation_pct" and settings.balance_on == "workload")  # = utilisation - 100
+    ]
+    st.dataframe(
+        table[shown].round({schema.REVENUE: 0, schema.POTENTIAL: 0, schema.WORKLOAD_HOURS: 0}),
+        hide_index=True,
+        height=min(38 + 35 * len(table), 740),
+        column_config={
+            schema.TERRITORY_ID: st.column_config.TextColumn("Territory", pinned=True, width=70),
+            schema.REP_NAME: st.column_config.TextColumn("Rep", width=125),
+            schema.REGION: st.column_config.TextColumn("Region", width=65),
+            "accounts": st.column_config.NumberColumn("Accounts", format="localized", width=70),
+            schema.REVENUE: st.column_config.NumberColumn("Revenue (USD/yr)", format="localized", width=110),
+            schema.POTENTIAL: st.column_config.NumberColumn("Potential (USD/yr)", format="localized", width=115),
+            schema.WORKLOAD_HOURS: st.column_config.NumberColumn("Workload (h/yr)", format="localized", width=100),
+            schema.CAPACITY_FTE: st.column_config.NumberColumn("FTE", format="%.1f", width=45,
+                                                               help="Rep capacity in full-time equivalents."),
+            "utilisation_pct": st.column_config.ProgressColumn(
+                "Utilisation (%)", format="%.0f%%", min_value=0, max_value=200, width=110,
+                help="Workload against capacity x mean workload per FTE; 100% is an even share.",
+            ),
+            "deviation_pct": st.column_config.NumberColumn(
+                "Deviation (%)", format="%+.1f%%", width="small",
+                help=f"Of {schema.MEASURE_LABEL[settings.balance_on].lower()} against the capacity-adjusted target.",
+            ),
+            "mean_distance_km": st.column_config.NumberColumn(
+                "Mean travel (km)", format="%.0f", width=95,
+                help="Mean great-circle distance from the territory centre (or the rep's home) to its accounts.",
+            ),
+            "top_industry": st.column_config.TextColumn("Top industry", width=120),
+            "pieces": st.column_config.NumberColumn(
+                "Pieces", width="small", help="Connected pieces: 1 means contiguous."
+            ),
+        },
+    )
+    st.download_button(
+        "Download table (CSV)",
+        table.to_csv(index=False).encode("utf-8"),
+        file_name="territories.csv",
+        mime="text/csv",
+        key="territories_download",
+    )
+
+with tab_region:
+    rollup = charts.region_rollup(table)
+    st.dataframe(
+        rollup.round({schema.REVENUE: 0, schema.POTENTIAL: 0, schema.WORKLOAD_HOURS: 0}),
+        hide_index=True,
+        column_config={
+            "region": st.column_config.TextColumn("Region"),
+            "territories": st.column_config.NumberColumn("Territories"),
+            "accounts": st.column_config.NumberColumn("Accounts", format="localized"),
+            schema.REVENUE: st.column_config.NumberColumn("Revenue (USD/yr)", format="localized"),
+            schema.POTENTIAL: st.column_config.NumberColumn("Potential (USD/yr)", format="localized"),
+            schema.WORKLOAD_HOURS: st.column_config.NumberColumn("Workload (h/yr)", format="localized"),
+            schema.CAPACITY_FTE: st.column_config.NumberColumn("Capacity (FTE)", format="%.1f"),
+            "utilisation_pct": st.column_config.ProgressColumn(
+                "Utilisation (%)", format="%.0f%%", min_value=0, max_value=200
+            ),
+        },
+    )
+
+with tab_mix:
+    st.caption("Where each industry's revenue and workload sit: darker cells hold more.")
+    revenue_matrix = cached.industry_matrix(dataset.fingerprint, dataset.accounts, labels, "revenue")
+    st.plotly_chart(
+        charts.industry_heatmap(revenue_matrix, "revenue", title="Revenue by industry and territory"),
+        width="stretch",
+        key="territories_mix_revenue",
+    )
+    workload_matrix = cached.industry_matrix(dataset.fingerprint, dataset.accounts, labels, "workload")
+    st.plotly_chart(
+        charts.industry_heatmap(workload_matrix, "workload", title="Workload by industry and territory"),
+        width="stretch",
+        key="territories_mix_workload",
+    )
+
+with tab_drill:
+    ids = table[schema.TERRITORY_ID].astype(str).tolist()
+    reps = dict(zip(table[schema.TERRITORY_ID].astype(str), table.get(schema.REP_NAME, table[schema.TERRITORY_ID])))
+    chosen = st.selectbox(
+        "Territory",
+        ids,
+        format_func=lambda t: f"{t} \u00b7 {reps.get(t)}" if reps.get(t) is not None else t,
+        key="territories_drill",
+    )
+    row = table[table[schema.TERRITORY_ID].astype(str) == chosen].iloc[0]
+    in_territory = labels.astype("string") == chosen
+    accounts = dataset.accounts[in_territory.fillna(False).to_numpy()]
+    k = st.columns(5)
+    k[0].metric("Accounts", f"{int(row['accounts']):,}")
+    k[1].metric("Revenue (USD/yr)", widgets.format_usd(row[schema.REVENUE]))
+    k[2].metric("Workload (h/yr)", widgets.format_hours(row[schema.WORKLOAD_HOURS]))
+    k[3].metric("Utilisation", widgets.format_pct(row.get("utilisation_pct"), 0))
+    k[4].metric("Mean travel (km)", f"{row.get('mean_distance_km', float('nan')):,.0f}")
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**Its accounts**")
+        maps.account_map(
+            accounts,
+            labels[accounts.index],
+            dataset.territories,
+            colors=territory_colors,
+            height=380,
+            width_px=430,
+            key="territories_drill_map",
+        )
+    with right:
+        st.markdown("**80/20 curve of revenue**")
+        values = accounts[schema.REVENUE]
+        st.plotly_chart(charts.pareto_chart(pareto_curve(values)), width="stretch", key="territories_pareto")
+        st.caption(f"The top 20% of its accounts bring {top_share(values, 0.2):.0%} of its revenue.")
+    st.markdown("**Top accounts by revenue**")
+    top_cols = [
+        c for c in (schema.NAME, schema.CITY, schema.STATE, schema.INDUSTRY, schema.REVENUE, schema.POTENTIAL,
+                    schema.WORKLOAD_HOURS) if c in accounts
+    ]
+    st.dataframe(
+        accounts.nlargest(15, schema.REVENUE)[top_cols].round({schema.REVENUE: 0}),
+        hide_index=True,
+        column_config={
+            schema.NAME: st.column_config.TextColumn("Account"),
+            schema.CITY: st.column_config.TextColumn("City"),
+            schema.STATE: st.column_config.TextColumn("State"),
+            schema.INDUSTRY: st.column_config.TextColumn("Industry"),
+            schema.REVENUE: st.column_config.NumberColumn("Revenue (USD/yr)", format="localized"),
+            schema.POTENTIAL: st.column_config.NumberColumn("Potential (USD/yr)", format="localized"),
+            schema.WORKLOAD_HOURS: st.column_config.NumberColumn("Workload (h/yr)", format="%.0f"),
+        },
+    )

@@ -1,0 +1,232 @@
+"""``st.cache_data`` wrappers around the engine, keyed cheaply.
+
+Big frames are not hashed by Streamlit: each wrapper takes the dataset ``fingerprint``
+(``state.get_dataset().fingerprint``) plus the frames, and builds its cache key from the
+fingerprint, a hash of the labels, and a hash of the accounts' ``territory_id`` and ``locked``
+columns (the only columns pages change in place: manual moves, locks). If you change any other
+account column, pass a different fingerprint (``state.frame_fingerprint(accounts)``).
+
+Everything a cached function depends on is an argument; nothing reads a global. Engine errors
+(``DataError``, ``ParameterError``, ``InfeasibleError``) are not cached and propagate to the page.
+
+Functions
+---------
+load_sample()                                   -> territory.sample.Dataset
+read_upload(data, filename)                     -> raw DataFrame (all str) of an uploaded file
+load_upload(data, filename, mapping)            -> territory.io.LoadResult
+load_territories_upload(data, filename)         -> territories DataFrame
+load_bookings_upload(data, filename)            -> bookings DataFrame
+territory_table(fingerprint, accounts, labels, territories=None, balance_on="workload", centers=None)
+scorecard(fingerprint, accounts, labels, previous=None, territories=None, balance_on="workload", centers=None)
+cached_balance(fingerprint, accounts, params, territories=None) -> BalanceResult
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from territory import schema
+from territory.ui.state import frame_fingerprint, labels_fingerprint
+
+
+def _accounts_key(fingerprint: str, accounts: pd.DataFrame) -> str:
+    """Dataset fingerprint + the columns pages edit in place (territory_id, locked) + the row count."""
+    parts: list[pd.Series | None] = []
+    for col in (schema.TERRITORY_ID, schema.LOCKED):
+        parts.append(accounts[col].astype("string") if col in accounts else None)
+    return f"{fingerprint}:{len(accounts)}:{frame_fingerprint(*parts)}"
+
+
+def _measure_key(balance_on: str | Mapping[str, float]) -> Any:
+    if isinstance(balance_on, Mapping):
+        return tuple(sorted((str(k), float(v)) for k, v in balance_on.items()))
+    return balance_on
+
+
+def _measure_arg(key: Any) -> str | dict[str, float]:
+    return dict(key) if isinstance(key, tuple) else key
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner="Loading the sample data...")
+def load_sample():
+    """The built-in sample (``territory.sample.load_sample()``), read once per process."""
+    from territory.sample import load_sample as _load
+
+    return _load()
+
+
+@st.cache_data(show_spinner=False)
+def us_states_geojson() -> dict:
+    """State outlines for maps (``territory.sample.us_states_geojson()``), read once per process."""
+    from territory.sample import us_states_geojson as _states
+
+    return _states()
+
+
+@st.cache_data(show_spinner="Reading the file...", max_entries=8)
+def read_upload(data: bytes, filename: str) -> pd.DataFrame:
+    """The raw table of an uploaded file, every cell a string (for the column-mapping step)."""
+    from territory.io import read_table
+
+    return read_table(data, filename=filename)
+
+
+@st.cache_data(show_spinner="Loading and validating accounts...", max_entries=8)
+def load_upload(data: bytes, filename: str, mapping: tuple[tuple[str, str], ...] | None = None):
+    """``territory.io.load_accounts`` on an uploaded file; ``mapping`` as sorted (canonical, source) pairs."""
+    from territory.io import load_accounts
+
+    return load_accounts(data, mapping=dict(mapping) if mapping else None, filename=filename)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_territories_upload(data: bytes, filename: str) -> pd.DataFrame:
+    """``territory.io.load_territories`` on an uploaded territories/reps file."""
+    from territory.io import load_territories
+
+    return load_territories(data, filename=filename)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_bookings_upload(data: bytes, filename: str) -> pd.DataFrame:
+    """``territory.io.load_bookings`` on an uploaded bookings file."""
+    from territory.io import load_bookings
+
+    return load_bookings(data, filename=filename)
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _territory_table(
+    accounts_key: str,
+    labels_key: str,
+    territories_key: str,
+    centers_key: str,
+    measure: Any,
+    _accounts: pd.DataFrame,
+    _labels: pd.Series,
+    _territories: pd.DataFrame | None,
+    _centers: pd.DataFrame | None,
+) -> pd.DataFrame:
+    from territory.metrics import territory_table as _table
+
+    return _table(
+        _accounts, _labels, territories=_territories, centers=_centers, balance_on=_measure_arg(measure)
+    )
+
+
+def territory_table(
+    fingerprint: str,
+    accounts: pd.DataFrame,
+    labels: pd.Series,
+    territories: pd.DataFrame | None = None,
+    balance_on: str | Mapping[str, float] = "workload",
+    centers: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Cached ``territory.metrics.territory_table`` (one row per territory)."""
+    return _territory_table(
+        _accounts_key(fingerprint, accounts),
+        labels_fingerprint(labels),
+        frame_fingerprint(territories),
+        frame_fingerprint(centers),
+        _measure_key(balance_on),
+        accounts,
+        labels,
+        territories,
+        centers,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _scorecard(
+    accounts_key: str,
+    labels_key: str,
+    previous_key: str,
+    territories_key: str,
+    centers_key: str,
+    measure: Any,
+    _accounts: pd.DataFrame,
+    _labels: pd.Series,
+    _previous: pd.Series | None,
+    _territories: pd.DataFrame | None,
+    _centers: pd.DataFrame | None,
+) -> dict:
+    from territory.metrics import scorecard as _score
+
+    return _score(
+        _accounts,
+        _labels,
+        previous=_previous,
+        territories=_territories,
+        centers=_centers,
+        balance_on=_measure_arg(measure),
+    )
+
+
+def scorecard(
+    fingerprint: str,
+    accounts: pd.DataFrame,
+    labels: pd.Series,
+    previous: pd.Series | None = None,
+    territories: pd.DataFrame | None = None,
+    balance_on: str | Mapping[str, float] = "workload",
+    centers: pd.DataFrame | None = None,
+) -> dict:
+    """Cached ``territory.metrics.scorecard`` (balance, travel and disruption figures)."""
+    return _scorecard(
+        _accounts_key(fingerprint, accounts),
+        labels_fingerprint(labels),
+        labels_fingerprint(previous),
+        frame_fingerprint(territories),
+        frame_fingerprint(centers),
+        _measure_key(balance_on),
+        accounts,
+        labels,
+        previous,
+        territories,
+        centers,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _industry_matrix(accounts_key: str, labels_key: str, value: str, _accounts, _labels) -> pd.DataFrame:
+    from territory.metrics import industry_matrix as _matrix
+
+    return _matrix(_accounts, _labels, value=value)
+
+
+def industry_matrix(fingerprint: str, accounts: pd.DataFrame, labels: pd.Series, value: str = "revenue"):
+    """Cached ``territory.metrics.industry_matrix`` (industry x territory sums of ``value``)."""
+    return _industry_matrix(
+        _accounts_key(fingerprint, accounts), labels_fingerprint(labels), value, accounts, labels
+    )
+
+
+# --- engine ---------------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _balance(accounts_key: str, territories_key: str, params: Any, _accounts, _territories):
+    from territory.balance import balance as _run
+
+    return _run(_accounts, params, territories=_territories)
+
+
+def cached_balance(fingerprint: str, accounts: pd.DataFrame, params, territories: pd.DataFrame | None = None):
+    """Cached ``territory.balance.balance(accounts, params, territories)`` -> ``BalanceResult``.
+
+    ``params`` is a (frozen, hashable) ``BalanceParams``; returning to a setting already computed is
+    instant. Raises the engine's ``ParameterError``/``InfeasibleError`` uncached.
+    """
+    return _balance(
+        _accounts_key(fingerprint, accounts), frame_fingerprint(territories), params, accounts, territories
+    )

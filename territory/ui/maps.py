@@ -1,0 +1,626 @@
+"""Offline pydeck maps of accounts, territories, rep home bases and workload/revenue heatmaps.
+
+Offline rule (see /work/shared/OFFLINE.md): ``pdk.Deck(..., map_provider=None)`` with ``map_style``
+left unset makes no request; the geography comes from the state outlines shipped in ``data/``.
+
+Safety: deck.gl writes a tooltip's ``"html"`` with ``innerHTML`` and its ``"text"`` with
+``innerText``. Streamlit 1.67 HTML-escapes the values it interpolates into an ``"html"`` template,
+but older releases may not, and pre-escaped values would then show as ``&lt;`` (double escaping).
+So every map uses ``tooltip={"text": "{tip}"}``: one plain-text ``tip`` field per object (lines
+joined with newlines), written with ``innerText`` in every version, so an account named
+``<img src=x onerror=alert(1)>`` shows as text. The legend is HTML and is escaped here (``esc``).
+
+Main entry points
+-----------------
+``build_account_map(accounts, labels, ...) -> MapView`` builds the deck, the legend HTML and a
+note (e.g. when points were sampled); ``render_map(view)`` draws it with the legend beside it.
+``account_map(...)`` does both in one call.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+import streamlit as st
+
+from territory import schema
+from territory.ui import colors as tcolors
+
+MAX_POINTS = 20_000
+"""Above this many accounts the map draws a random sample of points (and says so)."""
+SAMPLED_POINTS = 10_000
+"""How many points the sample holds (keeps the page light: each point travels to the browser)."""
+
+HEATMAPS: dict[str, str] = {
+    "none": "Off",
+    "workload": "Workload (hours/year)",
+    "revenue": "Revenue (USD/year)",
+}
+"""Heatmap choices: key -> label (use the keys with ``build_account_map(heatmap=...)``)."""
+
+HEAT_COLUMN = {"workload": schema.WORKLOAD_HOURS, "revenue": schema.REVENUE}
+HEAT_UNIT = {"workload": "h/yr", "revenue": "USD/yr"}
+# Sequential yellow -> red ramp (ColorBrewer YlOrRd, 6 classes).
+HEAT_RAMP: tuple[tuple[int, int, int], ...] = (
+    (255, 255, 178),
+    (254, 217, 118),
+    (254, 178, 76),
+    (253, 141, 60),
+    (240, 59, 32),
+    (189, 0, 38),
+)
+
+TOOLTIP_STYLE = {
+    "whiteSpace": "pre-line",
+    "backgroundColor": "white",
+    "color": "#262730",
+    "fontSize": "12px",
+    "border": "1px solid #d0d0d0",
+    "borderRadius": "4px",
+    "padding": "6px 8px",
+    "boxShadow": "0 1px 4px rgba(0,0,0,0.15)",
+}
+
+
+@dataclass(frozen=True)
+class MapView:
+    """A ready-to-draw map: the deck, its legend (safe HTML) and an optional note for the user."""
+
+    deck: pdk.Deck
+    legend_html: str
+    note: str | None
+    points_shown: int
+    points_total: int
+
+
+# --- formatting -----------------------------------------------------------------------------------
+
+
+def esc(value: object) -> str:
+    """HTML-escaped text of a value ('' for missing)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _text_series(values: pd.Series, missing: str = "-") -> pd.Series:
+    """Values as plain text for a ``"text"`` tooltip (innerText: no escaping needed or wanted)."""
+    return values.astype("string").fillna(missing).astype(object)
+
+
+def _plain(value: object) -> str:
+    """Plain text of a value ('-' for missing)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return str(value)
+
+
+def format_usd(value: float) -> str:
+    """Compact USD: $1.2M, $350k, $900."""
+    if value is None or not np.isfinite(value):
+        return "-"
+    a = abs(value)
+    if a >= 1e9:
+        return f"${value / 1e9:,.2f}B"
+    if a >= 1e6:
+        return f"${value / 1e6:,.1f}M"
+    if a >= 1e4:
+        return f"${value / 1e3:,.0f}k"
+    return f"${value:,.0f}"
+
+
+def _fmt_num(values: pd.Series, fmt: str) -> pd.Series:
+    v = pd.to_numeric(values, errors="coerce")
+    return v.map(lambda x: "-" if pd.isna(x) else fmt.format(x)).astype(object)
+
+
+# --- view -----------------------------------------------------------------------------------------
+
+
+def _mercator_y(lat_deg: float) -> float:
+    lat = math.radians(float(np.clip(lat_deg, -85.0, 85.0)))
+    return math.log(math.tan(math.pi / 4 + lat / 2))
+
+
+def view_for(lat: np.ndarray, lon: np.ndarray, width_px: int = 720, height_px: int = 520) -> pdk.ViewState:
+    """A view that frames the points in a ``width_px`` x ``height_px`` map (1st-99th percentile, so
+    one stray account does not zoom the map out). Web-Mercator: the world is 512 x 2^zoom px wide."""
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
+        return pdk.ViewState(latitude=39.5, longitude=-98.35, zoom=3.0)
+    lat, lon = lat[ok], lon[ok]
+    if len(lat) >= 50:
+        lat_lo, lat_hi = np.percentile(lat, [1, 99])
+        lon_lo, lon_hi = np.percentile(lon, [1, 99])
+    else:
+        lat_lo, lat_hi, lon_lo, lon_hi = lat.min(), lat.max(), lon.min(), lon.max()
+    lon_frac = max(lon_hi - lon_lo, 0.02) / 360.0
+    y_frac = max(_mercator_y(lat_hi) - _mercator_y(lat_lo), 0.0005) / (2 * math.pi)
+    margin = 0.88  # keep a little air around the data
+    zoom = min(math.log2(margin * width_px / (512 * lon_frac)), math.log2(margin * height_px / (512 * y_frac)))
+    mid_y = (_mercator_y(lat_hi) + _mercator_y(lat_lo)) / 2
+    mid_lat = math.degrees(2 * math.atan(math.exp(mid_y)) - math.pi / 2)
+    return pdk.ViewState(
+        latitude=float(mid_lat),
+        longitude=float((lon_lo + lon_hi) / 2),
+        zoom=float(np.clip(zoom, 0.5, 13.0)),
+        pitch=0,
+        bearing=0,
+    )
+
+
+def _is_us(accounts: pd.DataFrame) -> bool:
+    if schema.COUNTRY in accounts and len(accounts):
+        country = accounts[schema.COUNTRY].astype("string").str.upper().fillna("US")
+        return bool(country.isin(["US", "USA"]).any())
+    return True
+
+
+# --- layer data -----------------------------------------------------------------------------------
+
+
+def _point_frame(
+    accounts: pd.DataFrame,
+    labels: pd.Series,
+    territories: pd.DataFrame | None,
+    rgb: dict[str, list[int]],
+    max_points: int,
+    seed: int,
+) -> tuple[pd.DataFrame, int]:
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce")
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce")
+    ok = lat.notna() & lon.notna()
+    idx = accounts.index[ok.to_numpy()]
+    total = len(idx)
+    if total > max_points:
+        rng = np.random.default_rng(seed)
+        size = min(SAMPLED_POINTS, max_points)
+        idx = pd.Index(np.sort(rng.choice(np.asarray(idx), size=size, replace=False)))
+    acc = accounts.loc[idx]
+    lab = labels.reindex(idx).astype("string")
+    rep = pd.Series(pd.NA, index=idx, dtype="string")
+    if territories is not None and schema.REP_NAME in territories:
+        rep_map = territories.set_index(territories[schema.TERRITORY_ID].astype("string"))[schema.REP_NAME]
+        rep = lab.map(rep_map.astype("string").to_dict()).astype("string")
+    name = acc[schema.NAME] if schema.NAME in acc else acc[schema.ACCOUNT_ID]
+    revenue = acc[schema.REVENUE] if schema.REVENUE in acc else pd.Series(np.nan, index=idx)
+    workload = acc[schema.WORKLOAD_HOURS] if schema.WORKLOAD_HOURS in acc else pd.Series(np.nan, index=idx)
+    place = pd.Series("", index=idx, dtype=object)
+    if schema.CITY in acc and schema.STATE in acc:
+        place = (
+            acc[schema.CITY].astype("string").fillna("") + ", " + acc[schema.STATE].astype("string").fillna("")
+        ).str.strip(", ")
+    # Plain text (innerText): raw values are safe; newlines separate the lines.
+    tip = (
+        _text_series(name)
+        + "\n"
+        + _text_series(place.astype("string"), "")
+        + "\nTerritory: "
+        + _text_series(lab, "unassigned")
+        + " \u00b7 Rep: "
+        + _text_series(rep)
+        + "\nRevenue: "
+        + _fmt_num(revenue, "${:,.0f}/yr")
+        + "\nWorkload: "
+        + _fmt_num(workload, "{:,.0f} h/yr")
+    )
+    grey = tcolors.hex_to_rgb(tcolors.UNASSIGNED_COLOR)
+    color = [rgb.get(t, grey) if isinstance(t, str) else grey for t in lab.tolist()]
+    frame = pd.DataFrame(
+        {
+            "lon": lon.loc[idx].round(5).to_numpy(),
+            "lat": lat.loc[idx].round(5).to_numpy(),
+            "color": color,
+            "tip": tip.tolist(),
+        }
+    )
+    return frame, total
+
+
+def territory_hulls(
+    accounts: pd.DataFrame, labels: pd.Series, rgb: dict[str, list[int]], territories: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Convex-hull polygon per territory (lon/lat rings) with fill/line colours and a tooltip."""
+    from shapely.geometry import MultiPoint
+
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce")
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce")
+    frame = pd.DataFrame({"lat": lat, "lon": lon, "t": labels.reindex(accounts.index).astype("string")})
+    frame = frame.dropna()
+    reps = {}
+    if territories is not None and schema.REP_NAME in territories:
+        reps = dict(zip(territories[schema.TERRITORY_ID].astype(str), territories[schema.REP_NAME]))
+    rows = []
+    for tid, grp in frame.groupby("t", sort=True):
+        if len(grp) < 3:
+            continue
+        hull = MultiPoint(np.column_stack([grp["lon"], grp["lat"]])).convex_hull
+        if hull.geom_type != "Polygon":
+            continue
+        ring = [[round(x, 4), round(y, 4)] for x, y in hull.exterior.coords]
+        color = rgb.get(str(tid), [150, 150, 150])
+        rows.append(
+            {
+                "polygon": ring,
+                "fill": [*color, 28],
+                "line": [*color, 200],
+                "tip": f"Territory {tid}\nRep: {_plain(reps.get(str(tid)))}"
+                f"\n{len(grp):,} accounts (outline = convex hull)",
+            }
+        )
+    return pd.DataFrame(rows, columns=["polygon", "fill", "line", "tip"])
+
+
+def home_bases(territories: pd.DataFrame | None, rgb: dict[str, list[int]]) -> pd.DataFrame:
+    """One row per rep with a home base: position, colour, label and tooltip."""
+    cols = ["lon", "lat", "color", "label", "tip"]
+    if territories is None or schema.HOME_LATITUDE not in territories:
+        return pd.DataFrame(columns=cols)
+    t = territories.copy()
+    t["lat"] = pd.to_numeric(t[schema.HOME_LATITUDE], errors="coerce")
+    t["lon"] = pd.to_numeric(t[schema.HOME_LONGITUDE], errors="coerce")
+    t = t.dropna(subset=["lat", "lon"])
+    rows = []
+    for _, r in t.iterrows():
+        tid = str(r[schema.TERRITORY_ID])
+        rep = r.get(schema.REP_NAME)
+        rep_text = "" if pd.isna(rep) else str(rep)
+        rows.append(
+            {
+                "lon": float(r["lon"]),
+                "lat": float(r["lat"]),
+                "color": rgb.get(tid, [90, 90, 90]),
+                # Kept for callers that want a text label (plain text: never HTML).
+                "label": tid,
+                "tip": f"Home base\nRep: {rep_text or '-'}\nTerritory: {tid}",
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _h3_resolution(lat: np.ndarray, lon: np.ndarray) -> int:
+    span = max(np.nanmax(lon) - np.nanmin(lon), np.nanmax(lat) - np.nanmin(lat)) if len(lat) else 0
+    if span > 20:
+        return 3  # ~12,000 km2 cells (~60 km edge): readable on a continent-wide map
+    if span > 6:
+        return 4
+    if span > 1.5:
+        return 5
+    return 6
+
+
+def heat_cells(accounts: pd.DataFrame, measure: str, resolution: int | None = None) -> tuple[pd.DataFrame, int]:
+    """Sum of the measure per H3 cell: columns hex, value, accounts, tip (plain text), plus the resolution."""
+    import h3
+
+    column = HEAT_COLUMN[measure]
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float)
+    value = pd.to_numeric(accounts[column], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    lat, lon, value = lat[ok], lon[ok], value[ok]
+    res = resolution if resolution is not None else _h3_resolution(lat, lon)
+    cells = [h3.latlng_to_cell(a, b, res) for a, b in zip(lat, lon)]
+    frame = (
+        pd.DataFrame({"hex": cells, "value": value})
+        .groupby("hex", sort=True)
+        .agg(value=("value", "sum"), accounts=("value", "size"))
+        .reset_index()
+    )
+    unit = HEAT_UNIT[measure]
+    fmt = (lambda v: format_usd(v) + "/yr") if measure == "revenue" else (lambda v: f"{v:,.0f} {unit}")
+    frame["tip"] = [
+        f"{HEATMAPS[measure].split(' (')[0]}: {fmt(v)}\n{n:,} account{'s' if n != 1 else ''} in this hexagon"
+        for v, n in zip(frame["value"], frame["accounts"])
+    ]
+    return frame, res
+
+
+def heat_bins(values: pd.Series) -> np.ndarray:
+    """Class edges (len(HEAT_RAMP)+1) by quantiles, so colours spread over the data."""
+    v = pd.to_numeric(values, errors="coerce").dropna().to_numpy()
+    if len(v) == 0:
+        return np.zeros(len(HEAT_RAMP) + 1)
+    edges = np.quantile(v, np.linspace(0, 1, len(HEAT_RAMP) + 1))
+    return np.maximum.accumulate(edges)
+
+
+def _heat_colors(values: pd.Series, edges: np.ndarray) -> list[list[int]]:
+    inner = edges[1:-1]
+    cls = np.clip(np.searchsorted(inner, values.to_numpy(), side="right"), 0, len(HEAT_RAMP) - 1)
+    return [[*HEAT_RAMP[c], 170] for c in cls]
+
+
+# Cached variants: the key names the data (the caller guarantees it changes when the data does);
+# the frames themselves (leading underscore) are not hashed.
+@st.cache_data(show_spinner=False, max_entries=16)
+def _cached_points(key, colors_key, max_points, seed, _accounts, _labels, _territories, _rgb):
+    return _point_frame(_accounts, _labels, _territories, _rgb, max_points, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _cached_hulls(key, colors_key, _accounts, _labels, _rgb, _territories):
+    return territory_hulls(_accounts, _labels, _rgb, _territories)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _cached_heat_cells(key, measure, _accounts):
+    return heat_cells(_accounts, measure)
+
+
+# --- legend ---------------------------------------------------------------------------------------
+
+
+def legend_html(
+    territory_ids: list[str],
+    colors: dict[str, str],
+    territories: pd.DataFrame | None = None,
+    heat_measure: str | None = None,
+    heat_edges: np.ndarray | None = None,
+    heat_resolution: int | None = None,
+    show_homes: bool = True,
+    note: str | None = None,
+    max_items: int = 40,
+) -> str:
+    """The map legend as escaped HTML: territory swatches (+ rep), home-base marker, heat ramp."""
+    reps = {}
+    if territories is not None and schema.REP_NAME in territories:
+        reps = dict(zip(territories[schema.TERRITORY_ID].astype(str), territories[schema.REP_NAME]))
+    parts = ['<div style="font-size:12px;line-height:1.45;">']
+    if heat_measure and heat_edges is not None:
+        unit = HEAT_UNIT[heat_measure]
+        title = HEATMAPS[heat_measure].split(" (")[0]
+        parts.append(f"<div style='font-weight:600;margin-bottom:2px'>{esc(title)} per hexagon ({esc(unit)})</div>")
+        for i, c in enumerate(HEAT_RAMP):
+            lo, hi = heat_edges[i], heat_edges[i + 1]
+            if heat_measure == "revenue":
+                rng = f"{format_usd(lo)} - {format_usd(hi)}"
+            else:
+                rng = f"{lo:,.0f} - {hi:,.0f}"
+            parts.append(
+                f"<div><span style='display:inline-block;width:14px;height:10px;background:rgb{c};"
+                f"border:1px solid #bbb;margin-right:6px'></span>{esc(rng)}</div>"
+            )
+        if heat_resolution is not None:
+            parts.append(f"<div style='color:#777;margin-bottom:6px'>H3 resolution {heat_resolution}</div>")
+    parts.append("<div style='font-weight:600;margin:4px 0 2px'>Territory &middot; rep</div>")
+    shown = territory_ids[:max_items]
+    for tid in shown:
+        rep = reps.get(tid)
+        rep_text = "" if rep is None or pd.isna(rep) else f" &middot; {esc(rep)}"
+        parts.append(
+            f"<div style='white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
+            f"<span style='display:inline-block;width:10px;height:10px;border-radius:50%;"
+            f"background:{colors.get(tid, tcolors.UNASSIGNED_COLOR)};margin-right:6px'></span>"
+            f"{esc(tid)}{rep_text}</div>"
+        )
+    if len(territory_ids) > len(shown):
+        parts.append(f"<div style='color:#777'>+ {len(territory_ids) - len(shown)} more</div>")
+    if show_homes:
+        parts.append(
+            "<div style='margin-top:6px'><span style='display:inline-block;width:12px;height:12px;"
+            "border-radius:50%;background:white;border:3px solid #333;margin-right:6px;"
+            "vertical-align:middle'></span>Rep home base</div>"
+        )
+    if note:
+        parts.append(f"<div style='color:#a15c00;margin-top:6px'>{esc(note)}</div>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# --- the map --------------------------------------------------------------------------------------
+
+
+def build_account_map(
+    accounts: pd.DataFrame,
+    labels: pd.Series,
+    territories: pd.DataFrame | None = None,
+    *,
+    colors: dict[str, str] | None = None,
+    heatmap: str = "none",
+    show_outlines: bool = True,
+    show_homes: bool = True,
+    states_geojson: dict | None = None,
+    max_points: int = MAX_POINTS,
+    seed: int = 0,
+    point_radius_px: float = 2.5,
+    width_px: int = 720,
+    height_px: int = 520,
+    cache_key: str | None = None,
+) -> MapView:
+    """Accounts coloured by territory, convex-hull outlines, rep home bases, optional heatmap.
+
+    ``width_px``/``height_px``: the expected size of the map on screen, used to frame the data.
+
+    ``labels``: territory_id per account (index aligned with ``accounts``). ``colors``: the shared
+    territory colour map (default: ``colors.territory_colors`` of the territories + labels).
+    ``heatmap``: a key of :data:`HEATMAPS`. ``states_geojson``: state outlines (drawn only when some
+    accounts are in the US; pass ``cached.us_states_geojson()``). Above ``max_points`` accounts a
+    random sample (seeded, ``SAMPLED_POINTS``) is drawn and ``MapView.note`` says so; outlines and
+    heatmaps still use all. ``cache_key``: when given (e.g. dataset fingerprint + alignment
+    fingerprint + filters), the layer tables are cached under it, so reruns skip rebuilding them.
+    """
+    if heatmap not in HEATMAPS:
+        raise ValueError(f"heatmap must be one of {sorted(HEATMAPS)}, got {heatmap!r}")
+    labels = labels.reindex(accounts.index).astype("string")
+    if colors is None:
+        colors = tcolors.territory_colors(tcolors.all_territory_ids(territories, labels))
+    rgb = {k: tcolors.hex_to_rgb(v) for k, v in colors.items()}
+
+    layers: list[pdk.Layer] = []
+    if states_geojson is not None and _is_us(accounts):
+        layers.append(
+            pdk.Layer(
+                "GeoJsonLayer",
+                data=states_geojson,
+                id="states",
+                stroked=True,
+                filled=True,
+                get_fill_color=[244, 244, 241, 255],
+                get_line_color=[170, 170, 170, 255],
+                line_width_min_pixels=0.8,
+                pickable=False,
+            )
+        )
+
+    heat_edges = None
+    heat_res = None
+    if heatmap != "none":
+        if cache_key is None:
+            cells, heat_res = heat_cells(accounts, heatmap)
+        else:
+            cells, heat_res = _cached_heat_cells(cache_key, heatmap, accounts)
+        heat_edges = heat_bins(cells["value"])
+        cells["color"] = _heat_colors(cells["value"], heat_edges)
+        layers.append(
+            pdk.Layer(
+                "H3HexagonLayer",
+                data=cells[["hex", "color", "tip"]],
+                id="heat",
+                get_hexagon="hex",
+                get_fill_color="color",
+                get_line_color=[255, 255, 255, 120],
+                line_width_min_pixels=0.5,
+                extruded=False,
+                filled=True,
+                stroked=True,
+                pickable=True,
+            )
+        )
+
+    if show_outlines:
+        if cache_key is None:
+            hulls = territory_hulls(accounts, labels, rgb, territories)
+        else:
+            hulls = _cached_hulls(cache_key, tuple(sorted(colors.items())), accounts, labels, rgb, territories)
+        if len(hulls):
+            layers.append(
+                pdk.Layer(
+                    "PolygonLayer",
+                    data=hulls,
+                    id="outlines",
+                    get_polygon="polygon",
+                    get_fill_color="fill" if heatmap == "none" else [0, 0, 0, 0],
+                    get_line_color="line",
+                    line_width_min_pixels=1.5,
+                    stroked=True,
+                    filled=True,
+                    pickable=heatmap == "none",
+                )
+            )
+
+    if cache_key is None:
+        points, total = _point_frame(accounts, labels, territories, rgb, max_points, seed)
+    else:
+        points, total = _cached_points(
+            cache_key, tuple(sorted(colors.items())), max_points, seed, accounts, labels, territories, rgb
+        )
+    layers.append(
+        pdk.Layer(
+            "ScatterplotLayer",
+            data=points,
+            id="accounts",
+            get_position=["lon", "lat"],
+            get_fill_color="color",
+            get_radius=1500,  # metres, clamped to a few pixels at every zoom
+            radius_min_pixels=point_radius_px if heatmap == "none" else point_radius_px * 0.7,
+            radius_max_pixels=point_radius_px * 2,
+            opacity=0.85 if heatmap == "none" else 0.35,
+            stroked=False,
+            pickable=True,
+        )
+    )
+
+    homes = home_bases(territories, rgb) if show_homes else pd.DataFrame()
+    if len(homes):
+        layers.append(
+            pdk.Layer(
+                "ScatterplotLayer",
+                data=homes,
+                id="homes",
+                get_position=["lon", "lat"],
+                get_fill_color=[255, 255, 255, 255],
+                get_line_color="color",
+                stroked=True,
+                filled=True,
+                get_radius=8000,  # metres, clamped to a few pixels at every zoom
+                radius_min_pixels=6,
+                radius_max_pixels=9,
+                get_line_width=2500,
+                line_width_min_pixels=3,
+                line_width_max_pixels=3,
+                pickable=True,
+            )
+        )
+        # No TextLayer label: in Streamlit 1.67's deck.gl bundle it ignored size_units="pixels" (text
+        # grew with the zoom, ~100 px tall on a state map) and size_max_pixels hid it (seen in headless
+        # Chromium here). The ring marker is distinct, its tooltip names rep and territory, and the
+        # legend pairs each territory colour with its rep.
+
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float)
+    deck = pdk.Deck(
+        layers=layers,
+        initial_view_state=view_for(lat, lon, width_px, height_px),
+        map_provider=None,  # offline: no basemap request (map_style deliberately left unset)
+        tooltip={"text": "{tip}", "style": TOOLTIP_STYLE},  # innerText: see the module docstring
+    )
+    note = None
+    if total > len(points):
+        note = f"Showing a random {len(points):,} of {total:,} accounts; outlines and heatmaps use all."
+    missing = int(len(accounts) - total)
+    if missing:
+        extra = f"{missing:,} accounts without coordinates are not on the map."
+        note = f"{note} {extra}" if note else extra
+    territory_ids = tcolors.all_territory_ids(None, labels)
+    legend = legend_html(
+        territory_ids,
+        colors,
+        territories,
+        heat_measure=None if heatmap == "none" else heatmap,
+        heat_edges=heat_edges,
+        heat_resolution=heat_res,
+        show_homes=bool(len(homes)),
+        note=note,
+    )
+    return MapView(deck=deck, legend_html=legend, note=note, points_shown=len(points), points_total=total)
+
+
+def render_map(view: MapView, height: int = 560, legend_width: float = 0.22, key: str | None = None) -> None:
+    """Draw a :class:`MapView`: the map with its legend in a column beside it."""
+    map_col, legend_col = st.columns([1 - legend_width, legend_width], gap="small")
+    with map_col:
+        st.pydeck_chart(view.deck, height=height, key=key)
+        if view.note:
+            st.caption(view.note)
+    with legend_col:
+        st.html(view.legend_html)
+
+
+def account_map(
+    accounts: pd.DataFrame,
+    labels: pd.Series,
+    territories: pd.DataFrame | None = None,
+    *,
+    height: int = 560,
+    key: str | None = None,
+    **kwargs,
+) -> MapView:
+    """Build and draw the account map (keywords as :func:`build_account_map`); returns the view."""
+    if "states_geojson" not in kwargs:
+        from territory.errors import DataError
+        from territory.ui.cached import us_states_geojson
+
+        try:
+            kwargs["states_geojson"] = us_states_geojson()
+        except (ImportError, DataError, OSError):
+            kwargs["states_geojson"] = None
+    kwargs.setdefault("height_px", height)
+    view = build_account_map(accounts, labels, territories, **kwargs)
+    render_map(view, height=height, key=key)
+    return view

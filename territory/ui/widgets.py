@@ -1,0 +1,185 @@
+"""Small UI pieces shared by pages: sidebar status, filters, KPI formatting, empty states.
+
+Widgets are drawn by ``*_ui`` functions that return plain values; pure helpers (``filter_mask``,
+``format_*``) have no Streamlit calls so tests can check them directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from territory import schema
+from territory.ui import state
+
+# --- formatting (pure) ----------------------------------------------------------------------------
+
+
+def format_usd(value: float | None, decimals: int = 1) -> str:
+    """$12.3M / $450k / $900 (USD)."""
+    if value is None or not np.isfinite(value):
+        return "-"
+    a = abs(value)
+    if a >= 1e9:
+        return f"${value / 1e9:,.{decimals}f}B"
+    if a >= 1e6:
+        return f"${value / 1e6:,.{decimals}f}M"
+    if a >= 1e3:
+        return f"${value / 1e3:,.0f}k"
+    return f"${value:,.0f}"
+
+
+def format_hours(value: float | None) -> str:
+    """'12,345 h' (hours/year)."""
+    if value is None or not np.isfinite(value):
+        return "-"
+    return f"{value:,.0f} h"
+
+
+def format_pct(value: float | None, decimals: int = 1) -> str:
+    """'12.3%'."""
+    if value is None or not np.isfinite(value):
+        return "-"
+    return f"{value:.{decimals}f}%"
+
+
+# --- filters --------------------------------------------------------------------------------------
+
+
+def region_of(labels: pd.Series, territories: pd.DataFrame) -> pd.Series:
+    """Region per account through its territory ('(no region)' when unknown)."""
+    if schema.REGION not in territories:
+        return pd.Series("(no region)", index=labels.index, dtype="string")
+    mapping = dict(
+        zip(territories[schema.TERRITORY_ID].astype(str), territories[schema.REGION].astype("string"))
+    )
+    return labels.astype("string").map(mapping).astype("string").fillna("(no region)")
+
+
+def filter_mask(
+    accounts: pd.DataFrame,
+    labels: pd.Series,
+    territories: pd.DataFrame,
+    regions: Sequence[str] = (),
+    industries: Sequence[str] = (),
+) -> pd.Series:
+    """Boolean mask of accounts in the chosen regions and industries (an empty choice means all)."""
+    mask = pd.Series(True, index=accounts.index)
+    if regions:
+        mask &= region_of(labels, territories).isin(list(regions)).to_numpy()
+    if industries and schema.INDUSTRY in accounts:
+        mask &= accounts[schema.INDUSTRY].astype("string").fillna("Other").isin(list(industries)).to_numpy()
+    return mask
+
+
+def filters_ui(
+    accounts: pd.DataFrame, labels: pd.Series, territories: pd.DataFrame, key: str
+) -> tuple[list[str], list[str]]:
+    """Region and industry multiselects side by side; returns (regions, industries), empty = all."""
+    region_options = sorted(region_of(labels, territories).dropna().unique().tolist())
+    industry_options = (
+        sorted(accounts[schema.INDUSTRY].astype("string").fillna("Other").unique().tolist())
+        if schema.INDUSTRY in accounts
+        else []
+    )
+    c1, c2 = st.columns(2)
+    regions = c1.multiselect(
+        "Region", region_options, key=f"{key}_regions", placeholder="All regions", help="Filter by region."
+    )
+    industries = c2.multiselect(
+        "Industry", industry_options, key=f"{key}_industries", placeholder="All industries",
+        help="Filter by industry.",
+    )
+    return list(regions), list(industries)
+
+
+# --- layout pieces --------------------------------------------------------------------------------
+
+APP_CSS = """
+<style>
+/* Less empty space above the page title; the sidebar carries the app's name and status. */
+[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 2rem; }
+[data-testid="stMetricValue"] { font-size: 1.9rem; }
+</style>
+"""
+
+
+def app_style() -> None:
+    """App-wide CSS (spacing, KPI size). Called once per run by app.py, so every page looks alike."""
+    st.html(APP_CSS)
+
+
+
+def sidebar_status() -> None:
+    """Sidebar block: the active dataset and the alignment in use (and a way back to the current one)."""
+    dataset = state.get_dataset()
+    alignment = state.get_alignment()
+    with st.sidebar:
+        st.markdown("**Active dataset**")
+        if dataset is None:
+            st.caption("None yet: open the Data page.")
+            return
+        st.caption(
+            f"{dataset.name}  \n{len(dataset.accounts):,} accounts · {len(dataset.territories):,} territories"
+        )
+        st.markdown("**Alignment in use**")
+        if alignment is not None:
+            st.caption(f"{alignment.name} (since {alignment.created} UTC)")
+            if alignment.name != state.CURRENT_ALIGNMENT_NAME:
+                if st.button("Back to current alignment", key="sidebar_reset_alignment"):
+                    state.reset_alignment()
+                    st.rerun()
+
+
+def page_header(title: str, subtitle: str | None = None) -> None:
+    """Page title with a one-line caption naming the dataset and alignment it shows."""
+    st.title(title)
+    dataset, alignment = state.get_dataset(), state.get_alignment()
+    bits = []
+    if subtitle:
+        bits.append(subtitle)
+    if dataset is not None:
+        bits.append(f"Dataset: {dataset.name}")
+    if alignment is not None:
+        bits.append(f"Alignment: {alignment.name}")
+    if bits:
+        st.caption(" · ".join(bits))
+
+
+def empty_state(message: str, page: str | None = "pages/data.py", label: str = "Go to Data") -> None:
+    """A friendly explanation of what to do next, with a link to the page that fixes it."""
+    st.info(message)
+    if page:
+        st.page_link(page, label=label, icon=":material/arrow_forward:")
+
+
+# --- KPIs -----------------------------------------------------------------------------------------
+
+
+def score_value(score: dict, measure: str, key: str) -> float:
+    """Read one per-measure figure from ``territory.metrics.scorecard`` output (nan when absent)."""
+    flat = score.get(f"{measure}_{key}")
+    if flat is None:
+        block = score.get("measures", {}).get(measure) or score.get(measure)
+        flat = block.get(key) if isinstance(block, dict) else None
+    return float(flat) if flat is not None else float("nan")
+
+
+def overview_kpis(accounts: pd.DataFrame, labels: pd.Series, score: dict) -> dict[str, float]:
+    """The Overview headline numbers: counts and sums from the accounts, balance from the scorecard.
+
+    Returns accounts, territories, revenue (USD/yr), workload_hours (h/yr), max_deviation_pct (%)
+    and cv_pct (coefficient of variation of capacity-adjusted workload, %).
+    """
+    cv = score_value(score, "workload", "cv")
+    return {
+        "accounts": int(len(accounts)),
+        "territories": int(labels.dropna().nunique()),
+        "revenue": float(pd.to_numeric(accounts.get(schema.REVENUE), errors="coerce").sum()),
+        "workload_hours": float(pd.to_numeric(accounts.get(schema.WORKLOAD_HOURS), errors="coerce").sum()),
+        "max_deviation_pct": score_value(score, "workload", "max_deviation_pct"),
+        "cv_pct": cv * 100 if np.isfinite(cv) else cv,
+    }
