@@ -98,8 +98,8 @@ with st.expander(f"Column mapping: {len(suggested)} of {len(schema.ACCOUNT_SCHEM
             key=f"data_map_{column.name}_{file_key}",
             help=column.description,
         )
-        if choice != NONE:
-            mapping[column.name] = choice
+        # "" tells the loader the user unmapped it (an absent key would bring the suggestion back).
+        mapping[column.name] = "" if choice == NONE else choice
 
 try:
     result = cached.load_upload(data, accounts_file.name, tuple(sorted(mapping.items())))

@@ -1,0 +1,1328 @@
+"""Read CRM exports (CSV or XLSX) into the canonical accounts table, accounting for every row.
+
+A sales-ops analyst uploads whatever Salesforce, HubSpot or Excel gave them. This module sniffs the
+encoding and delimiter, maps the columns onto ``territory.schema``, parses money and flags, geocodes
+offline from ZIP codes, and writes a report in which every input row is either loaded or rejected
+with a reason that names the row, the field and what to do. Nothing is dropped or merged silently:
+``rows_read == rows_loaded + rows_rejected`` always.
+
+Everything runs column-wise on whole arrays (pandas with Arrow strings, numpy); Python objects are
+made only for the rows that have a problem, so a million-row export loads in seconds.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gc
+import io
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from territory import schema as S
+from territory.errors import DataError
+from territory.geocode import (
+    normalize_us_zip,
+    parse_coordinate,
+    parse_numbers,
+    valid_coordinates,
+    zip_centroids,
+    zip_table,
+)
+from territory.workload import INDUSTRIES, derive_potential, derive_workload_hours
+
+EXTRA_FIELDS_COLUMN = "(extra fields)"
+"""Raw-table column holding cells beyond the header's width (a row with an unquoted delimiter)."""
+
+DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
+ISSUES_SHOWN_IN_TEXT = 20
+"""``format_report`` lists this many rejected rows and warnings; the JSON report lists all."""
+
+# --- column names recognised ----------------------------------------------------------------
+
+# Compared after lower-casing and dropping everything but letters and digits, so "Billing
+# Zip/Postal Code", "billing_zip_postal_code" and "BillingZipPostalCode" are the same name.
+# Earlier names win when a file has several candidates.
+# fmt: off
+ACCOUNT_SYNONYMS: dict[str, tuple[str, ...]] = {
+    S.ACCOUNT_ID: (
+        "account_id", "Account ID", "Record ID", "Account ID (18)", "Account ID 18", "Account ID (15)",
+        "Company ID", "Customer ID", "id", "Account Number", "Account No", "Customer Number",
+        "Salesforce ID", "SFDC ID", "HubSpot ID",
+    ),
+    S.NAME: (
+        "name", "Account Name", "Company name", "Company", "Account", "Customer Name", "Customer",
+        "Organization", "Organisation", "Business Name",
+    ),
+    S.LATITUDE: ("latitude", "lat", "Billing Latitude", "Shipping Latitude", "Mailing Latitude"),
+    S.LONGITUDE: (
+        "longitude", "lon", "lng", "long", "Billing Longitude", "Shipping Longitude", "Mailing Longitude",
+    ),
+    S.POSTAL_CODE: (
+        "postal_code", "Postal Code", "Zip", "Zip Code", "Zipcode", "Zip5", "Postcode", "Post Code",
+        "Zip/Postal Code", "Billing Zip/Postal Code", "Billing Postal Code", "Billing Zip",
+        "Shipping Zip/Postal Code", "Shipping Postal Code", "Mailing Zip/Postal Code",
+    ),
+    S.CITY: ("city", "Town", "Billing City", "Shipping City", "Mailing City"),
+    S.STATE: (
+        "state", "State/Region", "State/Province", "Province", "State Code", "Billing State/Province",
+        "Billing State", "Billing State Code", "Shipping State/Province", "Mailing State/Province",
+    ),
+    S.COUNTRY: (
+        "country", "Country/Region", "Country Code", "Billing Country", "Billing Country Code",
+        "Shipping Country", "Mailing Country",
+    ),
+    S.INDUSTRY: ("industry", "Sector", "Vertical", "Industry Type"),
+    S.REVENUE: (
+        "revenue", "Annual Revenue", "TTM Revenue", "Trailing 12 Month Revenue", "Revenue USD",
+        "Revenue (USD)", "Sales", "Annual Sales", "ARR", "Bookings",
+    ),
+    S.POTENTIAL: (
+        "potential", "Annual Potential", "Potential USD", "Potential (USD)", "Opportunity", "Wallet",
+        "Wallet Size", "Total Addressable Spend",
+    ),
+    S.WORKLOAD_HOURS: (
+        "workload_hours", "Workload", "Workload (hours)", "Annual Hours", "Hours", "Service Hours",
+    ),
+    S.TERRITORY_ID: (
+        "territory_id", "Territory", "Territory Name", "Territory Code", "Sales Territory", "Territory ID",
+    ),
+    S.LOCKED: ("locked", "Lock", "Pinned", "Locked to Territory", "Keep in Territory"),
+}
+OWNER_SYNONYMS: tuple[str, ...] = (
+    "Account Owner", "Company owner", "Owner", "Owner Name", "HubSpot Owner", "Account Owner Name",
+    "Sales Rep", "Rep", "Rep Name", "Account Manager", "Account Executive",
+)
+"""Used for ``territory_id`` only when no territory column exists: the alignment is by owner."""
+
+TERRITORY_SYNONYMS: dict[str, tuple[str, ...]] = {
+    S.TERRITORY_ID: ("territory_id", "Territory", "Territory ID", "Territory Name", "Territory Code"),
+    S.REP_NAME: ("rep_name", "Rep", "Rep Name", "Sales Rep", "Owner", "Account Owner", "Name"),
+    S.REGION: ("region", "Sales Region", "Area"),
+    S.DISTRICT: ("district", "Sales District"),
+    S.HOME_LATITUDE: ("home_latitude", "Home Lat", "Latitude", "lat"),
+    S.HOME_LONGITUDE: ("home_longitude", "Home Lon", "Home Lng", "Longitude", "lon", "lng"),
+    S.CAPACITY_FTE: ("capacity_fte", "Capacity", "FTE", "Capacity (FTE)", "Headcount"),
+}
+BOOKING_SYNONYMS: dict[str, tuple[str, ...]] = {
+    S.ACCOUNT_ID: ACCOUNT_SYNONYMS[S.ACCOUNT_ID],
+    S.QUARTER: ("quarter", "Fiscal Quarter", "Period", "Close Quarter", "Date", "Close Date"),
+    S.AMOUNT: ("amount", "Booking Amount", "Bookings", "Value", "Revenue", "Total"),
+}
+
+COUNTRY_CODES: dict[str, str] = {
+    "UNITED STATES": "US", "UNITED STATES OF AMERICA": "US", "USA": "US", "US": "US", "U S": "US",
+    "U S A": "US", "AMERICA": "US", "UNITED STATES US": "US", "CANADA": "CA", "MEXICO": "MX",
+    "UNITED KINGDOM": "GB", "UK": "GB", "GREAT BRITAIN": "GB", "ENGLAND": "GB", "IRELAND": "IE",
+    "GERMANY": "DE", "DEUTSCHLAND": "DE", "FRANCE": "FR", "SPAIN": "ES", "ITALY": "IT", "NETHERLANDS": "NL",
+    "BELGIUM": "BE", "SWITZERLAND": "CH", "AUSTRIA": "AT", "SWEDEN": "SE", "NORWAY": "NO", "DENMARK": "DK",
+    "FINLAND": "FI", "POLAND": "PL", "PORTUGAL": "PT", "AUSTRALIA": "AU", "NEW ZEALAND": "NZ",
+    "JAPAN": "JP", "CHINA": "CN", "INDIA": "IN", "BRAZIL": "BR", "ARGENTINA": "AR", "SINGAPORE": "SG",
+    "SOUTH KOREA": "KR", "ISRAEL": "IL", "SOUTH AFRICA": "ZA", "PUERTO RICO": "PR",
+}
+US_STATE_CODES: dict[str, str] = {
+    "ALABAMA": "AL", "ALASKA": "AK", "ARIZONA": "AZ", "ARKANSAS": "AR", "CALIFORNIA": "CA",
+    "COLORADO": "CO", "CONNECTICUT": "CT", "DELAWARE": "DE", "DISTRICT OF COLUMBIA": "DC", "FLORIDA": "FL",
+    "GEORGIA": "GA", "HAWAII": "HI", "IDAHO": "ID", "ILLINOIS": "IL", "INDIANA": "IN", "IOWA": "IA",
+    "KANSAS": "KS", "KENTUCKY": "KY", "LOUISIANA": "LA", "MAINE": "ME", "MARYLAND": "MD",
+    "MASSACHUSETTS": "MA", "MICHIGAN": "MI", "MINNESOTA": "MN", "MISSISSIPPI": "MS", "MISSOURI": "MO",
+    "MONTANA": "MT", "NEBRASKA": "NE", "NEVADA": "NV", "NEW HAMPSHIRE": "NH", "NEW JERSEY": "NJ",
+    "NEW MEXICO": "NM", "NEW YORK": "NY", "NORTH CAROLINA": "NC", "NORTH DAKOTA": "ND", "OHIO": "OH",
+    "OKLAHOMA": "OK", "OREGON": "OR", "PENNSYLVANIA": "PA", "RHODE ISLAND": "RI", "SOUTH CAROLINA": "SC",
+    "SOUTH DAKOTA": "SD", "TENNESSEE": "TN", "TEXAS": "TX", "UTAH": "UT", "VERMONT": "VT", "VIRGINIA": "VA",
+    "WASHINGTON": "WA", "WEST VIRGINIA": "WV", "WISCONSIN": "WI", "WYOMING": "WY", "PUERTO RICO": "PR",
+    "GUAM": "GU", "VIRGIN ISLANDS": "VI",
+}
+
+# fmt: on
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "x", "locked", "1.0", "wahr", "oui", "si", "ja"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "", "0.0", "unlocked", "falsch", "non", "nein"})
+NULL_WORDS = frozenset({"n/a", "na", "null", "none", "nan", "#n/a", "-", "--", "\u2013", "\u2014", "?"})
+OTHER_INDUSTRY = "Other"
+
+
+# --- report types -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RowIssue:
+    """One problem with one input row. ``row`` is the 1-based data row (the header is not counted)."""
+
+    row: int
+    account_id: str | None
+    field: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        """``{"row", "account_id", "field", "reason"}``, JSON-ready (faster than ``asdict``)."""
+        return {"row": self.row, "account_id": self.account_id, "field": self.field, "reason": self.reason}
+
+
+@dataclass
+class LoadReport:
+    """What happened to every input row; ``rows_read == rows_loaded + rows_rejected``."""
+
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    rejected: list[RowIssue] = field(default_factory=list)
+    warnings: list[RowIssue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (the CLI's ``--json`` output)."""
+        return {
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected,
+            "rejected": [issue.to_dict() for issue in self.rejected],
+            "warnings": [issue.to_dict() for issue in self.warnings],
+            "notes": list(self.notes),
+            "mapping": dict(self.mapping),
+        }
+
+
+@dataclass
+class LoadResult:
+    """Loaded accounts (canonical schema, then extra input columns), the report, rejected raw rows."""
+
+    accounts: pd.DataFrame
+    report: LoadReport
+    rejected_rows: pd.DataFrame
+
+
+# --- reading files ----------------------------------------------------------------------------
+
+
+def read_table(source: str | Path | bytes | BinaryIO, filename: str | None = None) -> pd.DataFrame:
+    """Read a CSV or XLSX file into a raw table whose cells are all strings ("" when blank).
+
+    Every cell stays text so nothing is lost to type guessing (ZIPs keep their leading zeros, IDs
+    stay IDs). CSV encoding (UTF-8 with or without BOM, UTF-16, cp1252, latin-1) and delimiter
+    (``,`` ``;`` TAB ``|``) are detected. ``source`` is a path, the bytes of a file, or a binary
+    file object such as Streamlit's ``UploadedFile``; ``filename`` helps tell XLSX from CSV.
+    What was detected is listed in ``frame.attrs["notes"]``. Raises ``DataError`` when the input
+    cannot be read as a table with a header row.
+    """
+    data, name = _read_bytes(source, filename)
+    label = f"'{Path(name).name}'" if name else "the file"
+    filler = b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"  # whitespace, NULs and BOM bytes
+    if not data[:4096].strip(filler) and not data.strip(filler):
+        raise DataError(f"{label} is empty: export it again with a header row and at least one data row")
+    suffix = Path(name).suffix.lower() if name else ""
+    if data[:4] == b"PK\x03\x04" or suffix in {".xlsx", ".xlsm"}:
+        frame, notes = _read_xlsx(data, label)
+    elif data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or suffix == ".xls":
+        raise DataError(f"{label} is an old Excel 97-2003 (.xls) workbook: open it in Excel and save as .xlsx or CSV")
+    else:
+        frame, notes = _read_csv(data, label)
+    _check_header(frame, label)
+    frame.attrs["notes"] = notes
+    return frame
+
+
+def _read_bytes(source: object, filename: str | None) -> tuple[bytes, str | None]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), filename
+    if isinstance(source, str) and "\n" in source:
+        raise DataError("got text, not a file path: pass the file's bytes (text.encode()) or its path")
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise DataError(f"file not found: {path} (check the path and the working directory)")
+        if path.is_dir():
+            raise DataError(f"{path} is a folder: give the path of a CSV or XLSX file")
+        try:
+            return path.read_bytes(), filename or str(path)
+        except OSError as error:
+            raise DataError(f"cannot read {path}: {error.strerror or error} (check file permissions)") from None
+    if hasattr(source, "read"):
+        if hasattr(source, "seek"):
+            try:
+                source.seek(0)
+            except (OSError, ValueError):
+                pass
+        data = source.read()
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        return bytes(data), filename or getattr(source, "name", None)
+    raise DataError(
+        f"cannot read a {type(source).__name__}: pass a file path, the file's bytes or a binary file object"
+    )
+
+
+def detect_encoding(data: bytes) -> str:
+    """The text encoding of a CSV: BOMs first, then UTF-8, cp1252 (Excel on Windows), latin-1."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return "latin-1"
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter among ``, ; TAB |`` that splits the header widest and the rows most evenly."""
+    best, best_score = ",", (-1.0, 0)
+    for delimiter in DELIMITERS:
+        rows: list[list[str]] = []
+        try:
+            for row in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
+                if row:
+                    rows.append(row)
+                if len(rows) > 50:
+                    break
+        except csv.Error:
+            pass
+        if len(rows) > 2:
+            rows = rows[:-1]  # the sample may cut the last row short
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        body = rows[1:]
+        even = sum(len(row) == width for row in body) / len(body) if body else 1.0
+        score = (even, width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _read_csv(data: bytes, label: str) -> tuple[pd.DataFrame, list[str]]:
+    encoding = detect_encoding(data)
+    if encoding == "utf-16":
+        data = data.decode("utf-16").encode("utf-8")
+        encoding = "utf-8"
+    sample = data[:65536].decode(encoding, errors="replace")
+    # Binary formats (PDF, images, executables) hold NUL bytes early on; a few other control
+    # characters can sit in real cells, so only a text that is mostly control codes is refused.
+    if "\x00" in sample or _control_share(sample) > 0.3:
+        raise DataError(f"{label} looks like a binary file, not CSV or XLSX: export the accounts as CSV or XLSX")
+    delimiter = sniff_delimiter(sample)
+    first_line = sample.split("\n", 1)[0].strip("\r\ufeff")
+    if re.fullmatch(r"sep=.", first_line):  # Excel's "sep=;" hint line
+        delimiter = first_line[4]
+        data = data[data.index(b"\n") + 1 :]
+        sample = sample.split("\n", 1)[1] if "\n" in sample else ""
+    notes = [
+        f"Read {label} as CSV: encoding {encoding.replace('-sig', ' with BOM')}, "
+        f"delimiter {_DELIMITER_NAMES.get(delimiter, repr(delimiter))}."
+    ]
+    if encoding == "latin-1":
+        notes.append(f"{label} is neither UTF-8 nor cp1252; read as latin-1: check accented names.")
+    frame = _read_csv_arrow(data, encoding, delimiter, sample)
+    if frame is None:
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(data),
+                sep=delimiter,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                encoding=encoding,
+                engine="c",
+                skip_blank_lines=True,
+            )
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{label} has no header row: the first line must name the columns") from None
+        except pd.errors.ParserError:
+            # Rows wider than the header (an unquoted delimiter inside a value): read them with the
+            # csv module so each such row is kept and later rejected with its row number.
+            frame = _read_ragged_csv(data.decode(encoding, errors="replace"), delimiter)
+    frame = frame.fillna("")
+    return frame, notes
+
+
+def _read_csv_arrow(data: bytes, encoding: str, delimiter: str, sample: str) -> pd.DataFrame | None:
+    """Fast path: Arrow's multi-threaded CSV reader, every column as text. None when it cannot
+    read the file exactly (ragged rows, odd quoting): the pandas reader then takes over."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+    except ImportError:  # pragma: no cover - pandas without pyarrow
+        return None
+    try:
+        header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter))
+    except (StopIteration, csv.Error):
+        return None
+    if encoding == "utf-8-sig":
+        data, encoding = data[len(codecs.BOM_UTF8) :], "utf-8"
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(data),
+            read_options=pa_csv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, ValueError, UnicodeDecodeError, LookupError):
+        return None
+    if table.column_names != header or not all(pa.types.is_string(t) for t in table.schema.types):
+        return None
+    frame = table.to_pandas()
+    frame.columns = _unique_names(header)
+    return frame
+
+
+def _control_share(text: str) -> float:
+    if not text:
+        return 0.0
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n")
+    return controls / len(text)
+
+
+def _read_ragged_csv(text: str, delimiter: str) -> pd.DataFrame:
+    csv.field_size_limit(2**31 - 1)
+    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if row]
+    header = _unique_names(rows[0])
+    width = len(header)
+    body = rows[1:]
+    cells = [(row + [""] * (width - len(row)))[:width] for row in body]
+    frame = pd.DataFrame(cells, columns=header, dtype=str) if body else pd.DataFrame(columns=header, dtype=str)
+    frame[EXTRA_FIELDS_COLUMN] = pd.array(
+        [delimiter.join(row[width:]) if len(row) > width else "" for row in body], dtype="str"
+    )
+    return frame
+
+
+def _unique_names(names: Sequence[object]) -> list[str]:
+    """Header names as pandas would make them: blanks become 'Unnamed: i', repeats get '.1'."""
+    seen: dict[str, int] = {}
+    result = []
+    for position, raw in enumerate(names):
+        name = str(raw).strip() if raw is not None and str(raw).strip() else f"Unnamed: {position}"
+        if name in seen:
+            seen[name] += 1
+            candidate = f"{name}.{seen[name]}"
+            while candidate in seen:
+                seen[name] += 1
+                candidate = f"{name}.{seen[name]}"
+            name = candidate
+        seen.setdefault(name, 0)
+        result.append(name)
+    return result
+
+
+def _read_xlsx(data: bytes, label: str) -> tuple[pd.DataFrame, list[str]]:
+    try:
+        workbook = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
+    except Exception as error:  # openpyxl raises zipfile, KeyError, ValueError... on damaged files
+        raise DataError(
+            f"{label} is not a readable XLSX workbook ({type(error).__name__}): open it in Excel and save again"
+        ) from None
+    with workbook:
+        sheets = workbook.sheet_names
+        if not sheets:
+            raise DataError(f"{label} has no worksheets: put the accounts on the first sheet")
+        try:
+            frame = pd.read_excel(
+                workbook, sheet_name=sheets[0], dtype=str, keep_default_na=False, na_filter=False, header=0
+            )
+        except (ValueError, pd.errors.EmptyDataError):
+            raise DataError(f"the first sheet '{sheets[0]}' of {label} is empty: put the accounts there") from None
+    frame.columns = _unique_names([None if str(c).startswith("Unnamed:") else c for c in frame.columns])
+    frame = frame.fillna("").astype("str")
+    notes = [f"Read {label} as XLSX: first sheet '{sheets[0]}' (row 1 of the report is spreadsheet row 2)."]
+    if len(sheets) > 1:
+        others = ", ".join(f"'{s}'" for s in sheets[1:])
+        notes.append(f"{label} has {len(sheets)} sheets; only the first was read (ignored: {others}).")
+    return frame, notes
+
+
+def _check_header(frame: pd.DataFrame, label: str) -> None:
+    named = [str(c) for c in frame.columns if not str(c).startswith("Unnamed:")]
+    if not named:
+        raise DataError(f"{label} has no header row: the first line must name the columns (account_id, postal_code...)")
+    looks_like_data = all(re.fullmatch(r"[-+$€£(]?[0-9.,\s/:()-]+[%)]?", name) for name in named)
+    if looks_like_data:
+        shown = ", ".join(repr(c) for c in named[:4])
+        raise DataError(f"{label} has no header row (first line is {shown}): add a first line naming the columns")
+
+
+# --- column mapping ---------------------------------------------------------------------------
+
+
+def _key(name: object) -> str:
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+def _suggest(columns: Sequence[str], synonyms: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    by_key: dict[str, str] = {}
+    for column in columns:
+        by_key.setdefault(_key(column), column)
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for canonical, names in synonyms.items():
+        for name in names:
+            column = by_key.get(_key(name))
+            if column is not None and column not in used:
+                mapping[canonical] = column
+                used.add(column)
+                break
+    return mapping
+
+
+def suggest_mapping(columns: Sequence[str]) -> dict[str, str]:
+    """Guess which input column holds each canonical account column: canonical name -> column.
+
+    Names are compared case-, space- and punctuation-insensitively against the canonical names,
+    Salesforce and HubSpot export headers and common synonyms (``ACCOUNT_SYNONYMS``). When there
+    is no territory column, an owner column ("Account Owner", "Company owner") stands in for
+    ``territory_id``: the current alignment is then keyed by owner.
+
+    >>> suggest_mapping(["Account ID", "Billing Zip/Postal Code", "Account Owner"])
+    {'account_id': 'Account ID', 'postal_code': 'Billing Zip/Postal Code', 'territory_id': 'Account Owner'}
+    """
+    mapping = _suggest(columns, ACCOUNT_SYNONYMS)
+    if S.TERRITORY_ID not in mapping:
+        used = set(mapping.values())
+        owner = _suggest([c for c in columns if c not in used], {S.TERRITORY_ID: OWNER_SYNONYMS})
+        mapping.update(owner)
+    return {c: mapping[c] for c in S.ACCOUNT_COLUMNS if c in mapping}
+
+
+def _resolve_mapping(
+    columns: Sequence[str], mapping: dict[str, str] | None, canonical: Sequence[str], suggested: dict[str, str]
+) -> dict[str, str]:
+    """Suggested mapping overridden by the user's; a user value of '' or None unmaps a column."""
+    resolved = dict(suggested)
+    chosen = [column for column in (mapping or {}).values() if column]
+    for column in dict.fromkeys(c for c in chosen if chosen.count(c) > 1):
+        targets = [t for t, c in (mapping or {}).items() if c == column]
+        raise DataError(f"mapping uses column '{column}' for {' and '.join(targets)}: pick one column per field")
+    for target, column in (mapping or {}).items():
+        if target not in canonical:
+            raise DataError(
+                f"mapping names '{target}', which is not a column of the schema: use one of {', '.join(canonical)}"
+            )
+        if column is None or column == "":
+            resolved.pop(target, None)
+            continue
+        if column not in columns:
+            shown = ", ".join(repr(c) for c in list(columns)[:12])
+            raise DataError(
+                f"mapping for {target} names column '{column}', which is not in the file (columns: {shown})"
+            )
+        resolved = {k: v for k, v in resolved.items() if v != column}
+        resolved[target] = column
+    return {c: resolved[c] for c in canonical if c in resolved}
+
+
+# --- value parsing (vectorised) ---------------------------------------------------------------
+
+
+def parse_money(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Amounts from money text; returns ``(values, unreadable)``.
+
+    Understands "$1,234,567.00", "1.2M", "250k", "(1,000)" and "-1000" (negative), "€ 12 000",
+    "1.234.567,89" and "1'234"; blanks and n/a give NaN and are not unreadable.
+
+    >>> values, bad = parse_money(pd.Series(["$1,234,567.00", "1.2M", "(1,000)", "€ 12 000", "", "abc"]))
+    >>> values.tolist(), bad.tolist()
+    ([1234567.0, 1200000.0, -1000.0, 12000.0, nan, nan], [False, False, False, False, False, True])
+    """
+    text = text.astype("str").fillna("").str.strip()
+    blank = (text == "").to_numpy()
+    if blank.all():
+        return np.full(len(text), np.nan), np.zeros(len(text), dtype=bool)
+    values = parse_numbers(text)
+    retry = np.isnan(values) & ~blank
+    unreadable = np.zeros(len(text), dtype=bool)
+    if retry.any():
+        sub = text[retry]
+        null = sub.str.lower().isin(NULL_WORDS).to_numpy()
+        parsed = _parse_money_text(sub)
+        parsed[null] = np.nan
+        values[retry] = parsed
+        positions = np.flatnonzero(retry)
+        unreadable[positions] = np.isnan(parsed) & ~null
+    return values, unreadable
+
+
+_MULTIPLIERS = {
+    "k": 1e3,
+    "thousand": 1e3,
+    "m": 1e6,
+    "mm": 1e6,
+    "mn": 1e6,
+    "mio": 1e6,
+    "million": 1e6,
+    "b": 1e9,
+    "bn": 1e9,
+    "billion": 1e9,
+}
+
+
+def _any_case(word: str) -> str:
+    """Regex matching ``word`` in any letter case, without flags (which would cost Arrow's fast path)."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+_CODES = "|".join(_any_case(c) for c in ("us$", "usd", "eur", "gbp", "cad", "aud", "chf", "jpy"))
+_CURRENCY_CODES = f"^({_CODES})|({_CODES})$"
+
+
+def _parse_money_text(text: pd.Series) -> np.ndarray:
+    s = text.str.replace("\u2212", "-", regex=False)
+    negative = s.str.fullmatch(r"\(.*\)").to_numpy(dtype=bool, copy=True)
+    if negative.any():  # accounting negatives "(1,000)"; no regex back-references (slow path)
+        s = s.where(~negative, s.str.slice(1, -1))
+    for separator in (" ", "\t", "\u00a0", "\u202f", "'", "\u2019"):  # literal: stays on Arrow's fast path
+        s = s.str.replace(separator, "", regex=False)
+    s = s.str.replace(_CURRENCY_CODES, "", regex=True)  # "USD 12", "12 EUR"
+    negative |= (s.str.startswith("-") | s.str.endswith("-")).to_numpy(dtype=bool)
+    s = s.str.replace(r"^[-+]|-$", "", regex=True).str.replace(r"[$€£¥]", "", regex=True)
+    negative |= s.str.startswith("-").to_numpy(dtype=bool)
+    s = s.str.replace(r"^-", "", regex=True)
+    suffix = s.str.replace(r"^.*[0-9]", "", regex=True)  # "M" in "1.2M"; unknown words -> NaN
+    number = s.str.replace(r"[A-Za-z]+$", "", regex=True)
+    codes, words = pd.factorize(suffix.str.lower())
+    factors = np.array([_MULTIPLIERS.get(w, np.nan) if w else 1.0 for w in words] + [1.0])
+    multiplier = factors[np.where(codes < 0, len(words), codes)]
+
+    comma = number.str.contains(",", regex=False).to_numpy(dtype=bool)
+    dot = number.str.contains(".", regex=False).to_numpy(dtype=bool)
+    comma_is_last = number.str.contains(r",[0-9]*$").to_numpy(dtype=bool)
+    decimal_comma = comma & (~dot | comma_is_last)
+    decimal_comma &= ~number.str.fullmatch(r"[0-9]{1,3}(,[0-9]{3})+").to_numpy(dtype=bool)
+    plain = number.str.replace(",", "", regex=False).where(
+        ~decimal_comma, number.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    )
+    dotted_thousands = plain.str.fullmatch(r"[0-9]{1,3}(\.[0-9]{3}){2,}").to_numpy(dtype=bool)
+    plain = plain.where(~dotted_thousands, plain.str.replace(".", "", regex=False))
+    values = pd.to_numeric(plain, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
+    values[~np.isfinite(values)] = np.nan
+    return np.where(negative, -values, values) * multiplier
+
+
+def _flag(value: str) -> tuple[bool, bool]:
+    word = value.strip().lower()
+    return word in TRUE_WORDS, word not in TRUE_WORDS and word not in FALSE_WORDS
+
+
+def parse_flag(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Booleans from yes/no text; returns ``(values, unreadable)`` (unreadable count as False).
+
+    >>> [a.tolist() for a in parse_flag(pd.Series(["Yes", "x", "0", "", "maybe"]))]
+    [[True, True, False, False, False], [False, False, False, False, True]]
+    """
+    true, unreadable = _per_distinct(text, _flag)
+    return true.astype(bool), unreadable.astype(bool)
+
+
+def _country(value: str) -> tuple[str, bool]:
+    key = re.sub(r"[^A-Z]+", " ", value.upper()).strip()
+    if not value.strip():
+        return "", False
+    if key in COUNTRY_CODES:
+        return COUNTRY_CODES[key], False
+    if re.fullmatch(r"[A-Z]{2}", key):
+        return key, False
+    return value.strip(), True
+
+
+def normalize_country(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """ISO alpha-2 codes from country names or codes; returns ``(codes, unknown)``.
+
+    Blank stays blank; known names and "U.S."-style spellings map to their code, other two-letter
+    codes pass through upper-cased, and anything else is kept as written and flagged ``unknown``.
+
+    >>> codes, unknown = normalize_country(pd.Series(["United States", "U.S.", "usa", "de", "Narnia"]))
+    >>> codes.tolist(), unknown.tolist()
+    (['US', 'US', 'US', 'DE', 'Narnia'], [False, False, False, False, True])
+    """
+    codes, unknown = _per_distinct(text, _country)
+    return pd.Series(codes, index=text.index), unknown.astype(bool)
+
+
+# --- loading accounts -------------------------------------------------------------------------
+
+
+def load_accounts(
+    source: str | Path | bytes | BinaryIO, mapping: dict[str, str] | None = None, filename: str | None = None
+) -> LoadResult:
+    """Read a CRM export and turn it into canonical accounts plus a row-by-row report.
+
+    ``mapping`` (canonical name -> file column) overrides the automatic column mapping.
+    Raises ``DataError`` only when the file as a whole cannot be used; row problems are reported.
+    """
+    return accounts_from_frame(read_table(source, filename), mapping)
+
+
+class _Issues:
+    """Problem rows collected as (positions, field, reasons) batches; objects made only at the end."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[np.ndarray, str, np.ndarray]] = []
+
+    def add(self, positions: np.ndarray, field_name: str, reasons: object) -> None:
+        if len(positions):
+            reasons_array = np.asarray(reasons, dtype=object)
+            if reasons_array.ndim == 0:
+                reasons_array = np.full(len(positions), reasons_array.item(), dtype=object)
+            self.batches.append((np.asarray(positions), field_name, reasons_array))
+
+    def build(self, ids: pd.Series, keep: np.ndarray | None = None) -> list[RowIssue]:
+        if not self.batches:
+            return []
+        positions = np.concatenate([b[0] for b in self.batches])
+        fields = np.concatenate([np.full(len(b[0]), b[1], dtype=object) for b in self.batches])
+        reasons = np.concatenate([b[2] for b in self.batches])
+        if keep is not None:
+            chosen = keep[positions]
+            positions, fields, reasons = positions[chosen], fields[chosen], reasons[chosen]
+        order = np.argsort(positions, kind="stable")
+        positions, fields, reasons = positions[order], fields[order], reasons[order]
+        issue_ids = ids.iloc[positions].tolist()
+        # Plain lists, not numpy scalars, and no cyclic GC passes while a million small objects
+        # are born (each pass would walk all of them): a million issues then build in about a second.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return [
+                RowIssue(row, account_id or None, field_name, reason)
+                for row, account_id, field_name, reason in zip(
+                    (positions + 1).tolist(), issue_ids, fields.tolist(), [str(r) for r in reasons.tolist()]
+                )
+            ]
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+
+def _quote(values: pd.Series, limit: int = 40) -> pd.Series:
+    """Cell text for a one-line message: line breaks shown as \\n, shortened, quoted."""
+    values = values.str.replace("\r", "\\r", regex=False).str.replace("\n", "\\n", regex=False)
+    short = values.str.slice(0, limit).where(values.str.len() <= limit, values.str.slice(0, limit - 3) + "...")
+    return "'" + short + "'"
+
+
+def _as_text_frame(raw: pd.DataFrame) -> pd.DataFrame:
+    """All columns as str with '' for missing, unique string column names, RangeIndex.
+
+    Columns that already are str without gaps are reused as they are (no copy of a million cells).
+    """
+    names = _unique_names([str(c) for c in raw.columns])
+    columns = {}
+    for name, (_, series) in zip(names, raw.items()):
+        if series.dtype != "str":
+            series = series.astype("str")
+        if series.hasnans:
+            series = series.fillna("")
+        columns[name] = series.array
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(raw)))
+    frame.attrs = dict(raw.attrs)
+    return frame
+
+
+def _per_distinct(values: pd.Series, function: Callable[[str], tuple]) -> list[np.ndarray]:
+    """Apply ``function`` once per distinct value and spread its outputs back over all rows.
+
+    ``function`` returns a tuple; the result is one array per tuple position. Cheap for the
+    low-cardinality columns it is used on (country, state, industry, flags) however long the file.
+    """
+    codes, uniques = pd.factorize(values)
+    results = [function("" if pd.isna(u) else str(u)) for u in uniques] or [function("")]
+    codes = np.where(codes < 0, len(uniques), codes) if len(uniques) else np.zeros(len(values), dtype=np.intp)
+    missing = function("")
+    outputs = []
+    for position in range(len(missing)):
+        column = [r[position] for r in results] + [missing[position]]
+        if isinstance(missing[position], str) or missing[position] is None:
+            outputs.append(pd.array(column, dtype="str").take(codes))
+        else:
+            outputs.append(np.asarray(column)[codes])
+    return outputs
+
+
+def _fmt(count: int) -> str:
+    return f"{count:,}"
+
+
+def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None) -> LoadResult:
+    """Canonical accounts from a raw table (as ``read_table`` returns), with the full report.
+
+    Each row is loaded or rejected (blank row, wider than the header, missing or duplicate
+    ``account_id``, no usable location); questionable values are loaded with a warning. See the
+    README section "Importing accounts" for the rules.
+    """
+    notes: list[str] = list(raw.attrs.get("notes", []))
+    raw = _as_text_frame(raw)
+    n = len(raw)
+    columns = [c for c in raw.columns if c != EXTRA_FIELDS_COLUMN]
+    resolved = _resolve_mapping(columns, mapping, S.ACCOUNT_COLUMNS, suggest_mapping(columns))
+    lone = [c for c in (S.LATITUDE, S.LONGITUDE) if c in resolved and c not in (mapping or {})]
+    if len(lone) == 1 and (S.LATITUDE in resolved) != (S.LONGITUDE in resolved) and S.POSTAL_CODE in resolved:
+        # A guessed 'lat' without a 'lon' beside it is more likely a coincidence than half a position.
+        notes.append(
+            f"Column '{resolved.pop(lone[0])}' not used as {lone[0]}: the file has no matching "
+            f"{'longitude' if lone[0] == S.LATITUDE else 'latitude'} column; ZIPs locate the accounts."
+        )
+    _check_mapping(resolved, columns)
+
+    def text(canonical: str) -> pd.Series:
+        if canonical in resolved:
+            return raw[resolved[canonical]].str.strip()
+        return pd.Series("", index=raw.index, dtype="str")
+
+    rejects, warns = _Issues(), _Issues()
+    rejected = np.zeros(n, dtype=bool)
+
+    def reject(mask: np.ndarray, field_name: str, reasons: Callable[[np.ndarray], object]) -> None:
+        new = mask & ~rejected
+        positions = np.flatnonzero(new)
+        if len(positions):
+            rejects.add(positions, field_name, reasons(positions))
+            rejected[positions] = True
+
+    ids = text(S.ACCOUNT_ID)
+    has_id = (ids != "").to_numpy()
+
+    # 1. Rows with nothing in them, and rows wider than the header.
+    all_blank = np.zeros(n, dtype=bool)
+    without_id = np.flatnonzero(~has_id)  # only rows without an ID can be entirely blank
+    if len(without_id):
+        candidates = raw.iloc[without_id]
+        blank_rows = np.ones(len(without_id), dtype=bool)
+        for column in raw.columns:
+            blank_rows &= (candidates[column].str.strip() == "").to_numpy()
+        all_blank[without_id[blank_rows]] = True
+    reject(all_blank, "row", lambda p: "row is empty (every cell blank): delete it or fill it in")
+    if EXTRA_FIELDS_COLUMN in raw.columns:
+        extra = raw[EXTRA_FIELDS_COLUMN]
+        reject(
+            (extra != "").to_numpy(),
+            "row",
+            lambda p: (
+                "row has more cells than the header (extra: "
+                + _quote(extra.iloc[p]).to_numpy()
+                + "): quote values that contain the delimiter, or remove the extra cells"
+            ),
+        )
+
+    # 2. account_id: present and unique (never merged).
+    reject(~has_id, S.ACCOUNT_ID, lambda p: "account_id is blank: give every account a unique ID")
+    codes, _ = pd.factorize(ids)
+    # factorize numbers IDs in order of first appearance, so a row holds a new ID exactly when its
+    # code exceeds every code before it: duplicates without a second hash pass over a million IDs.
+    first_seen = codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]) if n else np.zeros(0, dtype=bool)
+    repeated = ~first_seen & has_id
+    if repeated.any():
+        first_rows = np.flatnonzero(first_seen)[codes]  # first row of each ID
+        reject(
+            repeated,
+            S.ACCOUNT_ID,
+            lambda p: (
+                "duplicate account_id (first in row "
+                + pd.Series(first_rows[p] + 1).astype("str").to_numpy()
+                + "): IDs must be unique and rows are never merged; fix the ID or delete this copy"
+            ),
+        )
+        _warn_duplicate_firsts(warns, codes, repeated, first_rows)
+
+    # 3. Location: valid coordinates win; else the US ZIP centroid.
+    lat_text, lon_text = text(S.LATITUDE), text(S.LONGITUDE)
+    postal_text = text(S.POSTAL_CODE)
+    country, unknown_country = normalize_country(text(S.COUNTRY))
+    if S.LATITUDE in resolved:
+        lat_values, lon_values = parse_coordinate(lat_text), parse_coordinate(lon_text)
+    else:  # ZIP-only file: skip parsing two columns of blanks
+        lat_values = lon_values = pd.Series(np.nan, index=raw.index)
+    coords_ok = valid_coordinates(lat_values, lon_values).to_numpy()
+    coords_given = ((lat_text != "") | (lon_text != "")).to_numpy()
+    us_like = country.isin(["US", "", "PR", "GU", "VI"]).to_numpy()
+    zip5, restored = normalize_us_zip(postal_text.where(us_like, ""))
+    centroids = zip_centroids(zip5)
+    zip_ok = centroids["latitude"].notna().to_numpy()
+    use_zip = ~coords_ok & zip_ok
+    no_location = ~coords_ok & ~zip_ok
+    if no_location.any():
+        reject(
+            no_location,
+            *_location_reasons(no_location, lat_text, lon_text, postal_text, zip5, country, coords_given, us_like),
+        )
+
+    latitude = np.where(coords_ok, lat_values.to_numpy(), centroids["latitude"].to_numpy())
+    longitude = np.where(coords_ok, lon_values.to_numpy(), centroids["longitude"].to_numpy())
+    bad_coords_used_zip = use_zip & coords_given
+    if bad_coords_used_zip.any():
+        p = np.flatnonzero(bad_coords_used_zip)
+        warns.add(
+            p,
+            S.LATITUDE,
+            "coordinates ("
+            + _quote(lat_text.iloc[p]).to_numpy()
+            + ", "
+            + _quote(lon_text.iloc[p]).to_numpy()
+            + ") are not valid (latitude -90..90, longitude -180..180, not 0,0): used the centre of ZIP "
+            + zip5.iloc[p].to_numpy()
+            + " instead; fix the coordinates",
+        )
+    restored_arr = restored.to_numpy() & zip5.notna().to_numpy()
+    if restored_arr.any():
+        p = np.flatnonzero(restored_arr)
+        warns.add(
+            p,
+            S.POSTAL_CODE,
+            "ZIP " + _quote(postal_text.iloc[p]).to_numpy() + " lost its leading zero(s) (a spreadsheet stored it as "
+            "a number): read as " + zip5.iloc[p].to_numpy() + "; format the ZIP column as text",
+        )
+    if unknown_country.any():
+        p = np.flatnonzero(unknown_country)
+        warns.add(
+            p,
+            S.COUNTRY,
+            "country " + _quote(country.iloc[p]).to_numpy() + " is not a known name or 2-letter code: kept as "
+            "written; use ISO codes such as US, CA, GB",
+        )
+
+    postal_code = zip5.where(zip5.notna(), postal_text.where(postal_text != ""))
+    city = text(S.CITY)
+    city = city.where(city != "", centroids["city"])
+    state = pd.Series(_per_distinct(text(S.STATE), _state)[0], index=raw.index)
+    state = state.where(state != "", centroids["state"])
+    country = country.where(country != "", "US")
+
+    # 4. Money and hours: unreadable -> missing (warned); negative -> 0 (warned); missing derived.
+    industry = _per_distinct(text(S.INDUSTRY), _industry)[0]
+    revenue = _measure(text, S.REVENUE, resolved, warns, "counted as 0")
+    missing_revenue = np.isnan(revenue)
+    revenue[missing_revenue] = 0.0
+    potential = _measure(text, S.POTENTIAL, resolved, warns, "derived from revenue by the documented rule")
+    workload = _measure(text, S.WORKLOAD_HOURS, resolved, warns, "derived by the documented rule")
+
+    locked_text = text(S.LOCKED)
+    locked, bad_flag = parse_flag(locked_text)
+    if bad_flag.any():
+        p = np.flatnonzero(bad_flag)
+        warns.add(
+            p,
+            S.LOCKED,
+            "locked " + _quote(locked_text.iloc[p]).to_numpy() + " is not yes/no: treated as "
+            "not locked; use true/false, yes/no or 1/0",
+        )
+
+    keep = ~rejected
+    index = pd.RangeIndex(int(keep.sum()))
+    industry_kept = pd.Series(industry[keep], index=index)
+    latitude_kept = pd.Series(latitude[keep], index=index)
+    longitude_kept = pd.Series(longitude[keep], index=index)
+    revenue_kept = pd.Series(revenue[keep], index=index)
+    potential_kept = pd.Series(potential[keep], index=index)
+    missing_potential = np.isnan(potential_kept.to_numpy())
+    if missing_potential.any():
+        # Categorical industry: the rule's per-industry lookups then run once per industry.
+        derived = derive_potential(revenue_kept[missing_potential], industry_kept[missing_potential].astype("category"))
+        potential_kept[missing_potential] = derived.to_numpy()
+        notes.append(_derived_note(S.POTENTIAL, int(missing_potential.sum()), S.POTENTIAL in resolved))
+    workload_kept = pd.Series(workload[keep], index=index)
+    missing_workload = np.isnan(workload_kept.to_numpy())
+    if missing_workload.any():
+        m = missing_workload
+        derived = derive_workload_hours(
+            potential_kept[m], industry_kept[m].astype("category"), latitude_kept[m], longitude_kept[m]
+        )
+        workload_kept[m] = derived.to_numpy()
+        notes.append(_derived_note(S.WORKLOAD_HOURS, int(m.sum()), S.WORKLOAD_HOURS in resolved))
+    revenue_missing_loaded = int((missing_revenue & keep).sum())
+    if revenue_missing_loaded:
+        where = "no revenue column" if S.REVENUE not in resolved else "blank or unreadable"
+        notes.append(f"revenue counted as 0 for {_fmt(revenue_missing_loaded)} rows ({where}).")
+
+    def kept_text(values: pd.Series) -> pd.Series:
+        values = values[keep].reset_index(drop=True)
+        return values.where(values != "").astype("string")
+
+    accounts = pd.DataFrame(
+        {
+            S.ACCOUNT_ID: kept_text(ids),
+            S.NAME: kept_text(text(S.NAME)),
+            S.LATITUDE: latitude_kept.astype("float64"),
+            S.LONGITUDE: longitude_kept.astype("float64"),
+            S.POSTAL_CODE: kept_text(postal_code.fillna("")),
+            S.CITY: kept_text(city.fillna("")),
+            S.STATE: kept_text(state.fillna("")),
+            S.COUNTRY: kept_text(country),
+            S.INDUSTRY: industry_kept.astype("string"),
+            S.REVENUE: revenue_kept.astype("float64"),
+            S.POTENTIAL: potential_kept.astype("float64"),
+            S.WORKLOAD_HOURS: workload_kept.astype("float64"),
+            S.TERRITORY_ID: kept_text(text(S.TERRITORY_ID)),
+            S.LOCKED: pd.array(locked[keep], dtype="boolean"),
+        },
+        index=index,
+    )
+    extras = _extra_columns(raw, resolved)
+    for name, column in extras.items():
+        accounts[name] = raw[column][keep].reset_index(drop=True)
+
+    if S.TERRITORY_ID in resolved and _key(resolved[S.TERRITORY_ID]) in {_key(o) for o in OWNER_SYNONYMS}:
+        notes.append(
+            f"territory_id taken from '{resolved[S.TERRITORY_ID]}' (no territory column): the current "
+            "alignment is keyed by owner, one territory per owner."
+        )
+    renamed = {column: name for name, column in extras.items() if name != column}
+    if renamed:
+        notes.append(
+            "Extra columns renamed to avoid clashing with canonical names: "
+            + ", ".join(f"'{a}' -> '{b}'" for a, b in renamed.items())
+            + "."
+        )
+    if n == 0:
+        notes.append("The file has a header but no data rows.")
+
+    rejected_issues = rejects.build(ids)
+    report = LoadReport(
+        rows_read=n,
+        rows_loaded=int(keep.sum()),
+        rows_rejected=int(rejected.sum()),
+        rejected=rejected_issues,
+        warnings=warns.build(ids, keep=keep),
+        notes=notes,
+        mapping=dict(resolved),
+    )
+    rejected_rows = raw[rejected].reset_index(drop=True)
+    rejected_rows = rejected_rows.rename(columns={c: f"{c}_input" for c in ("row", "reason") if c in rejected_rows})
+    rejected_rows.insert(0, "reason", pd.array([i.reason for i in rejected_issues], dtype="str"))
+    rejected_rows.insert(0, "row", np.array([i.row for i in rejected_issues], dtype=np.int64))
+    return LoadResult(accounts=accounts, report=report, rejected_rows=rejected_rows)
+
+
+def _check_mapping(resolved: dict[str, str], columns: Sequence[str]) -> None:
+    shown = ", ".join(repr(c) for c in list(columns)[:12])
+    if S.ACCOUNT_ID not in resolved:
+        raise DataError(
+            f"no account ID column found (columns: {shown}): name one account_id, 'Account ID' or "
+            "'Record ID', map it by hand, or add a header row if the first line is data"
+        )
+    has_coords = S.LATITUDE in resolved and S.LONGITUDE in resolved
+    if (S.LATITUDE in resolved) != (S.LONGITUDE in resolved):
+        missing = S.LONGITUDE if S.LATITUDE in resolved else S.LATITUDE
+        raise DataError(f"{missing} column missing: map both latitude and longitude, or neither and use ZIPs")
+    if not has_coords and S.POSTAL_CODE not in resolved:
+        raise DataError(
+            f"no location columns found (columns: {shown}): add latitude and longitude or a postal_code "
+            "(ZIP) column, or map them by hand"
+        )
+
+
+def _warn_duplicate_firsts(warns: _Issues, codes: np.ndarray, repeated: np.ndarray, first_rows: np.ndarray) -> None:
+    """One warning on the first row of each duplicated ID, listing where the copies are."""
+    copy_positions = np.flatnonzero(repeated)
+    copy_codes = codes[copy_positions]
+    order = np.argsort(copy_codes, kind="stable")
+    copy_positions, copy_codes = copy_positions[order], copy_codes[order]
+    starts = np.flatnonzero(np.r_[True, copy_codes[1:] != copy_codes[:-1]])
+    ends = np.r_[starts[1:], len(copy_codes)]
+    firsts, reasons = [], []
+    for start, end in zip(starts, ends):
+        rows = copy_positions[start:end] + 1
+        listed = ", ".join(str(r) for r in rows[:5]) + (f" and {len(rows) - 5:,} more" if len(rows) > 5 else "")
+        firsts.append(first_rows[copy_positions[start]])
+        reasons.append(
+            f"account_id appears {len(rows) + 1:,} times (also in row{'s' if len(rows) > 1 else ''} {listed}): "
+            "this row was kept and the later copies rejected; IDs are never merged"
+        )
+    warns.add(np.asarray(firsts, dtype=np.int64), S.ACCOUNT_ID, reasons)
+
+
+def _location_reasons(
+    mask: np.ndarray,
+    lat_text: pd.Series,
+    lon_text: pd.Series,
+    postal_text: pd.Series,
+    zip5: pd.Series,
+    country: pd.Series,
+    coords_given: np.ndarray,
+    us_like: np.ndarray,
+) -> tuple[str, Callable[[np.ndarray], object]]:
+    """Field and a reason builder for rows with no usable location; the reason says what to do."""
+
+    def reasons(p: np.ndarray) -> np.ndarray:
+        postal = postal_text.iloc[p]
+        has_postal = (postal != "").to_numpy()
+        has_zip5 = zip5.iloc[p].notna().to_numpy()
+        exists = np.zeros(len(p), dtype=bool)
+        if has_zip5.any():
+            exists[has_zip5] = zip_table().known[zip5.iloc[p][has_zip5].astype(int).to_numpy()]
+        coord_part = np.where(
+            coords_given[p],
+            "coordinates ("
+            + _quote(lat_text.iloc[p]).to_numpy()
+            + ", "
+            + _quote(lon_text.iloc[p]).to_numpy()
+            + ") are not valid",
+            "no coordinates",
+        )
+        quoted = _quote(postal).to_numpy()
+        country_quoted = _quote(country.iloc[p]).to_numpy()
+        zip_part = np.select(
+            [
+                ~us_like[p] & has_postal,
+                ~us_like[p],
+                ~has_postal,
+                ~has_zip5,
+                ~exists,
+            ],
+            [
+                " and country "
+                + country_quoted
+                + " is outside the US: offline geocoding covers US ZIPs only; add latitude/longitude",
+                " and country " + country_quoted + " is outside the US: add latitude/longitude",
+                " and no ZIP: add latitude/longitude or a 5-digit US ZIP",
+                " and ZIP " + quoted + " is not a US ZIP: add latitude/longitude or a 5-digit ZIP",
+                " and ZIP " + quoted + " is not in the US ZIP list: check the ZIP or add latitude/longitude",
+            ],
+            default=" and ZIP " + quoted + " has no known location (military ZIP): add latitude/longitude",
+        )
+        return coord_part + zip_part
+
+    field_name = S.POSTAL_CODE
+    if coords_given[mask].all() and (postal_text[mask] == "").all():
+        field_name = S.LATITUDE
+    return field_name, reasons
+
+
+def _measure(
+    text: Callable[[str], pd.Series], column: str, resolved: dict[str, str], warns: _Issues, missing_means: str
+) -> np.ndarray:
+    """Parse a money/hours column: NaN when missing; warn on unreadable and negative values."""
+    if column not in resolved:
+        return np.full(len(text(S.ACCOUNT_ID)), np.nan)
+    cells = text(column)
+    values, unreadable = parse_money(cells)
+    if unreadable.any():
+        p = np.flatnonzero(unreadable)
+        warns.add(
+            p,
+            column,
+            f"{column} "
+            + _quote(cells.iloc[p]).to_numpy()
+            + f" is not a number: treated as missing ({missing_means}); write it like 1234567 or $1,234,567.00",
+        )
+    negative = values < 0
+    if negative.any():
+        p = np.flatnonzero(negative)
+        warns.add(
+            p,
+            column,
+            f"{column} "
+            + _quote(cells.iloc[p]).to_numpy()
+            + " is negative: counted as 0 for balancing; check the sign in the source",
+        )
+        values[negative] = 0.0
+    return values
+
+
+def _derived_note(column: str, count: int, column_present: bool) -> str:
+    rule = (
+        "revenue x the industry's wallet multiplier"
+        if column == S.POTENTIAL
+        else "visits per year by tier x (meeting hours + travel hours)"
+    )
+    why = "blank or unreadable in the file" if column_present else "no such column in the file"
+    return f"{column} derived by the documented rule ({rule}) for {_fmt(count)} rows ({why})."
+
+
+_CANONICAL_INDUSTRY = {name.lower(): name for name in INDUSTRIES}
+
+
+def _industry(value: str) -> tuple[str]:
+    """Canonical industry spelling when it matches case-insensitively; blank becomes 'Other'."""
+    value = value.strip()
+    return (_CANONICAL_INDUSTRY.get(value.lower(), value) or OTHER_INDUSTRY,)
+
+
+def _state(value: str) -> tuple[str]:
+    """US state names become their two-letter code; anything else is kept as written."""
+    value = value.strip()
+    return (US_STATE_CODES.get(value.upper(), value.upper() if len(value) == 2 else value),)
+
+
+def _extra_columns(raw: pd.DataFrame, resolved: dict[str, str]) -> dict[str, str]:
+    """Unmapped input columns to carry through: output name -> raw column (renamed on clashes)."""
+    used = set(resolved.values()) | {EXTRA_FIELDS_COLUMN}
+    taken = set(S.ACCOUNT_COLUMNS)
+    extras: dict[str, str] = {}
+    for column in raw.columns:
+        if column in used:
+            continue
+        name = column
+        if name in taken:
+            name = f"{column}_input"
+            suffix = 2
+            while name in taken or name in raw.columns:
+                name = f"{column}_input{suffix}"
+                suffix += 1
+        taken.add(name)
+        extras[name] = column
+    return extras
+
+
+# --- territories and bookings -----------------------------------------------------------------
+
+
+def load_territories(source: str | Path | bytes | BinaryIO, filename: str | None = None) -> pd.DataFrame:
+    """Territories/reps table in ``TERRITORY_COLUMNS`` order; capacity_fte defaults to 1.0.
+
+    Small files, so problems raise ``DataError`` naming the rows instead of being reported.
+    """
+    raw = _as_text_frame(read_table(source, filename))
+    resolved = _resolve_mapping(
+        list(raw.columns), None, S.TERRITORY_COLUMNS, _suggest(list(raw.columns), TERRITORY_SYNONYMS)
+    )
+    if S.TERRITORY_ID not in resolved:
+        raise DataError(f"territories file has no territory_id column (columns: {', '.join(map(repr, raw.columns))})")
+    text = {
+        c: raw[resolved[c]].str.strip() if c in resolved else pd.Series("", index=raw.index, dtype="str")
+        for c in S.TERRITORY_COLUMNS
+    }
+    ids = text[S.TERRITORY_ID]
+    _raise_for_rows(ids == "", "territories file: territory_id is blank", "give every territory an ID")
+    _raise_for_rows(
+        ids.duplicated(keep="first") & (ids != ""),
+        "territories file: duplicate territory_id",
+        "each territory appears once",
+    )
+    capacity, bad = parse_money(text[S.CAPACITY_FTE])
+    _raise_for_rows(
+        pd.Series(bad | (capacity <= 0)),
+        "territories file: capacity_fte is not a positive number",
+        "use 1.0 for full time, 0.5 for half",
+    )
+    capacity[np.isnan(capacity)] = S.DEFAULT_CAPACITY_FTE
+    home_lat = parse_coordinate(text[S.HOME_LATITUDE])
+    home_lon = parse_coordinate(text[S.HOME_LONGITUDE])
+    valid_home = valid_coordinates(home_lat, home_lon)
+    home_lat, home_lon = home_lat.where(valid_home), home_lon.where(valid_home)
+
+    def as_string(values: pd.Series) -> pd.Series:
+        return values.where(values != "").astype("string")
+
+    return pd.DataFrame(
+        {
+            S.TERRITORY_ID: as_string(ids),
+            S.REP_NAME: as_string(text[S.REP_NAME]),
+            S.REGION: as_string(text[S.REGION]),
+            S.DISTRICT: as_string(text[S.DISTRICT]),
+            S.HOME_LATITUDE: home_lat.astype("float64"),
+            S.HOME_LONGITUDE: home_lon.astype("float64"),
+            S.CAPACITY_FTE: pd.Series(capacity, index=raw.index, dtype="float64"),
+        }
+    )
+
+
+_QUARTER_PATTERNS = (
+    (r"^([0-9]{4})\s*[-/ ]?\s*Q([1-4])$", (1, 2)),
+    (r"^Q([1-4])\s*[-/ ]?\s*([0-9]{4})$", (2, 1)),
+    (r"^([0-9]{4})[-/]([0-9]{1,2})(?:[-/][0-9]{1,2})?(?:[ T].*)?$", None),
+)
+
+
+def _normalize_quarter(cells: pd.Series) -> pd.Series:
+    """'2026Q3' from '2026Q3', '2026 Q3', 'Q3 2026', '2026-Q3' or a date such as '2026-08-15'."""
+    upper = cells.str.upper().str.strip()
+    result = pd.Series(np.nan, index=cells.index, dtype="str")
+    for pattern, order in _QUARTER_PATTERNS:
+        parts = upper.str.extract(pattern)
+        ok = parts[0].notna() & result.isna()
+        if order is None:
+            month = pd.to_numeric(parts[1], errors="coerce")
+            ok &= month.between(1, 12)
+            quarter = ((month - 1) // 3 + 1).astype("Int64").astype("str")
+            result[ok] = parts[0][ok] + "Q" + quarter[ok]
+        else:
+            year, q = parts[order[0] - 1], parts[order[1] - 1]
+            result[ok] = year[ok] + "Q" + q[ok]
+    return result
+
+
+def load_bookings(source: str | Path | bytes | BinaryIO, filename: str | None = None) -> pd.DataFrame:
+    """Bookings table (account_id, quarter like 2026Q3, amount) in ``BOOKING_COLUMNS`` order."""
+    raw = _as_text_frame(read_table(source, filename))
+    resolved = _resolve_mapping(
+        list(raw.columns), None, S.BOOKING_COLUMNS, _suggest(list(raw.columns), BOOKING_SYNONYMS)
+    )
+    missing = [c for c in S.BOOKING_COLUMNS if c not in resolved]
+    if missing:
+        raise DataError(
+            f"bookings file has no {', '.join(missing)} column (columns: {', '.join(map(repr, raw.columns))}): "
+            "it needs account_id, quarter and amount"
+        )
+    ids = raw[resolved[S.ACCOUNT_ID]].str.strip()
+    quarter_text = raw[resolved[S.QUARTER]].str.strip()
+    quarter = _normalize_quarter(quarter_text)
+    amount, bad = parse_money(raw[resolved[S.AMOUNT]])
+    _raise_for_rows(ids == "", "bookings file: account_id is blank", "fill it in or delete the row")
+    _raise_for_rows(quarter.isna(), "bookings file: quarter is not readable", "write quarters like 2026Q3")
+    _raise_for_rows(
+        pd.Series(bad | np.isnan(amount)), "bookings file: amount is not a number", "write amounts like 12345.67"
+    )
+    return pd.DataFrame(
+        {
+            S.ACCOUNT_ID: ids.astype("string"),
+            S.QUARTER: quarter.astype("string"),
+            S.AMOUNT: pd.Series(amount, index=raw.index, dtype="float64"),
+        }
+    )
+
+
+def _raise_for_rows(mask: pd.Series | np.ndarray, problem: str, fix: str) -> None:
+    rows = np.flatnonzero(np.asarray(mask, dtype=bool)) + 1
+    if len(rows):
+        listed = ", ".join(str(r) for r in rows[:5]) + (f" and {len(rows) - 5:,} more" if len(rows) > 5 else "")
+        raise DataError(f"{problem} in {len(rows):,} rows (rows {listed}): {fix}")
+
+
+# --- text report ------------------------------------------------------------------------------
+
+
+def format_report(report: LoadReport) -> str:
+    """Plain-text report for the terminal: counts, notes, then problems grouped by field."""
+    lines = [
+        f"rows read:     {report.rows_read:>12,}",
+        f"rows loaded:   {report.rows_loaded:>12,}",
+        f"rows rejected: {report.rows_rejected:>12,}",
+        f"warnings:      {len(report.warnings):>12,}",
+    ]
+    if report.mapping:
+        lines.append("")
+        lines.append("columns used:")
+        lines.extend(f"  {canonical:<15} <- {column!r}" for canonical, column in report.mapping.items())
+    if report.notes:
+        lines.append("")
+        lines.append("notes:")
+        lines.extend(f"  - {note}" for note in report.notes)
+    for title, issues in (("rejected rows", report.rejected), ("warnings", report.warnings)):
+        if not issues:
+            continue
+        counts: dict[str, int] = {}
+        for issue in issues:
+            counts[issue.field] = counts.get(issue.field, 0) + 1
+        lines.append("")
+        lines.append(
+            f"{title} ({len(issues):,}; by field: " + ", ".join(f"{f} {c:,}" for f, c in counts.items()) + "):"
+        )
+        for issue in issues[:ISSUES_SHOWN_IN_TEXT]:
+            who = f" [{issue.account_id}]" if issue.account_id else ""
+            lines.append(f"  row {issue.row}{who} {issue.field}: {issue.reason}")
+        if len(issues) > ISSUES_SHOWN_IN_TEXT:
+            lines.append(f"  ... and {len(issues) - ISSUES_SHOWN_IN_TEXT:,} more (use --json for the full list)")
+    return "\n".join(lines)

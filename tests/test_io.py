@@ -1,0 +1,670 @@
+"""Importing CRM exports: every quirk, every row accounted for, problems named with what to do."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from territory import schema as S
+from territory.errors import DataError
+from territory.io import (
+    LoadResult,
+    accounts_from_frame,
+    format_report,
+    load_accounts,
+    load_bookings,
+    load_territories,
+    parse_flag,
+    parse_money,
+    read_table,
+    suggest_mapping,
+)
+
+HEADER = "account_id,name,postal_code,revenue\n"
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "accounts.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode(encoding))
+    return path
+
+
+def assert_every_row_accounted_for(result: LoadResult) -> None:
+    report = result.report
+    assert report.rows_read == report.rows_loaded + report.rows_rejected
+    assert report.rows_loaded == len(result.accounts)
+    assert report.rows_rejected == len(report.rejected) == len(result.rejected_rows)
+
+
+def reasons(issues, row: int) -> list[str]:
+    return [issue.reason for issue in issues if issue.row == row]
+
+
+# --- encodings, delimiters, line endings -------------------------------------------------------
+
+
+def test_utf8_with_unicode_names(tmp_path):
+    text = HEADER + 'A1,Zürich Labs,02139,10\nA2,北京科技 😀,10001,20\nA3,"O\'Brien, ""Q"" & Co",90210,30\n'
+    result = load_accounts(write(tmp_path, text))
+    assert result.accounts[S.NAME].tolist() == ["Zürich Labs", "北京科技 😀", 'O\'Brien, "Q" & Co']
+    assert "encoding utf-8" in result.report.notes[0]
+    assert_every_row_accounted_for(result)
+
+
+def test_utf8_bom_does_not_stick_to_the_first_column_name(tmp_path):
+    path = write(tmp_path, "\ufeff" + HEADER + "A1,Acme,02139,10\n")
+    raw = read_table(path)
+    assert list(raw.columns) == ["account_id", "name", "postal_code", "revenue"]
+    result = load_accounts(path)
+    assert result.accounts[S.ACCOUNT_ID].tolist() == ["A1"]
+    assert "with BOM" in result.report.notes[0]
+
+
+def test_cp1252_from_excel_on_windows(tmp_path):
+    path = write(tmp_path, HEADER + "A1,Café Müller,02139,10\nA2,Señor Niño’s,10001,5\n", encoding="cp1252")
+    result = load_accounts(path)
+    assert result.accounts[S.NAME].tolist() == ["Café Müller", "Señor Niño’s"]
+    assert "cp1252" in result.report.notes[0]
+
+
+def test_latin1_is_the_last_resort(tmp_path):
+    # 0x81 is undefined in cp1252, so only latin-1 can decode this file.
+    path = write(tmp_path, HEADER.encode() + b"A1,Caf\xe9 \x81,02139,10\n")
+    result = load_accounts(path)
+    assert result.accounts[S.NAME].iloc[0] == "Café \x81"
+    assert any("latin-1" in note for note in result.report.notes)
+
+
+def test_utf16_tab_separated_unicode_text_from_excel(tmp_path):
+    text = "account_id\tname\tpostal_code\nA1\tÅngström AB\t02139\n"
+    result = load_accounts(write(tmp_path, text, encoding="utf-16"))
+    assert result.accounts[S.NAME].tolist() == ["Ångström AB"]
+
+
+def test_crlf_line_endings(tmp_path):
+    path = write(tmp_path, "account_id,name,postal_code\r\nA1,Acme,02139\r\nA2,Beta,10001\r\n")
+    raw = read_table(path)
+    assert list(raw.columns) == ["account_id", "name", "postal_code"]
+    assert raw["postal_code"].tolist() == ["02139", "10001"]
+    result = load_accounts(path)
+    assert result.accounts[S.POSTAL_CODE].tolist() == ["02139", "10001"]
+
+
+def test_quoted_newlines_keep_rows_and_row_numbers_straight(tmp_path):
+    text = HEADER + 'A1,"Acme\r\nEast Campus",02139,10\nA2,Beta,1234x,20\n'
+    result = load_accounts(write(tmp_path, text))
+    assert result.report.rows_read == 2
+    assert result.accounts[S.NAME].tolist() == ["Acme\r\nEast Campus"]
+    assert [issue.row for issue in result.report.rejected] == [2]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_delimiters_are_sniffed(tmp_path, delimiter):
+    text = "\n".join(
+        delimiter.join(cells)
+        for cells in (["account_id", "name", "postal_code", "revenue"], ["A1", "Acme, Inc.", "02139", "1234,50"])
+    )
+    result = load_accounts(write(tmp_path, text + "\n"))
+    assert result.accounts[S.NAME].tolist() == ["Acme, Inc."]
+    assert result.accounts[S.REVENUE].tolist() == [1234.5]
+
+
+def test_semicolon_file_with_decimal_commas_and_thousand_dots(tmp_path):
+    text = "Kundennummer;account_id;name;postal_code;revenue\n1;A1;Müller GmbH;10001;1.234.567,89\n"
+    result = load_accounts(write(tmp_path, text, encoding="cp1252"))
+    assert result.accounts[S.REVENUE].tolist() == [1234567.89]
+    assert result.accounts["Kundennummer"].tolist() == ["1"]
+
+
+def test_excel_sep_hint_line(tmp_path):
+    result = load_accounts(write(tmp_path, "sep=;\naccount_id;postal_code\nA1;02139\n"))
+    assert result.accounts[S.ACCOUNT_ID].tolist() == ["A1"]
+
+
+def test_cells_stay_text_so_leading_zeros_and_ids_survive(tmp_path):
+    raw = read_table(write(tmp_path, "account_id,postal_code,revenue\n007,02139,1e3\n"))
+    assert raw.iloc[0].tolist() == ["007", "02139", "1e3"]
+
+
+# --- sources ------------------------------------------------------------------------------------
+
+
+def test_read_table_accepts_path_string_bytes_and_file_objects(tmp_path):
+    text = HEADER + "A1,Acme,02139,10\n"
+    path = write(tmp_path, text)
+    expected = read_table(path)
+    pd.testing.assert_frame_equal(read_table(str(path)), expected)
+    pd.testing.assert_frame_equal(read_table(text.encode()), expected)
+    upload = io.BytesIO(text.encode())
+    upload.read()  # a half-read upload is rewound
+    pd.testing.assert_frame_equal(read_table(upload, filename="upload.csv"), expected)
+
+
+def test_load_accounts_from_bytes_with_filename():
+    result = load_accounts((HEADER + "A1,Acme,02139,10\n").encode(), filename="crm.csv")
+    assert result.report.rows_loaded == 1
+    assert "'crm.csv'" in result.report.notes[0]
+
+
+# --- unreadable input -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"", "empty.csv", "is empty"),
+        (b"\r\n\r\n  \n", "blank.csv", "is empty"),
+        (bytes(range(256)) * 40, "junk.csv", "binary"),
+        (b"1,2,3\n4,5,6\n", "numbers.csv", "no header"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "old.xls", ".xls"),
+        (b"PK\x03\x04not really a zip", "broken.xlsx", "not a readable XLSX"),
+    ],
+)
+def test_unreadable_files_raise_data_error_with_a_one_line_fix(tmp_path, content, name, message):
+    with pytest.raises(DataError) as error:
+        load_accounts(write(tmp_path, content, name=name))
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(DataError, match="file not found"):
+        load_accounts(tmp_path / "nope.csv")
+    with pytest.raises(DataError, match="is a folder"):
+        load_accounts(tmp_path)
+
+
+def test_file_without_an_id_or_a_location_column_cannot_be_loaded(tmp_path):
+    with pytest.raises(DataError, match="no account ID column"):
+        load_accounts(write(tmp_path, "name,postal_code\nAcme,02139\n"))
+    with pytest.raises(DataError, match="no location columns"):
+        load_accounts(write(tmp_path, "account_id,name\nA1,Acme\n"))
+    with pytest.raises(DataError, match="longitude column missing"):
+        load_accounts(write(tmp_path, "account_id,latitude\nA1,42\n"))
+
+
+def test_header_only_file_loads_zero_rows(tmp_path):
+    result = load_accounts(write(tmp_path, HEADER))
+    assert (result.report.rows_read, result.report.rows_loaded) == (0, 0)
+    assert list(result.accounts.columns[: len(S.ACCOUNT_COLUMNS)]) == list(S.ACCOUNT_COLUMNS)
+    assert any("no data rows" in note for note in result.report.notes)
+
+
+# --- column mapping -------------------------------------------------------------------------
+
+SALESFORCE = [
+    "Account ID",
+    "Account Name",
+    "Billing Street",
+    "Billing City",
+    "Billing State/Province",
+    "Billing Zip/Postal Code",
+    "Billing Country",
+    "Billing Latitude",
+    "Billing Longitude",
+    "Industry",
+    "Annual Revenue",
+    "Account Owner",
+    "Type",
+]
+HUBSPOT = [
+    "Record ID",
+    "Company name",
+    "Company owner",
+    "Create Date",
+    "City",
+    "State/Region",
+    "Postal Code",
+    "Country/Region",
+    "Industry",
+    "Annual Revenue",
+]
+
+
+def test_salesforce_account_export_headers():
+    assert suggest_mapping(SALESFORCE) == {
+        S.ACCOUNT_ID: "Account ID",
+        S.NAME: "Account Name",
+        S.LATITUDE: "Billing Latitude",
+        S.LONGITUDE: "Billing Longitude",
+        S.POSTAL_CODE: "Billing Zip/Postal Code",
+        S.CITY: "Billing City",
+        S.STATE: "Billing State/Province",
+        S.COUNTRY: "Billing Country",
+        S.INDUSTRY: "Industry",
+        S.REVENUE: "Annual Revenue",
+        S.TERRITORY_ID: "Account Owner",
+    }
+
+
+def test_hubspot_company_export_headers():
+    assert suggest_mapping(HUBSPOT) == {
+        S.ACCOUNT_ID: "Record ID",
+        S.NAME: "Company name",
+        S.POSTAL_CODE: "Postal Code",
+        S.CITY: "City",
+        S.STATE: "State/Region",
+        S.COUNTRY: "Country/Region",
+        S.INDUSTRY: "Industry",
+        S.REVENUE: "Annual Revenue",
+        S.TERRITORY_ID: "Company owner",
+    }
+
+
+def test_mapping_ignores_case_spaces_and_punctuation_and_prefers_territory_over_owner():
+    mapping = suggest_mapping(["ACCOUNT_ID", "zip code", "Lat", "LNG", "Territory", "Owner", "Workload (hours)"])
+    assert mapping == {
+        S.ACCOUNT_ID: "ACCOUNT_ID",
+        S.LATITUDE: "Lat",
+        S.LONGITUDE: "LNG",
+        S.POSTAL_CODE: "zip code",
+        S.WORKLOAD_HOURS: "Workload (hours)",
+        S.TERRITORY_ID: "Territory",
+    }
+
+
+def test_salesforce_file_loads_and_says_owner_keys_the_alignment(tmp_path):
+    rows = [
+        SALESFORCE,
+        [
+            "001A",
+            "Acme",
+            "1 Main St",
+            "",
+            "Massachusetts",
+            "02139",
+            "USA",
+            "",
+            "",
+            "Healthcare",
+            "$1,200,000.00",
+            "Alice Smith",
+            "Customer",
+        ],
+    ]
+    result = load_accounts(write(tmp_path, _csv_text(rows)))
+    account = result.accounts.iloc[0]
+    assert account[S.TERRITORY_ID] == "Alice Smith"
+    assert (account[S.CITY], account[S.STATE], account[S.COUNTRY]) == ("Cambridge", "MA", "US")
+    assert account["Billing Street"] == "1 Main St" and account["Type"] == "Customer"
+    assert any("keyed by owner" in note for note in result.report.notes)
+
+
+def test_user_mapping_overrides_and_unmaps(tmp_path):
+    text = "id,Company,Account Name,zip,Owner,Territory\nA1,Acme Corp,acme,02139,Alice,T1\n"
+    path = write(tmp_path, text)
+    result = load_accounts(path, mapping={S.NAME: "Company", S.TERRITORY_ID: "Owner"})
+    assert result.report.mapping[S.NAME] == "Company"
+    assert result.accounts[S.NAME].tolist() == ["Acme Corp"]
+    assert result.accounts[S.TERRITORY_ID].tolist() == ["Alice"]
+    assert result.accounts["Account Name"].tolist() == ["acme"]  # unmapped columns are carried through
+    unmapped = load_accounts(path, mapping={S.TERRITORY_ID: ""})
+    assert unmapped.accounts[S.TERRITORY_ID].isna().all()
+
+
+def test_mapping_to_a_missing_column_names_it(tmp_path):
+    path = write(tmp_path, HEADER + "A1,Acme,02139,10\n")
+    with pytest.raises(DataError, match="'Billing Zip'.*not in the file"):
+        load_accounts(path, mapping={S.POSTAL_CODE: "Billing Zip"})
+    with pytest.raises(DataError, match="'zip'.*not a column of the schema"):
+        load_accounts(path, mapping={"zip": "postal_code"})
+    with pytest.raises(DataError, match="column 'name' for account_id and name: pick one"):
+        load_accounts(path, mapping={S.ACCOUNT_ID: "name", S.NAME: "name"})
+
+
+def test_extra_columns_are_carried_through_and_renamed_only_on_clash(tmp_path):
+    text = "account_id,Company,name,postal_code,Notes\nA1,Acme,old name,02139,call back\n"
+    result = load_accounts(write(tmp_path, text), mapping={S.NAME: "Company"})
+    columns = list(result.accounts.columns)
+    assert columns[: len(S.ACCOUNT_COLUMNS)] == list(S.ACCOUNT_COLUMNS)
+    assert columns[len(S.ACCOUNT_COLUMNS) :] == ["name_input", "Notes"]
+    assert result.accounts["name_input"].tolist() == ["old name"]
+    assert any("'name' -> 'name_input'" in note for note in result.report.notes)
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+def test_parse_money_formats():
+    values, unreadable = parse_money(
+        pd.Series(["$1,234,567.00", "1.2M", "(1,000)", "€ 12 000", "", "250k", "1.234,5", "USD 7", "n/a", "12abc"])
+    )
+    expected = [1234567.0, 1.2e6, -1000.0, 12000.0, np.nan, 250000.0, 1234.5, 7.0, np.nan, np.nan]
+    np.testing.assert_allclose(values, expected)
+    assert unreadable.tolist() == [False] * 9 + [True]
+
+
+def test_parse_flag():
+    values, unreadable = parse_flag(pd.Series(["true", "FALSE", "Yes", "no", "1", "0", "x", "y", "", "maybe"]))
+    assert values.tolist() == [True, False, True, False, True, False, True, True, False, False]
+    assert unreadable.tolist() == [False] * 9 + [True]
+
+
+def test_money_revenue_negative_and_unreadable(tmp_path):
+    text = HEADER + 'A1,a,02139,"$1,234,567.00"\nA2,b,02139,(1000)\nA3,c,02139,lots\nA4,d,02139,\n'
+    result = load_accounts(write(tmp_path, text))
+    assert result.accounts[S.REVENUE].tolist() == [1234567.0, 0.0, 0.0, 0.0]
+    warnings = result.report.warnings
+    assert "'(1000)' is negative: counted as 0" in reasons(warnings, 2)[0]
+    assert "'lots' is not a number" in reasons(warnings, 3)[0]
+    assert reasons(warnings, 4) == []  # a blank is missing, not wrong
+    assert any("revenue counted as 0 for 2 rows" in note for note in result.report.notes)
+
+
+def test_missing_workload_and_potential_are_derived_by_the_documented_rule(tmp_path):
+    from territory.workload import derive_potential, derive_workload_hours
+
+    text = (
+        "account_id,postal_code,industry,revenue,potential,workload_hours\n"
+        "A1,02139,Healthcare,500000,,\nA2,10001,Retail,100,2000000,40\n"
+    )
+    accounts = load_accounts(write(tmp_path, text)).accounts
+    expected_potential = derive_potential(pd.Series([500000.0]), pd.Series(["Healthcare"]))
+    assert accounts[S.POTENTIAL].tolist() == [expected_potential.iloc[0], 2_000_000.0]
+    expected_hours = derive_workload_hours(
+        expected_potential, pd.Series(["Healthcare"]), accounts[S.LATITUDE].iloc[:1], accounts[S.LONGITUDE].iloc[:1]
+    )
+    assert accounts[S.WORKLOAD_HOURS].tolist() == [expected_hours.iloc[0], 40.0]
+
+
+def test_derivation_note_counts_rows(tmp_path):
+    text = HEADER + "".join(f"A{i},n,02139,{i * 1000}\n" for i in range(1, 1201))
+    notes = load_accounts(write(tmp_path, text)).report.notes
+    assert any(
+        note.startswith("workload_hours derived by the documented rule") and "1,200 rows" in note for note in notes
+    )
+    assert any(note.startswith("potential derived by the documented rule") for note in notes)
+
+
+def test_locked_country_and_industry(tmp_path):
+    text = (
+        "account_id,postal_code,locked,country,industry\n"
+        "A1,02139,yes,United States,healthcare\nA2,02139,0,U.S.,\nA3,02139,maybe,USA,Biotech\nA4,02139,X,,\n"
+    )
+    result = load_accounts(write(tmp_path, text))
+    accounts = result.accounts
+    assert accounts[S.LOCKED].tolist() == [True, False, False, True]
+    assert accounts[S.COUNTRY].tolist() == ["US"] * 4
+    assert accounts[S.INDUSTRY].tolist() == ["Healthcare", "Other", "Biotech", "Other"]
+    assert "'maybe' is not yes/no" in reasons(result.report.warnings, 3)[0]
+
+
+def test_dtypes_follow_the_schema(tmp_path):
+    accounts = load_accounts(write(tmp_path, HEADER + "A1,Acme,02139,10\n")).accounts
+    for column in S.ACCOUNT_SCHEMA:
+        assert str(accounts[column.name].dtype) == column.dtype, column.name
+
+
+# --- locations ----------------------------------------------------------------------------------
+
+
+def test_zip_plus_four_and_lost_leading_zero(tmp_path):
+    text = HEADER + "A1,a,02139-4307,1\nA2,b,2139,1\nA3,c,501,1\n"
+    result = load_accounts(write(tmp_path, text))
+    accounts = result.accounts
+    assert accounts[S.POSTAL_CODE].tolist() == ["02139", "02139", "00501"]
+    assert accounts[S.CITY].tolist() == ["Cambridge", "Cambridge", "Holtsville"]
+    assert accounts[S.LATITUDE].iloc[0] == pytest.approx(42.3647)
+    assert reasons(result.report.warnings, 1) == []
+    assert "'2139' lost its leading zero" in reasons(result.report.warnings, 2)[0]
+    assert "read as 00501" in reasons(result.report.warnings, 3)[0]
+
+
+def test_invalid_and_unknown_zips_are_rejected_with_what_to_do(tmp_path):
+    text = HEADER + "A1,a,1234x,1\nA2,b,00000,1\nA3,c,,1\nA4,d,02139,1\n"
+    result = load_accounts(write(tmp_path, text))
+    rejected = {issue.row: issue for issue in result.report.rejected}
+    assert (
+        rejected[1].reason == "no coordinates and ZIP '1234x' is not a US ZIP: add latitude/longitude or a 5-digit ZIP"
+    )
+    assert rejected[1].field == S.POSTAL_CODE and rejected[1].account_id == "A1"
+    assert "'00000' is not in the US ZIP list" in rejected[2].reason
+    assert "no ZIP: add latitude/longitude" in rejected[3].reason
+    assert result.accounts[S.ACCOUNT_ID].tolist() == ["A4"]
+
+
+def test_valid_coordinates_win_and_bad_ones_fall_back_to_the_zip(tmp_path):
+    text = (
+        "account_id,postal_code,latitude,longitude\n"
+        "A1,02139,40.0,-100.0\nA2,02139,95,-200\nA3,02139,0,0\nA4,,95,10\nA5,02139,north,\n"
+    )
+    result = load_accounts(write(tmp_path, text))
+    accounts = result.accounts.set_index(S.ACCOUNT_ID)
+    assert (accounts.loc["A1", S.LATITUDE], accounts.loc["A1", S.LONGITUDE]) == (40.0, -100.0)
+    for account in ("A2", "A3", "A5"):
+        assert accounts.loc[account, S.LATITUDE] == pytest.approx(42.3647)
+    assert "used the centre of ZIP 02139" in reasons(result.report.warnings, 2)[0]
+    assert "'0', '0'" in reasons(result.report.warnings, 3)[0]
+    [rejected] = result.report.rejected
+    assert (rejected.row, rejected.field) == (4, S.LATITUDE)
+    assert "coordinates ('95', '10') are not valid and no ZIP" in rejected.reason
+
+
+def test_accounts_outside_the_us_need_coordinates(tmp_path):
+    text = "account_id,postal_code,country,latitude,longitude\nA1,10115,Germany,52.53,13.38\nA2,10115,DE,,\n"
+    result = load_accounts(write(tmp_path, text))
+    assert result.accounts[[S.POSTAL_CODE, S.COUNTRY]].iloc[0].tolist() == ["10115", "DE"]
+    assert "outside the US" in result.report.rejected[0].reason
+
+
+# --- row accounting -----------------------------------------------------------------------------
+
+
+def test_duplicate_ids_are_never_merged(tmp_path):
+    text = HEADER + "A1,first,02139,1\nA2,other,02139,1\nA1,second,10001,2\nA1,third,10001,3\n"
+    result = load_accounts(write(tmp_path, text))
+    assert result.accounts[S.NAME].tolist() == ["first", "other"]
+    rejected = {issue.row: issue for issue in result.report.rejected}
+    assert sorted(rejected) == [3, 4]
+    assert "first in row 1" in rejected[3].reason and "first in row 1" in rejected[4].reason
+    [warning] = [w for w in result.report.warnings if w.field == S.ACCOUNT_ID]
+    assert warning.row == 1 and "appears 3 times (also in rows 3, 4)" in warning.reason
+    assert result.rejected_rows["name"].tolist() == ["second", "third"]
+
+
+def test_blank_ids_blank_rows_and_ragged_rows_are_rejected(tmp_path):
+    text = HEADER + "A1,a,02139,1\n,no id,02139,1\n,,,\nA4,d,02139,1,surplus,cells\nA5,e,02139,1\n"
+    result = load_accounts(write(tmp_path, text))
+    assert result.accounts[S.ACCOUNT_ID].tolist() == ["A1", "A5"]
+    rejected = {issue.row: issue for issue in result.report.rejected}
+    assert rejected[2].reason.startswith("account_id is blank")
+    assert rejected[3].reason.startswith("row is empty")
+    assert "more cells than the header" in rejected[4].reason and "'surplus,cells'" in rejected[4].reason
+    assert_every_row_accounted_for(result)
+
+
+def test_rejected_rows_keep_the_original_text_for_download(tmp_path):
+    text = HEADER + 'A1,"Acme, Inc.",1234x,"$1,000"\n'
+    rejected = load_accounts(write(tmp_path, text)).rejected_rows
+    assert list(rejected.columns) == ["row", "reason", "account_id", "name", "postal_code", "revenue"]
+    assert rejected.iloc[0].tolist()[2:] == ["A1", "Acme, Inc.", "1234x", "$1,000"]
+    assert rejected["row"].tolist() == [1]
+
+
+def test_accounts_from_frame_accepts_non_text_frames():
+    raw = pd.DataFrame({"account_id": [1, 2, None], "postal_code": [2139, 10001, 90210], "revenue": [1.5, None, 3]})
+    result = accounts_from_frame(raw)
+    assert result.accounts[S.POSTAL_CODE].tolist() == ["02139", "10001"]
+    assert result.accounts[S.REVENUE].tolist() == [1.5, 0.0]
+    assert result.report.rejected[0].row == 3
+
+
+def test_report_to_dict_and_text(tmp_path):
+    text = HEADER + "A1,a,02139,1\nA1,b,1234x,1\n"
+    report = load_accounts(write(tmp_path, text)).report
+    as_dict = report.to_dict()
+    assert {"rows_read", "rows_loaded", "rows_rejected", "rejected", "warnings", "notes", "mapping"} <= set(as_dict)
+    assert as_dict["rejected"][0] == {
+        "row": 2,
+        "account_id": "A1",
+        "field": "account_id",
+        "reason": report.rejected[0].reason,
+    }
+    text_report = format_report(report)
+    assert "rows rejected:" in text_report and "row 2 [A1] account_id: duplicate" in text_report
+
+
+# --- XLSX ---------------------------------------------------------------------------------------
+
+
+def test_xlsx_round_trip_first_sheet_only(tmp_path):
+    path = tmp_path / "accounts.xlsx"
+    accounts = pd.DataFrame(
+        {
+            "Account ID": ["A1", "A2"],
+            "Account Name": ["Café Müller", "北京"],
+            "Billing Zip/Postal Code": [2139, 90210],
+            "Annual Revenue": [1234.5, 2000000],
+        }
+    )
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        accounts.to_excel(writer, sheet_name="Accounts", index=False)
+        pd.DataFrame({"x": [1]}).to_excel(writer, sheet_name="Notes", index=False)
+    result = load_accounts(path)
+    assert result.accounts[S.NAME].tolist() == ["Café Müller", "北京"]
+    assert result.accounts[S.POSTAL_CODE].tolist() == ["02139", "90210"]  # the number 2139 is restored
+    assert result.accounts[S.REVENUE].tolist() == [1234.5, 2_000_000.0]
+    assert any("2 sheets; only the first was read" in note and "'Notes'" in note for note in result.report.notes)
+    assert any("lost its leading zero" in w.reason for w in result.report.warnings)
+    # The same workbook as bytes (a Streamlit upload) without a file name is recognised too.
+    assert load_accounts(path.read_bytes()).report.rows_loaded == 2
+
+
+# --- territories and bookings -------------------------------------------------------------------
+
+
+def test_load_territories(tmp_path):
+    text = "Territory,Rep Name,Region,Home Lat,Home Lon,FTE\nT1,Alice,East,42.36,-71.1,\nT2,Bob,West,,,0.5\n"
+    territories = load_territories(write(tmp_path, text))
+    assert list(territories.columns) == list(S.TERRITORY_COLUMNS)
+    assert territories[S.CAPACITY_FTE].tolist() == [1.0, 0.5]
+    assert territories[S.HOME_LATITUDE].iloc[0] == 42.36 and np.isnan(territories[S.HOME_LATITUDE].iloc[1])
+    with pytest.raises(DataError, match="duplicate territory_id in 1 rows \\(rows 2\\)"):
+        load_territories(write(tmp_path, "territory_id\nT1\nT1\n"))
+
+
+def test_load_bookings(tmp_path):
+    text = 'account_id,quarter,amount\nA1,2026Q3,"$1,000"\nA1,Q4 2026,5\nA2,2026-02-15,7\n'
+    bookings = load_bookings(write(tmp_path, text))
+    assert list(bookings.columns) == list(S.BOOKING_COLUMNS)
+    assert bookings[S.QUARTER].tolist() == ["2026Q3", "2026Q4", "2026Q1"]
+    assert bookings[S.AMOUNT].tolist() == [1000.0, 5.0, 7.0]
+    with pytest.raises(DataError, match="quarter is not readable in 1 rows"):
+        load_bookings(write(tmp_path, "account_id,quarter,amount\nA1,someday,5\n"))
+
+
+# --- property: junk never breaks the accounting ------------------------------------------------
+
+JUNK_CELL = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=12),  # control codes: see below
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "02139",
+            "2139",
+            "1234x",
+            "90210-1234",
+            "$1,234.00",
+            "(5)",
+            "1.2M",
+            "n/a",
+            "😀",
+            '"',
+            "'",
+            ",",
+            ";",
+            "\t",
+            "|",
+            "\n",
+            "\r\n",
+            "95",
+            "-200",
+            "0",
+            "yes",
+            "USA",
+            "=1+1",
+        ]
+    ),
+    st.integers(-(10**9), 10**9).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+)
+JUNK_HEADER = [
+    "account_id",
+    "name",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "revenue",
+    "potential",
+    "workload_hours",
+    "locked",
+    "country",
+    "industry",
+    "territory_id",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(st.lists(JUNK_CELL, min_size=len(JUNK_HEADER), max_size=len(JUNK_HEADER)), max_size=12),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig"]),
+)
+def test_random_junk_cells_are_all_accounted_for(rows, delimiter, encoding):
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, delimiter=delimiter).writerows([JUNK_HEADER, *rows])
+    data = buffer.getvalue().encode(encoding, errors="surrogatepass")
+    result = load_accounts(data, filename="junk.csv")  # a valid header: junk cells never make it unreadable
+    assert_every_row_accounted_for(result)
+    assert result.accounts[S.ACCOUNT_ID].is_unique
+    assert result.accounts[[S.LATITUDE, S.LONGITUDE]].notna().all().all()
+    for issue in [*result.report.rejected, *result.report.warnings]:
+        assert 1 <= issue.row <= result.report.rows_read and issue.reason
+        assert "\n" not in issue.reason  # one line each, whatever the cell held
+
+
+def test_a_few_control_characters_in_cells_do_not_make_a_file_binary(tmp_path):
+    text = "account_id,name,postal_code\r\n,,\r\nA2,\x08\x08\x08 Acme\x0b,02139\r\n"
+    result = load_accounts(write(tmp_path, text))
+    assert result.accounts[S.NAME].tolist() == ["\x08\x08\x08 Acme"]  # (\x0b is whitespace: stripped)
+    assert result.report.rows_rejected == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=400))
+def test_random_bytes_raise_only_data_error(data):
+    try:
+        result = load_accounts(data, filename="random.csv")
+    except DataError as error:
+        assert "\n" not in str(error)
+        return
+    assert_every_row_accounted_for(result)
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def test_a_lone_guessed_coordinate_column_is_ignored_when_zips_exist(tmp_path):
+    result = load_accounts(write(tmp_path, "account_id,postal_code,lat\nA1,02139,7\n"))
+    assert result.accounts[S.LATITUDE].iloc[0] == pytest.approx(42.3647)
+    assert any("'lat' not used as latitude" in note for note in result.report.notes)
+    assert result.accounts["lat"].tolist() == ["7"]
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import territory.io
+
+    assert doctest.testmod(territory.io).failed == 0
