@@ -1,0 +1,110 @@
+"""Rebalance (what-if): move the settings, see the active alignment (before) next to the result (after).
+
+Thin page: widgets, cached engine calls and charts live in territory/ui/rebalance.py.
+"""
+
+import streamlit as st
+
+from territory import schema
+from territory.errors import TerritoryError
+from territory.ui import colors as tcolors
+from territory.ui import rebalance as rb
+from territory.ui import rebalance_charts as rbc
+from territory.ui import state
+
+state.init_state()
+st.title("Rebalance: what-if")
+st.caption(
+    "Move the settings in the sidebar: the engine re-runs and shows the active alignment (**before**) "
+    "next to the result (**after**). Nothing changes elsewhere in the app until you press **Make active**."
+)
+dataset = state.require_dataset()
+alignment = state.get_alignment()
+accounts, territories = dataset.accounts, dataset.territories
+before = alignment.labels.astype("string")
+current_ids = sorted(before.dropna().unique().tolist())
+if not current_ids:
+    st.info("The active dataset has no territory assignment yet, so there is nothing to rebalance from. "
+            "Load a file with a `territory_id` column on the **Data** page.")
+    st.stop()
+
+industries = (sorted(accounts[schema.INDUSTRY].dropna().astype(str).unique().tolist())
+              if schema.INDUSTRY in accounts else [])
+settings = rb.controls_ui(len(current_ids), industries, len(accounts))
+rb.forget_other_datasets(dataset.fingerprint)
+manual_moves = rb.get_manual_moves()
+event = rb.get_event(current_ids)
+engine_input = rb.engine_accounts(accounts, before, manual_moves, settings.lock_top_n)
+params = settings.to_params()
+
+try:
+    whatif = rb.compute_whatif(dataset.fingerprint, accounts, territories, before, engine_input, params,
+                               event, manual_moves)
+except TerritoryError as error:
+    st.error(str(error), icon=":material/error:")
+    rb.recovery_ui(event, manual_moves)
+    st.stop()
+
+rb.messages_ui(whatif.result, whatif.wall_seconds)
+rb.kpis_ui(whatif, alignment.name)
+
+events_col, use_col = st.columns(2)
+with events_col.container(border=True):
+    st.markdown("**Staffing events**")
+    rb.events_ui(current_ids, territories)
+with use_col.container(border=True):
+    st.markdown("**Use this result**")
+    rb.actions_ui(accounts, whatif, settings, event)
+
+colors = tcolors.territory_colors(tcolors.all_territory_ids(territories, before, whatif.after))
+rb.maps_ui(accounts, whatif, territories, colors)
+
+tab_load, tab_flows, tab_moved, tab_tradeoff, tab_manual = st.tabs(
+    ["Load per territory", "Account flows", "Moved accounts", "Trade-off", "Manual moves"]
+)
+with tab_load:
+    st.plotly_chart(
+        rbc.distribution_figure(whatif.before_table, whatif.after_table, params.tolerance, colors,
+                               settings.measure_label()),
+        key="rb_chart_distribution", width="stretch",
+    )
+    st.caption("Grey: before; coloured: after; green band: the tolerance around each territory's target "
+               "(its share of the total by rep capacity).")
+with tab_flows:
+    counts = rbc.transfer_matrix(whatif.before, whatif.after)
+    if counts.empty:
+        st.info("No account changes territory with these settings.")
+    else:
+        revenue = rbc.transfer_matrix(whatif.before, whatif.after, accounts.get(schema.REVENUE))
+        st.plotly_chart(rbc.transfer_figure(counts, revenue), key="rb_chart_flows", width="stretch")
+        st.caption("Accounts moving from each territory (rows) to another (columns); hover for the revenue.")
+with tab_moved:
+    moved = rb.moved_accounts_table(accounts, whatif.assignment)
+    st.caption(f"{len(moved):,} accounts move; each carries the reason for its move.")
+    st.dataframe(
+        moved, hide_index=True, width="stretch", height=380, key="rb_moved_table",
+        column_config={
+            "Revenue (USD/yr)": st.column_config.NumberColumn(format="$%,.0f"),
+            "Workload (h/yr)": st.column_config.NumberColumn(format="%,.0f"),
+            "Reason": st.column_config.TextColumn(width="large"),
+        },
+    )
+with tab_tradeoff:
+    if st.toggle(f"Compute the trade-off ({len(rb.STABILITY_SWEEP)} engine runs, cached)", key="rb_sweep"):
+        with st.spinner("Running the stability sweep..."):
+            sweep = rb.stability_sweep(dataset.fingerprint, accounts, territories, engine_input, before, params,
+                                       event, rb.sweep_values(settings.stability))
+        st.plotly_chart(rbc.tradeoff_figure(sweep, settings.stability), key="rb_chart_tradeoff", width="stretch")
+        for message in sweep.get("error", []):
+            if message:
+                st.warning(message)
+        st.caption("Each point is this what-if at another stability setting (s): lower is better balanced, "
+                   "further left moves fewer accounts, colour is travel. Set the Stability slider to the "
+                   "point you want: those runs are cached, so it is instant.")
+    else:
+        st.caption("Balance against moves against travel over stability "
+                   f"{', '.join(f'{s:g}' for s in rb.STABILITY_SWEEP)}. Off by default because each new "
+                   "setting of the other sliders costs that many engine runs; once computed, returning "
+                   "to a setting is instant.")
+with tab_manual:
+    rb.manual_moves_ui(accounts, whatif, sorted(whatif.after.dropna().unique().tolist()), colors)

@@ -1,0 +1,830 @@
+"""Widgets, cached engine calls and before/after charts for the Rebalance (what-if) page.
+
+The page (pages/rebalance.py) stays thin: it reads the active dataset and alignment, asks
+:func:`controls_ui` for a :class:`RebalanceSettings`, runs the engine through
+:func:`compute_whatif` (cached: returning to a setting is instant) and draws the pieces below.
+Everything here that is not a widget is a pure function of its arguments, so the cache keys are
+honest and the charts are testable without a UI.
+
+Session-state keys this page owns (non-widget keys survive a page change; widget keys start with
+``rb_`` and are rebuilt from the non-widget copy when the user comes back):
+
+* ``rebalance_settings``: dict of the control values (widget key -> value).
+* ``rebalance_manual_moves``: dict account_id -> territory_id of hand-made moves (locked).
+* ``rebalance_event``: None, ``("rep_leaves", territory_id)`` or ``("new_hire",)``.
+* ``rebalance_dataset``: fingerprint of the dataset those belong to (a new dataset clears them).
+
+"Make active" goes through :func:`territory.ui.state.set_active_alignment`; "Save as a named
+scenario" through the Scenarios page's form (:func:`territory.ui.scenarios.save_form`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from territory import events, schema
+from territory.balance import BalanceParams, BalanceResult, balance
+from territory.errors import ParameterError, TerritoryError
+from territory.geo import weighted_centers
+from territory.ui import cached, maps, rebalance_charts, state
+from territory.ui import scenarios as scenarios_ui
+from territory.ui.state import frame_fingerprint
+
+SETTINGS_KEY = "rebalance_settings"
+MANUAL_MOVES_KEY = "rebalance_manual_moves"
+EVENT_KEY = "rebalance_event"
+DATASET_KEY = "rebalance_dataset"  # fingerprint the hand moves and the event belong to
+
+STABILITY_SWEEP: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+"""Stability values of the trade-off chart (each run is cached like a slider move)."""
+
+MEASURE_CHOICES: tuple[str, ...] = (*schema.MEASURES, "composite")
+COMPOSITE_PARTNERS: tuple[str, ...] = ("potential", "revenue", "accounts")
+BUDGET_CHOICES: dict[str, str] = {
+    "none": "No limit",
+    "accounts": "At most N accounts",
+    "revenue_pct": "At most X% of revenue",
+}
+MANUAL_REASON = "Moved by hand to {to} (locked)"
+MAP_WIDTH_PX = 500  # each of the two maps, on a wide layout
+MAP_HEIGHT_PX = 340
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RebalanceSettings:
+    """Plain values of the Rebalance controls (what the widgets return, before any engine call)."""
+
+    n_territories: int
+    measure: str = "workload"
+    composite_workload_pct: int = 70
+    composite_partner: str = "potential"
+    tolerance_pct: float = 5.0
+    stability: float = 0.5
+    compactness: float = 0.5
+    industry_teams: tuple[str, ...] = ()
+    industry_focus: float = 0.0
+    budget_kind: str = "none"
+    budget_accounts: int = 100
+    budget_revenue_pct: float = 5.0
+    lock_top_n: int = 0
+
+    def balance_on(self) -> str | tuple[tuple[str, float], ...]:
+        """The engine's ``balance_on``: a measure name, or ((measure, weight), ...) for a composite."""
+        if self.measure != "composite":
+            return self.measure
+        workload = self.composite_workload_pct / 100.0
+        return (("workload", round(workload, 4)), (self.composite_partner, round(1.0 - workload, 4)))
+
+    def measure_label(self) -> str:
+        """Axis label (with unit) of the balance measure."""
+        if self.measure != "composite":
+            return schema.MEASURE_LABEL[self.measure]
+        return (
+            f"Composite: {self.composite_workload_pct}% workload + "
+            f"{100 - self.composite_workload_pct}% {self.composite_partner} (target units)"
+        )
+
+    def to_params(self, seed: int = 0) -> BalanceParams:
+        """The engine's BalanceParams for these settings."""
+        return BalanceParams(
+            n_territories=int(self.n_territories),
+            balance_on=self.balance_on(),
+            tolerance=float(self.tolerance_pct) / 100.0,
+            stability=float(self.stability),
+            compactness=float(self.compactness),
+            move_budget_accounts=int(self.budget_accounts) if self.budget_kind == "accounts" else None,
+            move_budget_revenue_pct=(
+                float(self.budget_revenue_pct) if self.budget_kind == "revenue_pct" else None
+            ),
+            industry_teams=tuple(self.industry_teams),
+            industry_focus=float(self.industry_focus),
+            seed=seed,
+        )
+
+
+def _restore_widget_values(defaults: Mapping[str, object]) -> None:
+    """Put saved control values back under their widget keys (widget keys die on a page change)."""
+    saved = st.session_state.setdefault(SETTINGS_KEY, {})
+    for key, default in defaults.items():
+        if key not in st.session_state:
+            st.session_state[key] = saved.get(key, default)
+
+
+def _save_widget_values(keys: Sequence[str]) -> None:
+    st.session_state[SETTINGS_KEY] = {k: st.session_state[k] for k in keys if k in st.session_state}
+
+
+def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int) -> RebalanceSettings:
+    """Draw the what-if controls in the sidebar and return their values.
+
+    ``n_current`` is the number of territories in the active alignment (the slider's default);
+    ``industries`` feed the industry-teams multiselect.
+    """
+    n_max = max(2, min(n_accounts, max(2 * n_current, n_current + 10, 12)))
+    defaults: dict[str, object] = {
+        "rb_n_territories": int(min(max(n_current, 2), n_max)),
+        "rb_measure": "workload",
+        "rb_composite_workload_pct": 70,
+        "rb_composite_partner": "potential",
+        "rb_tolerance_pct": 5,
+        "rb_stability": 0.5,
+        "rb_compactness": 0.5,
+        "rb_industry_teams": [],
+        "rb_industry_focus": 0.0,
+        "rb_budget_kind": "none",
+        "rb_budget_accounts": max(1, min(100, n_accounts)),
+        "rb_budget_revenue_pct": 5.0,
+        "rb_lock_top_n": 0,
+        "rb_sweep": False,  # drawn on the Trade-off tab; kept here so it survives a page change
+    }
+    _restore_widget_values(defaults)
+    # Values saved for another dataset can fall outside this one's ranges: clamp them.
+    st.session_state["rb_n_territories"] = int(min(max(st.session_state["rb_n_territories"], 2), n_max))
+    st.session_state["rb_industry_teams"] = [
+        i for i in st.session_state["rb_industry_teams"] if i in set(industries)
+    ]
+
+    sb = st.sidebar
+    sb.header("What-if settings")
+    sb.slider(
+        "Number of territories", min_value=2, max_value=n_max, step=1, key="rb_n_territories",
+        help=f"The active alignment has {n_current}. More territories = a new hire; fewer = a rep leaves.",
+    )
+    sb.selectbox(
+        "Balance on", MEASURE_CHOICES, key="rb_measure",
+        format_func=lambda m: "Composite (weighted)" if m == "composite" else schema.MEASURE_LABEL[m],
+        help="The quantity every territory should carry in proportion to its rep's capacity (FTE).",
+    )
+    if st.session_state["rb_measure"] == "composite":
+        c1, c2 = sb.columns([3, 2])
+        c1.slider("Workload weight (%)", 0, 100, step=5, key="rb_composite_workload_pct")
+        c2.selectbox("plus", COMPOSITE_PARTNERS, key="rb_composite_partner")
+    sb.slider(
+        "Tolerance (± % of target)", min_value=1, max_value=25, step=1, key="rb_tolerance_pct",
+        help="Each territory must land within this band around its target when feasible.",
+    )
+    sb.slider(
+        "Stability (0 = free, 1 = keep accounts)", 0.0, 1.0, step=0.05, key="rb_stability",
+        help="Higher keeps more accounts with their current rep; 1 moves only what the tolerance needs.",
+    )
+    sb.slider(
+        "Compactness (0 = balance first, 1 = short travel)", 0.0, 1.0, step=0.05, key="rb_compactness",
+    )
+    with sb.expander("Industry teams and focus", expanded=bool(st.session_state["rb_industry_teams"])):
+        st.multiselect(
+            "Industry teams", list(industries), key="rb_industry_teams",
+            help="Chosen industries get their own specialist territories, overlaid on the geographic ones.",
+        )
+        st.slider(
+            "Industry focus (0-1)", 0.0, 1.0, step=0.05, key="rb_industry_focus",
+            help="Higher makes geographic territories specialise in fewer industries, at some travel cost.",
+        )
+    with sb.expander("Move budget and locks", expanded=st.session_state["rb_budget_kind"] != "none"):
+        st.radio(
+            "Move budget", list(BUDGET_CHOICES), key="rb_budget_kind",
+            format_func=BUDGET_CHOICES.__getitem__, horizontal=False,
+        )
+        if st.session_state["rb_budget_kind"] == "accounts":
+            st.number_input("Max accounts moved", min_value=0, max_value=n_accounts, step=10,
+                            key="rb_budget_accounts")
+        elif st.session_state["rb_budget_kind"] == "revenue_pct":
+            st.number_input("Max revenue moved (%)", min_value=0.0, max_value=100.0, step=1.0,
+                            key="rb_budget_revenue_pct")
+        st.number_input(
+            "Lock top-N accounts by revenue", min_value=0, max_value=n_accounts, step=5, key="rb_lock_top_n",
+            help="The N biggest accounts (USD/year) stay with their current territory.",
+        )
+    _save_widget_values(list(defaults))
+
+    ss = st.session_state
+    return RebalanceSettings(
+        n_territories=int(ss["rb_n_territories"]),
+        measure=str(ss["rb_measure"]),
+        composite_workload_pct=int(ss["rb_composite_workload_pct"]),
+        composite_partner=str(ss["rb_composite_partner"]),
+        tolerance_pct=float(ss["rb_tolerance_pct"]),
+        stability=float(ss["rb_stability"]),
+        compactness=float(ss["rb_compactness"]),
+        industry_teams=tuple(ss["rb_industry_teams"]),
+        industry_focus=float(ss["rb_industry_focus"]),
+        budget_kind=str(ss["rb_budget_kind"]),
+        budget_accounts=int(ss["rb_budget_accounts"]),
+        budget_revenue_pct=float(ss["rb_budget_revenue_pct"]),
+        lock_top_n=int(ss["rb_lock_top_n"]),
+    )
+
+
+# --- engine input and cached runs -------------------------------------------------------------
+
+
+def top_revenue_index(accounts: pd.DataFrame, n: int) -> pd.Index:
+    """Index of the ``n`` accounts with the highest revenue (ties broken by position)."""
+    if n <= 0 or schema.REVENUE not in accounts:
+        return accounts.index[:0]
+    revenue = pd.to_numeric(accounts[schema.REVENUE], errors="coerce").fillna(0.0)
+    order = np.argsort(-revenue.to_numpy(dtype=float), kind="stable")[: int(n)]
+    return accounts.index[order]
+
+
+def engine_accounts(
+    accounts: pd.DataFrame,
+    before: pd.Series,
+    manual_moves: Mapping[str, str] | None = None,
+    lock_top_n: int = 0,
+) -> pd.DataFrame:
+    """The accounts table the engine sees for a what-if.
+
+    ``territory_id`` is the active alignment (``before``) except for hand-moved accounts, which sit
+    in their chosen territory; hand-moved accounts and the top-N by revenue are ``locked`` (as are
+    accounts already locked in the data).
+    """
+    out = accounts.copy()
+    out[schema.TERRITORY_ID] = before.reindex(out.index).astype("string")
+    if schema.LOCKED in out:
+        locked = out[schema.LOCKED].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    else:
+        locked = np.zeros(len(out), dtype=bool)
+    locked[out.index.get_indexer(top_revenue_index(out, lock_top_n))] = True
+    if manual_moves:
+        ids = out[schema.ACCOUNT_ID].astype("string")
+        target = ids.map(dict(manual_moves))
+        hand = target.notna().to_numpy()
+        out.loc[hand, schema.TERRITORY_ID] = target[hand].astype("string")
+        locked |= hand
+    out[schema.LOCKED] = pd.array(locked, dtype="boolean")
+    return out
+
+
+def run_whatif(accounts: pd.DataFrame, territories: pd.DataFrame, params: BalanceParams,
+               event: tuple | None) -> BalanceResult:
+    """One engine call: a rebalance, or an event ("rep_leaves", T) / ("new_hire",) on top of it."""
+    current = accounts[schema.TERRITORY_ID]
+    if not event:
+        return balance(accounts, params, territories)
+    if event[0] == "rep_leaves":
+        return events.rep_leaves(accounts, current, event[1], territories=territories, params=params)
+    if event[0] == "new_hire":
+        return events.new_hire(accounts, current, territories=territories, params=params)
+    raise ParameterError(f"Unknown what-if event {event[0]!r}: use 'rep_leaves' or 'new_hire'.")
+
+
+def after_assignment(
+    result_assignment: pd.DataFrame, before: pd.Series, manual_moves: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """The engine's assignment, re-based on the real "before" (the active alignment).
+
+    The engine saw hand-moved accounts already in their new territory, so it calls them unmoved;
+    here ``previous_territory_id`` is the active alignment again and those accounts get a
+    "moved by hand" reason.
+    """
+    out = result_assignment.copy()
+    prev = before.reindex(out.index).astype("string")
+    after = out[schema.TERRITORY_ID].astype("string")
+    out["previous_territory_id"] = prev
+    moved = (after != prev).fillna(after.notna() | prev.notna()).astype(bool)
+    out["moved"] = moved
+    reason = out["reason"].astype("string").fillna("") if "reason" in out else pd.Series("", index=out.index)
+    if manual_moves:
+        ids = out[schema.ACCOUNT_ID].astype("string")
+        hand = ids.isin(list(manual_moves)).to_numpy() & moved.to_numpy()
+        reason = reason.where(~hand, after.map(lambda t: MANUAL_REASON.format(to=t)))
+    out["reason"] = reason.where(moved, "").astype(str)
+    return out
+
+
+# --- figures shown as KPIs ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One before/after figure: label, values, display format and whether lower is better."""
+
+    label: str
+    before: float | None
+    after: float
+    fmt: str
+    lower_is_better: bool = True
+    help: str = ""
+
+    def text(self, value: float | None) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "-"
+        return self.fmt.format(value)
+
+    def delta_text(self) -> str | None:
+        if self.before is None or math.isnan(self.before) or math.isnan(self.after):
+            return None
+        return self.fmt.format(self.after - self.before).replace("+-", "-")
+
+
+def _card_value(card: Mapping, name: str) -> float:
+    """A scorecard figure as a float (NaN where the scorecard has None: undefined)."""
+    value = card.get(name)
+    return float("nan") if value is None else float(value)
+
+
+def kpis(before_card: Mapping, after_card: Mapping) -> list[Kpi]:
+    """The six before/after figures of the page, from two :func:`territory.metrics.scorecard` dicts
+    (their top-level balance figures are those of the balance measure)."""
+    def both(name: str) -> tuple[float, float]:
+        return _card_value(before_card, name), _card_value(after_card, name)
+
+    dev_b, dev_a = both("max_deviation_pct")
+    cv_b, cv_a = both("cv")
+    return [
+        Kpi("Max deviation", dev_b, dev_a, "{:.1f}%", help=(
+            "Largest gap between a territory and its target on the balance measure (% of target).")),
+        Kpi("CV", cv_b, cv_a, "{:.3f}", help="Coefficient of variation of the measure across territories "
+            "(capacity-adjusted; 0 = perfectly even)."),
+        Kpi("Mean distance", *both("weighted_mean_distance_km"), "{:,.0f} km",
+            help="Workload-weighted mean great-circle distance from an account to its territory centre."),
+        Kpi("Fragmented territories", *both("fragmented_territories"), "{:,.0f}",
+            help="Territories split into more than one piece by another territory's accounts."),
+        Kpi("Moved accounts", None, _card_value(after_card, "moved_accounts"), "{:,.0f}",
+            help="Accounts whose territory changes versus the active alignment."),
+        Kpi("Moved revenue", None, _card_value(after_card, "moved_revenue_pct"), "{:.1f}%",
+            help="Revenue of the moved accounts, as % of total revenue."),
+    ]
+
+
+def moved_accounts_table(accounts: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:
+    """One row per moved account, biggest revenue first, with the engine's (or manual) reason."""
+    moved = assignment["moved"].to_numpy(dtype=bool)
+    rows = accounts.loc[moved]
+    out = pd.DataFrame({
+        "Account": rows[schema.ACCOUNT_ID].astype("string"),
+        "Name": rows[schema.NAME].astype("string") if schema.NAME in rows else "",
+        "Postal code": rows[schema.POSTAL_CODE].astype("string") if schema.POSTAL_CODE in rows else "",
+        "From": assignment.loc[moved, "previous_territory_id"].astype("string"),
+        "To": assignment.loc[moved, schema.TERRITORY_ID].astype("string"),
+        "Revenue (USD/yr)": pd.to_numeric(rows.get(schema.REVENUE), errors="coerce"),
+        "Workload (h/yr)": pd.to_numeric(rows.get(schema.WORKLOAD_HOURS), errors="coerce"),
+        "Reason": assignment.loc[moved, "reason"].astype("string"),
+    })
+    return out.sort_values("Revenue (USD/yr)", ascending=False, na_position="last").reset_index(drop=True)
+
+
+def parse_account_list(text: str, accounts: pd.DataFrame) -> tuple[pd.Index, list[str]]:
+    """Accounts named in pasted text (postal codes or account IDs, separated by commas, spaces or
+    new lines): their index and the tokens that matched nothing."""
+    tokens = [t for t in pd.Series(text.replace(",", " ").replace(";", " ").split()).str.strip() if t]
+    if not tokens:
+        return accounts.index[:0], []
+    ids = accounts[schema.ACCOUNT_ID].astype("string")
+    codes = (accounts[schema.POSTAL_CODE].astype("string") if schema.POSTAL_CODE in accounts
+             else pd.Series(pd.NA, index=accounts.index, dtype="string"))
+    wanted = set(tokens)
+    # 4-digit US ZIPs pasted from a spreadsheet lost their leading zero.
+    wanted |= {t.zfill(5) for t in tokens if t.isdigit() and len(t) == 4}
+    hit = (ids.isin(wanted) | codes.isin(wanted)).fillna(False).to_numpy(dtype=bool)
+    found = set(ids[hit].dropna()) | set(codes[hit].dropna())
+    unknown = [t for t in tokens if t not in found and t.zfill(5) not in found]
+    return accounts.index[hit], unknown
+
+
+# --- one what-if, computed ------------------------------------------------------------------------
+
+
+def workload_centers(accounts: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    """Workload-weighted spherical centre per territory (territory_id, latitude, longitude).
+
+    Before and after are both measured to centres built this way, so the distance KPI compares
+    like with like (rep home bases would favour whichever side happens to use them).
+    """
+    weights = (pd.to_numeric(accounts[schema.WORKLOAD_HOURS], errors="coerce").fillna(0.0) + 1e-9
+               if schema.WORKLOAD_HOURS in accounts else None)
+    centers = weighted_centers(
+        accounts[schema.LATITUDE], accounts[schema.LONGITUDE],
+        labels.reindex(accounts.index).astype(object).where(labels.notna(), None), weights,
+    )
+    return centers.rename_axis(schema.TERRITORY_ID).reset_index().astype({schema.TERRITORY_ID: "string"})
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _cached_event(accounts_key: str, territories_key: str, params: BalanceParams, event: tuple,
+                  _accounts: pd.DataFrame, _territories: pd.DataFrame) -> BalanceResult:
+    """:func:`run_whatif` for an event; the keys stand in for the unhashed frames."""
+    return run_whatif(_accounts, _territories, params, event)
+
+
+def whatif_key(fingerprint: str, accounts: pd.DataFrame) -> str:
+    """Cache key of an engine input: dataset fingerprint + the columns a what-if edits."""
+    edited = [accounts[c].astype("string") for c in (schema.TERRITORY_ID, schema.LOCKED) if c in accounts]
+    return f"{fingerprint}:{len(accounts)}:{frame_fingerprint(*edited)}"
+
+
+def run_cached(fingerprint: str, accounts: pd.DataFrame, territories: pd.DataFrame, params: BalanceParams,
+               event: tuple | None) -> BalanceResult:
+    """The what-if result, from the cache when this (input, params, event) was computed before.
+
+    A plain rebalance goes through APP-A's ``cached.cached_balance``; events through a cache of
+    their own with the same keying. Engine errors propagate (they are not cached).
+    """
+    if not event:
+        return cached.cached_balance(fingerprint, accounts, params, territories)
+    event_params = replace(params, n_territories=None)  # the event decides the number
+    return _cached_event(whatif_key(fingerprint, accounts), frame_fingerprint(territories), event_params,
+                         tuple(event), accounts, territories)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """Everything the page shows for one what-if: engine result and before/after figures."""
+
+    result: BalanceResult
+    assignment: pd.DataFrame  # after_assignment(): moved/reason re-based on the active alignment
+    before: pd.Series
+    after: pd.Series
+    before_card: dict
+    after_card: dict
+    before_table: pd.DataFrame
+    after_table: pd.DataFrame
+    after_territories: pd.DataFrame
+    wall_seconds: float
+
+
+def balance_on_arg(balance_on):
+    """BalanceParams' tuple composite -> the mapping metrics take (names pass through)."""
+    return dict(balance_on) if isinstance(balance_on, tuple) else balance_on
+
+
+def compute_whatif(
+    fingerprint: str,
+    accounts: pd.DataFrame,
+    territories: pd.DataFrame,
+    before: pd.Series,
+    engine_input: pd.DataFrame,
+    params,
+    event: tuple | None,
+    manual_moves: Mapping[str, str] | None,
+) -> WhatIf:
+    """Run (or fetch) the engine and the before/after metrics for one setting."""
+    started = time.perf_counter()
+    result = run_cached(fingerprint, engine_input, territories, params, event)
+    assignment = after_assignment(result.assignment, before, manual_moves)
+    after = assignment[schema.TERRITORY_ID].astype("string")
+    measure = balance_on_arg(params.balance_on)
+    after_territories = result.territories
+    before_centers = workload_centers(accounts, before)
+    after_centers = workload_centers(accounts, after)
+    # Distances go to these centres (metrics prefer given centres to rep homes) on both sides.
+    before_card = cached.scorecard(fingerprint, accounts, before, None, territories, measure, before_centers)
+    after_card = cached.scorecard(fingerprint, accounts, after, before, after_territories, measure, after_centers)
+    before_table = cached.territory_table(fingerprint, accounts, before, territories, measure, before_centers)
+    after_table = cached.territory_table(fingerprint, accounts, after, after_territories, measure, after_centers)
+    return WhatIf(result, assignment, before, after, before_card, after_card, before_table, after_table,
+                  after_territories, time.perf_counter() - started)
+
+
+def sweep_values(current: float) -> tuple[float, ...]:
+    """The sweep's stability values plus the current one (already computed: the page's own result)."""
+    return tuple(sorted({*STABILITY_SWEEP, round(float(current), 4)}))
+
+
+def stability_sweep(
+    fingerprint: str,
+    accounts: pd.DataFrame,
+    territories: pd.DataFrame,
+    engine_input: pd.DataFrame,
+    before: pd.Series,
+    params,
+    event: tuple | None,
+    values: Sequence[float] = STABILITY_SWEEP,
+) -> pd.DataFrame:
+    """Balance, moves and travel for each stability value, everything else as in ``params``.
+
+    Every run goes through the same caches as a slider move, so the sweep costs nothing when the
+    user then drags stability to one of these values (and vice versa).
+    """
+    measure = balance_on_arg(params.balance_on)
+    rows = []
+    for value in values:
+        try:
+            result = run_cached(fingerprint, engine_input, territories, replace(params, stability=float(value)),
+                                event)
+        except TerritoryError as error:  # that point is impossible: leave it out, say why
+            rows.append({"stability": float(value), "error": str(error)})
+            continue
+        after = after_assignment(result.assignment, before)[schema.TERRITORY_ID].astype("string")
+        card = cached.scorecard(fingerprint, accounts, after, before, result.territories, measure,
+                                workload_centers(accounts, after))
+        rows.append({
+            "stability": float(value),
+            "max_deviation_pct": _card_value(card, "max_deviation_pct"),
+            "moved_accounts": _card_value(card, "moved_accounts"),
+            "moved_revenue_pct": _card_value(card, "moved_revenue_pct"),
+            "weighted_mean_distance_km": _card_value(card, "weighted_mean_distance_km"),
+            "feasible": bool(result.feasible),
+            "error": "",
+        })
+    return pd.DataFrame(rows)
+
+
+# --- page sections (widgets) ----------------------------------------------------------------------
+
+
+def forget_other_datasets(fingerprint: str) -> None:
+    """Drop hand moves and the event when the active dataset changed (they name its accounts)."""
+    if st.session_state.get(DATASET_KEY) != fingerprint:
+        st.session_state[DATASET_KEY] = fingerprint
+        st.session_state[MANUAL_MOVES_KEY] = {}
+        st.session_state[EVENT_KEY] = None
+
+
+def get_manual_moves() -> dict[str, str]:
+    """Hand-made moves of this session: account_id -> territory_id (they stay locked)."""
+    return dict(st.session_state.get(MANUAL_MOVES_KEY, {}))
+
+
+def get_event(territory_ids: Sequence[str] | None = None) -> tuple | None:
+    """The event applied on top of the rebalance, or None.
+
+    With ``territory_ids`` (the alignment in use), a "rep leaves" event whose territory no longer
+    exists (another alignment was made active) is dropped.
+    """
+    event = st.session_state.get(EVENT_KEY)
+    if event and event[0] == "rep_leaves" and territory_ids is not None and event[1] not in set(territory_ids):
+        _set_event(None)
+        return None
+    return event
+
+
+def _set_event(event: tuple | None) -> None:
+    st.session_state[EVENT_KEY] = event
+
+
+def _rep_leaves_clicked() -> None:
+    territory_id = st.session_state.get("rb_leaving_territory")
+    if territory_id:
+        _set_event(("rep_leaves", str(territory_id)))
+
+
+def event_label(event: tuple | None) -> str:
+    if not event:
+        return ""
+    if event[0] == "rep_leaves":
+        return f"the rep of {_md_escape(event[1])} leaves (their accounts go to neighbouring territories)"
+    return "a new hire (one territory carved out of the most loaded area)"
+
+
+def events_ui(territory_ids: Sequence[str], territories: pd.DataFrame) -> tuple | None:
+    """"Rep leaves" (pick a territory) and "New hire" buttons; returns the active event."""
+    reps = {}
+    if schema.REP_NAME in territories:
+        reps = dict(zip(territories[schema.TERRITORY_ID].astype(str), territories[schema.REP_NAME]))
+
+    def name(tid: str) -> str:
+        rep = reps.get(tid)
+        return f"{tid} ({rep})" if isinstance(rep, str) and rep else tid
+
+    st.selectbox("Territory whose rep leaves", list(territory_ids), key="rb_leaving_territory", format_func=name)
+    c2, c3, c4 = st.columns(3)
+    c2.button("Rep leaves", key="rb_rep_leaves", on_click=_rep_leaves_clicked, width="stretch",
+              help="Dissolve that territory into its neighbours, moving as few accounts as possible.")
+    c3.button("New hire", key="rb_new_hire", on_click=_set_event, args=(("new_hire",),), width="stretch",
+              help="Carve one new territory out of the most loaded area, moving as few accounts as possible.")
+    event = get_event(territory_ids)
+    c4.button("Clear event", key="rb_clear_event", on_click=_set_event, args=(None,),
+              disabled=event is None, width="stretch")
+    if event:
+        st.caption(f"**Applied:** {event_label(event)}. The number-of-territories slider is ignored while "
+                   "an event is applied; the other settings still count.")
+    return event
+
+
+def recovery_ui(event: tuple | None, manual_moves: Mapping[str, str]) -> None:
+    """After an engine error: buttons that undo what the sidebar cannot (the event, hand moves)."""
+    c1, c2, _ = st.columns([1, 1, 2])
+    if event:
+        c1.button("Clear event", key="rb_clear_event_after_error", on_click=_set_event, args=(None,),
+                  width="stretch")
+    if manual_moves:
+        c2.button(f"Unlock {len(manual_moves):,} hand-moved accounts", key="rb_unlock_after_error",
+                  on_click=_unlock, args=(None,), width="stretch")
+
+
+def messages_ui(result, wall_seconds: float) -> None:
+    """Engine explanations (st.warning when infeasible) and one caption with the timing."""
+    messages = tuple(getattr(result, "messages", ()) or ())
+    if not result.feasible:
+        for message in messages or ("The engine could not meet every constraint; this is its best result.",):
+            st.warning(message, icon=":material/warning:")
+        messages = ()
+    cached_note = ", from cache" if wall_seconds < 0.5 * float(result.seconds) else ""
+    timing = f"engine {float(result.seconds):.2f} s{cached_note}; figures {wall_seconds:.2f} s"
+    st.caption(" · ".join((*messages, timing)))
+
+
+def kpis_ui(whatif: WhatIf, before_name: str) -> None:
+    """Two aligned rows of st.metric: before (active alignment) and after (with deltas)."""
+    rows = kpis(whatif.before_card, whatif.after_card)
+    with st.container(key="rb_before_kpis", border=True):
+        st.markdown(f"**Before**: {_md_escape(before_name)}")
+        for col, k in zip(st.columns(len(rows)), rows):
+            value = k.before if k.before is not None else 0.0
+            col.metric(k.label, k.text(value), help=k.help)
+    with st.container(key="rb_after_kpis", border=True):
+        st.markdown("**After**: this what-if (change vs before)")
+        for col, k in zip(st.columns(len(rows)), rows):
+            col.metric(k.label, k.text(k.after), k.delta_text() if k.before is not None else None,
+                       delta_color="inverse" if k.lower_is_better else "normal", help=k.help)
+
+
+def _md_escape(text: str) -> str:
+    """Text safe inside st.markdown (no HTML, no markdown syntax)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(text))
+
+
+def make_active(labels: pd.Series, result) -> None:
+    """Callback of "Make active": the what-if becomes the alignment every page shows."""
+    state.set_active_alignment(labels, result=result)
+    _set_event(None)
+
+
+def actions_ui(accounts: pd.DataFrame, whatif: WhatIf, settings: RebalanceSettings, event: tuple | None) -> None:
+    """"Make active" and "Save as a named scenario" (the Scenarios page's store, on disk)."""
+    st.button("Make active", key="rb_make_active", type="primary", on_click=make_active,
+              args=(whatif.after, whatif.result), width="stretch",
+              help="Every page (Overview, Territories...) then shows this alignment; it becomes the new 'before'.")
+    with st.expander("Save as a named scenario"):
+        # The saved reasons are this page's (hand moves included), not the engine's raw ones.
+        result = replace(whatif.result, assignment=whatif.assignment)
+        scenarios_ui.save_form(accounts, whatif.after, key="rb_scenario",
+                               result=result, default_name=describe(settings, event)[:80],
+                               metrics=whatif.after_card)
+    st.caption("Saved scenarios are listed, compared and exported on the **Scenarios** page.")
+
+
+def describe(settings: RebalanceSettings, event: tuple | None) -> str:
+    """A short name for a what-if from its settings (the default scenario name)."""
+    if event and event[0] == "rep_leaves":
+        head = f"{event[1]} leaves"
+    elif event:
+        head = "new hire"
+    else:
+        head = f"{settings.n_territories} territories"
+    parts = [
+        head,
+        f"{settings.measure} ±{settings.tolerance_pct:.0f}%",
+        f"stability {settings.stability:.2f}",
+        f"compactness {settings.compactness:.2f}",
+    ]
+    if settings.industry_teams:
+        parts.append(f"{len(settings.industry_teams)} industry teams")
+    if settings.industry_focus:
+        parts.append(f"industry focus {settings.industry_focus:.2f}")
+    if settings.budget_kind == "accounts":
+        parts.append(f"≤{settings.budget_accounts} accounts moved")
+    elif settings.budget_kind == "revenue_pct":
+        parts.append(f"≤{settings.budget_revenue_pct:g}% revenue moved")
+    if settings.lock_top_n:
+        parts.append(f"top {settings.lock_top_n} locked")
+    return ", ".join(parts)
+
+
+def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, colors: Mapping[str, str]) -> None:
+    """Before and after maps side by side, one shared legend."""
+    try:
+        states = cached.us_states_geojson()
+    except (ImportError, FileNotFoundError, OSError):
+        states = None
+    # Rep home bases of the territories that exist on each side (a new hire has none yet).
+    after_ids = set(whatif.after.dropna())
+    after_homes = territories[territories[schema.TERRITORY_ID].astype(str).isin(after_ids)]
+    common = {"colors": dict(colors), "states_geojson": states, "point_radius_px": 2.0,
+              "width_px": MAP_WIDTH_PX, "height_px": MAP_HEIGHT_PX}
+    before_view = maps.build_account_map(accounts, whatif.before, territories, **common)
+    after_view = maps.build_account_map(accounts, whatif.after, after_homes, **common)
+    left, right, legend = st.columns([1, 1, 0.3], gap="small")
+    with left:
+        st.markdown("**Before**")
+        st.pydeck_chart(before_view.deck, height=MAP_HEIGHT_PX, key="rb_map_before")
+    with right:
+        st.markdown("**After**")
+        st.pydeck_chart(after_view.deck, height=MAP_HEIGHT_PX, key="rb_map_after")
+    with legend:
+        ids = sorted(set(whatif.before.dropna()) | after_ids)
+        reps = pd.concat([territories, whatif.after_territories]).drop_duplicates(schema.TERRITORY_ID)
+        st.html(maps.legend_html(ids, dict(colors), reps, show_homes=True, note=after_view.note))
+
+
+def _move_accounts(account_ids: Sequence[str], to: str) -> None:
+    """Callback: lock these accounts into territory ``to`` (hand-made moves)."""
+    moves = get_manual_moves()
+    for account_id in account_ids:
+        moves[str(account_id)] = str(to)
+    st.session_state[MANUAL_MOVES_KEY] = moves
+    st.session_state["rb_pick_codes"] = ""
+
+
+def _unlock(account_ids: Sequence[str] | None) -> None:
+    """Callback: forget hand-made moves (all of them when ``account_ids`` is None)."""
+    moves = get_manual_moves()
+    for account_id in list(moves) if account_ids is None else account_ids:
+        moves.pop(str(account_id), None)
+    st.session_state[MANUAL_MOVES_KEY] = moves
+
+
+def pick_table(accounts: pd.DataFrame, labels: pd.Series, territory_id: str | None) -> pd.DataFrame:
+    """Accounts (of one territory, or all) as shown in the pick table, biggest revenue first."""
+    mask = (labels == territory_id).fillna(False).to_numpy(dtype=bool) if territory_id else slice(None)
+    rows = accounts.loc[mask]
+    out = pd.DataFrame({
+        "Account": rows[schema.ACCOUNT_ID].astype("string"),
+        "Name": rows[schema.NAME].astype("string") if schema.NAME in rows else "",
+        "Postal code": rows[schema.POSTAL_CODE].astype("string") if schema.POSTAL_CODE in rows else "",
+        "City": rows[schema.CITY].astype("string") if schema.CITY in rows else "",
+        "Industry": rows[schema.INDUSTRY].astype("string") if schema.INDUSTRY in rows else "",
+        "Revenue (USD/yr)": pd.to_numeric(rows.get(schema.REVENUE), errors="coerce"),
+        "Workload (h/yr)": pd.to_numeric(rows.get(schema.WORKLOAD_HOURS), errors="coerce"),
+        "Territory (after)": labels.loc[rows.index].astype("string"),
+    })
+    return out.sort_values("Revenue (USD/yr)", ascending=False, na_position="last").reset_index(drop=True)
+
+
+def _selected_accounts(chart_state) -> list[str]:
+    """Account IDs in a plotly selection event (points carry the ID as customdata)."""
+    selection = getattr(chart_state, "selection", None)
+    points = (selection.get("points") if isinstance(selection, Mapping) else getattr(selection, "points", None))
+    out = []
+    for point in points or []:
+        value = point.get("customdata") if isinstance(point, Mapping) else None
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else None
+        if value is not None:
+            out.append(str(value))
+    return out
+
+
+def manual_moves_ui(accounts: pd.DataFrame, whatif: WhatIf, territory_ids: Sequence[str],
+                    colors: Mapping[str, str]) -> None:
+    """Pick accounts (box/lasso on a chart, table rows, pasted postal codes or IDs) and lock them
+    into a territory."""
+    st.caption("Pick accounts by drawing a box or lasso on the chart, ticking rows in the table, or pasting "
+               "postal codes or account IDs; choose a territory and move them. Hand-moved accounts stay "
+               "locked there, through every slider change, until you unlock them.")
+    ids = list(territory_ids)
+    chart_col, table_col = st.columns([1, 1], gap="medium")
+    with chart_col:
+        chart = st.plotly_chart(
+            rebalance_charts.selection_figure(accounts, whatif.after, colors), key="rb_pick_chart", on_select="rerun",
+            selection_mode=("box", "lasso"), width="stretch",
+        )
+        from_chart = _selected_accounts(chart)
+    with table_col:
+        shown = st.selectbox("Show accounts of territory (after)", ids, key="rb_pick_from")
+        table = pick_table(accounts, whatif.after, shown)
+        picked = st.dataframe(
+            table, key="rb_pick_table", on_select="rerun", selection_mode="multi-row", hide_index=True,
+            height=220, width="stretch",
+            column_config={
+                "Revenue (USD/yr)": st.column_config.NumberColumn(format="$%,.0f"),
+                "Workload (h/yr)": st.column_config.NumberColumn(format="%,.0f"),
+            },
+        )
+        rows = list(getattr(getattr(picked, "selection", None), "rows", []) or [])
+        from_table = table["Account"].iloc[[r for r in rows if r < len(table)]].tolist()
+        text = st.text_area("Postal codes or account IDs", key="rb_pick_codes", height=80,
+                            placeholder="02134, 10001\nA000123")
+        pasted, unknown = parse_account_list(text or "", accounts)
+        from_text = accounts.loc[pasted, schema.ACCOUNT_ID].astype("string").tolist()
+        if unknown:
+            shown_unknown = ", ".join(unknown[:10]) + (" …" if len(unknown) > 10 else "")
+            st.warning(f"{len(unknown)} not found (no account has that postal code or ID): "
+                       f"{_md_escape(shown_unknown)}")
+    chosen = list(dict.fromkeys(from_chart + from_table + from_text))
+    summary, target, go_col = st.columns([2, 1, 1], vertical_alignment="bottom")
+    summary.markdown(f"**{len(chosen):,} picked**: {len(from_chart):,} on the chart, {len(from_table):,} in "
+                     f"the table, {len(from_text):,} pasted")
+    to = target.selectbox("Move to territory", ids, key="rb_move_to")
+    go_col.button(
+        f"Move {len(chosen):,} account{'s' if len(chosen) != 1 else ''} to {_md_escape(to)}", key="rb_move",
+        type="primary", disabled=not chosen, on_click=_move_accounts, args=(chosen, to), width="stretch",
+    )
+    moves = get_manual_moves()
+    if moves:
+        st.markdown(f"**Locked by hand ({len(moves):,})**")
+        locked = pd.DataFrame({"Account": list(moves), "Locked in": list(moves.values())})
+        by_id = accounts.set_index(accounts[schema.ACCOUNT_ID].astype("string"))
+        locked["Name"] = locked["Account"].map(by_id[schema.NAME].astype("string")) if schema.NAME in by_id else ""
+        before_by_id = pd.Series(whatif.before.to_numpy(), index=by_id.index)
+        locked["Was in"] = locked["Account"].map(before_by_id)
+        unlock_pick = st.dataframe(locked[["Account", "Name", "Was in", "Locked in"]], key="rb_locked_table",
+                                   on_select="rerun", selection_mode="multi-row", hide_index=True,
+                                   width="stretch", height=min(300, 38 + 35 * len(locked)))
+        sel = list(getattr(getattr(unlock_pick, "selection", None), "rows", []) or [])
+        c1, c2, _ = st.columns([1, 1, 2])
+        c1.button(f"Unlock {len(sel)} selected", key="rb_unlock", disabled=not sel, on_click=_unlock,
+                  args=(locked["Account"].iloc[sel].tolist(),), width="stretch")
+        c2.button("Unlock all", key="rb_unlock_all", on_click=_unlock, args=(None,), width="stretch")

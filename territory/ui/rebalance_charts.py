@@ -1,0 +1,191 @@
+"""Before/after figures of the Rebalance page (plotly), pure functions of plain frames.
+
+Kept apart from territory/ui/rebalance.py (widgets and engine calls) so each can be read, and
+tested, on its own. Every axis names its unit; territory colours come from territory/ui/colors.py.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from territory import schema
+
+BEFORE_COLOR = "#9aa5b1"
+
+
+def measure_per_territory(table: pd.DataFrame) -> pd.DataFrame:
+    """territory_id, value, target of the balance measure from a ``territory_table`` frame."""
+    target = pd.to_numeric(table["target"], errors="coerce")
+    if "value" in table:
+        value = pd.to_numeric(table["value"], errors="coerce")
+    else:
+        value = target * (1.0 + pd.to_numeric(table["deviation_pct"], errors="coerce") / 100.0)
+    return pd.DataFrame({
+        schema.TERRITORY_ID: table[schema.TERRITORY_ID].astype("string").to_numpy(),
+        "value": value.to_numpy(dtype=float),
+        "target": target.to_numpy(dtype=float),
+    })
+
+
+def distribution_figure(
+    before_table: pd.DataFrame,
+    after_table: pd.DataFrame,
+    tolerance: float,
+    colors: Mapping[str, str],
+    measure_label: str,
+) -> go.Figure:
+    """Bars of the balance measure per territory, before (grey) and after (territory colour),
+    over the tolerance band around each territory's target (after targets; before where a
+    territory exists only before)."""
+    before = measure_per_territory(before_table).set_index(schema.TERRITORY_ID)
+    after = measure_per_territory(after_table).set_index(schema.TERRITORY_ID)
+    ids = sorted(set(before.index) | set(after.index))
+    target = after["target"].reindex(ids).fillna(before["target"].reindex(ids))
+    fig = go.Figure()
+    fig.add_bar(
+        x=ids, y=(target * 2 * tolerance).to_numpy(), base=(target * (1 - tolerance)).to_numpy(),
+        width=0.92, marker={"color": "rgba(46, 160, 67, 0.22)", "line": {"width": 0}},
+        name=f"Target ±{tolerance:.0%}", hoverinfo="skip",
+    )
+    fig.add_bar(
+        x=ids, y=before["value"].reindex(ids).to_numpy(), offset=-0.4, width=0.38,
+        marker={"color": BEFORE_COLOR}, name="Before",
+        hovertemplate="%{x} before: %{y:,.0f}<extra></extra>",
+    )
+    fig.add_bar(
+        x=ids, y=after["value"].reindex(ids).to_numpy(), offset=0.02, width=0.38,
+        marker={"color": [colors.get(t, "#444444") for t in ids]}, name="After",
+        hovertemplate="%{x} after: %{y:,.0f}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=ids, y=target.to_numpy(), mode="markers", name="Target",
+        marker={"symbol": "line-ew", "size": 18, "line": {"width": 2, "color": "#1b5e20"}},
+        hovertemplate="%{x} target: %{y:,.0f}<extra></extra>",
+    )
+    fig.update_layout(
+        barmode="overlay", height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        xaxis_title="Territory", yaxis_title=measure_label, bargap=0.1,
+    )
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=ids)
+    return fig
+
+
+def transfer_matrix(before: pd.Series, after: pd.Series, weight: pd.Series | None = None) -> pd.DataFrame:
+    """Moved accounts (or the sum of ``weight``) from each territory (rows) to each other (columns).
+
+    Only territories that lose or gain an account appear; the diagonal (stayed) is left out.
+    """
+    frame = pd.DataFrame({"from": before.astype("string"), "to": after.astype("string")})
+    frame = frame.fillna("(none)")
+    frame["w"] = 1.0 if weight is None else pd.to_numeric(weight, errors="coerce").fillna(0.0)
+    frame = frame[frame["from"] != frame["to"]]
+    if frame.empty:
+        return pd.DataFrame(dtype=float)
+    matrix = frame.pivot_table(index="from", columns="to", values="w", aggfunc="sum", fill_value=0.0)
+    return matrix.sort_index().sort_index(axis=1)
+
+
+def transfer_figure(counts: pd.DataFrame, revenue: pd.DataFrame | None = None) -> go.Figure:
+    """Heatmap of :func:`transfer_matrix` counts, numbers written in the cells, revenue on hover."""
+    z = counts.to_numpy(dtype=float)
+    text = np.where(z > 0, np.vectorize(lambda v: f"{v:,.0f}")(z), "")
+    custom = None
+    if revenue is not None:
+        custom = revenue.reindex(index=counts.index, columns=counts.columns).fillna(0.0).to_numpy() / 1e3
+    fig = go.Figure(go.Heatmap(
+        z=np.where(z > 0, z, np.nan), x=list(counts.columns), y=list(counts.index),
+        text=text, texttemplate="%{text}", colorscale="Blues", customdata=custom,
+        colorbar={"title": {"text": "accounts"}}, xgap=1, ygap=1,
+        hovertemplate=(
+            "from %{y} to %{x}: %{z:,.0f} accounts"
+            + (", %{customdata:,.0f} k USD/year" if custom is not None else "")
+            + "<extra></extra>"
+        ),
+    ))
+    side = max(260, min(620, 28 * max(len(counts.index), len(counts.columns)) + 120))
+    fig.update_layout(
+        height=side, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis_title="To territory (after)", yaxis_title="From territory (before)",
+    )
+    fig.update_xaxes(type="category", side="bottom")
+    fig.update_yaxes(type="category", autorange="reversed")
+    return fig
+
+
+def tradeoff_figure(sweep: pd.DataFrame, current_stability: float) -> go.Figure:
+    """Max deviation (%) against moved accounts for each stability value; colour = travel (km).
+
+    ``sweep`` has columns stability, max_deviation_pct, moved_accounts, weighted_mean_distance_km.
+    The current stability setting is ringed.
+    """
+    sweep = sweep[sweep["error"].fillna("") == ""] if "error" in sweep else sweep
+    sweep = sweep.sort_values("stability")
+    km = sweep["weighted_mean_distance_km"].to_numpy(dtype=float)
+    fig = go.Figure()
+    fig.add_scatter(
+        x=sweep["moved_accounts"], y=sweep["max_deviation_pct"], mode="lines+markers+text",
+        text=[f"s={s:.1f}" for s in sweep["stability"]], textposition="top right",
+        line={"color": "#b0b7bf", "width": 1},
+        customdata=np.column_stack([sweep["stability"].to_numpy(), km]),
+        marker={
+            "size": 14, "color": km, "colorscale": "Viridis",
+            "colorbar": {"title": {"text": "mean distance<br>(km)"}}, "line": {"width": 1, "color": "#333"},
+        },
+        hovertemplate=(
+            "stability %{customdata[0]:.2f}<br>moved %{x:,.0f} accounts<br>"
+            "max deviation %{y:.1f}%<br>mean distance %{customdata[1]:,.0f} km<extra></extra>"
+        ),
+        showlegend=False,
+    )
+    current = sweep[np.isclose(sweep["stability"], current_stability)]
+    if len(current):
+        fig.add_scatter(
+            x=current["moved_accounts"], y=current["max_deviation_pct"], mode="markers",
+            marker={"size": 24, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": "#d62728"}},
+            name="current setting", hoverinfo="skip",
+        )
+    fig.update_layout(
+        height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title="Accounts moved (count)", yaxis_title="Max deviation from target (%)",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    )
+    return fig
+
+
+def selection_figure(accounts: pd.DataFrame, labels: pd.Series, colors: Mapping[str, str]) -> go.Figure:
+    """Accounts as a lon/lat scatter (one trace per territory) to pick with box or lasso.
+
+    Each point carries its account_id as ``customdata``, so the selection names accounts whatever
+    trace they are in. The aspect ratio follows the mean latitude, so shapes look like on a map.
+    """
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce")
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce")
+    ids = accounts[schema.ACCOUNT_ID].astype("string")
+    names = accounts[schema.NAME].astype("string").fillna("") if schema.NAME in accounts else ids
+    lab = labels.reindex(accounts.index).astype("string")
+    fig = go.Figure()
+    for territory_id in sorted(lab.dropna().unique()):
+        mask = (lab == territory_id).fillna(False).to_numpy(dtype=bool) & lat.notna().to_numpy()
+        fig.add_scattergl(
+            x=lon[mask].round(4).to_numpy(), y=lat[mask].round(4).to_numpy(), mode="markers",
+            name=str(territory_id), customdata=ids[mask].to_numpy(dtype=object),
+            # plotly reads a few HTML-like tags in hover text: escape names so they show as typed
+            hovertext=names[mask].map(html.escape).to_numpy(dtype=object),
+            marker={"size": 5, "color": colors.get(str(territory_id), "#888888")},
+            hovertemplate="%{hovertext}<br>%{customdata} · " + html.escape(str(territory_id)) + "<extra></extra>",
+        )
+    mid_lat = float(np.nanmean(lat)) if lat.notna().any() else 0.0
+    fig.update_layout(
+        height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10}, dragmode="lasso",
+        xaxis_title="Longitude (°)", yaxis_title="Latitude (°)", legend_title_text="Territory (after)",
+        plot_bgcolor="#fafafa",
+    )
+    fig.update_yaxes(scaleanchor="x", scaleratio=1.0 / max(math.cos(math.radians(mid_lat)), 0.2))
+    return fig

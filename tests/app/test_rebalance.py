@@ -1,0 +1,278 @@
+"""The Rebalance (what-if) page: AppTest interaction tests, plus its pure helpers on tiny frames.
+
+AppTest runs the real engine on the built-in sample (about 5,000 accounts); ``st.cache_data`` is
+shared by every AppTest in this process, so each engine setting is computed once per test run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from territory import schema
+from territory.errors import InfeasibleError
+from territory.sample import load_sample
+from territory.ui import rebalance as rb
+from territory.ui import rebalance_charts as rbc
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 120.0
+KPI_LABELS = ["Max deviation", "CV", "Mean distance", "Fragmented territories", "Moved accounts", "Moved revenue"]
+
+
+def open_rebalance():
+    """The router, switched to the Rebalance page (as a user clicking it in the sidebar)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=TIMEOUT_S).run()
+    at.switch_page("pages/rebalance.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def kpi_rows(at) -> tuple[dict[str, str], dict[str, str]]:
+    """(before, after) metric values by label: the page draws the before row, then the after row."""
+    metrics = list(at.metric)
+    assert [m.label for m in metrics[:12]] == KPI_LABELS * 2, [m.label for m in metrics]
+    before = {m.label: m.value for m in metrics[:6]}
+    after = {m.label: m.value for m in metrics[6:12]}
+    return before, after
+
+
+def moved_table(at) -> pd.DataFrame:
+    """The moved-accounts table (the dataframe with a Reason column)."""
+    tables = [d.value for d in at.dataframe if "Reason" in d.value.columns]
+    assert len(tables) == 1, "expected exactly one moved-accounts table"
+    return tables[0]
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_sample()
+
+
+# --- the page -------------------------------------------------------------------------------------
+
+
+def test_page_renders_before_and_after_with_units():
+    at = open_rebalance()
+    before, after = kpi_rows(at)
+    assert before["Moved accounts"] == "0" and before["Moved revenue"] == "0.0%"
+    assert after["Mean distance"].endswith(" km") and after["Max deviation"].endswith("%")
+    assert len(at.get("deck_gl_json_chart")) == 2, "expected the before and the after map"
+    titles = [b.label for b in at.button]
+    for label in ("Rep leaves", "New hire", "Make active"):
+        assert label in titles
+    # Every widget of the page is namespaced, so it cannot collide with another page's keys.
+    keys = [w.key for w in (*at.slider, *at.selectbox, *at.button) if w.key and not w.key.startswith("FormSubmitter")]
+    page_keys = [k for k in keys if k.startswith("rb_")]
+    assert {"rb_n_territories", "rb_tolerance_pct", "rb_stability", "rb_compactness"} <= set(page_keys)
+
+
+def test_moving_stability_changes_after_and_keeps_before():
+    at = open_rebalance()
+    before, after = kpi_rows(at)
+    at.slider(key="rb_stability").set_value(0.8).run()
+    assert not at.exception
+    before_2, after_2 = kpi_rows(at)
+    assert before_2 == before, "before must not change with a what-if slider"
+    assert after_2 != after
+    # Higher stability keeps more accounts where they are.
+    moved = lambda values: int(values["Moved accounts"].replace(",", ""))  # noqa: E731
+    assert moved(after_2) < moved(after)
+    # Back to the first setting: the cached result, identical figures.
+    at.slider(key="rb_stability").set_value(0.5).run()
+    assert kpi_rows(at) == (before, after)
+
+
+def test_tolerance_slider_moves_the_band_and_settings_survive_a_page_change():
+    at = open_rebalance()
+    at.slider(key="rb_tolerance_pct").set_value(8).run()
+    assert not at.exception
+    names = {trace.get("name") for chart in at.get("plotly_chart") for trace in json.loads(chart.proto.spec)["data"]}
+    assert "Target ±8%" in names, names
+    at.switch_page("pages/overview.py").run()
+    at.switch_page("pages/rebalance.py").run()
+    assert at.slider(key="rb_tolerance_pct").value == 8
+
+
+def test_rep_leaves_hands_every_account_of_that_territory_to_others(sample):
+    at = open_rebalance()
+    at.selectbox(key="rb_leaving_territory").set_value("T05").run()
+    at.button(key="rb_rep_leaves").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    moved = moved_table(at)
+    t05_accounts = set(sample.accounts.loc[sample.accounts[schema.TERRITORY_ID] == "T05", schema.ACCOUNT_ID])
+    assert t05_accounts <= set(moved.loc[moved["From"] == "T05", "Account"])
+    assert "T05" not in set(moved["To"])
+    assert any("rep of T05 leaves" in c.value for c in at.caption)
+    at.button(key="rb_clear_event").click().run()
+    assert not any("rep of T05 leaves" in c.value for c in at.caption)
+
+
+def test_new_hire_creates_a_territory_that_takes_accounts(sample):
+    at = open_rebalance()
+    at.button(key="rb_new_hire").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    moved = moved_table(at)
+    existing = set(sample.territories[schema.TERRITORY_ID])
+    new_ids = set(moved["To"]) - existing
+    assert len(new_ids) == 1, f"expected one new territory, moved accounts go to {sorted(set(moved['To']))}"
+
+
+def test_manual_move_shows_in_after_and_stays_locked_until_unlocked(sample):
+    at = open_rebalance()
+    account = sample.accounts.iloc[0]
+    target = "T01" if account[schema.TERRITORY_ID] != "T01" else "T02"
+    at.text_area(key="rb_pick_codes").input(str(account[schema.ACCOUNT_ID])).run()
+    at.selectbox(key="rb_move_to").set_value(target).run()
+    at.button(key="rb_move").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    row = moved_table(at).set_index("Account").loc[account[schema.ACCOUNT_ID]]
+    assert (row["From"], row["To"]) == (account[schema.TERRITORY_ID], target)
+    assert row["Reason"] == rb.MANUAL_REASON.format(to=target)
+    # Still there after a slider move: the account is locked where the user put it.
+    at.slider(key="rb_stability").set_value(0.2).run()
+    row = moved_table(at).set_index("Account").loc[account[schema.ACCOUNT_ID]]
+    assert row["To"] == target
+    at.button(key="rb_unlock_all").click().run()
+    assert at.session_state[rb.MANUAL_MOVES_KEY] == {}
+    table = moved_table(at).set_index("Account")
+    if account[schema.ACCOUNT_ID] in table.index:  # the engine may still move it, but not by hand
+        assert table.loc[account[schema.ACCOUNT_ID], "Reason"] != rb.MANUAL_REASON.format(to=target)
+
+
+def test_make_active_changes_the_alignment_the_overview_shows():
+    at = open_rebalance()
+    _, after = kpi_rows(at)
+    at.switch_page("pages/overview.py").run()
+    overview_before = {m.label: m.value for m in at.metric}
+    at.switch_page("pages/rebalance.py").run()
+    at.button(key="rb_make_active").click().run()
+    assert not at.exception
+    assert at.session_state["ts:alignment"].name.startswith("Rebalanced")
+    # The what-if is now "before", and re-running from it moves far fewer accounts.
+    before_now, _ = kpi_rows(at)
+    assert before_now["Max deviation"] == after["Max deviation"]
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception
+    overview_after = {m.label: m.value for m in at.metric}
+    assert overview_after["Max deviation"] != overview_before["Max deviation"]
+    assert any("Rebalanced" in c.value for c in at.caption), "Overview should name the alignment in use"
+
+
+def test_save_as_named_scenario_writes_the_what_if_to_the_store(scenario_db):
+    from territory.scenarios import ScenarioStore
+
+    at = open_rebalance()
+    at.text_input(key="rb_scenario_name").input("Q1 what-if")  # inside a form: sent with the submit
+    next(b for b in at.button if b.label == "Save scenario").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Saved scenario" in s.value for s in at.success)
+    listing = ScenarioStore(scenario_db).list()
+    assert listing["name"].tolist() == ["Q1 what-if"]
+    assert int(listing["accounts"].iloc[0]) == len(load_sample().accounts)
+
+
+def test_move_budget_that_stops_balancing_shows_the_engines_warning():
+    at = open_rebalance()
+    at.radio(key="rb_budget_kind").set_value("accounts").run()
+    at.number_input(key="rb_budget_accounts").set_value(50).run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert any("Move budget (50 accounts)" in w for w in warnings), warnings
+    _, after = kpi_rows(at)
+    assert int(after["Moved accounts"].replace(",", "")) <= 50
+
+
+def test_engine_error_is_shown_as_st_error(monkeypatch):
+    import territory.balance
+
+    def refuse(accounts, params, territories=None):
+        raise InfeasibleError("Tolerance 1% is impossible: account X alone is 3.0% of the mean workload.")
+
+    monkeypatch.setattr(territory.balance, "balance", refuse)
+    at = open_rebalance()
+    at.slider(key="rb_compactness").set_value(0.15).run()  # a setting no other test computed
+    assert not at.exception
+    assert any("account X alone is 3.0%" in e.value for e in at.error)
+
+
+# --- pure helpers ---------------------------------------------------------------------------------
+
+
+def tiny_accounts() -> pd.DataFrame:
+    return pd.DataFrame({
+        schema.ACCOUNT_ID: pd.array(["A1", "A2", "A3", "A4"], dtype="string"),
+        schema.POSTAL_CODE: pd.array(["02134", "10001", "10001", None], dtype="string"),
+        schema.REVENUE: [10.0, 40.0, 30.0, 20.0],
+        schema.TERRITORY_ID: pd.array(["T1", "T1", "T2", "T2"], dtype="string"),
+        schema.LOCKED: pd.array([False, False, False, True], dtype="boolean"),
+    })
+
+
+def test_engine_accounts_locks_top_revenue_and_hand_moves():
+    accounts = tiny_accounts()
+    before = accounts[schema.TERRITORY_ID]
+    out = rb.engine_accounts(accounts, before, {"A1": "T2"}, lock_top_n=1)
+    assert out[schema.TERRITORY_ID].tolist() == ["T2", "T1", "T2", "T2"]
+    # A1 by hand, A2 top revenue, A4 already locked in the data.
+    assert out[schema.LOCKED].tolist() == [True, True, False, True]
+    assert accounts[schema.TERRITORY_ID].tolist() == ["T1", "T1", "T2", "T2"], "input must not change"
+
+
+def test_after_assignment_rebases_moves_on_the_real_before():
+    before = pd.Series(["T1", "T1", "T2", "T2"], dtype="string")
+    engine_view = pd.DataFrame({
+        schema.ACCOUNT_ID: ["A1", "A2", "A3", "A4"],
+        schema.TERRITORY_ID: pd.array(["T2", "T1", "T1", "T2"], dtype="string"),
+        "previous_territory_id": pd.array(["T2", "T1", "T2", "T2"], dtype="string"),  # A1 moved by hand
+        "moved": [False, False, True, False],
+        "reason": ["", "", "T2 was 9% over target", ""],
+    })
+    out = rb.after_assignment(engine_view, before, {"A1": "T2"})
+    assert out["moved"].tolist() == [True, False, True, False]
+    assert out["reason"].tolist() == [rb.MANUAL_REASON.format(to="T2"), "", "T2 was 9% over target", ""]
+
+
+def test_transfer_matrix_counts_only_moves():
+    before = pd.Series(["T1", "T1", "T2", "T2", "T3"])
+    after = pd.Series(["T2", "T1", "T3", "T3", "T3"])
+    matrix = rbc.transfer_matrix(before, after)
+    assert matrix.loc["T1", "T2"] == 1 and matrix.loc["T2", "T3"] == 2
+    assert matrix.to_numpy().sum() == 3
+    assert rbc.transfer_matrix(before, before).empty
+
+
+def test_parse_account_list_accepts_ids_postal_codes_and_lost_zeros():
+    accounts = tiny_accounts()
+    index, unknown = rb.parse_account_list("2134, A2\n10001 99999", accounts)
+    assert sorted(accounts.loc[index, schema.ACCOUNT_ID]) == ["A1", "A2", "A3"]
+    assert unknown == ["99999"]
+
+
+def test_kpis_deltas_and_missing_values():
+    before = {"max_deviation_pct": 12.0, "cv": 0.1, "weighted_mean_distance_km": 100.0,
+              "fragmented_territories": 1, "moved_accounts": 0, "moved_revenue_pct": 0.0}
+    after = {**before, "max_deviation_pct": 4.5, "weighted_mean_distance_km": None, "moved_accounts": 7}
+    rows = {k.label: k for k in rb.kpis(before, after)}
+    assert rows["Max deviation"].text(rows["Max deviation"].after) == "4.5%"
+    assert rows["Max deviation"].delta_text() == "-7.5%"
+    assert rows["Mean distance"].text(rows["Mean distance"].after) == "-"
+    assert rows["Mean distance"].delta_text() is None
+    assert rows["Moved accounts"].before is None and rows["Moved accounts"].after == 7
+
+
+def test_selection_chart_carries_ids_and_shows_names_as_text():
+    accounts = tiny_accounts().assign(**{
+        schema.NAME: ["<img src=x onerror=alert(1)>", "B", "C", "D"],
+        schema.LATITUDE: [40.0, 41.0, 42.0, 43.0],
+        schema.LONGITUDE: [-75.0, -74.0, -73.0, -72.0],
+    })
+    fig = rbc.selection_figure(accounts, accounts[schema.TERRITORY_ID], {"T1": "#111111", "T2": "#222222"})
+    assert [trace.name for trace in fig.data] == ["T1", "T2"]
+    assert list(fig.data[0].customdata) == ["A1", "A2"]
+    assert fig.data[0].hovertext[0] == "&lt;img src=x onerror=alert(1)&gt;"
