@@ -1,0 +1,238 @@
+"""``python -m territory balance``: options, outputs, and one-line errors (never a traceback)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from territory.cli import main, neutralise_formulas, parse_move_budget
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def accounts_csv(tmp_path: Path) -> Path:
+    """60 accounts in three clusters, a current alignment T07/T08/T09, and an extra CRM column."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for cluster, (lat, lon, territory) in enumerate(
+        [(40.7, -74.0, "T07"), (41.9, -87.6, "T08"), (34.0, -118.2, "T09")]
+    ):
+        for i in range(20):
+            rows.append(
+                {
+                    "account_id": f"C{cluster}{i:02d}",
+                    "name": '=HYPERLINK("http://x")' if (cluster, i) == (0, 0) else f"Company {cluster}-{i}",
+                    "latitude": round(lat + rng.normal(0, 0.3), 5),
+                    "longitude": round(lon + rng.normal(0, 0.3), 5),
+                    "industry": ("Retail", "Energy")[i % 2],
+                    "revenue": float(rng.integers(10, 100) * 1000),
+                    "workload_hours": float(rng.integers(10, 30)),
+                    "territory_id": territory,
+                    "owner_email": f"owner{i}@example.com",
+                }
+            )
+    path = tmp_path / "accounts.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_json_prints_one_object_with_the_scorecard_headlines(accounts_csv, capsys):
+    code, out, err = run(["balance", str(accounts_csv), "--territories", "3", "--json"], capsys)
+    assert code == 0, err
+    summary = json.loads(out)
+    for key in (
+        "territories",
+        "max_deviation_pct",
+        "cv",
+        "weighted_mean_distance_km",
+        "fragmented_territories",
+        "moved_accounts",
+        "moved_revenue_pct",
+        "feasible",
+        "seconds",
+    ):
+        assert key in summary
+    assert summary["territories"] == 3
+    assert summary["feasible"] is True
+    assert summary["max_deviation_pct"] <= 5.0 + 1e-9
+
+
+def test_csv_output_has_one_row_per_account_keeps_ids_and_extra_columns(accounts_csv, tmp_path, capsys):
+    out_path = tmp_path / "alignment.csv"
+    code, out, err = run(["balance", str(accounts_csv), "-k", "3", "--output", str(out_path)], capsys)
+    assert code == 0, err
+    assert f"Wrote 60 rows to {out_path}" in out
+    table = pd.read_csv(out_path, dtype=str, keep_default_na=False)
+    assert list(table.columns[:5]) == ["account_id", "territory_id", "previous_territory_id", "moved", "reason"]
+    assert "owner_email" in table.columns
+    assert len(table) == 60 and table["account_id"].is_unique
+    assert set(table["territory_id"]) == {"T07", "T08", "T09"}  # the current IDs are kept
+    moved = table["moved"] == "True"
+    assert (table.loc[moved, "territory_id"] != table.loc[moved, "previous_territory_id"]).all()
+
+
+def test_outputs_neutralise_formula_cells(accounts_csv, tmp_path, capsys):
+    csv_path, xlsx_path = tmp_path / "out.csv", tmp_path / "out.xlsx"
+    assert main(["balance", str(accounts_csv), "-k", "3", "-o", str(csv_path)]) == 0
+    assert main(["balance", str(accounts_csv), "-k", "3", "-o", str(xlsx_path)]) == 0
+    capsys.readouterr()
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        names = {row["account_id"]: row["name"] for row in csv.DictReader(handle)}
+    assert names["C000"] == '\'=HYPERLINK("http://x")'
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(xlsx_path).active
+    header = [cell.value for cell in sheet[1]]
+    name_col = header.index("name")
+    values = [row[name_col] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert '\'=HYPERLINK("http://x")' in values
+    assert all(not str(v).startswith("=") for v in values)
+
+
+def test_neutralise_formulas_leaves_numbers_and_plain_text_alone():
+    frame = pd.DataFrame(
+        {"text": ["+1 555", "@sum", "-x", "\tTab", "ok", None], "number": [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}
+    )
+    out = neutralise_formulas(frame)
+    assert out["text"].tolist()[:5] == ["'+1 555", "'@sum", "'-x", "'\tTab", "ok"]
+    assert out["number"].tolist() == frame["number"].tolist()
+
+
+def test_composite_measure_stability_and_budget_are_accepted(accounts_csv, capsys):
+    code, out, err = run(
+        [
+            "balance",
+            str(accounts_csv),
+            "-k",
+            "3",
+            "--balance-on",
+            "workload:0.7,revenue:0.3",
+            "--stability",
+            "1",
+            "--compactness",
+            "0.2",
+            "--move-budget",
+            "5",
+            "--seed",
+            "4",
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["moved_accounts"] <= 5
+    assert summary["balance_on"] == {"workload": 0.7, "revenue": 0.3}
+
+
+def test_same_seed_gives_the_same_alignment(accounts_csv, tmp_path, capsys):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert main(["balance", str(accounts_csv), "-k", "2", "--seed", "11", "-o", str(first)]) == 0
+    assert main(["balance", str(accounts_csv), "-k", "2", "--seed", "11", "-o", str(second)]) == 0
+    capsys.readouterr()
+    assert first.read_text(encoding="utf-8") == second.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--territories", "0"], "at least 1"),
+        (["--territories", "many"], "whole number"),
+        (["--tolerance", "0"], "above 0"),
+        (["--tolerance", "-0.1"], "above 0"),
+        (["--stability", "1.5"], "from 0 to 1"),
+        (["--compactness", "-1"], "from 0 to 1"),
+        (["--balance-on", "happiness"], "unknown balance measure"),
+        (["--balance-on", "workload:x"], "not a number"),
+        (["--move-budget", "lots"], "--move-budget"),
+        (["--move-budget", "150%"], "100%"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_exit_2(accounts_csv, capsys, argv, expected):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["balance", str(accounts_csv), *argv])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["missing.csv", "-k", "3"], "no such file"),
+        (["{csv}", "-k", "61"], "more than the 60 accounts"),
+        (["{csv}", "-k", "3", "--output", "out.txt"], ".csv or .xlsx"),
+        (["{csv}", "-k", "3", "--reps", "nope.csv"], "no such file"),
+    ],
+)
+def test_errors_from_the_data_are_one_line(accounts_csv, tmp_path, capsys, argv, expected):
+    argv = [a.replace("{csv}", str(accounts_csv)) for a in argv]
+    argv = [str(tmp_path / a) if a in ("missing.csv", "out.txt", "nope.csv") else a for a in argv]
+    code, out, err = run(["balance", *argv], capsys)
+    assert code == 2
+    assert expected in err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_unreadable_file_is_a_one_line_error(tmp_path, capsys):
+    garbage = tmp_path / "garbage.xlsx"
+    garbage.write_bytes(b"\x00\x01 not a workbook")
+    code, _, err = run(["balance", str(garbage), "-k", "2"], capsys)
+    assert code == 2
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_without_k_the_current_number_of_territories_is_kept(accounts_csv, capsys):
+    code, out, err = run(["balance", str(accounts_csv), "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["territories"] == 3
+
+
+def test_move_budget_parsing():
+    assert parse_move_budget("40") == (40, None)
+    assert parse_move_budget("2.5%") == (None, 2.5)
+
+
+def test_sample_is_balanced_when_no_input_is_given(capsys):
+    code, out, err = run(["balance", "--json"], capsys)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["territories"] == 20  # the sample's territories.csv
+    assert summary["feasible"] is True
+
+
+def test_subprocess_text_output(accounts_csv):
+    completed = subprocess.run(
+        [sys.executable, "-m", "territory", "balance", str(accounts_csv), "-k", "3"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("Balanced 60 accounts into 3 territories on workload")
+    bad = subprocess.run(
+        [sys.executable, "-m", "territory", "balance", str(accounts_csv), "--tolerance", "2"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
