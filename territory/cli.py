@@ -198,6 +198,10 @@ def _add_balance_parser(commands: argparse._SubParsersAction) -> None:
     )
     balance.add_argument("--output", "-o", metavar="OUT", help="write one row per account to OUT.csv or OUT.xlsx")
     balance.add_argument("--json", action="store_true", help="print one JSON object (the scorecard) instead of text")
+    balance.add_argument("--save-as", metavar="NAME", help="also save the result as a named scenario")
+    balance.add_argument("--overwrite", action="store_true", help="with --save-as: replace a scenario of that name")
+    balance.add_argument("--db", metavar="PATH",
+                         help="scenario database for --save-as (default: $TERRITORY_STUDIO_DB or the user data dir)")
     balance.set_defaults(handler=_cmd_balance)
 
 
@@ -349,6 +353,15 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         balance_on=balance_on,
     )
     written = _write_alignment(accounts, result.assignment, args.output) if args.output else None
+    saved_as = None
+    if args.save_as:
+        from territory.scenarios import build_scenario, params_to_dict
+
+        scenario = build_scenario(
+            args.save_as, accounts, labels, previous=previous, reasons=result.assignment["reason"],
+            params=params_to_dict(params), metrics=_json_ready(card),
+        )
+        saved_as = _store(args).save(scenario, overwrite=args.overwrite).name
     summary = {
         "territories": int(labels.nunique()),
         "accounts": len(accounts),
@@ -366,6 +379,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         "engine_seconds": round(float(result.seconds), 3),
         "messages": list(result.messages),
         "output": args.output,
+        "saved_as": saved_as,
         "scorecard": card,
     }
     if args.json:
@@ -387,6 +401,8 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         print(f"- {message}")
     if written is not None:
         print(f"Wrote {written:,} rows to {args.output}")
+    if saved_as is not None:
+        print(f"Saved scenario {saved_as!r}")
     return EXIT_OK
 
 

@@ -82,3 +82,18 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == "error: There is no scenario named 'missing'."
     assert "Traceback" not in result.stderr
+
+
+def test_balance_save_as_stores_a_scenario_and_refuses_a_taken_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "b.sqlite"
+    code, out, _ = run(capsys, "balance", "--stability", "1", "--save-as", "Stable plan", "--json", "--db", str(db))
+    assert code == 0 and json.loads(out)["saved_as"] == "Stable plan"
+    scenario = ScenarioStore(db).load("Stable plan")
+    assert scenario.accounts == 5000 and scenario.params["stability"] == 1.0
+    assert "max_deviation_pct" in scenario.metrics
+    code, _, err = run(capsys, "balance", "--stability", "1", "--save-as", "Stable plan", "--db", str(db))
+    assert code == 2 and "already exists" in err
+    assert run(capsys, "balance", "--stability", "1", "--save-as", "Stable plan", "--overwrite",
+               "--db", str(db))[0] == 0
