@@ -1,0 +1,737 @@
+"""Numerical core of the balancing engine (private): arrays in, territory labels out.
+
+``territory.balance`` turns tables into the arrays below and back; everything here is plain numpy
+and scipy so it can be tested and profiled without pandas. The method, in the order it runs:
+
+1. **Seeding**: weighted k-means++ on the unit vectors (seeded ``numpy.random.Generator``), or the
+   centres the caller gives (current territories' centres, rep homes).
+2. **Sparse candidates**: a KD-tree on the K centres (3-D unit vectors, so it works anywhere on
+   Earth) gives each account its ``m`` nearest centres, plus its current territory.
+3. **Prices**: each account goes to the candidate with the lowest ``cost - price``; the cost is
+   the squared chordal distance (which makes the cells of a power diagram: convex, no
+   interleaving) scaled by compactness, plus a stay-bonus for the current territory (stability)
+   and an industry-mix term (focus). Prices are raised for under-loaded and lowered for
+   over-loaded territories by a vectorised Newton step: each territory's price moves by the
+   margin at which just enough accounts would change sides (a semi-discrete optimal-transport /
+   auction dual ascent on the sparse graph, never the dense N x K problem).
+4. **Lloyd**: free centres move to the weighted spherical centroid of their accounts; repeat.
+   Large inputs first converge on a random subsample (coarse-to-fine), then polish on all accounts.
+5. **Repair** on the account Delaunay graph: single boundary accounts move between *neighbouring*
+   territories to remove the residual imbalance, and every non-largest piece of a territory joins
+   the neighbouring territory it touches most (contiguity). Locked accounts never move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import spsolve
+from scipy.spatial import cKDTree
+
+N_CANDIDATES = 10
+"""Nearest centres each account may join (plus its current territory)."""
+SUBSAMPLE_ABOVE = 50_000
+"""Inputs larger than 1.5x this first run the Lloyd loop on a subsample of max(this, 40 k) accounts."""
+MAX_LLOYD = 6
+"""Most centre moves (Lloyd iterations); it usually stops earlier when the centres settle."""
+LOOSE_ITER = 30
+"""Price steps per Lloyd iteration (loose band); the final solve gets FINAL_ITER."""
+FINAL_ITER = 150
+STRICT_PENALTY = 1e6
+"""Stay-bonus (in units of the mean squared distance) used for stability = 1."""
+
+# reasons recorded per account by the repair passes (balance.py turns them into sentences)
+MOVED_BY_PRICE = 0
+MOVED_BY_BALANCE_REPAIR = 1
+MOVED_BY_CONTIGUITY = 2
+
+
+@dataclass
+class Problem:
+    """Everything the solver needs, as arrays. ``n`` geo-located accounts, ``k`` territories."""
+
+    xyz: np.ndarray  # (n, 3) unit vectors
+    weight: np.ndarray  # (n,) balance measure, >= 0
+    target: np.ndarray  # (k,) target load of each territory (whole measure, incl. fixed load)
+    fixed_load: np.ndarray  # (k,) load from accounts outside the solve (no coordinates)
+    locked: np.ndarray  # (n,) territory index the account is locked to, -1 when free
+    current: np.ndarray  # (n,) current territory index, -1 when none (or dropped)
+    init_centres: np.ndarray  # (k, 3)
+    anchored: np.ndarray  # (k,) bool: centre fixed (rep home)
+    distance_scale: float = 1.0  # multiplies squared distances (compactness)
+    stay_bonus: float = 0.0  # in units of the mean squared distance (stability); 0 = none
+    aim: float = 0.01  # relative band the prices aim for
+    tolerance: float = 0.05  # hard band
+    goal_fraction: float = 0.5  # out-of-band territories are brought to goal_fraction x aim
+    industry: np.ndarray | None = None  # (n,) industry codes
+    focus: float = 0.0  # industry focus weight (units of mean squared distance)
+    adjacency: sp.csr_matrix | None = None  # Delaunay graph of the n accounts
+    repair_contiguity: bool = True
+    seed: int = 0
+    max_lloyd: int = 15
+
+
+@dataclass
+class Solution:
+    labels: np.ndarray  # (n,) territory index
+    centres: np.ndarray  # (k, 3)
+    prices: np.ndarray  # (k,)
+    how: np.ndarray  # (n,) MOVED_BY_* code of the last change of each account
+    n_iter: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+# --- seeding ----------------------------------------------------------------------------------
+
+
+def kmeans_plus_plus(xyz: np.ndarray, weight: np.ndarray, k: int, rng: np.random.Generator,
+                     given: np.ndarray | None = None, sample: int = 20_000) -> np.ndarray:
+    """Weighted k-means++ seeds (k, 3) drawn from the accounts (a subsample when large).
+
+    ``given`` centres (current territories, rep homes) are kept as the first rows and new seeds
+    are drawn away from them."""
+    n = xyz.shape[0]
+    if n > sample:
+        idx = np.sort(rng.choice(n, size=sample, replace=False))
+        pts, w = xyz[idx], weight[idx]
+    else:
+        pts, w = xyz, weight
+    # a floor keeps zero-weight accounts selectable (a territory of only zero-weight accounts)
+    w = w + (w.mean() if w.sum() > 0 else 1.0) * 1e-3
+    centres = np.empty((k, 3))
+    n_given = 0 if given is None else given.shape[0]
+    if n_given:
+        centres[:n_given] = given
+        d2 = np.full(pts.shape[0], np.inf)
+        for c in given:
+            d2 = np.minimum(d2, ((pts - c) ** 2).sum(axis=1))
+        start = n_given
+    else:
+        first = rng.choice(pts.shape[0], p=w / w.sum())
+        centres[0] = pts[first]
+        d2 = ((pts - pts[first]) ** 2).sum(axis=1)
+        start = 1
+    for j in range(start, k):
+        prob = w * d2
+        total = prob.sum()
+        if total <= 0:  # fewer distinct locations than territories: reuse a random location
+            pick = rng.integers(pts.shape[0])
+        else:
+            pick = rng.choice(pts.shape[0], p=prob / total)
+        centres[j] = pts[pick]
+        d2 = np.minimum(d2, ((pts - pts[pick]) ** 2).sum(axis=1))
+    return centres
+
+
+def bisection_seeds(xyz: np.ndarray, weight: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Balanced seeds (k, 3) by recursive bisection: split the accounts along their widest
+    principal axis at the weighted quantile that matches the capacities on each side, until one
+    group per territory; each seed is its group's spherical centroid.
+
+    Every seed starts with (nearly) its exact share of the load, so the Lloyd loop only has to
+    improve compactness, and a remote island (Hawaii) cannot capture a territory of its own.
+    Deterministic (no randomness)."""
+    k = capacity.size
+    seeds = np.empty((k, 3))
+    w = weight + (weight.mean() if weight.sum() > 0 else 1.0) * 1e-6
+    stack = [(np.arange(xyz.shape[0]), 0, k)]
+    while stack:
+        idx, lo, hi = stack.pop()
+        if hi - lo == 1 or idx.size <= 1:
+            sub = w[idx] @ xyz[idx] if idx.size else np.array([0.0, 0.0, 1.0])
+            for j in range(lo, hi):
+                seeds[j] = sub
+            continue
+        mid = lo + (hi - lo) // 2
+        share = capacity[lo:mid].sum() / capacity[lo:hi].sum()
+        pts = xyz[idx]
+        centre = (w[idx] @ pts) / w[idx].sum()
+        cov = ((pts - centre) * w[idx, None]).T @ (pts - centre)
+        axis = np.linalg.eigh(cov)[1][:, -1]
+        proj = (pts - centre) @ axis
+        order = np.argsort(proj, kind="stable")
+        cum = np.cumsum(w[idx][order])
+        cut = int(np.searchsorted(cum, share * cum[-1]))
+        cut = min(max(cut, 1), idx.size - 1)
+        stack.append((idx[order[cut:]], mid, hi))
+        stack.append((idx[order[:cut]], lo, mid))
+    return normalise(seeds)
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def centroids(xyz: np.ndarray, weight: np.ndarray, labels: np.ndarray, k: int,
+              previous: np.ndarray) -> np.ndarray:
+    """Weighted spherical centroid per territory; an empty territory keeps its previous centre."""
+    w = weight + 1e-9  # zero-weight territories still get a centre
+    sums = np.column_stack([np.bincount(labels, weights=w * xyz[:, d], minlength=k) for d in range(3)])
+    norms = np.linalg.norm(sums, axis=1)
+    out = previous.copy()
+    ok = norms > 1e-12
+    out[ok] = sums[ok] / norms[ok, None]
+    return out
+
+
+# --- candidates and costs ---------------------------------------------------------------------
+
+
+def candidates(xyz: np.ndarray, centres: np.ndarray, current: np.ndarray, locked: np.ndarray,
+               m: int = N_CANDIDATES, account_tree: cKDTree | None = None,
+               reach: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+    """(cand, d2): each account's m nearest centres, its current/locked territory and every
+    territory for which it is among the ``reach x n / k`` accounts nearest to the centre.
+
+    The last set lets any territory fill itself even when its centre sits away from everyone's
+    nearest few (a centre pulled offshore by an island). d2 is the squared chordal distance on the
+    unit sphere (~ (km / 6371)^2 for short distances)."""
+    n = xyz.shape[0]
+    k = centres.shape[0]
+    m = max(1, min(m, k))
+    tree = cKDTree(centres)
+    dist, idx = tree.query(xyz, k=m, workers=1)
+    if m == 1:
+        dist, idx = dist[:, None], idx[:, None]
+    extra = np.where(locked >= 0, locked, np.where(current >= 0, current, idx[:, 0]))
+    columns = [idx, extra[:, None]]
+    q = int(min(n, reach * n / k + 10))
+    listed = np.bincount(idx.ravel(), minlength=k)
+    short = np.flatnonzero(listed < q)  # territories too few accounts can even see
+    if k > m and account_tree is not None and n > 1 and short.size:
+        _, near = account_tree.query(centres[short], k=q, workers=1)
+        near = np.asarray(near).reshape(short.size, -1)
+        acct = near.ravel()
+        terr = np.repeat(short, near.shape[1])
+        valid = acct < n
+        acct, terr = acct[valid], terr[valid]
+        new = ~(idx[acct] == terr[:, None]).any(axis=1)
+        acct, terr = acct[new], terr[new]
+        if acct.size:
+            order = np.argsort(acct, kind="stable")
+            acct, terr = acct[order], terr[order]
+            starts = np.r_[0, np.flatnonzero(np.diff(acct)) + 1]
+            rank = np.arange(acct.size) - np.repeat(starts, np.diff(np.r_[starts, acct.size]))
+            width = int(rank.max()) + 1
+            more = np.repeat(idx[:, :1], width, axis=1)
+            more[acct, rank] = terr
+            columns.append(more)
+    cand = np.column_stack(columns).astype(np.int64)
+    d2 = np.empty(cand.shape)
+    d2[:, :m] = dist**2
+    for c in range(m, cand.shape[1]):
+        d2[:, c] = ((xyz - centres[cand[:, c]]) ** 2).sum(axis=1)
+    return cand, d2
+
+
+def cost_matrix(problem: Problem, cand: np.ndarray, d2: np.ndarray, current: np.ndarray,
+                scale: float, labels: np.ndarray | None, weight: np.ndarray,
+                industry: np.ndarray | None) -> np.ndarray:
+    """Per-unit cost of each candidate: distance, stay-bonus, industry mix (all in d2 units)."""
+    cost = problem.distance_scale * d2
+    # a tiny seeded tie-break so that accounts at one location (a ZIP centroid) can be split
+    # between territories by the prices instead of moving all-or-nothing
+    n = cand.shape[0]
+    tie = np.random.default_rng(problem.seed + 7)
+    cost = cost + (1e-6 * scale) * tie.random(n)[:, None] * tie.random(problem.target.size)[cand]
+    if problem.stay_bonus > 0:
+        has = current >= 0
+        leave = (cand != current[:, None]) & has[:, None]
+        cost = cost + leave * (problem.stay_bonus * scale)
+    if problem.focus > 0 and industry is not None and labels is not None:
+        k = problem.target.size
+        n_ind = int(industry.max()) + 1
+        mix = np.bincount(labels * n_ind + industry, weights=weight + 1e-9,
+                          minlength=k * n_ind).reshape(k, n_ind)
+        share = mix / np.maximum(mix.sum(axis=1, keepdims=True), 1e-12)
+        cost = cost + problem.focus * scale * (1.0 - share[cand, industry[:, None]])
+    return cost
+
+
+# --- prices -----------------------------------------------------------------------------------
+
+
+def _group_threshold(group: np.ndarray, gap: np.ndarray, w: np.ndarray, need: np.ndarray,
+                     k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group g: the smallest gap at which the cumulative weight of its members reaches
+    need[g] (sorted by gap). Returns (threshold, enough) where enough says the need was met."""
+    if group.size == 0:
+        return np.full(k, np.nan), np.zeros(k, dtype=bool)
+    order = np.lexsort((gap, group))
+    g_sorted = group[order]
+    cum = np.cumsum(w[order])
+    starts = np.searchsorted(g_sorted, np.arange(k), side="left")
+    ends = np.searchsorted(g_sorted, np.arange(k), side="right")
+    base = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0.0)
+    pos = np.searchsorted(cum, base + need, side="left")
+    pos = np.minimum(pos, ends - 1)
+    has = ends > starts
+    threshold = np.full(k, np.nan)
+    threshold[has] = gap[order][pos[has]]
+    reached = np.zeros(k, dtype=bool)
+    reached[has] = cum[pos[has]] - base[has] >= need[has] - 1e-12
+    return threshold, reached
+
+
+def _threshold_step(labels: np.ndarray, second: np.ndarray, gap: np.ndarray, finite: np.ndarray,
+                    weight: np.ndarray, load: np.ndarray, dev: np.ndarray, target: np.ndarray,
+                    aim: float, goal: float, k: int, cand: np.ndarray | None = None,
+                    rel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per territory, the price change at which just enough accounts switch (to or from their
+    second choice) to bring it to the goal band, all others held fixed (exact coordinate step)."""
+    over = dev > aim
+    under = dev < -aim
+    delta = np.zeros(k)
+    eps = 1e-9 * (float(np.median(gap[finite])) if finite.any() else 0.0) + 1e-300
+    if over.any():
+        need = np.where(over, load - target * (1 + goal * aim), 0.0)
+        sel = finite & over[labels]
+        thr, _ = _group_threshold(labels[sel], gap[sel], weight[sel], need, k)
+        ok = over & np.isfinite(thr)
+        delta[ok] -= thr[ok] * 1.000001 + eps
+    stuck = np.zeros(k, dtype=bool)
+    if under.any():
+        need = np.where(under, target * (1 - goal * aim) - load, 0.0)
+        sel = finite & under[second]
+        thr, reached = _group_threshold(second[sel], gap[sel], weight[sel], need, k)
+        ok = under & np.isfinite(thr)
+        delta[ok] += thr[ok] * 1.000001 + eps
+        stuck = under & ~reached
+        if stuck.any() and rel is not None:
+            # not enough accounts have it as second choice: use every candidate pair
+            mask = stuck[cand] & (cand != labels[:, None])
+            if mask.any():
+                thr2, _ = _group_threshold(cand[mask], rel[mask],
+                                           np.broadcast_to(weight[:, None], cand.shape)[mask], need, k)
+                ok2 = stuck & np.isfinite(thr2)
+                delta[ok2] = thr2[ok2] * 1.000001 + eps
+    return delta, stuck
+
+
+def solve_prices(cost: np.ndarray, cand: np.ndarray, weight: np.ndarray, target: np.ndarray,
+                 fixed: np.ndarray, prices: np.ndarray, aim: float,
+                 goal: float = 0.5, max_iter: int = 40,
+                 trace: list | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Dual price ascent: labels whose loads sit within +/- aim of the targets (when reachable).
+
+    Each iteration takes a damped Newton step on the dual: the Jacobian of the loads with respect
+    to the prices is the graph Laplacian of the territories weighted by the accounts close to a
+    boundary (within a bandwidth of the indifference margin), estimated from the accounts'
+    best/second-best gaps. A backtracking line search on the squared excess beyond the band, with
+    an exact per-territory threshold step as the fallback, keeps every accepted step improving.
+    """
+    n, _ = cost.shape
+    k = target.size
+    rows = np.arange(n)
+    safe_target = np.maximum(target, 1e-12)
+
+    def evaluate(p: np.ndarray):
+        score = cost - p[cand]
+        bj = score.argmin(axis=1)
+        labels = cand[rows, bj]
+        load = np.bincount(labels, weights=weight, minlength=k) + fixed
+        dev = (load - target) / safe_target
+        return labels, score, bj, load, dev
+
+    def merit(dev: np.ndarray) -> float:
+        excess = np.maximum(np.abs(dev) - goal * aim, 0.0)
+        return float((excess**2 * safe_target).sum())
+
+    prices = prices.copy()
+    labels, score, bj, load, dev = evaluate(prices)
+    current_merit = merit(dev)
+    history = [current_merit]
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007 (the count is returned)
+        worst = float(np.abs(dev).max()) if k else 0.0
+        if trace is not None:
+            trace.append((worst, int((dev > aim).sum()), int((dev < -aim).sum())))
+        if worst <= aim or n == 0 or k < 2:
+            break
+        best_score = score[rows, bj]
+        other = np.where(cand == labels[:, None], np.inf, score)
+        sj = other.argmin(axis=1)
+        second = cand[rows, sj]
+        gap = other[rows, sj] - best_score
+        finite = np.isfinite(gap)
+        if not finite.any():
+            break
+        # band-aware residual: in-band territories are left alone, out-of-band go to the goal edge
+        resid = np.where(dev > aim, target * (1 + goal * aim) - load,
+                         np.where(dev < -aim, target * (1 - goal * aim) - load, 0.0))
+        h = float(np.quantile(gap[finite], 0.1))
+        if h <= 0:
+            h = float(gap[finite & (gap > 0)].min()) if (finite & (gap > 0)).any() else 1e-12
+        near = finite & (gap <= h)
+        a_near, b_near = labels[near], second[near]
+        vals = weight[near] / h
+        pair_w = sp.coo_matrix((np.r_[vals, vals], (np.r_[a_near, b_near], np.r_[b_near, a_near])),
+                               shape=(k, k)).tocsr()
+        diag = np.asarray(pair_w.sum(axis=1)).ravel()
+        reg = 1e-3 * (diag[diag > 0].mean() if (diag > 0).any() else 1.0)
+        lap = (sp.diags(diag + reg) - pair_w).tocsc()
+        try:
+            newton = np.asarray(spsolve(lap, resid)).ravel()
+        except (RuntimeError, ValueError):
+            newton = np.zeros(k)
+        if not np.all(np.isfinite(newton)):
+            newton = np.zeros(k)
+        newton = np.clip(newton, -20 * h, 20 * h)  # trust region: linearisation is local
+        thresh, stuck = _threshold_step(labels, second, gap, finite, weight, load, dev, target, aim, goal,
+                                        k, cand, score - best_score[:, None])
+        combo = np.where(stuck, thresh, newton)
+        worst_only = np.zeros(k)
+        j = int(np.argmax(np.abs(dev)))
+        worst_only[j] = thresh[j]
+        stuck_only = np.where(stuck, thresh, 0.0)
+        accepted = False
+        for candidate in (combo, 0.5 * combo, np.where(stuck, 0.0, newton), 0.5 * thresh, stuck_only,
+                          0.25 * newton, 0.2 * thresh, worst_only, 0.1 * newton, 0.5 * worst_only,
+                          0.05 * thresh):
+            if not np.any(candidate):
+                continue
+            trial = prices + candidate
+            t_labels, t_score, t_bj, t_load, t_dev = evaluate(trial)
+            m = merit(t_dev)
+            if m < current_merit - 1e-15 * max(current_merit, 1.0):
+                prices = trial - trial.mean()
+                labels, score, bj, load, dev = t_labels, t_score - trial.mean(), t_bj, t_load, t_dev
+                current_merit = m
+                accepted = True
+                break
+        if not accepted:
+            break
+        history.append(current_merit)
+        # stalled: whole accounts cannot get closer (less than 2% progress in 8 steps)
+        if len(history) > 8 and history[-1] > 0.98 * history[-9]:
+            break
+    return labels, prices, it
+
+
+# --- Lloyd loop -------------------------------------------------------------------------------
+
+
+def _reseed_starved(centres: np.ndarray, xyz: np.ndarray, weight: np.ndarray, labels: np.ndarray,
+                    locked: np.ndarray, target: np.ndarray, fixed: np.ndarray, anchored: np.ndarray,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A free territory that even high prices cannot fill (an island seed, a new territory in an
+    empty area) restarts inside the most over-loaded territory, at an account drawn with
+    probability ~ weight x squared distance from that territory's centre."""
+    k = target.size
+    load = np.bincount(labels, weights=weight, minlength=k) + fixed
+    dev = (load - target) / np.maximum(target, 1e-12)
+    has_lock = np.zeros(k, dtype=bool)
+    has_lock[locked[locked >= 0]] = True
+    starved = np.flatnonzero((dev < -0.5) & ~anchored & ~has_lock)
+    if starved.size == 0:
+        return centres, starved
+    centres = centres.copy()
+    for j in starved[np.argsort(dev[starved], kind="stable")]:
+        donor = int(np.argmax(dev))
+        members = np.flatnonzero(labels == donor)
+        if members.size < 2:
+            break
+        d2 = ((xyz[members] - centres[donor]) ** 2).sum(axis=1)
+        p = weight[members] * d2 + 1e-18
+        centres[j] = xyz[members[rng.choice(members.size, p=p / p.sum())]]
+        dev[donor] -= 0.5 * (dev[donor] + 1) if dev[donor] > 0 else 0.0
+    return centres, starved
+
+
+def _lloyd(problem: Problem, xyz: np.ndarray, weight: np.ndarray, locked: np.ndarray,
+           current: np.ndarray, industry: np.ndarray | None, target: np.ndarray,
+           fixed: np.ndarray, centres: np.ndarray, prices: np.ndarray, max_iter: int,
+           scale: float | None, final: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
+    """Alternate balanced assignment (loose band, few price steps) and centre moves; when
+    ``final``, finish with one tight price solve at the last centres (labels match centres)."""
+    k = target.size
+    rng = np.random.default_rng(problem.seed + 1)
+    free = locked < 0
+    locked_load = np.bincount(locked[~free], weights=weight[~free], minlength=k)
+    labels = np.where(locked >= 0, locked, 0)
+    have_labels = False
+    account_tree = cKDTree(xyz)
+    loose = max(problem.aim, min(3 * problem.aim, 0.5 * problem.tolerance))
+    spacing = None
+    it = 0
+
+    def assign(centres, prices, aim, max_iter):
+        cand, d2 = candidates(xyz, centres, current, locked, account_tree=account_tree)
+        nonlocal scale
+        if scale is None:
+            scale = float(np.average(d2[:, 0], weights=weight + 1e-12)) or 1e-12
+        cost = cost_matrix(problem, cand[free], d2[free], current[free], scale,
+                           labels[free] if have_labels else None, weight[free],
+                           industry[free] if industry is not None else None)
+        free_labels, prices, _ = solve_prices(cost, cand[free], weight[free], target, fixed + locked_load,
+                                              prices, aim, problem.goal_fraction, max_iter=max_iter)
+        new_labels = labels.copy()
+        new_labels[free] = free_labels
+        return new_labels, prices, d2
+
+    for it in range(1, max_iter + 1):  # noqa: B007 (the count is returned)
+        new_labels, new_prices, d2 = assign(centres, prices, loose, LOOSE_ITER)
+        # solve_prices only accepts improving steps, so its prices are a sound warm start
+        prices = new_prices
+        if spacing is None:
+            spacing = float(np.sqrt(np.median(d2[:, 0]))) + 1e-12
+        changed = int((new_labels != labels).sum()) if have_labels else len(labels)
+        labels, have_labels = new_labels, True
+        new_centres = centroids(xyz, weight, labels, k, centres)
+        new_centres, reseeded = _reseed_starved(new_centres, xyz, weight, labels, locked, target, fixed,
+                                                problem.anchored, rng)
+        if reseeded.size:  # a price earned far away means nothing at the new place
+            prices[reseeded] = np.median(prices)
+        new_centres[problem.anchored] = problem.init_centres[problem.anchored]
+        shift = float(np.sqrt(((new_centres - centres) ** 2).sum(axis=1)).max()) if k else 0.0
+        centres = new_centres
+        if reseeded.size == 0 and (changed <= max(1, 0.002 * len(labels)) or shift < 0.02 * spacing):
+            break
+    if final:
+        labels, prices, _ = assign(centres, prices, problem.aim, FINAL_ITER)
+    return labels, centres, prices, float(scale), it
+
+
+def solve(problem: Problem) -> Solution:
+    """Labels for the n accounts: Lloyd with balanced prices, then neighbour repair."""
+    n = problem.xyz.shape[0]
+    k = problem.target.size
+    rng = np.random.default_rng(problem.seed)
+    centres = problem.init_centres.copy()
+    prices = np.zeros(k)
+    scale = None
+    total_iter = 0
+    notes: list[str] = []
+    if n == 0:
+        return Solution(np.zeros(0, dtype=np.int64), centres, prices, np.zeros(0, dtype=np.int8))
+    sample = max(SUBSAMPLE_ABOVE, 100 * k)
+    if n > 1.5 * sample and problem.max_lloyd > 3:
+        idx = np.sort(rng.choice(n, size=sample, replace=False))
+        w_sub = problem.weight[idx]
+        # the subsample carries the same share of every territory's free target
+        total_free = problem.weight.sum()
+        ratio = w_sub.sum() / total_free if total_free > 0 else sample / n
+        _, centres, prices, scale, it = _lloyd(
+            problem, problem.xyz[idx], w_sub, problem.locked[idx], problem.current[idx],
+            problem.industry[idx] if problem.industry is not None else None,
+            problem.target * ratio, problem.fixed_load * ratio, centres, prices,
+            problem.max_lloyd, None, final=False)
+        total_iter += it
+        full_iter = 1
+    else:
+        full_iter = problem.max_lloyd
+    labels, centres, prices, scale, it = _lloyd(
+        problem, problem.xyz, problem.weight, problem.locked, problem.current, problem.industry,
+        problem.target, problem.fixed_load, centres, prices, full_iter, scale, final=True)
+    total_iter += it
+    how = np.full(n, MOVED_BY_PRICE, dtype=np.int8)
+    if problem.adjacency is not None and k > 1:
+        labels = repair(problem, labels, centres, how, notes)
+        new_centres = centroids(problem.xyz, problem.weight, labels, k, centres)
+        new_centres[problem.anchored] = problem.init_centres[problem.anchored]
+        centres = new_centres
+    return Solution(labels, centres, prices, how, total_iter, notes)
+
+
+# --- repair on the neighbour graph ------------------------------------------------------------
+
+
+def _directed_edges(adjacency: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    coo = adjacency.tocoo()
+    keep = coo.row != coo.col
+    return coo.row[keep].astype(np.int64), coo.col[keep].astype(np.int64)
+
+
+def balance_repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.ndarray,
+                   band: float, src_e: np.ndarray, dst_e: np.ndarray, movable: np.ndarray,
+                   max_rounds: int = 200) -> np.ndarray:
+    """Move single boundary accounts between neighbouring territories until every territory is
+    within +/- band (or no improving move is left). Over-loaded territories push to lighter
+    neighbours, under-loaded ones pull from heavier neighbours, so imbalance travels along chains.
+    Moves are chosen by the smallest increase in squared distance to the centre."""
+    k = problem.target.size
+    w = problem.weight
+    target = np.maximum(problem.target, 1e-12)
+    labels = labels.copy()
+    xyz = problem.xyz
+    for _ in range(max_rounds):
+        load = np.bincount(labels, weights=w, minlength=k) + problem.fixed_load
+        dev = (load - problem.target) / target
+        out_hi = dev > band
+        out_lo = dev < -band
+        if not (out_hi.any() or out_lo.any()):
+            break
+        ls, ld = labels[src_e], labels[dst_e]
+        cand = (ls != ld) & movable[src_e] & (out_hi[ls] | out_lo[ld])
+        if not cand.any():
+            break
+        i = src_e[cand]
+        a = ls[cand]
+        b = ld[cand]
+        # dedupe (account, destination) pairs
+        key = np.unique(i * k + b)
+        i, b = key // k, key % k
+        a = labels[i]
+        wi = w[i]
+        dev_a_after = dev[a] - wi / target[a]
+        dev_b_after = dev[b] + wi / target[b]
+        # the move must lower the larger deviation of the pair
+        improves = np.maximum(np.abs(dev_a_after), np.abs(dev_b_after)) < np.maximum(
+            np.abs(dev[a]), np.abs(dev[b])) - 1e-12
+        improves &= dev[a] > dev[b]
+        if not improves.any():
+            break
+        i, a, b, wi = i[improves], a[improves], b[improves], wi[improves]
+        extra = ((xyz[i] - centres[b]) ** 2).sum(axis=1) - ((xyz[i] - centres[a]) ** 2).sum(axis=1)
+        order = np.argsort(extra, kind="stable")
+        i, a, b, wi = i[order], a[order], b[order], wi[order]
+        # one move per account per round
+        _, first = np.unique(i, return_index=True)
+        first = np.sort(first)
+        i, a, b, wi = i[first], a[first], b[first], wi[first]
+        # per source: shed at most its excess over the band middle; per destination: at most its room
+        shed_cap = np.maximum(load - problem.target * (1 - 0.5 * band), 0.0)
+        take_cap = np.maximum(problem.target * (1 + 0.5 * band) - load, 0.0)
+        # an over-loaded source may push into a destination that is itself in band but lighter
+        take_cap = np.where(out_hi, 0.0, np.maximum(take_cap, 0.0))
+        shed_cap = np.where(out_lo, 0.0, shed_cap)
+        cum_src = _cumsum_by_group(a, wi)
+        cum_dst = _cumsum_by_group(b, wi)
+        accept = (cum_src <= shed_cap[a] + 1e-9) & (cum_dst <= take_cap[b] + wi * (dev[b] < -band) + 1e-9)
+        # always allow the single best move of a pair to avoid stalling on big accounts
+        if not accept.any():
+            accept[0] = True
+        # moving both endpoints of an edge in one round can strand accounts; keep it simple:
+        labels[i[accept]] = b[accept]
+        how[i[accept]] = MOVED_BY_BALANCE_REPAIR
+    return labels
+
+
+def _cumsum_by_group(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Running sum of values within each group, in the given order (vectorised)."""
+    order = np.argsort(group, kind="stable")
+    g = group[order]
+    v = values[order]
+    cum = np.cumsum(v)
+    starts = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
+    base = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], np.diff(np.r_[starts, g.size]))
+    out = np.empty_like(cum)
+    out[order] = cum - base
+    return out
+
+
+def contiguity_repair(problem: Problem, labels: np.ndarray, how: np.ndarray,
+                      src_e: np.ndarray, dst_e: np.ndarray, movable: np.ndarray) -> tuple[np.ndarray, int]:
+    """Every non-largest piece of a territory joins the neighbouring territory it shares most
+    edges with (its movable accounts do; locked accounts stay as islands)."""
+    from territory.geo import piece_labels
+
+    piece = piece_labels(problem.adjacency, labels, weights=problem.weight)
+    stray = (piece > 0) & movable
+    if not stray.any():
+        return labels, 0
+    k = problem.target.size
+    # a piece id per account: (label, rank) packed
+    piece_id = labels.astype(np.int64) * (int(piece.max()) + 1) + np.maximum(piece, 0)
+    e = stray[src_e] & (labels[dst_e] != labels[src_e])
+    if not e.any():
+        return labels, 0
+    pid = piece_id[src_e[e]]
+    dest = labels[dst_e[e]]
+    # count edges per (piece, destination) and pick the destination with most edges
+    pairs, counts = np.unique(np.column_stack([pid, dest]), axis=0, return_counts=True)
+    order = np.lexsort((pairs[:, 1], -counts, pairs[:, 0]))
+    pairs = pairs[order]
+    firsts = np.r_[0, np.flatnonzero(np.diff(pairs[:, 0])) + 1]
+    best_pid = pairs[firsts, 0]
+    best_dest = pairs[firsts, 1]
+    lookup_pos = np.searchsorted(best_pid, piece_id[stray])
+    lookup_pos = np.minimum(lookup_pos, best_pid.size - 1)
+    found = best_pid[lookup_pos] == piece_id[stray]
+    idx = np.flatnonzero(stray)[found]
+    new = best_dest[lookup_pos[found]]
+    labels = labels.copy()
+    labels[idx] = new
+    how[idx] = MOVED_BY_CONTIGUITY
+    del k
+    return labels, int(idx.size)
+
+
+def compactness_repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.ndarray,
+                       band: float, src_e: np.ndarray, dst_e: np.ndarray, movable: np.ndarray,
+                       rounds: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Local search on the weighted travel distance (the p-median objective): boundary accounts
+    move to a neighbouring territory whose centre is closer when both territories stay within
+    +/- band; centres follow. With a stay-bonus, an account never leaves its current territory
+    for compactness alone."""
+    k = problem.target.size
+    w = problem.weight
+    xyz = problem.xyz
+    labels = labels.copy()
+    allowed_src = movable.copy()
+    for _ in range(rounds):
+        load = np.bincount(labels, weights=w, minlength=k) + problem.fixed_load
+        ls, ld = labels[src_e], labels[dst_e]
+        e = (ls != ld) & allowed_src[src_e]
+        if not e.any():
+            break
+        key = np.unique(src_e[e] * k + ld[e])
+        i, b = key // k, key % k
+        a = labels[i]
+        if problem.stay_bonus > 0:
+            cur = problem.current[i]
+            keep = (cur < 0) | (b == cur)
+            i, a, b = i[keep], a[keep], b[keep]
+        gain = w[i] * (np.sqrt(((xyz[i] - centres[a]) ** 2).sum(axis=1))
+                       - np.sqrt(((xyz[i] - centres[b]) ** 2).sum(axis=1)))
+        ok = gain > 0
+        i, a, b, gain = i[ok], a[ok], b[ok], gain[ok]
+        if i.size == 0:
+            break
+        order = np.argsort(-gain, kind="stable")
+        i, a, b = i[order], a[order], b[order]
+        _, first = np.unique(i, return_index=True)
+        first = np.sort(first)
+        i, a, b = i[first], a[first], b[first]
+        wi = w[i]
+        slack = np.maximum(load - problem.target * (1 - band), 0.0)
+        room = np.maximum(problem.target * (1 + band) - load, 0.0)
+        # a territory may also take in as much as it gives away (exchanges keep it in band)
+        accept = (_cumsum_by_group(a, wi) <= slack[a] + 1e-9) & (_cumsum_by_group(b, wi) <= room[b] + 1e-9)
+        # do not move both ends of one edge in a round (keeps pieces connected)
+        if not accept.any():
+            break
+        mi, mb = i[accept], b[accept]
+        labels[mi] = mb
+        how[mi] = MOVED_BY_PRICE
+        new_centres = centroids(xyz, w, labels, k, centres)
+        new_centres[problem.anchored] = problem.init_centres[problem.anchored]
+        centres = new_centres
+    return labels, centres
+
+
+def repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.ndarray,
+           notes: list[str]) -> np.ndarray:
+    """Alternate balance repair and contiguity repair; balance within tolerance has the last word."""
+    src_e, dst_e = _directed_edges(problem.adjacency)
+    movable = problem.locked < 0
+    band = problem.aim
+    for _ in range(4):
+        labels = balance_repair(problem, labels, centres, how, band, src_e, dst_e, movable)
+        if not problem.repair_contiguity:
+            break
+        labels, moved = contiguity_repair(problem, labels, how, src_e, dst_e, movable)
+        if moved == 0:
+            break
+    if problem.repair_contiguity:
+        labels, centres = compactness_repair(problem, labels, centres, how, band, src_e, dst_e, movable)
+        labels, _ = contiguity_repair(problem, labels, how, src_e, dst_e, movable)
+    k = problem.target.size
+    load = np.bincount(labels, weights=problem.weight, minlength=k) + problem.fixed_load
+    dev = np.abs(load - problem.target) / np.maximum(problem.target, 1e-12)
+    if (dev > problem.aim).any():
+        labels = balance_repair(problem, labels, centres, how, problem.aim, src_e, dst_e, movable)
+    return labels
