@@ -265,21 +265,9 @@ def _load_balance_input(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.Data
 
 
 def _json_ready(value):
-    import math
+    from territory.scenarios import json_ready
 
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
+    return json_ready(value)
 
 
 def _write_alignment(accounts: pd.DataFrame, assignment: pd.DataFrame, path_text: str) -> int:

@@ -97,17 +97,19 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _json_ready(value: Any) -> Any:
-    """Plain JSON types for numpy scalars, tuples and NaN (stored as null)."""
+def json_ready(value: Any) -> Any:
+    """Plain JSON types: numpy scalars to Python, tuples to lists, NaN/inf to null, anything else to str."""
     if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    return value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -362,8 +364,8 @@ class ScenarioStore:
         """Store the scenario; a taken name raises ScenarioExistsError unless ``overwrite``."""
         name = validate_name(scenario.name)
         assignment = normalize_assignment(scenario.assignment)
-        params_json = json.dumps(_json_ready(scenario.params), sort_keys=True)
-        metrics_json = json.dumps(_json_ready(scenario.metrics), sort_keys=True)
+        params_json = json.dumps(json_ready(scenario.params), sort_keys=True)
+        metrics_json = json.dumps(json_ready(scenario.metrics), sort_keys=True)
         rows = list(
             zip(
                 assignment[schema.ACCOUNT_ID].tolist(),
@@ -513,8 +515,8 @@ def scenario_to_bytes(scenario: Scenario) -> bytes:
         "created_at": scenario.created_at,
         "updated_at": scenario.updated_at,
         "dataset_fingerprint": scenario.dataset_fingerprint,
-        "params": _json_ready(scenario.params),
-        "metrics": _json_ready(scenario.metrics),
+        "params": json_ready(scenario.params),
+        "metrics": json_ready(scenario.metrics),
         "accounts": int(len(assignment)),
     }
     buffer = io.BytesIO()
@@ -679,11 +681,11 @@ def params_to_dict(params: Any) -> dict[str, Any]:
     if params is None:
         return {}
     if isinstance(params, Mapping):
-        return _json_ready(dict(params))
+        return json_ready(dict(params))
     from dataclasses import asdict, is_dataclass
 
     if is_dataclass(params):
-        return _json_ready(asdict(params))
+        return json_ready(asdict(params))
     raise ScenarioError(f"Cannot store parameters of type {type(params).__name__}.")
 
 

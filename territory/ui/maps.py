@@ -30,6 +30,7 @@ import streamlit as st
 
 from territory import schema
 from territory.ui import colors as tcolors
+from territory.ui import widgets
 
 MAX_POINTS = 20_000
 """Above this many accounts the map draws a random sample of points (and says so)."""
@@ -100,18 +101,7 @@ def _plain(value: object) -> str:
     return str(value)
 
 
-def format_usd(value: float) -> str:
-    """Compact USD: $1.2M, $350k, $900."""
-    if value is None or not np.isfinite(value):
-        return "-"
-    a = abs(value)
-    if a >= 1e9:
-        return f"${value / 1e9:,.2f}B"
-    if a >= 1e6:
-        return f"${value / 1e6:,.1f}M"
-    if a >= 1e4:
-        return f"${value / 1e3:,.0f}k"
-    return f"${value:,.0f}"
+format_usd = widgets.format_usd  # one USD formatter for maps, KPIs and tables
 
 
 def _fmt_num(values: pd.Series, fmt: str) -> pd.Series:
