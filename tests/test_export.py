@@ -83,3 +83,18 @@ def test_assignment_table_has_old_and_new_territory_rep_and_reason() -> None:
 
 def test_docstring_examples() -> None:
     assert doctest.testmod(export).failed == 0
+
+
+def test_assignment_table_from_an_engine_result_keeps_every_account() -> None:
+    from territory.balance import BalanceParams, balance
+    from territory.sample import load_sample
+
+    sample = load_sample()
+    result = balance(sample.accounts, BalanceParams(stability=0.9), sample.territories)
+    table = assignment_table(sample.accounts, result.assignment, sample.territories)
+    assert len(table) == len(sample.accounts)
+    assert table["account_id"].tolist() == sample.accounts["account_id"].tolist()
+    moved = table["previous_territory_id"] != table["territory_id"]
+    assert (table["moved"] == moved).all()
+    assert (table.loc[table["moved"], "reason"].str.len() > 0).all()  # every move says why
+    assert table["rep_name"].notna().all()

@@ -663,7 +663,34 @@ def actions_ui(accounts: pd.DataFrame, whatif: WhatIf, settings: RebalanceSettin
         scenarios_ui.save_form(accounts, whatif.after, key="rb_scenario",
                                result=result, default_name=describe(settings, event)[:80],
                                metrics=whatif.after_card)
+    export_ui(accounts, whatif)
     st.caption("Saved scenarios are listed, compared and exported on the **Scenarios** page.")
+
+
+def export_ui(accounts: pd.DataFrame, whatif: WhatIf) -> None:
+    """Download this what-if for sales ops (built on click; formula-safe CSV and XLSX)."""
+    from territory.export import assignment_table, to_csv_bytes, to_xlsx_bytes
+    from territory.metrics import territory_table
+
+    dataset = state.get_dataset()
+    territories = dataset.territories if dataset is not None else None
+
+    def table() -> pd.DataFrame:
+        return assignment_table(accounts, whatif.assignment, territories)
+
+    def workbook() -> bytes:
+        summary = territory_table(accounts, whatif.after, territories=whatif.result.territories,
+                                  centers=whatif.result.centers, balance_on=whatif.result.params.balance_on)
+        return to_xlsx_bytes({"Assignment": table(), "Territories": summary})
+
+    left, right = st.columns(2)
+    left.download_button("Assignment (CSV)", lambda: to_csv_bytes(table()), "whatif_assignment.csv", "text/csv",
+                         key="rb_dl_csv", on_click="ignore", icon=":material/table:", width="stretch",
+                         help="One row per account: old and new territory, rep, moved, reason.")
+    right.download_button("Assignment + territories (XLSX)", workbook, "whatif.xlsx",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="rb_dl_xlsx",
+                          on_click="ignore", icon=":material/grid_on:", width="stretch",
+                          help="The assignment and a per-territory summary sheet.")
 
 
 def describe(settings: RebalanceSettings, event: tuple | None) -> str:
