@@ -305,12 +305,16 @@ def balance_with_teams(
     heaviest, lightest = max(per_territory, key=per_territory.get), min(per_territory, key=per_territory.get)
     spread = per_territory[heaviest] / per_territory[lightest] - 1.0 if per_territory[lightest] > 0 else 0.0
     if len(per_territory) > 1 and spread > params.tolerance:
-        messages.append(
+        # The alignment as a whole is what a rep feels: a team territory carrying several times a
+        # geographic one's load is outside the tolerance even if each group balanced internally.
+        feasible = False
+        messages.insert(
+            0,
             f"Across groups the load per territory differs by {spread:.0%} ({heaviest}: "
             f"{per_territory[heaviest]:,.0f} vs {lightest}: {per_territory[lightest]:,.0f} per territory): "
             "whole territories cannot split a group's share more finely"
             + (", and locked accounts fix the geographic count" if any(locked_territories.values()) else "")
-            + "; fix team sizes with industry_team_sizes or change the number of territories."
+            + "; fix team sizes with industry_team_sizes or change the number of territories.",
         )
     merged = pd.concat(assignments).reindex(accounts.index)
     new_ids = merged[TERRITORY_ID].astype("string")

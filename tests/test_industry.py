@@ -168,3 +168,15 @@ def test_allocation_gives_each_group_its_locked_territories():
     assert sizes == {"Healthcare": 1, "Geographic": 5}
     with pytest.raises(ParameterError, match="locked"):
         allocate_team_territories({"Healthcare": 50.0, "Geographic": 50.0}, 5, minimum={"Geographic": 5})
+
+
+def test_a_team_far_heavier_than_the_geographic_territories_is_not_feasible():
+    # Healthcare is 25% of workload: forced into 1 of 8 territories it carries about twice a
+    # geographic territory's load, so the alignment as a whole is outside +/-5% and must say so.
+    accounts = clustered_accounts()
+    params = BalanceParams(
+        n_territories=8, industry_teams=("Healthcare",), industry_team_sizes=(("Healthcare", 1),), seed=0
+    )
+    result = balance_with_teams(accounts, params)
+    assert result.feasible is False
+    assert result.messages[0].startswith("Across groups the load per territory differs by")
