@@ -312,3 +312,18 @@ def test_an_alignment_made_active_drives_overview_and_sidebar(sample):
     assert metric_values(at)["Max deviation"] == f"{expected['workload_max_deviation_pct']:.1f}%"
     assert "Rebalanced 14:02" in " ".join(c.value for c in at.sidebar.caption)
     assert at.sidebar.button(key="sidebar_reset_alignment").label == "Back to current alignment"
+
+
+def test_unmapping_a_suggested_column_on_the_data_page_sticks():
+    at = open_upload(new_app().run())
+    data = _upload_csv(SMALL_ROWS)
+    at.file_uploader(key="data_accounts_file").set_value(("crm.csv", data, "text/csv")).run()
+    revenue_key = f"data_map_revenue_crm.csv:{len(data)}"
+    assert at.selectbox(key=revenue_key).value == "Annual Revenue"
+    at.selectbox(key=revenue_key).set_value("(not in file)").run()
+    assert not at.exception
+    assert at.selectbox(key=revenue_key).value == "(not in file)"
+    at.button(key="data_use_upload").click().run()
+    assert not at.exception
+    at.switch_page("pages/overview.py").run()
+    assert metric_values(at)["Revenue (USD/yr)"] == "$0"  # the unmapped column was not read after all
