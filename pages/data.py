@@ -5,6 +5,7 @@ import streamlit as st
 
 from territory import schema
 from territory.errors import DataError
+from territory.export import to_csv_bytes
 from territory.io import format_report, suggest_mapping
 from territory.ui import cached, state, widgets
 
@@ -133,7 +134,7 @@ with tab_rej:
         st.dataframe(result.rejected_rows, hide_index=True, height=min(38 + 35 * report.rows_rejected, 320))
         st.download_button(
             "Download rejected rows (CSV)",
-            result.rejected_rows.to_csv(index=False).encode("utf-8"),
+            to_csv_bytes(result.rejected_rows),  # formula-safe: these are raw, user-typed cells
             file_name=f"rejected_{accounts_file.name.rsplit('.', 1)[0]}.csv",
             mime="text/csv",
             key="data_download_rejected",

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from territory import schema
+from territory.export import to_csv_bytes
 from territory.metrics import pareto_curve, top_share
 from territory.ui import cached, charts, maps, state, widgets
 from territory.ui import colors as tcolors
@@ -81,7 +82,7 @@ with tab_table:
     )
     st.download_button(
         "Download table (CSV)",
-        table.to_csv(index=False).encode("utf-8"),
+        to_csv_bytes(table),  # formula-safe: rep and industry names are user text
         file_name="territories.csv",
         mime="text/csv",
         key="territories_download",

@@ -67,8 +67,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 # --- balance ------------------------------------------------------------------------------------
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-"""A spreadsheet treats a cell starting with one of these as a formula (CSV/formula injection)."""
 
 
 def _territory_count(text: str) -> int:
@@ -205,28 +203,6 @@ def _add_balance_parser(commands: argparse._SubParsersAction) -> None:
     balance.set_defaults(handler=_cmd_balance)
 
 
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula with a single quote.
-
-    A CRM name like ``=HYPERLINK(...)`` or ``@SUM(...)`` would otherwise execute when the exported
-    alignment is opened in Excel (OWASP "CSV injection"). Numbers are left alone.
-    """
-    import pandas as pd
-
-    out = frame.copy()
-    for column in out.columns:
-        series = out[column]
-        if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
-            continue
-        text = series.astype("string")
-        risky = text.str.startswith(FORMULA_TRIGGERS).fillna(False).to_numpy(dtype=bool)
-        if risky.any():
-            series = series.astype(object).copy()
-            series.iloc[risky] = ["'" + str(value) for value in text[risky]]
-            out[column] = series
-    return out
-
-
 def _load_balance_input(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Accounts and (optional) reps table for ``balance``: the file given, else the shipped sample."""
     from pathlib import Path
@@ -286,12 +262,10 @@ def _write_alignment(accounts: pd.DataFrame, assignment: pd.DataFrame, path_text
     lead = [ACCOUNT_ID, TERRITORY_ID, "previous_territory_id", "moved", "reason"]
     rest = accounts.drop(columns=[c for c in lead if c in accounts.columns])
     table = pd.concat([assignment[lead], rest], axis=1)
-    table = neutralise_formulas(table)
+    from territory.export import to_csv_bytes, to_xlsx_bytes  # formula-safe writers
+
     try:
-        if suffix == ".csv":
-            table.to_csv(path, index=False)
-        else:
-            table.to_excel(path, index=False, sheet_name="alignment")
+        path.write_bytes(to_csv_bytes(table) if suffix == ".csv" else to_xlsx_bytes({"alignment": table}))
     except OSError as error:
         raise DataError(f"Cannot write {path}: {error.strerror or error}") from None
     return len(table)

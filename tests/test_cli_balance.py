@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory.cli import main, neutralise_formulas, parse_move_budget
+from territory.cli import main, parse_move_budget
+from territory.export import neutralise_formulas
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,17 +91,18 @@ def test_outputs_neutralise_formula_cells(accounts_csv, tmp_path, capsys):
     assert main(["balance", str(accounts_csv), "-k", "3", "-o", str(csv_path)]) == 0
     assert main(["balance", str(accounts_csv), "-k", "3", "-o", str(xlsx_path)]) == 0
     capsys.readouterr()
-    with csv_path.open(newline="", encoding="utf-8") as handle:
+    with csv_path.open(newline="", encoding="utf-8-sig") as handle:
         names = {row["account_id"]: row["name"] for row in csv.DictReader(handle)}
     assert names["C000"] == '\'=HYPERLINK("http://x")'
     from openpyxl import load_workbook
 
     sheet = load_workbook(xlsx_path).active
     header = [cell.value for cell in sheet[1]]
-    name_col = header.index("name")
-    values = [row[name_col] for row in sheet.iter_rows(min_row=2, values_only=True)]
-    assert '\'=HYPERLINK("http://x")' in values
-    assert all(not str(v).startswith("=") for v in values)
+    name_col = header.index("name") + 1
+    cells = [row[name_col - 1] for row in sheet.iter_rows(min_row=2)]
+    risky = [cell for cell in cells if str(cell.value).startswith("=")]
+    assert [cell.value for cell in risky] == ['=HYPERLINK("http://x")']  # the value itself is kept...
+    assert all(cell.data_type == "s" and cell.quotePrefix for cell in risky)  # ...as text, never a formula
 
 
 def test_neutralise_formulas_leaves_numbers_and_plain_text_alone():
