@@ -254,23 +254,49 @@ def cost_matrix(problem: Problem, cand: np.ndarray, d2: np.ndarray, current: np.
 # --- prices -----------------------------------------------------------------------------------
 
 
+def _low_and_median(values: np.ndarray, q: float = 0.1) -> tuple[float, float]:
+    """(np.quantile(values, q), np.median(values)), bit for bit, from one partition."""
+    n = values.size
+    if n < 4:
+        return float(np.quantile(values, q)), float(np.median(values))
+    virtual = (n - 1) * q  # numpy's "linear" virtual index
+    lo = int(np.floor(virtual))
+    hi = lo + 1
+    mid = [n // 2 - 1, n // 2] if n % 2 == 0 else [(n - 1) // 2]
+    if not (0 <= lo and hi <= n - 1 and virtual < n - 1):
+        return float(np.quantile(values, q)), float(np.median(values))
+    part = np.partition(values, sorted({lo, hi, *mid, n - 1}))
+    if np.isnan(part[-1]):
+        return float(np.quantile(values, q)), float(np.median(values))
+    a, b = part[lo], part[hi]
+    t = virtual - lo
+    diff = b - a
+    low = (b - diff * (1 - t)) if t >= 0.5 else (a + diff * t)
+    med = np.mean(part[mid[0]:mid[-1] + 1])
+    return float(low), float(med)
+
+
 def _group_threshold(group: np.ndarray, gap: np.ndarray, w: np.ndarray, need: np.ndarray,
                      k: int) -> tuple[np.ndarray, np.ndarray]:
     """Per group g: the smallest gap at which the cumulative weight of its members reaches
     need[g] (sorted by gap). Returns (threshold, enough) where enough says the need was met."""
     if group.size == 0:
         return np.full(k, np.nan), np.zeros(k, dtype=bool)
-    order = np.lexsort((gap, group))
-    g_sorted = group[order]
+    # same order as np.lexsort((gap, group)) (group, then gap, then position), but faster: a
+    # stable sort by gap, then a stable (radix, for small k) sort by group
+    order = np.argsort(gap, kind="stable")
+    g_small = group.astype(np.int16) if k <= np.iinfo(np.int16).max else group
+    order = order[np.argsort(g_small[order], kind="stable")]
+    counts = np.bincount(group, minlength=k)
+    ends = np.cumsum(counts)
+    starts = ends - counts
     cum = np.cumsum(w[order])
-    starts = np.searchsorted(g_sorted, np.arange(k), side="left")
-    ends = np.searchsorted(g_sorted, np.arange(k), side="right")
     base = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0.0)
     pos = np.searchsorted(cum, base + need, side="left")
     pos = np.minimum(pos, ends - 1)
     has = ends > starts
     threshold = np.full(k, np.nan)
-    threshold[has] = gap[order][pos[has]]
+    threshold[has] = gap[order[pos[has]]]
     reached = np.zeros(k, dtype=bool)
     reached[has] = cum[pos[has]] - base[has] >= need[has] - 1e-12
     return threshold, reached
@@ -279,13 +305,17 @@ def _group_threshold(group: np.ndarray, gap: np.ndarray, w: np.ndarray, need: np
 def _threshold_step(labels: np.ndarray, second: np.ndarray, gap: np.ndarray, finite: np.ndarray,
                     weight: np.ndarray, load: np.ndarray, dev: np.ndarray, target: np.ndarray,
                     aim: float, goal: float, k: int, cand: np.ndarray | None = None,
-                    rel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    rel: np.ndarray | None = None, score: np.ndarray | None = None,
+                    best_score: np.ndarray | None = None,
+                    median_gap: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per territory, the price change at which just enough accounts switch (to or from their
     second choice) to bring it to the goal band, all others held fixed (exact coordinate step)."""
     over = dev > aim
     under = dev < -aim
     delta = np.zeros(k)
-    eps = 1e-9 * (float(np.median(gap[finite])) if finite.any() else 0.0) + 1e-300
+    if median_gap is None:
+        median_gap = float(np.median(gap[finite])) if finite.any() else 0.0
+    eps = 1e-9 * median_gap + 1e-300
     if over.any():
         need = np.where(over, load - target * (1 + goal * aim), 0.0)
         sel = finite & over[labels]
@@ -300,6 +330,8 @@ def _threshold_step(labels: np.ndarray, second: np.ndarray, gap: np.ndarray, fin
         ok = under & np.isfinite(thr)
         delta[ok] += thr[ok] * 1.000001 + eps
         stuck = under & ~reached
+        if rel is None and stuck.any() and score is not None and best_score is not None:
+            rel = score - best_score[:, None]  # built only when needed (rarely)
         if stuck.any() and rel is not None:
             # not enough accounts have it as second choice: use every candidate pair
             mask = stuck[cand] & (cand != labels[:, None])
@@ -362,7 +394,7 @@ def solve_prices(cost: np.ndarray, cand: np.ndarray, weight: np.ndarray, target:
         # band-aware residual: in-band territories are left alone, out-of-band go to the goal edge
         resid = np.where(dev > aim, target * (1 + goal * aim) - load,
                          np.where(dev < -aim, target * (1 - goal * aim) - load, 0.0))
-        h = float(np.quantile(gap[finite], 0.1))
+        h, median_gap = _low_and_median(gap[finite], 0.1)  # one partition for both
         if h <= 0:
             h = float(gap[finite & (gap > 0)].min()) if (finite & (gap > 0)).any() else 1e-12
         near = finite & (gap <= h)
@@ -381,7 +413,8 @@ def solve_prices(cost: np.ndarray, cand: np.ndarray, weight: np.ndarray, target:
             newton = np.zeros(k)
         newton = np.clip(newton, -20 * h, 20 * h)  # trust region: linearisation is local
         thresh, stuck = _threshold_step(labels, second, gap, finite, weight, load, dev, target, aim, goal,
-                                        k, cand, score - best_score[:, None])
+                                        k, cand, score=score, best_score=best_score,
+                                        median_gap=median_gap)
         combo = np.where(stuck, thresh, newton)
         worst_only = np.zeros(k)
         j = int(np.argmax(np.abs(dev)))

@@ -339,3 +339,34 @@ def test_anchor_home_keeps_centres_at_rep_homes():
     labels = result.assignment["territory_id"].to_numpy()
     assert (labels[north] == "N").mean() > 0.9
     assert result.feasible
+
+
+def test_gap_statistics_match_numpy_bit_for_bit():
+    """The price solve takes the 10% quantile and the median of the gaps from one partition;
+    they must equal numpy's own values exactly (the result must not depend on the shortcut)."""
+    from territory._assign import _low_and_median
+
+    rng = np.random.default_rng(3)
+    for n in list(range(1, 40)) + [101, 1000, 5001, 20000]:
+        for x in (rng.random(n), rng.lognormal(0, 3, n), rng.integers(0, 4, n) * 1e-7):
+            assert _low_and_median(x, 0.1) == (float(np.quantile(x, 0.1)), float(np.median(x)))
+
+
+def test_group_threshold_order_matches_lexsort():
+    """The per-territory threshold uses two stable sorts instead of np.lexsort: same order."""
+    from territory._assign import _group_threshold
+
+    rng = np.random.default_rng(4)
+    k = 30
+    group = rng.integers(0, k, 5000)
+    gap = np.round(rng.random(5000), 2)  # many ties
+    w = rng.lognormal(0, 1, 5000)
+    need = rng.random(k) * 100
+    thr, reached = _group_threshold(group, gap, w, need, k)
+    order = np.lexsort((gap, group))
+    for g in range(k):
+        members = order[group[order] == g]
+        cum = np.cumsum(w[members])
+        pos = min(int(np.searchsorted(cum, need[g] - 0.0, side="left")), members.size - 1)
+        assert thr[g] == gap[members[pos]]
+        assert reached[g] == (cum[pos] >= need[g] - 1e-12)
