@@ -101,6 +101,8 @@ def run_method(method: str, n: int, k: int, seed: int) -> tuple[np.ndarray, dict
     """Run one method; returns (labels as strings, facts). Only the method itself is timed."""
     accounts = generate_accounts(n, seed=seed)
     facts: dict = {}
+    import territory.balance  # noqa: F401  (imports scipy & co. once, outside the timed block)
+
     if method == "engine" or method.startswith("focus="):
         overrides = {}
         if method.startswith("focus="):
