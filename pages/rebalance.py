@@ -59,52 +59,59 @@ with use_col.container(border=True):
 colors = tcolors.territory_colors(tcolors.all_territory_ids(territories, before, whatif.after))
 rb.maps_ui(accounts, whatif, territories, colors)
 
+# Lazy tabs: only the open tab's content runs and travels to the browser on a rerun (the hidden
+# ones held a 5,000-point selection chart and two tables that were redrawn on every slider move).
 tab_load, tab_flows, tab_moved, tab_tradeoff, tab_manual = st.tabs(
-    ["Load per territory", "Account flows", "Moved accounts", "Trade-off", "Manual moves"]
+    list(rb.TABS), key="rb_tab", on_change="rerun"
 )
-with tab_load:
-    st.plotly_chart(
-        rbc.distribution_figure(whatif.before_table, whatif.after_table, params.tolerance, colors,
-                               settings.measure_label()),
-        key="rb_chart_distribution", width="stretch",
-    )
-    st.caption("Grey: before; coloured: after; green band: the tolerance around each territory's target "
-               "(its share of the total by rep capacity).")
-with tab_flows:
-    counts = rbc.transfer_matrix(whatif.before, whatif.after)
-    if counts.empty:
-        st.info("No account changes territory with these settings.")
-    else:
-        revenue = rbc.transfer_matrix(whatif.before, whatif.after, accounts.get(schema.REVENUE))
-        st.plotly_chart(rbc.transfer_figure(counts, revenue), key="rb_chart_flows", width="stretch")
-        st.caption("Accounts moving from each territory (rows) to another (columns); hover for the revenue.")
-with tab_moved:
-    moved = rb.moved_accounts_table(accounts, whatif.assignment)
-    st.caption(f"{len(moved):,} accounts move; each carries the reason for its move.")
-    st.dataframe(
-        moved, hide_index=True, width="stretch", height=380, key="rb_moved_table",
-        column_config={
-            "Revenue (USD/yr)": st.column_config.NumberColumn(format="$%,.0f"),
-            "Workload (h/yr)": st.column_config.NumberColumn(format="%,.0f"),
-            "Reason": st.column_config.TextColumn(width="large"),
-        },
-    )
-with tab_tradeoff:
-    if st.toggle(f"Compute the trade-off ({len(rb.STABILITY_SWEEP)} engine runs, cached)", key="rb_sweep"):
-        with st.spinner("Running the stability sweep..."):
-            sweep = rb.stability_sweep(dataset.fingerprint, accounts, territories, engine_input, before, params,
-                                       event, rb.sweep_values(settings.stability))
-        st.plotly_chart(rbc.tradeoff_figure(sweep, settings.stability), key="rb_chart_tradeoff", width="stretch")
-        for message in sweep.get("error", []):
-            if message:
-                st.warning(message)
-        st.caption("Each point is this what-if at another stability setting (s): lower is better balanced, "
-                   "further left moves fewer accounts, colour is travel. Set the Stability slider to the "
-                   "point you want: those runs are cached, so it is instant.")
-    else:
-        st.caption("Balance against moves against travel over stability "
-                   f"{', '.join(f'{s:g}' for s in rb.STABILITY_SWEEP)}. Off by default because each new "
-                   "setting of the other sliders costs that many engine runs; once computed, returning "
-                   "to a setting is instant.")
-with tab_manual:
-    rb.manual_moves_ui(accounts, whatif, sorted(whatif.after.dropna().unique().tolist()), colors)
+if tab_load.open:
+    with tab_load:
+        st.plotly_chart(
+            rbc.distribution_figure(whatif.before_table, whatif.after_table, params.tolerance, colors,
+                                   settings.measure_label()),
+            key="rb_chart_distribution", width="stretch",
+        )
+        st.caption("Grey: before; coloured: after; green band: the tolerance around each territory's target "
+                   "(its share of the total by rep capacity).")
+if tab_flows.open:
+    with tab_flows:
+        counts = rbc.transfer_matrix(whatif.before, whatif.after)
+        if counts.empty:
+            st.info("No account changes territory with these settings.")
+        else:
+            revenue = rbc.transfer_matrix(whatif.before, whatif.after, accounts.get(schema.REVENUE))
+            st.plotly_chart(rbc.transfer_figure(counts, revenue), key="rb_chart_flows", width="stretch")
+            st.caption("Accounts moving from each territory (rows) to another (columns); hover for the revenue.")
+if tab_moved.open:
+    with tab_moved:
+        moved = rb.moved_accounts_table(accounts, whatif.assignment)
+        st.caption(f"{len(moved):,} accounts move; each carries the reason for its move.")
+        st.dataframe(
+            moved, hide_index=True, width="stretch", height=380, key="rb_moved_table",
+            column_config={
+                "Revenue (USD/yr)": st.column_config.NumberColumn(format="$%,.0f"),
+                "Workload (h/yr)": st.column_config.NumberColumn(format="%,.0f"),
+                "Reason": st.column_config.TextColumn(width="large"),
+            },
+        )
+if tab_tradeoff.open:
+    with tab_tradeoff:
+        if st.toggle(f"Compute the trade-off ({len(rb.STABILITY_SWEEP)} engine runs, cached)", key="rb_sweep"):
+            with st.spinner("Running the stability sweep..."):
+                sweep = rb.stability_sweep(dataset.fingerprint, accounts, territories, engine_input, before, params,
+                                           event, rb.sweep_values(settings.stability))
+            st.plotly_chart(rbc.tradeoff_figure(sweep, settings.stability), key="rb_chart_tradeoff", width="stretch")
+            for message in sweep.get("error", []):
+                if message:
+                    st.warning(message)
+            st.caption("Each point is this what-if at another stability setting (s): lower is better balanced, "
+                       "further left moves fewer accounts, colour is travel. Set the Stability slider to the "
+                       "point you want: those runs are cached, so it is instant.")
+        else:
+            st.caption("Balance against moves against travel over stability "
+                       f"{', '.join(f'{s:g}' for s in rb.STABILITY_SWEEP)}. Off by default because each new "
+                       "setting of the other sliders costs that many engine runs; once computed, returning "
+                       "to a setting is instant.")
+if tab_manual.open:
+    with tab_manual:
+        rb.manual_moves_ui(accounts, whatif, sorted(whatif.after.dropna().unique().tolist()), colors)

@@ -54,6 +54,8 @@ BUDGET_CHOICES: dict[str, str] = {
     "revenue_pct": "At most X% of revenue",
 }
 MANUAL_REASON = "Moved by hand to {to} (locked)"
+TABS: tuple[str, ...] = ("Load per territory", "Account flows", "Moved accounts", "Trade-off", "Manual moves")
+"""The page's tabs (lazy: only the open one runs; its label is kept under ``rb_tab``)."""
 MAP_WIDTH_PX = 500  # each of the two maps, on a wide layout
 MAP_HEIGHT_PX = 340
 
@@ -147,6 +149,10 @@ def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int) -> R
         "rb_budget_revenue_pct": 5.0,
         "rb_lock_top_n": 0,
         "rb_sweep": False,  # drawn on the Trade-off tab; kept here so it survives a page change
+        # The open tab, and the pasted codes of the Manual moves tab: kept here so they survive a
+        # page change and (tabs are lazy) a visit to another tab.
+        "rb_tab": TABS[0],
+        "rb_pick_codes": "",
     }
     _restore_widget_values(defaults)
     # Values saved for another dataset can fall outside this one's ranges: clamp them.
@@ -720,10 +726,39 @@ def describe(settings: RebalanceSettings, event: tuple | None) -> str:
     return ", ".join(parts)
 
 
+STATES_TOLERANCE_DEG = 0.03
+"""Simplification of the state outlines on the two small maps (about a fifth of a pixel there)."""
+
+
+def light_states(states: dict, tolerance: float = STATES_TOLERANCE_DEG) -> dict:
+    """State outlines simplified for a small map (same features and properties, fewer and shorter
+    coordinates): the browser re-reads both maps' JSON on every slider move."""
+    from shapely.geometry import mapping, shape
+
+    def rounded(coords):
+        if coords and isinstance(coords[0], (int, float)):
+            return [round(coords[0], 2), round(coords[1], 2)]
+        return [rounded(c) for c in coords]
+
+    features = []
+    for feature in states.get("features", []):
+        geometry = feature.get("geometry")
+        if geometry:
+            simple = shape(geometry).simplify(tolerance, preserve_topology=True)
+            geometry = {"type": simple.geom_type, "coordinates": rounded(mapping(simple)["coordinates"])}
+        features.append({**feature, "geometry": geometry})
+    return {**states, "features": features}
+
+
+@st.cache_data(show_spinner=False)
+def _light_states_geojson() -> dict:
+    return light_states(cached.us_states_geojson())
+
+
 def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, colors: Mapping[str, str]) -> None:
     """Before and after maps side by side, one shared legend."""
     try:
-        states = cached.us_states_geojson()
+        states = _light_states_geojson()
     except (ImportError, FileNotFoundError, OSError):
         states = None
     # Rep home bases of the territories that exist on each side (a new hire has none yet).
@@ -731,8 +766,13 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, c
     after_homes = territories[territories[schema.TERRITORY_ID].astype(str).isin(after_ids)]
     common = {"colors": dict(colors), "states_geojson": states, "point_radius_px": 2.0,
               "width_px": MAP_WIDTH_PX, "height_px": MAP_HEIGHT_PX}
-    before_view = maps.build_account_map(accounts, whatif.before, territories, **common)
-    after_view = maps.build_account_map(accounts, whatif.after, after_homes, **common)
+    # Layer tables cached per (dataset, alignment, reps): the before map is the same on every slider
+    # move and a setting seen before redraws from the cache.
+    fingerprint = st.session_state.get(DATASET_KEY) or frame_fingerprint(accounts)
+    before_key = f"{fingerprint}:{frame_fingerprint(whatif.before, territories)}"
+    after_key = f"{fingerprint}:{frame_fingerprint(whatif.after, after_homes)}"
+    before_view = maps.build_account_map(accounts, whatif.before, territories, cache_key=before_key, **common)
+    after_view = maps.build_account_map(accounts, whatif.after, after_homes, cache_key=after_key, **common)
     left, right, legend = st.columns([1, 1, 0.3], gap="small")
     with left:
         st.markdown("**Before**")

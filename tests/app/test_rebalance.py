@@ -42,8 +42,19 @@ def kpi_rows(at) -> tuple[dict[str, str], dict[str, str]]:
     return before, after
 
 
+def open_tab(at, label: str):
+    """Open one of the page's tabs (they are lazy: only the open tab's content runs)."""
+    assert label in rb.TABS
+    if at.session_state["rb_tab"] != label:
+        at.session_state["rb_tab"] = label
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def moved_table(at) -> pd.DataFrame:
-    """The moved-accounts table (the dataframe with a Reason column)."""
+    """The moved-accounts table (the dataframe with a Reason column), on its tab."""
+    open_tab(at, "Moved accounts")
     tables = [d.value for d in at.dataframe if "Reason" in d.value.columns]
     assert len(tables) == 1, "expected exactly one moved-accounts table"
     return tables[0]
@@ -127,6 +138,7 @@ def test_manual_move_shows_in_after_and_stays_locked_until_unlocked(sample):
     at = open_rebalance()
     account = sample.accounts.iloc[0]
     target = "T01" if account[schema.TERRITORY_ID] != "T01" else "T02"
+    open_tab(at, "Manual moves")
     at.text_area(key="rb_pick_codes").input(str(account[schema.ACCOUNT_ID])).run()
     at.selectbox(key="rb_move_to").set_value(target).run()
     at.button(key="rb_move").click().run()
@@ -138,6 +150,7 @@ def test_manual_move_shows_in_after_and_stays_locked_until_unlocked(sample):
     at.slider(key="rb_stability").set_value(0.2).run()
     row = moved_table(at).set_index("Account").loc[account[schema.ACCOUNT_ID]]
     assert row["To"] == target
+    open_tab(at, "Manual moves")
     at.button(key="rb_unlock_all").click().run()
     assert at.session_state[rb.MANUAL_MOVES_KEY] == {}
     table = moved_table(at).set_index("Account")
@@ -276,3 +289,16 @@ def test_selection_chart_carries_ids_and_shows_names_as_text():
     assert [trace.name for trace in fig.data] == ["T1", "T2"]
     assert list(fig.data[0].customdata) == ["A1", "A2"]
     assert fig.data[0].hovertext[0] == "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def test_tabs_are_lazy_and_the_open_tab_survives_a_page_change():
+    at = open_rebalance()
+    assert at.session_state["rb_tab"] == rb.TABS[0]
+    assert not [d for d in at.dataframe if "Reason" in d.value.columns], "hidden tab content was drawn"
+    assert len(at.get("plotly_chart")) == 1  # the load chart only
+    moved_table(at)
+    assert not at.get("plotly_chart"), "the load chart should not run while another tab is open"
+    at.switch_page("pages/overview.py").run()
+    at.switch_page("pages/rebalance.py").run()
+    assert at.session_state["rb_tab"] == "Moved accounts"
+    assert [d for d in at.dataframe if "Reason" in d.value.columns]
