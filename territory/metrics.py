@@ -25,7 +25,8 @@ read these same numbers. Definitions (units in brackets; also in the README):
   (1 = a single industry, 1/k = k industries with equal revenue); account counts when the
   territory has no revenue.
 * **pieces**: connected pieces of a territory on the spherical Delaunay graph of the accounts
-  (:func:`territory.geo.count_pieces`); **fragmented_territories** counts territories in more than
+  (:func:`territory.geo.count_pieces`); locked accounts are left out of the graph (a lock kept
+  inside another territory's area is a decision, not a fragment) unless ``adjacency`` is given; **fragmented_territories** counts territories in more than
   one piece; **stray_workload_pct** [%] is the workload outside each territory's largest piece
   (largest by workload) as a share of the assigned workload. Accounts without coordinates are
   left out of piece counting.
@@ -283,6 +284,13 @@ _GRAPH_MEMO_SIZE = 4
 _GRAPH_MEMO_LOCK = threading.Lock()
 
 
+def _locked_mask(accounts: pd.DataFrame) -> np.ndarray:
+    """True for accounts marked locked (a missing column or blank cell means not locked)."""
+    if schema.LOCKED not in accounts.columns:
+        return np.zeros(len(accounts), dtype=bool)
+    return accounts[schema.LOCKED].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
 def _neighbour_graph(lat: np.ndarray, lon: np.ndarray) -> sp.csr_matrix:
     """Delaunay graph of these coordinates, memoised by their content (a few recent data sets).
 
@@ -401,14 +409,29 @@ def _build(
     pieces = np.full(k, np.nan)
     stray = np.zeros(len(accounts), dtype=bool)
     if coords is not None:
-        if adjacency is None:
-            adjacency = _neighbour_graph(*coords)
-        elif adjacency.shape != (len(accounts), len(accounts)):
-            rows, cols = adjacency.shape
-            raise ParameterError(f"adjacency is {rows} x {cols} but there are {len(accounts)} accounts")
         # accounts without coordinates have no place on the map: left out of piece counting
         placed = np.where(np.isfinite(coords[0]) & np.isfinite(coords[1]), codes, -1)
-        counted, rank = piece_summary(adjacency, placed, weights=work_or_one)  # code -1: left out
+        locked = _locked_mask(accounts)
+        if adjacency is None and locked.all():
+            present = np.unique(placed[placed >= 0])
+            counted, rank = pd.Series(1, index=present), np.zeros(len(accounts), dtype=np.int64)
+        elif adjacency is None and locked.any():
+            # A locked account kept in its territory inside another's area is a decision, not a
+            # fragment (issue #3): pieces are counted on the graph of the unlocked accounts.
+            free = ~locked
+            sub_graph = _neighbour_graph(coords[0][free], coords[1][free])
+            counted, sub_rank = piece_summary(sub_graph, placed[free], weights=work_or_one[free])
+            rank = np.zeros(len(accounts), dtype=sub_rank.dtype)
+            rank[free] = sub_rank
+            only_locked = np.setdiff1d(np.unique(placed[locked & (placed >= 0)]), counted.index.to_numpy())
+            counted = pd.concat([counted, pd.Series(1, index=only_locked)])  # all-locked: one piece
+        else:
+            if adjacency is None:
+                adjacency = _neighbour_graph(*coords)
+            elif adjacency.shape != (len(accounts), len(accounts)):
+                rows, cols = adjacency.shape
+                raise ParameterError(f"adjacency is {rows} x {cols} but there are {len(accounts)} accounts")
+            counted, rank = piece_summary(adjacency, placed, weights=work_or_one)  # code -1: left out
         pieces = np.zeros(k)
         pieces[counted.index.to_numpy(dtype=np.int64)] = counted.to_numpy()
         stray = rank > 0

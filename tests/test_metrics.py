@@ -366,3 +366,26 @@ def test_accounts_without_coordinates_do_not_fragment_their_territory():
     accounts = make_accounts(workload_hours=[1.0, 1.0, 1.0], latitude=[0.0, 0.0, np.nan], longitude=[0.0, 1.0, np.nan])
     card = scorecard(accounts, ["A", "A", "A"])
     assert card["fragmented_territories"] == 0 and card["stray_workload_pct"] == 0.0
+
+
+def test_a_locked_account_left_inside_another_territory_is_not_a_fragment():
+    # Two side-by-side blocks on a grid; one locked T1 account sits in the middle of T2's block.
+    lat, lon, labels = [], [], []
+    for i in range(6):
+        for j in range(6):
+            lat.append(40.0 + 0.1 * i)
+            lon.append(-100.0 + 0.1 * j)
+            labels.append("T1" if j < 3 else "T2")
+    accounts = pd.DataFrame({"latitude": lat, "longitude": lon, "workload_hours": 1.0, "revenue": 1.0})
+    inside_t2 = 2 * 6 + 4  # row 2, column 4: surrounded by T2
+    labels[inside_t2] = "T1"
+    unlocked = scorecard(accounts, labels)
+    assert unlocked["fragmented_territories"] == 1  # an unlocked stray really is a fragment
+    accounts["locked"] = False
+    accounts.loc[inside_t2, "locked"] = True
+    locked = scorecard(accounts, labels)
+    assert locked["fragmented_territories"] == 0 and locked["stray_workload_pct"] == 0.0
+    table = territory_table(accounts, labels)
+    assert table.set_index("territory_id")["pieces"].tolist() == [1, 1]
+    accounts["locked"] = True  # every account locked: nothing to count, nothing fragmented
+    assert scorecard(accounts, labels)["fragmented_territories"] == 0
