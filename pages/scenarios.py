@@ -5,7 +5,6 @@ import streamlit as st
 
 from territory.errors import TerritoryError
 from territory.scenarios import (
-    compare_scenarios,
     dataset_fingerprint,
     differing_accounts,
     scenario_from_bytes,
@@ -121,7 +120,7 @@ with compare_tab:
                 labels_by_name[f"In use: {alignment.name}"] = alignment.labels
             else:
                 labels_by_name[name] = ui.scenario_labels(store.load(name), dataset.accounts)[0]
-        comparison = compare_scenarios(dataset.accounts, labels_by_name, dataset.territories, settings.balance_on)
+        comparison = ui.cached_comparison(dataset, labels_by_name, settings.balance_on)
         st.markdown("**Scorecard** (lower is better on every row; the best is highlighted)")
         st.dataframe(ui.style_best(comparison), width="stretch", height=36 * (len(comparison) + 1) + 4)
         deviations = {
@@ -134,18 +133,25 @@ with compare_tab:
         st.markdown("**Maps**")
         ids = tcolors.all_territory_ids(dataset.territories, *labels_by_name.values())
         shared_colors = tcolors.territory_colors(ids)
-        map_cols = st.columns(min(3, len(labels_by_name)))
-        for col, (name, lab) in zip(map_cols, list(labels_by_name.items())[:3]):
+        shown_maps = list(labels_by_name.items())[:3]
+        map_cols = st.columns([1] * len(shown_maps) + [0.6])  # the last column holds the shared legend
+        view = None
+        for col, (name, lab) in zip(map_cols, shown_maps):
             with col:
                 st.caption(name)
                 view = maps.build_account_map(dataset.accounts, lab, dataset.territories, colors=shared_colors,
-                                              states_geojson=cached.us_states_geojson(), show_homes=False)
-                st.pydeck_chart(view.deck, height=320, key=f"scn_map_{name}")
+                                              states_geojson=cached.us_states_geojson(), show_homes=False,
+                                              width_px=250, height_px=300, point_radius_px=2.0)
+                st.pydeck_chart(view.deck, height=300, key=f"scn_map_{name}")
+        if view is not None:
+            with map_cols[-1]:
+                st.html(view.legend_html)
         if len(labels_by_name) > 3:
             st.caption("Maps show the first three scenarios picked.")
         diff = differing_accounts(dataset.accounts, labels_by_name)
         st.markdown(f"**Accounts whose territory differs** ({len(diff):,})")
-        st.dataframe(diff, hide_index=True, width="stretch", height=300)
+        st.dataframe(diff, hide_index=True, width="stretch", height=300,
+                     column_config={"account_id": "Account", "name": "Name"})
 
 with share_tab:
     st.markdown("Import a scenario file (`.scenario.zip`, exported here or with "

@@ -196,3 +196,18 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance
     second[1].download_button("Review report (HTML)", report, f"{safe}_review.html", "text/html",
                               key="scn_dl_report", on_click="ignore", icon=":material/description:",
                               width="stretch", help="One self-contained page for the review deck; opens offline.")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _comparison(dataset_key: str, label_keys: tuple, balance_key: Any, _accounts, _labels, _territories):
+    from territory.scenarios import compare_scenarios
+
+    return compare_scenarios(_accounts, _labels, _territories, balance_key)
+
+
+def cached_comparison(dataset: Any, labels_by_name: dict[str, pd.Series], balance_on: Any) -> pd.DataFrame:
+    """``compare_scenarios`` cached by the dataset fingerprint and each alignment's fingerprint."""
+    from territory.ui.state import labels_fingerprint
+
+    keys = tuple((name, labels_fingerprint(labels)) for name, labels in labels_by_name.items())
+    return _comparison(dataset.fingerprint, keys, balance_on, dataset.accounts, labels_by_name, dataset.territories)
