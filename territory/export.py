@@ -59,6 +59,48 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Like :func:`neutralise_formulas`, but exactly reversible by :func:`unescape_formulas`: a text
+    cell that starts with a formula trigger *or with a single quote* gets one more leading quote.
+    Used for files Territory Studio reads back (scenario files), which must round-trip exactly.
+
+    >>> cells = pd.DataFrame({"name": ["=1+1", "'s-Hertogenbosch", "Acme", "'"]})
+    >>> escape_formulas(cells)["name"].tolist()
+    ["'=1+1", "''s-Hertogenbosch", 'Acme', "''"]
+    >>> unescape_formulas(escape_formulas(cells)).equals(cells)
+    True
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if not _is_text(series):
+            continue
+        text = series.astype("string")
+        risky = text.str.startswith(FORMULA_TRIGGERS + ("'",)).fillna(False).to_numpy(dtype=bool)
+        if risky.any():
+            values = series.astype(object).to_numpy(copy=True)
+            values[risky] = ["'" + str(v) for v in text[risky]]
+            out[column] = values
+    return out
+
+
+def unescape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`escape_formulas`: drop one leading quote where a trigger or a quote follows it."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if not _is_text(series):
+            continue
+        text = series.astype("string")
+        escaped = (text.str.startswith("'") & text.str[1:].str.startswith(FORMULA_TRIGGERS + ("'",)))
+        escaped = escaped.fillna(False).to_numpy(dtype=bool)
+        if escaped.any():
+            values = series.astype(object).to_numpy(copy=True)
+            values[escaped] = [str(v)[1:] for v in text[escaped]]
+            out[column] = values
+    return out
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 CSV with a BOM (Excel on Windows reads it correctly), formulas neutralised."""
     return neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")

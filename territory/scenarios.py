@@ -29,12 +29,13 @@ import pandas as pd
 
 from territory import schema
 from territory.errors import DataError, TerritoryError
+from territory.export import escape_formulas, unescape_formulas
 
 DB_ENV_VAR = "TERRITORY_STUDIO_DB"
 USER_ENV_VAR = "TERRITORY_STUDIO_USER"
 SCHEMA_VERSION = 2
 FILE_FORMAT = "territory-studio-scenario"
-FILE_FORMAT_VERSION = 1
+FILE_FORMAT_VERSION = 2
 MAX_NAME_LENGTH = 80
 ASSIGNMENT_COLUMNS: tuple[str, ...] = (
     schema.ACCOUNT_ID,
@@ -522,7 +523,8 @@ def scenario_to_bytes(scenario: Scenario) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("scenario.json", json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False))
-        archive.writestr("assignment.csv", assignment.to_csv(index=False, lineterminator="\n"))
+        # formula-safe for whoever opens it in a spreadsheet, and exactly reversible on import
+        archive.writestr("assignment.csv", escape_formulas(assignment).to_csv(index=False, lineterminator="\n"))
     return buffer.getvalue()
 
 
@@ -553,6 +555,8 @@ def scenario_from_bytes(data: bytes) -> Scenario:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
         raise DataError(f"assignment.csv in the scenario file cannot be read: {error}") from error
+    if int(meta.get("format_version", 0)) >= 2:  # version 1 files were written without escaping
+        assignment = unescape_formulas(assignment)
     if "moved" in assignment.columns:
         assignment["moved"] = assignment["moved"].astype(str).str.lower().isin(["true", "1"])
     return Scenario(

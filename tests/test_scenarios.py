@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import doctest
+import io
 import multiprocessing
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -209,6 +213,25 @@ def test_scenario_file_round_trip_and_rejects_other_files(tmp_path: Path) -> Non
     assert again.metrics["cv"] is None
     with pytest.raises(ScenarioError, match="not a Territory Studio scenario file"):
         scenario_from_bytes(b"PK not really a zip")
+
+
+def test_scenario_file_is_formula_safe_and_round_trips_exactly() -> None:
+    hostile = ["=HYPERLINK(\"http://x\",\"y\")", "'s-Hertogenbosch", "+1", "-A7", "@SUM(A1)", "'=quoted", "Acme"]
+    assignment = pd.DataFrame({
+        "account_id": [f"-{i}" if i % 2 else f"A{i}" for i in range(len(hostile))],
+        "territory_id": ["T1"] * len(hostile),
+        "previous_territory_id": ["T2"] * len(hostile),
+        "moved": [True] * len(hostile),
+        "reason": hostile,
+    })
+    original = dataclasses.replace(make_scenario(), assignment=assignment)
+    data = scenario_to_bytes(original)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        rows = archive.read("assignment.csv").decode("utf-8").splitlines()[1:]
+    cells = [cell for row in csv.reader(rows) for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]  # nothing a spreadsheet would run
+    again = scenario_from_bytes(data)
+    pd.testing.assert_frame_equal(again.assignment, scenarios.normalize_assignment(original.assignment))
 
 
 def test_db_path_follows_the_environment_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
