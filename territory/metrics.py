@@ -26,8 +26,10 @@ read these same numbers. Definitions (units in brackets; also in the README):
   territory has no revenue.
 * **pieces**: connected pieces of a territory on the spherical Delaunay graph of the accounts
   (:func:`territory.geo.count_pieces`); locked accounts are left out of the graph (a lock kept
-  inside another territory's area is a decision, not a fragment) unless ``adjacency`` is given; **fragmented_territories** counts territories in more than
-  one piece; **stray_workload_pct** [%] is the workload outside each territory's largest piece
+  inside another territory's area is a decision, not a fragment) unless ``adjacency`` is given,
+  and a piece on an island of the territory's own (accounts more than ``ISLAND_GAP_KM`` from any
+  other territory's, such as Hawaii) is not a separate piece; **fragmented_territories** counts
+  territories in more than one piece; **stray_workload_pct** [%] is the workload outside each territory's largest piece
   (largest by workload) as a share of the assigned workload. Accounts without coordinates are
   left out of piece counting.
 * **moved_***: accounts whose label differs from a non-empty previous label. Accounts that had no
@@ -284,6 +286,47 @@ _GRAPH_MEMO_SIZE = 4
 _GRAPH_MEMO_LOCK = threading.Lock()
 
 
+ISLAND_GAP_KM = 500.0
+"""A group of accounts more than this far from every other account (Hawaii, Alaska, Puerto Rico
+from the mainland) is an island: a territory's piece there is not a fragment."""
+
+
+def _without_islands(graph: sp.spmatrix, codes: np.ndarray, rank: np.ndarray, counted: pd.Series,
+                     lat: np.ndarray, lon: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """(pieces per code, piece rank) with true islands taken out: a stray piece whose accounts all
+    sit on groups of accounts that the territory has to itself, cut off from every other account by
+    a gap of more than ISLAND_GAP_KM (no other territory's accounts in between), counts as part
+    of the territory, not as a fragment (issue #3: "apart from true islands")."""
+    stray = rank > 0
+    if not stray.any():
+        return counted, rank
+    from scipy.sparse.csgraph import connected_components
+
+    coo = sp.coo_matrix(graph)
+    short = haversine_km(lat[coo.row], lon[coo.row], lat[coo.col], lon[coo.col]) <= ISLAND_GAP_KM
+    n = len(codes)
+    keep = short & (coo.row != coo.col)
+    _, group = connected_components(sp.csr_matrix((np.ones(int(keep.sum())), (coo.row[keep], coo.col[keep])),
+                                                  shape=(n, n)), directed=False)
+    placed = codes >= 0
+    # a group is the territory's own when every placed account on it has one and the same code
+    lo = np.full(group.max() + 1, np.iinfo(np.int64).max)
+    hi = np.full(group.max() + 1, -1)
+    np.minimum.at(lo, group[placed], codes[placed])
+    np.maximum.at(hi, group[placed], codes[placed])
+    own_group = lo == hi
+    # a stray piece is an island when all of its accounts are on such groups
+    base = int(rank.max()) + 1
+    piece = np.where(stray, codes.astype(np.int64) * base + rank, -1)
+    island_keys = np.setdiff1d(np.unique(piece[stray]), np.unique(piece[stray & ~own_group[group]]))
+    if island_keys.size == 0:
+        return counted, rank
+    rank = np.where(np.isin(piece, island_keys), 0, rank)
+    fewer = pd.Series(island_keys // base).value_counts()
+    counted = counted.sub(fewer.reindex(counted.index, fill_value=0), fill_value=0).astype(counted.dtype)
+    return counted, rank
+
+
 def _locked_mask(accounts: pd.DataFrame) -> np.ndarray:
     """True for accounts marked locked (a missing column or blank cell means not locked)."""
     if schema.LOCKED not in accounts.columns:
@@ -421,6 +464,8 @@ def _build(
             free = ~locked
             sub_graph = _neighbour_graph(coords[0][free], coords[1][free])
             counted, sub_rank = piece_summary(sub_graph, placed[free], weights=work_or_one[free])
+            counted, sub_rank = _without_islands(sub_graph, placed[free], sub_rank, counted,
+                                                 coords[0][free], coords[1][free])
             rank = np.zeros(len(accounts), dtype=sub_rank.dtype)
             rank[free] = sub_rank
             only_locked = np.setdiff1d(np.unique(placed[locked & (placed >= 0)]), counted.index.to_numpy())
@@ -432,6 +477,7 @@ def _build(
                 rows, cols = adjacency.shape
                 raise ParameterError(f"adjacency is {rows} x {cols} but there are {len(accounts)} accounts")
             counted, rank = piece_summary(adjacency, placed, weights=work_or_one)  # code -1: left out
+            counted, rank = _without_islands(adjacency, placed, rank, counted, *coords)
         pieces = np.zeros(k)
         pieces[counted.index.to_numpy(dtype=np.int64)] = counted.to_numpy()
         stray = rank > 0

@@ -389,3 +389,23 @@ def test_a_locked_account_left_inside_another_territory_is_not_a_fragment():
     assert table.set_index("territory_id")["pieces"].tolist() == [1, 1]
     accounts["locked"] = True  # every account locked: nothing to count, nothing fragmented
     assert scorecard(accounts, labels)["fragmented_territories"] == 0
+
+
+def test_a_territorys_own_island_is_not_a_fragment_but_an_interleaved_piece_is():
+    rng = np.random.default_rng(0)
+    lat = np.r_[rng.uniform(35, 45, 400), rng.uniform(19, 21.5, 20)]  # mainland, then "Hawaii"
+    lon = np.r_[rng.uniform(-120, -80, 400), rng.uniform(-158, -155, 20)]
+    accounts = pd.DataFrame({"account_id": [f"A{i}" for i in range(420)], "latitude": lat, "longitude": lon,
+                             "workload_hours": 1.0})
+    east_owns_hawaii = np.where(lon < -100, "W", "E")
+    east_owns_hawaii[400:] = "E"  # E's main piece is far east; the islands touch only W on the graph
+    card = scorecard(accounts, pd.Series(east_owns_hawaii))
+    assert card["fragmented_territories"] == 0 and card["stray_workload_pct"] == 0.0
+    # shared islands are interleaved: whoever is not connected there is fragmented
+    shared = east_owns_hawaii.copy()
+    shared[400:410] = "W"
+    assert scorecard(accounts, pd.Series(shared))["fragmented_territories"] >= 1
+    # a stray on the mainland, inside the other territory, still counts
+    inside = east_owns_hawaii.copy()
+    inside[np.flatnonzero((lon > -112) & (lon < -110))[:3]] = "E"
+    assert scorecard(accounts, pd.Series(inside))["fragmented_territories"] == 1
