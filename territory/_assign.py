@@ -9,8 +9,8 @@ and scipy so it can be tested and profiled without pandas. The method, in the or
    Earth) gives each account its ``m`` nearest centres, plus its current territory.
 3. **Prices**: each account goes to the candidate with the lowest ``cost - price``; the cost is
    the squared chordal distance (which makes the cells of a power diagram: convex, no
-   interleaving) scaled by compactness, plus a stay-bonus for the current territory (stability)
-   and an industry-mix term (focus). Prices are raised for under-loaded and lowered for
+   interleaving) scaled by compactness, plus a stay-bonus for the current territory
+   (stability). Prices are raised for under-loaded and lowered for
    over-loaded territories by a vectorised Newton step: each territory's price moves by the
    margin at which just enough accounts would change sides (a semi-discrete optimal-transport /
    auction dual ascent on the sparse graph, never the dense N x K problem).
@@ -23,17 +23,23 @@ and scipy so it can be tested and profiled without pandas. The method, in the or
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 from scipy.spatial import cKDTree
 
+QUERY_WORKERS = 2
+"""Threads for the nearest-centre KD-tree query (results do not depend on it)."""
 N_CANDIDATES = 10
 """Nearest centres each account may join (plus its current territory)."""
 SUBSAMPLE_ABOVE = 50_000
-"""Inputs larger than 1.5x this first run the Lloyd loop on a subsample of max(this, 40 k) accounts."""
+"""Inputs larger than 1.5x the subsample first run the Lloyd loop on a subsample of max(this,
+SUBSAMPLE_PER_TERRITORY x K) accounts (coarse-to-fine)."""
+SUBSAMPLE_PER_TERRITORY = 100
+FULL_PASS_UP_TO = 4
+"""Subsampled inputs up to this many times the subsample also get one centre move on all accounts."""
 MAX_LLOYD = 6
 """Most centre moves (Lloyd iterations); it usually stops earlier when the centres settle."""
 LOOSE_ITER = 30
@@ -65,9 +71,7 @@ class Problem:
     aim: float = 0.01  # relative band the prices aim for
     tolerance: float = 0.05  # hard band
     goal_fraction: float = 0.5  # out-of-band territories are brought to goal_fraction x aim
-    industry: np.ndarray | None = None  # (n,) industry codes
-    focus: float = 0.0  # industry focus weight (units of mean squared distance)
-    adjacency: sp.csr_matrix | None = None  # Delaunay graph of the n accounts
+    adjacency: sp.csr_matrix | None = None  # Delaunay graph of the n accounts (or a Future of it)
     repair_contiguity: bool = True
     seed: int = 0
     max_lloyd: int = 15
@@ -193,7 +197,7 @@ def candidates(xyz: np.ndarray, centres: np.ndarray, current: np.ndarray, locked
     k = centres.shape[0]
     m = max(1, min(m, k))
     tree = cKDTree(centres)
-    dist, idx = tree.query(xyz, k=m, workers=1)
+    dist, idx = tree.query(xyz, k=m, workers=QUERY_WORKERS)
     if m == 1:
         dist, idx = dist[:, None], idx[:, None]
     extra = np.where(locked >= 0, locked, np.where(current >= 0, current, idx[:, 0]))
@@ -228,9 +232,8 @@ def candidates(xyz: np.ndarray, centres: np.ndarray, current: np.ndarray, locked
 
 
 def cost_matrix(problem: Problem, cand: np.ndarray, d2: np.ndarray, current: np.ndarray,
-                scale: float, labels: np.ndarray | None, weight: np.ndarray,
-                industry: np.ndarray | None) -> np.ndarray:
-    """Per-unit cost of each candidate: distance, stay-bonus, industry mix (all in d2 units)."""
+                scale: float) -> np.ndarray:
+    """Per-unit cost of each candidate: distance and stay-bonus (both in d2 units)."""
     cost = problem.distance_scale * d2
     # a tiny seeded tie-break so that accounts at one location (a ZIP centroid) can be split
     # between territories by the prices instead of moving all-or-nothing
@@ -241,13 +244,6 @@ def cost_matrix(problem: Problem, cand: np.ndarray, d2: np.ndarray, current: np.
         has = current >= 0
         leave = (cand != current[:, None]) & has[:, None]
         cost = cost + leave * (problem.stay_bonus * scale)
-    if problem.focus > 0 and industry is not None and labels is not None:
-        k = problem.target.size
-        n_ind = int(industry.max()) + 1
-        mix = np.bincount(labels * n_ind + industry, weights=weight + 1e-9,
-                          minlength=k * n_ind).reshape(k, n_ind)
-        share = mix / np.maximum(mix.sum(axis=1, keepdims=True), 1e-12)
-        cost = cost + problem.focus * scale * (1.0 - share[cand, industry[:, None]])
     return cost
 
 
@@ -346,7 +342,7 @@ def _threshold_step(labels: np.ndarray, second: np.ndarray, gap: np.ndarray, fin
 def solve_prices(cost: np.ndarray, cand: np.ndarray, weight: np.ndarray, target: np.ndarray,
                  fixed: np.ndarray, prices: np.ndarray, aim: float,
                  goal: float = 0.5, max_iter: int = 40,
-                 trace: list | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+                 trace: list | None = None, wide: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
     """Dual price ascent: labels whose loads sit within +/- aim of the targets (when reachable).
 
     Each iteration takes a damped Newton step on the dual: the Jacobian of the loads with respect
@@ -354,6 +350,8 @@ def solve_prices(cost: np.ndarray, cand: np.ndarray, weight: np.ndarray, target:
     boundary (within a bandwidth of the indifference margin), estimated from the accounts'
     best/second-best gaps. A backtracking line search on the squared excess beyond the band, with
     an exact per-territory threshold step as the fallback, keeps every accepted step improving.
+    The Newton step is clipped to 20 bandwidths; ``wide`` clips it to 20 median gaps instead (large
+    inputs: the bandwidth shrinks with density and the tight cap stalls crowded metros).
     """
     n, _ = cost.shape
     k = target.size
@@ -411,7 +409,11 @@ def solve_prices(cost: np.ndarray, cand: np.ndarray, weight: np.ndarray, target:
             newton = np.zeros(k)
         if not np.all(np.isfinite(newton)):
             newton = np.zeros(k)
-        newton = np.clip(newton, -20 * h, 20 * h)  # trust region: linearisation is local
+        # trust region (the linearisation is local); ``wide``: in units of the median gap, as the
+        # bandwidth h shrinks with density and a cap tied to it stalled the final solve at 1M x 500
+        # (a metro of over-loaded territories that must lower their prices together)
+        cap = 20 * (max(median_gap, h) if wide else h)
+        newton = np.clip(newton, -cap, cap)
         thresh, stuck = _threshold_step(labels, second, gap, finite, weight, load, dev, target, aim, goal,
                                         k, cand, score=score, best_score=best_score,
                                         median_gap=median_gap)
@@ -442,6 +444,73 @@ def solve_prices(cost: np.ndarray, cand: np.ndarray, weight: np.ndarray, target:
         if len(history) > 8 and history[-1] > 0.98 * history[-9]:
             break
     return labels, prices, it
+
+
+def prices_from_labels(cost: np.ndarray, cand: np.ndarray, current: np.ndarray, k: int) -> np.ndarray:
+    """Prices under which every account already prefers its current territory, when such prices
+    exist: the warm start of a re-run on today's alignment (the prices of the run that made it
+    are not kept, and starting from zero prices re-solves the whole balance).
+
+    Account i at c asks p_c - p_j >= cost_ic - cost_ij of every other candidate j; the largest
+    ask per pair (c, j) is a difference constraint and the smallest prices meeting them all are
+    longest paths (Bellman-Ford on the territory graph). Zeros when fewer than 90% of the accounts
+    have their current territory among their candidates, or when the constraints contradict each
+    other (the alignment is not a price diagram of these costs)."""
+    n = cost.shape[0]
+    zero = np.zeros(k)
+    if n == 0 or k < 2:
+        return zero
+    is_cur = cand == current[:, None]
+    has = is_cur.any(axis=1)
+    if has.mean() < 0.9:
+        return zero
+    rows = np.flatnonzero(has)
+    c_rows, is_cur_rows = cand[rows], is_cur[rows]
+    own = cost[rows, is_cur_rows.argmax(axis=1)]
+    ask = own[:, None] - cost[rows]
+    use = c_rows != current[rows][:, None]
+    key = (current[rows].astype(np.int64) * k)[:, None] + c_rows
+    key, ask = key[use], ask[use]
+    if key.size == 0:
+        return zero
+    if k * k <= 4_000_000:
+        most = np.full(k * k, -np.inf)
+        np.maximum.at(most, key, ask)
+        pair = np.flatnonzero(np.isfinite(most))
+        need = most[pair]
+    else:
+        order = np.argsort(key, kind="stable")
+        key, ask = key[order], ask[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
+        pair, need = key[starts], np.maximum.reduceat(ask, starts)
+    src, dst = pair // k, pair % k
+    prices = zero.copy()
+    for _ in range(k + 1):  # longest paths: p[src] >= p[dst] + need
+        lifted = np.full(k, -np.inf)
+        np.maximum.at(lifted, src, prices[dst] + need)
+        new = np.maximum(prices, lifted)
+        if np.array_equal(new, prices):
+            return prices - prices.mean()
+        prices = new
+    return zero
+
+
+def _warm_prices(cost: np.ndarray, cand: np.ndarray, current: np.ndarray, weight: np.ndarray,
+                 target: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """prices_from_labels, kept only when its loads are no further from the targets than those
+    of zero prices (an alignment drawn by hand is no price diagram)."""
+    k = target.size
+    warm = prices_from_labels(cost, cand, current, k)
+    if not np.any(warm):
+        return warm
+    rows = np.arange(cost.shape[0])
+    safe = np.maximum(target, 1e-12)
+
+    def worst(p):
+        labels = cand[rows, (cost - p[cand]).argmin(axis=1)]
+        return np.abs(np.bincount(labels, weights=weight, minlength=k) + fixed - target) / safe
+
+    return warm if worst(warm).max() <= worst(np.zeros(k)).max() else np.zeros(k)
 
 
 # --- Lloyd loop -------------------------------------------------------------------------------
@@ -475,9 +544,10 @@ def _reseed_starved(centres: np.ndarray, xyz: np.ndarray, weight: np.ndarray, la
 
 
 def _lloyd(problem: Problem, xyz: np.ndarray, weight: np.ndarray, locked: np.ndarray,
-           current: np.ndarray, industry: np.ndarray | None, target: np.ndarray,
+           current: np.ndarray, target: np.ndarray,
            fixed: np.ndarray, centres: np.ndarray, prices: np.ndarray, max_iter: int,
-           scale: float | None, final: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
+           scale: float | None, final: bool,
+           wide_final: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
     """Alternate balanced assignment (loose band, few price steps) and centre moves; when
     ``final``, finish with one tight price solve at the last centres (labels match centres)."""
     k = target.size
@@ -496,11 +566,12 @@ def _lloyd(problem: Problem, xyz: np.ndarray, weight: np.ndarray, locked: np.nda
         nonlocal scale
         if scale is None:
             scale = float(np.average(d2[:, 0], weights=weight + 1e-12)) or 1e-12
-        cost = cost_matrix(problem, cand[free], d2[free], current[free], scale,
-                           labels[free] if have_labels else None, weight[free],
-                           industry[free] if industry is not None else None)
+        cost = cost_matrix(problem, cand[free], d2[free], current[free], scale)
+        if not have_labels and not np.any(prices) and (current >= 0).any():
+            prices = _warm_prices(cost, cand[free], current[free], weight[free], target, fixed + locked_load)
         free_labels, prices, _ = solve_prices(cost, cand[free], weight[free], target, fixed + locked_load,
-                                              prices, aim, problem.goal_fraction, max_iter=max_iter)
+                                              prices, aim, problem.goal_fraction, max_iter=max_iter,
+                                              wide=wide_final and max_iter == FINAL_ITER)
         new_labels = labels.copy()
         new_labels[free] = free_labels
         return new_labels, prices, d2
@@ -528,6 +599,14 @@ def _lloyd(problem: Problem, xyz: np.ndarray, weight: np.ndarray, locked: np.nda
     return labels, centres, prices, float(scale), it
 
 
+def resolve_graph(adjacency):
+    """The neighbour graph itself: ``adjacency`` may be a Future (a triangulation still running on
+    a background thread, see ``geo.delaunay_neighbors_background``); wait for it only here."""
+    if adjacency is not None and not sp.issparse(adjacency) and hasattr(adjacency, "result"):
+        return adjacency.result()
+    return adjacency
+
+
 def solve(problem: Problem) -> Solution:
     """Labels for the n accounts: Lloyd with balanced prices, then neighbour repair."""
     n = problem.xyz.shape[0]
@@ -540,7 +619,7 @@ def solve(problem: Problem) -> Solution:
     notes: list[str] = []
     if n == 0:
         return Solution(np.zeros(0, dtype=np.int64), centres, prices, np.zeros(0, dtype=np.int8))
-    sample = max(SUBSAMPLE_ABOVE, 100 * k)
+    sample = max(SUBSAMPLE_ABOVE, SUBSAMPLE_PER_TERRITORY * k)
     if n > 1.5 * sample and problem.max_lloyd > 3:
         idx = np.sort(rng.choice(n, size=sample, replace=False))
         w_sub = problem.weight[idx]
@@ -549,19 +628,25 @@ def solve(problem: Problem) -> Solution:
         ratio = w_sub.sum() / total_free if total_free > 0 else sample / n
         _, centres, prices, scale, it = _lloyd(
             problem, problem.xyz[idx], w_sub, problem.locked[idx], problem.current[idx],
-            problem.industry[idx] if problem.industry is not None else None,
             problem.target * ratio, problem.fixed_load * ratio, centres, prices,
             problem.max_lloyd, None, final=False)
         total_iter += it
-        full_iter = 1
+        # one centre move on all accounts sharpens the centres a little (0.3% shorter travel at
+        # 100k x 100, 1.2% at 1M x 100); far above the subsample it costs a full loose solve
+        # (16 price steps at 1M x 100, ~10 s; at 1M x 500 30 steps that end 17% off and bias the
+        # centres), so there the final solve starts from the subsample's centres and prices
+        full_iter = 1 if n <= FULL_PASS_UP_TO * sample else 0
     else:
         full_iter = problem.max_lloyd
+    # large inputs (dense accounts, small bandwidth h) get the wider trust region in the final solve
     labels, centres, prices, scale, it = _lloyd(
-        problem, problem.xyz, problem.weight, problem.locked, problem.current, problem.industry,
-        problem.target, problem.fixed_load, centres, prices, full_iter, scale, final=True)
+        problem, problem.xyz, problem.weight, problem.locked, problem.current,
+        problem.target, problem.fixed_load, centres, prices, full_iter, scale, final=True,
+        wide_final=n > 1.5 * sample)
     total_iter += it
     how = np.full(n, MOVED_BY_PRICE, dtype=np.int8)
     if problem.adjacency is not None and k > 1:
+        problem = replace(problem, adjacency=resolve_graph(problem.adjacency))
         labels = repair(problem, labels, centres, how, notes)
         new_centres = centroids(problem.xyz, problem.weight, labels, k, centres)
         new_centres[problem.anchored] = problem.init_centres[problem.anchored]
@@ -580,7 +665,7 @@ def _directed_edges(adjacency: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
 
 def balance_repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.ndarray,
                    band: float, src_e: np.ndarray, dst_e: np.ndarray, movable: np.ndarray,
-                   max_rounds: int = 200) -> np.ndarray:
+                   max_rounds: int = 200, edge_index: dict | None = None) -> np.ndarray:
     """Move single boundary accounts between neighbouring territories until every territory is
     within +/- band (or no improving move is left). Over-loaded territories push to lighter
     neighbours, under-loaded ones pull from heavier neighbours, so imbalance travels along chains.
@@ -590,18 +675,29 @@ def balance_repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, ho
     target = np.maximum(problem.target, 1e-12)
     labels = labels.copy()
     xyz = problem.xyz
-    for _ in range(max_rounds):
+    # the boundary edges (ends in different territories) are tracked incrementally: a round only
+    # changes edges at the accounts it moves, and a full pass over all edges per round dominated
+    # the run time (hundreds of rounds at 1M accounts)
+    # (``edge_index`` caches _edge_index across calls; it is built only once a call needs a second
+    # round, so a repair with nothing to do stays cheap)
+    cache = {} if edge_index is None else edge_index
+    is_bnd = None
+    for rnd in range(max_rounds):
         load = np.bincount(labels, weights=w, minlength=k) + problem.fixed_load
         dev = (load - problem.target) / target
         out_hi = dev > band
         out_lo = dev < -band
         if not (out_hi.any() or out_lo.any()):
             break
-        ls, ld = labels[src_e], labels[dst_e]
-        cand = (ls != ld) & movable[src_e] & (out_hi[ls] | out_lo[ld])
+        if is_bnd is None:  # full pass
+            is_bnd = labels[src_e] != labels[dst_e]
+        bnd = np.flatnonzero(is_bnd)
+        src_b, dst_b = src_e[bnd], dst_e[bnd]
+        ls, ld = labels[src_b], labels[dst_b]
+        cand = movable[src_b] & (out_hi[ls] | out_lo[ld])
         if not cand.any():
             break
-        i = src_e[cand]
+        i = src_b[cand]
         a = ls[cand]
         b = ld[cand]
         # dedupe (account, destination) pairs
@@ -640,7 +736,34 @@ def balance_repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, ho
         # moving both endpoints of an edge in one round can strand accounts; keep it simple:
         labels[i[accept]] = b[accept]
         how[i[accept]] = MOVED_BY_BALANCE_REPAIR
+        if rnd >= 1 and "index" not in cache:
+            cache["index"] = _edge_index(src_e, dst_e, labels.size)
+        index = cache.get("index")
+        if index is None:  # not built yet, or the edges are not in CSR order
+            is_bnd = None
+        else:  # only the edges at the accounts just moved can change
+            starts, reverse = index
+            moved = i[accept]
+            counts = starts[moved + 1] - starts[moved]
+            out = np.repeat(starts[moved] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+            touched = np.concatenate([out, reverse[out]])
+            is_bnd[touched] = labels[src_e[touched]] != labels[dst_e[touched]]
     return labels
+
+
+def _edge_index(src_e: np.ndarray, dst_e: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(starts, reverse) for directed edges sorted by (src, dst) of a symmetric graph: node u's
+    edges are positions starts[u]:starts[u + 1] and reverse[e] is the position of e's twin.
+    None when the edges are not in that order or not symmetric."""
+    if src_e.size == 0:
+        return None
+    key = src_e * n + dst_e
+    if np.any(key[1:] <= key[:-1]):
+        return None
+    reverse = np.searchsorted(key, dst_e * n + src_e)
+    if reverse.max() >= key.size or not np.array_equal(key[reverse], dst_e * n + src_e):
+        return None
+    return np.searchsorted(src_e, np.arange(n + 1)), reverse
 
 
 def _cumsum_by_group(group: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -752,8 +875,10 @@ def repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.nd
     src_e, dst_e = _directed_edges(problem.adjacency)
     movable = problem.locked < 0
     band = problem.aim
+    index: dict = {}  # the edge index of balance_repair, shared by its calls
     for _ in range(4):
-        labels = balance_repair(problem, labels, centres, how, band, src_e, dst_e, movable)
+        labels = balance_repair(problem, labels, centres, how, band, src_e, dst_e, movable,
+                                edge_index=index)
         if not problem.repair_contiguity:
             break
         labels, moved = contiguity_repair(problem, labels, how, src_e, dst_e, movable)
@@ -766,5 +891,19 @@ def repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.nd
     load = np.bincount(labels, weights=problem.weight, minlength=k) + problem.fixed_load
     dev = np.abs(load - problem.target) / np.maximum(problem.target, 1e-12)
     if (dev > problem.aim).any():
-        labels = balance_repair(problem, labels, centres, how, problem.aim, src_e, dst_e, movable)
+        labels = balance_repair(problem, labels, centres, how, problem.aim, src_e, dst_e, movable,
+                                edge_index=index)
+        if problem.repair_contiguity:
+            # the moves of that last pass can cut a territory: rejoin its pieces, then rebalance
+            # only if the rejoining pushed a territory out of the hard band
+            for _ in range(2):
+                labels, moved = contiguity_repair(problem, labels, how, src_e, dst_e, movable)
+                if moved == 0:
+                    break
+                load = np.bincount(labels, weights=problem.weight, minlength=k) + problem.fixed_load
+                dev = np.abs(load - problem.target) / np.maximum(problem.target, 1e-12)
+                if not (dev > problem.tolerance).any():
+                    break
+                labels = balance_repair(problem, labels, centres, how, problem.aim, src_e, dst_e, movable,
+                                edge_index=index)
     return labels

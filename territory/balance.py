@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 from territory import _assign
+from territory._focus import MOVED_BY_FOCUS
+from territory._multi import MOVED_BY_SECONDARY
 from territory.errors import ParameterError
 from territory.schema import (
     ACCOUNT_ID,
@@ -70,6 +72,7 @@ class BalanceParams:
     industry_teams: tuple[str, ...] = ()  # industries with specialist territories (territory.industry)
     industry_team_sizes: tuple[tuple[str, int], ...] = ()  # optional fixed team sizes
     industry_focus: float = 0.0  # 0..1: make territories specialise in fewer industries
+    also_balance: tuple[str, ...] = ()  # further measures to bring within the tolerance too
     seed: int = 0
 
 
@@ -168,8 +171,28 @@ def validate_params(params: BalanceParams, n_accounts: int | None = None) -> Non
             raise ParameterError(
                 f"move_budget_revenue_pct must be between 0 and 100 (percent), got {params.move_budget_revenue_pct}.")
     _composite(params.balance_on)
+    _also_measures(params)
     if not isinstance(params.seed, (int, np.integer)) or isinstance(params.seed, bool):
         raise ParameterError(f"seed must be an integer, got {params.seed!r}.")
+
+
+def _also_measures(params: BalanceParams) -> tuple[str, ...]:
+    """The further measures of ``also_balance``, checked: known, and not the main measure itself."""
+    also = params.also_balance
+    if isinstance(also, str):
+        also = (also,)
+    try:
+        names = tuple(str(m).strip() for m in also)
+    except TypeError:
+        raise ParameterError(f"also_balance must be a list of measures such as ('revenue',), got {also!r}.") from None
+    main = _composite(params.balance_on)
+    for name in names:
+        if name not in MEASURES:
+            raise ParameterError(f"also_balance measure {name!r} is unknown; choose from {', '.join(MEASURES)}.")
+        if len(main) == 1 and name in main:
+            raise ParameterError(f"also_balance names {name!r}, which is already the main balance measure; "
+                                 "name a different one (for example 'revenue').")
+    return tuple(dict.fromkeys(names))
 
 
 # --- measures ---------------------------------------------------------------------------------
@@ -523,10 +546,15 @@ def _balance_once(accounts: pd.DataFrame, params: BalanceParams, territories: pd
                                          given=given if given.shape[0] else None)
         init[missing] = seeds[given.shape[0]:]
 
-    industry = None
-    if params.industry_focus > 0 and INDUSTRY in accounts.columns:
-        codes, _ = pd.factorize(accounts[INDUSTRY].astype("string").fillna("Other"), sort=True)
-        industry = codes[g].astype(np.int64)
+    # industry focus is a post-pass (territory._focus) after the solve: an industry term in the
+    # solver's cost barely moved a flat mix, and the contiguity repair undid what it did
+    focus_codes = None
+    if params.industry_focus > 0:
+        if INDUSTRY in accounts.columns:
+            codes, _ = pd.factorize(accounts[INDUSTRY].astype("string").fillna("Other"), sort=True)
+            focus_codes = codes[g].astype(np.int64)
+        else:
+            messages.append("industry_focus is set but the accounts have no industry column, so it was ignored.")
 
     aim, goal = _aim(params, n, k, has_current)
     stay = _stay_bonus(params.stability) * stay_multiplier if has_current else 0.0
@@ -536,8 +564,7 @@ def _balance_once(accounts: pd.DataFrame, params: BalanceParams, territories: pd
         xyz=xyz, weight=w_g, target=solve_target, fixed_load=fixed_load,
         locked=locked_idx[g], current=cur_g, init_centres=init, anchored=anchored,
         distance_scale=0.2 + 1.6 * params.compactness, stay_bonus=stay, aim=aim,
-        tolerance=params.tolerance, goal_fraction=goal, industry=industry,
-        focus=6.0 * params.industry_focus, adjacency=adjacency,
+        tolerance=params.tolerance, goal_fraction=goal, adjacency=adjacency,
         repair_contiguity=not strict, seed=params.seed,
         # centres from today's alignment are already good: a couple of centre moves suffice
         max_lloyd=_lloyd_budget(params, (cur_g >= 0).mean()))
@@ -551,6 +578,18 @@ def _balance_once(accounts: pd.DataFrame, params: BalanceParams, territories: pd
             score = _solution_score(trial, problem)
             if score < best:
                 best, solution = score, trial
+    also = _also_measures(params)
+    if also and adjacency is not None:
+        solution = _balance_also(accounts, params, also, plan.capacity, solution, g, w_g, solve_target,
+                                 fixed_load, cur_idx, no_geo_fixed, no_geo_free, adjacency, xyz, locked_idx[g])
+    if focus_codes is not None and k > 1:
+        # industry focus trades last (the also_balance pass keeps territories whole and would undo
+        # them); every trade keeps the main and the also_balance measures within their band
+        from territory import _focus
+
+        focus_also = (_further_measures(accounts, also, plan.capacity, g, cur_idx, no_geo_fixed, no_geo_free)
+                      if also else None)
+        messages.append(_focus.apply(solution, problem, focus_codes, params.industry_focus, strict, focus_also))
 
     labels = np.full(n, -1, dtype=np.int64)
     labels[g] = solution.labels
@@ -572,24 +611,77 @@ def _balance_once(accounts: pd.DataFrame, params: BalanceParams, territories: pd
                          anchored, weight, target, unit, messages, solution.n_iter, started, lat, lon, geo)
 
 
+def _further_measures(accounts, also, capacity, g, cur_idx, no_geo_fixed, no_geo_free):
+    """(values of the geo-located accounts (n_g, m), solve targets (k, m), fixed load (k, m)) of
+    the ``also_balance`` measures, with the same bookkeeping as the main measure: targets follow
+    capacity, accounts without coordinates are fixed load (or leave room when unassigned)."""
+    k = capacity.size
+    share = capacity / capacity.sum()
+    values = [_measure_values(accounts, measure) for measure in also]
+    return (np.column_stack([v[g] for v in values]),
+            np.column_stack([v.sum() * share - v[no_geo_free].sum() * share for v in values]),
+            np.column_stack([np.bincount(cur_idx[no_geo_fixed], weights=v[no_geo_fixed], minlength=k)
+                             for v in values]))
+
+
+def _balance_also(accounts, params, also, capacity, solution, g, w_g, solve_target, fixed_load, cur_idx,
+                  no_geo_fixed, no_geo_free, adjacency, xyz, locked_g):
+    """Bring the ``also_balance`` measures within the tolerance too (territory._multi), on the
+    geo-located accounts, with the same target/fixed-load bookkeeping as the main measure."""
+    from territory import _multi
+    from territory.geo import to_lat_lon
+
+    k = capacity.size
+    values, further_targets, further_fixed = _further_measures(accounts, also, capacity, g, cur_idx, no_geo_fixed,
+                                                               no_geo_free)
+    measures = np.column_stack([w_g, values])
+    targets = np.column_stack([solve_target, further_targets])
+    fixed = np.column_stack([fixed_load, further_fixed])
+    # a little inside the hard band, like the main solve, so rounding never tips a territory out
+    band = 0.8 * params.tolerance
+    labels = solution.labels.copy()
+    free = locked_g < 0
+    if free.all():
+        graph = _assign.resolve_graph(adjacency)
+    else:
+        # locked accounts are fixed load, and territories are kept whole on the graph of the free
+        # accounts: the same graph territory.metrics counts pieces on (a lock is not a fragment)
+        fixed = fixed + np.column_stack([np.bincount(labels[~free], weights=measures[~free, j], minlength=k)
+                                         for j in range(measures.shape[1])])
+        lat, lon = to_lat_lon(xyz[free])
+        graph = _assign.resolve_graph(_neighbour_graph(lat, lon))
+    new, changed = _multi.balance_measures(labels[free], measures[free], targets, fixed, graph, xyz[free],
+                                           solution.centres, np.ones(int(free.sum()), dtype=bool), band)
+    labels[free] = new
+    how = solution.how.copy()
+    how[np.flatnonzero(free)[changed]] = _multi.MOVED_BY_SECONDARY
+    return replace(solution, labels=labels, how=how)
+
+
 _GRAPH_CACHE: dict[str, Any] = {}
+GRAPH_CACHE_SIZE = 2
+"""Graphs kept: the accounts', and the unlocked accounts' one that also_balance uses with locks."""
 
 
 def _neighbour_graph(lat: np.ndarray, lon: np.ndarray) -> Any:
     """Delaunay graph of the accounts, memoised on the exact coordinates (a slider re-run on the
-    same accounts skips the triangulation). Keyed by a hash of the values, so it is never stale."""
+    same accounts skips the triangulation). Keyed by a hash of the values, so it is never stale.
+
+    Returns a Future: the triangulation runs on a background thread while the prices are solved
+    (``_assign.solve`` waits for it only before the repair on the graph)."""
     import hashlib
 
-    from territory.geo import delaunay_neighbors
+    from territory.geo import delaunay_neighbors_background
 
     lat = np.ascontiguousarray(lat, dtype=float)
     lon = np.ascontiguousarray(lon, dtype=float)
     key = hashlib.blake2b(lat.tobytes() + lon.tobytes(), digest_size=16).hexdigest()
-    graph = _GRAPH_CACHE.get(key)
-    if graph is None:
-        graph = delaunay_neighbors(lat, lon)
-        _GRAPH_CACHE.clear()  # keep one graph: memory stays bounded at any N
-        _GRAPH_CACHE[key] = graph
+    graph = _GRAPH_CACHE.pop(key, None)
+    if graph is None or (graph.done() and graph.exception() is not None):
+        graph = delaunay_neighbors_background(lat, lon)
+    _GRAPH_CACHE[key] = graph  # most recent last
+    while len(_GRAPH_CACHE) > GRAPH_CACHE_SIZE:  # memory stays bounded at any N
+        _GRAPH_CACHE.pop(next(iter(_GRAPH_CACHE)))
     return graph
 
 
@@ -669,7 +761,7 @@ def _build_result(accounts, params, plan, labels, cur_idx, current, locked_flag,
     dev = (load - target) / np.maximum(target, 1e-12)
 
     reason = _reasons(plan, labels, cur_idx, current, moved, how, clat, clon, lat, lon, weight, target,
-                      haversine_km)
+                      haversine_km, " and ".join((_measure_name(params.balance_on),) + _also_measures(params)))
     assignment = pd.DataFrame(
         {ACCOUNT_ID: accounts[ACCOUNT_ID].astype("string").to_numpy(), TERRITORY_ID: new_id,
          PREVIOUS_TERRITORY_ID: previous.to_numpy(), MOVED: moved, REASON: reason},
@@ -687,7 +779,9 @@ def _build_result(accounts, params, plan, labels, cur_idx, current, locked_flag,
     feasible, explain = _feasibility(accounts, params, plan, labels, locked_flag, cur_idx, weight, target,
                                      dev, unit)
     summary = _summary(params, ids, dev, target, load, unit, moved, accounts, weight)
-    all_messages = tuple(explain + messages + summary)
+    also_ok, also_explain, also_summary = _also_report(accounts, params, plan, labels)
+    feasible = feasible and also_ok
+    all_messages = tuple(explain + also_explain + messages + summary + also_summary)
     return BalanceResult(
         assignment=assignment, centers=centers, territories=table, feasible=feasible,
         messages=all_messages, params=params, seconds=time.perf_counter() - started, n_iter=n_iter,
@@ -751,6 +845,35 @@ def _feasibility(accounts, params, plan, labels, locked_flag, cur_idx, weight, t
     return feasible, explain
 
 
+def _also_report(accounts, params, plan, labels) -> tuple[bool, list[str], list[str]]:
+    """(all within tolerance, why not, summary) for the ``also_balance`` measures."""
+    ok, explain, summary = True, [], []
+    tol = params.tolerance
+    ids = plan.ids
+    k = len(ids)
+    for measure in _also_measures(params):
+        values = _measure_values(accounts, measure)
+        unit = MEASURE_UNIT[measure]
+        target = values.sum() * plan.capacity / plan.capacity.sum()
+        load = np.bincount(labels, weights=values, minlength=k)
+        dev = (load - target) / np.maximum(target, 1e-12)
+        bad = np.flatnonzero(np.abs(dev) > tol + 1e-9)
+        j = int(np.argmax(np.abs(dev)))
+        summary.append(f"Also balanced on {measure}: worst {ids[j]} {_pct(dev[j])} of target "
+                       f"(tolerance +/-{100 * tol:g}%).")
+        if bad.size:
+            ok = False
+            bad = bad[np.argsort(-np.abs(dev[bad]))]
+            detail = "; ".join(f"{ids[t]} {_pct(dev[t])} ({_fmt(load[t], unit)} vs target {_fmt(target[t], unit)})"
+                               for t in bad[:5])
+            explain.append(
+                f"{measure.capitalize()} could not be brought within +/-{100 * tol:g}% as well: {bad.size} of {k} "
+                f"territories are outside ({detail}{' ...' if bad.size > 5 else ''}). Moving boundary accounts "
+                f"between neighbours is not enough when {measure} per unit of {_measure_name(params.balance_on)} "
+                "differs this much between areas; raise the tolerance or balance on a composite measure instead.")
+    return ok, explain, summary
+
+
 def _summary(params, ids, dev, target, load, unit, moved, accounts, weight) -> list[str]:
     j = int(np.argmax(np.abs(dev)))
     out = [f"Balanced {len(ids)} territories on {_measure_name(params.balance_on)}: worst {ids[j]} "
@@ -766,7 +889,8 @@ def _summary(params, ids, dev, target, load, unit, moved, accounts, weight) -> l
     return out
 
 
-def _reasons(plan, labels, cur_idx, current, moved, how, clat, clon, lat, lon, weight, target, haversine_km):
+def _reasons(plan, labels, cur_idx, current, moved, how, clat, clon, lat, lon, weight, target, haversine_km,
+             also_text: str = "the other measures"):
     """One short sentence per moved account ('' for the others), vectorised over moved accounts."""
     n = labels.size
     out = np.full(n, "", dtype=object)
@@ -807,6 +931,11 @@ def _reasons(plan, labels, cur_idx, current, moved, how, clat, clon, lat, lon, w
     text = np.where(is_new_territory, new_ids + " is a new territory; " + geo_part, text)
     text = np.where(prev < 0, prev_ids + " is no longer a territory; " + new_ids + "'s centre is " + dn_txt
                     + " km away", text)
+    text = np.where(how[idx] == MOVED_BY_SECONDARY,
+                    "evens out " + also_text + " between " + prev_safe_ids + " and " + new_ids + "; " + geo_part, text)
+    text = np.where(how[idx] == MOVED_BY_FOCUS,
+                    "industry focus: " + new_ids + " specialises in this account's industry in this area and takes "
+                    "it over from " + prev_safe_ids + " (specialised territories overlap here)", text)
     text = np.where(how[idx] == _assign.MOVED_BY_CONTIGUITY,
                     "joins " + new_ids + "'s contiguous area (it would be an isolated piece of "
                     + np.where(prev >= 0, prev_ids, "its territory") + ")", text)
@@ -924,7 +1053,7 @@ class TerritoryBalancer:
                  stability: float = 0.5, compactness: float = 0.5, anchor: str = "free",
                  move_budget_accounts: int | None = None, move_budget_revenue_pct: float | None = None,
                  industry_teams: tuple[str, ...] = (), industry_team_sizes: tuple[tuple[str, int], ...] = (),
-                 industry_focus: float = 0.0, seed: int = 0) -> None:
+                 industry_focus: float = 0.0, also_balance: tuple[str, ...] = (), seed: int = 0) -> None:
         self.n_territories = n_territories
         self.balance_on = balance_on
         self.tolerance = tolerance
@@ -936,6 +1065,7 @@ class TerritoryBalancer:
         self.industry_teams = industry_teams
         self.industry_team_sizes = industry_team_sizes
         self.industry_focus = industry_focus
+        self.also_balance = also_balance
         self.seed = seed
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:

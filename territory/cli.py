@@ -118,6 +118,22 @@ def parse_balance_on(text: str) -> str | tuple[tuple[str, float], ...]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def parse_also_balance(text: str) -> tuple[str, ...]:
+    """``--also-balance``: a comma list of measures that must be within the tolerance too.
+
+    >>> parse_also_balance("Revenue, potential")
+    ('revenue', 'potential')
+    """
+    from territory.schema import MEASURES
+
+    names = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in MEASURES]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(unknown) or text!r} is not a measure; choose from {', '.join(MEASURES)} (comma-separated).")
+    return names
+
+
 def parse_move_budget(text: str) -> tuple[int | None, float | None]:
     """``--move-budget``: "N" caps moved accounts, "X%" caps moved revenue (percent of total).
 
@@ -167,6 +183,13 @@ def _add_balance_parser(commands: argparse._SubParsersAction) -> None:
         help='workload (default), revenue, potential, accounts, or a blend like "workload:0.7,potential:0.3"',
     )
     balance.add_argument(
+        "--also-balance",
+        type=parse_also_balance,
+        default=(),
+        metavar="MEASURES",
+        help='further measures to bring within the tolerance too, e.g. "revenue" or "revenue,potential"',
+    )
+    balance.add_argument(
         "--tolerance", type=_tolerance, default=0.05, metavar="T", help="allowed deviation from target, 0.05 = +/-5%%"
     )
     balance.add_argument(
@@ -182,6 +205,13 @@ def _add_balance_parser(commands: argparse._SubParsersAction) -> None:
         default=0.5,
         metavar="C",
         help="0..1: trade travel distance against balance (default 0.5)",
+    )
+    balance.add_argument(
+        "--industry-focus",
+        type=_unit_interval(),
+        default=0.0,
+        metavar="F",
+        help="0..1: territories specialise in fewer industries, for up to 30%% x F more travel (default 0)",
     )
     balance.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (same seed, same result)")
     balance.add_argument(
@@ -300,6 +330,8 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         compactness=args.compactness,
         move_budget_accounts=budget_accounts,
         move_budget_revenue_pct=budget_revenue_pct,
+        also_balance=args.also_balance,
+        industry_focus=args.industry_focus,
         seed=args.seed,
     )
     result = balance(accounts, params, territories)
@@ -330,6 +362,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         "balance_on": args.balance_on if isinstance(args.balance_on, str) else dict(args.balance_on),
         "tolerance": args.tolerance,
         "max_deviation_pct": card.get("max_deviation_pct"),
+        "also_balance": {m: card.get(f"{m}_max_deviation_pct") for m in args.also_balance},
         "cv": card.get("cv"),
         "weighted_mean_distance_km": card.get("weighted_mean_distance_km"),
         "fragmented_territories": card.get("fragmented_territories"),

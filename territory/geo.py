@@ -41,6 +41,8 @@ How ``delaunay_neighbors`` builds the graph, and why:
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -64,6 +66,7 @@ __all__ = [
     "NeighborGraph",
     "count_pieces",
     "delaunay_neighbors",
+    "delaunay_neighbors_background",
     "haversine_km",
     "piece_labels",
     "piece_summary",
@@ -361,6 +364,28 @@ def delaunay_neighbors(lat: Any, lon: Any) -> NeighborGraph:
     return graph
 
 
+_BACKGROUND: ThreadPoolExecutor | None = None
+_BACKGROUND_LOCK = threading.Lock()
+
+
+def delaunay_neighbors_background(lat: Any, lon: Any) -> Future:
+    """:func:`delaunay_neighbors` started on a background thread; ``.result()`` gives the graph.
+
+    Qhull and most of the numpy work release the GIL, so on a machine with two or more cores the
+    triangulation runs while the caller does other work (the balancing engine needs the graph
+    only for its final repair). The coordinates are copied first, so the caller may reuse its
+    arrays. The result is identical to the synchronous call (same function, same inputs);
+    exceptions are raised by ``.result()``.
+    """
+    global _BACKGROUND
+    lat = np.array(lat, dtype=float, copy=True)
+    lon = np.array(lon, dtype=float, copy=True)
+    with _BACKGROUND_LOCK:
+        if _BACKGROUND is None:
+            _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="territory-delaunay")
+        return _BACKGROUND.submit(delaunay_neighbors, lat, lon)
+
+
 # --- pieces (contiguity) ----------------------------------------------------------------------
 
 
@@ -382,6 +407,20 @@ def _label_codes(labels: Any, n: int) -> tuple[np.ndarray, pd.Index]:
         return codes, pd.Index(uniques)
     codes, uniques = pd.factorize(values, sort=True)
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
+def _upper_edges(location_adjacency: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) of the location edges with row < col, memoised on the matrix (the repair and
+    the metrics count pieces on one graph many times)."""
+    cached = getattr(location_adjacency, "_territory_upper", None)
+    if cached is None:
+        coo = sp.triu(location_adjacency, k=1).tocoo()
+        cached = (coo.row.astype(np.int64), coo.col.astype(np.int64))
+        try:
+            location_adjacency._territory_upper = cached
+        except AttributeError:  # a matrix type without instance attributes: recompute next time
+            pass
+    return cached
 
 
 def _piece_of_accounts(adjacency: sp.spmatrix, codes: np.ndarray) -> np.ndarray:
@@ -407,20 +446,27 @@ def _piece_of_accounts(adjacency: sp.spmatrix, codes: np.ndarray) -> np.ndarray:
         node_of_used[order] = np.cumsum(new_node) - 1
         node_loc = node_keys // k
         node_code = node_keys % k
-        coo = sp.triu(location_adjacency, k=1).tocoo()
-        # for each location edge (u, v) and each label present at u: does (v, label) exist?
-        loc_start = np.searchsorted(node_loc, np.arange(location_adjacency.shape[0] + 1))
-        counts = loc_start[coo.row + 1] - loc_start[coo.row]
-        edge_rep = np.repeat(np.arange(coo.row.size), counts)
-        offsets = np.arange(edge_rep.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        node_u = loc_start[coo.row][edge_rep] + offsets
-        target = coo.col[edge_rep].astype(np.int64) * k + node_code[node_u]
-        pos = np.searchsorted(node_keys, target)
-        pos_ok = pos < node_keys.size
-        hit = np.zeros(target.size, dtype=bool)
-        hit[pos_ok] = node_keys[pos[pos_ok]] == target[pos_ok]
+        row, col = _upper_edges(location_adjacency)
         m = node_keys.size
-        graph = _edges_to_csr(node_u[hit], pos[hit], m)
+        n_loc = location_adjacency.shape[0]
+        if m == n_loc:  # one node per location (distinct coordinates): node i is location i
+            hit = node_code[row] == node_code[col]
+            node_a, node_b = row[hit], col[hit]
+        else:
+            # for each location edge (u, v) and each label present at u: does (v, label) exist?
+            loc_start = np.searchsorted(node_loc, np.arange(n_loc + 1))
+            counts = loc_start[row + 1] - loc_start[row]
+            edge_rep = np.repeat(np.arange(row.size), counts)
+            offsets = np.arange(edge_rep.size) - np.repeat(np.cumsum(counts) - counts, counts)
+            node_u = loc_start[row][edge_rep] + offsets
+            target = col[edge_rep].astype(np.int64) * k + node_code[node_u]
+            pos = np.searchsorted(node_keys, target)
+            pos_ok = pos < node_keys.size
+            hit = np.zeros(target.size, dtype=bool)
+            hit[pos_ok] = node_keys[pos[pos_ok]] == target[pos_ok]
+            node_a, node_b = node_u[hit], pos[hit]
+        # one direction per edge is enough: connected_components(directed=False) reads both
+        graph = sp.csr_matrix((np.ones(node_a.size, dtype=np.int8), (node_a, node_b)), shape=(m, m))
         _, node_component = connected_components(graph, directed=False)
         component = np.full(n, -1, dtype=np.int64)
         component[use] = node_component[node_of_used]

@@ -6,9 +6,10 @@ territories cover everything else. ``balance_with_teams`` builds that plan out o
 ``territory.balance.balance`` calls, one per team plus one for the geographic rest, so each team
 is balanced and compact among itself with exactly the same engine and settings.
 
-The industry *focus* setting (geographic territories that specialise in fewer industries) lives in
-the balancing cost itself (``territory.balance``); this module reports its effect: the industry mix
-and a concentration score (share of the top industry, Herfindahl-Hirschman index) per territory.
+The industry *focus* setting (geographic territories that specialise in fewer industries) is a
+trading pass after the balancing solve (``territory._focus``, run by ``territory.balance``); this
+module reports its effect: the industry mix and a concentration score (share of the top industry,
+Herfindahl-Hirschman index) per territory.
 """
 
 from __future__ import annotations

@@ -162,6 +162,8 @@ def test_same_seed_gives_the_same_alignment(accounts_csv, tmp_path, capsys):
         (["--balance-on", "workload:x"], "not a number"),
         (["--move-budget", "lots"], "--move-budget"),
         (["--move-budget", "150%"], "100%"),
+        (["--industry-focus", "2"], "from 0 to 1"),
+        (["--also-balance", "margin"], "not a measure"),
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(accounts_csv, capsys, argv, expected):
@@ -238,3 +240,11 @@ def test_subprocess_text_output(accounts_csv):
     )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_industry_focus_trades_for_concentration(capsys):
+    assert main(["balance", "--industry-focus", "0.5", "--json"]) == 0  # the sample has industries
+    out = json.loads(capsys.readouterr().out)
+    focus = [m for m in out["messages"] if m.startswith("Industry focus 0.50")]
+    assert focus and "mean HHI" in focus[0] and "overlap" in focus[0]
+    assert out["feasible"] is True

@@ -424,3 +424,18 @@ def test_a_tight_cluster_inside_a_continent_wide_set_is_not_shattered_by_roundin
     lon = np.r_[rng.uniform(-124, -67, 2000), -100 + rng.uniform(0, size, 300)]
     labels = np.r_[np.where(lon[:2000] < -100, "W", "E"), np.where(lon[2000:] < -100 + size / 2, "W", "E")]
     assert count_pieces(delaunay_neighbors(lat, lon), labels).to_dict() == {"E": 1, "W": 1}
+
+
+
+def test_background_triangulation_matches_synchronous_call_exactly():
+    rng = np.random.default_rng(4)
+    lat, lon = 40.0 + rng.random(1_500), -90.0 + rng.random(1_500)
+    lat[:40], lon[:40] = lat[40:80], lon[40:80]  # some shared locations
+    expected = delaunay_neighbors(lat, lon)
+    future = geo.delaunay_neighbors_background(lat, lon)
+    lat[:] = 0.0  # the coordinates were copied: the caller may reuse its arrays at once
+    graph = future.result()
+    assert isinstance(graph, geo.NeighborGraph)
+    assert (graph != expected).nnz == 0
+    assert np.array_equal(graph.location_of, expected.location_of)
+    assert (graph.location_adjacency != expected.location_adjacency).nnz == 0
