@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from territory import schema
 from territory.ui import cached, charts, maps, state, widgets
 from territory.ui import colors as tcolors
 
@@ -14,16 +13,12 @@ settings = state.get_settings()
 territory_colors = tcolors.territory_colors(tcolors.all_territory_ids(dataset.territories, alignment.labels))
 
 regions, industries = widgets.filters_ui(dataset.accounts, alignment.labels, dataset.territories, key="overview")
-mask = widgets.filter_mask(dataset.accounts, alignment.labels, dataset.territories, regions, industries)
-if not mask.any():
+view = widgets.overview_view(dataset, alignment, regions, industries)
+if view is None:
     widgets.empty_state("No accounts match these filters. Clear a region or industry filter.", page=None)
     st.stop()
 
-accounts = dataset.accounts[mask]
-labels = alignment.labels[mask]
-shown_ids = set(labels.dropna().astype(str))
-territories = dataset.territories[dataset.territories[schema.TERRITORY_ID].astype(str).isin(shown_ids)]
-view_key = f"{dataset.fingerprint}|{sorted(regions)}|{sorted(industries)}"
+accounts, labels, territories, view_key = view
 centers = state.alignment_centers(alignment)
 
 table = cached.territory_table(view_key, accounts, labels, territories, "workload", centers)

@@ -39,150 +39,159 @@ if listing.empty:
     )
 
 names = listing["name"].tolist()
-open_tab, compare_tab, share_tab, history_tab = st.tabs(["Open", "Compare", "Import / export", "History"])
+# Lazy tabs: only the open tab runs and travels to the browser (Compare draws up to three maps).
+open_tab, compare_tab, share_tab, history_tab = st.tabs(
+    ["Open", "Compare", "Import / export", "History"], key="scn_tab", on_change="rerun"
+)
 
-with open_tab:
-    if names:
-        shown = listing.assign(
-            same_dataset=listing["dataset_fingerprint"] == dataset_fingerprint(dataset.accounts),
-            created_at=pd.to_datetime(listing["created_at"], utc=True),
-            updated_at=pd.to_datetime(listing["updated_at"], utc=True),
-        ).drop(columns="dataset_fingerprint")
-        st.dataframe(
-            shown,
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "name": "Scenario",
-                "notes": "Notes",
-                "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
-                "updated_at": st.column_config.DatetimeColumn("Updated (UTC)", format="YYYY-MM-DD HH:mm"),
-                "accounts": st.column_config.NumberColumn("Accounts", format="%d"),
-                "territories": st.column_config.NumberColumn("Territories", format="%d"),
-                "same_dataset": st.column_config.CheckboxColumn(
-                    "Same accounts", help="Made from exactly the accounts of the active dataset."
-                ),
-            },
-        )
-        chosen = st.selectbox("Open scenario", names, key="scn_open")
-        scenario = store.load(chosen)
-        labels, mismatch = ui.scenario_labels(scenario, dataset.accounts)
-        if mismatch:
-            st.warning(mismatch)
-        if scenario.notes:
-            st.caption(f"Notes: {scenario.notes}")
-        score = cached.scorecard(dataset.fingerprint, dataset.accounts, labels,
-                                 state.file_labels(dataset), dataset.territories, settings.balance_on)
-        cols = st.columns(5)
-        cols[0].metric("Territories", f"{score['territories']:,}")
-        cols[1].metric("Max deviation", widgets.format_pct(score.get("max_deviation_pct")),
-                       help=f"On {score.get('balance_on', 'workload')}, against each territory's target.")
-        cols[2].metric("Weighted mean distance", f"{(score.get('weighted_mean_distance_km') or 0):,.0f} km")
-        cols[3].metric("Accounts moved", f"{score.get('moved_accounts', 0):,}",
-                       help="Compared with the alignment in the dataset file.")
-        cols[4].metric("Revenue moved", widgets.format_pct(score.get("moved_revenue_pct")))
-
-        act, rename_col, delete_col = st.columns(3, vertical_alignment="bottom")
-        if act.button("Set as active alignment", icon=":material/check_circle:", key="scn_activate", type="primary"):
-            state.set_active_alignment(labels, name=f"Scenario: {scenario.name}")
-            store.record_activation(scenario.name)
-            ui.flash(f"**{scenario.name}** is now the alignment in use on every page.")
-            st.rerun()
-        new_name = rename_col.text_input("New name", key="scn_rename_to", placeholder="Rename to...")
-        if rename_col.button("Rename", key="scn_rename"):
-            try:
-                store.rename(scenario.name, new_name)
-            except TerritoryError as error:
-                st.error(str(error))
-            else:
-                ui.flash(f"Renamed **{scenario.name}** to **{new_name.strip()}**.")
-                st.rerun()
-        confirm = delete_col.checkbox("Yes, delete it", key="scn_delete_confirm")
-        if delete_col.button("Delete", key="scn_delete", disabled=not confirm, icon=":material/delete:"):
-            store.delete(scenario.name)
-            ui.flash(f"Deleted **{scenario.name}**.")
-            st.rerun()
-
-        st.markdown("**Downloads**")
-        ui.downloads_ui(dataset, labels, scenario, balance_on=settings.balance_on, tolerance=settings.tolerance)
-
-with compare_tab:
-    options = ["(alignment in use)"] + names
-    picked = st.multiselect("Scenarios to compare", options, default=options[: min(3, len(options))],
-                            key="scn_compare", max_selections=6,
-                            help="Each is scored on the active dataset, against the alignment in the file.")
-    if len(picked) < 2:
-        st.info("Pick two or more to compare them side by side.")
-    else:
-        labels_by_name = {}
-        for name in picked:
-            if name == "(alignment in use)":
-                labels_by_name[f"In use: {alignment.name}"] = alignment.labels
-            else:
-                labels_by_name[name] = ui.scenario_labels(store.load(name), dataset.accounts)[0]
-        comparison = ui.cached_comparison(dataset, labels_by_name, settings.balance_on)
-        st.markdown("**Scorecard** (lower is better on every row; the best is highlighted)")
-        st.dataframe(ui.style_best(comparison), width="stretch", height=36 * (len(comparison) + 1) + 4)
-        deviations = {
-            name: cached.territory_table(dataset.fingerprint, dataset.accounts, lab, dataset.territories,
-                                         settings.balance_on)
-            for name, lab in labels_by_name.items()
-        }
-        st.markdown("**Balance per territory**")
-        st.plotly_chart(ui.deviation_strip(deviations, settings.tolerance), width="stretch", key="scn_strip")
-        st.markdown("**Maps**")
-        ids = tcolors.all_territory_ids(dataset.territories, *labels_by_name.values())
-        shared_colors = tcolors.territory_colors(ids)
-        shown_maps = list(labels_by_name.items())[:3]
-        map_cols = st.columns([1] * len(shown_maps) + [0.6])  # the last column holds the shared legend
-        view = None
-        for col, (name, lab) in zip(map_cols, shown_maps):
-            with col:
-                st.caption(name)
-                view = maps.build_account_map(dataset.accounts, lab, dataset.territories, colors=shared_colors,
-                                              states_geojson=cached.us_states_geojson(), show_homes=False,
-                                              width_px=250, height_px=300, point_radius_px=2.0)
-                st.pydeck_chart(view.deck, height=300, key=f"scn_map_{name}")
-        if view is not None:
-            with map_cols[-1]:
-                st.html(view.legend_html)
-        if len(labels_by_name) > 3:
-            st.caption("Maps show the first three scenarios picked.")
-        diff = differing_accounts(dataset.accounts, labels_by_name)
-        st.markdown(f"**Accounts whose territory differs** ({len(diff):,})")
-        st.dataframe(diff, hide_index=True, width="stretch", height=300,
-                     column_config={"account_id": "Account", "name": "Name"})
-
-with share_tab:
-    st.markdown("Import a scenario file (`.scenario.zip`, exported here or with "
-                "`python -m territory scenario export`).")
-    upload = st.file_uploader("Scenario file", type=["zip"], key="scn_import_file")
-    if upload is not None:
-        try:
-            imported = scenario_from_bytes(upload.getvalue())
-        except TerritoryError as error:
-            st.error(str(error))
-        else:
-            _, mismatch = ui.scenario_labels(imported, dataset.accounts)
-            st.write(f"**{imported.name}**: {imported.accounts:,} accounts, {imported.territories} territories.")
+if open_tab.open:
+    with open_tab:
+        if names:
+            shown = listing.assign(
+                same_dataset=listing["dataset_fingerprint"] == dataset_fingerprint(dataset.accounts),
+                created_at=pd.to_datetime(listing["created_at"], utc=True),
+                updated_at=pd.to_datetime(listing["updated_at"], utc=True),
+            ).drop(columns="dataset_fingerprint")
+            st.dataframe(
+                shown,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "name": "Scenario",
+                    "notes": "Notes",
+                    "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+                    "updated_at": st.column_config.DatetimeColumn("Updated (UTC)", format="YYYY-MM-DD HH:mm"),
+                    "accounts": st.column_config.NumberColumn("Accounts", format="%d"),
+                    "territories": st.column_config.NumberColumn("Territories", format="%d"),
+                    "same_dataset": st.column_config.CheckboxColumn(
+                        "Same accounts", help="Made from exactly the accounts of the active dataset."
+                    ),
+                },
+            )
+            chosen = st.selectbox("Open scenario", names, key="scn_open")
+            scenario = store.load(chosen)
+            labels, mismatch = ui.scenario_labels(scenario, dataset.accounts)
             if mismatch:
                 st.warning(mismatch)
-            overwrite = st.checkbox("Overwrite a scenario with the same name", key="scn_import_overwrite")
-            if st.button("Import", key="scn_import", type="primary"):
+            if scenario.notes:
+                st.caption(f"Notes: {scenario.notes}")
+            score = cached.scorecard(dataset.fingerprint, dataset.accounts, labels,
+                                     state.file_labels(dataset), dataset.territories, settings.balance_on)
+            cols = st.columns(5)
+            cols[0].metric("Territories", f"{score['territories']:,}")
+            cols[1].metric("Max deviation", widgets.format_pct(score.get("max_deviation_pct")),
+                           help=f"On {score.get('balance_on', 'workload')}, against each territory's target.")
+            cols[2].metric("Weighted mean distance", f"{(score.get('weighted_mean_distance_km') or 0):,.0f} km")
+            cols[3].metric("Accounts moved", f"{score.get('moved_accounts', 0):,}",
+                           help="Compared with the alignment in the dataset file.")
+            cols[4].metric("Revenue moved", widgets.format_pct(score.get("moved_revenue_pct")))
+
+            act, rename_col, delete_col = st.columns(3, vertical_alignment="bottom")
+            if act.button("Set as active alignment", icon=":material/check_circle:", key="scn_activate",
+                          type="primary"):
+                state.set_active_alignment(labels, name=f"Scenario: {scenario.name}")
+                store.record_activation(scenario.name)
+                ui.flash(f"**{scenario.name}** is now the alignment in use on every page.")
+                st.rerun()
+            new_name = rename_col.text_input("New name", key="scn_rename_to", placeholder="Rename to...")
+            if rename_col.button("Rename", key="scn_rename"):
                 try:
-                    store.save(imported, overwrite=overwrite)
+                    store.rename(scenario.name, new_name)
                 except TerritoryError as error:
                     st.error(str(error))
                 else:
-                    ui.flash(f"Imported **{imported.name}**.")
+                    ui.flash(f"Renamed **{scenario.name}** to **{new_name.strip()}**.")
                     st.rerun()
+            confirm = delete_col.checkbox("Yes, delete it", key="scn_delete_confirm")
+            if delete_col.button("Delete", key="scn_delete", disabled=not confirm, icon=":material/delete:"):
+                store.delete(scenario.name)
+                ui.flash(f"Deleted **{scenario.name}**.")
+                st.rerun()
 
-with history_tab:
-    history = store.history(limit=500)
-    if history.empty:
-        st.caption("Nothing recorded yet: saves, renames, deletes and activations appear here.")
-    else:
-        st.dataframe(history, hide_index=True, width="stretch",
-                     column_config={"at": "When (UTC)", "action": "Action", "scenario": "Scenario",
-                                    "detail": "Detail", "user": "User"})
-        st.caption("Set `TERRITORY_STUDIO_USER` to record who made each change.")
+            st.markdown("**Downloads**")
+            ui.downloads_ui(dataset, labels, scenario, balance_on=settings.balance_on, tolerance=settings.tolerance)
+
+if compare_tab.open:
+    with compare_tab:
+        options = ["(alignment in use)"] + names
+        picked = st.multiselect("Scenarios to compare", options, default=options[: min(3, len(options))],
+                                key="scn_compare", max_selections=6,
+                                help="Each is scored on the active dataset, against the alignment in the file.")
+        if len(picked) < 2:
+            st.info("Pick two or more to compare them side by side.")
+        else:
+            labels_by_name = {}
+            for name in picked:
+                if name == "(alignment in use)":
+                    labels_by_name[f"In use: {alignment.name}"] = alignment.labels
+                else:
+                    labels_by_name[name] = ui.scenario_labels(store.load(name), dataset.accounts)[0]
+            comparison = ui.cached_comparison(dataset, labels_by_name, settings.balance_on)
+            st.markdown("**Scorecard** (lower is better on every row; the best is highlighted)")
+            st.dataframe(ui.style_best(comparison), width="stretch", height=36 * (len(comparison) + 1) + 4)
+            deviations = {
+                name: cached.territory_table(dataset.fingerprint, dataset.accounts, lab, dataset.territories,
+                                             settings.balance_on)
+                for name, lab in labels_by_name.items()
+            }
+            st.markdown("**Balance per territory**")
+            st.plotly_chart(ui.deviation_strip(deviations, settings.tolerance), width="stretch", key="scn_strip")
+            st.markdown("**Maps**")
+            ids = tcolors.all_territory_ids(dataset.territories, *labels_by_name.values())
+            shared_colors = tcolors.territory_colors(ids)
+            shown_maps = list(labels_by_name.items())[:3]
+            map_cols = st.columns([1] * len(shown_maps) + [0.6])  # the last column holds the shared legend
+            view = None
+            for col, (name, lab) in zip(map_cols, shown_maps):
+                with col:
+                    st.caption(name)
+                    view = maps.build_account_map(dataset.accounts, lab, dataset.territories, colors=shared_colors,
+                                                  states_geojson=cached.us_states_geojson(), show_homes=False,
+                                                  width_px=250, height_px=300, point_radius_px=2.0,
+                                                  cache_key=f"{dataset.fingerprint}:{state.labels_fingerprint(lab)}")
+                    st.pydeck_chart(view.deck, height=300, key=f"scn_map_{name}")
+            if view is not None:
+                with map_cols[-1]:
+                    st.html(view.legend_html)
+            if len(labels_by_name) > 3:
+                st.caption("Maps show the first three scenarios picked.")
+            diff = differing_accounts(dataset.accounts, labels_by_name)
+            st.markdown(f"**Accounts whose territory differs** ({len(diff):,})")
+            st.dataframe(diff, hide_index=True, width="stretch", height=300,
+                         column_config={"account_id": "Account", "name": "Name"})
+
+if share_tab.open:
+    with share_tab:
+        st.markdown("Import a scenario file (`.scenario.zip`, exported here or with "
+                    "`python -m territory scenario export`).")
+        upload = st.file_uploader("Scenario file", type=["zip"], key="scn_import_file")
+        if upload is not None:
+            try:
+                imported = scenario_from_bytes(upload.getvalue())
+            except TerritoryError as error:
+                st.error(str(error))
+            else:
+                _, mismatch = ui.scenario_labels(imported, dataset.accounts)
+                st.write(f"**{imported.name}**: {imported.accounts:,} accounts, {imported.territories} territories.")
+                if mismatch:
+                    st.warning(mismatch)
+                overwrite = st.checkbox("Overwrite a scenario with the same name", key="scn_import_overwrite")
+                if st.button("Import", key="scn_import", type="primary"):
+                    try:
+                        store.save(imported, overwrite=overwrite)
+                    except TerritoryError as error:
+                        st.error(str(error))
+                    else:
+                        ui.flash(f"Imported **{imported.name}**.")
+                        st.rerun()
+
+if history_tab.open:
+    with history_tab:
+        history = store.history(limit=500)
+        if history.empty:
+            st.caption("Nothing recorded yet: saves, renames, deletes and activations appear here.")
+        else:
+            st.dataframe(history, hide_index=True, width="stretch",
+                         column_config={"at": "When (UTC)", "action": "Action", "scenario": "Scenario",
+                                        "detail": "Detail", "user": "User"})
+            st.caption("Set `TERRITORY_STUDIO_USER` to record who made each change.")

@@ -33,10 +33,11 @@ from territory import schema
 from territory.ui import colors as tcolors
 from territory.ui import widgets
 
-MAX_POINTS = 20_000
+MAX_POINTS = 8_000
 """Above this many accounts the map draws a random sample of points (and says so)."""
-SAMPLED_POINTS = 10_000
-"""How many points the sample holds (keeps the page light: each point travels to the browser)."""
+SAMPLED_POINTS = 8_000
+"""How many points the sample holds (keeps the page light: each point, with its tooltip, travels to the
+browser: 10,000 points were 1.85 MB of map JSON at 100,000 accounts)."""
 
 HEATMAPS: dict[str, str] = {
     "none": "Off",
@@ -280,12 +281,108 @@ def home_bases(territories: pd.DataFrame | None, rgb: dict[str, list[int]]) -> p
                 "lon": float(r["lon"]),
                 "lat": float(r["lat"]),
                 "color": rgb.get(tid, [90, 90, 90]),
-                # Kept for callers that want a text label (plain text: never HTML).
-                "label": tid,
+                # The map's text label (plain text: deck.gl's TextLayer draws glyphs, never HTML).
+                "label": home_label(tid, rep_text),
                 "tip": f"Home base\nRep: {rep_text or '-'}\nTerritory: {tid}",
             }
         )
     return pd.DataFrame(rows, columns=cols)
+
+
+def home_label(territory_id: str, rep: str | None) -> str:
+    """Text drawn beside a home base: "T01 · Mitchell" (territory and the rep's last name), or the id."""
+    rep = (rep or "").strip()
+    return f"{territory_id} \u00b7 {rep.split()[-1]}" if rep else territory_id
+
+
+LABEL_CHAR_PX = 7.0  # average width of a 12 px semi-bold character
+LABEL_HEIGHT_PX = 15.0
+RING_PX = 20.0  # a home-base ring's box
+# Candidate spots around the ring, in order of preference: (text anchor, pixel offset).
+LABEL_SPOTS: tuple[tuple[str, tuple[int, int]], ...] = (
+    ("start", (11, 0)), ("end", (-11, 0)), ("start", (8, -13)), ("start", (8, 13)),
+    ("end", (-8, -13)), ("end", (-8, 13)),
+)
+
+
+def _world_px(lat: np.ndarray, lon: np.ndarray, zoom: float) -> tuple[np.ndarray, np.ndarray]:
+    """Web-Mercator pixel coordinates at ``zoom`` (the world is 512 x 2^zoom px)."""
+    scale = 512 * 2.0**zoom
+    lat_r = np.radians(np.clip(lat, -85.0, 85.0))
+    x = (lon + 180.0) / 360.0 * scale
+    y = (math.pi - np.log(np.tan(math.pi / 4 + lat_r / 2))) / (2 * math.pi) * scale
+    return x, y
+
+
+def place_home_labels(homes: pd.DataFrame, zoom: float) -> pd.DataFrame:
+    """Give each home-base label a spot beside its ring where it overlaps no other ring or label.
+
+    Greedy, west to east, at the map's initial ``zoom``: the first free spot of :data:`LABEL_SPOTS`
+    wins; a label with no free spot is left out (its ring, tooltip and legend entry stay), so dense
+    areas never turn into overprinted text. Adds columns ``anchor`` and ``offset``.
+    """
+    if homes.empty:
+        return homes.assign(anchor=pd.Series(dtype=object), offset=pd.Series(dtype=object))
+    x, y = _world_px(homes["lat"].to_numpy(dtype=float), homes["lon"].to_numpy(dtype=float), zoom)
+    half = RING_PX / 2
+    boxes = [(a - half, b - half, a + half, b + half) for a, b in zip(x, y)]  # rings are obstacles
+
+    def free(box) -> bool:
+        return all(box[2] <= o[0] or box[0] >= o[2] or box[3] <= o[1] or box[1] >= o[3] for o in boxes)
+
+    keep, anchors, offsets = [], [], []
+    for i in np.argsort(x, kind="stable"):
+        width = LABEL_CHAR_PX * len(str(homes["label"].iloc[i])) + 6
+        for anchor, (dx, dy) in LABEL_SPOTS:
+            x0 = x[i] + dx if anchor == "start" else x[i] + dx - width
+            box = (x0, y[i] + dy - LABEL_HEIGHT_PX / 2, x0 + width, y[i] + dy + LABEL_HEIGHT_PX / 2)
+            if free(box):
+                boxes.append(box)
+                keep.append(i)
+                anchors.append(anchor)
+                offsets.append([dx, dy])
+                break
+    out = homes.iloc[keep].copy()
+    out["anchor"] = anchors
+    out["offset"] = offsets
+    return out
+
+
+def home_labels_layer(homes: pd.DataFrame, id: str = "home-labels", zoom: float | None = None) -> pdk.Layer:
+    """A TextLayer naming each home base, 12 px text beside its ring, the same size at every zoom.
+
+    With ``zoom`` (the map's initial zoom) labels are placed by :func:`place_home_labels` (colliding
+    ones left out); without it every label sits right of its ring.
+
+    pydeck turns a plain string argument into a JavaScript expression (``"pixels"`` became
+    ``"@@=pixels"``: deck.gl then sized the text in metres, so it grew with the zoom). Literal strings
+    go through ``pdk.types.String``. ``character_set="auto"`` draws accented names (José) too.
+    """
+    lit = pdk.types.String
+    if zoom is None:
+        homes = homes.assign(anchor="start", offset=[[11, 0]] * len(homes))
+    else:
+        homes = place_home_labels(homes, zoom)
+    return pdk.Layer(
+        "TextLayer",
+        data=homes[["lon", "lat", "label", "anchor", "offset"]],
+        id=id,
+        get_position=["lon", "lat"],
+        get_text="label",
+        get_size=12,
+        size_units=lit("pixels"),
+        get_color=[38, 39, 48, 255],
+        get_text_anchor="anchor",  # a column: see place_home_labels
+        get_alignment_baseline=lit("center"),
+        get_pixel_offset="offset",
+        font_family=lit("Source Sans Pro, Helvetica, Arial, sans-serif"),
+        font_weight=600,
+        character_set=lit("auto"),
+        background=True,
+        get_background_color=[255, 255, 255, 200],
+        background_padding=[3, 1, 3, 1],
+        pickable=False,
+    )
 
 
 def _h3_resolution(lat: np.ndarray, lon: np.ndarray) -> int:
@@ -418,6 +515,153 @@ def legend_html(
     return "".join(parts)
 
 
+# --- outlines as line segments ---------------------------------------------------------------------
+# Outlines are drawn with deck.gl's LineLayer (one quad per segment), not the stroke of a GeoJsonLayer /
+# PolygonLayer (a PathLayer: joints, caps, miters). Measured in headless Chromium with software WebGL,
+# the PathLayer strokes were the most expensive part of a map (about 2 of its 4 GPU seconds).
+
+BORDER_TOLERANCE_DEG = 0.02
+"""State borders are simplified by this much (about 2 km; a fraction of a pixel on a national map)."""
+BORDER_COLOR = [170, 170, 170, 255]
+LAND_COLOR = [244, 244, 241, 255]
+
+
+def geojson_segments(geojson: dict, lon_shift: float = 0.0, tolerance: float = BORDER_TOLERANCE_DEG) -> pd.DataFrame:
+    """Every edge of every polygon ring of a FeatureCollection (simplified): columns ``s`` and ``t``."""
+    from shapely.geometry import shape
+
+    starts: list[list[float]] = []
+    ends: list[list[float]] = []
+    for feature in geojson.get("features", []):
+        geometry = feature.get("geometry")
+        if not geometry:
+            continue
+        geom = shape(geometry)
+        if tolerance:
+            geom = geom.simplify(tolerance, preserve_topology=True)
+        polygons = list(getattr(geom, "geoms", [geom]))
+        for polygon in polygons:
+            if polygon.geom_type != "Polygon":
+                continue
+            for ring in [polygon.exterior, *polygon.interiors]:
+                xy = np.round(np.asarray(ring.coords, dtype=float), 3)
+                if len(xy) < 2:
+                    continue
+                xy[:, 0] += lon_shift
+                starts.extend(xy[:-1].tolist())
+                ends.extend(xy[1:].tolist())
+    return pd.DataFrame({"s": starts, "t": ends})
+
+
+def _geojson_key(geojson: dict) -> tuple:
+    """A cheap identity of a FeatureCollection: feature names/ids and vertex counts of the first rings."""
+    key = []
+    for i, feature in enumerate(geojson.get("features", [])):
+        props = feature.get("properties") or {}
+        coords = (feature.get("geometry") or {}).get("coordinates") or []
+        key.append((str(props.get("name", props.get("abbr", i))), len(json.dumps(coords[:1]))))
+    return tuple(key)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _cached_segments(key: tuple, lon_shift: float, tolerance: float, _geojson: dict) -> pd.DataFrame:
+    return geojson_segments(_geojson, lon_shift, tolerance)
+
+
+def state_layers(geojson: dict, lon_shift: float = 0.0, prefix: str = "") -> list[pdk.Layer]:
+    """Land fill (a GeoJsonLayer without strokes) and state borders (a LineLayer of segments)."""
+    shifted = shift_geojson(geojson, lon_shift) if lon_shift else geojson
+    segments = _cached_segments(_geojson_key(geojson), float(lon_shift), BORDER_TOLERANCE_DEG, geojson)
+    return [
+        pdk.Layer("GeoJsonLayer", data=shifted, id=f"{prefix}states", stroked=False, filled=True,
+                  get_fill_color=LAND_COLOR, pickable=False),
+        pdk.Layer("LineLayer", data=segments, id=f"{prefix}state-borders", get_source_position="s",
+                  get_target_position="t", get_color=BORDER_COLOR, get_width=0.8, pickable=False),
+    ]
+
+
+def hull_segments(hulls: pd.DataFrame) -> pd.DataFrame:
+    """The edges of each hull ring with the hull's line colour: columns ``s``, ``t``, ``line``."""
+    rows_s, rows_t, colors = [], [], []
+    for ring, line in zip(hulls["polygon"], hulls["line"]):
+        for a, b in zip(ring[:-1], ring[1:]):
+            rows_s.append(a)
+            rows_t.append(b)
+            colors.append(line)
+    return pd.DataFrame({"s": rows_s, "t": rows_t, "line": colors})
+
+
+def hull_outline_layer(hulls: pd.DataFrame, id: str, width_px: float = 1.5) -> pdk.Layer:
+    """Territory outlines (convex hulls) as a LineLayer in each territory's colour."""
+    return pdk.Layer("LineLayer", data=hull_segments(hulls), id=id, get_source_position="s",
+                     get_target_position="t", get_color="line", get_width=width_px, pickable=False)
+
+
+# --- geometry helpers for the side-by-side map -----------------------------------------------------
+
+
+def _map_coords(coords, fn):
+    """Apply ``fn(lon, lat) -> [lon, lat]`` to every position of a GeoJSON coordinates array."""
+    if coords and isinstance(coords[0], (int, float)):
+        return fn(coords[0], coords[1])
+    return [_map_coords(c, fn) for c in coords]
+
+
+def shift_geojson(geojson: dict, lon_shift: float) -> dict:
+    """A copy of a GeoJSON FeatureCollection moved ``lon_shift`` degrees east (same properties)."""
+    features = []
+    for feature in geojson.get("features", []):
+        geometry = feature.get("geometry")
+        if geometry:
+            geometry = {**geometry, "coordinates": _map_coords(
+                geometry["coordinates"], lambda x, y: [round(x + lon_shift, 4), y])}
+        features.append({**feature, "geometry": geometry})
+    return {**geojson, "features": features}
+
+
+def _feature_bounds(feature: dict) -> tuple[float, float, float, float] | None:
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def collect(x, y):
+        xs.append(x)
+        ys.append(y)
+        return None
+
+    geometry = feature.get("geometry")
+    if not geometry:
+        return None
+    _map_coords(geometry["coordinates"], collect)
+    return (min(xs), min(ys), max(xs), max(ys)) if xs else None
+
+
+def geojson_near(geojson: dict, lon: np.ndarray, lat: np.ndarray, margin_deg: float = 1.0) -> dict:
+    """Only the features whose bounding box meets the points' box (plus ``margin_deg``)."""
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
+        return {**geojson, "features": []}
+    x0, x1 = float(lon[ok].min()) - margin_deg, float(lon[ok].max()) + margin_deg
+    y0, y1 = float(lat[ok].min()) - margin_deg, float(lat[ok].max()) + margin_deg
+    keep = []
+    for feature in geojson.get("features", []):
+        b = _feature_bounds(feature)
+        if b is not None and b[0] <= x1 and b[2] >= x0 and b[1] <= y1 and b[3] >= y0:
+            keep.append(feature)
+    return {**geojson, "features": keep}
+
+
+def geojson_lon_range(geojson: dict) -> tuple[float, float] | None:
+    """(west, east) longitude of all features, or None when there are none."""
+    bounds = [b for b in (_feature_bounds(f) for f in geojson.get("features", [])) if b is not None]
+    if not bounds:
+        return None
+    return min(b[0] for b in bounds), max(b[2] for b in bounds)
+
+
+SIDE_BY_SIDE_MAX_SPAN_DEG = 150.0
+"""Wider data than this (longitude) cannot sit twice side by side on one Web-Mercator map."""
+
+
 # --- the map --------------------------------------------------------------------------------------
 
 
@@ -437,6 +681,9 @@ def build_account_map(
     width_px: int = 720,
     height_px: int = 520,
     cache_key: str | None = None,
+    lon_shift: float = 0.0,
+    layer_prefix: str = "",
+    home_labels: bool = True,
 ) -> MapView:
     """Accounts coloured by territory, convex-hull outlines, rep home bases, optional heatmap.
 
@@ -449,9 +696,14 @@ def build_account_map(
     random sample (seeded, ``SAMPLED_POINTS``) is drawn and ``MapView.note`` says so; outlines and
     heatmaps still use all. ``cache_key``: when given (e.g. dataset fingerprint + alignment
     fingerprint + filters), the layer tables are cached under it, so reruns skip rebuilding them.
+    ``lon_shift`` (degrees) moves every layer east (used by :func:`build_side_by_side` to draw two
+    alignments in one deck); ``layer_prefix`` is prepended to every layer id. ``home_labels``: name each
+    home base on the map ("T01 · Mitchell"; a TextLayer costs about 0.7 s of software-WebGL time).
     """
     if heatmap not in HEATMAPS:
         raise ValueError(f"heatmap must be one of {sorted(HEATMAPS)}, got {heatmap!r}")
+    if lon_shift and heatmap != "none":
+        raise ValueError("a heatmap (H3 cells) cannot be shifted: use lon_shift=0")
     labels = labels.reindex(accounts.index).astype("string")
     if colors is None:
         colors = tcolors.territory_colors(tcolors.all_territory_ids(territories, labels))
@@ -459,19 +711,7 @@ def build_account_map(
 
     layers: list[pdk.Layer] = []
     if states_geojson is not None and _is_us(accounts):
-        layers.append(
-            pdk.Layer(
-                "GeoJsonLayer",
-                data=states_geojson,
-                id="states",
-                stroked=True,
-                filled=True,
-                get_fill_color=[244, 244, 241, 255],
-                get_line_color=[170, 170, 170, 255],
-                line_width_min_pixels=0.8,
-                pickable=False,
-            )
-        )
+        layers.extend(state_layers(states_geojson, lon_shift, layer_prefix))
 
     heat_edges = None
     heat_res = None
@@ -486,14 +726,12 @@ def build_account_map(
             pdk.Layer(
                 "H3HexagonLayer",
                 data=cells[["hex", "color", "tip"]],
-                id="heat",
+                id=f"{layer_prefix}heat",
                 get_hexagon="hex",
                 get_fill_color="color",
-                get_line_color=[255, 255, 255, 120],
-                line_width_min_pixels=0.5,
                 extruded=False,
                 filled=True,
-                stroked=True,
+                stroked=False,  # no PathLayer: cell borders cost more software-WebGL time than they help
                 pickable=True,
             )
         )
@@ -503,21 +741,22 @@ def build_account_map(
             hulls = territory_hulls(accounts, labels, rgb, territories)
         else:
             hulls = _cached_hulls(cache_key, tuple(sorted(colors.items())), accounts, labels, rgb, territories)
+        if len(hulls) and lon_shift:
+            hulls = hulls.assign(polygon=[[[x + lon_shift, y] for x, y in ring] for ring in hulls["polygon"]])
         if len(hulls):
             layers.append(
                 pdk.Layer(
                     "PolygonLayer",
                     data=hulls,
-                    id="outlines",
+                    id=f"{layer_prefix}outlines",
                     get_polygon="polygon",
                     get_fill_color="fill" if heatmap == "none" else [0, 0, 0, 0],
-                    get_line_color="line",
-                    line_width_min_pixels=1.5,
-                    stroked=True,
+                    stroked=False,  # the outline is the LineLayer below (much cheaper to draw)
                     filled=True,
                     pickable=heatmap == "none",
                 )
             )
+            layers.append(hull_outline_layer(hulls, id=f"{layer_prefix}outline-lines"))
 
     if cache_key is None:
         points, total = _point_frame(accounts, labels, territories, rgb, max_points, seed)
@@ -525,11 +764,12 @@ def build_account_map(
         points, total = _cached_points(
             cache_key, tuple(sorted(colors.items())), max_points, seed, accounts, labels, territories, rgb
         )
+    drawn = points.assign(lon=points["lon"] + lon_shift) if lon_shift else points
     layers.append(
         pdk.Layer(
             "ScatterplotLayer",
-            data=points,
-            id="accounts",
+            data=drawn,
+            id=f"{layer_prefix}accounts",
             get_position=["lon", "lat"],
             get_fill_color="color",
             get_radius=1500,  # metres, clamped to a few pixels at every zoom
@@ -541,13 +781,18 @@ def build_account_map(
         )
     )
 
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float) + lon_shift
+    view = view_for(lat, lon, width_px, height_px)
     homes = home_bases(territories, rgb) if show_homes else pd.DataFrame()
+    if len(homes) and lon_shift:
+        homes = homes.assign(lon=homes["lon"] + lon_shift)
     if len(homes):
         layers.append(
             pdk.Layer(
                 "ScatterplotLayer",
                 data=homes,
-                id="homes",
+                id=f"{layer_prefix}homes",
                 get_position=["lon", "lat"],
                 get_fill_color=[255, 255, 255, 255],
                 get_line_color="color",
@@ -562,16 +807,12 @@ def build_account_map(
                 pickable=True,
             )
         )
-        # No TextLayer label: in Streamlit 1.67's deck.gl bundle it ignored size_units="pixels" (text
-        # grew with the zoom, ~100 px tall on a state map) and size_max_pixels hid it (seen in headless
-        # Chromium here). The ring marker is distinct, its tooltip names rep and territory, and the
-        # legend pairs each territory colour with its rep.
+        if home_labels:
+            layers.append(home_labels_layer(homes, id=f"{layer_prefix}home-labels", zoom=view.zoom))
 
-    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(dtype=float)
-    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float)
     deck = CompactDeck(
         layers=layers,
-        initial_view_state=view_for(lat, lon, width_px, height_px),
+        initial_view_state=view,
         map_provider=None,  # offline: no basemap request (map_style deliberately left unset)
         tooltip={"text": "{tip}", "style": TOOLTIP_STYLE},  # innerText: see the module docstring
     )
@@ -594,6 +835,66 @@ def build_account_map(
         note=note,
     )
     return MapView(deck=deck, legend_html=legend, note=note, points_shown=len(points), points_total=total)
+
+
+def build_side_by_side(
+    accounts: pd.DataFrame,
+    left_labels: pd.Series,
+    right_labels: pd.Series,
+    left_territories: pd.DataFrame | None = None,
+    right_territories: pd.DataFrame | None = None,
+    *,
+    colors: dict[str, str],
+    states_geojson: dict | None = None,
+    left_key: str | None = None,
+    right_key: str | None = None,
+    gap: float = 0.15,
+    width_px: int = 1000,
+    height_px: int = 340,
+    **kwargs,
+) -> MapView | None:
+    """Two alignments of the same accounts in ONE deck: ``left`` as is, ``right`` moved east.
+
+    One deck means one WebGL context in the browser: its shaders compile once instead of twice
+    (with software WebGL that was most of the Rebalance page's time). Panning and zooming move both
+    copies together. The right copy is moved by the data's longitude span plus ``gap`` of it; state
+    outlines are limited to the states near the accounts, so a far-off state (Alaska beside a
+    lower-48 dataset) cannot overlap the other copy. Returns None when the data spans more than
+    :data:`SIDE_BY_SIDE_MAX_SPAN_DEG` of longitude (draw two maps instead). The returned view's
+    note is the right map's (e.g. sampling).
+    """
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
+        return None
+    west, east = float(lon[ok].min()), float(lon[ok].max())
+    states = None
+    if states_geojson is not None and _is_us(accounts):
+        states = geojson_near(states_geojson, lon, lat)
+        extent = geojson_lon_range(states)
+        if extent is not None:
+            west, east = min(west, extent[0]), max(east, extent[1])
+    span = max(east - west, 0.05)
+    if span > SIDE_BY_SIDE_MAX_SPAN_DEG:
+        return None
+    shift = span * (1 + gap)
+    common = {"colors": colors, "states_geojson": states, "width_px": width_px // 2, "height_px": height_px,
+              **kwargs}
+    left = build_account_map(accounts, left_labels, left_territories, cache_key=left_key,
+                             layer_prefix="before-", **common)
+    right = build_account_map(accounts, right_labels, right_territories, cache_key=right_key,
+                              lon_shift=shift, layer_prefix="after-", **common)
+    # Framed a little wider than the data, so the labels at the outer edges stay on the canvas.
+    view = view_for(np.concatenate([lat, lat]), np.concatenate([lon, lon + shift]), int(width_px * 0.9), height_px)
+    deck = CompactDeck(
+        layers=[*left.deck.layers, *right.deck.layers],
+        initial_view_state=view,
+        map_provider=None,  # offline: no basemap request (map_style deliberately left unset)
+        tooltip={"text": "{tip}", "style": TOOLTIP_STYLE},
+    )
+    return MapView(deck=deck, legend_html=right.legend_html, note=right.note,
+                   points_shown=right.points_shown, points_total=right.points_total)
 
 
 def render_map(view: MapView, height: int = 560, legend_width: float = 0.22, key: str | None = None) -> None:

@@ -756,7 +756,7 @@ def _light_states_geojson() -> dict:
 
 
 def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, colors: Mapping[str, str]) -> None:
-    """Before and after maps side by side, one shared legend."""
+    """Before and after side by side (one deck when the data allows, else two maps), one shared legend."""
     try:
         states = _light_states_geojson()
     except (ImportError, FileNotFoundError, OSError):
@@ -771,6 +771,26 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, c
     fingerprint = st.session_state.get(DATASET_KEY) or frame_fingerprint(accounts)
     before_key = f"{fingerprint}:{frame_fingerprint(whatif.before, territories)}"
     after_key = f"{fingerprint}:{frame_fingerprint(whatif.after, after_homes)}"
+    ids = sorted(set(whatif.before.dropna()) | after_ids)
+    reps = pd.concat([territories, whatif.after_territories]).drop_duplicates(schema.TERRITORY_ID)
+    # One deck for both (the after copy sits to the east): one WebGL context, shaders compiled once.
+    pair = maps.build_side_by_side(
+        accounts, whatif.before, whatif.after, territories, after_homes, colors=dict(colors),
+        states_geojson=states, left_key=before_key, right_key=after_key, point_radius_px=2.0,
+        home_labels=False,  # two small maps: the rings, tooltips and legend name the reps
+        width_px=2 * MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX,
+    )
+    if pair is not None:
+        map_col, legend = st.columns([2, 0.3], gap="small")
+        with map_col:
+            head_before, head_after = st.columns(2)
+            head_before.markdown("**Before**")
+            head_after.markdown("**After**")
+            st.pydeck_chart(pair.deck, height=MAP_HEIGHT_PX, key="rb_map")
+            st.caption("Before on the left, after on the right: one map, so panning and zooming move both.")
+        with legend:
+            st.html(maps.legend_html(ids, dict(colors), reps, show_homes=True, note=pair.note))
+        return
     before_view = maps.build_account_map(accounts, whatif.before, territories, cache_key=before_key, **common)
     after_view = maps.build_account_map(accounts, whatif.after, after_homes, cache_key=after_key, **common)
     left, right, legend = st.columns([1, 1, 0.3], gap="small")
@@ -781,8 +801,6 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, c
         st.markdown("**After**")
         st.pydeck_chart(after_view.deck, height=MAP_HEIGHT_PX, key="rb_map_after")
     with legend:
-        ids = sorted(set(whatif.before.dropna()) | after_ids)
-        reps = pd.concat([territories, whatif.after_territories]).drop_duplicates(schema.TERRITORY_ID)
         st.html(maps.legend_html(ids, dict(colors), reps, show_homes=True, note=after_view.note))
 
 

@@ -73,7 +73,12 @@ def test_page_renders_before_and_after_with_units():
     before, after = kpi_rows(at)
     assert before["Moved accounts"] == "0" and before["Moved revenue"] == "0.0%"
     assert after["Mean distance"].endswith(" km") and after["Max deviation"].endswith("%")
-    assert len(at.get("deck_gl_json_chart")) == 2, "expected the before and the after map"
+    decks = at.get("deck_gl_json_chart")
+    # Before and after share ONE deck (one WebGL context in the browser): "before-" layers on the
+    # left, "after-" layers moved east.
+    assert len(decks) == 1, "expected one deck holding the before and the after map"
+    layer_ids = [layer["id"] for layer in json.loads(decks[0].proto.json)["layers"]]
+    assert {"before-accounts", "after-accounts", "before-homes", "after-homes"} <= set(layer_ids)
     titles = [b.label for b in at.button]
     for label in ("Rep leaves", "New hire", "Make active"):
         assert label in titles

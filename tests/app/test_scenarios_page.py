@@ -82,6 +82,8 @@ def test_open_activate_rename_delete_and_history(db_path: Path) -> None:
 def test_compare_highlights_and_lists_differing_accounts(db_path: Path) -> None:
     seed_two_scenarios(db_path)
     at = open_page()
+    at.session_state["scn_tab"] = "Compare"  # tabs are lazy: open the Compare tab first
+    at.run()
     at.multiselect(key="scn_compare").set_value(["Current copy", "Plan B"]).run()
     assert not at.exception
     frames = [d.value for d in at.dataframe]
