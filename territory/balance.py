@@ -658,31 +658,14 @@ def _balance_also(accounts, params, also, capacity, solution, g, w_g, solve_targ
     return replace(solution, labels=labels, how=how)
 
 
-_GRAPH_CACHE: dict[str, Any] = {}
-GRAPH_CACHE_SIZE = 2
-"""Graphs kept: the accounts', and the unlocked accounts' one that also_balance uses with locks."""
-
-
 def _neighbour_graph(lat: np.ndarray, lon: np.ndarray) -> Any:
-    """Delaunay graph of the accounts, memoised on the exact coordinates (a slider re-run on the
-    same accounts skips the triangulation). Keyed by a hash of the values, so it is never stale.
+    """Delaunay graph of the accounts as a Future (territory.geo.shared_delaunay_neighbors): the
+    triangulation runs on a background thread while the prices are solved (``_assign.solve``
+    waits for it only before the repair), and a re-run on the same accounts, or the metrics of
+    the result, reuse it."""
+    from territory.geo import shared_delaunay_neighbors
 
-    Returns a Future: the triangulation runs on a background thread while the prices are solved
-    (``_assign.solve`` waits for it only before the repair on the graph)."""
-    import hashlib
-
-    from territory.geo import delaunay_neighbors_background
-
-    lat = np.ascontiguousarray(lat, dtype=float)
-    lon = np.ascontiguousarray(lon, dtype=float)
-    key = hashlib.blake2b(lat.tobytes() + lon.tobytes(), digest_size=16).hexdigest()
-    graph = _GRAPH_CACHE.pop(key, None)
-    if graph is None or (graph.done() and graph.exception() is not None):
-        graph = delaunay_neighbors_background(lat, lon)
-    _GRAPH_CACHE[key] = graph  # most recent last
-    while len(_GRAPH_CACHE) > GRAPH_CACHE_SIZE:  # memory stays bounded at any N
-        _GRAPH_CACHE.pop(next(iter(_GRAPH_CACHE)))
-    return graph
+    return shared_delaunay_neighbors(lat, lon)
 
 
 RESTARTS_UP_TO = 500

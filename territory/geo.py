@@ -41,7 +41,9 @@ How ``delaunay_neighbors`` builds the graph, and why:
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -384,6 +386,33 @@ def delaunay_neighbors_background(lat: Any, lon: Any) -> Future:
         if _BACKGROUND is None:
             _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="territory-delaunay")
         return _BACKGROUND.submit(delaunay_neighbors, lat, lon)
+
+
+_SHARED: OrderedDict[bytes, Future] = OrderedDict()
+_SHARED_SIZE = 3
+"""Graphs kept: the accounts', the unlocked accounts' (metrics and also_balance with locks), one more."""
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_delaunay_neighbors(lat: Any, lon: Any) -> Future:
+    """:func:`delaunay_neighbors_background`, memoised on the exact coordinates for every caller.
+
+    The engine, the metrics and the app triangulate the same accounts again and again (before and
+    after, every slider move); keyed by a hash of the coordinate bytes, so a changed data set never
+    gets a stale graph, and a triangulation that failed is not kept. A few recent graphs are kept,
+    so memory stays bounded at any N.
+    """
+    lat = np.ascontiguousarray(lat, dtype=float)
+    lon = np.ascontiguousarray(lon, dtype=float)
+    key = hashlib.blake2b(lat.tobytes() + b"|" + lon.tobytes(), digest_size=20).digest()
+    with _SHARED_LOCK:
+        future = _SHARED.pop(key, None)
+        if future is None or (future.done() and future.exception() is not None):
+            future = delaunay_neighbors_background(lat, lon)
+        _SHARED[key] = future  # most recent last
+        while len(_SHARED) > _SHARED_SIZE:
+            _SHARED.popitem(last=False)
+    return future
 
 
 # --- pieces (contiguity) ----------------------------------------------------------------------

@@ -39,10 +39,7 @@ read these same numbers. Definitions (units in brackets; also in the README):
 
 from __future__ import annotations
 
-import hashlib
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -52,7 +49,7 @@ import scipy.sparse as sp
 
 from territory import schema
 from territory.errors import ParameterError
-from territory.geo import delaunay_neighbors, haversine_km, piece_summary, weighted_centers
+from territory.geo import haversine_km, piece_summary, shared_delaunay_neighbors, weighted_centers
 
 BalanceOn = str | Mapping[str, float] | tuple[tuple[str, float], ...]
 
@@ -281,9 +278,6 @@ def _territory_frame(names: np.ndarray, territories: pd.DataFrame | None) -> pd.
     return frame
 
 
-_GRAPH_MEMO: OrderedDict[bytes, sp.csr_matrix] = OrderedDict()
-_GRAPH_MEMO_SIZE = 4
-_GRAPH_MEMO_LOCK = threading.Lock()
 
 
 ISLAND_GAP_KM = 500.0
@@ -335,24 +329,13 @@ def _locked_mask(accounts: pd.DataFrame) -> np.ndarray:
 
 
 def _neighbour_graph(lat: np.ndarray, lon: np.ndarray) -> sp.csr_matrix:
-    """Delaunay graph of these coordinates, memoised by their content (a few recent data sets).
+    """Delaunay graph of these coordinates, shared with the engine and memoised by their content.
 
     The app scores the same accounts many times (before and after, table and scorecard, every
-    slider move); the graph depends only on the coordinates, so it is built once per data set.
-    The key is a hash of the coordinate bytes, so a changed data set can never get a stale graph.
+    slider move); the graph depends only on the coordinates, so it is built once per data set
+    (:func:`territory.geo.shared_delaunay_neighbors`, keyed by a hash of the coordinate bytes).
     """
-    key = hashlib.blake2b(lat.tobytes() + b"|" + lon.tobytes(), digest_size=20).digest()
-    with _GRAPH_MEMO_LOCK:
-        graph = _GRAPH_MEMO.get(key)
-        if graph is not None:
-            _GRAPH_MEMO.move_to_end(key)
-            return graph
-    graph = delaunay_neighbors(lat, lon)
-    with _GRAPH_MEMO_LOCK:
-        _GRAPH_MEMO[key] = graph
-        while len(_GRAPH_MEMO) > _GRAPH_MEMO_SIZE:
-            _GRAPH_MEMO.popitem(last=False)
-    return graph
+    return shared_delaunay_neighbors(lat, lon).result()
 
 
 def _coordinates(accounts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:

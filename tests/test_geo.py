@@ -439,3 +439,16 @@ def test_background_triangulation_matches_synchronous_call_exactly():
     assert (graph != expected).nnz == 0
     assert np.array_equal(graph.location_of, expected.location_of)
     assert (graph.location_adjacency != expected.location_adjacency).nnz == 0
+
+
+def test_engine_and_metrics_share_one_triangulation_per_coordinate_set():
+    from territory import balance as balance_module
+    from territory import metrics
+
+    rng = np.random.default_rng(7)
+    lat, lon = rng.uniform(30, 40, 300), rng.uniform(-100, -90, 300)
+    engine_graph = balance_module._neighbour_graph(lat, lon).result()
+    assert metrics._neighbour_graph(lat.copy(), lon.copy()) is engine_graph  # same values, same graph
+    moved = lat.copy()
+    moved[0] += 1.0
+    assert metrics._neighbour_graph(moved, lon) is not engine_graph  # new coordinates, new graph
