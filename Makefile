@@ -30,9 +30,12 @@ browser:
 test: $(VENV)/.dev browser
 	$(PY) -m pytest
 
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev browser
 	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_balance.py
+	$(PY) benchmarks/bench_focus.py
+	$(PY) benchmarks/bench_multi.py
+	$(PY) benchmarks/bench_app.py
 
 sample: $(VENV)/.runtime
 	$(PY) data/make_sample.py
