@@ -182,7 +182,7 @@ def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int) -> R
     also_options = [m for m in schema.MEASURES if m != st.session_state["rb_measure"]]
     st.session_state["rb_also_balance"] = [m for m in st.session_state["rb_also_balance"] if m in also_options]
     sb.multiselect(
-        "Also within tolerance", also_options, key="rb_also_balance",
+        "Also within tolerance", also_options, key="rb_also_balance", placeholder="None",
         format_func=lambda m: schema.MEASURE_LABEL[m],
         help="Bring these measures within the band too (e.g. workload and revenue both within ±5%). "
              "Boundary accounts move or swap between neighbours; when regions differ too much, the "
