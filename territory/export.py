@@ -36,6 +36,22 @@ def _is_text(series: pd.Series) -> bool:
     return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
 
 
+def _edit_text_cells(frame: pd.DataFrame, which, edit) -> pd.DataFrame:
+    """A copy where ``edit(text)`` replaces every text cell for which ``which(strings)`` is True."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if not _is_text(series):
+            continue
+        text = series.astype("string")
+        chosen = which(text).fillna(False).to_numpy(dtype=bool)
+        if chosen.any():
+            values = series.astype(object).to_numpy(copy=True)
+            values[chosen] = [edit(str(v)) for v in text[chosen]]
+            out[column] = values
+    return out
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text cells cannot run as spreadsheet formulas (numbers are left alone).
 
@@ -45,18 +61,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     1   Acme  2
     2    '-x  3
     """
-    out = frame.copy()
-    for column in out.columns:
-        series = out[column]
-        if not _is_text(series):
-            continue
-        text = series.astype("string")
-        risky = text.str.startswith(FORMULA_TRIGGERS).fillna(False).to_numpy(dtype=bool)
-        if risky.any():
-            values = series.astype(object).to_numpy(copy=True)
-            values[risky] = ["'" + str(v) for v in text[risky]]
-            out[column] = values
-    return out
+    return _edit_text_cells(frame, lambda text: text.str.startswith(FORMULA_TRIGGERS), lambda v: "'" + v)
 
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -70,35 +75,14 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     >>> unescape_formulas(escape_formulas(cells)).equals(cells)
     True
     """
-    out = frame.copy()
-    for column in out.columns:
-        series = out[column]
-        if not _is_text(series):
-            continue
-        text = series.astype("string")
-        risky = text.str.startswith(FORMULA_TRIGGERS + ("'",)).fillna(False).to_numpy(dtype=bool)
-        if risky.any():
-            values = series.astype(object).to_numpy(copy=True)
-            values[risky] = ["'" + str(v) for v in text[risky]]
-            out[column] = values
-    return out
+    return _edit_text_cells(frame, lambda text: text.str.startswith(FORMULA_TRIGGERS + ("'",)), lambda v: "'" + v)
 
 
 def unescape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Undo :func:`escape_formulas`: drop one leading quote where a trigger or a quote follows it."""
-    out = frame.copy()
-    for column in out.columns:
-        series = out[column]
-        if not _is_text(series):
-            continue
-        text = series.astype("string")
-        escaped = (text.str.startswith("'") & text.str[1:].str.startswith(FORMULA_TRIGGERS + ("'",)))
-        escaped = escaped.fillna(False).to_numpy(dtype=bool)
-        if escaped.any():
-            values = series.astype(object).to_numpy(copy=True)
-            values[escaped] = [str(v)[1:] for v in text[escaped]]
-            out[column] = values
-    return out
+    return _edit_text_cells(
+        frame, lambda text: text.str.startswith("'") & text.str[1:].str.startswith(FORMULA_TRIGGERS + ("'",)),
+        lambda v: v[1:])
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
