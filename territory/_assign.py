@@ -164,6 +164,49 @@ def bisection_seeds(xyz: np.ndarray, weight: np.ndarray, capacity: np.ndarray) -
     return normalise(seeds)
 
 
+def split_seeds(xyz: np.ndarray, weight: np.ndarray, init: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Seeds for the territories whose ``init`` row is NaN (new territories), carved out of the
+    most loaded ones: accounts go to their nearest given centre; then, one new territory at a
+    time, the group with the most load per unit of capacity is split along its widest principal
+    axis at the weighted quantile that matches the two capacities, the side nearer the old centre
+    keeps it (moved to its half's centroid) and the other side seeds the new territory.
+
+    Like a new hire taking over part of the busiest area, so every seed starts with about its
+    share of the load (k-means++ seeds could land where too few accounts can reach them, and the
+    prices then never balanced). Deterministic."""
+    centres = init.copy()
+    filled = np.flatnonzero(np.isfinite(centres[:, 0]))
+    missing = np.flatnonzero(~np.isfinite(centres[:, 0]))
+    if missing.size == 0:
+        return centres
+    w = weight + (weight.mean() if weight.sum() > 0 else 1.0) * 1e-6
+    _, nearest = cKDTree(centres[filled]).query(xyz)
+    owner = filled[nearest]
+    for j in missing:
+        load = np.bincount(owner, weights=w, minlength=centres.shape[0])
+        busiest = int(np.argmax(np.where(np.isfinite(centres[:, 0]), load / np.maximum(capacity, 1e-12), -np.inf)))
+        idx = np.flatnonzero(owner == busiest)
+        if idx.size < 2:
+            centres[j] = xyz[idx[0]] if idx.size else centres[busiest]
+            continue
+        pts = xyz[idx]
+        centre = (w[idx] @ pts) / w[idx].sum()
+        cov = ((pts - centre) * w[idx, None]).T @ (pts - centre)
+        axis = np.linalg.eigh(cov)[1][:, -1]
+        proj = (pts - centre) @ axis
+        if (centres[busiest] - centre) @ axis > 0:  # the old centre's side first
+            proj = -proj
+        order = np.argsort(proj, kind="stable")
+        cum = np.cumsum(w[idx][order])
+        share = capacity[busiest] / (capacity[busiest] + capacity[j])
+        cut = min(max(int(np.searchsorted(cum, share * cum[-1])), 1), idx.size - 1)
+        keep, give = idx[order[:cut]], idx[order[cut:]]
+        owner[give] = j
+        centres[busiest] = normalise((w[keep] @ xyz[keep])[None, :])[0]
+        centres[j] = normalise((w[give] @ xyz[give])[None, :])[0]
+    return centres
+
+
 def normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.where(norms > 0, norms, 1.0)

@@ -541,10 +541,8 @@ def _balance_once(accounts: pd.DataFrame, params: BalanceParams, territories: pd
         pick = np.sort(rng.choice(g.size, _assign.SUBSAMPLE_ABOVE, replace=False)) if sample else slice(None)
         init = _assign.bisection_seeds(xyz[pick], w_g[pick], plan.capacity)
     elif missing.any():
-        given = init[~missing]
-        seeds = _assign.kmeans_plus_plus(xyz, w_g, int(missing.sum()) + given.shape[0], rng,
-                                         given=given if given.shape[0] else None)
-        init[missing] = seeds[given.shape[0]:]
+        # new territories are carved out of the busiest existing ones (like a new hire)
+        init = _assign.split_seeds(xyz, w_g, init, plan.capacity)
 
     # industry focus is a post-pass (territory._focus) after the solve: an industry term in the
     # solver's cost barely moved a flat mix, and the contiguity repair undid what it did
