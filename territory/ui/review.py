@@ -434,17 +434,19 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
     if focus is not None and territories is not None:
         territories = territories[territories[schema.TERRITORY_ID].astype(str) == focus]
     homes = maps.home_bases(territories, rgb)
+    view_state = maps.view_for(lat, lon, width, height)
     if len(homes):
+        # this map's tooltip is HTML (the hexagons' tips carry <b>): escape the homes' plain-text tips
+        homes = homes.assign(tip=[maps.esc(tip).replace("\n", "<br/>") for tip in homes["tip"]])
         layers.append(pdk.Layer("ScatterplotLayer", data=homes, id="review-homes", get_position=["lon", "lat"],
                                 get_fill_color=[255, 255, 255, 255], get_line_color="color", stroked=True,
                                 filled=True, get_radius=8000, radius_min_pixels=6, radius_max_pixels=9,
                                 get_line_width=2500, line_width_min_pixels=3, line_width_max_pixels=3,
                                 pickable=True))
-        view_state = maps.view_for(lat, lon, width, height)
         layers.append(maps.home_labels_layer(homes, id="review-home-labels", zoom=view_state.zoom))
     deck = pdk.Deck(
         layers=layers,
-        initial_view_state=maps.view_for(lat, lon, width, height),
+        initial_view_state=view_state,
         map_provider=None,  # offline: no basemap request (map_style deliberately left unset)
         tooltip={"html": "{tip}", "style": maps.TOOLTIP_STYLE},
     )

@@ -190,3 +190,24 @@ def test_a_stored_scenario_can_be_reviewed(sample, tmp_path):
                             sample.territories, ReviewSettings())
     assert quotas["T02"] == 0
     assert quotas.to_dict() == expected.table.set_index(schema.TERRITORY_ID)["quota"].to_dict()
+
+
+def test_penetration_map_tooltips_escape_rep_names(sample):
+    """The penetration map's tooltip is HTML (hexagon tips are bold): home-base tips must be escaped."""
+    import json
+
+    from territory.ui import review as review_ui
+    from territory.ui import state
+
+    hostile = "<img src=x onerror=alert(1)>"
+    territories = sample.territories.assign(
+        **{schema.REP_NAME: [hostile] + sample.territories[schema.REP_NAME].tolist()[1:]})
+    dataset = state.ActiveDataset(name="x", accounts=sample.accounts, territories=territories,
+                                  bookings=sample.bookings, fingerprint="fp-xss-review")
+    labels = sample.accounts[schema.TERRITORY_ID].astype("string")
+    view = review_ui.penetration_map(dataset, labels, {})
+    spec = json.loads(view.deck.to_json())
+    homes = next(layer for layer in spec["layers"] if layer["id"] == "review-homes")
+    tips = [row["tip"] for row in homes["data"]]
+    assert not any("<img" in tip for tip in tips)
+    assert any("&lt;img src=x onerror=alert(1)&gt;" in tip for tip in tips)
