@@ -110,6 +110,9 @@ if open_tab.open:
 
             st.markdown("**Downloads**")
             ui.downloads_ui(dataset, labels, scenario, balance_on=settings.balance_on, tolerance=settings.tolerance)
+        else:
+            st.caption("Nothing to open yet: saved scenarios are listed here, with their figures, "
+                       "downloads and *Set as active alignment*.")
 
 if compare_tab.open:
     with compare_tab:
