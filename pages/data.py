@@ -51,7 +51,8 @@ if source == "Built-in sample":
         )
         st.rerun()
     st.subheader("Preview")
-    st.dataframe(sample.accounts.head(200), hide_index=True, height=320)
+    st.dataframe(sample.accounts.head(200), hide_index=True, height=320,
+                 column_config=widgets.schema_column_config(sample.accounts))
     st.stop()
 
 # --- upload --------------------------------------------------------------------------------------
@@ -149,7 +150,8 @@ with tab_warn:
     else:
         st.caption("No warnings.")
 with tab_prev:
-    st.dataframe(result.accounts.head(200), hide_index=True, height=300)
+    st.dataframe(result.accounts.head(200), hide_index=True, height=300,
+                 column_config=widgets.schema_column_config(result.accounts))
 with st.expander("Report as text (same as `python -m territory check FILE`)"):
     st.code(format_report(report), language=None)
 

@@ -96,6 +96,23 @@ def filters_ui(
     return list(regions), list(industries)
 
 
+_TITLES = {"account_id": "Account ID", "territory_id": "Territory ID", "workload_hours": "Workload",
+           "postal_code": "Postal code"}
+
+
+def schema_column_config(frame: pd.DataFrame) -> dict:
+    """``st.dataframe`` column labels for the canonical columns: readable name plus unit, and the
+    schema's description as the header tooltip ("Revenue (USD/year)", not ``revenue``)."""
+    config = {}
+    for column in (*schema.ACCOUNT_SCHEMA, *schema.TERRITORY_SCHEMA):
+        if column.name in frame.columns and column.name not in config:
+            title = _TITLES.get(column.name, column.name.replace("_", " ").capitalize())
+            unit = "°" if column.unit == "degrees" else column.unit
+            config[column.name] = st.column_config.Column(f"{title} ({unit})" if unit else title,
+                                                          help=column.description)
+    return config
+
+
 def overview_view(dataset, alignment, regions: Sequence[str] = (), industries: Sequence[str] = ()):
     """What the Overview shows for these filters: (accounts, labels, territories, view_key), or None
     when no account matches. One function for the page and for :func:`warm_overview`, so both build

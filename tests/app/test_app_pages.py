@@ -327,3 +327,15 @@ def test_unmapping_a_suggested_column_on_the_data_page_sticks():
     assert not at.exception
     at.switch_page("pages/overview.py").run()
     assert metric_values(at)["Revenue (USD/yr)"] == "$0"  # the unmapped column was not read after all
+
+
+def test_data_preview_columns_are_labelled_with_units(sample):
+    from territory.ui import widgets
+
+    config = widgets.schema_column_config(sample.accounts)
+    assert config["revenue"]["label"] == "Revenue (USD/year)"
+    assert config["workload_hours"]["label"] == "Workload (hours/year)"
+    assert config["latitude"]["label"] == "Latitude (°)" and config["account_id"]["label"] == "Account ID"
+    at = new_app().run()
+    at.switch_page("pages/data.py").run()
+    assert not errors_and_exceptions(at)
