@@ -3,8 +3,9 @@
 ``territory.balance`` turns tables into the arrays below and back; everything here is plain numpy
 and scipy so it can be tested and profiled without pandas. The method, in the order it runs:
 
-1. **Seeding**: weighted k-means++ on the unit vectors (seeded ``numpy.random.Generator``), or the
-   centres the caller gives (current territories' centres, rep homes).
+1. **Seeding**: recursive weighted bisection (balanced by construction), or the centres the
+   caller gives (current territories' centres, rep homes) with any extra territory carved out of
+   the busiest one (:func:`split_seeds`); small problems also try k-means++ restarts.
 2. **Sparse candidates**: a KD-tree on the K centres (3-D unit vectors, so it works anywhere on
    Earth) gives each account its ``m`` nearest centres, plus its current territory.
 3. **Prices**: each account goes to the candidate with the lowest ``cost - price``; the cost is
@@ -91,11 +92,9 @@ class Solution:
 
 
 def kmeans_plus_plus(xyz: np.ndarray, weight: np.ndarray, k: int, rng: np.random.Generator,
-                     given: np.ndarray | None = None, sample: int = 20_000) -> np.ndarray:
-    """Weighted k-means++ seeds (k, 3) drawn from the accounts (a subsample when large).
-
-    ``given`` centres (current territories, rep homes) are kept as the first rows and new seeds
-    are drawn away from them."""
+                     sample: int = 20_000) -> np.ndarray:
+    """Weighted k-means++ seeds (k, 3) drawn from the accounts (a subsample when large); used for
+    the extra restarts of small problems (new territories next to given centres: :func:`split_seeds`)."""
     n = xyz.shape[0]
     if n > sample:
         idx = np.sort(rng.choice(n, size=sample, replace=False))
@@ -105,18 +104,10 @@ def kmeans_plus_plus(xyz: np.ndarray, weight: np.ndarray, k: int, rng: np.random
     # a floor keeps zero-weight accounts selectable (a territory of only zero-weight accounts)
     w = w + (w.mean() if w.sum() > 0 else 1.0) * 1e-3
     centres = np.empty((k, 3))
-    n_given = 0 if given is None else given.shape[0]
-    if n_given:
-        centres[:n_given] = given
-        d2 = np.full(pts.shape[0], np.inf)
-        for c in given:
-            d2 = np.minimum(d2, ((pts - c) ** 2).sum(axis=1))
-        start = n_given
-    else:
-        first = rng.choice(pts.shape[0], p=w / w.sum())
-        centres[0] = pts[first]
-        d2 = ((pts - pts[first]) ** 2).sum(axis=1)
-        start = 1
+    first = rng.choice(pts.shape[0], p=w / w.sum())
+    centres[0] = pts[first]
+    d2 = ((pts - pts[first]) ** 2).sum(axis=1)
+    start = 1
     for j in range(start, k):
         prob = w * d2
         total = prob.sum()
