@@ -6,17 +6,26 @@ and scipy so it can be tested and profiled without pandas. The method, in the or
 1. **Seeding**: recursive weighted bisection (balanced by construction), or the centres the
    caller gives (current territories' centres, rep homes) with any extra territory carved out of
    the busiest one (:func:`split_seeds`); small problems also try k-means++ restarts.
-2. **Sparse candidates**: a KD-tree on the K centres (3-D unit vectors, so it works anywhere on
-   Earth) gives each account its ``m`` nearest centres, plus its current territory.
+2. **Sparse candidates**: each account's ``m`` nearest centres (3-D unit vectors, so it works
+   anywhere on Earth; a KD-tree on the centres, or all distances when K is small), plus its
+   current territory.
 3. **Prices**: each account goes to the candidate with the lowest ``cost - price``; the cost is
-   the squared chordal distance (which makes the cells of a power diagram: convex, no
-   interleaving) scaled by compactness, plus a stay-bonus for the current territory
-   (stability). Prices are raised for under-loaded and lowered for
-   over-loaded territories by a vectorised Newton step: each territory's price moves by the
+   the chordal distance (monotone in great-circle distance) scaled by compactness, plus a
+   stay-bonus for the current territory (stability). Additive prices on distance make the cells
+   of an additively weighted Voronoi diagram; with great-circle distance each cell is star-shaped
+   around its centre (every point between a member and the centre belongs to the cell too), so
+   territories do not interleave (the chord is within 0.1% of it up to 1,000 km, and the
+   contiguity repair below catches what is left). Prices are raised for under-loaded and lowered
+   for over-loaded territories by a vectorised Newton step: each territory's price moves by the
    margin at which just enough accounts would change sides (a semi-discrete optimal-transport /
    auction dual ascent on the sparse graph, never the dense N x K problem).
-4. **Lloyd**: free centres move to the weighted spherical centroid of their accounts; repeat.
-   Large inputs first converge on a random subsample (coarse-to-fine), then polish on all accounts.
+4. **Lloyd**: free centres move to the weighted spherical median of their accounts (the point of
+   least travel; squared distances with centroids, which this replaced, left 3-4% more travel on
+   the benchmark data at 10,000-100,000 accounts),
+   until travel settles. A fresh solve first runs many centre moves on a coarse subsample, then
+   (large inputs) a few on a finer one, then polishes on all accounts (:func:`_levels`). A
+   territory short of load for several moves in a row, or that high prices cannot fill, restarts
+   inside the most over-loaded one.
 5. **Repair** on the account Delaunay graph: single boundary accounts move between *neighbouring*
    territories to remove the residual imbalance, and every non-largest piece of a territory joins
    the neighbouring territory it touches most (contiguity). Locked accounts never move.
@@ -35,19 +44,44 @@ QUERY_WORKERS = 2
 """Threads for the nearest-centre KD-tree query (results do not depend on it)."""
 N_CANDIDATES = 10
 """Nearest centres each account may join (plus its current territory)."""
+BRUTE_FORCE_UP_TO = 64
+"""Up to this many centres, candidates come from all account-centre distances (no KD-tree)."""
 SUBSAMPLE_ABOVE = 50_000
 """Inputs larger than 1.5x the subsample first run the Lloyd loop on a subsample of max(this,
 SUBSAMPLE_PER_TERRITORY x K) accounts (coarse-to-fine)."""
 SUBSAMPLE_PER_TERRITORY = 100
 FULL_PASS_UP_TO = 4
-"""Subsampled inputs up to this many times the subsample also get one centre move on all accounts."""
+"""Subsampled inputs up to this many times the last subsample also get centre moves on all
+accounts: one after the fine level (0.3% shorter travel at 100k x 100, 1.2% at 1M x 100; far above
+the subsample a full loose solve costs ~10 s at 1M x 100 and biased the centres at 1M x 500),
+FULL_POLISH after the coarse level alone."""
+FULL_POLISH = 2
 MAX_LLOYD = 6
-"""Most centre moves (Lloyd iterations); it usually stops earlier when the centres settle."""
+"""Most centre moves (Lloyd iterations) per level; it usually stops earlier when the centres settle."""
+COARSE_MIN = 2_500
+COARSE_PER_TERRITORY = 100
+COARSE_MAX_PER_TERRITORY = 300
+COARSE_SHARE = 0.15
+COARSE_LLOYD = 40
+"""A fresh solve first moves the centres up to COARSE_LLOYD times on a subsample of
+COARSE_SHARE x (accounts per territory), clipped to 100-300, x K accounts (at least COARSE_MIN,
+at most SUBSAMPLE_ABOVE; see :func:`_levels`)."""
+FINE_LLOYD = 3
+"""Centre moves on the finer subsample (large inputs) after the coarse level."""
+SETTLED = 0.002
+"""The centre moves stop when travel fell by less than this share over the last three moves."""
+STARVED = 0.5
+SHORT_MOVES = 3
+"""A free territory restarts elsewhere when it is more than STARVED short of its target, or short
+of twice the loose band for SHORT_MOVES centre moves in a row (a territory in a sparse area next
+to another short one: prices alone stalled 24% off at 200k x 500)."""
 LOOSE_ITER = 30
 """Price steps per Lloyd iteration (loose band); the final solve gets FINAL_ITER."""
 FINAL_ITER = 150
+MEDIAN_STEPS = 8
+"""Weiszfeld steps per centre move (from the centroid; the median moves little after a few)."""
 STRICT_PENALTY = 1e6
-"""Stay-bonus (in units of the mean squared distance) used for stability = 1."""
+"""Stay-bonus (in units of the mean distance to the nearest centre) used for stability = 1."""
 
 # reasons recorded per account by the repair passes (balance.py turns them into sentences)
 MOVED_BY_PRICE = 0
@@ -67,8 +101,8 @@ class Problem:
     current: np.ndarray  # (n,) current territory index, -1 when none (or dropped)
     init_centres: np.ndarray  # (k, 3)
     anchored: np.ndarray  # (k,) bool: centre fixed (rep home)
-    distance_scale: float = 1.0  # multiplies squared distances (compactness)
-    stay_bonus: float = 0.0  # in units of the mean squared distance (stability); 0 = none
+    distance_scale: float = 1.0  # multiplies distances (compactness)
+    stay_bonus: float = 0.0  # in units of the mean distance (stability); 0 = none
     aim: float = 0.01  # relative band the prices aim for
     tolerance: float = 0.05  # hard band
     goal_fraction: float = 0.5  # out-of-band territories are brought to goal_fraction x aim
@@ -203,6 +237,21 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms > 0, norms, 1.0)
 
 
+def medians(xyz: np.ndarray, weight: np.ndarray, labels: np.ndarray, k: int,
+            previous: np.ndarray, steps: int = MEDIAN_STEPS) -> np.ndarray:
+    """Weighted spherical median per territory (the point of least weighted travel), by a few
+    Weiszfeld steps from the centroid; an empty territory keeps its previous centre."""
+    centres = centroids(xyz, weight, labels, k, previous)
+    w = weight + 1e-9
+    for _ in range(steps):
+        inverse = w / (np.sqrt(((xyz - centres[labels]) ** 2).sum(axis=1)) + 1e-7)
+        sums = np.column_stack([np.bincount(labels, weights=inverse * xyz[:, d], minlength=k) for d in range(3)])
+        norms = np.linalg.norm(sums, axis=1)
+        ok = norms > 1e-12
+        centres[ok] = sums[ok] / norms[ok, None]
+    return centres
+
+
 def centroids(xyz: np.ndarray, weight: np.ndarray, labels: np.ndarray, k: int,
               previous: np.ndarray) -> np.ndarray:
     """Weighted spherical centroid per territory; an empty territory keeps its previous centre."""
@@ -230,10 +279,19 @@ def candidates(xyz: np.ndarray, centres: np.ndarray, current: np.ndarray, locked
     n = xyz.shape[0]
     k = centres.shape[0]
     m = max(1, min(m, k))
-    tree = cKDTree(centres)
-    dist, idx = tree.query(xyz, k=m, workers=QUERY_WORKERS)
-    if m == 1:
-        dist, idx = dist[:, None], idx[:, None]
+    if k <= BRUTE_FORCE_UP_TO:
+        # few centres: all distances at once beat a KD-tree's per-query overhead
+        all_d2 = np.maximum(2.0 - 2.0 * (xyz @ centres.T), 0.0)
+        idx = np.argpartition(all_d2, m - 1, axis=1)[:, :m] if m < k else np.broadcast_to(np.arange(k), (n, k))
+        near_d2 = np.take_along_axis(all_d2, idx, axis=1)
+        order = np.argsort(near_d2, axis=1, kind="stable")
+        idx = np.take_along_axis(idx, order, axis=1)
+        dist = np.sqrt(np.take_along_axis(near_d2, order, axis=1))
+    else:
+        # threads pay off only for large queries (starting them cost more than 10k queries take)
+        dist, idx = cKDTree(centres).query(xyz, k=m, workers=QUERY_WORKERS if n > 20_000 else 1)
+        if m == 1:
+            dist, idx = dist[:, None], idx[:, None]
     extra = np.where(locked >= 0, locked, np.where(current >= 0, current, idx[:, 0]))
     columns = [idx, extra[:, None]]
     q = int(min(n, reach * n / k + 10))
@@ -267,8 +325,9 @@ def candidates(xyz: np.ndarray, centres: np.ndarray, current: np.ndarray, locked
 
 def cost_matrix(problem: Problem, cand: np.ndarray, d2: np.ndarray, current: np.ndarray,
                 scale: float) -> np.ndarray:
-    """Per-unit cost of each candidate: distance and stay-bonus (both in d2 units)."""
-    cost = problem.distance_scale * d2
+    """Per-unit cost of each candidate: chordal distance and stay-bonus (``scale`` is the mean
+    distance to the nearest centre, the unit of the stay-bonus)."""
+    cost = problem.distance_scale * np.sqrt(d2)
     # a tiny seeded tie-break so that accounts at one location (a ZIP centroid) can be split
     # between territories by the prices instead of moving all-or-nothing
     n = cand.shape[0]
@@ -373,6 +432,32 @@ def _threshold_step(labels: np.ndarray, second: np.ndarray, gap: np.ndarray, fin
     return delta, stuck
 
 
+DENSE_UP_TO = 200
+"""Territories up to which the Newton system is solved densely (scipy.sparse's per-call overhead
+dominated the price steps of small problems)."""
+
+
+def _newton_step(a: np.ndarray, b: np.ndarray, vals: np.ndarray, resid: np.ndarray, k: int) -> np.ndarray:
+    """Solve L x = resid for the territory graph Laplacian L weighted by the boundary accounts
+    (a, b, vals), regularised so that it is invertible; zeros if the solve fails."""
+    try:
+        if k <= DENSE_UP_TO:
+            pair_w = np.bincount(np.r_[a * k + b, b * k + a], weights=np.r_[vals, vals],
+                                 minlength=k * k).reshape(k, k)
+            diag = pair_w.sum(axis=1)
+            reg = 1e-3 * (diag[diag > 0].mean() if (diag > 0).any() else 1.0)
+            lap = -pair_w
+            lap[np.diag_indices(k)] += diag + reg
+            return np.linalg.solve(lap, resid)
+        pair_w = sp.coo_matrix((np.r_[vals, vals], (np.r_[a, b], np.r_[b, a])), shape=(k, k)).tocsr()
+        diag = np.asarray(pair_w.sum(axis=1)).ravel()
+        reg = 1e-3 * (diag[diag > 0].mean() if (diag > 0).any() else 1.0)
+        lap = (sp.diags(diag + reg) - pair_w).tocsc()
+        return np.asarray(spsolve(lap, resid)).ravel()
+    except (RuntimeError, ValueError, np.linalg.LinAlgError):
+        return np.zeros(k)
+
+
 def solve_prices(cost: np.ndarray, cand: np.ndarray, weight: np.ndarray, target: np.ndarray,
                  fixed: np.ndarray, prices: np.ndarray, aim: float,
                  goal: float = 0.5, max_iter: int = 40,
@@ -431,16 +516,7 @@ def solve_prices(cost: np.ndarray, cand: np.ndarray, weight: np.ndarray, target:
             h = float(gap[finite & (gap > 0)].min()) if (finite & (gap > 0)).any() else 1e-12
         near = finite & (gap <= h)
         a_near, b_near = labels[near], second[near]
-        vals = weight[near] / h
-        pair_w = sp.coo_matrix((np.r_[vals, vals], (np.r_[a_near, b_near], np.r_[b_near, a_near])),
-                               shape=(k, k)).tocsr()
-        diag = np.asarray(pair_w.sum(axis=1)).ravel()
-        reg = 1e-3 * (diag[diag > 0].mean() if (diag > 0).any() else 1.0)
-        lap = (sp.diags(diag + reg) - pair_w).tocsc()
-        try:
-            newton = np.asarray(spsolve(lap, resid)).ravel()
-        except (RuntimeError, ValueError):
-            newton = np.zeros(k)
+        newton = _newton_step(a_near, b_near, weight[near] / h, resid, k)
         if not np.all(np.isfinite(newton)):
             newton = np.zeros(k)
         # trust region (the linearisation is local); ``wide``: in units of the median gap, as the
@@ -552,16 +628,20 @@ def _warm_prices(cost: np.ndarray, cand: np.ndarray, current: np.ndarray, weight
 
 def _reseed_starved(centres: np.ndarray, xyz: np.ndarray, weight: np.ndarray, labels: np.ndarray,
                     locked: np.ndarray, target: np.ndarray, fixed: np.ndarray, anchored: np.ndarray,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                    rng: np.random.Generator, persistent: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A free territory that even high prices cannot fill (an island seed, a new territory in an
-    empty area) restarts inside the most over-loaded territory, at an account drawn with
-    probability ~ weight x squared distance from that territory's centre."""
+    empty area; ``persistent``: short of load for several centre moves in a row) restarts inside
+    the most over-loaded territory, at an account drawn with probability ~ weight x squared
+    distance from that territory's centre."""
     k = target.size
     load = np.bincount(labels, weights=weight, minlength=k) + fixed
     dev = (load - target) / np.maximum(target, 1e-12)
     has_lock = np.zeros(k, dtype=bool)
     has_lock[locked[locked >= 0]] = True
-    starved = np.flatnonzero((dev < -0.5) & ~anchored & ~has_lock)
+    short = dev < -STARVED
+    if persistent is not None:
+        short |= persistent
+    starved = np.flatnonzero(short & ~anchored & ~has_lock)
     if starved.size == 0:
         return centres, starved
     centres = centres.copy()
@@ -594,12 +674,14 @@ def _lloyd(problem: Problem, xyz: np.ndarray, weight: np.ndarray, locked: np.nda
     loose = max(problem.aim, min(3 * problem.aim, 0.5 * problem.tolerance))
     spacing = None
     it = 0
+    travel: list[float] = []
+    short = np.zeros(k, dtype=np.int64)  # consecutive centre moves each territory ended short of load
 
     def assign(centres, prices, aim, max_iter):
         cand, d2 = candidates(xyz, centres, current, locked, account_tree=account_tree)
         nonlocal scale
         if scale is None:
-            scale = float(np.average(d2[:, 0], weights=weight + 1e-12)) or 1e-12
+            scale = float(np.average(np.sqrt(d2[:, 0]), weights=weight + 1e-12)) or 1e-12
         cost = cost_matrix(problem, cand[free], d2[free], current[free], scale)
         if not have_labels and not np.any(prices) and (current >= 0).any():
             prices = _warm_prices(cost, cand[free], current[free], weight[free], target, fixed + locked_load)
@@ -618,15 +700,26 @@ def _lloyd(problem: Problem, xyz: np.ndarray, weight: np.ndarray, locked: np.nda
             spacing = float(np.sqrt(np.median(d2[:, 0]))) + 1e-12
         changed = int((new_labels != labels).sum()) if have_labels else len(labels)
         labels, have_labels = new_labels, True
-        new_centres = centroids(xyz, weight, labels, k, centres)
+        new_centres = medians(xyz, weight, labels, k, centres)
+        load = np.bincount(labels, weights=weight, minlength=k) + fixed
+        short = np.where(load < target * (1 - 2 * loose), short + 1, 0)
         new_centres, reseeded = _reseed_starved(new_centres, xyz, weight, labels, locked, target, fixed,
-                                                problem.anchored, rng)
+                                                problem.anchored, rng, short >= SHORT_MOVES)
+        short[reseeded] = 0
         if reseeded.size:  # a price earned far away means nothing at the new place
             prices[reseeded] = np.median(prices)
         new_centres[problem.anchored] = problem.init_centres[problem.anchored]
         shift = float(np.sqrt(((new_centres - centres) ** 2).sum(axis=1)).max()) if k else 0.0
         centres = new_centres
+        if reseeded.size:
+            travel.clear()  # a restarted territory: the travel so far no longer compares
+        else:
+            travel.append(float(np.average(np.sqrt(((xyz - centres[labels]) ** 2).sum(axis=1)),
+                                            weights=weight + 1e-12)))
         if reseeded.size == 0 and (changed <= max(1, 0.002 * len(labels)) or shift < 0.02 * spacing):
+            break
+        # settled: travel fell by less than SETTLED over the last 3 moves
+        if reseeded.size == 0 and len(travel) > 3 and travel[-1] > (1 - SETTLED) * travel[-4]:
             break
     if final:
         labels, prices, _ = assign(centres, prices, problem.aim, FINAL_ITER)
@@ -641,6 +734,32 @@ def resolve_graph(adjacency):
     return adjacency
 
 
+def _levels(n: int, k: int, max_lloyd: int) -> tuple[list[tuple[int, int]], int]:
+    """(subsample size, centre moves) of the coarse-to-fine Lloyd levels before the full data, and
+    the centre moves on the full data.
+
+    A fresh solve needs many centre moves to settle (travel kept falling for 25 moves on metro
+    data); they are cheap on a coarse subsample of ~COARSE_PER_TERRITORY accounts per
+    territory, then a finer subsample (large inputs) and the full data polish the centres.
+    Re-runs from today's centres (few moves allowed) skip the coarse level."""
+    fresh = max_lloyd >= MAX_LLOYD
+    per = min(max(COARSE_SHARE * n / max(k, 1), COARSE_PER_TERRITORY), COARSE_MAX_PER_TERRITORY)
+    coarse = min(max(COARSE_MIN, int(per * k)), SUBSAMPLE_ABOVE)
+    fine = max(SUBSAMPLE_ABOVE, SUBSAMPLE_PER_TERRITORY * k)
+    levels = []
+    if fresh and n > 1.5 * coarse:
+        levels.append((coarse, COARSE_LLOYD))
+    if max_lloyd > 3 and n > 1.5 * fine and fine > 1.5 * coarse:
+        levels.append((fine, FINE_LLOYD if levels else max_lloyd))
+    if not levels:
+        full = COARSE_LLOYD if fresh else max_lloyd
+    elif n <= FULL_PASS_UP_TO * levels[-1][0]:
+        full = 1 if len(levels) > 1 or n > 1.5 * fine else FULL_POLISH
+    else:
+        full = 0
+    return levels, full
+
+
 def solve(problem: Problem) -> Solution:
     """Labels for the n accounts: Lloyd with balanced prices, then neighbour repair."""
     n = problem.xyz.shape[0]
@@ -653,30 +772,23 @@ def solve(problem: Problem) -> Solution:
     notes: list[str] = []
     if n == 0:
         return Solution(np.zeros(0, dtype=np.int64), centres, prices, np.zeros(0, dtype=np.int8))
-    sample = max(SUBSAMPLE_ABOVE, SUBSAMPLE_PER_TERRITORY * k)
-    if n > 1.5 * sample and problem.max_lloyd > 3:
-        idx = np.sort(rng.choice(n, size=sample, replace=False))
+    levels, full_iter = _levels(n, k, problem.max_lloyd)
+    for size, iterations in levels:
+        idx = np.sort(rng.choice(n, size=size, replace=False))
         w_sub = problem.weight[idx]
         # the subsample carries the same share of every territory's free target
         total_free = problem.weight.sum()
-        ratio = w_sub.sum() / total_free if total_free > 0 else sample / n
+        ratio = w_sub.sum() / total_free if total_free > 0 else size / n
         _, centres, prices, scale, it = _lloyd(
             problem, problem.xyz[idx], w_sub, problem.locked[idx], problem.current[idx],
             problem.target * ratio, problem.fixed_load * ratio, centres, prices,
-            problem.max_lloyd, None, final=False)
+            iterations, scale, final=False)
         total_iter += it
-        # one centre move on all accounts sharpens the centres a little (0.3% shorter travel at
-        # 100k x 100, 1.2% at 1M x 100); far above the subsample it costs a full loose solve
-        # (16 price steps at 1M x 100, ~10 s; at 1M x 500 30 steps that end 17% off and bias the
-        # centres), so there the final solve starts from the subsample's centres and prices
-        full_iter = 1 if n <= FULL_PASS_UP_TO * sample else 0
-    else:
-        full_iter = problem.max_lloyd
     # large inputs (dense accounts, small bandwidth h) get the wider trust region in the final solve
     labels, centres, prices, scale, it = _lloyd(
         problem, problem.xyz, problem.weight, problem.locked, problem.current,
         problem.target, problem.fixed_load, centres, prices, full_iter, scale, final=True,
-        wide_final=n > 1.5 * sample)
+        wide_final=n > 1.5 * max(SUBSAMPLE_ABOVE, SUBSAMPLE_PER_TERRITORY * k))
     total_iter += it
     how = np.full(n, MOVED_BY_PRICE, dtype=np.int8)
     if problem.adjacency is not None and k > 1:
@@ -703,7 +815,7 @@ def balance_repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, ho
     """Move single boundary accounts between neighbouring territories until every territory is
     within +/- band (or no improving move is left). Over-loaded territories push to lighter
     neighbours, under-loaded ones pull from heavier neighbours, so imbalance travels along chains.
-    Moves are chosen by the smallest increase in squared distance to the centre."""
+    Moves are chosen by the smallest increase in distance to the centre."""
     k = problem.target.size
     w = problem.weight
     target = np.maximum(problem.target, 1e-12)
@@ -748,7 +860,8 @@ def balance_repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, ho
         if not improves.any():
             break
         i, a, b, wi = i[improves], a[improves], b[improves], wi[improves]
-        extra = ((xyz[i] - centres[b]) ** 2).sum(axis=1) - ((xyz[i] - centres[a]) ** 2).sum(axis=1)
+        extra = (np.sqrt(((xyz[i] - centres[b]) ** 2).sum(axis=1))
+                 - np.sqrt(((xyz[i] - centres[a]) ** 2).sum(axis=1)))
         order = np.argsort(extra, kind="stable")
         i, a, b, wi = i[order], a[order], b[order], wi[order]
         # one move per account per round

@@ -71,3 +71,116 @@ def test_incremental_balance_repair_matches_the_full_pass(band):
     assert np.array_equal(fast, full) and np.array_equal(how_a, how_b)
     assert (fast != labels).sum() > 0
     assert np.array_equal(fast[~movable], labels[~movable])
+
+
+def test_medians_find_the_point_of_least_travel():
+    # three towns on a meridian, the middle one heaviest: the median sits on it (a centroid would
+    # be pulled towards the far town), and it never travels further than the centroid
+    xyz = to_unit_vectors(np.array([40.0, 41.0, 45.0]), np.array([-100.0, -100.0, -100.0]))
+    weight = np.array([1.0, 2.0, 1.0])
+    labels = np.zeros(3, dtype=np.int64)
+    start = np.full((1, 3), np.nan)
+    median = _assign.medians(xyz, weight, labels, 1, start, steps=50)
+    centroid = _assign.centroids(xyz, weight, labels, 1, start)
+
+    def travel(c):
+        return float(weight @ np.linalg.norm(xyz - c[0], axis=1))
+
+    assert np.linalg.norm(median[0] - xyz[1]) < 1e-3
+    assert travel(median) < travel(centroid)
+    # an empty territory keeps its previous centre
+    kept = _assign.medians(xyz, weight, labels, 2, np.vstack([start, xyz[:1]]))
+    assert np.array_equal(kept[1], xyz[0])
+
+
+def test_brute_force_candidates_match_the_kd_tree():
+    rng = np.random.default_rng(3)
+    n, k = 2_000, 40
+    xyz = to_unit_vectors(30.0 + 15.0 * rng.random(n), -120.0 + 40.0 * rng.random(n))
+    centres = xyz[rng.choice(n, k, replace=False)]
+    none = np.full(n, -1)
+    brute_cand, brute_d2 = _assign.candidates(xyz, centres, none, none, m=8)
+    saved = _assign.BRUTE_FORCE_UP_TO
+    try:
+        _assign.BRUTE_FORCE_UP_TO = 0
+        tree_cand, tree_d2 = _assign.candidates(xyz, centres, none, none, m=8)
+    finally:
+        _assign.BRUTE_FORCE_UP_TO = saved
+    assert np.array_equal(brute_cand, tree_cand)
+    assert np.allclose(brute_d2, tree_d2, rtol=0, atol=1e-12)
+
+
+def test_dense_and_sparse_newton_steps_agree():
+    rng = np.random.default_rng(4)
+    k = 30
+    a, b = rng.integers(0, k, 500), rng.integers(0, k, 500)
+    keep = a != b
+    a, b = a[keep], b[keep]
+    vals = rng.random(a.size)
+    resid = rng.normal(size=k)
+    dense = _assign._newton_step(a, b, vals, resid, k)
+    saved = _assign.DENSE_UP_TO
+    try:
+        _assign.DENSE_UP_TO = 0
+        sparse = _assign._newton_step(a, b, vals, resid, k)
+    finally:
+        _assign.DENSE_UP_TO = saved
+    assert np.allclose(dense, sparse, rtol=1e-8, atol=1e-10)
+
+
+def test_levels_run_many_centre_moves_coarse_and_few_on_all_accounts():
+    # a fresh solve on 10,000 accounts: a coarse subsample first, a short polish on all accounts
+    levels, full = _assign._levels(10_000, 25, _assign.MAX_LLOYD)
+    assert levels == [(_assign.COARSE_MIN, _assign.COARSE_LLOYD)] and full == _assign.FULL_POLISH
+    # large inputs also get the finer subsample, then one move on all accounts
+    levels, full = _assign._levels(100_000, 100, _assign.MAX_LLOYD)
+    assert [size for size, _ in levels] == [15_000, _assign.SUBSAMPLE_ABOVE] and full == 1
+    # far above the subsample the final solve starts from the subsample's centres
+    assert _assign._levels(1_000_000, 500, _assign.MAX_LLOYD) == ([(_assign.SUBSAMPLE_ABOVE, _assign.COARSE_LLOYD)], 0)
+    # a re-run from today's centres (two moves allowed) never goes coarse
+    assert _assign._levels(100_000, 100, 2) == ([], 2)
+    # small inputs: every move on all accounts
+    assert _assign._levels(1_000, 10, _assign.MAX_LLOYD) == ([], _assign.COARSE_LLOYD)
+
+
+def test_a_seed_in_an_empty_corner_moves_to_where_the_load_is():
+    # one seed sits in a sparse corner with a handful of accounts, the rest in one dense metro:
+    # it cannot fill at any sensible price, so it must move into the metro and the result balance
+    rng = np.random.default_rng(5)
+    n_metro, k = 3_000, 6
+    lat = np.r_[40.0 + 0.8 * rng.random(n_metro), 47.0 + 0.2 * rng.random(12)]
+    lon = np.r_[-90.0 + 0.8 * rng.random(n_metro), -110.0 + 0.2 * rng.random(12)]
+    xyz = to_unit_vectors(lat, lon)
+    n = xyz.shape[0]
+    weight = rng.lognormal(2.0, 0.5, n)
+    seeds = np.vstack([xyz[rng.choice(n_metro, k - 1, replace=False)], xyz[-1:]])
+    problem = _assign.Problem(xyz=xyz, weight=weight, target=np.full(k, weight.sum() / k),
+                              fixed_load=np.zeros(k), locked=np.full(n, -1), current=np.full(n, -1),
+                              init_centres=seeds, anchored=np.zeros(k, bool),
+                              adjacency=delaunay_neighbors(lat, lon), aim=0.02, max_lloyd=_assign.MAX_LLOYD)
+    solution = _assign.solve(problem)
+    load = np.bincount(solution.labels, weights=weight, minlength=k)
+    assert np.abs(load / problem.target - 1).max() <= 0.05
+
+
+def test_a_territory_short_for_several_moves_in_a_row_restarts_inside_the_busiest():
+    rng = np.random.default_rng(6)
+    n, k = 600, 3
+    xyz = to_unit_vectors(40.0 + rng.random(n), -90.0 + rng.random(n))
+    weight = np.ones(n)
+    labels = np.r_[np.zeros(310), np.ones(200), np.full(90, 2)].astype(np.int64)  # loads 310/200/90
+    centres = np.vstack([xyz[0], xyz[300], xyz[500]])
+    args = (xyz, weight, labels, np.full(n, -1), np.full(k, 200.0), np.zeros(k), np.zeros(k, bool))
+    # territory 2 is 55% short: restarted whatever its history
+    _, reseeded = _assign._reseed_starved(centres, *args, np.random.default_rng(0))
+    assert reseeded.tolist() == [2]
+    # 30% short is not enough on its own ...
+    args = (xyz, weight, np.r_[np.zeros(260), np.ones(200), np.full(140, 2)].astype(np.int64),
+            np.full(n, -1), np.full(k, 200.0), np.zeros(k), np.zeros(k, bool))
+    _, reseeded = _assign._reseed_starved(centres, *args, np.random.default_rng(0))
+    assert reseeded.size == 0
+    # ... but after several short moves in a row it restarts inside the busiest territory (0)
+    moved, reseeded = _assign._reseed_starved(centres, *args, np.random.default_rng(0),
+                                              np.array([False, False, True]))
+    assert reseeded.tolist() == [2]
+    assert np.min(np.linalg.norm(xyz[:260] - moved[2], axis=1)) < 1e-12  # drawn from its accounts
