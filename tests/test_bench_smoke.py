@@ -57,3 +57,15 @@ def test_quick_benchmark_prints_every_section(capsys):
     assert "Quality oracle: N=20, K=2" in out
     assert "| exact MIP |" in out
     assert "Industry focus" in out
+
+
+def test_seed_comparison_prints_a_ratio_per_dataset(capsys):
+    import bench_seeds
+
+    assert bench_seeds.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| 1,000 | 5 |")]
+    assert len(rows) == 2
+    ratios = [float(line.split("|")[6]) for line in rows]
+    assert all(0.5 < r < 2.0 for r in ratios)
+    assert "K = 5: engine / k-means-constrained travel, mean" in out
