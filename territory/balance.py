@@ -538,9 +538,9 @@ def _balance_once(accounts: pd.DataFrame, params: BalanceParams, territories: pd
                                 for d in range(3)])
         norms = np.linalg.norm(sums, axis=1)
         use = ~np.isfinite(init[:, 0]) & (norms > 1e-12)
+        # (their centroids: starting from the medians kept 6% more travel and 3 territories in
+        # pieces on the sample at stability 0.5, measured 2026-11-27)
         init[use] = sums[use] / norms[use, None]
-        # today's territories start from their medians, the centres the engine's travel cost uses
-        init[use] = _assign.medians(xyz[have], w_g[have] + 1e-9, cur_g[have], k, init)[use]
     missing = ~np.isfinite(init[:, 0])
     if missing.all():
         sample = g.size > _assign.SUBSAMPLE_ABOVE

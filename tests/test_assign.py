@@ -136,7 +136,14 @@ def test_levels_run_many_centre_moves_coarse_and_few_on_all_accounts():
     levels, full = _assign._levels(100_000, 100, _assign.MAX_LLOYD)
     assert [size for size, _ in levels] == [15_000, _assign.SUBSAMPLE_ABOVE] and full == 1
     # far above the subsample the final solve starts from the subsample's centres
-    assert _assign._levels(1_000_000, 500, _assign.MAX_LLOYD) == ([(_assign.SUBSAMPLE_ABOVE, _assign.COARSE_LLOYD)], 0)
+    # (a coarse subsample that large gets fewer moves: each costs more)
+    levels, full = _assign._levels(1_000_000, 500, _assign.MAX_LLOYD)
+    assert levels == [(_assign.SUBSAMPLE_ABOVE, _assign.MAX_LLOYD)] and full == 0
+    # a coarse subsample that would be over a quarter of the input is skipped
+    assert _assign._levels(100_000, 500, _assign.MAX_LLOYD) == ([(_assign.SUBSAMPLE_ABOVE, _assign.MAX_LLOYD)], 1)
+    assert _assign._levels(5_000, 20, _assign.MAX_LLOYD) == ([], _assign.COARSE_LLOYD)
+    # mid-sized inputs polish on all accounts after the coarse level
+    assert _assign._levels(40_000, 25, _assign.MAX_LLOYD) == ([(6_000, _assign.COARSE_LLOYD)], _assign.FULL_POLISH)
     # a re-run from today's centres (two moves allowed) never goes coarse
     assert _assign._levels(100_000, 100, 2) == ([], 2)
     # small inputs: every move on all accounts
