@@ -44,9 +44,6 @@ QUERY_WORKERS = 2
 """Threads for the nearest-centre KD-tree query (results do not depend on it)."""
 N_CANDIDATES = 10
 """Nearest centres each account may join (plus its current territory)."""
-MAX_DETOUR = 10
-"""The balance repair moves an account only if its new centre is at most this many median
-account-to-centre distances farther than its current one."""
 BRUTE_FORCE_UP_TO = 64
 """Up to this many centres, candidates come from all account-centre distances (no KD-tree)."""
 SUBSAMPLE_ABOVE = 50_000
@@ -842,7 +839,6 @@ def balance_repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, ho
     # round, so a repair with nothing to do stays cheap)
     cache = {} if edge_index is None else edge_index
     is_bnd = None
-    detour = None
     for rnd in range(max_rounds):
         load = np.bincount(labels, weights=w, minlength=k) + problem.fixed_load
         dev = (load - problem.target) / target
@@ -877,14 +873,6 @@ def balance_repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, ho
         i, a, b, wi = i[improves], a[improves], b[improves], wi[improves]
         extra = (np.sqrt(((xyz[i] - centres[b]) ** 2).sum(axis=1))
                  - np.sqrt(((xyz[i] - centres[a]) ** 2).sum(axis=1)))
-        if detour is None:
-            detour = MAX_DETOUR * float(np.median(np.sqrt(((xyz - centres[labels]) ** 2).sum(axis=1))))
-        # the triangulation's outer edges join far ends of the map (the Pacific Northwest to New
-        # England): no move across the country to even out a load
-        near_enough = extra <= detour
-        if not near_enough.any():
-            break
-        i, a, b, wi, extra = i[near_enough], a[near_enough], b[near_enough], wi[near_enough], extra[near_enough]
         order = np.argsort(extra, kind="stable")
         i, a, b, wi = i[order], a[order], b[order], wi[order]
         # one move per account per round

@@ -191,25 +191,3 @@ def test_a_territory_short_for_several_moves_in_a_row_restarts_inside_the_busies
                                               np.array([False, False, True]))
     assert reseeded.tolist() == [2]
     assert np.min(np.linalg.norm(xyz[:260] - moved[2], axis=1)) < 1e-12  # drawn from its accounts
-
-
-def test_balance_repair_does_not_move_accounts_across_the_map():
-    # two clusters joined only by a long edge (the triangulation's outer edges do that on real
-    # data): the over-loaded west may not push its accounts 3,000 km east to even out the load
-    rng = np.random.default_rng(7)
-    west = np.column_stack([47.0 + rng.random(200), -122.0 + rng.random(200)])
-    east = np.column_stack([43.0 + rng.random(100), -71.0 + rng.random(100)])
-    lat, lon = np.r_[west[:, 0], east[:, 0]], np.r_[west[:, 1], east[:, 1]]
-    xyz = to_unit_vectors(lat, lon)
-    n, k = len(lat), 2
-    adjacency = delaunay_neighbors(lat, lon)
-    labels = np.r_[np.zeros(200), np.ones(100)].astype(np.int64)
-    centres = _assign.centroids(xyz, np.ones(n), labels, k, np.zeros((k, 3)))
-    problem = _assign.Problem(xyz=xyz, weight=np.ones(n), target=np.full(k, 150.0), fixed_load=np.zeros(k),
-                              locked=np.full(n, -1), current=labels, init_centres=centres,
-                              anchored=np.zeros(k, bool), adjacency=adjacency, aim=0.02)
-    src, dst = _assign._directed_edges(adjacency)
-    assert (labels[src] != labels[dst]).any()  # the long edges are there
-    repaired = _assign.balance_repair(problem, labels, centres, np.zeros(n, np.int8), 0.02, src, dst,
-                                      np.ones(n, bool))
-    assert np.array_equal(repaired, labels)
