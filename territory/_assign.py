@@ -64,13 +64,13 @@ COARSE_MAX_PER_TERRITORY = 300
 COARSE_SHARE = 0.15
 COARSE_LLOYD = 40
 COARSE_WORK = 300_000
-COARSE_FROM = 4
-"""The coarse level runs only on inputs at least this many times its size (below, it saves little
-and its noise cost 14% travel on the sample with today's alignment and locked accounts)."""
 """A fresh solve first moves the centres up to COARSE_LLOYD times (at most COARSE_WORK / subsample
 size, at least MAX_LLOYD) on a subsample of COARSE_SHARE x (accounts per territory), clipped to
 100-300, x K accounts (at least COARSE_MIN, at most SUBSAMPLE_ABOVE; see :func:`_levels`).
 Measured: 40 moves on 50,000 accounts cost 17 s at 100k x 500 for 0.2% less travel than 6."""
+COARSE_FROM = 4
+"""The coarse level runs only on inputs at least this many times its size (below, it saves little
+and its noise cost 14% travel on the sample with today's alignment and locked accounts)."""
 FINE_LLOYD = 1
 """Centre moves on the finer subsample (large inputs) after the coarse level (one was as good as
 three at 100k x 50 and 100k x 100, and 0.3 s faster)."""
