@@ -23,7 +23,7 @@ and scipy so it can be tested and profiled without pandas. The method, in the or
    least travel; squared distances with centroids, which this replaced, left 3-4% more travel on
    the benchmark data at 10,000-100,000 accounts),
    until travel settles. A fresh solve first runs many centre moves on a coarse subsample, then
-   (large inputs) a few on a finer one, then polishes on all accounts (:func:`_levels`). A
+   polishes on all accounts (:func:`_levels`). A
    territory short of load for several moves in a row, or that high prices cannot fill, restarts
    inside the most over-loaded one.
 5. **Repair** on the account Delaunay graph: single boundary accounts move between *neighbouring*
@@ -51,10 +51,9 @@ SUBSAMPLE_ABOVE = 50_000
 SUBSAMPLE_PER_TERRITORY x K) accounts (coarse-to-fine)."""
 SUBSAMPLE_PER_TERRITORY = 100
 FULL_PASS_UP_TO = 4
-"""Subsampled inputs up to this many times the last subsample also get centre moves on all
-accounts: one after the fine level (0.3% shorter travel at 100k x 100, 1.2% at 1M x 100; far above
-the subsample a full loose solve costs ~10 s at 1M x 100 and biased the centres at 1M x 500),
-FULL_POLISH after the coarse level alone."""
+"""Subsampled inputs up to this many times SUBSAMPLE_ABOVE (or 100 x K) get one centre move on all
+accounts (0.3% shorter travel at 100k x 100, 1.2% at 1M x 100; far above, a full loose solve costs
+~10 s at 1M x 100 and biased the centres at 1M x 500); inputs up to 1.5 times it get FULL_POLISH."""
 FULL_POLISH = 2
 MAX_LLOYD = 6
 """Most centre moves (Lloyd iterations) per level; it usually stops earlier when the centres settle."""
@@ -71,9 +70,6 @@ Measured: 40 moves on 50,000 accounts cost 17 s at 100k x 500 for 0.2% less trav
 COARSE_FROM = 4
 """The coarse level runs only on inputs at least this many times its size (below, it saves little
 and its noise cost 14% travel on the sample with today's alignment and locked accounts)."""
-FINE_LLOYD = 1
-"""Centre moves on the finer subsample (large inputs) after the coarse level (one was as good as
-three at 100k x 50 and 100k x 100, and 0.3 s faster)."""
 SETTLED = 0.002
 """The centre moves stop when travel fell by less than this share over the last three moves."""
 STARVED = 0.5
@@ -749,9 +745,10 @@ def _levels(n: int, k: int, max_lloyd: int) -> tuple[list[tuple[int, int]], int]
     the centre moves on the full data.
 
     A fresh solve needs many centre moves to settle (travel kept falling for 25 moves on metro
-    data); they are cheap on a coarse subsample of ~COARSE_PER_TERRITORY accounts per
-    territory, then a finer subsample (large inputs) and the full data polish the centres.
-    Re-runs from today's centres (few moves allowed) skip the coarse level."""
+    data); they are cheap on a coarse subsample of 100-300 accounts per territory, then the full
+    data polishes the centres. Without a coarse level (small inputs, or one a quarter of the input
+    or more), large inputs move the centres on a 50,000-account subsample as before. Re-runs from
+    today's centres (few moves allowed) skip the coarse level."""
     fresh = max_lloyd >= MAX_LLOYD
     per = min(max(COARSE_SHARE * n / max(k, 1), COARSE_PER_TERRITORY), COARSE_MAX_PER_TERRITORY)
     coarse = min(max(COARSE_MIN, int(per * k)), SUBSAMPLE_ABOVE)
@@ -760,14 +757,14 @@ def _levels(n: int, k: int, max_lloyd: int) -> tuple[list[tuple[int, int]], int]
     if fresh and n >= COARSE_FROM * coarse:
         # a large coarse subsample gets fewer moves (each costs more and helps less)
         levels.append((coarse, int(min(COARSE_LLOYD, max(MAX_LLOYD, COARSE_WORK // coarse)))))
-    if max_lloyd > 3 and n > 1.5 * fine and (not levels or fine > 1.5 * coarse):
-        levels.append((fine, FINE_LLOYD if levels else max_lloyd))
+    elif max_lloyd > 3 and n > 1.5 * fine:
+        levels.append((fine, max_lloyd))
     if not levels:
         full = COARSE_LLOYD if fresh else max_lloyd
-    elif n <= FULL_PASS_UP_TO * levels[-1][0] or n <= 1.5 * fine:
-        full = 1 if len(levels) > 1 or n > 1.5 * fine else FULL_POLISH
+    elif n <= 1.5 * fine:
+        full = FULL_POLISH
     else:
-        full = 0
+        full = 1 if n <= FULL_PASS_UP_TO * fine else 0
     return levels, full
 
 

@@ -132,9 +132,9 @@ def test_levels_run_many_centre_moves_coarse_and_few_on_all_accounts():
     # a fresh solve on 10,000 accounts: a coarse subsample first, a short polish on all accounts
     levels, full = _assign._levels(10_000, 25, _assign.MAX_LLOYD)
     assert levels == [(_assign.COARSE_MIN, _assign.COARSE_LLOYD)] and full == _assign.FULL_POLISH
-    # large inputs also get the finer subsample, then one move on all accounts
+    # large inputs: one move on all accounts after the coarse level
     levels, full = _assign._levels(100_000, 100, _assign.MAX_LLOYD)
-    assert [size for size, _ in levels] == [15_000, _assign.SUBSAMPLE_ABOVE] and full == 1
+    assert [size for size, _ in levels] == [15_000] and full == 1
     # far above the subsample the final solve starts from the subsample's centres
     # (a coarse subsample that large gets fewer moves: each costs more)
     levels, full = _assign._levels(1_000_000, 500, _assign.MAX_LLOYD)
