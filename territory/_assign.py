@@ -39,6 +39,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 from scipy.spatial import cKDTree
+from threadpoolctl import ThreadpoolController
 
 QUERY_WORKERS = 2
 """Threads for the nearest-centre KD-tree query (results do not depend on it)."""
@@ -769,7 +770,27 @@ def _levels(n: int, k: int, max_lloyd: int) -> tuple[list[tuple[int, int]], int]
 
 
 def solve(problem: Problem) -> Solution:
-    """Labels for the n accounts: Lloyd with balanced prices, then neighbour repair."""
+    """Labels for the n accounts: Lloyd with balanced prices, then neighbour repair.
+
+    BLAS runs single-threaded here: its systems are small (K x K), and OpenBLAS's waiting threads
+    competed with the triangulation on the second core (100k x 100 cold: 2.6-3.8 s with them,
+    2.0-2.2 s without, bench_balance.py --pairs 100000:100)."""
+    with _blas().limit(limits=1, user_api="blas"):
+        return _solve(problem)
+
+
+_CONTROLLER: list[ThreadpoolController] = []
+
+
+def _blas() -> ThreadpoolController:
+    """One ThreadpoolController per process: finding the loaded BLAS libraries takes tens of ms,
+    setting their thread count afterwards almost nothing."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
+
+
+def _solve(problem: Problem) -> Solution:
     n = problem.xyz.shape[0]
     k = problem.target.size
     rng = np.random.default_rng(problem.seed)

@@ -191,3 +191,30 @@ def test_a_territory_short_for_several_moves_in_a_row_restarts_inside_the_busies
                                               np.array([False, False, True]))
     assert reseeded.tolist() == [2]
     assert np.min(np.linalg.norm(xyz[:260] - moved[2], axis=1)) < 1e-12  # drawn from its accounts
+
+
+def test_solve_runs_blas_single_threaded_and_restores_it():
+    # the K x K Newton systems are small; OpenBLAS's waiting threads only competed with the
+    # triangulation running on the other core
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    seen = []
+    original = _assign._solve
+    try:
+        _assign._solve = lambda problem: seen.append(blas_threads()) or original(problem)
+        rng = np.random.default_rng(8)
+        n, k = 500, 4
+        xyz = to_unit_vectors(40.0 + rng.random(n), -90.0 + rng.random(n))
+        problem = _assign.Problem(xyz=xyz, weight=np.ones(n), target=np.full(k, n / k), fixed_load=np.zeros(k),
+                                  locked=np.full(n, -1), current=np.full(n, -1),
+                                  init_centres=_assign.bisection_seeds(xyz, np.ones(n), np.ones(k)),
+                                  anchored=np.zeros(k, bool))
+        _assign.solve(problem)
+    finally:
+        _assign._solve = original
+    assert seen and all(t == 1 for t in seen[0])
+    assert blas_threads() == before
