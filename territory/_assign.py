@@ -772,9 +772,13 @@ def _levels(n: int, k: int, max_lloyd: int) -> tuple[list[tuple[int, int]], int]
 def solve(problem: Problem) -> Solution:
     """Labels for the n accounts: Lloyd with balanced prices, then neighbour repair.
 
-    BLAS runs single-threaded here: its systems are small (K x K), and OpenBLAS's waiting threads
-    competed with the triangulation on the second core (100k x 100 cold: 2.6-3.8 s with them,
-    2.0-2.2 s without, bench_balance.py --pairs 100000:100)."""
+    While the triangulation still runs on the second core (a cold run), BLAS runs
+    single-threaded: OpenBLAS's waiting threads competed with it (100k x 100 cold: 2.6-3.8 s with
+    them, 1.8-2.5 s without, bench_balance.py --pairs 100000:100). Once it is done (every re-run
+    on the same accounts) BLAS keeps both cores."""
+    graph = problem.adjacency
+    if graph is None or sp.issparse(graph) or not hasattr(graph, "done") or graph.done():
+        return _solve(problem)
     with _blas().limit(limits=1, user_api="blas"):
         return _solve(problem)
 
