@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,36 +22,25 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_balance import TOLERANCE, quality  # noqa: E402
+from bench_balance import quality, run_method  # noqa: E402
 from generate import generate_accounts  # noqa: E402
 
 
 def compare(n: int, k: int, seed: int) -> dict:
-    """Engine and k-means-constrained on one generated dataset: km, max deviation, seconds."""
-    from k_means_constrained import KMeansConstrained
-
-    from territory.balance import BalanceParams, balance
-    from territory.geo import delaunay_neighbors, to_unit_vectors
+    """Engine and k-means-constrained on one generated dataset (bench_balance's own runs): km,
+    max deviation, seconds."""
+    from territory.geo import delaunay_neighbors
 
     accounts = generate_accounts(n, seed=seed)
-    lat, lon = accounts["latitude"].to_numpy(), accounts["longitude"].to_numpy()
-    adjacency = delaunay_neighbors(lat, lon)
-    started = time.perf_counter()
-    result = balance(accounts, BalanceParams(n_territories=k, tolerance=TOLERANCE, seed=seed))
-    engine_s = time.perf_counter() - started
-    engine = quality(accounts, result.assignment["territory_id"].astype(str).to_numpy(), adjacency)
-    size_min = int(np.floor(n / k * (1 - TOLERANCE)))
-    size_max = int(np.ceil(n / k * (1 + TOLERANCE)))
-    started = time.perf_counter()
-    model = KMeansConstrained(n_clusters=k, size_min=size_min, size_max=size_max, n_init=1,
-                              random_state=seed).fit(to_unit_vectors(lat, lon))
-    kmc_s = time.perf_counter() - started
-    kmc = quality(accounts, model.labels_.astype(str), adjacency)
-    return {
-        "engine_km": engine.weighted_mean_distance_km, "engine_dev": engine.max_deviation_pct,
-        "engine_s": engine_s, "kmc_km": kmc.weighted_mean_distance_km, "kmc_dev": kmc.max_deviation_pct,
-        "kmc_s": kmc_s,
-    }
+    adjacency = delaunay_neighbors(accounts["latitude"].to_numpy(), accounts["longitude"].to_numpy())
+    row = {}
+    for method in ("engine", "kmc"):
+        labels, facts = run_method(method, n, k, seed)
+        scored = quality(accounts, labels, adjacency)
+        row[f"{method}_km"] = scored.weighted_mean_distance_km
+        row[f"{method}_dev"] = scored.max_deviation_pct
+        row[f"{method}_s"] = facts["seconds"]
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
