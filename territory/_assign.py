@@ -438,6 +438,9 @@ def _threshold_step(labels: np.ndarray, second: np.ndarray, gap: np.ndarray, fin
     return delta, stuck
 
 
+BLAS_LIMIT_FROM = 50_000
+"""Accounts from which a cold solve runs BLAS single-threaded while the triangulation runs."""
+
 DENSE_UP_TO = 200
 """Territories up to which the Newton system is solved densely (scipy.sparse's per-call overhead
 dominated the price steps of small problems)."""
@@ -776,9 +779,12 @@ def solve(problem: Problem) -> Solution:
     While the triangulation still runs on the second core (a cold run), BLAS runs
     single-threaded: OpenBLAS's waiting threads competed with it (100k x 100 cold: 2.6-3.8 s with
     them, 1.8-2.5 s without, bench_balance.py --pairs 100000:100). Once it is done (every re-run
-    on the same accounts) BLAS keeps both cores."""
+    on the same accounts) BLAS keeps both cores. Below ``BLAS_LIMIT_FROM`` accounts the matrices
+    are too small for BLAS to start threads, and finding the BLAS libraries (10-15 ms in a fresh
+    process) would cost more than it saves."""
     graph = problem.adjacency
-    if graph is None or sp.issparse(graph) or not hasattr(graph, "done") or graph.done():
+    if (graph is None or sp.issparse(graph) or not hasattr(graph, "done") or graph.done()
+            or problem.xyz.shape[0] < BLAS_LIMIT_FROM):
         return _solve(problem)
     with _blas().limit(limits=1, user_api="blas"):
         return _solve(problem)
@@ -786,7 +792,7 @@ def solve(problem: Problem) -> Solution:
 
 @lru_cache(maxsize=1)
 def _blas() -> ThreadpoolController:
-    """One ThreadpoolController per process (it finds the loaded BLAS libraries once, ~5 ms)."""
+    """One ThreadpoolController per process (it finds the loaded BLAS libraries once, 5-15 ms)."""
     return ThreadpoolController()
 
 

@@ -23,6 +23,11 @@ How ``delaunay_neighbors`` builds the graph, and why:
    of the stereographic projection from ``P`` (circles map to circles), so a continent gets its
    familiar planar Delaunay graph, while a worldwide data set loses only the few edges spanning
    its largest empty cap (an ocean, typically).
+   The planar graph's outer boundary is its convex hull, though, whose edges cross whatever empty
+   space lies outside the accounts (Maine to Washington State across Canada, Miami to Texas across
+   the Gulf); a territory would count as one piece across them and repairs would move accounts
+   along them. Long outer triangles are therefore peeled off, longest edge first, like a
+   chi-shape, without ever splitting the graph (see ``_erode_outer_facets``).
    Double precision cannot resolve points a few metres apart inside a continent-wide set, so
    locations closer than ``CLOSE_KM`` (20 m) are also joined to their nearest such neighbours.
 3. Degenerate inputs: one location has no edges; two are joined; three are a triangle unless they
@@ -42,6 +47,7 @@ How ``delaunay_neighbors`` builds the graph, and why:
 from __future__ import annotations
 
 import hashlib
+import heapq
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -60,6 +66,12 @@ CLOSE_KM = 0.02
 """Locations closer than this (20 m) are always neighbours (see ``_close_pairs``)."""
 RISKY_KM = 0.2
 """Only locations with a Delaunay edge shorter than this (200 m) are checked for close pairs."""
+OUTER_EDGE_KM = 200.0
+"""Outer edges shorter than this are never peeled off (see ``_erode_outer_facets``)."""
+OUTER_EDGE_FACTOR = 3.0
+"""An outer edge is peeled off when longer than this many times the local spacing at both ends."""
+SPACING_NEIGHBOURS = 6
+"""Local spacing: distance from a location to its 6th nearest other location."""
 
 _ROUND_DECIMALS = 9  # 1e-9 degrees ~ 0.1 mm: identical ZIP centroids dedupe, real places do not
 
@@ -284,7 +296,7 @@ def _spherical_delaunay_edges(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray |
     offsets = hull.equations[:, 3]
     pole = normals[int(np.argmax(offsets))]  # centre of the largest empty cap
     visible = normals @ pole + offsets > 1e-12
-    simplices = hull.simplices[~visible]
+    simplices = hull.simplices[_erode_outer_facets(xyz, hull.simplices, hull.neighbors, ~visible)]
     edges = np.vstack([simplices[:, [0, 1]], simplices[:, [1, 2]], simplices[:, [0, 2]]])
     if hull.coplanar.size:  # points Qhull found (numerically) on a facet: join to nearest vertex
         edges = np.vstack([edges, hull.coplanar[:, [0, 2]]])
@@ -295,6 +307,64 @@ def _spherical_delaunay_edges(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray |
         edges = np.vstack([edges, np.column_stack([lonely, nearest[:, 1]])])
     edges = np.vstack([edges, _close_pairs(xyz, edges)])
     return _unique_edges(edges, n), pole
+
+
+def _erode_outer_facets(xyz: np.ndarray, simplices: np.ndarray, neighbors: np.ndarray,
+                        kept: np.ndarray) -> np.ndarray:
+    """Facets kept after peeling long outer triangles off the triangulation (a chi-shape).
+
+    Dropping the facets visible from the pole leaves the planar Delaunay graph, whose outer
+    boundary is the convex hull: across the ocean, the Gulf or Canada it joins accounts thousands
+    of km apart (Maine to Washington State), and the balance and contiguity repairs would follow
+    those edges. Like the chi-shape of Duckham et al. (2008), the longest outer edge is removed
+    with its triangle while it is longer than ``OUTER_EDGE_KM`` and ``OUTER_EDGE_FACTOR`` times the
+    local spacing at both ends (the distance to the ``SPACING_NEIGHBOURS``-th nearest location), and
+    only when the triangle's third corner is not already on the boundary: the graph then never
+    splits and the outline stays one simple polygon; only triangles spanning empty space go.
+    """
+    kept = kept.copy()
+    n = xyz.shape[0]
+    side_t, side_s = np.nonzero(kept[:, None] & ~kept[neighbors])
+    first = simplices[side_t, (side_s + 1) % 3]
+    second = simplices[side_t, (side_s + 2) % 3]
+    chord = np.linalg.norm(xyz[first] - xyz[second], axis=1)
+    floor = OUTER_EDGE_KM / EARTH_RADIUS_KM
+    if not (chord > floor).any():
+        return kept
+    on_boundary = np.bincount(np.concatenate([first, second]), minlength=n)
+    tree = cKDTree(xyz, balanced_tree=False, compact_nodes=False)
+    k = min(SPACING_NEIGHBOURS + 1, n)
+    spacing: dict[int, float] = {}
+
+    def local_spacing(v: int) -> float:
+        if v not in spacing:
+            spacing[v] = float(tree.query(xyz[v], k=k)[0][-1])
+        return spacing[v]
+
+    heap: list[tuple[float, int, int]] = []
+
+    def consider(t: int, s: int) -> None:
+        a, b = simplices[t, (s + 1) % 3], simplices[t, (s + 2) % 3]
+        length = float(np.linalg.norm(xyz[a] - xyz[b]))
+        if length > floor and length > OUTER_EDGE_FACTOR * max(local_spacing(a), local_spacing(b)):
+            heapq.heappush(heap, (-length, t, s))
+
+    for t, s in zip(side_t[chord > floor].tolist(), side_s[chord > floor].tolist(), strict=True):
+        consider(t, s)
+    while heap:
+        _, t, s = heapq.heappop(heap)
+        if not kept[t] or kept[neighbors[t, s]] or on_boundary[simplices[t, s]]:
+            continue  # already peeled, or the third corner is on the boundary (would pinch)
+        kept[t] = False
+        on_boundary[simplices[t, (s + 1) % 3]] -= 1
+        on_boundary[simplices[t, (s + 2) % 3]] -= 1
+        for other in ((s + 1) % 3, (s + 2) % 3):
+            beyond = neighbors[t, other]
+            if kept[beyond]:
+                on_boundary[simplices[t, (other + 1) % 3]] += 1
+                on_boundary[simplices[t, (other + 2) % 3]] += 1
+                consider(int(beyond), int(np.flatnonzero(neighbors[beyond] == t)[0]))
+    return kept
 
 
 def _close_pairs(xyz: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -193,10 +195,12 @@ def test_a_territory_short_for_several_moves_in_a_row_restarts_inside_the_busies
     assert np.min(np.linalg.norm(xyz[:260] - moved[2], axis=1)) < 1e-12  # drawn from its accounts
 
 
-def test_solve_runs_blas_single_threaded_while_the_triangulation_runs():
+def test_solve_runs_blas_single_threaded_while_the_triangulation_runs(monkeypatch):
     # the K x K Newton systems are small; OpenBLAS's waiting threads only competed with the
     # triangulation running on the other core (a cold run); a re-run keeps BLAS as it was
     from concurrent.futures import Future
+
+    monkeypatch.setattr(_assign, "BLAS_LIMIT_FROM", 100)  # the real threshold is 50,000 accounts
 
     from threadpoolctl import threadpool_info
 
@@ -212,11 +216,13 @@ def test_solve_runs_blas_single_threaded_while_the_triangulation_runs():
     seen = []
     original = _assign._solve
     pending: Future = Future()
+    later: Future = Future()
 
     def record(problem):
         seen.append(blas_threads())
-        if not pending.done():
-            pending.set_result(graph)  # the triangulation finishes while the prices are solved
+        future = problem.adjacency
+        if hasattr(future, "done") and not future.done():
+            future.set_result(graph)  # the triangulation finishes while the prices are solved
         return original(problem)
 
     try:
@@ -227,8 +233,11 @@ def test_solve_runs_blas_single_threaded_while_the_triangulation_runs():
                                   anchored=np.zeros(k, bool), adjacency=pending)
         _assign.solve(problem)
         _assign.solve(problem)  # the triangulation is done now: BLAS untouched
+        monkeypatch.setattr(_assign, "BLAS_LIMIT_FROM", n + 1)
+        _assign.solve(replace(problem, adjacency=later))  # too small to bother: untouched
     finally:
         _assign._solve = original
     assert all(t == 1 for t in seen[0])
     assert seen[1] == before
+    assert seen[2] == before
     assert blas_threads() == before

@@ -69,3 +69,14 @@ def test_seed_comparison_prints_a_ratio_per_dataset(capsys):
     ratios = [float(line.split("|")[6]) for line in rows]
     assert all(0.5 < r < 2.0 for r in ratios)
     assert "K = 5: engine / k-means-constrained travel, mean" in out
+
+
+def test_repeated_runs_report_the_median_and_the_spread(capsys):
+    code = bench_balance.main(["--in-process", "--sizes", "300", "--ks", "5", "--methods", "engine",
+                               "--skip", "oracle,focus", "--warm-n", "300", "--warm-k", "5", "--repeat", "3"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "median of 3 cold runs" in out
+    engine_rows = [line for line in out.splitlines() if line.startswith(("| territory engine", "| engine"))]
+    assert len(engine_rows) == 4  # the table row and the three warm/disruption rows
+    assert all(", 3 runs)" in line for line in engine_rows)

@@ -135,15 +135,51 @@ def test_unique_locations_merges_pole_longitudes_and_wrapped_longitudes():
 # --- Delaunay graph ---------------------------------------------------------------------------
 
 
-def test_delaunay_matches_scipy_planar_delaunay_on_projected_us_points():
+def test_delaunay_is_the_planar_delaunay_of_projected_points_less_long_outer_edges():
     rng = np.random.default_rng(7)
     lat = rng.uniform(25.0, 49.0, 400)
     lon = rng.uniform(-124.0, -67.0, 400)
     xyz = to_unit_vectors(lat, lon)
     edges, pole = geo._spherical_delaunay_edges(xyz)
-    expected = planar_edges(stereographic(xyz, pole))
-    assert set(map(tuple, edges.tolist())) == expected
-    assert edge_set(delaunay_neighbors(lat, lon)) == expected
+    planar = planar_edges(stereographic(xyz, pole))
+    ours = set(map(tuple, edges.tolist()))
+    assert edge_set(delaunay_neighbors(lat, lon)) == ours
+    assert ours < planar
+    # what is missing are long edges along the outside (hull chords under the bowed 49th parallel)
+    peeled = np.array(sorted(planar - ours))
+    peeled_km = haversine_km(lat[peeled[:, 0]], lon[peeled[:, 0]], lat[peeled[:, 1]], lon[peeled[:, 1]])
+    assert peeled_km.min() > geo.OUTER_EDGE_KM
+    near_edge = (lat < 27.0) | (lat > 47.0) | (lon < -122.0) | (lon > -69.0)
+    assert (near_edge[peeled[:, 0]] & near_edge[peeled[:, 1]]).all()
+    assert connected_components(delaunay_neighbors(lat, lon))[0] == 1
+
+
+def test_edges_across_empty_space_outside_the_accounts_are_peeled_off():
+    """Accounts in a "C" (a northern and a southern band joined in the west): the planar Delaunay
+    graph joins the two bands across the empty middle, as the sample's hull joined Maine to
+    Washington State; peeled, a territory holding both eastern ends is two pieces, not one."""
+    rng = np.random.default_rng(11)
+    north = np.column_stack([rng.uniform(46.0, 49.0, 300), rng.uniform(-124.0, -70.0, 300)])
+    west = np.column_stack([rng.uniform(30.0, 49.0, 120), rng.uniform(-124.0, -118.0, 120)])
+    south = np.column_stack([rng.uniform(30.0, 33.0, 300), rng.uniform(-124.0, -70.0, 300)])
+    lat, lon = np.vstack([north, west, south]).T
+    adj = delaunay_neighbors(lat, lon)
+    edges = np.array(sorted(edge_set(adj)))
+    a, b = edges[:, 0], edges[:, 1]
+    across = ((lat[a] > 45) & (lat[b] < 34)) | ((lat[b] > 45) & (lat[a] < 34))
+    assert not (across & (lon[a] > -110) & (lon[b] > -110)).any()
+    assert haversine_km(lat[a], lon[a], lat[b], lon[b]).max() < 1000.0
+    assert connected_components(adj)[0] == 1
+    east_ends = np.where((lon > -90) & ((lat > 45) | (lat < 34)), "East", "West")
+    assert count_pieces(adj, east_ends)["East"] == 2
+
+
+def test_peeling_never_cuts_off_a_remote_cluster():
+    """Hawaii-like cluster 3,900 km off a mainland: still joined (the metrics call it an island)."""
+    rng = np.random.default_rng(12)
+    lat = np.r_[rng.uniform(30.0, 45.0, 300), rng.uniform(19.0, 22.0, 20)]
+    lon = np.r_[rng.uniform(-120.0, -80.0, 300), rng.uniform(-160.0, -155.0, 20)]
+    assert connected_components(delaunay_neighbors(lat, lon))[0] == 1
 
 
 def test_delaunay_interior_edges_match_any_local_projection():
