@@ -382,3 +382,22 @@ def test_adding_half_again_as_many_territories_still_balances():
         result = balance(data.accounts, BalanceParams(n_territories=k, stability=0.5), data.territories)
         assert result.feasible, result.messages[0]
         assert result.labels.nunique() == k
+
+
+def test_no_account_is_sent_across_the_country_on_the_sample():
+    """The balance repair moves accounts along the neighbour graph; with the convex hull's edges in
+    it (Maine to Washington State across Canada) the New England territory took accounts in WA,
+    MT, ND and FL, 2,000-3,700 km from its centre. Now every account that moves lands within
+    1,500 km of its new territory's centre (the widest sample territories span the Mountain West)."""
+    from territory.geo import haversine_km
+    from territory.sample import load_sample
+
+    data = load_sample()
+    result = balance(data.accounts, BalanceParams(stability=0.5), data.territories)
+    centres = result.centers.set_index("territory_id")
+    new = result.assignment["territory_id"].to_numpy()
+    moved = result.assignment["moved"].to_numpy(dtype=bool)
+    km = haversine_km(data.accounts["latitude"].to_numpy()[moved], data.accounts["longitude"].to_numpy()[moved],
+                      centres.loc[new[moved], "latitude"].to_numpy(), centres.loc[new[moved], "longitude"].to_numpy())
+    assert moved.sum() > 500
+    assert km.max() < 1500.0
