@@ -964,10 +964,18 @@ def _cumsum_by_group(group: np.ndarray, values: np.ndarray) -> np.ndarray:
 def contiguity_repair(problem: Problem, labels: np.ndarray, how: np.ndarray,
                       src_e: np.ndarray, dst_e: np.ndarray, movable: np.ndarray) -> tuple[np.ndarray, int]:
     """Every non-largest piece of a territory joins the neighbouring territory it shares most
-    edges with (its movable accounts do; locked accounts stay as islands)."""
-    from territory.geo import piece_labels
+    edges with (its movable accounts do; locked accounts stay as islands). A piece on an island
+    the territory has to itself (Hawaii: more than ``geo.ISLAND_GAP_KM`` from anyone else) stays:
+    with only a thin link to the mainland it would be handed, thousands of accounts at once, to
+    whichever territory the link reaches (1M x 50: 4,239 Hawaii accounts went back and forth and
+    rebalancing took 11 s)."""
+    from territory.geo import island_pieces, piece_labels
 
     piece = piece_labels(problem.adjacency, labels, weights=problem.weight)
+    stray = (piece > 0) & movable
+    if not stray.any():
+        return labels, 0
+    piece = np.where(island_pieces(problem.adjacency, problem.xyz, labels, piece), 0, piece)
     stray = (piece > 0) & movable
     if not stray.any():
         return labels, 0

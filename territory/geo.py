@@ -640,3 +640,40 @@ def piece_summary(adjacency: sp.spmatrix, labels: Any, weights: Any = None) -> t
     comp_rank[order] = rank_sorted
     rank[labelled] = comp_rank[comp_of]
     return pd.Series(pieces, index=uniques, name="pieces"), rank
+
+
+# --- islands ----------------------------------------------------------------------------------
+
+ISLAND_GAP_KM = 500.0
+"""A group of accounts more than this far from every other account (Hawaii, Alaska, Puerto Rico
+from the mainland) is an island: a territory's piece there is not a fragment."""
+
+
+def island_pieces(adjacency: sp.spmatrix, xyz: np.ndarray, codes: np.ndarray, rank: np.ndarray,
+                  gap_km: float = ISLAND_GAP_KM) -> np.ndarray:
+    """True for the accounts of stray pieces (``rank`` > 0, from :func:`piece_labels`) on an island
+    of their territory's own: every neighbour edge from the piece to another account (of another
+    territory; accounts with ``codes`` < 0 are ignored) is longer than ``gap_km``. Such a piece is
+    part of its territory, not a fragment to count or repair (issue #3: "apart from true islands").
+
+    Equivalently: cut the edges longer than ``gap_km`` and the piece's accounts share their groups
+    with no other territory (Hawaii, Alaska, Puerto Rico from the mainland). Checking only the
+    edges that leave stray pieces keeps this cheap at a million accounts. ``xyz``: unit vectors.
+    """
+    stray = rank > 0
+    if not stray.any():
+        return stray
+    csr = adjacency if isinstance(adjacency, sp.csr_matrix) else sp.csr_matrix(adjacency)
+    idx = np.flatnonzero(stray)
+    starts, counts = csr.indptr[idx], np.diff(csr.indptr)[idx]
+    src = np.repeat(idx, counts)
+    pos = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    dst = csr.indices[pos]
+    base = int(rank.max()) + 1
+    key = codes.astype(np.int64) * base + rank
+    leaves = (key[dst] != key[src]) & (codes[dst] >= 0)
+    src, dst = src[leaves], dst[leaves]
+    delta = xyz[src] - xyz[dst]
+    near = np.einsum("ij,ij->i", delta, delta) <= (2.0 * np.sin(gap_km / (2.0 * EARTH_RADIUS_KM))) ** 2
+    attached = np.unique(key[src[near]])
+    return stray & ~np.isin(key, attached)

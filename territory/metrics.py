@@ -49,7 +49,15 @@ import scipy.sparse as sp
 
 from territory import schema
 from territory.errors import ParameterError
-from territory.geo import haversine_km, piece_summary, shared_delaunay_neighbors, weighted_centers
+from territory.geo import (
+    ISLAND_GAP_KM,  # noqa: F401  (metrics.ISLAND_GAP_KM, as documented)
+    haversine_km,
+    island_pieces,
+    piece_summary,
+    shared_delaunay_neighbors,
+    to_unit_vectors,
+    weighted_centers,
+)
 
 BalanceOn = str | Mapping[str, float] | tuple[tuple[str, float], ...]
 
@@ -280,42 +288,20 @@ def _territory_frame(names: np.ndarray, territories: pd.DataFrame | None) -> pd.
 
 
 
-ISLAND_GAP_KM = 500.0
-"""A group of accounts more than this far from every other account (Hawaii, Alaska, Puerto Rico
-from the mainland) is an island: a territory's piece there is not a fragment."""
-
-
 def _without_islands(graph: sp.spmatrix, codes: np.ndarray, rank: np.ndarray, counted: pd.Series,
                      lat: np.ndarray, lon: np.ndarray) -> tuple[pd.Series, np.ndarray]:
     """(pieces per code, piece rank) with true islands taken out: a stray piece whose accounts all
     sit on groups of accounts that the territory has to itself, cut off from every other account by
     a gap of more than ISLAND_GAP_KM (no other territory's accounts in between), counts as part
     of the territory, not as a fragment (issue #3: "apart from true islands")."""
-    stray = rank > 0
-    if not stray.any():
+    if not (rank > 0).any():
         return counted, rank
-    from scipy.sparse.csgraph import connected_components
-
-    coo = sp.coo_matrix(graph)
-    short = haversine_km(lat[coo.row], lon[coo.row], lat[coo.col], lon[coo.col]) <= ISLAND_GAP_KM
-    n = len(codes)
-    keep = short & (coo.row != coo.col)
-    _, group = connected_components(sp.csr_matrix((np.ones(int(keep.sum())), (coo.row[keep], coo.col[keep])),
-                                                  shape=(n, n)), directed=False)
-    placed = codes >= 0
-    # a group is the territory's own when every placed account on it has one and the same code
-    lo = np.full(group.max() + 1, np.iinfo(np.int64).max)
-    hi = np.full(group.max() + 1, -1)
-    np.minimum.at(lo, group[placed], codes[placed])
-    np.maximum.at(hi, group[placed], codes[placed])
-    own_group = lo == hi
-    # a stray piece is an island when all of its accounts are on such groups
+    island = island_pieces(graph, to_unit_vectors(lat, lon), codes, rank)
+    if not island.any():
+        return counted, rank
     base = int(rank.max()) + 1
-    piece = np.where(stray, codes.astype(np.int64) * base + rank, -1)
-    island_keys = np.setdiff1d(np.unique(piece[stray]), np.unique(piece[stray & ~own_group[group]]))
-    if island_keys.size == 0:
-        return counted, rank
-    rank = np.where(np.isin(piece, island_keys), 0, rank)
+    island_keys = np.unique(codes[island].astype(np.int64) * base + rank[island])
+    rank = np.where(island, 0, rank)
     fewer = pd.Series(island_keys // base).value_counts()
     counted = counted.sub(fewer.reindex(counted.index, fill_value=0), fill_value=0).astype(counted.dtype)
     return counted, rank

@@ -241,3 +241,33 @@ def test_solve_runs_blas_single_threaded_while_the_triangulation_runs(monkeypatc
     assert seen[1] == before
     assert seen[2] == before
     assert blas_threads() == before
+
+
+def test_contiguity_repair_leaves_a_territorys_own_island_but_rejoins_a_mainland_stray():
+    """Hawaii belongs to the east territory, whose only link to it is the long edge to a western
+    account: it stays (it used to be handed to the west, thousands of accounts at 1M x 50). A
+    mainland piece of the east inside the west is moved."""
+    import scipy.sparse as sp
+
+    # a mainland line of 6 accounts 100 km apart (W W W E E E), an E account stranded among the
+    # W ones, and two Hawaii accounts joined to the westernmost account only
+    lat = np.r_[np.full(7, 40.0), 21.0, 21.1]
+    lon = np.r_[-120.0, -119.0, -118.0, -117.0, -116.0, -115.0, -118.5, -157.0, -157.1]
+    labels = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1])
+    edges = [(0, 1), (1, 2), (1, 6), (6, 2), (2, 3), (3, 4), (4, 5), (0, 7), (7, 8)]
+    i, j = np.array(edges).T
+    adjacency = sp.csr_matrix((np.ones(2 * len(edges)), (np.r_[i, j], np.r_[j, i])), shape=(9, 9))
+    xyz = to_unit_vectors(lat, lon)
+    n, k = 9, 2
+    problem = _assign.Problem(xyz=xyz, weight=np.ones(n), target=np.full(k, n / k), fixed_load=np.zeros(k),
+                              locked=np.full(n, -1), current=np.full(n, -1), init_centres=xyz[[1, 4]],
+                              anchored=np.zeros(k, bool), adjacency=adjacency, aim=0.5)
+    src, dst = _assign._directed_edges(adjacency)
+    repaired, moved = _assign.contiguity_repair(problem, labels, np.zeros(n, np.int8), src, dst, np.ones(n, bool))
+    assert moved == 1 and repaired[6] == 0  # the stranded mainland account joins the west
+    assert repaired[7] == repaired[8] == 1  # Hawaii stays with the east
+    # Hawaii shared with a western account is no island: the east's piece there is rejoined
+    shared = labels.copy()
+    shared[8] = 0
+    repaired, _ = _assign.contiguity_repair(problem, shared, np.zeros(n, np.int8), src, dst, np.ones(n, bool))
+    assert repaired[7] == 0
