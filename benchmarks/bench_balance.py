@@ -183,10 +183,11 @@ class Quality:
     fragmented: int
     stray_workload_pct: float
     extra: dict = field(default_factory=dict)
+    islands: int = 0  # territories with a piece on an island of their own (not counted as fragmented)
 
 
 def quality(accounts: pd.DataFrame, labels: np.ndarray, adjacency, capacity: dict[str, float] | None = None) -> Quality:
-    from territory.geo import count_pieces, haversine_km, piece_labels, weighted_centers
+    from territory.geo import haversine_km, island_pieces, piece_labels, to_unit_vectors, weighted_centers
 
     workload = accounts["workload_hours"].to_numpy(dtype=float)
     lat = accounts["latitude"].to_numpy(dtype=float)
@@ -200,13 +201,17 @@ def quality(accounts: pd.DataFrame, labels: np.ndarray, adjacency, capacity: dic
     clat = centres["latitude"].reindex(range(len(uniques))).to_numpy()[codes]
     clon = centres["longitude"].reindex(range(len(uniques))).to_numpy()[codes]
     distance = float(np.average(haversine_km(lat, lon, clat, clon), weights=workload))
-    pieces = count_pieces(adjacency, codes)
-    stray = piece_labels(adjacency, codes, weights=workload) > 0
+    # pieces as the metrics count them: a piece on an island of the territory's own (every edge
+    # out of it longer than 500 km: Hawaii, Alaska) is no fragment (issue #3: "apart from true islands")
+    rank = piece_labels(adjacency, codes, weights=workload)
+    island = island_pieces(adjacency, to_unit_vectors(lat, lon), codes, rank)
+    stray = (rank > 0) & ~island
     return Quality(
         max_deviation_pct=deviation,
         weighted_mean_distance_km=distance,
-        fragmented=int((pieces > 1).sum()),
+        fragmented=int(np.unique(codes[stray]).size),
         stray_workload_pct=100.0 * float(workload[stray].sum() / workload.sum()),
+        islands=int(np.unique(codes[island]).size),
     )
 
 
@@ -296,7 +301,7 @@ def _print_row(row: Row, out) -> None:
         _fmt(row.cpu_seconds),
         _fmt(q.max_deviation_pct) if q else "",
         _fmt(q.weighted_mean_distance_km, 1) if q else "",
-        f"{q.fragmented}" if q else "",
+        (f"{q.fragmented}" + (f" (+{q.islands} on an island)" if q.islands else "")) if q else "",
         _fmt(q.stray_workload_pct) if q else "",
         _fmt(row.peak_mb, 0),
         _fmt(row.moved_pct),

@@ -77,11 +77,13 @@ _ROUND_DECIMALS = 9  # 1e-9 degrees ~ 0.1 mm: identical ZIP centroids dedupe, re
 
 __all__ = [
     "EARTH_RADIUS_KM",
+    "ISLAND_GAP_KM",
     "NeighborGraph",
     "count_pieces",
     "delaunay_neighbors",
     "delaunay_neighbors_background",
     "haversine_km",
+    "island_pieces",
     "piece_labels",
     "piece_summary",
     "to_lat_lon",

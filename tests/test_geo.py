@@ -488,3 +488,38 @@ def test_engine_and_metrics_share_one_triangulation_per_coordinate_set():
     moved = lat.copy()
     moved[0] += 1.0
     assert metrics._neighbour_graph(moved, lon) is not engine_graph  # new coordinates, new graph
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_island_pieces_match_the_groups_cut_at_the_gap(seed):
+    """island_pieces looks only at the edges leaving stray pieces; it must agree with the
+    definition: cut every edge longer than the gap, and a stray piece is an island when every
+    group it touches holds no other territory's accounts."""
+    rng = np.random.default_rng(seed)
+    lat = np.r_[rng.uniform(30, 45, 300), rng.uniform(19, 22, 30), rng.uniform(58, 64, 30)]
+    lon = np.r_[rng.uniform(-120, -80, 300), rng.uniform(-160, -155, 30), rng.uniform(-155, -145, 30)]
+    adj = delaunay_neighbors(lat, lon)
+    codes = np.digitize(lon, [-107.0, -93.0])  # three mainland bands, west to east
+    flipped = rng.choice(300, 15, replace=False)
+    codes[flipped] = (codes[flipped] + 1) % 3  # stray accounts inside a neighbour's band
+    # the graph links Hawaii and Alaska to western accounts only (thin links across the ocean)
+    codes[300:330] = 2  # Hawaii: the eastern territory's island
+    codes[330:] = 1  # Alaska: the middle one's
+    if seed == 2:
+        codes[300] = 0  # a western account on Hawaii: shared, so the east's piece there is no island
+    rank = piece_labels(adj, codes)
+    got = geo.island_pieces(adj, to_unit_vectors(lat, lon), codes, rank)
+    coo = sp.coo_matrix(adj)
+    short = haversine_km(lat[coo.row], lon[coo.row], lat[coo.col], lon[coo.col]) <= geo.ISLAND_GAP_KM
+    _, group = connected_components(sp.csr_matrix((np.ones(short.sum()), (coo.row[short], coo.col[short])),
+                                                  shape=adj.shape), directed=False)
+    own = {g: len(set(codes[group == g])) == 1 for g in np.unique(group)}
+    key = codes * (rank.max() + 1) + rank
+    expected = np.zeros(lat.size, dtype=bool)
+    for piece in np.unique(key[rank > 0]):
+        members = key == piece
+        expected[members] = all(own[g] for g in np.unique(group[members]))
+    assert np.array_equal(got, expected)
+    assert got[330:].all()  # Alaska is the middle territory's own island
+    assert got[301:330].all() == (seed != 2)  # Hawaii is the western one's, unless shared
+    assert not got[flipped].all()  # strays inside a neighbour's band are fragments
