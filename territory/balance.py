@@ -577,10 +577,12 @@ def _balance_once(accounts: pd.DataFrame, params: BalanceParams, territories: pd
         # centres from today's alignment are already good: a couple of centre moves suffice
         max_lloyd=_lloyd_budget(params, (cur_g >= 0).mean(), new_territories))
     solution = _assign.solve(problem)
-    if problem.max_lloyd < _assign.MAX_LLOYD and not strict and _worst_deviation(solution, problem) > params.tolerance:
+    if (problem.max_lloyd < _assign.MAX_LLOYD and not strict and stay_multiplier == 1.0
+            and _worst_deviation(solution, problem) > params.tolerance):
         # prices and a couple of centre moves fell short of the band (many new territories, say:
         # 40 reps instead of 20 on the sample at stability 0.5 ended 6.6% off); the full centre
-        # search usually reaches it, and a balanced alignment beats a stable unbalanced one
+        # search usually reaches it, and a balanced alignment beats a stable unbalanced one. (Not
+        # inside the move-budget loop, whose raised stay-bonus trades balance for fewer moves.)
         retry = _assign.solve(replace(problem, max_lloyd=_assign.MAX_LLOYD))
         if _worst_deviation(retry, problem) < _worst_deviation(solution, problem):
             solution = retry
