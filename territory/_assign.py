@@ -1061,14 +1061,30 @@ def compactness_repair(problem: Problem, labels: np.ndarray, centres: np.ndarray
 
 def repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.ndarray,
            notes: list[str]) -> np.ndarray:
-    """Alternate balance repair and contiguity repair; balance within tolerance has the last word."""
+    """Alternate balance repair and contiguity repair; balance within tolerance has the last word.
+
+    When the contiguity repairs leave the balance outside the tolerance and the balance repair
+    cannot bring it back (a territory whose second piece is on another continent: moving that
+    piece overloads its neighbour, and only a few long edges cross the ocean to move accounts
+    back), the best-balanced state seen is returned: the tolerance is a hard target, contiguity
+    is not (worldwide data at K = 20 ended 17.5% off instead of 1.9%)."""
     src_e, dst_e = _directed_edges(problem.adjacency)
     movable = problem.locked < 0
     band = problem.aim
     index: dict = {}  # the edge index of balance_repair, shared by its calls
+    k = problem.target.size
+    safe_target = np.maximum(problem.target, 1e-12)
+
+    def worst(lab: np.ndarray) -> float:
+        load = np.bincount(lab, weights=problem.weight, minlength=k) + problem.fixed_load
+        return float((np.abs(load - problem.target) / safe_target).max(initial=0.0))
+
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
     for _ in range(4):
         labels = balance_repair(problem, labels, centres, how, band, src_e, dst_e, movable,
                                 edge_index=index)
+        if best is None or worst(labels) < best[0]:
+            best = (worst(labels), labels.copy(), how.copy())
         if not problem.repair_contiguity:
             break
         labels, moved = contiguity_repair(problem, labels, how, src_e, dst_e, movable)
@@ -1077,9 +1093,8 @@ def repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.nd
     if problem.repair_contiguity:
         labels, centres = compactness_repair(problem, labels, centres, how, band, src_e, dst_e, movable)
         labels, _ = contiguity_repair(problem, labels, how, src_e, dst_e, movable)
-    k = problem.target.size
     load = np.bincount(labels, weights=problem.weight, minlength=k) + problem.fixed_load
-    dev = np.abs(load - problem.target) / np.maximum(problem.target, 1e-12)
+    dev = np.abs(load - problem.target) / safe_target
     if (dev > problem.aim).any():
         labels = balance_repair(problem, labels, centres, how, problem.aim, src_e, dst_e, movable,
                                 edge_index=index)
@@ -1095,5 +1110,11 @@ def repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.nd
                 if not (dev > problem.tolerance).any():
                     break
                 labels = balance_repair(problem, labels, centres, how, problem.aim, src_e, dst_e, movable,
-                                edge_index=index)
+                                        edge_index=index)
+    final = worst(labels)
+    if best is not None and final > problem.tolerance + 1e-9 and best[0] < final:
+        notes.append(f"contiguity repairs undone: they left the balance {100 * final:.1f}% off, "
+                     f"{100 * best[0]:.1f}% without them")
+        labels = best[1]
+        how[:] = best[2]
     return labels

@@ -271,3 +271,31 @@ def test_contiguity_repair_leaves_a_territorys_own_island_but_rejoins_a_mainland
     shared[8] = 0
     repaired, _ = _assign.contiguity_repair(problem, shared, np.zeros(n, np.int8), src, dst, np.ones(n, bool))
     assert repaired[7] == 0
+
+
+def test_repair_keeps_the_balance_when_rejoining_a_piece_would_break_it():
+    """A territory with a piece on another continent: handing that piece to its neighbour there
+    overloads it, and locks block every move back. Balance is the hard target: the repair returns
+    the balanced state (with the piece) instead of ending 20% off (worldwide data, K = 20: 17.5%)."""
+    import scipy.sparse as sp
+
+    # continent A: accounts 0-9 along the equator; continent B: 10-14, 10,000 km east
+    lat = np.zeros(15)
+    lon = np.r_[np.arange(10.0), 90.0 + np.arange(5.0)]
+    labels = np.array([0] * 5 + [1] * 4 + [2] + [2] * 4 + [1])
+    edges = [(i, i + 1) for i in range(14)]  # a chain; 9-10 crosses the ocean
+    i, j = np.array(edges).T
+    adjacency = sp.csr_matrix((np.ones(2 * len(edges)), (np.r_[i, j], np.r_[j, i])), shape=(15, 15))
+    locked = np.full(15, -1)
+    locked[[8, 9]] = labels[[8, 9]]  # the only boundary between territories 1 and 2 on A
+    xyz = to_unit_vectors(lat, lon)
+    k = 3
+    problem = _assign.Problem(xyz=xyz, weight=np.ones(15), target=np.full(k, 5.0), fixed_load=np.zeros(k),
+                              locked=locked, current=np.full(15, -1), init_centres=xyz[[2, 6, 12]],
+                              anchored=np.zeros(k, bool), adjacency=adjacency, aim=0.02, tolerance=0.05)
+    how = np.zeros(15, np.int8)
+    notes: list[str] = []
+    repaired = _assign.repair(problem, labels, xyz[[2, 6, 12]], how, notes)
+    assert np.array_equal(np.bincount(repaired, minlength=k), [5, 5, 5])
+    assert repaired[14] == 1 and how[14] == _assign.MOVED_BY_PRICE  # the piece stays, no reason claims a move
+    assert notes and "undone" in notes[0]
