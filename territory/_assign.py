@@ -195,6 +195,44 @@ def bisection_seeds(xyz: np.ndarray, weight: np.ndarray, capacity: np.ndarray) -
     return normalise(seeds)
 
 
+def island_seeds(xyz: np.ndarray, weight: np.ndarray, adjacency: sp.spmatrix,
+                 capacity: np.ndarray) -> np.ndarray | None:
+    """Seeds (k, 3) that give every island group (accounts joined by neighbour edges of at most
+    ``geo.ISLAND_GAP_KM``: Perth, New Zealand, Hawaii) its share of the territories, rounded by
+    largest remainder, split within the group by :func:`bisection_seeds`; None when the accounts
+    form one group.
+
+    Prices cannot move load between clusters thousands of km apart (every account there is about
+    equally far from the other cluster's centres), so a cluster that starts with one territory too
+    many or too few stays unbalanced: 4,000 accounts in five Australian and New Zealand cities at
+    K = 60 ended 23% off; seeded per group, 2.4%."""
+    from scipy.sparse.csgraph import connected_components
+
+    from territory.geo import EARTH_RADIUS_KM, ISLAND_GAP_KM
+
+    coo = sp.coo_matrix(adjacency)
+    delta = xyz[coo.row] - xyz[coo.col]
+    short = np.einsum("ij,ij->i", delta, delta) <= (2.0 * np.sin(ISLAND_GAP_KM / (2.0 * EARTH_RADIUS_KM))) ** 2
+    n_groups, group = connected_components(
+        sp.csr_matrix((np.ones(int(short.sum())), (coo.row[short], coo.col[short])), shape=adjacency.shape),
+        directed=False)
+    if n_groups < 2 or weight.sum() <= 0:
+        return None
+    k = capacity.size
+    # each group's share in territories, rounded by largest remainder so that the counts add to k
+    share = np.bincount(group, weights=weight, minlength=n_groups) / weight.sum() * k
+    counts = np.floor(share).astype(int)
+    counts[np.argsort(-(share - counts), kind="stable")[:k - counts.sum()]] += 1
+    seeds = np.empty((k, 3))
+    start = 0
+    for g in np.flatnonzero(counts):
+        members = group == g
+        end = start + counts[g]
+        seeds[start:end] = bisection_seeds(xyz[members], weight[members], capacity[start:end])
+        start = end
+    return seeds
+
+
 def split_seeds(xyz: np.ndarray, weight: np.ndarray, init: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     """Seeds for the territories whose ``init`` row is NaN (new territories), carved out of the
     most loaded ones: accounts go to their nearest given centre; then, one new territory at a

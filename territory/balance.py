@@ -586,6 +586,16 @@ def _balance_once(accounts: pd.DataFrame, params: BalanceParams, territories: pd
         retry = _assign.solve(replace(problem, max_lloyd=_assign.MAX_LLOYD))
         if _worst_deviation(retry, problem) < _worst_deviation(solution, problem):
             solution = retry
+    if (not strict and stay_multiplier == 1.0 and not anchored.any() and adjacency is not None
+            and _worst_deviation(solution, problem) > params.tolerance):
+        # clusters far apart (Perth, New Zealand) that started with the wrong number of
+        # territories: prices cannot move load between them, so seed each its share
+        graph = _assign.resolve_graph(adjacency)
+        seeds = _assign.island_seeds(xyz, w_g, graph, plan.capacity)
+        if seeds is not None:
+            retry = _assign.solve(replace(problem, init_centres=seeds, max_lloyd=_assign.MAX_LLOYD))
+            if _worst_deviation(retry, problem) < _worst_deviation(solution, problem):
+                solution = retry
     if not has_current and not anchored.any() and g.size <= RESTARTS_UP_TO and 1 < k <= RESTARTS_MAX_K:
         # small problems: a few extra seedings (like sklearn's n_init), keep the best feasible one
         best = _solution_score(solution, problem)
