@@ -196,11 +196,12 @@ def bisection_seeds(xyz: np.ndarray, weight: np.ndarray, capacity: np.ndarray) -
 
 
 def island_seeds(xyz: np.ndarray, weight: np.ndarray, adjacency: sp.spmatrix,
-                 capacity: np.ndarray) -> np.ndarray | None:
+                 capacity: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray | None:
     """Seeds (k, 3) that give every island group (accounts joined by neighbour edges of at most
     ``geo.ISLAND_GAP_KM``: Perth, New Zealand, Hawaii) its share of the territories, rounded by
     largest remainder, split within the group by :func:`bisection_seeds`; None when the accounts
-    form one group.
+    form one group, or when ``labels`` already give every group its share (a territory counts for
+    the group that holds most of its load): then the seeds would not help.
 
     Prices cannot move load between clusters thousands of km apart (every account there is about
     equally far from the other cluster's centres), so a cluster that starts with one territory too
@@ -223,6 +224,10 @@ def island_seeds(xyz: np.ndarray, weight: np.ndarray, adjacency: sp.spmatrix,
     share = np.bincount(group, weights=weight, minlength=n_groups) / weight.sum() * k
     counts = np.floor(share).astype(int)
     counts[np.argsort(-(share - counts), kind="stable")[:k - counts.sum()]] += 1
+    if labels is not None:
+        load = np.bincount(labels * n_groups + group, weights=weight, minlength=k * n_groups).reshape(k, n_groups)
+        if np.array_equal(np.bincount(load.argmax(axis=1), minlength=n_groups), counts):
+            return None
     seeds = np.empty((k, 3))
     start = 0
     for g in np.flatnonzero(counts):

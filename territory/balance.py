@@ -591,7 +591,7 @@ def _balance_once(accounts: pd.DataFrame, params: BalanceParams, territories: pd
         # clusters far apart (Perth, New Zealand) that started with the wrong number of
         # territories: prices cannot move load between them, so seed each its share
         graph = _assign.resolve_graph(adjacency)
-        seeds = _assign.island_seeds(xyz, w_g, graph, plan.capacity)
+        seeds = _assign.island_seeds(xyz, w_g, graph, plan.capacity, solution.labels)
         if seeds is not None:
             retry = _assign.solve(replace(problem, init_centres=seeds, max_lloyd=_assign.MAX_LLOYD))
             if _worst_deviation(retry, problem) < _worst_deviation(solution, problem):

@@ -299,3 +299,25 @@ def test_repair_keeps_the_balance_when_rejoining_a_piece_would_break_it():
     assert np.array_equal(np.bincount(repaired, minlength=k), [5, 5, 5])
     assert repaired[14] == 1 and how[14] == _assign.MOVED_BY_PRICE  # the piece stays, no reason claims a move
     assert notes and "undone" in notes[0]
+
+
+def test_island_seeds_give_each_far_cluster_its_share_of_territories():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    # 300 accounts near Sydney, 100 near Perth (3,300 km away): 4 territories -> 3 + 1
+    lat = np.r_[rng.normal(-33.9, 0.5, 300), rng.normal(-31.9, 0.5, 100)]
+    lon = np.r_[rng.normal(151.0, 0.5, 300), rng.normal(116.0, 0.5, 100)]
+    xyz = to_unit_vectors(lat, lon)
+    graph = delaunay_neighbors(lat, lon)
+    assert sp.issparse(graph)
+    weight, capacity = np.ones(400), np.ones(4)
+    seeds = _assign.island_seeds(xyz, weight, graph, capacity)
+    in_perth = ((seeds - to_unit_vectors([-31.9], [116.0])) ** 2).sum(axis=1) < 1e-3
+    assert in_perth.sum() == 1
+    right = np.r_[np.repeat([0, 1, 2], 100), np.full(100, 3)]
+    assert _assign.island_seeds(xyz, weight, graph, capacity, right) is None  # already 3 + 1
+    wrong = np.r_[np.repeat([0, 1], 150), np.repeat([2, 3], 50)]  # 2 + 2
+    assert _assign.island_seeds(xyz, weight, graph, capacity, wrong) is not None
+    one_place = delaunay_neighbors(lat[:300], lon[:300])
+    assert _assign.island_seeds(xyz[:300], weight[:300], one_place, capacity) is None
