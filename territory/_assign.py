@@ -1126,8 +1126,9 @@ def repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.nd
     for _ in range(4):
         labels = balance_repair(problem, labels, centres, how, band, src_e, dst_e, movable,
                                 edge_index=index)
-        if best is None or worst(labels) < best[0]:
-            best = (worst(labels), labels.copy(), how.copy())
+        deviation = worst(labels)
+        if best is None or deviation < best[0]:
+            best = (deviation, labels.copy(), how.copy())
         if not problem.repair_contiguity:
             break
         labels, moved = contiguity_repair(problem, labels, how, src_e, dst_e, movable)
