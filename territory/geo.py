@@ -83,6 +83,7 @@ __all__ = [
     "delaunay_neighbors",
     "delaunay_neighbors_background",
     "haversine_km",
+    "island_groups",
     "island_pieces",
     "piece_labels",
     "piece_summary",
@@ -649,6 +650,18 @@ def piece_summary(adjacency: sp.spmatrix, labels: Any, weights: Any = None) -> t
 ISLAND_GAP_KM = 500.0
 """A group of accounts more than this far from every other account (Hawaii, Alaska, Puerto Rico
 from the mainland) is an island: a territory's piece there is not a fragment."""
+
+
+def island_groups(adjacency: sp.spmatrix, xyz: np.ndarray, gap_km: float = ISLAND_GAP_KM) -> tuple[int, np.ndarray]:
+    """(number of groups, group per account): the connected groups of the neighbour graph once
+    edges longer than ``gap_km`` are cut (the mainland; Hawaii; Perth apart from Sydney).
+    ``xyz``: unit vectors."""
+    coo = sp.coo_matrix(adjacency)
+    delta = xyz[coo.row] - xyz[coo.col]
+    short = np.einsum("ij,ij->i", delta, delta) <= (2.0 * np.sin(gap_km / (2.0 * EARTH_RADIUS_KM))) ** 2
+    count, group = connected_components(_edges_to_csr(coo.row[short], coo.col[short], adjacency.shape[0]),
+                                        directed=False)
+    return int(count), group
 
 
 def island_pieces(adjacency: sp.spmatrix, xyz: np.ndarray, codes: np.ndarray, rank: np.ndarray,
