@@ -321,3 +321,18 @@ def test_island_seeds_give_each_far_cluster_its_share_of_territories():
     assert _assign.island_seeds(xyz, weight, graph, capacity, wrong) is not None
     one_place = delaunay_neighbors(lat[:300], lon[:300])
     assert _assign.island_seeds(xyz[:300], weight[:300], one_place, capacity) is None
+
+
+def test_only_a_few_short_territories_restart_per_move():
+    rng = np.random.default_rng(4)
+    n, k = 2_000, 40
+    xyz = to_unit_vectors(40.0 + rng.random(n), -90.0 + rng.random(n))
+    labels = np.arange(n) % k
+    weight = np.where(labels < 20, 2.0, 1.0)  # territories 20-39 carry a third less than target
+    target = np.full(k, weight.sum() / k)
+    persistent = np.zeros(k, dtype=bool)
+    persistent[20:] = True
+    centres = xyz[:k].copy()
+    _, reseeded = _assign._reseed_starved(centres, xyz, weight, labels, np.full(n, -1), target, np.zeros(k),
+                                          np.zeros(k, bool), rng, persistent)
+    assert reseeded.size == 2  # 5% of 40, not all 20 short ones
