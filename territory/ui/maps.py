@@ -494,7 +494,9 @@ def legend_html(
     shown = territory_ids[:max_items]
     for tid in shown:
         rep = reps.get(tid)
-        rep_text = "" if rep is None or pd.isna(rep) else f" &middot; {esc(rep)}"
+        # a territory without a rep (added in a what-if, a new hire) says so instead of a bare ID
+        rep_text = (" &middot; <span style='color:#888'>no rep yet</span>" if rep is None or pd.isna(rep)
+                    else f" &middot; {esc(rep)}")
         parts.append(
             f"<div style='white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
             f"<span style='display:inline-block;width:10px;height:10px;border-radius:50%;"

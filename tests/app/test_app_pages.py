@@ -339,3 +339,12 @@ def test_data_preview_columns_are_labelled_with_units(sample):
     at = new_app().run()
     at.switch_page("pages/data.py").run()
     assert not errors_and_exceptions(at)
+
+
+def test_map_legend_marks_territories_without_a_rep():
+    from territory.ui.maps import legend_html
+
+    territories = pd.DataFrame({schema.TERRITORY_ID: ["T01", "T21"], schema.REP_NAME: ["Laura Mitchell", pd.NA]})
+    text = legend_html(["T01", "T21"], {"T01": "#1f77b4", "T21": "#ff7f0e"}, territories)
+    assert "T01 &middot; Laura Mitchell" in text
+    assert "T21 &middot; <span style='color:#888'>no rep yet</span>" in text
