@@ -479,9 +479,6 @@ def _threshold_step(labels: np.ndarray, second: np.ndarray, gap: np.ndarray, fin
     return delta, stuck
 
 
-BLAS_LIMIT_FROM = 50_000
-"""Accounts from which a cold solve runs BLAS single-threaded while the triangulation runs."""
-
 DENSE_UP_TO = 200
 """Territories up to which the Newton system is solved densely (scipy.sparse's per-call overhead
 dominated the price steps of small problems)."""
@@ -818,6 +815,10 @@ def _levels(n: int, k: int, max_lloyd: int) -> tuple[list[tuple[int, int]], int]
     return levels, full
 
 
+BLAS_LIMIT_FROM = 50_000
+"""Accounts from which a cold solve runs BLAS single-threaded while the triangulation runs."""
+
+
 def solve(problem: Problem) -> Solution:
     """Labels for the n accounts: Lloyd with balanced prices, then neighbour repair.
 
@@ -1104,6 +1105,13 @@ def compactness_repair(problem: Problem, labels: np.ndarray, centres: np.ndarray
     return labels, centres
 
 
+def worst_deviation(labels: np.ndarray, problem: Problem) -> float:
+    """Largest |load - target| / target over the territories (fixed load included)."""
+    k = problem.target.size
+    load = np.bincount(labels, weights=problem.weight, minlength=k) + problem.fixed_load
+    return float((np.abs(load - problem.target) / np.maximum(problem.target, 1e-12)).max(initial=0.0))
+
+
 def repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.ndarray,
            notes: list[str]) -> np.ndarray:
     """Alternate balance repair and contiguity repair; balance within tolerance has the last word.
@@ -1119,16 +1127,11 @@ def repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.nd
     index: dict = {}  # the edge index of balance_repair, shared by its calls
     k = problem.target.size
     safe_target = np.maximum(problem.target, 1e-12)
-
-    def worst(lab: np.ndarray) -> float:
-        load = np.bincount(lab, weights=problem.weight, minlength=k) + problem.fixed_load
-        return float((np.abs(load - problem.target) / safe_target).max(initial=0.0))
-
     best: tuple[float, np.ndarray, np.ndarray] | None = None
     for _ in range(4):
         labels = balance_repair(problem, labels, centres, how, band, src_e, dst_e, movable,
                                 edge_index=index)
-        deviation = worst(labels)
+        deviation = worst_deviation(labels, problem)
         if best is None or deviation < best[0]:
             best = (deviation, labels.copy(), how.copy())
         if not problem.repair_contiguity:
@@ -1157,7 +1160,7 @@ def repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.nd
                     break
                 labels = balance_repair(problem, labels, centres, how, problem.aim, src_e, dst_e, movable,
                                         edge_index=index)
-    final = worst(labels)
+    final = worst_deviation(labels, problem)
     if best is not None and final > problem.tolerance + 1e-9 and best[0] < final:
         notes.append(f"contiguity repairs undone: they left the balance {100 * final:.1f}% off, "
                      f"{100 * best[0]:.1f}% without them")

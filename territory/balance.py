@@ -577,25 +577,26 @@ def _balance_once(accounts: pd.DataFrame, params: BalanceParams, territories: pd
         # centres from today's alignment are already good: a couple of centre moves suffice
         max_lloyd=_lloyd_budget(params, (cur_g >= 0).mean(), new_territories))
     solution = _assign.solve(problem)
-    if (problem.max_lloyd < _assign.MAX_LLOYD and not strict and stay_multiplier == 1.0
-            and _worst_deviation(solution, problem) > params.tolerance):
+    # re-solves when the result is outside the tolerance (never inside the move-budget loop, whose
+    # raised stay-bonus trades balance for fewer moves); each is kept only when better balanced
+    retry_allowed = not strict and stay_multiplier == 1.0
+
+    def off_balance(trial: _assign.Solution) -> float:
+        return _assign.worst_deviation(trial.labels, problem)
+
+    if retry_allowed and problem.max_lloyd < _assign.MAX_LLOYD and off_balance(solution) > params.tolerance:
         # prices and a couple of centre moves fell short of the band (many new territories, say:
         # 40 reps instead of 20 on the sample at stability 0.5 ended 6.6% off); the full centre
-        # search usually reaches it, and a balanced alignment beats a stable unbalanced one. (Not
-        # inside the move-budget loop, whose raised stay-bonus trades balance for fewer moves.)
+        # search usually reaches it, and a balanced alignment beats a stable unbalanced one
         retry = _assign.solve(replace(problem, max_lloyd=_assign.MAX_LLOYD))
-        if _worst_deviation(retry, problem) < _worst_deviation(solution, problem):
-            solution = retry
-    if (not strict and stay_multiplier == 1.0 and not anchored.any() and adjacency is not None
-            and _worst_deviation(solution, problem) > params.tolerance):
+        solution = min(solution, retry, key=off_balance)
+    if retry_allowed and not anchored.any() and adjacency is not None and off_balance(solution) > params.tolerance:
         # clusters far apart (Perth, New Zealand) that started with the wrong number of
         # territories: prices cannot move load between them, so seed each its share
-        graph = _assign.resolve_graph(adjacency)
-        seeds = _assign.island_seeds(xyz, w_g, graph, plan.capacity, solution.labels)
+        seeds = _assign.island_seeds(xyz, w_g, _assign.resolve_graph(adjacency), plan.capacity, solution.labels)
         if seeds is not None:
             retry = _assign.solve(replace(problem, init_centres=seeds, max_lloyd=_assign.MAX_LLOYD))
-            if _worst_deviation(retry, problem) < _worst_deviation(solution, problem):
-                solution = retry
+            solution = min(solution, retry, key=off_balance)
     if not has_current and not anchored.any() and g.size <= RESTARTS_UP_TO and 1 < k <= RESTARTS_MAX_K:
         # small problems: a few extra seedings (like sklearn's n_init), keep the best feasible one
         best = _solution_score(solution, problem)
@@ -698,13 +699,6 @@ def _neighbour_graph(lat: np.ndarray, lon: np.ndarray) -> Any:
 RESTARTS_UP_TO = 500
 RESTARTS_MAX_K = 20
 N_RESTARTS = 7
-
-
-def _worst_deviation(solution: Any, problem: Any) -> float:
-    """Largest |load - target| / target of a solution (the balance measure, locked load included)."""
-    k = problem.target.size
-    load = np.bincount(solution.labels, weights=problem.weight, minlength=k) + problem.fixed_load
-    return float((np.abs(load - problem.target) / np.maximum(problem.target, 1e-12)).max(initial=0.0))
 
 
 def _solution_score(solution: Any, problem: Any) -> tuple[int, float]:
