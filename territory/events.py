@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from territory.engine import codes as note_codes
+from territory.engine.notes import Note
 from territory.errors import ParameterError
 from territory.schema import (
     ACCOUNT_ID,
@@ -44,7 +46,6 @@ if TYPE_CHECKING:
     from territory.balance import BalanceParams, BalanceResult
 
 NEW_HIRE_REP_NAME = "New hire"
-_CHANGE_COUNT = re.compile(r"accounts? changes? territory")
 
 
 def _default_params() -> BalanceParams:
@@ -139,7 +140,7 @@ def _result(
     centers: pd.DataFrame,
     table: pd.DataFrame,
     feasible: bool,
-    messages: list[str],
+    notes: list[Note],
     params: BalanceParams,
     started: float,
 ) -> BalanceResult:
@@ -147,8 +148,10 @@ def _result(
 
     moved = (previous != final).fillna(True).to_numpy(dtype=bool)
     # The ripple's own count compares with the staged hand-over; report against the original.
-    messages = [m for m in messages if not _CHANGE_COUNT.search(m)]
-    messages.append(f"{int(moved.sum()):,} of {len(accounts):,} accounts change territory in total.")
+    notes = [note for note in notes if note.code not in (note_codes.MOVES, note_codes.LEAST_MOVES)]
+    count = int(moved.sum())
+    notes.append(Note(note_codes.MOVES, f"{count:,} of {len(accounts):,} accounts change territory in total.",
+                      data={"accounts": count, "of": len(accounts)}))
     reasons = np.where(moved, reasons, "").astype(object)
     assignment = pd.DataFrame(
         {
@@ -165,7 +168,7 @@ def _result(
         centers=centers.reset_index(drop=True),
         territories=table.reset_index(drop=True),
         feasible=feasible,
-        messages=tuple(messages),
+        notes=tuple(notes),
         params=params,
         seconds=time.perf_counter() - started,
     )
@@ -207,8 +210,8 @@ def rep_leaves(
     moves the few further accounts the tolerance needs. Locked accounts of the leaving territory
     have to move too; a message says how many.
     """
+    from territory.engine.params import measure_values
     from territory.geo import delaunay_neighbors, haversine_km
-    from territory.industry import measure_values
 
     started = time.perf_counter()
     params = params if params is not None else _default_params()
@@ -315,26 +318,29 @@ def rep_leaves(
         else:
             reasons[a] = f"{territory_id}'s rep left; no neighbouring account, {to} has the nearest centre"
 
-    messages = [
+    notes = [Note(
+        note_codes.EVENT_REP_LEFT,
         f"{territory_id}'s rep left: {leaving.size:,} accounts handed to "
-        f"{len(set(new_codes[leaving].tolist()))} neighbouring territories."
-    ]
+        f"{len(set(new_codes[leaving].tolist()))} neighbouring territories.",
+        data={"territory": territory_id, "accounts": int(leaving.size)})]
     if LOCKED in accounts.columns:
         locked_leaving = int(accounts[LOCKED].fillna(False).to_numpy(dtype=bool)[leaving].sum())
         if locked_leaving:
-            messages.append(
-                f"{locked_leaving} locked account(s) of {territory_id} had to move: their territory no longer exists."
-            )
+            notes.append(Note(
+                note_codes.EVENT_LOCKED_MOVED,
+                f"{locked_leaving} locked account(s) of {territory_id} had to move: their territory no longer exists.",
+                data={"accounts": locked_leaving}))
     deviation = _max_deviation(loads, targets)
     final = greedy
     feasible = deviation <= params.tolerance + 1e-12
     result_centers = _centers(lat, lon, greedy.to_numpy(dtype=object), values, remaining)
     table = _territory_table(remaining_territories, remaining, capacity, targets)
     if not feasible and rebalance:
-        messages.append(
+        notes.append(Note(
+            note_codes.EVENT_RIPPLE,
             f"Handing over {territory_id}'s accounts left a neighbour {deviation:.1%} off target "
-            f"(tolerance {params.tolerance:.0%}); re-balanced with stability 1 to move only what is needed."
-        )
+            f"(tolerance {params.tolerance:.0%}); re-balanced with stability 1 to move only what is needed.",
+            data={"deviation": deviation}))
         ripple = _ripple(accounts, greedy, remaining, remaining_territories, params)
         final = ripple.assignment[TERRITORY_ID].astype("string")
         ripple_reasons = ripple.assignment["reason"].astype(object).fillna("").to_numpy(dtype=object)
@@ -342,15 +348,16 @@ def rep_leaves(
             extra = ripple_reasons[a] or "re-balanced after the hand-over"
             reasons[a] = f"{territory_id}'s rep left; {extra}" if in_leaving[a] else extra
         feasible = bool(ripple.feasible)
-        messages.extend(ripple.messages)
+        notes.extend(ripple.notes)
         result_centers = ripple.centers
         table = ripple.territories
     elif not feasible:
-        messages.append(
+        notes.append(Note(
+            note_codes.EVENT_OFF_TARGET,
             f"A neighbour is {deviation:.1%} off target after the hand-over (tolerance "
-            f"{params.tolerance:.0%}); re-balance to fix it, which moves accounts outside {territory_id}."
-        )
-    return _result(accounts, previous, final, reasons, result_centers, table, feasible, messages, params, started)
+            f"{params.tolerance:.0%}); re-balance to fix it, which moves accounts outside {territory_id}.",
+            warning=True, data={"deviation": deviation}))
+    return _result(accounts, previous, final, reasons, result_centers, table, feasible, notes, params, started)
 
 
 def _table_ids(territories: pd.DataFrame | None) -> set[str]:
@@ -409,8 +416,8 @@ def new_hire(
     new target and only their excess. If some territory is still outside the tolerance (with
     ``rebalance``) the balance engine finishes the job with stability 1.
     """
+    from territory.engine.params import measure_values
     from territory.geo import delaunay_neighbors, haversine_km
-    from territory.industry import measure_values
 
     started = time.perf_counter()
     params = params if params is not None else _default_params()
@@ -501,11 +508,12 @@ def new_hire(
     donors_text = ", ".join(
         f"{existing[j]} ({count})" for j, count in sorted(taken_from.items(), key=lambda kv: -kv[1])
     )
-    messages = [
+    notes = [Note(
+        note_codes.EVENT_NEW_HIRE,
         f"New territory {new_id} carved from {existing[donor]} (the most loaded, "
         f"{ratio_before[donor] - 1.0:+.0%} against the target for {len(ids)} territories): "
-        f"{int((new_codes == new_code).sum()):,} accounts taken from {donors_text or 'nobody'}."
-    ]
+        f"{int((new_codes == new_code).sum()):,} accounts taken from {donors_text or 'nobody'}.",
+        data={"territory": new_id, "donor": existing[donor], "accounts": int((new_codes == new_code).sum())})]
     table_source = territories
     new_row = pd.DataFrame(
         {
@@ -525,10 +533,10 @@ def new_hire(
     result_centers = _centers(lat, lon, greedy.to_numpy(dtype=object), values, ids)
     table = _territory_table(table_source, ids, capacity, targets)
     if not feasible and rebalance:
-        messages.append(
+        notes.append(Note(
+            note_codes.EVENT_RIPPLE,
             f"After carving, a territory is {deviation:.1%} off target (tolerance {params.tolerance:.0%}); "
-            "re-balanced with stability 1 to move only what is needed."
-        )
+            "re-balanced with stability 1 to move only what is needed.", data={"deviation": deviation}))
         ripple_territories = table_source if territories is not None else table.drop(columns="target")
         ripple = _ripple(accounts, greedy, ids, ripple_territories, params)
         final = ripple.assignment[TERRITORY_ID].astype("string")
@@ -536,15 +544,15 @@ def new_hire(
         for a in np.flatnonzero((final != greedy).to_numpy(dtype=bool)):
             reasons[a] = ripple_reasons[a] or f"re-balanced around new territory {new_id}"
         feasible = bool(ripple.feasible)
-        messages.extend(ripple.messages)
+        notes.extend(ripple.notes)
         result_centers = ripple.centers
         table = ripple.territories
     elif not feasible:
-        messages.append(
+        notes.append(Note(
+            note_codes.EVENT_OFF_TARGET,
             f"A territory is {deviation:.1%} off target after carving (tolerance {params.tolerance:.0%}); "
-            "re-balance to fix it."
-        )
-    return _result(accounts, previous, final, reasons, result_centers, table, feasible, messages, params, started)
+            "re-balance to fix it.", warning=True, data={"deviation": deviation}))
+    return _result(accounts, previous, final, reasons, result_centers, table, feasible, notes, params, started)
 
 
 def _region_of(territories: pd.DataFrame | None, territory_id: str) -> object:

@@ -1,4 +1,4 @@
-"""Industry focus (territory._focus): territories trade accounts to specialise, within the band."""
+"""Industry focus (territory.engine.focus): territories trade accounts to specialise, within the band."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory import _focus
 from territory.balance import BalanceParams, balance
+from territory.engine import focus as _focus
 from territory.geo import to_unit_vectors
 from territory.industry import industry_concentration
 

@@ -478,12 +478,17 @@ def test_background_triangulation_matches_synchronous_call_exactly():
 
 
 def test_engine_and_metrics_share_one_triangulation_per_coordinate_set():
-    from territory import balance as balance_module
+    import pandas as pd
+
     from territory import metrics
+    from territory.engine.params import BalanceParams
+    from territory.engine.prepare import prepare
 
     rng = np.random.default_rng(7)
     lat, lon = rng.uniform(30, 40, 300), rng.uniform(-100, -90, 300)
-    engine_graph = balance_module._neighbour_graph(lat, lon).result()
+    accounts = pd.DataFrame({"account_id": [f"A{i}" for i in range(300)], "latitude": lat, "longitude": lon,
+                             "workload_hours": 1.0})
+    engine_graph = prepare(accounts, BalanceParams(n_territories=3), None).problem.adjacency.result()
     assert metrics._neighbour_graph(lat.copy(), lon.copy()) is engine_graph  # same values, same graph
     moved = lat.copy()
     moved[0] += 1.0

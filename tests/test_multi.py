@@ -1,4 +1,4 @@
-"""Several measures within tolerance at once (BalanceParams.also_balance, territory._multi)."""
+"""Several measures within tolerance at once (BalanceParams.also_balance, territory.engine.also)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory import _multi
 from territory.balance import BalanceParams, balance
 from territory.cli import main
+from territory.engine import also as _multi
 from territory.errors import ParameterError
 from territory.geo import count_pieces, delaunay_neighbors, to_unit_vectors
 from territory.metrics import scorecard

@@ -1,6 +1,6 @@
 """Industry focus (private): let neighbouring territories trade accounts so each specialises.
 
-``specialise`` runs after the balancing solve (``territory._assign.solve``) when
+``specialise`` runs after the balancing solve (``territory.engine.solve``) when
 ``BalanceParams.industry_focus > 0``. Plain numpy and a KD-tree on the K centres, no pandas.
 
 Why a post-pass: a territory's industry mix is nearly flat after a geographic solve (8 industries,
@@ -43,8 +43,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from territory.engine import codes
+from territory.engine.notes import Note
+
 MOVED_BY_FOCUS = 3
-"""Reason code (like territory._assign.MOVED_BY_*) of an account moved by the industry focus."""
+"""Reason code (like territory.engine.solve.MOVED_BY_*) of an account moved by the industry focus."""
 N_NEAR = 4
 """Nearest territory centres each account may move to (besides its own)."""
 MAX_ROUNDS = 60
@@ -345,15 +348,15 @@ def concentration(labels: np.ndarray, weight: np.ndarray, industry: np.ndarray, 
 
 
 def apply(solution, problem, industry: np.ndarray, focus: float, strict: bool,
-          also: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> str:
-    """Run :func:`specialise` on an ``_assign`` solution in place; return the sentence for the messages.
+          also: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> Note:
+    """Run :func:`specialise` on a solution in place; return the note for the messages.
 
-    ``solution`` and ``problem`` are ``territory._assign.Solution`` / ``Problem`` (labels and how
-    are replaced). With ``strict`` (stability 1) nothing is traded: only moves the tolerance
+    ``solution`` and ``problem`` are ``territory.engine.solve.Solution`` / ``Problem`` (labels and
+    how are replaced). With ``strict`` (stability 1) nothing is traded: only moves the tolerance
     needs are allowed."""
     if strict:
-        return (f"Industry focus {focus:.2f} was not applied: stability 1 keeps every account whose "
-                "move the tolerance does not need.")
+        return Note(codes.FOCUS_IGNORED, f"Industry focus {focus:.2f} was not applied: stability 1 keeps every "
+                    "account whose move the tolerance does not need.", data={"focus": focus})
     k = problem.target.size
     before = solution.labels
     labels, how = specialise(
@@ -363,18 +366,21 @@ def apply(solution, problem, industry: np.ndarray, focus: float, strict: bool,
     solution.labels, solution.how = labels, how
     moved = int((labels != before).sum())
     if moved == 0:
-        return (f"Industry focus {focus:.2f}: no trade between nearby territories made their industry mix "
+        text = (f"Industry focus {focus:.2f}: no trade between nearby territories made their industry mix "
                 "more concentrated within the balance band and the travel allowance"
                 + (" while keeping accounts with their current territory (stability)." if problem.stay_bonus > 0
                    else "."))
+        return Note(codes.FOCUS, text, data={"focus": focus, "moved": 0})
     h0, t0 = concentration(before, problem.weight, industry, k)
     h1, t1 = concentration(labels, problem.weight, industry, k)
     centres = solution.centres
     d0 = float(problem.weight @ np.linalg.norm(problem.xyz - centres[before], axis=1))
     d1 = float(problem.weight @ np.linalg.norm(problem.xyz - centres[labels], axis=1))
     travel = 100.0 * (d1 / d0 - 1.0) if d0 > 0 else 0.0
-    return (f"Industry focus {focus:.2f}: {moved:,} accounts were traded between nearby territories so "
+    text = (f"Industry focus {focus:.2f}: {moved:,} accounts were traded between nearby territories so "
             f"each specialises in fewer industries (mean top-industry share {100 * t0:.0f}% -> {100 * t1:.0f}%, "
             f"mean HHI {h0:.3f} -> {h1:.3f}) for {travel:+.1f}% travel to the territory centres. "
             "Specialised territories overlap where they share a metro, so contiguity is relaxed for "
             "the traded accounts.")
+    return Note(codes.FOCUS, text, data={"focus": focus, "moved": moved, "hhi": (h0, h1), "top_share": (t0, t1),
+                                         "travel_pct": travel})

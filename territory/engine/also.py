@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 MOVED_BY_SECONDARY = 4
-"""Reason code (like territory._assign.MOVED_BY_*) for a move made to balance a further measure."""
+"""Reason code (like territory.engine.solve.MOVED_BY_*) for a move made to balance a further measure."""
 PENALTY = 400.0
 """Weight of the squared excess outside the band against the squared deviation inside it."""
 

@@ -1,0 +1,34 @@
+"""The codes of :class:`territory.engine.notes.Note` (one name per kind of message)."""
+
+SUMMARY = "summary"  # the headline: worst territory and its deviation
+MOVES = "moves"  # how many accounts (and how much load and revenue) change territory
+LEAST_MOVES = "least_moves"  # the proven least load any alignment within the band must move
+ACCOUNT_TOO_HEAVY = "infeasible.account_too_heavy"
+LOCKED_OVER = "infeasible.locked_over"
+TOO_FEW_ACCOUNTS = "infeasible.too_few_positive"
+COARSE_ACCOUNTS = "infeasible.coarse_accounts"
+OUTSIDE_BAND = "outside_band"  # territories left outside the band, with numbers
+NO_NEARBY_ROOM = "infeasible.no_nearby_room"  # the band needs moves to far territories
+BUDGET_BINDING = "budget.binding"  # the move budget stopped balancing
+BUDGET_MET = "budget.met"
+TERRITORIES_REMOVED = "territories.removed"
+TERRITORIES_ADDED = "territories.added"
+NO_COORDINATES = "accounts.no_coordinates"
+LOCKED_WITHOUT_TERRITORY = "accounts.locked_without_territory"
+ZERO_MEASURE = "measure.all_zero"
+ANCHOR_WITHOUT_HOME = "anchor.without_home"
+NOT_GEOGRAPHIC = "start.not_geographic"  # today's alignment is not drawn on a map (owners)
+PIECES_KEPT = "contiguity.pieces_kept"  # pieces left because rejoining them would break the band
+FOCUS = "focus"
+FOCUS_IGNORED = "focus.ignored"
+ALSO_SUMMARY = "also.summary"
+ALSO_OUTSIDE = "also.outside_band"
+ONLY_OUTSIDE = "only_fix_outside"
+TEAM = "team"  # a team (or the geographic rest) and its territories
+TEAM_LOCKS = "team.locks"
+TEAMS_UNEVEN = "teams.uneven"  # load per territory differs between groups beyond the tolerance
+EVENT_REP_LEFT = "event.rep_left"
+EVENT_LOCKED_MOVED = "event.locked_moved"
+EVENT_NEW_HIRE = "event.new_hire"
+EVENT_RIPPLE = "event.ripple"  # the hand-over left the band: re-balanced at stability 1
+EVENT_OFF_TARGET = "event.off_target"

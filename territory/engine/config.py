@@ -1,0 +1,25 @@
+"""Every tuning constant of the engine in one place (why each value: docs/engine.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    candidates: int = 6  # nearest centres a cell may join in the final assignment (plus its current and last territory)
+    moving_candidates: int = 4  # ... while the centres move
+    all_candidates_up_to: int = 6  # with this many territories or fewer, every territory is a candidate
+    cells_per_territory: int = 60  # equal-load cells per territory in the final assignment
+    merge_cells: int = 3  # while the centres move, this many neighbouring cells act as one
+    max_cells: int = 60_000  # at most this many cells (LP size at 500 territories)
+    centre_moves: int = 12  # most centre moves of a fresh solve (it stops earlier once travel settles)
+    settled: float = 0.002  # centres stop moving when travel fell by less than this share in one move
+    median_steps: int = 8  # Weiszfeld steps per centre move
+    contiguity_rounds: int = 3  # rounds of rejoining stray pieces (each an exact re-balance)
+    lp_seconds: float = 120.0  # time limit of one LP (HiGHS)
+    rounding_seconds: float = 20.0  # time limit of one rounding MILP
+    geographic_share: float = 0.5  # an alignment is map-drawn when this share of the load is nearest its own centre
+
+
+DEFAULT = EngineConfig()

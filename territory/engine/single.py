@@ -1,0 +1,201 @@
+"""One group of territories, end to end: prepare -> solve -> repair -> further passes -> explain.
+
+:func:`balance_single` is the whole engine for geographic territories; industry teams
+(:mod:`territory.engine.teams`) run it once per team, and :func:`territory.engine.balance`
+dispatches between the two.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from territory.engine import also as also_pass
+from territory.engine import codes, explain, ids
+from territory.engine import focus as focus_pass
+from territory.engine.config import DEFAULT, EngineConfig
+from territory.engine.notes import Note
+from territory.engine.params import BalanceParams, also_measures, measure_name, measure_values
+from territory.engine.prepare import Prepared, prepare
+from territory.engine.repair import repair, resolve_graph
+from territory.engine.result import MOVED, PREVIOUS_TERRITORY_ID, REASON, BalanceResult
+from territory.engine.solve import Solution, solve
+from territory.schema import ACCOUNT_ID, CAPACITY_FTE, INDUSTRY, LATITUDE, LONGITUDE, REGION, REP_NAME, TERRITORY_ID
+
+
+def balance_single(accounts: pd.DataFrame, params: BalanceParams, territories: pd.DataFrame | None = None,
+                   config: EngineConfig = DEFAULT) -> BalanceResult:
+    """Balance ``accounts`` among one group of territories (no industry teams)."""
+    started = time.perf_counter()
+    prep = prepare(accounts, params, territories, config)
+    problem = prep.problem
+    notes = list(prep.notes)
+    solution = solve(problem)
+    if problem.repair_contiguity and problem.adjacency is not None:
+        solution.labels, _ = repair(problem, solution.labels, solution.centres, solution.how, solution.scale)
+    also = also_measures(params)
+    if also and problem.adjacency is not None:
+        _balance_also(prep, also, solution)
+    if params.industry_focus > 0:
+        if INDUSTRY in accounts.columns:
+            codes_all, _ = pd.factorize(accounts[INDUSTRY].astype("string").fillna("Other"), sort=True)
+            industry = codes_all[prep.geo].astype(np.int64)
+            notes.append(focus_pass.apply(solution, problem, industry, params.industry_focus, problem.strict,
+                                          _further_measures(prep, also) if also else None))
+        else:
+            notes.append(Note(codes.FOCUS_IGNORED,
+                              "industry_focus is set but the accounts have no industry column, so it was ignored."))
+    return _result(prep, solution, notes, started)
+
+
+def _further_measures(prep: Prepared, also: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values of the geo-located accounts (n_g, m), solve targets (k, m), fixed load (k, m)) of
+    the ``also_balance`` measures, with the same bookkeeping as the main measure: targets follow
+    capacity, accounts without coordinates are fixed load (or leave room when unassigned)."""
+    capacity = prep.plan.capacity
+    k = capacity.size
+    share = capacity / capacity.sum()
+    values = [measure_values(prep.accounts, measure) for measure in also]
+    return (np.column_stack([v[prep.geo] for v in values]),
+            np.column_stack([v.sum() * share - v[prep.no_geo_free].sum() * share for v in values]),
+            np.column_stack([np.bincount(prep.cur_idx[prep.no_geo_fixed], weights=v[prep.no_geo_fixed], minlength=k)
+                             for v in values]))
+
+
+def _balance_also(prep: Prepared, also: tuple[str, ...], solution: Solution) -> None:
+    """Bring the ``also_balance`` measures within the tolerance too (:mod:`territory.engine.also`)."""
+    from territory.geo import delaunay_neighbors, to_lat_lon
+
+    problem = prep.problem
+    k = problem.k
+    values, further_targets, further_fixed = _further_measures(prep, also)
+    measures = np.column_stack([problem.weight, values])
+    targets = np.column_stack([problem.target, further_targets])
+    fixed = np.column_stack([problem.fixed_load, further_fixed])
+    # a little inside the hard band, like the main solve, so rounding never tips a territory out
+    band = 0.8 * problem.tolerance
+    labels = solution.labels.copy()
+    free = problem.free
+    if free.all():
+        graph = resolve_graph(problem.adjacency)
+    else:
+        # locked accounts are fixed load, and territories are kept whole on the graph of the free
+        # accounts: the same graph territory.metrics counts pieces on (a lock is not a fragment)
+        fixed = fixed + np.column_stack([np.bincount(labels[~free], weights=measures[~free, j], minlength=k)
+                                         for j in range(measures.shape[1])])
+        lat, lon = to_lat_lon(problem.xyz[free])
+        graph = delaunay_neighbors(lat, lon)
+    new, changed = also_pass.balance_measures(labels[free], measures[free], targets, fixed, graph, problem.xyz[free],
+                                              solution.centres, np.ones(int(free.sum()), dtype=bool), band)
+    labels[free] = new
+    solution.how[np.flatnonzero(free)[changed]] = also_pass.MOVED_BY_SECONDARY
+    solution.labels = labels
+
+
+def _place_without_coordinates(labels: np.ndarray, free: np.ndarray, weight: np.ndarray,
+                               target: np.ndarray, k: int) -> np.ndarray:
+    """Accounts with no coordinates and no current territory go where there is most room."""
+    if not free.any():
+        return labels
+    load = np.bincount(labels[labels >= 0], weights=weight[labels >= 0], minlength=k)
+    for i in np.flatnonzero(free)[np.argsort(-weight[free], kind="stable")]:
+        j = int(np.argmax(target - load))
+        labels[i] = j
+        load[j] += weight[i]
+    return labels
+
+
+def _result(prep: Prepared, solution: Solution, notes: list[Note], started: float) -> BalanceResult:
+    from territory.geo import to_lat_lon
+
+    params, plan, accounts = prep.params, prep.plan, prep.accounts
+    k = len(plan.ids)
+    n = len(accounts)
+    weight, target, unit = prep.weight, prep.target, prep.unit
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[prep.geo] = solution.labels
+    labels[prep.no_geo_fixed] = prep.cur_idx[prep.no_geo_fixed]
+    labels = _place_without_coordinates(labels, prep.no_geo_free, weight, target, k)
+    how = np.zeros(n, dtype=np.int8)
+    how[prep.geo] = solution.how
+    centres = solution.centres
+    anchored = prep.problem.anchored
+    if prep.has_current and params.anchor == "free":
+        # keep IDs stable: the solver's territories take today's IDs by overlap
+        have = prep.cur_idx >= 0
+        overlap = np.bincount(labels[have] * k + prep.cur_idx[have], weights=weight[have] + 1e-6,
+                              minlength=k * k).reshape(k, k)
+        locked_slots = np.where(prep.locked, prep.cur_idx, -1)
+        perm = ids.match(overlap, plan.capacity, locked_slots)
+        labels = perm[labels]
+        inverse = np.empty(k, dtype=np.int64)
+        inverse[perm] = np.arange(k)
+        centres = centres[inverse]
+
+    names = np.asarray(plan.ids, dtype=object)
+    previous = prep.current.astype("string")
+    moved = previous.notna().to_numpy() & (previous.fillna("").to_numpy(dtype=object) != names[labels])
+    clat, clon = to_lat_lon(centres)
+    if anchored.any():
+        clat[anchored], clon[anchored] = plan.home_lat[anchored], plan.home_lon[anchored]
+    load = np.bincount(labels, weights=weight, minlength=k)
+    dev = (load - target) / np.maximum(target, 1e-12)
+
+    also_text = " and ".join((measure_name(params.balance_on),) + also_measures(params))
+    reason = explain.reasons(plan, labels, prep.cur_idx, prep.current, moved, how, clat, clon, prep.lat, prep.lon,
+                             weight, target, also_text)
+    assignment = pd.DataFrame(
+        {ACCOUNT_ID: accounts[ACCOUNT_ID].astype("string").to_numpy(), TERRITORY_ID: pd.array(names[labels],
+                                                                                               dtype="string"),
+         PREVIOUS_TERRITORY_ID: previous.to_numpy(), MOVED: moved, REASON: reason},
+        index=accounts.index)
+    assignment[PREVIOUS_TERRITORY_ID] = assignment[PREVIOUS_TERRITORY_ID].astype("string")
+    centers = pd.DataFrame({TERRITORY_ID: pd.array(names, dtype="string"), LATITUDE: clat, LONGITUDE: clon})
+    table = pd.DataFrame({
+        TERRITORY_ID: pd.array(names, dtype="string"),
+        REP_NAME: pd.array(plan.rep_name, dtype="string"),
+        REGION: pd.array(plan.region, dtype="string"),
+        CAPACITY_FTE: plan.capacity,
+        "target": target,
+    })
+    excess = solution.excess
+    feasible, warnings = explain.feasibility(accounts, params, names, labels, prep.locked, prep.cur_idx, weight,
+                                             target, dev, unit, excess)
+    least = None
+    if prep.has_current:
+        had = prep.current.notna().to_numpy()
+        least = explain.least_moved(weight, prep.cur_idx, had, target, params.tolerance)
+    budget_notes = _budget_notes(prep, moved, feasible)
+    summary = explain.summary(params, names, dev, load, target, unit, moved, accounts, weight, least)
+    also_ok, also_notes = explain.also_report(accounts, params, plan.capacity, names, labels)
+    feasible = feasible and also_ok
+    also_warnings = [note for note in also_notes if note.warning]
+    also_summary = [note for note in also_notes if not note.warning]
+    ordered = tuple(budget_notes + warnings + also_warnings + notes + summary + also_summary)
+    return BalanceResult(
+        assignment=assignment, centers=centers, territories=table, feasible=feasible, notes=ordered,
+        params=params, seconds=time.perf_counter() - started, n_iter=solution.n_iter,
+        load=pd.Series(load, index=pd.Index(names, name=TERRITORY_ID), name="load"), least_moved=least)
+
+
+def _budget_notes(prep: Prepared, moved: np.ndarray, feasible: bool) -> list[Note]:
+    params = prep.params
+    if params.move_budget_accounts is None and params.move_budget_revenue_pct is None:
+        return []
+    revenue = explain.revenue_of(prep.accounts)
+    share = 100 * revenue[moved].sum() / revenue.sum() if revenue.sum() > 0 else 0.0
+    budget = " and ".join(x for x in (
+        f"{params.move_budget_accounts:,} accounts" if params.move_budget_accounts is not None else "",
+        f"{params.move_budget_revenue_pct:g}% of revenue" if params.move_budget_revenue_pct is not None else "")
+        if x)
+    data = {"moved": int(moved.sum()), "revenue_pct": share, "budget_accounts": params.move_budget_accounts,
+            "budget_revenue_pct": params.move_budget_revenue_pct}
+    if feasible:
+        return [Note(codes.BUDGET_MET, f"Move budget ({budget}): {int(moved.sum()):,} accounts moved ({share:.1f}% "
+                     "of revenue), within the budget and the tolerance.", data=data)]
+    return [Note(codes.BUDGET_BINDING, f"Move budget ({budget}) stopped balancing: {int(moved.sum()):,} accounts "
+                 f"moved ({share:.1f}% of revenue); the moves within the budget that bring the territories closest "
+                 "to the band were made, and the territories below remain outside it.", warning=True, data=data)]
+

@@ -1,0 +1,185 @@
+"""The exact balancing step: a transportation linear program at fixed centres, then rounding.
+
+Groups of accounts (cells of the map, or single accounts) send their load to candidate
+territories; every territory's load must land in its band. This is the Hess transportation
+formulation of territory design, solved by HiGHS through :func:`scipy.optimize.milp`:
+
+    minimise    sum_gj cost_gj y_gj + penalty * (shortfall_j + overflow_j)
+    subject to  sum_j y_gj = mass_g                                        every group is served
+                aim_lo_j <= sum_g y_gj + shortfall_j - overflow_j <= aim_hi_j
+                0 <= shortfall_j <= aim_lo_j - lo_j, 0 <= overflow_j <= hi_j - aim_hi_j
+                sum_gj moved_gj y_gj <= budget                               optional move limits
+
+so every territory lands in its hard band [lo, hi] (the tolerance) and, where the costs allow, in
+the tighter aim band (compactness decides how tight). When the hard band cannot be met with these
+candidates the program is infeasible, which HiGHS proves; :func:`transport` then solves the
+elastic version that minimises the load outside the band and reports it (``Flow.excess``).
+
+A basic optimal solution splits at most about K groups between territories. :func:`round_split`
+turns split accounts into whole assignments with a small mixed-integer program over just those
+accounts, so the balance of the final alignment is exact, not the result of a heuristic repair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+SPLIT = 1e-7
+"""A flow below this share of its group's mass counts as zero (solver round-off)."""
+
+
+class LimitsInfeasible(RuntimeError):
+    """The move limits cannot be met at all (some accounts must move and the budget is smaller)."""
+
+
+@dataclass(frozen=True)
+class Band:
+    """Load limits per territory (k,) for the accounts being assigned (fixed load already taken off)."""
+
+    lower: np.ndarray  # hard
+    upper: np.ndarray
+    aim_lower: np.ndarray  # soft, inside the hard band
+    aim_upper: np.ndarray
+
+    def shifted(self, fixed: np.ndarray) -> Band:
+        """The band for what is left once ``fixed`` load per territory is assigned elsewhere."""
+        return Band(self.lower - fixed, self.upper - fixed, self.aim_lower - fixed, self.aim_upper - fixed)
+
+
+@dataclass(frozen=True)
+class MoveLimit:
+    """At most ``budget`` of some amount may move: ``moved[g, c]`` per unit of mass sent to ``cand[g, c]``."""
+
+    moved: np.ndarray
+    budget: float
+
+
+@dataclass(frozen=True)
+class Flow:
+    """The LP's answer: ``flow[g, c]`` is the mass group ``g`` sends to ``cand[g, c]``."""
+
+    flow: np.ndarray  # (G, m)
+    excess: np.ndarray  # (k,) load outside the hard band (0 everywhere when it is met)
+    cost: float  # sum of cost x flow (without penalties)
+
+    @property
+    def feasible(self) -> bool:
+        return bool(self.excess.max(initial=0.0) <= 1e-9 * max(1.0, float(self.flow.sum())))
+
+
+def _soft_penalty(cost: np.ndarray) -> float:
+    """Penalty per unit of load outside the aim band: more than any single rerouting saves."""
+    spread = float(cost.max() - cost.min()) if cost.size else 0.0
+    return 4.0 * spread + 1.0
+
+
+def transport(mass: np.ndarray, cand: np.ndarray, cost: np.ndarray, band: Band,
+              limits: tuple[MoveLimit, ...] = (), time_limit: float = 120.0) -> Flow:
+    """Solve the band-constrained transportation LP over the candidate pairs.
+
+    ``mass`` (G,) >= 0; ``cand`` (G, m) territory indices, -1 for none; ``cost`` (G, m) per unit
+    of mass. Infeasible hard bands are answered by the elastic program (``Flow.excess`` > 0).
+    """
+    G, m = cand.shape
+    k = band.lower.size
+    g_idx, c_idx = np.nonzero(cand >= 0)
+    terr = cand[g_idx, c_idx]
+    nv = g_idx.size
+    pair_cost = cost[g_idx, c_idx]
+    soft = _soft_penalty(pair_cost)
+    serve = sp.csr_matrix((np.ones(nv), (g_idx, np.arange(nv))), shape=(G, nv))
+    load = sp.csr_matrix((np.ones(nv), (terr, np.arange(nv))), shape=(k, nv))
+    eye = sp.identity(k, format="csr")
+    extra = [sp.csr_matrix((len(limits), 4 * k))]
+
+    def solve(elastic: bool):
+        # columns: pairs, shortfall, overflow (soft tier), under, over (beyond the hard band: elastic only)
+        hard_width = np.inf if elastic else 0.0
+        a = sp.vstack([sp.hstack([serve, sp.csr_matrix((G, 4 * k))]),
+                       sp.hstack([load, eye, -eye, eye, -eye]),
+                       *([sp.hstack([sp.csr_matrix(np.vstack([lim.moved[g_idx, c_idx] for lim in limits])), *extra])]
+                         if limits else [])], format="csr")
+        lower = np.r_[mass, band.aim_lower, [-np.inf] * len(limits)]
+        upper = np.r_[mass, band.aim_upper, [lim.budget for lim in limits]]
+        big = soft * (k + 1) * 10.0
+        c = np.r_[pair_cost, np.full(2 * k, soft), np.full(2 * k, big)]
+        ub = np.r_[mass[g_idx], np.maximum(band.aim_lower - band.lower, 0.0),
+                   np.maximum(band.upper - band.aim_upper, 0.0), np.full(2 * k, hard_width)]
+        return milp(c, constraints=LinearConstraint(a, lower, upper), bounds=Bounds(np.zeros(nv + 4 * k), ub),
+                    options={"time_limit": time_limit})
+
+    result = solve(elastic=False)
+    if result.x is None:
+        result = solve(elastic=True)
+    if result.x is None and limits and result.status == 2:
+        raise LimitsInfeasible(result.message)
+    if result.x is None:
+        raise RuntimeError(f"HiGHS found no solution for the transportation LP: {result.message}")
+    x = np.maximum(result.x, 0.0)
+    flow = np.zeros((G, m))
+    np.add.at(flow, (g_idx, c_idx), x[:nv])
+    excess = x[nv + 2 * k:nv + 3 * k] + x[nv + 3 * k:nv + 4 * k]
+    return Flow(flow=flow, excess=excess, cost=float(pair_cost @ x[:nv]))
+
+
+def split_groups(flow: Flow, mass: np.ndarray) -> np.ndarray:
+    """Boolean (G,): groups whose mass the LP sends to more than one territory."""
+    positive = flow.flow > SPLIT * np.maximum(mass, 1e-300)[:, None]
+    return positive.sum(axis=1) > 1
+
+
+def main_choice(flow: Flow, cand: np.ndarray) -> np.ndarray:
+    """(G,) the territory receiving most of each group's mass."""
+    return cand[np.arange(cand.shape[0]), flow.flow.argmax(axis=1)]
+
+
+def round_split(weight: np.ndarray, cand: np.ndarray, cost: np.ndarray, allowed: np.ndarray, band: Band,
+                limits: tuple[MoveLimit, ...] = (), time_limit: float = 30.0) -> np.ndarray | None:
+    """Whole assignments for some accounts: choice index (n,) into ``cand``, or None.
+
+    A mixed-integer program over these accounts only: each takes one of its ``allowed``
+    candidates and every territory's load (``band`` already net of everyone else's load) lands in
+    its hard band, in its aim band where possible; minimises cost x weight. None when no such
+    rounding exists (the caller widens the set or reports).
+    """
+    n, _ = cand.shape
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    g_idx, c_idx = np.nonzero(allowed & (cand >= 0))
+    terr = cand[g_idx, c_idx]
+    nv = g_idx.size
+    k = band.lower.size
+    touched = np.unique(terr)
+    t = touched.size
+    rank = np.full(k, -1, dtype=np.int64)
+    rank[touched] = np.arange(t)
+    pair_cost = cost[g_idx, c_idx] * weight[g_idx]
+    soft = _soft_penalty(cost[g_idx, c_idx])
+    one = sp.csr_matrix((np.ones(nv), (g_idx, np.arange(nv))), shape=(n, nv))
+    load = sp.csr_matrix((weight[g_idx], (rank[terr], np.arange(nv))), shape=(t, nv))
+    eye = sp.identity(t, format="csr")
+    blocks = [sp.hstack([one, sp.csr_matrix((n, 2 * t))]), sp.hstack([load, eye, -eye])]
+    lower = [np.ones(n), band.aim_lower[touched]]
+    upper = [np.ones(n), band.aim_upper[touched]]
+    for lim in limits:
+        blocks.append(sp.hstack([sp.csr_matrix(lim.moved[g_idx, c_idx][None, :] * weight[g_idx]),
+                                 sp.csr_matrix((1, 2 * t))]))
+        lower.append([-np.inf])
+        upper.append([lim.budget])
+    c = np.r_[pair_cost, np.full(2 * t, soft)]
+    ub = np.r_[np.ones(nv), np.maximum(band.aim_lower - band.lower, 0.0)[touched],
+               np.maximum(band.upper - band.aim_upper, 0.0)[touched]]
+    result = milp(c, constraints=LinearConstraint(sp.vstack(blocks, format="csr"), np.concatenate(lower),
+                                                  np.concatenate(upper)),
+                  integrality=np.r_[np.ones(nv), np.zeros(2 * t)], bounds=Bounds(np.zeros(nv + 2 * t), ub),
+                  options={"time_limit": time_limit})
+    if result.x is None:
+        return None
+    chosen = result.x[:nv] > 0.5
+    choice = np.full(n, -1, dtype=np.int64)
+    choice[g_idx[chosen]] = c_idx[chosen]
+    return choice if (choice >= 0).all() else None
