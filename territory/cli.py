@@ -357,7 +357,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         )
         saved_as = _store(args).save(scenario, overwrite=args.overwrite).name
     summary = {
-        "territories": int(labels.nunique()),
+        "territories": card["territories"],
         "accounts": len(accounts),
         "balance_on": args.balance_on if isinstance(args.balance_on, str) else dict(args.balance_on),
         "tolerance": args.tolerance,
@@ -367,7 +367,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         "weighted_mean_distance_km": card.get("weighted_mean_distance_km"),
         "fragmented_territories": card.get("fragmented_territories"),
         "stray_workload_pct": card.get("stray_workload_pct"),
-        "moved_accounts": card.get("moved_accounts", int(result.assignment["moved"].sum())),
+        "moved_accounts": card["moved_accounts"],
         "moved_revenue_pct": card.get("moved_revenue_pct"),
         "feasible": bool(result.feasible),
         "seconds": round(time.perf_counter() - started, 3),

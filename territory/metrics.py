@@ -32,8 +32,9 @@ read these same numbers. Definitions (units in brackets; also in the README):
   territories in more than one piece; **stray_workload_pct** [%] is the workload outside each territory's largest piece
   (largest by workload) as a share of the assigned workload. Accounts without coordinates are
   left out of piece counting.
-* **moved_***: accounts whose label differs from a non-empty previous label. Accounts that had no
-  previous territory are *newly assigned*, not moved (counted in ``newly_assigned_accounts``).
+* **moved_*** (:func:`moved_mask`): accounts whose label differs from a non-empty previous label.
+  Accounts that had no previous territory are *newly assigned*, not moved (counted in
+  ``newly_assigned_accounts``).
   ``moved_revenue_pct`` is moved revenue as % of the revenue of all accounts.
 """
 
@@ -66,6 +67,7 @@ __all__ = [
     "industry_matrix",
     "measure_label",
     "measure_values",
+    "moved_mask",
     "normalize_balance_on",
     "pareto_curve",
     "parse_balance_on",
@@ -707,6 +709,29 @@ def scorecard(
     return card
 
 
+def moved_mask(accounts: pd.DataFrame, labels: Any, previous: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(moved, newly_assigned) boolean arrays, one value per account.
+
+    *Moved*: the account had a non-empty previous territory and now has a different, non-empty
+    one. *Newly assigned*: it had none and now has one. Labels are compared as :func:`scorecard`
+    compares them (strings, stripped; blank or missing = unassigned), aligned like ``labels``.
+    Every moved count (scorecard, Rebalance tables, report, scenarios, exports) comes from here.
+
+    >>> moved, newly = moved_mask(pd.DataFrame(index=range(4)), ["T1", "T2", "T2", None], ["T1", "T1", None, "T1"])
+    >>> moved.tolist(), newly.tolist()
+    ([False, True, False, False], [False, False, True, False])
+    """
+    now_codes, now_names = _align_labels(accounts, labels)
+    before_codes, before_names = _align_labels(accounts, previous, what="previous")
+    common = pd.Index(now_names).append(pd.Index(before_names)).unique()
+    now = np.append(common.get_indexer(now_names), -1)[np.where(now_codes >= 0, now_codes, len(now_names))]
+    before = np.append(common.get_indexer(before_names), -1)[
+        np.where(before_codes >= 0, before_codes, len(before_names))
+    ]
+    had, has = before >= 0, now >= 0
+    return had & has & (now != before), ~had & has
+
+
 def _moves(accounts: pd.DataFrame, labels: Any, previous: Any, b: dict[str, Any]) -> dict[str, Any]:
     n = len(accounts)
     result: dict[str, Any] = {"compared_with_previous": previous is not None}
@@ -714,16 +739,7 @@ def _moves(accounts: pd.DataFrame, labels: Any, previous: Any, b: dict[str, Any]
         moved = np.zeros(n, dtype=bool)
         newly = moved
     else:
-        now_codes, now_names = _align_labels(accounts, labels)
-        before_codes, before_names = _align_labels(accounts, previous, what="previous")
-        common = pd.Index(now_names).append(pd.Index(before_names)).unique()
-        now = np.append(common.get_indexer(now_names), -1)[np.where(now_codes >= 0, now_codes, len(now_names))]
-        before = np.append(common.get_indexer(before_names), -1)[
-            np.where(before_codes >= 0, before_codes, len(before_names))
-        ]
-        had, has = before >= 0, now >= 0
-        moved = had & has & (now != before)
-        newly = ~had & has
+        moved, newly = moved_mask(accounts, labels, previous)
     revenue = b["revenue"] if b["revenue"] is not None else np.zeros(n)
     workload = b["workload"] if b["workload"] is not None else np.zeros(n)
     total_revenue = revenue.sum()

@@ -291,7 +291,7 @@ def build_report(data: ReportInput) -> str:
         parts.append(figure_html(map_figure, first))
 
     if before is not None:
-        moved = (before.astype("string") != after.astype("string")).fillna(False) & before.notna()
+        moved = pd.Series(metrics.moved_mask(accounts, after, before)[0], index=accounts.index)
         parts.append(f"<h2>Moved accounts ({int(moved.sum()):,})</h2>")
         if moved.any():
             listing = pd.DataFrame({

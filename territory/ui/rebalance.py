@@ -34,6 +34,7 @@ from territory import events, schema
 from territory.balance import BalanceParams, BalanceResult, balance
 from territory.errors import ParameterError, TerritoryError
 from territory.geo import weighted_centers
+from territory.metrics import moved_mask
 from territory.ui import cached, maps, rebalance_charts, state
 from territory.ui import scenarios as scenarios_ui
 from territory.ui.state import frame_fingerprint
@@ -306,20 +307,23 @@ def after_assignment(
 
     The engine saw hand-moved accounts already in their new territory, so it calls them unmoved;
     here ``previous_territory_id`` is the active alignment again and those accounts get a
-    "moved by hand" reason.
+    "moved by hand" reason. ``moved`` is :func:`territory.metrics.moved_mask`'s, so the moved
+    accounts listed here are the ones the "Moved accounts" KPI counts (an account that had no
+    territory before is newly assigned, not moved; it keeps its reason).
     """
     out = result_assignment.copy()
     prev = before.reindex(out.index).astype("string")
     after = out[schema.TERRITORY_ID].astype("string")
     out["previous_territory_id"] = prev
-    moved = (after != prev).fillna(after.notna() | prev.notna()).astype(bool)
+    moved, newly = moved_mask(out, after, prev)
     out["moved"] = moved
+    changed = pd.Series(moved | newly, index=out.index)
     reason = out["reason"].astype("string").fillna("") if "reason" in out else pd.Series("", index=out.index)
     if manual_moves:
         ids = out[schema.ACCOUNT_ID].astype("string")
-        hand = ids.isin(list(manual_moves)).to_numpy() & moved.to_numpy()
+        hand = ids.isin(list(manual_moves)).to_numpy() & changed.to_numpy()
         reason = reason.where(~hand, after.map(lambda t: MANUAL_REASON.format(to=t)))
-    out["reason"] = reason.where(moved, "").astype(str)
+    out["reason"] = reason.where(changed, "").astype(str)
     return out
 
 
