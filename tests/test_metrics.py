@@ -433,3 +433,23 @@ def test_a_territorys_own_island_is_not_a_fragment_but_an_interleaved_piece_is()
     inside[np.flatnonzero((lon > -112) & (lon < -110))[:3]] = "E"
     assert scorecard(accounts, pd.Series(inside))["fragmented_territories"] == 1
 
+
+def test_the_benchmark_tables_measure_travel_and_balance_as_the_metrics_do():
+    """benchmarks/bench_balance.py scores every method itself (it also scores k-means-constrained
+    runs in a child process); its figures must be these metrics' figures, or the README's tables
+    and the app would disagree."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_balance
+    from generate import generate_accounts
+
+    accounts = generate_accounts(2_000, seed=1)
+    labels = np.asarray(pd.qcut(accounts["longitude"], 7, labels=False).astype(str).radd("T"))
+    graph = delaunay_neighbors(accounts["latitude"].to_numpy(), accounts["longitude"].to_numpy())
+    scored = bench_balance.quality(accounts, labels, graph)
+    card = scorecard(accounts, labels, adjacency=graph)
+    assert scored.weighted_mean_distance_km == pytest.approx(card["weighted_mean_distance_km"], rel=1e-12)
+    assert scored.max_deviation_pct == pytest.approx(card["max_deviation_pct"], rel=1e-12)
+    assert scored.fragmented == card["fragmented_territories"]
