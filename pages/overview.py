@@ -19,10 +19,9 @@ if view is None:
     st.stop()
 
 accounts, labels, territories, view_key = view
-centers = state.alignment_centers(alignment)
 
-table = cached.territory_table(view_key, accounts, labels, territories, "workload", centers)
-score = cached.scorecard(view_key, accounts, labels, None, territories, "workload", centers)
+table = cached.territory_table(view_key, accounts, labels, territories, "workload")
+score = cached.scorecard(view_key, accounts, labels, None, territories, "workload")
 kpi = widgets.overview_kpis(accounts, labels, score)
 
 cols = st.columns(6)

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from territory.errors import TerritoryError
+from territory.metrics import MEAN_DISTANCE_HELP
 from territory.scenarios import (
     dataset_fingerprint,
     differing_accounts,
@@ -81,7 +82,8 @@ if open_tab.open:
             cols[0].metric("Territories", f"{score['territories']:,}")
             cols[1].metric("Max deviation", widgets.format_pct(score.get("max_deviation_pct")),
                            help=f"On {score.get('balance_on', 'workload')}, against each territory's target.")
-            cols[2].metric("Weighted mean distance", f"{(score.get('weighted_mean_distance_km') or 0):,.0f} km")
+            cols[2].metric("Mean distance", widgets.format_km(score.get("weighted_mean_distance_km")),
+                           help=MEAN_DISTANCE_HELP)
             cols[3].metric("Accounts moved", f"{score.get('moved_accounts', 0):,}",
                            help="Compared with the alignment in the dataset file.")
             cols[4].metric("Revenue moved", widgets.format_pct(score.get("moved_revenue_pct")))

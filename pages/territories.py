@@ -4,7 +4,7 @@ import streamlit as st
 
 from territory import schema
 from territory.export import to_csv_bytes
-from territory.metrics import pareto_curve, top_share
+from territory.metrics import MEAN_DISTANCE_HELP, pareto_curve, top_share
 from territory.ui import cached, charts, maps, state, widgets
 from territory.ui import colors as tcolors
 
@@ -15,7 +15,6 @@ alignment = state.get_alignment()
 settings = state.get_settings()
 labels = alignment.labels
 territory_colors = tcolors.territory_colors(tcolors.all_territory_ids(dataset.territories, labels))
-centers = state.alignment_centers(alignment)
 
 if labels.dropna().empty:
     widgets.empty_state(
@@ -27,7 +26,7 @@ if labels.dropna().empty:
     st.stop()
 
 table = cached.territory_table(
-    dataset.fingerprint, dataset.accounts, labels, dataset.territories, settings.balance_on, centers
+    dataset.fingerprint, dataset.accounts, labels, dataset.territories, settings.balance_on
 )
 
 tab_table, tab_region, tab_mix, tab_drill = st.tabs(
@@ -44,7 +43,7 @@ with tab_table:
         for c in (
             schema.TERRITORY_ID, schema.REP_NAME, schema.REGION, "accounts", schema.REVENUE, schema.POTENTIAL,
             schema.WORKLOAD_HOURS, schema.CAPACITY_FTE, "utilisation_pct", "deviation_pct",
-            "mean_distance_km", "top_industry", "pieces",
+            "weighted_mean_distance_km", "top_industry", "pieces",
         )
         if c in table and not (c == "deviation_pct" and settings.balance_on == "workload")  # = utilisation - 100
     ]
@@ -70,9 +69,8 @@ with tab_table:
                 "Deviation (%)", format="%+.1f%%", width="small",
                 help=f"Of {schema.MEASURE_LABEL[settings.balance_on].lower()} against the capacity-adjusted target.",
             ),
-            "mean_distance_km": st.column_config.NumberColumn(
-                "Mean travel (km)", format="%.0f", width=95,
-                help="Mean great-circle distance from the territory centre (or the rep's home) to its accounts.",
+            "weighted_mean_distance_km": st.column_config.NumberColumn(
+                "Mean distance (km)", format="%.0f", width=95, help=MEAN_DISTANCE_HELP,
             ),
             "top_industry": st.column_config.TextColumn("Top industry", width=120),
             "pieces": st.column_config.NumberColumn(
@@ -139,7 +137,8 @@ with tab_drill:
     k[1].metric("Revenue (USD/yr)", widgets.format_usd(row[schema.REVENUE]))
     k[2].metric("Workload (h/yr)", widgets.format_hours(row[schema.WORKLOAD_HOURS]))
     k[3].metric("Utilisation", widgets.format_pct(row.get("utilisation_pct"), 0))
-    k[4].metric("Mean travel (km)", f"{row.get('mean_distance_km', float('nan')):,.0f}")
+    k[4].metric("Mean distance (km)", f"{row.get('weighted_mean_distance_km', float('nan')):,.0f}",
+                help=MEAN_DISTANCE_HELP)
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**Its accounts**")

@@ -159,9 +159,9 @@ def assignment_table(
     if "moved" in assignment.columns:
         out["moved"] = assignment["moved"].fillna(False).astype(bool).to_numpy()
     else:
-        out["moved"] = (
-            out["previous_territory_id"].notna() & (out["previous_territory_id"] != out[schema.TERRITORY_ID])
-        ).fillna(False).astype(bool)
+        from territory.metrics import moved_mask
+
+        out["moved"] = moved_mask(out, out[schema.TERRITORY_ID], out["previous_territory_id"])[0]
     out["reason"] = (
         assignment["reason"].fillna("").astype(str).to_numpy() if "reason" in assignment.columns else ""
     )

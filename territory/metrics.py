@@ -18,9 +18,15 @@ read these same numbers. Definitions (units in brackets; also in the README):
   **max_min_ratio** = largest / smallest capacity-adjusted load, ``None`` when a territory's load is
   0 (an empty territory makes the ratio infinite; JSON has no infinity).
 * **utilisation_pct** [%]: ``workload / (capacity_fte x mean workload per FTE) x 100``.
-* **distance** [km]: great-circle distance from an account to its territory's centre: the
-  ``centers`` frame when given, else the rep's home base, else the workload-weighted spherical
-  centroid of the territory's accounts. **weighted_mean_distance_km** weights accounts by workload.
+* **centre** of a territory (:func:`territory_centres`): the workload-weighted spherical centroid
+  of its accounts (the normalised workload-weighted sum of their 3-D unit vectors; equal weights
+  when the territory has no workload). It depends on the accounts and the labels only, never on
+  which engine run (if any) produced the labels, the rep's home base or a territory's name, so a
+  live result, a saved scenario, the report and the CLI give the same number for one alignment.
+* **distance** [km] (:func:`account_distances`): great-circle distance from an account to its
+  territory's centre. **mean_distance_km** is its plain mean per territory;
+  **weighted_mean_distance_km** (per territory and in the scorecard) weights accounts by workload
+  (:func:`weighted_mean_distance_km`).
 * **industry_concentration**: Herfindahl index of the territory's revenue shares by industry
   (1 = a single industry, 1/k = k industries with equal revenue); account counts when the
   territory has no revenue.
@@ -32,8 +38,9 @@ read these same numbers. Definitions (units in brackets; also in the README):
   territories in more than one piece; **stray_workload_pct** [%] is the workload outside each territory's largest piece
   (largest by workload) as a share of the assigned workload. Accounts without coordinates are
   left out of piece counting.
-* **moved_***: accounts whose label differs from a non-empty previous label. Accounts that had no
-  previous territory are *newly assigned*, not moved (counted in ``newly_assigned_accounts``).
+* **moved_*** (:func:`moved_mask`): accounts whose label differs from a non-empty previous label.
+  Accounts that had no previous territory are *newly assigned*, not moved (counted in
+  ``newly_assigned_accounts``).
   ``moved_revenue_pct`` is moved revenue as % of the revenue of all accounts.
 """
 
@@ -63,15 +70,19 @@ BalanceOn = str | Mapping[str, float] | tuple[tuple[str, float], ...]
 
 __all__ = [
     "TABLE_COLUMNS",
+    "account_distances",
     "industry_matrix",
     "measure_label",
     "measure_values",
+    "moved_mask",
     "normalize_balance_on",
     "pareto_curve",
     "parse_balance_on",
     "scorecard",
+    "territory_centres",
     "territory_table",
     "top_share",
+    "weighted_mean_distance_km",
 ]
 
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -89,7 +100,6 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "utilisation_pct",
     "center_latitude",
     "center_longitude",
-    "center_source",
     "mean_distance_km",
     "weighted_mean_distance_km",
     "max_distance_km",
@@ -100,6 +110,12 @@ TABLE_COLUMNS: tuple[str, ...] = (
 """Columns of :func:`territory_table`, in order. ``value`` is the load on the balance measure."""
 
 _STATS = ("max_deviation_pct", "cv", "gini", "max_min_ratio")
+
+MEAN_DISTANCE_HELP = (
+    "Workload-weighted mean great-circle distance from each account to its territory's centre, the "
+    "workload-weighted centroid of the territory's accounts (not the rep's home)."
+)
+"""The travel figure in one sentence, shown as help wherever the app shows it."""
 
 
 # --- measures ---------------------------------------------------------------------------------
@@ -332,46 +348,110 @@ def _coordinates(accounts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None
     return lat, lon
 
 
-def _centres(
-    frame: pd.DataFrame,
-    codes: np.ndarray,
-    coords: tuple[np.ndarray, np.ndarray] | None,
-    workload: np.ndarray,
-    centers: pd.DataFrame | None,
+def _centre_weights(codes: np.ndarray, k: int, workload: np.ndarray | None, located: np.ndarray) -> np.ndarray:
+    """Weight of each account in its territory's centre: its workload (negative counts as 0), or 1
+    for every account of a territory whose located accounts carry no workload at all (or when the
+    data has no workload column). 0 for unassigned or unlocated accounts."""
+    use = (codes >= 0) & located
+    if workload is None:
+        return use.astype(float)
+    w = np.where(use, np.clip(workload, 0.0, None), 0.0)
+    empty = _sum_by(codes, w, k) <= 0
+    return np.where(use & empty[np.where(codes >= 0, codes, 0)], 1.0, w)
+
+
+def _travel(
+    codes: np.ndarray, k: int, coords: tuple[np.ndarray, np.ndarray] | None, workload: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lat, lon, source) per territory: given centre, else rep home, else weighted centroid."""
-    k = len(frame)
+    """(centre latitude, centre longitude) per territory code and the distance [km] per account.
+
+    The one place that defines a territory's centre and an account's distance to it (see the
+    module docstring); NaN where a territory has no located account, or for an account that is
+    unassigned or has no coordinates.
+    """
     clat = np.full(k, np.nan)
     clon = np.full(k, np.nan)
-    source = np.full(k, None, dtype=object)
-    ids = frame[schema.TERRITORY_ID].to_numpy(dtype=object)
-    if centers is not None and len(centers):
-        c = centers.reset_index() if schema.TERRITORY_ID not in centers.columns else centers
-        c = c.assign(**{schema.TERRITORY_ID: c[schema.TERRITORY_ID].astype(str)}).drop_duplicates(schema.TERRITORY_ID)
-        c = c.set_index(schema.TERRITORY_ID).reindex(ids)
-        clat = np.array(pd.to_numeric(c[schema.LATITUDE], errors="coerce").to_numpy(dtype=float, na_value=np.nan))
-        clon = np.array(pd.to_numeric(c[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float, na_value=np.nan))
-        source[np.isfinite(clat) & np.isfinite(clon)] = "centre"
-    if schema.HOME_LATITUDE in frame.columns and schema.HOME_LONGITUDE in frame.columns:
-        hlat = pd.to_numeric(frame[schema.HOME_LATITUDE], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        hlon = pd.to_numeric(frame[schema.HOME_LONGITUDE], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        use = (source == None) & np.isfinite(hlat) & np.isfinite(hlon)  # noqa: E711 (object array)
-        clat[use], clon[use], source[use] = hlat[use], hlon[use], "home"
-    missing = source == None  # noqa: E711
-    if missing.any() and coords is not None:
-        lat, lon = coords
-        assigned = codes >= 0
-        weights = np.where(workload[assigned] > 0, workload[assigned], 0.0)
-        if weights.sum() <= 0:
-            weights = np.ones(assigned.sum())
-        cen = weighted_centers(lat[assigned], lon[assigned], codes[assigned], weights)
-        glat = np.full(k, np.nan)
-        glon = np.full(k, np.nan)
-        glat[cen.index.to_numpy(dtype=int)] = cen["latitude"].to_numpy()
-        glon[cen.index.to_numpy(dtype=int)] = cen["longitude"].to_numpy()
-        use = missing & np.isfinite(glat)
-        clat[use], clon[use], source[use] = glat[use], glon[use], "centroid"
-    return clat, clon, source
+    distance = np.full(codes.size, np.nan)
+    if coords is None or k == 0:
+        return clat, clon, distance
+    lat, lon = coords
+    located = np.isfinite(lat) & np.isfinite(lon)
+    weights = _centre_weights(codes, k, workload, located)
+    use = weights > 0
+    centres = weighted_centers(lat[use], lon[use], codes[use], weights[use])
+    at = centres.index.to_numpy(dtype=np.int64)
+    clat[at] = centres["latitude"].to_numpy()
+    clon[at] = centres["longitude"].to_numpy()
+    assigned = codes >= 0
+    distance[assigned] = haversine_km(lat[assigned], lon[assigned], clat[codes[assigned]], clon[codes[assigned]])
+    return clat, clon, distance
+
+
+def _mean_distance(distance: np.ndarray, workload: np.ndarray | None, codes: np.ndarray) -> float | None:
+    """Workload-weighted mean of the assigned accounts' distances (plain mean when no located
+    account carries workload); None when no assigned account has a distance."""
+    located = (codes >= 0) & np.isfinite(distance)
+    if not located.any():
+        return None
+    w = np.where(located, np.clip(workload, 0.0, None), 0.0) if workload is not None else located.astype(float)
+    if w.sum() <= 0:
+        w = located.astype(float)
+    return _plain(float(w @ np.where(located, distance, 0.0) / w.sum()))
+
+
+def _codes_of(accounts: pd.DataFrame, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(codes into names, names) with names sorted: the territories of ``labels`` alone."""
+    codes, names = _align_labels(accounts, labels)
+    order = np.argsort(names.astype(str), kind="stable")
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    return np.where(codes >= 0, rank[np.where(codes >= 0, codes, 0)], -1), names[order]
+
+
+def _workload_or_none(accounts: pd.DataFrame) -> np.ndarray | None:
+    return _column_values(accounts, "workload") if schema.WORKLOAD_HOURS in accounts.columns else None
+
+
+def territory_centres(accounts: pd.DataFrame, labels: Any) -> pd.DataFrame:
+    """Centre of each territory of ``labels``: the workload-weighted spherical centroid of its accounts.
+
+    Columns ``territory_id``, ``latitude``, ``longitude`` (degrees), one row per label (sorted).
+    The centre is computed from the accounts and the labels alone (no engine centres, no rep
+    homes), so every page, export, the CLI and the report measure distance to the same point.
+
+    >>> accounts = pd.DataFrame({"latitude": [0.0, 0.0], "longitude": [0.0, 4.0], "workload_hours": [3.0, 1.0]})
+    >>> territory_centres(accounts, ["T", "T"]).round(6).to_dict("records")
+    [{'territory_id': 'T', 'latitude': 0.0, 'longitude': 0.999695}]
+    """
+    codes, names = _codes_of(accounts, labels)
+    clat, clon, _ = _travel(codes, len(names), _coordinates(accounts), _workload_or_none(accounts))
+    return pd.DataFrame({schema.TERRITORY_ID: pd.array(names.astype(str), dtype="string"),
+                         schema.LATITUDE: clat, schema.LONGITUDE: clon})
+
+
+def account_distances(accounts: pd.DataFrame, labels: Any) -> np.ndarray:
+    """Great-circle distance [km] from each account to its territory's centre (:func:`territory_centres`);
+    NaN for unassigned accounts and accounts without coordinates.
+
+    >>> accounts = pd.DataFrame({"latitude": [0.0, 0.0], "longitude": [0.0, 2.0]})
+    >>> account_distances(accounts, ["T", "T"]).round(1).tolist()
+    [111.2, 111.2]
+    """
+    codes, names = _codes_of(accounts, labels)
+    return _travel(codes, len(names), _coordinates(accounts), _workload_or_none(accounts))[2]
+
+
+def weighted_mean_distance_km(accounts: pd.DataFrame, labels: Any) -> float | None:
+    """The scorecard's travel figure: workload-weighted mean of :func:`account_distances` over the
+    assigned accounts with coordinates (plain mean when none carries workload; None without any).
+
+    >>> accounts = pd.DataFrame({"latitude": [0.0, 0.0], "longitude": [0.0, 2.0], "workload_hours": [1.0, 1.0]})
+    >>> round(weighted_mean_distance_km(accounts, ["T", "T"]), 1)
+    111.2
+    """
+    codes, names = _codes_of(accounts, labels)
+    workload = _workload_or_none(accounts)
+    return _mean_distance(_travel(codes, len(names), _coordinates(accounts), workload)[2], workload, codes)
 
 
 # --- the per-territory table --------------------------------------------------------------------
@@ -393,7 +473,6 @@ def _build(
     accounts: pd.DataFrame,
     labels: Any,
     territories: pd.DataFrame | None,
-    centers: pd.DataFrame | None,
     balance_on: BalanceOn,
     adjacency: sp.spmatrix | None,
 ) -> dict[str, Any]:
@@ -404,20 +483,13 @@ def _build(
     k = len(ids)
     position = np.append(pd.Index(ids).get_indexer(names), -1)  # every name is in ids by construction
     codes = position[np.where(label_codes >= 0, label_codes, len(names))].astype(np.int64)
-    workload = _column_values(accounts, "workload") if schema.WORKLOAD_HOURS in accounts.columns else None
+    workload = _workload_or_none(accounts)
     revenue = _column_values(accounts, "revenue") if schema.REVENUE in accounts.columns else None
     potential = _column_values(accounts, "potential") if schema.POTENTIAL in accounts.columns else None
     value = _measure_or_nan(accounts, balance_on)
     coords = _coordinates(accounts)
     work_or_one = workload if workload is not None else np.ones(len(accounts))
-    clat, clon, source = _centres(frame, codes, coords, work_or_one, centers)
-
-    distance = np.full(len(accounts), np.nan)
-    if coords is not None:
-        assigned = codes >= 0
-        distance[assigned] = haversine_km(
-            coords[0][assigned], coords[1][assigned], clat[codes[assigned]], clon[codes[assigned]]
-        )
+    clat, clon, distance = _travel(codes, k, coords, workload)
     pieces = np.full(k, np.nan)
     stray = np.zeros(len(accounts), dtype=bool)
     if coords is not None:
@@ -461,7 +533,6 @@ def _build(
         "coords": coords,
         "center_lat": clat,
         "center_lon": clon,
-        "center_source": source,
         "distance": distance,
         "pieces": pieces,
         "stray": stray,
@@ -509,7 +580,6 @@ def territory_table(
     accounts: pd.DataFrame,
     labels: Any,
     territories: pd.DataFrame | None = None,
-    centers: pd.DataFrame | None = None,
     balance_on: BalanceOn = "workload",
     adjacency: sp.spmatrix | None = None,
 ) -> pd.DataFrame:
@@ -527,7 +597,7 @@ def territory_table(
     >>> table["territory_id"].tolist(), table["target"].tolist(), table["deviation_pct"].tolist()
     (['T1', 'T2'], [100.0, 100.0], [-10.0, 10.0])
     """
-    built = _build(accounts, labels, territories, centers, balance_on, adjacency)
+    built = _build(accounts, labels, territories, balance_on, adjacency)
     return _table_from(accounts, built)
 
 
@@ -563,15 +633,15 @@ def _table_from(accounts: pd.DataFrame, b: dict[str, Any]) -> pd.DataFrame:
         table["utilisation_pct"] = np.nan
     table["center_latitude"] = b["center_lat"]
     table["center_longitude"] = b["center_lon"]
-    table["center_source"] = b["center_source"]
     distance = b["distance"]
     located = (codes >= 0) & np.isfinite(distance)
     n_located = np.bincount(codes[located], minlength=k)[:k]
-    w = b["work_or_one"]
+    w = np.clip(b["work_or_one"], 0.0, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         table["mean_distance_km"] = np.where(
             n_located > 0, _sum_by(codes, np.where(located, distance, 0.0), k) / n_located, np.nan
         )
+        # per territory, the same weighted mean as the scorecard's (plain mean without workload)
         w_loc = np.where(located, w, 0.0)
         w_sum = _sum_by(codes, w_loc, k)
         wmean = _sum_by(codes, w_loc * np.where(located, distance, 0.0), k) / w_sum
@@ -636,7 +706,6 @@ def scorecard(
     labels: Any,
     previous: Any = None,
     territories: pd.DataFrame | None = None,
-    centers: pd.DataFrame | None = None,
     balance_on: BalanceOn = "workload",
     adjacency: sp.spmatrix | None = None,
 ) -> dict[str, Any]:
@@ -655,7 +724,7 @@ def scorecard(
     >>> card["max_deviation_pct"], card["cv"], card["gini"], card["moved_accounts"]
     (10.0, 0.1, 0.05, 1)
     """
-    b = _build(accounts, labels, territories, centers, balance_on, adjacency)
+    b = _build(accounts, labels, territories, balance_on, adjacency)
     frame, codes, k = b["frame"], b["codes"], b["k"]
     capacity = frame[schema.CAPACITY_FTE].to_numpy(dtype=float)
     assigned = codes >= 0
@@ -680,14 +749,8 @@ def scorecard(
             card[f"{measure}_{stat}"] = number
     card["measures"] = measures
 
-    distance, w = b["distance"], b["work_or_one"]
-    located = assigned & np.isfinite(distance)
-    w_loc = np.where(located, np.clip(w, 0, None), 0.0)
-    if w_loc.sum() <= 0:
-        w_loc = located.astype(float)
-    card["weighted_mean_distance_km"] = (
-        _plain(float(w_loc @ np.where(located, distance, 0.0) / w_loc.sum())) if w_loc.sum() > 0 else None
-    )
+    w = b["work_or_one"]
+    card["weighted_mean_distance_km"] = _mean_distance(b["distance"], b["workload"], codes)
     if b["coords"] is not None and k:
         pieces = b["pieces"]
         card["fragmented_territories"] = int((pieces > 1).sum())
@@ -707,6 +770,29 @@ def scorecard(
     return card
 
 
+def moved_mask(accounts: pd.DataFrame, labels: Any, previous: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(moved, newly_assigned) boolean arrays, one value per account.
+
+    *Moved*: the account had a non-empty previous territory and now has a different, non-empty
+    one. *Newly assigned*: it had none and now has one. Labels are compared as :func:`scorecard`
+    compares them (strings, stripped; blank or missing = unassigned), aligned like ``labels``.
+    Every moved count (scorecard, Rebalance tables, report, scenarios, exports) comes from here.
+
+    >>> moved, newly = moved_mask(pd.DataFrame(index=range(4)), ["T1", "T2", "T2", None], ["T1", "T1", None, "T1"])
+    >>> moved.tolist(), newly.tolist()
+    ([False, True, False, False], [False, False, True, False])
+    """
+    now_codes, now_names = _align_labels(accounts, labels)
+    before_codes, before_names = _align_labels(accounts, previous, what="previous")
+    common = pd.Index(now_names).append(pd.Index(before_names)).unique()
+    now = np.append(common.get_indexer(now_names), -1)[np.where(now_codes >= 0, now_codes, len(now_names))]
+    before = np.append(common.get_indexer(before_names), -1)[
+        np.where(before_codes >= 0, before_codes, len(before_names))
+    ]
+    had, has = before >= 0, now >= 0
+    return had & has & (now != before), ~had & has
+
+
 def _moves(accounts: pd.DataFrame, labels: Any, previous: Any, b: dict[str, Any]) -> dict[str, Any]:
     n = len(accounts)
     result: dict[str, Any] = {"compared_with_previous": previous is not None}
@@ -714,16 +800,7 @@ def _moves(accounts: pd.DataFrame, labels: Any, previous: Any, b: dict[str, Any]
         moved = np.zeros(n, dtype=bool)
         newly = moved
     else:
-        now_codes, now_names = _align_labels(accounts, labels)
-        before_codes, before_names = _align_labels(accounts, previous, what="previous")
-        common = pd.Index(now_names).append(pd.Index(before_names)).unique()
-        now = np.append(common.get_indexer(now_names), -1)[np.where(now_codes >= 0, now_codes, len(now_names))]
-        before = np.append(common.get_indexer(before_names), -1)[
-            np.where(before_codes >= 0, before_codes, len(before_names))
-        ]
-        had, has = before >= 0, now >= 0
-        moved = had & has & (now != before)
-        newly = ~had & has
+        moved, newly = moved_mask(accounts, labels, previous)
     revenue = b["revenue"] if b["revenue"] is not None else np.zeros(n)
     workload = b["workload"] if b["workload"] is not None else np.zeros(n)
     total_revenue = revenue.sum()

@@ -67,6 +67,8 @@ def _fmt(value: Any, unit: str = "") -> str:
         return "n/a"
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         text = f"{int(value):,}"
+    elif isinstance(value, (float, np.floating)) and unit == "km":
+        text = f"{float(value):,.0f}"  # whole km, as the app shows distances
     elif isinstance(value, (float, np.floating)):
         text = f"{float(value):,.2f}" if abs(value) < 100 else f"{float(value):,.0f}"
     else:
@@ -201,6 +203,31 @@ table.grid th { background: #f7f7f7; }
 """
 
 
+@dataclass(frozen=True)
+class ReportFigures:
+    """The numbers a report shows: scorecards and per-territory tables, after and (optionally) before."""
+
+    card_after: dict
+    table_after: pd.DataFrame
+    card_before: dict | None = None
+    table_before: pd.DataFrame | None = None
+
+
+def report_figures(data: ReportInput) -> ReportFigures:
+    """Scorecards and tables of the report, from :mod:`territory.metrics` on the labels alone (the
+    same calls as the app's pages and the CLI, so the report shows their numbers)."""
+    accounts = data.accounts
+    after = data.labels_after.reindex(accounts.index)
+    before = data.labels_before.reindex(accounts.index) if data.labels_before is not None else None
+    kwargs = {"territories": data.territories, "balance_on": data.balance_on}
+    return ReportFigures(
+        card_after=metrics.scorecard(accounts, after, previous=before, **kwargs),
+        table_after=metrics.territory_table(accounts, after, **kwargs),
+        card_before=metrics.scorecard(accounts, before, **kwargs) if before is not None else None,
+        table_before=metrics.territory_table(accounts, before, **kwargs) if before is not None else None,
+    )
+
+
 def build_report(data: ReportInput) -> str:
     """The whole report as one HTML string (write it with ``encoding="utf-8"``)."""
     accounts = data.accounts
@@ -213,13 +240,9 @@ def build_report(data: ReportInput) -> str:
         all_ids += list(data.territories[schema.TERRITORY_ID].astype(str))
     colors = territory_colors(all_ids)
 
-    card_after = metrics.scorecard(accounts, after, previous=before, territories=data.territories,
-                                   balance_on=data.balance_on)
-    card_before = (metrics.scorecard(accounts, before, territories=data.territories, balance_on=data.balance_on)
-                   if before is not None else None)
-    table_after = metrics.territory_table(accounts, after, territories=data.territories, balance_on=data.balance_on)
-    table_before = (metrics.territory_table(accounts, before, territories=data.territories,
-                                            balance_on=data.balance_on) if before is not None else None)
+    figures = report_figures(data)
+    card_after, card_before = figures.card_after, figures.card_before
+    table_after, table_before = figures.table_after, figures.table_before
 
     measure = metrics.normalize_balance_on(data.balance_on)
 
@@ -291,7 +314,7 @@ def build_report(data: ReportInput) -> str:
         parts.append(figure_html(map_figure, first))
 
     if before is not None:
-        moved = (before.astype("string") != after.astype("string")).fillna(False) & before.notna()
+        moved = pd.Series(metrics.moved_mask(accounts, after, before)[0], index=accounts.index)
         parts.append(f"<h2>Moved accounts ({int(moved.sum()):,})</h2>")
         if moved.any():
             listing = pd.DataFrame({

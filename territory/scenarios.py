@@ -30,6 +30,7 @@ import pandas as pd
 from territory import schema
 from territory.errors import DataError, TerritoryError
 from territory.export import escape_formulas, unescape_formulas
+from territory.metrics import moved_mask
 
 DB_ENV_VAR = "TERRITORY_STUDIO_DB"
 USER_ENV_VAR = "TERRITORY_STUDIO_USER"
@@ -158,10 +159,7 @@ def normalize_assignment(assignment: pd.DataFrame) -> pd.DataFrame:
     )
     moved = assignment.get("moved")
     if moved is None:
-        moved_values = (out["previous_territory_id"].notna()) & (
-            out["previous_territory_id"] != out[schema.TERRITORY_ID]
-        )
-        out["moved"] = moved_values.fillna(False).astype(bool).to_numpy()
+        out["moved"] = moved_mask(out, out[schema.TERRITORY_ID], out["previous_territory_id"])[0]
     else:
         out["moved"] = moved.fillna(False).astype(bool).to_numpy()
     reason = assignment.get("reason")
@@ -666,7 +664,7 @@ def build_scenario(
             schema.ACCOUNT_ID: accounts[schema.ACCOUNT_ID].astype(str),
             schema.TERRITORY_ID: after,
             "previous_territory_id": before,
-            "moved": (before.notna() & (before != after)).fillna(False).astype(bool),
+            "moved": moved_mask(accounts, after, before)[0],
             "reason": reasons.reindex(accounts.index).fillna("").astype(str) if reasons is not None else "",
         }
     )

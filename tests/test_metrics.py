@@ -144,20 +144,39 @@ def test_labels_of_the_wrong_length_raise_parameter_error():
         territory_table(make_accounts(workload_hours=[1.0, 2.0, 3.0]), ["T1", "T2"])
 
 
-def test_distances_use_the_given_centre_then_the_rep_home_then_the_centroid():
+def test_distance_is_to_the_workload_weighted_centroid_never_the_rep_home():
     accounts = make_accounts(workload_hours=[1.0, 1.0], latitude=[0.0, 0.0], longitude=[0.0, 2.0])
-    centroid = territory_table(accounts, ["T", "T"]).iloc[0]
-    assert centroid["center_source"] == "centroid"
-    assert centroid["mean_distance_km"] == pytest.approx(ONE_DEGREE_KM)
+    row = territory_table(accounts, ["T", "T"]).iloc[0]
+    assert (row["center_latitude"], row["center_longitude"]) == pytest.approx((0.0, 1.0))
+    assert row["mean_distance_km"] == pytest.approx(ONE_DEGREE_KM)
+    # A rep home far away changes nothing: the centre comes from the accounts and labels alone.
     home = pd.DataFrame({"territory_id": ["T"], "home_latitude": [0.0], "home_longitude": [0.0]})
     at_home = territory_table(accounts, ["T", "T"], territories=home).iloc[0]
-    assert at_home["center_source"] == "home"
-    assert at_home["mean_distance_km"] == pytest.approx(ONE_DEGREE_KM)  # (0 + 2 degrees) / 2
-    assert at_home["max_distance_km"] == pytest.approx(2 * ONE_DEGREE_KM)
-    centre = pd.DataFrame({"territory_id": ["T"], "latitude": [0.0], "longitude": [2.0]})
-    given = territory_table(accounts, ["T", "T"], territories=home, centers=centre).iloc[0]
-    assert given["center_source"] == "centre"
-    assert given["center_longitude"] == 2.0
+    assert at_home["center_longitude"] == pytest.approx(1.0)
+    assert at_home["mean_distance_km"] == pytest.approx(ONE_DEGREE_KM)
+    assert at_home["max_distance_km"] == pytest.approx(ONE_DEGREE_KM)
+    assert "center_source" not in TABLE_COLUMNS
+
+
+def test_centre_and_distance_do_not_depend_on_the_territory_names():
+    accounts = make_accounts(workload_hours=[1.0, 2.0, 3.0, 4.0], latitude=[0.0, 0.0, 5.0, 5.0],
+                             longitude=[0.0, 1.0, 0.0, 1.0])
+    a = metrics.account_distances(accounts, ["T1", "T1", "T2", "T2"])
+    b = metrics.account_distances(accounts, ["T2", "T2", "T1", "T1"])
+    np.testing.assert_array_equal(a, b)
+    assert metrics.weighted_mean_distance_km(accounts, ["T1", "T1", "T2", "T2"]) == scorecard(
+        accounts, ["T2", "T2", "T1", "T1"])["weighted_mean_distance_km"]
+
+
+def test_a_territory_without_workload_gets_the_plain_centroid():
+    accounts = make_accounts(workload_hours=[0.0, 0.0, 5.0], latitude=[0.0, 0.0, 9.0], longitude=[0.0, 2.0, 9.0])
+    centres = metrics.territory_centres(accounts, ["Z", "Z", "W"]).set_index("territory_id")
+    assert centres.loc["Z", "longitude"] == pytest.approx(1.0)
+    assert centres.loc["W", "latitude"] == pytest.approx(9.0)
+    row = territory_table(accounts, ["Z", "Z", "W"]).set_index("territory_id").loc["Z"]
+    assert row["weighted_mean_distance_km"] == pytest.approx(ONE_DEGREE_KM)  # no workload: plain mean
+    # ... and it carries no weight in the scorecard's workload-weighted mean (W's one account is at 0 km)
+    assert scorecard(accounts, ["Z", "Z", "W"])["weighted_mean_distance_km"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_distances_work_across_the_antimeridian():
@@ -168,11 +187,15 @@ def test_distances_work_across_the_antimeridian():
 
 
 def test_weighted_mean_distance_weights_by_workload():
+    # 3 h at 0 degrees and 1 h at 4 degrees: the centre is the weighted centroid, near 1 degree
     accounts = make_accounts(workload_hours=[3.0, 1.0], latitude=[0.0, 0.0], longitude=[0.0, 4.0])
-    centre = pd.DataFrame({"territory_id": ["T"], "latitude": [0.0], "longitude": [0.0]})
-    row = territory_table(accounts, ["T", "T"], centers=centre).iloc[0]
-    assert row["mean_distance_km"] == pytest.approx(2 * ONE_DEGREE_KM)
-    assert row["weighted_mean_distance_km"] == pytest.approx(ONE_DEGREE_KM)  # (3*0 + 1*4) / 4
+    row = territory_table(accounts, ["T", "T"]).iloc[0]
+    centre = row["center_longitude"]
+    assert centre == pytest.approx(np.degrees(np.arctan2(np.sin(np.radians(4)), 3 + np.cos(np.radians(4)))))
+    near, far = centre * ONE_DEGREE_KM, (4 - centre) * ONE_DEGREE_KM
+    assert row["mean_distance_km"] == pytest.approx((near + far) / 2)
+    assert row["weighted_mean_distance_km"] == pytest.approx((3 * near + far) / 4)
+    assert scorecard(accounts, ["T", "T"])["weighted_mean_distance_km"] == pytest.approx((3 * near + far) / 4)
 
 
 def test_top_industry_is_by_revenue_and_concentration_is_herfindahl():
@@ -409,3 +432,24 @@ def test_a_territorys_own_island_is_not_a_fragment_but_an_interleaved_piece_is()
     inside = east_owns_hawaii.copy()
     inside[np.flatnonzero((lon > -112) & (lon < -110))[:3]] = "E"
     assert scorecard(accounts, pd.Series(inside))["fragmented_territories"] == 1
+
+
+def test_the_benchmark_tables_measure_travel_and_balance_as_the_metrics_do():
+    """benchmarks/bench_balance.py scores every method itself (it also scores k-means-constrained
+    runs in a child process); its figures must be these metrics' figures, or the README's tables
+    and the app would disagree."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_balance
+    from generate import generate_accounts
+
+    accounts = generate_accounts(2_000, seed=1)
+    labels = np.asarray(pd.qcut(accounts["longitude"], 7, labels=False).astype(str).radd("T"))
+    graph = delaunay_neighbors(accounts["latitude"].to_numpy(), accounts["longitude"].to_numpy())
+    scored = bench_balance.quality(accounts, labels, graph)
+    card = scorecard(accounts, labels, adjacency=graph)
+    assert scored.weighted_mean_distance_km == pytest.approx(card["weighted_mean_distance_km"], rel=1e-12)
+    assert scored.max_deviation_pct == pytest.approx(card["max_deviation_pct"], rel=1e-12)
+    assert scored.fragmented == card["fragmented_territories"]

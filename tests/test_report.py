@@ -59,7 +59,7 @@ def test_scorecard_table_has_before_and_after_and_no_before_for_moves() -> None:
     table = scorecard_table(before, after).set_index("Measure")
     assert table.loc["Max deviation from target", "Before"] == "40.00%"
     assert table.loc["Max deviation from target", "After"] == "2.50%"
-    assert table.loc["Workload-weighted mean distance to centre", "After"] == "80.50 km"
+    assert table.loc["Workload-weighted mean distance to centre", "After"] == "80 km"  # whole km, as in the app
     assert table.loc["Accounts moved", "Before"] == "" and table.loc["Accounts moved", "After"] == "12"
     assert "Before" not in scorecard_table(None, after).columns
 

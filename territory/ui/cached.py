@@ -16,8 +16,8 @@ read_upload(data, filename)                     -> raw DataFrame (all str) of an
 load_upload(data, filename, mapping)            -> territory.io.LoadResult
 load_territories_upload(data, filename)         -> territories DataFrame
 load_bookings_upload(data, filename)            -> bookings DataFrame
-territory_table(fingerprint, accounts, labels, territories=None, balance_on="workload", centers=None)
-scorecard(fingerprint, accounts, labels, previous=None, territories=None, balance_on="workload", centers=None)
+territory_table(fingerprint, accounts, labels, territories=None, balance_on="workload")
+scorecard(fingerprint, accounts, labels, previous=None, territories=None, balance_on="workload")
 cached_balance(fingerprint, accounts, params, territories=None) -> BalanceResult
 """
 
@@ -110,18 +110,14 @@ def _territory_table(
     accounts_key: str,
     labels_key: str,
     territories_key: str,
-    centers_key: str,
     measure: Any,
     _accounts: pd.DataFrame,
     _labels: pd.Series,
     _territories: pd.DataFrame | None,
-    _centers: pd.DataFrame | None,
 ) -> pd.DataFrame:
     from territory.metrics import territory_table as _table
 
-    return _table(
-        _accounts, _labels, territories=_territories, centers=_centers, balance_on=_measure_arg(measure)
-    )
+    return _table(_accounts, _labels, territories=_territories, balance_on=_measure_arg(measure))
 
 
 def territory_table(
@@ -130,19 +126,16 @@ def territory_table(
     labels: pd.Series,
     territories: pd.DataFrame | None = None,
     balance_on: str | Mapping[str, float] = "workload",
-    centers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Cached ``territory.metrics.territory_table`` (one row per territory)."""
     return _territory_table(
         _accounts_key(fingerprint, accounts),
         labels_fingerprint(labels),
         frame_fingerprint(territories),
-        frame_fingerprint(centers),
         _measure_key(balance_on),
         accounts,
         labels,
         territories,
-        centers,
     )
 
 
@@ -152,13 +145,11 @@ def _scorecard(
     labels_key: str,
     previous_key: str,
     territories_key: str,
-    centers_key: str,
     measure: Any,
     _accounts: pd.DataFrame,
     _labels: pd.Series,
     _previous: pd.Series | None,
     _territories: pd.DataFrame | None,
-    _centers: pd.DataFrame | None,
 ) -> dict:
     from territory.metrics import scorecard as _score
 
@@ -167,7 +158,6 @@ def _scorecard(
         _labels,
         previous=_previous,
         territories=_territories,
-        centers=_centers,
         balance_on=_measure_arg(measure),
     )
 
@@ -179,7 +169,6 @@ def scorecard(
     previous: pd.Series | None = None,
     territories: pd.DataFrame | None = None,
     balance_on: str | Mapping[str, float] = "workload",
-    centers: pd.DataFrame | None = None,
 ) -> dict:
     """Cached ``territory.metrics.scorecard`` (balance, travel and disruption figures)."""
     return _scorecard(
@@ -187,13 +176,11 @@ def scorecard(
         labels_fingerprint(labels),
         labels_fingerprint(previous),
         frame_fingerprint(territories),
-        frame_fingerprint(centers),
         _measure_key(balance_on),
         accounts,
         labels,
         previous,
         territories,
-        centers,
     )
 
 

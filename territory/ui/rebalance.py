@@ -33,7 +33,7 @@ import streamlit as st
 from territory import events, schema
 from territory.balance import BalanceParams, BalanceResult, balance
 from territory.errors import ParameterError, TerritoryError
-from territory.geo import weighted_centers
+from territory.metrics import MEAN_DISTANCE_HELP, moved_mask
 from territory.ui import cached, maps, rebalance_charts, state
 from territory.ui import scenarios as scenarios_ui
 from territory.ui.state import frame_fingerprint
@@ -306,20 +306,23 @@ def after_assignment(
 
     The engine saw hand-moved accounts already in their new territory, so it calls them unmoved;
     here ``previous_territory_id`` is the active alignment again and those accounts get a
-    "moved by hand" reason.
+    "moved by hand" reason. ``moved`` is :func:`territory.metrics.moved_mask`'s, so the moved
+    accounts listed here are the ones the "Moved accounts" KPI counts (an account that had no
+    territory before is newly assigned, not moved; it keeps its reason).
     """
     out = result_assignment.copy()
     prev = before.reindex(out.index).astype("string")
     after = out[schema.TERRITORY_ID].astype("string")
     out["previous_territory_id"] = prev
-    moved = (after != prev).fillna(after.notna() | prev.notna()).astype(bool)
+    moved, newly = moved_mask(out, after, prev)
     out["moved"] = moved
+    changed = pd.Series(moved | newly, index=out.index)
     reason = out["reason"].astype("string").fillna("") if "reason" in out else pd.Series("", index=out.index)
     if manual_moves:
         ids = out[schema.ACCOUNT_ID].astype("string")
-        hand = ids.isin(list(manual_moves)).to_numpy() & moved.to_numpy()
+        hand = ids.isin(list(manual_moves)).to_numpy() & changed.to_numpy()
         reason = reason.where(~hand, after.map(lambda t: MANUAL_REASON.format(to=t)))
-    out["reason"] = reason.where(moved, "").astype(str)
+    out["reason"] = reason.where(changed, "").astype(str)
     return out
 
 
@@ -367,8 +370,7 @@ def kpis(before_card: Mapping, after_card: Mapping) -> list[Kpi]:
             "Largest gap between a territory and its target on the balance measure (% of target).")),
         Kpi("CV", cv_b, cv_a, "{:.3f}", help="Coefficient of variation of the measure across territories "
             "(capacity-adjusted; 0 = perfectly even)."),
-        Kpi("Mean distance", *both("weighted_mean_distance_km"), "{:,.0f} km",
-            help="Workload-weighted mean great-circle distance from an account to its territory centre."),
+        Kpi("Mean distance", *both("weighted_mean_distance_km"), "{:,.0f} km", help=MEAN_DISTANCE_HELP),
         Kpi("Fragmented territories", *both("fragmented_territories"), "{:,.0f}",
             help="Territories split into more than one piece by another territory's accounts."),
         Kpi("Moved accounts", None, _card_value(after_card, "moved_accounts"), "{:,.0f}",
@@ -414,21 +416,6 @@ def parse_account_list(text: str, accounts: pd.DataFrame) -> tuple[pd.Index, lis
 
 
 # --- one what-if, computed ------------------------------------------------------------------------
-
-
-def workload_centers(accounts: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
-    """Workload-weighted spherical centre per territory (territory_id, latitude, longitude).
-
-    Before and after are both measured to centres built this way, so the distance KPI compares
-    like with like (rep home bases would favour whichever side happens to use them).
-    """
-    weights = (pd.to_numeric(accounts[schema.WORKLOAD_HOURS], errors="coerce").fillna(0.0) + 1e-9
-               if schema.WORKLOAD_HOURS in accounts else None)
-    centers = weighted_centers(
-        accounts[schema.LATITUDE], accounts[schema.LONGITUDE],
-        labels.reindex(accounts.index).astype(object).where(labels.notna(), None), weights,
-    )
-    return centers.rename_axis(schema.TERRITORY_ID).reset_index().astype({schema.TERRITORY_ID: "string"})
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -494,17 +481,30 @@ def compute_whatif(
     result = run_cached(fingerprint, engine_input, territories, params, event)
     assignment = after_assignment(result.assignment, before, manual_moves)
     after = assignment[schema.TERRITORY_ID].astype("string")
-    measure = balance_on_arg(params.balance_on)
     after_territories = result.territories
-    before_centers = workload_centers(accounts, before)
-    after_centers = workload_centers(accounts, after)
-    # Distances go to these centres (metrics prefer given centres to rep homes) on both sides.
-    before_card = cached.scorecard(fingerprint, accounts, before, None, territories, measure, before_centers)
-    after_card = cached.scorecard(fingerprint, accounts, after, before, after_territories, measure, after_centers)
-    before_table = cached.territory_table(fingerprint, accounts, before, territories, measure, before_centers)
-    after_table = cached.territory_table(fingerprint, accounts, after, after_territories, measure, after_centers)
-    return WhatIf(result, assignment, before, after, before_card, after_card, before_table, after_table,
-                  after_territories, time.perf_counter() - started)
+    figures = alignment_figures(fingerprint, accounts, before, after, territories, after_territories,
+                                balance_on_arg(params.balance_on))
+    return WhatIf(result, assignment, before, after, *figures, after_territories, time.perf_counter() - started)
+
+
+def alignment_figures(
+    fingerprint: str,
+    accounts: pd.DataFrame,
+    before: pd.Series,
+    after: pd.Series,
+    territories: pd.DataFrame,
+    after_territories: pd.DataFrame,
+    measure,
+) -> tuple[dict, dict, pd.DataFrame, pd.DataFrame]:
+    """(before card, after card, before table, after table) of one what-if: the page's KPIs, load
+    chart and XLSX summary, all from :mod:`territory.metrics` on the labels alone (the engine's
+    own centres play no part, so a saved scenario or the report give the same figures)."""
+    return (
+        cached.scorecard(fingerprint, accounts, before, None, territories, measure),
+        cached.scorecard(fingerprint, accounts, after, before, after_territories, measure),
+        cached.territory_table(fingerprint, accounts, before, territories, measure),
+        cached.territory_table(fingerprint, accounts, after, after_territories, measure),
+    )
 
 
 def warm(dataset, alignment) -> None:
@@ -554,8 +554,7 @@ def stability_sweep(
             rows.append({"stability": float(value), "error": str(error)})
             continue
         after = after_assignment(result.assignment, before)[schema.TERRITORY_ID].astype("string")
-        card = cached.scorecard(fingerprint, accounts, after, before, result.territories, measure,
-                                workload_centers(accounts, after))
+        card = cached.scorecard(fingerprint, accounts, after, before, result.territories, measure)
         rows.append({
             "stability": float(value),
             "max_deviation_pct": _card_value(card, "max_deviation_pct"),
@@ -704,10 +703,17 @@ def actions_ui(accounts: pd.DataFrame, whatif: WhatIf, settings: RebalanceSettin
     st.caption("Saved scenarios are listed, compared and exported on the **Scenarios** page.")
 
 
+def workbook_bytes(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame | None) -> bytes:
+    """The what-if's XLSX: the assignment, and the per-territory summary the page shows (``after_table``)."""
+    from territory.export import assignment_table, to_xlsx_bytes
+
+    return to_xlsx_bytes({"Assignment": assignment_table(accounts, whatif.assignment, territories),
+                          "Territories": whatif.after_table})
+
+
 def export_ui(accounts: pd.DataFrame, whatif: WhatIf) -> None:
     """Download this what-if for sales ops (built on click; formula-safe CSV and XLSX)."""
-    from territory.export import assignment_table, to_csv_bytes, to_xlsx_bytes
-    from territory.metrics import territory_table
+    from territory.export import assignment_table, to_csv_bytes
 
     dataset = state.get_dataset()
     territories = dataset.territories if dataset is not None else None
@@ -716,9 +722,7 @@ def export_ui(accounts: pd.DataFrame, whatif: WhatIf) -> None:
         return assignment_table(accounts, whatif.assignment, territories)
 
     def workbook() -> bytes:
-        summary = territory_table(accounts, whatif.after, territories=whatif.result.territories,
-                                  centers=whatif.result.centers, balance_on=whatif.result.params.balance_on)
-        return to_xlsx_bytes({"Assignment": table(), "Territories": summary})
+        return workbook_bytes(accounts, whatif, territories)
 
     left, right = st.columns(2)
     left.download_button("Assignment (CSV)", lambda: to_csv_bytes(table()), "whatif_assignment.csv", "text/csv",

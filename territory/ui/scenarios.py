@@ -148,10 +148,22 @@ def style_best(table: pd.DataFrame) -> Any:
     return table.style.apply(highlight, axis=1).format(number, subset=numeric)
 
 
+def workbook_bytes(accounts: pd.DataFrame, labels: pd.Series, scenario: Scenario,
+                   territories: pd.DataFrame | None, balance_on: Any) -> bytes:
+    """The scenario's XLSX: its assignment and the per-territory summary (``metrics.territory_table``)."""
+    from territory.export import assignment_table, to_xlsx_bytes
+    from territory.metrics import territory_table
+    from territory.scenarios import aligned_assignment
+
+    return to_xlsx_bytes({
+        "Assignment": assignment_table(accounts, aligned_assignment(scenario, accounts), territories),
+        "Territories": territory_table(accounts, labels, territories=territories, balance_on=balance_on),
+    })
+
+
 def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance_on: Any, tolerance: float) -> None:
     """Download buttons for one scenario; files are built only when clicked (deferred data)."""
-    from territory.export import assignment_table, to_csv_bytes, to_xlsx_bytes
-    from territory.metrics import territory_table
+    from territory.export import assignment_table, to_csv_bytes
     from territory.report import ReportInput, build_report
     from territory.scenarios import aligned_assignment, scenario_to_bytes
     from territory.ui import cached, state
@@ -163,8 +175,7 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance
         return assignment_table(accounts, aligned_assignment(scenario, accounts), territories)
 
     def workbook() -> bytes:
-        summary = territory_table(accounts, labels, territories=territories, balance_on=balance_on)
-        return to_xlsx_bytes({"Assignment": table(), "Territories": summary})
+        return workbook_bytes(accounts, labels, scenario, territories, balance_on)
 
     def report() -> bytes:
         from territory.review import report_sections

@@ -297,7 +297,8 @@ def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any
 
     ``labels`` is re-indexed to the active accounts (accounts missing from it become unassigned).
     ``name`` defaults to "Rebalanced HH:MM" (UTC). Pass the ``BalanceResult`` as ``result`` when the
-    engine produced it (its centres then drive the distance figures).
+    engine produced it (its reasons and parameters go with a scenario saved from it). The figures
+    shown never depend on it: :mod:`territory.metrics` computes them from the labels alone.
     """
     dataset = get_dataset()
     labels = pd.Series(labels).astype("string").rename(schema.TERRITORY_ID)
@@ -318,13 +319,6 @@ def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any
 def get_alignment() -> Alignment | None:
     """The active alignment (None only when no dataset is active)."""
     return st.session_state.get(ALIGNMENT_KEY)
-
-
-def alignment_centers(alignment: Alignment | None = None) -> pd.DataFrame | None:
-    """Territory centres of the active alignment when the engine produced it, else None."""
-    alignment = alignment or get_alignment()
-    result = getattr(alignment, "result", None)
-    return getattr(result, "centers", None)
 
 
 # --- saved results --------------------------------------------------------------------------------

@@ -39,6 +39,13 @@ def format_hours(value: float | None) -> str:
     return f"{value:,.0f} h"
 
 
+def format_km(value: float | None) -> str:
+    """'1,234 km' (great-circle kilometres, whole km as on every page and in the report)."""
+    if value is None or not np.isfinite(value):
+        return "-"
+    return f"{value:,.0f} km"
+
+
 def format_pct(value: float | None, decimals: int = 1) -> str:
     """'12.3%'."""
     if value is None or not np.isfinite(value):
@@ -140,9 +147,8 @@ def warm_overview(dataset, alignment) -> None:
     if view is None:
         return
     accounts, labels, territories, view_key = view
-    centers = state.alignment_centers(alignment)
-    cached.territory_table(view_key, accounts, labels, territories, "workload", centers)
-    cached.scorecard(view_key, accounts, labels, None, territories, "workload", centers)
+    cached.territory_table(view_key, accounts, labels, territories, "workload")
+    cached.scorecard(view_key, accounts, labels, None, territories, "workload")
 
 
 # --- layout pieces --------------------------------------------------------------------------------

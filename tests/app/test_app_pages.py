@@ -293,8 +293,7 @@ def test_an_alignment_made_active_drives_overview_and_sidebar(sample):
 
     result = balance(sample.accounts, BalanceParams(seed=0), sample.territories)
     labels = result.assignment[schema.TERRITORY_ID].astype("string")
-    expected = metrics.scorecard(sample.accounts, labels, territories=sample.territories,
-                                 centers=result.centers, balance_on="workload")
+    expected = metrics.scorecard(sample.accounts, labels, territories=sample.territories, balance_on="workload")
     dataset = state.ActiveDataset(
         "Built-in sample", sample.accounts, sample.territories, sample.bookings,
         state.frame_fingerprint(sample.accounts, sample.territories, sample.bookings), "sample",

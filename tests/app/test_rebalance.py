@@ -266,6 +266,26 @@ def test_after_assignment_rebases_moves_on_the_real_before():
     assert out["reason"].tolist() == [rb.MANUAL_REASON.format(to="T2"), "", "T2 was 9% over target", ""]
 
 
+def test_after_assignment_counts_moves_as_the_scorecard_does():
+    """An account with no territory before is newly assigned, not moved: the moved-accounts tab
+    lists exactly the accounts the "Moved accounts" KPI counts."""
+    from territory.metrics import scorecard
+
+    before = pd.Series(["T1", pd.NA, "T2"], dtype="string")
+    engine_view = pd.DataFrame({
+        schema.ACCOUNT_ID: ["A1", "A2", "A3"],
+        schema.TERRITORY_ID: pd.array(["T2", "T1", "T2"], dtype="string"),
+        "previous_territory_id": pd.array(["T1", pd.NA, "T2"], dtype="string"),
+        "moved": [True, False, False],
+        "reason": ["T1 was 9% over target", "", ""],
+    })
+    out = rb.after_assignment(engine_view, before)
+    assert out["moved"].tolist() == [True, False, False]
+    card = scorecard(pd.DataFrame({"workload_hours": [1.0, 1.0, 1.0]}), out[schema.TERRITORY_ID], previous=before)
+    assert card["moved_accounts"] == int(out["moved"].sum()) == 1
+    assert card["newly_assigned_accounts"] == 1
+
+
 def test_transfer_matrix_counts_only_moves():
     before = pd.Series(["T1", "T1", "T2", "T2", "T3"])
     after = pd.Series(["T2", "T1", "T3", "T3", "T3"])

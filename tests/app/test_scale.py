@@ -176,17 +176,17 @@ def test_warm_overview_fills_the_cache_the_overview_reads(sample, monkeypatch):
     calls = []
     real_table, real_score = cached._territory_table, cached._scorecard
     monkeypatch.setattr(cached, "_territory_table",
-                        lambda *a, **k: calls.append(("table", a[:5])) or real_table(*a, **k))
+                        lambda *a, **k: calls.append(("table", a[:4])) or real_table(*a, **k))
     monkeypatch.setattr(cached, "_scorecard",
-                        lambda *a, **k: calls.append(("score", a[:6])) or real_score(*a, **k))
+                        lambda *a, **k: calls.append(("score", a[:5])) or real_score(*a, **k))
     labels = sample.accounts[schema.TERRITORY_ID].astype("string").rename(schema.TERRITORY_ID)
     dataset = state.ActiveDataset(name="s", accounts=sample.accounts, territories=sample.territories,
                                   bookings=sample.bookings, fingerprint="fp-warm")
     alignment = state.Alignment(labels=labels, name="x", fingerprint=state.labels_fingerprint(labels), created="")
     widgets.warm_overview(dataset, alignment)
     accounts, shown_labels, territories, view_key = widgets.overview_view(dataset, alignment, [], [])
-    cached.territory_table(view_key, accounts, shown_labels, territories, "workload", None)
-    cached.scorecard(view_key, accounts, shown_labels, None, territories, "workload", None)
+    cached.territory_table(view_key, accounts, shown_labels, territories, "workload")
+    cached.scorecard(view_key, accounts, shown_labels, None, territories, "workload")
     # the page's calls use exactly the keys the warm-up used (so Streamlit serves them from the cache)
     assert [c for c in calls if c[0] == "table"][0] == [c for c in calls if c[0] == "table"][1]
     assert [c for c in calls if c[0] == "score"][0] == [c for c in calls if c[0] == "score"][1]
