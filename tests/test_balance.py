@@ -212,8 +212,10 @@ def test_stability_max_moves_only_what_the_tolerance_needs():
 
 def test_ids_are_kept_from_the_current_alignment():
     accounts = grid_accounts(10)
+    accounts = pd.concat([accounts, grid_accounts(10, lon0=-99.0).assign(account_id=lambda f: "B" + f["account_id"])],
+                         ignore_index=True)  # 10 x 20: the natural split is west / east
     # current: west half T07, east half T03 (IDs deliberately not T01/T02)
-    accounts["territory_id"] = np.where(accounts["longitude"] < -99.55, "T07", "T03")
+    accounts["territory_id"] = np.where(accounts["longitude"] < -99.05, "T07", "T03")
     result = balance(accounts, BalanceParams(stability=0.0))
     assert set(result.assignment["territory_id"]) == {"T03", "T07"}
     same = (result.assignment["territory_id"] == accounts["territory_id"]).mean()

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 class EngineConfig:
     candidates: int = 6  # nearest centres a cell may join in the final assignment (plus its current and last territory)
     moving_candidates: int = 4  # ... while the centres move
+    bordering: int = 3  # with today's alignment: the territories a cell borders (of its nearest accounts)...
+    bordering_accounts: int = 32  # ... among this many nearest accounts (4x when the band needs deeper layers)
     all_candidates_up_to: int = 6  # with this many territories or fewer, every territory is a candidate
     cells_per_territory: int = 60  # equal-load cells per territory in the final assignment
     merge_cells: int = 3  # while the centres move, this many neighbouring cells act as one
@@ -18,8 +20,7 @@ class EngineConfig:
     median_steps: int = 8  # Weiszfeld steps per centre move
     contiguity_rounds: int = 3  # rounds of rejoining stray pieces (each an exact re-balance)
     lp_seconds: float = 120.0  # time limit of one LP (HiGHS)
-    rounding_seconds: float = 20.0  # time limit of one rounding MILP
-    geographic_share: float = 0.5  # an alignment is map-drawn when this share of the load is nearest its own centre
+    rounding_seconds: float = 5.0  # time limit of one rounding MILP
 
 
 DEFAULT = EngineConfig()

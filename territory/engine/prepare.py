@@ -289,8 +289,10 @@ def prepare(accounts: pd.DataFrame, params: BalanceParams, territories: pd.DataF
                 data={"territories": tuple(missing)}))
 
     strict = has_current and params.stability >= 0.999
-    start, fallback, matched, geographic = _start(xyz, w_g, cur_g, locked_g, plan.capacity, anchored,
-                                                  anchor_centres, has_current, strict, config)
+    adjacency = shared_delaunay_neighbors(lat[g], lon[g]) if k > 1 and g.size > 3 else None
+    start, fallback, today, matched, geographic = _start(xyz, w_g, cur_g, locked_g, plan.capacity, anchored,
+                                                         anchor_centres, has_current, strict, params.stability,
+                                                         adjacency)
     if has_current and not geographic:
         notes.append(Note(codes.NOT_GEOGRAPHIC,
                           "Today's alignment is not drawn on a map (territories share the same areas, as "
@@ -313,16 +315,31 @@ def prepare(accounts: pd.DataFrame, params: BalanceParams, territories: pd.DataF
     aim = params.tolerance * aim_fraction(params, per, has_current)
     problem = Problem(
         xyz=xyz, weight=w_g, target=solve_target, fixed_load=fixed_load, locked=locked_g, current=cur_g,
-        start=start, fallback=fallback, anchored=anchored, anchor_centres=anchor_centres,
+        start=start, fallback=fallback, today=today, anchored=anchored,
+        dissolved=_dissolved(current, plan.dropped, g) if plan.dropped else None,
+        local=bool(has_current and geographic and (strict or params.stability >= LOCAL_FROM)),
+        anchor_centres=anchor_centres,
         tolerance=params.tolerance, aim=aim,
         distance_weight=distance_weight(params.compactness),
         stay_bonus=stay_bonus(params.stability) if has_current else 0.0, strict=strict, centre_moves=moves,
-        limits=limits, adjacency=shared_delaunay_neighbors(lat[g], lon[g]) if k > 1 and g.size > 3 else None,
-        repair_contiguity=True, seed=params.seed, config=config)
+        limits=limits, adjacency=adjacency,
+        repair_contiguity=True, keep_today_pieces=has_current and params.stability > 0, seed=params.seed,
+        config=config)
     return Prepared(problem=problem, plan=plan, accounts=accounts, params=params, weight=weight, unit=unit,
                     target=target, current=current, cur_idx=cur_idx, locked=locked_flag, geo=geo, lat=lat, lon=lon,
                     no_geo_fixed=no_geo_fixed, no_geo_free=no_geo_free, notes=tuple(notes),
                     has_current=has_current, start_matched=matched)
+
+
+LOCAL_FROM = 0.9
+"""From this stability (and at 1), a map-drawn alignment is re-balanced locally: least load across
+today's borders (territory.engine.local), the global solve only when the borders cannot carry it."""
+
+
+def _dissolved(current: pd.Series, dropped: list[str], g: np.ndarray) -> np.ndarray:
+    """(n,) for the accounts of territories the plan dissolves, which of them; -1 for the rest."""
+    index = {t: j for j, t in enumerate(dropped)}
+    return current.iloc[g].map(index).astype("Float64").fillna(-1).to_numpy(dtype=np.int64)
 
 
 def _move_limits(accounts: pd.DataFrame, params: BalanceParams, g: np.ndarray) -> tuple[AccountLimit, ...]:
@@ -339,36 +356,41 @@ def _move_limits(accounts: pd.DataFrame, params: BalanceParams, g: np.ndarray) -
 
 
 def _start(xyz: np.ndarray, weight: np.ndarray, current: np.ndarray, locked: np.ndarray, capacity: np.ndarray,
-           anchored: np.ndarray, anchor_centres: np.ndarray, has_current: bool, strict: bool,
-           config: EngineConfig) -> tuple[np.ndarray, np.ndarray | None, bool, bool]:
-    """(start, fallback start, matched to today's IDs, today's alignment is drawn on a map).
+           anchored: np.ndarray, anchor_centres: np.ndarray, has_current: bool, strict: bool, stability: float,
+           adjacency) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, bool, bool]:
+    """(start, fallback start, today's alignment completed, matched to today's IDs, today's
+    alignment is drawn on a map).
 
-    Today's alignment is the start when it is drawn on a map (accounts of a dropped territory go
-    to the nearest remaining centre, new territories are carved out of the busiest), with a
-    recursive bisection (balanced by construction, parts matched to today's IDs) as the fallback
-    in case the band cannot be reached from it; at stability 1 there is no fallback (it would
-    move everything). An alignment not drawn on a map, or none, starts from the bisection
-    (matched to today's territories, or to the reps' home bases)."""
+    Today's alignment, completed (accounts of a dropped territory or without one go to the
+    nearest remaining centre, new territories are carved out of the busiest), is the start when
+    it is drawn on a map, with a recursive bisection (balanced by construction, parts matched to
+    today's IDs) as the fallback in case the band cannot be reached from it; at stability 1 there
+    is no fallback (it would move everything). An alignment not drawn on a map, or none, starts
+    from the bisection (matched to today's territories, or to the reps' home bases)."""
     k = capacity.size
-    geographic = False
-    if has_current:
-        have = current >= 0
-        today = centroids(xyz[have], weight[have], current[have], k, np.full((k, 3), np.nan))
-        known = np.isfinite(today[:, 0])
-        geographic = seeding.is_geographic(xyz[have], weight[have], current[have], today, config.geographic_share)
-        if strict or geographic:
-            labels = current.copy()
-            if not have.all():
-                labels[~have] = np.flatnonzero(known)[seeding.nearest(xyz[~have], today[known])]
-            empty = np.flatnonzero(np.bincount(labels, minlength=k) == 0)
-            if empty.size:
-                labels = seeding.carve(xyz, weight, labels, empty, capacity)
-            labels[locked >= 0] = locked[locked >= 0]
-            fallback = None if strict else _bisection_start(xyz, weight, current, locked, capacity, anchored,
-                                                             anchor_centres)
-            return labels, fallback, True, geographic
-    return _bisection_start(xyz, weight, current, locked, capacity, anchored, anchor_centres), None, has_current, \
-        geographic
+    if not has_current:
+        return _bisection_start(xyz, weight, current, locked, capacity, anchored, anchor_centres), None, None, \
+            False, False
+    have = current >= 0
+    today = centroids(xyz[have], weight[have], current[have], k, np.full((k, 3), np.nan))
+    known = np.isfinite(today[:, 0])
+    from territory.engine.repair import resolve_graph
+
+    graph = resolve_graph(adjacency)
+    geographic = graph is not None and seeding.is_geographic(graph, weight, current)
+    labels = current.copy()
+    if not have.all():
+        labels[~have] = np.flatnonzero(known)[seeding.nearest(xyz[~have], today[known])]
+    empty = np.flatnonzero(np.bincount(labels, minlength=k) == 0)
+    if empty.size:
+        labels = seeding.carve(xyz, weight, labels, empty, capacity)
+    labels[locked >= 0] = locked[locked >= 0]
+    bisection = None if strict else _bisection_start(xyz, weight, current, locked, capacity, anchored,
+                                                      anchor_centres)
+    regions = np.where(current >= 0, labels, -1)  # accounts of dissolved territories belong to none yet
+    if strict or (geographic and stability > 0):
+        return labels, bisection, regions, True, geographic
+    return bisection, None, regions, True, geographic
 
 
 def _bisection_start(xyz: np.ndarray, weight: np.ndarray, current: np.ndarray, locked: np.ndarray,

@@ -1,11 +1,12 @@
 """The repair stage: every territory in one piece, without giving up the band.
 
 A territory's stray piece (not its largest, not on an island of its own, not across the sea from
-its main body) must join a territory it touches. Moving it changes loads, so each round is an
-exact re-balance (:func:`territory.engine.solve.assign_accounts`): the stray accounts may only go
-to the territories their piece touches, the boundary accounts of the territories nearby may
-shift between neighbours to absorb the change, and everyone else stays. The LP keeps every
-territory within the band or proves it cannot; then the pieces stay and a note says so.
+its main body) must join another territory. Each round re-solves the final assignment exactly
+(:func:`territory.engine.solve.assign`, same cells and centres) with the stray accounts barred
+from their territory: the LP sends them to a nearby territory and shifts the prices, so every
+boundary moves a little to absorb the change (moving only one layer of boundary accounts cut
+new pieces as fast as it joined old ones). The LP keeps every territory within the band or
+proves it cannot; then the pieces stay.
 
 At stability 1 only pieces holding a moved account are stray: a piece that was already apart
 today (an owner-based alignment kept as it is) is the user's own structure.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from territory.engine.solve import MOVED_BY_BALANCE, MOVED_BY_CONTIGUITY, Problem, assign_accounts
+from territory.engine.solve import MOVED_BY_BALANCE, MOVED_BY_CONTIGUITY, Problem, Regions, Solution, assign
 from territory.engine.transport import LimitsInfeasible
 
 NEAR_TERRITORIES = 4
@@ -43,18 +44,67 @@ def stray_accounts(problem: Problem, graph, labels: np.ndarray) -> tuple[np.ndar
     if not stray.any():
         return stray, rank
     stray &= ~island_pieces(graph, problem.xyz, codes, rank)
+    key = codes.astype(np.int64) * (int(rank.max()) + 1) + rank
     if stray.any():
-        # a piece across the sea from its territory's main body (an archipelago territory) stays
+        # a piece across the sea from its territory's main body: one per island group may stay (the
+        # territory that serves a small island, or spans two islands of an archipelago); a second
+        # one there (Alaska split between three mainland territories) must join a neighbour
         n_groups, group = island_groups(graph, problem.xyz)
         if n_groups > 1:
             main = np.unique(codes[rank == 0].astype(np.int64) * n_groups + group[rank == 0])
-            stray &= np.isin(codes.astype(np.int64) * n_groups + group, main)
-    if problem.strict and stray.any():
-        moved = (labels != problem.current) & (problem.current >= 0) | (problem.current < 0)
-        key = codes.astype(np.int64) * (int(rank.max()) + 1) + rank
-        keep = np.unique(key[stray & moved])
-        stray &= np.isin(key, keep)
+            overseas = stray & ~np.isin(codes.astype(np.int64) * n_groups + group, main)
+            if overseas.any():
+                piece_key, piece_of = np.unique(key[overseas], return_inverse=True)
+                load = np.bincount(piece_of, weights=problem.weight[overseas] + 1e-12)
+                piece_group = np.zeros(piece_key.size, dtype=np.int64)
+                piece_group[piece_of] = group[overseas]
+                order = np.lexsort((-load, piece_group))
+                first = np.r_[True, piece_group[order][1:] != piece_group[order][:-1]]
+                stray &= ~np.isin(key, piece_key[order[first]])
+    if problem.keep_today_pieces and stray.any():
+        # a piece holding an account that stays where it is today is today's structure (moved
+        # accounts that joined it sit next to their new territory); only new pieces are stray
+        kept = (labels == problem.current) & (problem.current >= 0)
+        stray &= ~np.isin(key, np.unique(key[stray & kept]))
     return stray, rank
+
+
+def repair(problem: Problem, solution: Solution) -> tuple[np.ndarray, int]:
+    """(labels, stray accounts left): each round re-solves the final assignment exactly (same
+    cells and centres) with the accounts of stray pieces that moved barred from the territory
+    they joined, and with moves priced against the territories' main bodies in the latest
+    alignment instead of today's (a chain of moves can leave a territory's new accounts beyond
+    the layer it handed on). The LP shifts every boundary a little instead of peeling one layer,
+    which would cut new pieces. A round is kept only if it leaves less stray load, within the band."""
+    graph = resolve_graph(problem.adjacency)
+    labels = solution.labels
+    if graph is None or problem.k < 2 or solution.cells is None:
+        return labels, 0
+    stray, rank = stray_accounts(problem, graph, labels)
+    forbid = np.full(labels.size, -1, dtype=np.int64)
+    for _ in range(problem.config.contiguity_rounds):
+        if not stray.any():
+            break
+        moved = (labels != problem.current) | (problem.current < 0)
+        forbid = np.where(stray & moved, labels, forbid)
+        bodies = None
+        if problem.regions is not None:
+            bodies = Regions(problem.xyz, np.where((rank == 0) & problem.free, labels, -1), problem.k)
+        try:
+            trial, excess = assign(problem, solution.cells, labels, solution.centres, solution.scale, exact=True,
+                                   reach=solution.reach, forbid=forbid, regions=bodies)
+        except LimitsInfeasible:  # the move budget cannot pay for rejoining the pieces
+            break
+        if excess.max(initial=0.0) > 1e-9 * max(1.0, float(problem.weight.sum())):
+            break
+        new_stray, new_rank = stray_accounts(problem, graph, trial)
+        if problem.weight[new_stray].sum() >= problem.weight[stray].sum():
+            break
+        changed = trial != labels
+        solution.how[changed & stray] = MOVED_BY_CONTIGUITY
+        solution.how[changed & ~stray] = MOVED_BY_BALANCE
+        labels, stray, rank = trial, new_stray, new_rank
+    return labels, int(stray.sum())
 
 
 def _edges(graph) -> tuple[np.ndarray, np.ndarray]:
@@ -63,88 +113,64 @@ def _edges(graph) -> tuple[np.ndarray, np.ndarray]:
     return coo.row[keep].astype(np.int64), coo.col[keep].astype(np.int64)
 
 
-def repair(problem: Problem, labels: np.ndarray, centres: np.ndarray, how: np.ndarray,
-           scale: float) -> tuple[np.ndarray, int]:
-    """(labels, stray accounts left): rejoin stray pieces, re-balancing exactly each round."""
+def settle_strays(problem: Problem, labels: np.ndarray, how: np.ndarray) -> np.ndarray:
+    """Hand each remaining stray piece, smallest first, to a territory it touches (back to where
+    its accounts are today when that territory touches it), if every territory stays within the
+    hard band; a piece whose hand-over would break the band stays. The last word on contiguity
+    after the exact solves, which aim inside the band and so leave room for these few accounts."""
     graph = resolve_graph(problem.adjacency)
     if graph is None or problem.k < 2:
-        return labels, 0
-    src, dst = _edges(graph)
+        return labels
     stray, rank = stray_accounts(problem, graph, labels)
-    for _ in range(problem.config.contiguity_rounds):
-        if not stray.any():
-            break
-        trial = _rejoin(problem, labels, stray, rank, centres, scale, src, dst)
-        if trial is None:
-            break
-        new_stray, new_rank = stray_accounts(problem, graph, trial)
-        if new_stray.sum() >= stray.sum() and problem.weight[new_stray].sum() >= problem.weight[stray].sum():
-            break
-        changed = trial != labels
-        how[changed & stray] = MOVED_BY_CONTIGUITY
-        how[changed & ~stray] = MOVED_BY_BALANCE
-        labels, stray, rank = trial, new_stray, new_rank
-    return labels, int(stray.sum())
-
-
-def _rejoin(problem: Problem, labels: np.ndarray, stray: np.ndarray, rank: np.ndarray, centres: np.ndarray,
-            scale: float, src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
-    """One exact re-balance that sends every stray piece to a territory it touches."""
+    if not stray.any():
+        return labels
+    labels = labels.copy()
     k = problem.k
-    free = problem.free
-    n = labels.size
-    piece = labels.astype(np.int64) * (int(rank.max()) + 1) + rank
-    # territories each stray piece touches (edges from the piece to another territory)
-    leaving = stray[src] & (labels[dst] != labels[src]) & free[dst]
-    pairs = np.unique(np.column_stack([piece[src[leaving]], labels[dst[leaving]]]), axis=0)
-    boundary = (labels[src] != labels[dst]) & free[src] & free[dst]
-    # boundary accounts of the territories involved and of their neighbours absorb the change
-    involved = np.zeros(k, dtype=bool)
-    involved[labels[stray]] = True
-    involved[pairs[:, 1]] = True
-    ring = np.unique(np.column_stack([labels[src[boundary]], labels[dst[boundary]]]), axis=0)
-    reach = involved.copy()
-    reach[ring[involved[ring[:, 0]], 1]] = True
-    shift = boundary & reach[labels[src]] & ~stray[src]
-    shift_pairs = np.unique(np.column_stack([src[shift], labels[dst[shift]]]), axis=0)
-
-    members = np.unique(np.r_[np.flatnonzero(stray), shift_pairs[:, 0]])
-    position = np.full(n, -1, dtype=np.int64)
-    position[members] = np.arange(members.size)
-    # stray accounts: the territories their piece touches (nearest centres first), never their own
-    stray_idx = np.flatnonzero(stray)
-    touch_piece, touch_terr = pairs[:, 0], pairs[:, 1]
-    order = np.argsort(touch_piece, kind="stable")
-    touch_piece, touch_terr = touch_piece[order], touch_terr[order]
-    starts = np.searchsorted(touch_piece, piece[stray_idx])
-    ends = np.searchsorted(touch_piece, piece[stray_idx], side="right")
-    width = int(max(1, min(NEAR_TERRITORIES, (ends - starts).max(initial=1))))
-    cand = np.full((members.size, max(width, 1) + 1), -1, dtype=np.int64)
-    for i, a, b in zip(stray_idx, starts, ends):
-        if b <= a:
+    load = np.bincount(labels, weights=problem.weight, minlength=k) + problem.fixed_load
+    lower = problem.target * (1 - problem.tolerance) - 1e-9
+    upper = problem.target * (1 + problem.tolerance) + 1e-9
+    src, dst = _edges(graph)
+    key = labels.astype(np.int64) * (int(rank.max()) + 1) + rank
+    pieces, piece_of = np.unique(key[stray], return_inverse=True)
+    members = np.flatnonzero(stray)
+    piece_load = np.bincount(piece_of, weights=problem.weight[members])
+    position = np.full(labels.size, -1, dtype=np.int64)
+    position[members] = piece_of
+    for p in np.argsort(piece_load, kind="stable"):
+        accounts = members[piece_of == p]
+        here = int(labels[accounts[0]])
+        out = position[src] == p
+        out &= labels[dst] != here
+        touching = labels[dst[out]]
+        if touching.size == 0:
             continue
-        terr = touch_terr[a:b]
-        if terr.size > width:
-            d = ((centres[terr] - problem.xyz[i]) ** 2).sum(axis=1)
-            terr = terr[np.argsort(d, kind="stable")[:width]]
-        cand[position[i], :terr.size] = terr
-    # boundary accounts: stay, or join a neighbouring territory
-    shift_only = ~stray[members]
-    cand[shift_only, 0] = labels[members[shift_only]]
-    sp_pos = position[shift_pairs[:, 0]]
-    order = np.lexsort((shift_pairs[:, 1], sp_pos))
-    sp_pos, sp_terr = sp_pos[order], shift_pairs[order, 1]
-    first = np.r_[True, sp_pos[1:] != sp_pos[:-1]]
-    slot = np.arange(sp_pos.size) - np.maximum.accumulate(np.where(first, np.arange(sp_pos.size), 0)) + 1
-    keep = slot < cand.shape[1]
-    cand[sp_pos[keep], slot[keep]] = sp_terr[keep]
-    unplaced = (cand >= 0).sum(axis=1) == 0
-    if unplaced.any():  # a stray account whose piece touches no free territory: nothing to do
-        members, cand = members[~unplaced], cand[~unplaced]
-    try:
-        trial, excess = assign_accounts(problem, members, cand, labels, centres, scale)
-    except LimitsInfeasible:  # the move budget cannot pay for rejoining the pieces
-        return None
-    if excess.max(initial=0.0) > 1e-9 * max(1.0, float(problem.weight.sum())):
-        return None
-    return trial
+        home = problem.current[accounts]
+        home = home[home >= 0]
+        options = np.unique(touching)
+        counts = np.array([(touching == t).sum() for t in options])
+        order = np.argsort(-counts, kind="stable")
+        if home.size and np.isin(np.bincount(home).argmax(), options):
+            first = int(np.bincount(home).argmax())
+            order = np.r_[np.flatnonzero(options == first), order[options[order] != first]]
+        w = float(problem.weight[accounts].sum())
+        for to in options[order]:
+            if not _within_limits(problem, labels, accounts, to):
+                continue
+            if load[here] - w >= lower[here] and load[to] + w <= upper[to]:
+                labels[accounts] = to
+                how[accounts] = MOVED_BY_CONTIGUITY
+                load[here] -= w
+                load[to] += w
+                break
+    return labels
+
+
+def _within_limits(problem: Problem, labels: np.ndarray, accounts: np.ndarray, to: int) -> bool:
+    """Would handing ``accounts`` to ``to`` keep every move limit (move budget)?"""
+    if not problem.limits:
+        return True
+    current = problem.current
+    trial = labels.copy()
+    trial[accounts] = to
+    moved = (current >= 0) & (trial != current)
+    return all(float(lim.amount[moved].sum()) <= lim.budget + 1e-9 for lim in problem.limits)

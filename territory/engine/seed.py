@@ -8,7 +8,7 @@
 * :func:`carve` gives new territories (more reps than today) part of the busiest ones, like a new
   hire taking over half of the busiest area.
 * :func:`is_geographic` tells an alignment drawn on a map from one drawn by owner (round robin,
-  named accounts): only the first has centres worth starting from.
+  named accounts): only the first is worth starting from and re-balancing locally.
 """
 
 from __future__ import annotations
@@ -123,15 +123,15 @@ def nearest(xyz: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return cKDTree(centres).query(xyz)[1].astype(np.int64)
 
 
-def is_geographic(xyz: np.ndarray, weight: np.ndarray, labels: np.ndarray, centres: np.ndarray,
-                  threshold: float = 0.5) -> bool:
-    """True when at least ``threshold`` of the load sits nearer its own territory's centre than
-    any other's: a map-drawn alignment (even a lopsided one) scores 0.7-1, an owner-based one
-    (round robin, named accounts) about 1/K."""
-    known = np.flatnonzero(np.isfinite(centres[:, 0]))
+def is_geographic(graph, weight: np.ndarray, labels: np.ndarray, threshold: float = 0.8) -> bool:
+    """True when at least ``threshold`` of the load sits in its territory's largest piece on the
+    accounts' neighbour graph: a map-drawn alignment (even a lopsided one, long strips, whole
+    states) scores 0.9-1, an owner-based one (round robin, named accounts) far less."""
+    from territory.geo import piece_labels
+
     have = labels >= 0
-    if not have.any() or known.size == 0:
+    if not have.any():
         return False
-    own = known[nearest(xyz[have], centres[known])] == labels[have]
-    w = weight[have] + 1e-12
-    return bool(w[own].sum() >= threshold * w.sum())
+    rank = piece_labels(graph, np.where(have, labels, -1), weights=weight)
+    w = weight + 1e-12
+    return bool(w[have & (rank == 0)].sum() >= threshold * w[have].sum())

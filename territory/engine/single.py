@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 
 from territory.engine import also as also_pass
-from territory.engine import codes, explain, ids
+from territory.engine import codes, explain, ids, local
 from territory.engine import focus as focus_pass
 from territory.engine.config import DEFAULT, EngineConfig
 from territory.engine.notes import Note
 from territory.engine.params import BalanceParams, also_measures, measure_name, measure_values
 from territory.engine.prepare import Prepared, prepare
-from territory.engine.repair import repair, resolve_graph
+from territory.engine.repair import repair, resolve_graph, settle_strays, stray_accounts
 from territory.engine.result import MOVED, PREVIOUS_TERRITORY_ID, REASON, BalanceResult
-from territory.engine.solve import Solution, solve
+from territory.engine.solve import Problem, Solution, solve
 from territory.schema import ACCOUNT_ID, CAPACITY_FTE, INDUSTRY, LATITUDE, LONGITUDE, REGION, REP_NAME, TERRITORY_ID
 
 
@@ -32,9 +32,7 @@ def balance_single(accounts: pd.DataFrame, params: BalanceParams, territories: p
     prep = prepare(accounts, params, territories, config)
     problem = prep.problem
     notes = list(prep.notes)
-    solution = solve(problem)
-    if problem.repair_contiguity and problem.adjacency is not None:
-        solution.labels, _ = repair(problem, solution.labels, solution.centres, solution.how, solution.scale)
+    solution = _solve(problem)
     also = also_measures(params)
     if also and problem.adjacency is not None:
         _balance_also(prep, also, solution)
@@ -48,6 +46,48 @@ def balance_single(accounts: pd.DataFrame, params: BalanceParams, territories: p
             notes.append(Note(codes.FOCUS_IGNORED,
                               "industry_focus is set but the accounts have no industry column, so it was ignored."))
     return _result(prep, solution, notes, started)
+
+
+def _solve(problem: Problem) -> Solution:
+    """The alignment, in up to three attempts, the first that needs no more wins: the local
+    re-balance (high stability on a map-drawn alignment), the global solve from the problem's
+    start, the global solve from the balanced fallback start. Otherwise the best by (load outside
+    the band, stray load) is kept. Each attempt ends with the contiguity repair."""
+    attempts = []
+    if problem.local:
+        attempts.append(lambda: local.rebalance(problem))
+    attempts.append(lambda: solve(problem))
+    if problem.fallback is not None:
+        attempts.append(lambda: solve(problem, problem.fallback))
+    best, best_score = None, None
+    for attempt in attempts:
+        solution = attempt()
+        if solution is None:
+            continue
+        score = _repaired(problem, solution)
+        if best_score is None or score < best_score:
+            best, best_score = solution, score
+        if score == (0.0, 0.0):
+            break
+    return best
+
+
+def _repaired(problem: Problem, solution: Solution) -> tuple[float, float]:
+    """Repair the solution's pieces in place; (load outside the band, stray load) afterwards."""
+    if problem.repair_contiguity and problem.adjacency is not None:
+        solution.labels, _ = repair(problem, solution)
+        solution.labels = settle_strays(problem, solution.labels, solution.how)
+        stray, _ = stray_accounts(problem, resolve_graph(problem.adjacency), solution.labels)
+        stray_load = float(problem.weight[stray].sum())
+    else:
+        stray_load = 0.0
+    load = np.bincount(solution.labels, weights=problem.weight, minlength=problem.k) + problem.fixed_load
+    t = problem.target
+    outside = float((np.maximum(load - t * (1 + problem.tolerance), 0.0)
+                     + np.maximum(t * (1 - problem.tolerance) - load, 0.0)).sum())
+    solution.excess = np.maximum(load - t * (1 + problem.tolerance), 0.0) + np.maximum(
+        t * (1 - problem.tolerance) - load, 0.0)
+    return (round(outside, 9), round(stray_load, 9))
 
 
 def _further_measures(prep: Prepared, also: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

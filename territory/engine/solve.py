@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -28,9 +29,66 @@ from territory.engine import transport as tp
 from territory.engine.centres import medians, travel
 from territory.engine.config import DEFAULT, EngineConfig
 
+NEAR, DEEPER, ANYWHERE = 0, 1, 2
+"""How far a move may reach (``assign(reach=...)``): the geographic rule, the rule with deeper
+border layers, or any of several nearest territories (only when the band needs it)."""
+
+
 MOVED_BY_BALANCE = 0
 MOVED_BY_CONTIGUITY = 2
 """Why an account moved (``Solution.how``); balance.py and explain turn these into sentences."""
+
+
+class Regions:
+    """Today's territories as point sets: the distance from any place to the nearest account of a
+    territory (0 inside it). It prices a move by how deep inside its territory an account sits,
+    so a stable re-balance hands over accounts along the border, in layers, and never cuts a
+    piece out of the middle of a territory (distance to the centre alone did, on long or
+    lopsided territories)."""
+
+    def __init__(self, xyz: np.ndarray, labels: np.ndarray, k: int):
+        """``labels`` (n,): the territory each account belongs to today, -1 for none."""
+        member = labels >= 0
+        order = np.flatnonzero(member)[np.argsort(labels[member], kind="stable")]
+        bounds = np.searchsorted(labels[order], np.arange(k + 1))
+        self._trees = [cKDTree(xyz[order[bounds[j]:bounds[j + 1]]]) if bounds[j + 1] > bounds[j] else None
+                       for j in range(k)]
+        self._all = cKDTree(xyz[order]) if order.size else None
+        self._label_of = labels[order]
+
+    def nearest(self, points: np.ndarray, count: int, accounts: int = 32) -> np.ndarray:
+        """(G, count) the territories whose accounts are nearest each point (-1 pads), from its
+        ``accounts`` nearest accounts: the territories a place borders, whatever their centres."""
+        out = np.full((points.shape[0], count), -1, dtype=np.int64)
+        if self._all is None or points.shape[0] == 0:
+            return out
+        near = min(accounts, self._label_of.size)
+        _, idx = self._all.query(points, k=near)
+        labels = self._label_of[np.asarray(idx).reshape(points.shape[0], near)]
+        for c in range(count):  # the next territory not yet listed, in order of distance
+            labels = _front(labels)
+            out[:, c] = labels[:, 0]
+            labels = np.where(labels == labels[:, :1], -1, labels)
+        return out
+
+    def distance(self, points: np.ndarray, cand: np.ndarray) -> np.ndarray:
+        out = np.zeros(cand.shape)
+        rows, cols = np.nonzero(cand >= 0)
+        terr = cand[rows, cols]
+        order = np.argsort(terr, kind="stable")
+        rows, cols, terr = rows[order], cols[order], terr[order]
+        cuts = np.flatnonzero(np.diff(terr)) + 1
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, terr.size]):
+            tree = self._trees[terr[lo]] if hi > lo else None
+            if tree is not None:
+                out[rows[lo:hi], cols[lo:hi]] = tree.query(points[rows[lo:hi]])[0]
+        return out
+
+
+def _front(rows: np.ndarray) -> np.ndarray:
+    """Each row's non-negative entries first (stable), -1 after them."""
+    order = np.argsort(rows < 0, axis=1, kind="stable")
+    return np.take_along_axis(rows, order, axis=1)
 
 
 @dataclass(frozen=True)
@@ -53,6 +111,7 @@ class Problem:
     current: np.ndarray  # (n,) today's territory index, -1 when none
     start: np.ndarray  # (n,) starting alignment (locked accounts at their territory)
     fallback: np.ndarray | None  # (n,) a start balanced by construction, when ``start`` is today's alignment
+    today: np.ndarray | None  # (n,) today's territory of each account (-1 for none), None without an alignment
     anchored: np.ndarray  # (k,) bool: centre fixed at ``anchor_centres``
     anchor_centres: np.ndarray  # (k, 3)
     tolerance: float = 0.05  # hard band: target x (1 +/- tolerance)
@@ -64,6 +123,9 @@ class Problem:
     limits: tuple[AccountLimit, ...] = ()
     adjacency: Any = None  # Delaunay graph of the accounts (or a Future of it)
     repair_contiguity: bool = True
+    dissolved: np.ndarray | None = None  # (n,) the dissolved territory (0, 1, ...) an account came from, -1 others
+    local: bool = False  # high stability on a map-drawn alignment: try the local re-balance first
+    keep_today_pieces: bool = False  # a piece made only of accounts staying in today's territory is not repaired
     seed: int = 0
     config: EngineConfig = DEFAULT
 
@@ -81,6 +143,13 @@ class Problem:
         return tp.Band(t * (1 - self.tolerance) - fixed, t * (1 + self.tolerance) - fixed,
                        t * (1 - self.aim) - fixed, t * (1 + self.aim) - fixed)
 
+    @cached_property
+    def regions(self) -> Regions | None:
+        """Today's territories as point sets (for pricing moves), when moves cost something."""
+        if self.today is None or not (self.strict or self.stay_bonus > 0):
+            return None
+        return Regions(self.xyz, self.today, self.k)
+
     def locked_load(self) -> np.ndarray:
         held = self.locked >= 0
         return np.bincount(self.locked[held], weights=self.weight[held], minlength=self.k)
@@ -95,6 +164,7 @@ class Solution:
     scale: float = 1.0  # mean distance to the nearest centre (the unit of the stay-bonus)
     n_iter: int = 0
     cells: np.ndarray | None = None  # (free accounts,) the cells of the final assignment
+    reach: int = NEAR  # how far moves had to reach to meet the band
 
 
 # --- groups, candidates, costs ----------------------------------------------------------------
@@ -107,11 +177,14 @@ class _Groups:
     centroid: np.ndarray  # (G, 3)
     current: np.ndarray  # (G,)
     label: np.ndarray  # (G,)
+    banned: np.ndarray  # (G,) a territory the group must leave, -1 when none
 
 
 def _groups(cell: np.ndarray, current: np.ndarray, labels: np.ndarray, xyz: np.ndarray, weight: np.ndarray,
-            k: int) -> _Groups:
+            k: int, forbid: np.ndarray | None = None) -> _Groups:
     key = (cell.astype(np.int64) * (k + 1) + (current + 1)) * (k + 1) + (labels + 1)
+    if forbid is not None:  # accounts that must leave a territory form groups of their own
+        key = key * (k + 1) + (forbid + 1)
     of, uniques = pd.factorize(key)
     G = uniques.size
     w = weight + 1e-12
@@ -120,22 +193,39 @@ def _groups(cell: np.ndarray, current: np.ndarray, labels: np.ndarray, xyz: np.n
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     centroid = sums / np.where(norms > 0, norms, 1.0)
     uniques = np.asarray(uniques, dtype=np.int64)
-    return _Groups(of, mass, centroid, uniques // (k + 1) % (k + 1) - 1, uniques % (k + 1) - 1)
+    base = uniques // (k + 1) if forbid is not None else uniques
+    banned = uniques % (k + 1) - 1 if forbid is not None else np.full(G, -1)
+    return _Groups(of, mass, centroid, base // (k + 1) % (k + 1) - 1, base % (k + 1) - 1, banned)
 
 
-def _candidates(points: np.ndarray, centres: np.ndarray, current: np.ndarray, label: np.ndarray,
+def _candidates(points: np.ndarray, centres: np.ndarray, current: np.ndarray, label: np.ndarray | None,
                 m: int, all_up_to: int) -> np.ndarray:
-    """(G, c) candidate territories: the m nearest centres, the current and the previous
-    territory (-1 where a column repeats an earlier one)."""
+    """(G, c) candidate territories: the m nearest centres, the current territory (pass -1s when
+    staying is worth nothing) and the previous one when it is not far (-1 where a column repeats
+    an earlier one or is left out).
+
+    The previous territory keeps the last feasible assignment within reach of the LP; one far
+    away (the first step from a lopsided start) would let the LP send a cell across the map."""
     k = centres.shape[0]
+    n = points.shape[0]
     if k <= max(all_up_to, m):
-        near = np.broadcast_to(np.arange(k), (points.shape[0], k))
+        near = np.broadcast_to(np.arange(k), (n, k))
+        columns = [near, current]
     else:
-        near = cKDTree(centres).query(points, k=m)[1].reshape(points.shape[0], m)
-    cand = np.column_stack([near, current, label]).astype(np.int64)
-    width = cand.shape[1]
-    for c in range(near.shape[1], width):
-        repeat = (cand[:, :c] == cand[:, c:c + 1]).any(axis=1)
+        dist, near = cKDTree(centres).query(points, k=m)
+        near, dist = near.reshape(n, m), dist.reshape(n, m)
+        columns = [near, current]
+        if label is not None:
+            far = np.sqrt(((points - centres[label]) ** 2).sum(axis=1)) > 2.0 * dist[:, -1]
+            columns.append(np.where(far, -1, label))
+    return _dedupe(np.column_stack(columns).astype(np.int64), start=near.shape[1])
+
+
+def _dedupe(cand: np.ndarray, start: int = 1) -> np.ndarray:
+    """-1 where a column repeats a territory of an earlier column."""
+    cand = cand.copy()
+    for c in range(start, cand.shape[1]):
+        repeat = (cand[:, :c] == cand[:, c:c + 1]).any(axis=1) & (cand[:, c] >= 0)
         cand[repeat, c] = -1
     return cand
 
@@ -145,19 +235,27 @@ def _distance(points: np.ndarray, centres: np.ndarray, cand: np.ndarray) -> np.n
     return np.sqrt(((points[:, None, :] - centres[safe]) ** 2).sum(axis=2))
 
 
-def _cost(problem: Problem, distance: np.ndarray, cand: np.ndarray, current: np.ndarray,
-          scale: float) -> np.ndarray:
-    """Per unit of load: travel in mean distances (times the compactness weight), plus the
-    stay-bonus for leaving the current territory; at stability 1 a move costs more than any
-    travel it could save, so the least moved load comes first."""
-    cost = problem.distance_weight * distance / scale
+def _cost(problem: Problem, points: np.ndarray, centres: np.ndarray, cand: np.ndarray, current: np.ndarray,
+          scale: float, regions: Regions | None) -> np.ndarray:
+    """Per unit of load, in mean distances: travel to the centre (times the compactness weight),
+    and for leaving today's territory the stay-bonus times (1 + the distance to the new
+    territory's nearest account). Moving an account from deep inside its territory thus costs
+    more than handing over the border, so a stable re-balance peels layers along the borders and
+    passes load on along chains of neighbours instead of cutting pieces out of the middle or
+    jumping a territory. At stability 1 the bonus outweighs any travel it could save."""
+    cost = problem.distance_weight * _distance(points, centres, cand) / scale
+    if regions is None:
+        return cost
     leaving = (cand != current[:, None]) & (current[:, None] >= 0)
+    depth = regions.distance(points, cand) / scale
+    bonus = problem.stay_bonus
     if problem.strict:
         spread = float(cost.max() - cost.min()) if cost.size else 0.0
-        cost = cost + leaving * (100.0 * (spread + 1.0))
-    elif problem.stay_bonus > 0:
-        cost = cost + leaving * problem.stay_bonus
-    return cost
+        bonus = 100.0 * (spread + 1.0)
+    # accounts without a territory today (theirs was dissolved) join the territories they border:
+    # sending one deep into another territory costs what passing load on along a chain would
+    orphan = (current < 0)[:, None]
+    return cost + bonus * (leaving * (1.0 + depth) + orphan * depth)
 
 
 def _limits(problem: Problem, free: np.ndarray, of: np.ndarray, G: int, mass: np.ndarray, cand: np.ndarray,
@@ -176,24 +274,26 @@ def _limits(problem: Problem, free: np.ndarray, of: np.ndarray, G: int, mass: np
 # --- the stage --------------------------------------------------------------------------------
 
 
-def _mean_nearest_distance(xyz: np.ndarray, weight: np.ndarray, centres: np.ndarray) -> float:
+def mean_nearest_distance(xyz: np.ndarray, weight: np.ndarray, centres: np.ndarray) -> float:
     d = cKDTree(centres).query(xyz)[0] if centres.shape[0] else np.zeros(xyz.shape[0])
     return float(np.average(d, weights=weight + 1e-12)) if xyz.shape[0] else 1.0
 
 
-def _assign(problem: Problem, cell: np.ndarray, labels: np.ndarray, centres: np.ndarray, scale: float,
-            exact: bool, candidates: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One balanced assignment at fixed centres: (labels (n,), excess (k,))."""
+def assign(problem: Problem, cell: np.ndarray, labels: np.ndarray, centres: np.ndarray, scale: float,
+           exact: bool, reach: int = NEAR, forbid: np.ndarray | None = None,
+           regions: Regions | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One balanced assignment at fixed centres: (labels (n,), excess (k,)). ``forbid`` (n,): a
+    territory each account may not take (-1 for none); ``regions``: the territories' bodies that
+    moves are priced against (default: today's). Both serve the repair."""
+    regions = problem.regions if regions is None else regions
     cfg = problem.config
     free = problem.free
     k = problem.k
     xyz, w = problem.xyz[free], problem.weight[free]
     current = problem.current[free]
-    groups = _groups(cell, current, labels[free], xyz, w, k)
-    if candidates is None:
-        candidates = cfg.candidates if exact else cfg.moving_candidates
-    cand = _candidates(groups.centroid, centres, groups.current, groups.label, candidates, cfg.all_candidates_up_to)
-    cost = _cost(problem, _distance(groups.centroid, centres, cand), cand, groups.current, scale)
+    groups = _groups(cell, current, labels[free], xyz, w, k, None if forbid is None else forbid[free])
+    cand = _group_candidates(problem, groups, centres, exact, reach, regions)
+    cost = _cost(problem, groups.centroid, centres, cand, groups.current, scale, regions)
     fixed = problem.fixed_load + problem.locked_load()
     band = problem.band(fixed)
     limits = _limits(problem, free, groups.of, groups.mass.size, groups.mass, cand, groups.current)
@@ -204,25 +304,63 @@ def _assign(problem: Problem, cell: np.ndarray, labels: np.ndarray, centres: np.
     if exact:
         split = tp.split_groups(flow, groups.mass)
         if split.any():
-            out_free = _split_accounts(problem, groups, split, cand, out_free, centres, scale, band)
+            out_free = _split_accounts(problem, groups, split, cand, out_free, centres, scale, regions)
     out[free] = out_free
     return out, flow.excess
 
 
+def _group_candidates(problem: Problem, groups: _Groups, centres: np.ndarray, exact: bool, reach: int,
+                      regions: Regions | None) -> np.ndarray:
+    """(G, c) the territories each group may join.
+
+    Without today's alignment (or at stability 0): the nearest centres, and while the centres
+    move the group's previous territory. With it, moves must stay local: a group may keep its
+    territory or join a territory it borders (the territories of its nearest accounts today); at
+    low stability, where travel outweighs staying, also its nearest centres. When stability is
+    high, a move costs more than travel could save, and the nearest centres would let the LP
+    hand accounts deep into a distant territory rather than pass load on along a chain of
+    neighbours; so they are only added when the band cannot be met otherwise (``reach``)."""
+    cfg = problem.config
+    label = None if exact else groups.label
+    widen = (1, 2, 4)[reach]
+    if regions is None:
+        m = (cfg.candidates if exact else cfg.moving_candidates) * widen
+        # staying is worth nothing at stability 0, but under a move budget it must stay possible
+        staying = groups.current if problem.limits else np.full_like(groups.current, -1)
+        cand = _candidates(groups.centroid, centres, staying, label, m, cfg.all_candidates_up_to)
+    else:
+        depth = cfg.bordering_accounts * (4 if reach >= DEEPER else 1)
+        bordering = regions.nearest(groups.centroid, cfg.bordering, accounts=depth)
+        local = problem.strict or problem.stay_bonus >= 1.0
+        if local and reach < ANYWHERE:
+            columns = [groups.current[:, None], bordering]
+            if label is not None:
+                columns.append(label[:, None])
+            cand = np.column_stack(columns)
+        else:
+            m = (cfg.candidates if exact else cfg.moving_candidates) * widen
+            near = _candidates(groups.centroid, centres, groups.current, label, m, cfg.all_candidates_up_to)
+            cand = np.column_stack([near, bordering])
+        cand = _dedupe(cand)
+    cand[cand == groups.banned[:, None]] = -1
+    return cand
+
+
 def _split_accounts(problem: Problem, groups: _Groups, split: np.ndarray, group_cand: np.ndarray,
-                    labels_free: np.ndarray, centres: np.ndarray, scale: float, band: tp.Band) -> np.ndarray:
+                    labels_free: np.ndarray, centres: np.ndarray, scale: float, regions: Regions | None) -> np.ndarray:
     """Whole assignments for the accounts of the split groups (:func:`assign_accounts` with the
     group's candidates and exact distances)."""
     free_idx = np.flatnonzero(problem.free)
     members = np.flatnonzero(split[groups.of])
     labels = np.where(problem.locked >= 0, problem.locked, 0)
     labels[free_idx] = labels_free
-    labels, _ = assign_accounts(problem, free_idx[members], group_cand[groups.of[members]], labels, centres, scale)
+    labels, _ = assign_accounts(problem, free_idx[members], group_cand[groups.of[members]], labels, centres, scale,
+                                regions)
     return labels[free_idx]
 
 
 def assign_accounts(problem: Problem, members: np.ndarray, cand: np.ndarray, labels: np.ndarray,
-                    centres: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+                    centres: np.ndarray, scale: float, regions: Regions | None) -> tuple[np.ndarray, np.ndarray]:
     """(labels, excess): the accounts ``members`` (free ones, indices into the problem) re-assigned
     among their candidates (``cand``, -1 for none) at least cost within the band, everyone else
     staying: an account-level LP, then the MIP over its few split accounts."""
@@ -234,7 +372,7 @@ def assign_accounts(problem: Problem, members: np.ndarray, cand: np.ndarray, lab
     fixed = problem.fixed_load + np.bincount(labels[others], weights=problem.weight[others], minlength=k)
     band = problem.band(fixed)
     current = problem.current[members]
-    cost = _cost(problem, _distance(problem.xyz[members], centres, cand), cand, current, scale)
+    cost = _cost(problem, problem.xyz[members], centres, cand, current, scale, regions)
     spent = _spent(problem, np.flatnonzero(others & problem.free), labels[others & problem.free])
     ones = np.arange(members.size)
     limits = _limits(problem, members, ones, members.size, w, cand, current, spent)
@@ -242,7 +380,7 @@ def assign_accounts(problem: Problem, members: np.ndarray, cand: np.ndarray, lab
     choice = flow.flow.argmax(axis=1)
     fractional = tp.split_groups(flow, w)
     if fractional.any():
-        rounded = _round(problem, fractional, flow, cand, cost, w, choice, band, limits)
+        rounded = round_accounts(problem, fractional, flow, cand, cost, w, choice, band, limits)
         if rounded is not None:
             choice = rounded
     out = labels.copy()
@@ -256,20 +394,39 @@ def _spent(problem: Problem, accounts: np.ndarray, labels: np.ndarray) -> np.nda
     return np.array([float(lim.amount[accounts][moved].sum()) for lim in problem.limits])
 
 
-def _round(problem, fractional, flow, cand, cost, w, choice, band, limits) -> np.ndarray | None:
-    """The MIP over the split accounts; when whole accounts cannot fit, over all the accounts of the LP."""
+def round_accounts(problem, fractional, flow, cand, cost, w, choice, band, limits) -> np.ndarray | None:
+    """Whole assignments for the LP's split accounts: a MIP over them alone; when whole accounts
+    cannot fit (a territory at the edge of its band), over them and up to ``FLEXIBLE`` accounts per
+    territory involved that could switch between the same territories (the cheapest switches
+    first); then over all the accounts of the LP."""
     cfg = problem.config
-    for subset in (np.flatnonzero(fractional), np.arange(w.size)):
+    rows = np.arange(w.size)
+    frac = np.flatnonzero(fractional)
+    chosen = cand[rows, choice]
+    touched = np.zeros(problem.k, dtype=bool)
+    touched[cand[frac][cand[frac] >= 0]] = True
+    other = (cand >= 0) & (cand != chosen[:, None]) & touched[np.maximum(cand, 0)]
+    flexible = np.flatnonzero(other.any(axis=1) & ~fractional & touched[chosen])
+    # the cheapest switches first: accounts on the border, not light ones deep inside
+    extra = np.where(other, cost - cost[rows, choice][:, None], np.inf).min(axis=1)
+    flexible = flexible[np.argsort(extra[flexible], kind="stable")]
+    rank = np.zeros(flexible.size, dtype=np.int64)
+    if flexible.size:
+        order = np.argsort(chosen[flexible], kind="stable")
+        group = chosen[flexible][order]
+        starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+        rank[order] = np.arange(flexible.size) - np.repeat(starts, np.diff(np.r_[starts, group.size]))
+    nearby = np.union1d(frac, flexible[rank < FLEXIBLE])
+    for subset in (frac, nearby, rows):
         if subset.size > 20_000:
             return None
         keep = np.ones(w.size, dtype=bool)
         keep[subset] = False
-        fixed = np.bincount(cand[np.flatnonzero(keep), choice[keep]], weights=w[keep], minlength=problem.k)
-        allowed = flow.flow[subset] > tp.SPLIT * w[subset, None] if subset.size == fractional.sum() \
-            else cand[subset] >= 0
-        sub_limits = tuple(tp.MoveLimit(lim.moved[subset],
-                                        lim.budget - float((lim.moved[np.flatnonzero(keep), choice[keep]]
-                                                            * w[keep]).sum()))
+        kept = np.flatnonzero(keep)
+        fixed = np.bincount(chosen[kept], weights=w[kept], minlength=problem.k)
+        allowed = (flow.flow[subset] > tp.SPLIT * w[subset, None]) if subset is frac else cand[subset] >= 0
+        sub_limits = tuple(tp.MoveLimit(lim.moved[subset], lim.budget - float((lim.moved[kept, choice[kept]]
+                                                                               * w[kept]).sum()))
                            for lim in limits)
         picked = tp.round_split(w[subset], cand[subset], cost[subset], allowed, band.shifted(fixed), sub_limits,
                                 time_limit=cfg.rounding_seconds)
@@ -280,20 +437,24 @@ def _round(problem, fractional, flow, cand, cost, w, choice, band, limits) -> np
     return None
 
 
-def solve(problem: Problem) -> Solution:
-    """Centre moves with exact balanced assignments, then the exact final assignment.
+FLEXIBLE = 40
+"""Accounts per territory the rounding may also switch when the split accounts alone cannot fit."""
 
-    When today's alignment is the start and the band cannot be reached from it with the nearby
-    candidates, the final assignment is tried with twice the candidates, then from the balanced
-    ``fallback`` start; the result with the least load outside the band is kept."""
-    best = _solve_from(problem, problem.start)
-    if _outside(best) > 0 and best.cells is not None:
-        labels, excess = _assign(problem, best.cells, best.labels, best.centres, best.scale, exact=True,
-                                 candidates=4 * problem.config.candidates)
+
+def solve(problem: Problem, start: np.ndarray | None = None) -> Solution:
+    """Centre moves with exact balanced assignments, then the exact final assignment, from
+    ``start`` (default: the problem's).
+
+    When the band cannot be met with local moves, the final assignment is tried with deeper
+    border layers, then with moves to any of the nearest territories; the result with the least
+    load outside the band is kept (``reach`` says which)."""
+    best = _solve_from(problem, problem.start if start is None else start)
+    for reach in (DEEPER, ANYWHERE):
+        if _outside(best) <= 0 or best.cells is None:
+            break
+        labels, excess = assign(problem, best.cells, best.labels, best.centres, best.scale, exact=True, reach=reach)
         if excess.sum() < _outside(best):
-            best = replace(best, labels=labels, excess=excess)
-    if _outside(best) > 0 and problem.fallback is not None:
-        best = min(best, _solve_from(problem, problem.fallback), key=_outside)
+            best = replace(best, labels=labels, excess=excess, reach=reach)
     return best
 
 
@@ -312,7 +473,7 @@ def _solve_from(problem: Problem, start: np.ndarray) -> Solution:
     free = problem.free
     if n == 0 or not free.any() or k == 1:
         return Solution(labels, centres, how, np.zeros(k))
-    scale = _mean_nearest_distance(problem.xyz, problem.weight, centres) or 1e-9
+    scale = mean_nearest_distance(problem.xyz, problem.weight, centres) or 1e-9
     xyz_f, w_f = problem.xyz[free], problem.weight[free]
     moves = 0
     fine = seeding.cells(xyz_f, w_f, min(cfg.cells_per_territory * k, cfg.max_cells))
@@ -320,7 +481,7 @@ def _solve_from(problem: Problem, start: np.ndarray) -> Solution:
         coarse = fine // cfg.merge_cells  # neighbouring leaves of the bisection: nearby cells
         last = travel(problem.xyz, problem.weight, labels, centres)
         for moves in range(1, problem.centre_moves + 1):  # noqa: B007 (reported as n_iter)
-            labels, _ = _assign(problem, coarse, labels, centres, scale, exact=False)
+            labels, _ = assign(problem, coarse, labels, centres, scale, exact=False)
             new_centres = medians(problem.xyz, problem.weight, labels, k, centres, cfg.median_steps)
             new_centres[problem.anchored] = problem.anchor_centres[problem.anchored]
             centres = new_centres
@@ -328,6 +489,6 @@ def _solve_from(problem: Problem, start: np.ndarray) -> Solution:
             if now > (1 - cfg.settled) * last:
                 break
             last = now
-    labels, excess = _assign(problem, fine, labels, centres, scale, exact=True)
+    labels, excess = assign(problem, fine, labels, centres, scale, exact=True)
     return Solution(labels, centres, how, excess, scale, moves, cells=fine)
 

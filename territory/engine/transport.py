@@ -30,6 +30,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 SPLIT = 1e-7
 """A flow below this share of its group's mass counts as zero (solver round-off)."""
+MIP_GAP = 1e-2
+"""The rounding stops within this relative gap of the best possible cost (it needs a good whole
+assignment, not a proof that no better one exists)."""
 
 
 class LimitsInfeasible(RuntimeError):
@@ -176,7 +179,7 @@ def round_split(weight: np.ndarray, cand: np.ndarray, cost: np.ndarray, allowed:
     result = milp(c, constraints=LinearConstraint(sp.vstack(blocks, format="csr"), np.concatenate(lower),
                                                   np.concatenate(upper)),
                   integrality=np.r_[np.ones(nv), np.zeros(2 * t)], bounds=Bounds(np.zeros(nv + 2 * t), ub),
-                  options={"time_limit": time_limit})
+                  options={"time_limit": time_limit, "mip_rel_gap": MIP_GAP})
     if result.x is None:
         return None
     chosen = result.x[:nv] > 0.5

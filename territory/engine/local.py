@@ -1,0 +1,266 @@
+"""Local re-balancing for high stability: move the least load, across today's borders only.
+
+When today's alignment is drawn on a map and the stability asks to keep it, a sales leader
+expects border accounts to change hands between neighbours, and load to be passed on along a
+chain of neighbours when a territory far away needs it, never an account handed to a territory
+across the map or a piece cut out of the middle of a territory. Two exact steps do that:
+
+1. **How much crosses each border**: a linear program on the territory graph (territories that
+   share an edge of the accounts' Delaunay graph are neighbours; a dissolved territory is a node
+   that must hand everything on). Flows ``f[a, b] >= 0`` on neighbour pairs bring every
+   territory into its band and minimise the moved load ``sum f``. A territory passes on at most
+   its own movable load (what it receives stays with it), so a flow never tunnels through a
+   territory as a jump.
+2. **Which accounts**: a transportation LP over the accounts near those borders (each may stay
+   or join a neighbour its territory sends to), priced by ``1 + distance to the receiving
+   territory's nearest account / mean distance``, so each border moves in layers from the
+   outside in; then the small MIP of :func:`territory.engine.transport.round_split` for the
+   few split accounts.
+
+Returns None when the borders cannot carry the change (a lopsided start that needs load moved
+across the whole map); the global solve then takes over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from territory.engine import transport as tp
+from territory.engine.centres import medians
+from territory.engine.solve import (
+    MOVED_BY_BALANCE,
+    Problem,
+    Regions,
+    Solution,
+    mean_nearest_distance,
+    round_accounts,
+)
+
+SELECT_FACTOR = 3.0
+"""Accounts considered per sending territory: the nearest to its receivers, up to this many times
+its outflow (at least ``SELECT_MIN``)."""
+SELECT_MIN = 50
+ROUNDING_ROOM = 0.8
+"""The border flows aim inside this share of the tolerance, so whole accounts fit in the rest."""
+
+
+def border_flows(problem: Problem, nodes: np.ndarray, graph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(src, dst, flow): load to move across each border between the nodes (territories, then
+    dissolved territories k, k+1, ...; -1 for none). The hard band is elastic (at a price far
+    above any move), so when the borders cannot carry the whole change in one step the flows
+    bring every territory as close as they can; a dissolved territory always hands on everything."""
+    k = problem.k
+    n_nodes = max(int(nodes.max()) + 1 if nodes.size else k, k)
+    coo = graph.tocoo()
+    a, b = nodes[coo.row], nodes[coo.col]
+    keep = (a >= 0) & (b >= 0) & (a != b)
+    pairs = np.unique(np.column_stack([a[keep], b[keep]]), axis=0)
+    if pairs.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    src, dst = pairs[:, 0], pairs[:, 1]
+    m = src.size
+    placed = nodes >= 0
+    load = np.bincount(nodes[placed], weights=problem.weight[placed], minlength=n_nodes)
+    load[:k] += problem.fixed_load
+    movable = np.bincount(nodes[placed & problem.free], weights=problem.weight[placed & problem.free],
+                          minlength=n_nodes)
+    target = problem.target
+    ghosts = np.zeros(n_nodes - k)
+    aim_lower = np.r_[target * (1 - problem.aim), ghosts] - load
+    aim_upper = np.r_[target * (1 + problem.aim), ghosts] - load
+    lower = np.r_[target * (1 - problem.tolerance), ghosts] - load
+    upper = np.r_[target * (1 + problem.tolerance), ghosts] - load
+    columns = np.arange(m)
+    inflow = sp.csr_matrix((np.ones(m), (dst, columns)), shape=(n_nodes, m))
+    outflow = sp.csr_matrix((np.ones(m), (src, columns)), shape=(n_nodes, m))
+    # columns: flows, then per node: shortfall / overflow within the hard band (soft aim), and
+    # under / over beyond it (elastic, priced far higher; a dissolved node has no room at all)
+    eye = sp.identity(n_nodes, format="csr")
+    a_band = sp.hstack([inflow - outflow, eye, -eye, eye, -eye], format="csr")
+    a_out = sp.hstack([outflow, sp.csr_matrix((n_nodes, 4 * n_nodes))], format="csr")
+    soft = float(n_nodes + 1)
+    hard = soft * (n_nodes + 1) * 10.0
+    cost = np.r_[np.ones(m), np.full(2 * n_nodes, soft), np.full(2 * n_nodes, hard)]
+    real = np.r_[np.ones(k), ghosts]
+    ub = np.r_[np.full(m, np.inf), np.maximum(aim_lower - lower, 0.0), np.maximum(upper - aim_upper, 0.0),
+               np.where(real > 0, np.inf, 0.0), np.where(real > 0, np.inf, 0.0)]
+    result = milp(cost, constraints=[LinearConstraint(a_band, aim_lower, aim_upper),
+                                     LinearConstraint(a_out, -np.inf, movable)],
+                  bounds=Bounds(np.zeros(m + 4 * n_nodes), ub))
+    if result.x is None:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    flow = result.x[:m]
+    used = flow > 1e-9 * max(1.0, float(problem.weight.sum()))
+    return src[used], dst[used], flow[used]
+
+
+def _nodes(problem: Problem, labels: np.ndarray) -> np.ndarray:
+    """Node per account: its territory (today's, new accounts with the territory they sit in, a
+    new territory's carved accounts with it), or k + the dissolved territory it came from."""
+    nodes = labels.copy()
+    if problem.dissolved is not None:
+        gone = problem.dissolved >= 0
+        nodes[gone] = problem.k + problem.dissolved[gone]
+    return nodes
+
+
+def rebalance(problem: Problem) -> Solution | None:
+    """The local re-balance (module docstring), or None when the borders cannot carry it.
+
+    When a territory must pass on more than its own accounts (a lopsided start: load must cross
+    several territories), one step brings every territory as close to its band as the borders
+    allow and the next step starts from there, up to ``MAX_STEPS``: each step still moves
+    accounts only to a territory they border."""
+    from territory.engine.repair import resolve_graph, stray_accounts
+
+    graph = resolve_graph(problem.adjacency)
+    if graph is None or problem.k < 2:
+        return None
+    # aim inside the band so whole accounts fit, and a piece cut off can still be handed back
+    problem = replace(problem, aim=min(problem.aim, ROUNDING_ROOM * problem.tolerance))
+    centres = medians(problem.xyz, problem.weight, problem.start, problem.k, problem.anchor_centres,
+                      problem.config.median_steps)
+    centres[problem.anchored] = problem.anchor_centres[problem.anchored]
+    scale = mean_nearest_distance(problem.xyz, problem.weight, centres) or 1e-9
+    nodes = _nodes(problem, problem.start)
+    solution = None
+    for _ in range(MAX_STEPS):
+        step = _step(problem, nodes, graph, centres, scale)
+        if step is None:
+            return None
+        nodes, solution, done = step.labels, step, bool(step.excess.max(initial=0.0) <= 0)
+        if done:
+            break
+    if solution is None or solution.excess.max(initial=0.0) > 0:
+        return None
+    # a stray piece of moved accounts (a layer cut by the rounding or by a neighbour's own layer
+    # leaving) is barred from the territory it joined, and the last step is taken again
+    for _ in range(problem.config.contiguity_rounds):
+        stray, _ = stray_accounts(problem, graph, solution.labels)
+        if not stray.any():
+            break
+        trial = _step(problem, solution.start_nodes, graph, centres, scale, barred=np.where(stray, solution.labels, -1))
+        if trial is None or trial.excess.max(initial=0.0) > 0:
+            break
+        if problem.weight[stray_accounts(problem, graph, trial.labels)[0]].sum() >= problem.weight[stray].sum():
+            break
+        solution = trial
+    return Solution(solution.labels, centres, np.full(solution.labels.size, MOVED_BY_BALANCE, dtype=np.int8),
+                    np.zeros(problem.k), scale)
+
+
+MAX_STEPS = 12
+"""Most local steps when load must cross several territories (one territory further per step)."""
+
+
+@dataclass
+class _Step:
+    labels: np.ndarray  # (n,) territory per account after the step
+    excess: np.ndarray  # (k,) load still outside the hard band
+    start_nodes: np.ndarray  # (n,) the nodes the step started from
+
+
+def _step(problem: Problem, nodes: np.ndarray, graph, centres: np.ndarray, scale: float,
+          barred: np.ndarray | None = None) -> _Step | None:
+    """One local step from ``nodes``: border flows, then which accounts (an account-level LP and
+    the rounding). ``barred`` (n,): a territory an account may not join (-1 for none)."""
+    k = problem.k
+    src, dst, flow = border_flows(problem, nodes, graph)
+    labels = np.where(nodes < k, nodes, -1)
+    if not flow.size:
+        if (labels < 0).any():
+            return None
+        load = np.bincount(labels, weights=problem.weight, minlength=k) + problem.fixed_load
+        return _Step(labels, _outside(problem, load), nodes)
+    order = np.lexsort((dst, src))
+    src, dst, flow = src[order], dst[order], flow[order]
+    senders, first = np.unique(src, return_index=True)
+    width = int(np.diff(np.r_[first, src.size]).max())
+    receivers = np.full((int(nodes.max()) + 1, width), -1, dtype=np.int64)
+    for s_node, lo, hi in zip(senders, first, np.r_[first[1:], src.size]):
+        receivers[s_node, :hi - lo] = dst[lo:hi]
+    out_load = np.bincount(src, weights=flow, minlength=receivers.shape[0])
+    movable = problem.free & (nodes >= 0) & np.isin(nodes, senders)
+    idx = np.flatnonzero(movable)
+    cand = np.column_stack([np.where(nodes[idx] < k, nodes[idx], -1), receivers[nodes[idx]]])
+    if barred is not None:
+        cand[:, 1:][cand[:, 1:] == barred[idx][:, None]] = -1
+    depth = Regions(problem.xyz, labels, k).distance(problem.xyz[idx], np.where(cand[:, 1:] < k, cand[:, 1:], -1))
+    depth = np.where(cand[:, 1:] >= 0, depth, np.inf)
+    # only the accounts nearest their receivers (plenty to choose from), all of a dissolved territory's
+    chosen = _nearest_per_sender(nodes[idx], depth.min(axis=1), problem.weight[idx], out_load, k)
+    idx, cand, depth = idx[chosen], cand[chosen], depth[chosen]
+    cost = np.column_stack([np.zeros(idx.size), 1.0 + depth / scale])
+    cost[~np.isfinite(cost)] = 0.0
+    moved = _assign_moves(problem, labels.copy(), idx, cand, cost)
+    if moved is None:
+        return None
+    new_labels, excess = moved
+    return _Step(new_labels, excess, nodes)
+
+
+def _outside(problem: Problem, load: np.ndarray) -> np.ndarray:
+    t = problem.target
+    return np.maximum(load - t * (1 + problem.tolerance), 0.0) + np.maximum(t * (1 - problem.tolerance) - load, 0.0)
+
+
+def _nearest_per_sender(node: np.ndarray, nearest: np.ndarray, weight: np.ndarray, out_load: np.ndarray,
+                        k: int) -> np.ndarray:
+    """Boolean over the candidates: per sending node, its accounts nearest its receivers until
+    SELECT_FACTOR x its outflow (at least SELECT_MIN accounts); every account of a dissolved one."""
+    order = np.lexsort((nearest, node))
+    sorted_node = node[order]
+    cum = np.cumsum(weight[order])
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_node)) + 1]
+    base = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], np.diff(np.r_[starts, order.size]))
+    rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
+    within = (cum - base - weight[order] <= SELECT_FACTOR * out_load[sorted_node]) | (rank < SELECT_MIN)
+    within |= sorted_node >= k
+    keep = np.zeros(node.size, dtype=bool)
+    keep[order[within]] = True
+    return keep
+
+
+def _assign_moves(problem: Problem, labels: np.ndarray, idx: np.ndarray, cand: np.ndarray,
+                  cost: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(labels, load outside the band): the account-level LP over the chosen accounts, everyone
+    else staying, then the rounding; None when a dissolved territory's account has nowhere to go."""
+    others = np.ones(labels.size, dtype=bool)
+    others[idx] = False
+    if (labels[others] < 0).any() or ((cand >= 0).sum(axis=1) == 0).any():
+        return None
+    fixed = problem.fixed_load + np.bincount(labels[others], weights=problem.weight[others], minlength=problem.k)
+    band = problem.band(fixed)
+    w = problem.weight[idx]
+    limits = round_limits(problem, idx, cand, labels, others)
+    try:
+        flow = tp.transport(w, cand, cost, band, limits, time_limit=problem.config.lp_seconds)
+    except tp.LimitsInfeasible:
+        return None
+    choice = flow.flow.argmax(axis=1)
+    fractional = tp.split_groups(flow, w)
+    if fractional.any() and flow.feasible:
+        rounded = round_accounts(problem, fractional, flow, cand, cost, w, choice, band, limits)
+        if rounded is not None:
+            choice = rounded
+    labels[idx] = cand[np.arange(idx.size), choice]
+    load = np.bincount(labels, weights=problem.weight, minlength=problem.k) + problem.fixed_load
+    return labels, _outside(problem, load)
+
+
+def round_limits(problem: Problem, idx: np.ndarray, cand: np.ndarray, labels: np.ndarray,
+                 others: np.ndarray) -> tuple[tp.MoveLimit, ...]:
+    """The move limits for the chosen accounts (what the others already spent taken off)."""
+    out = []
+    current = problem.current
+    others_moved = others & (current >= 0) & (labels != current)
+    leaving = (cand != current[idx][:, None]) & (current[idx][:, None] >= 0)
+    w = np.maximum(problem.weight[idx], 1e-300)
+    for lim in problem.limits:
+        out.append(tp.MoveLimit(leaving * (lim.amount[idx] / w)[:, None],
+                                lim.budget - float(lim.amount[others_moved].sum())))
+    return tuple(out)
