@@ -11,7 +11,8 @@ Usage::
     python benchmarks/corpus.py --quick         # 18 small runs, one instance per family (CI smoke)
     python benchmarks/corpus.py --full          # adds 100k x 100 and 200k x 500 instances
     python benchmarks/corpus.py --only 'us_zip:t15:n10000:k50:ln0.8:s1/blocks/0.9'   # one run alone
-    python benchmarks/corpus.py --csv corpus.csv --list   # print the design's run ids, run nothing
+    python benchmarks/corpus.py --list          # print the design's run ids, run nothing
+    python benchmarks/corpus.py --summarize corpus.csv    # the summary of an earlier --csv run
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ FAMILY_PLAN = {
     "europe": (("cities",), 10),
     "uniform": (("box",), 9),
 }
-DEFAULT_SIZES = {2_000: 0.25, 5_000: 0.28, 10_000: 0.25, 20_000: 0.16, 50_000: 0.06}  # share of instances
+DEFAULT_SIZES = {2_000: 0.25, 5_000: 0.30, 10_000: 0.26, 20_000: 0.16, 50_000: 0.03}  # share of instances
 KS = (5, 10, 20, 25, 50, 100, 200, 500)
 MIN_ACCOUNTS_PER_TERRITORY = 40
 FULL_EXTRA = (  # the large instances of --full: (family, variant, N, K, tail)
@@ -348,9 +349,8 @@ def failure_table(table: pd.DataFrame, by: str | None) -> str:
 def summary(table: pd.DataFrame, wall_seconds: float | None = None) -> str:
     """The printed markdown summary: failure rates, time ratios, disruption, worst cases."""
     out = [f"## Robustness corpus: {len(table)} runs on {table['instance_id'].nunique()} instances"]
-    if wall_seconds is not None:
-        out.append(f"Wall time {wall_seconds / 60:.1f} min. Tolerance +/-{100 * TOLERANCE:.0f}%, "
-                   f"slow = engine > {SLOW_FACTOR:g} x KMeans + {SLOW_GRACE_S:g} s.")
+    out.append((f"Wall time {wall_seconds / 60:.1f} min. " if wall_seconds is not None else "")
+               + f"Tolerance +/-{100 * TOLERANCE:.0f}%, slow = engine > {SLOW_FACTOR:g} x KMeans + {SLOW_GRACE_S:g} s.")
     out += ["", "### Failure rate per kind", "", failure_table(table, None)]
     for by in ("family", "start"):
         out += ["", f"### Per {by}", "", failure_table(table, by)]
@@ -402,6 +402,19 @@ def summary(table: pd.DataFrame, wall_seconds: float | None = None) -> str:
     return "\n".join(out)
 
 
+BOOLEAN_COLUMNS = ("balanceable", "engine_feasible", "feasible_claim_wrong", *(f"fail_{kind}" for kind in FAILURES))
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A table written by ``--csv``, with its flags as booleans again (a crash row leaves some empty)."""
+    table = pd.read_csv(path, dtype={"error": str, "failures": str})
+    for column in BOOLEAN_COLUMNS:
+        if column in table:
+            table[column] = table[column].map({True: True, False: False, "True": True, "False": False})
+    table[["failures", "error"]] = table[["failures", "error"]].fillna("")
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the robustness corpus (prints a markdown summary).")
     mode = parser.add_mutually_exclusive_group()
@@ -410,9 +423,14 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--only", action="append", metavar="RUN_ID", help="run only this run id (repeatable)")
     parser.add_argument("--csv", type=Path, help="write every run's row to this CSV file")
     parser.add_argument("--list", action="store_true", help="print the run ids of the design and stop")
+    parser.add_argument("--summarize", type=Path, metavar="CSV",
+                        help="print the summary of an earlier --csv and stop (runs nothing)")
     parser.add_argument("--time-limit", type=float, default=RUN_TIME_LIMIT_S, help="seconds before a run is aborted")
     args = parser.parse_args(argv)
 
+    if args.summarize:
+        print(summary(read_table(args.summarize)))
+        return 0
     if args.only:
         runs = [RunSpec.from_id(text) for text in args.only]
     else:

@@ -387,9 +387,8 @@ def make_accounts(spec: InstanceSpec) -> tuple[pd.DataFrame, dict]:
     rng = spec.rng()
     lat, lon, region = POINTS[spec.family](spec, rng)
     hours, cap = workloads(spec, rng)
-    hours = _scale_island(hours, island_accounts(spec), spec.k)
-    if hours.max() > cap * (1 + 1e-9):  # the island scaling can lift a few island accounts
-        hours, cap = capped(hours, spec.k)
+    if island_accounts(spec):  # scaling the island changes the total, so the cap is taken again
+        hours, cap = capped(_scale_island(hours, island_accounts(spec), spec.k), spec.k)
     width = len(str(spec.n))
     accounts = pd.DataFrame({
         "account_id": [f"A{i:0{width}d}" for i in range(1, spec.n + 1)],
