@@ -415,7 +415,8 @@ def read_table(path: Path) -> pd.DataFrame:
     return table
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (every option is documented in docs/robustness.md; a test checks)."""
     parser = argparse.ArgumentParser(description="Run the robustness corpus (prints a markdown summary).")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="18 small runs, one instance per family (CI smoke)")
@@ -426,7 +427,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summarize", type=Path, metavar="CSV",
                         help="print the summary of an earlier --csv and stop (runs nothing)")
     parser.add_argument("--time-limit", type=float, default=RUN_TIME_LIMIT_S, help="seconds before a run is aborted")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     if args.summarize:
         print(summary(read_table(args.summarize)))

@@ -235,3 +235,10 @@ def test_corpus_runner_records_results_crashes_and_timeouts(monkeypatch):
     monkeypatch.setattr(corpus.Instance, "engine", stuck)
     stalled = corpus.run_corpus([run], time_limit_s=0.3).iloc[0]
     assert stalled["status"] == "timeout" and stalled["fail_timeout"]
+
+
+def test_every_corpus_option_is_documented():
+    doc = (BENCHMARKS.parent / "docs" / "robustness.md").read_text(encoding="utf-8")
+    options = [o for action in corpus.build_parser()._actions for o in action.option_strings if o.startswith("--")]
+    assert len(options) > 5
+    assert [o for o in options if o != "--help" and o not in doc] == []
