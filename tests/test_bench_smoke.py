@@ -95,7 +95,11 @@ def test_corpus_design_is_fixed_and_covers_every_cell():
     assert [r.id for r in runs] == [r.id for r in corpus.design("default")]
     assert len(runs) >= 300 and len({r.id for r in runs}) == len(runs)
     assert {r.instance.family for r in runs} == set(corpus_families.FAMILIES)
-    assert {r.instance.tail for r in runs} == set(corpus_families.TAILS)
+    for family, (variants, _) in corpus.FAMILY_PLAN.items():  # every family sees every tail and variant
+        pairs = {(r.instance.variant, r.instance.tail) for r in runs if r.instance.family == family}
+        assert {t for _, t in pairs} == set(corpus_families.TAILS) and {v for v, _ in pairs} == set(variants)
+        if len(variants) * len(corpus_families.TAILS) <= corpus.FAMILY_PLAN[family][1]:
+            assert len(pairs) == len(variants) * len(corpus_families.TAILS)
     cells = {(r.start, r.stability) for r in runs if r.start != "none"}
     assert cells == {(s, x) for s in corpus_families.STARTS[1:] for x in corpus.STABILITIES}
     assert all(r.instance.n / r.instance.k >= corpus.MIN_ACCOUNTS_PER_TERRITORY for r in runs)
