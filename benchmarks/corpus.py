@@ -257,9 +257,14 @@ def execute(run: RunSpec, instance: Instance, time_limit_s: float = RUN_TIME_LIM
            "start_k": k_pm3_start_k(spec) if run.start == "k_pm3" else (spec.k if run.start != "none" else 0)}
     row.update(instance.facts)
     row.update(status="ok", error="", engine_s=math.nan, start_max_dev=math.nan)
-    try:
-        start = start_labels(run.start, spec, instance.accounts, instance.own_start() if run.start == "own" else None)
-    except Exception as error:  # noqa: BLE001 - the 'own' start needs an engine run, which may crash
+    try:  # the 'own' start needs an engine run of its own when the design has no 'none' run before it
+        with time_limit(time_limit_s):
+            own = instance.own_start() if run.start == "own" else None
+        start = start_labels(run.start, spec, instance.accounts, own)
+    except RunTimeout:
+        row.update(status="timeout", error=f"start: no result after {time_limit_s:.0f} s", engine_s=time_limit_s)
+        return _with_failures(row)
+    except Exception as error:  # noqa: BLE001 - a crash is a finding, not a reason to stop the corpus
         row.update(status="crash", error=f"start: {type(error).__name__}: {error}"[:300])
         return _with_failures(row)
     if start is not None:
