@@ -348,7 +348,8 @@ def _pct(series: pd.Series) -> str:
 
 def failure_table(table: pd.DataFrame, by: str | None) -> str:
     """Markdown: failure rate (% of runs) per kind, overall or per value of ``by``."""
-    groups = [("all runs", table)] if by is None else list(table.groupby(by, sort=False))
+    ordered = by in ("tail", "n", "stability")  # families and starts keep the design's order
+    groups = [("all runs", table)] if by is None else list(table.groupby(by, sort=ordered))
     head = f"| {by or 'corpus'} | runs | " + " | ".join(f"{name} %" for name in FAILURES) + " | any failure % |"
     lines = [head, "|---" + "|---:" * (len(FAILURES) + 2) + "|"]
     for name, group in groups:
@@ -368,8 +369,7 @@ def summary(table: pd.DataFrame, wall_seconds: float | None = None) -> str:
     for by in ("family", "start", "tail", "n"):
         out += ["", f"### Per {by}", "", failure_table(table, by)]
     with_start = table[table["start"] != "none"]
-    out += ["", "### Per stability (runs with a start)", "", failure_table(with_start.sort_values("stability"),
-                                                                         "stability")]
+    out += ["", "### Per stability (runs with a start)", "", failure_table(with_start, "stability")]
     ok = table[table["status"] == "ok"]
     if len(ok):
         ratio = ok["time_ratio"]
