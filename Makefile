@@ -37,6 +37,7 @@ bench: $(VENV)/.dev browser
 	$(PY) benchmarks/bench_focus.py
 	$(PY) benchmarks/bench_multi.py
 	$(PY) benchmarks/bench_app.py
+	$(PY) benchmarks/corpus.py
 
 sample: $(VENV)/.runtime
 	$(PY) data/make_sample.py

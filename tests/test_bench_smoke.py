@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import itertools
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
 import bench_balance  # noqa: E402
+import corpus  # noqa: E402
+import corpus_check  # noqa: E402
+import corpus_families  # noqa: E402
 from generate import generate_accounts  # noqa: E402
 from oracle import p_median_cost, p_median_mip  # noqa: E402
 
@@ -80,3 +85,164 @@ def test_repeated_runs_report_the_median_and_the_spread(capsys):
     engine_rows = [line for line in out.splitlines() if line.startswith(("| territory engine", "| engine"))]
     assert len(engine_rows) == 4  # the table row and the three warm/disruption rows
     assert all(", 3 runs)" in line for line in engine_rows)
+
+
+# --- the robustness corpus (benchmarks/corpus.py) -------------------------------------------------------
+
+
+def test_corpus_design_is_fixed_and_covers_every_cell():
+    runs = corpus.design("default")
+    assert [r.id for r in runs] == [r.id for r in corpus.design("default")]
+    assert len(runs) >= 300 and len({r.id for r in runs}) == len(runs)
+    assert {r.instance.family for r in runs} == set(corpus_families.FAMILIES)
+    for family, (variants, _) in corpus.FAMILY_PLAN.items():  # every family sees every tail and variant
+        pairs = {(r.instance.variant, r.instance.tail) for r in runs if r.instance.family == family}
+        assert {t for _, t in pairs} == set(corpus_families.TAILS) and {v for v, _ in pairs} == set(variants)
+        if len(variants) * len(corpus_families.TAILS) <= corpus.FAMILY_PLAN[family][1]:
+            assert len(pairs) == len(variants) * len(corpus_families.TAILS)
+    cells = {(r.start, r.stability) for r in runs if r.start != "none"}
+    assert cells == {(s, x) for s in corpus_families.STARTS[1:] for x in corpus.STABILITIES}
+    assert all(r.instance.n / r.instance.k >= corpus.MIN_ACCOUNTS_PER_TERRITORY for r in runs)
+    assert min(r.instance.n for r in runs) == 2_000 and {5, 500} <= {r.instance.k for r in runs}
+    assert all(corpus.RunSpec.from_id(r.id) == r for r in runs)
+    assert 10 <= len(corpus.design("quick")) <= 20
+    assert {(r.instance.n, r.instance.k) for r in corpus.design("full")} >= {(100_000, 100), (200_000, 500)}
+
+
+@pytest.mark.parametrize("family", corpus_families.FAMILIES)
+def test_quick_corpus_instances_are_deterministic(family):
+    spec = next(r.instance for r in corpus.design("quick") if r.instance.family == family)
+    accounts, facts = corpus_families.make_accounts(spec)
+    again, _ = corpus_families.make_accounts(corpus_families.InstanceSpec.from_id(spec.id))
+    pd.testing.assert_frame_equal(accounts, again)
+    other, _ = corpus_families.make_accounts(corpus_families.InstanceSpec(**{**spec.__dict__, "seed": spec.seed + 1}))
+    assert not np.allclose(accounts["latitude"], other["latitude"])
+    workload = accounts["workload_hours"].to_numpy()
+    assert len(accounts) == spec.n and accounts["account_id"].is_unique and (workload > 0).all()
+    assert workload.max() <= facts["cap_hours"] * (1 + 1e-9) <= 0.4 * workload.sum() / spec.k * (1 + 1e-9)
+    assert accounts["latitude"].between(-90, 90).all() and accounts["longitude"].between(-180, 180).all()
+
+
+def test_corpus_families_have_their_features():
+    spec = corpus_families.InstanceSpec("us_zip", "t30", 2_000, 10, "pareto", 1)
+    accounts, facts = corpus_families.make_accounts(spec)
+    assert facts["largest_pile"] >= 25  # office towers: many accounts at one exact point
+    assert facts["top1_share"] == pytest.approx(0.25, abs=0.03)
+    blocks = corpus_families.start_labels("blocks", spec, accounts)
+    loads = accounts.groupby(blocks)["workload_hours"].sum() / (accounts["workload_hours"].sum() / spec.k)
+    assert loads.min() < 0.3 and loads.max() > 2.0  # lopsided
+    previous_k = corpus_families.k_pm3_start_k(spec)
+    assert abs(previous_k - spec.k) == 3
+    assert len(set(corpus_families.start_labels("k_pm3", spec, accounts))) == previous_k
+    island = corpus_families.InstanceSpec("long_country", "island", 2_000, 10, "ln0.8", 1)
+    accounts, _ = corpus_families.make_accounts(island)
+    on_island = accounts["longitude"] < -100
+    share = accounts.loc[on_island, "workload_hours"].sum() / (accounts["workload_hours"].sum() / island.k)
+    assert on_island.sum() == corpus_families.island_accounts(island) and share == pytest.approx(0.25, rel=1e-6)
+
+
+def test_reference_bisection_balances_a_heavy_tail():
+    spec = corpus_families.InstanceSpec("metro", "t30", 2_000, 20, "pareto", 1)
+    accounts, _ = corpus_families.make_accounts(spec)
+    w = accounts["workload_hours"].to_numpy()
+    labels = corpus_families.bisection_labels(accounts["latitude"].to_numpy(), accounts["longitude"].to_numpy(), w, 20)
+    assert corpus_check.max_deviation(w, labels, 20) < 0.01
+
+
+def _quadrants():
+    """A 20 x 20 grid over 10-30N, 0-20E (about 100 km apart), unit workloads, in four 10 x 10 quadrants."""
+    lat, lon = np.meshgrid(np.arange(20) + 10.5, np.arange(20) + 0.5, indexing="ij")
+    lat, lon = lat.ravel(), lon.ravel()
+    labels = np.array([f"Q{1 + (a >= 20.0) * 2 + (b >= 10.0)}" for a, b in zip(lat, lon)], dtype=object)
+    return lat, lon, np.ones(lat.size), labels
+
+
+def _check(lat, lon, weights, labels, start, ids=None):
+    from territory.geo import delaunay_neighbors, to_unit_vectors
+
+    ids = sorted(set(labels)) if ids is None else ids
+    return corpus_check.check_alignment(to_unit_vectors(lat, lon), delaunay_neighbors(lat, lon), weights, labels,
+                                        ids, start, corpus.TOLERANCE)
+
+
+def test_checker_passes_a_good_alignment_and_flags_round_robin_fragments():
+    lat, lon, w, quadrants = _quadrants()
+    good = _check(lat, lon, w, quadrants, None)
+    assert good["balanceable"] and good["max_dev"] == 0.0
+    assert good["fragmented_moved_territories"] == good["far_moves"] == good["empty_territories"] == 0
+    round_robin = np.array([f"Q{1 + i % 4}" for i in range(lat.size)], dtype=object)
+    fresh = _check(lat, lon, w, round_robin, None)  # no start: every account moved
+    assert fresh["fragmented_moved_territories"] == 4 and fresh["max_dev"] == 0.0
+    kept = _check(lat, lon, w, round_robin, round_robin)  # the user's own pieces, nothing moved
+    assert kept["fragmented_territories"] == 4 and kept["fragmented_moved_territories"] == 0
+
+
+def test_checker_flags_unbalanced_far_and_empty():
+    lat, lon, w, quadrants = _quadrants()
+    shifted = quadrants.copy()
+    shifted[(lat < 20) & (lon > 8) & (lon < 10)] = "Q2"  # Q1's two columns next to Q2 (20 of its 100 accounts)
+    result = _check(lat, lon, w, shifted, quadrants)
+    assert result["max_dev"] == pytest.approx(0.2) and result["moved_accounts"] == 20
+    assert result["far_moves"] == 0 and result["fragmented_moved_territories"] == 0
+    row = corpus._with_failures({"status": "ok", "engine_s": 1.0, "kmeans_s": 1.0, "engine_feasible": False, **result})
+    assert row["failures"] == "unbalanced"
+
+    far = quadrants.copy()
+    far[0] = "Q4"  # the south-west corner goes to the north-east quadrant, about 2,000 km from its centre
+    result = _check(lat, lon, w, far, quadrants)
+    assert result["far_moves"] == 1 and result["worst_far_km"] > 1_500
+    assert result["fragmented_moved_territories"] == 1
+
+    empty = _check(lat, lon, w, quadrants, None, ids=["Q1", "Q2", "Q3", "Q4", "Q5"])
+    assert empty["empty_territories"] == 1 and empty["max_dev"] == pytest.approx(1.0)
+
+    heavy = w.copy()
+    heavy[0] = 200.0  # one account above target x 1.05: no alignment can be within tolerance
+    assert not _check(lat, lon, heavy, quadrants, None)["balanceable"]
+
+
+def test_checker_lets_a_true_island_be():
+    lat, lon, w, quadrants = _quadrants()
+    lat, lon, w = np.r_[lat, 60.0, 60.1], np.r_[lon, 15.0, 15.1], np.r_[w, 1.0, 1.0]  # 3,000 km north
+    labels = np.concatenate([quadrants, ["Q4", "Q4"]])
+    result = _check(lat, lon, w, labels, np.concatenate([quadrants, ["Q1", "Q1"]]))
+    assert result["far_moves"] == 0 and result["fragmented_moved_territories"] == 0
+
+
+def test_disruption_lower_bound_by_hand():
+    w = np.array([100.0, 50.0, 50.0, 100.0])
+    # loads 150 / 50 / 100, target 100 +/-5%: 45 must leave the first and 45 must reach the second
+    assert corpus_check.disruption_lower_bound(w, np.array(["A", "B", "A", "C"]), 3, 0.05) == pytest.approx(45.0)
+    # K+1 start territories into K = 3: the lightest (D, 20) is dropped and all its load moves
+    # (loads 150 / 50 / 80 / 20: excess 45 + 20 = 65, deficit 45 + 15 = 60)
+    w = np.array([100.0, 50.0, 50.0, 80.0, 20.0])
+    assert corpus_check.disruption_lower_bound(w, np.array(["A", "B", "A", "C", "D"]), 3, 0.05) == pytest.approx(65.0)
+
+
+def test_corpus_runner_records_results_crashes_and_timeouts(monkeypatch):
+    run = corpus.RunSpec(corpus_families.InstanceSpec("uniform", "box", 2_000, 5, "ln0.8", 1), "blocks", 0.5)
+    table = corpus.run_corpus([run])
+    row = table.iloc[0]
+    assert row["status"] == "ok" and row["run_id"] == run.id and row["start_max_dev"] > 0.5
+    assert 0 <= row["max_dev"] < 1 and row["kmeans_s"] > 0 and "| uniform | 1 |" in corpus.summary(table)
+
+    def broken(self, start, stability):
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(corpus.Instance, "engine", broken)
+    crashed = corpus.run_corpus([run]).iloc[0]
+    assert crashed["status"] == "crash" and crashed["fail_crash"] and "engine exploded" in crashed["error"]
+
+    def stuck(self, start, stability):
+        time.sleep(5)
+
+    monkeypatch.setattr(corpus.Instance, "engine", stuck)
+    stalled = corpus.run_corpus([run], time_limit_s=0.3).iloc[0]
+    assert stalled["status"] == "timeout" and stalled["fail_timeout"]
+
+
+def test_every_corpus_option_is_documented():
+    doc = (BENCHMARKS.parent / "docs" / "robustness.md").read_text(encoding="utf-8")
+    options = [o for action in corpus.build_parser()._actions for o in action.option_strings if o.startswith("--")]
+    assert len(options) > 5
+    assert [o for o in options if o != "--help" and o not in doc] == []
