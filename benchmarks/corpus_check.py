@@ -101,6 +101,26 @@ def max_deviation(weights: np.ndarray, labels: np.ndarray, k: int) -> float:
     return float(np.max(np.abs(loads / (weights.sum() / k) - 1.0)))
 
 
+def needed_across_the_sea(piece_key: np.ndarray, codes: np.ndarray, rank: np.ndarray, groups: np.ndarray,
+                          weights: np.ndarray, stray: np.ndarray, upper: float) -> np.ndarray:
+    """True for the accounts of the one piece per island group that may lie across the sea from its
+    territory's main piece: where the territories whose main piece is on that island group cannot
+    hold the group's workload within the band (an island worth 2.6 territories, a small island with
+    no territory of its own), the largest such piece is needed; elsewhere none is."""
+    n_groups = int(groups.max()) + 1
+    home = np.unique(codes[rank == 0].astype(np.int64) * n_groups + groups[rank == 0])
+    overseas = stray & ~np.isin(codes.astype(np.int64) * n_groups + groups, home)
+    room = np.bincount(home % n_groups, minlength=n_groups) * upper
+    short = np.bincount(groups, weights=weights, minlength=n_groups) > room + 1e-9
+    candidates = overseas & short[groups]
+    needed = np.zeros(codes.size, dtype=bool)
+    if candidates.any():
+        load = pd.Series(weights[candidates]).groupby([groups[candidates], piece_key[candidates]]).sum()
+        largest = load.groupby(level=0).idxmax().map(lambda pair: pair[1])
+        needed = np.isin(piece_key, largest.to_numpy())
+    return needed
+
+
 def off_main_island(groups: np.ndarray, codes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """True for accounts whose island group is not the one holding most of their territory's workload."""
     load = pd.Series(weights).groupby([codes, groups]).sum()
@@ -135,17 +155,21 @@ def check_alignment(xyz: np.ndarray, graph, weights: np.ndarray, labels, ids, st
 
     rank = piece_labels(graph, codes, weights=weights)
     island = island_pieces(graph, xyz, codes, rank)
+    if groups is None:
+        groups = island_groups(graph, xyz)[1]
     stray = (rank > 0) & ~island
     piece_key = codes.astype(np.int64) * (int(rank.max()) + 1) + rank
-    failing_keys = np.unique(piece_key[stray & moved])
-    failing = np.isin(piece_key, failing_keys) & stray
+    stray &= ~needed_across_the_sea(piece_key, codes, rank, groups, weights, stray, upper)
+    # a piece holding an account that did not move is the start's own structure (an owner-based
+    # start kept at stability 1, an enclave a moved account joined); only pieces made entirely of
+    # moved accounts are fragments the engine made
+    kept_keys = np.unique(piece_key[stray & ~moved])
+    failing = stray & ~np.isin(piece_key, kept_keys)
 
     centres = spherical_medians(xyz, codes, weights, k)
     distance = chord_to_km(np.linalg.norm(xyz - centres[codes], axis=1))
     radius = weighted_quantile_by_group(distance, codes, weights, k, RADIUS_QUANTILE)
     limit = np.maximum(FAR_RADIUS_FACTOR * radius, FAR_FLOOR_KM)
-    if groups is None:
-        groups = island_groups(graph, xyz)[1]
     far = moved & ~island & ~off_main_island(groups, codes, weights) & (distance > limit[codes])
 
     counts = np.bincount(codes, minlength=k)

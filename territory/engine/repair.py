@@ -46,27 +46,44 @@ def stray_accounts(problem: Problem, graph, labels: np.ndarray) -> tuple[np.ndar
     stray &= ~island_pieces(graph, problem.xyz, codes, rank)
     key = codes.astype(np.int64) * (int(rank.max()) + 1) + rank
     if stray.any():
-        # a piece across the sea from its territory's main body: one per island group may stay (the
-        # territory that serves a small island, or spans two islands of an archipelago); a second
-        # one there (Alaska split between three mainland territories) must join a neighbour
+        # a piece across the sea from its territory's main body may stay where the territories
+        # based on that island group cannot hold its load (an archipelago's island worth 2.6
+        # territories needs a third territory's piece, a small island needs a mainland
+        # territory): then the largest such piece there stays, the others must join a neighbour
+        # (Alaska split between three mainland territories)
         n_groups, group = island_groups(graph, problem.xyz)
         if n_groups > 1:
-            main = np.unique(codes[rank == 0].astype(np.int64) * n_groups + group[rank == 0])
-            overseas = stray & ~np.isin(codes.astype(np.int64) * n_groups + group, main)
-            if overseas.any():
-                piece_key, piece_of = np.unique(key[overseas], return_inverse=True)
-                load = np.bincount(piece_of, weights=problem.weight[overseas] + 1e-12)
-                piece_group = np.zeros(piece_key.size, dtype=np.int64)
-                piece_group[piece_of] = group[overseas]
-                order = np.lexsort((-load, piece_group))
-                first = np.r_[True, piece_group[order][1:] != piece_group[order][:-1]]
-                stray &= ~np.isin(key, piece_key[order[first]])
+            stray &= ~_needed_overseas(problem, codes, rank, key, group, n_groups, stray)
     if problem.keep_today_pieces and stray.any():
         # a piece holding an account that stays where it is today is today's structure (moved
         # accounts that joined it sit next to their new territory); only new pieces are stray
         kept = (labels == problem.current) & (problem.current >= 0)
         stray &= ~np.isin(key, np.unique(key[stray & kept]))
     return stray, rank
+
+
+def _needed_overseas(problem: Problem, codes: np.ndarray, rank: np.ndarray, key: np.ndarray, group: np.ndarray,
+                     n_groups: int, stray: np.ndarray) -> np.ndarray:
+    """(n,) bool: accounts of the one piece per island group that may stay across the sea."""
+    home_pairs = np.unique(codes[rank == 0].astype(np.int64) * n_groups + group[rank == 0])
+    overseas = stray & ~np.isin(codes.astype(np.int64) * n_groups + group, home_pairs)
+    keep = np.zeros(codes.size, dtype=bool)
+    if not overseas.any():
+        return keep
+    home_room = np.bincount(home_pairs % n_groups, weights=problem.target[home_pairs // n_groups]
+                            * (1 + problem.tolerance), minlength=n_groups)
+    group_load = np.bincount(group, weights=problem.weight, minlength=n_groups)
+    short = group_load > home_room + 1e-9  # the territories based there cannot hold it all
+    candidates = overseas & short[group]
+    if not candidates.any():
+        return keep
+    piece_key, piece_of = np.unique(key[candidates], return_inverse=True)
+    load = np.bincount(piece_of, weights=problem.weight[candidates] + 1e-12)
+    piece_group = np.zeros(piece_key.size, dtype=np.int64)
+    piece_group[piece_of] = group[candidates]
+    order = np.lexsort((-load, piece_group))
+    first = np.r_[True, piece_group[order][1:] != piece_group[order][:-1]]
+    return np.isin(key, piece_key[order[first]])
 
 
 def repair(problem: Problem, solution: Solution) -> tuple[np.ndarray, int]:
