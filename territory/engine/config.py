@@ -18,9 +18,9 @@ class EngineConfig:
     centre_moves: int = 12  # most centre moves of a fresh solve (it stops earlier once travel settles)
     settled: float = 0.002  # centres stop moving when travel fell by less than this share in one move
     median_steps: int = 8  # Weiszfeld steps per centre move
-    contiguity_rounds: int = 3  # rounds of rejoining stray pieces (each an exact re-balance)
+    contiguity_rounds: int = 2  # rounds of rejoining stray pieces (each an exact re-balance)
     lp_seconds: float = 120.0  # time limit of one LP (HiGHS)
-    rounding_seconds: float = 5.0  # time limit of one rounding MILP
+    rounding_seconds: float = 0.5  # time limit of one rounding MILP (it returns the best whole assignment found)
 
 
 DEFAULT = EngineConfig()

@@ -52,7 +52,8 @@ def least_moved(weight: np.ndarray, cur_idx: np.ndarray, had_territory: np.ndarr
 
 
 def summary(params: BalanceParams, ids, dev: np.ndarray, load: np.ndarray, target: np.ndarray, unit: str,
-            moved: np.ndarray, accounts: pd.DataFrame, weight: np.ndarray, least: float | None) -> list[Note]:
+            moved: np.ndarray, accounts: pd.DataFrame, weight: np.ndarray, least: float | None,
+            least_nearby: float | None = None) -> list[Note]:
     j = int(np.argmax(np.abs(dev)))
     name = measure_name(params.balance_on)
     out = [Note(codes.SUMMARY, f"Balanced {len(ids)} territories on {name}: worst {ids[j]} "
@@ -70,9 +71,13 @@ def summary(params: BalanceParams, ids, dev: np.ndarray, load: np.ndarray, targe
                         data={"accounts": n_moved, "of": len(moved), "load": moved_load, "unit": unit,
                               "revenue_pct": share}))
         if least is not None:
-            out.append(Note(codes.LEAST_MOVES, f"Moved {fmt(moved_load, unit)} of {name}; no alignment within "
-                            f"+/-{100 * params.tolerance:g}% can move less than {fmt(least, unit)}.",
-                            data={"moved": moved_load, "least": least, "unit": unit}))
+            text = (f"Moved {fmt(moved_load, unit)} of {name}; no alignment within +/-{100 * params.tolerance:g}% "
+                    f"can move less than {fmt(least, unit)}")
+            if least_nearby is not None and least_nearby > least * 1.001:
+                text += (f", or less than {fmt(least_nearby, unit)} if accounts only move to a territory bordering "
+                         "theirs (load passed on from neighbour to neighbour)")
+            out.append(Note(codes.LEAST_MOVES, text + ".",
+                            data={"moved": moved_load, "least": least, "least_nearby": least_nearby, "unit": unit}))
     return out
 
 

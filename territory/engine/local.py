@@ -30,14 +30,14 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from territory.engine import transport as tp
-from territory.engine.centres import medians
+from territory.engine.centres import centroids, medians
 from territory.engine.solve import (
     MOVED_BY_BALANCE,
     Problem,
     Regions,
     Solution,
     mean_nearest_distance,
-    round_accounts,
+    whole_accounts,
 )
 
 SELECT_FACTOR = 3.0
@@ -48,11 +48,14 @@ ROUNDING_ROOM = 0.8
 """The border flows aim inside this share of the tolerance, so whole accounts fit in the rest."""
 
 
-def border_flows(problem: Problem, nodes: np.ndarray, graph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def border_flows(problem: Problem, nodes: np.ndarray, graph,
+                 hop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(src, dst, flow): load to move across each border between the nodes (territories, then
     dissolved territories k, k+1, ...; -1 for none). The hard band is elastic (at a price far
     above any move), so when the borders cannot carry the whole change in one step the flows
-    bring every territory as close as they can; a dissolved territory always hands on everything."""
+    bring every territory as close as they can; a dissolved territory always hands on everything.
+    ``hop`` (nodes, nodes): an extra cost per unit of load crossing from one to the other (the
+    distance between their centres, so that of two ways to move the same load the shorter wins)."""
     k = problem.k
     n_nodes = max(int(nodes.max()) + 1 if nodes.size else k, k)
     coo = graph.tocoo()
@@ -69,6 +72,9 @@ def border_flows(problem: Problem, nodes: np.ndarray, graph) -> tuple[np.ndarray
     movable = np.bincount(nodes[placed & problem.free], weights=problem.weight[placed & problem.free],
                           minlength=n_nodes)
     target = problem.target
+    if problem.fix_outside_only:  # only territories above their band (and dissolved ones) hand accounts on
+        over = np.r_[load[:k] > target * (1 + problem.tolerance) + 1e-9, np.ones(n_nodes - k, dtype=bool)]
+        movable = np.where(over, movable, 0.0)
     ghosts = np.zeros(n_nodes - k)
     aim_lower = np.r_[target * (1 - problem.aim), ghosts] - load
     aim_upper = np.r_[target * (1 + problem.aim), ghosts] - load
@@ -84,7 +90,10 @@ def border_flows(problem: Problem, nodes: np.ndarray, graph) -> tuple[np.ndarray
     a_out = sp.hstack([outflow, sp.csr_matrix((n_nodes, 4 * n_nodes))], format="csr")
     soft = float(n_nodes + 1)
     hard = soft * (n_nodes + 1) * 10.0
-    cost = np.r_[np.ones(m), np.full(2 * n_nodes, soft), np.full(2 * n_nodes, hard)]
+    per_unit = np.ones(m) if hop is None else 1.0 + hop[src, dst]
+    soft *= float(per_unit.max())
+    hard *= float(per_unit.max())
+    cost = np.r_[per_unit, np.full(2 * n_nodes, soft), np.full(2 * n_nodes, hard)]
     real = np.r_[np.ones(k), ghosts]
     ub = np.r_[np.full(m, np.inf), np.maximum(aim_lower - lower, 0.0), np.maximum(upper - aim_upper, 0.0),
                np.where(real > 0, np.inf, 0.0), np.where(real > 0, np.inf, 0.0)]
@@ -96,6 +105,31 @@ def border_flows(problem: Problem, nodes: np.ndarray, graph) -> tuple[np.ndarray
     flow = result.x[:m]
     used = flow > 1e-9 * max(1.0, float(problem.weight.sum()))
     return src[used], dst[used], flow[used]
+
+
+def least_moved_across_borders(problem: Problem) -> float | None:
+    """The least load any alignment within the band must move when accounts move only to a
+    territory bordering theirs today (load passed on along chains counts at every border it
+    crosses): the border-flow LP over the whole band, a lower bound for the local re-balance.
+    None without today's alignment or a neighbour graph."""
+    from territory.engine.repair import resolve_graph
+
+    graph = resolve_graph(problem.adjacency)
+    if graph is None or problem.today is None or problem.k < 2:
+        return None
+    full = replace(problem, aim=problem.tolerance, fix_outside_only=False)
+    nodes = _nodes(full, problem.start)
+    _, _, flow = border_flows(full, nodes, graph)
+    return float(flow.sum())
+
+
+def _node_centres(problem: Problem, nodes: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """(nodes, 3) the territories' centres, then the dissolved territories' own centroids."""
+    n_nodes = max(int(nodes.max()) + 1 if nodes.size else problem.k, problem.k)
+    if n_nodes == problem.k:
+        return centres
+    extra = centroids(problem.xyz, problem.weight, np.maximum(nodes, 0), n_nodes, np.zeros((n_nodes, 3)))
+    return np.vstack([centres, extra[problem.k:]])
 
 
 def _nodes(problem: Problem, labels: np.ndarray) -> np.ndarray:
@@ -128,14 +162,14 @@ def rebalance(problem: Problem) -> Solution | None:
     scale = mean_nearest_distance(problem.xyz, problem.weight, centres) or 1e-9
     nodes = _nodes(problem, problem.start)
     solution = None
-    for _ in range(MAX_STEPS):
+    for _ in range(1 if problem.fix_outside_only else MAX_STEPS):
         step = _step(problem, nodes, graph, centres, scale)
         if step is None:
             return None
         nodes, solution, done = step.labels, step, bool(step.excess.max(initial=0.0) <= 0)
         if done:
             break
-    if solution is None or solution.excess.max(initial=0.0) > 0:
+    if solution is None or (solution.excess.max(initial=0.0) > 0 and not problem.fix_outside_only):
         return None
     # a stray piece of moved accounts (a layer cut by the rounding or by a neighbour's own layer
     # leaving) is barred from the territory it joined, and the last step is taken again
@@ -144,15 +178,18 @@ def rebalance(problem: Problem) -> Solution | None:
         if not stray.any():
             break
         trial = _step(problem, solution.start_nodes, graph, centres, scale, barred=np.where(stray, solution.labels, -1))
-        if trial is None or trial.excess.max(initial=0.0) > 0:
+        if trial is None or trial.excess.sum() > solution.excess.sum() + 1e-9:
             break
         if problem.weight[stray_accounts(problem, graph, trial.labels)[0]].sum() >= problem.weight[stray].sum():
             break
         solution = trial
     return Solution(solution.labels, centres, np.full(solution.labels.size, MOVED_BY_BALANCE, dtype=np.int8),
-                    np.zeros(problem.k), scale)
+                    solution.excess, scale)
 
 
+HOP_WEIGHT = 0.1
+"""Weight of the distance to the receiving territory's centre against a move (in mean distances):
+among moves of the same load, hand accounts to the nearer territory."""
 MAX_STEPS = 12
 """Most local steps when load must cross several territories (one territory further per step)."""
 
@@ -169,7 +206,9 @@ def _step(problem: Problem, nodes: np.ndarray, graph, centres: np.ndarray, scale
     """One local step from ``nodes``: border flows, then which accounts (an account-level LP and
     the rounding). ``barred`` (n,): a territory an account may not join (-1 for none)."""
     k = problem.k
-    src, dst, flow = border_flows(problem, nodes, graph)
+    node_centres = _node_centres(problem, nodes, centres)
+    hop = HOP_WEIGHT * np.sqrt(((node_centres[:, None, :] - node_centres[None, :, :]) ** 2).sum(axis=2)) / scale
+    src, dst, flow = border_flows(problem, nodes, graph, hop)
     labels = np.where(nodes < k, nodes, -1)
     if not flow.size:
         if (labels < 0).any():
@@ -194,7 +233,10 @@ def _step(problem: Problem, nodes: np.ndarray, graph, centres: np.ndarray, scale
     # only the accounts nearest their receivers (plenty to choose from), all of a dissolved territory's
     chosen = _nearest_per_sender(nodes[idx], depth.min(axis=1), problem.weight[idx], out_load, k)
     idx, cand, depth = idx[chosen], cand[chosen], depth[chosen]
-    cost = np.column_stack([np.zeros(idx.size), 1.0 + depth / scale])
+    # a move costs 1, plus how deep the account sits from the receiver, plus a little for how far
+    # the receiver's centre is (a border account of Texas goes to the nearer of two neighbours)
+    to_centre = np.sqrt(((problem.xyz[idx][:, None, :] - centres[np.maximum(cand[:, 1:], 0)]) ** 2).sum(axis=2))
+    cost = np.column_stack([np.zeros(idx.size), 1.0 + depth / scale + HOP_WEIGHT * to_centre / scale])
     cost[~np.isfinite(cost)] = 0.0
     moved = _assign_moves(problem, labels.copy(), idx, cand, cost)
     if moved is None:
@@ -241,12 +283,7 @@ def _assign_moves(problem: Problem, labels: np.ndarray, idx: np.ndarray, cand: n
         flow = tp.transport(w, cand, cost, band, limits, time_limit=problem.config.lp_seconds)
     except tp.LimitsInfeasible:
         return None
-    choice = flow.flow.argmax(axis=1)
-    fractional = tp.split_groups(flow, w)
-    if fractional.any() and flow.feasible:
-        rounded = round_accounts(problem, fractional, flow, cand, cost, w, choice, band, limits)
-        if rounded is not None:
-            choice = rounded
+    choice = whole_accounts(problem, flow, cand, cost, w, band, limits)
     labels[idx] = cand[np.arange(idx.size), choice]
     load = np.bincount(labels, weights=problem.weight, minlength=problem.k) + problem.fixed_load
     return labels, _outside(problem, load)

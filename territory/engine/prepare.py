@@ -165,9 +165,12 @@ def aim_fraction(params: BalanceParams, per_territory: float, has_current: bool)
     frac = size * 2 * params.compactness
     if has_current:
         frac = max(frac, params.stability ** 3)
-        if params.stability >= 0.999:
-            frac = 1.0
-    return min(max(frac, 0.0), 1.0)
+    return min(max(frac, 0.0), AIM_CAP)
+
+
+AIM_CAP = 0.8
+"""The aim stays inside this share of the tolerance: the LP splits a few accounts, and making them
+whole needs room (heavy accounts at 40 per territory could not be rounded at 90% of the band)."""
 
 
 def stay_bonus(stability: float) -> float:
@@ -288,7 +291,10 @@ def prepare(accounts: pd.DataFrame, params: BalanceParams, territories: pd.DataF
                 f"no home_latitude/home_longitude ({', '.join(missing[:5])}); their centres are free.",
                 data={"territories": tuple(missing)}))
 
-    strict = has_current and params.stability >= 0.999
+    if params.only_fix_outside and not has_current:
+        raise ParameterError("only_fix_outside needs today's alignment (a territory_id column): it moves accounts "
+                             "only out of the territories outside the band.")
+    strict = has_current and (params.stability >= 0.999 or params.only_fix_outside)
     adjacency = shared_delaunay_neighbors(lat[g], lon[g]) if k > 1 and g.size > 3 else None
     start, fallback, today, matched, geographic = _start(xyz, w_g, cur_g, locked_g, plan.capacity, anchored,
                                                          anchor_centres, has_current, strict, params.stability,
@@ -317,7 +323,9 @@ def prepare(accounts: pd.DataFrame, params: BalanceParams, territories: pd.DataF
         xyz=xyz, weight=w_g, target=solve_target, fixed_load=fixed_load, locked=locked_g, current=cur_g,
         start=start, fallback=fallback, today=today, anchored=anchored,
         dissolved=_dissolved(current, plan.dropped, g) if plan.dropped else None,
-        local=bool(has_current and geographic and (strict or params.stability >= LOCAL_FROM)),
+        local=bool(has_current and (params.only_fix_outside or (geographic
+                                                                 and (strict or params.stability >= LOCAL_FROM)))),
+        fix_outside_only=bool(params.only_fix_outside),
         anchor_centres=anchor_centres,
         tolerance=params.tolerance, aim=aim,
         distance_weight=distance_weight(params.compactness),
@@ -331,7 +339,7 @@ def prepare(accounts: pd.DataFrame, params: BalanceParams, territories: pd.DataF
                     has_current=has_current, start_matched=matched)
 
 
-LOCAL_FROM = 0.9
+LOCAL_FROM = 0.75
 """From this stability (and at 1), a map-drawn alignment is re-balanced locally: least load across
 today's borders (territory.engine.local), the global solve only when the borders cannot carry it."""
 

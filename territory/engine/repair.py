@@ -62,6 +62,19 @@ def stray_accounts(problem: Problem, graph, labels: np.ndarray) -> tuple[np.ndar
     return stray, rank
 
 
+def _around(graph, labels: np.ndarray, stray: np.ndarray, k: int) -> np.ndarray:
+    """(n,) bool: the accounts of the territories that hold or touch a stray piece, and of their
+    neighbours: the part of the map a repair round re-solves (the rest keeps its labels)."""
+    src, dst = _edges(graph)
+    involved = np.zeros(k, dtype=bool)
+    involved[labels[stray]] = True
+    involved[labels[dst[stray[src]]]] = True
+    cross = labels[src] != labels[dst]
+    ring = involved.copy()
+    ring[labels[dst[cross & involved[labels[src]]]]] = True
+    return ring[labels]
+
+
 def _needed_overseas(problem: Problem, codes: np.ndarray, rank: np.ndarray, key: np.ndarray, group: np.ndarray,
                      n_groups: int, stray: np.ndarray) -> np.ndarray:
     """(n,) bool: accounts of the one piece per island group that may stay across the sea."""
@@ -109,7 +122,8 @@ def repair(problem: Problem, solution: Solution) -> tuple[np.ndarray, int]:
             bodies = Regions(problem.xyz, np.where((rank == 0) & problem.free, labels, -1), problem.k)
         try:
             trial, excess = assign(problem, solution.cells, labels, solution.centres, solution.scale, exact=True,
-                                   reach=solution.reach, forbid=forbid, regions=bodies)
+                                   reach=solution.reach, forbid=forbid, regions=bodies,
+                                   only=_around(graph, labels, stray, problem.k))
         except LimitsInfeasible:  # the move budget cannot pay for rejoining the pieces
             break
         if excess.max(initial=0.0) > 1e-9 * max(1.0, float(problem.weight.sum())):

@@ -29,6 +29,7 @@ class BalanceResult:
     n_iter: int = 0  # centre moves used (the estimator's n_iter_)
     load: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))  # balance measure per territory
     least_moved: float | None = None  # proven least load any alignment within the band must move (with a start)
+    least_moved_nearby: float | None = None  # ... if accounts move only to a territory bordering theirs today
 
     @property
     def messages(self) -> tuple[str, ...]:

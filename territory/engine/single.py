@@ -15,13 +15,14 @@ import pandas as pd
 from territory.engine import also as also_pass
 from territory.engine import codes, explain, ids, local
 from territory.engine import focus as focus_pass
+from territory.engine.centres import medians
 from territory.engine.config import DEFAULT, EngineConfig
 from territory.engine.notes import Note
 from territory.engine.params import BalanceParams, also_measures, measure_name, measure_values
 from territory.engine.prepare import Prepared, prepare
 from territory.engine.repair import repair, resolve_graph, settle_strays, stray_accounts
 from territory.engine.result import MOVED, PREVIOUS_TERRITORY_ID, REASON, BalanceResult
-from territory.engine.solve import Problem, Solution, solve
+from territory.engine.solve import Problem, Solution, outside_band, solve
 from territory.schema import ACCOUNT_ID, CAPACITY_FTE, INDUSTRY, LATITUDE, LONGITUDE, REGION, REP_NAME, TERRITORY_ID
 
 
@@ -53,14 +54,23 @@ def _solve(problem: Problem) -> Solution:
     re-balance (high stability on a map-drawn alignment), the global solve from the problem's
     start, the global solve from the balanced fallback start. Otherwise the best by (load outside
     the band, stray load) is kept. Each attempt ends with the contiguity repair."""
+    if problem.strict and not outside_band(problem, problem.start).any() and (problem.start == problem.current).all():
+        # stability 1 and today's alignment already within the band: nothing needs to move
+        solution = _as_it_is(problem)
+        _repaired(problem, solution)
+        return solution
     attempts = []
     if problem.local:
-        attempts.append(lambda: local.rebalance(problem))
-    attempts.append(lambda: solve(problem))
-    if problem.fallback is not None:
-        attempts.append(lambda: solve(problem, problem.fallback))
+        attempts.append((lambda: local.rebalance(problem), False))
+    if not problem.fix_outside_only:  # that mode asked for local moves only, whatever they reach
+        attempts.append((lambda: solve(problem), False))
+        if problem.fallback is not None:
+            # a fresh start gives up on today's alignment: only for balance, never for contiguity
+            attempts.append((lambda: solve(problem, problem.fallback), True))
     best, best_score = None, None
-    for attempt in attempts:
+    for attempt, balance_only in attempts:
+        if balance_only and best_score is not None and best_score[0] == 0.0:
+            break
         solution = attempt()
         if solution is None:
             continue
@@ -69,7 +79,17 @@ def _solve(problem: Problem) -> Solution:
             best, best_score = solution, score
         if score == (0.0, 0.0):
             break
+    if best is None:  # nothing could move (no neighbour graph): today's alignment as it is
+        best = _as_it_is(problem)
+        _repaired(problem, best)
     return best
+
+
+def _as_it_is(problem: Problem) -> Solution:
+    """The start itself as a solution (its centres: the medians of its territories)."""
+    centres = medians(problem.xyz, problem.weight, problem.start, problem.k, problem.anchor_centres)
+    centres[problem.anchored] = problem.anchor_centres[problem.anchored]
+    return Solution(problem.start.copy(), centres, np.zeros(problem.start.size, dtype=np.int8), np.zeros(problem.k))
 
 
 def _repaired(problem: Problem, solution: Solution) -> tuple[float, float]:
@@ -203,12 +223,18 @@ def _result(prep: Prepared, solution: Solution, notes: list[Note], started: floa
     excess = solution.excess
     feasible, warnings = explain.feasibility(accounts, params, names, labels, prep.locked, prep.cur_idx, weight,
                                              target, dev, unit, excess)
-    least = None
+    least = least_nearby = None
     if prep.has_current:
         had = prep.current.notna().to_numpy()
         least = explain.least_moved(weight, prep.cur_idx, had, target, params.tolerance)
+        least_nearby = local.least_moved_across_borders(prep.problem) if least > 0 else 0.0
+        if least_nearby is not None:
+            least_nearby = max(least_nearby, least)
     budget_notes = _budget_notes(prep, moved, feasible)
-    summary = explain.summary(params, names, dev, load, target, unit, moved, accounts, weight, least)
+    if params.only_fix_outside:
+        budget_notes += _outside_only_notes(prep, load, target, feasible)
+    summary = explain.summary(params, names, dev, load, target, unit, moved, accounts, weight, least,
+                              least_nearby)
     also_ok, also_notes = explain.also_report(accounts, params, plan.capacity, names, labels)
     feasible = feasible and also_ok
     also_warnings = [note for note in also_notes if note.warning]
@@ -217,7 +243,22 @@ def _result(prep: Prepared, solution: Solution, notes: list[Note], started: floa
     return BalanceResult(
         assignment=assignment, centers=centers, territories=table, feasible=feasible, notes=ordered,
         params=params, seconds=time.perf_counter() - started, n_iter=solution.n_iter,
-        load=pd.Series(load, index=pd.Index(names, name=TERRITORY_ID), name="load"), least_moved=least)
+        load=pd.Series(load, index=pd.Index(names, name=TERRITORY_ID), name="load"), least_moved=least,
+        least_moved_nearby=least_nearby)
+
+
+def _outside_only_notes(prep: Prepared, load: np.ndarray, target: np.ndarray, feasible: bool) -> list[Note]:
+    tol = prep.params.tolerance
+    have = prep.cur_idx >= 0
+    before = np.bincount(prep.cur_idx[have], weights=prep.weight[have], minlength=target.size)
+    outside_before = int((np.abs(before / np.maximum(target, 1e-12) - 1) > tol + 1e-9).sum())
+    text = (f"Only the {outside_before} territor{'y' if outside_before == 1 else 'ies'} outside +/-{100 * tol:g}% "
+            "handed accounts to their neighbours; no other territory lost any.")
+    if not feasible:
+        text += (" Some territories stay outside the band: their neighbours could not give or take enough this "
+                 "way. A full re-balance (without 'fix only the territories outside the band') can move load "
+                 "along chains of neighbours.")
+    return [Note(codes.ONLY_OUTSIDE, text, warning=not feasible, data={"outside_before": outside_before})]
 
 
 def _budget_notes(prep: Prepared, moved: np.ndarray, feasible: bool) -> list[Note]:

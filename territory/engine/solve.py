@@ -125,6 +125,7 @@ class Problem:
     repair_contiguity: bool = True
     dissolved: np.ndarray | None = None  # (n,) the dissolved territory (0, 1, ...) an account came from, -1 others
     local: bool = False  # high stability on a map-drawn alignment: try the local re-balance first
+    fix_outside_only: bool = False  # move accounts only out of territories outside the band, into neighbours
     keep_today_pieces: bool = False  # a piece made only of accounts staying in today's territory is not repaired
     seed: int = 0
     config: EngineConfig = DEFAULT
@@ -281,31 +282,34 @@ def mean_nearest_distance(xyz: np.ndarray, weight: np.ndarray, centres: np.ndarr
 
 def assign(problem: Problem, cell: np.ndarray, labels: np.ndarray, centres: np.ndarray, scale: float,
            exact: bool, reach: int = NEAR, forbid: np.ndarray | None = None,
-           regions: Regions | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One balanced assignment at fixed centres: (labels (n,), excess (k,)). ``forbid`` (n,): a
-    territory each account may not take (-1 for none); ``regions``: the territories' bodies that
-    moves are priced against (default: today's). Both serve the repair."""
+           regions: Regions | None = None, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One balanced assignment at fixed centres: (labels (n,), excess (k,)). ``cell`` (free
+    accounts,) their cells. For the repair: ``forbid`` (n,) a territory each account may not take
+    (-1 for none); ``regions`` the territories' bodies that moves are priced against (default:
+    today's); ``only`` (n,) the accounts that may change (the others keep ``labels``)."""
     regions = problem.regions if regions is None else regions
     cfg = problem.config
-    free = problem.free
     k = problem.k
-    xyz, w = problem.xyz[free], problem.weight[free]
-    current = problem.current[free]
-    groups = _groups(cell, current, labels[free], xyz, w, k, None if forbid is None else forbid[free])
+    movable = problem.free if only is None else problem.free & only
+    in_free = movable[problem.free]  # the cells are indexed by free account
+    xyz, w = problem.xyz[movable], problem.weight[movable]
+    current = problem.current[movable]
+    groups = _groups(cell[in_free], current, labels[movable], xyz, w, k, None if forbid is None else forbid[movable])
     cand = _group_candidates(problem, groups, centres, exact, reach, regions)
     cost = _cost(problem, groups.centroid, centres, cand, groups.current, scale, regions)
-    fixed = problem.fixed_load + problem.locked_load()
+    still = ~movable
+    fixed = problem.fixed_load + np.bincount(labels[still], weights=problem.weight[still], minlength=k)
     band = problem.band(fixed)
-    limits = _limits(problem, free, groups.of, groups.mass.size, groups.mass, cand, groups.current)
+    spent = _spent(problem, np.flatnonzero(still & problem.free), labels[still & problem.free])
+    limits = _limits(problem, movable, groups.of, groups.mass.size, groups.mass, cand, groups.current, spent)
     flow = tp.transport(groups.mass, cand, cost, band, limits, time_limit=cfg.lp_seconds)
     choice = tp.main_choice(flow, cand)
     out = labels.copy()
-    out_free = choice[groups.of]
+    out[movable] = choice[groups.of]
     if exact:
         split = tp.split_groups(flow, groups.mass)
         if split.any():
-            out_free = _split_accounts(problem, groups, split, cand, out_free, centres, scale, regions)
-    out[free] = out_free
+            out = _split_accounts(problem, groups, split, cand, out, movable, centres, scale, regions)
     return out, flow.excess
 
 
@@ -321,7 +325,7 @@ def _group_candidates(problem: Problem, groups: _Groups, centres: np.ndarray, ex
     hand accounts deep into a distant territory rather than pass load on along a chain of
     neighbours; so they are only added when the band cannot be met otherwise (``reach``)."""
     cfg = problem.config
-    label = None if exact else groups.label
+    label = groups.label  # the previous assignment stays within reach (when not far: see _candidates)
     widen = (1, 2, 4)[reach]
     if regions is None:
         m = (cfg.candidates if exact else cfg.moving_candidates) * widen
@@ -331,30 +335,22 @@ def _group_candidates(problem: Problem, groups: _Groups, centres: np.ndarray, ex
     else:
         depth = cfg.bordering_accounts * (4 if reach >= DEEPER else 1)
         bordering = regions.nearest(groups.centroid, cfg.bordering, accounts=depth)
-        local = problem.strict or problem.stay_bonus >= 1.0
-        if local and reach < ANYWHERE:
-            columns = [groups.current[:, None], bordering]
-            if label is not None:
-                columns.append(label[:, None])
-            cand = np.column_stack(columns)
-        else:
-            m = (cfg.candidates if exact else cfg.moving_candidates) * widen
-            near = _candidates(groups.centroid, centres, groups.current, label, m, cfg.all_candidates_up_to)
-            cand = np.column_stack([near, bordering])
+        m = (cfg.candidates if exact else cfg.moving_candidates) * widen
+        near = _candidates(groups.centroid, centres, groups.current, label, m, cfg.all_candidates_up_to)
+        cand = np.column_stack([near, bordering])
         cand = _dedupe(cand)
     cand[cand == groups.banned[:, None]] = -1
     return cand
 
 
 def _split_accounts(problem: Problem, groups: _Groups, split: np.ndarray, group_cand: np.ndarray,
-                    labels_free: np.ndarray, centres: np.ndarray, scale: float, regions: Regions | None) -> np.ndarray:
+                    labels: np.ndarray, movable: np.ndarray, centres: np.ndarray, scale: float,
+                    regions: Regions | None) -> np.ndarray:
     """Whole assignments for the accounts of the split groups (:func:`assign_accounts` with the
-    group's candidates and exact distances)."""
-    free_idx = np.flatnonzero(problem.free)
+    group's candidates and exact distances); ``groups`` are over the ``movable`` accounts."""
+    idx = np.flatnonzero(movable)
     members = np.flatnonzero(split[groups.of])
-    labels = np.where(problem.locked >= 0, problem.locked, 0)
-    labels[free_idx] = labels_free
-    labels, _ = assign_accounts(problem, free_idx[members], group_cand[groups.of[members]], labels, centres, scale,
+    labels, _ = assign_accounts(problem, idx[members], group_cand[groups.of[members]], labels, centres, scale,
                                 regions)
     outside = _outside_band(problem, labels)
     if outside.any():
@@ -363,23 +359,27 @@ def _split_accounts(problem: Problem, groups: _Groups, split: np.ndarray, group_
         near = np.isin(group_cand, np.flatnonzero(outside)).any(axis=1) | split
         wider = np.flatnonzero(near[groups.of])
         if wider.size <= WIDER_ROUNDING_UP_TO:
-            retry, _ = assign_accounts(problem, free_idx[wider], group_cand[groups.of[wider]], labels, centres,
+            retry, _ = assign_accounts(problem, idx[wider], group_cand[groups.of[wider]], labels, centres,
                                        scale, regions)
             if _outside_band(problem, retry).sum() < outside.sum():
                 labels = retry
-    return labels[free_idx]
+    return labels
 
 
 WIDER_ROUNDING_UP_TO = 50_000
 """Most accounts the exact assignment re-solves one by one when the split cells alone cannot be rounded."""
 
 
-def _outside_band(problem: Problem, labels: np.ndarray) -> np.ndarray:
-    """(k,) bool: territories whose load (with the fixed load) is outside the hard band."""
+def outside_band(problem: Problem, labels: np.ndarray) -> np.ndarray:
+    """(k,) the load of each territory outside the hard band (0 inside it), fixed load included."""
     load = np.bincount(labels, weights=problem.weight, minlength=problem.k) + problem.fixed_load
-    upper = problem.target * (1 + problem.tolerance) + 1e-9
-    lower = problem.target * (1 - problem.tolerance) - 1e-9
-    return (load > upper) | (load < lower)
+    t = problem.target
+    return np.maximum(load - t * (1 + problem.tolerance), 0.0) + np.maximum(t * (1 - problem.tolerance) - load, 0.0)
+
+
+def _outside_band(problem: Problem, labels: np.ndarray) -> np.ndarray:
+    """(k,) bool: territories whose load is outside the hard band."""
+    return outside_band(problem, labels) > 1e-9
 
 
 def assign_accounts(problem: Problem, members: np.ndarray, cand: np.ndarray, labels: np.ndarray,
@@ -400,15 +400,69 @@ def assign_accounts(problem: Problem, members: np.ndarray, cand: np.ndarray, lab
     ones = np.arange(members.size)
     limits = _limits(problem, members, ones, members.size, w, cand, current, spent)
     flow = tp.transport(w, cand, cost, band, limits, time_limit=cfg.lp_seconds)
-    choice = flow.flow.argmax(axis=1)
-    fractional = tp.split_groups(flow, w)
-    if fractional.any():
-        rounded = round_accounts(problem, fractional, flow, cand, cost, w, choice, band, limits)
-        if rounded is not None:
-            choice = rounded
+    choice = whole_accounts(problem, flow, cand, cost, w, band, limits)
     out = labels.copy()
     out[members] = cand[ones, choice]
     return out, flow.excess
+
+
+def whole_accounts(problem: Problem, flow: tp.Flow, cand: np.ndarray, cost: np.ndarray, w: np.ndarray,
+                   band: tp.Band, limits: tuple[tp.MoveLimit, ...]) -> np.ndarray:
+    """Choice index (n,) into ``cand``: the LP's assignment with its split accounts made whole.
+
+    Iterative rounding: split accounts heavier than half the room between the aim and the hard
+    band are fixed to the territory that holds most of them and the LP is solved again, so the
+    other accounts make room; once only light accounts are split, the small MIP over them
+    settles them (they fit in the room). The MIP with the accounts around them, then the LP's
+    largest shares, are the last resorts."""
+    cfg = problem.config
+    choice = flow.flow.argmax(axis=1)
+    if not flow.feasible:
+        return choice
+    rows = np.arange(w.size)
+    room = float(np.min(np.r_[band.upper - band.aim_upper, band.aim_lower - band.lower]))
+    for _ in range(ROUNDING_ROUNDS):
+        fractional = tp.split_groups(flow, w)
+        main = flow.flow.argmax(axis=1)
+        if not fractional.any():
+            return main
+        heavy = fractional & (w > 0.5 * room)
+        if not heavy.any():
+            picked = tp.round_split(w[fractional], cand[fractional], cost[fractional],
+                                    flow.flow[fractional] > tp.SPLIT * w[fractional, None],
+                                    band.shifted(np.bincount(cand[rows[~fractional], main[~fractional]],
+                                                             weights=w[~fractional], minlength=band.lower.size)),
+                                    _subset_limits(limits, fractional, main, w), time_limit=cfg.rounding_seconds)
+            if picked is not None:
+                main[fractional] = picked
+                return main
+            heavy = fractional & (w >= np.median(w[fractional]))
+        fixed_cand = cand.copy()
+        fixed_cand[heavy] = -1
+        fixed_cand[rows[heavy], main[heavy]] = cand[rows[heavy], main[heavy]]
+        trial = tp.transport(w, fixed_cand, cost, band, limits, time_limit=cfg.lp_seconds)
+        if not trial.feasible:
+            break
+        cand, flow = fixed_cand, trial
+        choice = flow.flow.argmax(axis=1)
+    fractional = tp.split_groups(flow, w)
+    if fractional.any():
+        rounded = round_accounts(problem, fractional, flow, cand, cost, w, flow.flow.argmax(axis=1), band, limits)
+        if rounded is not None:
+            return rounded
+    return choice
+
+
+def _subset_limits(limits: tuple[tp.MoveLimit, ...], subset: np.ndarray, main: np.ndarray,
+                   w: np.ndarray) -> tuple[tp.MoveLimit, ...]:
+    """The move limits for ``subset`` (a mask) with everyone else at its ``main`` choice."""
+    rest = np.flatnonzero(~subset)
+    return tuple(tp.MoveLimit(lim.moved[subset], lim.budget - float((lim.moved[rest, main[rest]] * w[rest]).sum()))
+                 for lim in limits)
+
+
+ROUNDING_ROUNDS = 6
+"""Rounds of fixing the heavier half of the split accounts before the LP's largest shares are taken."""
 
 
 def _spent(problem: Problem, accounts: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -421,7 +475,7 @@ def round_accounts(problem, fractional, flow, cand, cost, w, choice, band, limit
     """Whole assignments for the LP's split accounts: a MIP over them alone; when whole accounts
     cannot fit (a territory at the edge of its band), over them and up to ``FLEXIBLE`` accounts per
     territory involved that could switch between the same territories (the cheapest switches
-    first); then over all the accounts of the LP."""
+    first). None when that fails too (the caller widens the LP instead)."""
     cfg = problem.config
     rows = np.arange(w.size)
     frac = np.flatnonzero(fractional)
@@ -440,9 +494,7 @@ def round_accounts(problem, fractional, flow, cand, cost, w, choice, band, limit
         starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
         rank[order] = np.arange(flexible.size) - np.repeat(starts, np.diff(np.r_[starts, group.size]))
     nearby = np.union1d(frac, flexible[rank < FLEXIBLE])
-    for subset in (frac, nearby, rows):
-        if subset.size > 20_000:
-            return None
+    for subset in (frac, nearby):
         keep = np.ones(w.size, dtype=bool)
         keep[subset] = False
         kept = np.flatnonzero(keep)
@@ -475,7 +527,8 @@ def solve(problem: Problem, start: np.ndarray | None = None) -> Solution:
     for reach in (DEEPER, ANYWHERE):
         if _outside(best) <= 0 or best.cells is None:
             break
-        labels, excess = assign(problem, best.cells, best.labels, best.centres, best.scale, exact=True, reach=reach)
+        labels, _ = assign(problem, best.cells, best.labels, best.centres, best.scale, exact=True, reach=reach)
+        excess = outside_band(problem, labels)
         if excess.sum() < _outside(best):
             best = replace(best, labels=labels, excess=excess, reach=reach)
     return best
@@ -512,6 +565,6 @@ def _solve_from(problem: Problem, start: np.ndarray) -> Solution:
             if now > (1 - cfg.settled) * last:
                 break
             last = now
-    labels, excess = assign(problem, fine, labels, centres, scale, exact=True)
-    return Solution(labels, centres, how, excess, scale, moves, cells=fine)
+    labels, _ = assign(problem, fine, labels, centres, scale, exact=True)
+    return Solution(labels, centres, how, outside_band(problem, labels), scale, moves, cells=fine)
 

@@ -30,7 +30,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 SPLIT = 1e-7
 """A flow below this share of its group's mass counts as zero (solver round-off)."""
-MIP_GAP = 1e-2
+MIP_GAP = 0.05
 """The rounding stops within this relative gap of the best possible cost (it needs a good whole
 assignment, not a proof that no better one exists)."""
 

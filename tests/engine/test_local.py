@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from territory.balance import BalanceParams, balance
@@ -9,13 +10,17 @@ from territory.geo import delaunay_neighbors, piece_labels
 
 
 def strip_accounts(widths=(10, 10, 10), rows: int = 10) -> pd.DataFrame:
-    """Territories as vertical strips of a grid, ``widths`` columns each (loads follow the widths)."""
+    """Territories as vertical strips of a jittered grid, ``widths`` columns each (loads follow the
+    widths), on the equator: away from it a row of points at one latitude is a small circle, and
+    the sphere's convex hull joins the row's two ends with a chord (a neighbour edge from T1 to T3)."""
+    rng = np.random.default_rng(0)
     records = []
     column = 0
     for t, width in enumerate(widths):
         for x in range(column, column + width):
             for y in range(rows):
-                records.append({"latitude": 40 + 0.05 * y, "longitude": -100 + 0.05 * x,
+                records.append({"latitude": 0.05 * y + rng.uniform(-0.01, 0.01),
+                                "longitude": -100 + 0.05 * x + rng.uniform(-0.01, 0.01),
                                 "workload_hours": 1.0, "territory_id": f"T{t + 1}"})
         column += width
     frame = pd.DataFrame(records)
@@ -59,3 +64,15 @@ def test_high_stability_keeps_an_alignment_that_is_already_within_the_band():
         result = balance(accounts, BalanceParams(stability=stability))
         assert not result.assignment["moved"].any()
         assert result.least_moved == 0.0
+
+
+def test_fix_only_outside_moves_accounts_only_out_of_the_territories_outside_the_band():
+    accounts = strip_accounts((12, 9, 9))  # T1 +20% (outside), T2 and T3 -10% (outside, under)
+    result = balance(accounts, BalanceParams(stability=0.5, only_fix_outside=True))
+    moves = moved_by_territory(result)
+    assert set(moves.index.get_level_values(0)) == {"T1"}  # only the over-loaded territory gives
+    assert set(moves.index.get_level_values(1)) == {"T2"}  # ... to its neighbour only: T3 stays short
+    assert not result.feasible  # T3 has no over-loaded neighbour: the note says so
+    assert result.note("only_fix_outside").warning
+    # a full re-balance at stability 1 passes load on along the chain and meets the band
+    assert balance(accounts, BalanceParams(stability=1.0)).feasible
