@@ -26,6 +26,9 @@ from territory.geo import EARTH_RADIUS_KM, island_groups, island_pieces, piece_l
 
 FAR_FLOOR_KM = 300.0
 FAR_RADIUS_FACTOR = 2.0
+FAR_NEAREST_FACTOR = 1.5
+"""A far account is also farther than this from its territory's centre than from the nearest
+centre: an isolated town in the territory nearest to it is not sent anywhere implausible."""
 RADIUS_QUANTILE = 0.9
 WEISZFELD_STEPS = 8
 
@@ -170,7 +173,11 @@ def check_alignment(xyz: np.ndarray, graph, weights: np.ndarray, labels, ids, st
     distance = chord_to_km(np.linalg.norm(xyz - centres[codes], axis=1))
     radius = weighted_quantile_by_group(distance, codes, weights, k, RADIUS_QUANTILE)
     limit = np.maximum(FAR_RADIUS_FACTOR * radius, FAR_FLOOR_KM)
-    far = moved & ~island & ~off_main_island(groups, codes, weights) & (distance > limit[codes])
+    nearest = np.full(codes.size, np.inf)
+    for j in range(k):  # distance to the nearest territory centre (k is at most a few hundred)
+        nearest = np.minimum(nearest, chord_to_km(np.linalg.norm(xyz - centres[j], axis=1)))
+    far = (moved & ~island & ~off_main_island(groups, codes, weights) & (distance > limit[codes])
+           & (distance > FAR_NEAREST_FACTOR * nearest))
 
     counts = np.bincount(codes, minlength=k)
     return {

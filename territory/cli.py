@@ -222,6 +222,11 @@ def _add_balance_parser(commands: argparse._SubParsersAction) -> None:
         help='cap on what may move: "40" accounts or "2.5%%" of revenue',
     )
     balance.add_argument(
+        "--only-fix-outside",
+        action="store_true",
+        help="move accounts only out of the territories outside the band, into their neighbours",
+    )
+    balance.add_argument(
         "--reps", metavar="FILE", help="territories/reps file (territory_id, rep_name, capacity_fte, ...)"
     )
     balance.add_argument("--output", "-o", metavar="OUT", help="write one row per account to OUT.csv or OUT.xlsx")
@@ -333,6 +338,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         also_balance=args.also_balance,
         industry_focus=args.industry_focus,
         seed=args.seed,
+        only_fix_outside=args.only_fix_outside,
     )
     result = balance(accounts, params, territories)
     labels = result.assignment[TERRITORY_ID]
@@ -368,6 +374,10 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         "seconds": round(time.perf_counter() - started, 3),
         "engine_seconds": round(float(result.seconds), 3),
         "messages": list(result.messages),
+        "notes": [{"code": note.code, "warning": note.warning, "text": note.text, "data": dict(note.data)}
+                  for note in result.notes],
+        "least_moved": result.least_moved,
+        "least_moved_nearby": result.least_moved_nearby,
         "output": args.output,
         "saved_as": saved_as,
         "scorecard": card,

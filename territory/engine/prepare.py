@@ -393,8 +393,9 @@ def _start(xyz: np.ndarray, weight: np.ndarray, current: np.ndarray, locked: np.
     if empty.size:
         labels = seeding.carve(xyz, weight, labels, empty, capacity)
     labels[locked >= 0] = locked[locked >= 0]
-    bisection = None if strict else _bisection_start(xyz, weight, current, locked, capacity, anchored,
-                                                      anchor_centres)
+    # the balanced fallback serves every stability, 1 included: the band is a hard constraint,
+    # and a start the borders cannot balance must still end within it
+    bisection = _bisection_start(xyz, weight, current, locked, capacity, anchored, anchor_centres)
     regions = np.where(current >= 0, labels, -1)  # accounts of dissolved territories belong to none yet
     if strict or (geographic and stability > 0):
         return labels, bisection, regions, True, geographic

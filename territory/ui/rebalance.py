@@ -32,6 +32,7 @@ import streamlit as st
 
 from territory import events, schema
 from territory.balance import BalanceParams, BalanceResult, balance
+from territory.engine import codes
 from territory.errors import ParameterError, TerritoryError
 from territory.metrics import MEAN_DISTANCE_HELP, moved_mask
 from territory.ui import cached, maps, rebalance_charts, state
@@ -81,6 +82,7 @@ class RebalanceSettings:
     budget_accounts: int = 100
     budget_revenue_pct: float = 5.0
     lock_top_n: int = 0
+    only_fix_outside: bool = False
 
     def balance_on(self) -> str | tuple[tuple[str, float], ...]:
         """The engine's ``balance_on``: a measure name, or ((measure, weight), ...) for a composite."""
@@ -114,6 +116,7 @@ class RebalanceSettings:
             industry_focus=float(self.industry_focus),
             also_balance=tuple(m for m in self.also_balance if m != self.measure),
             seed=seed,
+            only_fix_outside=bool(self.only_fix_outside),
         )
 
 
@@ -151,6 +154,7 @@ def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int) -> R
         "rb_budget_accounts": max(1, min(100, n_accounts)),
         "rb_budget_revenue_pct": 5.0,
         "rb_lock_top_n": 0,
+        "rb_only_fix_outside": False,
         "rb_sweep": False,  # drawn on the Trade-off tab; kept here so it survives a page change
         # The open tab, and the pasted codes of the Manual moves tab: kept here so they survive a
         # page change and (tabs are lazy) a visit to another tab.
@@ -199,6 +203,11 @@ def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int) -> R
     sb.slider(
         "Compactness (0 = balance first, 1 = short travel)", 0.0, 1.0, step=0.05, key="rb_compactness",
     )
+    sb.toggle(
+        "Fix only the territories outside the band", key="rb_only_fix_outside",
+        help="Only territories above their band hand accounts to their neighbours; every other territory "
+             "keeps all its accounts. Territories with no over-loaded neighbour may stay outside the band.",
+    )
     with sb.expander("Industry teams and focus", expanded=bool(st.session_state["rb_industry_teams"])):
         st.multiselect(
             "Industry teams", list(industries), key="rb_industry_teams",
@@ -242,6 +251,7 @@ def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int) -> R
         budget_accounts=int(ss["rb_budget_accounts"]),
         budget_revenue_pct=float(ss["rb_budget_revenue_pct"]),
         lock_top_n=int(ss["rb_lock_top_n"]),
+        only_fix_outside=bool(ss["rb_only_fix_outside"]),
     )
 
 
@@ -651,15 +661,21 @@ def recovery_ui(event: tuple | None, manual_moves: Mapping[str, str]) -> None:
 
 
 def messages_ui(result, wall_seconds: float) -> None:
-    """Engine explanations (st.warning when infeasible) and one caption with the timing."""
-    messages = tuple(getattr(result, "messages", ()) or ())
-    if not result.feasible:
-        for message in messages or ("The engine could not meet every constraint; this is its best result.",):
-            st.warning(message, icon=":material/warning:")
-        messages = ()
+    """The engine's notes: warnings (a constraint that could not be met) as st.warning, the
+    proven least disruption on a line of its own, the rest in one caption with the timing."""
+    notes = tuple(getattr(result, "notes", ()) or ())
+    warnings = [note for note in notes if note.warning]
+    if not result.feasible and not warnings:
+        st.warning("The engine could not meet every constraint; this is its best result.", icon=":material/warning:")
+    for note in warnings:
+        st.warning(note.text, icon=":material/warning:")
+    least = result.note(codes.LEAST_MOVES) if hasattr(result, "note") else None
+    if least is not None:
+        st.markdown(f":material/verified: {_md_escape(least.text)}")
+    rest = [note.text for note in notes if not note.warning and note is not least]
     cached_note = ", from cache" if wall_seconds < 0.5 * float(result.seconds) else ""
     timing = f"engine {float(result.seconds):.2f} s{cached_note}; figures {wall_seconds:.2f} s"
-    st.caption(" · ".join((*messages, timing)))
+    st.caption(" · ".join((*rest, timing)))
 
 
 def kpis_ui(whatif: WhatIf, before_name: str) -> None:
