@@ -66,8 +66,10 @@ CLOSE_KM = 0.02
 """Locations closer than this (20 m) are always neighbours (see ``_close_pairs``)."""
 RISKY_KM = 0.2
 """Only locations with a Delaunay edge shorter than this (200 m) are checked for close pairs."""
-OUTER_EDGE_KM = 200.0
-"""Outer edges shorter than this are never peeled off (see ``_erode_outer_facets``)."""
+OUTER_EDGE_KM = 25.0
+"""Outer edges shorter than this are never peeled off (see ``_erode_outer_facets``). At 200 km a
+metro's or a small region's hull joined its two far ends, so territories on opposite sides of it
+were neighbours."""
 OUTER_EDGE_FACTOR = 3.0
 """An outer edge is peeled off when longer than this many times the local spacing at both ends."""
 SPACING_NEIGHBOURS = 6

@@ -120,17 +120,23 @@ def repair(problem: Problem, solution: Solution) -> tuple[np.ndarray, int]:
         bodies = None
         if problem.regions is not None:
             bodies = Regions(problem.xyz, np.where((rank == 0) & problem.free, labels, -1), problem.k)
-        try:
-            trial, excess = assign(problem, solution.cells, labels, solution.centres, solution.scale, exact=True,
-                                   reach=solution.reach, forbid=forbid, regions=bodies,
-                                   only=_around(graph, labels, stray, problem.k))
-        except LimitsInfeasible:  # the move budget cannot pay for rejoining the pieces
+        best = None
+        # the territories around the pieces first; the whole map when a big piece needs more room
+        for only in (_around(graph, labels, stray, problem.k), None):
+            try:
+                trial, excess = assign(problem, solution.cells, labels, solution.centres, solution.scale, exact=True,
+                                       reach=solution.reach, forbid=forbid, regions=bodies, only=only)
+            except LimitsInfeasible:  # the move budget cannot pay for rejoining the pieces
+                continue
+            if excess.max(initial=0.0) > 1e-9 * max(1.0, float(problem.weight.sum())):
+                continue
+            new_stray, new_rank = stray_accounts(problem, graph, trial)
+            if problem.weight[new_stray].sum() < problem.weight[stray].sum():
+                best = trial, new_stray, new_rank
+                break
+        if best is None:
             break
-        if excess.max(initial=0.0) > 1e-9 * max(1.0, float(problem.weight.sum())):
-            break
-        new_stray, new_rank = stray_accounts(problem, graph, trial)
-        if problem.weight[new_stray].sum() >= problem.weight[stray].sum():
-            break
+        trial, new_stray, new_rank = best
         changed = trial != labels
         solution.how[changed & stray] = MOVED_BY_CONTIGUITY
         solution.how[changed & ~stray] = MOVED_BY_BALANCE

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from territory.engine import seed as seeding
@@ -538,6 +539,25 @@ def _outside(solution: Solution) -> float:
     return float(solution.excess.sum())
 
 
+def _body_medians(problem: Problem, labels: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Each free territory's centre moves to the median of its largest piece (on the neighbour
+    graph), not of all its accounts: a territory holding a second cluster across a gap would
+    otherwise keep its centre between the two, and the next assignment would keep both. The
+    piece it lets go is then nearer another centre."""
+    cfg = problem.config
+    weight = problem.weight
+    graph = problem.adjacency
+    if graph is not None and (sp.issparse(graph) or (hasattr(graph, "done") and graph.done())):
+        from territory.geo import piece_labels
+
+        graph = graph if sp.issparse(graph) else graph.result()
+        rank = piece_labels(graph, labels, weights=weight)
+        weight = np.where(rank == 0, weight, weight * 1e-6)
+    out = medians(problem.xyz, weight, labels, problem.k, centres, cfg.median_steps)
+    out[problem.anchored] = problem.anchor_centres[problem.anchored]
+    return out
+
+
 def _solve_from(problem: Problem, start: np.ndarray) -> Solution:
     cfg = problem.config
     k = problem.k
@@ -558,8 +578,7 @@ def _solve_from(problem: Problem, start: np.ndarray) -> Solution:
         last = travel(problem.xyz, problem.weight, labels, centres)
         for moves in range(1, problem.centre_moves + 1):  # noqa: B007 (reported as n_iter)
             labels, _ = assign(problem, coarse, labels, centres, scale, exact=False)
-            new_centres = medians(problem.xyz, problem.weight, labels, k, centres, cfg.median_steps)
-            new_centres[problem.anchored] = problem.anchor_centres[problem.anchored]
+            new_centres = _body_medians(problem, labels, centres)
             centres = new_centres
             now = travel(problem.xyz, problem.weight, labels, centres)
             if now > (1 - cfg.settled) * last:

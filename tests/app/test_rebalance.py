@@ -7,6 +7,7 @@ shared by every AppTest in this process, so each engine setting is computed once
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -366,3 +367,25 @@ def test_warm_runs_the_what_if_the_page_first_shows(sample, monkeypatch):
     assert page_call[5] == warm_call[5]  # engine parameters
     assert page_call[4].equals(warm_call[4]) and page_call[3].equals(warm_call[3])  # engine input, before
     assert page_call[6] == warm_call[6] and dict(page_call[7]) == dict(warm_call[7])  # no event, no hand moves
+
+
+def test_the_page_states_the_least_disruption_any_alignment_within_the_band_needs():
+    """Issue #12: 'moved 7,900 h; no alignment within +/-5% can move less than 7,400 h', on its own line."""
+    at = open_rebalance()
+    at.slider(key="rb_stability").set_value(1.0).run()
+    assert not at.exception, [e.value for e in at.exception]
+    lines = [m.value for m in at.markdown if "can move less than" in m.value]
+    assert len(lines) == 1, [m.value for m in at.markdown]
+    numbers = [float(x.replace(",", "")) for x in re.findall(r"([\d,]+) h", lines[0])]
+    moved, least = numbers[0], numbers[1]
+    assert least <= moved  # a bound, never above what was moved
+    _, after = kpi_rows(at)
+    assert after["Max deviation"].endswith("%") and float(after["Max deviation"].rstrip("%")) <= 5.0
+
+
+def test_fix_only_outside_keeps_every_territory_inside_the_band_untouched():
+    at = open_rebalance()
+    at.toggle(key="rb_only_fix_outside").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [w.value for w in at.warning] + [c.value for c in at.caption]
+    assert any("handed accounts to their neighbours" in text for text in shown), shown
