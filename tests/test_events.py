@@ -176,7 +176,8 @@ def test_new_hire_takes_only_excess_from_several_donors():
 
 def test_new_hire_rebalances_only_as_far_as_needed_when_carving_is_not_enough():
     # 30 / 20 / 10 accounts, 4 reps -> 15 each: T4 takes T1's and T2's excess, T3 still needs 5 more,
-    # so at least 20 accounts must move; the stability-1 clean-up gets there with a few to spare.
+    # so at least 20 accounts must move; the stability-1 clean-up moves accounts only to a bordering
+    # territory, so T3's 5 are passed on through its neighbour: a few more than 20.
     accounts = grid_accounts([("T1", 0, 6), ("T2", 6, 4), ("T3", 10, 2)])
     greedy_only = new_hire(accounts, accounts["territory_id"], rebalance=False)
     assert not greedy_only.feasible
@@ -185,7 +186,7 @@ def test_new_hire_rebalances_only_as_far_as_needed_when_carving_is_not_enough():
     result = new_hire(accounts, accounts["territory_id"])
     assert result.feasible
     assert loads(result.assignment, accounts) == {"T1": 15.0, "T2": 15.0, "T3": 15.0, "T4": 15.0}
-    assert 20 <= int(result.assignment["moved"].sum()) <= 24
+    assert 20 <= int(result.assignment["moved"].sum()) <= 26
     carved = result.assignment[result.assignment["reason"].str.startswith("new territory T4 carved from")]
     assert set(carved["previous_territory_id"]) <= {"T1", "T2"}  # only territories that were over target
 
