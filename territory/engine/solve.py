@@ -203,23 +203,22 @@ def _groups(cell: np.ndarray, current: np.ndarray, labels: np.ndarray, xyz: np.n
 def _candidates(points: np.ndarray, centres: np.ndarray, current: np.ndarray, label: np.ndarray | None,
                 m: int, all_up_to: int) -> np.ndarray:
     """(G, c) candidate territories: the m nearest centres, the current territory (pass -1s when
-    staying is worth nothing) and the previous one when it is not far (-1 where a column repeats
-    an earlier one or is left out).
+    staying is worth nothing) and the previous one (-1 where a column repeats an earlier one).
 
-    The previous territory keeps the last feasible assignment within reach of the LP; one far
-    away (the first step from a lopsided start) would let the LP send a cell across the map."""
+    The previous territory keeps the last feasible assignment within reach of the LP, so every
+    step stays feasible: a territory that must reach across water to fill up (a small island's
+    territory takes mainland accounts too) keeps them. A far previous territory costs its
+    distance, so the LP only keeps it when the band needs it."""
     k = centres.shape[0]
     n = points.shape[0]
     if k <= max(all_up_to, m):
         near = np.broadcast_to(np.arange(k), (n, k))
         columns = [near, current]
     else:
-        dist, near = cKDTree(centres).query(points, k=m)
-        near, dist = near.reshape(n, m), dist.reshape(n, m)
+        near = cKDTree(centres).query(points, k=m)[1].reshape(n, m)
         columns = [near, current]
         if label is not None:
-            far = np.sqrt(((points - centres[label]) ** 2).sum(axis=1)) > 2.0 * dist[:, -1]
-            columns.append(np.where(far, -1, label))
+            columns.append(label)
     return _dedupe(np.column_stack(columns).astype(np.int64), start=near.shape[1])
 
 
