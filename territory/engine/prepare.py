@@ -407,7 +407,7 @@ def _bisection_start(xyz: np.ndarray, weight: np.ndarray, current: np.ndarray, l
     """Recursive bisection by capacity, its parts matched to today's territories by shared load
     (or to the reps' home bases by distance)."""
     k = capacity.size
-    labels = seeding.bisect(xyz, weight, capacity)
+    labels = seeding.bisect(xyz, weight, capacity, fill=True)
     have = current >= 0
     if have.any():
         overlap = np.bincount(labels[have] * k + current[have], weights=weight[have] + 1e-9,

@@ -437,11 +437,16 @@ def whole_accounts(problem: Problem, flow: tp.Flow, cand: np.ndarray, cost: np.n
                 main[fractional] = picked
                 return main
             heavy = fractional & (w >= np.median(w[fractional]))
-        fixed_cand = cand.copy()
-        fixed_cand[heavy] = -1
-        fixed_cand[rows[heavy], main[heavy]] = cand[rows[heavy], main[heavy]]
-        trial = tp.transport(w, fixed_cand, cost, band, limits, time_limit=cfg.lp_seconds)
-        if not trial.feasible:
+        # fix every heavy split account at once; when that leaves no feasible LP, the heavier half
+        trial = None
+        for fix in (heavy, fractional & (w >= np.median(w[fractional]))):
+            fixed_cand = cand.copy()
+            fixed_cand[fix] = -1
+            fixed_cand[rows[fix], main[fix]] = cand[rows[fix], main[fix]]
+            trial = tp.transport(w, fixed_cand, cost, band, limits, time_limit=cfg.lp_seconds)
+            if trial.feasible:
+                break
+        if trial is None or not trial.feasible:
             break
         cand, flow = fixed_cand, trial
         choice = flow.flow.argmax(axis=1)
@@ -461,8 +466,8 @@ def _subset_limits(limits: tuple[tp.MoveLimit, ...], subset: np.ndarray, main: n
                  for lim in limits)
 
 
-ROUNDING_ROUNDS = 6
-"""Rounds of fixing the heavier half of the split accounts before the LP's largest shares are taken."""
+ROUNDING_ROUNDS = 12
+"""Rounds of fixing heavy split accounts before the LP's largest shares are taken."""
 
 
 def _spent(problem: Problem, accounts: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -523,7 +528,8 @@ def solve(problem: Problem, start: np.ndarray | None = None) -> Solution:
     When the band cannot be met with local moves, the final assignment is tried with deeper
     border layers, then with moves to any of the nearest territories; the result with the least
     load outside the band is kept (``reach`` says which)."""
-    best = _solve_from(problem, problem.start if start is None else start)
+    start = problem.start if start is None else start
+    best = _solve_from(problem, start)
     for reach in (DEEPER, ANYWHERE):
         if _outside(best) <= 0 or best.cells is None:
             break
@@ -531,6 +537,15 @@ def solve(problem: Problem, start: np.ndarray | None = None) -> Solution:
         excess = outside_band(problem, labels)
         if excess.sum() < _outside(best):
             best = replace(best, labels=labels, excess=excess, reach=reach)
+    start_excess = outside_band(problem, start)
+    free = np.flatnonzero(problem.free)
+    within_limits = all(spent <= lim.budget + 1e-9 for spent, lim in
+                        zip(_spent(problem, free, start[free]), problem.limits))
+    if _outside(best) > 0 and start_excess.sum() < _outside(best) and within_limits:
+        # whole accounts could not be rounded into the band (heavy accounts, few per territory);
+        # the start is whole and balanced by construction: it is the answer the band allows
+        best = replace(best, labels=start.copy(), excess=start_excess,
+                       centres=medians(problem.xyz, problem.weight, start, problem.k, best.centres))
     return best
 
 
