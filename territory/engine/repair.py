@@ -55,8 +55,10 @@ def stray_accounts(problem: Problem, graph, labels: np.ndarray) -> tuple[np.ndar
         if n_groups > 1:
             stray &= ~_needed_overseas(problem, codes, rank, key, group, n_groups, stray)
     if problem.keep_today_pieces and stray.any():
-        # a piece holding an account that stays where it is today is today's structure (moved
-        # accounts that joined it sit next to their new territory); only new pieces are stray
+        # a piece holding an account that stays where it is today is left alone: today's own
+        # structure, or accounts the moves cut off (re-solving those made more pieces than it
+        # joined on the sample, measured 2026-12-06); only pieces made entirely of moved accounts
+        # are stray
         kept = (labels == problem.current) & (problem.current >= 0)
         stray &= ~np.isin(key, np.unique(key[stray & kept]))
     return stray, rank
