@@ -157,11 +157,12 @@ def _current_and_locked(accounts: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
 
 def aim_fraction(params: BalanceParams, per_territory: float, has_current: bool) -> float:
     """Share of the tolerance the LP aims for (its soft band). Compactness 0.5 aims for 1/5 of
-    the band when territories hold 500+ accounts (+/-1% at +/-5%), 2/5 at 50-500 and most of it
-    for tiny territories, where whole accounts cannot be split finely; more compactness uses
-    more of the band for shorter travel. High stability uses all of it: nothing moves that the
-    tolerance does not need."""
-    size = 0.2 if per_territory >= 500 else 0.4 if per_territory >= 50 else 0.9
+    the band when territories hold 500+ accounts (+/-1% at +/-5%) and 2/5 below; more
+    compactness uses more of the band for shorter travel. High stability uses more of it too:
+    nothing moves that the tolerance does not need. The rest of the band is the room in which the
+    LP's split accounts are made whole (small territories need it most: aiming at 90% of the band
+    at 40 accounts per territory left the rounding so little room that it scattered accounts)."""
+    size = 0.2 if per_territory >= 500 else 0.4
     frac = size * 2 * params.compactness
     if has_current:
         frac = max(frac, params.stability ** 3)

@@ -17,7 +17,15 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from territory.engine.solve import MOVED_BY_BALANCE, MOVED_BY_CONTIGUITY, Problem, Regions, Solution, assign
+from territory.engine.solve import (
+    MOVED_BY_BALANCE,
+    MOVED_BY_CONTIGUITY,
+    Problem,
+    Regions,
+    Solution,
+    assign,
+    outside_band,
+)
 from territory.engine.transport import LimitsInfeasible
 
 NEAR_TERRITORIES = 4
@@ -126,11 +134,13 @@ def repair(problem: Problem, solution: Solution) -> tuple[np.ndarray, int]:
         # the territories around the pieces first; the whole map when a big piece needs more room
         for only in (_around(graph, labels, stray, problem.k), None):
             try:
-                trial, excess = assign(problem, solution.cells, labels, solution.centres, solution.scale, exact=True,
+                trial, _ = assign(problem, solution.cells, labels, solution.centres, solution.scale, exact=True,
                                        reach=solution.reach, forbid=forbid, regions=bodies, only=only)
             except LimitsInfeasible:  # the move budget cannot pay for rejoining the pieces
                 continue
-            if excess.max(initial=0.0) > 1e-9 * max(1.0, float(problem.weight.sum())):
+            # the band has the last word: a round that leaves any load outside it (the LP was
+            # feasible, but its split accounts could not all be made whole) is not taken
+            if outside_band(problem, trial).sum() > outside_band(problem, labels).sum() + 1e-9:
                 continue
             new_stray, new_rank = stray_accounts(problem, graph, trial)
             if problem.weight[new_stray].sum() < problem.weight[stray].sum():
