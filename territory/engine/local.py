@@ -48,20 +48,27 @@ ROUNDING_ROOM = 0.8
 """The border flows aim inside this share of the tolerance, so whole accounts fit in the rest."""
 
 
-def border_flows(problem: Problem, nodes: np.ndarray, graph,
-                 hop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def border_flows(problem: Problem, nodes: np.ndarray, graph, hop: np.ndarray | None = None,
+                 linked: np.ndarray | None = None,
+                 blocked: set[tuple[int, int]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(src, dst, flow): load to move across each border between the nodes (territories, then
     dissolved territories k, k+1, ...; -1 for none). The hard band is elastic (at a price far
     above any move), so when the borders cannot carry the whole change in one step the flows
     bring every territory as close as they can; a dissolved territory always hands on everything.
     ``hop`` (nodes, nodes): an extra cost per unit of load crossing from one to the other (the
-    distance between their centres, so that of two ways to move the same load the shorter wins)."""
+    distance between their centres, so that of two ways to move the same load the shorter wins).
+    ``linked`` (n,) bool: only edges between these accounts make two nodes neighbours;
+    ``blocked``: (from, to) pairs that carry nothing (a border that could not carry its flow)."""
     k = problem.k
     n_nodes = max(int(nodes.max()) + 1 if nodes.size else k, k)
     coo = graph.tocoo()
     a, b = nodes[coo.row], nodes[coo.col]
     keep = (a >= 0) & (b >= 0) & (a != b)
+    if linked is not None:
+        keep &= linked[coo.row] & linked[coo.col]
     pairs = np.unique(np.column_stack([a[keep], b[keep]]), axis=0)
+    if blocked:
+        pairs = pairs[[(int(x), int(y)) not in blocked for x, y in pairs]].reshape(-1, 2)
     if pairs.size == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     src, dst = pairs[:, 0], pairs[:, 1]
@@ -155,11 +162,19 @@ def rebalance(problem: Problem) -> Solution | None:
     if graph is None or problem.k < 2:
         return None
     # aim inside the band so whole accounts fit, and a piece cut off can still be handed back
-    problem = replace(problem, aim=min(problem.aim, ROUNDING_ROOM * problem.tolerance))
+    aim = min(problem.aim, ROUNDING_ROOM * problem.tolerance)
     centres = medians(problem.xyz, problem.weight, problem.start, problem.k, problem.anchor_centres,
                       problem.config.median_steps)
     centres[problem.anchored] = problem.anchor_centres[problem.anchored]
     scale = mean_nearest_distance(problem.xyz, problem.weight, centres) or 1e-9
+    if problem.dissolved is None:
+        # at stability 1 the flows aim near the band's edge (the least moved load), with less
+        # room for whole accounts each time it fails
+        for share in (SAFE_AIMS if problem.strict else ()) + (aim / max(problem.tolerance, 1e-12),):
+            carried = _by_safe_moves(replace(problem, aim=share * problem.tolerance), graph, centres, scale)
+            if carried is not None:
+                return carried
+    problem = replace(problem, aim=aim)
     nodes = _nodes(problem, problem.start)
     solution = None
     for _ in range(1 if problem.fix_outside_only else MAX_STEPS):
@@ -187,6 +202,56 @@ def rebalance(problem: Problem) -> Solution | None:
                     solution.excess, scale)
 
 
+def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float) -> Solution | None:
+    """The border flows carried by moves that cannot cut a territory (:mod:`territory.engine.polish`:
+    each account joins the receiving territory's main body and leaves its own connected), one step
+    after another; None unless every territory ends within the band with no new piece. First
+    choice of the local re-balance: the LP's choice of accounts is cheaper in travel but can cut
+    off a pocket of accounts that stay."""
+    from territory.engine.polish import _Budget, _carry, _Map
+    from territory.geo import piece_labels
+
+    labels = problem.start.copy()
+    if (labels < 0).any():
+        return None
+    terrain = _Map(problem, graph, labels)
+    budget = _Budget(problem, labels)
+    free = terrain.counted
+    before = piece_labels(graph, np.where(free, labels, -1), weights=problem.weight)
+    how = np.zeros(labels.size, dtype=np.int8)
+    blocked: set[tuple[int, int]] = set()
+    for _ in range(2 * MAX_STEPS):
+        if not (_outside(problem, _load(problem, labels)) > 1e-9).any():
+            break
+        node_centres = _node_centres(problem, labels, centres)
+        hop = HOP_WEIGHT * np.sqrt(((node_centres[:, None, :] - node_centres[None, :, :]) ** 2).sum(axis=2)) / scale
+        src, dst, flow = border_flows(problem, labels, graph, hop, linked=free, blocked=blocked)
+        if not flow.size:
+            return None
+        terrain.reset(piece_labels(graph, np.where(free, labels, -1), weights=problem.weight))
+        carried = _carry(problem, terrain, budget, src, dst, flow, how)
+        short = carried < 0.5 * flow
+        if not (carried > 0).any() and not short.any():
+            return None
+        # a border that could not carry half its flow (a narrow neck, heavy accounts) is closed:
+        # the next flows go round it
+        blocked.update(zip(src[short].tolist(), dst[short].tolist()))
+    excess = _outside(problem, _load(problem, labels))
+    if (excess > 1e-9).any():
+        return None
+    after = piece_labels(graph, np.where(free, labels, -1), weights=problem.weight)
+    if (after > 0).sum() > (before > 0).sum():
+        return None
+    return Solution(labels, centres, np.where(labels != problem.start, MOVED_BY_BALANCE, 0).astype(np.int8),
+                    excess, scale)
+
+
+def _load(problem: Problem, labels: np.ndarray) -> np.ndarray:
+    return np.bincount(labels, weights=problem.weight, minlength=problem.k) + problem.fixed_load
+
+
+SAFE_AIMS = (0.95, 0.8)
+"""At stability 1, the shares of the tolerance the safe-move re-balance aims at, tried in turn."""
 HOP_WEIGHT = 0.1
 """Weight of the distance to the receiving territory's centre against a move (in mean distances):
 among moves of the same load, hand accounts to the nearer territory."""

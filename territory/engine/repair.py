@@ -40,9 +40,13 @@ def resolve_graph(adjacency):
     return adjacency
 
 
-def stray_accounts(problem: Problem, graph, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def stray_accounts(problem: Problem, graph, labels: np.ndarray,
+                   apart_today: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(stray (n,) bool, piece key (n,)): accounts in a piece of their territory that must rejoin
-    it. Locked accounts are left out of the graph (a lock inside another area is a decision)."""
+    it. Locked accounts are left out of the graph (a lock inside another area is a decision).
+    ``apart_today`` (n,) bool: the accounts outside their territory's main piece today; when
+    given, only a piece holding one of them that stays is today's structure (a piece of unmoved
+    accounts cut off by the moves around it is stray too)."""
     from territory.geo import island_groups, island_pieces, piece_labels
 
     free = problem.free
@@ -68,6 +72,8 @@ def stray_accounts(problem: Problem, graph, labels: np.ndarray) -> tuple[np.ndar
         # joined on the sample, measured 2026-12-06); only pieces made entirely of moved accounts
         # are stray
         kept = (labels == problem.current) & (problem.current >= 0)
+        if apart_today is not None:
+            kept &= apart_today
         stray &= ~np.isin(key, np.unique(key[stray & kept]))
     return stray, rank
 

@@ -19,6 +19,7 @@ from territory.engine.centres import medians
 from territory.engine.config import DEFAULT, EngineConfig
 from territory.engine.notes import Note
 from territory.engine.params import BalanceParams, also_measures, measure_name, measure_values
+from territory.engine.polish import polish
 from territory.engine.prepare import Prepared, prepare
 from territory.engine.repair import repair, resolve_graph, settle_strays, stray_accounts
 from territory.engine.result import MOVED, PREVIOUS_TERRITORY_ID, REASON, BalanceResult
@@ -97,7 +98,9 @@ def _repaired(problem: Problem, solution: Solution) -> tuple[float, float]:
     if problem.repair_contiguity and problem.adjacency is not None:
         solution.labels, _ = repair(problem, solution)
         solution.labels = settle_strays(problem, solution.labels, solution.how)
-        stray, _ = stray_accounts(problem, resolve_graph(problem.adjacency), solution.labels)
+        graph = resolve_graph(problem.adjacency)
+        solution.labels = polish(problem, graph, solution.labels, solution.how)
+        stray, _ = stray_accounts(problem, graph, solution.labels)
         stray_load = float(problem.weight[stray].sum())
     else:
         stray_load = 0.0

@@ -78,3 +78,22 @@ def test_fix_only_outside_moves_accounts_only_out_of_the_territories_outside_the
     assert result.note("only_fix_outside").warning
     # a full re-balance at stability 1 passes load on along the chain and meets the band
     assert balance(accounts, BalanceParams(stability=1.0)).feasible
+
+
+@pytest.mark.parametrize("stability", [0.8, 0.9, 1.0])
+def test_the_sample_at_high_stability_keeps_every_territory_whole(stability):
+    """Moves that cannot cut a territory: no piece of accounts that stay is cut off by the moves
+    around it (the LP's choice of accounts left 2-3 such pieces on the sample), and at stability 1
+    the moved load stays within 1.1x the least any border-move alignment must move."""
+    from territory.metrics import scorecard
+    from territory.sample import load_sample
+
+    data = load_sample()
+    accounts = data.accounts
+    result = balance(accounts, BalanceParams(stability=stability), data.territories)
+    assert result.feasible
+    card = scorecard(accounts, result.labels, previous=accounts["territory_id"], territories=data.territories)
+    assert card["fragmented_territories"] == 0
+    assert card["max_deviation_pct"] <= 5.0
+    if stability == 1.0:
+        assert card["moved_workload_hours"] <= 1.1 * result.least_moved_nearby

@@ -1,0 +1,358 @@
+"""The last word on contiguity: join every stray piece to a neighbour, then restore the band with
+moves that cannot cut a territory.
+
+The exact solves of :mod:`territory.engine.repair` re-price whole regions; a heavy account rounded
+to one side or a chain of moves can still leave a piece behind. Here each stray piece joins a
+territory it touches (back home first), and the load that shifts is passed back along the
+territory graph by :func:`territory.engine.local.border_flows` (an exact LP: how much crosses each
+border). Each flow is carried by single-account moves that are safe by construction:
+
+* the account touches the receiving territory's main body (or shares its location with it), so it
+  joins that body, never a new piece;
+* its own territory stays connected without it: either another of its accounts shares the
+  location, or the territory's locations around it stay connected among themselves (then every
+  path through the account has a way round it).
+
+So no move here makes a fragment, and the result is kept only when it leaves less stray load
+without more load outside the band. Connectivity is judged on the same location graph
+:func:`territory.geo.piece_labels` counts pieces on (co-located accounts are one place).
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import scipy.sparse as sp
+
+from territory.engine.centres import centroids
+from territory.engine.solve import MOVED_BY_BALANCE, MOVED_BY_CONTIGUITY, Problem, outside_band
+
+ROUNDS = 6
+"""Rounds of joining pieces and passing load back (a heavy account a flow could not carry waits
+for the next round's flows)."""
+
+
+class _Map:
+    """Territories as counts per location, kept current move by move: what the safety checks read."""
+
+    def __init__(self, problem: Problem, graph, labels: np.ndarray):
+        n = labels.size
+        location_of = getattr(graph, "location_of", None)
+        location_adjacency = getattr(graph, "location_adjacency", None)
+        if location_of is None or location_adjacency is None or len(location_of) != n:
+            location_of = np.arange(n)
+            location_adjacency = graph
+        self.location_of = np.asarray(location_of, dtype=np.int64)
+        adjacency = sp.csr_matrix(location_adjacency)
+        self.adjacency = adjacency
+        self.indptr, self.indices = adjacency.indptr, adjacency.indices
+        n_loc = adjacency.shape[0]
+        placed = self.location_of >= 0
+        order = np.flatnonzero(placed)[np.argsort(self.location_of[placed], kind="stable")]
+        self.members = order
+        self.member_start = np.searchsorted(self.location_of[order], np.arange(n_loc + 1))
+        self.labels = labels
+        self.counted = problem.free & placed  # locked accounts belong to no piece (as in repair)
+        self.in_main = np.zeros(n, dtype=bool)
+        self.count: dict[int, int] = {}
+        self.main: dict[int, int] = {}
+        self.k = problem.k
+
+    def reset(self, rank: np.ndarray) -> None:
+        """Counts per (location, territory), and of accounts in the territory's main body."""
+        self.count.clear()
+        self.main.clear()
+        use = np.flatnonzero(self.counted)
+        keys = self.location_of[use] * self.k + self.labels[use]
+        for key, c in zip(*np.unique(keys, return_counts=True)):
+            self.count[int(key)] = int(c)
+        body = use[rank[use] == 0]
+        self.in_main[:] = False
+        self.in_main[body] = True
+        keys = self.location_of[body] * self.k + self.labels[body]
+        for key, c in zip(*np.unique(keys, return_counts=True)):
+            self.main[int(key)] = int(c)
+
+    def around(self, loc: int) -> np.ndarray:
+        return self.indices[self.indptr[loc]:self.indptr[loc + 1]]
+
+    def touches_main(self, account: int, territory: int) -> bool:
+        loc = int(self.location_of[account])
+        k = self.k
+        if self.main.get(loc * k + territory, 0) > 0:
+            return True
+        return any(self.main.get(int(v) * k + territory, 0) > 0 for v in self.around(loc))
+
+    def stays_connected(self, account: int) -> bool:
+        """Would the account's territory stay in as many pieces without it (local test, exact
+        sufficient condition: its territory's neighbouring locations stay linked among themselves)?"""
+        loc = int(self.location_of[account])
+        k = self.k
+        here = int(self.labels[account])
+        if self.count.get(loc * k + here, 0) > 1:
+            return True
+        ring = [int(v) for v in self.around(loc) if self.count.get(int(v) * k + here, 0) > 0]
+        if len(ring) <= 1:
+            return True
+        inside = set(ring)
+        seen = {ring[0]}
+        todo = [ring[0]]
+        while todo:
+            v = todo.pop()
+            for u in self.around(v):
+                u = int(u)
+                if u in inside and u not in seen:
+                    seen.add(u)
+                    todo.append(u)
+        return len(seen) == len(ring)
+
+    def move(self, account: int, to: int, joins_main: bool) -> None:
+        loc = int(self.location_of[account])
+        k = self.k
+        here = int(self.labels[account])
+        self.count[loc * k + here] -= 1
+        if self.main.get(loc * k + here, 0) > 0:
+            self.main[loc * k + here] -= 1
+        self.count[loc * k + to] = self.count.get(loc * k + to, 0) + 1
+        if joins_main:
+            self.main[loc * k + to] = self.main.get(loc * k + to, 0) + 1
+        self.labels[account] = to
+        self.in_main[account] = joins_main
+
+    def next_to_main(self, territory: int, of: int) -> np.ndarray:
+        """Accounts of ``of`` at or next to a location holding ``territory``'s main body."""
+        body = self.counted & self.in_main & (self.labels == territory)
+        flag = np.zeros(self.adjacency.shape[0])
+        flag[np.unique(self.location_of[body])] = 1.0
+        near = (flag + self.adjacency @ flag) > 0
+        mine = self.counted & (self.labels == of)
+        return np.flatnonzero(mine & near[np.maximum(self.location_of, 0)])
+
+    def neighbours_of(self, account: int, territory: int) -> np.ndarray:
+        """Accounts of ``territory`` at the account's location and the locations around it."""
+        loc = int(self.location_of[account])
+        locs = np.r_[loc, self.around(loc)]
+        parts = [self.members[self.member_start[v]:self.member_start[v + 1]] for v in locs]
+        near = np.concatenate(parts) if parts else np.empty(0, np.int64)
+        return near[(self.labels[near] == territory) & self.counted[near]]
+
+
+class _Budget:
+    """The move limits, spent move by move."""
+
+    def __init__(self, problem: Problem, labels: np.ndarray):
+        self.problem = problem
+        current = problem.current
+        moved = (current >= 0) & (labels != current)
+        self.spent = [float(lim.amount[moved].sum()) for lim in problem.limits]
+
+    def allows(self, account: int, here: int, to: int) -> bool:
+        return all(s + d <= lim.budget + 1e-9
+                   for s, d, lim in zip(self.spent, self._delta(account, here, to), self.problem.limits))
+
+    def spend(self, account: int, here: int, to: int) -> None:
+        self.spent = [s + d for s, d in zip(self.spent, self._delta(account, here, to))]
+
+    def _delta(self, account: int, here: int, to: int) -> list[float]:
+        now = int(self.problem.current[account])
+        if now < 0:
+            return [0.0] * len(self.spent)
+        change = float(to != now) - float(here != now)
+        return [change * float(lim.amount[account]) for lim in self.problem.limits]
+
+
+def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.ndarray:
+    """Labels with the stray pieces joined to neighbours and the band restored by safe moves
+    (module docstring); ``labels`` itself when that leaves no less stray load or more load
+    outside the band. ``how`` is updated for the accounts that change."""
+    from territory.engine.local import border_flows
+    from territory.engine.repair import stray_accounts
+
+    apart = _apart_today(problem, graph)
+    stray, rank = stray_accounts(problem, graph, labels, apart)
+    if not stray.any():
+        return labels
+    before = (float(outside_band(problem, labels).sum()), float(problem.weight[stray].sum()))
+    best, best_score = labels, before
+    trial = labels.copy()
+    trial_how = how.copy()
+    terrain = _Map(problem, graph, trial)
+    budget = _Budget(problem, trial)
+    for _ in range(ROUNDS):
+        terrain.reset(rank)
+        _join(problem, terrain, budget, stray, rank, trial_how)
+        stray, rank = stray_accounts(problem, graph, trial, apart)
+        terrain.reset(rank)
+        if outside_band(problem, trial).sum() > 1e-9:
+            src, dst, flow = border_flows(problem, trial, graph, _hop(problem, trial), linked=terrain.counted)
+            if flow.size:
+                _carry(problem, terrain, budget, src, dst, flow, trial_how)
+                stray, rank = stray_accounts(problem, graph, trial, apart)
+        score = (round(float(outside_band(problem, trial).sum()), 9), round(float(problem.weight[stray].sum()), 9))
+        if score[0] <= best_score[0] + 1e-9 and score < best_score:
+            best, best_score = trial.copy(), score
+            how[:] = trial_how
+        if score == (0.0, 0.0):
+            break
+    return best
+
+
+def _apart_today(problem: Problem, graph) -> np.ndarray | None:
+    """(n,) bool: the accounts outside their territory's main piece today (None without today)."""
+    from territory.geo import piece_labels
+
+    if not problem.keep_today_pieces:
+        return None
+    today = np.where(problem.free & (problem.current >= 0), problem.current, -1)
+    return piece_labels(graph, today, weights=problem.weight) > 0
+
+
+def _hop(problem: Problem, labels: np.ndarray) -> np.ndarray:
+    """(k, k) the extra cost per unit of load between two territories (their centres' distance,
+    as the local re-balance prices it): of two ways to pass the same load on, the shorter."""
+    from territory.engine.local import HOP_WEIGHT
+    from territory.engine.solve import mean_nearest_distance
+
+    centres = centroids(problem.xyz, problem.weight, labels, problem.k, np.zeros((problem.k, 3)))
+    scale = mean_nearest_distance(problem.xyz, problem.weight, centres) or 1e-9
+    return HOP_WEIGHT * np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)) / scale
+
+
+def _join(problem: Problem, terrain: _Map, budget: _Budget, stray: np.ndarray, rank: np.ndarray,
+          how: np.ndarray) -> None:
+    """Hand each stray piece, smallest first, to a territory it touches: back to where its
+    accounts are today when that territory touches it, else the nearest (by centre) whose main
+    body it touches, else the nearest it touches."""
+    labels = terrain.labels
+    k = problem.k
+    centres = centroids(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)))
+    key = labels.astype(np.int64) * (int(rank.max()) + 1) + rank
+    pieces, piece_of = np.unique(key[stray], return_inverse=True)
+    members = np.flatnonzero(stray)
+    piece_load = np.bincount(piece_of, weights=problem.weight[members])
+    for p in np.argsort(piece_load, kind="stable"):
+        accounts = members[piece_of == p]
+        here = int(labels[accounts[0]])
+        touching: dict[int, list[int]] = {}
+        for i in accounts:
+            loc = int(terrain.location_of[i])
+            if loc < 0:
+                continue
+            for v in np.r_[loc, terrain.around(loc)]:
+                lo, hi = terrain.member_start[v], terrain.member_start[v + 1]
+                near = terrain.members[lo:hi]
+                near = near[terrain.counted[near]]
+                for t in np.unique(labels[near]):
+                    t = int(t)
+                    if t == here:
+                        continue
+                    on_main = terrain.main.get(int(v) * k + t, 0) > 0
+                    entry = touching.setdefault(t, [0, 0])
+                    entry[0] += int(on_main)
+                    entry[1] += 1
+        if not touching:
+            continue
+        home = problem.current[accounts]
+        home = home[home >= 0]
+        centre = problem.xyz[accounts].mean(axis=0)
+        options = sorted(touching, key=lambda t: (touching[t][0] == 0, float(np.linalg.norm(centres[t] - centre)), t))
+        if home.size:
+            first = int(np.bincount(home).argmax())
+            if first in touching:
+                options = [first] + [t for t in options if t != first]
+        for to in options:
+            if not all(budget.allows(int(i), here, to) for i in accounts):
+                continue
+            joins_main = touching[to][0] > 0
+            for i in accounts:
+                budget.spend(int(i), here, to)
+                terrain.move(int(i), to, joins_main)
+            how[accounts] = MOVED_BY_CONTIGUITY
+            break
+
+
+def _carry(problem: Problem, terrain: _Map, budget: _Budget, src: np.ndarray, dst: np.ndarray,
+           flow: np.ndarray, how: np.ndarray) -> np.ndarray:
+    """(flows,) the load carried: each border flow by safe single-account moves, the accounts nearest the receiving
+    territory (relative to their own centre) first; an account that would overshoot the flow by
+    more than the room between the aim and the hard band waits."""
+    labels = terrain.labels
+    k = problem.k
+    centres = centroids(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)))
+    room = max(problem.tolerance - problem.aim, 0.0) * problem.target
+    carried = np.zeros(flow.size)
+    real = np.flatnonzero((src < k) & (dst < k))
+    # upstream first (a territory passing load on has received its share before it gives its
+    # own accounts away), then the narrowest borders: a territory's few accounts next to one
+    # neighbour are not spent on another neighbour first
+    width = [float(problem.weight[terrain.next_to_main(int(dst[f]), int(src[f]))].sum()) for f in real]
+    level = _upstream_order(src[real], dst[real], k)
+    scarce = np.asarray(width) / np.maximum(flow[real], 1e-12)
+    load = np.bincount(labels, weights=problem.weight, minlength=k) + problem.fixed_load
+    lower = problem.target * (1 - problem.tolerance)
+    for f_index in real[np.lexsort((scarce, level[src[real]]))]:
+        a, b, f = int(src[f_index]), int(dst[f_index]), float(flow[f_index])
+        # what a territory hands on never takes it below its band: its upstream flows have been
+        # carried already, so what they could not bring is not passed on either
+        f = min(f, float(load[a] - lower[a]))
+        if f <= 0:
+            continue
+        carried[f_index] = _carry_one(problem, terrain, budget, centres, a, b, f,
+                                      float(min(room[a], room[b])), load, lower, how)
+    return carried
+
+
+def _carry_one(problem: Problem, terrain: _Map, budget: _Budget, centres: np.ndarray, a: int, b: int,
+               f: float, slack: float, load: np.ndarray, lower: np.ndarray, how: np.ndarray) -> float:
+    """The load moved from ``a`` to ``b`` (at most ``f`` + ``slack``): the frontier of ``a``'s
+    accounts next to ``b``'s main body grows as accounts cross, cheapest first."""
+    labels = terrain.labels
+    heap: list[tuple[float, int]] = []
+    seen: set[int] = set()
+
+    def push(accounts: np.ndarray) -> None:
+        accounts = np.asarray([i for i in accounts.tolist() if i not in seen], dtype=np.int64)
+        if accounts.size == 0:
+            return
+        seen.update(accounts.tolist())
+        xyz = problem.xyz[accounts]
+        cost = np.linalg.norm(xyz - centres[b], axis=1) - np.linalg.norm(xyz - centres[a], axis=1)
+        cost -= 4.0 * (problem.current[accounts] == b)  # back to where it is today first
+        for c, i in zip(cost.tolist(), accounts.tolist()):
+            heapq.heappush(heap, (c, i))
+
+    push(terrain.next_to_main(b, a))
+    moved = 0.0
+    while heap and moved < f - 1e-9:
+        _, i = heapq.heappop(heap)
+        if labels[i] != a:
+            continue
+        w = float(problem.weight[i])
+        if moved + w > f + slack or load[a] - w < lower[a] - 1e-9:
+            continue
+        if not terrain.touches_main(i, b) or not terrain.stays_connected(i) or not budget.allows(i, a, b):
+            seen.discard(i)  # may qualify later, once its surroundings change
+            continue
+        budget.spend(i, a, b)
+        terrain.move(i, b, True)
+        how[i] = MOVED_BY_BALANCE
+        moved += w
+        load[a] -= w
+        load[b] += w
+        push(terrain.neighbours_of(i, a))
+    return moved
+
+
+def _upstream_order(src: np.ndarray, dst: np.ndarray, k: int) -> np.ndarray:
+    """(k,) each territory's depth in the flow graph (0: receives nothing; a least-cost flow has no
+    cycle, a territory on one would keep depth 0)."""
+    level = np.zeros(k, dtype=np.int64)
+    for _ in range(k):
+        new = level.copy()
+        np.maximum.at(new, dst, level[src] + 1)
+        new = np.minimum(new, k)
+        if (new == level).all():
+            break
+        level = new
+    return level
