@@ -179,16 +179,21 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
     trial_how = how.copy()
     terrain = _Map(problem, graph, trial)
     budget = _Budget(problem, trial)
+    blocked: set[tuple[int, int]] = set()
     for _ in range(ROUNDS):
         terrain.reset(rank)
         _join(problem, terrain, budget, stray, rank, trial_how)
         stray, rank = stray_accounts(problem, graph, trial, apart)
         terrain.reset(rank)
         if outside_band(problem, trial).sum() > 1e-9:
-            src, dst, flow = border_flows(problem, trial, graph, _hop(problem, trial), linked=terrain.counted)
+            src, dst, flow = border_flows(problem, trial, graph, _hop(problem, trial), linked=terrain.counted,
+                                          blocked=blocked)
             if flow.size:
-                _carry(problem, terrain, budget, src, dst, flow, trial_how)
+                carried = _carry(problem, terrain, budget, src, dst, flow, trial_how)
                 stray, rank = stray_accounts(problem, graph, trial, apart)
+                # a border that could not carry half its flow is closed: the next flows go round it
+                short = carried < 0.5 * flow
+                blocked.update(zip(src[short].tolist(), dst[short].tolist()))
         score = (round(float(outside_band(problem, trial).sum()), 9), round(float(problem.weight[stray].sum()), 9))
         if score[0] <= best_score[0] + 1e-9 and score < best_score:
             best, best_score = trial.copy(), score

@@ -75,6 +75,7 @@ def _solve(problem: Problem) -> Solution:
         solution = attempt()
         if solution is None:
             continue
+        _match_today(problem, solution)
         score = _repaired(problem, solution)
         if best_score is None or score < best_score:
             best, best_score = solution, score
@@ -84,6 +85,26 @@ def _solve(problem: Problem) -> Solution:
         best = _as_it_is(problem)
         _repaired(problem, best)
     return best
+
+
+def _match_today(problem: Problem, solution: Solution) -> None:
+    """Give the solver's territories today's indices by shared load (what the result's IDs will
+    be) before the repair: the repair keeps a piece of accounts that stay where they are today,
+    and "stay" must mean the same territory the user will see."""
+    if problem.today is None or problem.anchored.any():
+        return
+    k = problem.k
+    have = problem.current >= 0
+    overlap = np.bincount(solution.labels[have] * k + problem.current[have], weights=problem.weight[have] + 1e-6,
+                          minlength=k * k).reshape(k, k)
+    perm = ids.match(overlap, problem.target, problem.locked)
+    if (perm == np.arange(k)).all():
+        return
+    inverse = np.empty(k, dtype=np.int64)
+    inverse[perm] = np.arange(k)
+    solution.labels = perm[solution.labels]
+    solution.centres = solution.centres[inverse]
+    solution.excess = solution.excess[inverse]
 
 
 def _as_it_is(problem: Problem) -> Solution:
@@ -183,19 +204,8 @@ def _result(prep: Prepared, solution: Solution, notes: list[Note], started: floa
     labels = _place_without_coordinates(labels, prep.no_geo_free, weight, target, k)
     how = np.zeros(n, dtype=np.int8)
     how[prep.geo] = solution.how
-    centres = solution.centres
+    centres = solution.centres  # today's IDs were matched before the repair (_match_today)
     anchored = prep.problem.anchored
-    if prep.has_current and params.anchor == "free":
-        # keep IDs stable: the solver's territories take today's IDs by overlap
-        have = prep.cur_idx >= 0
-        overlap = np.bincount(labels[have] * k + prep.cur_idx[have], weights=weight[have] + 1e-6,
-                              minlength=k * k).reshape(k, k)
-        locked_slots = np.where(prep.locked, prep.cur_idx, -1)
-        perm = ids.match(overlap, plan.capacity, locked_slots)
-        labels = perm[labels]
-        inverse = np.empty(k, dtype=np.int64)
-        inverse[perm] = np.arange(k)
-        centres = centres[inverse]
 
     names = np.asarray(plan.ids, dtype=object)
     previous = prep.current.astype("string")
