@@ -117,11 +117,21 @@ def _as_it_is(problem: Problem) -> Solution:
 def _repaired(problem: Problem, solution: Solution) -> tuple[float, float]:
     """Repair the solution's pieces in place; (load outside the band, stray load) afterwards."""
     if problem.repair_contiguity and problem.adjacency is not None:
-        solution.labels, _ = repair(problem, solution)
-        solution.labels = settle_strays(problem, solution.labels, solution.how)
         graph = resolve_graph(problem.adjacency)
+        # safe moves first (cheap); the exact re-solves of the repair only for what they leave
+        solution.labels = settle_strays(problem, solution.labels, solution.how)
         solution.labels = polish(problem, graph, solution.labels, solution.how)
         stray, _ = stray_accounts(problem, graph, solution.labels)
+        if stray.any():
+            kept, kept_how = solution.labels, solution.how.copy()
+            solution.labels, _ = repair(problem, solution)
+            solution.labels = polish(problem, graph, solution.labels, solution.how)
+            again, _ = stray_accounts(problem, graph, solution.labels)
+            if (outside_band(problem, solution.labels).sum() > outside_band(problem, kept).sum() + 1e-9
+                    or problem.weight[again].sum() >= problem.weight[stray].sum()):
+                solution.labels, solution.how = kept, kept_how
+            else:
+                stray = again
         stray_load = float(problem.weight[stray].sum())
     else:
         stray_load = 0.0
