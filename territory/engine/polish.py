@@ -1,9 +1,9 @@
 """The last word on contiguity: join every stray piece to a neighbour, then restore the band with
 moves that cannot cut a territory.
 
-The exact solves of :mod:`territory.engine.repair` re-price whole regions; a heavy account rounded
-to one side or a chain of moves can still leave a piece behind. Here each stray piece joins a
-territory it touches (back home first), and the load that shifts is passed back along the
+The exact assignment can leave a piece behind (a heavy account rounded to one side, a chain of
+moves around a pocket of accounts). Here each stray piece joins a territory it touches (back home
+first), and the load that shifts is passed back along the
 territory graph by :func:`territory.engine.local.border_flows` (an exact LP: how much crosses each
 border). Each flow is carried by single-account moves that are safe by construction:
 
@@ -14,7 +14,9 @@ border). Each flow is carried by single-account moves that are safe by construct
   path through the account has a way round it).
 
 So no move here makes a fragment, and the result is kept only when it leaves less stray load
-without more load outside the band. Connectivity is judged on the same location graph
+without more load outside the band. The local re-balance (:mod:`territory.engine.local`) carries
+its border flows the same way. The exact re-solves of :mod:`territory.engine.repair` run only for
+what is left. Connectivity is judged on the same location graph
 :func:`territory.geo.piece_labels` counts pieces on (co-located accounts are one place).
 """
 
@@ -148,8 +150,11 @@ class _Budget:
         self.spent = [float(lim.amount[moved].sum()) for lim in problem.limits]
 
     def allows(self, account: int, here: int, to: int) -> bool:
-        return all(s + d <= lim.budget + 1e-9
-                   for s, d, lim in zip(self.spent, self._delta(account, here, to), self.problem.limits))
+        return self.allows_all(np.array([account]), here, to)
+
+    def allows_all(self, accounts: np.ndarray, here: int, to: int) -> bool:
+        deltas = np.array([self._delta(int(i), here, to) for i in accounts]).reshape(accounts.size, -1)
+        return all(s + d <= lim.budget + 1e-9 for s, d, lim in zip(self.spent, deltas.sum(axis=0), self.problem.limits))
 
     def spend(self, account: int, here: int, to: int) -> None:
         self.spent = [s + d for s, d in zip(self.spent, self._delta(account, here, to))]
@@ -267,7 +272,7 @@ def _join(problem: Problem, terrain: _Map, budget: _Budget, stray: np.ndarray, r
             if first in touching:
                 options = [first] + [t for t in options if t != first]
         for to in options:
-            if not all(budget.allows(int(i), here, to) for i in accounts):
+            if not budget.allows_all(accounts, here, to):
                 continue
             joins_main = touching[to][0] > 0
             for i in accounts:
@@ -279,9 +284,9 @@ def _join(problem: Problem, terrain: _Map, budget: _Budget, stray: np.ndarray, r
 
 def _carry(problem: Problem, terrain: _Map, budget: _Budget, src: np.ndarray, dst: np.ndarray,
            flow: np.ndarray, how: np.ndarray) -> np.ndarray:
-    """(flows,) the load carried: each border flow by safe single-account moves, the accounts nearest the receiving
-    territory (relative to their own centre) first; an account that would overshoot the flow by
-    more than the room between the aim and the hard band waits."""
+    """(flows,) the load carried: each border flow by safe single-account moves, the accounts
+    nearest the receiving territory (relative to their own centre) first; an account that would
+    overshoot the flow by more than the room between the aim and the hard band waits."""
     labels = terrain.labels
     k = problem.k
     centres = centroids(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)))

@@ -113,3 +113,23 @@ def test_an_owner_based_start_leaves_no_piece_made_only_of_moved_accounts(seed):
     stray_keys = np.unique(key[rank > 0])
     made_of_moved = [piece for piece in stray_keys if moved[key == piece].all()]
     assert made_of_moved == []
+
+
+def test_the_move_budget_holds_for_a_whole_piece():
+    """A piece joins a neighbour only when the budget pays for all of its accounts at once."""
+    accounts = strip_accounts((10, 10), rows=10)
+    accounts["territory_id"] = np.where(accounts.index < 100, "T1", "T2")
+    problem, graph = _problem(accounts, n_territories=2, stability=0.5, tolerance=0.5, move_budget_accounts=5)
+    assert problem.limits
+    labels = problem.current.copy()
+    lon = accounts["longitude"].to_numpy()
+    lat = accounts["latitude"].to_numpy()
+    column = np.rint((lon + 100) / 0.05).astype(int)
+    row = np.rint(lat / 0.05).astype(int)
+    block = (column >= 15) & (column <= 17) & (row >= 3) & (row <= 5)  # 9 accounts of T2 moved to T1
+    labels[block] = 0
+    out = polish(problem, graph, labels.copy(), np.zeros(labels.size, dtype=np.int8))
+    # handing the piece back home spends nothing (it undoes 9 moves); anywhere else would cost 9 > 5
+    assert (out[block] == 1).all()
+    moved = (out != problem.current).sum()
+    assert moved <= 5
