@@ -170,7 +170,8 @@ def rebalance(problem: Problem) -> Solution | None:
     if problem.dissolved is None:
         # at stability 1 the flows aim near the band's edge (the least moved load), with less
         # room for whole accounts each time it fails
-        for share in (SAFE_AIMS if problem.strict else ()) + (aim / max(problem.tolerance, 1e-12),):
+        shares = (SAFE_AIMS if problem.strict else ()) + (aim / max(problem.tolerance, 1e-12),)
+        for share in dict.fromkeys(round(x, 9) for x in shares):
             carried = _by_safe_moves(replace(problem, aim=share * problem.tolerance), graph, centres, scale)
             if carried is not None:
                 return carried
@@ -220,17 +221,23 @@ def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float) -
     before = piece_labels(graph, np.where(free, labels, -1), weights=problem.weight)
     how = np.zeros(labels.size, dtype=np.int8)
     blocked: set[tuple[int, int]] = set()
+    least_outside, stalled = np.inf, 0
     for _ in range(2 * MAX_STEPS):
-        if not (_outside(problem, _load(problem, labels)) > 1e-9).any():
+        outside = float(_outside(problem, _load(problem, labels)).sum())
+        if outside <= 1e-9:
             break
+        stalled = 0 if outside < 0.99 * least_outside else stalled + 1
+        least_outside = min(least_outside, outside)
+        if stalled >= STALLED_STEPS:
+            return None
         node_centres = _node_centres(problem, labels, centres)
         hop = HOP_WEIGHT * np.sqrt(((node_centres[:, None, :] - node_centres[None, :, :]) ** 2).sum(axis=2)) / scale
         src, dst, flow = border_flows(problem, labels, graph, hop, linked=free, blocked=blocked)
         if not flow.size:
             return None
         terrain.reset(piece_labels(graph, np.where(free, labels, -1), weights=problem.weight))
-        carried = _carry(problem, terrain, budget, src, dst, flow, how)
-        short = carried < 0.5 * flow
+        carried, exhausted = _carry(problem, terrain, budget, src, dst, flow, how, main_only=False)
+        short = exhausted & (carried < 0.5 * flow)
         if not (carried > 0).any() and not short.any():
             return None
         # a border that could not carry half its flow (a narrow neck, heavy accounts) is closed:
@@ -250,6 +257,8 @@ def _load(problem: Problem, labels: np.ndarray) -> np.ndarray:
     return np.bincount(labels, weights=problem.weight, minlength=problem.k) + problem.fixed_load
 
 
+STALLED_STEPS = 4
+"""The safe-move re-balance gives up after this many steps without 1% less load outside the band."""
 SAFE_AIMS = (0.95, 0.8)
 """At stability 1, the shares of the tolerance the safe-move re-balance aims at, tried in turn."""
 HOP_WEIGHT = 0.1

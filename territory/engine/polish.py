@@ -79,12 +79,15 @@ class _Map:
     def around(self, loc: int) -> np.ndarray:
         return self.indices[self.indptr[loc]:self.indptr[loc + 1]]
 
-    def touches_main(self, account: int, territory: int) -> bool:
+    def touches(self, account: int, territory: int, main_only: bool = True) -> bool:
+        """Does the account share a location with, or sit next to, the territory's main body (or
+        any piece of it)?"""
         loc = int(self.location_of[account])
         k = self.k
-        if self.main.get(loc * k + territory, 0) > 0:
+        held = self.main if main_only else self.count
+        if held.get(loc * k + territory, 0) > 0:
             return True
-        return any(self.main.get(int(v) * k + territory, 0) > 0 for v in self.around(loc))
+        return any(held.get(int(v) * k + territory, 0) > 0 for v in self.around(loc))
 
     def stays_connected(self, account: int) -> bool:
         """Would the account's territory stay in as many pieces without it (local test, exact
@@ -114,7 +117,7 @@ class _Map:
         k = self.k
         here = int(self.labels[account])
         self.count[loc * k + here] -= 1
-        if self.main.get(loc * k + here, 0) > 0:
+        if self.in_main[account]:
             self.main[loc * k + here] -= 1
         self.count[loc * k + to] = self.count.get(loc * k + to, 0) + 1
         if joins_main:
@@ -122,9 +125,12 @@ class _Map:
         self.labels[account] = to
         self.in_main[account] = joins_main
 
-    def next_to_main(self, territory: int, of: int) -> np.ndarray:
-        """Accounts of ``of`` at or next to a location holding ``territory``'s main body."""
-        body = self.counted & self.in_main & (self.labels == territory)
+    def next_to(self, territory: int, of: int, main_only: bool = True) -> np.ndarray:
+        """Accounts of ``of`` at or next to a location holding ``territory``'s main body (or any
+        piece of it)."""
+        body = self.counted & (self.labels == territory)
+        if main_only:
+            body &= self.in_main
         flag = np.zeros(self.adjacency.shape[0])
         flag[np.unique(self.location_of[body])] = 1.0
         near = (flag + self.adjacency @ flag) > 0
@@ -194,10 +200,11 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
             src, dst, flow = border_flows(problem, trial, graph, _hop(problem, trial), linked=terrain.counted,
                                           blocked=blocked)
             if flow.size:
-                carried = _carry(problem, terrain, budget, src, dst, flow, trial_how)
+                carried, exhausted = _carry(problem, terrain, budget, src, dst, flow, trial_how)
                 stray, rank = stray_accounts(problem, graph, trial, apart)
-                # a border that could not carry half its flow is closed: the next flows go round it
-                short = carried < 0.5 * flow
+                # a border that ran out of accounts before carrying half its flow is closed: the
+                # next flows go round it
+                short = exhausted & (carried < 0.5 * flow)
                 blocked.update(zip(src[short].tolist(), dst[short].tolist()))
         score = (round(float(outside_band(problem, trial).sum()), 9), round(float(problem.weight[stray].sum()), 9))
         if score[0] <= best_score[0] + 1e-9 and score < best_score:
@@ -283,20 +290,24 @@ def _join(problem: Problem, terrain: _Map, budget: _Budget, stray: np.ndarray, r
 
 
 def _carry(problem: Problem, terrain: _Map, budget: _Budget, src: np.ndarray, dst: np.ndarray,
-           flow: np.ndarray, how: np.ndarray) -> np.ndarray:
-    """(flows,) the load carried: each border flow by safe single-account moves, the accounts
+           flow: np.ndarray, how: np.ndarray, main_only: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """((flows,) the load carried, (flows,) bool: the border ran out of accounts that could
+    cross before its flow was carried): each border flow by safe single-account moves, the accounts
     nearest the receiving territory (relative to their own centre) first; an account that would
-    overshoot the flow by more than the room between the aim and the hard band waits."""
+    overshoot the flow by more than the room between the aim and the hard band waits.
+    ``main_only``: an account may join only the receiver's main body (the polish, which joins
+    pieces); else any piece of it (no new piece either way)."""
     labels = terrain.labels
     k = problem.k
     centres = centroids(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)))
     room = max(problem.tolerance - problem.aim, 0.0) * problem.target
     carried = np.zeros(flow.size)
+    exhausted = np.zeros(flow.size, dtype=bool)
     real = np.flatnonzero((src < k) & (dst < k))
     # upstream first (a territory passing load on has received its share before it gives its
     # own accounts away), then the narrowest borders: a territory's few accounts next to one
     # neighbour are not spent on another neighbour first
-    width = [float(problem.weight[terrain.next_to_main(int(dst[f]), int(src[f]))].sum()) for f in real]
+    width = [float(problem.weight[terrain.next_to(int(dst[f]), int(src[f]), main_only)].sum()) for f in real]
     level = _upstream_order(src[real], dst[real], k)
     scarce = np.asarray(width) / np.maximum(flow[real], 1e-12)
     load = np.bincount(labels, weights=problem.weight, minlength=k) + problem.fixed_load
@@ -309,12 +320,14 @@ def _carry(problem: Problem, terrain: _Map, budget: _Budget, src: np.ndarray, ds
         if f <= 0:
             continue
         carried[f_index] = _carry_one(problem, terrain, budget, centres, a, b, f,
-                                      float(min(room[a], room[b])), load, lower, how)
-    return carried
+                                      float(min(room[a], room[b])), load, lower, how, main_only)
+        exhausted[f_index] = carried[f_index] < f - 1e-9
+    return carried, exhausted
 
 
 def _carry_one(problem: Problem, terrain: _Map, budget: _Budget, centres: np.ndarray, a: int, b: int,
-               f: float, slack: float, load: np.ndarray, lower: np.ndarray, how: np.ndarray) -> float:
+               f: float, slack: float, load: np.ndarray, lower: np.ndarray, how: np.ndarray,
+               main_only: bool) -> float:
     """The load moved from ``a`` to ``b`` (at most ``f`` + ``slack``): the frontier of ``a``'s
     accounts next to ``b``'s main body grows as accounts cross, cheapest first."""
     labels = terrain.labels
@@ -332,7 +345,7 @@ def _carry_one(problem: Problem, terrain: _Map, budget: _Budget, centres: np.nda
         for c, i in zip(cost.tolist(), accounts.tolist()):
             heapq.heappush(heap, (c, i))
 
-    push(terrain.next_to_main(b, a))
+    push(terrain.next_to(b, a, main_only))
     moved = 0.0
     while heap and moved < f - 1e-9:
         _, i = heapq.heappop(heap)
@@ -341,11 +354,13 @@ def _carry_one(problem: Problem, terrain: _Map, budget: _Budget, centres: np.nda
         w = float(problem.weight[i])
         if moved + w > f + slack or load[a] - w < lower[a] - 1e-9:
             continue
-        if not terrain.touches_main(i, b) or not terrain.stays_connected(i) or not budget.allows(i, a, b):
+        joins_main = terrain.touches(i, b)
+        if not (joins_main or not main_only and terrain.touches(i, b, main_only=False)) \
+                or not terrain.stays_connected(i) or not budget.allows(i, a, b):
             seen.discard(i)  # may qualify later, once its surroundings change
             continue
         budget.spend(i, a, b)
-        terrain.move(i, b, True)
+        terrain.move(i, b, joins_main)
         how[i] = MOVED_BY_BALANCE
         moved += w
         load[a] -= w
