@@ -236,7 +236,8 @@ def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float) -
         if not flow.size:
             return None
         terrain.reset(piece_labels(graph, np.where(free, labels, -1), weights=problem.weight))
-        carried, exhausted = _carry(problem, terrain, budget, src, dst, flow, how, main_only=False)
+        carried, exhausted = _carry(problem, terrain, budget, src, dst, flow, how, main_only=False,
+                                    keep_near=False)
         short = exhausted & (carried < 0.5 * flow)
         if not (carried > 0).any() and not short.any():
             return None

@@ -182,10 +182,10 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
 
     apart = _apart_today(problem, graph)
     stray, rank = stray_accounts(problem, graph, labels, apart)
-    if not stray.any():
+    far = far_accounts(problem, labels)
+    if not stray.any() and not far.any():
         return labels
-    before = (float(outside_band(problem, labels).sum()), float(problem.weight[stray].sum()))
-    best, best_score = labels, before
+    best, best_score = labels, _score(problem, labels, stray, far)
     trial = labels.copy()
     trial_how = how.copy()
     terrain = _Map(problem, graph, trial)
@@ -194,6 +194,7 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
     for _ in range(ROUNDS):
         terrain.reset(rank)
         _join(problem, terrain, budget, stray, rank, trial_how)
+        _pull_far(problem, terrain, budget, far_accounts(problem, trial), trial_how)
         stray, rank = stray_accounts(problem, graph, trial, apart)
         terrain.reset(rank)
         if outside_band(problem, trial).sum() > 1e-9:
@@ -206,13 +207,107 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
                 # next flows go round it
                 short = exhausted & (carried < 0.5 * flow)
                 blocked.update(zip(src[short].tolist(), dst[short].tolist()))
-        score = (round(float(outside_band(problem, trial).sum()), 9), round(float(problem.weight[stray].sum()), 9))
-        if score[0] <= best_score[0] + 1e-9 and score < best_score:
+        score = _score(problem, trial, stray, far_accounts(problem, trial))
+        if score[0] <= best_score[0] + 1e-9 and score[1] <= best_score[1] + 1e-9 and score < best_score:
             best, best_score = trial.copy(), score
             how[:] = trial_how
-        if score == (0.0, 0.0):
+        if score == (0.0, 0.0, 0):
             break
     return best
+
+
+def _score(problem: Problem, labels: np.ndarray, stray: np.ndarray, far: np.ndarray) -> tuple[float, float, int]:
+    """(load outside the band, stray load, far accounts): what the polish improves, in that order."""
+    return (round(float(outside_band(problem, labels).sum()), 9), round(float(problem.weight[stray].sum()), 9),
+            int(far.sum()))
+
+
+FAR_FLOOR_KM = 300.0
+FAR_RADIUS_FACTOR = 2.0
+"""Issue #12's rule: a moved account lands within max(2 x its territory's radius, 300 km) of the
+territory's centre. The radius: 90% of the territory's workload lies within it."""
+RADIUS_QUANTILE = 0.9
+
+
+def far_accounts(problem: Problem, labels: np.ndarray) -> np.ndarray:
+    """(n,) bool: free accounts that moved (or have no territory today) and sit farther than
+    max(2 x radius, 300 km) from their territory's centre (its spherical median)."""
+    moved = problem.free & ((labels != problem.current) | (problem.current < 0))
+    if not moved.any():
+        return moved
+    centres, limit = far_limits(problem, labels)
+    return moved & (_km(problem.xyz, centres[labels]) > limit[labels])
+
+
+def far_limits(problem: Problem, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """((k, 3) each territory's centre (spherical median), (k,) how far from it an account may
+    land, in km: max(2 x radius, 300 km))."""
+    from territory.engine.centres import medians
+
+    k = problem.k
+    centres = medians(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)), problem.config.median_steps)
+    radius = _weighted_quantile(_km(problem.xyz, centres[labels]), labels, problem.weight, k, RADIUS_QUANTILE)
+    return centres, np.maximum(FAR_RADIUS_FACTOR * radius, FAR_FLOOR_KM)
+
+
+def _km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Great-circle km between unit vectors (row by row)."""
+    from territory.geo import EARTH_RADIUS_KM
+
+    chord = np.linalg.norm(a - b, axis=-1)
+    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
+
+
+def _weighted_quantile(values: np.ndarray, groups: np.ndarray, weights: np.ndarray, k: int, q: float) -> np.ndarray:
+    """(k,) per group, the smallest value with at least ``q`` of the group's weight at or below it."""
+    order = np.lexsort((values, groups))
+    g, v, w = groups[order], values[order], weights[order] + 1e-12
+    cum = np.cumsum(w)
+    start = np.searchsorted(g, np.arange(k))
+    end = np.searchsorted(g, np.arange(k), side="right")
+    base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
+    total = np.where(end > start, cum[np.maximum(end - 1, 0)] - base, 0.0)
+    out = np.zeros(k)
+    for j in np.flatnonzero(end > start):
+        at = np.searchsorted(cum[start[j]:end[j]] - base[j], q * total[j] - 1e-12)
+        out[j] = v[start[j] + min(at, end[j] - start[j] - 1)]
+    return out
+
+
+FAR_NEARER = 1.5
+"""A far account is pulled to a territory it touches only when that centre is this much nearer."""
+
+
+def _pull_far(problem: Problem, terrain: _Map, budget: _Budget, far: np.ndarray, how: np.ndarray) -> None:
+    """Each far account joins the territory it touches whose centre is nearest, when that centre
+    is at least ``FAR_NEARER`` times nearer than its own and the move is safe (its territory stays
+    connected without it)."""
+    if not far.any():
+        return
+    labels = terrain.labels
+    k = problem.k
+    centres = centroids(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)))
+    for i in np.flatnonzero(far).tolist():
+        here = int(labels[i])
+        loc = int(terrain.location_of[i])
+        if loc < 0 or not terrain.stays_connected(i):
+            continue
+        options = set()
+        for v in np.r_[loc, terrain.around(loc)]:
+            members = terrain.members[terrain.member_start[v]:terrain.member_start[v + 1]]
+            options.update(int(t) for t in labels[members[terrain.counted[members]]])
+        options.discard(here)
+        if not options:
+            continue
+        own = float(np.linalg.norm(problem.xyz[i] - centres[here]))
+        best = min(options, key=lambda t: float(np.linalg.norm(problem.xyz[i] - centres[t])))
+        if FAR_NEARER * float(np.linalg.norm(problem.xyz[i] - centres[best])) > own:
+            continue
+        if not budget.allows(i, here, best):
+            continue
+        budget.spend(i, here, best)
+        terrain.move(i, best, terrain.touches(i, best))
+        how[i] = MOVED_BY_CONTIGUITY
 
 
 def _apart_today(problem: Problem, graph) -> np.ndarray | None:
@@ -290,16 +385,21 @@ def _join(problem: Problem, terrain: _Map, budget: _Budget, stray: np.ndarray, r
 
 
 def _carry(problem: Problem, terrain: _Map, budget: _Budget, src: np.ndarray, dst: np.ndarray,
-           flow: np.ndarray, how: np.ndarray, main_only: bool = True) -> tuple[np.ndarray, np.ndarray]:
+           flow: np.ndarray, how: np.ndarray, main_only: bool = True,
+           keep_near: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """((flows,) the load carried, (flows,) bool: the border ran out of accounts that could
     cross before its flow was carried): each border flow by safe single-account moves, the accounts
     nearest the receiving territory (relative to their own centre) first; an account that would
     overshoot the flow by more than the room between the aim and the hard band waits.
     ``main_only``: an account may join only the receiver's main body (the polish, which joins
-    pieces); else any piece of it (no new piece either way)."""
+    pieces); else any piece of it (no new piece either way). ``keep_near``: no account is carried
+    to where it would land far from the receiver's centre (:func:`far_accounts`)."""
     labels = terrain.labels
     k = problem.k
     centres = centroids(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)))
+    medians, limit = far_limits(problem, labels)
+    if not keep_near:
+        limit = np.full(k, np.inf)
     room = max(problem.tolerance - problem.aim, 0.0) * problem.target
     carried = np.zeros(flow.size)
     exhausted = np.zeros(flow.size, dtype=bool)
@@ -320,22 +420,27 @@ def _carry(problem: Problem, terrain: _Map, budget: _Budget, src: np.ndarray, ds
         if f <= 0:
             continue
         carried[f_index] = _carry_one(problem, terrain, budget, centres, a, b, f,
-                                      float(min(room[a], room[b])), load, lower, how, main_only)
+                                      float(min(room[a], room[b])), load, lower, how, main_only,
+                                      medians[b], float(limit[b]))
         exhausted[f_index] = carried[f_index] < f - 1e-9
     return carried, exhausted
 
 
 def _carry_one(problem: Problem, terrain: _Map, budget: _Budget, centres: np.ndarray, a: int, b: int,
                f: float, slack: float, load: np.ndarray, lower: np.ndarray, how: np.ndarray,
-               main_only: bool) -> float:
+               main_only: bool, landing: np.ndarray, reach_km: float) -> float:
     """The load moved from ``a`` to ``b`` (at most ``f`` + ``slack``): the frontier of ``a``'s
-    accounts next to ``b``'s main body grows as accounts cross, cheapest first."""
+    accounts next to ``b``'s main body grows as accounts cross, cheapest first; none lands
+    farther than ``reach_km`` from ``landing`` (``b``'s centre)."""
     labels = terrain.labels
     heap: list[tuple[float, int]] = []
     seen: set[int] = set()
 
     def push(accounts: np.ndarray) -> None:
         accounts = np.asarray([i for i in accounts.tolist() if i not in seen], dtype=np.int64)
+        if accounts.size == 0:
+            return
+        accounts = accounts[_km(problem.xyz[accounts], landing) <= reach_km]
         if accounts.size == 0:
             return
         seen.update(accounts.tolist())

@@ -133,3 +133,27 @@ def test_the_move_budget_holds_for_a_whole_piece():
     assert (out[block] == 1).all()
     moved = (out != problem.current).sum()
     assert moved <= 5
+
+
+def test_an_account_far_from_its_centre_joins_the_nearer_territory_it_touches():
+    """Issue #12's rule: no account lands more than max(2 x radius, 300 km) from its territory's
+    centre. A thin chain of light accounts leads from T1's city towards T2's: the links far out
+    go to T2, whose centre they sit next to, and both cities stay whole and balanced."""
+    from territory.engine.polish import far_accounts
+
+    rng = np.random.default_rng(3)
+    blob = rng.uniform(-0.25, 0.25, (100, 2))
+    lat = np.r_[blob[:, 0], blob[:, 0], rng.uniform(-0.02, 0.02, 20)]
+    lon = np.r_[-100 + blob[:, 1], -94 + blob[:, 1], np.linspace(-99.5, -94.5, 20)]
+    weight = np.r_[np.ones(200), np.full(20, 0.01)]
+    accounts = pd.DataFrame({"account_id": [f"A{i}" for i in range(lat.size)], "latitude": lat,
+                             "longitude": lon, "workload_hours": weight})
+    problem, graph = _problem(accounts, n_territories=2, stability=0.0, tolerance=0.05)
+    labels = np.r_[np.zeros(100), np.ones(100), np.zeros(20)].astype(np.int64)
+    far = far_accounts(problem, labels)
+    assert far.sum() >= 5  # the chain's far end, 300-550 km from T1's centre
+    out = polish(problem, graph, labels.copy(), np.zeros(labels.size, dtype=np.int8))
+    assert far_accounts(problem, out).sum() < far.sum()
+    assert (out[200:][lon[200:] > -96.5] == 1).all()  # within ~170 km of T2's centre, 390 km from T1's
+    assert outside_band(problem, out).sum() == 0
+    assert (piece_labels(graph, out) <= 0).all()
