@@ -174,10 +174,10 @@ class _Budget:
 
 
 def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.ndarray:
-    """Labels with the stray pieces joined to neighbours and the band restored by safe moves
-    (module docstring); ``labels`` itself when that leaves no less stray load or more load
-    outside the band. ``how`` is updated for the accounts that change."""
-    from territory.engine.local import border_flows
+    """Labels with the stray pieces joined to neighbours, far accounts pulled nearer and the band
+    restored by safe moves (module docstring); ``labels`` itself when that improves nothing.
+    ``how`` is updated for the accounts that change. When keeping every carried account near
+    leaves a piece (heavy accounts: the band needs the far ones too), the pieces come first."""
     from territory.engine.repair import stray_accounts
 
     apart = _apart_today(problem, graph)
@@ -185,7 +185,28 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
     far = far_accounts(problem, labels)
     if not stray.any() and not far.any():
         return labels
-    best, best_score = labels, _score(problem, labels, stray, far)
+    start_score = _score(problem, labels, stray, far)
+    near_how = how.copy()
+    near, near_score = _polish(problem, graph, labels, near_how, apart, stray, rank, start_score, keep_near=True)
+    if near_score[1] > 0:
+        loose_how = how.copy()
+        loose, loose_score = _polish(problem, graph, labels, loose_how, apart, stray, rank, start_score,
+                                     keep_near=False)
+        if loose_score < near_score:
+            how[:] = loose_how
+            return loose
+    how[:] = near_how
+    return near
+
+
+def _polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray, apart: np.ndarray | None,
+            stray: np.ndarray, rank: np.ndarray, start_score: tuple[float, float, int],
+            keep_near: bool) -> tuple[np.ndarray, tuple[float, float, int]]:
+    """One polish (rounds of joins, far pulls and carried flows): (best labels, their score)."""
+    from territory.engine.local import border_flows
+    from territory.engine.repair import stray_accounts
+
+    best, best_score = labels, start_score
     trial = labels.copy()
     trial_how = how.copy()
     terrain = _Map(problem, graph, trial)
@@ -194,14 +215,16 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
     for _ in range(ROUNDS):
         terrain.reset(rank)
         _join(problem, terrain, budget, stray, rank, trial_how)
-        _pull_far(problem, terrain, budget, far_accounts(problem, trial), trial_how)
+        if keep_near:
+            _pull_far(problem, terrain, budget, far_accounts(problem, trial), trial_how)
         stray, rank = stray_accounts(problem, graph, trial, apart)
         terrain.reset(rank)
         if outside_band(problem, trial).sum() > 1e-9:
             src, dst, flow = border_flows(problem, trial, graph, _hop(problem, trial), linked=terrain.counted,
                                           blocked=blocked)
             if flow.size:
-                carried, exhausted = _carry(problem, terrain, budget, src, dst, flow, trial_how)
+                carried, exhausted = _carry(problem, terrain, budget, src, dst, flow, trial_how,
+                                            keep_near=keep_near)
                 stray, rank = stray_accounts(problem, graph, trial, apart)
                 # a border that ran out of accounts before carrying half its flow is closed: the
                 # next flows go round it
@@ -213,7 +236,7 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
             how[:] = trial_how
         if score == (0.0, 0.0, 0):
             break
-    return best
+    return best, best_score
 
 
 def _score(problem: Problem, labels: np.ndarray, stray: np.ndarray, far: np.ndarray) -> tuple[float, float, int]:
