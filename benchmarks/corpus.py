@@ -382,6 +382,8 @@ def summary(table: pd.DataFrame, wall_seconds: float | None = None) -> str:
                 f"max {100 * ok.drop_duplicates('instance_id')['reference_max_dev'].max():.2f}%.",
                 f"Engine said 'feasible' for a result outside tolerance: {int(ok['feasible_claim_wrong'].sum())} runs."]
         at_one = ok[(ok["stability"] == 1.0) & (ok["start"] != "none")]
+        if "disruption_lower_bound" not in at_one.columns:  # no run with a start (--only of no-start runs)
+            at_one = at_one.assign(disruption_lower_bound=np.nan, disruption_ratio=np.nan)
         strict = at_one[at_one["disruption_lower_bound"] > 0]
         if len(strict):
             within = strict[~strict["fail_unbalanced"].astype(bool)]

@@ -225,6 +225,9 @@ def test_corpus_runner_records_results_crashes_and_timeouts(monkeypatch):
     row = table.iloc[0]
     assert row["status"] == "ok" and row["run_id"] == run.id and row["start_max_dev"] > 0.5
     assert 0 <= row["max_dev"] < 1 and row["kmeans_s"] > 0 and "| uniform | 1 |" in corpus.summary(table)
+    # a selection of runs without a start (--only of the large no-start runs) has no disruption columns
+    fresh = corpus.run_corpus([corpus.RunSpec(run.instance, "none", 0.5)])
+    assert "disruption_lower_bound" not in fresh.columns and "| uniform | 1 |" in corpus.summary(fresh)
 
     def broken(self, start, stability):
         raise RuntimeError("engine exploded")
