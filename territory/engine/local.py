@@ -26,17 +26,20 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from territory.engine import transport as tp
 from territory.engine.centres import centroids, medians
+from territory.engine.flows import HOP_WEIGHT, border_flows, hop_costs
+from territory.engine.polish import LocationMap, carry_flows
+from territory.engine.repair import resolve_graph, stray_accounts
 from territory.engine.solve import (
     MOVED_BY_BALANCE,
+    MoveBudget,
     Problem,
     Regions,
     Solution,
     mean_nearest_distance,
+    outside_band,
     whole_accounts,
 )
 
@@ -48,79 +51,11 @@ ROUNDING_ROOM = 0.8
 """The border flows aim inside this share of the tolerance, so whole accounts fit in the rest."""
 
 
-def border_flows(problem: Problem, nodes: np.ndarray, graph, hop: np.ndarray | None = None,
-                 linked: np.ndarray | None = None,
-                 blocked: set[tuple[int, int]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(src, dst, flow): load to move across each border between the nodes (territories, then
-    dissolved territories k, k+1, ...; -1 for none). The hard band is elastic (at a price far
-    above any move), so when the borders cannot carry the whole change in one step the flows
-    bring every territory as close as they can; a dissolved territory always hands on everything.
-    ``hop`` (nodes, nodes): an extra cost per unit of load crossing from one to the other (the
-    distance between their centres, so that of two ways to move the same load the shorter wins).
-    ``linked`` (n,) bool: only edges between these accounts make two nodes neighbours;
-    ``blocked``: (from, to) pairs that carry nothing (a border that could not carry its flow)."""
-    k = problem.k
-    n_nodes = max(int(nodes.max()) + 1 if nodes.size else k, k)
-    coo = graph.tocoo()
-    a, b = nodes[coo.row], nodes[coo.col]
-    keep = (a >= 0) & (b >= 0) & (a != b)
-    if linked is not None:
-        keep &= linked[coo.row] & linked[coo.col]
-    pairs = np.unique(np.column_stack([a[keep], b[keep]]), axis=0)
-    if blocked:
-        pairs = pairs[[(int(x), int(y)) not in blocked for x, y in pairs]].reshape(-1, 2)
-    if pairs.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    src, dst = pairs[:, 0], pairs[:, 1]
-    m = src.size
-    placed = nodes >= 0
-    load = np.bincount(nodes[placed], weights=problem.weight[placed], minlength=n_nodes)
-    load[:k] += problem.fixed_load
-    movable = np.bincount(nodes[placed & problem.free], weights=problem.weight[placed & problem.free],
-                          minlength=n_nodes)
-    target = problem.target
-    if problem.fix_outside_only:  # only territories above their band (and dissolved ones) hand accounts on
-        over = np.r_[load[:k] > target * (1 + problem.tolerance) + 1e-9, np.ones(n_nodes - k, dtype=bool)]
-        movable = np.where(over, movable, 0.0)
-    ghosts = np.zeros(n_nodes - k)
-    aim_lower = np.r_[target * (1 - problem.aim), ghosts] - load
-    aim_upper = np.r_[target * (1 + problem.aim), ghosts] - load
-    lower = np.r_[target * (1 - problem.tolerance), ghosts] - load
-    upper = np.r_[target * (1 + problem.tolerance), ghosts] - load
-    columns = np.arange(m)
-    inflow = sp.csr_matrix((np.ones(m), (dst, columns)), shape=(n_nodes, m))
-    outflow = sp.csr_matrix((np.ones(m), (src, columns)), shape=(n_nodes, m))
-    # columns: flows, then per node: shortfall / overflow within the hard band (soft aim), and
-    # under / over beyond it (elastic, priced far higher; a dissolved node has no room at all)
-    eye = sp.identity(n_nodes, format="csr")
-    a_band = sp.hstack([inflow - outflow, eye, -eye, eye, -eye], format="csr")
-    a_out = sp.hstack([outflow, sp.csr_matrix((n_nodes, 4 * n_nodes))], format="csr")
-    soft = float(n_nodes + 1)
-    hard = soft * (n_nodes + 1) * 10.0
-    per_unit = np.ones(m) if hop is None else 1.0 + hop[src, dst]
-    soft *= float(per_unit.max())
-    hard *= float(per_unit.max())
-    cost = np.r_[per_unit, np.full(2 * n_nodes, soft), np.full(2 * n_nodes, hard)]
-    real = np.r_[np.ones(k), ghosts]
-    ub = np.r_[np.full(m, np.inf), np.maximum(aim_lower - lower, 0.0), np.maximum(upper - aim_upper, 0.0),
-               np.where(real > 0, np.inf, 0.0), np.where(real > 0, np.inf, 0.0)]
-    result = milp(cost, constraints=[LinearConstraint(a_band, aim_lower, aim_upper),
-                                     LinearConstraint(a_out, -np.inf, movable)],
-                  bounds=Bounds(np.zeros(m + 4 * n_nodes), ub))
-    if result.x is None:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    flow = result.x[:m]
-    used = flow > 1e-9 * max(1.0, float(problem.weight.sum()))
-    return src[used], dst[used], flow[used]
-
-
 def least_moved_across_borders(problem: Problem) -> float | None:
     """The least load any alignment within the band must move when accounts move only to a
     territory bordering theirs today (load passed on along chains counts at every border it
     crosses): the border-flow LP over the whole band, a lower bound for the local re-balance.
     None without today's alignment or a neighbour graph."""
-    from territory.engine.repair import resolve_graph
-
     graph = resolve_graph(problem.adjacency)
     if graph is None or problem.today is None or problem.k < 2:
         return None
@@ -156,8 +91,6 @@ def rebalance(problem: Problem) -> Solution | None:
     several territories), one step brings every territory as close to its band as the borders
     allow and the next step starts from there, up to ``MAX_STEPS``: each step still moves
     accounts only to a territory they border."""
-    from territory.engine.repair import resolve_graph, stray_accounts
-
     graph = resolve_graph(problem.adjacency)
     if graph is None or problem.k < 2:
         return None
@@ -209,34 +142,32 @@ def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float) -
     after another; None unless every territory ends within the band with no new piece. First
     choice of the local re-balance: the LP's choice of accounts is cheaper in travel but can cut
     off a pocket of accounts that stay."""
-    from territory.engine.polish import _Budget, _carry, _Map
     from territory.geo import piece_labels
 
     labels = problem.start.copy()
     if (labels < 0).any():
         return None
-    terrain = _Map(problem, graph, labels)
-    budget = _Budget(problem, labels)
+    terrain = LocationMap(problem, graph, labels)
+    budget = MoveBudget(problem, labels)
     free = terrain.counted
     before = piece_labels(graph, np.where(free, labels, -1), weights=problem.weight)
     how = np.zeros(labels.size, dtype=np.int8)
     blocked: set[tuple[int, int]] = set()
     least_outside, stalled = np.inf, 0
     for _ in range(2 * MAX_STEPS):
-        outside = float(_outside(problem, _load(problem, labels)).sum())
+        outside = float(outside_band(problem, labels).sum())
         if outside <= 1e-9:
             break
         stalled = 0 if outside < 0.99 * least_outside else stalled + 1
         least_outside = min(least_outside, outside)
         if stalled >= STALLED_STEPS:
             return None
-        node_centres = _node_centres(problem, labels, centres)
-        hop = HOP_WEIGHT * np.sqrt(((node_centres[:, None, :] - node_centres[None, :, :]) ** 2).sum(axis=2)) / scale
+        hop = hop_costs(_node_centres(problem, labels, centres), scale)
         src, dst, flow = border_flows(problem, labels, graph, hop, linked=free, blocked=blocked)
         if not flow.size:
             return None
         terrain.reset(piece_labels(graph, np.where(free, labels, -1), weights=problem.weight))
-        carried, exhausted = _carry(problem, terrain, budget, src, dst, flow, how, main_only=False,
+        carried, exhausted = carry_flows(problem, terrain, budget, src, dst, flow, how, main_only=False,
                                     keep_near=False)
         short = exhausted & (carried < 0.5 * flow)
         if not (carried > 0).any() and not short.any():
@@ -244,7 +175,7 @@ def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float) -
         # a border that could not carry half its flow (a narrow neck, heavy accounts) is closed:
         # the next flows go round it
         blocked.update(zip(src[short].tolist(), dst[short].tolist()))
-    excess = _outside(problem, _load(problem, labels))
+    excess = outside_band(problem, labels)
     if (excess > 1e-9).any():
         return None
     after = piece_labels(graph, np.where(free, labels, -1), weights=problem.weight)
@@ -254,17 +185,10 @@ def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float) -
                     excess, scale)
 
 
-def _load(problem: Problem, labels: np.ndarray) -> np.ndarray:
-    return np.bincount(labels, weights=problem.weight, minlength=problem.k) + problem.fixed_load
-
-
 STALLED_STEPS = 4
 """The safe-move re-balance gives up after this many steps without 1% less load outside the band."""
 SAFE_AIMS = (0.95, 0.8)
 """At stability 1, the shares of the tolerance the safe-move re-balance aims at, tried in turn."""
-HOP_WEIGHT = 0.1
-"""Weight of the distance to the receiving territory's centre against a move (in mean distances):
-among moves of the same load, hand accounts to the nearer territory."""
 MAX_STEPS = 12
 """Most local steps when load must cross several territories (one territory further per step)."""
 
@@ -281,8 +205,7 @@ def _step(problem: Problem, nodes: np.ndarray, graph, centres: np.ndarray, scale
     """One local step from ``nodes``: border flows, then which accounts (an account-level LP and
     the rounding). ``barred`` (n,): a territory an account may not join (-1 for none)."""
     k = problem.k
-    node_centres = _node_centres(problem, nodes, centres)
-    hop = HOP_WEIGHT * np.sqrt(((node_centres[:, None, :] - node_centres[None, :, :]) ** 2).sum(axis=2)) / scale
+    hop = hop_costs(_node_centres(problem, nodes, centres), scale)
     src, dst, flow = border_flows(problem, nodes, graph, hop)
     labels = np.where(nodes < k, nodes, -1)
     if not flow.size:

@@ -4,7 +4,7 @@ moves that cannot cut a territory.
 The exact assignment can leave a piece behind (a heavy account rounded to one side, a chain of
 moves around a pocket of accounts). Here each stray piece joins a territory it touches (back home
 first), and the load that shifts is passed back along the
-territory graph by :func:`territory.engine.local.border_flows` (an exact LP: how much crosses each
+territory graph by :func:`territory.engine.flows.border_flows` (an exact LP: how much crosses each
 border). Each flow is carried by single-account moves that are safe by construction:
 
 * the account touches the receiving territory's main body (or shares its location with it), so it
@@ -27,15 +27,24 @@ import heapq
 import numpy as np
 import scipy.sparse as sp
 
-from territory.engine.centres import centroids
-from territory.engine.solve import MOVED_BY_BALANCE, MOVED_BY_CONTIGUITY, Problem, outside_band
+from territory.engine.centres import centroids, medians
+from territory.engine.flows import border_flows, hop_costs
+from territory.engine.repair import stray_accounts
+from territory.engine.solve import (
+    MOVED_BY_BALANCE,
+    MOVED_BY_CONTIGUITY,
+    MoveBudget,
+    Problem,
+    mean_nearest_distance,
+    outside_band,
+)
 
 ROUNDS = 6
 """Rounds of joining pieces and passing load back (a heavy account a flow could not carry waits
 for the next round's flows)."""
 
 
-class _Map:
+class LocationMap:
     """Territories as counts per location, kept current move by move: what the safety checks read."""
 
     def __init__(self, problem: Problem, graph, labels: np.ndarray):
@@ -137,40 +146,19 @@ class _Map:
         mine = self.counted & (self.labels == of)
         return np.flatnonzero(mine & near[np.maximum(self.location_of, 0)])
 
+    def accounts_around(self, account: int) -> np.ndarray:
+        """The (unlocked) accounts at the account's location and the locations around it."""
+        loc = int(self.location_of[account])
+        if loc < 0:
+            return np.empty(0, np.int64)
+        near = np.concatenate([self.members[self.member_start[v]:self.member_start[v + 1]]
+                               for v in np.r_[loc, self.around(loc)]])
+        return near[self.counted[near]]
+
     def neighbours_of(self, account: int, territory: int) -> np.ndarray:
         """Accounts of ``territory`` at the account's location and the locations around it."""
-        loc = int(self.location_of[account])
-        locs = np.r_[loc, self.around(loc)]
-        parts = [self.members[self.member_start[v]:self.member_start[v + 1]] for v in locs]
-        near = np.concatenate(parts) if parts else np.empty(0, np.int64)
-        return near[(self.labels[near] == territory) & self.counted[near]]
-
-
-class _Budget:
-    """The move limits, spent move by move."""
-
-    def __init__(self, problem: Problem, labels: np.ndarray):
-        self.problem = problem
-        current = problem.current
-        moved = (current >= 0) & (labels != current)
-        self.spent = [float(lim.amount[moved].sum()) for lim in problem.limits]
-
-    def allows(self, account: int, here: int, to: int) -> bool:
-        return self.allows_all(np.array([account]), here, to)
-
-    def allows_all(self, accounts: np.ndarray, here: int, to: int) -> bool:
-        deltas = np.array([self._delta(int(i), here, to) for i in accounts]).reshape(accounts.size, -1)
-        return all(s + d <= lim.budget + 1e-9 for s, d, lim in zip(self.spent, deltas.sum(axis=0), self.problem.limits))
-
-    def spend(self, account: int, here: int, to: int) -> None:
-        self.spent = [s + d for s, d in zip(self.spent, self._delta(account, here, to))]
-
-    def _delta(self, account: int, here: int, to: int) -> list[float]:
-        now = int(self.problem.current[account])
-        if now < 0:
-            return [0.0] * len(self.spent)
-        change = float(to != now) - float(here != now)
-        return [change * float(lim.amount[account]) for lim in self.problem.limits]
+        near = self.accounts_around(account)
+        return near[self.labels[near] == territory]
 
 
 def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.ndarray:
@@ -178,8 +166,6 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
     restored by safe moves (module docstring); ``labels`` itself when that improves nothing.
     ``how`` is updated for the accounts that change. When keeping every carried account near
     leaves a piece (heavy accounts: the band needs the far ones too), the pieces come first."""
-    from territory.engine.repair import stray_accounts
-
     apart = _apart_today(problem, graph)
     stray, rank = stray_accounts(problem, graph, labels, apart)
     far = far_accounts(problem, labels)
@@ -203,14 +189,11 @@ def _polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray, apart:
             stray: np.ndarray, rank: np.ndarray, start_score: tuple[float, float, int],
             keep_near: bool) -> tuple[np.ndarray, tuple[float, float, int]]:
     """One polish (rounds of joins, far pulls and carried flows): (best labels, their score)."""
-    from territory.engine.local import border_flows
-    from territory.engine.repair import stray_accounts
-
     best, best_score = labels, start_score
     trial = labels.copy()
     trial_how = how.copy()
-    terrain = _Map(problem, graph, trial)
-    budget = _Budget(problem, trial)
+    terrain = LocationMap(problem, graph, trial)
+    budget = MoveBudget(problem, trial)
     blocked: set[tuple[int, int]] = set()
     for _ in range(ROUNDS):
         terrain.reset(rank)
@@ -223,7 +206,7 @@ def _polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray, apart:
             src, dst, flow = border_flows(problem, trial, graph, _hop(problem, trial), linked=terrain.counted,
                                           blocked=blocked)
             if flow.size:
-                carried, exhausted = _carry(problem, terrain, budget, src, dst, flow, trial_how,
+                carried, exhausted = carry_flows(problem, terrain, budget, src, dst, flow, trial_how,
                                             keep_near=keep_near)
                 stray, rank = stray_accounts(problem, graph, trial, apart)
                 # a border that ran out of accounts before carrying half its flow is closed: the
@@ -265,8 +248,6 @@ def far_accounts(problem: Problem, labels: np.ndarray) -> np.ndarray:
 def far_limits(problem: Problem, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """((k, 3) each territory's centre (spherical median), (k,) how far from it an account may
     land, in km: max(2 x radius, 300 km))."""
-    from territory.engine.centres import medians
-
     k = problem.k
     centres = medians(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)), problem.config.median_steps)
     radius = _weighted_quantile(_km(problem.xyz, centres[labels]), labels, problem.weight, k, RADIUS_QUANTILE)
@@ -301,7 +282,7 @@ FAR_NEARER = 1.5
 """A far account is pulled to a territory it touches only when that centre is this much nearer."""
 
 
-def _pull_far(problem: Problem, terrain: _Map, budget: _Budget, far: np.ndarray, how: np.ndarray) -> None:
+def _pull_far(problem: Problem, terrain: LocationMap, budget: MoveBudget, far: np.ndarray, how: np.ndarray) -> None:
     """Each far account joins the territory it touches whose centre is nearest, when that centre
     is at least ``FAR_NEARER`` times nearer than its own and the move is safe (its territory stays
     connected without it)."""
@@ -312,14 +293,9 @@ def _pull_far(problem: Problem, terrain: _Map, budget: _Budget, far: np.ndarray,
     centres = centroids(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)))
     for i in np.flatnonzero(far).tolist():
         here = int(labels[i])
-        loc = int(terrain.location_of[i])
-        if loc < 0 or not terrain.stays_connected(i):
+        if terrain.location_of[i] < 0 or not terrain.stays_connected(i):
             continue
-        options = set()
-        for v in np.r_[loc, terrain.around(loc)]:
-            members = terrain.members[terrain.member_start[v]:terrain.member_start[v + 1]]
-            options.update(int(t) for t in labels[members[terrain.counted[members]]])
-        options.discard(here)
+        options = set(labels[terrain.accounts_around(i)].tolist()) - {here}
         if not options:
             continue
         own = float(np.linalg.norm(problem.xyz[i] - centres[here]))
@@ -346,15 +322,11 @@ def _apart_today(problem: Problem, graph) -> np.ndarray | None:
 def _hop(problem: Problem, labels: np.ndarray) -> np.ndarray:
     """(k, k) the extra cost per unit of load between two territories (their centres' distance,
     as the local re-balance prices it): of two ways to pass the same load on, the shorter."""
-    from territory.engine.local import HOP_WEIGHT
-    from territory.engine.solve import mean_nearest_distance
-
     centres = centroids(problem.xyz, problem.weight, labels, problem.k, np.zeros((problem.k, 3)))
-    scale = mean_nearest_distance(problem.xyz, problem.weight, centres) or 1e-9
-    return HOP_WEIGHT * np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)) / scale
+    return hop_costs(centres, mean_nearest_distance(problem.xyz, problem.weight, centres) or 1e-9)
 
 
-def _join(problem: Problem, terrain: _Map, budget: _Budget, stray: np.ndarray, rank: np.ndarray,
+def _join(problem: Problem, terrain: LocationMap, budget: MoveBudget, stray: np.ndarray, rank: np.ndarray,
           how: np.ndarray) -> None:
     """Hand each stray piece, smallest first, to a territory it touches: back to where its
     accounts are today when that territory touches it, else the nearest (by centre) whose main
@@ -369,45 +341,32 @@ def _join(problem: Problem, terrain: _Map, budget: _Budget, stray: np.ndarray, r
     for p in np.argsort(piece_load, kind="stable"):
         accounts = members[piece_of == p]
         here = int(labels[accounts[0]])
-        touching: dict[int, list[int]] = {}
-        for i in accounts:
-            loc = int(terrain.location_of[i])
-            if loc < 0:
-                continue
-            for v in np.r_[loc, terrain.around(loc)]:
-                lo, hi = terrain.member_start[v], terrain.member_start[v + 1]
-                near = terrain.members[lo:hi]
-                near = near[terrain.counted[near]]
-                for t in np.unique(labels[near]):
-                    t = int(t)
-                    if t == here:
-                        continue
-                    on_main = terrain.main.get(int(v) * k + t, 0) > 0
-                    entry = touching.setdefault(t, [0, 0])
-                    entry[0] += int(on_main)
-                    entry[1] += 1
+        touching: dict[int, bool] = {}  # territory -> does the piece touch its main body?
+        near = np.concatenate([terrain.accounts_around(int(i)) for i in accounts])
+        near = near[labels[near] != here]
+        for t in np.unique(labels[near]).tolist():
+            touching[t] = bool(terrain.in_main[near[labels[near] == t]].any())
         if not touching:
             continue
         home = problem.current[accounts]
         home = home[home >= 0]
         centre = problem.xyz[accounts].mean(axis=0)
-        options = sorted(touching, key=lambda t: (touching[t][0] == 0, float(np.linalg.norm(centres[t] - centre)), t))
+        options = sorted(touching, key=lambda t: (not touching[t], float(np.linalg.norm(centres[t] - centre)), t))
         if home.size:
             first = int(np.bincount(home).argmax())
             if first in touching:
                 options = [first] + [t for t in options if t != first]
         for to in options:
-            if not budget.allows_all(accounts, here, to):
+            if not budget.allows(accounts, here, to):
                 continue
-            joins_main = touching[to][0] > 0
+            budget.spend(accounts, here, to)
             for i in accounts:
-                budget.spend(int(i), here, to)
-                terrain.move(int(i), to, joins_main)
+                terrain.move(int(i), to, touching[to])
             how[accounts] = MOVED_BY_CONTIGUITY
             break
 
 
-def _carry(problem: Problem, terrain: _Map, budget: _Budget, src: np.ndarray, dst: np.ndarray,
+def carry_flows(problem: Problem, terrain: LocationMap, budget: MoveBudget, src: np.ndarray, dst: np.ndarray,
            flow: np.ndarray, how: np.ndarray, main_only: bool = True,
            keep_near: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """((flows,) the load carried, (flows,) bool: the border ran out of accounts that could
@@ -420,9 +379,8 @@ def _carry(problem: Problem, terrain: _Map, budget: _Budget, src: np.ndarray, ds
     labels = terrain.labels
     k = problem.k
     centres = centroids(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)))
-    medians, limit = far_limits(problem, labels)
-    if not keep_near:
-        limit = np.full(k, np.inf)
+    # where a carried account lands: within the far rule's reach of the receiver's centre, or anywhere
+    medians, limit = far_limits(problem, labels) if keep_near else (centres, np.full(k, np.inf))
     room = max(problem.tolerance - problem.aim, 0.0) * problem.target
     carried = np.zeros(flow.size)
     exhausted = np.zeros(flow.size, dtype=bool)
@@ -449,7 +407,7 @@ def _carry(problem: Problem, terrain: _Map, budget: _Budget, src: np.ndarray, ds
     return carried, exhausted
 
 
-def _carry_one(problem: Problem, terrain: _Map, budget: _Budget, centres: np.ndarray, a: int, b: int,
+def _carry_one(problem: Problem, terrain: LocationMap, budget: MoveBudget, centres: np.ndarray, a: int, b: int,
                f: float, slack: float, load: np.ndarray, lower: np.ndarray, how: np.ndarray,
                main_only: bool, landing: np.ndarray, reach_km: float) -> float:
     """The load moved from ``a`` to ``b`` (at most ``f`` + ``slack``): the frontier of ``a``'s

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from territory.engine.solve import (
     MOVED_BY_BALANCE,
     MOVED_BY_CONTIGUITY,
+    MoveBudget,
     Problem,
     Regions,
     Solution,
@@ -185,6 +186,7 @@ def settle_strays(problem: Problem, labels: np.ndarray, how: np.ndarray) -> np.n
     lower = problem.target * (1 - problem.tolerance) - 1e-9
     upper = problem.target * (1 + problem.tolerance) + 1e-9
     src, dst = _edges(graph)
+    budget = MoveBudget(problem, labels)
     key = labels.astype(np.int64) * (int(rank.max()) + 1) + rank
     pieces, piece_of = np.unique(key[stray], return_inverse=True)
     members = np.flatnonzero(stray)
@@ -209,23 +211,13 @@ def settle_strays(problem: Problem, labels: np.ndarray, how: np.ndarray) -> np.n
             order = np.r_[np.flatnonzero(options == first), order[options[order] != first]]
         w = float(problem.weight[accounts].sum())
         for to in options[order]:
-            if not _within_limits(problem, labels, accounts, to):
+            if not budget.allows(accounts, here, to):
                 continue
             if load[here] - w >= lower[here] and load[to] + w <= upper[to]:
+                budget.spend(accounts, here, to)
                 labels[accounts] = to
                 how[accounts] = MOVED_BY_CONTIGUITY
                 load[here] -= w
                 load[to] += w
                 break
     return labels
-
-
-def _within_limits(problem: Problem, labels: np.ndarray, accounts: np.ndarray, to: int) -> bool:
-    """Would handing ``accounts`` to ``to`` keep every move limit (move budget)?"""
-    if not problem.limits:
-        return True
-    current = problem.current
-    trial = labels.copy()
-    trial[accounts] = to
-    moved = (current >= 0) & (trial != current)
-    return all(float(lim.amount[moved].sum()) <= lim.budget + 1e-9 for lim in problem.limits)

@@ -119,26 +119,32 @@ def _bisect_filled(xyz: np.ndarray, w: np.ndarray, capacity: np.ndarray) -> np.n
         goal = cum[-1] * capacity[lo:mid].sum() / capacity[lo:hi].sum()
         cut = int(np.searchsorted(cum, goal))
         half = max(5, order.size // 40)
-        while True:
-            low, high = max(0, cut - half), min(order.size, cut + half)
-            room = goal - (cum[low - 1] if low else 0.0)
-            window = order[low:high][np.argsort(-w[order[low:high]], kind="stable")]
-            take = np.zeros(window.size, dtype=bool)
-            for i, account in enumerate(window):
-                if w[account] <= room:
-                    take[i] = True
-                    room -= w[account]
-            if room <= 1e-3 * goal or 2 * half >= order.size:
-                break
+        left, right, short = _fill_cut(order, w, cum, goal, cut, half)
+        while short > 1e-3 * goal and 2 * half < order.size:
             half *= 2
-        left = np.r_[order[:low], window[take]]
-        right = np.r_[window[~take], order[high:]]
+            left, right, short = _fill_cut(order, w, cum, goal, cut, half)
         if left.size == 0 or right.size == 0:  # fewer accounts than leaves: split by count
             at = max(1, order.size * (mid - lo) // (hi - lo))
             left, right = order[:at], order[at:]
         stack.append((right, mid, hi))
         stack.append((left, lo, mid))
     return labels
+
+
+def _fill_cut(order: np.ndarray, w: np.ndarray, cum: np.ndarray, goal: float, cut: int,
+              half: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(left, right, shortfall): the accounts (``order``, sorted along the axis) before a window of
+    ``half`` each side of ``cut`` go left, then the window's accounts fill what is left of
+    ``goal`` heaviest first."""
+    low, high = max(0, cut - half), min(order.size, cut + half)
+    room = goal - (cum[low - 1] if low else 0.0)
+    window = order[low:high][np.argsort(-w[order[low:high]], kind="stable")]
+    take = np.zeros(window.size, dtype=bool)
+    for i, account in enumerate(window):
+        if w[account] <= room:
+            take[i] = True
+            room -= w[account]
+    return np.r_[order[:low], window[take]], np.r_[window[~take], order[high:]], room
 
 
 def cells(xyz: np.ndarray, weight: np.ndarray, count: int) -> np.ndarray:

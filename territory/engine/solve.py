@@ -476,6 +476,29 @@ def _spent(problem: Problem, accounts: np.ndarray, labels: np.ndarray) -> np.nda
     return np.array([float(lim.amount[accounts][moved].sum()) for lim in problem.limits])
 
 
+class MoveBudget:
+    """The move limits (move budgets) spent so far by an alignment, kept current hand-over by
+    hand-over: the contiguity steps move a few accounts at a time and ask what is still allowed."""
+
+    def __init__(self, problem: Problem, labels: np.ndarray):
+        self.problem = problem
+        self.spent = _spent(problem, np.arange(labels.size), labels)
+
+    def allows(self, accounts, here: int, to: int) -> bool:
+        """Would handing ``accounts`` (all in ``here``) to ``to`` keep every limit?"""
+        budgets = np.array([lim.budget for lim in self.problem.limits])
+        return bool(np.all(self.spent + self._change(accounts, here, to) <= budgets + 1e-9))
+
+    def spend(self, accounts, here: int, to: int) -> None:
+        self.spent = self.spent + self._change(accounts, here, to)
+
+    def _change(self, accounts, here: int, to: int) -> np.ndarray:
+        accounts = np.atleast_1d(np.asarray(accounts, dtype=np.int64))
+        now = self.problem.current[accounts]
+        change = ((now != to).astype(float) - (now != here)) * (now >= 0)
+        return np.array([float(change @ lim.amount[accounts]) for lim in self.problem.limits])
+
+
 def round_accounts(problem, fractional, flow, cand, cost, w, choice, band, limits) -> np.ndarray | None:
     """Whole assignments for the LP's split accounts: a MIP over them alone; when whole accounts
     cannot fit (a territory at the edge of its band), over them and up to ``FLEXIBLE`` accounts per

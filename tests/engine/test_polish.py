@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from territory.engine.params import BalanceParams
-from territory.engine.polish import _Map, polish
+from territory.engine.polish import LocationMap, polish
 from territory.engine.prepare import prepare
 from territory.engine.repair import resolve_graph
 from territory.engine.solve import MOVED_BY_CONTIGUITY, outside_band
@@ -71,7 +71,7 @@ def test_a_move_called_safe_never_splits_its_territory(seed):
                              "workload_hours": 1.0})
     problem, _ = _problem(accounts, n_territories=6)
     labels = labels.astype(np.int64)
-    terrain = _Map(problem, graph, labels)
+    terrain = LocationMap(problem, graph, labels)
     terrain.reset(piece_labels(graph, labels))
     checked = 0
     for i in rng.permutation(n)[:150]:
