@@ -660,16 +660,16 @@ def recovery_ui(event: tuple | None, manual_moves: Mapping[str, str]) -> None:
                   on_click=_unlock, args=(None,), width="stretch")
 
 
-def messages_ui(result, wall_seconds: float) -> None:
+def messages_ui(result: BalanceResult, wall_seconds: float) -> None:
     """The engine's notes: warnings (a constraint that could not be met) as st.warning, the
     proven least disruption on a line of its own, the rest in one caption with the timing."""
-    notes = tuple(getattr(result, "notes", ()) or ())
+    notes = tuple(result.notes)
     warnings = [note for note in notes if note.warning]
     if not result.feasible and not warnings:
         st.warning("The engine could not meet every constraint; this is its best result.", icon=":material/warning:")
     for note in warnings:
         st.warning(note.text, icon=":material/warning:")
-    least = result.note(codes.LEAST_MOVES) if hasattr(result, "note") else None
+    least = result.note(codes.LEAST_MOVES)
     if least is not None:
         st.markdown(f":material/verified: {_md_escape(least.text)}")
     rest = [note.text for note in notes if not note.warning and note is not least]
