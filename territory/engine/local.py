@@ -31,7 +31,7 @@ from territory.engine import transport as tp
 from territory.engine.centres import centroids, medians
 from territory.engine.flows import HOP_WEIGHT, border_flows, hop_costs
 from territory.engine.polish import LocationMap, carry_flows
-from territory.engine.repair import resolve_graph, stray_accounts
+from territory.engine.repair import stray_accounts
 from territory.engine.solve import (
     MOVED_BY_BALANCE,
     MoveBudget,
@@ -40,6 +40,7 @@ from territory.engine.solve import (
     Solution,
     mean_nearest_distance,
     outside_band,
+    resolve_graph,
     whole_accounts,
 )
 

@@ -383,7 +383,7 @@ def _start(xyz: np.ndarray, weight: np.ndarray, current: np.ndarray, locked: np.
     have = current >= 0
     today = centroids(xyz[have], weight[have], current[have], k, np.full((k, 3), np.nan))
     known = np.isfinite(today[:, 0])
-    from territory.engine.repair import resolve_graph
+    from territory.engine.solve import resolve_graph
 
     graph = resolve_graph(adjacency)
     geographic = graph is not None and seeding.is_geographic(graph, weight, current)

@@ -15,7 +15,6 @@ today (an owner-based alignment kept as it is) is the user's own structure.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from territory.engine.solve import (
     MOVED_BY_BALANCE,
@@ -26,19 +25,12 @@ from territory.engine.solve import (
     Solution,
     assign,
     outside_band,
+    resolve_graph,
 )
 from territory.engine.transport import LimitsInfeasible
 
 NEAR_TERRITORIES = 4
 """A stray piece may join at most this many of the territories it touches (the nearest centres)."""
-
-
-def resolve_graph(adjacency):
-    """The neighbour graph itself: ``adjacency`` may be a Future (a triangulation running on a
-    background thread, see ``geo.shared_delaunay_neighbors``); wait for it only here."""
-    if adjacency is not None and not sp.issparse(adjacency) and hasattr(adjacency, "result"):
-        return adjacency.result()
-    return adjacency
 
 
 def stray_accounts(problem: Problem, graph, labels: np.ndarray,

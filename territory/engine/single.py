@@ -21,9 +21,9 @@ from territory.engine.notes import Note
 from territory.engine.params import BalanceParams, also_measures, measure_name, measure_values
 from territory.engine.polish import polish
 from territory.engine.prepare import Prepared, prepare
-from territory.engine.repair import repair, resolve_graph, settle_strays, stray_accounts
+from territory.engine.repair import repair, settle_strays, stray_accounts
 from territory.engine.result import MOVED, PREVIOUS_TERRITORY_ID, REASON, BalanceResult
-from territory.engine.solve import Problem, Solution, outside_band, solve
+from territory.engine.solve import Problem, Solution, outside_band, resolve_graph, solve
 from territory.schema import ACCOUNT_ID, CAPACITY_FTE, INDUSTRY, LATITUDE, LONGITUDE, REGION, REP_NAME, TERRITORY_ID
 
 

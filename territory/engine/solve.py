@@ -576,6 +576,14 @@ def _outside(solution: Solution) -> float:
     return float(solution.excess.sum())
 
 
+def resolve_graph(adjacency):
+    """The neighbour graph itself: ``adjacency`` may be a Future (a triangulation running on a
+    background thread, see ``geo.shared_delaunay_neighbors``); wait for it only here."""
+    if adjacency is not None and not sp.issparse(adjacency) and hasattr(adjacency, "result"):
+        return adjacency.result()
+    return adjacency
+
+
 def _body_medians(problem: Problem, labels: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Each free territory's centre moves to the median of its largest piece (on the neighbour
     graph), not of all its accounts: a territory holding a second cluster across a gap would
@@ -583,11 +591,12 @@ def _body_medians(problem: Problem, labels: np.ndarray, centres: np.ndarray) -> 
     piece it lets go is then nearer another centre."""
     cfg = problem.config
     weight = problem.weight
-    graph = problem.adjacency
-    if graph is not None and (sp.issparse(graph) or (hasattr(graph, "done") and graph.done())):
+    if problem.adjacency is not None:
+        # waits for the triangulation when it is still running: using it only when it happens to
+        # be ready made the same input give different alignments from run to run
         from territory.geo import piece_labels
 
-        graph = graph if sp.issparse(graph) else graph.result()
+        graph = resolve_graph(problem.adjacency)
         rank = piece_labels(graph, labels, weights=weight)
         weight = np.where(rank == 0, weight, weight * 1e-6)
     out = medians(problem.xyz, weight, labels, problem.k, centres, cfg.median_steps)

@@ -9,8 +9,7 @@ import pytest
 from territory.engine.params import BalanceParams
 from territory.engine.polish import LocationMap, polish
 from territory.engine.prepare import prepare
-from territory.engine.repair import resolve_graph
-from territory.engine.solve import MOVED_BY_CONTIGUITY, outside_band
+from territory.engine.solve import MOVED_BY_CONTIGUITY, outside_band, resolve_graph
 from territory.geo import count_pieces, delaunay_neighbors, piece_labels
 from tests.engine.test_local import strip_accounts
 
