@@ -283,30 +283,38 @@ FAR_NEARER = 1.5
 
 
 def _pull_far(problem: Problem, terrain: LocationMap, budget: MoveBudget, far: np.ndarray, how: np.ndarray) -> None:
-    """Each far account joins the territory it touches whose centre is nearest, when that centre
-    is at least ``FAR_NEARER`` times nearer than its own and the move is safe (its territory stays
-    connected without it)."""
-    if not far.any():
-        return
+    """Each far account joins a territory it touches where it lands within the far rule's reach of
+    that territory's centre, or whose centre is at least ``FAR_NEARER`` times nearer than its own
+    (the nearest such centre), when the move is safe (its territory stays connected without it).
+    Passes repeat while they pull anything: a far lobe is peeled from its border inwards."""
     labels = terrain.labels
-    k = problem.k
-    centres = centroids(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)))
-    for i in np.flatnonzero(far).tolist():
-        here = int(labels[i])
-        if terrain.location_of[i] < 0 or not terrain.stays_connected(i):
-            continue
-        options = set(labels[terrain.accounts_around(i)].tolist()) - {here}
-        if not options:
-            continue
-        own = float(np.linalg.norm(problem.xyz[i] - centres[here]))
-        best = min(options, key=lambda t: float(np.linalg.norm(problem.xyz[i] - centres[t])))
-        if FAR_NEARER * float(np.linalg.norm(problem.xyz[i] - centres[best])) > own:
-            continue
-        if not budget.allows(i, here, best):
-            continue
-        budget.spend(i, here, best)
-        terrain.move(i, best, terrain.touches(i, best))
-        how[i] = MOVED_BY_CONTIGUITY
+    centres, limit = far_limits(problem, labels)
+    pending = np.flatnonzero(far)
+    while pending.size:
+        distance = _km(problem.xyz[pending], centres[labels[pending]])
+        left = []
+        for i in pending[np.argsort(-distance, kind="stable")].tolist():
+            here = int(labels[i])
+            options = np.array(sorted(set(labels[terrain.accounts_around(i)].tolist()) - {here}), dtype=np.int64) \
+                if terrain.location_of[i] >= 0 else np.empty(0, dtype=np.int64)
+            if options.size == 0 or not terrain.stays_connected(i):
+                left.append(i)
+                continue
+            reach = _km(problem.xyz[i][None, :], centres[options])
+            own = float(_km(problem.xyz[i][None, :], centres[here][None, :])[0])
+            fits = (reach <= limit[options]) | (FAR_NEARER * reach <= own)
+            if not fits.any():
+                left.append(i)
+                continue
+            best = int(options[fits][np.argmin(reach[fits])])
+            if not budget.allows(i, here, best):
+                continue
+            budget.spend(i, here, best)
+            terrain.move(i, best, terrain.touches(i, best))
+            how[i] = MOVED_BY_CONTIGUITY
+        if len(left) == pending.size:
+            return
+        pending = np.array(left, dtype=np.int64)
 
 
 def _apart_today(problem: Problem, graph) -> np.ndarray | None:
