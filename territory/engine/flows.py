@@ -28,11 +28,6 @@ def hop_costs(centres: np.ndarray, scale: float) -> np.ndarray:
     return HOP_WEIGHT * np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)) / scale
 
 
-HOP_WEIGHT = 0.1
-"""Weight of the distance to the receiving territory's centre against a move (in mean distances):
-among moves of the same load, hand accounts to the nearer territory."""
-
-
 def border_flows(problem: Problem, nodes: np.ndarray, graph, hop: np.ndarray | None = None,
                  linked: np.ndarray | None = None,
                  blocked: set[tuple[int, int]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -91,3 +91,43 @@ def test_rounding_returns_none_when_whole_accounts_cannot_fit():
     choice = tp.round_split(np.array([3.0, 3.0]), np.array([[0, -1], [0, -1]]), np.zeros((2, 2)),
                             np.array([[True, False]] * 2), band(np.array([3.0, 3.0]), 0.1 / 3))
     assert choice is None
+
+
+def _random_program(seed: int):
+    rng = np.random.default_rng(seed)
+    groups, k = int(rng.integers(20, 300)), int(rng.integers(2, 12))
+    mass = rng.lognormal(0.0, float(rng.uniform(0.2, 1.5)), groups)
+    m = min(k, int(rng.integers(1, 4)))
+    cand = np.array([rng.choice(k, m, replace=False) for _ in range(groups)])
+    if m > 1 and rng.random() < 0.3:  # some groups with fewer candidates (-1 pads)
+        cand[rng.random(groups) < 0.3, m - 1] = -1
+    cost = rng.uniform(0.0, 5.0, cand.shape)
+    target = np.full(k, mass.sum() / k)
+    tol = float(rng.choice([0.0, 0.02, 0.05, 0.1, 0.3]))
+    return mass, cand, cost, band(target, tol, tol * float(rng.uniform(0.0, 1.0)))
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_min_cost_flow_reaches_the_lps_optimum_and_its_verdict(seed):
+    """Without move limits the program is solved as a min-cost flow; a limit that binds nothing
+    sends the same program to HiGHS' LP: both must agree on feasibility, cost and load outside."""
+    mass, cand, cost, bands = _random_program(seed)
+    flow = tp.transport(mass, cand, cost, bands)
+    limit = tp.MoveLimit(np.zeros(cand.shape), np.inf)
+    exact = tp.transport(mass, cand, cost, bands, (limit,))
+    assert flow.feasible == exact.feasible
+    np.testing.assert_allclose(flow.flow.sum(axis=1), mass, rtol=1e-12)
+    if exact.feasible:
+        assert flow.cost == pytest.approx(exact.cost, rel=1e-5, abs=1e-6 * mass.sum())
+        load = np.bincount(cand[cand >= 0], weights=flow.flow[cand >= 0], minlength=bands.lower.size)
+        assert (load >= bands.lower - 1e-9 * mass.sum()).all() and (load <= bands.upper + 1e-9 * mass.sum()).all()
+    else:
+        assert flow.excess.sum() == pytest.approx(exact.excess.sum(), rel=1e-6)
+
+
+def test_a_group_too_light_for_one_unit_of_the_flow_goes_to_its_cheapest_candidate():
+    mass = np.r_[np.full(4, 1.0), 1e-12]
+    cand = np.array([[0, 1]] * 5)
+    cost = np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [2.0, 0.5]])
+    flow = tp.transport(mass, cand, cost, band(np.array([2.0, 2.0]), 0.05))
+    assert flow.flow[4].tolist() == [0.0, 1e-12]
