@@ -20,7 +20,7 @@ class EngineConfig:
     median_steps: int = 8  # Weiszfeld steps per centre move
     contiguity_rounds: int = 2  # rounds of rejoining stray pieces (each an exact re-balance)
     lp_seconds: float = 120.0  # time limit of one LP (HiGHS)
-    rounding_seconds: float = 5.0  # safety time limit of one rounding MILP (transport.MIP_NODES bounds its work)
+    rounding_seconds: float = 0.5  # time limit of one rounding MILP (it returns the best whole assignment found)
 
 
 DEFAULT = EngineConfig()

@@ -36,8 +36,8 @@ assignment, not a proof that no better one exists)."""
 
 
 MIP_NODES = 500
-"""... or after this many branch-and-bound nodes: a limit of work, not of time, so the same input
-gives the same rounding on any machine (the time limit is only a safety net)."""
+"""... or after this many branch-and-bound nodes, whichever comes first (a limit of work: a rounding
+that ends here is the same on any machine; one that ends at its time limit may not be)."""
 
 
 class LimitsInfeasible(RuntimeError):
