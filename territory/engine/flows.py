@@ -48,7 +48,8 @@ def border_flows(problem: Problem, nodes: np.ndarray, graph, hop: np.ndarray | N
         keep &= linked[coo.row] & linked[coo.col]
     pairs = np.unique(np.column_stack([a[keep], b[keep]]), axis=0)
     if blocked:
-        pairs = pairs[[(int(x), int(y)) not in blocked for x, y in pairs]].reshape(-1, 2)
+        closed = np.array(sorted(blocked), dtype=np.int64).reshape(-1, 2)
+        pairs = pairs[~np.isin(pairs[:, 0] * n_nodes + pairs[:, 1], closed[:, 0] * n_nodes + closed[:, 1])]
     if pairs.size == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     src, dst = pairs[:, 0], pairs[:, 1]
@@ -67,6 +68,76 @@ def border_flows(problem: Problem, nodes: np.ndarray, graph, hop: np.ndarray | N
     aim_upper = np.r_[target * (1 + problem.aim), ghosts] - load
     lower = np.r_[target * (1 - problem.tolerance), ghosts] - load
     upper = np.r_[target * (1 + problem.tolerance), ghosts] - load
+    per_unit = np.ones(m) if hop is None else 1.0 + hop[src, dst]
+    real = np.r_[np.ones(k), ghosts] > 0
+    flow = _as_min_cost_flow(src, dst, per_unit, load, movable, load + lower, load + aim_lower, load + aim_upper,
+                             load + upper, real)
+    if flow is None:
+        flow = _as_lp(src, dst, per_unit, n_nodes, k, movable, lower, aim_lower, aim_upper, upper, ghosts)
+    if flow is None:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    used = flow > 1e-9 * max(1.0, float(problem.weight.sum()))
+    return src[used], dst[used], flow[used]
+
+
+FLOW_UNITS = 1e9
+"""The min-cost flow's whole units: the total load is this many of them (fewer when its penalties
+are large, so that penalty x flow fits in 64 bits)."""
+COST_UNITS = 1e3
+"""Cost steps per unit of the per-unit price of a move (1 + hop)."""
+
+
+def _as_min_cost_flow(src: np.ndarray, dst: np.ndarray, per_unit: np.ndarray, load: np.ndarray, movable: np.ndarray,
+                      lower: np.ndarray, aim_lower: np.ndarray, aim_upper: np.ndarray, upper: np.ndarray,
+                      real: np.ndarray) -> np.ndarray | None:
+    """The border-flow program as a min-cost flow (OR-Tools): each territory's load enters its hub;
+    what it hands on leaves through a gate of capacity ``movable`` to its neighbours' hubs; each
+    hub's final load reaches the sink through priced tiers (the band's absolute bounds: below the
+    hard band rewarded by a penalty larger than any rerouting, up to the aim band by the soft
+    penalty, the aim band free, above it the soft and then the hard penalty); a dissolved node keeps
+    nothing. None when it cannot be solved this way (the caller solves the LP)."""
+    from ortools.graph.python import min_cost_flow
+
+    n_nodes = load.size
+    total = float(load.sum())
+    if total <= 0:
+        return None
+    unit_cost = np.rint(per_unit * COST_UNITS).astype(np.int64)
+    soft = (n_nodes + 1) * int(unit_cost.max())
+    hard = (2 * n_nodes + 2) * (int(unit_cost.max()) + 2 * soft)
+    scale = min(FLOW_UNITS, 2e18 / hard) / total
+    have = np.rint(load * scale).astype(np.int64)
+    gate = np.minimum(np.rint(movable * scale).astype(np.int64), np.maximum(have, 0))
+
+    def units(x: np.ndarray) -> np.ndarray:
+        return np.clip(np.rint(x * scale), 0, None).astype(np.int64)
+
+    lo, alo, ahi, hi = units(lower), units(aim_lower), units(aim_upper), units(upper)
+    alo, ahi, hi = np.maximum(alo, lo), np.maximum(ahi, np.maximum(alo, lo)), np.maximum(hi, np.maximum(ahi, alo))
+    rest = int(have.sum())
+    tiers = [(lo, -hard), (alo - lo, -soft), (ahi - alo, 0), (hi - ahi, soft), (np.full(n_nodes, rest), hard)]
+    hub, gate_node, sink = np.arange(n_nodes), n_nodes + np.arange(n_nodes), 2 * n_nodes
+    tails = [hub, gate_node[src]] + [hub[real]] * len(tiers)
+    heads = [gate_node, hub[dst]] + [np.full(int(real.sum()), sink)] * len(tiers)
+    caps = [gate, np.full(src.size, rest)] + [cap[real] for cap, _ in tiers]
+    prices = [np.zeros(n_nodes, dtype=np.int64), unit_cost] + [np.full(int(real.sum()), price) for _, price in tiers]
+    solver = min_cost_flow.SimpleMinCostFlow()
+    solver.add_arcs_with_capacity_and_unit_cost(np.concatenate(tails).astype(np.int32),
+                                                np.concatenate(heads).astype(np.int32),
+                                                np.concatenate(caps).astype(np.int64),
+                                                np.concatenate(prices).astype(np.int64))
+    solver.set_nodes_supplies(np.arange(2 * n_nodes + 1, dtype=np.int32),
+                              np.r_[have, np.zeros(n_nodes, dtype=np.int64), [-rest]])
+    if solver.solve() != solver.OPTIMAL:
+        return None
+    return solver.flows(np.arange(n_nodes, n_nodes + src.size, dtype=np.int32)) / scale
+
+
+def _as_lp(src: np.ndarray, dst: np.ndarray, per_unit: np.ndarray, n_nodes: int, k: int, movable: np.ndarray,
+           lower: np.ndarray, aim_lower: np.ndarray, aim_upper: np.ndarray, upper: np.ndarray,
+           ghosts: np.ndarray) -> np.ndarray | None:
+    """The same program as an LP (HiGHS), bounds relative to today's load."""
+    m = src.size
     columns = np.arange(m)
     inflow = sp.csr_matrix((np.ones(m), (dst, columns)), shape=(n_nodes, m))
     outflow = sp.csr_matrix((np.ones(m), (src, columns)), shape=(n_nodes, m))
@@ -77,7 +148,6 @@ def border_flows(problem: Problem, nodes: np.ndarray, graph, hop: np.ndarray | N
     a_out = sp.hstack([outflow, sp.csr_matrix((n_nodes, 4 * n_nodes))], format="csr")
     soft = float(n_nodes + 1)
     hard = soft * (n_nodes + 1) * 10.0
-    per_unit = np.ones(m) if hop is None else 1.0 + hop[src, dst]
     soft *= float(per_unit.max())
     hard *= float(per_unit.max())
     cost = np.r_[per_unit, np.full(2 * n_nodes, soft), np.full(2 * n_nodes, hard)]
@@ -87,8 +157,4 @@ def border_flows(problem: Problem, nodes: np.ndarray, graph, hop: np.ndarray | N
     result = milp(cost, constraints=[LinearConstraint(a_band, aim_lower, aim_upper),
                                      LinearConstraint(a_out, -np.inf, movable)],
                   bounds=Bounds(np.zeros(m + 4 * n_nodes), ub))
-    if result.x is None:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    flow = result.x[:m]
-    used = flow > 1e-9 * max(1.0, float(problem.weight.sum()))
-    return src[used], dst[used], flow[used]
+    return None if result.x is None else result.x[:m]

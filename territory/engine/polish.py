@@ -141,7 +141,7 @@ class LocationMap:
         if main_only:
             body &= self.in_main
         flag = np.zeros(self.adjacency.shape[0])
-        flag[np.unique(self.location_of[body])] = 1.0
+        flag[self.location_of[body]] = 1.0
         near = (flag + self.adjacency @ flag) > 0
         mine = self.counted & (self.labels == of)
         return np.flatnonzero(mine & near[np.maximum(self.location_of, 0)])

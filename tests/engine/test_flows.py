@@ -1,0 +1,58 @@
+"""The border-flow program: how much load crosses each border between neighbouring territories."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from territory.engine import flows
+
+
+def _random_borders(seed: int):
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(3, 40))
+    ghosts = int(rng.integers(0, 3)) if rng.random() < 0.3 else 0
+    n_nodes = k + ghosts
+    pairs = {(int(a), int(b)) for a, b in rng.integers(0, n_nodes, (4 * n_nodes, 2)) if a != b}
+    pairs |= {(b, a) for a, b in pairs}
+    src, dst = np.array(sorted(pairs)).T
+    load = np.r_[rng.lognormal(0.0, float(rng.uniform(0.1, 1.0)), k), rng.uniform(0.0, 0.5, ghosts)]
+    movable = load * rng.uniform(0.3, 1.0, n_nodes)
+    movable[k:] = load[k:]  # a dissolved territory hands on all its accounts
+    target = np.full(k, load.sum() / k)
+    tol = float(rng.choice([0.02, 0.05, 0.1]))
+    aim = tol * float(rng.uniform(0.0, 0.9))
+    zeros = np.zeros(ghosts)
+    band = [np.r_[target * (1 + s * f), zeros] for s, f in ((-1, tol), (-1, aim), (1, aim), (1, tol))]
+    per_unit = 1.0 + rng.uniform(0.0, 2.0, src.size)
+    return src, dst, per_unit, load, movable, band, k, ghosts
+
+
+def _outcome(src, dst, per_unit, load, band, real, flow):
+    """(load beyond the hard band, load beyond the aim band within it, cost of the moves)."""
+    final = load + np.bincount(dst, weights=flow, minlength=load.size) - np.bincount(src, weights=flow,
+                                                                                     minlength=load.size)
+    lower, aim_lower, aim_upper, upper = band
+    hard = np.maximum(lower - final, 0) + np.maximum(final - upper, 0)
+    soft = np.maximum(aim_lower - np.maximum(final, lower), 0) + np.maximum(np.minimum(final, upper) - aim_upper, 0)
+    return float(hard[real].sum() + 10 * np.abs(final[~real]).sum()), float(soft[real].sum()), float(per_unit @ flow)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_min_cost_flow_reaches_the_lps_optimum(seed):
+    src, dst, per_unit, load, movable, band, k, ghosts = _random_borders(seed)
+    real = np.r_[np.ones(k, dtype=bool), np.zeros(ghosts, dtype=bool)]
+    relative = [b - load for b in band]
+    exact = flows._as_lp(src, dst, per_unit, load.size, k, movable, *relative, np.zeros(ghosts))
+    fast = flows._as_min_cost_flow(src, dst, per_unit, load, movable, *band, real)
+    assert (exact is None) == (fast is None)
+    if exact is None:
+        return
+    out = np.bincount(src, weights=fast, minlength=load.size)
+    assert (out <= movable + 1e-6 * load.sum()).all()
+    want, got = _outcome(src, dst, per_unit, load, band, real, exact), _outcome(src, dst, per_unit, load, band,
+                                                                                 real, fast)
+    scale = load.sum()
+    assert got[0] == pytest.approx(want[0], abs=1e-6 * scale)
+    assert got[1] == pytest.approx(want[1], abs=1e-6 * scale)
+    assert got[2] == pytest.approx(want[2], rel=2e-3, abs=1e-6 * scale)
