@@ -324,13 +324,16 @@ def prepare(accounts: pd.DataFrame, params: BalanceParams, territories: pd.DataF
         xyz=xyz, weight=w_g, target=solve_target, fixed_load=fixed_load, locked=locked_g, current=cur_g,
         start=start, fallback=fallback, today=today, anchored=anchored,
         dissolved=_dissolved(current, plan.dropped, g) if plan.dropped else None,
-        local=bool(has_current and (params.only_fix_outside or (geographic
-                                                                 and (strict or params.stability >= LOCAL_FROM)))),
+        local=bool(has_current and (params.only_fix_outside or strict or (geographic
+                                                                          and params.stability >= LOCAL_FROM))),
         fix_outside_only=bool(params.only_fix_outside),
         anchor_centres=anchor_centres,
         tolerance=params.tolerance, aim=aim,
         distance_weight=distance_weight(params.compactness),
-        stay_bonus=stay_bonus(params.stability) if has_current else 0.0, strict=strict, centre_moves=moves,
+        # an alignment not drawn on a map is redrawn below stability 1: a bonus for staying would
+        # keep owners scattered and hand the moved accounts to territories far from them
+        stay_bonus=stay_bonus(params.stability) if has_current and (geographic or strict) else 0.0,
+        strict=strict, centre_moves=moves,
         limits=limits, adjacency=adjacency,
         repair_contiguity=True, keep_today_pieces=has_current and params.stability > 0, seed=params.seed,
         config=config)

@@ -156,3 +156,43 @@ def test_an_account_far_from_its_centre_joins_the_nearer_territory_it_touches():
     assert (out[200:][lon[200:] > -96.5] == 1).all()  # within ~170 km of T2's centre, 390 km from T1's
     assert outside_band(problem, out).sum() == 0
     assert (piece_labels(graph, out) <= 0).all()
+
+
+def _owner_accounts(seed: int, n: int = 2000, k: int = 12) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"account_id": [f"A{i}" for i in range(n)],
+                         "latitude": rng.uniform(35, 45, n), "longitude": rng.uniform(-100, -85, n),
+                         "workload_hours": rng.lognormal(0, 0.8, n),
+                         "territory_id": [f"T{i % k + 1:02d}" for i in range(n)]})
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_an_owner_based_start_below_stability_1_is_redrawn_on_the_map(seed):
+    """Owners dealt round robin at stability 0.9: a bonus for staying kept them scattered and sent
+    the accounts that had to move into territories with nothing near them; the territories are
+    drawn afresh instead (one piece each) and keep today's IDs."""
+    from territory.balance import balance
+
+    accounts = _owner_accounts(seed)
+    result = balance(accounts, BalanceParams(n_territories=12, stability=0.9))
+    assert result.feasible
+    graph = delaunay_neighbors(accounts["latitude"], accounts["longitude"])
+    pieces = count_pieces(graph, result.assignment["territory_id"].to_numpy())
+    assert (pieces == 1).all(), pieces[pieces > 1].to_dict()
+    assert set(result.assignment["territory_id"]) == set(accounts["territory_id"])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_an_owner_based_start_at_stability_1_hands_each_moved_account_to_a_territory_next_to_it(seed):
+    from territory.balance import balance
+
+    accounts = _owner_accounts(seed)
+    accounts.loc[accounts.index % 12 == 0, "workload_hours"] *= 1.5  # T01 over its band
+    result = balance(accounts, BalanceParams(n_territories=12, stability=1.0))
+    assert result.feasible
+    labels = result.assignment["territory_id"].to_numpy()
+    moved = np.flatnonzero(result.assignment["moved"].to_numpy())
+    assert 0 < moved.size < 0.2 * len(accounts)
+    graph = delaunay_neighbors(accounts["latitude"], accounts["longitude"]).tocsr()
+    lonely = [i for i in moved if not (labels[graph.indices[graph.indptr[i]:graph.indptr[i + 1]]] == labels[i]).any()]
+    assert lonely == []
