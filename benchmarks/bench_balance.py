@@ -1,6 +1,6 @@
 """Benchmark: Territory Studio's engine against scikit-learn KMeans and k-means-constrained.
 
-Prints one markdown table (paste it into the README) for N accounts x K territories on the same
+Prints one markdown table (paste it into docs/benchmarks.md) for N accounts x K territories on the same
 generated accounts (``benchmarks/generate.py``: metro clusters plus rural scatter, lognormal
 workload), then the quality oracle (exact p-median MIP with the same +/-5% workload band, HiGHS),
 a warm re-run, two disruption scenarios and the cost of the industry-focus setting.

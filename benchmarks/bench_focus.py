@@ -1,7 +1,7 @@
 """Benchmark: what the industry-focus setting buys (concentration) and costs (travel, time).
 
 Runs ``territory.balance`` at focus 0, 0.25, 0.5, 0.75 and 1 on the same generated accounts
-(``benchmarks/generate.py``) and prints one markdown table (paste it into the README):
+(``benchmarks/generate.py``) and prints one markdown table (paste it into docs/benchmarks.md):
 
 * seconds and CPU s: wall and process CPU time of ``balance()`` (best of ``--repeat`` runs, after
   one untimed warm-up run that builds the memoised Delaunay graph, so every row is a warm re-run;

@@ -29,7 +29,7 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser; the README's CLI section documents every option here."""
+    """The full argument parser; docs/cli.md documents every option here (tests/test_docs.py checks it)."""
     parser = _OneLineParser(
         prog="python -m territory",
         description="Territory Studio: check account files and balance sales territories.",

@@ -4,7 +4,7 @@ The ZIP list ships with the ``zipcodes`` package (GeoNames CC BY 4.0 and USPS da
 so nothing leaves the machine. It is loaded once into dense arrays indexed by the ZIP number
 (00000-99999), which turns a million lookups into one numpy ``take`` instead of a Python loop.
 
-Rules (also in the README):
+Rules (also in docs/importing.md):
 
 * ``12345``, ``12345-6789``, ``12345 6789`` and ``123456789`` are read as ZIP ``12345``.
 * Excel turns ZIP columns into numbers: ``2139.0`` is read as ``2139``; a 4-digit ZIP (or an

@@ -761,7 +761,7 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
 
     Each row is loaded or rejected (blank row, wider than the header, missing or duplicate
     ``account_id``, no usable location); questionable values are loaded with a warning. See the
-    README section "Importing accounts" for the rules.
+    docs/importing.md for the rules.
     """
     notes: list[str] = list(raw.attrs.get("notes", []))
     raw = _as_text_frame(raw)

@@ -1,7 +1,7 @@
 """Numbers that say whether an alignment is good: per-territory table and a one-dict scorecard.
 
 Pure pandas/numpy (no Streamlit): the app, the CLI, the benchmarks and the quarterly review all
-read these same numbers. Definitions (units in brackets; also in the README):
+read these same numbers. Definitions (units in brackets; also in docs/metrics.md):
 
 * **load** of a territory on a measure: the sum of its accounts' values (workload hours/year,
   revenue USD/year, potential USD/year, account count, or a dimensionless composite share).

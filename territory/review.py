@@ -5,7 +5,7 @@ read these numbers. Any alignment can be reviewed: pass the labels of the active
 scenario, and every booking follows its *account* to the territory that alignment gives it, so a
 leader sees how a proposed territory would have performed.
 
-Definitions (units in brackets; also in the README)
+Definitions (units in brackets; also in docs/review.md)
 ---------------------------------------------------
 * **bookings** [USD per quarter]: sum of ``amount`` of a territory's accounts in a calendar quarter
   (``2026Q3``). Quarters missing between the first and the last count as 0.

@@ -3,7 +3,7 @@
 The sample generator and the importer both call these functions, so an uploaded file without a
 ``workload_hours`` or ``potential`` column gets exactly the numbers the sample would have given it.
 
-Rule (also in the README):
+Rule (also in docs/importing.md):
 
 * **Tier** by annual potential (USD/year): A >= 1,000,000; B >= 250,000; C >= 50,000; D below.
 * **Visits per year** by tier: A 12, B 6, C 3, D 1.

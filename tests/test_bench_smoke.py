@@ -1,4 +1,4 @@
-"""The benchmark scripts must keep running: tiny sizes through the same code path as the README table."""
+"""The benchmark scripts must keep running: tiny sizes through the code path of docs/benchmarks.md."""
 
 from __future__ import annotations
 

@@ -436,7 +436,7 @@ def test_a_territorys_own_island_is_not_a_fragment_but_an_interleaved_piece_is()
 
 def test_the_benchmark_tables_measure_travel_and_balance_as_the_metrics_do():
     """benchmarks/bench_balance.py scores every method itself (it also scores k-means-constrained
-    runs in a child process); its figures must be these metrics' figures, or the README's tables
+    runs in a child process); its figures must be these metrics' figures, or the tables in docs/benchmarks.md
     and the app would disagree."""
     import sys
     from pathlib import Path
