@@ -99,3 +99,18 @@ def test_every_relative_link_resolves(path: Path, target: str) -> None:
     assert linked.exists(), f"{path.name} links to a missing {file_part}"
     if anchor and linked.suffix == ".md":
         assert anchor in _anchors(linked.read_text(encoding="utf-8")), f"{path.name}: no #{anchor} in {linked.name}"
+
+
+EXAMPLES = [(path, block) for path in DOC_FILES
+            for block in re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.S)]
+
+
+@pytest.mark.parametrize(("path", "code"), EXAMPLES, ids=[f"{p.name}-{i}" for i, (p, _) in enumerate(EXAMPLES)])
+def test_every_python_example_runs(path: Path, code: str, capsys) -> None:
+    """Every ```python block of the docs runs as written, with the sample's ``accounts`` and
+    ``territories`` at hand (the examples that use them stand for your own data)."""
+    from territory.sample import load_sample
+
+    sample = load_sample()
+    exec(compile(code, f"{path.name} example", "exec"),
+         {"accounts": sample.accounts, "territories": sample.territories})
