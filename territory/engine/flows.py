@@ -84,7 +84,9 @@ FLOW_UNITS = 1e9
 """The min-cost flow's whole units: the total load is this many of them (fewer when its penalties
 are large, so that penalty x flow fits in 64 bits)."""
 COST_UNITS = 1e3
-"""Cost steps per unit of the per-unit price of a move (1 + hop)."""
+"""Cost steps per unit of the per-unit price of a move (1 + hop)..."""
+MAX_COST = 1e6
+"""... and at most this many steps for the dearest move."""
 
 
 def _as_min_cost_flow(src: np.ndarray, dst: np.ndarray, per_unit: np.ndarray, load: np.ndarray, movable: np.ndarray,
@@ -102,7 +104,11 @@ def _as_min_cost_flow(src: np.ndarray, dst: np.ndarray, per_unit: np.ndarray, lo
     total = float(load.sum())
     if total <= 0:
         return None
-    unit_cost = np.rint(per_unit * COST_UNITS).astype(np.int64)
+    if not np.isfinite(per_unit).all():
+        return None
+    # the dearest move is at most MAX_COST steps (a hop priced in kilometres over a mean distance
+    # near zero, all accounts at one point, is otherwise astronomically dear)
+    unit_cost = np.rint(per_unit * min(COST_UNITS, MAX_COST / float(per_unit.max()))).astype(np.int64)
     soft = (n_nodes + 1) * int(unit_cost.max())
     hard = (2 * n_nodes + 2) * (int(unit_cost.max()) + 2 * soft)
     scale = min(FLOW_UNITS, 2e18 / hard) / total

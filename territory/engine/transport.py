@@ -169,7 +169,8 @@ def _min_cost_flow(mass: np.ndarray, cand: np.ndarray, cost: np.ndarray, g_idx: 
     if G == 0 or total <= 0 or not np.isfinite(pair_cost).all() or (cand < 0).all(axis=1).any():
         return None
     spread = float(pair_cost.max() - pair_cost.min())
-    cost_scale = COST_UNITS / spread if spread > 0 else 1.0
+    # the soft penalty (more than the spread) is 4 x COST_UNITS steps, the spread at most COST_UNITS
+    cost_scale = 4.0 * COST_UNITS / max(soft, 4.0 * spread, 1e-300)
     unit_cost = np.rint((pair_cost - pair_cost.min()) * cost_scale).astype(np.int64)
     penalty = int(np.rint(soft * cost_scale))
     # a path of the flow crosses each territory at most twice: beyond it no rerouting pays

@@ -56,3 +56,37 @@ def test_the_min_cost_flow_reaches_the_lps_optimum(seed):
     assert got[0] == pytest.approx(want[0], abs=1e-6 * scale)
     assert got[1] == pytest.approx(want[1], abs=1e-6 * scale)
     assert got[2] == pytest.approx(want[2], rel=2e-3, abs=1e-6 * scale)
+
+
+def test_astronomical_move_prices_still_give_the_lps_answer():
+    """All accounts at one point make the mean distance zero and a hop's price astronomical: the
+    flow's integer costs must still fit (an OverflowError here once crashed the polish)."""
+    src, dst, per_unit, load, movable, band, k, ghosts = _random_borders(5)
+    per_unit = per_unit * 1e15
+    real = np.r_[np.ones(k, dtype=bool), np.zeros(ghosts, dtype=bool)]
+    fast = flows._as_min_cost_flow(src, dst, per_unit, load, movable, *band, real)
+    exact = flows._as_lp(src, dst, per_unit, load.size, k, movable, *[b - load for b in band], np.zeros(ghosts))
+    assert fast is not None and exact is not None
+    got, want = (_outcome(src, dst, per_unit, load, band, real, f) for f in (fast, exact))
+    assert got[0] == pytest.approx(want[0], abs=1e-6 * load.sum())
+    assert got[1] == pytest.approx(want[1], abs=1e-6 * load.sum())
+
+
+@pytest.mark.parametrize("stability", [0.0, 0.5, 0.9, 1.0])
+@pytest.mark.parametrize("points", [1, 2])
+def test_accounts_piled_on_one_or_two_points_with_a_new_territory(points, stability):
+    """Issue #18, item 11: identical points plus a new territory left it empty at stability >= 0.5."""
+    import pandas as pd
+
+    from territory.balance import BalanceParams, balance
+
+    rng = np.random.default_rng(points)
+    n, k = 200, 5
+    spots = rng.uniform([30, -100], [40, -80], (points, 2))[rng.integers(0, points, n)]
+    accounts = pd.DataFrame({"account_id": [f"A{i}" for i in range(n)], "latitude": spots[:, 0],
+                             "longitude": spots[:, 1], "workload_hours": rng.lognormal(0, 0.3, n),
+                             "territory_id": [f"T{i % k + 1}" for i in range(n)]})
+    result = balance(accounts, BalanceParams(n_territories=k + 1, stability=stability))
+    assert result.feasible
+    assert (result.load > 0).all()
+    assert (result.load / result.load.mean() - 1).abs().max() <= 0.05 + 1e-9
