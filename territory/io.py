@@ -543,6 +543,7 @@ def parse_money(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if blank.all():
         return np.full(len(text), np.nan), np.zeros(len(text), dtype=bool)
     values = parse_numbers(text)
+    values[~np.isfinite(values)] = np.nan  # "inf", "1e999": read again below, and unreadable there
     retry = np.isnan(values) & ~blank
     unreadable = np.zeros(len(text), dtype=bool)
     if retry.any():
@@ -608,8 +609,10 @@ def _parse_money_text(text: pd.Series) -> np.ndarray:
     dotted_thousands = plain.str.fullmatch(r"[0-9]{1,3}(\.[0-9]{3}){2,}").to_numpy(dtype=bool)
     plain = plain.where(~dotted_thousands, plain.str.replace(".", "", regex=False))
     values = pd.to_numeric(plain, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
+    with np.errstate(over="ignore"):  # "1e308bn" overflows only once multiplied: unreadable
+        values = np.where(negative, -values, values) * multiplier
     values[~np.isfinite(values)] = np.nan
-    return np.where(negative, -values, values) * multiplier
+    return values
 
 
 def _flag(value: str) -> tuple[bool, bool]:
@@ -1117,6 +1120,18 @@ def _measure(
             + _quote(cells.iloc[p]).to_numpy()
             + f" is not a number: treated as missing ({missing_means}); write it like 1234567 or $1,234,567.00",
         )
+    absurd = np.abs(values) > S.MAX_AMOUNT
+    if absurd.any():
+        p = np.flatnonzero(absurd)
+        warns.add(
+            p,
+            column,
+            f"{column} "
+            + _quote(cells.iloc[p]).to_numpy()
+            + f" is beyond any plausible amount (above {S.MAX_AMOUNT:,.0f}): treated as missing ({missing_means});"
+            " check the value in the source",
+        )
+        values[absurd] = np.nan
     negative = values < 0
     if negative.any():
         p = np.flatnonzero(negative)
@@ -1203,8 +1218,8 @@ def load_territories(source: str | Path | bytes | BinaryIO, filename: str | None
     )
     capacity, bad = parse_money(text[S.CAPACITY_FTE])
     _raise_for_rows(
-        pd.Series(bad | (capacity <= 0)),
-        "territories file: capacity_fte is not a positive number",
+        pd.Series(bad | (capacity <= 0) | (capacity > S.MAX_CAPACITY_FTE)),
+        f"territories file: capacity_fte is not a positive number up to {S.MAX_CAPACITY_FTE:,.0f}",
         "use 1.0 for full time, 0.5 for half",
     )
     capacity[np.isnan(capacity)] = S.DEFAULT_CAPACITY_FTE

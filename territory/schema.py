@@ -75,6 +75,11 @@ TERRITORY_SCHEMA: tuple[Column, ...] = (
 )
 TERRITORY_COLUMNS: tuple[str, ...] = tuple(c.name for c in TERRITORY_SCHEMA)
 DEFAULT_CAPACITY_FTE = 1.0
+MAX_CAPACITY_FTE = 1000.0
+"""A territory's capacity above this many full-time reps is a typing error, not a team."""
+MAX_AMOUNT = 1e15
+"""The largest money or hours value a field may hold: above any account's revenue (world output is
+about 10^14 USD a year), and small enough that a million of them add up without overflow."""
 
 # --- bookings (quarterly review) --------------------------------------------------------------
 

@@ -426,3 +426,21 @@ def test_cities_far_apart_each_get_their_share_of_territories(k):
     result = balance(accounts, BalanceParams(n_territories=k, seed=0))
     assert result.feasible, result.messages[:2]
     assert (result.load / result.territories.set_index("territory_id")["target"] - 1).abs().max() <= 0.05
+
+
+@pytest.mark.parametrize("value", [np.inf, 1e308, -np.inf])
+def test_an_unusable_measure_is_refused_naming_the_accounts(value):
+    """Issue #18, item 4: an infinite or absurd workload once ended in a LinAlgError traceback (or,
+    summed to infinity, a silent balance on account count)."""
+    accounts = pd.DataFrame({"account_id": ["A1", "A2", "A3", "A4"], "latitude": [40, 41, 42, 43],
+                             "longitude": [-100, -101, -102, -103], "workload_hours": [10.0, value, 12.0, 1e308]})
+    with pytest.raises(ParameterError, match=r"workload_hours is not a usable number for .*A2"):
+        balance(accounts, BalanceParams(n_territories=2))
+
+
+def test_a_capacity_beyond_any_team_is_refused_naming_the_territory():
+    accounts = pd.DataFrame({"account_id": ["A1", "A2", "A3", "A4"], "latitude": [40, 41, 42, 43],
+                             "longitude": [-100, -101, -102, -103], "workload_hours": [10.0, 11, 12, 13]})
+    territories = pd.DataFrame({"territory_id": ["T1", "T2"], "capacity_fte": [1.0, 1e308]})
+    with pytest.raises(ParameterError, match=r"capacity_fte must be at most 1000.*T2"):
+        balance(accounts, BalanceParams(n_territories=2), territories)

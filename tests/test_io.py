@@ -668,3 +668,29 @@ def test_docstring_examples_run():
     import territory.io
 
     assert doctest.testmod(territory.io).failed == 0
+
+
+# --- numbers beyond any plausible amount (issue #18, item 4) -----------------------------------
+
+
+def test_overflowing_and_absurd_amounts_are_warned_per_row_and_treated_as_missing(tmp_path):
+    text = ("account_id,latitude,longitude,revenue,workload_hours\n"
+            "A1,40,-100,1e308bn,10\n"      # finite text, infinite once multiplied
+            "A2,40.1,-100.1,1e308,1e308\n"  # finite, but two of them overflow a sum
+            "A3,40.2,-100.2,-inf,inf\n"
+            "A4,40.3,-100.3,2500,12\n")
+    result = load_accounts(write(tmp_path, text))
+    assert_every_row_accounted_for(result)
+    accounts = result.accounts.set_index("account_id")
+    assert (accounts.loc[["A1", "A2", "A3"], "revenue"].fillna(0) == 0).all()  # missing revenue counts as 0
+    assert accounts.loc["A4", "revenue"] == 2500
+    assert np.isfinite(accounts["workload_hours"]).all()
+    warned = {(issue.row, issue.field) for issue in result.report.warnings}
+    assert {(1, "revenue"), (2, "revenue"), (2, "workload_hours"), (3, "revenue"), (3, "workload_hours")} <= warned
+    assert any("beyond any plausible amount" in issue.reason for issue in result.report.warnings if issue.row == 2)
+
+
+def test_a_territory_capacity_beyond_any_team_is_rejected_with_its_row(tmp_path):
+    path = write(tmp_path, "territory_id,capacity_fte\nT1,1\nT2,1e308\n", name="reps.csv")
+    with pytest.raises(DataError, match=r"capacity_fte is not a positive number up to 1,000.*row"):
+        load_territories(path)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from territory.errors import ParameterError
-from territory.schema import MEASURE_COLUMN, MEASURES
+from territory.schema import ACCOUNT_ID, MAX_AMOUNT, MEASURE_COLUMN, MEASURES
 
 ANCHORS = ("free", "home")
 MEASURE_UNIT = {"workload": "h", "revenue": "USD", "potential": "USD", "accounts": "accounts"}
@@ -152,6 +152,20 @@ def measure_values(accounts: pd.DataFrame, balance_on: Any) -> np.ndarray:
             raise ParameterError(
                 f"balance_on={measure!r} needs a {column!r} column, but the accounts have none; "
                 f"add it or balance on another measure ({', '.join(MEASURES)}).")
+    for measure in spec:
+        column = MEASURE_COLUMN[measure]
+        if column is None:
+            continue
+        raw = pd.to_numeric(accounts[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        absurd = np.isinf(raw) | (np.abs(raw) > MAX_AMOUNT)
+        if absurd.any():
+            where = np.flatnonzero(absurd)[:3]
+            names = (accounts[ACCOUNT_ID].iloc[where].astype(str).tolist() if ACCOUNT_ID in accounts.columns
+                     else [f"row {i + 1}" for i in where])
+            raise ParameterError(
+                f"{column} is not a usable number for {int(absurd.sum()):,} accounts ({', '.join(names)}: "
+                f"{', '.join(f'{v:g}' for v in raw[where])}); it must be finite and at most {MAX_AMOUNT:g}. "
+                "Fix it in the data or leave it blank.")
     values = np.asarray(values_of(accounts, next(iter(spec)) if len(spec) == 1 else spec), dtype=float)
     return np.clip(np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0), 0.0, None)
 

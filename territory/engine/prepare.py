@@ -30,6 +30,7 @@ from territory.schema import (
     LATITUDE,
     LOCKED,
     LONGITUDE,
+    MAX_CAPACITY_FTE,
     REGION,
     REP_NAME,
     REVENUE,
@@ -70,6 +71,11 @@ def _plan_territories(params: BalanceParams, territories: pd.DataFrame | None, c
         cap = (pd.to_numeric(table[CAPACITY_FTE], errors="coerce") if CAPACITY_FTE in table
                else pd.Series(DEFAULT_CAPACITY_FTE, index=table.index))
         cap = cap.fillna(DEFAULT_CAPACITY_FTE).to_numpy(dtype=float)
+        if (cap > MAX_CAPACITY_FTE).any():
+            bad = [t for t, c in zip(base_ids, cap) if c > MAX_CAPACITY_FTE]
+            raise ParameterError(
+                f"capacity_fte must be at most {MAX_CAPACITY_FTE:g} (full-time reps); {', '.join(bad[:5])} "
+                f"have {cap[cap > MAX_CAPACITY_FTE][0]:g}. Use 1.0 for full time, 0.5 for half.")
         if (cap <= 0).any():
             bad = [t for t, c in zip(base_ids, cap) if c <= 0]
             raise ParameterError(
