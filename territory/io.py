@@ -1106,43 +1106,24 @@ def _location_reasons(
 def _measure(
     text: Callable[[str], pd.Series], column: str, resolved: dict[str, str], warns: _Issues, missing_means: str
 ) -> np.ndarray:
-    """Parse a money/hours column: NaN when missing; warn on unreadable and negative values."""
+    """Parse a money/hours column: NaN when missing; warn on unreadable, absurd and negative values."""
     if column not in resolved:
         return np.full(len(text(S.ACCOUNT_ID)), np.nan)
     cells = text(column)
     values, unreadable = parse_money(cells)
-    if unreadable.any():
-        p = np.flatnonzero(unreadable)
-        warns.add(
-            p,
-            column,
-            f"{column} "
-            + _quote(cells.iloc[p]).to_numpy()
-            + f" is not a number: treated as missing ({missing_means}); write it like 1234567 or $1,234,567.00",
-        )
     absurd = np.abs(values) > S.MAX_AMOUNT
-    if absurd.any():
-        p = np.flatnonzero(absurd)
-        warns.add(
-            p,
-            column,
-            f"{column} "
-            + _quote(cells.iloc[p]).to_numpy()
-            + f" is beyond any plausible amount (above {S.MAX_AMOUNT:,.0f}): treated as missing ({missing_means});"
-            " check the value in the source",
-        )
-        values[absurd] = np.nan
-    negative = values < 0
-    if negative.any():
-        p = np.flatnonzero(negative)
-        warns.add(
-            p,
-            column,
-            f"{column} "
-            + _quote(cells.iloc[p]).to_numpy()
-            + " is negative: counted as 0 for balancing; check the sign in the source",
-        )
-        values[negative] = 0.0
+    negative = (values < 0) & ~absurd
+    for rows, what in (
+        (unreadable, f"is not a number: treated as missing ({missing_means}); write it like 1234567 or $1,234,567.00"),
+        (absurd, f"is beyond any plausible amount (above {S.MAX_AMOUNT:,.0f}): treated as missing ({missing_means}); "
+                 "check the value in the source"),
+        (negative, "is negative: counted as 0 for balancing; check the sign in the source"),
+    ):
+        if rows.any():
+            p = np.flatnonzero(rows)
+            warns.add(p, column, f"{column} " + _quote(cells.iloc[p]).to_numpy() + f" {what}")
+    values[absurd] = np.nan
+    values[negative] = 0.0
     return values
 
 
