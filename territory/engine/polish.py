@@ -171,6 +171,19 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
     far = far_accounts(problem, labels)
     if not stray.any() and not far.any():
         return labels
+    if far.any():
+        # first the pulls with nothing to carry back: each keeps both territories in the band
+        trial, trial_how = labels.copy(), how.copy()
+        terrain = LocationMap(problem, graph, trial)
+        terrain.reset(rank)
+        _pull_far(problem, terrain, MoveBudget(problem, trial), far, trial_how, within_band=True)
+        trial_stray, trial_rank = stray_accounts(problem, graph, trial, apart)
+        trial_far = far_accounts(problem, trial)
+        if _score(problem, trial, trial_stray, trial_far) < _score(problem, labels, stray, far):
+            labels, stray, rank, far = trial, trial_stray, trial_rank, trial_far
+            how[:] = trial_how
+            if not stray.any() and not far.any():
+                return labels
     start_score = _score(problem, labels, stray, far)
     near_how = how.copy()
     near, near_score = _polish(problem, graph, labels, near_how, apart, stray, rank, start_score, keep_near=True)
@@ -282,13 +295,18 @@ FAR_NEARER = 1.5
 """A far account is pulled to a territory it touches only when that centre is this much nearer."""
 
 
-def _pull_far(problem: Problem, terrain: LocationMap, budget: MoveBudget, far: np.ndarray, how: np.ndarray) -> None:
+def _pull_far(problem: Problem, terrain: LocationMap, budget: MoveBudget, far: np.ndarray, how: np.ndarray,
+              within_band: bool = False) -> None:
     """Each far account joins a territory it touches where it lands within the far rule's reach of
     that territory's centre, or whose centre is at least ``FAR_NEARER`` times nearer than its own
     (the nearest such centre), when the move is safe (its territory stays connected without it).
-    Passes repeat while they pull anything: a far lobe is peeled from its border inwards."""
+    Passes repeat while they pull anything: a far lobe is peeled from its border inwards.
+    ``within_band``: only pulls that keep both territories in the hard band (nothing to carry back)."""
     labels = terrain.labels
     centres, limit = far_limits(problem, labels)
+    load = np.bincount(labels, weights=problem.weight, minlength=problem.k) + problem.fixed_load
+    lower = problem.target * (1 - problem.tolerance)
+    upper = problem.target * (1 + problem.tolerance)
     pending = np.flatnonzero(far)
     while pending.size:
         distance = _km(problem.xyz[pending], centres[labels[pending]])
@@ -303,6 +321,9 @@ def _pull_far(problem: Problem, terrain: LocationMap, budget: MoveBudget, far: n
             reach = _km(problem.xyz[i][None, :], centres[options])
             own = float(_km(problem.xyz[i][None, :], centres[here][None, :])[0])
             fits = (reach <= limit[options]) | (FAR_NEARER * reach <= own)
+            w = float(problem.weight[i])
+            if within_band:
+                fits &= (load[options] + w <= upper[options]) & (load[here] - w >= lower[here])
             if not fits.any():
                 left.append(i)
                 continue
@@ -311,6 +332,8 @@ def _pull_far(problem: Problem, terrain: LocationMap, budget: MoveBudget, far: n
                 continue
             budget.spend(i, here, best)
             terrain.move(i, best, terrain.touches(i, best))
+            load[here] -= w
+            load[best] += w
             how[i] = MOVED_BY_CONTIGUITY
         if len(left) == pending.size:
             return

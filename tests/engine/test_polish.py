@@ -196,3 +196,39 @@ def test_an_owner_based_start_at_stability_1_hands_each_moved_account_to_a_terri
     graph = delaunay_neighbors(accounts["latitude"], accounts["longitude"]).tocsr()
     lonely = [i for i in moved if not (labels[graph.indices[graph.indptr[i]:graph.indptr[i + 1]]] == labels[i]).any()]
     assert lonely == []
+
+
+def _tentacle_accounts() -> pd.DataFrame:
+    """T1: a block of 30 x 10 accounts and a one-row tentacle, 30 columns long (about 1,700 km),
+    along the edge of T2's block (30 x 9 accounts of weight 1.2 above it). No current alignment."""
+    records = []
+    for x in range(60):
+        for y in range(10):
+            t = 0 if x < 30 or y == 0 else 1
+            records.append({"latitude": 0.5 * y, "longitude": -100 + 0.5 * x, "workload_hours": 1.0 + 0.2 * t,
+                            "t": t})
+    frame = pd.DataFrame(records)
+    frame.insert(0, "account_id", [f"A{i:04d}" for i in range(len(frame))])
+    return frame
+
+
+def test_far_accounts_are_pulled_first_where_both_territories_keep_their_band():
+    from territory.engine.polish import _pull_far, far_accounts
+    from territory.engine.solve import MoveBudget
+
+    accounts = _tentacle_accounts()
+    labels = accounts.pop("t").to_numpy()
+    # T1 holds 330 and T2 324 of 654: a +/-1% band (323.7-330.3) leaves T2 room for 6 accounts
+    problem, graph = _problem(accounts, n_territories=2, stability=0.0, tolerance=0.01)
+    far = far_accounts(problem, labels)
+    assert far.sum() > 6 and (labels[far] == 0).all()
+    terrain = LocationMap(problem, graph, labels.copy())
+    terrain.reset(piece_labels(graph, labels))
+    how = np.zeros(labels.size, dtype=np.int8)
+    _pull_far(problem, terrain, MoveBudget(problem, terrain.labels), far, how, within_band=True)
+    pulled = np.flatnonzero(terrain.labels != labels)
+    assert pulled.size == 6
+    longitude = accounts["longitude"].to_numpy()
+    assert set(longitude[pulled]) == set(np.sort(longitude[far])[-6:])  # the tentacle's tip first
+    assert outside_band(problem, terrain.labels).sum() == 0
+    assert count_pieces(graph, terrain.labels).max() == 1
