@@ -69,9 +69,19 @@ class LocationMap:
         self.count: dict[int, int] = {}
         self.main: dict[int, int] = {}
         self.k = problem.k
+        self._index_territories()
+
+    def _index_territories(self) -> None:
+        """Each territory's counted accounts, kept current by :meth:`move` (so that the accounts
+        next to a territory are found without a scan of every account)."""
+        use = np.flatnonzero(self.counted)
+        order = use[np.argsort(self.labels[use], kind="stable")]
+        bounds = np.searchsorted(self.labels[order], np.arange(self.k + 1))
+        self.held_by = [set(order[bounds[j]:bounds[j + 1]].tolist()) for j in range(self.k)]
 
     def reset(self, rank: np.ndarray) -> None:
         """Counts per (location, territory), and of accounts in the territory's main body."""
+        self._index_territories()
         self.count.clear()
         self.main.clear()
         use = np.flatnonzero(self.counted)
@@ -133,18 +143,25 @@ class LocationMap:
             self.main[loc * k + to] = self.main.get(loc * k + to, 0) + 1
         self.labels[account] = to
         self.in_main[account] = joins_main
+        if self.counted[account]:
+            self.held_by[here].discard(account)
+            self.held_by[to].add(account)
 
     def next_to(self, territory: int, of: int, main_only: bool = True) -> np.ndarray:
         """Accounts of ``of`` at or next to a location holding ``territory``'s main body (or any
         piece of it)."""
-        body = self.counted & (self.labels == territory)
+        body = np.fromiter(self.held_by[territory], dtype=np.int64, count=len(self.held_by[territory]))
         if main_only:
-            body &= self.in_main
-        flag = np.zeros(self.adjacency.shape[0])
-        flag[self.location_of[body]] = 1.0
-        near = (flag + self.adjacency @ flag) > 0
-        mine = self.counted & (self.labels == of)
-        return np.flatnonzero(mine & near[np.maximum(self.location_of, 0)])
+            body = body[self.in_main[body]]
+        if body.size == 0:
+            return np.empty(0, dtype=np.int64)
+        places = np.unique(self.location_of[body])
+        places = np.union1d(places, self.adjacency[places].indices)
+        first, last = self.member_start[places], self.member_start[places + 1]
+        sizes = last - first
+        at = np.repeat(first - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(int(sizes.sum()))
+        near = self.members[at]
+        return np.sort(near[self.counted[near] & (self.labels[near] == of)])
 
     def accounts_around(self, account: int) -> np.ndarray:
         """The (unlocked) accounts at the account's location and the locations around it."""
