@@ -5,16 +5,14 @@ Expected figures are recomputed with territory.review straight from the sample, 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
 from territory import schema
 from territory.review import ReviewSettings, build_review, default_quota_total
 from territory.sample import load_sample
+from tests.app.apptest import open_page
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 90.0
 PAGE = "pages/review.py"
 
@@ -26,15 +24,7 @@ def private_scenario_db(tmp_path, monkeypatch):
 
 
 def review_page(prepare=None):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=TIMEOUT_S)
-    if prepare is not None:
-        prepare(at)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(PAGE, prepare, TIMEOUT_S)
 
 
 def quota_table(at) -> pd.DataFrame:
