@@ -10,6 +10,7 @@ from territory.io import format_report, suggest_mapping
 from territory.ui import cached, state, widgets
 from territory.ui import rebalance as rebalance_ui
 from territory.ui import review as review_ui
+from territory.ui.text import md_escape
 
 state.init_state()
 widgets.page_header("Data", "Choose the accounts every page works on.")
@@ -17,7 +18,7 @@ widgets.page_header("Data", "Choose the accounts every page works on.")
 active = state.get_dataset()
 if active is not None:
     st.success(
-        f"Active: **{active.name}**: {len(active.accounts):,} accounts, "
+        f"Active: **{md_escape(active.name)}**: {len(active.accounts):,} accounts, "
         f"{len(active.territories):,} territories, {len(active.bookings):,} booking rows."
     )
 
@@ -33,7 +34,7 @@ if source == "Built-in sample":
     try:
         sample = cached.load_sample()
     except DataError as err:
-        st.error(str(err))
+        st.error(md_escape(err))
         st.stop()
     c1, c2, c3 = st.columns(3)
     c1.metric("Accounts", f"{len(sample.accounts):,}")
@@ -82,7 +83,7 @@ data = accounts_file.getvalue()
 try:
     raw = cached.read_upload(data, accounts_file.name)
 except DataError as err:
-    st.error(f"Could not read **{accounts_file.name}**: {err}")
+    st.error(f"Could not read **{md_escape(accounts_file.name)}**: {md_escape(err)}")
     st.stop()
 
 suggested = suggest_mapping(list(raw.columns))
@@ -108,7 +109,7 @@ with st.expander(f"Column mapping: {len(suggested)} of {len(schema.ACCOUNT_SCHEM
 try:
     result = cached.load_upload(data, accounts_file.name, tuple(sorted(mapping.items())))
 except DataError as err:
-    st.error(f"Could not load **{accounts_file.name}**: {err}")
+    st.error(f"Could not load **{md_escape(accounts_file.name)}**: {md_escape(err)}")
     st.stop()
 
 report = result.report
@@ -119,7 +120,7 @@ m2.metric("Rows loaded", f"{report.rows_loaded:,}")
 m3.metric("Rows rejected", f"{report.rows_rejected:,}")
 m4.metric("Warnings", f"{len(report.warnings):,}")
 if report.notes:
-    st.info("\n".join(f"- {note}" for note in report.notes))
+    st.info("\n".join(f"- {md_escape(note)}" for note in report.notes))
 
 
 def _issues(items) -> pd.DataFrame:
@@ -162,13 +163,13 @@ if territories_file is not None:
         territories = cached.load_territories_upload(territories_file.getvalue(), territories_file.name)
         st.caption(f"Territories file: {len(territories):,} territories.")
     except DataError as err:
-        st.error(f"Could not read **{territories_file.name}**: {err}")
+        st.error(f"Could not read **{md_escape(territories_file.name)}**: {md_escape(err)}")
 if bookings_file is not None:
     try:
         bookings = cached.load_bookings_upload(bookings_file.getvalue(), bookings_file.name)
         st.caption(f"Bookings file: {len(bookings):,} rows.")
     except DataError as err:
-        st.error(f"Could not read **{bookings_file.name}**: {err}")
+        st.error(f"Could not read **{md_escape(bookings_file.name)}**: {md_escape(err)}")
 
 if report.rows_loaded == 0:
     st.warning("No row could be loaded: fix the mapping above or the file, then try again.")

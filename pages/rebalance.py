@@ -11,6 +11,7 @@ from territory.ui import colors as tcolors
 from territory.ui import rebalance as rb
 from territory.ui import rebalance_charts as rbc
 from territory.ui import state
+from territory.ui.text import md_escape
 
 state.init_state()
 st.title("Rebalance: what-if")
@@ -41,7 +42,7 @@ try:
     whatif = rb.compute_whatif(dataset.fingerprint, accounts, territories, before, engine_input, params,
                                event, manual_moves)
 except TerritoryError as error:
-    st.error(str(error), icon=":material/error:")
+    st.error(md_escape(error), icon=":material/error:")
     rb.recovery_ui(event, manual_moves)
     st.stop()
 
@@ -103,7 +104,7 @@ if tab_tradeoff.open:
             st.plotly_chart(rbc.tradeoff_figure(sweep, settings.stability), key="rb_chart_tradeoff", width="stretch")
             for message in sweep.get("error", []):
                 if message:
-                    st.warning(message)
+                    st.warning(md_escape(message))
             st.caption("Each point is this what-if at another stability setting (s): lower is better balanced, "
                        "further left moves fewer accounts, colour is travel. Set the Stability slider to the "
                        "point you want: those runs are cached, so it is instant.")

@@ -11,6 +11,7 @@ from territory.review import default_quota_total, display_table
 from territory.ui import colors as tcolors
 from territory.ui import maps, state, widgets
 from territory.ui import review as ui
+from territory.ui.text import md_escape
 
 state.init_state()
 widgets.page_header("Quarterly review", "How each territory performed, what it should carry next quarter, "
@@ -22,7 +23,7 @@ top_left, top_right = st.columns([3, 2])
 with top_left:
     chosen = ui.alignment_ui(dataset, active)
 if chosen.note:
-    st.caption(chosen.note)
+    st.caption(md_escape(chosen.note))
 colors = tcolors.territory_colors(ui.territory_ids_for_colors(dataset, active.labels, chosen.labels))
 
 if not ui.has_bookings(dataset):
@@ -36,7 +37,7 @@ if not ui.has_bookings(dataset):
     try:
         review = ui.cached_review(dataset, chosen.labels, ui.stored_settings(), chosen.name)
     except (DataError, ParameterError) as error:
-        st.error(str(error))
+        st.error(md_escape(error))
         st.stop()
     st.subheader("Flags that need no bookings")
     st.caption(f"Workload, account counts and travel ({len(review.flags):,} flags).")
@@ -46,7 +47,7 @@ if not ui.has_bookings(dataset):
 try:
     baseline = ui.cached_review(dataset, chosen.labels, ui.stored_settings(), chosen.name)
 except (DataError, ParameterError) as error:
-    st.error(f"The bookings cannot be used: {error}")
+    st.error(f"The bookings cannot be used: {md_escape(error)}")
     st.stop()
 reps = dict(zip(baseline.table[schema.TERRITORY_ID], baseline.table[schema.REP_NAME]))
 with top_right:
@@ -59,10 +60,10 @@ settings = ui.quota_controls_ui(default_total, baseline.next_quarter)
 try:
     review = ui.cached_review(dataset, chosen.labels, settings, chosen.name)
 except ParameterError as error:
-    st.error(str(error))
+    st.error(md_escape(error))
     st.stop()
 for note in review.notes:
-    st.caption(note)
+    st.caption(md_escape(note))
 
 table = review.table
 latest, nxt = review.latest_quarter, review.next_quarter
@@ -124,7 +125,8 @@ with r_left:
     scope = "All accounts" if focus is None else focus
     row = summary[summary["scope"] == scope]
     if len(row):
-        st.caption(f"{scope}: the top 20% of accounts bring {widgets.format_pct(row['top_share_pct'].iloc[0], 0)} "
+        share = widgets.format_pct(row["top_share_pct"].iloc[0], 0)
+        st.caption(f"{md_escape(scope)}: the top 20% of accounts bring {share} "
                    f"of revenue (USD/yr, trailing 12 months). Dashed red line: 20% of accounts.")
 with r_right:
     st.dataframe(

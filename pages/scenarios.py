@@ -13,6 +13,7 @@ from territory.scenarios import (
 from territory.ui import cached, maps, state, widgets
 from territory.ui import colors as tcolors
 from territory.ui import scenarios as ui
+from territory.ui.text import md_escape
 
 state.init_state()
 widgets.page_header("Scenarios", "Named what-if alignments: keep them, compare them, hand one to sales ops.")
@@ -26,7 +27,7 @@ st.caption(
     "to keep them elsewhere). They survive restarts and can be shared as files."
 )
 
-with st.expander(f"Save the alignment in use ({alignment.name}) as a scenario", expanded=False):
+with st.expander(f"Save the alignment in use ({md_escape(alignment.name)}) as a scenario", expanded=False):
     ui.save_form(dataset.accounts, alignment.labels, key="scn_save", result=alignment.result,
                  default_name="" if alignment.name == state.CURRENT_ALIGNMENT_NAME else alignment.name)
 
@@ -73,9 +74,9 @@ if open_tab.open:
             scenario = store.load(chosen)
             labels, mismatch = ui.scenario_labels(scenario, dataset.accounts)
             if mismatch:
-                st.warning(mismatch)
+                st.warning(md_escape(mismatch))
             if scenario.notes:
-                st.caption(f"Notes: {scenario.notes}")
+                st.caption(f"Notes: {md_escape(scenario.notes)}")
             score = cached.scorecard(dataset.fingerprint, dataset.accounts, labels,
                                      state.file_labels(dataset), dataset.territories, settings.balance_on)
             cols = st.columns(5)
@@ -93,21 +94,21 @@ if open_tab.open:
                           type="primary"):
                 state.set_active_alignment(labels, name=f"Scenario: {scenario.name}")
                 store.record_activation(scenario.name)
-                ui.flash(f"**{scenario.name}** is now the alignment in use on every page.")
+                ui.flash(f"**{md_escape(scenario.name)}** is now the alignment in use on every page.")
                 st.rerun()
             new_name = rename_col.text_input("New name", key="scn_rename_to", placeholder="Rename to...")
             if rename_col.button("Rename", key="scn_rename"):
                 try:
                     store.rename(scenario.name, new_name)
                 except TerritoryError as error:
-                    st.error(str(error))
+                    st.error(md_escape(error))
                 else:
-                    ui.flash(f"Renamed **{scenario.name}** to **{new_name.strip()}**.")
+                    ui.flash(f"Renamed **{md_escape(scenario.name)}** to **{md_escape(new_name)}**.")
                     st.rerun()
             confirm = delete_col.checkbox("Yes, delete it", key="scn_delete_confirm")
             if delete_col.button("Delete", key="scn_delete", disabled=not confirm, icon=":material/delete:"):
                 store.delete(scenario.name)
-                ui.flash(f"Deleted **{scenario.name}**.")
+                ui.flash(f"Deleted **{md_escape(scenario.name)}**.")
                 st.rerun()
 
             st.markdown("**Downloads**")
@@ -149,7 +150,7 @@ if compare_tab.open:
             view = None
             for col, (name, lab) in zip(map_cols, shown_maps):
                 with col:
-                    st.caption(name)
+                    st.caption(md_escape(name))
                     view = maps.build_account_map(dataset.accounts, lab, dataset.territories, colors=shared_colors,
                                                   states_geojson=cached.us_states_geojson(), show_homes=False,
                                                   width_px=250, height_px=300, point_radius_px=2.0,
@@ -174,20 +175,21 @@ if share_tab.open:
             try:
                 imported = scenario_from_bytes(upload.getvalue())
             except TerritoryError as error:
-                st.error(str(error))
+                st.error(md_escape(error))
             else:
                 _, mismatch = ui.scenario_labels(imported, dataset.accounts)
-                st.write(f"**{imported.name}**: {imported.accounts:,} accounts, {imported.territories} territories.")
+                st.markdown(f"**{md_escape(imported.name)}**: {imported.accounts:,} accounts, "
+                            f"{imported.territories} territories.")
                 if mismatch:
-                    st.warning(mismatch)
+                    st.warning(md_escape(mismatch))
                 overwrite = st.checkbox("Overwrite a scenario with the same name", key="scn_import_overwrite")
                 if st.button("Import", key="scn_import", type="primary"):
                     try:
                         store.save(imported, overwrite=overwrite)
                     except TerritoryError as error:
-                        st.error(str(error))
+                        st.error(md_escape(error))
                     else:
-                        ui.flash(f"Imported **{imported.name}**.")
+                        ui.flash(f"Imported **{md_escape(imported.name)}**.")
                         st.rerun()
 
 if history_tab.open:

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 
 from territory import schema
 from territory.ui import colors as tcolors
+from territory.ui.text import chart_labels
 
 TABLE_COLUMN = {
     "workload": schema.WORKLOAD_HOURS,
@@ -83,9 +84,10 @@ def measure_bar(
     unit = UNIT[measure]
     label = schema.MEASURE_LABEL[measure]
     dev = np.where(target > 0, (values / np.where(target > 0, target, 1) - 1) * 100, 0.0)
+    ticks = chart_labels(ids)  # plotly reads HTML in category labels: the IDs are shown as typed
     fig = go.Figure()
     fig.add_bar(
-        x=ids,
+        x=ticks,
         y=values,
         marker_color=[colors.get(i, tcolors.UNASSIGNED_COLOR) for i in ids],
         marker_line_width=0,
@@ -141,7 +143,7 @@ def measure_bar(
                 layer="below",
             )
         fig.add_scatter(
-            x=ids,
+            x=ticks,
             y=target,
             mode="markers",
             marker={"symbol": "line-ew", "size": 22, "line": {"width": 2, "color": "#2f6f2f"}},
@@ -170,8 +172,8 @@ def industry_heatmap(matrix: pd.DataFrame, value: str, height: int = 330, title:
     fig = go.Figure(
         go.Heatmap(
             z=z / scale,
-            x=[str(c) for c in matrix.columns],
-            y=[str(i) for i in matrix.index],
+            x=chart_labels(matrix.columns),  # territory IDs and industries, shown as typed
+            y=chart_labels(matrix.index),
             colorscale="Blues",
             colorbar={"title": {"text": cb_title, "side": "right"}, "thickness": 12},
             hovertemplate="<b>%{y}</b> in %{x}<br>%{z:,.0f} " + suffix + "<extra></extra>",

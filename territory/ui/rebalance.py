@@ -21,7 +21,6 @@ scenario" through the Scenarios page's form (:func:`territory.ui.scenarios.save_
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -38,6 +37,7 @@ from territory.metrics import MEAN_DISTANCE_HELP, moved_mask
 from territory.ui import cached, maps, rebalance_charts, state
 from territory.ui import scenarios as scenarios_ui
 from territory.ui.state import frame_fingerprint
+from territory.ui.text import md_escape
 
 SETTINGS_KEY = "rebalance_settings"
 MANUAL_MOVES_KEY = "rebalance_manual_moves"
@@ -620,7 +620,7 @@ def event_label(event: tuple | None) -> str:
     if not event:
         return ""
     if event[0] == "rep_leaves":
-        return f"the rep of {_md_escape(event[1])} leaves (their accounts go to neighbouring territories)"
+        return f"the rep of {md_escape(event[1])} leaves (their accounts go to neighbouring territories)"
     return "a new hire (one territory carved out of the most loaded area)"
 
 
@@ -668,11 +668,11 @@ def messages_ui(result: BalanceResult, wall_seconds: float) -> None:
     if not result.feasible and not warnings:
         st.warning("The engine could not meet every constraint; this is its best result.", icon=":material/warning:")
     for note in warnings:
-        st.warning(note.text, icon=":material/warning:")
+        st.warning(md_escape(note.text), icon=":material/warning:")
     least = result.note(codes.LEAST_MOVES)
     if least is not None:
-        st.markdown(f":material/verified: {_md_escape(least.text)}")
-    rest = [note.text for note in notes if not note.warning and note is not least]
+        st.markdown(f":material/verified: {md_escape(least.text)}")
+    rest = [md_escape(note.text) for note in notes if not note.warning and note is not least]
     cached_note = ", from cache" if wall_seconds < 0.5 * float(result.seconds) else ""
     timing = f"engine {float(result.seconds):.2f} s{cached_note}; figures {wall_seconds:.2f} s"
     st.caption(" · ".join((*rest, timing)))
@@ -682,7 +682,7 @@ def kpis_ui(whatif: WhatIf, before_name: str) -> None:
     """Two aligned rows of st.metric: before (active alignment) and after (with deltas)."""
     rows = kpis(whatif.before_card, whatif.after_card)
     with st.container(key="rb_before_kpis", border=True):
-        st.markdown(f"**Before**: {_md_escape(before_name)}")
+        st.markdown(f"**Before**: {md_escape(before_name)}")
         for col, k in zip(st.columns(len(rows)), rows):
             value = k.before if k.before is not None else 0.0
             col.metric(k.label, k.text(value), help=k.help)
@@ -691,11 +691,6 @@ def kpis_ui(whatif: WhatIf, before_name: str) -> None:
         for col, k in zip(st.columns(len(rows)), rows):
             col.metric(k.label, k.text(k.after), k.delta_text() if k.before is not None else None,
                        delta_color="inverse" if k.lower_is_better else "normal", help=k.help)
-
-
-def _md_escape(text: str) -> str:
-    """Text safe inside st.markdown (no HTML, no markdown syntax)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(text))
 
 
 def make_active(labels: pd.Series, result) -> None:
@@ -938,14 +933,14 @@ def manual_moves_ui(accounts: pd.DataFrame, whatif: WhatIf, territory_ids: Seque
         if unknown:
             shown_unknown = ", ".join(unknown[:10]) + (" …" if len(unknown) > 10 else "")
             st.warning(f"{len(unknown)} not found (no account has that postal code or ID): "
-                       f"{_md_escape(shown_unknown)}")
+                       f"{md_escape(shown_unknown)}")
     chosen = list(dict.fromkeys(from_chart + from_table + from_text))
     summary, target, go_col = st.columns([2, 1, 1], vertical_alignment="bottom")
     summary.markdown(f"**{len(chosen):,} picked**: {len(from_chart):,} on the chart, {len(from_table):,} in "
                      f"the table, {len(from_text):,} pasted")
     to = target.selectbox("Move to territory", ids, key="rb_move_to")
     go_col.button(
-        f"Move {len(chosen):,} account{'s' if len(chosen) != 1 else ''} to {_md_escape(to)}", key="rb_move",
+        f"Move {len(chosen):,} account{'s' if len(chosen) != 1 else ''} to {md_escape(to)}", key="rb_move",
         type="primary", disabled=not chosen, on_click=_move_accounts, args=(chosen, to), width="stretch",
     )
     moves = get_manual_moves()

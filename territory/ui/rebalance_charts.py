@@ -6,7 +6,6 @@ tested, on its own. Every axis names its unit; territory colours come from terri
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping
 
@@ -15,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from territory import schema
+from territory.ui.text import chart_escape, chart_labels
 
 BEFORE_COLOR = "#9aa5b1"
 
@@ -47,24 +47,25 @@ def distribution_figure(
     after = measure_per_territory(after_table).set_index(schema.TERRITORY_ID)
     ids = sorted(set(before.index) | set(after.index))
     target = after["target"].reindex(ids).fillna(before["target"].reindex(ids))
+    ticks = chart_labels(ids)  # plotly reads HTML in category labels: the IDs are shown as typed
     fig = go.Figure()
     fig.add_bar(
-        x=ids, y=(target * 2 * tolerance).to_numpy(), base=(target * (1 - tolerance)).to_numpy(),
+        x=ticks, y=(target * 2 * tolerance).to_numpy(), base=(target * (1 - tolerance)).to_numpy(),
         width=0.92, marker={"color": "rgba(46, 160, 67, 0.22)", "line": {"width": 0}},
         name=f"Target ±{tolerance:.0%}", hoverinfo="skip",
     )
     fig.add_bar(
-        x=ids, y=before["value"].reindex(ids).to_numpy(), offset=-0.4, width=0.38,
+        x=ticks, y=before["value"].reindex(ids).to_numpy(), offset=-0.4, width=0.38,
         marker={"color": BEFORE_COLOR}, name="Before",
         hovertemplate="%{x} before: %{y:,.0f}<extra></extra>",
     )
     fig.add_bar(
-        x=ids, y=after["value"].reindex(ids).to_numpy(), offset=0.02, width=0.38,
+        x=ticks, y=after["value"].reindex(ids).to_numpy(), offset=0.02, width=0.38,
         marker={"color": [colors.get(t, "#444444") for t in ids]}, name="After",
         hovertemplate="%{x} after: %{y:,.0f}<extra></extra>",
     )
     fig.add_scatter(
-        x=ids, y=target.to_numpy(), mode="markers", name="Target",
+        x=ticks, y=target.to_numpy(), mode="markers", name="Target",
         marker={"symbol": "line-ew", "size": 18, "line": {"width": 2, "color": "#1b5e20"}},
         hovertemplate="%{x} target: %{y:,.0f}<extra></extra>",
     )
@@ -73,7 +74,7 @@ def distribution_figure(
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         xaxis_title="Territory", yaxis_title=measure_label, bargap=0.1,
     )
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=ids)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=ticks)
     return fig
 
 
@@ -100,7 +101,7 @@ def transfer_figure(counts: pd.DataFrame, revenue: pd.DataFrame | None = None) -
     if revenue is not None:
         custom = revenue.reindex(index=counts.index, columns=counts.columns).fillna(0.0).to_numpy() / 1e3
     fig = go.Figure(go.Heatmap(
-        z=np.where(z > 0, z, np.nan), x=list(counts.columns), y=list(counts.index),
+        z=np.where(z > 0, z, np.nan), x=chart_labels(counts.columns), y=chart_labels(counts.index),
         text=text, texttemplate="%{text}", colorscale="Blues", customdata=custom,
         colorbar={"title": {"text": "accounts"}}, xgap=1, ygap=1,
         hovertemplate=(
@@ -173,13 +174,20 @@ def selection_figure(accounts: pd.DataFrame, labels: pd.Series, colors: Mapping[
     fig = go.Figure()
     for territory_id in sorted(lab.dropna().unique()):
         mask = (lab == territory_id).fillna(False).to_numpy(dtype=bool) & lat.notna().to_numpy()
+        # customdata keeps the raw IDs (the selection names accounts by them); everything shown is
+        # escaped, since plotly reads a few HTML tags (<a href>, <b>...) in names and hover text. The
+        # hover shows the ID from customdata when it needs no escaping (the usual case: no second copy
+        # of every ID travels to the browser), else from an escaped copy in ``text``.
+        trace_ids = ids[mask].to_numpy(dtype=object)
+        shown_ids = chart_labels(trace_ids)
+        plain = shown_ids == [str(i) for i in trace_ids]
         fig.add_scattergl(
             x=lon[mask].round(4).to_numpy(), y=lat[mask].round(4).to_numpy(), mode="markers",
-            name=str(territory_id), customdata=ids[mask].to_numpy(dtype=object),
-            # plotly reads a few HTML-like tags in hover text: escape names so they show as typed
-            hovertext=names[mask].map(html.escape).to_numpy(dtype=object),
+            name=chart_escape(territory_id), customdata=trace_ids,
+            hovertext=chart_labels(names[mask]), text=None if plain else shown_ids,
             marker={"size": 5, "color": colors.get(str(territory_id), "#888888")},
-            hovertemplate="%{hovertext}<br>%{customdata} · " + html.escape(str(territory_id)) + "<extra></extra>",
+            hovertemplate=("%{hovertext}<br>" + ("%{customdata}" if plain else "%{text}") + " · "
+                           + chart_escape(territory_id) + "<extra></extra>"),
         )
     mid_lat = float(np.nanmean(lat)) if lat.notna().any() else 0.0
     fig.update_layout(

@@ -20,6 +20,7 @@ from territory.review import ALL_ACCOUNTS, QuarterlyReview, ReviewSettings, acco
 from territory.ui import charts, maps, state
 from territory.ui import colors as tcolors
 from territory.ui.state import labels_fingerprint
+from territory.ui.text import chart_escape, chart_labels, md_escape
 
 FONT = {"family": "Source Sans Pro, sans-serif", "size": 13, "color": "#1c2430"}
 SETTINGS_EXTRA_KEY = "review_settings"  # in state.Settings.extra: the review settings survive page changes
@@ -245,12 +246,12 @@ def trend_chart(by_quarter: pd.DataFrame, colors: dict[str, str], focus: str | N
         tid = str(tid)
         faded = focus is not None and tid != focus
         fig.add_scatter(
-            x=quarters, y=row.to_numpy(dtype=float), mode="lines+markers", name=tid,
+            x=quarters, y=row.to_numpy(dtype=float), mode="lines+markers", name=chart_escape(tid),
             line={"color": "#d0d0d0" if faded else colors.get(tid, tcolors.UNASSIGNED_COLOR),
                   "width": 1.2 if faded else (3.5 if focus else 2)},
             marker={"size": 4 if faded else 6},
             opacity=0.7 if faded else 1.0,
-            hovertemplate=f"<b>{tid}</b> %{{x}}: $%{{y:,.0f}}<extra></extra>",
+            hovertemplate=f"<b>{chart_escape(tid)}</b> %{{x}}: $%{{y:,.0f}}<extra></extra>",
         )
     fig.update_xaxes(title_text="Quarter", type="category")
     fig.update_yaxes(title_text="Bookings (USD per quarter)", tickprefix="$", tickformat="~s", rangemode="tozero")
@@ -263,16 +264,17 @@ def quota_chart(table: pd.DataFrame, colors: dict[str, str], latest_q: str | Non
     """Suggested quota per territory (bars, territory colours) with the latest quarter's bookings (markers)."""
     ids = table[schema.TERRITORY_ID].astype(str).tolist()
     bar_colors = [colors.get(t, tcolors.UNASSIGNED_COLOR) if focus in (None, t) else "#dddddd" for t in ids]
+    ticks = chart_labels(ids)  # plotly reads HTML in category labels: the IDs are shown as typed
     fig = go.Figure()
     fig.add_bar(
-        x=ids, y=table["quota"].to_numpy(dtype=float), marker_color=bar_colors, name=f"Quota {next_q or ''}",
+        x=ticks, y=table["quota"].to_numpy(dtype=float), marker_color=bar_colors, name=f"Quota {next_q or ''}",
         customdata=np.c_[table["quota_share_pct"].to_numpy(dtype=float),
                          table["quota_vs_last_pct"].to_numpy(dtype=float)],
         hovertemplate="<b>%{x}</b><br>quota $%{y:,.0f} (%{customdata[0]:.1f}% of total)"
         "<br>%{customdata[1]:.0f}% of latest quarter's bookings<extra></extra>",
     )
     fig.add_scatter(
-        x=ids, y=table["bookings_last_quarter"].to_numpy(dtype=float), mode="markers",
+        x=ticks, y=table["bookings_last_quarter"].to_numpy(dtype=float), mode="markers",
         marker={"symbol": "diamond", "size": 9, "color": "#1c2430"}, name=f"Bookings {latest_q or ''}",
         hovertemplate="<b>%{x}</b><br>booked $%{y:,.0f}<extra></extra>",
     )
@@ -290,7 +292,7 @@ def attainment_chart(table: pd.DataFrame, colors: dict[str, str], latest_q: str 
     bar_colors = [colors.get(t, tcolors.UNASSIGNED_COLOR) if focus in (None, t) else "#dddddd" for t in ids]
     fig = go.Figure()
     fig.add_bar(
-        x=ids, y=attainment, marker_color=bar_colors, name=f"Attainment {latest_q or ''}",
+        x=chart_labels(ids), y=attainment, marker_color=bar_colors, name=f"Attainment {latest_q or ''}",
         customdata=np.c_[table["bookings_last_quarter"].to_numpy(dtype=float),
                          table["backtest_quota"].to_numpy(dtype=float)],
         hovertemplate="<b>%{x}</b><br>booked $%{customdata[0]:,.0f} of $%{customdata[1]:,.0f}"
@@ -316,10 +318,11 @@ def pareto_figure(curves: pd.DataFrame, colors: dict[str, str], focus: str | Non
     for scope in scopes:
         c = charts.thin_curve(curves[curves["scope"] == scope])  # <= 400 points per curve (100k accounts)
         fig.add_scatter(
-            x=c["account_share"] * 100, y=c["value_share"] * 100, mode="lines", name=str(scope),
+            x=c["account_share"] * 100, y=c["value_share"] * 100, mode="lines", name=chart_escape(scope),
             line={"color": colors.get(str(scope), tcolors.UNASSIGNED_COLOR), "width": 2.5 if focus else 1.2},
             opacity=1.0 if focus else 0.65,
-            hovertemplate=f"<b>{scope}</b>: top %{{x:.0f}}% of accounts bring %{{y:.0f}}% of revenue<extra></extra>",
+            hovertemplate=f"<b>{chart_escape(scope)}</b>: top %{{x:.0f}}% of accounts bring %{{y:.0f}}% of "
+            "revenue<extra></extra>",
         )
     c = charts.thin_curve(curves[curves["scope"] == ALL_ACCOUNTS])
     fig.add_scatter(
@@ -573,7 +576,8 @@ def flags_ui(flags: pd.DataFrame, settings: ReviewSettings, latest_q: str | None
             key="review_flags_table",
         )
     else:
-        st.success("No territory is flagged with these thresholds." if focus is None else f"{focus} has no flags.")
+        st.success("No territory is flagged with these thresholds." if focus is None
+                   else f"{md_escape(focus)} has no flags.")
     if focus is not None:
         jump_to_territories_ui(focus)
     else:
@@ -592,7 +596,7 @@ def jump_to_territories_ui(territory_id: str) -> None:
     The click is recorded by a callback (it survives a rerun that happens before the page body runs)
     and the switch happens in the page body, where ``st.switch_page`` is allowed.
     """
-    st.button(f"Open {territory_id} on the Territories page", key="review_jump", icon=":material/grid_view:",
+    st.button(f"Open {md_escape(territory_id)} on the Territories page", key="review_jump", icon=":material/grid_view:",
               on_click=_remember_jump, args=(territory_id,))
     if st.session_state.pop(JUMP_KEY, False):
         st.switch_page("pages/territories.py")

@@ -6,7 +6,6 @@ saved from either place looks the same in the store.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ from territory.scenarios import (
     params_to_dict,
 )
 from territory.ui.colors import territory_colors
+from territory.ui.text import chart_escape, chart_labels, md_escape
 
 FLASH_KEY = "ts:scenario_flash"
 
@@ -40,7 +40,8 @@ def get_store() -> ScenarioStore:
 
 
 def flash(message: str) -> None:
-    """Show ``message`` as a success toast after the next rerun (st.rerun drops messages)."""
+    """Show ``message`` (Markdown: escape names in it with ``md_escape``) as a success message after
+    the next rerun (st.rerun drops messages)."""
     st.session_state[FLASH_KEY] = message
 
 
@@ -82,12 +83,13 @@ def save_form(
                                   metrics=metrics or {}, notes=notes)
         saved = store.save(scenario, overwrite=overwrite)
     except ScenarioExistsError as error:
-        st.warning(f"{error} Tick **Overwrite** to replace it.")
+        st.warning(f"{md_escape(error)} Tick **Overwrite** to replace it.")
         return None
     except TerritoryError as error:
-        st.error(str(error))
+        st.error(md_escape(error))
         return None
-    st.success(f"Saved scenario **{saved.name}** ({saved.accounts:,} accounts, {saved.territories} territories).")
+    st.success(f"Saved scenario **{md_escape(saved.name)}** ({saved.accounts:,} accounts, "
+               f"{saved.territories} territories).")
     return saved.name
 
 
@@ -113,15 +115,15 @@ def deviation_strip(deviations: dict[str, pd.DataFrame], tolerance: float) -> go
         offsets = ((np.arange(count) % 7) - 3) * 0.05
         figure.add_trace(
             go.Scatter(
-                x=position + offsets, y=table["deviation_pct"], mode="markers", name=name,
+                x=position + offsets, y=table["deviation_pct"], mode="markers", name=chart_escape(name),
                 marker=dict(size=9, color=[colors.get(str(t), "#1f77b4") for t in table[schema.TERRITORY_ID]],
                             line=dict(width=0.5, color="#333333")),
-                text=table[schema.TERRITORY_ID].astype(str),
-                hovertemplate="%{text}: %{y:+.1f}% of target<extra>" + html.escape(name) + "</extra>",
+                text=chart_labels(table[schema.TERRITORY_ID].astype(str)),
+                hovertemplate="%{text}: %{y:+.1f}% of target<extra>" + chart_escape(name) + "</extra>",
                 showlegend=False,
             )
         )
-    figure.update_xaxes(tickvals=list(range(len(names))), ticktext=[html.escape(n) for n in names],
+    figure.update_xaxes(tickvals=list(range(len(names))), ticktext=chart_labels(names),
                         range=[-0.6, len(names) - 0.4])
     figure.add_hrect(y0=-tolerance * 100, y1=tolerance * 100, line_width=0, fillcolor="rgba(44,160,44,0.15)",
                      annotation_text=f"tolerance +/-{tolerance:.0%}", annotation_position="top left")

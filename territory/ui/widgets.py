@@ -14,6 +14,7 @@ import streamlit as st
 
 from territory import schema
 from territory.ui import state
+from territory.ui.text import md_escape
 
 # --- formatting (pure) ----------------------------------------------------------------------------
 
@@ -177,12 +178,11 @@ def sidebar_status() -> None:
         if dataset is None:
             st.caption("None yet: open the Data page.")
             return
-        st.caption(
-            f"{dataset.name}  \n{len(dataset.accounts):,} accounts · {len(dataset.territories):,} territories"
-        )
+        st.caption(f"{md_escape(dataset.name)}  \n"
+                   f"{len(dataset.accounts):,} accounts · {len(dataset.territories):,} territories")
         st.markdown("**Alignment in use**")
         if alignment is not None:
-            st.caption(f"{alignment.name} (since {alignment.created} UTC)")
+            st.caption(f"{md_escape(alignment.name)} (since {alignment.created} UTC)")
             if alignment.name != state.CURRENT_ALIGNMENT_NAME:
                 if st.button("Back to current alignment", key="sidebar_reset_alignment"):
                     state.reset_alignment()
@@ -197,9 +197,9 @@ def page_header(title: str, subtitle: str | None = None) -> None:
     if subtitle:
         bits.append(subtitle)
     if dataset is not None:
-        bits.append(f"Dataset: {dataset.name}")
+        bits.append(f"Dataset: {md_escape(dataset.name)}")
     if alignment is not None:
-        bits.append(f"Alignment: {alignment.name}")
+        bits.append(f"Alignment: {md_escape(alignment.name)}")
     if bits:
         st.caption(" · ".join(bits))
 
