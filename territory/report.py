@@ -3,7 +3,8 @@
 Everything is inside the file: the CSS, the data, and plotly.js (inlined once), so the report can
 be mailed, put on a shared drive or opened in a meeting room with no network. The map is drawn as
 a plain plotly scatter over state outlines (no tile server, no topojson download). Every piece of
-text from the data is HTML-escaped.
+text from the data is HTML-escaped: ``html.escape`` in the page, ``chart_escape`` in the charts'
+labels and hover text (plotly reads ``<a href>``, ``<b>``... there).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import plotly.graph_objects as go
 
 from territory import metrics, schema
 from territory.ui.colors import territory_colors
+from territory.ui.text import chart_escape, chart_labels
 
 MAX_MOVED_ROWS = 1000
 """The report lists at most this many moved accounts (the assignment export has them all)."""
@@ -116,11 +118,11 @@ def _bar_chart(table_before: pd.DataFrame | None, table_after: pd.DataFrame, col
     figure = go.Figure()
     if table_before is not None:
         figure.add_bar(
-            x=table_before[schema.TERRITORY_ID], y=table_before[column], name="Before",
+            x=chart_labels(table_before[schema.TERRITORY_ID]), y=table_before[column], name="Before",
             marker_color="#c7c7c7",
         )
     figure.add_bar(
-        x=table_after[schema.TERRITORY_ID], y=table_after[column], name="After",
+        x=chart_labels(table_after[schema.TERRITORY_ID]), y=table_after[column], name="After",
         marker_color=[colors.get(t, "#1f77b4") for t in table_after[schema.TERRITORY_ID]],
     )
     total = float(table_after[column].sum())
@@ -172,10 +174,10 @@ def _map_figure(accounts: pd.DataFrame, labels: pd.Series, boundaries: dict | No
         mask = ok & (labels.astype("string") == territory_id).fillna(False)
         figure.add_trace(
             go.Scattergl(
-                x=lon[mask], y=lat[mask], mode="markers", name=territory_id,
+                x=lon[mask], y=lat[mask], mode="markers", name=chart_escape(territory_id),
                 marker=dict(size=4, color=colors.get(territory_id, "#1f77b4")),
-                text=[html.escape(n) for n in names[mask]],
-                hovertemplate="%{text}<br>" + html.escape(territory_id) + "<extra></extra>",
+                text=chart_labels(names[mask]),
+                hovertemplate="%{text}<br>" + chart_escape(territory_id) + "<extra></extra>",
             )
         )
     mid_lat = float(lat[ok].mean())

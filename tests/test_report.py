@@ -71,3 +71,43 @@ def test_long_moved_lists_are_capped_with_a_note() -> None:
     after = pd.Series(["T2"] * n, index=accounts.index)
     page = build_report(ReportInput(accounts=accounts, labels_after=after, labels_before=accounts["territory_id"]))
     assert f"Showing the first {MAX_MOVED_ROWS:,} of {n:,} moved accounts" in page
+
+
+ANCHOR = '<a href="https://evil.example">T1</a>'
+LIVE_TAG = re.compile(r"<\s*(a|img)\b", re.IGNORECASE)
+
+
+def _strings(value) -> list[str]:
+    """Every string in a plotly figure dict (categories, names, hover text, templates, titles)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in _strings(item)]
+    if hasattr(value, "tolist"):
+        return _strings(value.tolist())
+    return []
+
+
+def test_report_chart_labels_show_hostile_ids_and_names_as_text() -> None:
+    """Plotly reads <a href>, <b>... in axis ticks, legends and hover text: the report's charts escape them."""
+    from territory import metrics
+    from territory.report import _bar_chart, _map_figure
+
+    accounts = tiny_accounts()
+    accounts["name"] = [ANCHOR] + list(accounts["name"].iloc[1:])
+    accounts["territory_id"] = [ANCHOR] * 6 + ["T2"] * 2
+    labels = accounts["territory_id"]
+    table = metrics.territory_table(accounts, labels)
+    for figure in (_bar_chart(table, table, "workload_hours", "Workload", "h", 0.05, {}),
+                   _map_figure(accounts, labels, None, {})):
+        strings = _strings(figure.to_plotly_json())
+        assert [s for s in strings if LIVE_TAG.search(s)] == []
+        assert any("&lt;a href=\"https://evil.example\"&gt;T1&lt;/a&gt;" in s for s in strings)
+
+    page = build_report(ReportInput(accounts=accounts, labels_after=labels, labels_before=labels))
+    # The figures travel as JSON with < > / as \u003c \u003e \u002f: decode them before looking.
+    decoded = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page)
+    assert not re.search(r'<a\s+href=\\?"https://evil\.example', decoded)
+    assert '&lt;a href=\\"https://evil.example\\"&gt;T1&lt;/a&gt;' in decoded  # in the charts, escaped
