@@ -60,6 +60,26 @@ def _screenshot(page, name: str):
     return path
 
 
+def open_app_offline(page, base_url: str) -> list[str]:
+    """Open the app with every request whose host is not 127.0.0.1 aborted; returns the (live) list
+    of those requests' URLs, for the test to check at the end."""
+    blocked: list[str] = []
+
+    def keep_local(route) -> None:
+        url = urlparse(route.request.url)
+        if url.scheme in LOCAL_SCHEMES or url.hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", keep_local)
+    page.goto(base_url, wait_until="domcontentloaded")
+    page.wait_for_selector(f'{APP_ROOT}[data-test-script-state="notRunning"]', timeout=RERUN_TIMEOUT_MS)
+    page.wait_for_selector(NAV_LINKS, timeout=RERUN_TIMEOUT_MS)
+    return blocked
+
+
 def _wait_for_text_change(page, selector: str, old_text: str, timeout_s: float = 30.0) -> str:
     """Poll the inner text of ``selector`` until it differs from ``old_text``; return it."""
     deadline = time.monotonic() + timeout_s
@@ -78,22 +98,9 @@ def test_every_page_offline_and_rebalance_slider_updates_after(streamlit_server,
     # scrolls inside its own container, so a full-page screenshot would not show more).
     context = browser.new_context(viewport={"width": 1600, "height": 1750})
     page = context.new_page()
-    blocked: list[str] = []
     page_seconds: dict[str, float] = {}
-
-    def keep_local(route) -> None:
-        url = urlparse(route.request.url)
-        if url.scheme in LOCAL_SCHEMES or url.hostname in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", keep_local)
     try:
-        page.goto(streamlit_server, wait_until="domcontentloaded")
-        page.wait_for_selector(f'{APP_ROOT}[data-test-script-state="notRunning"]', timeout=RERUN_TIMEOUT_MS)
-        page.wait_for_selector(NAV_LINKS, timeout=RERUN_TIMEOUT_MS)
+        blocked = open_app_offline(page, streamlit_server)
         first_page_s = time.monotonic() - test_started
 
         links = page.locator(NAV_LINKS)

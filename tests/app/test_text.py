@@ -151,3 +151,11 @@ def test_chart_escape_leaves_no_tag_and_plotly_decodes_it_back(text):
 
 def test_chart_escape_leaves_ordinary_ids_unchanged():
     assert [chart_escape(t) for t in ORDINARY if "&" not in t] == [t for t in ORDINARY if "&" not in t]
+
+
+def test_doctests_of_the_text_module_pass():
+    import doctest
+
+    from territory.ui import text
+
+    assert doctest.testmod(text).failed == 0
