@@ -18,8 +18,11 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# `make run` serves this machine only; ADDRESS=0.0.0.0 HOSTS=name.example.com serves a team on
+# those host names (docs/app.md, "Serving a team")
 run: $(VENV)/.runtime
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m streamlit run app.py --server.port $(PORT) $(if $(ADDRESS),--server.address $(ADDRESS)) \
+	  $(foreach host,$(HOSTS),--server.allowedHosts $(host))
 
 # Debian's Chromium drives the end-to-end tests (never `playwright install`: no downloads here).
 browser:
