@@ -10,6 +10,7 @@ The database lives in the user's data directory, or wherever ``TERRITORY_STUDIO_
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -526,6 +527,45 @@ def scenario_to_bytes(scenario: Scenario) -> bytes:
     return buffer.getvalue()
 
 
+def _read_assignment_csv(data: bytes) -> pd.DataFrame:
+    """assignment.csv as text columns (blank territories as missing); a row with more or fewer
+    fields than the header is refused with its row number instead of being stored shifted."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(f"assignment.csv in the scenario file is not UTF-8 text ({error}).") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    try:
+        for row in reader:
+            if not row:
+                continue  # a blank line
+            if header is None:
+                header = row
+            elif len(row) != len(header):
+                raise DataError(
+                    f"Row {len(rows) + 1:,} of assignment.csv (line {reader.line_num:,}) has {len(row)} "
+                    f"fields, but the header has {len(header)}: a value with an unquoted comma? Export the "
+                    "scenario again, or quote that value."
+                )
+            else:
+                rows.append(row)
+    except csv.Error as error:
+        raise DataError(
+            f"assignment.csv in the scenario file cannot be read (line {reader.line_num:,}: {error})."
+        ) from None
+    if header is None:
+        raise DataError("assignment.csv in the scenario file is empty: it needs a header and one row per account.")
+    if len(set(header)) != len(header):
+        raise DataError(f"assignment.csv names a column twice ({', '.join(header)}).")
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    for column in (schema.TERRITORY_ID, "previous_territory_id"):
+        if column in frame.columns:
+            frame[column] = frame[column].where(frame[column] != "", None)
+    return frame
+
+
 def scenario_from_bytes(data: bytes) -> Scenario:
     """Read a file made by ``scenario_to_bytes``; a wrong or damaged file raises ScenarioError."""
     try:
@@ -544,15 +584,7 @@ def scenario_from_bytes(data: bytes) -> Scenario:
             f"This scenario file has format version {meta.get('format_version')}, newer than this "
             f"Territory Studio understands ({FILE_FORMAT_VERSION}): upgrade Territory Studio."
         )
-    try:
-        assignment = pd.read_csv(
-            io.BytesIO(csv_bytes),
-            dtype={schema.ACCOUNT_ID: str, schema.TERRITORY_ID: str, "previous_territory_id": str, "reason": str},
-            keep_default_na=False,
-            na_values={schema.TERRITORY_ID: [""], "previous_territory_id": [""]},
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
-        raise DataError(f"assignment.csv in the scenario file cannot be read: {error}") from error
+    assignment = _read_assignment_csv(csv_bytes)
     if int(meta.get("format_version", 0)) >= 2:  # version 1 files were written without escaping
         assignment = unescape_formulas(assignment)
     if "moved" in assignment.columns:

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import doctest
 import io
+import json
 import multiprocessing
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ import pandas as pd
 import pytest
 
 from territory import scenarios
+from territory.errors import DataError
 from territory.scenarios import (
     Scenario,
     ScenarioError,
@@ -298,3 +300,38 @@ def test_comparison_names_every_tied_winner_and_no_one_when_all_tie() -> None:
     table = scenarios.compare_scenarios(accounts, {"one": same, "two": same.copy(), "swap": pd.Series(["T2", "T1"])})
     assert table.loc["Accounts moved vs current", "Best"] == "one, two"
     assert table.loc["Max deviation from target (%)", "Best"] == ""  # all three are 50% off
+
+
+# --- hostile and damaged scenario files (#18) ------------------------------------------------------
+
+HEADER = "account_id,territory_id,previous_territory_id,moved,reason\n"
+META = {"format": scenarios.FILE_FORMAT, "format_version": 2, "name": "Hand made", "accounts": 2}
+
+
+def scenario_zip(meta: object = None, csv_text: str = HEADER + "A1,T1,T1,False,\nA2,T2,T1,True,closer\n") -> bytes:
+    """A scenario file written by hand: ``meta`` as scenario.json, ``csv_text`` as assignment.csv."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("scenario.json", json.dumps(META if meta is None else meta))
+        archive.writestr("assignment.csv", csv_text)
+    return buffer.getvalue()
+
+
+def test_a_hand_made_file_reads() -> None:
+    scenario = scenario_from_bytes(scenario_zip())
+    assert scenario.name == "Hand made" and scenario.labels().to_dict() == {"A1": "T1", "A2": "T2"}
+    assert scenario.assignment["moved"].tolist() == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("rows", "row", "line", "fields"),
+    [
+        ("A1,T1,T1,False,,extra\nA2,T2,T1,True,closer\n", 1, 2, 6),  # pandas took column 1 as an index
+        ("A1,T1,T1,False,\nA2,T2,T1,True,closer,extra\n", 2, 3, 6),
+        ("A1,T1,T1,False,\n\nA2,T2\n", 2, 4, 2),  # blank lines are skipped, but lines still count
+    ],
+)
+def test_a_ragged_assignment_row_is_refused_with_its_row_number(rows: str, row: int, line: int, fields: int) -> None:
+    with pytest.raises(DataError, match=rf"^Row {row} of assignment.csv \(line {line}\) has {fields} fields, "
+                                        r"but the header has 5"):
+        scenario_from_bytes(scenario_zip(csv_text=HEADER + rows))
