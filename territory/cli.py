@@ -486,7 +486,7 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from territory.errors import DataError
-    from territory.scenarios import scenario_from_bytes, scenario_to_bytes
+    from territory.scenarios import read_scenario_file, scenario_to_bytes
 
     store = _store(args)
     if args.action == "list":
@@ -534,12 +534,7 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
         print(f"Wrote scenario {args.name!r} to {path}")
         return EXIT_OK
     if args.action == "import":
-        path = Path(args.file)
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise DataError(f"Cannot read {path}: {error.strerror or error}") from None
-        scenario = scenario_from_bytes(data)
+        scenario = read_scenario_file(args.file)
         if args.rename_to:
             scenario = replace(scenario, name=args.rename_to)
         saved = store.save(scenario, overwrite=args.overwrite)

@@ -18,12 +18,13 @@ import math
 import os
 import sqlite3
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,14 @@ SCHEMA_VERSION = 2
 FILE_FORMAT = "territory-studio-scenario"
 FILE_FORMAT_VERSION = 2
 MAX_NAME_LENGTH = 80
+MAX_SCENARIO_ACCOUNTS = 2_000_000
+"""Rows an imported assignment.csv may have: twice the largest dataset benchmarked (1M accounts)."""
+MAX_ASSIGNMENT_BYTES = 160 * MAX_SCENARIO_ACCOUNTS
+"""assignment.csv unpacked: 160 bytes a row (18-character CRM IDs and a reason on every row take ~110)."""
+MAX_META_BYTES = 2**20
+"""scenario.json unpacked: 1 MiB, hundreds of times a real one (~3 KB: name, notes, parameters, scorecard)."""
+MAX_SCENARIO_FILE_BYTES = 128 * 2**20
+"""The scenario file itself: MAX_SCENARIO_ACCOUNTS rows like those above compress to about 60 MB."""
 ASSIGNMENT_COLUMNS: tuple[str, ...] = (
     schema.ACCOUNT_ID,
     schema.TERRITORY_ID,
@@ -54,6 +63,10 @@ class ScenarioError(TerritoryError):
 
 class ScenarioExistsError(ScenarioError):
     """The name is taken: the caller must choose to overwrite or pick another name."""
+
+
+class ScenarioFileError(ScenarioError, DataError):
+    """A scenario file that cannot be imported: not one, damaged, too large, or off the format."""
 
 
 def default_db_path() -> Path:
@@ -527,38 +540,96 @@ def scenario_to_bytes(scenario: Scenario) -> bytes:
     return buffer.getvalue()
 
 
-def _read_assignment_csv(data: bytes) -> pd.DataFrame:
-    """assignment.csv as text columns (blank territories as missing); a row with more or fewer
-    fields than the header is refused with its row number instead of being stored shifted."""
+_NOT_A_SCENARIO_FILE = "export one with 'python -m territory scenario export NAME --output FILE.zip'"
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error)
+"""What zipfile raises on a damaged archive or a compression method it lacks."""
+
+
+class _BoundedReader(io.RawIOBase):
+    """A zip member that refuses to yield more than ``limit`` bytes, whatever its header declares."""
+
+    def __init__(self, raw: BinaryIO, limit: int, name: str) -> None:
+        super().__init__()
+        self._raw, self._left, self._name, self._limit = raw, limit, name, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(min(len(buffer), self._left + 1))
+        if len(data) > self._left:
+            raise _too_large(self._name, self._limit)
+        self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _too_large(name: str, limit: int) -> ScenarioFileError:
+    return ScenarioFileError(
+        f"{name} in this scenario file unpacks to more than {limit:,} bytes, the most Territory Studio "
+        f"reads ({MAX_SCENARIO_ACCOUNTS:,} accounts): it is damaged or not a scenario file."
+    )
+
+
+def _open_member(archive: zipfile.ZipFile, name: str, limit: int) -> io.BufferedReader:
+    """The member as a stream of at most ``limit`` bytes (its declared size is checked first)."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DataError(f"assignment.csv in the scenario file is not UTF-8 text ({error}).") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+        info = archive.getinfo(name)
+    except KeyError:
+        raise ScenarioFileError(
+            f"This zip has no {name}: it is not a Territory Studio scenario file; {_NOT_A_SCENARIO_FILE}."
+        ) from None
+    if info.file_size > limit:
+        raise _too_large(name, limit)
+    if info.flag_bits & 0x1:
+        raise ScenarioFileError(f"{name} in this zip is encrypted: export the scenario again, without a password.")
+    return io.BufferedReader(_BoundedReader(archive.open(info), limit, name))
+
+
+def _read_assignment_csv(stream: BinaryIO) -> pd.DataFrame:
+    """assignment.csv as text columns (blank territories as missing), read as a stream.
+
+    A row with more or fewer fields than the header is refused with its row number instead of being
+    stored shifted; more than MAX_SCENARIO_ACCOUNTS lines (blank ones too) or no row at all is refused.
+    """
+    reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""))
     header: list[str] | None = None
     rows: list[list[str]] = []
+    records = 0
     try:
         for row in reader:
+            records += 1
+            if records > MAX_SCENARIO_ACCOUNTS + 1:
+                raise ScenarioFileError(
+                    f"assignment.csv has more than {MAX_SCENARIO_ACCOUNTS:,} rows, the most Territory Studio "
+                    "imports: it is damaged or not a scenario file."
+                )
             if not row:
                 continue  # a blank line
             if header is None:
                 header = row
             elif len(row) != len(header):
-                raise DataError(
+                raise ScenarioFileError(
                     f"Row {len(rows) + 1:,} of assignment.csv (line {reader.line_num:,}) has {len(row)} "
                     f"fields, but the header has {len(header)}: a value with an unquoted comma? Export the "
                     "scenario again, or quote that value."
                 )
             else:
                 rows.append(row)
-    except csv.Error as error:
-        raise DataError(
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise ScenarioFileError(
             f"assignment.csv in the scenario file cannot be read (line {reader.line_num:,}: {error})."
         ) from None
-    if header is None:
-        raise DataError("assignment.csv in the scenario file is empty: it needs a header and one row per account.")
+    if header is None or not rows:
+        raise ScenarioFileError(
+            "assignment.csv in the scenario file lists no accounts: it needs a header and one row per account."
+        )
     if len(set(header)) != len(header):
-        raise DataError(f"assignment.csv names a column twice ({', '.join(header)}).")
+        raise ScenarioFileError(f"assignment.csv names a column twice ({', '.join(header)}).")
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     for column in (schema.TERRITORY_ID, "previous_territory_id"):
         if column in frame.columns:
@@ -567,24 +638,42 @@ def _read_assignment_csv(data: bytes) -> pd.DataFrame:
 
 
 def scenario_from_bytes(data: bytes) -> Scenario:
-    """Read a file made by ``scenario_to_bytes``; a wrong or damaged file raises ScenarioError."""
+    """Read a file made by ``scenario_to_bytes``; a wrong, damaged or oversized file raises
+    ScenarioFileError (both a ScenarioError and a DataError) with one line that says why.
+
+    Nothing is read unbounded: the file, each member unpacked and the number of rows have limits
+    (``MAX_SCENARIO_FILE_BYTES``, ``MAX_META_BYTES``, ``MAX_ASSIGNMENT_BYTES``, ``MAX_SCENARIO_ACCOUNTS``).
+    """
+    if len(data) > MAX_SCENARIO_FILE_BYTES:
+        raise ScenarioFileError(
+            f"This file is larger than {MAX_SCENARIO_FILE_BYTES:,} bytes, the most a scenario file of "
+            f"{MAX_SCENARIO_ACCOUNTS:,} accounts takes: it is not a Territory Studio scenario file."
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            meta = json.loads(archive.read("scenario.json").decode("utf-8"))
-            csv_bytes = archive.read("assignment.csv")
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ScenarioError(
-            f"This is not a Territory Studio scenario file ({error}); export one with "
-            "'python -m territory scenario export NAME --output FILE.zip'."
+            with _open_member(archive, "scenario.json", MAX_META_BYTES) as member:
+                meta_bytes = member.read()
+            try:
+                meta = json.loads(meta_bytes.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError, RecursionError) as error:
+                raise ScenarioFileError(
+                    f"scenario.json in this file is not JSON text ({error}); {_NOT_A_SCENARIO_FILE}."
+                ) from None
+            if not isinstance(meta, dict) or meta.get("format") != FILE_FORMAT:
+                raise ScenarioFileError(
+                    "This zip has no Territory Studio scenario in it (scenario.json format differs)."
+                )
+            if int(meta.get("format_version", 0)) > FILE_FORMAT_VERSION:
+                raise ScenarioFileError(
+                    f"This scenario file has format version {meta.get('format_version')}, newer than this "
+                    f"Territory Studio understands ({FILE_FORMAT_VERSION}): upgrade Territory Studio."
+                )
+            with _open_member(archive, "assignment.csv", MAX_ASSIGNMENT_BYTES) as member:
+                assignment = _read_assignment_csv(member)
+    except _ZIP_ERRORS as error:
+        raise ScenarioFileError(
+            f"This is not a Territory Studio scenario file ({error}); {_NOT_A_SCENARIO_FILE}."
         ) from error
-    if not isinstance(meta, dict) or meta.get("format") != FILE_FORMAT:
-        raise ScenarioError("This zip has no Territory Studio scenario in it (scenario.json format differs).")
-    if int(meta.get("format_version", 0)) > FILE_FORMAT_VERSION:
-        raise ScenarioError(
-            f"This scenario file has format version {meta.get('format_version')}, newer than this "
-            f"Territory Studio understands ({FILE_FORMAT_VERSION}): upgrade Territory Studio."
-        )
-    assignment = _read_assignment_csv(csv_bytes)
     if int(meta.get("format_version", 0)) >= 2:  # version 1 files were written without escaping
         assignment = unescape_formulas(assignment)
     if "moved" in assignment.columns:
@@ -599,6 +688,18 @@ def scenario_from_bytes(data: bytes) -> Scenario:
         metrics=dict(meta.get("metrics") or {}),
         assignment=normalize_assignment(assignment),
     )
+
+
+def read_scenario_file(path: str | Path) -> Scenario:
+    """:func:`scenario_from_bytes` of the file at ``path``, reading at most one byte more than a
+    scenario file may have (so ``/dev/zero`` or a huge file is refused, not read whole)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SCENARIO_FILE_BYTES + 1)
+    except OSError as error:
+        raise ScenarioFileError(f"Cannot read {path}: {error.strerror or error}") from None
+    return scenario_from_bytes(data)
 
 
 # --- comparing scenarios ----------------------------------------------------------------------

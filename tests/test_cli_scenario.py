@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from territory import scenarios
 from territory.cli import main
 from territory.sample import load_sample
 from territory.scenarios import ScenarioStore, build_scenario
@@ -97,3 +98,18 @@ def test_balance_save_as_stores_a_scenario_and_refuses_a_taken_name(
     assert code == 2 and "already exists" in err
     assert run(capsys, "balance", "--stability", "1", "--save-as", "Stable plan", "--overwrite",
                "--db", str(db))[0] == 0
+
+
+def test_importing_a_zip_bomb_or_dev_zero_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_scenarios import declare_size, scenario_zip
+
+    bomb = tmp_path / "bomb.scenario.zip"
+    bomb.write_bytes(declare_size(scenario_zip(), "assignment.csv", 2**32 - 1))  # "4 GB" in a 500-byte file
+    code, out, err = run(capsys, "scenario", "import", str(bomb), "--db", str(tmp_path / "db.sqlite"))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("error: assignment.csv in this scenario file unpacks to more than 320,000,000 bytes")
+    monkeypatch.setattr(scenarios, "MAX_SCENARIO_FILE_BYTES", 4096)
+    code, out, err = run(capsys, "scenario", "import", "/dev/zero", "--db", str(tmp_path / "db.sqlite"))
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.startswith("error: This file is larger than 4,096 bytes, the most a scenario file")

@@ -335,3 +335,90 @@ def test_a_ragged_assignment_row_is_refused_with_its_row_number(rows: str, row: 
     with pytest.raises(DataError, match=rf"^Row {row} of assignment.csv \(line {line}\) has {fields} fields, "
                                         r"but the header has 5"):
         scenario_from_bytes(scenario_zip(csv_text=HEADER + rows))
+
+
+def declare_size(data: bytes, member: str, size: int) -> bytes:
+    """The zip with ``member``'s uncompressed size rewritten to ``size`` in both of its headers."""
+    out = bytearray(data)
+    name = member.encode()
+    for signature, field in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = 0
+        while (start := out.find(signature, start)) >= 0:
+            name_at = start + (30 if signature == b"PK\x03\x04" else 46)
+            if out[name_at : name_at + len(name)] == name:
+                out[start + field : start + field + 4] = size.to_bytes(4, "little")
+            start += 4
+    return bytes(out)
+
+
+def test_a_member_declaring_more_than_the_limit_is_refused_before_it_is_unpacked() -> None:
+    bomb = declare_size(scenario_zip(), "assignment.csv", scenarios.MAX_ASSIGNMENT_BYTES + 1)
+    with pytest.raises(scenarios.ScenarioFileError, match="unpacks to more than 320,000,000 bytes"):
+        scenario_from_bytes(bomb)
+    meta_bomb = declare_size(scenario_zip(), "scenario.json", scenarios.MAX_META_BYTES + 1)
+    with pytest.raises(DataError, match="scenario.json in this scenario file unpacks to more than 1,048,576 bytes"):
+        scenario_from_bytes(meta_bomb)
+
+
+def test_a_member_that_unpacks_past_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = "".join(f"A{i},T1,T1,False,\n" for i in range(200))
+    data = scenario_zip(csv_text=HEADER + rows)
+    scenario_from_bytes(data)  # fine at the real limits
+    monkeypatch.setattr(scenarios, "MAX_ASSIGNMENT_BYTES", len(HEADER + rows) - 1)
+    with pytest.raises(scenarios.ScenarioFileError, match="unpacks to more than"):
+        scenario_from_bytes(data)
+    lying = declare_size(data, "assignment.csv", 100)  # the header understates what the member holds
+    with pytest.raises(scenarios.ScenarioFileError):
+        scenario_from_bytes(lying)
+
+
+def test_the_stream_reader_stops_at_its_limit_whatever_the_header_says() -> None:
+    reader = scenarios._BoundedReader(io.BytesIO(b"x" * 11), 10, "assignment.csv")
+    with pytest.raises(scenarios.ScenarioFileError, match="more than 10 bytes"):
+        io.BufferedReader(reader).read()
+
+
+def test_newlines_are_neither_an_empty_scenario_nor_read_without_end() -> None:
+    with pytest.raises(DataError, match="lists no accounts"):
+        scenario_from_bytes(scenario_zip(csv_text=HEADER + "\n" * 1000))
+    with pytest.raises(DataError, match="lists no accounts"):
+        scenario_from_bytes(scenario_zip(csv_text="\n" * 1000))
+    # just over the row limit: 2,000,010 lines, 2 MB unpacked, 2 KB in the zip
+    flood = scenario_zip(csv_text=HEADER + "\n" * (scenarios.MAX_SCENARIO_ACCOUNTS + 10))
+    with pytest.raises(DataError, match=r"more than 2,000,000 rows"):
+        scenario_from_bytes(flood)
+
+
+def test_a_file_larger_than_a_scenario_file_can_be_is_refused_unread(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(scenarios, "MAX_SCENARIO_FILE_BYTES", 1000)
+    with pytest.raises(DataError, match="larger than 1,000 bytes"):
+        scenario_from_bytes(b"PK" + b"\0" * 1000)
+    with pytest.raises(DataError, match="larger than 1,000 bytes"):
+        scenarios.read_scenario_file("/dev/zero")  # reads 1,001 bytes, not forever
+    with pytest.raises(DataError, match="Cannot read"):
+        scenarios.read_scenario_file(tmp_path)
+
+
+def _patch_member(data: bytes, offset: int, value: bytes) -> bytes:
+    """``value`` written at ``offset`` of assignment.csv's central-directory entry."""
+    out = bytearray(data)
+    start = out.find(b"PK\x01\x02", out.find(b"PK\x01\x02") + 4)  # the second entry is assignment.csv
+    out[start + offset : start + offset + len(value)] = value
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda data: data[: len(data) // 2], "not a Territory Studio scenario file"),
+        (lambda data: _patch_member(data, 8, b"\x01\x00"), "encrypted"),
+        (lambda data: _patch_member(data, 10, b"\x63\x00"), "not a Territory Studio scenario file"),
+        (lambda data: data.replace(b"scenario.json", b"scenario.jsox"), "This zip has no scenario.json"),
+    ],
+    ids=["truncated", "encrypted", "unknown compression", "no scenario.json"],
+)
+def test_a_damaged_zip_is_one_clear_error(damage, expected: str) -> None:
+    with pytest.raises(scenarios.ScenarioFileError, match=expected):
+        scenario_from_bytes(damage(scenario_zip()))
