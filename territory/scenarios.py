@@ -46,6 +46,8 @@ MAX_ASSIGNMENT_BYTES = 160 * MAX_SCENARIO_ACCOUNTS
 """assignment.csv unpacked: 160 bytes a row (18-character CRM IDs and a reason on every row take ~110)."""
 MAX_META_BYTES = 2**20
 """scenario.json unpacked: 1 MiB, hundreds of times a real one (~3 KB: name, notes, parameters, scorecard)."""
+MAX_META_DEPTH = 16
+"""How deep params and metrics may nest in scenario.json; real ones nest 3 levels (balance_on pairs)."""
 MAX_SCENARIO_FILE_BYTES = 128 * 2**20
 """The scenario file itself: MAX_SCENARIO_ACCOUNTS rows like those above compress to about 60 MB."""
 ASSIGNMENT_COLUMNS: tuple[str, ...] = (
@@ -663,31 +665,77 @@ def scenario_from_bytes(data: bytes) -> Scenario:
                 raise ScenarioFileError(
                     "This zip has no Territory Studio scenario in it (scenario.json format differs)."
                 )
-            if int(meta.get("format_version", 0)) > FILE_FORMAT_VERSION:
-                raise ScenarioFileError(
-                    f"This scenario file has format version {meta.get('format_version')}, newer than this "
-                    f"Territory Studio understands ({FILE_FORMAT_VERSION}): upgrade Territory Studio."
-                )
+            version = _format_version(meta)
+            fields = {key: _meta_text(meta, key) for key in ("notes", "created_at", "updated_at",
+                                                              "dataset_fingerprint")}
+            params, metrics = _meta_object(meta, "params"), _meta_object(meta, "metrics")
+            name = validate_name(_meta_text(meta, "name"))
             with _open_member(archive, "assignment.csv", MAX_ASSIGNMENT_BYTES) as member:
                 assignment = _read_assignment_csv(member)
     except _ZIP_ERRORS as error:
         raise ScenarioFileError(
             f"This is not a Territory Studio scenario file ({error}); {_NOT_A_SCENARIO_FILE}."
         ) from error
-    if int(meta.get("format_version", 0)) >= 2:  # version 1 files were written without escaping
+    if version >= 2:  # version 1 files were written without escaping
         assignment = unescape_formulas(assignment)
     if "moved" in assignment.columns:
         assignment["moved"] = assignment["moved"].astype(str).str.lower().isin(["true", "1"])
-    return Scenario(
-        name=validate_name(str(meta.get("name", ""))),
-        notes=str(meta.get("notes") or ""),
-        created_at=str(meta.get("created_at") or ""),
-        updated_at=str(meta.get("updated_at") or ""),
-        dataset_fingerprint=str(meta.get("dataset_fingerprint") or ""),
-        params=dict(meta.get("params") or {}),
-        metrics=dict(meta.get("metrics") or {}),
-        assignment=normalize_assignment(assignment),
-    )
+    return Scenario(name=name, params=params, metrics=metrics, assignment=normalize_assignment(assignment),
+                    **fields)
+
+
+def _json_kind(value: object) -> str:
+    """How JSON calls ``value``'s type, for a message: 'text', 'a list', 'null', ..."""
+    kinds = ((bool, "true/false"), (str, "text"), (int, "a number"), (float, "a number"),
+             (list, "a list"), (dict, "an object"))
+    if value is None:
+        return "null"
+    return next((kind for cls, kind in kinds if isinstance(value, cls)), type(value).__name__)
+
+
+def _format_version(meta: Mapping[str, Any]) -> int:
+    """scenario.json's format_version: a whole number from 1 up to the one this version writes."""
+    version = meta.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ScenarioFileError(
+            f"scenario.json: format_version must be a whole number from 1 to {FILE_FORMAT_VERSION}, got "
+            f"{json.dumps(version)[:40]}; {_NOT_A_SCENARIO_FILE}."
+        )
+    if version > FILE_FORMAT_VERSION:
+        raise ScenarioFileError(
+            f"This scenario file has format version {version}, newer than this Territory Studio "
+            f"understands ({FILE_FORMAT_VERSION}): upgrade Territory Studio."
+        )
+    return version
+
+
+def _meta_text(meta: Mapping[str, Any], key: str) -> str:
+    """A text field of scenario.json ("" when absent or null)."""
+    value = meta.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ScenarioFileError(f"scenario.json: {key} must be text, got {_json_kind(value)}.")
+    return value
+
+
+def _meta_object(meta: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """An object field of scenario.json (params, metrics; {} when absent or null)."""
+    value = meta.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ScenarioFileError(
+            f"scenario.json: {key} must be an object of names and values, got {_json_kind(value)}."
+        )
+    level, depth = [value], 0
+    while level:  # level by level, not recursively: saving it must not hit Python's recursion limit
+        depth += 1
+        if depth > MAX_META_DEPTH:
+            raise ScenarioFileError(f"scenario.json: {key} nests more than {MAX_META_DEPTH} levels deep.")
+        level = [child for item in level if isinstance(item, (dict, list))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+    return value
 
 
 def read_scenario_file(path: str | Path) -> Scenario:

@@ -113,3 +113,29 @@ def test_importing_a_zip_bomb_or_dev_zero_is_one_line(tmp_path: Path, capsys: py
     code, out, err = run(capsys, "scenario", "import", "/dev/zero", "--db", str(tmp_path / "db.sqlite"))
     assert (code, out) == (2, "") and err.count("\n") == 1
     assert err.startswith("error: This file is larger than 4,096 bytes, the most a scenario file")
+
+
+@pytest.mark.parametrize("change", [{"format_version": "abc"}, {"format_version": None}, {"format_version": [2]},
+                                    {"params": [1]}, {"metrics": "x"}])
+def test_importing_a_file_off_the_format_is_one_line(change: dict, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_scenarios import META, scenario_zip
+
+    file = tmp_path / "odd.scenario.zip"
+    file.write_bytes(scenario_zip({**META, **change}))
+    code, out, err = run(capsys, "scenario", "import", str(file), "--db", str(tmp_path / "db.sqlite"))
+    assert (code, out) == (2, "") and err.startswith("error: scenario.json: ") and err.count("\n") == 1
+
+
+def test_importing_a_file_off_the_format_in_a_subprocess_has_no_traceback(tmp_path: Path) -> None:
+    from tests.test_scenarios import META, scenario_zip
+
+    file = tmp_path / "odd.scenario.zip"
+    file.write_bytes(scenario_zip({**META, "format_version": "abc"}))
+    result = subprocess.run(
+        [sys.executable, "-m", "territory", "scenario", "import", str(file), "--db", str(tmp_path / "x.sqlite")],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: scenario.json: format_version must be a whole number")
+    assert result.stderr.count("\n") == 1

@@ -422,3 +422,41 @@ def _patch_member(data: bytes, offset: int, value: bytes) -> bytes:
 def test_a_damaged_zip_is_one_clear_error(damage, expected: str) -> None:
     with pytest.raises(scenarios.ScenarioFileError, match=expected):
         scenario_from_bytes(damage(scenario_zip()))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"format_version": "abc"}, 'format_version must be a whole number from 1 to 2, got "abc"'),
+        ({"format_version": None}, "format_version must be a whole number from 1 to 2, got null"),
+        ({"format_version": [2]}, r"format_version must be a whole number from 1 to 2, got \[2\]"),
+        ({"format_version": 1.5}, "format_version must be a whole number from 1 to 2, got 1.5"),
+        ({"format_version": True}, "format_version must be a whole number from 1 to 2, got true"),
+        ({"format_version": 0}, "format_version must be a whole number from 1 to 2, got 0"),
+        ({"format_version": 3}, "format version 3, newer than this Territory Studio"),
+        ({"params": [1, 2]}, "params must be an object of names and values, got a list"),
+        ({"params": "tolerance=0.05"}, "params must be an object of names and values, got text"),
+        ({"metrics": 3}, "metrics must be an object of names and values, got a number"),
+        ({"params": {"a": [[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}}, "params nests more than 16 levels deep"),
+        ({"name": ["Plan"]}, "name must be text, got a list"),
+        ({"notes": {"a": 1}}, "notes must be text, got an object"),
+    ],
+)
+def test_scenario_json_off_the_format_is_one_clear_error(change: dict, expected: str) -> None:
+    with pytest.raises(scenarios.ScenarioFileError, match=expected):
+        scenario_from_bytes(scenario_zip({**META, **change}))
+
+
+def test_a_deeply_nested_scenario_json_is_refused_not_a_recursion_error() -> None:
+    deep = json.dumps(META)[:-1] + ', "params": {"a": ' + "[" * 600 + "]" * 600 + "}}"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("scenario.json", deep)
+        archive.writestr("assignment.csv", HEADER + "A1,T1,T1,False,\n")
+    with pytest.raises(scenarios.ScenarioFileError, match="nests more than 16 levels"):
+        scenario_from_bytes(buffer.getvalue())
+
+
+def test_null_text_and_objects_read_as_empty() -> None:
+    scenario = scenario_from_bytes(scenario_zip({**META, "notes": None, "params": None, "metrics": None}))
+    assert (scenario.notes, scenario.params, scenario.metrics) == ("", {}, {})
