@@ -81,11 +81,25 @@ def default_db_path() -> Path:
     return Path(user_data_dir("territory-studio", appauthor=False)) / "scenarios.sqlite"
 
 
-def validate_name(name: str) -> str:
-    """The cleaned name, or a ScenarioError that says what is wrong with it."""
+def _name_text(name: object) -> str:
+    """``name`` if it is text SQLite can store, else a ScenarioError (a command-line argument with a
+    byte that is not UTF-8 arrives as a lone surrogate, which no saved name can contain)."""
     if not isinstance(name, str):
         raise ScenarioError("A scenario name must be text.")
-    cleaned = " ".join(name.split())
+    if any("\ud800" <= ch <= "\udfff" for ch in name):
+        raise ScenarioError(f"The scenario name {name!r} is not valid text (a byte that is not UTF-8?).")
+    return name
+
+
+def _lookup_name(name: object) -> str:
+    """A name to look up, folded as saved names are; not held to the rules for new names, so a
+    scenario saved under older rules can still be renamed and deleted."""
+    return " ".join(_name_text(name).split())
+
+
+def validate_name(name: str) -> str:
+    """The cleaned name, or a ScenarioError that says what is wrong with it."""
+    cleaned = _lookup_name(name)
     if not cleaned:
         raise ScenarioError("A scenario needs a name: type one, e.g. 'Q3 2026 - 22 reps'.")
     if len(cleaned) > MAX_NAME_LENGTH:
@@ -313,7 +327,13 @@ class ScenarioStore:
     def __init__(self, path: str | Path | None = None, user: str | None = None) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         self.user = user if user is not None else os.environ.get(USER_ENV_VAR, "")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ScenarioError(
+                f"Cannot create the folder of the scenario database {self.path}: {error.strerror or error}. "
+                f"Point {DB_ENV_VAR} at a file in a folder you can write to."
+            ) from None
         with self._connect() as db:
             self._migrate(db)
 
@@ -332,9 +352,12 @@ class ScenarioStore:
             except sqlite3.OperationalError:
                 pass  # another process is switching it; the default journal is also safe
             yield db
-        except sqlite3.DatabaseError as error:
+        # pandas wraps read_sql's errors; text in damaged pages (or in SQLite's message about them)
+        # may not decode as UTF-8
+        except (sqlite3.DatabaseError, pd.errors.DatabaseError, UnicodeDecodeError) as error:
+            reason = error.__cause__ if isinstance(error, pd.errors.DatabaseError) and error.__cause__ else error
             raise ScenarioError(
-                f"The scenario database {self.path} could not be used ({error}). "
+                f"The scenario database {self.path} could not be used ({reason}). "
                 f"Point {DB_ENV_VAR} at another file or restore a backup."
             ) from error
         finally:
@@ -426,7 +449,7 @@ class ScenarioStore:
 
     def rename(self, old: str, new: str) -> None:
         """Rename a scenario; the new name must be free."""
-        old_name, new_name = validate_name(old), validate_name(new)
+        old_name, new_name = _lookup_name(old), validate_name(new)
         with self._connect() as db, self._transaction(db):
             if not db.execute("SELECT 1 FROM scenarios WHERE name = ?", (old_name,)).fetchone():
                 raise ScenarioError(f"There is no scenario named {old_name!r}.")
@@ -441,7 +464,7 @@ class ScenarioStore:
 
     def delete(self, name: str) -> None:
         """Delete a scenario (its history stays)."""
-        name = validate_name(name)
+        name = _lookup_name(name)
         with self._connect() as db, self._transaction(db):
             deleted = db.execute("DELETE FROM scenarios WHERE name = ?", (name,)).rowcount
             if not deleted:
@@ -450,7 +473,7 @@ class ScenarioStore:
 
     def record_activation(self, name: str) -> None:
         """Note in the history that a scenario became the active alignment."""
-        name = validate_name(name)
+        name = _lookup_name(name)
         with self._connect() as db, self._transaction(db):
             if not db.execute("SELECT 1 FROM scenarios WHERE name = ?", (name,)).fetchone():
                 raise ScenarioError(f"There is no scenario named {name!r}.")
@@ -463,6 +486,7 @@ class ScenarioStore:
             return [row[0] for row in db.execute("SELECT name FROM scenarios ORDER BY updated_at DESC, name")]
 
     def exists(self, name: str) -> bool:
+        name = _name_text(name)
         with self._connect() as db:
             return db.execute("SELECT 1 FROM scenarios WHERE name = ?", (name,)).fetchone() is not None
 
@@ -478,6 +502,7 @@ class ScenarioStore:
 
     def load(self, name: str) -> Scenario:
         """The whole scenario, assignment included."""
+        name = _name_text(name)
         with self._connect() as db:
             row = db.execute(
                 "SELECT id, name, notes, created_at, updated_at, params_json, dataset_fingerprint, "
@@ -493,14 +518,20 @@ class ScenarioStore:
                 params=(row[0],),
             )
         assignment = normalize_assignment(assignment)
+        try:
+            params, metrics = json.loads(row[5]), json.loads(row[7])
+        except (TypeError, ValueError) as error:
+            raise ScenarioError(
+                f"Scenario {name!r} in {self.path} is damaged ({error}): restore a backup of the database."
+            ) from None
         return Scenario(
             name=row[1],
             notes=row[2],
             created_at=row[3],
             updated_at=row[4],
-            params=json.loads(row[5]),
+            params=params,
             dataset_fingerprint=row[6],
-            metrics=json.loads(row[7]),
+            metrics=metrics,
             assignment=assignment,
         )
 

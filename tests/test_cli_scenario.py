@@ -139,3 +139,31 @@ def test_importing_a_file_off_the_format_in_a_subprocess_has_no_traceback(tmp_pa
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("error: scenario.json: format_version must be a whole number")
     assert result.stderr.count("\n") == 1
+
+
+def test_a_page_corrupted_database_is_one_line(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_scenarios import corrupt_pages
+
+    corrupt_pages(db)
+    result = subprocess.run(
+        [sys.executable, "-m", "territory", "scenario", "show", "Plan <A>", "--db", str(db)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr == (f"error: The scenario database {db} could not be used (database disk image is "
+                             f"malformed). Point TERRITORY_STUDIO_DB at another file or restore a backup.\n")
+    code, out, err = run(capsys, "report", "--scenario", "Plan <A>", "--output", str(tmp_path / "r.html"),
+                         "--db", str(db))
+    assert (code, out) == (2, "") and "could not be used (database disk image is malformed)" in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_database_path_under_a_file_or_not_text_is_one_line(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_text("")
+    code, out, err = run(capsys, "scenario", "list", "--db", str(tmp_path / "file" / "s.sqlite"))
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.startswith("error: Cannot create the folder of the scenario database")
+    code, out, err = run(capsys, "scenario", "show", "Q3\udcff", "--db", str(tmp_path / "s.sqlite"))
+    assert (code, out, err) == (2, "", "error: The scenario name 'Q3\\udcff' is not valid text (a byte that is "
+                                       "not UTF-8?).\n")

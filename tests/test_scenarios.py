@@ -460,3 +460,51 @@ def test_a_deeply_nested_scenario_json_is_refused_not_a_recursion_error() -> Non
 def test_null_text_and_objects_read_as_empty() -> None:
     scenario = scenario_from_bytes(scenario_zip({**META, "notes": None, "params": None, "metrics": None}))
     assert (scenario.notes, scenario.params, scenario.metrics) == ("", {}, {})
+
+
+# --- a damaged or unusable database (#18 item 6) ----------------------------------------------------
+
+
+def corrupt_pages(path: Path, first: float = 0.5) -> None:
+    """Overwrite the pages from ``first`` (a fraction of the file) to the end with garbage."""
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the main file
+    data = bytearray(path.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    start = int(len(data) // page * first) * page
+    data[start:] = b"\xab" * (len(data) - start)
+    path.write_bytes(bytes(data))
+
+
+def test_a_page_corrupted_database_is_a_scenario_error(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.sqlite"
+    ScenarioStore(path).save(make_scenario(n=3000))
+    corrupt_pages(path)
+    with pytest.raises(ScenarioError, match=r"could not be used \(database disk image is malformed\)"):
+        ScenarioStore(path).load("Q3 plan")  # pandas' DatabaseError from read_sql_query was a traceback
+
+
+def test_a_database_whose_folder_cannot_be_made_is_a_scenario_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(ScenarioError, match=r"Cannot create the folder of the scenario database .*: File exists"):
+        ScenarioStore(tmp_path / "file" / "scenarios.sqlite")
+    with pytest.raises(ScenarioError, match="Not a directory"):
+        ScenarioStore(tmp_path / "file" / "deeper" / "scenarios.sqlite")
+
+    def read_only(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)  # a read-only parent, even when the tests run as root
+    with pytest.raises(ScenarioError, match="Permission denied. Point TERRITORY_STUDIO_DB at a file"):
+        ScenarioStore(tmp_path / "new" / "scenarios.sqlite")
+
+
+def test_a_name_that_is_not_valid_text_is_a_scenario_error(store: ScenarioStore) -> None:
+    store.save(make_scenario())
+    undecodable = "Q3\udcff"  # how Python passes a command-line byte that is not UTF-8
+    for call in (store.load, store.exists, store.delete, store.record_activation,
+                 lambda name: store.rename("Q3 plan", name), lambda name: store.save(make_scenario(name))):
+        with pytest.raises(ScenarioError, match="is not valid text"):
+            call(undecodable)
