@@ -482,7 +482,6 @@ def _store(args: argparse.Namespace):
 
 def _cmd_scenario(args: argparse.Namespace) -> int:
     import json
-    from dataclasses import replace
     from pathlib import Path
 
     from territory.errors import DataError
@@ -534,9 +533,7 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
         print(f"Wrote scenario {args.name!r} to {path}")
         return EXIT_OK
     if args.action == "import":
-        scenario = read_scenario_file(args.file)
-        if args.rename_to:
-            scenario = replace(scenario, name=args.rename_to)
+        scenario = read_scenario_file(args.file, name=args.rename_to)  # --as "" is refused, not ignored
         saved = store.save(scenario, overwrite=args.overwrite)
         print(f"Imported scenario {saved.name!r} ({saved.accounts:,} accounts) into {store.path}")
         return EXIT_OK

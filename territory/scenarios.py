@@ -17,6 +17,7 @@ import json
 import math
 import os
 import sqlite3
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -106,9 +107,29 @@ def validate_name(name: str) -> str:
         raise ScenarioError(
             f"Scenario names are at most {MAX_NAME_LENGTH} characters; this one has {len(cleaned)}."
         )
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in cleaned):
-        raise ScenarioError("Scenario names cannot contain control characters.")
+    hidden = next(((i, ch) for i, ch in enumerate(cleaned) if _hidden(ch)), None)
+    if hidden is not None:
+        position, char = hidden
+        raise ScenarioError(
+            "Scenario names cannot contain control, invisible or direction-changing characters (one name "
+            f"could pass for another): this one has U+{ord(char):04X} "
+            f"{unicodedata.name(char, 'control character')} at position {position + 1}."
+        )
     return cleaned
+
+
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Hangul fillers and the blank Braille pattern: letters that draw nothing."""
+
+
+def _hidden(char: str) -> bool:
+    """A control (C0, DEL, C1), format (zero-width, bidi override or isolate, BOM, soft hyphen) or
+    blank character: each can make a name look like another one or reorder how it is shown.
+
+    >>> [_hidden(c) for c in ("a", "é", "\u202e", "\u200b", "\x9b", "\u3164")]
+    [False, False, True, True, True, True]
+    """
+    return unicodedata.category(char) in ("Cc", "Cf") or char in _BLANK_LETTERS
 
 
 def dataset_fingerprint(accounts: pd.DataFrame) -> str:
@@ -670,9 +691,10 @@ def _read_assignment_csv(stream: BinaryIO) -> pd.DataFrame:
     return frame
 
 
-def scenario_from_bytes(data: bytes) -> Scenario:
+def scenario_from_bytes(data: bytes, name: str | None = None) -> Scenario:
     """Read a file made by ``scenario_to_bytes``; a wrong, damaged or oversized file raises
     ScenarioFileError (both a ScenarioError and a DataError) with one line that says why.
+    ``name`` replaces the file's own name (which then need not be a valid name).
 
     Nothing is read unbounded: the file, each member unpacked and the number of rows have limits
     (``MAX_SCENARIO_FILE_BYTES``, ``MAX_META_BYTES``, ``MAX_ASSIGNMENT_BYTES``, ``MAX_SCENARIO_ACCOUNTS``).
@@ -700,7 +722,8 @@ def scenario_from_bytes(data: bytes) -> Scenario:
             fields = {key: _meta_text(meta, key) for key in ("notes", "created_at", "updated_at",
                                                               "dataset_fingerprint")}
             params, metrics = _meta_object(meta, "params"), _meta_object(meta, "metrics")
-            name = validate_name(_meta_text(meta, "name"))
+            file_name = _meta_text(meta, "name")  # checked even when ``name`` replaces it
+            name = validate_name(file_name if name is None else name)
             with _open_member(archive, "assignment.csv", MAX_ASSIGNMENT_BYTES) as member:
                 assignment = _read_assignment_csv(member)
     except _ZIP_ERRORS as error:
@@ -769,7 +792,7 @@ def _meta_object(meta: Mapping[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-def read_scenario_file(path: str | Path) -> Scenario:
+def read_scenario_file(path: str | Path, name: str | None = None) -> Scenario:
     """:func:`scenario_from_bytes` of the file at ``path``, reading at most one byte more than a
     scenario file may have (so ``/dev/zero`` or a huge file is refused, not read whole)."""
     path = Path(path)
@@ -778,7 +801,7 @@ def read_scenario_file(path: str | Path) -> Scenario:
             data = handle.read(MAX_SCENARIO_FILE_BYTES + 1)
     except OSError as error:
         raise ScenarioFileError(f"Cannot read {path}: {error.strerror or error}") from None
-    return scenario_from_bytes(data)
+    return scenario_from_bytes(data, name)
 
 
 # --- comparing scenarios ----------------------------------------------------------------------

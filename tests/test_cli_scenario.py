@@ -167,3 +167,19 @@ def test_a_database_path_under_a_file_or_not_text_is_one_line(tmp_path: Path,
     code, out, err = run(capsys, "scenario", "show", "Q3\udcff", "--db", str(tmp_path / "s.sqlite"))
     assert (code, out, err) == (2, "", "error: The scenario name 'Q3\\udcff' is not valid text (a byte that is "
                                        "not UTF-8?).\n")
+
+
+def test_import_as_an_empty_name_is_refused_and_as_renames_a_spoofed_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_scenarios import META, scenario_zip
+
+    file = tmp_path / "spoof.scenario.zip"
+    file.write_bytes(scenario_zip({**META, "name": "Q3\u202e plan"}))
+    db = str(tmp_path / "db.sqlite")
+    code, out, err = run(capsys, "scenario", "import", str(file), "--db", db)
+    assert (code, out) == (2, "") and "U+202E RIGHT-TO-LEFT OVERRIDE at position 3" in err and err.count("\n") == 1
+    code, out, err = run(capsys, "scenario", "import", str(file), "--as", "", "--db", db)
+    assert (code, out) == (2, "") and err.startswith("error: A scenario needs a name")  # was: saved as the file's
+    assert run(capsys, "scenario", "import", str(file), "--as", "Q3 plan", "--db", db)[0] == 0
+    assert ScenarioStore(db).names() == ["Q3 plan"]

@@ -8,6 +8,7 @@ import doctest
 import io
 import json
 import multiprocessing
+import re
 import sqlite3
 import subprocess
 import sys
@@ -508,3 +509,58 @@ def test_a_name_that_is_not_valid_text_is_a_scenario_error(store: ScenarioStore)
                  lambda name: store.rename("Q3 plan", name), lambda name: store.save(make_scenario(name))):
         with pytest.raises(ScenarioError, match="is not valid text"):
             call(undecodable)
+
+
+# --- names that pass for others (#18 item 8) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "position"),
+    [
+        ("Q3 plan\u202e1v", "U+202E RIGHT-TO-LEFT OVERRIDE", 8),
+        ("Q3\u200b plan", "U+200B ZERO WIDTH SPACE", 3),
+        ("\u2067Q3 plan\u2069", "U+2067 RIGHT-TO-LEFT ISOLATE", 1),
+        ("Q3 p\u00adlan", "U+00AD SOFT HYPHEN", 5),
+        ("\ufeffQ3 plan", "U+FEFF ZERO WIDTH NO-BREAK SPACE", 1),
+        ("Q3 plan\x9b", "U+009B control character", 8),
+        ("Q3 \u3164 plan", "U+3164 HANGUL FILLER", 4),
+    ],
+)
+def test_names_with_invisible_or_direction_characters_are_refused(
+    store: ScenarioStore, name: str, code: str, position: int
+) -> None:
+    store.save(make_scenario("Q3 plan"))
+    expected = "direction-changing characters .*: this one has " + re.escape(f"{code} at position {position}")
+    with pytest.raises(ScenarioError, match=expected):
+        store.save(make_scenario(name))
+    with pytest.raises(ScenarioError, match=expected):
+        store.rename("Q3 plan", name)
+    with pytest.raises(ScenarioError, match=expected):
+        scenario_from_bytes(scenario_zip({**META, "name": name}))
+    assert store.names() == ["Q3 plan"]
+
+
+def test_accented_and_other_scripts_are_still_names(store: ScenarioStore) -> None:
+    for name in ("Équipe Île-de-France", "東京 2026", "Plan \u05d0 (Hebrew)", "Q3 \U0001f680"):
+        assert store.save(make_scenario(name)).name == name
+
+
+def test_a_scenario_saved_under_older_rules_can_be_renamed_and_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    store = ScenarioStore(path)
+    store.save(make_scenario("placeholder"))
+    with sqlite3.connect(path) as db:  # as an older version would have saved it
+        db.execute("UPDATE scenarios SET name = ? WHERE name = 'placeholder'", ("Q3\u202e plan",))
+    store.rename("Q3\u202e plan", "Q3 plan")
+    store.save(make_scenario("spoof"))
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE scenarios SET name = ? WHERE name = 'spoof'", ("Q3\u200b plan",))
+    store.delete("Q3\u200b plan")
+    assert store.names() == ["Q3 plan"]
+
+
+def test_a_file_with_a_spoofed_name_imports_under_another_name() -> None:
+    data = scenario_zip({**META, "name": "Q3\u202e plan"})
+    assert scenario_from_bytes(data, name="Q3 plan (imported)").name == "Q3 plan (imported)"
+    with pytest.raises(ScenarioError, match="needs a name"):
+        scenario_from_bytes(data, name="")
