@@ -306,6 +306,40 @@ def _write_alignment(accounts: pd.DataFrame, assignment: pd.DataFrame, path_text
     return len(table)
 
 
+def _refuse_overwriting(output: str | None, *sources: object) -> None:
+    """A ParameterError when ``output`` is a file the command reads (the same file by any path or link):
+    writing it would destroy the input before, or while, it is used."""
+    import os
+
+    from territory.errors import ParameterError
+
+    if output is None or not os.path.exists(output):
+        return
+    for source in sources:
+        try:
+            same = source is not None and os.path.samefile(output, source)
+        except (OSError, ValueError):  # the source does not exist (yet), or the path has a NUL
+            same = False
+        if same:
+            raise ParameterError(
+                f"{output} is also an input ({source}): writing it would overwrite what is being read; "
+                "choose another output file."
+            )
+
+
+def _check_save_as(args: argparse.Namespace) -> None:
+    """``--save-as``: refuse an empty, invalid or taken name (without --overwrite) before balancing."""
+    if args.save_as is None:
+        return
+    from territory.scenarios import ScenarioExistsError, validate_name
+
+    args.save_as = validate_name(args.save_as)  # "" is refused, not taken as "do not save"
+    if not args.overwrite and _store(args).exists(args.save_as):
+        raise ScenarioExistsError(
+            f"A scenario named {args.save_as!r} already exists: pass --overwrite or choose another name."
+        )
+
+
 def _cmd_balance(args: argparse.Namespace) -> int:
     import json
     import time
@@ -316,6 +350,8 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     from territory.schema import TERRITORY_ID
 
     started = time.perf_counter()
+    _refuse_overwriting(args.output, args.input, args.reps, _db_path(args))
+    _check_save_as(args)
     accounts, territories = _load_balance_input(args)
     has_current = TERRITORY_ID in accounts.columns and bool(accounts[TERRITORY_ID].notna().any())
     if args.territories is None and not has_current and territories is None:
@@ -349,7 +385,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     card = scorecard(accounts, labels, previous=previous, territories=result.territories, balance_on=balance_on)
     written = _write_alignment(accounts, result.assignment, args.output) if args.output else None
     saved_as = None
-    if args.save_as:
+    if args.save_as is not None:
         from territory.scenarios import build_scenario, params_to_dict
 
         scenario = build_scenario(
@@ -474,10 +510,21 @@ def _add_scenario_parsers(commands: argparse._SubParsersAction) -> None:
     report.set_defaults(handler=_cmd_report)
 
 
+def _db_path(args: argparse.Namespace):
+    """The scenario database the command uses: --db, else the default; ``--db ""`` is refused."""
+    from territory.errors import ParameterError
+    from territory.scenarios import default_db_path
+
+    db = getattr(args, "db", None)
+    if db is not None and not db.strip():
+        raise ParameterError("--db needs the path of a database file.")
+    return db if db is not None else default_db_path()
+
+
 def _store(args: argparse.Namespace):
     from territory.scenarios import ScenarioStore
 
-    return ScenarioStore(args.db) if getattr(args, "db", None) else ScenarioStore()
+    return ScenarioStore(_db_path(args))
 
 
 def _cmd_scenario(args: argparse.Namespace) -> int:
@@ -525,6 +572,7 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
                 print(f"  {key} = {value}")
         return EXIT_OK
     if args.action == "export":
+        _refuse_overwriting(args.output, store.path)
         path = Path(args.output)
         try:
             path.write_bytes(scenario_to_bytes(store.load(args.name)))
@@ -555,10 +603,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from territory.scenarios import aligned_assignment
     from territory.schema import TERRITORY_ID
 
+    _refuse_overwriting(args.output, args.input, args.reps, args.bookings, _db_path(args))
     accounts, territories = _load_balance_input(args)
     before = accounts[TERRITORY_ID] if TERRITORY_ID in accounts.columns else None
     after, reasons, params, name, messages = before, None, {}, "", []
-    if args.scenario:
+    if args.scenario is not None:  # --scenario "" is an unknown scenario, not "the file's alignment"
         from territory.scenarios import compare_to_dataset
 
         scenario = _store(args).load(args.scenario)

@@ -14,6 +14,7 @@ import pytest
 
 from territory.cli import main, parse_move_budget
 from territory.export import neutralise_formulas
+from territory.scenarios import ScenarioStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -248,3 +249,59 @@ def test_industry_focus_trades_for_concentration(capsys):
     focus = [m for m in out["messages"] if m.startswith("Industry focus 0.50")]
     assert focus and "mean HHI" in focus[0] and "overlap" in focus[0]
     assert out["feasible"] is True
+
+
+# --- careless use (#18 item 8) ---------------------------------------------------------------------
+
+
+def test_output_onto_an_input_file_is_refused_and_the_input_kept(accounts_csv, tmp_path, capsys):
+    original = accounts_csv.read_bytes()
+    (tmp_path / "sub").mkdir()
+    link = tmp_path / "link.csv"
+    link.symlink_to(accounts_csv)
+    reps = tmp_path / "reps.csv"
+    reps.write_text("territory_id,capacity_fte\nT07,1\nT08,1\nT09,1\n")
+    for output, extra in [
+        (str(accounts_csv), []),
+        (str(tmp_path / "sub" / ".." / "accounts.csv"), []),  # the same file spelled another way
+        (str(link), []),  # or reached through a link
+        (str(reps), ["--reps", str(reps)]),
+    ]:
+        code, out, err = run(["balance", str(accounts_csv), "-k", "3", "--output", output, *extra], capsys)
+        assert (code, out) == (2, "") and err.count("\n") == 1
+        assert err.startswith(f"error: {output} is also an input (") and "choose another output file" in err
+    assert accounts_csv.read_bytes() == original
+    assert reps.read_text().startswith("territory_id,capacity_fte\n")
+
+
+def test_report_and_export_refuse_to_overwrite_their_inputs(accounts_csv, tmp_path, capsys):
+    original = accounts_csv.read_bytes()
+    code, _, err = run(["report", str(accounts_csv), "--output", str(accounts_csv)], capsys)
+    assert code == 2 and "is also an input" in err and accounts_csv.read_bytes() == original
+    db = tmp_path / "db.sqlite"
+    assert run(["balance", str(accounts_csv), "-k", "3", "--save-as", "Plan", "--db", str(db)], capsys)[0] == 0
+    code, _, err = run(["scenario", "export", "Plan", "--output", str(db), "--db", str(db)], capsys)
+    assert code == 2 and "is also an input" in err
+    assert ScenarioStore(db).names() == ["Plan"]
+
+
+def test_save_as_an_empty_or_taken_name_is_refused_before_anything_is_written(accounts_csv, tmp_path, capsys):
+    db, output = tmp_path / "db.sqlite", tmp_path / "out.csv"
+    code, out, err = run(["balance", str(accounts_csv), "-k", "3", "--save-as", "", "--output", str(output),
+                          "--db", str(db)], capsys)
+    assert (code, out) == (2, "") and err.startswith("error: A scenario needs a name")  # was: nothing saved, exit 0
+    assert not output.exists()
+    assert run(["balance", str(accounts_csv), "-k", "3", "--save-as", "Plan", "--db", str(db)], capsys)[0] == 0
+    code, _, err = run(["balance", str(accounts_csv), "-k", "3", "--save-as", " Plan ", "--output", str(output),
+                        "--db", str(db)], capsys)
+    assert code == 2 and "'Plan' already exists: pass --overwrite" in err and not output.exists()
+    code, _, err = run(["balance", str(accounts_csv), "-k", "3", "--save-as", "Plan\u200b", "--db", str(db)], capsys)
+    assert code == 2 and "U+200B ZERO WIDTH SPACE" in err
+
+
+def test_empty_scenario_and_db_options_are_refused(accounts_csv, tmp_path, capsys):
+    code, _, err = run(["report", str(accounts_csv), "--scenario", "", "--output", str(tmp_path / "r.html"),
+                        "--db", str(tmp_path / "db.sqlite")], capsys)
+    assert code == 2 and err == "error: There is no scenario named ''.\n"  # was: the file's own alignment
+    code, _, err = run(["scenario", "list", "--db", ""], capsys)
+    assert code == 2 and err == "error: --db needs the path of a database file.\n"  # was: the default database
