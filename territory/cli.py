@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 128 + 13
+"""The reader of stdout went away (``check FILE | head``): the status a shell shows for a program
+stopped by SIGPIPE, as ``cat`` or ``yes`` would be, and nothing printed."""
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -654,15 +657,31 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        args = parser.parse_args(argv)  # --help can meet a closed pipe too
+        code = int(args.handler(args))
+        sys.stdout.flush()  # a reader that left shows here, not in Python's flush at exit
+        return code
     except TerritoryError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so what is still buffered cannot fail again when Python exits."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file (captured in tests, or already closed)
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -95,3 +95,19 @@ def test_main_reports_unreadable_file(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("error: file not found") and captured.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_a_reader_that_left_ends_the_command_quietly(accounts_file, extra):
+    """`check FILE | head`: stdout is a pipe nobody reads, as after head has exited."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "territory", "check", str(accounts_file), *extra], stdout=write_end,
+            stderr=subprocess.PIPE, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert completed.stderr == ""  # was a BrokenPipeError traceback
+    assert completed.returncode == 141  # what a shell shows for a program stopped by SIGPIPE
