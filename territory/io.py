@@ -16,7 +16,9 @@ import codecs
 import csv
 import gc
 import io
+import os
 import re
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,9 @@ EXTRA_FIELDS_COLUMN = "(extra fields)"
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 ISSUES_SHOWN_IN_TEXT = 20
 """``format_report`` lists this many rejected rows and warnings; the JSON report lists all."""
+MAX_STREAM_BYTES = 512 * 2**20
+"""A pipe or device (not a regular file) is read up to 512 MiB, millions of CRM rows (the 1M-row
+benchmark export is 78 MB): ``/dev/zero`` or an endless pipe is refused there, not read forever."""
 
 # --- column names recognised ----------------------------------------------------------------
 
@@ -240,7 +245,9 @@ def _read_bytes(source: object, filename: str | None) -> tuple[bytes, str | None
         if path.is_dir():
             raise DataError(f"{path} is a folder: give the path of a CSV or XLSX file")
         try:
-            return path.read_bytes(), filename or str(path)
+            with path.open("rb") as handle:
+                regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+                return (handle.read() if regular else _read_stream(handle, path)), filename or str(path)
         except OSError as error:
             raise DataError(f"cannot read {path}: {error.strerror or error} (check file permissions)") from None
     if hasattr(source, "read"):
@@ -256,6 +263,20 @@ def _read_bytes(source: object, filename: str | None) -> tuple[bytes, str | None
     raise DataError(
         f"cannot read a {type(source).__name__}: pass a file path, the file's bytes or a binary file object"
     )
+
+
+def _read_stream(handle: BinaryIO, path: Path) -> bytes:
+    """All of a pipe or device, or a DataError past MAX_STREAM_BYTES."""
+    chunks, size = [], 0
+    while chunk := handle.read(2**20):
+        size += len(chunk)
+        if size > MAX_STREAM_BYTES:
+            raise DataError(
+                f"{path} is not a regular file and holds more than {MAX_STREAM_BYTES:,} bytes (/dev/zero or an "
+                "endless pipe?): save the accounts to a CSV or XLSX file and give its path"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def detect_encoding(data: bytes) -> str:

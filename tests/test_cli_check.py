@@ -111,3 +111,13 @@ def test_a_reader_that_left_ends_the_command_quietly(accounts_file, extra):
         os.close(write_end)
     assert completed.stderr == ""  # was a BrokenPipeError traceback
     assert completed.returncode == 141  # what a shell shows for a program stopped by SIGPIPE
+
+
+def test_check_dev_zero_is_one_line(monkeypatch, capsys):
+    from territory import io as territory_io
+
+    monkeypatch.setattr(territory_io, "MAX_STREAM_BYTES", 2**20)  # the real limit, 512 MiB, takes a second
+    assert main(["check", "/dev/zero"]) == 2  # was: read until memory ran out
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith("error: /dev/zero is not a regular file and holds more than 1,048,576 bytes")

@@ -694,3 +694,33 @@ def test_a_territory_capacity_beyond_any_team_is_rejected_with_its_row(tmp_path)
     path = write(tmp_path, "territory_id,capacity_fte\nT1,1\nT2,1e308\n", name="reps.csv")
     with pytest.raises(DataError, match=r"capacity_fte is not a positive number up to 1,000.*row"):
         load_territories(path)
+
+
+# --- files that are not regular files (#18 item 6) ---------------------------------------------------
+
+
+def test_dev_zero_is_refused_after_a_bounded_read(monkeypatch):
+    from territory import io as territory_io
+
+    monkeypatch.setattr(territory_io, "MAX_STREAM_BYTES", 3 * 2**20)  # 512 MiB in use; 3 MiB here
+    with pytest.raises(DataError, match=r"^/dev/zero is not a regular file and holds more than 3,145,728 bytes"):
+        read_table("/dev/zero")
+
+
+def test_a_pipe_within_the_limit_reads_like_a_file(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "accounts.csv"
+    os.mkfifo(fifo)
+    text = HEADER + "A1,Acme,10001,5\nA2,Beta,60601,7\n"
+
+    def feed() -> None:
+        with open(fifo, "w", encoding="utf-8") as writer:
+            writer.write(text)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    frame = read_table(fifo)
+    feeder.join(timeout=10)
+    assert frame["account_id"].tolist() == ["A1", "A2"]
