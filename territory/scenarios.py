@@ -614,7 +614,7 @@ class _BoundedReader(io.RawIOBase):
         super().close()
 
     def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(min(len(buffer), self._left + 1))
+        data = self._raw.read(min(len(buffer), self._left + 1, 2**20))  # chunks: no second copy in memory
         if len(data) > self._left:
             raise _too_large(self._name, self._limit)
         self._left -= len(data)
@@ -629,8 +629,9 @@ def _too_large(name: str, limit: int) -> ScenarioFileError:
     )
 
 
-def _open_member(archive: zipfile.ZipFile, name: str, limit: int) -> io.BufferedReader:
-    """The member as a stream of at most ``limit`` bytes (its declared size is checked first)."""
+def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """The member unpacked, at most ``limit`` bytes (its declared size is checked first, then it is
+    read as a stream that stops past the limit whatever its header says)."""
     try:
         info = archive.getinfo(name)
     except KeyError:
@@ -641,30 +642,68 @@ def _open_member(archive: zipfile.ZipFile, name: str, limit: int) -> io.Buffered
         raise _too_large(name, limit)
     if info.flag_bits & 0x1:
         raise ScenarioFileError(f"{name} in this zip is encrypted: export the scenario again, without a password.")
-    return io.BufferedReader(_BoundedReader(archive.open(info), limit, name))
+    with io.BufferedReader(_BoundedReader(archive.open(info), limit, name)) as member:
+        return member.read(info.file_size + 1) + member.read()  # one buffer of the declared size, then the rest
 
 
-def _read_assignment_csv(stream: BinaryIO) -> pd.DataFrame:
-    """assignment.csv as text columns (blank territories as missing), read as a stream.
+def _read_assignment_csv(data: bytes) -> pd.DataFrame:
+    """assignment.csv as text columns (blank territories as missing).
 
-    A row with more or fewer fields than the header is refused with its row number instead of being
-    stored shifted; more than MAX_SCENARIO_ACCOUNTS lines (blank ones too) or no row at all is refused.
+    Arrow reads it when every row has the header's width (fast: a million rows in about a second);
+    otherwise the csv module finds the first row that has not, and says which.
     """
-    reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""))
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    records = 0
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
     try:
-        for row in reader:
-            records += 1
-            if records > MAX_SCENARIO_ACCOUNTS + 1:
-                raise ScenarioFileError(
-                    f"assignment.csv has more than {MAX_SCENARIO_ACCOUNTS:,} rows, the most Territory Studio "
-                    "imports: it is damaged or not a scenario file."
-                )
+        table = pa_csv.read_csv(
+            pa.py_buffer(data),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={column: pa.string() for column in ASSIGNMENT_COLUMNS},
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        header, rows = _read_assignment_rows(data)
+        frame = pd.DataFrame(rows, columns=header, dtype=object)
+    else:
+        header, frame = table.column_names, table.to_pandas()
+        if len(frame) > MAX_SCENARIO_ACCOUNTS:
+            raise _too_many_rows()
+    if frame.empty:
+        raise ScenarioFileError(
+            "assignment.csv in the scenario file lists no accounts: it needs a header and one row per account."
+        )
+    if len(set(header)) != len(header):
+        raise ScenarioFileError(f"assignment.csv names a column twice ({', '.join(header)}).")
+    for column in (schema.TERRITORY_ID, "previous_territory_id"):
+        if column in frame.columns:
+            frame[column] = frame[column].astype(object).where(frame[column] != "", None)
+    return frame
+
+
+def _too_many_rows() -> ScenarioFileError:
+    return ScenarioFileError(
+        f"assignment.csv has more than {MAX_SCENARIO_ACCOUNTS:,} rows, the most Territory Studio imports: it "
+        "is damaged or not a scenario file."
+    )
+
+
+def _read_assignment_rows(data: bytes) -> tuple[list[str], list[list[str]]]:
+    """Header and rows by the csv module: a row with more or fewer fields than the header is refused
+    with its row and line number instead of being stored shifted; so is a file of more than
+    MAX_SCENARIO_ACCOUNTS rows, blank ones included (each costs a turn of this loop)."""
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=""))
+    header: list[str] = []
+    rows: list[list[str]] = []
+    try:
+        for records, row in enumerate(reader):
+            if records > MAX_SCENARIO_ACCOUNTS:
+                raise _too_many_rows()
             if not row:
                 continue  # a blank line
-            if header is None:
+            if not header:
                 header = row
             elif len(row) != len(header):
                 raise ScenarioFileError(
@@ -678,17 +717,7 @@ def _read_assignment_csv(stream: BinaryIO) -> pd.DataFrame:
         raise ScenarioFileError(
             f"assignment.csv in the scenario file cannot be read (line {reader.line_num:,}: {error})."
         ) from None
-    if header is None or not rows:
-        raise ScenarioFileError(
-            "assignment.csv in the scenario file lists no accounts: it needs a header and one row per account."
-        )
-    if len(set(header)) != len(header):
-        raise ScenarioFileError(f"assignment.csv names a column twice ({', '.join(header)}).")
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    for column in (schema.TERRITORY_ID, "previous_territory_id"):
-        if column in frame.columns:
-            frame[column] = frame[column].where(frame[column] != "", None)
-    return frame
+    return header, rows
 
 
 def scenario_from_bytes(data: bytes, name: str | None = None) -> Scenario:
@@ -706,8 +735,7 @@ def scenario_from_bytes(data: bytes, name: str | None = None) -> Scenario:
         )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            with _open_member(archive, "scenario.json", MAX_META_BYTES) as member:
-                meta_bytes = member.read()
+            meta_bytes = _read_member(archive, "scenario.json", MAX_META_BYTES)
             try:
                 meta = json.loads(meta_bytes.decode("utf-8"))
             except (UnicodeDecodeError, ValueError, RecursionError) as error:
@@ -724,8 +752,7 @@ def scenario_from_bytes(data: bytes, name: str | None = None) -> Scenario:
             params, metrics = _meta_object(meta, "params"), _meta_object(meta, "metrics")
             file_name = _meta_text(meta, "name")  # checked even when ``name`` replaces it
             name = validate_name(file_name if name is None else name)
-            with _open_member(archive, "assignment.csv", MAX_ASSIGNMENT_BYTES) as member:
-                assignment = _read_assignment_csv(member)
+            assignment = _read_assignment_csv(_read_member(archive, "assignment.csv", MAX_ASSIGNMENT_BYTES))
     except _ZIP_ERRORS as error:
         raise ScenarioFileError(
             f"This is not a Territory Studio scenario file ({error}); {_NOT_A_SCENARIO_FILE}."

@@ -379,15 +379,24 @@ def test_the_stream_reader_stops_at_its_limit_whatever_the_header_says() -> None
         io.BufferedReader(reader).read()
 
 
-def test_newlines_are_neither_an_empty_scenario_nor_read_without_end() -> None:
-    with pytest.raises(DataError, match="lists no accounts"):
-        scenario_from_bytes(scenario_zip(csv_text=HEADER + "\n" * 1000))
+def test_newlines_are_not_an_empty_scenario() -> None:
     with pytest.raises(DataError, match="lists no accounts"):
         scenario_from_bytes(scenario_zip(csv_text="\n" * 1000))
-    # just over the row limit: 2,000,010 lines, 2 MB unpacked, 2 KB in the zip
+    # more lines than the row limit, 2 MB unpacked, 2 KB in the zip: was imported as an empty scenario
     flood = scenario_zip(csv_text=HEADER + "\n" * (scenarios.MAX_SCENARIO_ACCOUNTS + 10))
-    with pytest.raises(DataError, match=r"more than 2,000,000 rows"):
+    with pytest.raises(DataError, match="lists no accounts"):
         scenario_from_bytes(flood)
+
+
+@pytest.mark.parametrize("ragged", [False, True], ids=["arrow", "csv module"])
+def test_more_rows_than_the_limit_are_refused(monkeypatch: pytest.MonkeyPatch, ragged: bool) -> None:
+    monkeypatch.setattr(scenarios, "MAX_SCENARIO_ACCOUNTS", 100)
+    rows = "".join(f"A{i},T1,T1,False,\n" for i in range(101)) + ("A,T,T,False,,extra\n" if ragged else "")
+    with pytest.raises(DataError, match="more than 100 rows"):
+        scenario_from_bytes(scenario_zip(csv_text=HEADER + rows))
+    blank = HEADER + "\n" * 100 + "A,T,T,False,,extra\n"  # blank lines count where each costs a loop
+    with pytest.raises(DataError, match="more than 100 rows"):
+        scenario_from_bytes(scenario_zip(csv_text=blank))
 
 
 def test_a_file_larger_than_a_scenario_file_can_be_is_refused_unread(
