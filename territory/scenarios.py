@@ -642,7 +642,13 @@ def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
         raise _too_large(name, limit)
     if info.flag_bits & 0x1:
         raise ScenarioFileError(f"{name} in this zip is encrypted: export the scenario again, without a password.")
-    with io.BufferedReader(_BoundedReader(archive.open(info), limit, name)) as member:
+    try:
+        raw = archive.open(info)
+    except ValueError as error:  # "negative seek value": a damaged offset of the member in the zip
+        raise ScenarioFileError(
+            f"This is not a Territory Studio scenario file ({name}: {error}); {_NOT_A_SCENARIO_FILE}."
+        ) from None
+    with io.BufferedReader(_BoundedReader(raw, limit, name)) as member:
         return member.read(info.file_size + 1) + member.read()  # one buffer of the declared size, then the rest
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from territory import scenarios
 from territory.errors import DataError
@@ -419,6 +421,14 @@ def _patch_member(data: bytes, offset: int, value: bytes) -> bytes:
     return bytes(out)
 
 
+def _claim_directory_later(data: bytes) -> bytes:
+    """The end record says the central directory starts 1,000 bytes later than it does, which moves
+    every member's offset before the start of the file."""
+    end = data.rfind(b"PK\x05\x06")
+    claimed = int.from_bytes(data[end + 16 : end + 20], "little") + 1000
+    return data[: end + 16] + claimed.to_bytes(4, "little") + data[end + 20 :]
+
+
 @pytest.mark.parametrize(
     ("damage", "expected"),
     [
@@ -426,8 +436,9 @@ def _patch_member(data: bytes, offset: int, value: bytes) -> bytes:
         (lambda data: _patch_member(data, 8, b"\x01\x00"), "encrypted"),
         (lambda data: _patch_member(data, 10, b"\x63\x00"), "not a Territory Studio scenario file"),
         (lambda data: data.replace(b"scenario.json", b"scenario.jsox"), "This zip has no scenario.json"),
+        (_claim_directory_later, "negative seek value"),
     ],
-    ids=["truncated", "encrypted", "unknown compression", "no scenario.json"],
+    ids=["truncated", "encrypted", "unknown compression", "no scenario.json", "offsets before the file"],
 )
 def test_a_damaged_zip_is_one_clear_error(damage, expected: str) -> None:
     with pytest.raises(scenarios.ScenarioFileError, match=expected):
@@ -573,3 +584,40 @@ def test_a_file_with_a_spoofed_name_imports_under_another_name() -> None:
     assert scenario_from_bytes(data, name="Q3 plan (imported)").name == "Q3 plan (imported)"
     with pytest.raises(ScenarioError, match="needs a name"):
         scenario_from_bytes(data, name="")
+
+
+# --- property tests: no damaged or malformed scenario file raises anything but ScenarioError --------
+
+VALID_FILE = scenario_to_bytes(make_scenario(n=40))
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(damage=st.lists(st.tuples(st.integers(0, len(VALID_FILE) - 1), st.integers(0, 255)), min_size=1, max_size=12),
+       cut=st.none() | st.integers(0, len(VALID_FILE)))
+def test_a_damaged_file_raises_only_scenario_error(damage: list[tuple[int, int]], cut: int | None) -> None:
+    data = bytearray(VALID_FILE)
+    for at, value in damage:
+        data[at] = value
+    try:
+        scenario_from_bytes(bytes(data[:cut]))
+    except ScenarioError:
+        pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(fields=st.dictionaries(st.sampled_from(["format_version", "name", "notes", "params", "metrics",
+                                               "created_at", "dataset_fingerprint", "accounts"]),
+                              JSON_VALUES, max_size=4),
+       body=st.lists(st.sampled_from(["A1", "T1", ",", '"', "\n", "\r", "'", "=", "True", "é", "\ufeff", " "]),
+                     max_size=60).map("".join))
+def test_a_malformed_file_raises_only_scenario_error(fields: dict, body: str) -> None:
+    try:
+        scenario = scenario_from_bytes(scenario_zip({**META, **fields}, HEADER + body))
+    except ScenarioError:
+        return
+    assert len(scenario.assignment) >= 1 and list(scenario.assignment.columns) == list(scenarios.ASSIGNMENT_COLUMNS)
