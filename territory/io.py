@@ -994,8 +994,9 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
         index=index,
     )
     extras = _extra_columns(raw, resolved)
-    for name, column in extras.items():
-        accounts[name] = raw[column][keep].reset_index(drop=True)
+    if extras:  # all at once: one column at a time is quadratic in the number of columns
+        extra_frame = pd.DataFrame({name: raw[column][keep].reset_index(drop=True) for name, column in extras.items()})
+        accounts = pd.concat([accounts, extra_frame.set_axis(accounts.index)], axis=1)
 
     if S.TERRITORY_ID in resolved and _key(resolved[S.TERRITORY_ID]) in {_key(o) for o in OWNER_SYNONYMS}:
         notes.append(
