@@ -841,6 +841,24 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
             ),
         )
 
+    # A value holding a line break: legitimate in a quoted address, or a quote left open that
+    # read the following lines into this row (#18, item 5). Either way the report says so.
+    spans = np.zeros(n, dtype=bool)
+    for column in columns:
+        broken = raw[column].str.contains("\n", regex=False).to_numpy(dtype=bool)
+        if broken.any():
+            spans |= broken
+            warns.add(np.flatnonzero(broken), column,
+                      f"{column} holds a line break, so this row spans several lines of the file; if a quote was "
+                      "left open there, the lines after it were read into this value: check the quotes")
+    if spans.any():
+        rows = np.flatnonzero(spans) + 1
+        notes.append(
+            f"{int(spans.sum()):,} row{'s' if spans.sum() > 1 else ''} (row {', '.join(map(str, rows[:5]))}"
+            f"{', ...' if rows.size > 5 else ''}) hold{'' if spans.sum() > 1 else 's'} a line break inside a "
+            "quoted value: if a quote was left "
+            "open, the lines after it were read into that row (check the quotes in the source).")
+
     # 2. account_id: present and unique (never merged).
     reject(~has_id, S.ACCOUNT_ID, lambda p: "account_id is blank: give every account a unique ID")
     codes, _ = pd.factorize(ids)

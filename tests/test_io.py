@@ -738,3 +738,22 @@ def test_a_wide_export_keeps_every_extra_column_in_order(tmp_path):
     assert extra == names
     assert result.accounts["custom_599"].tolist() == ["v0_599", "v1_599", "v2_599"]
     assert result.accounts.index.tolist() == [0, 1, 2]
+
+
+def test_an_unclosed_quote_that_swallows_lines_is_reported(tmp_path):
+    """#18, item 5: a quote left open reads the next lines into one value; the count identity held
+    but hid the loss. The row and the file's notes now say a value spans several lines."""
+    text = 'account_id,name,latitude,longitude\nA1,"Acme,40,-100\nA2,Beta,41,-101\nA3,Gamma,42,-102\nA4,"D",43,-103\n'
+    result = load_accounts(write(tmp_path, text))
+    assert_every_row_accounted_for(result)
+    assert result.report.rows_read == 1  # the parser's reading: lines 2-5 are one row
+    assert any("holds a line break" in issue.reason for issue in result.report.warnings if issue.field == "name")
+    assert any("line break inside a quoted value" in note for note in result.report.notes)
+
+
+def test_a_quoted_address_across_lines_loads_with_the_same_notice(tmp_path):
+    text = 'account_id,street,latitude,longitude\nA1,"1 Main St\nSuite 4",40,-100\nA2,2 Oak Ave,41,-101\n'
+    result = load_accounts(write(tmp_path, text))
+    assert result.report.rows_loaded == 2
+    assert result.accounts.loc[0, "street"] == "1 Main St\nSuite 4"
+    assert [issue.row for issue in result.report.warnings] == [1]
