@@ -279,6 +279,22 @@ def _read_stream(handle: BinaryIO, path: Path) -> bytes:
     return b"".join(chunks)
 
 
+def _stray_as_cp1252(error: UnicodeDecodeError) -> tuple[str, int]:
+    """Decoding error handler: a byte that is not UTF-8 is read as the Windows character it most
+    likely was (a name pasted from a cp1252 file), Latin-1 where cp1252 has none."""
+    def one(byte: int) -> str:
+        try:
+            return bytes([byte]).decode("cp1252")
+        except UnicodeDecodeError:
+            return chr(byte)  # Latin-1
+
+    return "".join(one(b) for b in error.object[error.start:error.end]), error.end
+
+
+_STRAY_AS_CP1252 = "territory-stray-cp1252"
+codecs.register_error(_STRAY_AS_CP1252, _stray_as_cp1252)
+
+
 def detect_encoding(data: bytes) -> str:
     """The text encoding of a CSV: BOMs first, then UTF-8, cp1252 (Excel on Windows), latin-1."""
     if data.startswith(codecs.BOM_UTF8):
@@ -328,6 +344,24 @@ def _read_csv(data: bytes, label: str) -> tuple[pd.DataFrame, list[str]]:
     if encoding == "utf-16":
         data = data.decode("utf-16").encode("utf-8")
         encoding = "utf-8"
+    stray_note = None
+    if encoding in ("cp1252", "latin-1"):
+        # mostly UTF-8 with a few stray bytes (one Latin-1 name pasted in): decoding it all as
+        # cp1252 would garble every accented name ("CafÃ©"); keep UTF-8 and name the bad lines
+        text = data.decode("utf-8", errors="replace")
+        stray = text.count("\ufffd")  # one per invalid sequence: where the stray bytes are
+        high = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) >= 0x80))
+        if high - stray > 4 * stray:  # bytes of valid UTF-8 characters (2-4 each) well above the stray ones
+            lines = []
+            at = text.find("\ufffd")
+            while at >= 0 and len(lines) < 5:
+                lines.append(text.count("\n", 0, at) + 1)
+                at = text.find("\ufffd", at + 1)
+            data, encoding = data.decode("utf-8", errors=_STRAY_AS_CP1252).encode("utf-8"), "utf-8"
+            bytes_text = f"{stray:,} byte{'s that are' if stray > 1 else ' that is'}"
+            stray_note = (f"{label} is UTF-8 except for {bytes_text} not (line "
+                          f"{', '.join(map(str, dict.fromkeys(lines)))}{', ...' if stray > len(lines) else ''}): "
+                          "read as Windows (cp1252) characters; check those names in the source")
     sample = data[:65536].decode(encoding, errors="replace")
     # Binary formats (PDF, images, executables) hold NUL bytes early on; a few other control
     # characters can sit in real cells, so only a text that is mostly control codes is refused.
@@ -345,6 +379,8 @@ def _read_csv(data: bytes, label: str) -> tuple[pd.DataFrame, list[str]]:
     ]
     if encoding == "latin-1":
         notes.append(f"{label} is neither UTF-8 nor cp1252; read as latin-1: check accented names.")
+    if stray_note:
+        notes.append(stray_note)
     frame = _read_csv_arrow(data, encoding, delimiter, sample)
     if frame is None:
         try:
@@ -738,6 +774,19 @@ def _quote(values: pd.Series, limit: int = 40) -> pd.Series:
     return "'" + short + "'"
 
 
+def _repeated_header_notes(columns: list[str]) -> list[str]:
+    """A name the header repeats (the readers keep the copies as 'name.1', 'name.2'...)."""
+    present = set(columns)
+    copies: dict[str, list[str]] = {}
+    for column in columns:
+        match = re.fullmatch(r"(.+)\.(\d+)", column)
+        if match and match.group(1) in present:
+            copies.setdefault(match.group(1), []).append(column)
+    return [f"Column '{name}' appears {len(extra) + 1} times in the header: the first is read, the others are kept "
+            f"as {', '.join(repr(c) for c in extra)}; rename or remove the copies in the source."
+            for name, extra in copies.items()]
+
+
 def _as_text_frame(raw: pd.DataFrame) -> pd.DataFrame:
     """All columns as str with '' for missing, unique string column names, RangeIndex.
 
@@ -791,6 +840,7 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
     raw = _as_text_frame(raw)
     n = len(raw)
     columns = [c for c in raw.columns if c != EXTRA_FIELDS_COLUMN]
+    notes += _repeated_header_notes(columns)
     resolved = _resolve_mapping(columns, mapping, S.ACCOUNT_COLUMNS, suggest_mapping(columns))
     lone = [c for c in (S.LATITUDE, S.LONGITUDE) if c in resolved and c not in (mapping or {})]
     if len(lone) == 1 and (S.LATITUDE in resolved) != (S.LONGITUDE in resolved) and S.POSTAL_CODE in resolved:

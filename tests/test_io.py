@@ -757,3 +757,22 @@ def test_a_quoted_address_across_lines_loads_with_the_same_notice(tmp_path):
     assert result.report.rows_loaded == 2
     assert result.accounts.loc[0, "street"] == "1 Main St\nSuite 4"
     assert [issue.row for issue in result.report.warnings] == [1]
+
+
+def test_a_utf8_file_with_one_stray_windows_byte_stays_utf8(tmp_path):
+    """#18, item 10: one Latin-1 byte made the whole file cp1252 ("CafÃ©" for every accented
+    name, silently); the file is read as UTF-8, the stray byte as the Windows character it was,
+    and a note names its line."""
+    data = ("account_id,name,latitude,longitude\nA1,Café Noir,40,-100\nA2,Müller GmbH,41,-101\n"
+            "A3,Zoë Ltd,42,-102\n").encode() + "A4,Caf\xe9 Latin,43,-103\n".encode("latin-1")
+    result = load_accounts(write(tmp_path, data))
+    assert result.accounts["name"].tolist() == ["Café Noir", "Müller GmbH", "Zoë Ltd", "Café Latin"]
+    assert any("UTF-8 except for 1 byte" in note and "line 5" in note for note in result.report.notes)
+
+
+def test_a_repeated_column_name_is_reported(tmp_path):
+    """#18, item 10: a second 'revenue' column was carried as 'revenue.1' without a word."""
+    text = "account_id,latitude,longitude,revenue,revenue\nA1,40,-100,100,999\n"
+    result = load_accounts(write(tmp_path, text))
+    assert result.accounts.loc[0, "revenue"] == 100
+    assert any("'revenue' appears 2 times" in note for note in result.report.notes)
