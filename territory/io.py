@@ -500,7 +500,72 @@ def _read_xlsx(data: bytes, label: str) -> tuple[pd.DataFrame, list[str]]:
     if len(sheets) > 1:
         others = ", ".join(f"'{s}'" for s in sheets[1:])
         notes.append(f"{label} has {len(sheets)} sheets; only the first was read (ignored: {others}).")
+    notes += _long_numbers_notes(frame, label)
+    merged = _merged_ranges(data)
+    if merged:
+        notes.append(f"{label}: {len(merged):,} merged cell range{'s' if len(merged) > 1 else ''} on the first sheet "
+                     f"({', '.join(merged[:5])}{', ...' if len(merged) > 5 else ''}): only the first cell of a merged "
+                     "range holds its value, the others are read as blank; unmerge and fill them in Excel.")
     return frame, notes
+
+
+EXCEL_DIGITS = 15
+"""Excel keeps 15 significant digits of a number: a longer ID typed as a number has lost the rest."""
+
+
+def _long_numbers_notes(frame: pd.DataFrame, label: str) -> list[str]:
+    """Columns holding whole numbers longer than Excel keeps (stored as numbers, not text): a
+    value that is exactly a double is one Excel rounded; text of the same length rarely is."""
+    notes = []
+    for column in frame.columns:
+        values = frame[column]
+        long_digits = values.str.fullmatch(rf"\d{{{EXCEL_DIGITS + 1},}}").to_numpy(dtype=bool)
+        if not long_digits.any():
+            continue
+        rounded = [p for p in np.flatnonzero(long_digits) if int(float(values.iloc[p])) == int(values.iloc[p])]
+        if rounded:
+            many = len(rounded) > 1
+            notes.append(f"{label}: {len(rounded):,} value{'s' if many else ''} of '{column}' longer than "
+                         f"{EXCEL_DIGITS} digits {'were' if many else 'was'} stored as numbers, so Excel kept only "
+                         f"{EXCEL_DIGITS} of {'their' if many else 'its'} "
+                         f"digits (e.g. row {rounded[0] + 1}: {values.iloc[rounded[0]]}); format the column as Text "
+                         "in Excel and export again.")
+    return notes
+
+
+def _merged_ranges(data: bytes) -> list[str]:
+    """The merged cell ranges of a workbook's first sheet, read from its XML (openpyxl's fast
+    read-only mode, which pandas uses, does not report them)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            workbook = book.read("xl/workbook.xml").decode("utf-8", errors="replace")
+            first = re.search(r"<(?:\w+:)?sheet\b[^>]*\br:id=\"([^\"]+)\"", workbook)
+            rels = book.read("xl/_rels/workbook.xml.rels").decode("utf-8", errors="replace")
+            if first is None:
+                return []
+            targets = {}
+            for tag in re.findall(r"<Relationship\b[^>]*>", rels):
+                rid, where = re.search(r'\bId="([^"]+)"', tag), re.search(r'\bTarget="([^"]+)"', tag)
+                if rid and where:
+                    targets[rid.group(1)] = where.group(1)
+            if first.group(1) not in targets:
+                return []
+            path = targets[first.group(1)].lstrip("/")
+            path = path if path.startswith("xl/") else f"xl/{path}"
+            ranges: list[str] = []
+            tail = b""
+            with book.open(path) as sheet:
+                while chunk := sheet.read(1 << 20):
+                    text = tail + chunk
+                    ranges += re.findall(rb"<(?:\w+:)?mergeCell\b[^>]*\bref=\"([A-Z]+[0-9]+:[A-Z]+[0-9]+)\"", text)
+                    cut = text.rfind(b"<")
+                    # a tag cut at the chunk's end is read again with the next chunk
+                    tail = text[cut:] if cut >= 0 and b">" not in text[cut:] else b""
+            return list(dict.fromkeys(r.decode() for r in ranges))
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return []
 
 
 def _check_header(frame: pd.DataFrame, label: str) -> None:

@@ -776,3 +776,35 @@ def test_a_repeated_column_name_is_reported(tmp_path):
     result = load_accounts(write(tmp_path, text))
     assert result.accounts.loc[0, "revenue"] == 100
     assert any("'revenue' appears 2 times" in note for note in result.report.notes)
+
+
+def _workbook(rows: list[list[object]], merge: str | None = None) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    if merge:
+        sheet.merge_cells(merge)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_xlsx_id_longer_than_excel_keeps_is_reported_and_a_text_one_is_not(tmp_path):
+    """#18, item 10: a 20-digit ID stored as a number lost its last digits without a word."""
+    data = _workbook([["account_id", "latitude", "longitude", "crm_key"],
+                      [12345678901234567890, 40, -100, "12345678901234567890"],
+                      ["A2", 41, -101, "7"]])
+    result = load_accounts(write(tmp_path, data, name="accounts.xlsx"))
+    notes = [note for note in result.report.notes if "longer than 15 digits" in note]
+    assert len(notes) == 1 and "'account_id'" in notes[0] and "row 1" in notes[0]
+    assert result.accounts.loc[0, "crm_key"] == "12345678901234567890"  # stored as text: exact, no note
+
+
+def test_merged_xlsx_cells_are_reported(tmp_path):
+    data = _workbook([["account_id", "latitude", "longitude", "industry"], ["A1", 40, -100, "Retail"],
+                      ["A2", 41, -101, None]], merge="D2:D3")
+    result = load_accounts(write(tmp_path, data, name="accounts.xlsx"))
+    assert any("1 merged cell range on the first sheet (D2:D3)" in note for note in result.report.notes)
