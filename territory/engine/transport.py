@@ -146,6 +146,8 @@ elastic form, so that its large penalty times the flow still fits in 64 bits).""
 COST_UNITS = 1e6
 """... and in whole cost steps: the spread of the pair costs is this many of them."""
 INT64_ROOM = 2e18
+MAX_PENALTY = 1e12
+"""The most cost steps the soft penalty may take."""
 ROUNDING_SLACK = 1e-9
 """Load outside the band, as a share of the total, that the integer rounding may cause."""
 
@@ -169,8 +171,9 @@ def _min_cost_flow(mass: np.ndarray, cand: np.ndarray, cost: np.ndarray, g_idx: 
     if G == 0 or total <= 0 or not np.isfinite(pair_cost).all() or (cand < 0).all(axis=1).any():
         return None
     spread = float(pair_cost.max() - pair_cost.min())
-    # the soft penalty (more than the spread) is 4 x COST_UNITS steps, the spread at most COST_UNITS
-    cost_scale = 4.0 * COST_UNITS / max(soft, 4.0 * spread, 1e-300)
+    # the spread of the pair costs is COST_UNITS steps, unless that makes the penalty too many to
+    # add up in 64 bits (costs within a hair of each other: the penalty is then MAX_PENALTY steps)
+    cost_scale = min(COST_UNITS / spread if spread > 0 else 1.0, MAX_PENALTY / soft)
     unit_cost = np.rint((pair_cost - pair_cost.min()) * cost_scale).astype(np.int64)
     penalty = int(np.rint(soft * cost_scale))
     # a path of the flow crosses each territory at most twice: beyond it no rerouting pays
