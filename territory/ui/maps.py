@@ -6,9 +6,13 @@ left unset makes no request; the geography comes from the state outlines shipped
 Safety: deck.gl writes a tooltip's ``"html"`` with ``innerHTML`` and its ``"text"`` with
 ``innerText``. Streamlit 1.67 HTML-escapes the values it interpolates into an ``"html"`` template,
 but older releases may not, and pre-escaped values would then show as ``&lt;`` (double escaping).
-So every map uses ``tooltip={"text": "{tip}"}``: one plain-text ``tip`` field per object (lines
-joined with newlines), written with ``innerText`` in every version, so an account named
-``<img src=x onerror=alert(1)>`` shows as text. The legend is HTML and is escaped here (``esc``).
+(The Quarterly review's map used an ``"html"`` template with pre-escaped values: in 1.67 its
+``<b>`` and ``<br/>`` showed as typed and ``&`` in a rep name as ``&amp;``.) So every map uses
+:data:`TOOLTIP`, ``{"text": "{tip}"}``: one plain-text ``tip`` field per object (lines joined with
+newlines), written with ``innerText`` in every version, so an account named
+``<img src=x onerror=alert(1)>`` shows as text, exactly as typed. The first line is the tooltip's
+title: the app's CSS (``widgets.APP_CSS``) sets it in bold. The legend is HTML and is escaped here
+(``esc``).
 
 Main entry points
 -----------------
@@ -68,6 +72,10 @@ TOOLTIP_STYLE = {
     "padding": "6px 8px",
     "boxShadow": "0 1px 4px rgba(0,0,0,0.15)",
 }
+
+
+TOOLTIP = {"text": "{tip}", "style": TOOLTIP_STYLE}
+"""Every map's tooltip: each object's plain-text ``tip``, written with innerText (module docstring)."""
 
 
 class CompactDeck(pdk.Deck):
@@ -816,7 +824,7 @@ def build_account_map(
         layers=layers,
         initial_view_state=view,
         map_provider=None,  # offline: no basemap request (map_style deliberately left unset)
-        tooltip={"text": "{tip}", "style": TOOLTIP_STYLE},  # innerText: see the module docstring
+        tooltip=TOOLTIP,  # innerText: see the module docstring
     )
     note = None
     if total > len(points):
@@ -893,7 +901,7 @@ def build_side_by_side(
         layers=[*left.deck.layers, *right.deck.layers],
         initial_view_state=view,
         map_provider=None,  # offline: no basemap request (map_style deliberately left unset)
-        tooltip={"text": "{tip}", "style": TOOLTIP_STYLE},
+        tooltip=TOOLTIP,
     )
     return MapView(deck=deck, legend_html=right.legend_html, note=right.note,
                    points_shown=right.points_shown, points_total=right.points_total)

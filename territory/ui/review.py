@@ -369,10 +369,11 @@ def penetration_cells(accounts: pd.DataFrame, trailing: pd.Series, resolution: i
     cells["color"] = [
         [*(PENETRATION_RAMP[c] if np.isfinite(p) else NO_POTENTIAL_RGB), 200] for c, p in zip(cls, pct)
     ]
+    # Plain text, one line per figure: the map's tooltip is written with innerText (see maps.TOOLTIP).
     cells["tip"] = [
-        f"<b>Penetration {p:.1f}%</b><br/>Bookings (trailing 4Q): {maps.esc(usd(b))}<br/>"
-        f"Potential: {maps.esc(usd(q))}/yr<br/>{n:,} accounts in this hexagon"
-        if np.isfinite(p) else f"<b>No potential recorded</b><br/>{n:,} accounts"
+        (f"Penetration {p:.1f}%\nBookings (trailing 4Q): {usd(b)}\nPotential: {usd(q)}/yr\n"
+         if np.isfinite(p) else "No potential recorded\n")
+        + f"{n:,} account{'s' if n != 1 else ''} in this hexagon"
         for p, b, q, n in zip(pct, cells["bookings"], cells["potential"], cells["accounts"])
     ]
     return cells
@@ -439,8 +440,6 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
     homes = maps.home_bases(territories, rgb)
     view_state = maps.view_for(lat, lon, width, height)
     if len(homes):
-        # this map's tooltip is HTML (the hexagons' tips carry <b>): escape the homes' plain-text tips
-        homes = homes.assign(tip=[maps.esc(tip).replace("\n", "<br/>") for tip in homes["tip"]])
         layers.append(pdk.Layer("ScatterplotLayer", data=homes, id="review-homes", get_position=["lon", "lat"],
                                 get_fill_color=[255, 255, 255, 255], get_line_color="color", stroked=True,
                                 filled=True, get_radius=8000, radius_min_pixels=6, radius_max_pixels=9,
@@ -451,7 +450,7 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
         layers=layers,
         initial_view_state=view_state,
         map_provider=None,  # offline: no basemap request (map_style deliberately left unset)
-        tooltip={"html": "{tip}", "style": maps.TOOLTIP_STYLE},
+        tooltip=maps.TOOLTIP,
     )
     missing = int((~(np.isfinite(lat) & np.isfinite(lon))).sum())
     note = f"{missing:,} accounts without coordinates are not on the map." if missing else None

@@ -159,6 +159,8 @@ APP_CSS = """
 /* Less empty space above the page title; the sidebar carries the app's name and status. */
 [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 2rem; }
 [data-testid="stMetricValue"] { font-size: 1.9rem; }
+/* Map tooltips are plain text (maps.TOOLTIP); their first line is the title. */
+.deck-tooltip::first-line { font-weight: 600; }
 </style>
 """
 

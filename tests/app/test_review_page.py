@@ -182,22 +182,30 @@ def test_a_stored_scenario_can_be_reviewed(sample, tmp_path):
     assert quotas.to_dict() == expected.table.set_index(schema.TERRITORY_ID)["quota"].to_dict()
 
 
-def test_penetration_map_tooltips_escape_rep_names(sample):
-    """The penetration map's tooltip is HTML (hexagon tips are bold): home-base tips must be escaped."""
+def test_penetration_map_tooltips_are_plain_text_shown_as_typed(sample):
+    """The penetration map's tooltip is written with innerText, like every other map: no markup in the
+    hexagons' tips (Streamlit 1.67 escapes values put into an "html" template, so <b> showed as typed),
+    and rep names as typed, neither escaped (a pre-escaped '&' showed as '&amp;') nor live."""
     import json
 
     from territory.ui import review as review_ui
     from territory.ui import state
 
-    hostile = "<img src=x onerror=alert(1)>"
+    hostile, ampersand = "<img src=x onerror=alert(1)>", "Smith & Co"
     territories = sample.territories.assign(
-        **{schema.REP_NAME: [hostile] + sample.territories[schema.REP_NAME].tolist()[1:]})
+        **{schema.REP_NAME: [hostile, ampersand] + sample.territories[schema.REP_NAME].tolist()[2:]})
     dataset = state.ActiveDataset(name="x", accounts=sample.accounts, territories=territories,
                                   bookings=sample.bookings, fingerprint="fp-xss-review")
     labels = sample.accounts[schema.TERRITORY_ID].astype("string")
     view = review_ui.penetration_map(dataset, labels, {})
     spec = json.loads(view.deck.to_json())
-    homes = next(layer for layer in spec["layers"] if layer["id"] == "review-homes")
-    tips = [row["tip"] for row in homes["data"]]
-    assert not any("<img" in tip for tip in tips)
-    assert any("&lt;img src=x onerror=alert(1)&gt;" in tip for tip in tips)
+    tooltip = view.deck._tooltip
+    assert set(tooltip) == {"text", "style"} and tooltip["text"] == "{tip}"
+    layer = {layer["id"]: layer for layer in spec["layers"]}
+    cells = [row["tip"] for row in layer["review-penetration"]["data"]]
+    assert cells and not any("<" in tip or "&" in tip for tip in cells)
+    assert cells[0].startswith(("Penetration ", "No potential recorded\n"))
+    assert any(tip.endswith("\n1 account in this hexagon") for tip in cells)
+    homes = [row["tip"] for row in layer["review-homes"]["data"]]
+    assert f"Home base\nRep: {hostile}\nTerritory: T01" in homes
+    assert f"Home base\nRep: {ampersand}\nTerritory: T02" in homes
