@@ -140,4 +140,4 @@ with r_right:
 st.subheader("Export")
 ui.downloads_ui(dataset, chosen, active, review)
 with st.expander("Everything in one table"):
-    st.dataframe(display_table(review), hide_index=True, width="stretch")
+    st.dataframe(widgets.blank_missing(display_table(review), ["Rep"]), hide_index=True, width="stretch")

@@ -48,11 +48,13 @@ with tab_table:
         if c in table and not (c == "deviation_pct" and settings.balance_on == "workload")  # = utilisation - 100
     ]
     st.dataframe(
-        table[shown].round({schema.REVENUE: 0, schema.POTENTIAL: 0, schema.WORKLOAD_HOURS: 0}),
+        widgets.blank_missing(table[shown].round({schema.REVENUE: 0, schema.POTENTIAL: 0, schema.WORKLOAD_HOURS: 0}),
+                              [schema.REP_NAME, schema.REGION]),
         hide_index=True,
         height=min(38 + 35 * len(table), 740),
         column_config={
-            schema.TERRITORY_ID: st.column_config.TextColumn("Territory", pinned=True, width=70),
+            schema.TERRITORY_ID: st.column_config.TextColumn(
+                "Territory", pinned=True, width=widgets.text_width(table[schema.TERRITORY_ID], "Territory", 70)),
             schema.REP_NAME: st.column_config.TextColumn("Rep", width=125),
             schema.REGION: st.column_config.TextColumn("Region", width=65),
             "accounts": st.column_config.NumberColumn("Accounts", format="localized", width=70),

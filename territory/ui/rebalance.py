@@ -819,6 +819,7 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, c
     after_key = f"{fingerprint}:{frame_fingerprint(whatif.after, after_homes)}"
     ids = sorted(set(whatif.before.dropna()) | after_ids)
     reps = pd.concat([territories, whatif.after_territories]).drop_duplicates(schema.TERRITORY_ID)
+    homes = maps.has_home_bases(reps)  # no "Rep home base" in the legend of a map that draws none
     # One deck for both (the after copy sits to the east): one WebGL context, shaders compiled once.
     pair = maps.build_side_by_side(
         accounts, whatif.before, whatif.after, territories, after_homes, colors=dict(colors),
@@ -835,7 +836,7 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, c
             st.pydeck_chart(pair.deck, height=MAP_HEIGHT_PX, key="rb_map")
             st.caption("Before on the left, after on the right: one map, so panning and zooming move both.")
         with legend:
-            st.html(maps.legend_html(ids, dict(colors), reps, show_homes=True, note=pair.note))
+            st.html(maps.legend_html(ids, dict(colors), reps, show_homes=homes, note=pair.note))
         return
     before_view = maps.build_account_map(accounts, whatif.before, territories, cache_key=before_key, **common)
     after_view = maps.build_account_map(accounts, whatif.after, after_homes, cache_key=after_key, **common)
@@ -847,7 +848,7 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, c
         st.markdown("**After**")
         st.pydeck_chart(after_view.deck, height=MAP_HEIGHT_PX, key="rb_map_after")
     with legend:
-        st.html(maps.legend_html(ids, dict(colors), reps, show_homes=True, note=after_view.note))
+        st.html(maps.legend_html(ids, dict(colors), reps, show_homes=homes, note=after_view.note))
 
 
 def _move_accounts(account_ids: Sequence[str], to: str) -> None:

@@ -17,7 +17,7 @@ import streamlit as st
 
 from territory import schema
 from territory.review import ALL_ACCOUNTS, QuarterlyReview, ReviewSettings, account_trailing_bookings, build_review
-from territory.ui import charts, maps, state
+from territory.ui import charts, maps, state, widgets
 from territory.ui import colors as tcolors
 from territory.ui.state import labels_fingerprint
 from territory.ui.text import chart_escape, chart_labels, md_escape
@@ -380,7 +380,7 @@ def penetration_cells(accounts: pd.DataFrame, trailing: pd.Series, resolution: i
 
 
 def penetration_legend(resolution: int, territory_ids: list[str], colors: dict[str, str],
-                       territories: pd.DataFrame | None, note: str | None = None) -> str:
+                       territories: pd.DataFrame | None, note: str | None = None, show_homes: bool = True) -> str:
     """Escaped legend: penetration classes, then the territory outline colours."""
     parts = ['<div style="font-size:12px;line-height:1.45;">',
              "<div style='font-weight:600;margin-bottom:2px'>Penetration per hexagon (%)</div>",
@@ -394,7 +394,7 @@ def penetration_legend(resolution: int, territory_ids: list[str], colors: dict[s
     parts.append(f"<div><span style='display:inline-block;width:14px;height:10px;background:rgb{NO_POTENTIAL_RGB};"
                  "border:1px solid #bbb;margin-right:6px'></span>no potential</div>")
     parts.append(f"<div style='color:#777;margin-bottom:6px'>H3 resolution {resolution}</div>")
-    parts.append(maps.legend_html(territory_ids, colors, territories, show_homes=True, note=note))
+    parts.append(maps.legend_html(territory_ids, colors, territories, show_homes=show_homes, note=note))
     parts.append("</div>")
     return "".join(parts)
 
@@ -431,7 +431,7 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
     layers.append(pdk.Layer("H3HexagonLayer", data=cells[["hex", "color", "tip"]], id="review-penetration",
                             get_hexagon="hex", get_fill_color="color", extruded=False, filled=True,
                             stroked=False, pickable=True))  # no cell borders: a PathLayer is slow to draw
-    hulls = maps.territory_hulls(accounts, labels, rgb, dataset.territories)
+    hulls, outline_note = maps.drawable_hulls(maps.territory_hulls(accounts, labels, rgb, dataset.territories))
     if len(hulls):
         layers.append(maps.hull_outline_layer(hulls, id="review-outlines", width_px=2))
     territories = dataset.territories
@@ -453,9 +453,10 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
         tooltip=maps.TOOLTIP,
     )
     missing = int((~(np.isfinite(lat) & np.isfinite(lon))).sum())
-    note = f"{missing:,} accounts without coordinates are not on the map." if missing else None
+    note = " ".join(n for n in (outline_note, f"{missing:,} accounts without coordinates are not on the map."
+                                if missing else None) if n) or None
     ids = tcolors.all_territory_ids(None, labels)
-    legend = penetration_legend(resolution, ids, colors, territories, note)
+    legend = penetration_legend(resolution, ids, colors, territories, note, show_homes=len(homes) > 0)
     return maps.MapView(deck=deck, legend_html=legend, note=note, points_shown=len(cells),
                         points_total=len(accounts))
 
@@ -466,13 +467,13 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
 def performance_frame(review: QuarterlyReview) -> pd.DataFrame:
     """Per-territory performance for st.dataframe (units in the column config)."""
     t = review.table
-    return pd.DataFrame({
+    return widgets.blank_missing(pd.DataFrame({
         "Territory": t[schema.TERRITORY_ID], "Rep": t[schema.REP_NAME],
         "Bookings last": t["bookings_last_quarter"].round(0), "QoQ": t["qoq_pct"], "YoY": t["yoy_pct"],
         "Trailing 4Q": t["trailing_4q"].round(0), "Potential": t[schema.POTENTIAL].round(0),
         "Penetration": t["penetration_pct"],
         "Attainment": t["attainment_pct"],
-    })
+    }), ["Rep"])
 
 
 def performance_config(latest_q: str | None) -> dict:
@@ -545,14 +546,14 @@ def _value_text(value: float, unit: str) -> str:
 
 def flags_frame(flags: pd.DataFrame) -> pd.DataFrame:
     """Flags for display: territory, rep, flag, value and threshold with units, detail sentence."""
-    return pd.DataFrame({
+    return widgets.blank_missing(pd.DataFrame({
         "Territory": flags[schema.TERRITORY_ID],
         "Rep": flags[schema.REP_NAME],
         "Flag": flags["flag"],
         "Value": [_value_text(v, u) for v, u in zip(flags["value"], flags["unit"])],
         "Threshold": [_value_text(v, u) for v, u in zip(flags["threshold"], flags["unit"])],
         "Detail": flags["detail"],
-    })
+    }), ["Rep"])
 
 
 def flags_ui(flags: pd.DataFrame, settings: ReviewSettings, latest_q: str | None, focus: str | None) -> None:

@@ -121,6 +121,23 @@ def schema_column_config(frame: pd.DataFrame) -> dict:
     return config
 
 
+def blank_missing(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame`` for ``st.dataframe`` with the text ``columns`` that hold nothing left out and the
+    missing cells of the others blank (st.dataframe writes a missing cell as "None": a Rep column of
+    "None" on every row when the territories are keyed by account owner and no reps file was loaded)."""
+    present = [c for c in columns if c in frame]
+    empty = [c for c in present if frame[c].astype("string").str.strip().replace("", pd.NA).isna().all()]
+    fill = {c: "" for c in present if c not in empty}
+    return frame.drop(columns=empty).astype({c: "string" for c in fill}).fillna(fill)
+
+
+def text_width(values: Sequence[object], label: str = "", min_px: int = 60, max_px: int = 220) -> int:
+    """Pixel width for a text column that shows its longest value (or its label) in full: about 7.5 px
+    a character of the table's 14 px font plus the cell's padding, between ``min_px`` and ``max_px``."""
+    longest = max([len(label), *(len(str(v)) for v in values if v is not None and not pd.isna(v))])
+    return int(min(max_px, max(min_px, round(7.5 * longest + 16))))
+
+
 def overview_view(dataset, alignment, regions: Sequence[str] = (), industries: Sequence[str] = ()):
     """What the Overview shows for these filters: (accounts, labels, territories, view_key), or None
     when no account matches. One function for the page and for :func:`warm_overview`, so both build
