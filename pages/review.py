@@ -111,7 +111,7 @@ ui.flags_ui(flags_shown, settings, latest, focus)
 st.subheader("Penetration map")
 st.caption("Share of potential captured where the accounts are: trailing-4-quarter bookings / annual potential "
            "per hexagon; outlines in the territory colours, rings at the reps' home bases. Hover for the figures.")
-view = ui.penetration_map(dataset, chosen.labels, colors, focus, height=520, width=780)
+view = ui.penetration_map(dataset, chosen.labels, colors, focus, height=520)
 if view is None:
     st.info("The accounts have no coordinates, so there is no map. Add latitude/longitude or postal codes.")
 else:

@@ -57,7 +57,10 @@ BUDGET_CHOICES: dict[str, str] = {
 MANUAL_REASON = "Moved by hand to {to} (locked)"
 TABS: tuple[str, ...] = ("Load per territory", "Account flows", "Moved accounts", "Trade-off", "Manual moves")
 """The page's tabs (lazy: only the open one runs; its label is kept under ``rb_tab``)."""
-MAP_WIDTH_PX = 500  # each of the two maps, on a wide layout
+MAP_WIDTH_PX = 400
+"""Width each of the before/after maps is framed for. The one-deck pair's canvas measured 705 px at a
+1280-px-wide window, 809 at 1400, 983 at 1600; framed for 2 x 500 px it cut off the Pacific coast of
+"before" and Maine of "after" at 1400."""
 MAP_HEIGHT_PX = 340
 
 

@@ -400,7 +400,8 @@ def penetration_legend(resolution: int, territory_ids: list[str], colors: dict[s
 
 
 def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dict[str, str],
-                    focus: str | None = None, height: int = 480, width: int = 900) -> maps.MapView | None:
+                    focus: str | None = None, height: int = 480,
+                    width: int = maps.FRAME_WIDTH_PX) -> maps.MapView | None:
     """Offline pydeck map: H3 hexagons coloured by penetration, territory outlines, rep home bases."""
     accounts = dataset.accounts
     if schema.LATITUDE not in accounts or schema.LONGITUDE not in accounts:
