@@ -72,7 +72,7 @@ with tab_table:
                 help=f"Of {schema.MEASURE_LABEL[settings.balance_on].lower()} against the capacity-adjusted target.",
             ),
             "weighted_mean_distance_km": st.column_config.NumberColumn(
-                "Mean distance (km)", format="%.0f", width=95, help=MEAN_DISTANCE_HELP,
+                "Mean distance (km)", format="%.0f", width=120, help=MEAN_DISTANCE_HELP,
             ),
             "top_industry": st.column_config.TextColumn("Top industry", width=120),
             "pieces": st.column_config.NumberColumn(

@@ -470,7 +470,9 @@ def performance_frame(review: QuarterlyReview) -> pd.DataFrame:
     t = review.table
     return widgets.blank_missing(pd.DataFrame({
         "Territory": t[schema.TERRITORY_ID], "Rep": t[schema.REP_NAME],
-        "Bookings last": t["bookings_last_quarter"].round(0), "QoQ": t["qoq_pct"], "YoY": t["yoy_pct"],
+        # to the decimal shown, plus 0.0: -0.007% reads 0.0%, not -0.0% (T19 on the sample)
+        "Bookings last": t["bookings_last_quarter"].round(0), "QoQ": t["qoq_pct"].round(1) + 0.0,
+        "YoY": t["yoy_pct"].round(1) + 0.0,
         "Trailing 4Q": t["trailing_4q"].round(0), "Potential": t[schema.POTENTIAL].round(0),
         "Penetration": t["penetration_pct"],
         "Attainment": t["attainment_pct"],

@@ -347,3 +347,15 @@ def test_map_legend_marks_territories_without_a_rep():
     text = legend_html(["T01", "T21"], {"T01": "#1f77b4", "T21": "#ff7f0e"}, territories)
     assert "T01 &middot; Laura Mitchell" in text
     assert "T21 &middot; <span style='color:#888'>no rep yet</span>" in text
+
+
+def test_territories_table_headers_fit_their_columns():
+    """A fixed-width column shows its whole header, unit included: 95 px cut "Mean distance (km)" to
+    "Mean distance" in the walk, while 115 px showed "Potential (USD/yr)" in full (about 5.8 px a
+    character of the header plus 10 px of padding)."""
+    at = new_app().run()
+    at.switch_page("pages/territories.py").run()
+    columns = json.loads(at.dataframe[0].proto.columns)
+    narrow = {c["label"]: c["width"] for c in columns.values()
+              if isinstance(c.get("width"), int) and c["width"] < 5.8 * len(c["label"]) + 10}
+    assert narrow == {}

@@ -209,3 +209,20 @@ def test_penetration_map_tooltips_are_plain_text_shown_as_typed(sample):
     homes = [row["tip"] for row in layer["review-homes"]["data"]]
     assert f"Home base\nRep: {hostile}\nTerritory: T01" in homes
     assert f"Home base\nRep: {ampersand}\nTerritory: T02" in homes
+
+
+def test_growth_rounding_to_zero_reads_0_not_minus_0(sample):
+    """T19's bookings fell 0.007% on the quarter: the table showed "-0.0%"."""
+    import numpy as np
+
+    from territory.ui import review as review_ui
+
+    review = build_review(sample.accounts, sample.accounts[schema.TERRITORY_ID], sample.bookings,
+                          sample.territories, ReviewSettings())
+    raw = review.table.set_index(schema.TERRITORY_ID)["qoq_pct"]
+    assert -0.05 < raw["T19"] < 0  # the case itself (-0.007)
+    frame = review_ui.performance_frame(review).set_index("Territory")
+    for column in ("QoQ", "YoY"):
+        values = frame[column].to_numpy(dtype=float)
+        assert not (np.signbit(values) & (values == 0)).any(), f"{column} holds -0.0"
+    assert frame.loc["T19", "QoQ"] == 0.0
