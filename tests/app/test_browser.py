@@ -80,6 +80,28 @@ def open_app_offline(page, base_url: str) -> list[str]:
     return blocked
 
 
+def open_nav(page, title: str) -> None:
+    """Open the page titled ``title`` from the sidebar and wait for its run to end."""
+    page.locator(NAV_LINKS).filter(has_text=title).first.click()
+    _wait_for_rerun(page)
+
+
+def upload_dataset(page, files: list[tuple[str, bytes]]) -> None:
+    """On the Data page, upload CSV ``files`` (name, bytes) into its uploaders in order (accounts, then
+    territories/reps and bookings) and press "Use this dataset"."""
+    open_nav(page, "Data")
+    page.get_by_text("Upload a file").click()
+    _wait_for_rerun(page)
+    for i, (name, data) in enumerate(files):
+        page.locator('input[type="file"]').nth(i).set_input_files(
+            files=[{"name": name, "mimeType": "text/csv", "buffer": data}])
+        _wait_for_rerun(page)
+    use = page.get_by_role("button", name="Use this dataset")
+    use.wait_for(timeout=RERUN_TIMEOUT_MS)
+    use.click()
+    _wait_for_rerun(page)
+
+
 def _wait_for_text_change(page, selector: str, old_text: str, timeout_s: float = 30.0) -> str:
     """Poll the inner text of ``selector`` until it differs from ``old_text``; return it."""
     deadline = time.monotonic() + timeout_s

@@ -14,15 +14,7 @@ import time
 import pandas as pd
 import pytest
 
-from tests.app.test_browser import (
-    APP_ROOT,
-    EXCEPTION_BOX,
-    NAV_LINKS,
-    PAINT_MS,
-    RERUN_TIMEOUT_MS,
-    _wait_for_rerun,
-    open_app_offline,
-)
+from tests.app.test_browser import APP_ROOT, EXCEPTION_BOX, PAINT_MS, open_app_offline, open_nav, upload_dataset
 from tests.app.test_text import ANCHOR, IMAGE, LINK
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -63,21 +55,11 @@ def test_hostile_names_render_as_text_and_nothing_leaves_the_machine(streamlit_s
         blocked = open_app_offline(page, streamlit_server)
 
         def open_page(title: str) -> None:
-            page.locator(NAV_LINKS).filter(has_text=title).first.click()
-            _wait_for_rerun(page)
+            open_nav(page, title)
             page.wait_for_timeout(PAINT_MS)
             assert page.locator(EXCEPTION_BOX).count() == 0, page.locator(EXCEPTION_BOX).first.inner_text()
 
-        open_page("Data")
-        page.get_by_text("Upload a file").click()
-        _wait_for_rerun(page)
-        page.locator('input[type="file"]').first.set_input_files(
-            files=[{"name": "hostile.csv", "mimeType": "text/csv", "buffer": hostile_csv()}]
-        )
-        use = page.get_by_role("button", name="Use this dataset")
-        use.wait_for(timeout=RERUN_TIMEOUT_MS)
-        use.click()
-        _wait_for_rerun(page)
+        upload_dataset(page, [("hostile.csv", hostile_csv())])
 
         seen: dict[str, list[str]] = {}
         for title in ("Overview", "Territories", "Scenarios", "Quarterly review", "Rebalance"):
