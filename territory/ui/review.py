@@ -380,8 +380,10 @@ def penetration_cells(accounts: pd.DataFrame, trailing: pd.Series, resolution: i
 
 
 def penetration_legend(resolution: int, territory_ids: list[str], colors: dict[str, str],
-                       territories: pd.DataFrame | None, note: str | None = None, show_homes: bool = True) -> str:
-    """Escaped legend: penetration classes, then the territory outline colours."""
+                       territories: pd.DataFrame | None, note: str | None = None, show_homes: bool = True,
+                       show_territories: bool = True) -> str:
+    """Escaped legend: penetration classes, then the territory outline colours (left out, with
+    ``show_territories=False``, when no outline or home base is drawn in them: only the note stays)."""
     parts = ['<div style="font-size:12px;line-height:1.45;">',
              "<div style='font-weight:600;margin-bottom:2px'>Penetration per hexagon (%)</div>",
              "<div style='color:#555;margin-bottom:3px'>trailing-4-quarter bookings / potential</div>"]
@@ -394,7 +396,10 @@ def penetration_legend(resolution: int, territory_ids: list[str], colors: dict[s
     parts.append(f"<div><span style='display:inline-block;width:14px;height:10px;background:rgb{NO_POTENTIAL_RGB};"
                  "border:1px solid #bbb;margin-right:6px'></span>no potential</div>")
     parts.append(f"<div style='color:#777;margin-bottom:6px'>H3 resolution {resolution}</div>")
-    parts.append(maps.legend_html(territory_ids, colors, territories, show_homes=show_homes, note=note))
+    if show_territories or show_homes:
+        parts.append(maps.legend_html(territory_ids, colors, territories, show_homes=show_homes, note=note))
+    elif note:
+        parts.append(f"<div style='color:#a15c00;margin-top:6px'>{maps.esc(note)}</div>")
     parts.append("</div>")
     return "".join(parts)
 
@@ -457,7 +462,8 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
     note = " ".join(n for n in (outline_note, f"{missing:,} accounts without coordinates are not on the map."
                                 if missing else None) if n) or None
     ids = tcolors.all_territory_ids(None, labels)
-    legend = penetration_legend(resolution, ids, colors, territories, note, show_homes=len(homes) > 0)
+    legend = penetration_legend(resolution, ids, colors, territories, note, show_homes=len(homes) > 0,
+                                show_territories=len(hulls) > 0)
     return maps.MapView(deck=deck, legend_html=legend, note=note, points_shown=len(cells),
                         points_total=len(accounts))
 
