@@ -128,7 +128,7 @@ with tab_drill:
     chosen = st.selectbox(
         "Territory",
         ids,
-        format_func=lambda t: f"{t} \u00b7 {reps.get(t)}" if reps.get(t) is not None else t,
+        format_func=lambda t: widgets.territory_choice(t, reps.get(t)),
         key="territories_drill",
     )
     row = table[table[schema.TERRITORY_ID].astype(str) == chosen].iloc[0]

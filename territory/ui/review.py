@@ -165,13 +165,9 @@ def alignment_ui(dataset: state.ActiveDataset, active: state.Alignment) -> Chose
 
 def focus_ui(territory_ids: list[str], reps: dict[str, Any]) -> str | None:
     """Selectbox that narrows the page to one territory; None = all."""
-    def fmt(t: str) -> str:
-        rep = reps.get(t)
-        return f"{t} \u00b7 {rep}" if isinstance(rep, str) and rep else t
-
     choice = st.selectbox(
         "Focus on territory", [ALL_TERRITORIES, *territory_ids], key=FOCUS_KEY,
-        format_func=lambda t: t if t == ALL_TERRITORIES else fmt(t),
+        format_func=lambda t: t if t == ALL_TERRITORIES else widgets.territory_choice(t, reps.get(t)),
         help="Filter the trend, flags, map and 80/20 to one territory (pick a flagged one to look into it).",
     )
     return None if choice == ALL_TERRITORIES else choice

@@ -131,6 +131,12 @@ def blank_missing(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return frame.drop(columns=empty).astype({c: "string" for c in fill}).fillna(fill)
 
 
+def territory_choice(territory_id: str, rep: object) -> str:
+    """How a territory reads in a picker: "T01 · Laura Mitchell", or the ID alone without a rep
+    (never "T01 · <NA>", as the Territories page's drill-down showed for an owner-based upload)."""
+    return f"{territory_id} \u00b7 {rep}" if isinstance(rep, str) and rep.strip() else territory_id
+
+
 def text_width(values: Sequence[object], label: str = "", min_px: int = 60, max_px: int = 220) -> int:
     """Pixel width for a text column that shows its longest value (or its label) in full: about 7.5 px
     a character of the table's 14 px font plus the cell's padding, between ``min_px`` and ``max_px``."""
