@@ -715,6 +715,37 @@ def geojson_near(geojson: dict, lon: np.ndarray, lat: np.ndarray, margin_deg: fl
     return {**geojson, "features": keep}
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _cached_bounds(key: tuple, _geojson: dict) -> list[tuple[float, float, float, float] | None]:
+    return [_feature_bounds(feature) for feature in _geojson.get("features", [])]
+
+
+def _boxes_meet(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def land_around(geojson: dict, lon: np.ndarray, lat: np.ndarray, margin_deg: float = 1.0) -> dict:
+    """The features near the points (as :func:`geojson_near`) and every feature joined to them through
+    touching bounding boxes: the land the accounts are on, all of it, without far-off islands (Puerto
+    Rico, Hawaii, Alaska beside the lower 48, which showed in the corner of a map framed on every
+    account) unless accounts are there."""
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    features = geojson.get("features", [])
+    if not ok.any() or not features:
+        return {**geojson, "features": []}
+    box = (float(lon[ok].min()) - margin_deg, float(lat[ok].min()) - margin_deg,
+           float(lon[ok].max()) + margin_deg, float(lat[ok].max()) + margin_deg)
+    bounds = _cached_bounds(_geojson_key(geojson), geojson)
+    keep = {i for i, b in enumerate(bounds) if b is not None and _boxes_meet(b, box)}
+    grown = True
+    while grown:
+        joined = {i for i, b in enumerate(bounds) if i not in keep and b is not None
+                  and any(_boxes_meet(b, bounds[j]) for j in keep)}
+        keep |= joined
+        grown = bool(joined)
+    return {**geojson, "features": [f for i, f in enumerate(features) if i in keep]}
+
+
 def geojson_lon_range(geojson: dict) -> tuple[float, float] | None:
     """(west, east) longitude of all features, or None when there are none."""
     bounds = [b for b in (_feature_bounds(f) for f in geojson.get("features", [])) if b is not None]
@@ -776,7 +807,9 @@ def build_account_map(
 
     layers: list[pdk.Layer] = []
     if states_geojson is not None and _is_us(accounts):
-        layers.extend(state_layers(states_geojson, lon_shift, layer_prefix))
+        land = land_around(states_geojson, pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(float),
+                           pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(float))
+        layers.extend(state_layers(land, lon_shift, layer_prefix))
 
     heat_edges = None
     heat_res = None

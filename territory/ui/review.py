@@ -429,7 +429,7 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
         states_geojson = None
     country = accounts[schema.COUNTRY].astype("string").str.upper().fillna("US") if schema.COUNTRY in accounts else None
     if states_geojson is not None and (country is None or (country == "US").any()):
-        layers.extend(maps.state_layers(states_geojson, prefix="review-"))
+        layers.extend(maps.state_layers(maps.land_around(states_geojson, lon, lat), prefix="review-"))
     layers.append(pdk.Layer("H3HexagonLayer", data=cells[["hex", "color", "tip"]], id="review-penetration",
                             get_hexagon="hex", get_fill_color="color", extruded=False, filled=True,
                             stroked=False, pickable=True))  # no cell borders: a PathLayer is slow to draw

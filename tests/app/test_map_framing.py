@@ -60,3 +60,27 @@ def test_a_stray_account_does_not_zoom_the_map_out():
     view = maps.view_for(lat, lon)
     honolulu = maps.view_for(np.append(lat, 21.31), np.append(lon, -157.86))
     assert honolulu.zoom == pytest.approx(view.zoom) and honolulu.longitude == pytest.approx(view.longitude)
+
+
+def test_state_outlines_are_the_land_of_the_accounts_without_far_islands():
+    """Framed on every account, the Overview and review maps showed Puerto Rico in their corner."""
+    from territory.sample import load_sample
+    from territory.ui import cached, maps
+
+    states = cached.us_states_geojson()
+
+    def abbrs(geojson) -> set[str]:
+        return {feature["properties"]["abbr"] for feature in geojson["features"]}
+
+    accounts = load_sample().accounts
+    lat, lon = accounts["latitude"].to_numpy(dtype=float), accounts["longitude"].to_numpy(dtype=float)
+    lower48 = abbrs(states) - {"AK", "HI", "PR"}
+    assert abbrs(maps.land_around(states, lon, lat)) == lower48
+    west = accounts["state"].isin(["CA", "OR", "WA"]).to_numpy()
+    assert abbrs(maps.land_around(states, lon[west], lat[west])) == lower48  # contiguous land, all of it
+    assert "PR" in abbrs(maps.land_around(states, np.append(lon, -66.1), np.append(lat, 18.4)))  # San Juan
+
+    for page in ("pages/overview.py", "pages/review.py"):
+        spec = deck(open_page(page))
+        drawn = next(layer for layer in spec["layers"] if layer["id"].endswith("states"))
+        assert {f["properties"]["abbr"] for f in drawn["data"]["features"]} == lower48, page
