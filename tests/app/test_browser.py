@@ -118,7 +118,7 @@ def test_every_page_offline_and_rebalance_slider_updates_after(streamlit_server,
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     # Tall enough that the Rebalance KPIs, maps and first chart are all in one screenshot (the app
     # scrolls inside its own container, so a full-page screenshot would not show more).
-    context = browser.new_context(viewport={"width": 1600, "height": 1750})
+    context = browser.new_context(viewport={"width": 1400, "height": 1900})
     page = context.new_page()
     page_seconds: dict[str, float] = {}
     try:
