@@ -131,7 +131,8 @@ with r_left:
 with r_right:
     st.dataframe(
         summary.round({schema.REVENUE: 0}), hide_index=True, width="stretch", key="review_pareto_table", height=380,
-        column_config={"scope": "Scope", "accounts": st.column_config.NumberColumn("Accounts", format="%d"),
+        column_config={"scope": st.column_config.TextColumn("Scope", width=widgets.text_width(summary["scope"])),
+                       "accounts": st.column_config.NumberColumn("Accounts", format="localized"),
                        schema.REVENUE: st.column_config.NumberColumn("Revenue (USD/yr)", format="localized"),
                        "top_share_pct": st.column_config.NumberColumn("Top 20% share (%)", format="%.0f%%")},
     )

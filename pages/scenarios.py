@@ -63,7 +63,7 @@ if open_tab.open:
                     "notes": "Notes",
                     "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
                     "updated_at": st.column_config.DatetimeColumn("Updated (UTC)", format="YYYY-MM-DD HH:mm"),
-                    "accounts": st.column_config.NumberColumn("Accounts", format="%d"),
+                    "accounts": st.column_config.NumberColumn("Accounts", format="localized"),
                     "territories": st.column_config.NumberColumn("Territories", format="%d"),
                     "same_dataset": st.column_config.CheckboxColumn(
                         "Same accounts", help="Made from exactly the accounts of the active dataset."

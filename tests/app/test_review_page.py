@@ -226,3 +226,15 @@ def test_growth_rounding_to_zero_reads_0_not_minus_0(sample):
         values = frame[column].to_numpy(dtype=float)
         assert not (np.signbit(values) & (values == 0)).any(), f"{column} holds -0.0"
     assert frame.loc["T19", "QoQ"] == 0.0
+
+
+def test_pareto_table_reads_like_the_other_tables():
+    """The 80/20 table cut its first row to "All acco" and wrote 5000 where every other table of the
+    app writes 5,000 (Streamlit's "localized" number format)."""
+    import json
+
+    at = review_page()
+    table = next(frame for frame in at.dataframe if "top_share_pct" in frame.value)
+    columns = json.loads(table.proto.columns)
+    assert columns["accounts"]["type_config"]["format"] == "localized"
+    assert columns["scope"]["width"] >= 7.5 * len("All accounts")

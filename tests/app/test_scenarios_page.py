@@ -94,3 +94,13 @@ def test_compare_highlights_and_lists_differing_accounts(db_path: Path) -> None:
                      and "account_id" in f.columns)
     changed = (load_sample().accounts["territory_id"].iloc[:50] != "T01").sum()
     assert len(differing) == changed
+
+
+def test_scenario_list_writes_account_counts_like_the_other_tables(db_path: Path) -> None:
+    """The list wrote 5000 where the other tables write 5,000 (Streamlit's "localized" format)."""
+    import json
+
+    seed_two_scenarios(db_path)
+    at = open_page()
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["accounts"]["type_config"]["format"] == "localized"
