@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from territory.engine.solve import Problem
+from territory.engine.transport import INT64_ROOM
 
 HOP_WEIGHT = 0.1
 """Weight of the distance to the receiving territory's centre against a move (in mean distances):
@@ -63,17 +64,15 @@ def border_flows(problem: Problem, nodes: np.ndarray, graph, hop: np.ndarray | N
     if problem.fix_outside_only:  # only territories above their band (and dissolved ones) hand accounts on
         over = np.r_[load[:k] > target * (1 + problem.tolerance) + 1e-9, np.ones(n_nodes - k, dtype=bool)]
         movable = np.where(over, movable, 0.0)
+    # each node's final load: lower, aim lower, aim upper, upper (a dissolved node keeps nothing)
     ghosts = np.zeros(n_nodes - k)
-    aim_lower = np.r_[target * (1 - problem.aim), ghosts] - load
-    aim_upper = np.r_[target * (1 + problem.aim), ghosts] - load
-    lower = np.r_[target * (1 - problem.tolerance), ghosts] - load
-    upper = np.r_[target * (1 + problem.tolerance), ghosts] - load
+    band = [np.r_[target * (1 + share), ghosts]
+            for share in (-problem.tolerance, -problem.aim, problem.aim, problem.tolerance)]
+    real = np.arange(n_nodes) < k
     per_unit = np.ones(m) if hop is None else 1.0 + hop[src, dst]
-    real = np.r_[np.ones(k), ghosts] > 0
-    flow = _as_min_cost_flow(src, dst, per_unit, load, movable, load + lower, load + aim_lower, load + aim_upper,
-                             load + upper, real)
+    flow = _as_min_cost_flow(src, dst, per_unit, load, movable, *band, real)
     if flow is None:
-        flow = _as_lp(src, dst, per_unit, n_nodes, k, movable, lower, aim_lower, aim_upper, upper, ghosts)
+        flow = _as_lp(src, dst, per_unit, movable, *(bound - load for bound in band), real)
     if flow is None:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     used = flow > 1e-9 * max(1.0, float(problem.weight.sum()))
@@ -102,24 +101,24 @@ def _as_min_cost_flow(src: np.ndarray, dst: np.ndarray, per_unit: np.ndarray, lo
 
     n_nodes = load.size
     total = float(load.sum())
-    if total <= 0:
-        return None
-    if not np.isfinite(per_unit).all():
+    if total <= 0 or not np.isfinite(per_unit).all():
         return None
     # the dearest move is at most MAX_COST steps (a hop priced in kilometres over a mean distance
     # near zero, all accounts at one point, is otherwise astronomically dear)
     unit_cost = np.rint(per_unit * min(COST_UNITS, MAX_COST / float(per_unit.max()))).astype(np.int64)
     soft = (n_nodes + 1) * int(unit_cost.max())
     hard = (2 * n_nodes + 2) * (int(unit_cost.max()) + 2 * soft)
-    scale = min(FLOW_UNITS, 2e18 / hard) / total
+    scale = min(FLOW_UNITS, INT64_ROOM / hard) / total
     have = np.rint(load * scale).astype(np.int64)
     gate = np.minimum(np.rint(movable * scale).astype(np.int64), np.maximum(have, 0))
 
     def units(x: np.ndarray) -> np.ndarray:
         return np.clip(np.rint(x * scale), 0, None).astype(np.int64)
 
-    lo, alo, ahi, hi = units(lower), units(aim_lower), units(aim_upper), units(upper)
-    alo, ahi, hi = np.maximum(alo, lo), np.maximum(ahi, np.maximum(alo, lo)), np.maximum(hi, np.maximum(ahi, alo))
+    lo = units(lower)
+    alo = np.maximum(units(aim_lower), lo)
+    ahi = np.maximum(units(aim_upper), alo)
+    hi = np.maximum(units(upper), ahi)
     rest = int(have.sum())
     tiers = [(lo, -hard), (alo - lo, -soft), (ahi - alo, 0), (hi - ahi, soft), (np.full(n_nodes, rest), hard)]
     hub, gate_node, sink = np.arange(n_nodes), n_nodes + np.arange(n_nodes), 2 * n_nodes
@@ -139,11 +138,12 @@ def _as_min_cost_flow(src: np.ndarray, dst: np.ndarray, per_unit: np.ndarray, lo
     return solver.flows(np.arange(n_nodes, n_nodes + src.size, dtype=np.int32)) / scale
 
 
-def _as_lp(src: np.ndarray, dst: np.ndarray, per_unit: np.ndarray, n_nodes: int, k: int, movable: np.ndarray,
+def _as_lp(src: np.ndarray, dst: np.ndarray, per_unit: np.ndarray, movable: np.ndarray,
            lower: np.ndarray, aim_lower: np.ndarray, aim_upper: np.ndarray, upper: np.ndarray,
-           ghosts: np.ndarray) -> np.ndarray | None:
+           real: np.ndarray) -> np.ndarray | None:
     """The same program as an LP (HiGHS), bounds relative to today's load."""
     m = src.size
+    n_nodes = real.size
     columns = np.arange(m)
     inflow = sp.csr_matrix((np.ones(m), (dst, columns)), shape=(n_nodes, m))
     outflow = sp.csr_matrix((np.ones(m), (src, columns)), shape=(n_nodes, m))
@@ -157,9 +157,8 @@ def _as_lp(src: np.ndarray, dst: np.ndarray, per_unit: np.ndarray, n_nodes: int,
     soft *= float(per_unit.max())
     hard *= float(per_unit.max())
     cost = np.r_[per_unit, np.full(2 * n_nodes, soft), np.full(2 * n_nodes, hard)]
-    real = np.r_[np.ones(k), ghosts]
     ub = np.r_[np.full(m, np.inf), np.maximum(aim_lower - lower, 0.0), np.maximum(upper - aim_upper, 0.0),
-               np.where(real > 0, np.inf, 0.0), np.where(real > 0, np.inf, 0.0)]
+               np.where(real, np.inf, 0.0), np.where(real, np.inf, 0.0)]
     result = milp(cost, constraints=[LinearConstraint(a_band, aim_lower, aim_upper),
                                      LinearConstraint(a_out, -np.inf, movable)],
                   bounds=Bounds(np.zeros(m + 4 * n_nodes), ub))

@@ -81,7 +81,6 @@ class LocationMap:
 
     def reset(self, rank: np.ndarray) -> None:
         """Counts per (location, territory), and of accounts in the territory's main body."""
-        self._index_territories()
         self.count.clear()
         self.main.clear()
         use = np.flatnonzero(self.counted)
@@ -189,18 +188,9 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
     if not stray.any() and not far.any():
         return labels
     if far.any():
-        # first the pulls with nothing to carry back: each keeps both territories in the band
-        trial, trial_how = labels.copy(), how.copy()
-        terrain = LocationMap(problem, graph, trial)
-        terrain.reset(rank)
-        _pull_far(problem, terrain, MoveBudget(problem, trial), far, trial_how, within_band=True)
-        trial_stray, trial_rank = stray_accounts(problem, graph, trial, apart)
-        trial_far = far_accounts(problem, trial)
-        if _score(problem, trial, trial_stray, trial_far) < _score(problem, labels, stray, far):
-            labels, stray, rank, far = trial, trial_stray, trial_rank, trial_far
-            how[:] = trial_how
-            if not stray.any() and not far.any():
-                return labels
+        labels, stray, rank, far = _pull_far_within_band(problem, graph, labels, how, apart, stray, rank, far)
+        if not stray.any() and not far.any():
+            return labels
     start_score = _score(problem, labels, stray, far)
     near_how = how.copy()
     near, near_score = _polish(problem, graph, labels, near_how, apart, stray, rank, start_score, keep_near=True)
@@ -213,6 +203,22 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
             return loose
     how[:] = near_how
     return near
+
+
+def _pull_far_within_band(problem: Problem, graph, labels: np.ndarray, how: np.ndarray, apart: np.ndarray | None,
+                          stray: np.ndarray, rank: np.ndarray, far: np.ndarray):
+    """The far pulls with nothing to carry back (each keeps both territories in the band), kept
+    when they improve the score: (labels, stray, rank, far) after them, or as they were."""
+    trial, trial_how = labels.copy(), how.copy()
+    terrain = LocationMap(problem, graph, trial)
+    terrain.reset(rank)
+    _pull_far(problem, terrain, MoveBudget(problem, trial), far, trial_how, within_band=True)
+    trial_stray, trial_rank = stray_accounts(problem, graph, trial, apart)
+    trial_far = far_accounts(problem, trial)
+    if _score(problem, trial, trial_stray, trial_far) >= _score(problem, labels, stray, far):
+        return labels, stray, rank, far
+    how[:] = trial_how
+    return trial, trial_stray, trial_rank, trial_far
 
 
 def _polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray, apart: np.ndarray | None,

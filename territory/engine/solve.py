@@ -483,11 +483,11 @@ class MoveBudget:
     def __init__(self, problem: Problem, labels: np.ndarray):
         self.problem = problem
         self.spent = _spent(problem, np.arange(labels.size), labels)
+        self.budgets = np.array([lim.budget for lim in problem.limits])
 
     def allows(self, accounts, here: int, to: int) -> bool:
         """Would handing ``accounts`` (all in ``here``) to ``to`` keep every limit?"""
-        budgets = np.array([lim.budget for lim in self.problem.limits])
-        return bool(np.all(self.spent + self._change(accounts, here, to) <= budgets + 1e-9))
+        return bool(np.all(self.spent + self._change(accounts, here, to) <= self.budgets + 1e-9))
 
     def spend(self, accounts, here: int, to: int) -> None:
         self.spent = self.spent + self._change(accounts, here, to)

@@ -146,6 +146,7 @@ elastic form, so that its large penalty times the flow still fits in 64 bits).""
 COST_UNITS = 1e6
 """... and in whole cost steps: the spread of the pair costs is this many of them."""
 INT64_ROOM = 2e18
+"""Penalty x total flow stays below this (int64 ends at 9.2e18; OR-Tools adds path costs up)."""
 MAX_PENALTY = 1e12
 """The most cost steps the soft penalty may take."""
 ROUNDING_SLACK = 1e-9
@@ -220,7 +221,8 @@ def _min_cost_flow(mass: np.ndarray, cand: np.ndarray, cost: np.ndarray, g_idx: 
     # whole units round each group's mass (half a unit each) and each bound (one unit): an answer
     # off the band by no more than that rounding is for the exact LP to settle, either way
     rounding = (0.5 * G + 2 * k) / scale
-    if excess.sum() > ROUNDING_SLACK * total if not elastic else excess.sum() <= rounding:
+    unclear = excess.sum() <= rounding if elastic else excess.sum() > ROUNDING_SLACK * total
+    if unclear:
         return None
     return Flow(flow=flow, excess=excess if elastic else np.zeros(k),
                 cost=float((pair_cost * flow[g_idx, c_idx]).sum()))

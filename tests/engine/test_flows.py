@@ -43,7 +43,7 @@ def test_the_min_cost_flow_reaches_the_lps_optimum(seed):
     src, dst, per_unit, load, movable, band, k, ghosts = _random_borders(seed)
     real = np.r_[np.ones(k, dtype=bool), np.zeros(ghosts, dtype=bool)]
     relative = [b - load for b in band]
-    exact = flows._as_lp(src, dst, per_unit, load.size, k, movable, *relative, np.zeros(ghosts))
+    exact = flows._as_lp(src, dst, per_unit, movable, *relative, real)
     fast = flows._as_min_cost_flow(src, dst, per_unit, load, movable, *band, real)
     assert (exact is None) == (fast is None)
     if exact is None:
@@ -65,7 +65,7 @@ def test_astronomical_move_prices_still_give_the_lps_answer():
     per_unit = per_unit * 1e15
     real = np.r_[np.ones(k, dtype=bool), np.zeros(ghosts, dtype=bool)]
     fast = flows._as_min_cost_flow(src, dst, per_unit, load, movable, *band, real)
-    exact = flows._as_lp(src, dst, per_unit, load.size, k, movable, *[b - load for b in band], np.zeros(ghosts))
+    exact = flows._as_lp(src, dst, per_unit, movable, *[b - load for b in band], real)
     assert fast is not None and exact is not None
     got, want = (_outcome(src, dst, per_unit, load, band, real, f) for f in (fast, exact))
     assert got[0] == pytest.approx(want[0], abs=1e-6 * load.sum())
