@@ -341,6 +341,11 @@ def home_bases(territories: pd.DataFrame | None, rgb: dict[str, list[int]]) -> p
     return pd.DataFrame(rows, columns=cols)
 
 
+def join_notes(*notes: str | None) -> str | None:
+    """The notes under a map, in order, as one line (None when there is none)."""
+    return " ".join(note for note in notes if note) or None
+
+
 def has_home_bases(territories: pd.DataFrame | None) -> bool:
     """True when at least one territory has a rep home base to draw (and to show in a legend)."""
     return not home_bases(territories, {}).empty
@@ -922,7 +927,7 @@ def build_account_map(
     missing = int(len(accounts) - total)
     if missing:
         notes.append(f"{missing:,} accounts without coordinates are not on the map.")
-    note = " ".join(n for n in notes if n) or None
+    note = join_notes(*notes)
     territory_ids = tcolors.all_territory_ids(None, labels)
     legend = legend_html(
         territory_ids,
@@ -995,7 +1000,7 @@ def build_side_by_side(
     )
     # The right map's note, after the left's when it differs (outlines left out before, not after).
     own = f"Before: {left.note}" if left.note and left.note != right.note else None
-    note = " ".join(n for n in (own, right.note and (f"After: {right.note}" if own else right.note)) if n) or None
+    note = join_notes(own, right.note and (f"After: {right.note}" if own else right.note))
     return MapView(deck=deck, legend_html=right.legend_html, note=note,
                    points_shown=right.points_shown, points_total=right.points_total)
 

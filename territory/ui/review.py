@@ -455,8 +455,8 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
         tooltip=maps.TOOLTIP,
     )
     missing = int((~(np.isfinite(lat) & np.isfinite(lon))).sum())
-    note = " ".join(n for n in (outline_note, f"{missing:,} accounts without coordinates are not on the map."
-                                if missing else None) if n) or None
+    note = maps.join_notes(outline_note, f"{missing:,} accounts without coordinates are not on the map." if missing
+                           else None)
     ids = tcolors.all_territory_ids(None, labels)
     legend = penetration_legend(resolution, ids, colors, territories, note, show_homes=len(homes) > 0,
                                 show_territories=len(hulls) > 0)
