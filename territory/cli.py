@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", metavar="FILE", help="CSV or XLSX accounts file (CRM export)")
     check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    _add_map_option(check)
     check.set_defaults(handler=_cmd_check)
 
     _add_balance_parser(commands)
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_check(args: argparse.Namespace) -> int:
     from territory.io import format_report, load_accounts
 
-    result = load_accounts(args.file)
+    result = load_accounts(args.file, mapping=_mapping(args))
     if args.json:
         import json
 
@@ -66,6 +67,31 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         print(format_report(result.report))
     return EXIT_OK
+
+
+def parse_map(text: str) -> tuple[str, str]:
+    """``--map COLUMN=FILE_COLUMN``: take a canonical column from a file column ('' unmaps it).
+
+    >>> parse_map("potential=Annual Revenue"), parse_map("industry=")
+    (('potential', 'Annual Revenue'), ('industry', ''))
+    """
+    target, sep, column = text.partition("=")
+    if not sep or not target.strip():
+        raise argparse.ArgumentTypeError(
+            f"--map takes COLUMN=FILE_COLUMN, e.g. potential='Annual Revenue', got {text!r}")
+    return target.strip(), column.strip()
+
+
+def _add_map_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--map", type=parse_map, action="append", default=[], metavar="COLUMN=FILE_COLUMN",
+        help="take COLUMN from FILE_COLUMN instead of the automatic match, e.g. potential='Annual Revenue' "
+             "(repeatable; COLUMN= with nothing after it leaves a column unmapped)",
+    )
+
+
+def _mapping(args: argparse.Namespace) -> dict[str, str] | None:
+    return dict(getattr(args, "map", None) or []) or None
 
 
 # --- balance ------------------------------------------------------------------------------------
@@ -232,6 +258,12 @@ def _add_balance_parser(commands: argparse._SubParsersAction) -> None:
     balance.add_argument(
         "--reps", metavar="FILE", help="territories/reps file (territory_id, rep_name, capacity_fte, ...)"
     )
+    balance.add_argument(
+        "--types", metavar="TYPES",
+        help='account types that count for balancing, comma-separated, or "all" (default '
+             '"customer,prospect,no type"); the others get a territory but carry no load',
+    )
+    _add_map_option(balance)
     balance.add_argument("--output", "-o", metavar="OUT", help="write one row per account to OUT.csv or OUT.xlsx")
     balance.add_argument("--json", action="store_true", help="print one JSON object (the scorecard) instead of text")
     balance.add_argument("--save-as", metavar="NAME", help="also save the result as a named scenario")
@@ -259,7 +291,7 @@ def _load_balance_input(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.Data
         path = Path(args.input)
         if not path.is_file():
             raise DataError(f"Cannot read {args.input}: no such file.")
-        loaded = load_accounts(path)
+        loaded = load_accounts(path, mapping=_mapping(args))
         accounts = loaded.accounts
         if loaded.report.rows_rejected:
             print(
@@ -347,6 +379,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     import json
     import time
 
+    from territory.account_types import balance_by_type, counted_mask, describe_counted, type_counts
     from territory.balance import BalanceParams, balance
     from territory.errors import ParameterError
     from territory.metrics import scorecard
@@ -379,13 +412,17 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         seed=args.seed,
         only_fix_outside=args.only_fix_outside,
     )
-    result = balance(accounts, params, territories)
+    counted = _counted_types(args, accounts)
+    result = balance_by_type(accounts, params, territories, counted, runner=balance)
     labels = result.assignment[TERRITORY_ID]
     previous = result.assignment["previous_territory_id"] if has_current else None
     balance_on = args.balance_on if isinstance(args.balance_on, str) else dict(args.balance_on)
     # The figures come from the labels alone (not the engine's centres): the app, a saved scenario
-    # and the report show the same numbers for this alignment.
-    card = scorecard(accounts, labels, previous=previous, territories=result.territories, balance_on=balance_on)
+    # and the report show the same numbers for this alignment. They count the counted types only.
+    mask = counted_mask(accounts, counted)
+    card = scorecard(accounts[mask], labels[mask], previous=None if previous is None else previous[mask],
+                     territories=result.territories, balance_on=balance_on)
+    apart = type_counts(accounts[~mask])
     written = _write_alignment(accounts, result.assignment, args.output) if args.output else None
     saved_as = None
     if args.save_as is not None:
@@ -399,6 +436,9 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     summary = {
         "territories": card["territories"],
         "accounts": len(accounts),
+        "counted_types": sorted(set(type_counts(accounts[mask]).index)),
+        "counted_accounts": int(mask.sum()),
+        "shown_apart": {str(k): int(v) for k, v in apart.items()},
         "balance_on": args.balance_on if isinstance(args.balance_on, str) else dict(args.balance_on),
         "tolerance": args.tolerance,
         "max_deviation_pct": card.get("max_deviation_pct"),
@@ -426,7 +466,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         return EXIT_OK
     label = summary["balance_on"] if isinstance(summary["balance_on"], str) else args_text(args.balance_on)
     print(
-        f"Balanced {len(accounts):,} accounts into {summary['territories']} territories on {label} "
+        f"Balanced {int(mask.sum()):,} accounts into {summary['territories']} territories on {label} "
         f"in {summary['seconds']:.2f} s ({'within' if result.feasible else 'NOT within'} "
         f"+/-{args.tolerance:.0%})."
     )
@@ -436,6 +476,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         f"fragmented territories {summary['fragmented_territories']} | "
         f"moved {summary['moved_accounts']} accounts ({_fmt(summary['moved_revenue_pct'], '% of revenue')})"
     )
+    print(describe_counted(accounts, counted))
     for message in result.messages:
         print(f"- {message}")
     if written is not None:
@@ -443,6 +484,16 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     if saved_as is not None:
         print(f"Saved scenario {saved_as!r}")
     return EXIT_OK
+
+
+def _counted_types(args: argparse.Namespace, accounts: pd.DataFrame) -> tuple[str, ...] | None:
+    """The types ``--types`` names (checked against the file's), the default when omitted, None for "all"."""
+    from territory.account_types import DEFAULT_COUNTED, parse_types, type_counts
+
+    if args.types is None:
+        return DEFAULT_COUNTED
+    chosen = parse_types(args.types, available=list(type_counts(accounts).index))
+    return None if chosen == ("all",) else chosen
 
 
 def args_text(balance_on: tuple[tuple[str, float], ...]) -> str:

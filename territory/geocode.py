@@ -178,6 +178,63 @@ def _arrow_column(column: str) -> object:
     return pa.array(getattr(zip_table(), column), type=pa.string(), from_pandas=True)
 
 
+def city_key(city: pd.Series) -> pd.Series:
+    """City names compared loosely: upper case, no punctuation, 'Saint'/'Fort'/'Mount' as 'ST'/'FT'/'MT'.
+
+    >>> city_key(pd.Series(["St. Louis", "Saint Louis", " fort  worth"])).tolist()
+    ['ST LOUIS', 'ST LOUIS', 'FT WORTH']
+    """
+    key = _as_text(city).str.upper().str.replace(r"[^A-Z0-9 ]", " ", regex=True)
+    key = key.str.replace(r" +", " ", regex=True).str.strip()
+    for word, short in (("SAINT", "ST"), ("FORT", "FT"), ("MOUNT", "MT"), ("SAINTE", "STE")):
+        key = key.str.replace(rf"(^| ){word}( |$)", rf"\1{short}\2", regex=True)
+    return key
+
+
+@lru_cache(maxsize=1)
+def city_table() -> pd.DataFrame:
+    """Centroid of every US city in the ZIP list: the mean of its ZIP centroids (offline, built once).
+
+    Indexed by ``(city_key, state)``; columns ``city`` (as the ZIP list writes it), ``latitude``,
+    ``longitude`` and ``zips`` (how many ZIP centroids were averaged). Made from the same
+    ``zipcodes`` data as the ZIP lookup, so there is no second file to keep in step.
+    """
+    table = zip_table()
+    has = table.known & np.isfinite(table.latitude)
+    frame = pd.DataFrame({
+        "city": pd.array(table.city[has], dtype="str"),
+        "state": pd.array(table.state[has], dtype="str"),
+        "latitude": table.latitude[has],
+        "longitude": table.longitude[has],
+    })
+    frame = frame[frame["city"].notna() & frame["state"].notna()]
+    frame["key"] = city_key(frame["city"])
+    grouped = frame.groupby(["key", "state"], sort=True)
+    return pd.DataFrame({
+        "city": grouped["city"].first(),
+        "latitude": grouped["latitude"].mean(),
+        "longitude": grouped["longitude"].mean(),
+        "zips": grouped.size(),
+    })
+
+
+def city_centroids(city: pd.Series, state: pd.Series) -> pd.DataFrame:
+    """Centroid of each (city, two-letter US state): columns latitude, longitude, city, zips.
+
+    NaN (and ``zips`` 0) where the city is not in the ZIP list for that state.
+
+    >>> found = city_centroids(pd.Series(["cambridge", "Nowhere"]), pd.Series(["MA", "MA"]))
+    >>> found["city"].tolist(), bool(found["zips"].iloc[0] > 1), int(found["zips"].iloc[1])
+    (['Cambridge', nan], True, 0)
+    """
+    table = city_table()
+    keys = pd.MultiIndex.from_arrays([city_key(city).fillna(""), _as_text(state).str.upper().fillna("")])
+    found = table.reindex(keys)
+    found.index = city.index
+    found["zips"] = found["zips"].fillna(0).astype(int)
+    return found
+
+
 _PLAIN_NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 
 

@@ -30,6 +30,7 @@ import pandas as pd
 from territory import schema as S
 from territory.errors import DataError
 from territory.geocode import (
+    city_centroids,
     normalize_us_zip,
     parse_coordinate,
     parse_numbers,
@@ -37,6 +38,7 @@ from territory.geocode import (
     zip_centroids,
     zip_table,
 )
+from territory.picklists import account_type, readable_industries
 from territory.workload import INDUSTRIES, derive_potential, derive_workload_hours
 
 EXTRA_FIELDS_COLUMN = "(extra fields)"
@@ -85,7 +87,7 @@ ACCOUNT_SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     S.INDUSTRY: ("industry", "Sector", "Vertical", "Industry Type"),
     S.REVENUE: (
-        "revenue", "Annual Revenue", "TTM Revenue", "Trailing 12 Month Revenue", "Revenue USD",
+        "revenue", "TTM Revenue", "Trailing 12 Month Revenue", "Revenue USD",
         "Revenue (USD)", "Sales", "Annual Sales", "ARR", "Bookings",
     ),
     S.POTENTIAL: (
@@ -99,6 +101,12 @@ ACCOUNT_SYNONYMS: dict[str, tuple[str, ...]] = {
         "territory_id", "Territory", "Territory Name", "Territory Code", "Sales Territory", "Territory ID",
     ),
     S.LOCKED: ("locked", "Lock", "Pinned", "Locked to Territory", "Keep in Territory"),
+    # "Annual Revenue" in Salesforce and HubSpot is the customer company's own revenue, not what it
+    # spends with us: it is shown as company_revenue and becomes potential only when mapped so.
+    S.COMPANY_REVENUE: ("company_revenue", "Annual Revenue", "Company Revenue", "Company Annual Revenue"),
+    S.ACCOUNT_TYPE: (
+        "account_type", "Account Type", "Type", "Company Type", "Customer Type", "Lifecycle Stage", "Relationship",
+    ),
 }
 OWNER_SYNONYMS: tuple[str, ...] = (
     "Account Owner", "Company owner", "Owner", "Owner Name", "HubSpot Owner", "Account Owner Name",
@@ -617,7 +625,7 @@ def suggest_mapping(columns: Sequence[str]) -> dict[str, str]:
         used = set(mapping.values())
         owner = _suggest([c for c in columns if c not in used], {S.TERRITORY_ID: OWNER_SYNONYMS})
         mapping.update(owner)
-    return {c: mapping[c] for c in S.ACCOUNT_COLUMNS if c in mapping}
+    return {c: mapping[c] for c in S.MAPPABLE_ACCOUNT_COLUMNS if c in mapping}
 
 
 def _resolve_mapping(
@@ -906,7 +914,7 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
     n = len(raw)
     columns = [c for c in raw.columns if c != EXTRA_FIELDS_COLUMN]
     notes += _repeated_header_notes(columns)
-    resolved = _resolve_mapping(columns, mapping, S.ACCOUNT_COLUMNS, suggest_mapping(columns))
+    resolved = _resolve_mapping(columns, mapping, S.MAPPABLE_ACCOUNT_COLUMNS, suggest_mapping(columns))
     lone = [c for c in (S.LATITUDE, S.LONGITUDE) if c in resolved and c not in (mapping or {})]
     if len(lone) == 1 and (S.LATITUDE in resolved) != (S.LONGITUDE in resolved) and S.POSTAL_CODE in resolved:
         # A guessed 'lat' without a 'lon' beside it is more likely a coincidence than half a position.
@@ -1010,15 +1018,60 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
     zip_ok = centroids["latitude"].notna().to_numpy()
     use_zip = ~coords_ok & zip_ok
     no_location = ~coords_ok & ~zip_ok
+    state_given = pd.Series(_per_distinct(text(S.STATE), _state)[0], index=raw.index)
+    use_city = np.zeros(n, dtype=bool)
+    if no_location.any() and S.CITY in resolved and S.STATE in resolved:
+        # 5. A bad or missing ZIP with a known US city and state: the city's centre, with a warning.
+        p = np.flatnonzero(no_location & us_like)
+        places = city_centroids(text(S.CITY).iloc[p], state_given.iloc[p])
+        found = places["latitude"].notna().to_numpy()
+        p, places = p[found], places[found]
+        if len(p):
+            use_city[p] = True
+            no_location &= ~use_city
+            city_lat = np.full(n, np.nan)
+            city_lon = np.full(n, np.nan)
+            city_lat[p], city_lon[p] = places["latitude"].to_numpy(), places["longitude"].to_numpy()
+            centroids.loc[use_city, "latitude"] = city_lat[use_city]
+            centroids.loc[use_city, "longitude"] = city_lon[use_city]
+            postal = postal_text.iloc[p]
+            zips = places["zips"].to_numpy()
+            warns.add(
+                p,
+                S.POSTAL_CODE,
+                np.where((postal == "").to_numpy(), "no ZIP",
+                         "ZIP " + _quote(postal).to_numpy() + " has no known location")
+                + np.where(coords_given[p], " and the coordinates are not valid", "")
+                + ": placed at the centre of " + places["city"].to_numpy() + ", " + state_given.iloc[p].to_numpy()
+                + " (mean of its " + pd.Series(zips).astype("str").to_numpy() + " ZIP centroid"
+                + np.where(zips > 1, "s", "") + "); fix the ZIP for an exact location",
+            )
+            rows = p + 1
+            notes.append(
+                f"{_fmt(len(p))} row{'s' if len(p) > 1 else ''} without a usable ZIP (row "
+                f"{', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''}) placed at the centre of "
+                "their city (from the city and state): their distances are approximate."
+            )
     if no_location.any():
-        reject(
-            no_location,
-            *_location_reasons(no_location, lat_text, lon_text, postal_text, zip5, country, coords_given, us_like),
+        field_name, reasons = _location_reasons(
+            no_location, lat_text, lon_text, postal_text, zip5, country, coords_given, us_like
         )
+        city_text = text(S.CITY)
+
+        def with_city(p: np.ndarray) -> object:
+            tried = (us_like[p] & (city_text.iloc[p] != "").to_numpy() & (state_given.iloc[p] != "").to_numpy())
+            return np.asarray(reasons(p), dtype=object) + np.where(
+                tried,
+                "; city " + _quote(city_text.iloc[p]).to_numpy() + ", " + state_given.iloc[p].to_numpy()
+                + " is not in the US ZIP list either",
+                "",
+            )
+
+        reject(no_location, field_name, with_city)
 
     latitude = np.where(coords_ok, lat_values.to_numpy(), centroids["latitude"].to_numpy())
     longitude = np.where(coords_ok, lon_values.to_numpy(), centroids["longitude"].to_numpy())
-    bad_coords_used_zip = use_zip & coords_given
+    bad_coords_used_zip = use_zip & coords_given & ~use_city
     if bad_coords_used_zip.any():
         p = np.flatnonzero(bad_coords_used_zip)
         warns.add(
@@ -1053,12 +1106,26 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
     postal_code = zip5.where(zip5.notna(), postal_text.where(postal_text != ""))
     city = text(S.CITY)
     city = city.where(city != "", centroids["city"])
-    state = pd.Series(_per_distinct(text(S.STATE), _state)[0], index=raw.index)
-    state = state.where(state != "", centroids["state"])
+    state = state_given.where(state_given != "", centroids["state"])
     country = country.where(country != "", "US")
 
     # 4. Money and hours: unreadable -> missing (warned); negative -> 0 (warned); missing derived.
-    industry = _per_distinct(text(S.INDUSTRY), _industry)[0]
+    industry_text = text(S.INDUSTRY)
+    industry, unknown_industry = _per_distinct(industry_text, _industry)
+    _warn_unknown(warns, notes, unknown_industry & ~rejected, industry_text, S.INDUSTRY,
+                  "is not a HubSpot, Salesforce or Territory Studio industry: kept as written; the workload rule "
+                  "gives it its default hours")
+    kind = None
+    if S.ACCOUNT_TYPE in resolved:
+        type_text = text(S.ACCOUNT_TYPE)
+        kind, unknown_type = _per_distinct(type_text, account_type)
+        _warn_unknown(warns, notes, unknown_type.astype(bool) & ~rejected, type_text, S.ACCOUNT_TYPE,
+                      "is not a known account type (Customer, Prospect, Partner, Vendor, Former customer, Other): "
+                      "kept as written; choose whether it counts for balancing on the Rebalance page or with "
+                      "--types")
+    company_revenue = (
+        _measure(text, S.COMPANY_REVENUE, resolved, warns, "left blank") if S.COMPANY_REVENUE in resolved else None
+    )
     revenue = _measure(text, S.REVENUE, resolved, warns, "counted as 0")
     missing_revenue = np.isnan(revenue)
     revenue[missing_revenue] = 0.0
@@ -1126,6 +1193,16 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
         },
         index=index,
     )
+    if kind is not None:
+        accounts[S.ACCOUNT_TYPE] = kept_text(pd.Series(kind, index=raw.index))
+    if company_revenue is not None:
+        accounts[S.COMPANY_REVENUE] = pd.Series(company_revenue[keep], index=index, dtype="float64")
+        if S.POTENTIAL not in resolved:
+            notes.append(
+                f"company_revenue taken from '{resolved[S.COMPANY_REVENUE]}': the customer company's own revenue, "
+                "shown as such and not used for revenue or potential. If it stands for the opportunity, map it to "
+                f"potential (Data page, or --map potential='{resolved[S.COMPANY_REVENUE]}')."
+            )
     extras = _extra_columns(raw, resolved)
     if extras:  # all at once: one column at a time is quadratic in the number of columns
         extra_frame = pd.DataFrame({name: raw[column][keep].reset_index(drop=True) for name, column in extras.items()})
@@ -1292,13 +1369,32 @@ def _derived_note(column: str, count: int, column_present: bool) -> str:
     return f"{column} derived by the documented rule ({rule}) for {_fmt(count)} rows ({why})."
 
 
-_CANONICAL_INDUSTRY = {name.lower(): name for name in INDUSTRIES}
+_KNOWN_INDUSTRIES = readable_industries(INDUSTRIES)
 
 
-def _industry(value: str) -> tuple[str]:
-    """Canonical industry spelling when it matches case-insensitively; blank becomes 'Other'."""
+def _industry(value: str) -> tuple[str, bool]:
+    """``(industry, unknown)``: the readable name of a known industry or picklist code (HubSpot's
+    COMPUTER_SOFTWARE -> Computer Software), else the value as written and ``unknown``; blank is 'Other'."""
     value = value.strip()
-    return (_CANONICAL_INDUSTRY.get(value.lower(), value) or OTHER_INDUSTRY,)
+    if not value:
+        return OTHER_INDUSTRY, False
+    known = _KNOWN_INDUSTRIES.get(re.sub(r"[^0-9a-z]", "", value.lower()))
+    return (known, False) if known else (value, True)
+
+
+def _warn_unknown(
+    warns: _Issues, notes: list[str], unknown: np.ndarray, cells: pd.Series, column: str, what: str
+) -> None:
+    """A warning on each row whose value is not known, and one note counting them per value."""
+    if not unknown.any():
+        return
+    p = np.flatnonzero(unknown)
+    warns.add(p, column, f"{column} " + _quote(cells.iloc[p]).to_numpy() + f" {what}")
+    counts = cells.iloc[p].value_counts()
+    listed = ", ".join(f"'{value}' ({count:,})" for value, count in counts.head(8).items())
+    more = f" and {len(counts) - 8:,} more" if len(counts) > 8 else ""
+    notes.append(f"{column}: {_fmt(len(p))} row{'s' if len(p) > 1 else ''} with {len(counts):,} unknown "
+                 f"value{'s' if len(counts) > 1 else ''} kept as written: {listed}{more}.")
 
 
 def _state(value: str) -> tuple[str]:
@@ -1310,7 +1406,7 @@ def _state(value: str) -> tuple[str]:
 def _extra_columns(raw: pd.DataFrame, resolved: dict[str, str]) -> dict[str, str]:
     """Unmapped input columns to carry through: output name -> raw column (renamed on clashes)."""
     used = set(resolved.values()) | {EXTRA_FIELDS_COLUMN}
-    taken = set(S.ACCOUNT_COLUMNS)
+    taken = set(S.MAPPABLE_ACCOUNT_COLUMNS)
     extras: dict[str, str] = {}
     for column in raw.columns:
         if column in used:

@@ -24,6 +24,8 @@ POTENTIAL = "potential"
 WORKLOAD_HOURS = "workload_hours"
 TERRITORY_ID = "territory_id"
 LOCKED = "locked"
+ACCOUNT_TYPE = "account_type"
+COMPANY_REVENUE = "company_revenue"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,16 @@ ACCOUNT_SCHEMA: tuple[Column, ...] = (
     Column(LOCKED, "boolean", False, "", "True: the account must stay in its current territory."),
 )
 ACCOUNT_COLUMNS: tuple[str, ...] = tuple(c.name for c in ACCOUNT_SCHEMA)
+OPTIONAL_ACCOUNT_SCHEMA: tuple[Column, ...] = (
+    Column(ACCOUNT_TYPE, "string", False, "",
+           "Customer, Prospect, Partner, Vendor, Former customer or Other (Salesforce Type, HubSpot type or "
+           "lifecycle stage); other values kept as written."),
+    Column(COMPANY_REVENUE, "float64", False, "USD/year",
+           "The customer company's own annual revenue (a CRM's 'Annual Revenue'), not revenue from the account."),
+)
+"""Columns an import carries only when the file has them (the sample has neither)."""
+MAPPABLE_ACCOUNT_SCHEMA: tuple[Column, ...] = ACCOUNT_SCHEMA + OPTIONAL_ACCOUNT_SCHEMA
+MAPPABLE_ACCOUNT_COLUMNS: tuple[str, ...] = tuple(c.name for c in MAPPABLE_ACCOUNT_SCHEMA)
 
 # --- territories / reps ---------------------------------------------------------------------
 

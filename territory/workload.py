@@ -14,6 +14,8 @@ Rule (also in docs/importing.md):
 * ``workload_hours = visits_per_year x (meeting_hours + travel_hours)``.
 * When potential is missing: ``potential = revenue x POTENTIAL_MULTIPLIER[industry]`` (the wallet
   is a multiple of what the account already spends with us). Unknown industries use ``DEFAULT_*``.
+* An industry from a CRM picklist counts as its sector (``territory.picklists.INDUSTRY_SECTOR``:
+  Computer Software as Technology, Banking as Financial Services) for both lookups.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+
+from territory.picklists import INDUSTRY_SECTOR
 
 INDUSTRIES: tuple[str, ...] = (
     "Healthcare",
@@ -119,9 +123,16 @@ def is_metro(latitude: pd.Series, longitude: pd.Series) -> pd.Series:
     return pd.Series(result, index=latitude.index, name="metro")
 
 
+def _by_sector(industry: pd.Series, table: dict[str, float]) -> pd.Series:
+    """``table`` looked up by each industry's sector (NaN where neither the industry nor its sector is in it)."""
+    lookup = {name: table[sector] for name, sector in INDUSTRY_SECTOR.items() if sector in table}
+    lookup.update(table)
+    return industry.map(lookup).astype(float)
+
+
 def derive_potential(revenue: pd.Series, industry: pd.Series) -> pd.Series:
     """Potential (USD/year) estimated from revenue: revenue x the industry's wallet multiplier."""
-    multiplier = industry.map(POTENTIAL_MULTIPLIER).astype(float).fillna(DEFAULT_POTENTIAL_MULTIPLIER)
+    multiplier = _by_sector(industry, POTENTIAL_MULTIPLIER).fillna(DEFAULT_POTENTIAL_MULTIPLIER)
     rev = pd.to_numeric(revenue, errors="coerce").fillna(0.0).clip(lower=0.0)
     return (rev * multiplier).rename("potential")
 
@@ -131,6 +142,6 @@ def derive_workload_hours(
 ) -> pd.Series:
     """Annual hours = visits/year (by tier) x (meeting hours (by industry) + travel hours)."""
     visits = account_tier(potential).map(VISITS_PER_YEAR).astype(float)
-    meeting = industry.map(MEETING_HOURS).astype(float).fillna(DEFAULT_MEETING_HOURS)
+    meeting = _by_sector(industry, MEETING_HOURS).fillna(DEFAULT_MEETING_HOURS)
     travel = np.where(is_metro(latitude, longitude), METRO_TRAVEL_HOURS, RURAL_TRAVEL_HOURS)
     return (visits * (meeting + travel)).rename("workload_hours")

@@ -105,6 +105,7 @@ def filters_ui(
 
 
 _TITLES = {"account_id": "Account ID", "territory_id": "Territory ID", "workload_hours": "Workload",
+           "company_revenue": "Company's own revenue", "account_type": "Account type",
            "postal_code": "Postal code"}
 
 
@@ -112,7 +113,7 @@ def schema_column_config(frame: pd.DataFrame) -> dict:
     """``st.dataframe`` column labels for the canonical columns: readable name plus unit, and the
     schema's description as the header tooltip ("Revenue (USD/year)", not ``revenue``)."""
     config = {}
-    for column in (*schema.ACCOUNT_SCHEMA, *schema.TERRITORY_SCHEMA):
+    for column in (*schema.MAPPABLE_ACCOUNT_SCHEMA, *schema.TERRITORY_SCHEMA):
         if column.name in frame.columns and column.name not in config:
             title = _TITLES.get(column.name, column.name.replace("_", " ").capitalize())
             unit = "°" if column.unit == "degrees" else column.unit
