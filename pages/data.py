@@ -121,6 +121,7 @@ m3.metric("Rows rejected", f"{report.rows_rejected:,}")
 m4.metric("Warnings", f"{len(report.warnings):,}")
 if report.notes:
     st.info("\n".join(f"- {md_escape(note)}" for note in report.notes))
+widgets.data_notes(result.accounts, key="data")
 
 
 def _issues(items) -> pd.DataFrame:

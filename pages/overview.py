@@ -40,6 +40,8 @@ cols[5].metric(
     help="Coefficient of variation of capacity-adjusted workload per territory: lower is more even.",
 )
 
+widgets.data_notes(accounts, key="overview")
+
 head, opt_heat, opt_outline = st.columns([3, 2, 1], vertical_alignment="bottom")
 head.subheader("Accounts by territory")
 heatmap = opt_heat.segmented_control(

@@ -5,12 +5,12 @@ Thin page: widgets, cached engine calls and charts live in territory/ui/rebalanc
 
 import streamlit as st
 
-from territory import schema
+from territory import account_types, schema
 from territory.errors import TerritoryError
 from territory.ui import colors as tcolors
 from territory.ui import rebalance as rb
 from territory.ui import rebalance_charts as rbc
-from territory.ui import state
+from territory.ui import state, widgets
 from territory.ui.text import md_escape
 
 state.init_state()
@@ -31,7 +31,8 @@ if not current_ids:
 
 industries = (sorted(accounts[schema.INDUSTRY].dropna().astype(str).unique().tolist())
               if schema.INDUSTRY in accounts else [])
-settings = rb.controls_ui(len(current_ids), industries, len(accounts))
+type_counts = (account_types.type_counts(accounts).to_dict() if schema.ACCOUNT_TYPE in accounts else None)
+settings = rb.controls_ui(len(current_ids), industries, len(accounts), type_counts)
 rb.forget_other_datasets(dataset.fingerprint)
 manual_moves = rb.get_manual_moves()
 event = rb.get_event(current_ids)
@@ -40,7 +41,7 @@ params = settings.to_params()
 
 try:
     whatif = rb.compute_whatif(dataset.fingerprint, accounts, territories, before, engine_input, params,
-                               event, manual_moves)
+                               event, manual_moves, settings.counted_types)
 except TerritoryError as error:
     st.error(md_escape(error), icon=":material/error:")
     rb.recovery_ui(event, manual_moves)
@@ -48,6 +49,7 @@ except TerritoryError as error:
 
 rb.messages_ui(whatif.result, whatif.wall_seconds)
 rb.kpis_ui(whatif, alignment.name)
+widgets.data_notes(accounts, settings.counted_types, key="rebalance")
 
 events_col, use_col = st.columns(2)
 with events_col.container(border=True):
@@ -100,7 +102,7 @@ if tab_tradeoff.open:
         if st.toggle(f"Compute the trade-off ({len(rb.STABILITY_SWEEP)} engine runs, cached)", key="rb_sweep"):
             with st.spinner("Running the stability sweep..."):
                 sweep = rb.stability_sweep(dataset.fingerprint, accounts, territories, engine_input, before, params,
-                                           event, rb.sweep_values(settings.stability))
+                                           event, rb.sweep_values(settings.stability), settings.counted_types)
             st.plotly_chart(rbc.tradeoff_figure(sweep, settings.stability), key="rb_chart_tradeoff", width="stretch")
             for message in sweep.get("error", []):
                 if message:

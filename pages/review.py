@@ -25,6 +25,7 @@ with top_left:
 if chosen.note:
     st.caption(md_escape(chosen.note))
 colors = tcolors.territory_colors(ui.territory_ids_for_colors(dataset, active.labels, chosen.labels))
+widgets.data_notes(dataset.accounts, key="review")
 
 if not ui.has_bookings(dataset):
     st.info(

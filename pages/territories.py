@@ -29,6 +29,7 @@ table = cached.territory_table(
     dataset.fingerprint, dataset.accounts, labels, dataset.territories, settings.balance_on
 )
 
+widgets.data_notes(dataset.accounts, key="territories")
 tab_table, tab_region, tab_mix, tab_drill = st.tabs(
     ["Per territory", "Roll-up by region", "Industry mix", "Drill into a territory"]
 )

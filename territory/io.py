@@ -1195,6 +1195,9 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
     )
     if kind is not None:
         accounts[S.ACCOUNT_TYPE] = kept_text(pd.Series(kind, index=raw.index))
+    for column, estimated in ((S.POTENTIAL, missing_potential), (S.WORKLOAD_HOURS, missing_workload)):
+        if estimated.any():  # which values are the rule's estimates, row by row (pages and exports say so)
+            accounts[S.ESTIMATED_FLAG[column]] = pd.array(estimated, dtype="boolean")
     if company_revenue is not None:
         accounts[S.COMPANY_REVENUE] = pd.Series(company_revenue[keep], index=index, dtype="float64")
         if S.POTENTIAL not in resolved:
@@ -1406,7 +1409,7 @@ def _state(value: str) -> tuple[str]:
 def _extra_columns(raw: pd.DataFrame, resolved: dict[str, str]) -> dict[str, str]:
     """Unmapped input columns to carry through: output name -> raw column (renamed on clashes)."""
     used = set(resolved.values()) | {EXTRA_FIELDS_COLUMN}
-    taken = set(S.MAPPABLE_ACCOUNT_COLUMNS)
+    taken = set(S.MAPPABLE_ACCOUNT_COLUMNS) | set(S.ESTIMATED_FLAG.values())
     extras: dict[str, str] = {}
     for column in raw.columns:
         if column in used:

@@ -13,7 +13,7 @@ import re
 
 # --- industries -------------------------------------------------------------------------------
 
-# The HubSpot company property ``industry``: its 150 internal values. The readable label is made
+# The HubSpot company property ``industry``: its 147 internal values. The readable label is made
 # from the code (``_label``) except where HubSpot writes "&", "/", "-" or a comma (below).
 # fmt: off
 HUBSPOT_INDUSTRY_CODES: tuple[str, ...] = (

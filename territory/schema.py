@@ -64,6 +64,10 @@ OPTIONAL_ACCOUNT_SCHEMA: tuple[Column, ...] = (
            "The customer company's own annual revenue (a CRM's 'Annual Revenue'), not revenue from the account."),
 )
 """Columns an import carries only when the file has them (the sample has neither)."""
+WORKLOAD_ESTIMATED = "workload_estimated"
+POTENTIAL_ESTIMATED = "potential_estimated"
+ESTIMATED_FLAG: dict[str, str] = {WORKLOAD_HOURS: WORKLOAD_ESTIMATED, POTENTIAL: POTENTIAL_ESTIMATED}
+"""Boolean columns an import adds when it derived a value by the workload rule (True on those rows)."""
 MAPPABLE_ACCOUNT_SCHEMA: tuple[Column, ...] = ACCOUNT_SCHEMA + OPTIONAL_ACCOUNT_SCHEMA
 MAPPABLE_ACCOUNT_COLUMNS: tuple[str, ...] = tuple(c.name for c in MAPPABLE_ACCOUNT_SCHEMA)
 

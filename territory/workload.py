@@ -145,3 +145,38 @@ def derive_workload_hours(
     meeting = _by_sector(industry, MEETING_HOURS).fillna(DEFAULT_MEETING_HOURS)
     travel = np.where(is_metro(latitude, longitude), METRO_TRAVEL_HOURS, RURAL_TRAVEL_HOURS)
     return (visits * (meeting + travel)).rename("workload_hours")
+
+
+RULE_MARKDOWN = """\
+**Estimated by the documented rule** (`territory/workload.py`, docs/importing.md):
+
+- **Potential** (when the file has none): revenue × the industry's wallet multiplier (Healthcare 3.0,
+  Manufacturing 2.5, Financial Services 2.0, Technology 3.5, Retail 2.0, Education 2.5, Government 2.0,
+  Energy 2.5; other industries 2.5). A CRM's *Annual Revenue* (the company's own revenue) is not used.
+- **Workload** (hours/year, when the file has none): visits per year × (meeting hours + travel hours).
+  Visits by tier of potential: A (≥ $1M) 12, B (≥ $250k) 6, C (≥ $50k) 3, D 1. Meeting hours by
+  industry (Healthcare 3.0, Manufacturing 2.5, Financial Services 2.5, Technology 2.0, Retail 1.5,
+  Education 2.0, Government 3.5, Energy 3.0; other 2.5); a picklist industry counts as its sector.
+  Travel 0.75 h in a metro, 2.0 h elsewhere.
+"""
+"""The rule in a few lines, for the app's "Estimated" popover (kept beside the code it describes)."""
+
+
+def estimated_shares(accounts: pd.DataFrame) -> dict[str, float]:
+    """Share (0-1) of accounts whose workload / potential the importer estimated, for each that has any.
+
+    Read from the ``*_estimated`` flags an import adds (``territory.schema.ESTIMATED_FLAG``); a
+    dataset without them (the sample, a file with both columns) gives ``{}``.
+
+    >>> estimated_shares(pd.DataFrame({"workload_estimated": [True, True, False, True]}))
+    {'workload_hours': 0.75}
+    """
+    from territory.schema import ESTIMATED_FLAG
+
+    shares = {}
+    for column, flag in ESTIMATED_FLAG.items():
+        if flag in accounts and len(accounts):
+            share = float(accounts[flag].astype("boolean").fillna(False).to_numpy(dtype=bool).mean())
+            if share > 0:
+                shares[column] = share
+    return shares

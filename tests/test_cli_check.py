@@ -14,7 +14,7 @@ from territory.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 ACCOUNTS = (
-    "Account ID,Account Name,Billing Zip/Postal Code,Annual Revenue,Account Owner\n"
+    "Account ID,Account Name,Billing Zip/Postal Code,Revenue,Account Owner\n"
     'A1,Acme,02139-4307,"$1,000",Alice\n'
     "A2,Beta,2139,(500),Bob\n"
     "A3,Gamma,1234x,10,Bob\n"

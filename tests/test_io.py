@@ -225,6 +225,7 @@ HUBSPOT = [
     "Country/Region",
     "Industry",
     "Annual Revenue",
+    "Lifecycle Stage",
 ]
 
 
@@ -239,8 +240,9 @@ def test_salesforce_account_export_headers():
         S.STATE: "Billing State/Province",
         S.COUNTRY: "Billing Country",
         S.INDUSTRY: "Industry",
-        S.REVENUE: "Annual Revenue",
         S.TERRITORY_ID: "Account Owner",
+        S.COMPANY_REVENUE: "Annual Revenue",  # the customer's own revenue, not ours (#16)
+        S.ACCOUNT_TYPE: "Type",
     }
 
 
@@ -253,8 +255,9 @@ def test_hubspot_company_export_headers():
         S.STATE: "State/Region",
         S.COUNTRY: "Country/Region",
         S.INDUSTRY: "Industry",
-        S.REVENUE: "Annual Revenue",
         S.TERRITORY_ID: "Company owner",
+        S.COMPANY_REVENUE: "Annual Revenue",
+        S.ACCOUNT_TYPE: "Lifecycle Stage",
     }
 
 
@@ -293,7 +296,7 @@ def test_salesforce_file_loads_and_says_owner_keys_the_alignment(tmp_path):
     account = result.accounts.iloc[0]
     assert account[S.TERRITORY_ID] == "Alice Smith"
     assert (account[S.CITY], account[S.STATE], account[S.COUNTRY]) == ("Cambridge", "MA", "US")
-    assert account["Billing Street"] == "1 Main St" and account["Type"] == "Customer"
+    assert account["Billing Street"] == "1 Main St" and account[S.ACCOUNT_TYPE] == "Customer"
     assert any("keyed by owner" in note for note in result.report.notes)
 
 
@@ -324,7 +327,8 @@ def test_extra_columns_are_carried_through_and_renamed_only_on_clash(tmp_path):
     result = load_accounts(write(tmp_path, text), mapping={S.NAME: "Company"})
     columns = list(result.accounts.columns)
     assert columns[: len(S.ACCOUNT_COLUMNS)] == list(S.ACCOUNT_COLUMNS)
-    assert columns[len(S.ACCOUNT_COLUMNS) :] == ["name_input", "Notes"]
+    # then the flags of the values the rule estimated (#16), then the extra input columns
+    assert columns[len(S.ACCOUNT_COLUMNS) :] == [S.POTENTIAL_ESTIMATED, S.WORKLOAD_ESTIMATED, "name_input", "Notes"]
     assert result.accounts["name_input"].tolist() == ["old name"]
     assert any("'name' -> 'name_input'" in note for note in result.report.notes)
 
@@ -393,7 +397,7 @@ def test_locked_country_and_industry(tmp_path):
     assert accounts[S.LOCKED].tolist() == [True, False, False, True]
     assert accounts[S.COUNTRY].tolist() == ["US"] * 4
     assert accounts[S.INDUSTRY].tolist() == ["Healthcare", "Other", "Biotech", "Other"]
-    assert "'maybe' is not yes/no" in reasons(result.report.warnings, 3)[0]
+    assert any("'maybe' is not yes/no" in r for r in reasons(result.report.warnings, 3))
 
 
 def test_dtypes_follow_the_schema(tmp_path):
@@ -521,7 +525,7 @@ def test_xlsx_round_trip_first_sheet_only(tmp_path):
             "Account ID": ["A1", "A2"],
             "Account Name": ["Café Müller", "北京"],
             "Billing Zip/Postal Code": [2139, 90210],
-            "Annual Revenue": [1234.5, 2000000],
+            "Revenue": [1234.5, 2000000],
         }
     )
     with pd.ExcelWriter(path, engine="openpyxl") as writer:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from territory import events, schema
+from territory import account_types, events, schema
 from territory.balance import BalanceParams, BalanceResult, balance
 from territory.engine import codes
 from territory.errors import ParameterError, TerritoryError
@@ -86,6 +86,7 @@ class RebalanceSettings:
     budget_revenue_pct: float = 5.0
     lock_top_n: int = 0
     only_fix_outside: bool = False
+    counted_types: tuple[str, ...] | None = None  # account types that count; None: every account
 
     def balance_on(self) -> str | tuple[tuple[str, float], ...]:
         """The engine's ``balance_on``: a measure name, or ((measure, weight), ...) for a composite."""
@@ -135,12 +136,15 @@ def _save_widget_values(keys: Sequence[str]) -> None:
     st.session_state[SETTINGS_KEY] = {k: st.session_state[k] for k in keys if k in st.session_state}
 
 
-def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int) -> RebalanceSettings:
+def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int,
+                type_counts: Mapping[str, int] | None = None) -> RebalanceSettings:
     """Draw the what-if controls in the sidebar and return their values.
 
     ``n_current`` is the number of territories in the active alignment (the slider's default);
-    ``industries`` feed the industry-teams multiselect.
+    ``industries`` feed the industry-teams multiselect; ``type_counts`` (accounts per account type,
+    when the data has types) the choice of the types that count for balancing.
     """
+    types = list(type_counts or {})
     n_max = max(2, min(n_accounts, max(2 * n_current, n_current + 10, 12)))
     defaults: dict[str, object] = {
         "rb_n_territories": int(min(max(n_current, 2), n_max)),
@@ -158,6 +162,7 @@ def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int) -> R
         "rb_budget_revenue_pct": 5.0,
         "rb_lock_top_n": 0,
         "rb_only_fix_outside": False,
+        "rb_counted_types": account_types.default_counted(types),
         "rb_sweep": False,  # drawn on the Trade-off tab; kept here so it survives a page change
         # The open tab, and the pasted codes of the Manual moves tab: kept here so they survive a
         # page change and (tabs are lazy) a visit to another tab.
@@ -170,6 +175,7 @@ def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int) -> R
     st.session_state["rb_industry_teams"] = [
         i for i in st.session_state["rb_industry_teams"] if i in set(industries)
     ]
+    st.session_state["rb_counted_types"] = [t for t in st.session_state["rb_counted_types"] if t in set(types)]
 
     sb = st.sidebar
     sb.header("What-if settings")
@@ -186,6 +192,14 @@ def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int) -> R
         c1, c2 = sb.columns([3, 2])
         c1.slider("Workload weight (%)", 0, 100, step=5, key="rb_composite_workload_pct")
         c2.selectbox("plus", COMPOSITE_PARTNERS, key="rb_composite_partner")
+    if types:
+        sb.multiselect(
+            "Account types that count", types, key="rb_counted_types", placeholder="Choose at least one",
+            format_func=lambda t: f"{t} ({type_counts[t]:,})",
+            help="Only these accounts carry load in the balance and in every figure on this page. The others "
+                 "are shown apart: they keep their territory when it still exists, else join the nearest "
+                 "counted account's, and carry no workload.",
+        )
     also_options = [m for m in schema.MEASURES if m != st.session_state["rb_measure"]]
     st.session_state["rb_also_balance"] = [m for m in st.session_state["rb_also_balance"] if m in also_options]
     sb.multiselect(
@@ -255,6 +269,7 @@ def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int) -> R
         budget_revenue_pct=float(ss["rb_budget_revenue_pct"]),
         lock_top_n=int(ss["rb_lock_top_n"]),
         only_fix_outside=bool(ss["rb_only_fix_outside"]),
+        counted_types=tuple(ss["rb_counted_types"]) if types else None,
     )
 
 
@@ -488,15 +503,27 @@ def compute_whatif(
     params,
     event: tuple | None,
     manual_moves: Mapping[str, str] | None,
+    counted_types: Sequence[str] | None = None,
 ) -> WhatIf:
-    """Run (or fetch) the engine and the before/after metrics for one setting."""
+    """Run (or fetch) the engine and the before/after metrics for one setting.
+
+    With ``counted_types``, the engine balances those accounts only and the others are placed after
+    (:mod:`territory.account_types`); every figure counts the counted accounts only."""
     started = time.perf_counter()
-    result = run_cached(fingerprint, engine_input, territories, params, event)
+    mask = account_types.counted_mask(engine_input, counted_types)
+    if mask.all():
+        result = run_cached(fingerprint, engine_input, territories, params, event)
+    elif not mask.any():
+        raise ParameterError("No account counts for balancing: choose at least one account type that the data has.")
+    else:
+        result = run_cached(fingerprint, engine_input[mask], territories, params, event)
+        result = account_types.with_shown_apart(engine_input, mask, result)
     assignment = after_assignment(result.assignment, before, manual_moves)
     after = assignment[schema.TERRITORY_ID].astype("string")
     after_territories = result.territories
-    figures = alignment_figures(fingerprint, accounts, before, after, territories, after_territories,
-                                balance_on_arg(params.balance_on))
+    counted_key = fingerprint if mask.all() else f"{fingerprint}:types:{','.join(sorted(counted_types or ()))}"
+    figures = alignment_figures(counted_key, accounts[mask], before[mask], after[mask], territories,
+                                after_territories, balance_on_arg(params.balance_on))
     return WhatIf(result, assignment, before, after, *figures, after_territories, time.perf_counter() - started)
 
 
@@ -530,9 +557,11 @@ def warm(dataset, alignment) -> None:
         return
     params = RebalanceSettings(n_territories=n_current).to_params()
     engine_input = engine_accounts(dataset.accounts, before, {}, 0)
+    counted = (account_types.default_counted(account_types.type_counts(dataset.accounts).index)
+               if schema.ACCOUNT_TYPE in dataset.accounts else None)
     try:
         compute_whatif(dataset.fingerprint, dataset.accounts, dataset.territories, before, engine_input, params,
-                       None, {})
+                       None, {}, counted)
     except TerritoryError:
         pass
 
@@ -551,23 +580,22 @@ def stability_sweep(
     params,
     event: tuple | None,
     values: Sequence[float] = STABILITY_SWEEP,
+    counted_types: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Balance, moves and travel for each stability value, everything else as in ``params``.
 
     Every run goes through the same caches as a slider move, so the sweep costs nothing when the
     user then drags stability to one of these values (and vice versa).
     """
-    measure = balance_on_arg(params.balance_on)
     rows = []
     for value in values:
         try:
-            result = run_cached(fingerprint, engine_input, territories, replace(params, stability=float(value)),
-                                event)
+            whatif = compute_whatif(fingerprint, accounts, territories, before, engine_input,
+                                    replace(params, stability=float(value)), event, None, counted_types)
         except TerritoryError as error:  # that point is impossible: leave it out, say why
             rows.append({"stability": float(value), "error": str(error)})
             continue
-        after = after_assignment(result.assignment, before)[schema.TERRITORY_ID].astype("string")
-        card = cached.scorecard(fingerprint, accounts, after, before, result.territories, measure)
+        card, result = whatif.after_card, whatif.result
         rows.append({
             "stability": float(value),
             "max_deviation_pct": _card_value(card, "max_deviation_pct"),

@@ -264,3 +264,26 @@ def overview_kpis(accounts: pd.DataFrame, labels: pd.Series, score: dict) -> dic
         "max_deviation_pct": score_value(score, "workload", "max_deviation_pct"),
         "cv_pct": cv * 100 if np.isfinite(cv) else cv,
     }
+
+
+def estimate_text(shares: dict[str, float]) -> str:
+    """'Estimated: workload for 100% of accounts, potential for 98%' (plain words, no column names)."""
+    names = {schema.WORKLOAD_HOURS: "workload", schema.POTENTIAL: "potential"}
+    parts = [f"{names[column]} for {share:.0%} of accounts" for column, share in shares.items()]
+    return "Estimated by the rule, not from your file: " + ", ".join(parts) + "."
+
+
+def data_notes(accounts: pd.DataFrame, counted: Sequence[str] | None = None, key: str = "notes") -> None:
+    """Under a page's figures: which accounts they count (when the data has account types) and,
+    when the importer estimated workload or potential, a note with the rule one click away."""
+    from territory.account_types import describe_counted
+    from territory.workload import RULE_MARKDOWN, estimated_shares
+
+    if schema.ACCOUNT_TYPE in accounts:
+        st.caption(md_escape(describe_counted(accounts, counted)))
+    shares = estimated_shares(accounts)
+    if shares:
+        text_col, rule_col = st.columns([5, 1], vertical_alignment="center")
+        text_col.caption(f":material/info: {estimate_text(shares)}")
+        with rule_col.popover("The rule", icon=":material/function:", key=f"{key}_estimate_rule"):
+            st.markdown(RULE_MARKDOWN)

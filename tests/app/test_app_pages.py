@@ -155,13 +155,13 @@ def _upload_csv(rows: list[dict]) -> bytes:
 
 SMALL_ROWS = [
     {"Account ID": "X1", "Account Name": XSS_NAME, "Billing Zip/Postal Code": "10001",
-     "Industry": "Retail", "Annual Revenue": "$120,000", "territory_id": "N1"},
+     "Industry": "Retail", "Revenue": "$120,000", "territory_id": "N1"},
     {"Account ID": "X2", "Account Name": "Acme & Sons", "Billing Zip/Postal Code": "60601",
-     "Industry": "Energy", "Annual Revenue": "50000", "territory_id": "N1"},
+     "Industry": "Energy", "Revenue": "50000", "territory_id": "N1"},
     {"Account ID": "X3", "Account Name": "Nowhere Inc", "Billing Zip/Postal Code": "00000",
-     "Industry": "Retail", "Annual Revenue": "1000", "territory_id": "N2"},
+     "Industry": "Retail", "Revenue": "1000", "territory_id": "N2"},
     {"Account ID": "X4", "Account Name": "Golden Gate Co", "Billing Zip/Postal Code": "94105",
-     "Industry": "Technology", "Annual Revenue": "75000", "territory_id": "N2"},
+     "Industry": "Technology", "Revenue": "75000", "territory_id": "N2"},
 ]
 
 
@@ -318,7 +318,7 @@ def test_unmapping_a_suggested_column_on_the_data_page_sticks():
     data = _upload_csv(SMALL_ROWS)
     at.file_uploader(key="data_accounts_file").set_value(("crm.csv", data, "text/csv")).run()
     revenue_key = f"data_map_revenue_crm.csv:{len(data)}"
-    assert at.selectbox(key=revenue_key).value == "Annual Revenue"
+    assert at.selectbox(key=revenue_key).value == "Revenue"
     at.selectbox(key=revenue_key).set_value("(not in file)").run()
     assert not at.exception
     assert at.selectbox(key=revenue_key).value == "(not in file)"

@@ -1,0 +1,78 @@
+"""Rebalance by account type (#16, item 2): the sidebar choice of the types that count, the figures
+that say which accounts they count, and the estimate note with the rule one click away."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from territory import schema
+from territory.sample import load_sample
+from tests.app.apptest import open_page
+
+
+@pytest.fixture(scope="module")
+def typed():
+    """1,200 sample accounts: every third a partner, the rest customers and prospects; workload
+    flagged as estimated on every row, as an import without a workload column gives it."""
+    from territory.ui import state
+
+    sample = load_sample()
+    accounts = sample.accounts.iloc[:1200].copy().reset_index(drop=True)
+    kinds = np.where(np.arange(len(accounts)) % 3 == 0, "Partner",
+                     np.where(np.arange(len(accounts)) % 3 == 1, "Customer", "Prospect"))
+    accounts[schema.ACCOUNT_TYPE] = pd.array(kinds, dtype="string")
+    accounts[schema.WORKLOAD_ESTIMATED] = pd.array([True] * len(accounts), dtype="boolean")
+    territories = sample.territories
+    dataset = state.ActiveDataset("Salesforce.csv", accounts, territories, sample.bookings.iloc[:0],
+                                  state.frame_fingerprint(accounts, territories), "upload")
+    labels = accounts[schema.TERRITORY_ID].astype("string")
+    return dataset, state.Alignment(labels, state.CURRENT_ALIGNMENT_NAME, state.labels_fingerprint(labels), "09:00")
+
+
+def open_typed(typed, page: str):
+    from territory.ui import state
+
+    dataset, alignment = typed
+
+    def setup(at) -> None:
+        at.session_state[state.INIT_KEY] = True
+        at.session_state[state.DATASET_KEY] = dataset
+        at.session_state[state.ALIGNMENT_KEY] = alignment
+
+    return open_page(page, setup, 180.0)
+
+
+def captions(at) -> str:
+    return " ".join(c.value for c in at.caption)
+
+
+def test_rebalance_counts_customers_and_prospects_by_default_and_the_choice_changes_the_figures(typed):
+    at = open_typed(typed, "pages/rebalance.py")
+    choice = at.sidebar.multiselect(key="rb_counted_types")
+    assert choice.value == ["Customer", "Prospect"]
+    assert set(choice.options) >= {"Customer (400)", "Prospect (400)", "Partner (400)"}
+    assert ("Figures count 800 of 1,200 accounts (Customer, Prospect); 400 shown apart (Partner: 400) get a "
+            "territory but carry no load.") in captions(at)
+    moved_before = {m.label: m.value for m in at.metric}
+    # every partner still gets a territory in the result
+    at.sidebar.multiselect(key="rb_counted_types").set_value(["Customer", "Prospect", "Partner"]).run()
+    assert not at.exception
+    assert "Figures count all 1,200 accounts" in captions(at)
+    assert {m.label: m.value for m in at.metric} != moved_before
+
+
+def test_no_type_chosen_is_a_clear_message_not_a_traceback(typed):
+    at = open_typed(typed, "pages/rebalance.py")
+    at.sidebar.multiselect(key="rb_counted_types").set_value([]).run()
+    assert not at.exception
+    assert any("No account counts for balancing" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/territories.py", "pages/rebalance.py"])
+def test_estimated_workload_is_marked_with_the_rule_one_click_away(typed, page):
+    at = open_typed(typed, page)
+    assert "Estimated by the rule, not from your file: workload for 100% of accounts." in captions(at)
+    rule = " ".join(m.value for m in at.markdown)
+    assert "Estimated by the documented rule" in rule and "visits per year" in rule
