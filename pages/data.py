@@ -90,11 +90,12 @@ suggested = suggest_mapping(list(raw.columns))
 file_key = f"{accounts_file.name}:{len(data)}"
 NONE = "(not in file)"
 options = [NONE, *[str(c) for c in raw.columns]]
-with st.expander(f"Column mapping: {len(suggested)} of {len(schema.ACCOUNT_SCHEMA)} columns matched", expanded=True):
+with st.expander(f"Column mapping: {len(suggested)} of {len(schema.MAPPABLE_ACCOUNT_SCHEMA)} columns matched",
+                 expanded=True):
     st.caption("Each canonical column (left label) takes the file column you pick; required columns are marked *.")
     grid = st.columns(4)
     mapping: dict[str, str] = {}
-    for i, column in enumerate(schema.ACCOUNT_SCHEMA):
+    for i, column in enumerate(schema.MAPPABLE_ACCOUNT_SCHEMA):
         default = suggested.get(column.name, NONE)
         choice = grid[i % 4].selectbox(
             f"{column.name}{' *' if column.required else ''}" + (f" ({column.unit})" if column.unit else ""),

@@ -75,7 +75,8 @@ with tab_table:
             "weighted_mean_distance_km": st.column_config.NumberColumn(
                 "Mean distance (km)", format="%.0f", width=120, help=MEAN_DISTANCE_HELP,
             ),
-            "top_industry": st.column_config.TextColumn("Top industry", width=120),
+            "top_industry": st.column_config.TextColumn(
+                "Top industry", width=widgets.text_width(table["top_industry"].dropna().tolist(), "Top industry", 120)),
             "pieces": st.column_config.NumberColumn(
                 "Pieces", width="small", help="Connected pieces: 1 means contiguous."
             ),

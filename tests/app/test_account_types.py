@@ -76,3 +76,20 @@ def test_estimated_workload_is_marked_with_the_rule_one_click_away(typed, page):
     assert "Estimated by the rule, not from your file: workload for 100% of accounts." in captions(at)
     rule = " ".join(m.value for m in at.markdown)
     assert "Estimated by the documented rule" in rule and "visits per year" in rule
+
+
+def test_data_page_maps_annual_revenue_to_company_revenue_and_to_potential_on_request():
+    from tests.app.test_app_pages import new_app, open_upload
+
+    data = (b"Account ID,Billing Zip/Postal Code,Annual Revenue,Type\n"
+            b"A1,02139,5000000,Customer\nA2,10001,200000,Partner\n")
+    at = open_upload(new_app().run())
+    at.file_uploader(key="data_accounts_file").set_value(("sf.csv", data, "text/csv")).run()
+    key = f"sf.csv:{len(data)}"
+    assert at.selectbox(key=f"data_map_company_revenue_{key}").value == "Annual Revenue"
+    assert at.selectbox(key=f"data_map_account_type_{key}").value == "Type"
+    assert at.selectbox(key=f"data_map_potential_{key}").value == "(not in file)"
+    at.selectbox(key=f"data_map_potential_{key}").set_value("Annual Revenue").run()
+    at.selectbox(key=f"data_map_company_revenue_{key}").set_value("(not in file)").run()
+    assert not at.exception
+    assert "Estimated by the rule, not from your file: workload for 100% of accounts." in captions(at)
