@@ -1,0 +1,283 @@
+"""Routing rules: every kind, the capacity guard, validation messages, CSV round trip, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from territory.planning import routing as R
+from territory.sample import load_sample
+
+
+def accounts(rows: list[dict]) -> pd.DataFrame:
+    """Canonical accounts with defaults: Boston, 10 h of workload, 0 revenue."""
+    frame = pd.DataFrame(rows)
+    defaults = {"postal_code": "02139", "state": "MA", "industry": "Retail", "revenue": 0.0,
+                "workload_hours": 10.0, "latitude": 42.36, "longitude": -71.1}
+    for column, value in defaults.items():
+        if column not in frame.columns:
+            frame[column] = value
+        frame[column] = frame[column].fillna(value)
+    return frame
+
+
+def table(*rows: tuple) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(R.RULE_COLUMNS))
+
+
+@pytest.fixture
+def east_west() -> R.RoutingBase:
+    """Two territories: E (Boston, 4 accounts) and W (Los Angeles, 4 accounts), 10 h each."""
+    old = accounts([{"account_id": f"E{i}"} for i in range(4)]
+                   + [{"account_id": f"W{i}", "postal_code": "90012", "state": "CA", "latitude": 34.05,
+                       "longitude": -118.24} for i in range(4)])
+    return R.routing_base(old, ["E"] * 4 + ["W"] * 4, tolerance=0.5)
+
+
+def land(base, rules, rows) -> pd.DataFrame:
+    return R.route(accounts(rows), R.parse_rules(rules, base.territory_ids), base).assignment
+
+
+# --- every rule kind --------------------------------------------------------------------------
+
+
+def test_named_account_is_matched_exactly_and_case_sensitively(east_west) -> None:
+    rules = table((1, "account", "001A000001AbCdEAAA", "W"), (2, "nearest", "", ""))
+    got = land(east_west, rules, [{"account_id": "001A000001AbCdEAAA"}, {"account_id": "001A000001ABCDEAAA"}])
+    assert got["territory_id"].tolist() == ["W", "E"]
+    assert got["rule_kind"].tolist() == ["account", "nearest"]
+
+
+def test_domain_matches_a_website_column_whatever_its_spelling(east_west) -> None:
+    rules = table((1, "domain", "acme.com", "W"), (2, "nearest", "", ""))
+    got = land(east_west, rules, [{"account_id": "N1", "Website": "https://www.ACME.com/about"},
+                                  {"account_id": "N2", "Website": "acme.co"}])
+    assert got["territory_id"].tolist() == ["W", "E"]
+
+
+def test_industry_team_is_case_insensitive(east_west) -> None:
+    rules = table((1, "industry", "healthcare", "W"), (2, "nearest", "", ""))
+    got = land(east_west, rules, [{"account_id": "N1", "industry": "Healthcare"}, {"account_id": "N2"}])
+    assert got["territory_id"].tolist() == ["W", "E"]
+    assert got["rule"].tolist() == ["#1 industry healthcare", "#2 nearest"]
+
+
+def test_zip_range_prefix_and_state(east_west) -> None:
+    rules = table((1, "zip", "02100-02199", "W"), (2, "zip_prefix", "100", "W"), (3, "state", "ct", "W"),
+                  (4, "nearest", "", ""))
+    got = land(east_west, rules, [{"account_id": "N1", "postal_code": "02150"},
+                                  {"account_id": "N2", "postal_code": "10001"},
+                                  {"account_id": "N3", "postal_code": "06101", "state": "CT"},
+                                  {"account_id": "N4", "postal_code": "01001"}])
+    assert got["territory_id"].tolist() == ["W", "W", "W", "E"]
+    assert got["rule_kind"].tolist() == ["zip", "zip_prefix", "state", "nearest"]
+
+
+def test_size_band_alone_and_combined_with_a_state(east_west) -> None:
+    rules = table((1, "state", "MA & revenue >= 1M", "W"), (2, "size", "employees 100-1000", "W"),
+                  (3, "nearest", "", ""))
+    got = land(east_west, rules, [{"account_id": "N1", "revenue": 2e6}, {"account_id": "N2", "revenue": 999_999.0},
+                                  {"account_id": "N3", "employees": "250"}, {"account_id": "N4", "employees": "1000"}])
+    assert got["territory_id"].tolist() == ["W", "E", "W", "E"]
+    assert got["rule_priority"].tolist() == [1, 3, 2, 3]
+
+
+def test_nearest_is_the_territory_of_the_nearest_assigned_account(east_west) -> None:
+    got = land(east_west, table((1, "nearest", "", "")),
+               [{"account_id": "N1", "latitude": 37.77, "longitude": -122.42},  # San Francisco
+                {"account_id": "N2", "latitude": 40.71, "longitude": -74.0}])  # New York
+    assert got["territory_id"].tolist() == ["W", "E"]
+    assert got["reason"].tolist()[0] == "rule #1 nearest: the nearest assigned account is in W"
+
+
+def test_first_match_wins_in_priority_order_not_row_order(east_west) -> None:
+    rules = table((20, "state", "MA", "E"), (10, "industry", "Retail", "W"))
+    assert land(east_west, rules, [{"account_id": "N1"}])["territory_id"].tolist() == ["W"]
+
+
+def test_an_existing_account_keeps_its_territory_and_the_rule_says_so(east_west) -> None:
+    got = land(east_west, table((1, "state", "MA", "W")), [{"account_id": "E2"}])
+    assert got[["territory_id", "rule", "reason_code"]].values.tolist() == [["E", "existing", "existing"]]
+
+
+def test_an_account_no_rule_matches_is_reported_not_dropped(east_west) -> None:
+    got = land(east_west, table((1, "state", "CA", "W")), [{"account_id": "N1"}])
+    assert got["reason_code"].tolist() == ["no_rule"]
+    assert got["territory_id"].isna().all()
+
+
+# --- capacity guard ----------------------------------------------------------------------------
+
+
+def guard_base() -> R.RoutingBase:
+    """Three territories in a row west to east (A, B, C), 30 h each; C far from A."""
+    lon = {"A": -100.0, "B": -95.0, "C": -90.0}
+    old = accounts([{"account_id": f"{t}{i}", "latitude": 40.0 + i * 0.1, "longitude": lon[t] + i * 0.1}
+                    for t in "ABC" for i in range(3)])
+    return R.routing_base(old, [t for t in "ABC" for _ in range(3)], tolerance=0.05)
+
+
+def test_capacity_guard_sends_the_overflow_to_the_adjacent_territory_with_room() -> None:
+    base = guard_base()
+    new = accounts([{"account_id": f"N{i}", "latitude": 40.0, "longitude": -95.0} for i in range(3)])
+    got = R.route(new, R.parse_rules(table((1, "zip_prefix", "021", "B")), base.territory_ids), base)
+    # after: 120 h over 3 territories, target 40, upper 42: B takes one (40), the rest go next door
+    assert got.assignment["territory_id"].tolist() == ["B", "A", "C"]
+    assert got.assignment["reason_code"].tolist() == ["matched", "redirected", "redirected"]
+    assert got.assignment["rule_territory_id"].tolist() == ["B", "B", "B"]
+    assert "sent to adjacent A" in got.assignment["reason"].iloc[1]
+    assert got.load["load_after"].tolist() == [40.0, 40.0, 40.0]
+
+
+def test_capacity_guard_keeps_a_named_account_over_the_band() -> None:
+    base = guard_base()
+    new = accounts([{"account_id": f"N{i}"} for i in range(3)])
+    got = R.route(new, R.parse_rules(table((1, "industry", "Retail", "B")), base.territory_ids), base)
+    assert got.assignment["territory_id"].tolist() == ["B", "B", "B"]
+    assert got.assignment["reason_code"].tolist() == ["matched", "over_band", "over_band"]
+
+
+def test_capacity_guard_without_room_next_door_keeps_the_account_and_says_why() -> None:
+    base = guard_base()
+    new = accounts([{"account_id": f"N{i}", "workload_hours": 100.0} for i in range(2)])
+    got = R.route(new, R.parse_rules(table((1, "state", "MA", "B")), base.territory_ids), base)
+    assert got.assignment["reason_code"].tolist() == ["over_band", "over_band"]
+    assert "no adjacent territory has room" in got.assignment["reason"].iloc[0]
+
+
+# --- determinism --------------------------------------------------------------------------------
+
+
+def test_same_accounts_in_any_order_land_in_the_same_territories() -> None:
+    sample = load_sample()
+    base = R.routing_base(sample.accounts, sample.accounts["territory_id"], sample.territories)
+    rules = R.default_rules(sample.accounts, sample.accounts["territory_id"])
+    new = sample.accounts.sample(1500, random_state=3).assign(account_id=lambda f: "N" + f["account_id"])
+    first = R.route(new, rules, base).assignment.set_index("account_id")
+    again = R.route(new.iloc[::-1], rules, base).assignment.set_index("account_id")
+    assert (first["reason_code"] == "redirected").any()  # the guard takes part
+    pd.testing.assert_frame_equal(first, again.loc[first.index])
+
+
+# --- default rules ------------------------------------------------------------------------------
+
+
+def test_default_rules_route_the_alignment_s_own_accounts_back_where_they_are() -> None:
+    sample = load_sample()
+    labels = sample.accounts["territory_id"]
+    base = R.routing_base(sample.accounts, labels, sample.territories, tolerance=0.99)
+    rules = R.default_rules(sample.accounts, labels)
+    again = sample.accounts.assign(account_id="N" + sample.accounts["account_id"])
+    got = R.route(again, rules, base).assignment
+    assert (got["territory_id"].to_numpy() == labels.to_numpy()).all()
+    assert rules.rules[-1].kind == "nearest"
+
+
+def test_default_rules_split_zips_by_majority_and_leave_ties_to_nearest() -> None:
+    frame = pd.DataFrame({"postal_code": ["10001", "10001", "10001", "10002", "10002"]})
+    rules = R.default_rules(frame, ["A", "A", "B", "A", "B"]).to_frame()
+    assert rules[["kind", "value", "territory_id"]].values.tolist() == [
+        ["zip", "10001", "A"], ["nearest", "", ""]]
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def problems(rules: pd.DataFrame, territories=("T1", "T2")) -> list[tuple[int, str, str]]:
+    return [(p.row, p.field, p.code) for p in R.check_rules(rules, territories)[1]]
+
+
+def test_unknown_territory_names_the_row() -> None:
+    rules = table((1, "state", "MA", "T1"), (2, "state", "NY", "T9"))
+    assert problems(rules) == [(2, "territory_id", "unknown_territory")]
+    with pytest.raises(R.RuleError, match=r"row 2 \(territory_id\): territory 'T9' is not in the alignment"):
+        R.parse_rules(rules, ["T1", "T2"])
+
+
+@pytest.mark.parametrize(
+    "rules, row",
+    [
+        (table((1, "nearest", "", ""), (2, "state", "MA", "T1")), 2),
+        (table((1, "zip_prefix", "02", "T1"), (2, "zip", "02139", "T2")), 2),
+        (table((1, "state", "MA", "T1"), (2, "state", "ma & revenue >= 5", "T2")), 2),
+        (table((1, "size", "revenue >= 100", "T1"), (2, "industry", "Retail & revenue 200-300", "T2")), 2),
+        (table((1, "zip", "02100-02149", "T1"), (2, "zip", "02150-02199", "T1"), (3, "zip_prefix", "021", "T2")), 3),
+    ],
+)
+def test_unreachable_rule_names_its_row(rules: pd.DataFrame, row: int) -> None:
+    assert problems(rules) == [(row, "value", "unreachable")]
+
+
+def test_a_specific_zip_before_its_prefix_is_an_exception_not_a_problem() -> None:
+    assert problems(table((1, "zip", "02139", "T2"), (2, "zip_prefix", "021", "T1"), (3, "nearest", "", ""))) == []
+
+
+def test_overlapping_zip_ranges_name_the_later_row() -> None:
+    rules = table((1, "zip", "02100-02160", "T1"), (2, "zip", "02150-02199", "T2"))
+    assert problems(rules) == [(2, "value", "overlap")]
+    assert "overlaps 02100-02160 (row 1)" in R.check_rules(rules, ["T1", "T2"])[1][0].message
+
+
+@pytest.mark.parametrize(
+    "row, field",
+    [
+        ((1, "zipcode", "02139", "T1"), "kind"),
+        (("x", "zip", "02139", "T1"), "priority"),
+        ((1, "zip", "2139", "T1"), "value"),
+        ((1, "zip_prefix", "02139", "T1"), "value"),
+        ((1, "state", "Mass.", "T1"), "value"),
+        ((1, "size", "revenue > 5", "T1"), "value"),
+        ((1, "industry", "Retail & staff >= 5", "T1"), "value"),
+        ((1, "zip", "02139", ""), "territory_id"),
+        ((1, "nearest", "", "T1"), "territory_id"),
+    ],
+)
+def test_unreadable_cells_are_named(row: tuple, field: str) -> None:
+    assert problems(table(row)) == [(1, field, "bad_value")]
+
+
+def test_duplicate_priority_is_refused() -> None:
+    rules = table((5, "state", "MA", "T1"), (5, "state", "NY", "T2"))
+    assert problems(rules) == [(2, "priority", "duplicate_priority")]
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def test_rules_round_trip_through_csv_with_leading_zeros_and_formula_text() -> None:
+    rules = R.parse_rules(table((1, "zip_prefix", "021", "T1"), (2, "industry", "=cmd|x & revenue < 5k", "T2"),
+                                (3, "account", "0012", "-T3"), (4, "nearest", "", "")))
+    data = R.rules_to_csv_bytes(rules)
+    assert b"'=cmd" in data and b"'-T3" in data  # safe to open in a spreadsheet
+    assert R.read_rules_csv(data) == rules
+    assert data.splitlines()[0] == b"priority,kind,value,territory_id"
+
+
+def test_a_rules_file_with_problems_names_the_file_rows() -> None:
+    data = b"priority,kind,value,territory_id\n1,state,MA,T1\n2,zip,02139-02100,T2\n"
+    with pytest.raises(R.RuleError, match="row 2 \\(value\\): zip range '02139-02100' runs backwards"):
+        R.read_rules_csv(data, ["T1", "T2"])
+
+
+def test_a_file_without_the_rule_columns_is_refused() -> None:
+    with pytest.raises(R.DataError, match="missing kind"):
+        R.read_rules_csv(b"priority,value,territory_id\n1,MA,T1\n")
+
+
+# --- the tester ---------------------------------------------------------------------------------
+
+
+def test_where_would_it_land_reads_the_account_like_an_import(east_west) -> None:
+    rules = R.parse_rules(table((1, "zip_prefix", "021", "W"), (2, "nearest", "", "")), east_west.territory_ids)
+    row = R.where_would_it_land(east_west, rules, postal_code="2139", industry="Retail", revenue=5.0)
+    assert (row["territory_id"], row["rule"]) == ("W", "#1 zip_prefix 021")  # the lost zero put back
+    with pytest.raises(R.DataError, match="ZIP"):
+        R.where_would_it_land(east_west, rules, postal_code="99999")
+
+
+def test_size_band_text_is_canonical() -> None:
+    assert R.SizeBand.parse("Revenue >= 1.5M").text() == "revenue >= 1500000"
+    assert R.SizeBand.parse("employees 100 - 1,000").contains(R.SizeBand("employees", 200, 300))
+    assert np.array_equal(R.SizeBand("revenue", 1, 2).mask(np.array([0.5, 1, 1.5, 2, np.nan])),
+                          [False, True, True, False, False])
