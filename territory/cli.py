@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m territory {check,balance} ...``.
+"""Command-line interface: ``python -m territory {check,balance,scenario,report,assign,rules,export-crm} ...``.
 
 The CLI calls the same functions as the app, so sales-ops automation and the dashboard agree.
 Every expected failure (unreadable file, bad parameter) prints one line to stderr and exits 2;
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_balance_parser(commands)
     _add_scenario_parsers(commands)
+    _add_routing_parsers(commands)
 
     return parser
 
@@ -702,6 +703,220 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except OSError as error:
         raise DataError(f"Cannot write {path}: {error.strerror or error}") from None
     print(f"Wrote the review report to {path} ({len(page) / 1e6:.1f} MB, opens offline)")
+    return EXIT_OK
+
+
+# --- routing new accounts and CRM write-back (docs/routing.md) --------------------------------------
+
+
+def _add_alignment_options(sub: argparse.ArgumentParser) -> None:
+    """Where the alignment comes from: the accounts it covers, its reps, a saved scenario."""
+    sub.add_argument("--scenario", metavar="NAME",
+                     help="use this saved scenario's alignment (and its saved rules); default: the accounts' own")
+    sub.add_argument("--accounts", metavar="FILE",
+                     help="the accounts the alignment covers (default: the built-in sample)")
+    sub.add_argument("--reps", metavar="FILE", help="territories/reps file (capacity, rep names, regions)")
+    sub.add_argument("--db", metavar="PATH",
+                     help="scenario database (default: $TERRITORY_STUDIO_DB, else the user data directory)")
+
+
+def _add_routing_parsers(commands: argparse._SubParsersAction) -> None:
+    assign = commands.add_parser(
+        "assign",
+        help="route new accounts to territories by the routing rules",
+        description=(
+            "Read NEW_FILE with the same importer as `check` and route every loaded account by the rules "
+            "(--rules, else the scenario's saved rules, else the default rules of the alignment). "
+            "Accounts already in the alignment keep their territory."
+        ),
+    )
+    assign.add_argument("new_file", metavar="NEW_FILE", help="CSV or XLSX file of new accounts")
+    assign.add_argument("--rules", metavar="RULES.csv", help="rules file priority,kind,value,territory_id")
+    assign.add_argument("--output", "-o", required=True, metavar="OUT",
+                        help="write one row per routed account to OUT.csv or OUT.xlsx")
+    assign.add_argument("--json", action="store_true",
+                        help="print one JSON object: rows_read, assigned, rejected, by_rule")
+    _add_alignment_options(assign)
+    assign.set_defaults(handler=_cmd_assign)
+
+    rules = commands.add_parser(
+        "rules",
+        help="export or import the routing rules of an alignment",
+        description="Write the routing rules to CSV, or check a CSV and save it with a scenario.",
+    )
+    actions = rules.add_subparsers(dest="action", metavar="ACTION", parser_class=_OneLineParser)
+    actions.required = True
+    export = actions.add_parser("export", help="write the rules (saved, else the default ones) to a CSV file")
+    export.add_argument("--output", "-o", required=True, metavar="RULES.csv", help="the .csv file to write")
+    _add_alignment_options(export)
+    imported = actions.add_parser("import", help="check a rules CSV and save it with a scenario")
+    imported.add_argument("file", metavar="RULES.csv")
+    imported.add_argument("--scenario", required=True, metavar="NAME", help="the scenario to save the rules with")
+    imported.add_argument("--db", metavar="PATH",
+                          help="scenario database (default: $TERRITORY_STUDIO_DB, else the user data directory)")
+    for sub in (export, imported):
+        sub.set_defaults(handler=_cmd_rules)
+
+
+def _alignment(args: argparse.Namespace):
+    """(accounts, territories, labels, existing, params, scenario) of --accounts/--reps/--scenario."""
+    from pathlib import Path
+
+    from territory.errors import DataError
+    from territory.schema import TERRITORY_ID
+
+    args.input = args.accounts  # the loader of `balance` and `report`
+    accounts, territories = _load_balance_input(args)
+    existing, params, scenario = None, {}, None
+    if args.scenario is not None:
+        from territory.scenarios import apply_to_dataset
+
+        scenario = _store(args).load(args.scenario)
+        labels, _ = apply_to_dataset(scenario, accounts)
+        existing, params = scenario.labels(), scenario.params
+    elif TERRITORY_ID in accounts.columns and accounts[TERRITORY_ID].notna().any():
+        labels = accounts[TERRITORY_ID]
+    else:
+        where = args.accounts or "the sample"
+        raise DataError(f"{Path(where).name} has no territory_id column: pass --scenario NAME for an alignment.")
+    return accounts, territories, labels, existing, params, scenario
+
+
+def _band(params: dict) -> tuple[object, float]:
+    """The scenario's balance measure and tolerance (workload and 5% when it has none)."""
+    from territory.metrics import normalize_balance_on
+
+    try:
+        balance_on = normalize_balance_on(params.get("balance_on", "workload"))
+    except TerritoryError:
+        balance_on = "workload"
+    tolerance = params.get("tolerance", 0.05)
+    return balance_on, float(tolerance) if isinstance(tolerance, (int, float)) and 0 < tolerance < 1 else 0.05
+
+
+def _routing_rules(args: argparse.Namespace, accounts, labels, territory_ids):
+    """(rules, source): --rules, else the scenario's saved rules, else the alignment's defaults."""
+    from territory.planning.routing import default_rules, parse_rules, read_rules_csv
+
+    if getattr(args, "rules", None):
+        return read_rules_csv(args.rules, territory_ids), "file"
+    if args.scenario is not None:
+        saved = _store(args).load_rules(args.scenario)
+        if saved is not None:
+            return parse_rules(saved, territory_ids), "scenario"
+    return default_rules(accounts, labels), "default"
+
+
+def _cmd_assign(args: argparse.Namespace) -> int:
+    import json
+    import time
+    from pathlib import Path
+
+    from territory.errors import DataError
+    from territory.io import load_accounts
+    from territory.planning.routing import NO_RULE, route, routing_base
+
+    started = time.perf_counter()
+    _refuse_overwriting(args.output, args.new_file, args.accounts, args.rules, args.reps, _db_path(args))
+    suffix = Path(args.output).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        from territory.errors import ParameterError
+
+        raise ParameterError(f"--output must end in .csv or .xlsx, got {Path(args.output).name!r}")
+    if not Path(args.new_file).is_file():
+        raise DataError(f"Cannot read {args.new_file}: no such file.")
+    accounts, territories, labels, existing, params, _ = _alignment(args)
+    balance_on, tolerance = _band(params)
+    base = routing_base(accounts, labels, territories, balance_on, tolerance, existing=existing)
+    rules, source = _routing_rules(args, accounts, labels, base.territory_ids)
+    loaded = load_accounts(args.new_file)
+    routing = route(loaded.accounts, rules, base)
+    rows = _kept_rows(loaded.report)
+    unrouted = routing.assignment["reason_code"].to_numpy() == NO_RULE
+    rejected = [issue.to_dict() for issue in loaded.report.rejected]
+    rejected += [{"row": int(rows[i]), "account_id": routing.assignment.loc[i, "account_id"], "field": "rule",
+                  "reason": routing.assignment.loc[i, "reason"]} for i in map(int, unrouted.nonzero()[0])]
+    rejected = sorted(({k: r[k] for k in ("row", "account_id", "reason")} for r in rejected), key=lambda r: r["row"])
+    written = _write_routed(loaded.accounts, routing.assignment, ~unrouted, Path(args.output))
+    summary = {
+        "rows_read": loaded.report.rows_read,
+        "assigned": written,
+        "rejected": rejected,
+        "by_rule": routing.by_rule(),
+        "rules": {"source": source, "count": len(rules)},
+        "output": args.output,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    if args.json:
+        print(json.dumps(_json_ready(summary), ensure_ascii=False))
+        return EXIT_OK
+    codes = routing.routed["reason_code"].value_counts()
+    print(f"Routed {written:,} of {summary['rows_read']:,} rows by {len(rules):,} rules ({source}) "
+          f"in {summary['seconds']:.2f} s: " + ", ".join(f"{int(n):,} {code}" for code, n in codes.items()) + ".")
+    for row in rejected[:20]:
+        print(f"- row {row['row']} ({row['account_id'] or 'no id'}): {row['reason']}")
+    if len(rejected) > 20:
+        print(f"- ... and {len(rejected) - 20:,} more rejected rows (--json lists all)")
+    print(f"Wrote {written:,} rows to {args.output}")
+    return EXIT_OK
+
+
+def _kept_rows(report) -> Sequence[int]:
+    """1-based input row of each loaded account (the importer keeps rows in order, minus the rejected)."""
+    import numpy as np
+
+    rejected = np.zeros(report.rows_read + 1, dtype=bool)
+    rejected[[issue.row for issue in report.rejected]] = True
+    return np.flatnonzero(~rejected[1:]) + 1
+
+
+def _write_routed(accounts: pd.DataFrame, assignment: pd.DataFrame, keep, path) -> int:
+    """account_id, territory_id, rule, reason (+ reason_code, rule_territory_id), then the input
+    columns; an input territory_id is kept as input_territory_id. Formula-safe CSV or XLSX."""
+    import pandas as pd
+
+    from territory.errors import DataError
+    from territory.export import to_csv_bytes, to_xlsx_bytes
+    from territory.schema import ACCOUNT_ID, TERRITORY_ID
+
+    lead = [ACCOUNT_ID, TERRITORY_ID, "rule", "reason", "reason_code", "rule_territory_id"]
+    rest = accounts.drop(columns=[ACCOUNT_ID]).rename(columns={TERRITORY_ID: "input_territory_id"})
+    rest = rest.drop(columns=[c for c in lead if c in rest.columns])
+    table = pd.concat([assignment[lead], rest], axis=1)[keep].reset_index(drop=True)
+    try:
+        path.write_bytes(to_csv_bytes(table) if path.suffix.lower() == ".csv" else to_xlsx_bytes({"routed": table}))
+    except OSError as error:
+        raise DataError(f"Cannot write {path}: {error.strerror or error}") from None
+    return len(table)
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from territory.errors import DataError
+    from territory.planning.routing import read_rules_csv, rules_to_csv_bytes
+
+    if args.action == "import":
+        store = _store(args)
+        scenario = store.load(args.scenario)
+        territory_ids = scenario.assignment["territory_id"].dropna().astype(str).unique()
+        if not Path(args.file).is_file():
+            raise DataError(f"Cannot read {args.file}: no such file.")
+        rules = read_rules_csv(args.file, territory_ids)
+        store.save_rules(scenario.name, rules.to_frame())
+        print(f"Saved {len(rules):,} routing rules with scenario {scenario.name!r}")
+        return EXIT_OK
+    _refuse_overwriting(args.output, args.accounts, args.reps, _db_path(args))
+    accounts, territories, labels, existing, params, _ = _alignment(args)
+    from territory.planning.routing import routing_base
+
+    base = routing_base(accounts, labels, territories, existing=existing)
+    rules, source = _routing_rules(args, accounts, labels, base.territory_ids)
+    try:
+        Path(args.output).write_bytes(rules_to_csv_bytes(rules))
+    except OSError as error:
+        raise DataError(f"Cannot write {args.output}: {error.strerror or error}") from None
+    print(f"Wrote {len(rules):,} routing rules ({source}) to {args.output}")
     return EXIT_OK
 
 

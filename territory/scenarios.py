@@ -37,7 +37,7 @@ from territory.metrics import moved_mask
 
 DB_ENV_VAR = "TERRITORY_STUDIO_DB"
 USER_ENV_VAR = "TERRITORY_STUDIO_USER"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FILE_FORMAT = "territory-studio-scenario"
 FILE_FORMAT_VERSION = 2
 MAX_NAME_LENGTH = 80
@@ -342,6 +342,23 @@ def _add_history_v2(db: sqlite3.Connection) -> None:
     )
 
 
+@_migration(3)
+def _add_routing_rules_v3(db: sqlite3.Connection) -> None:
+    """Version 3: routing rules saved with a scenario (docs/routing.md); older scenarios have none
+    and route by the default rules of their alignment."""
+    db.execute(
+        """CREATE TABLE routing_rules (
+            scenario_id INTEGER NOT NULL REFERENCES scenarios(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            priority INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            territory_id TEXT NOT NULL,
+            PRIMARY KEY (scenario_id, position)
+        )"""
+    )
+
+
 class ScenarioStore:
     """SQLite-backed scenarios with a versioned schema; safe for several writers at once."""
 
@@ -467,6 +484,44 @@ class ScenarioStore:
             )
             self._record(db, "overwrite" if existing else "save", name, f"{len(assignment)} accounts")
         return self.load(name)
+
+    def save_rules(self, name: str, rules: pd.DataFrame) -> None:
+        """Keep ``rules`` (``priority, kind, value, territory_id``, validated by the caller) with the
+        scenario, replacing any saved before. Overwriting the scenario itself drops them."""
+        name = _lookup_name(name)
+        rows = [
+            (int(r.priority), str(r.kind), "" if pd.isna(r.value) else str(r.value),
+             "" if pd.isna(r.territory_id) else str(r.territory_id))
+            for r in rules[["priority", "kind", "value", schema.TERRITORY_ID]].itertuples(index=False)
+        ]
+        with self._connect() as db, self._transaction(db):
+            found = db.execute("SELECT id FROM scenarios WHERE name = ?", (name,)).fetchone()
+            if found is None:
+                raise ScenarioError(f"There is no scenario named {name!r}.")
+            db.execute("DELETE FROM routing_rules WHERE scenario_id = ?", (found[0],))
+            db.executemany(
+                "INSERT INTO routing_rules (scenario_id, position, priority, kind, value, territory_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(found[0], position, *row) for position, row in enumerate(rows)],
+            )
+            self._record(db, "rules", name, f"{len(rows)} routing rules")
+
+    def load_rules(self, name: str) -> pd.DataFrame | None:
+        """The routing rules saved with the scenario, in their order; None when it has none."""
+        name = _name_text(name)
+        with self._connect() as db:
+            found = db.execute("SELECT id FROM scenarios WHERE name = ?", (name,)).fetchone()
+            if found is None:
+                raise ScenarioError(f"There is no scenario named {name!r}.")
+            rows = db.execute(
+                "SELECT priority, kind, value, territory_id FROM routing_rules WHERE scenario_id = ? "
+                "ORDER BY position", (found[0],),
+            ).fetchall()
+        if not rows:
+            return None
+        frame = pd.DataFrame(rows, columns=["priority", "kind", "value", schema.TERRITORY_ID])
+        return frame.astype({"priority": "Int64", "kind": "string", "value": "string",
+                             schema.TERRITORY_ID: "string"})
 
     def rename(self, old: str, new: str) -> None:
         """Rename a scenario; the new name must be free."""

@@ -249,3 +249,11 @@ def test_every_corpus_option_is_documented():
     options = [o for action in corpus.build_parser()._actions for o in action.option_strings if o.startswith("--")]
     assert len(options) > 5
     assert [o for o in options if o != "--help" and o not in doc] == []
+
+
+def test_routing_benchmark_runs_and_reports_its_target(capsys):
+    import bench_routing
+
+    assert bench_routing.main(["--rows", "2000"]) == 0
+    out = capsys.readouterr().out
+    assert "| 2,000 | 609 |" in out and "met (<= 5 s)" in out

@@ -1,0 +1,94 @@
+"""How fast are new accounts routed? Reading a CRM file of new accounts plus routing them by the
+sample's default rules (608 ZIP prefix rules and nearest), with the capacity guard.
+
+Writes a deterministic Salesforce-style CSV of new accounts (ZIP-only locations, so the importer
+geocodes them and derives workload) into a temporary folder, then times, in this process:
+``load_accounts`` (reading the file), ``route`` (rules, nearest, capacity guard) and writing the
+CSV ``assign`` writes. The offline ZIP table is loaded once before the clock starts ("setup"), as
+in a running app or a warm CLI; a cold CLI pays it once (about 2 s).
+
+    .venv/bin/python benchmarks/bench_routing.py                 # 100,000 new accounts
+    .venv/bin/python benchmarks/bench_routing.py --rows 10000
+
+Target (issue 14): 100,000 new accounts read and routed in at most 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from territory.export import to_csv_bytes  # noqa: E402
+from territory.geocode import zip_table  # noqa: E402
+from territory.io import load_accounts  # noqa: E402
+from territory.planning.routing import default_rules, route, routing_base  # noqa: E402
+from territory.sample import load_sample  # noqa: E402
+from territory.workload import INDUSTRIES, is_metro  # noqa: E402
+
+TARGET_SECONDS = 5.0
+
+
+def new_accounts_csv(rows: int, path: Path, seed: int = 14) -> None:
+    """Salesforce-like export of ``rows`` new accounts at real ZIPs (a few lost their leading zero)."""
+    rng = np.random.default_rng(seed)
+    table = zip_table()
+    zips = np.flatnonzero(table.known & np.isfinite(table.latitude))
+    chosen = rng.choice(zips, rows)
+    text = pd.Series(chosen).map(lambda z: f"{z:05d}")
+    text[rng.random(rows) < 0.02] = text.str.lstrip("0")
+    frame = pd.DataFrame({
+        "Account ID": [f"001N{i:014d}" for i in range(rows)],
+        "Account Name": [f"New account {i}" for i in range(rows)],
+        "Billing Zip/Postal Code": text,
+        "Industry": rng.choice(list(INDUSTRIES), rows),
+        "Annual Revenue": np.round(rng.lognormal(11, 1.5, rows), 2),
+        "Employees": rng.integers(1, 20_000, rows),
+    })
+    frame.to_csv(path, index=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="new accounts (default 100,000)")
+    args = parser.parse_args(argv)
+
+    sample = load_sample()
+    labels = sample.accounts["territory_id"]
+    start = time.perf_counter()
+    zip_table(), is_metro(pd.Series([40.0]), pd.Series([-74.0]))
+    base = routing_base(sample.accounts, labels, sample.territories)
+    rules = default_rules(sample.accounts, labels)
+    setup = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "new_accounts.csv"
+        new_accounts_csv(args.rows, path)
+        start = time.perf_counter()
+        loaded = load_accounts(path)
+        read = time.perf_counter() - start
+        start = time.perf_counter()
+        routing = route(loaded.accounts, rules, base)
+        routed = time.perf_counter() - start
+        start = time.perf_counter()
+        to_csv_bytes(pd.concat([routing.assignment, loaded.accounts.drop(columns="account_id")], axis=1))
+        written = time.perf_counter() - start
+    codes = routing.assignment["reason_code"].value_counts().to_dict()
+    total = read + routed
+    print("| new accounts | rules | setup s | read s | route s | read + route s | write CSV s | target |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print(f"| {args.rows:,} | {len(rules):,} | {setup:.2f} | {read:.2f} | {routed:.2f} | {total:.2f} | "
+          f"{written:.2f} | {'met' if total <= TARGET_SECONDS else 'MISSED'} (<= {TARGET_SECONDS:.0f} s) |")
+    print("reason codes: " + ", ".join(f"{code} {count:,}" for code, count in codes.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
