@@ -757,6 +757,24 @@ def _add_routing_parsers(commands: argparse._SubParsersAction) -> None:
     for sub in (export, imported):
         sub.set_defaults(handler=_cmd_rules)
 
+    crm = commands.add_parser(
+        "export-crm",
+        help="write the alignment as a Salesforce territory load (zip) or a HubSpot company import (CSV)",
+        description=(
+            "Write the alignment (--scenario NAME, else the accounts' own) for the CRM: salesforce writes a zip "
+            "for Enterprise Territory Management (Territory2, UserTerritory2Association, "
+            "ObjectTerritory2Association, README.txt); hubspot writes a CSV with Record ID, Company name and "
+            "Company owner."
+        ),
+    )
+    crm.add_argument("--format", required=True, choices=("salesforce", "hubspot"), help="salesforce or hubspot")
+    crm.add_argument("--changed-only", action="store_true",
+                     help="only the accounts whose territory differs from the accounts file's current one")
+    crm.add_argument("--output", "-o", required=True, metavar="OUT",
+                     help="OUT.zip for salesforce, OUT.csv for hubspot")
+    _add_alignment_options(crm)
+    crm.set_defaults(handler=_cmd_export_crm)
+
 
 def _alignment(args: argparse.Namespace):
     """(accounts, territories, labels, existing, params, scenario) of --accounts/--reps/--scenario."""
@@ -917,6 +935,37 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     except OSError as error:
         raise DataError(f"Cannot write {args.output}: {error.strerror or error}") from None
     print(f"Wrote {len(rules):,} routing rules ({source}) to {args.output}")
+    return EXIT_OK
+
+
+def _cmd_export_crm(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from territory.errors import DataError, ParameterError
+    from territory.reporting.crm import crm_export, read_emails
+    from territory.schema import TERRITORY_ID
+
+    wanted = ".zip" if args.format == "salesforce" else ".csv"
+    if Path(args.output).suffix.lower() != wanted:
+        raise ParameterError(f"--format {args.format} writes a {wanted} file; --output is {Path(args.output).name!r}")
+    _refuse_overwriting(args.output, args.accounts, args.reps, _db_path(args))
+    accounts, territories, labels, _, _, _ = _alignment(args)
+    current = accounts[TERRITORY_ID] if TERRITORY_ID in accounts.columns else None
+    if args.changed_only and current is None:
+        raise ParameterError("--changed-only compares with the accounts' territory_id column, and there is none.")
+    emails = {}
+    if args.reps is not None:
+        from territory.io import read_table
+
+        emails = read_emails(read_table(args.reps))
+    export = crm_export(accounts, labels, args.format, territories, current=current,
+                        changed_only=args.changed_only, rep_emails=emails)
+    try:
+        Path(args.output).write_bytes(export.to_bytes())
+    except OSError as error:
+        raise DataError(f"Cannot write {args.output}: {error.strerror or error}") from None
+    what = "changed accounts" if args.changed_only else "accounts"
+    print(f"Wrote {export.accounts:,} {what} for {args.format} to {args.output}")
     return EXIT_OK
 
 
