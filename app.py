@@ -12,6 +12,7 @@ pages = [
     st.Page("pages/territories.py", title="Territories", icon=":material/grid_view:"),
     st.Page("pages/rebalance.py", title="Rebalance", icon=":material/balance:"),
     st.Page("pages/scenarios.py", title="Scenarios", icon=":material/compare_arrows:"),
+    st.Page("pages/routing.py", title="Routing", icon=":material/alt_route:"),
     st.Page("pages/review.py", title="Quarterly review", icon=":material/event_note:"),
 ]
 pg = st.navigation(pages)

@@ -52,7 +52,8 @@ def test_every_cli_option_is_in_the_cli_guide(command: str, option: str) -> None
 @pytest.mark.parametrize("page", sorted(p.stem for p in (REPO / "pages").glob("*.py")))
 def test_every_page_has_a_section_in_the_tour_and_the_guide(page: str) -> None:
     titles = {"overview": "Overview", "data": "Data", "territories": "Territories",
-              "rebalance": "Rebalance", "scenarios": "Scenarios", "review": "Quarterly review"}
+              "rebalance": "Rebalance", "scenarios": "Scenarios", "review": "Quarterly review",
+              "routing": "Routing"}
     assert f"### {titles[page]}" in README
     assert f"## {titles[page]}" in (REPO / "docs" / "app.md").read_text(encoding="utf-8")
 

@@ -292,3 +292,15 @@ def test_data_page_errors_quote_the_file_name_escaped():
     assert not at.exception
     assert at.error, "a bad file must give an st.error message"
     assert_inert(at, [f"{IMAGE}.xlsx"])
+
+
+def test_routing_page_shows_hostile_ids_as_text(hostile):
+    dataset, _ = hostile
+    at = open_hostile(hostile, "pages/routing.py")
+    assert_inert(at, [LINK])  # "Rules for <alignment name>"
+    new = dataset.accounts.head(30).assign(account_id=lambda f: IMAGE + f["account_id"])
+    at.file_uploader(key="routing_new_accounts").set_value(("new.csv", new.to_csv(index=False).encode(),
+                                                            "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert_inert(at, [LINK])
+    assert_charts_inert(at)

@@ -1,0 +1,95 @@
+"""Routing: the rules that route new accounts, a 'where would this account land?' tester, and the
+upload of a file of new accounts with the load it adds per territory."""
+
+import streamlit as st
+
+from territory.errors import TerritoryError
+from territory.export import to_csv_bytes
+from territory.metrics import measure_label
+from territory.planning import routing as R
+from territory.ui import cached, state, widgets
+from territory.ui import routing as ui
+from territory.ui import scenarios as scenario_ui
+from territory.ui.text import md_escape
+
+state.init_state()
+widgets.page_header("Routing", "Where a new account lands: ordered rules, the first that matches wins.")
+dataset = state.require_dataset()
+alignment = state.get_alignment()
+settings = state.get_settings()
+base = ui.routing_base(dataset, alignment, settings)
+
+st.subheader("Rules")
+st.caption(
+    f"Rules for **{md_escape(alignment.name)}**, tried from the lowest priority up. They start as the "
+    "alignment's default rules (whole ZIP prefixes, ZIPs by majority, the nearest assigned account last); "
+    "edit, add or delete rows. Kinds and examples: docs/routing.md."
+)
+start = ui.starting_rules(dataset, alignment)
+edited, problems = ui.rules_editor_ui(start, base.territory_ids, key=f"routing_rules_{alignment.fingerprint}")
+if problems:
+    ui.show_problems(problems)
+    rules = R.parse_rules(ui.starting_rules(dataset, alignment), base.territory_ids)
+else:
+    rules = R.parse_rules(edited, base.territory_ids)
+
+cols = st.columns([1, 1.4, 1.6])
+cols[0].download_button("Download rules (CSV)", R.rules_to_csv_bytes(edited), file_name="routing_rules.csv",
+                        mime="text/csv", disabled=bool(problems), key="routing_rules_download")
+uploaded_rules = cols[1].file_uploader("Start from a rules file", type=["csv"], key="routing_rules_upload")
+if uploaded_rules is not None:
+    try:
+        table = R.read_rules_csv(uploaded_rules.getvalue(), base.territory_ids).to_frame()
+    except TerritoryError as error:
+        st.error(md_escape(error))
+    else:
+        if not table.equals(ui.starting_rules(dataset, alignment)):
+            ui.set_starting_rules(alignment, table)
+            st.rerun()
+store = scenario_ui.get_store()
+names = store.names()
+with cols[2]:
+    if names:
+        chosen = st.selectbox("Save these rules with scenario", names, key="routing_save_to")
+        if st.button("Save rules", disabled=bool(problems), key="routing_save"):
+            store.save_rules(chosen, rules.to_frame())
+            st.success(f"Saved {len(rules):,} rules with **{md_escape(chosen)}**.")
+    else:
+        st.caption("Save a scenario on the Scenarios page to keep rules with it.")
+
+st.subheader("Where would this account land?")
+inputs = ui.tester_ui(sorted(dataset.accounts["industry"].dropna().astype(str).unique().tolist()))
+ui.tester(base, rules, inputs)
+
+st.subheader("Route a file of new accounts")
+upload = st.file_uploader("New accounts (CSV or XLSX, as on the Data page)", type=["csv", "xlsx"],
+                          key="routing_new_accounts")
+if upload is None:
+    st.caption("Upload new accounts to see where each lands and the load it adds per territory.")
+    st.stop()
+try:
+    loaded = cached.load_upload(upload.getvalue(), upload.name)
+except TerritoryError as error:
+    st.error(md_escape(error))
+    st.stop()
+routing = R.route(loaded.accounts, rules, base)
+routed = routing.routed
+unrouted = routing.assignment[routing.assignment["reason_code"] == R.NO_RULE]
+cols = st.columns(4)
+cols[0].metric("Rows read", f"{loaded.report.rows_read:,}")
+cols[1].metric("Assigned", f"{len(routed):,}")
+cols[2].metric("Rejected", f"{loaded.report.rows_rejected + len(unrouted):,}",
+               help="Rows the importer rejected, and accounts no rule matched.")
+cols[3].metric("Redirected by the capacity guard", f"{int((routed['reason_code'] == R.REDIRECTED).sum()):,}",
+               help=f"Accounts whose rule chose a territory that would go above its upper band (target "
+                    f"+{settings.tolerance:.0%}): sent to an adjacent territory with room.")
+st.plotly_chart(ui.load_figure(routing.load, measure_label(settings.balance_on)), key="routing_load_chart")
+ui.show_load_table(routing.load, measure_label(settings.balance_on))
+result = routing.assignment.join(loaded.accounts.drop(columns=["account_id", "territory_id"]))
+st.dataframe(result, hide_index=True, width="stretch", key="routing_result")
+if loaded.report.rows_rejected or len(unrouted):
+    rejected = [{"row": i.row, "account_id": i.account_id, "reason": i.reason} for i in loaded.report.rejected]
+    st.warning(f"{loaded.report.rows_rejected + len(unrouted):,} row(s) not routed:")
+    st.dataframe(rejected + unrouted[["account_id", "reason"]].to_dict("records"), key="routing_rejected")
+st.download_button("Download the routed accounts (CSV)", to_csv_bytes(result[routing.assignment["reason_code"]
+                   != R.NO_RULE]), file_name="routed_accounts.csv", mime="text/csv", key="routing_download")

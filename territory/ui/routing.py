@@ -1,0 +1,143 @@
+"""Streamlit pieces of the Routing page: the cached routing base, the rules editor, the tester and
+the upload of new accounts. Everything they show is computed in ``territory.planning.routing``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from territory import schema
+from territory.errors import TerritoryError
+from territory.planning import routing as R
+from territory.ui.text import chart_labels, md_escape
+
+RULES_KEY = "ts:routing_rules"
+"""Session key: {alignment fingerprint: rules table the editor starts from} (survives page changes)."""
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _base(accounts_key: str, labels_key: str, balance_on, tolerance: float, _accounts, _labels, _territories):
+    return R.routing_base(_accounts, _labels, _territories, balance_on, tolerance)
+
+
+def routing_base(dataset, alignment, settings) -> R.RoutingBase:
+    """The alignment in use as a routing base, with the app's band (measure and tolerance)."""
+    return _base(dataset.fingerprint, alignment.fingerprint, settings.balance_on, settings.tolerance,
+                 dataset.accounts, alignment.labels, dataset.territories)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _default_rules(accounts_key: str, labels_key: str, _accounts, _labels) -> pd.DataFrame:
+    return R.default_rules(_accounts, _labels).to_frame()
+
+
+def starting_rules(dataset, alignment) -> pd.DataFrame:
+    """The table the editor starts from: an uploaded rules file, else the alignment's default rules."""
+    kept = st.session_state.get(RULES_KEY, {})
+    if alignment.fingerprint in kept:
+        return kept[alignment.fingerprint]
+    return _default_rules(dataset.fingerprint, alignment.fingerprint, dataset.accounts, alignment.labels)
+
+
+def set_starting_rules(alignment, table: pd.DataFrame | None) -> None:
+    """Start the editor from ``table`` (None: back to the default rules)."""
+    kept = dict(st.session_state.get(RULES_KEY, {}))
+    if table is None:
+        kept.pop(alignment.fingerprint, None)
+    else:
+        kept[alignment.fingerprint] = table
+    st.session_state[RULES_KEY] = kept
+
+
+def rules_editor_ui(table: pd.DataFrame, territory_ids: tuple[str, ...], key: str) -> tuple[pd.DataFrame, list]:
+    """The editable rules table; returns what is in it now and its problems (row by row)."""
+    edited = st.data_editor(
+        table,
+        key=key,
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        height=320,
+        column_config={
+            "priority": st.column_config.NumberColumn("Priority", help="Lowest first; first match wins.",
+                                                      step=1, format="%d"),
+            "kind": st.column_config.SelectboxColumn("Kind", options=list(R.KINDS), required=True),
+            "value": st.column_config.TextColumn(
+                "Value", help="02139, 02100-02199, 021, MA, Healthcare, acme.com, an account ID; "
+                              "add a size band after '&': 'CA & revenue >= 5000000'."),
+            schema.TERRITORY_ID: st.column_config.SelectboxColumn(
+                "Territory", options=["", *territory_ids], help="Blank for the nearest rule."),
+        },
+    )
+    _, problems = R.check_rules(edited, territory_ids)
+    return edited, problems
+
+
+def show_problems(problems: list) -> None:
+    shown = "\n".join(f"- {md_escape(p.text())}" for p in problems[:15])
+    more = f"\n- ... and {len(problems) - 15} more" if len(problems) > 15 else ""
+    st.error(f"{len(problems)} problem(s) in the rules; the tester and the upload use the rules as "
+             f"they were before the edit until these are fixed:\n{shown}{more}")
+
+
+def tester_ui(industries: list[str]) -> dict:
+    """The 'where would this account land?' inputs, as keyword arguments of ``where_would_it_land``."""
+    cols = st.columns([1, 1, 1.4, 1.2, 1])
+    return {
+        "postal_code": cols[0].text_input("ZIP", value="02139", key="routing_zip"),
+        "state": cols[1].text_input("State", value="", key="routing_state", help="Two letters; optional."),
+        "industry": cols[2].selectbox("Industry", ["", *industries], index=0, key="routing_industry"),
+        "revenue": cols[3].number_input("Revenue (USD/yr)", min_value=0.0, value=250_000.0, step=50_000.0,
+                                        key="routing_revenue"),
+        "employees": cols[4].number_input("Employees", min_value=0, value=None, step=10, key="routing_employees"),
+    }
+
+
+def show_landing(row: pd.Series) -> None:
+    cols = st.columns([1, 2, 3])
+    cols[0].metric("Territory", str(row[schema.TERRITORY_ID]) if pd.notna(row[schema.TERRITORY_ID]) else "none")
+    cols[1].metric("Rule", str(row["rule"]) or "none")
+    cols[2].caption(f"**Why:** {md_escape(row['reason'])} (reason code `{md_escape(row['reason_code'])}`)")
+
+
+def tester(base: R.RoutingBase, rules: R.RuleSet, inputs: dict) -> None:
+    try:
+        row = R.where_would_it_land(base, rules, **inputs)
+    except TerritoryError as error:
+        st.warning(md_escape(error))
+        return
+    show_landing(row)
+
+
+def load_figure(load: pd.DataFrame, label: str) -> go.Figure:
+    """Load per territory before and added by the new accounts (stacked), against the band."""
+    ids = chart_labels(load[schema.TERRITORY_ID].astype(str))
+    fig = go.Figure()
+    fig.add_bar(x=ids, y=load["load_before"], name="Before", marker_color="#9aa5b1")
+    fig.add_bar(x=ids, y=load["load_added"], name="Added by the new accounts", marker_color="#2b7bb9")
+    for column, name in (("upper", "Upper band"), ("lower", "Lower band")):
+        fig.add_scatter(x=ids, y=load[column], mode="markers", name=name,
+                        marker={"symbol": "line-ew", "size": 18, "line": {"width": 2, "color": "#c0392b"}})
+    fig.update_layout(barmode="stack", height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      yaxis_title=label, legend={"orientation": "h", "y": 1.12})
+    return fig
+
+
+LOAD_LABELS = {
+    schema.TERRITORY_ID: "Territory", "new_accounts": "New accounts", "load_before": "Before",
+    "load_added": "Added", "load_after": "After", "target": "Target", "lower": "Lower band",
+    "upper": "Upper band", "deviation_pct": "Deviation %", "within_band": "Within band",
+}
+
+
+def show_load_table(load: pd.DataFrame, unit: str) -> None:
+    """The per-territory load (in ``unit``) rounded for display; the band check stays exact."""
+    shown = load.copy()
+    for column in ("load_before", "load_added", "load_after", "target", "lower", "upper", "deviation_pct"):
+        shown[column] = np.round(shown[column].astype(float), 1)
+    in_unit = ("load_before", "load_added", "load_after", "target", "lower", "upper")
+    config = {column: st.column_config.Column(label, help=f"In {unit}." if column in in_unit else None)
+              for column, label in LOAD_LABELS.items()}
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, key="routing_load_table")

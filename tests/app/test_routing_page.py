@@ -1,0 +1,67 @@
+"""AppTest of the Routing page: the rules table, the tester and a file of new accounts, with the
+figures recomputed here straight from territory.planning.routing."""
+
+from __future__ import annotations
+
+import pytest
+
+from territory.planning import routing as R
+from territory.sample import load_sample
+from tests.app.apptest import open_page
+
+PAGE = "pages/routing.py"
+
+
+@pytest.fixture(scope="module")
+def expected():
+    sample = load_sample()
+    labels = sample.accounts["territory_id"]
+    return sample, R.routing_base(sample.accounts, labels, sample.territories), R.default_rules(sample.accounts, labels)
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_the_page_shows_the_default_rules_and_the_tester_answers(expected) -> None:
+    _, base, rules = expected
+    at = open_page(PAGE)
+    assert len(at.dataframe[0].value) == len(rules) == 609  # the rules editor
+    want = R.where_would_it_land(base, rules, postal_code="02139", revenue=250_000.0)
+    assert metrics(at)["Territory"] == want["territory_id"] and metrics(at)["Rule"] == want["rule"]
+    at.text_input(key="routing_zip").set_value("98101").run()  # Seattle
+    want = R.where_would_it_land(base, rules, postal_code="98101", revenue=250_000.0)
+    assert metrics(at)["Territory"] == want["territory_id"] != "T19"
+    at.text_input(key="routing_zip").set_value("99999").run()
+    assert not at.exception and any("ZIP" in w.value for w in at.warning)
+
+
+def test_a_file_of_new_accounts_lands_with_the_load_it_adds(expected) -> None:
+    sample, base, rules = expected
+    new = sample.accounts.head(40).assign(account_id="NEW" + sample.accounts["account_id"].head(40))
+    new.loc[3, "postal_code"] = ""
+    new.loc[3, ["latitude", "longitude"]] = None
+    data = new.to_csv(index=False).encode()
+    at = open_page(PAGE)
+    at.file_uploader(key="routing_new_accounts").set_value(("new.csv", data, "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = metrics(at)
+    assert (shown["Rows read"], shown["Assigned"], shown["Rejected"]) == ("40", "39", "1")
+    rules_table, load, result, rejected = (frame.value for frame in at.dataframe)
+    want = R.route(new.drop(index=3).reset_index(drop=True), rules, base).assignment
+    assert result["territory_id"].tolist() == want["territory_id"].tolist()
+    assert load["new_accounts"].sum() == 39 and len(rules_table) == 609
+    assert rejected["account_id"].tolist() == ["NEWA000004"]
+    assert at.get("download_button")
+
+
+def test_a_rules_file_starts_the_editor_and_a_bad_one_is_named(expected) -> None:
+    at = open_page(PAGE)
+    bad = b"priority,kind,value,territory_id\n1,state,MA,T99\n"
+    at.file_uploader(key="routing_rules_upload").set_value(("bad.csv", bad, "text/csv")).run()
+    assert any("row 1 (territory\\_id): territory 'T99'" in e.value for e in at.error)  # Markdown-escaped
+    assert metrics(at)["Territory"] == "T19"  # the default rules still route
+    good = b"priority,kind,value,territory_id\n1,zip_prefix,021,T05\n2,nearest,,\n"
+    at.file_uploader(key="routing_rules_upload").set_value(("good.csv", good, "text/csv")).run()
+    assert not at.exception and len(at.dataframe[0].value) == 2
+    assert (metrics(at)["Territory"], metrics(at)["Rule"]) == ("T05", "#1 zip_prefix 021")
