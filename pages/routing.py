@@ -85,11 +85,11 @@ cols[3].metric("Redirected by the capacity guard", f"{int((routed['reason_code']
                     f"+{settings.tolerance:.0%}): sent to an adjacent territory with room.")
 st.plotly_chart(ui.load_figure(routing.load, measure_label(settings.balance_on)), key="routing_load_chart")
 ui.show_load_table(routing.load, measure_label(settings.balance_on))
-result = routing.assignment.join(loaded.accounts.drop(columns=["account_id", "territory_id"]))
+result = R.routed_table(loaded.accounts, routing)
 st.dataframe(result, hide_index=True, width="stretch", key="routing_result")
 if loaded.report.rows_rejected or len(unrouted):
     rejected = [{"row": i.row, "account_id": i.account_id, "reason": i.reason} for i in loaded.report.rejected]
     st.warning(f"{loaded.report.rows_rejected + len(unrouted):,} row(s) not routed:")
     st.dataframe(rejected + unrouted[["account_id", "reason"]].to_dict("records"), key="routing_rejected")
-st.download_button("Download the routed accounts (CSV)", to_csv_bytes(result[routing.assignment["reason_code"]
-                   != R.NO_RULE]), file_name="routed_accounts.csv", mime="text/csv", key="routing_download")
+st.download_button("Download the routed accounts (CSV)", to_csv_bytes(result), file_name="routed_accounts.csv",
+                   mime="text/csv", key="routing_download")

@@ -855,7 +855,7 @@ def _cmd_assign(args: argparse.Namespace) -> int:
     rejected += [{"row": int(rows[i]), "account_id": routing.assignment.loc[i, "account_id"], "field": "rule",
                   "reason": routing.assignment.loc[i, "reason"]} for i in map(int, unrouted.nonzero()[0])]
     rejected = sorted(({k: r[k] for k in ("row", "account_id", "reason")} for r in rejected), key=lambda r: r["row"])
-    written = _write_routed(loaded.accounts, routing.assignment, ~unrouted, Path(args.output))
+    written = _write_routed(loaded.accounts, routing, Path(args.output))
     summary = {
         "rows_read": loaded.report.rows_read,
         "assigned": written,
@@ -888,19 +888,13 @@ def _kept_rows(report) -> Sequence[int]:
     return np.flatnonzero(~rejected[1:]) + 1
 
 
-def _write_routed(accounts: pd.DataFrame, assignment: pd.DataFrame, keep, path) -> int:
-    """account_id, territory_id, rule, reason (+ reason_code, rule_territory_id), then the input
-    columns; an input territory_id is kept as input_territory_id. Formula-safe CSV or XLSX."""
-    import pandas as pd
-
+def _write_routed(new: pd.DataFrame, routing, path) -> int:
+    """The routed accounts (``routing.routed_table``) as formula-safe CSV or XLSX; the rows written."""
     from territory.errors import DataError
     from territory.export import to_csv_bytes, to_xlsx_bytes
-    from territory.schema import ACCOUNT_ID, TERRITORY_ID
+    from territory.planning.routing import routed_table
 
-    lead = [ACCOUNT_ID, TERRITORY_ID, "rule", "reason", "reason_code", "rule_territory_id"]
-    rest = accounts.drop(columns=[ACCOUNT_ID]).rename(columns={TERRITORY_ID: "input_territory_id"})
-    rest = rest.drop(columns=[c for c in lead if c in rest.columns])
-    table = pd.concat([assignment[lead], rest], axis=1)[keep].reset_index(drop=True)
+    table = routed_table(new, routing)
     try:
         path.write_bytes(to_csv_bytes(table) if path.suffix.lower() == ".csv" else to_xlsx_bytes({"routed": table}))
     except OSError as error:

@@ -11,13 +11,13 @@ import pytest
 from territory.cli import main
 
 NEW = (
-    "Account ID,Account Name,Billing Zip/Postal Code,Industry,Annual Revenue,Website\n"
-    "001A000001AbCdEAAA,Acme,2139,Healthcare,\"$1,200,000\",https://acme.com\n"
-    "N2,\"=HYPERLINK(\"\"x\"\")\",10001,Retail,5000,\n"
-    "N3,No location,,Retail,5000,\n"
-    "A000001,Already aligned,10001,Technology,0,\n"
-    "N2,Duplicate,10001,Retail,5,\n"
-    "N5,Honolulu,96813,Energy,10,\n"
+    "Account ID,Account Name,Billing Zip/Postal Code,Industry,Annual Revenue,Website,reason\n"
+    "001A000001AbCdEAAA,Acme,2139,Healthcare,\"$1,200,000\",https://acme.com,trade show\n"
+    "N2,\"=HYPERLINK(\"\"x\"\")\",10001,Retail,5000,,\n"
+    "N3,No location,,Retail,5000,,\n"
+    "A000001,Already aligned,10001,Technology,0,,\n"
+    "N2,Duplicate,10001,Retail,5,,\n"
+    "N5,Honolulu,96813,Energy,10,,\n"
 )
 
 
@@ -47,6 +47,7 @@ def test_every_row_is_assigned_or_rejected_with_its_row(new_file: Path, tmp_path
     assert table.loc[2, ["territory_id", "rule"]].tolist() == ["T09", "existing"]  # A000001 is T09 in the sample
     assert table.loc[1, "name"] == "'=HYPERLINK(\"x\")"  # formula-safe
     assert table.loc[0, "postal_code"] == "02139"
+    assert table.loc[0, "reason_input"] == "trade show"  # an input column is never dropped
 
 
 def test_a_rules_file_decides_and_an_account_no_rule_matches_is_rejected(new_file, tmp_path, capsys) -> None:

@@ -687,6 +687,27 @@ class Routing:
         return {str(rule): int(counts[rule]) for rule in order}
 
 
+OUTPUT_COLUMNS: tuple[str, ...] = (S.ACCOUNT_ID, S.TERRITORY_ID, "rule", "reason", "reason_code", "rule_territory_id")
+"""The lead columns of :func:`routed_table` (what ``assign`` writes)."""
+
+
+def routed_table(new: pd.DataFrame, routing: Routing) -> pd.DataFrame:
+    """One row per routed account: ``OUTPUT_COLUMNS``, then every input column of ``new``. An input
+    column whose name a result column has (``territory_id``, ``reason``...) is kept as ``NAME_input``,
+    never dropped. Accounts no rule matched are left out (they are rejected rows).
+
+    >>> new = pd.DataFrame({"account_id": ["N1"], "territory_id": ["T9"], "reason": ["web lead"]})
+    >>> rules = RuleSet((Rule(1, 1, "account", "N1", "T1", "N1"),))
+    >>> base = routing_base(pd.DataFrame({"account_id": ["A1"]}), ["T1"], balance_on="accounts")
+    >>> routed_table(new, route(new, rules, base)).columns.tolist()[5:]
+    ['rule_territory_id', 'territory_id_input', 'reason_input']
+    """
+    rest = new.drop(columns=[S.ACCOUNT_ID])
+    rest = rest.rename(columns={c: f"{c}_input" for c in rest.columns if c in RESULT_COLUMNS})
+    table = pd.concat([routing.assignment[list(OUTPUT_COLUMNS)], rest.set_axis(routing.assignment.index)], axis=1)
+    return table[(routing.assignment["reason_code"] != NO_RULE).to_numpy()].reset_index(drop=True)
+
+
 def _measure_of_new(new: pd.DataFrame, base: RoutingBase) -> np.ndarray:
     from territory.metrics import measure_values
 
