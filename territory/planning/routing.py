@@ -39,7 +39,7 @@ from territory.errors import DataError, ParameterError
 
 RULE_COLUMNS: tuple[str, ...] = ("priority", "kind", "value", S.TERRITORY_ID)
 KINDS: tuple[str, ...] = ("account", "domain", "industry", "zip", "zip_prefix", "state", "size", "nearest")
-SIZE_MEASURES: tuple[str, ...] = ("revenue", "employees")
+SIZE_MEASURES: tuple[str, ...] = ("revenue", "company_revenue", "employees")
 EXACT_KINDS: tuple[str, ...] = ("account", "domain", "industry", "state")
 ZIP_KINDS: tuple[str, ...] = ("zip", "zip_prefix")
 GUARDED_KINDS: frozenset[str] = frozenset({"zip", "zip_prefix", "state", "size", "nearest"})
@@ -116,7 +116,8 @@ def _plain(value: float) -> str:
 
 @dataclass(frozen=True)
 class SizeBand:
-    """``low <= value < high`` on revenue (USD/year) or employees; None is open-ended."""
+    """``low <= value < high`` on revenue (ours, USD/year), company_revenue (the company's own annual
+    revenue, a CRM's 'Annual Revenue') or employees; None is open-ended."""
 
     measure: str
     low: float | None = None
@@ -765,6 +766,7 @@ def _match_columns(new: pd.DataFrame) -> dict[str, Any]:
         "state": text(S.STATE).str.upper(),
         "zip": _zip_numbers(text(S.POSTAL_CODE)),
         "revenue": numbers(S.REVENUE),
+        "company_revenue": numbers(S.COMPANY_REVENUE),
         "employees": numbers(_find_column(new, EMPLOYEE_COLUMNS)),
         "lat": numbers(S.LATITUDE),
         "lon": numbers(S.LONGITUDE),

@@ -39,7 +39,7 @@ def test_the_page_shows_the_default_rules_and_the_tester_answers(expected) -> No
 def test_a_file_of_new_accounts_lands_with_the_load_it_adds(expected) -> None:
     sample, base, rules = expected
     new = sample.accounts.head(40).assign(account_id="NEW" + sample.accounts["account_id"].head(40))
-    new.loc[3, "postal_code"] = ""
+    new.loc[3, ["postal_code", "city"]] = ""  # no ZIP, no city: nowhere to place it
     new.loc[3, ["latitude", "longitude"]] = None
     data = new.to_csv(index=False).encode()
     at = open_page(PAGE)

@@ -83,6 +83,13 @@ def test_size_band_alone_and_combined_with_a_state(east_west) -> None:
     assert got["rule_priority"].tolist() == [1, 3, 2, 3]
 
 
+def test_a_company_revenue_band_reads_the_crm_s_annual_revenue(east_west) -> None:
+    rules = table((1, "size", "company_revenue >= 1B", "W"), (2, "nearest", "", ""))
+    got = land(east_west, rules, [{"account_id": "N1", "company_revenue": 2e9, "revenue": 5.0},
+                                  {"account_id": "N2", "company_revenue": 5e8, "revenue": 2e9}])
+    assert got["territory_id"].tolist() == ["W", "E"]
+
+
 def test_nearest_is_the_territory_of_the_nearest_assigned_account(east_west) -> None:
     got = land(east_west, table((1, "nearest", "", "")),
                [{"account_id": "N1", "latitude": 37.77, "longitude": -122.42},  # San Francisco
