@@ -278,7 +278,7 @@ def far_accounts(problem: Problem, labels: np.ndarray) -> np.ndarray:
     if not moved.any():
         return moved
     centres, limit = far_limits(problem, labels)
-    return moved & (_km(problem.xyz, centres[labels]) > limit[labels])
+    return moved & (unit_km(problem.xyz, centres[labels]) > limit[labels])
 
 
 def far_limits(problem: Problem, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -286,11 +286,11 @@ def far_limits(problem: Problem, labels: np.ndarray) -> tuple[np.ndarray, np.nda
     land, in km: max(2 x radius, 300 km))."""
     k = problem.k
     centres = medians(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)), problem.config.median_steps)
-    radius = _weighted_quantile(_km(problem.xyz, centres[labels]), labels, problem.weight, k, RADIUS_QUANTILE)
+    radius = _weighted_quantile(unit_km(problem.xyz, centres[labels]), labels, problem.weight, k, RADIUS_QUANTILE)
     return centres, np.maximum(FAR_RADIUS_FACTOR * radius, FAR_FLOOR_KM)
 
 
-def _km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def unit_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Great-circle km between unit vectors (row by row)."""
     from territory.geo import EARTH_RADIUS_KM
 
@@ -332,7 +332,7 @@ def _pull_far(problem: Problem, terrain: LocationMap, budget: MoveBudget, far: n
     upper = problem.target * (1 + problem.tolerance)
     pending = np.flatnonzero(far)
     while pending.size:
-        distance = _km(problem.xyz[pending], centres[labels[pending]])
+        distance = unit_km(problem.xyz[pending], centres[labels[pending]])
         left = []
         for i in pending[np.argsort(-distance, kind="stable")].tolist():
             here = int(labels[i])
@@ -341,8 +341,8 @@ def _pull_far(problem: Problem, terrain: LocationMap, budget: MoveBudget, far: n
             if options.size == 0 or not terrain.stays_connected(i):
                 left.append(i)
                 continue
-            reach = _km(problem.xyz[i][None, :], centres[options])
-            own = float(_km(problem.xyz[i][None, :], centres[here][None, :])[0])
+            reach = unit_km(problem.xyz[i][None, :], centres[options])
+            own = float(unit_km(problem.xyz[i][None, :], centres[here][None, :])[0])
             fits = (reach <= limit[options]) | (FAR_NEARER * reach <= own)
             w = float(problem.weight[i])
             if within_band:
@@ -475,7 +475,7 @@ def _carry_one(problem: Problem, terrain: LocationMap, budget: MoveBudget, centr
         accounts = np.asarray([i for i in accounts.tolist() if i not in seen], dtype=np.int64)
         if accounts.size == 0:
             return
-        accounts = accounts[_km(problem.xyz[accounts], landing) <= reach_km]
+        accounts = accounts[unit_km(problem.xyz[accounts], landing) <= reach_km]
         if accounts.size == 0:
             return
         seen.update(accounts.tolist())

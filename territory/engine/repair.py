@@ -74,7 +74,7 @@ def stray_accounts(problem: Problem, graph, labels: np.ndarray,
 def _around(graph, labels: np.ndarray, stray: np.ndarray, k: int) -> np.ndarray:
     """(n,) bool: the accounts of the territories that hold or touch a stray piece, and of their
     neighbours: the part of the map a repair round re-solves (the rest keeps its labels)."""
-    src, dst = _edges(graph)
+    src, dst = graph_edges(graph)
     involved = np.zeros(k, dtype=bool)
     involved[labels[stray]] = True
     involved[labels[dst[stray[src]]]] = True
@@ -155,7 +155,7 @@ def repair(problem: Problem, solution: Solution) -> tuple[np.ndarray, int]:
     return labels, int(stray.sum())
 
 
-def _edges(graph) -> tuple[np.ndarray, np.ndarray]:
+def graph_edges(graph) -> tuple[np.ndarray, np.ndarray]:
     coo = graph.tocoo()
     keep = coo.row != coo.col
     return coo.row[keep].astype(np.int64), coo.col[keep].astype(np.int64)
@@ -177,7 +177,7 @@ def settle_strays(problem: Problem, labels: np.ndarray, how: np.ndarray) -> np.n
     load = np.bincount(labels, weights=problem.weight, minlength=k) + problem.fixed_load
     lower = problem.target * (1 - problem.tolerance) - 1e-9
     upper = problem.target * (1 + problem.tolerance) + 1e-9
-    src, dst = _edges(graph)
+    src, dst = graph_edges(graph)
     budget = MoveBudget(problem, labels)
     key = labels.astype(np.int64) * (int(rank.max()) + 1) + rank
     pieces, piece_of = np.unique(key[stray], return_inverse=True)

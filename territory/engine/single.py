@@ -8,18 +8,19 @@ dispatches between the two.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from territory.engine import also as also_pass
-from territory.engine import codes, explain, ids, local
+from territory.engine import codes, explain, ids, local, near
 from territory.engine import focus as focus_pass
 from territory.engine.centres import medians
 from territory.engine.config import DEFAULT, EngineConfig
 from territory.engine.notes import Note
 from territory.engine.params import BalanceParams, also_measures, measure_name, measure_values
-from territory.engine.polish import polish
+from territory.engine.polish import far_accounts, polish
 from territory.engine.prepare import Prepared, prepare
 from territory.engine.repair import repair, settle_strays, stray_accounts
 from territory.engine.result import MOVED, PREVIOUS_TERRITORY_ID, REASON, BalanceResult
@@ -115,23 +116,12 @@ def _as_it_is(problem: Problem) -> Solution:
 
 
 def _repaired(problem: Problem, solution: Solution) -> tuple[float, float]:
-    """Repair the solution's pieces in place; (load outside the band, stray load) afterwards."""
+    """Repair the solution's pieces and far accounts in place; (load outside the band, stray load)
+    afterwards."""
     if problem.repair_contiguity and problem.adjacency is not None:
         graph = resolve_graph(problem.adjacency)
-        # safe moves first (cheap); the exact re-solves of the repair only for what they leave
-        solution.labels = settle_strays(problem, solution.labels, solution.how)
-        solution.labels = polish(problem, graph, solution.labels, solution.how)
-        stray, _ = stray_accounts(problem, graph, solution.labels)
-        if stray.any():
-            kept, kept_how = solution.labels, solution.how.copy()
-            solution.labels, _ = repair(problem, solution)
-            solution.labels = polish(problem, graph, solution.labels, solution.how)
-            again, _ = stray_accounts(problem, graph, solution.labels)
-            if (outside_band(problem, solution.labels).sum() > outside_band(problem, kept).sum() + 1e-9
-                    or problem.weight[again].sum() >= problem.weight[stray].sum()):
-                solution.labels, solution.how = kept, kept_how
-            else:
-                stray = again
+        stray = _make_contiguous(problem, graph, solution)
+        stray = _bring_near(problem, graph, solution, stray)
         stray_load = float(problem.weight[stray].sum())
     else:
         stray_load = 0.0
@@ -142,6 +132,56 @@ def _repaired(problem: Problem, solution: Solution) -> tuple[float, float]:
     solution.excess = np.maximum(load - t * (1 + problem.tolerance), 0.0) + np.maximum(
         t * (1 - problem.tolerance) - load, 0.0)
     return (round(outside, 9), round(stray_load, 9))
+
+
+def _make_contiguous(problem: Problem, graph, solution: Solution) -> np.ndarray:
+    """Join the solution's stray pieces in place: safe moves first (cheap), the exact re-solves of
+    the repair only for what they leave. The stray accounts left, (n,) bool."""
+    solution.labels = settle_strays(problem, solution.labels, solution.how)
+    solution.labels = polish(problem, graph, solution.labels, solution.how)
+    stray, _ = stray_accounts(problem, graph, solution.labels)
+    if stray.any():
+        kept, kept_how = solution.labels, solution.how.copy()
+        solution.labels, _ = repair(problem, solution)
+        solution.labels = polish(problem, graph, solution.labels, solution.how)
+        again, _ = stray_accounts(problem, graph, solution.labels)
+        if (outside_band(problem, solution.labels).sum() > outside_band(problem, kept).sum() + 1e-9
+                or problem.weight[again].sum() >= problem.weight[stray].sum()):
+            solution.labels, solution.how = kept, kept_how
+        else:
+            stray = again
+    return stray
+
+
+def _bring_near(problem: Problem, graph, solution: Solution, stray: np.ndarray) -> np.ndarray:
+    """Far accounts the polish could not pull (:mod:`territory.engine.near`): each round re-solves
+    them exactly, then joins the pieces that leaves; a round is kept only when it leaves fewer far
+    accounts with no more load outside the band and no more stray load. The stray accounts left."""
+    score = _score(problem, solution.labels, stray)
+    for _ in range(near.ROUNDS):
+        if score[2] == 0:
+            break
+        moved = near.bring_near(problem, graph, solution.labels, far_accounts(problem, solution.labels),
+                                solution.scale)
+        if moved is None:
+            break
+        trial = replace(solution, labels=moved, how=solution.how.copy())
+        near.mark_moves(solution.labels, moved, far_accounts(problem, solution.labels), trial.how)
+        trial_stray, _ = stray_accounts(problem, graph, trial.labels)
+        if trial_stray.any():
+            trial_stray = _make_contiguous(problem, graph, trial)
+        trial_score = _score(problem, trial.labels, trial_stray)
+        if not trial_score < score:
+            break
+        solution.labels, solution.how = trial.labels, trial.how
+        stray, score = trial_stray, trial_score
+    return stray
+
+
+def _score(problem: Problem, labels: np.ndarray, stray: np.ndarray) -> tuple[float, float, int]:
+    """(load outside the band, stray load, far accounts): lower is better, in that order."""
+    return (round(float(outside_band(problem, labels).sum()), 9), round(float(problem.weight[stray].sum()), 9),
+            int(far_accounts(problem, labels).sum()))
 
 
 def _further_measures(prep: Prepared, also: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

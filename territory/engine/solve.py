@@ -383,10 +383,13 @@ def _outside_band(problem: Problem, labels: np.ndarray) -> np.ndarray:
 
 
 def assign_accounts(problem: Problem, members: np.ndarray, cand: np.ndarray, labels: np.ndarray,
-                    centres: np.ndarray, scale: float, regions: Regions | None) -> tuple[np.ndarray, np.ndarray]:
+                    centres: np.ndarray, scale: float, regions: Regions | None,
+                    extra_cost: np.ndarray | None = None, quick: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(labels, excess): the accounts ``members`` (free ones, indices into the problem) re-assigned
     among their candidates (``cand``, -1 for none) at least cost within the band, everyone else
-    staying: an account-level LP, then the MIP over its few split accounts."""
+    staying: an account-level LP, then the MIP over its few split accounts. ``extra_cost`` (as
+    ``cand``) is added to the cost per unit of load; ``quick``: the LP's largest shares are taken
+    as they are when the split accounts fit there (the hard band and the move limits hold)."""
     cfg = problem.config
     k = problem.k
     w = problem.weight[members]
@@ -396,14 +399,29 @@ def assign_accounts(problem: Problem, members: np.ndarray, cand: np.ndarray, lab
     band = problem.band(fixed)
     current = problem.current[members]
     cost = _cost(problem, problem.xyz[members], centres, cand, current, scale, regions)
+    if extra_cost is not None:
+        cost = cost + extra_cost
     spent = _spent(problem, np.flatnonzero(others & problem.free), labels[others & problem.free])
     ones = np.arange(members.size)
     limits = _limits(problem, members, ones, members.size, w, cand, current, spent)
     flow = tp.transport(w, cand, cost, band, limits, time_limit=cfg.lp_seconds)
-    choice = whole_accounts(problem, flow, cand, cost, w, band, limits)
+    choice = flow.flow.argmax(axis=1)
+    if not (quick and _fits(cand[ones, choice], w, band, limits, choice)):
+        choice = whole_accounts(problem, flow, cand, cost, w, band, limits)
     out = labels.copy()
     out[members] = cand[ones, choice]
     return out, flow.excess
+
+
+def _fits(chosen: np.ndarray, w: np.ndarray, band: tp.Band, limits: tuple[tp.MoveLimit, ...],
+          choice: np.ndarray) -> bool:
+    """Whether whole accounts at ``chosen`` territories keep the hard band and the move limits:
+    the LP's largest shares need no rounding when its few split accounts fit where they go."""
+    load = np.bincount(chosen, weights=w, minlength=band.lower.size)
+    if (load > band.upper + 1e-9).any() or (load < band.lower - 1e-9).any():
+        return False
+    rows = np.arange(w.size)
+    return all(float((lim.moved[rows, choice] * w).sum()) <= lim.budget + 1e-9 for lim in limits)
 
 
 def whole_accounts(problem: Problem, flow: tp.Flow, cand: np.ndarray, cost: np.ndarray, w: np.ndarray,

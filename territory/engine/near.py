@@ -1,0 +1,146 @@
+"""Far accounts to a nearer territory, by an exact re-solve.
+
+Issue #12's rule: a moved account lands within max(2 x radius, 300 km) of its territory's centre
+(:func:`territory.engine.polish.far_accounts`). The polish pulls far accounts one at a time, and
+only those that touch another territory: an account deep in a lobe of its territory, or one whose
+territory cannot spare its load, stays. Here the whole question is one transportation problem at
+the territories' current centres:
+
+* a far account may join only a territory it would be near (within that territory's reach), or
+  go back to where it is today;
+* any other account on a border may stay or cross to a territory it touches, where it is near;
+* the rest stay;
+* every territory ends within the band (the LP is exact; its few split accounts are made whole
+  by :func:`territory.engine.solve.whole_accounts`).
+
+Leaving one's territory costs more than any travel it could save (as at stability 1), so the LP
+moves the least load that puts the far accounts near and keeps the band, then the shortest
+travel. Centres move with the accounts, so the re-solve runs again on the new centres while it
+reduces the far accounts; a round that leaves more stray load or load outside the band is not
+taken.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from territory.engine.polish import far_limits, unit_km
+from territory.engine.repair import graph_edges, stray_accounts
+from territory.engine.solve import (
+    MOVED_BY_BALANCE,
+    MOVED_BY_CONTIGUITY,
+    Problem,
+    assign_accounts,
+    outside_band,
+)
+from territory.engine.transport import LimitsInfeasible
+
+ROUNDS = 3
+"""Re-solves at the moved centres (each one reduces the far accounts or ends the stage)."""
+
+CUT_ROUNDS = 6
+"""Re-solves with the moves that cut an account off its territory undone (a round that still
+cuts one after these is not taken)."""
+
+MARGIN = 0.9
+"""A move lands within this share of the receiving territory's reach (its centre and radius move
+a little with the accounts it gains)."""
+
+
+def mark_moves(before: np.ndarray, after: np.ndarray, far: np.ndarray, how: np.ndarray) -> None:
+    """Record why the accounts that changed moved: the far ones to be near, the rest for balance."""
+    changed = after != before
+    how[changed & far] = MOVED_BY_CONTIGUITY
+    how[changed & ~far] = MOVED_BY_BALANCE
+
+
+def bring_near(problem: Problem, graph, labels: np.ndarray, far: np.ndarray, scale: float) -> np.ndarray | None:
+    """Labels after one exact re-solve at the current centres (module docstring), or None when the
+    band cannot be met with the allowed moves."""
+    if not far.any():
+        return None
+    centres, limit = far_limits(problem, labels)
+    reach = MARGIN * limit
+    touching = _touching(graph, labels, problem.free, problem.k)
+    on_border = (touching >= 0).any(axis=1)
+    members = np.flatnonzero(problem.free & on_border)
+    if members.size == 0:
+        return None
+    m = members.size
+    # a far account deep inside its territory (touching no other) waits for the layer around it
+    leaves = far[members]
+    # candidates: its territory (unless it is far there), today's territory, the territories it
+    # touches; each only where the account is near that territory's centre, or back home
+    cand = np.column_stack([labels[members], problem.current[members], touching[members]])
+    safe = np.where(cand >= 0, cand, 0)
+    distance = unit_km(problem.xyz[members][:, None, :], centres[safe])
+    home = cand == problem.current[members][:, None]
+    ok = (cand >= 0) & ((distance <= reach[safe]) | home)
+    ok[:, 0] &= ~leaves | home[:, 0]
+    cand = _dedupe(np.where(ok, cand, -1))
+    nowhere = (cand < 0).all(axis=1)  # nowhere near to go: it stays
+    cand[nowhere, 0] = labels[members[nowhere]]
+    # leaving the territory it holds now costs more than any travel could save
+    staying_bonus = _stay_bonus(problem, members, cand, centres, scale)
+    position = np.full(labels.size, -1, dtype=np.int64)
+    position[members] = np.arange(m)
+    apart_before, _ = stray_accounts(problem, graph, labels)
+    src, dst = graph_edges(graph)
+    for _ in range(CUT_ROUNDS):
+        try:
+            out, excess = assign_accounts(problem, members, cand, labels, centres, scale, problem.regions,
+                                          extra_cost=staying_bonus * (cand != labels[members][:, None]), quick=True)
+        except LimitsInfeasible:
+            return None
+        if excess.sum() > 1e-9 and outside_band(problem, out).sum() > outside_band(problem, labels).sum() + 1e-9:
+            return None
+        cut, _ = stray_accounts(problem, graph, out)
+        cut &= ~apart_before & (out == labels)
+        if not cut.any():
+            return out
+        # accounts a move cut off from their territory: the moves next to them are undone (those
+        # accounts stay) and the LP runs again
+        culprits = dst[cut[src] & (out[dst] != labels[dst]) & (labels[dst] == labels[src])]
+        culprits = culprits[~far[culprits]]
+        if culprits.size == 0:
+            return None
+        rows = position[culprits]
+        cand[rows] = -1
+        cand[rows, 0] = labels[culprits]
+    return None
+
+
+def _stay_bonus(problem: Problem, members: np.ndarray, cand: np.ndarray, centres: np.ndarray,
+                scale: float) -> float:
+    """Per unit of load: more than the largest travel difference among the candidates."""
+    safe = np.where(cand >= 0, cand, 0)
+    d = np.linalg.norm(problem.xyz[members][:, None, :] - centres[safe], axis=2) / max(scale, 1e-12)
+    spread = float(d.max() - d.min()) if d.size else 0.0
+    return 10.0 * (spread + 1.0)
+
+
+def _touching(graph, labels: np.ndarray, free: np.ndarray, k: int, width: int = 3) -> np.ndarray:
+    """(n, width) other territories each account touches on the neighbour graph (-1 padded)."""
+    coo = graph.tocoo()
+    keep = (coo.row != coo.col) & free[coo.row] & free[coo.col] & (labels[coo.row] != labels[coo.col])
+    row, other = coo.row[keep], labels[coo.col[keep]]
+    n = labels.size
+    out = np.full((n, width), -1, dtype=np.int64)
+    if row.size == 0:
+        return out
+    pairs = np.unique(row.astype(np.int64) * k + other)
+    row, other = pairs // k, pairs % k
+    first = np.searchsorted(row, row)
+    slot = np.arange(row.size) - first
+    keep = slot < width
+    out[row[keep], slot[keep]] = other[keep]
+    return out
+
+
+def _dedupe(cand: np.ndarray) -> np.ndarray:
+    """-1 for a repeated candidate in a row (the first stays)."""
+    out = cand.copy()
+    for j in range(1, cand.shape[1]):
+        repeat = (cand[:, :j] == cand[:, j:j + 1]).any(axis=1)
+        out[repeat & (cand[:, j] >= 0), j] = -1
+    return out
