@@ -53,7 +53,10 @@ def least_moved(weight: np.ndarray, cur_idx: np.ndarray, had_territory: np.ndarr
 
 def summary(params: BalanceParams, ids, dev: np.ndarray, load: np.ndarray, target: np.ndarray, unit: str,
             moved: np.ndarray, accounts: pd.DataFrame, weight: np.ndarray, least: float | None,
-            least_nearby: float | None = None) -> list[Note]:
+            least_nearby: float | None = None, redrawn: bool = False) -> list[Note]:
+    """The summary, what moved and the proven least disruption. ``redrawn``: today's alignment was
+    not drawn on a map and the territories were drawn afresh (the bound is then far below the moves,
+    and the note says why)."""
     j = int(np.argmax(np.abs(dev)))
     name = measure_name(params.balance_on)
     out = [Note(codes.SUMMARY, f"Balanced {len(ids)} territories on {name}: worst {ids[j]} "
@@ -76,8 +79,15 @@ def summary(params: BalanceParams, ids, dev: np.ndarray, load: np.ndarray, targe
             if least_nearby is not None and least_nearby > least * 1.001:
                 text += (f", or less than {fmt(least_nearby, unit)} if accounts only move to a territory bordering "
                          "theirs (load passed on from neighbour to neighbour)")
+            if redrawn:
+                text += (". Today's territories are not drawn on a map, so they were redrawn; stability 1 keeps "
+                         "them and moves only what the tolerance needs")
+            elif params.stability < 1 and moved_load > 1.1 * max(least_nearby or least, 0.0):
+                text += (f". At stability {params.stability:g} accounts also move for shorter travel; stability 1 "
+                         "moves as little as it can")
             out.append(Note(codes.LEAST_MOVES, text + ".",
-                            data={"moved": moved_load, "least": least, "least_nearby": least_nearby, "unit": unit}))
+                            data={"moved": moved_load, "least": least, "least_nearby": least_nearby, "unit": unit,
+                                  "redrawn": redrawn, "stability": params.stability}))
     return out
 
 

@@ -3,7 +3,8 @@
 The pipeline, stage by stage (one module each): :mod:`~territory.engine.prepare` (tables to
 arrays, IDs, targets, the start) -> :mod:`~territory.engine.solve` (centre moves with an exact
 balanced assignment each time) -> :mod:`~territory.engine.repair` (every territory in one
-piece, re-balanced exactly) -> optional passes (:mod:`~territory.engine.also`,
+piece, re-balanced exactly) -> :mod:`~territory.engine.near` (far accounts near a territory they
+touch, by an exact re-solve) -> optional passes (:mod:`~territory.engine.also`,
 :mod:`~territory.engine.focus`) -> :mod:`~territory.engine.explain` (notes, reasons, proofs).
 Industry teams run the same pipeline once per team (:mod:`~territory.engine.teams`).
 

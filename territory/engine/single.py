@@ -157,16 +157,20 @@ def _bring_near(problem: Problem, graph, solution: Solution, stray: np.ndarray) 
     """Far accounts the polish could not pull (:mod:`territory.engine.near`): each round re-solves
     them exactly, then joins the pieces that leaves; a round is kept only when it leaves fewer far
     accounts with no more load outside the band and no more stray load. The stray accounts left."""
+    import os
+    with_stray = os.environ.get('NEAR_STRAY') == '1'
     score = _score(problem, solution.labels, stray)
     for _ in range(near.ROUNDS):
-        if score[2] == 0:
+        if score[2] == 0 and not (with_stray and score[1] > 0):
             break
-        moved = near.bring_near(problem, graph, solution.labels, far_accounts(problem, solution.labels),
-                                solution.scale)
+        leave = far_accounts(problem, solution.labels)
+        if with_stray:
+            leave |= stray
+        moved = near.bring_near(problem, graph, solution.labels, leave, solution.scale)
         if moved is None:
             break
         trial = replace(solution, labels=moved, how=solution.how.copy())
-        near.mark_moves(solution.labels, moved, far_accounts(problem, solution.labels), trial.how)
+        near.mark_moves(solution.labels, moved, leave, trial.how)
         trial_stray, _ = stray_accounts(problem, graph, trial.labels)
         if trial_stray.any():
             trial_stray = _make_contiguous(problem, graph, trial)
@@ -296,8 +300,9 @@ def _result(prep: Prepared, solution: Solution, notes: list[Note], started: floa
     budget_notes = _budget_notes(prep, moved, feasible)
     if params.only_fix_outside:
         budget_notes += _outside_only_notes(prep, load, target, feasible)
+    redrawn = any(note.code == codes.NOT_GEOGRAPHIC and not note.data.get("strict") for note in notes)
     summary = explain.summary(params, names, dev, load, target, unit, moved, accounts, weight, least,
-                              least_nearby)
+                              least_nearby, redrawn=redrawn)
     also_ok, also_notes = explain.also_report(accounts, params, plan.capacity, names, labels)
     feasible = feasible and also_ok
     also_warnings = [note for note in also_notes if note.warning]

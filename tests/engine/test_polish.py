@@ -232,3 +232,16 @@ def test_far_accounts_are_pulled_first_where_both_territories_keep_their_band():
     assert set(longitude[pulled]) == set(np.sort(longitude[far])[-6:])  # the tentacle's tip first
     assert outside_band(problem, terrain.labels).sum() == 0
     assert count_pieces(graph, terrain.labels).max() == 1
+
+
+def test_the_least_disruption_note_says_when_the_map_was_redrawn():
+    """An owner-based start below stability 1 is redrawn: moving far more than the bound is then
+    the point, and the note says so; at stability 1 it states the bound alone."""
+    from territory.balance import balance
+    from territory.engine import codes
+
+    accounts = _owner_accounts(0)
+    redrawn = balance(accounts, BalanceParams(n_territories=12, stability=0.5)).note(codes.LEAST_MOVES)
+    assert redrawn.data["redrawn"] and "redrawn" in redrawn.text
+    kept = balance(accounts, BalanceParams(n_territories=12, stability=1.0)).note(codes.LEAST_MOVES)
+    assert not kept.data["redrawn"] and "redrawn" not in kept.text and "shorter travel" not in kept.text
