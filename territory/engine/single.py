@@ -157,15 +157,11 @@ def _bring_near(problem: Problem, graph, solution: Solution, stray: np.ndarray) 
     """Far accounts the polish could not pull (:mod:`territory.engine.near`): each round re-solves
     them exactly, then joins the pieces that leaves; a round is kept only when it leaves fewer far
     accounts with no more load outside the band and no more stray load. The stray accounts left."""
-    import os
-    with_stray = os.environ.get('NEAR_STRAY') == '1'
     score = _score(problem, solution.labels, stray)
     for _ in range(near.ROUNDS):
-        if score[2] == 0 and not (with_stray and score[1] > 0):
+        if score[2] == 0:
             break
         leave = far_accounts(problem, solution.labels)
-        if with_stray:
-            leave |= stray
         moved = near.bring_near(problem, graph, solution.labels, leave, solution.scale)
         if moved is None:
             break
