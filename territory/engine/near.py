@@ -54,10 +54,10 @@ def mark_moves(before: np.ndarray, after: np.ndarray, far: np.ndarray, how: np.n
     how[changed & ~far] = MOVED_BY_BALANCE
 
 
-def bring_near(problem: Problem, graph, labels: np.ndarray, far: np.ndarray, scale: float) -> np.ndarray | None:
+def bring_near(problem: Problem, graph, labels: np.ndarray, leave: np.ndarray, scale: float) -> np.ndarray | None:
     """Labels after one exact re-solve at the current centres (module docstring), or None when the
     band cannot be met with the allowed moves."""
-    if not far.any():
+    if not leave.any():
         return None
     centres, limit = far_limits(problem, labels)
     reach = MARGIN * limit
@@ -67,8 +67,8 @@ def bring_near(problem: Problem, graph, labels: np.ndarray, far: np.ndarray, sca
     if members.size == 0:
         return None
     m = members.size
-    # a far account deep inside its territory (touching no other) waits for the layer around it
-    leaves = far[members]
+    # an account that must leave but touches no other territory waits for the layer around it
+    leaves = leave[members]
     # candidates: its territory (unless it is far there), today's territory, the territories it
     # touches; each only where the account is near that territory's centre, or back home
     cand = np.column_stack([labels[members], problem.current[members], touching[members]])
@@ -95,13 +95,15 @@ def bring_near(problem: Problem, graph, labels: np.ndarray, far: np.ndarray, sca
         if excess.sum() > 1e-9 and outside_band(problem, out).sum() > outside_band(problem, labels).sum() + 1e-9:
             return None
         cut, _ = stray_accounts(problem, graph, out)
-        cut &= ~apart_before & (out == labels)
+        cut &= ~apart_before
         if not cut.any():
             return out
-        # accounts a move cut off from their territory: the moves next to them are undone (those
-        # accounts stay) and the LP runs again
-        culprits = dst[cut[src] & (out[dst] != labels[dst]) & (labels[dst] == labels[src])]
-        culprits = culprits[~far[culprits]]
+        # an account the moves left apart from its territory: the move that took its neighbour
+        # away is undone, or its own move when it crossed into a piece; the LP runs again
+        changed = out != labels
+        culprits = np.unique(np.r_[np.flatnonzero(cut & changed),
+                                   dst[cut[src] & changed[dst] & (labels[dst] == out[src])]])
+        culprits = culprits[~leave[culprits]]
         if culprits.size == 0:
             return None
         rows = position[culprits]
