@@ -39,8 +39,8 @@ ROUNDS = 3
 """Re-solves at the moved centres (each one reduces the far accounts or ends the stage)."""
 
 CUT_ROUNDS = 6
-"""Re-solves with the moves that cut an account off its territory undone (a round that still
-cuts one after these is not taken)."""
+"""Re-solves with the moves that cut an account off its territory undone (what is still apart
+after these is joined by the contiguity steps)."""
 
 MARGIN = 0.9
 """A move lands within this share of the receiving territory's reach (its centre and radius move
@@ -99,17 +99,29 @@ def bring_near(problem: Problem, graph, labels: np.ndarray, leave: np.ndarray, s
         if not cut.any():
             return out
         # an account the moves left apart from its territory: the move that took its neighbour
-        # away is undone, or its own move when it crossed into a piece; the LP runs again
+        # away is undone, or its own move when it crossed into a piece; the LP runs again. Where
+        # only an account that must leave cut it off (the tip of a far lobe beyond a far account),
+        # the cut-off accounts leave too when they touch another territory, and whatever is left
+        # apart is joined by the contiguity steps after this round
         changed = out != labels
         culprits = np.unique(np.r_[np.flatnonzero(cut & changed),
                                    dst[cut[src] & changed[dst] & (labels[dst] == out[src])]])
         culprits = culprits[~leave[culprits]]
         if culprits.size == 0:
-            return None
+            follow = np.flatnonzero(cut & ~leave & (position >= 0))
+            rows = position[follow]
+            elsewhere = ((cand[rows] >= 0) & (cand[rows] != labels[follow][:, None])).any(axis=1)
+            follow, rows = follow[elsewhere], rows[elsewhere]
+            if follow.size == 0:
+                return out
+            leave = leave.copy()
+            leave[follow] = True
+            cand[rows] = np.where(cand[rows] == labels[follow][:, None], -1, cand[rows])
+            continue
         rows = position[culprits]
         cand[rows] = -1
         cand[rows, 0] = labels[culprits]
-    return None
+    return out
 
 
 def _stay_bonus(problem: Problem, members: np.ndarray, cand: np.ndarray, centres: np.ndarray,
