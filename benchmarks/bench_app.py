@@ -51,7 +51,7 @@ TARGET_SLIDER_S = 1.0
 
 def scaled_sample(n: int, folder: Path) -> dict[str, Path]:
     """The sample copied ``ceil(n / 5000)`` times (jittered coordinates, new IDs), cut to ``n`` rows."""
-    from territory.sample import load_sample
+    from territory.data.sample import load_sample
 
     sample = load_sample()
     copies = -(-n // len(sample.accounts))

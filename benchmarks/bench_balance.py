@@ -485,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     if "focus" not in skip:
-        from territory.industry import industry_concentration
+        from territory.planning.industry import industry_concentration
 
         focus_n = args.focus_n or (max(sizes) if args.quick else 10_000)
         focus_k = args.focus_k or (min(ks) if args.quick else 25)

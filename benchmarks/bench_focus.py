@@ -9,7 +9,7 @@ Runs ``territory.balance`` at focus 0, 0.25, 0.5, 0.75 and 1 on the same generat
 * weighted mean distance km: workload-weighted great-circle distance from each account to its
   territory's workload-weighted spherical centre (as in ``bench_balance.py``), and its change
   against focus 0;
-* mean HHI and mean top-industry share: ``territory.industry.industry_concentration`` by workload,
+* mean HHI and mean top-industry share: ``territory.planning.industry.industry_concentration`` by workload,
   averaged over territories (HHI is 1/8 for an even split over eight industries, 1 for one);
 * max deviation %: largest |load / target - 1| (the tolerance is +/-5%);
 * fragmented: territories in more than one piece on the accounts' Delaunay graph (focus trades
@@ -52,7 +52,7 @@ def _cpu_seconds() -> float:
 def measure(accounts: pd.DataFrame, labels: np.ndarray, adjacency) -> dict[str, float]:
     """Distance, deviation, fragmentation and concentration of one alignment (labels: IDs)."""
     from territory.geo import count_pieces, haversine_km, weighted_centers
-    from territory.industry import industry_concentration
+    from territory.planning.industry import industry_concentration
 
     workload = accounts["workload_hours"].to_numpy(dtype=float)
     lat = accounts["latitude"].to_numpy(dtype=float)

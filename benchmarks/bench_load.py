@@ -2,7 +2,7 @@
 
 Writes a deterministic Salesforce-style CSV (ZIP-only locations, no workload or potential columns,
 so both are derived; a few ZIP+4, Excel-mangled ZIPs, formatted money and duplicates) into a
-temporary folder, then loads it with ``territory.io.load_accounts`` in a fresh Python process per
+temporary folder, then loads it with ``territory.data.io.load_accounts`` in a fresh Python process per
 size so each peak-memory figure (``ru_maxrss``) belongs to that load alone. The time includes
 loading the offline ZIP table once (about 2 s; the "(setup)" column). "CPU s" is user + system
 time of the loading process: when other work shares the machine, wall seconds grow but CPU seconds
@@ -29,8 +29,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from territory.geocode import zip_table  # noqa: E402
-from territory.workload import INDUSTRIES  # noqa: E402
+from territory.data.geocode import zip_table  # noqa: E402
+from territory.data.workload import INDUSTRIES  # noqa: E402
 
 SIZES = (10_000, 100_000, 1_000_000)
 TARGET_SECONDS = 20.0
@@ -40,9 +40,9 @@ _CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[2])
 start = time.perf_counter()
-from territory.io import load_accounts
-from territory.geocode import zip_table
-from territory.workload import is_metro
+from territory.data.io import load_accounts
+from territory.data.geocode import zip_table
+from territory.data.workload import is_metro
 import pandas as pd
 zip_table(), is_metro(pd.Series([40.0]), pd.Series([-74.0]))  # the offline ZIP data, once per process
 setup = time.perf_counter() - start

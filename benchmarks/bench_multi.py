@@ -27,8 +27,8 @@ for path in (ROOT, ROOT / "benchmarks"):
 from generate import generate_accounts  # noqa: E402
 
 from territory.balance import BalanceParams, balance  # noqa: E402
-from territory.metrics import scorecard  # noqa: E402
-from territory.sample import load_sample  # noqa: E402
+from territory.data.sample import load_sample  # noqa: E402
+from territory.planning.metrics import scorecard  # noqa: E402
 
 
 def _row(name: str, accounts, territories, k: int | None) -> list[str]:

@@ -27,12 +27,12 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from territory.export import to_csv_bytes  # noqa: E402
-from territory.geocode import zip_table  # noqa: E402
-from territory.io import load_accounts  # noqa: E402
+from territory.data.geocode import zip_table  # noqa: E402
+from territory.data.io import load_accounts  # noqa: E402
+from territory.data.sample import load_sample  # noqa: E402
+from territory.data.spreadsheet import to_csv_bytes  # noqa: E402
+from territory.data.workload import INDUSTRIES, is_metro  # noqa: E402
 from territory.planning.routing import default_rules, route, routing_base  # noqa: E402
-from territory.sample import load_sample  # noqa: E402
-from territory.workload import INDUSTRIES, is_metro  # noqa: E402
 
 TARGET_SECONDS = 5.0
 

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from territory.schema import (  # noqa: E402
+from territory.data.schema import (  # noqa: E402
     ACCOUNT_ID,
     COUNTRY,
     INDUSTRY,
@@ -33,7 +33,7 @@ from territory.schema import (  # noqa: E402
     STATE,
     WORKLOAD_HOURS,
 )
-from territory.workload import INDUSTRIES, POTENTIAL_MULTIPLIER  # noqa: E402
+from territory.data.workload import INDUSTRIES, POTENTIAL_MULTIPLIER  # noqa: E402
 
 # (name, state, latitude, longitude, metro population in millions; US Census 2020 MSA, rounded)
 METROS: tuple[tuple[str, str, float, float, float], ...] = (
@@ -277,7 +277,7 @@ def generate_accounts(n: int, seed: int = 0) -> pd.DataFrame:
 
     industry = _industry_choice(rng, np.where(metro_all < 0, 0, metro_all), rural)
     workload = np.exp(rng.normal(np.log(20.0), 0.8, n)).clip(1.0, 2_000.0)
-    # Rural accounts need more travel per visit: same rule of thumb as territory.workload.
+    # Rural accounts need more travel per visit: same rule of thumb as territory.data.workload.
     workload = np.where(rural, workload * 1.3, workload).round(1)
     revenue = (workload * np.exp(rng.normal(np.log(2_500.0), 0.6, n))).round(-2)
     multiplier = pd.Series(industry).map(POTENTIAL_MULTIPLIER).to_numpy(dtype=float)

@@ -19,7 +19,7 @@ How the sample is built (and why, so the dashboard has something true-to-life to
   already win) differs by region; quarterly bookings carry Q4 seasonality, uneven growth by
   region and industry (West grows, East declines) and some churned accounts; revenue is the
   trailing-12-month revenue, i.e. exactly the sum of the last 4 quarters of bookings.
-* **Work**: ``workload_hours`` comes from ``territory.workload.derive_workload_hours``, the same
+* **Work**: ``workload_hours`` comes from ``territory.data.workload.derive_workload_hours``, the same
   documented rule the importer uses.
 * **Alignment**: 20 territories drawn along state lines years ago (each one a set of whole
   states), so workload is out of balance the way real alignments drift: the Texas, California
@@ -40,8 +40,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from territory import schema as S  # noqa: E402
-from territory.workload import INDUSTRIES, derive_workload_hours  # noqa: E402
+from territory.data import schema as S  # noqa: E402
+from territory.data.workload import INDUSTRIES, derive_workload_hours  # noqa: E402
 
 DEFAULT_SEED = 20261126
 N_ACCOUNTS = 5_000

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from territory.reporting import colors as tcolors
 from territory.ui import cached, charts, maps, state, widgets
-from territory.ui import colors as tcolors
 
 state.init_state()
 widgets.page_header("Overview", "Where the accounts are, who owns them, and how even the load is.")

@@ -5,13 +5,14 @@ Thin page: widgets, cached engine calls and charts live in territory/ui/rebalanc
 
 import streamlit as st
 
-from territory import account_types, schema
+from territory.data import schema
 from territory.errors import TerritoryError
-from territory.ui import colors as tcolors
+from territory.planning import account_types
+from territory.reporting import colors as tcolors
+from territory.reporting.text import md_escape
 from territory.ui import rebalance as rb
 from territory.ui import rebalance_charts as rbc
 from territory.ui import state, widgets
-from territory.ui.text import md_escape
 
 state.init_state()
 st.title("Rebalance: what-if")

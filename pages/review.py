@@ -1,17 +1,17 @@
 """Quarterly review: performance over time, quota suggestion, coverage flags, 80/20 and penetration map.
 
-Numbers come from territory.review (pure pandas); widgets and charts from territory.ui.review.
+Numbers come from territory.planning.review (pure pandas); widgets and charts from territory.ui.review.
 """
 
 import streamlit as st
 
-from territory import schema
+from territory.data import schema
 from territory.errors import DataError, ParameterError
-from territory.review import default_quota_total, display_table
-from territory.ui import colors as tcolors
+from territory.planning.review import default_quota_total, display_table
+from territory.reporting import colors as tcolors
+from territory.reporting.text import md_escape
 from territory.ui import maps, state, widgets
 from territory.ui import review as ui
-from territory.ui.text import md_escape
 
 state.init_state()
 widgets.page_header("Quarterly review", "How each territory performed, what it should carry next quarter, "

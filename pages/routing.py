@@ -3,14 +3,14 @@ upload of a file of new accounts with the load it adds per territory."""
 
 import streamlit as st
 
+from territory.data.measures import measure_label
+from territory.data.spreadsheet import to_csv_bytes
 from territory.errors import TerritoryError
-from territory.export import to_csv_bytes
-from territory.metrics import measure_label
 from territory.planning import routing as R
+from territory.reporting.text import md_escape
 from territory.ui import cached, state, widgets
 from territory.ui import routing as ui
 from territory.ui import scenarios as scenario_ui
-from territory.ui.text import md_escape
 
 state.init_state()
 widgets.page_header("Routing", "Where a new account lands: ordered rules, the first that matches wins.")

@@ -4,16 +4,16 @@ import pandas as pd
 import streamlit as st
 
 from territory.errors import TerritoryError
-from territory.metrics import MEAN_DISTANCE_HELP
-from territory.scenarios import (
+from territory.planning.metrics import MEAN_DISTANCE_HELP
+from territory.planning.scenarios import (
     dataset_fingerprint,
     differing_accounts,
     scenario_from_bytes,
 )
+from territory.reporting import colors as tcolors
+from territory.reporting.text import md_escape
 from territory.ui import cached, maps, state, widgets
-from territory.ui import colors as tcolors
 from territory.ui import scenarios as ui
-from territory.ui.text import md_escape
 
 state.init_state()
 widgets.page_header("Scenarios", "Named what-if alignments: keep them, compare them, hand one to sales ops.")

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from territory import schema
-from territory.export import to_csv_bytes
-from territory.metrics import MEAN_DISTANCE_HELP, pareto_curve, top_share
+from territory.data import schema
+from territory.data.spreadsheet import to_csv_bytes
+from territory.planning.metrics import MEAN_DISTANCE_HELP, pareto_curve, top_share
+from territory.reporting import colors as tcolors
 from territory.ui import cached, charts, maps, state, widgets
-from territory.ui import colors as tcolors
 
 state.init_state()
 widgets.page_header("Territories", "Every territory's load, value, travel and industry mix.")

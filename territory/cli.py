@@ -2,7 +2,8 @@
 
 The CLI calls the same functions as the app, so sales-ops automation and the dashboard agree.
 Every expected failure (unreadable file, bad parameter) prints one line to stderr and exits 2;
-no traceback reaches the user.
+no traceback reaches the user. The package is imported inside each command, deliberately: ``--help``
+and a usage error answer in a twentieth of a second instead of the second pandas, scipy and plotly take.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from territory.io import format_report, load_accounts
+    from territory.data.io import format_report, load_accounts
 
     result = load_accounts(args.file, mapping=_mapping(args))
     if args.json:
@@ -140,7 +141,7 @@ def parse_balance_on(text: str) -> str | tuple[tuple[str, float], ...]:
     >>> parse_balance_on("workload:0.7, potential:0.3")
     (('workload', 0.7), ('potential', 0.3))
     """
-    from territory.metrics import parse_balance_on as parse_measure
+    from territory.data.measures import parse_balance_on as parse_measure
 
     try:
         return parse_measure(text.lower())
@@ -154,7 +155,7 @@ def parse_also_balance(text: str) -> tuple[str, ...]:
     >>> parse_also_balance("Revenue, potential")
     ('revenue', 'potential')
     """
-    from territory.schema import MEASURES
+    from territory.data.schema import MEASURES
 
     names = tuple(part.strip().lower() for part in text.split(",") if part.strip())
     unknown = [name for name in names if name not in MEASURES]
@@ -282,12 +283,12 @@ def _load_balance_input(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.Data
 
     territories = None
     if args.input is None:
-        from territory.sample import load_sample
+        from territory.data.sample import load_sample
 
         sample = load_sample()
         accounts, territories = sample.accounts, sample.territories
     else:
-        from territory.io import load_accounts
+        from territory.data.io import load_accounts
 
         path = Path(args.input)
         if not path.is_file():
@@ -301,7 +302,7 @@ def _load_balance_input(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.Data
                 file=sys.stderr,
             )
     if args.reps is not None:
-        from territory.io import load_territories
+        from territory.data.io import load_territories
 
         if not Path(args.reps).is_file():
             raise DataError(f"Cannot read {args.reps}: no such file.")
@@ -312,7 +313,7 @@ def _load_balance_input(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.Data
 
 
 def _json_ready(value):
-    from territory.scenarios import json_ready
+    from territory.planning.scenarios import json_ready
 
     return json_ready(value)
 
@@ -323,8 +324,8 @@ def _write_alignment(accounts: pd.DataFrame, assignment: pd.DataFrame, path_text
 
     import pandas as pd
 
+    from territory.data.schema import ACCOUNT_ID, TERRITORY_ID
     from territory.errors import DataError, ParameterError
-    from territory.schema import ACCOUNT_ID, TERRITORY_ID
 
     path = Path(path_text)
     suffix = path.suffix.lower()
@@ -333,7 +334,7 @@ def _write_alignment(accounts: pd.DataFrame, assignment: pd.DataFrame, path_text
     lead = [ACCOUNT_ID, TERRITORY_ID, "previous_territory_id", "moved", "reason"]
     rest = accounts.drop(columns=[c for c in lead if c in accounts.columns])
     table = pd.concat([assignment[lead], rest], axis=1)
-    from territory.export import to_csv_bytes, to_xlsx_bytes  # formula-safe writers
+    from territory.data.spreadsheet import to_csv_bytes, to_xlsx_bytes  # formula-safe writers
 
     try:
         path.write_bytes(to_csv_bytes(table) if suffix == ".csv" else to_xlsx_bytes({"alignment": table}))
@@ -367,7 +368,7 @@ def _check_save_as(args: argparse.Namespace) -> None:
     """``--save-as``: refuse an empty, invalid or taken name (without --overwrite) before balancing."""
     if args.save_as is None:
         return
-    from territory.scenarios import ScenarioExistsError, validate_name
+    from territory.planning.scenarios import ScenarioExistsError, validate_name
 
     args.save_as = validate_name(args.save_as)  # "" is refused, not taken as "do not save"
     if not args.overwrite and _store(args).exists(args.save_as):
@@ -380,11 +381,11 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from territory.account_types import balance_by_type, counted_mask, describe_counted, type_counts
     from territory.balance import BalanceParams, balance
+    from territory.data.schema import TERRITORY_ID
     from territory.errors import ParameterError
-    from territory.metrics import scorecard
-    from territory.schema import TERRITORY_ID
+    from territory.planning.account_types import balance_by_type, counted_mask, describe_counted, type_counts
+    from territory.planning.metrics import scorecard
 
     started = time.perf_counter()
     _refuse_overwriting(args.output, args.input, args.reps, _db_path(args))
@@ -427,7 +428,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     written = _write_alignment(accounts, result.assignment, args.output) if args.output else None
     saved_as = None
     if args.save_as is not None:
-        from territory.scenarios import build_scenario, params_to_dict
+        from territory.planning.scenarios import build_scenario, params_to_dict
 
         scenario = build_scenario(
             args.save_as, accounts, labels, previous=previous, reasons=result.assignment["reason"],
@@ -489,7 +490,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
 
 def _counted_types(args: argparse.Namespace, accounts: pd.DataFrame) -> tuple[str, ...] | None:
     """The types ``--types`` names (checked against the file's), the default when omitted, None for "all"."""
-    from territory.account_types import DEFAULT_COUNTED, parse_types, type_counts
+    from territory.planning.account_types import DEFAULT_COUNTED, parse_types, type_counts
 
     if args.types is None:
         return DEFAULT_COUNTED
@@ -568,7 +569,7 @@ def _add_scenario_parsers(commands: argparse._SubParsersAction) -> None:
 def _db_path(args: argparse.Namespace):
     """The scenario database the command uses: --db, else the default; ``--db ""`` is refused."""
     from territory.errors import ParameterError
-    from territory.scenarios import default_db_path
+    from territory.planning.scenarios import default_db_path
 
     db = getattr(args, "db", None)
     if db is not None and not db.strip():
@@ -577,7 +578,7 @@ def _db_path(args: argparse.Namespace):
 
 
 def _store(args: argparse.Namespace):
-    from territory.scenarios import ScenarioStore
+    from territory.planning.scenarios import ScenarioStore
 
     return ScenarioStore(_db_path(args))
 
@@ -587,7 +588,7 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from territory.errors import DataError
-    from territory.scenarios import read_scenario_file, scenario_to_bytes
+    from territory.planning.scenarios import read_scenario_file, scenario_to_bytes
 
     store = _store(args)
     if args.action == "list":
@@ -652,18 +653,18 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from territory.data.sample import us_states_geojson
+    from territory.data.schema import TERRITORY_ID
     from territory.errors import DataError
-    from territory.report import ReportInput, build_report
-    from territory.sample import us_states_geojson
-    from territory.scenarios import aligned_assignment
-    from territory.schema import TERRITORY_ID
+    from territory.planning.scenarios import aligned_assignment
+    from territory.reporting.report import ReportInput, build_report
 
     _refuse_overwriting(args.output, args.input, args.reps, args.bookings, _db_path(args))
     accounts, territories = _load_balance_input(args)
     before = accounts[TERRITORY_ID] if TERRITORY_ID in accounts.columns else None
     after, reasons, params, name, messages = before, None, {}, "", []
     if args.scenario is not None:  # --scenario "" is an unknown scenario, not "the file's alignment"
-        from territory.scenarios import compare_to_dataset
+        from territory.planning.scenarios import compare_to_dataset
 
         scenario = _store(args).load(args.scenario)
         assignment = aligned_assignment(scenario, accounts)
@@ -675,18 +676,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise DataError("Nothing to report: the input has no territory_id column; pass --scenario NAME.")
     bookings = None
     if args.bookings:
-        from territory.io import load_bookings
+        from territory.data.io import load_bookings
 
         if not Path(args.bookings).is_file():
             raise DataError(f"Cannot read {args.bookings}: no such file.")
         bookings = load_bookings(args.bookings)
     elif args.input is None:
-        from territory.sample import load_sample
+        from territory.data.sample import load_sample
 
         bookings = load_sample().bookings
     sections = []
     if bookings is not None and len(bookings):
-        from territory.review import report_sections
+        from territory.planning.review import report_sections
 
         sections = report_sections(accounts, after, bookings, territories, alignment_name=name or "current")
     page = build_report(
@@ -780,14 +781,14 @@ def _alignment(args: argparse.Namespace):
     """(accounts, territories, labels, existing, params, scenario) of --accounts/--reps/--scenario."""
     from pathlib import Path
 
+    from territory.data.schema import TERRITORY_ID
     from territory.errors import DataError
-    from territory.schema import TERRITORY_ID
 
     args.input = args.accounts  # the loader of `balance` and `report`
     accounts, territories = _load_balance_input(args)
     existing, params, scenario = None, {}, None
     if args.scenario is not None:
-        from territory.scenarios import apply_to_dataset
+        from territory.planning.scenarios import apply_to_dataset
 
         scenario = _store(args).load(args.scenario)
         labels, _ = apply_to_dataset(scenario, accounts)
@@ -802,7 +803,7 @@ def _alignment(args: argparse.Namespace):
 
 def _band(params: dict) -> tuple[object, float]:
     """The scenario's balance measure and tolerance (workload and 5% when it has none)."""
-    from territory.metrics import normalize_balance_on
+    from territory.data.measures import normalize_balance_on
 
     try:
         balance_on = normalize_balance_on(params.get("balance_on", "workload"))
@@ -830,8 +831,8 @@ def _cmd_assign(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
+    from territory.data.io import load_accounts
     from territory.errors import DataError
-    from territory.io import load_accounts
     from territory.planning.routing import NO_RULE, route, routing_base
 
     started = time.perf_counter()
@@ -890,8 +891,8 @@ def _kept_rows(report) -> Sequence[int]:
 
 def _write_routed(new: pd.DataFrame, routing, path) -> int:
     """The routed accounts (``routing.routed_table``) as formula-safe CSV or XLSX; the rows written."""
+    from territory.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
     from territory.errors import DataError
-    from territory.export import to_csv_bytes, to_xlsx_bytes
     from territory.planning.routing import routed_table
 
     table = routed_table(new, routing)
@@ -935,9 +936,9 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 def _cmd_export_crm(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from territory.data.schema import TERRITORY_ID
     from territory.errors import DataError, ParameterError
     from territory.reporting.crm import crm_export, read_emails
-    from territory.schema import TERRITORY_ID
 
     wanted = ".zip" if args.format == "salesforce" else ".csv"
     if Path(args.output).suffix.lower() != wanted:
@@ -949,7 +950,7 @@ def _cmd_export_crm(args: argparse.Namespace) -> int:
         raise ParameterError("--changed-only compares with the accounts' territory_id column, and there is none.")
     emails = {}
     if args.reps is not None:
-        from territory.io import read_table
+        from territory.data.io import read_table
 
         emails = read_emails(read_table(args.reps))
     export = crm_export(accounts, labels, args.format, territories, current=current,

@@ -3,6 +3,10 @@
 * The engine (``territory/`` outside ``territory/ui/``) never imports Streamlit.
 * ``app.py`` is a router: Streamlit page set-up, session-state init and the sidebar status only.
 * Pages are thin: no numerical or geometry libraries, so algorithms cannot hide in them.
+* The package is layered (``LAYERS``): a module imports only its own layer and the ones below, so
+  nothing outside ``territory/ui/`` imports ``territory.ui`` and the subpackages have no cycles.
+  Imports inside functions count: a lazy import is still a dependency.
+* No module imports itself back through others (no import cycles, functions included).
 """
 
 from __future__ import annotations
@@ -27,6 +31,136 @@ def imported_modules(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module.split(".")[0])
     return names
+
+
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("territory", "territory.errors", "territory.geo"),  # shared vocabulary: exceptions, sphere geometry
+    ("territory.data",),  # canonical columns, reading files, geocoding, workload rule, sample, measures
+    ("territory.engine", "territory.balance"),  # the balancing pipeline and its public API
+    ("territory.planning",),  # metrics, scenarios, quarterly review, rep events, industry teams
+    ("territory.reporting",),  # assignment export, HTML report, colours, text escaping
+    ("territory.ui", "territory.cli", "territory.__main__"),  # the two front ends, side by side
+)
+"""Bottom to top. A module may import its own layer and those below; ``territory.ui`` and the CLI
+share the top layer but not each other."""
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def territory_imports(path: Path, name: str) -> set[str]:
+    """Every ``territory`` module ``path`` imports, inside functions too (relative imports resolved;
+    ``from territory.x import y`` counts as ``territory.x.y``, which may be a module or a name)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {n for n in found if n == "territory" or n.startswith("territory.")}
+
+
+def _group(module: str) -> tuple[int, str]:
+    """(layer index, the LAYERS entry the module falls under): the longest matching prefix."""
+    matches = [(len(entry), rank, entry) for rank, layer in enumerate(LAYERS) for entry in layer
+               if module == entry or module.startswith(entry + ".")]
+    if not matches:
+        raise AssertionError(f"{module} is in no layer of LAYERS")
+    _, rank, entry = max(matches)
+    return rank, entry
+
+
+def layer_violations(root: Path) -> list[str]:
+    """'a imports b' for every import of a higher layer, or between the UI and the CLI (the top layer)."""
+    found = []
+    for path in sorted((root / "territory").rglob("*.py")):
+        name = module_name(path, root)
+        rank, entry = _group(name)
+        for imported in sorted(territory_imports(path, name)):
+            other_rank, other_entry = _group(imported)
+            front_ends = (entry == "territory.ui", other_entry == "territory.ui")
+            if other_rank > rank or (other_rank == rank == len(LAYERS) - 1 and front_ends[0] != front_ends[1]):
+                found.append(f"{name} imports {imported}")
+    return found
+
+
+def import_cycles(root: Path) -> list[list[str]]:
+    """Module-level import cycles of the package (strongly connected modules), imports in functions too."""
+    paths = {module_name(p, root): p for p in (root / "territory").rglob("*.py")}
+    graph = {}
+    for name, path in paths.items():
+        deps = set()
+        for imported in territory_imports(path, name):
+            while imported not in paths:  # territory.x.name -> territory.x
+                imported = imported.rpartition(".")[0]
+            deps.add(imported)
+        graph[name] = deps - {name}
+    reach = {name: set() for name in graph}
+    for name in graph:
+        todo = list(graph[name])
+        while todo:
+            nxt = todo.pop()
+            if nxt not in reach[name]:
+                reach[name].add(nxt)
+                todo.extend(graph[nxt])
+    cycles = {tuple(sorted({name} | {other for other in reach[name] if name in reach[other]}))
+              for name in graph if name in reach[name]}
+    return [list(c) for c in sorted(cycles)]
+
+
+def test_the_top_level_holds_only_the_entry_points_and_the_shared_base():
+    top = {p.name for p in (ROOT / "territory").glob("*.py")}
+    assert top == {"__init__.py", "__main__.py", "cli.py", "errors.py", "balance.py", "geo.py"}, sorted(top)
+    packages = {p.name for p in (ROOT / "territory").iterdir() if (p / "__init__.py").exists()}
+    assert packages == {"data", "engine", "planning", "reporting", "ui"}, sorted(packages)
+
+
+def test_only_the_ui_imports_the_ui():
+    outside = [p for p in (ROOT / "territory").rglob("*.py") if "ui" not in p.relative_to(ROOT / "territory").parts[:1]]
+    offenders = [f"{module_name(p, ROOT)} imports {m}" for p in outside
+                 for m in sorted(territory_imports(p, module_name(p, ROOT)))
+                 if m == "territory.ui" or m.startswith("territory.ui.")]
+    assert not offenders, offenders
+
+
+def test_each_layer_imports_only_the_layers_below():
+    assert not layer_violations(ROOT), "\n".join(layer_violations(ROOT))
+
+
+def test_the_package_has_no_import_cycles():
+    assert not import_cycles(ROOT)
+
+
+def _plant(root: Path, files: dict[str, str]) -> Path:
+    for name, text in {"territory/__init__.py": "", **files}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_the_layer_check_sees_an_upward_import_inside_a_function(tmp_path):
+    root = _plant(tmp_path, {
+        "territory/data/__init__.py": "",
+        "territory/data/io.py": "def f():\n    from territory.planning import metrics\n",
+        "territory/planning/__init__.py": "",
+        "territory/planning/metrics.py": "from territory.data import io\n",
+        "territory/reporting/__init__.py": "",
+        "territory/reporting/report.py": "from ..ui import colors\n",
+        "territory/ui/__init__.py": "",
+        "territory/ui/colors.py": "import territory.cli\n",
+        "territory/cli.py": "",
+    })
+    assert layer_violations(root) == ["territory.data.io imports territory.planning.metrics",
+                                      "territory.reporting.report imports territory.ui.colors",
+                                      "territory.ui.colors imports territory.cli"]
+    assert import_cycles(root) == [["territory.data.io", "territory.planning.metrics"]]
 
 
 def test_engine_files_are_found():

@@ -347,7 +347,7 @@ def test_anchor_home_keeps_centres_at_rep_homes():
 def test_adding_half_again_as_many_territories_still_balances():
     """New territories are carved out of the busiest ones: 20 -> 28..30 reps on the sample used to
     end 10-18% off target (new centres seeded where too few accounts could reach them)."""
-    from territory.sample import load_sample
+    from territory.data.sample import load_sample
 
     data = load_sample()
     for k in (28, 30):
@@ -362,7 +362,7 @@ def test_nearly_doubling_the_reps_still_balances_at_the_default_stability(k, sta
     a message blaming coarse accounts: prices alone cannot settle 16 carved-out seeds. New
     territories now get two centre moves, and an unbalanced result is re-solved with the full
     centre search (40 reps: 6.6% off before)."""
-    from territory.sample import load_sample
+    from territory.data.sample import load_sample
 
     data = load_sample()
     result = balance(data.accounts, BalanceParams(n_territories=k, stability=stability), data.territories)
@@ -373,7 +373,7 @@ def test_nearly_doubling_the_reps_still_balances_at_the_default_stability(k, sta
 def test_new_territories_get_their_share_even_at_high_stability():
     """20 -> 36 reps on the sample at stability 0.8: the new territories are carved out of the
     busiest and every territory lands within the band."""
-    from territory.sample import load_sample
+    from territory.data.sample import load_sample
 
     data = load_sample()
     result = balance(data.accounts, BalanceParams(n_territories=36, stability=0.8), data.territories)
@@ -386,8 +386,8 @@ def test_no_account_is_sent_across_the_country_on_the_sample():
     it (Maine to Washington State across Canada) the New England territory took accounts in WA,
     MT, ND and FL, 2,000-3,700 km from its centre. Now every account that moves lands within
     1,500 km of its new territory's centre (the widest sample territories span the Mountain West)."""
+    from territory.data.sample import load_sample
     from territory.geo import haversine_km
-    from territory.sample import load_sample
 
     data = load_sample()
     result = balance(data.accounts, BalanceParams(stability=0.5), data.territories)
@@ -403,7 +403,7 @@ def test_no_account_is_sent_across_the_country_on_the_sample():
 def test_a_move_budget_is_a_hard_limit_even_with_many_new_territories():
     """The budget is a constraint of the exact assignment: 20 -> 36 reps on the sample with at
     most 500 moves never moves more, and says whether the band was met within it."""
-    from territory.sample import load_sample
+    from territory.data.sample import load_sample
 
     data = load_sample()
     result = balance(data.accounts, BalanceParams(n_territories=36, stability=0.5, move_budget_accounts=500),

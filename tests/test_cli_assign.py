@@ -110,6 +110,6 @@ def test_importing_rules_with_an_unknown_territory_saves_nothing(tmp_path, capsy
     rules.write_text("priority,kind,value,territory_id\n1,state,NY,T99\n")
     assert main(["rules", "import", str(rules), "--scenario", "Plan", "--db", db]) == 2
     assert "row 1 (territory_id)" in capsys.readouterr().err
-    from territory.scenarios import ScenarioStore
+    from territory.planning.scenarios import ScenarioStore
 
     assert ScenarioStore(db).load_rules("Plan") is None

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from territory.cli import main, parse_move_budget
-from territory.export import neutralise_formulas
-from territory.scenarios import ScenarioStore
+from territory.data.spreadsheet import neutralise_formulas
+from territory.planning.scenarios import ScenarioStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

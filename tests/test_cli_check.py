@@ -114,7 +114,7 @@ def test_a_reader_that_left_ends_the_command_quietly(accounts_file, extra):
 
 
 def test_check_dev_zero_is_one_line(monkeypatch, capsys):
-    from territory import io as territory_io
+    from territory.data import io as territory_io
 
     monkeypatch.setattr(territory_io, "MAX_STREAM_BYTES", 2**20)  # the real limit, 512 MiB, takes a second
     assert main(["check", "/dev/zero"]) == 2  # was: read until memory ran out

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from territory import scenarios
 from territory.cli import main
-from territory.sample import load_sample
-from territory.scenarios import ScenarioStore, build_scenario
+from territory.data.sample import load_sample
+from territory.planning import scenarios
+from territory.planning.scenarios import ScenarioStore, build_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -102,7 +102,7 @@ def test_balance_save_as_stores_a_scenario_and_refuses_a_taken_name(
 
 def test_importing_a_zip_bomb_or_dev_zero_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.test_scenarios import declare_size, scenario_zip
+    from tests.planning.test_scenarios import declare_size, scenario_zip
 
     bomb = tmp_path / "bomb.scenario.zip"
     bomb.write_bytes(declare_size(scenario_zip(), "assignment.csv", 2**32 - 1))  # "4 GB" in a 500-byte file
@@ -119,7 +119,7 @@ def test_importing_a_zip_bomb_or_dev_zero_is_one_line(tmp_path: Path, capsys: py
                                     {"params": [1]}, {"metrics": "x"}])
 def test_importing_a_file_off_the_format_is_one_line(change: dict, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.test_scenarios import META, scenario_zip
+    from tests.planning.test_scenarios import META, scenario_zip
 
     file = tmp_path / "odd.scenario.zip"
     file.write_bytes(scenario_zip({**META, **change}))
@@ -128,7 +128,7 @@ def test_importing_a_file_off_the_format_is_one_line(change: dict, tmp_path: Pat
 
 
 def test_importing_a_file_off_the_format_in_a_subprocess_has_no_traceback(tmp_path: Path) -> None:
-    from tests.test_scenarios import META, scenario_zip
+    from tests.planning.test_scenarios import META, scenario_zip
 
     file = tmp_path / "odd.scenario.zip"
     file.write_bytes(scenario_zip({**META, "format_version": "abc"}))
@@ -142,7 +142,7 @@ def test_importing_a_file_off_the_format_in_a_subprocess_has_no_traceback(tmp_pa
 
 
 def test_a_page_corrupted_database_is_one_line(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.test_scenarios import corrupt_pages
+    from tests.planning.test_scenarios import corrupt_pages
 
     corrupt_pages(db)
     result = subprocess.run(
@@ -172,7 +172,7 @@ def test_a_database_path_under_a_file_or_not_text_is_one_line(tmp_path: Path,
 def test_import_as_an_empty_name_is_refused_and_as_renames_a_spoofed_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.test_scenarios import META, scenario_zip
+    from tests.planning.test_scenarios import META, scenario_zip
 
     file = tmp_path / "spoof.scenario.zip"
     file.write_bytes(scenario_zip({**META, "name": "Q3\u202e plan"}))

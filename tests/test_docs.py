@@ -110,7 +110,7 @@ EXAMPLES = [(path, block) for path in DOC_FILES
 def test_every_python_example_runs(path: Path, code: str, capsys) -> None:
     """Every ```python block of the docs runs as written, with the sample's ``accounts`` and
     ``territories`` at hand (the examples that use them stand for your own data)."""
-    from territory.sample import load_sample
+    from territory.data.sample import load_sample
 
     sample = load_sample()
     exec(compile(code, f"{path.name} example", "exec"),

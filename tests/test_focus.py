@@ -14,7 +14,7 @@ import pytest
 from territory.balance import BalanceParams, balance
 from territory.engine import focus as _focus
 from territory.geo import to_unit_vectors
-from territory.industry import industry_concentration
+from territory.planning.industry import industry_concentration
 
 
 def mixed_accounts(n: int = 600, n_industries: int = 2, seed: int = 0, regions: int = 1) -> pd.DataFrame:

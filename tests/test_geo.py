@@ -480,9 +480,9 @@ def test_background_triangulation_matches_synchronous_call_exactly():
 def test_engine_and_metrics_share_one_triangulation_per_coordinate_set():
     import pandas as pd
 
-    from territory import metrics
     from territory.engine.params import BalanceParams
     from territory.engine.prepare import prepare
+    from territory.planning import metrics
 
     rng = np.random.default_rng(7)
     lat, lon = rng.uniform(30, 40, 300), rng.uniform(-100, -90, 300)

@@ -10,8 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory import schema as S
-from territory.account_types import (
+from territory.balance import BalanceParams
+from territory.cli import main
+from territory.data import schema as S
+from territory.data.geocode import city_centroids, zip_centroids
+from territory.data.io import load_accounts
+from territory.data.workload import MEETING_HOURS, derive_workload_hours
+from territory.errors import ParameterError
+from territory.planning.account_types import (
     NO_TYPE,
     balance_by_type,
     counted_mask,
@@ -19,12 +25,6 @@ from territory.account_types import (
     parse_types,
     type_counts,
 )
-from territory.balance import BalanceParams
-from territory.cli import main
-from territory.errors import ParameterError
-from territory.geocode import city_centroids, zip_centroids
-from territory.io import load_accounts
-from territory.workload import MEETING_HOURS, derive_workload_hours
 
 
 def write(tmp_path: Path, text: str, name: str = "crm.csv") -> Path:
@@ -103,7 +103,7 @@ def test_hubspot_industry_codes_and_salesforce_picklist_read_as_industries(tmp_p
 
 
 def test_every_hubspot_industry_code_has_a_readable_label():
-    from territory.picklists import HUBSPOT_INDUSTRIES
+    from territory.data.picklists import HUBSPOT_INDUSTRIES
 
     assert len(HUBSPOT_INDUSTRIES) == 147
     assert all(label and "_" not in label and label != code for code, label in HUBSPOT_INDUSTRIES.items())

@@ -13,7 +13,7 @@ from territory.cli import main
 from territory.engine import also as _multi
 from territory.errors import ParameterError
 from territory.geo import count_pieces, delaunay_neighbors, to_unit_vectors
-from territory.metrics import scorecard
+from territory.planning.metrics import scorecard
 
 
 def _accounts(gradient: float = 0.1, n: int = 3000, seed: int = 3) -> pd.DataFrame:

@@ -8,7 +8,7 @@ The shipped sample, kept as it is where the tolerance allows (stability 1): ever
 within +/-5% of its target, and what moves is close to the least any such alignment must move
 when accounts only go to a bordering territory:
 
->>> from territory.sample import load_sample
+>>> from territory.data.sample import load_sample
 >>> sample = load_sample()
 >>> result = balance(sample.accounts, BalanceParams(stability=1.0), sample.territories)
 >>> target = result.territories.set_index("territory_id")["target"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from territory.data.schema import ACCOUNT_ID, REVENUE, TERRITORY_ID
 from territory.engine import codes
 from territory.engine.also import MOVED_BY_SECONDARY
 from territory.engine.focus import MOVED_BY_FOCUS
@@ -18,7 +19,6 @@ from territory.engine.notes import Note
 from territory.engine.params import MEASURE_UNIT, BalanceParams, also_measures, fmt, measure_name, measure_values
 from territory.engine.solve import MOVED_BY_CONTIGUITY
 from territory.geo import haversine_km
-from territory.schema import ACCOUNT_ID, REVENUE, TERRITORY_ID
 
 
 def pct(x: float) -> str:

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from territory.data.measures import measure_values as values_of
+from territory.data.schema import ACCOUNT_ID, MAX_AMOUNT, MEASURE_COLUMN, MEASURES
 from territory.errors import ParameterError
-from territory.schema import ACCOUNT_ID, MAX_AMOUNT, MEASURE_COLUMN, MEASURES
 
 ANCHORS = ("free", "home")
 MEASURE_UNIT = {"workload": "h", "revenue": "USD", "potential": "USD", "accounts": "accounts"}
@@ -29,7 +30,7 @@ class BalanceParams:
     anchor: str = "free"  # "free" centres or "home" (rep home bases fixed)
     move_budget_accounts: int | None = None  # at most this many accounts change territory
     move_budget_revenue_pct: float | None = None  # at most this % of revenue changes territory
-    industry_teams: tuple[str, ...] = ()  # industries with specialist territories (territory.industry)
+    industry_teams: tuple[str, ...] = ()  # industries with specialist territories (planning.industry)
     industry_team_sizes: tuple[tuple[str, int], ...] = ()  # optional fixed team sizes
     industry_focus: float = 0.0  # 0..1: make territories specialise in fewer industries
     also_balance: tuple[str, ...] = ()  # further measures to bring within the tolerance too
@@ -143,8 +144,6 @@ def also_measures(params: BalanceParams) -> tuple[str, ...]:
 
 def measure_values(accounts: pd.DataFrame, balance_on: Any) -> np.ndarray:
     """Balance measure per account (>= 0); composites sum each measure's share of its total."""
-    from territory.metrics import measure_values as values_of
-
     spec = composite(balance_on)
     for measure in spec:
         column = MEASURE_COLUMN[measure]

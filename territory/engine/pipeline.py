@@ -28,12 +28,12 @@ from typing import Any
 
 import pandas as pd
 
+from territory.data.schema import ACCOUNT_ID, LATITUDE, LONGITUDE, TERRITORY_ID
 from territory.engine.params import BalanceParams, validate_params
 from territory.engine.result import BalanceResult
 from territory.engine.single import balance_single
 from territory.engine.teams import balance_with_teams
 from territory.errors import ParameterError
-from territory.schema import ACCOUNT_ID, LATITUDE, LONGITUDE, TERRITORY_ID
 
 DEFAULT_PARAMS = BalanceParams()
 
@@ -42,7 +42,7 @@ def balance(accounts: pd.DataFrame, params: BalanceParams = DEFAULT_PARAMS,
             territories: pd.DataFrame | None = None) -> BalanceResult:
     """Align accounts to territories balanced on ``params.balance_on`` within ``params.tolerance``.
 
-    ``accounts`` uses the canonical columns (territory.schema); ``territory_id`` (current
+    ``accounts`` uses the canonical columns (territory.data.schema); ``territory_id`` (current
     alignment) and ``locked`` are optional. ``territories`` optionally gives IDs, reps, capacity
     and home bases. Never raises for an infeasible tolerance: the result says why, with numbers.
     """
@@ -53,7 +53,7 @@ def balance(accounts: pd.DataFrame, params: BalanceParams = DEFAULT_PARAMS,
         raise ParameterError(f"accounts must be a pandas DataFrame, got {type(accounts).__name__}.")
     for column in (ACCOUNT_ID, LATITUDE, LONGITUDE):
         if column not in accounts.columns:
-            raise ParameterError(f"accounts need a {column!r} column (see territory.schema).")
+            raise ParameterError(f"accounts need a {column!r} column (see territory.data.schema).")
     if len(accounts) == 0:
         raise ParameterError("there are no accounts to balance.")
     validate_params(params, n_accounts=len(accounts))

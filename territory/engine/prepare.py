@@ -14,15 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from territory.engine import codes, ids
-from territory.engine import seed as seeding
-from territory.engine.centres import centroids
-from territory.engine.config import DEFAULT, EngineConfig
-from territory.engine.notes import Note
-from territory.engine.params import BalanceParams, measure_name, measure_values, unit_of
-from territory.engine.solve import AccountLimit, Problem
-from territory.errors import ParameterError
-from territory.schema import (
+from territory.data.schema import (
     CAPACITY_FTE,
     DEFAULT_CAPACITY_FTE,
     HOME_LATITUDE,
@@ -36,6 +28,14 @@ from territory.schema import (
     REVENUE,
     TERRITORY_ID,
 )
+from territory.engine import codes, ids
+from territory.engine import seed as seeding
+from territory.engine.centres import centroids
+from territory.engine.config import DEFAULT, EngineConfig
+from territory.engine.notes import Note
+from territory.engine.params import BalanceParams, measure_name, measure_values, unit_of
+from territory.engine.solve import AccountLimit, Problem
+from territory.errors import ParameterError
 
 
 @dataclass

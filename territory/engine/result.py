@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from territory.data.schema import TERRITORY_ID
 from territory.engine.notes import Note
 from territory.engine.params import BalanceParams
-from territory.schema import TERRITORY_ID
 
 PREVIOUS_TERRITORY_ID = "previous_territory_id"
 MOVED = "moved"

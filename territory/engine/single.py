@@ -13,6 +13,16 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from territory.data.schema import (
+    ACCOUNT_ID,
+    CAPACITY_FTE,
+    INDUSTRY,
+    LATITUDE,
+    LONGITUDE,
+    REGION,
+    REP_NAME,
+    TERRITORY_ID,
+)
 from territory.engine import also as also_pass
 from territory.engine import codes, explain, ids, local, near
 from territory.engine import focus as focus_pass
@@ -25,7 +35,6 @@ from territory.engine.prepare import Prepared, prepare
 from territory.engine.repair import repair, settle_strays, stray_accounts
 from territory.engine.result import MOVED, PREVIOUS_TERRITORY_ID, REASON, BalanceResult
 from territory.engine.solve import Problem, Solution, outside_band, resolve_graph, solve
-from territory.schema import ACCOUNT_ID, CAPACITY_FTE, INDUSTRY, LATITUDE, LONGITUDE, REGION, REP_NAME, TERRITORY_ID
 
 
 def balance_single(accounts: pd.DataFrame, params: BalanceParams, territories: pd.DataFrame | None = None,
@@ -216,7 +225,7 @@ def _balance_also(prep: Prepared, also: tuple[str, ...], solution: Solution) -> 
         graph = resolve_graph(problem.adjacency)
     else:
         # locked accounts are fixed load, and territories are kept whole on the graph of the free
-        # accounts: the same graph territory.metrics counts pieces on (a lock is not a fragment)
+        # accounts: the same graph territory.planning.metrics counts pieces on (a lock is not a fragment)
         fixed = fixed + np.column_stack([np.bincount(labels[~free], weights=measures[~free, j], minlength=k)
                                          for j in range(measures.shape[1])])
         lat, lon = to_lat_lon(problem.xyz[free])

@@ -18,18 +18,18 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from territory.data.schema import (
+    ACCOUNT_ID,
+    INDUSTRY,
+    LOCKED,
+    TERRITORY_ID,
+)
 from territory.engine import codes
 from territory.engine.notes import Note
 from territory.engine.params import BalanceParams, measure_name, measure_values
 from territory.engine.result import BalanceResult
 from territory.engine.single import balance_single
 from territory.errors import ParameterError
-from territory.schema import (
-    ACCOUNT_ID,
-    INDUSTRY,
-    LOCKED,
-    TERRITORY_ID,
-)
 
 TEAM_PREFIXES: dict[str, str] = {
     "Healthcare": "HC",

@@ -34,8 +34,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from territory import schema as S
+from territory.data import schema as S
+from territory.data.io import accounts_from_frame
+from territory.data.measures import measure_values
+from territory.data.spreadsheet import escape_formulas, unescape_formulas
 from territory.errors import DataError, ParameterError
+from territory.geo import delaunay_neighbors, to_unit_vectors
 
 RULE_COLUMNS: tuple[str, ...] = ("priority", "kind", "value", S.TERRITORY_ID)
 KINDS: tuple[str, ...] = ("account", "domain", "industry", "zip", "zip_prefix", "state", "size", "nearest")
@@ -463,9 +467,7 @@ def parse_rules(table: pd.DataFrame, territory_ids: Iterable[str] | None = None)
 
 def rules_to_csv_bytes(rules: RuleSet | pd.DataFrame) -> bytes:
     """``priority,kind,value,territory_id`` as UTF-8 CSV; text cells formula-escaped reversibly
-    (:func:`territory.export.escape_formulas`), so :func:`read_rules_csv` gives the same rules back."""
-    from territory.export import escape_formulas
-
+    (:func:`territory.data.spreadsheet.escape_formulas`), so :func:`read_rules_csv` gives the same rules back."""
     frame = rules.to_frame() if isinstance(rules, RuleSet) else rules[list(RULE_COLUMNS)]
     return escape_formulas(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
@@ -473,8 +475,6 @@ def rules_to_csv_bytes(rules: RuleSet | pd.DataFrame) -> bytes:
 def read_rules_csv(data: bytes | str, territory_ids: Iterable[str] | None = None) -> RuleSet:
     """Rules from CSV bytes (or a path); every cell read as text, so ZIP prefix ``021`` stays ``021``.
     Raises DataError when the file is not a rules table and RuleError naming the rows at fault."""
-    from territory.export import unescape_formulas
-
     if isinstance(data, str):
         try:
             with open(data, "rb") as handle:
@@ -579,15 +579,12 @@ class RoutingBase:
         """KD-tree over the aligned accounts' unit vectors (nearest rule)."""
         from scipy.spatial import cKDTree
 
-        from territory.geo import to_unit_vectors
 
         return cKDTree(to_unit_vectors(self.lat, self.lon))
 
     @cached_property
     def centres(self) -> np.ndarray:
         """(k, 3) mean unit vector of each territory's accounts; NaN for a territory without any."""
-        from territory.geo import to_unit_vectors
-
         xyz = to_unit_vectors(self.lat, self.lon)
         k = len(self.territory_ids)
         sums = np.zeros((k, 3))
@@ -599,8 +596,6 @@ class RoutingBase:
     @cached_property
     def adjacent(self) -> list[set[int]]:
         """Territories that border each territory: joined by an edge of the accounts' Delaunay graph."""
-        from territory.geo import delaunay_neighbors
-
         k = len(self.territory_ids)
         out: list[set[int]] = [set() for _ in range(k)]
         if len(self.codes) < 3:
@@ -626,8 +621,6 @@ def routing_base(
     the aligned accounts themselves (a scenario passes its own assignment). Territories are those
     of ``territories`` and of the labels; capacity shares come from ``capacity_fte`` (1.0 default).
     """
-    from territory.metrics import measure_values
-
     if not 0 < float(tolerance) < 1:
         raise ParameterError(f"tolerance must be between 0 and 1 (0.05 means +/-5%), got {tolerance}")
     label_text = pd.Series(np.asarray(labels, dtype=object), index=accounts.index).astype("string").str.strip()
@@ -710,8 +703,6 @@ def routed_table(new: pd.DataFrame, routing: Routing) -> pd.DataFrame:
 
 
 def _measure_of_new(new: pd.DataFrame, base: RoutingBase) -> np.ndarray:
-    from territory.metrics import measure_values
-
     return measure_values(new, base.balance_on) if len(new) else np.zeros(0)
 
 
@@ -799,7 +790,6 @@ def _nearest_codes(columns: dict[str, Any], rows: np.ndarray, base: RoutingBase)
     """Territory position of the nearest aligned account to each of ``rows`` (-1 when none is aligned)."""
     if len(base.codes) == 0 or not len(rows):
         return np.full(len(rows), -1, dtype=np.int64)
-    from territory.geo import to_unit_vectors
 
     _, nearest = base.tree.query(to_unit_vectors(columns["lat"][rows], columns["lon"][rows]))
     return base.codes[np.asarray(nearest, dtype=np.int64)]
@@ -856,7 +846,6 @@ def _guard(target: np.ndarray, routed_new: np.ndarray, kinds: np.ndarray, values
     added = np.bincount(target[rows], weights=values[rows], minlength=len(load))
     if np.all(load + added <= upper + 1e-9):
         return final, code, other  # nothing goes over: no need to walk account by account
-    from territory.geo import to_unit_vectors
 
     order = rows[np.argsort(columns["account"].to_numpy(dtype=object)[rows], kind="stable")]
     xyz = to_unit_vectors(columns["lat"], columns["lon"])
@@ -977,8 +966,6 @@ def where_would_it_land(
 
     Raises DataError with the importer's reason when the account cannot be placed (no known ZIP).
     """
-    from territory.io import accounts_from_frame
-
     raw = pd.DataFrame(
         {
             "account_id": [account_id],

@@ -7,7 +7,7 @@ territory), ``ObjectTerritory2Association.csv`` (account -> territory, ``Territo
 ``README.txt`` with the load order. Salesforce gives records Ids only when they are inserted, so the
 files refer to territories by DeveloperName and the README says how to swap in the Ids.
 
-Every text cell is formula-escaped reversibly (:func:`territory.export.escape_formulas`), and IDs are
+Every text cell is formula-escaped reversibly (:func:`territory.data.spreadsheet.escape_formulas`), and IDs are
 written as text exactly as given: 18-character Salesforce IDs keep their case, HubSpot IDs their
 leading zeros. :func:`read_back` reverses both files into the assignment (tested round trip).
 """
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from territory import schema as S
+from territory.data import schema as S
+from territory.data.spreadsheet import escape_formulas, unescape_formulas
 from territory.errors import DataError, ParameterError
-from territory.export import escape_formulas, unescape_formulas
 
 FORMATS: tuple[str, ...] = ("salesforce", "hubspot")
 DEVELOPER_NAME_MAX = 80

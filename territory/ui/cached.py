@@ -4,16 +4,16 @@ Big frames are not hashed by Streamlit: each wrapper takes the dataset ``fingerp
 (``state.get_dataset().fingerprint``) plus the frames, and builds its cache key from the
 fingerprint, a hash of the labels, and a hash of the accounts' ``territory_id`` and ``locked``
 columns (the only columns pages change in place: manual moves, locks). If you change any other
-account column, pass a different fingerprint (``state.frame_fingerprint(accounts)``).
+account column, pass a different fingerprint (``frame_fingerprint(accounts)``).
 
 Everything a cached function depends on is an argument; nothing reads a global. Engine errors
 (``DataError``, ``ParameterError``, ``InfeasibleError``) are not cached and propagate to the page.
 
 Functions
 ---------
-load_sample()                                   -> territory.sample.Dataset
+load_sample()                                   -> territory.data.sample.Dataset
 read_upload(data, filename)                     -> raw DataFrame (all str) of an uploaded file
-load_upload(data, filename, mapping)            -> territory.io.LoadResult
+load_upload(data, filename, mapping)            -> territory.data.io.LoadResult
 load_territories_upload(data, filename)         -> territories DataFrame
 load_bookings_upload(data, filename)            -> bookings DataFrame
 territory_table(fingerprint, accounts, labels, territories=None, balance_on="workload")
@@ -23,14 +23,38 @@ cached_balance(fingerprint, accounts, params, territories=None) -> BalanceResult
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from territory import schema
-from territory.ui.state import frame_fingerprint, labels_fingerprint
+from territory.balance import balance as run_balance
+from territory.data import sample, schema
+from territory.data.io import load_accounts, load_bookings, load_territories, read_table
+from territory.planning import metrics
+
+
+def frame_fingerprint(*objects: pd.DataFrame | pd.Series | None) -> str:
+    """Content hash of frames/series (values, index, column names): a cheap, stable cache key."""
+    digest = hashlib.sha1()
+    for obj in objects:
+        if obj is None:
+            digest.update(b"<none>")
+            continue
+        if isinstance(obj, pd.DataFrame):
+            digest.update(repr(list(obj.columns)).encode())
+        digest.update(str(len(obj)).encode())
+        digest.update(pd.util.hash_pandas_object(obj, index=True).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def labels_fingerprint(labels: pd.Series | None) -> str:
+    """Cache key of an alignment (territory_id per account)."""
+    if labels is None:
+        return "none"
+    return frame_fingerprint(labels.astype("string"))
 
 
 def _accounts_key(fingerprint: str, accounts: pd.DataFrame) -> str:
@@ -56,49 +80,37 @@ def _measure_arg(key: Any) -> str | dict[str, float]:
 
 @st.cache_data(show_spinner="Loading the sample data...")
 def load_sample():
-    """The built-in sample (``territory.sample.load_sample()``), read once per process."""
-    from territory.sample import load_sample as _load
-
-    return _load()
+    """The built-in sample (``territory.data.sample.load_sample()``), read once per process."""
+    return sample.load_sample()
 
 
 @st.cache_data(show_spinner=False)
 def us_states_geojson() -> dict:
-    """State outlines for maps (``territory.sample.us_states_geojson()``), read once per process."""
-    from territory.sample import us_states_geojson as _states
-
-    return _states()
+    """State outlines for maps (``territory.data.sample.us_states_geojson()``), read once per process."""
+    return sample.us_states_geojson()
 
 
 @st.cache_data(show_spinner="Reading the file...", max_entries=8)
 def read_upload(data: bytes, filename: str) -> pd.DataFrame:
     """The raw table of an uploaded file, every cell a string (for the column-mapping step)."""
-    from territory.io import read_table
-
     return read_table(data, filename=filename)
 
 
 @st.cache_data(show_spinner="Loading and validating accounts...", max_entries=8)
 def load_upload(data: bytes, filename: str, mapping: tuple[tuple[str, str], ...] | None = None):
-    """``territory.io.load_accounts`` on an uploaded file; ``mapping`` as sorted (canonical, source) pairs."""
-    from territory.io import load_accounts
-
+    """``territory.data.io.load_accounts`` on an uploaded file; ``mapping`` as sorted (canonical, source) pairs."""
     return load_accounts(data, mapping=dict(mapping) if mapping else None, filename=filename)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def load_territories_upload(data: bytes, filename: str) -> pd.DataFrame:
-    """``territory.io.load_territories`` on an uploaded territories/reps file."""
-    from territory.io import load_territories
-
+    """``territory.data.io.load_territories`` on an uploaded territories/reps file."""
     return load_territories(data, filename=filename)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def load_bookings_upload(data: bytes, filename: str) -> pd.DataFrame:
-    """``territory.io.load_bookings`` on an uploaded bookings file."""
-    from territory.io import load_bookings
-
+    """``territory.data.io.load_bookings`` on an uploaded bookings file."""
     return load_bookings(data, filename=filename)
 
 
@@ -115,9 +127,7 @@ def _territory_table(
     _labels: pd.Series,
     _territories: pd.DataFrame | None,
 ) -> pd.DataFrame:
-    from territory.metrics import territory_table as _table
-
-    return _table(_accounts, _labels, territories=_territories, balance_on=_measure_arg(measure))
+    return metrics.territory_table(_accounts, _labels, territories=_territories, balance_on=_measure_arg(measure))
 
 
 def territory_table(
@@ -127,7 +137,7 @@ def territory_table(
     territories: pd.DataFrame | None = None,
     balance_on: str | Mapping[str, float] = "workload",
 ) -> pd.DataFrame:
-    """Cached ``territory.metrics.territory_table`` (one row per territory)."""
+    """Cached ``territory.planning.metrics.territory_table`` (one row per territory)."""
     return _territory_table(
         _accounts_key(fingerprint, accounts),
         labels_fingerprint(labels),
@@ -151,9 +161,7 @@ def _scorecard(
     _previous: pd.Series | None,
     _territories: pd.DataFrame | None,
 ) -> dict:
-    from territory.metrics import scorecard as _score
-
-    return _score(
+    return metrics.scorecard(
         _accounts,
         _labels,
         previous=_previous,
@@ -170,7 +178,7 @@ def scorecard(
     territories: pd.DataFrame | None = None,
     balance_on: str | Mapping[str, float] = "workload",
 ) -> dict:
-    """Cached ``territory.metrics.scorecard`` (balance, travel and disruption figures)."""
+    """Cached ``territory.planning.metrics.scorecard`` (balance, travel and disruption figures)."""
     return _scorecard(
         _accounts_key(fingerprint, accounts),
         labels_fingerprint(labels),
@@ -186,13 +194,11 @@ def scorecard(
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _industry_matrix(accounts_key: str, labels_key: str, value: str, _accounts, _labels) -> pd.DataFrame:
-    from territory.metrics import industry_matrix as _matrix
-
-    return _matrix(_accounts, _labels, value=value)
+    return metrics.industry_matrix(_accounts, _labels, value=value)
 
 
 def industry_matrix(fingerprint: str, accounts: pd.DataFrame, labels: pd.Series, value: str = "revenue"):
-    """Cached ``territory.metrics.industry_matrix`` (industry x territory sums of ``value``)."""
+    """Cached ``territory.planning.metrics.industry_matrix`` (industry x territory sums of ``value``)."""
     return _industry_matrix(
         _accounts_key(fingerprint, accounts), labels_fingerprint(labels), value, accounts, labels
     )
@@ -203,9 +209,7 @@ def industry_matrix(fingerprint: str, accounts: pd.DataFrame, labels: pd.Series,
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _balance(accounts_key: str, territories_key: str, params: Any, _accounts, _territories):
-    from territory.balance import balance as _run
-
-    return _run(_accounts, params, territories=_territories)
+    return run_balance(_accounts, params, territories=_territories)
 
 
 def cached_balance(fingerprint: str, accounts: pd.DataFrame, params, territories: pd.DataFrame | None = None):

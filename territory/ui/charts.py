@@ -1,7 +1,7 @@
 """Plotly figures shared by the pages: every axis titled with its unit, territory colours shared.
 
 Functions return ``plotly.graph_objects.Figure`` (draw with ``st.plotly_chart(fig, width="stretch")``)
-or small display tables; none of them computes engine metrics (those come from territory.metrics).
+or small display tables; none of them computes engine metrics (those come from territory.planning.metrics).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from territory import schema
-from territory.ui import colors as tcolors
-from territory.ui.text import chart_labels
+from territory.data import schema
+from territory.reporting import colors as tcolors
+from territory.reporting.text import chart_labels
 
 TABLE_COLUMN = {
     "workload": schema.WORKLOAD_HOURS,
@@ -20,7 +20,7 @@ TABLE_COLUMN = {
     "potential": schema.POTENTIAL,
     "accounts": "accounts",
 }
-"""Measure -> column of ``territory.metrics.territory_table``."""
+"""Measure -> column of ``territory.planning.metrics.territory_table``."""
 
 UNIT = {"workload": "h/yr", "revenue": "USD/yr", "potential": "USD/yr", "accounts": "accounts"}
 
@@ -204,7 +204,7 @@ def thin_curve(curve: pd.DataFrame, max_points: int = MAX_CURVE_POINTS) -> pd.Da
 def pareto_chart(curve: pd.DataFrame, height: int = 300, title: str | None = None) -> go.Figure:
     """Cumulative share of revenue vs share of accounts (largest first), with the 80/20 guides.
 
-    ``curve`` is ``territory.metrics.pareto_curve`` output: ``account_share`` and ``value_share``
+    ``curve`` is ``territory.planning.metrics.pareto_curve`` output: ``account_share`` and ``value_share``
     (cumulative, fractions 0..1 or percentages 0..100).
     """
     x = pd.to_numeric(curve["account_share"], errors="coerce").to_numpy(dtype=float)

@@ -33,9 +33,11 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from territory import schema
-from territory.ui import colors as tcolors
+from territory.data import schema
+from territory.errors import DataError
+from territory.reporting import colors as tcolors
 from territory.ui import widgets
+from territory.ui.cached import us_states_geojson
 
 MAX_POINTS = 8_000
 """Above this many accounts the map draws a random sample of points (and says so)."""
@@ -1027,9 +1029,6 @@ def account_map(
 ) -> MapView:
     """Build and draw the account map (keywords as :func:`build_account_map`); returns the view."""
     if "states_geojson" not in kwargs:
-        from territory.errors import DataError
-        from territory.ui.cached import us_states_geojson
-
         try:
             kwargs["states_geojson"] = us_states_geojson()
         except (ImportError, DataError, OSError):

@@ -29,15 +29,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from territory import account_types, events, schema
 from territory.balance import BalanceParams, BalanceResult, balance
+from territory.data import schema
+from territory.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
 from territory.engine import codes
 from territory.errors import ParameterError, TerritoryError
-from territory.metrics import MEAN_DISTANCE_HELP, moved_mask
+from territory.planning import account_types, events
+from territory.planning.metrics import MEAN_DISTANCE_HELP, moved_mask
+from territory.reporting.export import assignment_table
+from territory.reporting.text import md_escape
 from territory.ui import cached, maps, rebalance_charts, state
 from territory.ui import scenarios as scenarios_ui
-from territory.ui.state import frame_fingerprint
-from territory.ui.text import md_escape
+from territory.ui.cached import frame_fingerprint
 
 SETTINGS_KEY = "rebalance_settings"
 MANUAL_MOVES_KEY = "rebalance_manual_moves"
@@ -334,7 +337,7 @@ def after_assignment(
 
     The engine saw hand-moved accounts already in their new territory, so it calls them unmoved;
     here ``previous_territory_id`` is the active alignment again and those accounts get a
-    "moved by hand" reason. ``moved`` is :func:`territory.metrics.moved_mask`'s, so the moved
+    "moved by hand" reason. ``moved`` is :func:`territory.planning.metrics.moved_mask`'s, so the moved
     accounts listed here are the ones the "Moved accounts" KPI counts (an account that had no
     territory before is newly assigned, not moved; it keeps its reason).
     """
@@ -386,7 +389,7 @@ def _card_value(card: Mapping, name: str) -> float:
 
 
 def kpis(before_card: Mapping, after_card: Mapping) -> list[Kpi]:
-    """The six before/after figures of the page, from two :func:`territory.metrics.scorecard` dicts
+    """The six before/after figures of the page, from two :func:`territory.planning.metrics.scorecard` dicts
     (their top-level balance figures are those of the balance measure)."""
     def both(name: str) -> tuple[float, float]:
         return _card_value(before_card, name), _card_value(after_card, name)
@@ -508,7 +511,7 @@ def compute_whatif(
     """Run (or fetch) the engine and the before/after metrics for one setting.
 
     With ``counted_types``, the engine balances those accounts only and the others are placed after
-    (:mod:`territory.account_types`); every figure counts the counted accounts only."""
+    (:mod:`territory.planning.account_types`); every figure counts the counted accounts only."""
     started = time.perf_counter()
     mask = account_types.counted_mask(engine_input, counted_types)
     if mask.all():
@@ -537,7 +540,7 @@ def alignment_figures(
     measure,
 ) -> tuple[dict, dict, pd.DataFrame, pd.DataFrame]:
     """(before card, after card, before table, after table) of one what-if: the page's KPIs, load
-    chart and XLSX summary, all from :mod:`territory.metrics` on the labels alone (the engine's
+    chart and XLSX summary, all from :mod:`territory.planning.metrics` on the labels alone (the engine's
     own centres play no part, so a saved scenario or the report give the same figures)."""
     return (
         cached.scorecard(fingerprint, accounts, before, None, territories, measure),
@@ -747,16 +750,12 @@ def actions_ui(accounts: pd.DataFrame, whatif: WhatIf, settings: RebalanceSettin
 
 def workbook_bytes(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame | None) -> bytes:
     """The what-if's XLSX: the assignment, and the per-territory summary the page shows (``after_table``)."""
-    from territory.export import assignment_table, to_xlsx_bytes
-
     return to_xlsx_bytes({"Assignment": assignment_table(accounts, whatif.assignment, territories),
                           "Territories": whatif.after_table})
 
 
 def export_ui(accounts: pd.DataFrame, whatif: WhatIf) -> None:
     """Download this what-if for sales ops (built on click; formula-safe CSV and XLSX)."""
-    from territory.export import assignment_table, to_csv_bytes
-
     dataset = state.get_dataset()
     territories = dataset.territories if dataset is not None else None
 

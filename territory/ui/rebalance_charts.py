@@ -1,7 +1,7 @@
 """Before/after figures of the Rebalance page (plotly), pure functions of plain frames.
 
 Kept apart from territory/ui/rebalance.py (widgets and engine calls) so each can be read, and
-tested, on its own. Every axis names its unit; territory colours come from territory/ui/colors.py.
+tested, on its own. Every axis names its unit; territory colours come from territory/reporting/colors.py.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from territory import schema
-from territory.ui.text import chart_escape, chart_labels
+from territory.data import schema
+from territory.reporting.text import chart_escape, chart_labels
 
 BEFORE_COLOR = "#9aa5b1"
 

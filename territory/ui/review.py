@@ -1,4 +1,4 @@
-"""Widgets, cached wrappers and charts of the Quarterly review page (numbers come from territory.review).
+"""Widgets, cached wrappers and charts of the Quarterly review page (numbers come from territory.planning.review).
 
 ``*_ui`` functions draw widgets and return plain values; figure builders return plotly figures or
 pydeck decks and hold no engine logic, so the page stays thin.
@@ -15,12 +15,24 @@ import plotly.graph_objects as go
 import pydeck as pdk
 import streamlit as st
 
-from territory import schema
-from territory.review import ALL_ACCOUNTS, QuarterlyReview, ReviewSettings, account_trailing_bookings, build_review
-from territory.ui import charts, maps, state, widgets
-from territory.ui import colors as tcolors
-from territory.ui.state import labels_fingerprint
-from territory.ui.text import chart_escape, chart_labels, md_escape
+from territory.data import schema
+from territory.errors import TerritoryError
+from territory.planning.review import (
+    ALL_ACCOUNTS,
+    QuarterlyReview,
+    ReviewSettings,
+    account_trailing_bookings,
+    build_review,
+    review_sections_html,
+    review_xlsx_bytes,
+)
+from territory.planning.scenarios import ScenarioError, ScenarioStore, apply_to_dataset, default_db_path
+from territory.reporting import colors as tcolors
+from territory.reporting.report import ReportInput, build_report
+from territory.reporting.text import chart_escape, chart_labels, md_escape
+from territory.ui import cached, charts, maps, state, widgets
+from territory.ui.cached import labels_fingerprint
+from territory.ui.widgets import format_pct
 
 FONT = {"family": "Source Sans Pro, sans-serif", "size": 13, "color": "#1c2430"}
 SETTINGS_EXTRA_KEY = "review_settings"  # in state.Settings.extra: the review settings survive page changes
@@ -77,7 +89,7 @@ def _review(dataset_key: str, labels_key: str, settings: ReviewSettings, name: s
 
 def cached_review(dataset: state.ActiveDataset, labels: pd.Series, settings: ReviewSettings,
                   name: str = "") -> QuarterlyReview:
-    """``territory.review.build_review`` cached on the dataset fingerprint, the labels and the settings."""
+    """``territory.planning.review.build_review`` cached on the dataset fingerprint, the labels and the settings."""
     return _review(dataset.fingerprint, labels_fingerprint(labels), settings, name,
                    dataset.accounts, labels, dataset.bookings, dataset.territories)
 
@@ -91,8 +103,6 @@ def warm(dataset: state.ActiveDataset, active: state.Alignment) -> None:
     """Build the page's baseline review and per-account bookings into the cache now (when a dataset
     becomes active): at 100,000 accounts they took about 1.6 s on the page's first visit. Errors are
     left for the page to show."""
-    from territory.errors import TerritoryError
-
     if not has_bookings(dataset):
         return
     try:
@@ -120,8 +130,6 @@ class ChosenAlignment:
 
 @st.cache_data(show_spinner=False, ttl=30)
 def _store_names(path: str) -> tuple[list[str], str | None]:
-    from territory.scenarios import ScenarioError, ScenarioStore
-
     try:
         return ScenarioStore(path).names(), None
     except (ScenarioError, OSError) as error:
@@ -129,8 +137,6 @@ def _store_names(path: str) -> tuple[list[str], str | None]:
 
 
 def _store_path() -> str:
-    from territory.scenarios import default_db_path
-
     return str(default_db_path())
 
 
@@ -153,7 +159,6 @@ def alignment_ui(dataset: state.ActiveDataset, active: state.Alignment) -> Chose
     if kind == "session":
         saved = state.saved_results()[name]
         return ChosenAlignment(saved.labels.reindex(dataset.accounts.index).astype("string"), name)
-    from territory.scenarios import ScenarioError, ScenarioStore, apply_to_dataset
 
     try:
         scenario = ScenarioStore(_store_path()).load(name)
@@ -421,7 +426,6 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
     cells = penetration_cells(accounts, trailing, resolution)
     rgb = {k: tcolors.hex_to_rgb(v) for k, v in colors.items()}
     layers = []
-    from territory.ui import cached
 
     try:
         states_geojson = cached.us_states_geojson()
@@ -518,8 +522,6 @@ def quota_config(next_q: str | None, latest_q: str | None) -> dict:
 
 def kpis_ui(review: QuarterlyReview, focus: str | None) -> pd.DataFrame:
     """Five KPIs (quota total, latest bookings with QoQ, YoY, penetration, flags); returns the flags shown."""
-    from territory.ui.widgets import format_pct
-
     table = review.table
     shown = table if focus is None else table[table[schema.TERRITORY_ID] == focus]
     latest, nxt = review.latest_quarter, review.next_quarter
@@ -609,13 +611,10 @@ def jump_to_territories_ui(territory_id: str) -> None:
 
 def report_html(dataset: state.ActiveDataset, chosen: ChosenAlignment, active: state.Alignment,
                 review: QuarterlyReview) -> str:
-    """The self-contained HTML report (territory.report) with the quarterly review sections added.
+    """The self-contained HTML report (territory.reporting.report) with the quarterly review sections added.
 
     When a scenario is reviewed, "before" is the active alignment and "after" the scenario.
     """
-    from territory.report import ReportInput, build_report
-    from territory.review import review_sections_html
-
     before = None if chosen.labels.equals(active.labels) else active.labels
     settings = state.get_settings()
     return build_report(ReportInput(
@@ -629,8 +628,6 @@ def report_html(dataset: state.ActiveDataset, chosen: ChosenAlignment, active: s
 def downloads_ui(dataset: state.ActiveDataset, chosen: ChosenAlignment, active: state.Alignment,
                  review: QuarterlyReview) -> None:
     """XLSX of the review tables and the HTML report; both are built only when clicked (deferred data)."""
-    from territory.review import review_xlsx_bytes
-
     c1, c2 = st.columns(2)
     c1.download_button(
         "Download the review tables (XLSX)", data=lambda: review_xlsx_bytes(review),

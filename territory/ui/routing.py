@@ -8,10 +8,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from territory import schema
+from territory.data import schema
 from territory.errors import TerritoryError
 from territory.planning import routing as R
-from territory.ui.text import chart_labels, md_escape
+from territory.reporting.text import chart_labels, md_escape
 
 RULES_KEY = "ts:routing_rules"
 """Session key: {alignment fingerprint: rules table the editor starts from} (survives page changes)."""

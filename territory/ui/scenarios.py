@@ -13,18 +13,29 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from territory import schema
+from territory.data import schema
+from territory.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
 from territory.errors import TerritoryError
-from territory.scenarios import (
+from territory.planning.metrics import territory_table
+from territory.planning.review import report_sections
+from territory.planning.scenarios import (
     Scenario,
     ScenarioExistsError,
     ScenarioStore,
+    aligned_assignment,
+    apply_to_dataset,
     build_scenario,
+    compare_scenarios,
     default_db_path,
     params_to_dict,
+    scenario_to_bytes,
 )
-from territory.ui.colors import territory_colors
-from territory.ui.text import chart_escape, chart_labels, md_escape
+from territory.reporting.colors import territory_colors
+from territory.reporting.export import assignment_table
+from territory.reporting.report import ReportInput, build_report
+from territory.reporting.text import chart_escape, chart_labels, md_escape
+from territory.ui import cached, state
+from territory.ui.cached import labels_fingerprint
 
 FLASH_KEY = "ts:scenario_flash"
 
@@ -95,8 +106,6 @@ def save_form(
 
 def scenario_labels(scenario: Scenario, accounts: pd.DataFrame) -> tuple[pd.Series, str]:
     """Territory per account of the active dataset under ``scenario`` and a sentence on mismatches."""
-    from territory.scenarios import apply_to_dataset
-
     labels, diff = apply_to_dataset(scenario, accounts)
     return labels, ("" if diff.matches else diff.describe())
 
@@ -153,10 +162,6 @@ def style_best(table: pd.DataFrame) -> Any:
 def workbook_bytes(accounts: pd.DataFrame, labels: pd.Series, scenario: Scenario,
                    territories: pd.DataFrame | None, balance_on: Any) -> bytes:
     """The scenario's XLSX: its assignment and the per-territory summary (``metrics.territory_table``)."""
-    from territory.export import assignment_table, to_xlsx_bytes
-    from territory.metrics import territory_table
-    from territory.scenarios import aligned_assignment
-
     return to_xlsx_bytes({
         "Assignment": assignment_table(accounts, aligned_assignment(scenario, accounts), territories),
         "Territories": territory_table(accounts, labels, territories=territories, balance_on=balance_on),
@@ -165,11 +170,6 @@ def workbook_bytes(accounts: pd.DataFrame, labels: pd.Series, scenario: Scenario
 
 def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance_on: Any, tolerance: float) -> None:
     """Download buttons for one scenario; files are built only when clicked (deferred data)."""
-    from territory.export import assignment_table, to_csv_bytes
-    from territory.report import ReportInput, build_report
-    from territory.scenarios import aligned_assignment, scenario_to_bytes
-    from territory.ui import cached, state
-
     accounts, territories = dataset.accounts, dataset.territories
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in scenario.name)
 
@@ -180,8 +180,6 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance
         return workbook_bytes(accounts, labels, scenario, territories, balance_on)
 
     def report() -> bytes:
-        from territory.review import report_sections
-
         assignment = aligned_assignment(scenario, accounts)
         bookings = dataset.bookings
         sections = (report_sections(accounts, labels, bookings, territories, alignment_name=scenario.name)
@@ -213,14 +211,10 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _comparison(dataset_key: str, label_keys: tuple, balance_key: Any, _accounts, _labels, _territories):
-    from territory.scenarios import compare_scenarios
-
     return compare_scenarios(_accounts, _labels, _territories, balance_key)
 
 
 def cached_comparison(dataset: Any, labels_by_name: dict[str, pd.Series], balance_on: Any) -> pd.DataFrame:
     """``compare_scenarios`` cached by the dataset fingerprint and each alignment's fingerprint."""
-    from territory.ui.state import labels_fingerprint
-
     keys = tuple((name, labels_fingerprint(labels)) for name, labels in labels_by_name.items())
     return _comparison(dataset.fingerprint, keys, balance_on, dataset.accounts, labels_by_name, dataset.territories)

@@ -26,7 +26,6 @@ Typical page start::
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -34,7 +33,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from territory import schema
+from territory.data import schema
+from territory.errors import DataError
+from territory.ui import cached
+from territory.ui.cached import frame_fingerprint, labels_fingerprint
 
 # --- keys (non-widget: they survive page changes) ----------------------------------------------
 DATASET_KEY = "ts:dataset"
@@ -91,27 +93,6 @@ class Settings:
 
 
 # --- fingerprints ---------------------------------------------------------------------------------
-
-
-def frame_fingerprint(*objects: pd.DataFrame | pd.Series | None) -> str:
-    """Content hash of frames/series (values, index, column names): a cheap, stable cache key."""
-    digest = hashlib.sha1()
-    for obj in objects:
-        if obj is None:
-            digest.update(b"<none>")
-            continue
-        if isinstance(obj, pd.DataFrame):
-            digest.update(repr(list(obj.columns)).encode())
-        digest.update(str(len(obj)).encode())
-        digest.update(pd.util.hash_pandas_object(obj, index=True).to_numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
-def labels_fingerprint(labels: pd.Series | None) -> str:
-    """Cache key of an alignment (territory_id per account)."""
-    if labels is None:
-        return "none"
-    return frame_fingerprint(labels.astype("string"))
 
 
 def _now() -> str:
@@ -177,9 +158,6 @@ def init_state(load_sample: bool = True) -> None:
     if not ss.get(INIT_KEY):
         ss[INIT_KEY] = True
         if load_sample and ss[DATASET_KEY] is None:
-            from territory.errors import DataError
-            from territory.ui import cached
-
             try:
                 sample = cached.load_sample()
             except (ImportError, DataError, OSError):
@@ -298,7 +276,7 @@ def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any
     ``labels`` is re-indexed to the active accounts (accounts missing from it become unassigned).
     ``name`` defaults to "Rebalanced HH:MM" (UTC). Pass the ``BalanceResult`` as ``result`` when the
     engine produced it (its reasons and parameters go with a scenario saved from it). The figures
-    shown never depend on it: :mod:`territory.metrics` computes them from the labels alone.
+    shown never depend on it: :mod:`territory.planning.metrics` computes them from the labels alone.
     """
     dataset = get_dataset()
     labels = pd.Series(labels).astype("string").rename(schema.TERRITORY_ID)

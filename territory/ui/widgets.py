@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from territory import schema
-from territory.ui import state
-from territory.ui.text import md_escape
+from territory.data import schema
+from territory.data.workload import RULE_MARKDOWN, estimated_shares
+from territory.planning.account_types import describe_counted
+from territory.reporting.text import md_escape
+from territory.ui import cached, state
 
 # --- formatting (pure) ----------------------------------------------------------------------------
 
@@ -166,8 +168,6 @@ def warm_overview(dataset, alignment) -> None:
     Called when a dataset becomes active (the Data page, which is already busy loading): at 100,000
     accounts these two took about 1.5 s on the Overview's first visit.
     """
-    from territory.ui import cached
-
     view = overview_view(dataset, alignment)
     if view is None:
         return
@@ -241,7 +241,7 @@ def empty_state(message: str, page: str | None = "pages/data.py", label: str = "
 
 
 def score_value(score: dict, measure: str, key: str) -> float:
-    """Read one per-measure figure from ``territory.metrics.scorecard`` output (nan when absent)."""
+    """Read one per-measure figure from ``territory.planning.metrics.scorecard`` output (nan when absent)."""
     flat = score.get(f"{measure}_{key}")
     if flat is None:
         block = score.get("measures", {}).get(measure) or score.get(measure)
@@ -276,9 +276,6 @@ def estimate_text(shares: dict[str, float]) -> str:
 def data_notes(accounts: pd.DataFrame, counted: Sequence[str] | None = None, key: str = "notes") -> None:
     """Under a page's figures: which accounts they count (when the data has account types) and,
     when the importer estimated workload or potential, a note with the rule one click away."""
-    from territory.account_types import describe_counted
-    from territory.workload import RULE_MARKDOWN, estimated_shares
-
     if schema.ACCOUNT_TYPE in accounts:
         st.caption(md_escape(describe_counted(accounts, counted)))
     shares = estimated_shares(accounts)

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory import schema
-from territory.sample import load_sample
+from territory.data import schema
+from territory.data.sample import load_sample
 from tests.app.apptest import open_page
 
 

@@ -1,6 +1,6 @@
 """AppTest tests of the app's pages (no browser): every page renders, KPIs are right, uploads are safe.
 
-Expected numbers are recomputed here straight from ``territory.sample`` and ``territory.metrics``
+Expected numbers are recomputed here straight from ``territory.data.sample`` and ``territory.planning.metrics``
 (not through the UI helpers), so a page that shows a wrong figure fails.
 """
 
@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory import metrics, schema
-from territory.sample import load_sample
+from territory.data import schema
+from territory.data.sample import load_sample
+from territory.planning import metrics
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 60.0
@@ -224,7 +225,7 @@ def test_pages_explain_what_to_do_without_a_dataset():
 
 
 def test_territory_colours_are_deterministic_distinct_and_shared():
-    from territory.ui import colors
+    from territory.reporting import colors
 
     ids = [f"T{i:02d}" for i in range(1, 31)]
     forward = colors.territory_colors(ids)

@@ -15,11 +15,11 @@ import re
 import pandas as pd
 import pytest
 
-from territory import schema
-from territory.sample import load_sample
-from territory.ui.text import chart_escape, md_escape
+from territory.data import schema
+from territory.data.sample import load_sample
+from territory.reporting.text import chart_escape, md_escape
 from tests.app.apptest import open_page
-from tests.app.test_text import ANCHOR, COLOUR, IMAGE, LINK, MATHS
+from tests.reporting.test_text import ANCHOR, COLOUR, IMAGE, LINK, MATHS
 
 TIMEOUT_S = 120.0
 
@@ -260,7 +260,7 @@ def test_review_error_quoting_a_cell_is_escaped(hostile):
 
 
 def test_scenario_names_and_notes_are_escaped(hostile, scenario_db):
-    from territory.scenarios import ScenarioStore, build_scenario
+    from territory.planning.scenarios import ScenarioStore, build_scenario
 
     dataset, alignment = hostile
     other = alignment.labels.copy()

@@ -20,10 +20,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory import metrics, report, schema
 from territory.cli import main
-from territory.sample import load_sample
-from territory.scenarios import COMPARISON_ROWS, ScenarioStore, apply_to_dataset, compare_scenarios
+from territory.data import schema
+from territory.data.sample import load_sample
+from territory.planning import metrics
+from territory.planning.scenarios import COMPARISON_ROWS, ScenarioStore, apply_to_dataset, compare_scenarios
+from territory.reporting import report
 from territory.ui import cached
 from territory.ui import rebalance as rb
 from territory.ui import scenarios as scenarios_ui
@@ -156,8 +158,8 @@ def test_every_path_gives_the_same_scorecard_figures(alignment, tmp_path):
     cli_assignment = a["scenario"].assignment.set_axis(accounts.index)
     listed = rb.moved_accounts_table(accounts, rb.after_assignment(cli_assignment, before))
     assert len(listed) == a["summary"]["moved_accounts"]
-    from territory.export import assignment_table
-    from territory.scenarios import aligned_assignment
+    from territory.planning.scenarios import aligned_assignment
+    from territory.reporting.export import assignment_table
 
     exported = assignment_table(accounts, aligned_assignment(a["scenario"], accounts), territories)
     assert int(exported["moved"].sum()) == a["summary"]["moved_accounts"]

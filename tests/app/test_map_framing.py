@@ -38,7 +38,7 @@ def layer_lons(spec: dict, layer_id: str) -> np.ndarray:
 
 @pytest.mark.parametrize("page", ["pages/overview.py", "pages/review.py"])
 def test_map_beside_its_legend_shows_every_account(page):
-    from territory.sample import load_sample
+    from territory.data.sample import load_sample
 
     lon = load_sample().accounts["longitude"].to_numpy(dtype=float)
     spec = deck(open_page(page))
@@ -52,7 +52,7 @@ def test_rebalance_pair_shows_both_copies_whole():
 
 
 def test_a_stray_account_does_not_zoom_the_map_out():
-    from territory.sample import load_sample
+    from territory.data.sample import load_sample
     from territory.ui import maps
 
     accounts = load_sample().accounts
@@ -64,7 +64,7 @@ def test_a_stray_account_does_not_zoom_the_map_out():
 
 def test_state_outlines_are_the_land_of_the_accounts_without_far_islands():
     """Framed on every account, the Overview and review maps showed Puerto Rico in their corner."""
-    from territory.sample import load_sample
+    from territory.data.sample import load_sample
     from territory.ui import cached, maps
 
     states = cached.us_states_geojson()

@@ -14,8 +14,8 @@ import json
 import pandas as pd
 import pytest
 
-from territory import schema
-from territory.sample import load_sample
+from territory.data import schema
+from territory.data.sample import load_sample
 from territory.ui import maps
 from tests.app.apptest import open_page
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from territory import schema
+from territory.data import schema
+from territory.data.sample import load_sample
 from territory.errors import InfeasibleError
-from territory.sample import load_sample
 from territory.ui import rebalance as rb
 from territory.ui import rebalance_charts as rbc
 
@@ -184,7 +184,7 @@ def test_make_active_changes_the_alignment_the_overview_shows():
 
 
 def test_save_as_named_scenario_writes_the_what_if_to_the_store(scenario_db):
-    from territory.scenarios import ScenarioStore
+    from territory.planning.scenarios import ScenarioStore
 
     at = open_rebalance()
     at.text_input(key="rb_scenario_name").input("Q1 what-if")  # inside a form: sent with the submit
@@ -218,12 +218,12 @@ def test_also_within_tolerance_runs_the_second_measure_and_explains_what_it_cann
 
 
 def test_engine_error_is_shown_as_st_error(monkeypatch):
-    import territory.balance
+    from territory.ui import cached
 
     def refuse(accounts, params, territories=None):
         raise InfeasibleError("Tolerance 1% is impossible: account X alone is 3.0% of the mean workload.")
 
-    monkeypatch.setattr(territory.balance, "balance", refuse)
+    monkeypatch.setattr(cached, "run_balance", refuse)
     at = open_rebalance()
     at.slider(key="rb_compactness").set_value(0.15).run()  # a setting no other test computed
     assert not at.exception
@@ -270,7 +270,7 @@ def test_after_assignment_rebases_moves_on_the_real_before():
 def test_after_assignment_counts_moves_as_the_scorecard_does():
     """An account with no territory before is newly assigned, not moved: the moved-accounts tab
     lists exactly the accounts the "Moved accounts" KPI counts."""
-    from territory.metrics import scorecard
+    from territory.planning.metrics import scorecard
 
     before = pd.Series(["T1", pd.NA, "T2"], dtype="string")
     engine_view = pd.DataFrame({

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from territory.report import ReportInput, build_report
-from territory.sample import load_sample, us_states_geojson
+from territory.data.sample import load_sample, us_states_geojson
+from territory.reporting.report import ReportInput, build_report
 
 pytestmark = pytest.mark.browser
 

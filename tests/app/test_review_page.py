@@ -1,6 +1,6 @@
 """AppTest of the Quarterly review page through the router (app.py): sample, quota blend, no bookings.
 
-Expected figures are recomputed with territory.review straight from the sample, not through the UI.
+Expected figures are recomputed with territory.planning.review straight from the sample, not through the UI.
 """
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from territory import schema
-from territory.review import ReviewSettings, build_review, default_quota_total
-from territory.sample import load_sample
+from territory.data import schema
+from territory.data.sample import load_sample
+from territory.planning.review import ReviewSettings, build_review, default_quota_total
 from tests.app.apptest import open_page
 
 TIMEOUT_S = 90.0
@@ -165,7 +165,7 @@ def test_downloads_and_the_html_report_include_the_review(sample):
 
 def test_a_stored_scenario_can_be_reviewed(sample, tmp_path):
     """A scenario from the store (the autouse fixture points it at tmp_path): T02's accounts go to T03."""
-    from territory.scenarios import Scenario, ScenarioStore
+    from territory.planning.scenarios import Scenario, ScenarioStore
 
     assignment = pd.DataFrame({
         "account_id": sample.accounts["account_id"].astype(str),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from territory.data.sample import load_sample
 from territory.planning import routing as R
-from territory.sample import load_sample
 from tests.app.apptest import open_page
 
 PAGE = "pages/routing.py"

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory import schema
-from territory.sample import load_sample
+from territory.data import schema
+from territory.data.sample import load_sample
+from territory.reporting import colors as tcolors
 from territory.ui import charts, maps, state
-from territory.ui import colors as tcolors
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 N_LARGE = 100_000
@@ -143,7 +143,7 @@ def test_home_labels_are_pixel_sized_text_and_never_overlap(sample):
 def test_side_by_side_puts_after_east_of_before_in_one_deck(sample):
     labels = sample.accounts[schema.TERRITORY_ID]
     colors = tcolors.territory_colors(sample.territories[schema.TERRITORY_ID].tolist())
-    from territory.sample import us_states_geojson
+    from territory.data.sample import us_states_geojson
 
     states = us_states_geojson()
     view = maps.build_side_by_side(sample.accounts, labels, labels, sample.territories, sample.territories,

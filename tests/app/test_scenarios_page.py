@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from territory.sample import load_sample
-from territory.scenarios import ScenarioStore, build_scenario
+from territory.data.sample import load_sample
+from territory.planning.scenarios import ScenarioStore, build_scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -44,8 +44,8 @@ def _shown_tooltip(page) -> dict | None:
 
 
 def test_review_map_tooltips_show_formatted_text_and_names_as_typed(streamlit_server, browser):
-    from territory import schema
-    from territory.sample import load_sample
+    from territory.data import schema
+    from territory.data.sample import load_sample
     from territory.ui import maps
 
     sample = load_sample()

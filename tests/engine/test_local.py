@@ -85,8 +85,8 @@ def test_the_sample_at_high_stability_keeps_every_territory_whole(stability):
     """Moves that cannot cut a territory: no piece of accounts that stay is cut off by the moves
     around it (the LP's choice of accounts left 2-3 such pieces on the sample), and at stability 1
     the moved load stays within 1.1x the least any border-move alignment must move."""
-    from territory.metrics import scorecard
-    from territory.sample import load_sample
+    from territory.data.sample import load_sample
+    from territory.planning.metrics import scorecard
 
     data = load_sample()
     accounts = data.accounts

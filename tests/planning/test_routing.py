@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from territory.data.sample import load_sample
 from territory.planning import routing as R
-from territory.sample import load_sample
 
 
 def accounts(rows: list[dict]) -> pd.DataFrame:

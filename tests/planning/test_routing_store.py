@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from territory import scenarios
 from territory.planning import routing as R
-from territory.scenarios import Scenario, ScenarioError, ScenarioStore
+from territory.planning import scenarios
+from territory.planning.scenarios import Scenario, ScenarioError, ScenarioStore
 
 
 def _scenario(name: str = "Q3 plan") -> Scenario:

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from territory.cli import main
+from territory.data.sample import load_sample
 from territory.planning import routing as R
 from territory.reporting import crm
-from territory.sample import load_sample
 
 IDS = ["001A000001AbCdEAAA", "001A000001ABCDEAAA", "00042", "=HYPERLINK(\"x\")"]
 

@@ -23,15 +23,11 @@ import heapq
 import re
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from territory.engine import codes as note_codes
-from territory.engine.notes import Note
-from territory.errors import ParameterError
-from territory.schema import (
+from territory.data.schema import (
     ACCOUNT_ID,
     CAPACITY_FTE,
     LATITUDE,
@@ -41,16 +37,17 @@ from territory.schema import (
     REP_NAME,
     TERRITORY_ID,
 )
-
-if TYPE_CHECKING:
-    from territory.balance import BalanceParams, BalanceResult
+from territory.engine import BalanceParams, BalanceResult, balance
+from territory.engine import codes as note_codes
+from territory.engine.notes import Note
+from territory.engine.params import measure_values
+from territory.errors import ParameterError
+from territory.geo import delaunay_neighbors, haversine_km, weighted_centers
 
 NEW_HIRE_REP_NAME = "New hire"
 
 
 def _default_params() -> BalanceParams:
-    from territory.balance import BalanceParams
-
     return BalanceParams()
 
 
@@ -107,8 +104,6 @@ def _territory_table(
 
 def _centers(lat: np.ndarray, lon: np.ndarray, labels: np.ndarray, weights: np.ndarray, ids: list[str]):
     """Measure-weighted spherical centre of each territory (count-weighted when the measure is 0)."""
-    from territory.geo import weighted_centers
-
     # A tiny floor keeps zero-measure accounts (new leads) in the centre's pull.
     w = weights + max(float(weights.mean()) if len(weights) else 0.0, 1e-9) * 1e-6
     centres = weighted_centers(lat, lon, labels, w).reindex(ids)
@@ -144,8 +139,6 @@ def _result(
     params: BalanceParams,
     started: float,
 ) -> BalanceResult:
-    from territory.balance import BalanceResult
-
     moved = (previous != final).fillna(True).to_numpy(dtype=bool)
     # The ripple's own count compares with the staged hand-over; report against the original.
     notes = [note for note in notes if note.code not in (note_codes.MOVES, note_codes.LEAST_MOVES)]
@@ -182,8 +175,6 @@ def _ripple(
     params: BalanceParams,
 ) -> BalanceResult:
     """Re-balance from ``alignment`` keeping every account whose move is not needed (stability 1)."""
-    from territory.balance import balance
-
     staged = accounts.copy()
     staged[TERRITORY_ID] = alignment.astype("string")
     ripple_params = replace(params, n_territories=len(ids), stability=1.0)
@@ -210,8 +201,6 @@ def rep_leaves(
     moves the few further accounts the tolerance needs. Locked accounts of the leaving territory
     have to move too; a message says how many.
     """
-    from territory.engine.params import measure_values
-    from territory.geo import delaunay_neighbors, haversine_km
 
     started = time.perf_counter()
     params = params if params is not None else _default_params()
@@ -416,8 +405,6 @@ def new_hire(
     new target and only their excess. If some territory is still outside the tolerance (with
     ``rebalance``) the balance engine finishes the job with stability 1.
     """
-    from territory.engine.params import measure_values
-    from territory.geo import delaunay_neighbors, haversine_km
 
     started = time.perf_counter()
     params = params if params is not None else _default_params()

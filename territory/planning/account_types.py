@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from territory import schema
+from territory.balance import balance
+from territory.data import schema
+from territory.data.picklists import ACCOUNT_TYPES, CUSTOMER, PROSPECT
 from territory.errors import ParameterError
 from territory.geo import to_unit_vectors
-from territory.picklists import ACCOUNT_TYPES, CUSTOMER, PROSPECT
 
 NO_TYPE = "No type"
 """How an account without a type is named in the types choice (blank in the data)."""
@@ -168,7 +169,7 @@ def balance_by_type(
     the app passes its cached one). Raises ``ParameterError`` when no account counts.
     """
     if runner is None:
-        from territory.balance import balance as runner
+        runner = balance
     mask = counted_mask(accounts, counted)
     if mask.all():
         return runner(accounts, params, territories)

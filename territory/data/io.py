@@ -1,7 +1,7 @@
 """Read CRM exports (CSV or XLSX) into the canonical accounts table, accounting for every row.
 
 A sales-ops analyst uploads whatever Salesforce, HubSpot or Excel gave them. This module sniffs the
-encoding and delimiter, maps the columns onto ``territory.schema``, parses money and flags, geocodes
+encoding and delimiter, maps the columns onto ``territory.data.schema``, parses money and flags, geocodes
 offline from ZIP codes, and writes a report in which every input row is either loaded or rejected
 with a reason that names the row, the field and what to do. Nothing is dropped or merged silently:
 ``rows_read == rows_loaded + rows_rejected`` always.
@@ -27,9 +27,8 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from territory import schema as S
-from territory.errors import DataError
-from territory.geocode import (
+from territory.data import schema as S
+from territory.data.geocode import (
     city_centroids,
     normalize_us_zip,
     parse_coordinate,
@@ -38,8 +37,9 @@ from territory.geocode import (
     zip_centroids,
     zip_table,
 )
-from territory.picklists import account_type, readable_industries
-from territory.workload import INDUSTRIES, derive_potential, derive_workload_hours
+from territory.data.picklists import account_type, readable_industries
+from territory.data.workload import INDUSTRIES, derive_potential, derive_workload_hours
+from territory.errors import DataError
 
 EXTRA_FIELDS_COLUMN = "(extra fields)"
 """Raw-table column holding cells beyond the header's width (a row with an unquoted delimiter)."""

@@ -3,7 +3,7 @@
 HubSpot exports its industry property as internal enum codes (``COMPUTER_SOFTWARE``), Salesforce
 as its Industry picklist labels (``Banking``), and both have an account "type" or lifecycle stage.
 This module turns them into readable values, says which it did not know, and maps each industry
-to one of the sectors of the workload rule (:mod:`territory.workload`), so "Computer Software"
+to one of the sectors of the workload rule (:mod:`territory.data.workload`), so "Computer Software"
 gets the meeting hours of Technology instead of the default. Rules: docs/importing.md.
 """
 
@@ -78,7 +78,7 @@ SALESFORCE_INDUSTRIES: tuple[str, ...] = (
     "Transportation", "Utilities",
 )
 
-# The sector of the workload rule (territory.workload.INDUSTRIES) each industry counts as; an
+# The sector of the workload rule (territory.data.workload.INDUSTRIES) each industry counts as; an
 # industry not listed here gets the rule's default hours and wallet multiplier.
 _SECTOR_CODES: dict[str, tuple[str, ...]] = {
     "Healthcare": (
@@ -143,7 +143,7 @@ INDUSTRY_SECTOR: dict[str, str] = {
     **{HUBSPOT_INDUSTRIES[code]: sector for sector, codes in _SECTOR_CODES.items() for code in codes},
     **_SALESFORCE_SECTORS,
 }
-"""Readable industry -> the workload rule's sector (territory.workload.INDUSTRIES)."""
+"""Readable industry -> the workload rule's sector (territory.data.workload.INDUSTRIES)."""
 
 
 def _key(value: str) -> str:
@@ -214,7 +214,7 @@ def account_type(value: str) -> tuple[str, bool]:
     """``(type, unknown)``: the value read into ``ACCOUNT_TYPES``, else kept as written and ``unknown``.
 
     Blank gives ``("", False)``: the account has no type (it counts for balancing, see
-    :mod:`territory.account_types`).
+    :mod:`territory.planning.account_types`).
 
     >>> account_type("Customer - Direct"), account_type("salesqualifiedlead"), account_type("Reseller")
     (('Customer', False), ('Prospect', False), ('Partner', False))

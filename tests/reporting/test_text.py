@@ -1,4 +1,4 @@
-"""md_escape and chart_escape (territory/ui/text.py) on their own (issue #18, item 1).
+"""md_escape and chart_escape (territory/reporting/text.py) on their own (issue #18, item 1).
 
 Hostile text comes out inert, checked against the syntax and the post-parse transforms of
 Streamlit's Markdown, and shows exactly as typed; ordinary text comes out unchanged. The hostile
@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from territory.ui.text import WORD_JOINER, chart_escape, md_escape
+from territory.reporting.text import WORD_JOINER, chart_escape, md_escape
 
 IMAGE = "![b](https://evil.example/beacon.png)"
 LINK = "[x](https://evil.example/phish)"
@@ -156,6 +156,6 @@ def test_chart_escape_leaves_ordinary_ids_unchanged():
 def test_doctests_of_the_text_module_pass():
     import doctest
 
-    from territory.ui import text
+    from territory.reporting import text
 
     assert doctest.testmod(text).failed == 0

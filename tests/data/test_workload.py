@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from territory import workload
+from territory.data import workload
 
 
 def test_tiers_follow_the_documented_thresholds():

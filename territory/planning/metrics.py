@@ -47,14 +47,15 @@ read these same numbers. Definitions (units in brackets; also in docs/metrics.md
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from territory import schema
+from territory.data import schema
+from territory.data.measures import BalanceOn, column_values, measure_label, measure_values, normalize_balance_on
 from territory.errors import ParameterError
 from territory.geo import (
     ISLAND_GAP_KM,  # noqa: F401  (metrics.ISLAND_GAP_KM, as documented)
@@ -66,18 +67,12 @@ from territory.geo import (
     weighted_centers,
 )
 
-BalanceOn = str | Mapping[str, float] | tuple[tuple[str, float], ...]
-
 __all__ = [
     "TABLE_COLUMNS",
     "account_distances",
     "industry_matrix",
-    "measure_label",
-    "measure_values",
     "moved_mask",
-    "normalize_balance_on",
     "pareto_curve",
-    "parse_balance_on",
     "scorecard",
     "territory_centres",
     "territory_table",
@@ -119,110 +114,6 @@ MEAN_DISTANCE_HELP = (
 
 
 # --- measures ---------------------------------------------------------------------------------
-
-
-def normalize_balance_on(balance_on: BalanceOn) -> str | tuple[tuple[str, float], ...]:
-    """Validate a balance measure: a name from ``schema.MEASURES`` or (measure, weight) pairs.
-
-    Composite weights are normalised to sum to 1, zero weights dropped, measures merged; a
-    composite with a single measure becomes that measure's name.
-
-    >>> normalize_balance_on({"workload": 7, "potential": 3})
-    (('workload', 0.7), ('potential', 0.3))
-    >>> normalize_balance_on((("revenue", 2.0),))
-    'revenue'
-    """
-    if isinstance(balance_on, str):
-        if balance_on not in schema.MEASURES:
-            raise ParameterError(
-                f"unknown balance measure {balance_on!r}; choose one of {', '.join(schema.MEASURES)} "
-                "or a weighted composite such as workload=0.7,potential=0.3"
-            )
-        return balance_on
-    pairs = list(balance_on.items()) if isinstance(balance_on, Mapping) else list(balance_on)
-    weights: dict[str, float] = {}
-    for pair in pairs:
-        try:
-            name, weight = pair
-            weight = float(weight)
-        except (TypeError, ValueError):
-            raise ParameterError(f"a composite measure needs (measure, weight) pairs, got {pair!r}") from None
-        normalize_balance_on(str(name))
-        if not math.isfinite(weight) or weight < 0:
-            raise ParameterError(f"weight of {name!r} is {weight}; weights must be >= 0")
-        weights[str(name)] = weights.get(str(name), 0.0) + weight
-    total = sum(weights.values())
-    if total <= 0:
-        raise ParameterError("a composite measure needs at least one positive weight")
-    kept = tuple((name, w / total) for name, w in weights.items() if w > 0)
-    return kept[0][0] if len(kept) == 1 else kept
-
-
-def parse_balance_on(text: str) -> str | tuple[tuple[str, float], ...]:
-    """Parse a CLI/UI spelling: ``"workload"`` or ``"workload=0.7,potential=0.3"`` (``:`` works too).
-
-    >>> parse_balance_on("workload=70, potential=30")
-    (('workload', 0.7), ('potential', 0.3))
-    """
-    text = text.strip()
-    if "=" not in text and ":" not in text and "," not in text:
-        return normalize_balance_on(text)
-    pairs = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, weight = part.replace(":", "=").partition("=")
-        if not sep:
-            raise ParameterError(f"composite measure part {part!r} needs a weight, e.g. {part}=0.5")
-        try:
-            pairs.append((name.strip(), float(weight)))
-        except ValueError:
-            raise ParameterError(f"weight {weight.strip()!r} of {name.strip()!r} is not a number") from None
-    return normalize_balance_on(tuple(pairs))
-
-
-def measure_label(balance_on: BalanceOn) -> str:
-    """Human label with unit, e.g. 'Workload (hours/year)' or '70% workload + 30% potential (share)'."""
-    measure = normalize_balance_on(balance_on)
-    if isinstance(measure, str):
-        return schema.MEASURE_LABEL[measure]
-    return " + ".join(f"{w:.0%} {name}" for name, w in measure) + " (share of total)"
-
-
-def _column_values(accounts: pd.DataFrame, measure: str) -> np.ndarray:
-    column = schema.MEASURE_COLUMN[measure]
-    if column is None:
-        return np.ones(len(accounts))
-    if column not in accounts.columns:
-        raise ParameterError(
-            f"cannot balance on {measure!r}: the accounts have no {column!r} column "
-            f"(columns: {', '.join(map(str, accounts.columns))})"
-        )
-    values = pd.to_numeric(accounts[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return np.nan_to_num(values, nan=0.0)
-
-
-def measure_values(accounts: pd.DataFrame, balance_on: BalanceOn) -> np.ndarray:
-    """Per-account value of the balance measure (float array, missing values count as 0).
-
-    A single measure keeps its unit ('accounts' is 1 per account). A weighted composite is
-    dimensionless: each measure is divided by its total over all accounts (so hours and dollars
-    cancel) and the weighted shares are added; the composite values sum to 1.
-
-    >>> frame = pd.DataFrame({"workload_hours": [10.0, 30.0], "potential": [300.0, 100.0]})
-    >>> measure_values(frame, "workload").tolist()
-    [10.0, 30.0]
-    >>> measure_values(frame, {"workload": 0.5, "potential": 0.5}).tolist()
-    [0.5, 0.5]
-    """
-    measure = normalize_balance_on(balance_on)
-    if isinstance(measure, str):
-        return _column_values(accounts, measure)
-    result = np.zeros(len(accounts))
-    for name, weight in measure:
-        values = _column_values(accounts, name)
-        total = values.sum()
-        if total != 0:
-            result += weight * values / total
-    return result
 
 
 def _measure_or_nan(accounts: pd.DataFrame, balance_on: BalanceOn) -> np.ndarray:
@@ -409,7 +300,7 @@ def _codes_of(accounts: pd.DataFrame, labels: Any) -> tuple[np.ndarray, np.ndarr
 
 
 def _workload_or_none(accounts: pd.DataFrame) -> np.ndarray | None:
-    return _column_values(accounts, "workload") if schema.WORKLOAD_HOURS in accounts.columns else None
+    return column_values(accounts, "workload") if schema.WORKLOAD_HOURS in accounts.columns else None
 
 
 def territory_centres(accounts: pd.DataFrame, labels: Any) -> pd.DataFrame:
@@ -484,8 +375,8 @@ def _build(
     position = np.append(pd.Index(ids).get_indexer(names), -1)  # every name is in ids by construction
     codes = position[np.where(label_codes >= 0, label_codes, len(names))].astype(np.int64)
     workload = _workload_or_none(accounts)
-    revenue = _column_values(accounts, "revenue") if schema.REVENUE in accounts.columns else None
-    potential = _column_values(accounts, "potential") if schema.POTENTIAL in accounts.columns else None
+    revenue = column_values(accounts, "revenue") if schema.REVENUE in accounts.columns else None
+    potential = column_values(accounts, "potential") if schema.POTENTIAL in accounts.columns else None
     value = _measure_or_nan(accounts, balance_on)
     coords = _coordinates(accounts)
     work_or_one = workload if workload is not None else np.ones(len(accounts))
@@ -744,7 +635,7 @@ def scorecard(
         if column is not None and column not in accounts.columns:
             measures[measure] = dict.fromkeys(_STATS)
         else:
-            measures[measure] = _balance_stats(_sum_by(codes, _column_values(accounts, measure), k), capacity)
+            measures[measure] = _balance_stats(_sum_by(codes, column_values(accounts, measure), k), capacity)
         for stat, number in measures[measure].items():
             card[f"{measure}_{stat}"] = number
     card["measures"] = measures
@@ -830,7 +721,7 @@ def industry_matrix(accounts: pd.DataFrame, labels: Any, value: str = "revenue")
     """
     label_values = _label_array(*_align_labels(accounts, labels))
     if value in schema.MEASURES:
-        values = _column_values(accounts, value)
+        values = column_values(accounts, value)
     elif value in accounts.columns:
         values = np.nan_to_num(pd.to_numeric(accounts[value], errors="coerce").to_numpy(dtype=float, na_value=np.nan))
     else:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory.geocode import normalize_us_zip, parse_coordinate, valid_coordinates, zip_centroids
+from territory.data.geocode import normalize_us_zip, parse_coordinate, valid_coordinates, zip_centroids
 
 CAMBRIDGE_MA = (42.3647, -71.1042)  # ZIP 02139 in the zipcodes package
 
@@ -103,6 +103,6 @@ def test_parse_coordinate_reads_decimal_commas_and_degree_signs():
 def test_docstring_examples_run():
     import doctest
 
-    import territory.geocode
+    import territory.data.geocode
 
-    assert doctest.testmod(territory.geocode).failed == 0
+    assert doctest.testmod(territory.data.geocode).failed == 0

@@ -53,10 +53,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from territory import schema
+from territory.data import schema
+from territory.data.spreadsheet import to_xlsx_bytes
 from territory.errors import DataError, ParameterError
 from territory.geo import haversine_km
-from territory.metrics import pareto_curve, top_share
+from territory.planning.metrics import pareto_curve, top_share
 
 __all__ = [
     "FLAG_KINDS",
@@ -487,7 +488,8 @@ def pareto_tables(
 
     ``curves``: scope ("All accounts" or a territory), account_share, value_share (fractions).
     ``summary``: scope, accounts, value total, top_share_pct (share of the top ``fraction`` of
-    accounts, %). Reuses :func:`territory.metrics.pareto_curve` and :func:`~territory.metrics.top_share`.
+    accounts, %). Reuses :func:`territory.planning.metrics.pareto_curve` and
+    :func:`~territory.planning.metrics.top_share`.
     """
     aligned = align_labels(accounts, labels)
     values = (
@@ -831,7 +833,7 @@ def display_table(review: QuarterlyReview) -> pd.DataFrame:
 
 
 def review_sections_html(review: QuarterlyReview, max_flags: int = 200) -> list[tuple[str, str]]:
-    """(title, trusted HTML) sections for ``territory.report.ReportInput.extra_sections``.
+    """(title, trusted HTML) sections for ``territory.reporting.report.ReportInput.extra_sections``.
 
     Every value is escaped here, so account or rep names cannot inject markup into the report.
     """
@@ -915,8 +917,6 @@ def review_sheets(review: QuarterlyReview) -> dict[str, pd.DataFrame]:
 
 def review_xlsx_bytes(review: QuarterlyReview) -> bytes:
     """The review tables as one XLSX workbook (text cells neutralised against formulas)."""
-    from territory.export import to_xlsx_bytes
-
     return to_xlsx_bytes(review_sheets(review))
 
 
@@ -948,7 +948,7 @@ def report_sections(
 ) -> list[tuple[str, str]]:
     """The quarterly review as ``ReportInput.extra_sections`` in one call (build + escape).
 
-    >>> from territory.report import ReportInput  # doctest: +SKIP
+    >>> from territory.reporting.report import ReportInput  # doctest: +SKIP
     >>> ReportInput(accounts, labels, extra_sections=report_sections(accounts, labels, bookings))  # doctest: +SKIP
     """
     review = build_review(accounts, labels, bookings, territories, settings, alignment_name=alignment_name)

@@ -14,7 +14,7 @@ Rule (also in docs/importing.md):
 * ``workload_hours = visits_per_year x (meeting_hours + travel_hours)``.
 * When potential is missing: ``potential = revenue x POTENTIAL_MULTIPLIER[industry]`` (the wallet
   is a multiple of what the account already spends with us). Unknown industries use ``DEFAULT_*``.
-* An industry from a CRM picklist counts as its sector (``territory.picklists.INDUSTRY_SECTOR``:
+* An industry from a CRM picklist counts as its sector (``territory.data.picklists.INDUSTRY_SECTOR``:
   Computer Software as Technology, Banking as Financial Services) for both lookups.
 """
 
@@ -25,7 +25,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from territory.picklists import INDUSTRY_SECTOR
+from territory.data.picklists import INDUSTRY_SECTOR
+from territory.data.schema import ESTIMATED_FLAG
 
 INDUSTRIES: tuple[str, ...] = (
     "Healthcare",
@@ -148,7 +149,7 @@ def derive_workload_hours(
 
 
 RULE_MARKDOWN = """\
-**Estimated by the documented rule** (`territory/workload.py`, docs/importing.md):
+**Estimated by the documented rule** (`territory/data/workload.py`, docs/importing.md):
 
 - **Potential** (when the file has none): revenue × the industry's wallet multiplier (Healthcare 3.0,
   Manufacturing 2.5, Financial Services 2.0, Technology 3.5, Retail 2.0, Education 2.5, Government 2.0,
@@ -165,14 +166,12 @@ RULE_MARKDOWN = """\
 def estimated_shares(accounts: pd.DataFrame) -> dict[str, float]:
     """Share (0-1) of accounts whose workload / potential the importer estimated, for each that has any.
 
-    Read from the ``*_estimated`` flags an import adds (``territory.schema.ESTIMATED_FLAG``); a
+    Read from the ``*_estimated`` flags an import adds (``territory.data.schema.ESTIMATED_FLAG``); a
     dataset without them (the sample, a file with both columns) gives ``{}``.
 
     >>> estimated_shares(pd.DataFrame({"workload_estimated": [True, True, False, True]}))
     {'workload_hours': 0.75}
     """
-    from territory.schema import ESTIMATED_FLAG
-
     shares = {}
     for column, flag in ESTIMATED_FLAG.items():
         if flag in accounts and len(accounts):

@@ -12,9 +12,9 @@ import pytest
 from shapely.geometry import Point, shape
 from shapely.ops import unary_union
 
-from territory import schema as S
-from territory.sample import SAMPLE_DIR, Dataset, load_sample, us_states_geojson
-from territory.workload import INDUSTRIES, derive_workload_hours
+from territory.data import schema as S
+from territory.data.sample import SAMPLE_DIR, Dataset, load_sample, us_states_geojson
+from territory.data.workload import INDUSTRIES, derive_workload_hours
 
 LOWER_48_AND_DC = frozenset(
     "AL AZ AR CA CO CT DE DC FL GA ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY "
@@ -81,7 +81,7 @@ def test_accounts_sit_at_real_zip_centroids_in_the_continental_us(data: Dataset)
 
 
 def test_accounts_cluster_around_metros_with_some_rural_scatter(data: Dataset) -> None:
-    from territory.workload import is_metro
+    from territory.data.workload import is_metro
 
     metro_share = is_metro(data.accounts[S.LATITUDE], data.accounts[S.LONGITUDE]).mean()
     assert 0.6 < metro_share < 0.95
@@ -272,7 +272,7 @@ def test_geojson_file_is_small_and_compact() -> None:
 
 
 def test_sample_files_import_cleanly_through_the_importer(data: Dataset) -> None:
-    from territory.io import load_accounts, load_bookings, load_territories
+    from territory.data.io import load_accounts, load_bookings, load_territories
 
     result = load_accounts(SAMPLE_DIR / "accounts.csv")
     assert result.report.rows_rejected == 0

@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from territory.data.schema import TERRITORY_ID
 from territory.engine.teams import (  # noqa: F401 (re-exported: the teams API lived here)
     GEOGRAPHIC,
     TEAM_PREFIXES,
@@ -21,7 +22,7 @@ from territory.engine.teams import (  # noqa: F401 (re-exported: the teams API l
     balance_with_teams,
     team_prefix,
 )
-from territory.schema import TERRITORY_ID
+from territory.planning.metrics import industry_matrix
 
 
 def _natural_key(text: str) -> tuple:
@@ -33,10 +34,8 @@ def industry_mix(accounts: pd.DataFrame, labels: pd.Series, value: str = "worklo
 
     ``value`` weighs the accounts: a measure ("workload", "revenue", "potential", "accounts") or a
     numeric column. Workload by default because that is what a rep's week is made of. The totals
-    come from ``territory.metrics.industry_matrix``; this turns them into shares.
+    come from ``territory.planning.metrics.industry_matrix``; this turns them into shares.
     """
-    from territory.metrics import industry_matrix
-
     totals = industry_matrix(accounts, labels, value).T.astype(float)
     sums = totals.sum(axis=1).replace(0.0, np.nan)
     shares = totals.div(sums, axis=0).fillna(0.0)

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from territory.errors import ParameterError
-from territory.events import new_hire, next_territory_id, rep_leaves
 from territory.geo import count_pieces, delaunay_neighbors
+from territory.planning.events import new_hire, next_territory_id, rep_leaves
 
 
 def grid_accounts(blocks, rows: int = 5, spacing: float = 0.1, seed: int = 0, lat0: float = 40.0):

@@ -21,9 +21,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from territory import scenarios
+from territory.balance import BalanceParams
 from territory.errors import DataError
-from territory.scenarios import (
+from territory.planning import scenarios
+from territory.planning.scenarios import (
     Scenario,
     ScenarioError,
     ScenarioExistsError,
@@ -34,7 +35,7 @@ from territory.scenarios import (
     scenario_to_bytes,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def make_scenario(name: str = "Q3 plan", n: int = 6, territory_prefix: str = "T") -> Scenario:
@@ -176,9 +177,9 @@ def test_a_writer_killed_mid_save_leaves_earlier_scenarios_intact(tmp_path: Path
         f"""
         import os, sqlite3, sys
         sys.path.insert(0, {str(REPO)!r})
-        sys.modules.pop("territory.scenarios", None)
-        from tests.test_scenarios import make_scenario
-        from territory import scenarios
+        sys.modules.pop("territory.planning.scenarios", None)
+        from tests.planning.test_scenarios import make_scenario
+        from territory.planning import scenarios
 
         real_connect = sqlite3.connect
         class Dying(sqlite3.Connection):
@@ -237,6 +238,22 @@ def test_scenario_file_is_formula_safe_and_round_trips_exactly() -> None:
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]  # nothing a spreadsheet would run
     again = scenario_from_bytes(data)
     pd.testing.assert_frame_equal(again.assignment, scenarios.normalize_assignment(original.assignment))
+
+
+MODULE_PATH = re.compile(rb"territory\.[a-z_]+\.|BalanceParams|Dataset\(|\x80[\x02-\x05]")
+"""A dotted module path, a class name or a pickle header: what a store must not depend on to load."""
+
+
+def test_the_store_and_scenario_files_name_no_module_or_class(store: ScenarioStore, tmp_path: Path) -> None:
+    """Saved scenarios outlive the package layout: plain JSON and CSV, so moving a module cannot
+    strand a store or a file written before the move (the store here holds engine parameters)."""
+    scenario = dataclasses.replace(make_scenario(), params=scenarios.params_to_dict(BalanceParams(tolerance=0.04)))
+    store.save(scenario)
+    stored = store.path.read_bytes()  # the whole database file: every table, text or blob
+    assert b'"tolerance": 0.04' in stored and not MODULE_PATH.search(stored)
+    with zipfile.ZipFile(io.BytesIO(scenario_to_bytes(store.load("Q3 plan")))) as archive:
+        for member in archive.namelist():
+            assert not MODULE_PATH.search(archive.read(member)), member
 
 
 def test_db_path_follows_the_environment_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

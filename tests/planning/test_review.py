@@ -21,9 +21,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from territory import review as R
 from territory.errors import DataError, ParameterError
 from territory.geo import haversine_km
+from territory.planning import review as R
 
 QUARTERS = ["2025Q3", "2025Q4", "2026Q1", "2026Q2", "2026Q3"]
 BOOKED = {

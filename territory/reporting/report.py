@@ -20,9 +20,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from territory import metrics, schema
-from territory.ui.colors import territory_colors
-from territory.ui.text import chart_escape, chart_labels
+from territory.data import schema
+from territory.data.measures import normalize_balance_on
+from territory.planning import metrics
+from territory.reporting.colors import territory_colors
+from territory.reporting.text import chart_escape, chart_labels
 
 MAX_MOVED_ROWS = 1000
 """The report lists at most this many moved accounts (the assignment export has them all)."""
@@ -216,7 +218,7 @@ class ReportFigures:
 
 
 def report_figures(data: ReportInput) -> ReportFigures:
-    """Scorecards and tables of the report, from :mod:`territory.metrics` on the labels alone (the
+    """Scorecards and tables of the report, from :mod:`territory.planning.metrics` on the labels alone (the
     same calls as the app's pages and the CLI, so the report shows their numbers)."""
     accounts = data.accounts
     after = data.labels_after.reindex(accounts.index)
@@ -246,7 +248,7 @@ def build_report(data: ReportInput) -> str:
     card_after, card_before = figures.card_after, figures.card_before
     table_after, table_before = figures.table_after, figures.table_before
 
-    measure = metrics.normalize_balance_on(data.balance_on)
+    measure = normalize_balance_on(data.balance_on)
 
     def band(name: str) -> float | None:
         return data.tolerance if measure == name else None

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from territory.report import MAX_MOVED_ROWS, ReportInput, build_report, scorecard_table
+from territory.reporting.report import MAX_MOVED_ROWS, ReportInput, build_report, scorecard_table
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -92,8 +92,8 @@ def _strings(value) -> list[str]:
 
 def test_report_chart_labels_show_hostile_ids_and_names_as_text() -> None:
     """Plotly reads <a href>, <b>... in axis ticks, legends and hover text: the report's charts escape them."""
-    from territory import metrics
-    from territory.report import _bar_chart, _map_figure
+    from territory.planning import metrics
+    from territory.reporting.report import _bar_chart, _map_figure
 
     accounts = tiny_accounts()
     accounts["name"] = [ANCHOR] + list(accounts["name"].iloc[1:])

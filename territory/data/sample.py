@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from territory import schema as S
+from territory.data import schema as S
 from territory.errors import DataError
 
-SAMPLE_DIR: Path = Path(__file__).resolve().parents[1] / "data"
+SAMPLE_DIR: Path = Path(__file__).resolve().parents[2] / "data"
 ACCOUNTS_FILE = "accounts.csv"
 TERRITORIES_FILE = "territories.csv"
 BOOKINGS_FILE = "bookings.csv"

@@ -10,7 +10,7 @@ import pytest
 
 from territory.balance import BalanceParams, balance
 from territory.errors import ParameterError
-from territory.industry import (
+from territory.planning.industry import (
     allocate_team_territories,
     balance_with_teams,
     industry_concentration,

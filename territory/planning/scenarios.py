@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,10 +30,10 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
-from territory import schema
+from territory.data import schema
+from territory.data.spreadsheet import escape_formulas, unescape_formulas
 from territory.errors import DataError, TerritoryError
-from territory.export import escape_formulas, unescape_formulas
-from territory.metrics import moved_mask
+from territory.planning.metrics import moved_mask, scorecard
 
 DB_ENV_VAR = "TERRITORY_STUDIO_DB"
 USER_ENV_VAR = "TERRITORY_STUDIO_USER"
@@ -921,8 +921,6 @@ def compare_scenarios(
     Every scenario is scored against the same accounts and the dataset's own alignment, so the
     numbers are comparable even when the scenarios were saved from older workloads.
     """
-    from territory.metrics import scorecard
-
     previous = accounts[schema.TERRITORY_ID] if schema.TERRITORY_ID in accounts.columns else None
     cards = {
         name: scorecard(accounts, labels.reindex(accounts.index), previous=previous,
@@ -1007,8 +1005,6 @@ def params_to_dict(params: Any) -> dict[str, Any]:
         return {}
     if isinstance(params, Mapping):
         return json_ready(dict(params))
-    from dataclasses import asdict, is_dataclass
-
     if is_dataclass(params):
         return json_ready(asdict(params))
     raise ScenarioError(f"Cannot store parameters of type {type(params).__name__}.")

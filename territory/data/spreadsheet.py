@@ -1,4 +1,4 @@
-"""Spreadsheet exports that are safe to open: assignment CSV/XLSX and per-territory summaries.
+"""Spreadsheet files that are safe to open: CSV/XLSX bytes whose text cells never run as formulas.
 
 CRM data is user-typed: an account named ``=HYPERLINK("http://evil", "click")`` would run as a
 formula when sales ops open the export in Excel (OWASP "CSV injection"). Every text cell that
@@ -7,6 +7,10 @@ starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is neutralise
 * CSV: prefixed with a single quote, the convention spreadsheets honour;
 * XLSX: written as a typed text cell (never a formula) with the value unchanged, and also
   quote-prefixed in the cell style so Excel shows it as text when the cell is edited.
+
+Every file Territory Studio writes goes through here: the assignment export
+(:mod:`territory.reporting.export`), the review workbook, scenario files (reversibly, as they are
+read back) and the tables the pages offer for download.
 """
 
 from __future__ import annotations
@@ -17,19 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from territory import schema
-
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
-
-ASSIGNMENT_EXPORT_COLUMNS: tuple[str, ...] = (
-    schema.ACCOUNT_ID,
-    schema.NAME,
-    "previous_territory_id",
-    schema.TERRITORY_ID,
-    schema.REP_NAME,
-    "moved",
-    "reason",
-)
 
 
 def _is_text(series: pd.Series) -> bool:
@@ -133,39 +125,3 @@ def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
 def _sheet_title(title: str) -> str:
     cleaned = "".join(ch for ch in str(title) if ch not in '[]:*?/\\')
     return (cleaned or "Sheet")[:31]
-
-
-def assignment_table(
-    accounts: pd.DataFrame, assignment: pd.DataFrame, territories: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """One row per account: id, name, old and new territory, rep, moved, reason (for sales ops).
-
-    ``assignment`` is a ``BalanceResult.assignment`` (or any frame with account_id and
-    territory_id, aligned with ``accounts``); extra account columns are carried through after.
-    """
-    out = pd.DataFrame(index=accounts.index)
-    out[schema.ACCOUNT_ID] = accounts[schema.ACCOUNT_ID].astype("string")
-    out[schema.NAME] = accounts[schema.NAME] if schema.NAME in accounts.columns else pd.NA
-    if "previous_territory_id" in assignment.columns:
-        previous = assignment["previous_territory_id"]
-    else:
-        previous = accounts.get(schema.TERRITORY_ID, pd.Series(pd.NA, index=accounts.index))
-    out["previous_territory_id"] = previous.astype("string").to_numpy()
-    out[schema.TERRITORY_ID] = assignment[schema.TERRITORY_ID].astype("string").to_numpy()
-    reps = {}
-    if territories is not None and schema.REP_NAME in territories.columns:
-        reps = dict(zip(territories[schema.TERRITORY_ID].astype(str), territories[schema.REP_NAME]))
-    out[schema.REP_NAME] = out[schema.TERRITORY_ID].map(reps).astype("string")
-    if "moved" in assignment.columns:
-        out["moved"] = assignment["moved"].fillna(False).astype(bool).to_numpy()
-    else:
-        from territory.metrics import moved_mask
-
-        out["moved"] = moved_mask(out, out[schema.TERRITORY_ID], out["previous_territory_id"])[0]
-    out["reason"] = (
-        assignment["reason"].fillna("").astype(str).to_numpy() if "reason" in assignment.columns else ""
-    )
-    extras = [c for c in accounts.columns if c not in out.columns and c not in schema.ACCOUNT_COLUMNS]
-    for column in extras:
-        out[column] = accounts[column]
-    return out.reset_index(drop=True)

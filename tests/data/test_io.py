@@ -12,9 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from territory import schema as S
-from territory.errors import DataError
-from territory.io import (
+from territory.data import schema as S
+from territory.data.io import (
     LoadResult,
     accounts_from_frame,
     format_report,
@@ -26,6 +25,7 @@ from territory.io import (
     read_table,
     suggest_mapping,
 )
+from territory.errors import DataError
 
 HEADER = "account_id,name,postal_code,revenue\n"
 
@@ -363,7 +363,7 @@ def test_money_revenue_negative_and_unreadable(tmp_path):
 
 
 def test_missing_workload_and_potential_are_derived_by_the_documented_rule(tmp_path):
-    from territory.workload import derive_potential, derive_workload_hours
+    from territory.data.workload import derive_potential, derive_workload_hours
 
     text = (
         "account_id,postal_code,industry,revenue,potential,workload_hours\n"
@@ -669,9 +669,9 @@ def test_a_lone_guessed_coordinate_column_is_ignored_when_zips_exist(tmp_path):
 def test_docstring_examples_run():
     import doctest
 
-    import territory.io
+    import territory.data.io
 
-    assert doctest.testmod(territory.io).failed == 0
+    assert doctest.testmod(territory.data.io).failed == 0
 
 
 # --- numbers beyond any plausible amount (issue #18, item 4) -----------------------------------
@@ -704,7 +704,7 @@ def test_a_territory_capacity_beyond_any_team_is_rejected_with_its_row(tmp_path)
 
 
 def test_dev_zero_is_refused_after_a_bounded_read(monkeypatch):
-    from territory import io as territory_io
+    from territory.data import io as territory_io
 
     monkeypatch.setattr(territory_io, "MAX_STREAM_BYTES", 3 * 2**20)  # 512 MiB in use; 3 MiB here
     with pytest.raises(DataError, match=r"^/dev/zero is not a regular file and holds more than 3,145,728 bytes"):
