@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from territory.ui import state, widgets
+from territory.ui import state
+from territory.ui.components import widgets
 
 st.set_page_config(page_title="Territory Studio", page_icon="static/favicon.png", layout="wide")
 

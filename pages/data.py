@@ -8,9 +8,10 @@ from territory.data.io import format_report, suggest_mapping
 from territory.data.spreadsheet import to_csv_bytes
 from territory.errors import DataError
 from territory.reporting.text import md_escape
-from territory.ui import cached, state, widgets
+from territory.ui import cached, state
 from territory.ui import rebalance as rebalance_ui
 from territory.ui import review as review_ui
+from territory.ui.components import widgets
 
 state.init_state()
 widgets.page_header("Data", "Choose the accounts every page works on.")

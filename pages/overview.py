@@ -3,7 +3,8 @@
 import streamlit as st
 
 from territory.reporting import colors as tcolors
-from territory.ui import cached, charts, maps, state, widgets
+from territory.ui import cached, state
+from territory.ui.components import charts, maps, widgets
 
 state.init_state()
 widgets.page_header("Overview", "Where the accounts are, who owns them, and how even the load is.")

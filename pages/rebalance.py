@@ -11,8 +11,9 @@ from territory.planning import account_types
 from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
 from territory.ui import rebalance as rb
-from territory.ui import rebalance_charts as rbc
-from territory.ui import state, widgets
+from territory.ui import state
+from territory.ui.components import rebalance_charts as rbc
+from territory.ui.components import widgets
 
 state.init_state()
 st.title("Rebalance: what-if")

@@ -10,8 +10,9 @@ from territory.errors import DataError, ParameterError
 from territory.planning.review import default_quota_total, display_table
 from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
-from territory.ui import maps, state, widgets
 from territory.ui import review as ui
+from territory.ui import state
+from territory.ui.components import maps, widgets
 
 state.init_state()
 widgets.page_header("Quarterly review", "How each territory performed, what it should carry next quarter, "

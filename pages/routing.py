@@ -8,9 +8,10 @@ from territory.data.spreadsheet import to_csv_bytes
 from territory.errors import TerritoryError
 from territory.planning import routing as R
 from territory.reporting.text import md_escape
-from territory.ui import cached, state, widgets
+from territory.ui import cached, state
 from territory.ui import routing as ui
 from territory.ui import scenarios as scenario_ui
+from territory.ui.components import widgets
 
 state.init_state()
 widgets.page_header("Routing", "Where a new account lands: ordered rules, the first that matches wins.")

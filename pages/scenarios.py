@@ -12,8 +12,9 @@ from territory.planning.scenarios import (
 )
 from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
-from territory.ui import cached, maps, state, widgets
+from territory.ui import cached, state
 from territory.ui import scenarios as ui
+from territory.ui.components import maps, widgets
 
 state.init_state()
 widgets.page_header("Scenarios", "Named what-if alignments: keep them, compare them, hand one to sales ops.")

@@ -6,7 +6,8 @@ from territory.data import schema
 from territory.data.spreadsheet import to_csv_bytes
 from territory.planning.metrics import MEAN_DISTANCE_HELP, pareto_curve, top_share
 from territory.reporting import colors as tcolors
-from territory.ui import cached, charts, maps, state, widgets
+from territory.ui import cached, state
+from territory.ui.components import charts, maps, widgets
 
 state.init_state()
 widgets.page_header("Territories", "Every territory's load, value, travel and industry mix.")

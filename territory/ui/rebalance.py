@@ -38,9 +38,10 @@ from territory.planning import account_types, events
 from territory.planning.metrics import MEAN_DISTANCE_HELP, moved_mask
 from territory.reporting.export import assignment_table
 from territory.reporting.text import md_escape
-from territory.ui import cached, maps, rebalance_charts, state
+from territory.ui import cached, state
 from territory.ui import scenarios as scenarios_ui
 from territory.ui.cached import frame_fingerprint
+from territory.ui.components import maps, rebalance_charts
 
 SETTINGS_KEY = "rebalance_settings"
 MANUAL_MOVES_KEY = "rebalance_manual_moves"

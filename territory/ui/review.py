@@ -30,9 +30,10 @@ from territory.planning.scenarios import ScenarioError, ScenarioStore, apply_to_
 from territory.reporting import colors as tcolors
 from territory.reporting.report import ReportInput, build_report
 from territory.reporting.text import chart_escape, chart_labels, md_escape
-from territory.ui import cached, charts, maps, state, widgets
+from territory.ui import cached, state
 from territory.ui.cached import labels_fingerprint
-from territory.ui.widgets import format_pct
+from territory.ui.components import charts, maps, widgets
+from territory.ui.components.widgets import format_pct
 
 FONT = {"family": "Source Sans Pro, sans-serif", "size": 13, "color": "#1c2430"}
 SETTINGS_EXTRA_KEY = "review_settings"  # in state.Settings.extra: the review settings survive page changes

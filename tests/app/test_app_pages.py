@@ -246,7 +246,7 @@ def _tiny_accounts(lat, lon, country="US"):
 
 
 def test_map_of_non_us_accounts_centres_on_them_without_state_outlines():
-    from territory.ui import maps
+    from territory.ui.components import maps
 
     accounts = _tiny_accounts([48.1, 52.5, 50.1, 53.6], [11.6, 13.4, 8.7, 10.0], country="DE")
     view = maps.build_account_map(accounts, accounts["territory_id"], states_geojson={"type": "FeatureCollection",
@@ -259,7 +259,7 @@ def test_map_of_non_us_accounts_centres_on_them_without_state_outlines():
 
 
 def test_map_samples_points_above_the_limit_and_says_so():
-    from territory.ui import maps
+    from territory.ui.components import maps
 
     rng = np.random.default_rng(0)
     accounts = _tiny_accounts(rng.uniform(30, 45, 500), rng.uniform(-120, -75, 500))
@@ -270,7 +270,7 @@ def test_map_samples_points_above_the_limit_and_says_so():
 
 
 def test_heatmap_sums_the_measure_per_hexagon():
-    from territory.ui import maps
+    from territory.ui.components import maps
 
     accounts = _tiny_accounts([40.0, 40.0001, 34.0], [-100.0, -100.0001, -118.0])
     accounts["workload_hours"] = [10.0, 5.0, 7.0]
@@ -330,7 +330,7 @@ def test_unmapping_a_suggested_column_on_the_data_page_sticks():
 
 
 def test_data_preview_columns_are_labelled_with_units(sample):
-    from territory.ui import widgets
+    from territory.ui.components import widgets
 
     config = widgets.schema_column_config(sample.accounts)
     assert config["revenue"]["label"] == "Revenue (USD/year)"
@@ -342,7 +342,7 @@ def test_data_preview_columns_are_labelled_with_units(sample):
 
 
 def test_map_legend_marks_territories_without_a_rep():
-    from territory.ui.maps import legend_html
+    from territory.ui.components.maps import legend_html
 
     territories = pd.DataFrame({schema.TERRITORY_ID: ["T01", "T21"], schema.REP_NAME: ["Laura Mitchell", pd.NA]})
     text = legend_html(["T01", "T21"], {"T01": "#1f77b4", "T21": "#ff7f0e"}, territories)

@@ -65,7 +65,7 @@ def hostile_ids() -> list[str]:
 
 
 def test_shared_charts_escape_territory_ids_and_industries():
-    from territory.ui import charts
+    from territory.ui.components import charts
 
     ids = hostile_ids()
     table = pd.DataFrame({schema.TERRITORY_ID: ids, schema.WORKLOAD_HOURS: [10.0, 12.0, 9.0, 11.0],
@@ -76,7 +76,7 @@ def test_shared_charts_escape_territory_ids_and_industries():
 
 
 def test_rebalance_charts_escape_ids_and_keep_raw_ids_for_the_selection():
-    from territory.ui import rebalance_charts as rbc
+    from territory.ui.components import rebalance_charts as rbc
 
     ids = hostile_ids()
     table = pd.DataFrame({schema.TERRITORY_ID: ids, "target": [10.0] * 4, "deviation_pct": [1.0, -2.0, 3.0, 0.0]})

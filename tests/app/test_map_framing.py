@@ -53,7 +53,7 @@ def test_rebalance_pair_shows_both_copies_whole():
 
 def test_a_stray_account_does_not_zoom_the_map_out():
     from territory.data.sample import load_sample
-    from territory.ui import maps
+    from territory.ui.components import maps
 
     accounts = load_sample().accounts
     lat, lon = accounts["latitude"].to_numpy(dtype=float), accounts["longitude"].to_numpy(dtype=float)
@@ -65,7 +65,8 @@ def test_a_stray_account_does_not_zoom_the_map_out():
 def test_state_outlines_are_the_land_of_the_accounts_without_far_islands():
     """Framed on every account, the Overview and review maps showed Puerto Rico in their corner."""
     from territory.data.sample import load_sample
-    from territory.ui import cached, maps
+    from territory.ui import cached
+    from territory.ui.components import maps
 
     states = cached.us_states_geojson()
 

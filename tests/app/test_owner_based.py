@@ -16,7 +16,7 @@ import pytest
 
 from territory.data import schema
 from territory.data.sample import load_sample
-from territory.ui import maps
+from territory.ui.components import maps
 from tests.app.apptest import open_page
 
 OWNERS = ["Laura Mitchell & Co", "Brian O'Brien", "Marcus Zimmerman", "Mei Quinn", "Derek Robinson",

@@ -17,7 +17,7 @@ from territory.data import schema
 from territory.data.sample import load_sample
 from territory.errors import InfeasibleError
 from territory.ui import rebalance as rb
-from territory.ui import rebalance_charts as rbc
+from territory.ui.components import rebalance_charts as rbc
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120.0

@@ -19,7 +19,8 @@ import pytest
 from territory.data import schema
 from territory.data.sample import load_sample
 from territory.reporting import colors as tcolors
-from territory.ui import charts, maps, state
+from territory.ui import state
+from territory.ui.components import charts, maps
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 N_LARGE = 100_000
@@ -171,7 +172,8 @@ def test_side_by_side_puts_after_east_of_before_in_one_deck(sample):
 
 def test_warm_overview_fills_the_cache_the_overview_reads(sample, monkeypatch):
     """Making a dataset active computes the Overview's table and scorecard with the Overview's own keys."""
-    from territory.ui import cached, widgets
+    from territory.ui import cached
+    from territory.ui.components import widgets
 
     calls = []
     real_table, real_score = cached._territory_table, cached._scorecard

@@ -46,7 +46,7 @@ def _shown_tooltip(page) -> dict | None:
 def test_review_map_tooltips_show_formatted_text_and_names_as_typed(streamlit_server, browser):
     from territory.data import schema
     from territory.data.sample import load_sample
-    from territory.ui import maps
+    from territory.ui.components import maps
 
     sample = load_sample()
     territories = sample.territories.copy()

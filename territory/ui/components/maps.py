@@ -36,8 +36,8 @@ import streamlit as st
 from territory.data import schema
 from territory.errors import DataError
 from territory.reporting import colors as tcolors
-from territory.ui import widgets
 from territory.ui.cached import us_states_geojson
+from territory.ui.components import widgets
 
 MAX_POINTS = 8_000
 """Above this many accounts the map draws a random sample of points (and says so)."""

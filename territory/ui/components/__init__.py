@@ -1,0 +1,1 @@
+"""Building blocks the pages share: maps, charts and widgets (pure figure builders where possible)."""
