@@ -658,6 +658,12 @@ class QuarterlyReview:
     notes: tuple[str, ...] = ()
     alignment_name: str = ""
     extra: dict = field(default_factory=dict)
+    quota_history: pd.DataFrame | None = None  # imported quotas, territory x quarter (USD), empty without a file
+
+    @property
+    def imported_quotas(self) -> int:
+        """How many territories are measured against an imported quota."""
+        return int((self.table["quota_source"] == "imported").sum())
 
     @property
     def has_bookings(self) -> bool:
@@ -673,6 +679,7 @@ TABLE_COLUMNS: tuple[str, ...] = (
     schema.POTENTIAL, schema.WORKLOAD_HOURS, "capacity_hours", "bookings_last_quarter",
     "bookings_previous_quarter", "qoq_pct", "bookings_year_ago", "yoy_pct", "trailing_4q", "penetration_pct",
     "quota_share_pct", "quota", "quota_vs_potential_pct", "quota_vs_last_pct", "backtest_quota", "attainment_pct",
+    "attainment_quota", "quota_source",
 )
 """Columns of :attr:`QuarterlyReview.table`, in order."""
 
@@ -691,12 +698,18 @@ def build_review(
     territories: pd.DataFrame | None = None,
     settings: ReviewSettings = ReviewSettings(),
     alignment_name: str = "",
+    quotas: pd.DataFrame | None = None,
 ) -> QuarterlyReview:
     """The quarterly review of one alignment: per-territory performance, quotas, flags and 80/20.
 
     ``labels``: see :func:`align_labels`. ``bookings`` may be empty or None: the table then has no
     performance columns filled (``has_bookings`` is False) and only the workload/geography flags.
+    ``quotas`` (territory_id, quarter, quota: ``territory.planning.quotas.load_quotas``): a territory
+    with an imported quota for the latest quarter is measured against it (``quota_source``
+    "imported"), the others against the rule's back-tested quota ("rule").
     """
+    from territory.planning.quotas import quota_notes, quota_table, quotas_for
+
     settings = settings.validate()
     aligned = align_labels(accounts, labels)
     bookings = _check_bookings(bookings)
@@ -745,6 +758,16 @@ def build_review(
                                    table[schema.CAPACITY_FTE])
     table["backtest_quota"] = backtest["backtest_quota"].reindex(ids).to_numpy(dtype=float)
     table["attainment_pct"] = backtest["attainment_pct"].reindex(ids).to_numpy(dtype=float)
+    imported = quotas_for(quotas, quarters[-1] if quarters else None, ids).to_numpy(dtype=float)
+    has_imported = np.isfinite(imported)
+    table["attainment_quota"] = np.where(has_imported, imported, table["backtest_quota"].to_numpy(dtype=float))
+    table["quota_source"] = np.where(has_imported, "imported", "rule")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["attainment_pct"] = np.where(
+            has_imported, np.where(imported > 0, table["bookings_last_quarter"] / imported * 100.0, np.nan),
+            table["attainment_pct"])
+    if quarters:
+        notes.extend(quota_notes(quotas, quarters[-1], ids))
     table = table.reset_index(drop=True).loc[:, list(TABLE_COLUMNS)]
     if not quarters:
         # Without bookings there is nothing to split or compare: keep the table, blank the quota.
@@ -771,6 +794,7 @@ def build_review(
         settings=settings,
         notes=tuple(notes),
         alignment_name=alignment_name,
+        quota_history=quota_table(quotas, ids),
     )
 
 
@@ -828,7 +852,9 @@ def display_table(review: QuarterlyReview) -> pd.DataFrame:
         "Quota / last bookings (%)": t["quota_vs_last_pct"],
         "Workload (h/yr)": t[schema.WORKLOAD_HOURS],
         "Capacity (h/yr)": t["capacity_hours"],
-        "Back-tested attainment (%)": t["attainment_pct"],
+        "Attainment (%)": t["attainment_pct"],
+        "Attainment quota (USD)": t["attainment_quota"],
+        "Quota source": t["quota_source"],
     })
 
 
@@ -945,11 +971,13 @@ def report_sections(
     territories: pd.DataFrame | None = None,
     settings: ReviewSettings = ReviewSettings(),
     alignment_name: str = "",
+    quotas: pd.DataFrame | None = None,
 ) -> list[tuple[str, str]]:
     """The quarterly review as ``ReportInput.extra_sections`` in one call (build + escape).
 
     >>> from territory.reporting.report import ReportInput  # doctest: +SKIP
     >>> ReportInput(accounts, labels, extra_sections=report_sections(accounts, labels, bookings))  # doctest: +SKIP
     """
-    review = build_review(accounts, labels, bookings, territories, settings, alignment_name=alignment_name)
+    review = build_review(accounts, labels, bookings, territories, settings, alignment_name=alignment_name,
+                          quotas=quotas)
     return review_sections_html(review)
