@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_balance_parser(commands)
     _add_scenario_parsers(commands)
     _add_routing_parsers(commands)
+    _add_forecast_parser(commands)
 
     return parser
 
@@ -560,6 +561,11 @@ def _add_scenario_parsers(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--bookings", metavar="FILE",
                         help="bookings file (account_id, quarter, amount) for the quarterly review section "
                              "(the sample's bookings when INPUT is omitted)")
+    report.add_argument("--quotas", metavar="FILE",
+                        help="quota file (territory_id or rep, quarter, quota): attainment against these quotas")
+    report.add_argument("--opportunities", metavar="FILE",
+                        help="opportunity export (Account ID, Amount, Close Date, Stage): closed-won bookings "
+                             "when --bookings is not given")
     report.add_argument("--title", default="Territory review", help="report title")
     report.add_argument("--tolerance", type=_tolerance, default=0.05, help="tolerance band shown (default 0.05)")
     report.add_argument("--db", metavar="PATH", help=db_help)
@@ -659,7 +665,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from territory.planning.scenarios import aligned_assignment
     from territory.reporting.report import ReportInput, build_report
 
-    _refuse_overwriting(args.output, args.input, args.reps, args.bookings, _db_path(args))
+    _refuse_overwriting(args.output, args.input, args.reps, args.bookings, args.quotas, args.opportunities,
+                        _db_path(args))
     accounts, territories = _load_balance_input(args)
     before = accounts[TERRITORY_ID] if TERRITORY_ID in accounts.columns else None
     after, reasons, params, name, messages = before, None, {}, "", []
@@ -674,22 +681,24 @@ def _cmd_report(args: argparse.Namespace) -> int:
             messages.append(diff.describe())
     if after is None:
         raise DataError("Nothing to report: the input has no territory_id column; pass --scenario NAME.")
-    bookings = None
-    if args.bookings:
-        from territory.data.io import load_bookings
+    bookings, _ = _load_review_bookings(args)
+    quotas = None
+    if args.quotas:
+        import pandas as pd
 
-        if not Path(args.bookings).is_file():
-            raise DataError(f"Cannot read {args.bookings}: no such file.")
-        bookings = load_bookings(args.bookings)
-    elif args.input is None:
-        from territory.data.sample import load_sample
+        from territory.planning.quotas import load_quotas
 
-        bookings = load_sample().bookings
+        known = territories if territories is not None else pd.DataFrame(
+            {TERRITORY_ID: accounts[TERRITORY_ID].dropna().astype(str).unique()})
+        loaded = load_quotas(_existing(args.quotas), territories=known)
+        _note_rejected("quota file", args.quotas, loaded.report)
+        quotas = loaded.quotas
     sections = []
     if bookings is not None and len(bookings):
         from territory.planning.review import report_sections
 
-        sections = report_sections(accounts, after, bookings, territories, alignment_name=name or "current")
+        sections = report_sections(accounts, after, bookings, territories, alignment_name=name or "current",
+                                   quotas=quotas)
     page = build_report(
         ReportInput(
             accounts=accounts, labels_after=after, labels_before=before if args.scenario else None,
@@ -961,6 +970,121 @@ def _cmd_export_crm(args: argparse.Namespace) -> int:
         raise DataError(f"Cannot write {args.output}: {error.strerror or error}") from None
     what = "changed accounts" if args.changed_only else "accounts"
     print(f"Wrote {export.accounts:,} {what} for {args.format} to {args.output}")
+    return EXIT_OK
+
+
+# --- review: bookings, quotas, opportunities, forecast -----------------------------------------
+
+
+def _existing(path_text: str):
+    from pathlib import Path
+
+    from territory.errors import DataError
+
+    if not Path(path_text).is_file():
+        raise DataError(f"Cannot read {path_text}: no such file.")
+    return Path(path_text)
+
+
+def _note_rejected(what: str, path_text: str, report) -> None:
+    """One line on stderr when a side file had rejected rows, with the first reason (--json keeps stdout clean)."""
+    if report.rows_rejected:
+        first = report.rejected[0]
+        print(f"note: {what} {path_text}: {report.rows_rejected:,} of {report.rows_read:,} rows rejected "
+              f"(e.g. row {first.row} {first.field}: {first.reason})", file=sys.stderr)
+
+
+def _load_review_bookings(args: argparse.Namespace):
+    """(bookings, opportunities): --bookings, else the closed-won of --opportunities, else the sample's
+    bookings when INPUT is omitted, else None."""
+    opportunities = None
+    if getattr(args, "opportunities", None):
+        from territory.planning.opportunities import load_opportunities
+
+        loaded = load_opportunities(_existing(args.opportunities))
+        _note_rejected("opportunity file", args.opportunities, loaded.report)
+        opportunities = loaded.opportunities
+    if args.bookings:
+        from territory.data.io import load_bookings
+
+        return load_bookings(_existing(args.bookings)), opportunities
+    if opportunities is not None:
+        from territory.planning.opportunities import bookings_or_won
+
+        return bookings_or_won(None, opportunities)[0], opportunities
+    if args.input is None:
+        from territory.data.sample import load_sample
+
+        return load_sample().bookings, None
+    return None, None
+
+
+# --- forecast -----------------------------------------------------------------------------------
+
+
+def _add_forecast_parser(commands: argparse._SubParsersAction) -> None:
+    forecast = commands.add_parser(
+        "forecast",
+        help="forecast next quarter's bookings per territory and region, with the backtest",
+        description="Forecast next quarter's bookings per territory and region with an 80%% interval, and "
+                    "backtest the forecast against last year's same quarter and the trailing 4-quarter mean.",
+    )
+    forecast.add_argument("input", nargs="?", metavar="INPUT",
+                          help="accounts file as for `check` (default: the built-in sample)")
+    forecast.add_argument("--bookings", metavar="FILE",
+                          help="bookings file (account_id, quarter, amount); the sample's when INPUT is omitted")
+    forecast.add_argument("--opportunities", metavar="FILE",
+                          help="opportunity export: its closed-won opportunities are the bookings when --bookings "
+                               "is not given")
+    forecast.add_argument("--reps", metavar="FILE", help="territories/reps file (regions for the regional forecast)")
+    forecast.add_argument("--json", action="store_true",
+                          help="print one JSON object: forecast, regions, backtest (wape, mape, coverage per method)")
+    _add_map_option(forecast)
+    forecast.set_defaults(handler=_cmd_forecast)
+
+
+def _usd(value) -> str:
+    number = float(value)
+    return f"${number:>13,.0f}" if number == number else f"{'n/a':>14}"
+
+
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    from territory.data.schema import TERRITORY_ID
+    from territory.errors import DataError
+    from territory.planning.forecast import METHOD_LABELS, forecast_bookings, summary_sentence
+    from territory.planning.review import bookings_by_territory
+
+    accounts, territories = _load_balance_input(args)
+    bookings, _ = _load_review_bookings(args)
+    if bookings is None or len(bookings) == 0:
+        raise DataError("No bookings to forecast: pass --bookings FILE (account_id, quarter, amount) or "
+                        "--opportunities FILE (closed-won opportunities).")
+    if TERRITORY_ID not in accounts.columns:
+        raise DataError("The accounts have no territory_id column: nothing to forecast per territory.")
+    by_quarter, notes = bookings_by_territory(accounts, accounts[TERRITORY_ID], bookings, territories)
+    result = forecast_bookings(by_quarter, territories)
+    if args.json:
+        import json
+
+        payload = result.to_dict()
+        payload["notes"] = notes + payload["notes"]
+        print(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+        return EXIT_OK
+    for note in notes + list(result.notes):
+        print(f"note: {note}")
+    if result.quarter is None:
+        return EXIT_OK
+    print(f"Forecast for {result.quarter} by {METHOD_LABELS[result.method].lower()} (USD, 80% interval):")
+    for _, row in result.regions.iterrows():
+        print(f"  {row['region']:<24} {_usd(row['value'])}  ({_usd(row['low'])} to {_usd(row['high'])})")
+    print()
+    for _, row in result.territories.iterrows():
+        print(f"  {row[TERRITORY_ID]:<24} {_usd(row['value'])}  ({_usd(row['low'])} to {_usd(row['high'])})")
+    print()
+    print(summary_sentence(result))
+    for _, row in result.scores.iterrows():
+        print(f"  {METHOD_LABELS[row['method']]:<40} WAPE {row['wape']:5.1f}%  MAPE {row['mape']:5.1f}%  "
+              f"80% interval coverage {row['coverage']:3.0f}%  ({int(row['forecasts']):,} forecasts)")
     return EXIT_OK
 
 
