@@ -72,6 +72,17 @@ bookings_file = u3.file_uploader(
     "Bookings (optional)", type=["csv", "txt", "xlsx"], key="data_bookings_file",
     help="Columns account_id, quarter (e.g. 2026Q3), amount (USD).",
 )
+v1, v2 = st.columns(2)
+quotas_file = v1.file_uploader(
+    "Quotas (optional)", type=["csv", "txt", "xlsx"], key="data_quotas_file",
+    help="Columns territory_id (or the rep's name), quarter (e.g. 2026Q3), quota (USD). Attainment on the "
+    "Quarterly review is then measured against these quotas.",
+)
+opportunities_file = v2.file_uploader(
+    "Opportunities (optional)", type=["csv", "txt", "xlsx"], key="data_opportunities_file",
+    help="A Salesforce Opportunity export (Account ID, Amount, Close Date, Stage) or HubSpot deals: the open "
+    "pipeline by stage, and closed-won bookings when no bookings file is given.",
+)
 if accounts_file is None:
     widgets.empty_state(
         "Upload an accounts file to see its column mapping and validation report. Each row needs an "
@@ -174,12 +185,30 @@ if bookings_file is not None:
     except DataError as err:
         st.error(f"Could not read **{md_escape(bookings_file.name)}**: {md_escape(err)}")
 
+quotas = opportunities = None
+if quotas_file is not None:
+    try:
+        loaded = cached.load_quotas_upload(quotas_file.getvalue(), quotas_file.name,
+                                           state.territories_for(result.accounts, territories))
+        quotas = loaded.quotas
+        widgets.side_file_report("Quota file", loaded.report, key="data_quotas_report")
+    except DataError as err:
+        st.error(f"Could not read **{md_escape(quotas_file.name)}**: {md_escape(err)}")
+if opportunities_file is not None:
+    try:
+        loaded = cached.load_opportunities_upload(opportunities_file.getvalue(), opportunities_file.name)
+        opportunities = loaded.opportunities
+        widgets.side_file_report("Opportunity file", loaded.report, key="data_opportunities_report")
+    except DataError as err:
+        st.error(f"Could not read **{md_escape(opportunities_file.name)}**: {md_escape(err)}")
+
 if report.rows_loaded == 0:
     st.warning("No row could be loaded: fix the mapping above or the file, then try again.")
     st.stop()
 if st.button(f"Use this dataset ({report.rows_loaded:,} accounts)", type="primary", key="data_use_upload"):
     with st.spinner("Preparing the pages..."):
-        active = state.set_dataset(result.accounts, territories, bookings, name=accounts_file.name, source="upload")
+        active = state.set_dataset(result.accounts, territories, bookings, name=accounts_file.name, source="upload",
+                                   quotas=quotas, opportunities=opportunities)
         # Fill the caches the first visits of Overview, Quarterly review and Rebalance read (1.5 to
         # 3.5 s each at 100,000 accounts).
         widgets.warm_overview(active, state.get_alignment())

@@ -10,6 +10,7 @@ from territory.errors import DataError, ParameterError
 from territory.planning.review import default_quota_total, display_table
 from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
+from territory.ui import forecast as fui
 from territory.ui import review as ui
 from territory.ui import state
 from territory.ui.components import maps, widgets
@@ -44,6 +45,7 @@ if not ui.has_bookings(dataset):
     st.subheader("Flags that need no bookings")
     st.caption(f"Workload, account counts and travel ({len(review.flags):,} flags).")
     st.dataframe(ui.flags_frame(review.flags), hide_index=True, width="stretch")
+    fui.pipeline_ui(dataset, chosen.labels, None)
     st.stop()
 
 try:
@@ -64,7 +66,7 @@ try:
 except ParameterError as error:
     st.error(md_escape(error))
     st.stop()
-for note in review.notes:
+for note in ([dataset.bookings_note] if dataset.bookings_note else []) + list(review.notes):
     st.caption(md_escape(note))
 
 table = review.table
@@ -87,24 +89,33 @@ with q_right:
                  width="stretch", height=340 if focus is None else "auto", column_config=ui.quota_config(nxt, latest),
                  key="review_quota_table")
 
-# --- performance over time ------------------------------------------------------------------------
-st.subheader("Bookings per territory and quarter")
+# --- performance over time and next quarter's forecast ----------------------------------------------
+forecast = fui.cached_forecast(dataset, chosen.labels, review)
+st.subheader("Bookings per territory and quarter" if focus is None else f"Bookings, quota and forecast of "
+             f"{md_escape(widgets.territory_choice(focus, reps.get(focus)))}")
+if focus is None:
+    st.plotly_chart(fui.small_multiples(review, forecast, colors, reps), width="stretch", key="review_trend")
+    st.caption("One panel per territory, each on its own USD scale (compare shapes, not heights; the table below "
+               "has the figures). Open circle: the forecast for the next quarter with its 80% interval"
+               + ("; dash: the imported quota." if review.imported_quotas else ".")
+               + " Pick a territory under Focus on territory to see it with its quota.")
+else:
+    st.plotly_chart(fui.focus_chart(review, forecast, colors, focus), width="stretch", key="review_trend")
+fui.forecast_ui(forecast, focus)
+st.subheader(f"Attainment {latest}")
 p_left, p_right = st.columns([3, 2])
 with p_left:
-    st.plotly_chart(ui.trend_chart(review.bookings, colors, focus), width="stretch", key="review_trend")
-with p_right:
     st.plotly_chart(ui.attainment_chart(table, colors, latest, focus), width="stretch", key="review_attainment")
-    st.caption(
-        f"No quotas are in the data, so attainment is measured against the quota this rule would have set "
-        f"for {latest} (same blend, data up to the quarter before, total = what the team booked in {latest}). "
-        "Dashed red line: quota met (100%); above it the territory booked more than its fair share."
-    )
+with p_right:
+    st.caption(md_escape(ui.attainment_note(review)))
 perf = ui.performance_frame(review)
 if focus is not None:
     perf = perf[perf["Territory"] == focus]
 st.dataframe(perf, hide_index=True, width="stretch", column_config=ui.performance_config(latest),
              height=min(36 * (len(perf) + 1) + 4, 760),
              key="review_performance_table")
+
+fui.pipeline_ui(dataset, chosen.labels, focus)
 
 # --- flags ----------------------------------------------------------------------------------------
 ui.flags_ui(flags_shown, settings, latest, focus)

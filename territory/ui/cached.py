@@ -16,6 +16,8 @@ read_upload(data, filename)                     -> raw DataFrame (all str) of an
 load_upload(data, filename, mapping)            -> territory.data.io.LoadResult
 load_territories_upload(data, filename)         -> territories DataFrame
 load_bookings_upload(data, filename)            -> bookings DataFrame
+load_quotas_upload(data, filename, territories) -> territory.planning.quotas.QuotaLoad
+load_opportunities_upload(data, filename)       -> territory.planning.opportunities.OpportunityLoad
 territory_table(fingerprint, accounts, labels, territories=None, balance_on="workload")
 scorecard(fingerprint, accounts, labels, previous=None, territories=None, balance_on="workload")
 cached_balance(fingerprint, accounts, params, territories=None) -> BalanceResult
@@ -112,6 +114,28 @@ def load_territories_upload(data: bytes, filename: str) -> pd.DataFrame:
 def load_bookings_upload(data: bytes, filename: str) -> pd.DataFrame:
     """``territory.data.io.load_bookings`` on an uploaded bookings file."""
     return load_bookings(data, filename=filename)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _quotas_upload(data: bytes, filename: str, territories_key: str, _territories: pd.DataFrame | None):
+    from territory.planning.quotas import load_quotas
+
+    return load_quotas(data, filename=filename, territories=_territories)
+
+
+def load_quotas_upload(data: bytes, filename: str, territories: pd.DataFrame | None):
+    """``territory.planning.quotas.load_quotas`` on an uploaded quota file (reps resolved by ``territories``)."""
+    from territory.ui.state import frame_fingerprint
+
+    return _quotas_upload(data, filename, frame_fingerprint(territories), territories)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_opportunities_upload(data: bytes, filename: str):
+    """``territory.planning.opportunities.load_opportunities`` on an uploaded opportunity export."""
+    from territory.planning.opportunities import load_opportunities
+
+    return load_opportunities(data, filename=filename)
 
 
 # --- metrics --------------------------------------------------------------------------------------

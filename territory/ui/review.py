@@ -84,15 +84,15 @@ def usd(value: Any) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _review(dataset_key: str, labels_key: str, settings: ReviewSettings, name: str,
-            _accounts, _labels, _bookings, _territories) -> QuarterlyReview:
-    return build_review(_accounts, _labels, _bookings, _territories, settings, alignment_name=name)
+            _accounts, _labels, _bookings, _territories, _quotas) -> QuarterlyReview:
+    return build_review(_accounts, _labels, _bookings, _territories, settings, alignment_name=name, quotas=_quotas)
 
 
 def cached_review(dataset: state.ActiveDataset, labels: pd.Series, settings: ReviewSettings,
                   name: str = "") -> QuarterlyReview:
     """``territory.planning.review.build_review`` cached on the dataset fingerprint, the labels and the settings."""
     return _review(dataset.fingerprint, labels_fingerprint(labels), settings, name,
-                   dataset.accounts, labels, dataset.bookings, dataset.territories)
+                   dataset.accounts, labels, dataset.bookings, dataset.territories, dataset.quotas)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -239,28 +239,6 @@ def quota_controls_ui(default_total: int, next_q: str | None) -> ReviewSettings:
 # --- charts ---------------------------------------------------------------------------------------
 
 
-def trend_chart(by_quarter: pd.DataFrame, colors: dict[str, str], focus: str | None = None,
-                height: int = 470) -> go.Figure:
-    """Bookings per territory and quarter: one line per territory in its colour (USD per quarter)."""
-    fig = go.Figure()
-    quarters = [str(q) for q in by_quarter.columns]
-    for tid, row in by_quarter.iterrows():
-        tid = str(tid)
-        faded = focus is not None and tid != focus
-        fig.add_scatter(
-            x=quarters, y=row.to_numpy(dtype=float), mode="lines+markers", name=chart_escape(tid),
-            line={"color": "#d0d0d0" if faded else colors.get(tid, tcolors.UNASSIGNED_COLOR),
-                  "width": 1.2 if faded else (3.5 if focus else 2)},
-            marker={"size": 4 if faded else 6},
-            opacity=0.7 if faded else 1.0,
-            hovertemplate=f"<b>{chart_escape(tid)}</b> %{{x}}: $%{{y:,.0f}}<extra></extra>",
-        )
-    fig.update_xaxes(title_text="Quarter", type="category")
-    fig.update_yaxes(title_text="Bookings (USD per quarter)", tickprefix="$", tickformat="~s", rangemode="tozero")
-    fig.update_layout(legend={"title": {"text": "Territory"}})
-    return _layout(fig, height)
-
-
 def quota_chart(table: pd.DataFrame, colors: dict[str, str], latest_q: str | None, next_q: str | None,
                 focus: str | None = None, height: int = 340) -> go.Figure:
     """Suggested quota per territory (bars, territory colours) with the latest quarter's bookings (markers)."""
@@ -288,7 +266,7 @@ def quota_chart(table: pd.DataFrame, colors: dict[str, str], latest_q: str | Non
 
 def attainment_chart(table: pd.DataFrame, colors: dict[str, str], latest_q: str | None,
                      focus: str | None = None, height: int = 360) -> go.Figure:
-    """Back-tested attainment (% of the quota the rule would have set) per territory, 100% line."""
+    """Attainment (% of the imported quota, else of the quota the rule would have set) per territory, 100% line."""
     ids = table[schema.TERRITORY_ID].astype(str).tolist()
     attainment = table["attainment_pct"].to_numpy(dtype=float)
     bar_colors = [colors.get(t, tcolors.UNASSIGNED_COLOR) if focus in (None, t) else "#dddddd" for t in ids]
@@ -296,7 +274,7 @@ def attainment_chart(table: pd.DataFrame, colors: dict[str, str], latest_q: str 
     fig.add_bar(
         x=chart_labels(ids), y=attainment, marker_color=bar_colors, name=f"Attainment {latest_q or ''}",
         customdata=np.c_[table["bookings_last_quarter"].to_numpy(dtype=float),
-                         table["backtest_quota"].to_numpy(dtype=float)],
+                         table["attainment_quota"].to_numpy(dtype=float)],
         hovertemplate="<b>%{x}</b><br>booked $%{customdata[0]:,.0f} of $%{customdata[1]:,.0f}"
         " (%{y:.0f}%)<extra></extra>",
         showlegend=False,
@@ -482,7 +460,7 @@ def performance_frame(review: QuarterlyReview) -> pd.DataFrame:
         "YoY": t["yoy_pct"].round(1) + 0.0,
         "Trailing 4Q": t["trailing_4q"].round(0), "Potential": t[schema.POTENTIAL].round(0),
         "Penetration": t["penetration_pct"],
-        "Attainment": t["attainment_pct"],
+        "Attainment": t["attainment_pct"], "Quota source": t["quota_source"],
     }), ["Rep"])
 
 
@@ -496,8 +474,26 @@ def performance_config(latest_q: str | None) -> dict:
         "Potential": nc("Potential (USD/yr)", format="localized"),
         "Penetration": nc("Penetration (%)", format="%.1f%%"),
         "Attainment": nc(f"Attainment {latest_q} (%)", format="%.0f%%",
-                         help=f"Bookings in {latest_q} as % of the quota the rule would have set for it."),
+                         help=f"Bookings in {latest_q} as % of its imported quota, or of the quota the rule would "
+                         "have set for it (Quota source)."),
+        "Quota source": st.column_config.TextColumn("Quota source", help="imported: from the quota file; rule: "
+                                                    "the quota this page's rule would have set."),
     }
+
+
+def attainment_note(review: QuarterlyReview) -> str:
+    """What the attainment is measured against: imported quotas, the rule's, or both."""
+    latest, imported, n = review.latest_quarter, review.imported_quotas, len(review.table)
+    rule = (f"the quota this page's rule would have set for {latest} (same blend, data up to the quarter before, "
+            f"total = what the team booked in {latest})")
+    if imported == n:
+        text = f"Attainment is measured against the imported {latest} quotas of all {n:,} territories."
+    elif imported:
+        text = (f"Attainment is measured against the imported {latest} quota for {imported:,} of {n:,} territories "
+                f"and against {rule} for the others (Quota source in the table).")
+    else:
+        text = f"No quota file gives {latest} quotas, so attainment is measured against {rule}."
+    return text + " Dashed red line: quota met (100%)."
 
 
 def quota_frame(review: QuarterlyReview) -> pd.DataFrame:
@@ -531,8 +527,12 @@ def kpis_ui(review: QuarterlyReview, focus: str | None) -> pd.DataFrame:
     potential = float(shown[schema.POTENTIAL].sum())
     flags = review.flags if focus is None else review.flags[review.flags[schema.TERRITORY_ID] == focus]
     k = st.columns(5)
-    k[0].metric(f"Quota total {nxt} (USD)", usd(review.quota_total),
-                help="Exactly the sum of the territory quotas below (whole dollars), for the whole team.")
+    if focus is None:
+        k[0].metric(f"Quota total {nxt} (USD)", usd(review.quota_total),
+                    help="Exactly the sum of the territory quotas below (whole dollars), for the whole team.")
+    else:
+        k[0].metric(f"Quota {md_escape(focus)} {nxt} (USD)", usd(shown["quota"].sum()),
+                    help=f"This territory's share of the team total {usd(review.quota_total)}.")
     k[1].metric(f"Bookings {latest} (USD)", usd(booked),
                 delta=f"{(booked / previous - 1) * 100:+.1f}% QoQ" if previous > 0 else None)
     k[2].metric("YoY growth (%)", format_pct((booked / year_ago - 1) * 100) if year_ago > 0 else "-",

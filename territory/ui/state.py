@@ -58,6 +58,9 @@ class ActiveDataset:
     bookings: pd.DataFrame
     fingerprint: str
     source: str = "sample"  # "sample" or "upload"
+    quotas: pd.DataFrame | None = None  # imported quotas (territory_id, quarter, quota), None without a file
+    opportunities: pd.DataFrame | None = None  # CRM opportunities (territory.planning.opportunities), or None
+    bookings_note: str | None = None  # where the bookings came from, when not from a bookings file
 
 
 @dataclass(frozen=True)
@@ -205,13 +208,19 @@ def set_dataset(
     *,
     name: str,
     source: str = "upload",
+    quotas: pd.DataFrame | None = None,
+    opportunities: pd.DataFrame | None = None,
 ) -> ActiveDataset:
     """Make a dataset active and reset the alignment to its own ``territory_id`` column.
 
-    Saved results of other datasets stay in the session but are hidden by :func:`saved_results`.
+    Without bookings, the closed-won ``opportunities`` are the bookings. Saved results of other
+    datasets stay in the session but are hidden by :func:`saved_results`.
     """
+    from territory.planning.opportunities import bookings_or_won
+
     accounts = accounts.reset_index(drop=True)
     territories = territories_for(accounts, territories)
+    bookings, note = bookings_or_won(bookings, opportunities)
     if bookings is None:
         bookings = pd.DataFrame({c: pd.Series(dtype="string") for c in schema.BOOKING_COLUMNS})
     dataset = ActiveDataset(
@@ -219,8 +228,11 @@ def set_dataset(
         accounts=accounts,
         territories=territories,
         bookings=bookings,
-        fingerprint=frame_fingerprint(accounts, territories, bookings),
+        fingerprint=frame_fingerprint(accounts, territories, bookings, quotas, opportunities),
         source=source,
+        quotas=quotas,
+        opportunities=opportunities,
+        bookings_note=note,
     )
     st.session_state[DATASET_KEY] = dataset
     reset_alignment()

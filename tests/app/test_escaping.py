@@ -94,16 +94,35 @@ def test_rebalance_charts_escape_ids_and_keep_raw_ids_for_the_selection():
     assert "%{customdata" not in figure.data[0].hovertemplate  # ...which are never drawn
 
 
+def assert_review_trend_charts_escape(ids: list[str]) -> None:
+    """Small multiples, the focused territory with its imported quota and forecast, and the pipeline by stage."""
+    from territory.planning.forecast import forecast_bookings
+    from territory.review import build_review
+    from territory.ui import forecast as forecast_ui
+
+    quarters = ["2024Q4", "2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1", "2026Q2", "2026Q3"]
+    accounts = pd.DataFrame({schema.ACCOUNT_ID: [f"a{i}" for i in range(4)], schema.TERRITORY_ID: ids})
+    bookings = pd.DataFrame({schema.ACCOUNT_ID: [f"a{i}" for i in range(4) for _ in quarters],
+                             schema.QUARTER: quarters * 4, schema.AMOUNT: [100.0 + i for i in range(32)]})
+    quotas = pd.DataFrame({schema.TERRITORY_ID: ids, schema.QUARTER: "2026Q3", "quota": 150.0})
+    review = build_review(accounts, accounts[schema.TERRITORY_ID], bookings, quotas=quotas)
+    forecast = forecast_bookings(review.bookings)
+    assert_no_live_tag(forecast_ui.small_multiples(review, forecast, {}, {ids[1]: IMAGE}))
+    assert_no_live_tag(forecast_ui.focus_chart(review, forecast, {}, ids[0]))
+    pipeline = pd.DataFrame({schema.TERRITORY_ID: ids, "stage": [ANCHOR, IMAGE, LINK, "Open"],
+                             "opportunities": [1] * 4, "amount": [10.0] * 4})
+    assert_no_live_tag(forecast_ui.pipeline_chart(pipeline))
+
+
 def test_review_and_scenario_charts_escape_ids():
     from territory.ui import review as review_ui
     from territory.ui import scenarios as scenarios_ui
 
     ids = hostile_ids()
-    by_quarter = pd.DataFrame([[1.0, 2.0]] * 4, index=ids, columns=["2026Q1", "2026Q2"])
-    assert_no_live_tag(review_ui.trend_chart(by_quarter, {}, focus=ids[0]))
+    assert_review_trend_charts_escape(ids)
     table = pd.DataFrame({schema.TERRITORY_ID: ids, "quota": [1.0] * 4, "quota_share_pct": [25.0] * 4,
                           "quota_vs_last_pct": [100.0] * 4, "bookings_last_quarter": [1.0] * 4,
-                          "attainment_pct": [90.0] * 4, "backtest_quota": [1.0] * 4})
+                          "attainment_pct": [90.0] * 4, "attainment_quota": [1.0] * 4})
     assert_no_live_tag(review_ui.quota_chart(table, {}, "2026Q2", "2026Q3"))
     assert_no_live_tag(review_ui.attainment_chart(table, {}, "2026Q2"))
     curves = pd.DataFrame({"scope": [ids[0], ids[0], "All accounts", "All accounts"],

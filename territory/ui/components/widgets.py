@@ -284,3 +284,18 @@ def data_notes(accounts: pd.DataFrame, counted: Sequence[str] | None = None, key
         text_col.caption(f":material/info: {estimate_text(shares)}")
         with rule_col.popover("The rule", icon=":material/function:", key=f"{key}_estimate_rule"):
             st.markdown(RULE_MARKDOWN)
+
+
+def side_file_report(label: str, report, key: str) -> None:
+    """One line of counts for a quota or opportunity file, and its rejected rows and warnings (row,
+    field, reason) in an expander: rows read = loaded + rejected."""
+    st.caption(f"{md_escape(label)}: {report.rows_read:,} rows read, {report.rows_loaded:,} loaded, "
+               f"{report.rows_rejected:,} rejected, {len(report.warnings):,} warnings. "
+               + " ".join(md_escape(n) for n in report.notes))
+    issues = [("rejected", i) for i in report.rejected] + [("warning", i) for i in report.warnings]
+    if issues:
+        with st.expander(f"{md_escape(label)}: rejected rows and warnings ({len(issues):,})",
+                         expanded=bool(report.rows_rejected)):
+            st.dataframe(pd.DataFrame([{"row": i.row, "kind": kind, "id": i.account_id, "field": i.field,
+                                        "reason": i.reason} for kind, i in issues]),
+                         hide_index=True, width="stretch", key=key)
