@@ -207,10 +207,10 @@ def scores_frame(forecast: BookingsForecast) -> pd.DataFrame:
 def scores_config() -> dict:
     nc = st.column_config.NumberColumn
     return {
-        "Method": st.column_config.TextColumn("Method", width="medium"),
+        "Method": st.column_config.TextColumn("Method", width="small"),
         "WAPE": nc("WAPE (%)", format="%.1f%%", help="sum |actual - forecast| / sum |actual|: lower is better."),
         "MAPE": nc("MAPE (%)", format="%.1f%%", help="mean |actual - forecast| / |actual| over non-zero actuals."),
-        "Coverage": nc("80% interval coverage (%)", format="%.0f%%",
+        "Coverage": nc("80% coverage (%)", format="%.0f%%",
                        help="Share of the backtest's actuals inside the method's 80% interval (80% is right)."),
         "Forecasts": nc("Forecasts", format="localized", help="Territory-quarters forecast in the backtest."),
     }
@@ -272,7 +272,7 @@ def forecast_ui(forecast: BookingsForecast, focus: str | None) -> None:
     st.markdown(md_escape(summary_sentence(forecast)))
     for note in forecast.notes:
         st.caption(md_escape(note))
-    left, right = st.columns([5, 6])
+    left, right = st.columns([1, 1])
     with left:
         if focus is None:
             st.dataframe(regions_frame(forecast), hide_index=True, width="stretch", key="review_forecast_regions",
