@@ -24,10 +24,11 @@ Definitions (units in brackets; also in docs/review.md)
   (largest-remainder rounding: round down, then hand the leftover dollars to the largest fractions).
 * **quota / potential** [%]: quota / (potential / 4) x 100, the quota against one quarter of the
   wallet; **quota / last bookings** [%]: quota / bookings of the latest quarter x 100.
-* **back-tested attainment** [%]: the data hold no historical quotas, so attainment is measured
-  against the quota the same rule would have set for the latest quarter (same weight, using only
-  data up to the quarter before, total = what the team actually booked in it): 100% means the
-  territory booked exactly its fair share.
+* **attainment** [%]: the latest quarter's bookings / the territory's imported quota for it
+  (``build_review(quotas=...)``, ``quota_source`` "imported"); without one, against the quota the
+  same rule would have set for the latest quarter (same weight, using only data up to the quarter
+  before, total = what the team actually booked in it; "rule"): 100% means the territory booked
+  exactly its fair share.
 
 Flags (thresholds are :class:`ReviewSettings` fields; a flag needs the value strictly beyond the
 threshold, so a value exactly at it does not flag):
