@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from territory.sample import load_sample
+from territory.data.sample import load_sample
 
 QUARTER_END = {"1": "3/15", "2": "6/14", "3": "9/15", "4": "12/15"}
 

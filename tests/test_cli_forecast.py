@@ -8,9 +8,9 @@ import json
 import pytest
 
 from territory.cli import main
+from territory.data.sample import load_sample
 from territory.planning.forecast import forecast_bookings
-from territory.review import bookings_by_territory
-from territory.sample import load_sample
+from territory.planning.review import bookings_by_territory
 from tests.crm_files import opportunity_export
 
 

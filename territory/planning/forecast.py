@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from territory import schema
+from territory.data import schema
 
 LEVEL = 0.8
 SEASON = 4  # quarters per year
@@ -245,7 +245,7 @@ def backtest_forecasts(by_quarter: pd.DataFrame, level: float = LEVEL) -> pd.Dat
     """Rolling origin: every quarter from position ``MIN_HISTORY`` on, forecast by each method from the
     quarters before it only. Columns: territory_id, quarter, actual, then ``<method>``,
     ``<method>_low``, ``<method>_high`` for each method (USD)."""
-    from territory.review import quarter_index
+    from territory.planning.review import quarter_index
 
     values = by_quarter.to_numpy(dtype=float)
     quarters = [str(q) for q in by_quarter.columns]
@@ -281,8 +281,8 @@ def forecast_bookings(
     by_quarter: pd.DataFrame, territories: pd.DataFrame | None = None, level: float = LEVEL
 ) -> BookingsForecast:
     """Next quarter's bookings per territory and region (``by_quarter``: territory x quarter, USD, as
-    ``territory.review.bookings_by_territory`` makes it), with the backtest and the method shown."""
-    from territory.review import next_quarter, quarter_index
+    ``territory.planning.review.bookings_by_territory`` makes it), with the backtest and the method shown."""
+    from territory.planning.review import next_quarter, quarter_index
 
     ids = [str(i) for i in by_quarter.index]
     quarters = [str(q) for q in by_quarter.columns]

@@ -17,8 +17,8 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
-from territory import schema
-from territory.io import LoadReport, parse_flag, parse_money
+from territory.data import schema
+from territory.data.io import LoadReport, parse_flag, parse_money
 from territory.planning.records import RowLedger, blank_rows, parse_dates, quote, read_mapped
 
 OPPORTUNITY_ID = "opportunity_id"
@@ -204,7 +204,7 @@ def pipeline_by_territory(
     Open opportunities of accounts not in the dataset or without a territory are left out and counted
     in ``notes``.
     """
-    from territory.review import align_labels
+    from territory.planning.review import align_labels
 
     columns = [schema.TERRITORY_ID, STAGE, "opportunities", schema.AMOUNT]
     if opportunities is None or len(opportunities) == 0:

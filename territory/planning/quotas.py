@@ -17,8 +17,8 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from territory import schema
-from territory.io import LoadReport, parse_money
+from territory.data import schema
+from territory.data.io import LoadReport, parse_money
 from territory.planning.records import RowLedger, blank_rows, quarters_of, quote, read_mapped
 
 QUOTA = "quota"

@@ -1,7 +1,7 @@
 """Shared plumbing of the quota and opportunity imports: columns mapped like the accounts import, and
 every row accounted for (rows read = loaded + rejected), each rejection naming its row and field.
 
-The accounts importer (``territory.io``) does the reading (encoding, delimiter, XLSX) and the name
+The accounts importer (``territory.data.io``) does the reading (encoding, delimiter, XLSX) and the name
 matching; this module only adds the per-row bookkeeping that small planning files need.
 """
 
@@ -15,8 +15,8 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
+from territory.data.io import LoadReport, RowIssue, _as_text_frame, _resolve_mapping, _suggest, read_table
 from territory.errors import DataError
-from territory.io import LoadReport, RowIssue, _as_text_frame, _resolve_mapping, _suggest, read_table
 
 
 @dataclass(frozen=True)

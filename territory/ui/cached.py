@@ -36,6 +36,8 @@ from territory.balance import balance as run_balance
 from territory.data import sample, schema
 from territory.data.io import load_accounts, load_bookings, load_territories, read_table
 from territory.planning import metrics
+from territory.planning.opportunities import load_opportunities
+from territory.planning.quotas import load_quotas
 
 
 def frame_fingerprint(*objects: pd.DataFrame | pd.Series | None) -> str:
@@ -118,23 +120,17 @@ def load_bookings_upload(data: bytes, filename: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _quotas_upload(data: bytes, filename: str, territories_key: str, _territories: pd.DataFrame | None):
-    from territory.planning.quotas import load_quotas
-
     return load_quotas(data, filename=filename, territories=_territories)
 
 
 def load_quotas_upload(data: bytes, filename: str, territories: pd.DataFrame | None):
     """``territory.planning.quotas.load_quotas`` on an uploaded quota file (reps resolved by ``territories``)."""
-    from territory.ui.state import frame_fingerprint
-
     return _quotas_upload(data, filename, frame_fingerprint(territories), territories)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def load_opportunities_upload(data: bytes, filename: str):
     """``territory.planning.opportunities.load_opportunities`` on an uploaded opportunity export."""
-    from territory.planning.opportunities import load_opportunities
-
     return load_opportunities(data, filename=filename)
 
 

@@ -14,18 +14,19 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from territory import schema
+from territory.data import schema
 from territory.planning.forecast import (
     METHODS,
     BookingsForecast,
     forecast_bookings,
 )
 from territory.planning.opportunities import pipeline_by_territory, stage_order
-from territory.review import QuarterlyReview
-from territory.ui import colors as tcolors
-from territory.ui import state, widgets
-from territory.ui.state import labels_fingerprint
-from territory.ui.text import chart_escape
+from territory.planning.review import QuarterlyReview
+from territory.reporting import colors as tcolors
+from territory.reporting.text import chart_escape
+from territory.ui import state
+from territory.ui.cached import labels_fingerprint
+from territory.ui.components import widgets
 
 FONT = {"family": "Source Sans Pro, sans-serif", "size": 12, "color": "#1c2430"}
 MAX_PANELS = 60
@@ -262,7 +263,7 @@ def forecast_ui(forecast: BookingsForecast, focus: str | None) -> None:
     """The forecast section: the backtest in one sentence, the regions (or the focused territory), the
     methods' scores, and every territory's forecast in an expander."""
     from territory.planning.forecast import summary_sentence
-    from territory.ui.text import md_escape
+    from territory.reporting.text import md_escape
 
     if forecast.quarter is None:
         for note in forecast.notes:
@@ -294,7 +295,7 @@ def forecast_ui(forecast: BookingsForecast, focus: str | None) -> None:
 
 def pipeline_ui(dataset: state.ActiveDataset, labels: pd.Series, focus: str | None) -> None:
     """Open pipeline by stage per territory, when the dataset has opportunities."""
-    from territory.ui.text import md_escape
+    from territory.reporting.text import md_escape
 
     if dataset.opportunities is None or len(dataset.opportunities) == 0:
         return

@@ -97,7 +97,7 @@ def test_rebalance_charts_escape_ids_and_keep_raw_ids_for_the_selection():
 def assert_review_trend_charts_escape(ids: list[str]) -> None:
     """Small multiples, the focused territory with its imported quota and forecast, and the pipeline by stage."""
     from territory.planning.forecast import forecast_bookings
-    from territory.review import build_review
+    from territory.planning.review import build_review
     from territory.ui import forecast as forecast_ui
 
     quarters = ["2024Q4", "2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1", "2026Q2", "2026Q3"]

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory import schema
+from territory.data import schema
+from territory.data.sample import load_sample
 from territory.planning.opportunities import bookings_or_won, opportunities_from_table
-from territory.review import build_review
-from territory.sample import load_sample
+from territory.planning.review import build_review
 from tests.app.apptest import open_page
 from tests.crm_files import opportunity_export
 

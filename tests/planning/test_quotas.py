@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory import review as R
 from territory.errors import DataError
+from territory.planning import review as R
 from territory.planning.quotas import load_quotas, quota_table
 
 TERRITORIES = pd.DataFrame({"territory_id": ["T1", "T2", "T3"], "rep_name": ["Ann Lee", "Bo Chen", "Bo Chen"]})
