@@ -42,6 +42,10 @@ CUT_ROUNDS = 6
 """Re-solves with the moves that cut an account off its territory undone (what is still apart
 after these is joined by the contiguity steps)."""
 
+KEEP_PENALTY = 100.0
+"""Where the band cannot let every account that must leave go, one that stays costs this many
+moves (per unit of load): a chain of up to a hundred border moves to make room for it comes first."""
+
 MARGIN = 0.9
 """A move lands within this share of the receiving territory's reach (its centre and radius move
 a little with the accounts it gains)."""
@@ -69,30 +73,47 @@ def bring_near(problem: Problem, graph, labels: np.ndarray, leave: np.ndarray, s
     m = members.size
     # an account that must leave but touches no other territory waits for the layer around it
     leaves = leave[members]
-    # candidates: its territory (unless it is far there), today's territory, the territories it
-    # touches; each only where the account is near that territory's centre, or back home
+    # candidates: its territory, today's territory, the territories it touches: each but its own
+    # only where the account lands near that territory's centre, or back home
     cand = np.column_stack([labels[members], problem.current[members], touching[members]])
     safe = np.where(cand >= 0, cand, 0)
     distance = unit_km(problem.xyz[members][:, None, :], centres[safe])
     home = cand == problem.current[members][:, None]
     ok = (cand >= 0) & ((distance <= reach[safe]) | home)
-    ok[:, 0] &= ~leaves | home[:, 0]
+    # an account beyond the margin of its own territory's reach leaves too where the band lets
+    # every such account go (the centre moves with the accounts the round hands over)
+    margin = ~ok[:, 0]
+    ok[:, 0] = True
     cand = _dedupe(np.where(ok, cand, -1))
-    nowhere = (cand < 0).all(axis=1)  # nowhere near to go: it stays
-    cand[nowhere, 0] = labels[members[nowhere]]
     # leaving the territory it holds now costs more than any travel could save
     staying_bonus = _stay_bonus(problem, members, cand, centres, scale)
     position = np.full(labels.size, -1, dtype=np.int64)
     position[members] = np.arange(m)
     apart_before, _ = stray_accounts(problem, graph, labels)
     src, dst = graph_edges(graph)
-    for _ in range(CUT_ROUNDS):
+    forced = True
+    for _ in range(CUT_ROUNDS + 1):
+        # an account that must leave may not stay; when the band cannot be met that way, it may, at
+        # a price far above any chain of moves that makes room for it (only the band keeps it)
+        staying = cand == labels[members][:, None]
+        away = labels[members] != problem.current[members]
+        kept = staying & (leaves & away)[:, None]
+        extra = staying_bonus * (~staying + KEEP_PENALTY * kept)
+        allowed = cand
+        if forced:
+            allowed = np.where(staying & ((leaves | margin) & away)[:, None], -1, cand)
+            stuck = (allowed < 0).all(axis=1)  # nowhere near to go: it stays
+            allowed[stuck, 0] = labels[members[stuck]]
         try:
-            out, excess = assign_accounts(problem, members, cand, labels, centres, scale, problem.regions,
-                                          extra_cost=staying_bonus * (cand != labels[members][:, None]), quick=True)
+            out, excess = assign_accounts(problem, members, allowed, labels, centres, scale, problem.regions,
+                                          extra_cost=extra, quick=True)
         except LimitsInfeasible:
-            return None
-        if excess.sum() > 1e-9 and outside_band(problem, out).sum() > outside_band(problem, labels).sum() + 1e-9:
+            out, excess = None, None
+        if out is None or (excess.sum() > 1e-9
+                           and outside_band(problem, out).sum() > outside_band(problem, labels).sum() + 1e-9):
+            if forced:
+                forced = False
+                continue
             return None
         cut, _ = stray_accounts(problem, graph, out)
         cut &= ~apart_before
@@ -116,7 +137,7 @@ def bring_near(problem: Problem, graph, labels: np.ndarray, leave: np.ndarray, s
                 return out
             leave = leave.copy()
             leave[follow] = True
-            cand[rows] = np.where(cand[rows] == labels[follow][:, None], -1, cand[rows])
+            leaves[rows] = True
             continue
         rows = position[culprits]
         cand[rows] = -1
