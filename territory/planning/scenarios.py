@@ -650,8 +650,10 @@ def scenario_to_bytes(scenario: Scenario) -> bytes:
 
 
 _NOT_A_SCENARIO_FILE = "export one with 'python -m territory scenario export NAME --output FILE.zip'"
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error)
-"""What zipfile raises on a damaged archive or a compression method it lacks."""
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error,
+               UnicodeDecodeError)
+"""What zipfile raises on a damaged archive or a compression method it lacks (a member name flagged
+UTF-8 that is not: UnicodeDecodeError)."""
 
 
 class _BoundedReader(io.RawIOBase):

@@ -613,6 +613,16 @@ JSON_VALUES = st.recursive(
 )
 
 
+def test_a_member_name_flagged_utf8_that_is_not_raises_scenario_error() -> None:
+    """Found by the property test below: zipfile decodes such a name itself (UnicodeDecodeError)."""
+    data = bytearray(VALID_FILE)
+    entry = data.find(b"PK\x01\x02")  # the first central directory entry
+    data[entry + 9] |= 0x08  # general purpose flag bit 11: the name is UTF-8
+    data[entry + 46] = 0x80  # its first byte cannot start a UTF-8 character
+    with pytest.raises(ScenarioError):
+        scenario_from_bytes(bytes(data))
+
+
 @settings(max_examples=150, deadline=None)
 @given(damage=st.lists(st.tuples(st.integers(0, len(VALID_FILE) - 1), st.integers(0, 255)), min_size=1, max_size=12),
        cut=st.none() | st.integers(0, len(VALID_FILE)))
