@@ -232,7 +232,7 @@ class Row:
     spread: str = ""
 
 
-class RunFailed(Exception):
+class RunFailedError(Exception):
     """A run crashed; the table shows its last error line instead of numbers."""
 
 
@@ -260,11 +260,11 @@ def _run_child(
         try:
             completed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise RunFailed(f"timed out after {timeout:.0f} s") from None
+            raise RunFailedError(f"timed out after {timeout:.0f} s") from None
         if completed.returncode != 0:
             lines = completed.stderr.strip().splitlines() or [f"exit code {completed.returncode}"]
             print(f"{method} N={n} K={k} failed:\n{completed.stderr[-3000:]}", file=sys.stderr)
-            raise RunFailed(lines[-1][:120])
+            raise RunFailedError(lines[-1][:120])
         facts = json.loads(completed.stdout.strip().splitlines()[-1])
         return np.load(out), facts
 
@@ -320,6 +320,105 @@ def _pairs(sizes: tuple[int, ...], ks: tuple[int, ...], extra: bool) -> list[tup
     if extra:
         pairs += [p for p in EXTRA_PAIRS if p[0] in sizes and p not in pairs]
     return sorted(pairs)
+
+
+def _oracle_section(args: argparse.Namespace, out) -> None:
+    """The quality oracle: the engine against an exact p-median MIP on a small instance."""
+    oracle_accounts = generate_accounts(args.oracle_n, seed=args.seed)
+    cost, mip_labels, mip_seconds, status = p_median_mip(oracle_accounts, args.oracle_k)
+    from territory.geo import delaunay_neighbors
+
+    adjacency = delaunay_neighbors(oracle_accounts["latitude"], oracle_accounts["longitude"])
+    mip_q = quality(oracle_accounts, mip_labels, adjacency)
+    w_total = oracle_accounts["workload_hours"].sum()
+    print(
+        f"\nQuality oracle: N={args.oracle_n}, K={args.oracle_k}, exact p-median MIP with the +/-5% "
+        f"workload band (HiGHS via highspy, {status}, {mip_seconds:.1f} s). Each engine territory is "
+        "scored from its best median, exactly like the MIP.\n",
+        file=out,
+    )
+    print("| solution | workload-weighted km to median | gap % | max deviation % | fragmented |", file=out)
+    print("|---|---:|---:|---:|---:|", file=out)
+    print(
+        f"| exact MIP | {cost / w_total:,.2f} | 0.00 | {mip_q.max_deviation_pct:.2f} | {mip_q.fragmented} |",
+        file=out,
+    )
+    for compactness in (0.5, 1.0):
+        engine = _engine(oracle_accounts, args.oracle_k, args.seed, compactness=compactness)
+        engine_labels = engine.assignment["territory_id"].astype(str).to_numpy()
+        engine_cost = p_median_cost(oracle_accounts, engine_labels)
+        engine_q = quality(oracle_accounts, engine_labels, adjacency)
+        gap = 100.0 * (engine_cost / cost - 1.0) if cost > 0 else float("nan")
+        print(
+            f"| territory engine, compactness {compactness:.1f} ({engine.seconds:.2f} s) | "
+            f"{engine_cost / w_total:,.2f} | {gap:.2f} | {engine_q.max_deviation_pct:.2f} | "
+            f"{engine_q.fragmented} |",
+            file=out,
+            flush=True,
+        )
+
+
+def _focus_section(args: argparse.Namespace, sizes, ks, data, out) -> None:
+    """Industry focus: cost in travel against concentration, one row per focus setting."""
+    from territory.planning.industry import industry_concentration
+
+    focus_n = args.focus_n or (max(sizes) if args.quick else 10_000)
+    focus_k = args.focus_k or (min(ks) if args.quick else 25)
+    accounts, adjacency = data(focus_n)
+    print(
+        f"\nIndustry focus: cost in travel vs concentration (N={focus_n:,}, K={focus_k}; "
+        "HHI and top-industry share by workload, averaged over territories).\n",
+        file=out,
+    )
+    print(
+        "| industry focus | seconds | weighted mean distance km | distance vs focus 0 | mean HHI "
+        "| mean top-industry share | max deviation % | fragmented |\n|---:|---:|---:|---:|---:|---:|---:|---:|",
+        file=out,
+    )
+    base_distance = None
+    for focus in (0.0, 0.5, 1.0):
+        try:
+            labels, facts = _run_child(
+                f"focus={focus}", focus_n, focus_k, args.seed, args.in_process, args.run_timeout
+            )
+        except RunFailedError as error:
+            print(f"| {focus:.1f} | failed: {error} |", file=out)
+            continue
+        q = quality(accounts, labels, adjacency)
+        conc = industry_concentration(accounts, pd.Series(labels, index=accounts.index))
+        base_distance = base_distance or q.weighted_mean_distance_km
+        print(
+            f"| {focus:.1f} | {facts['seconds']:.2f} | {q.weighted_mean_distance_km:,.1f} | "
+            f"{100.0 * (q.weighted_mean_distance_km / base_distance - 1.0):+.1f}% | "
+            f"{conc['industry_hhi'].mean():.3f} | {conc['top_industry_share'].mean():.1%} | "
+            f"{q.max_deviation_pct:.2f} | {q.fragmented} |",
+            file=out,
+            flush=True,
+        )
+
+
+def _warm_section(args: argparse.Namespace, sizes, ks, data, out) -> None:
+    """Warm re-runs and disruption: the engine started from its own alignment after a small change."""
+    warm_n = args.warm_n or (max(sizes) if args.quick else 100_000)
+    warm_k = args.warm_k or (min(ks) if args.quick else 100)
+    accounts, adjacency = data(warm_n)
+    for method, label in (
+        ("warm", "engine warm re-run (tolerance 5% -> 4.5%)"),
+        ("target+15%", "engine, one territory's target +15%"),
+        ("workload-10%", "engine, 10% of workloads re-estimated"),
+    ):
+        try:
+            runs = [_run_child(method, warm_n, warm_k, args.seed, args.in_process, args.run_timeout)
+                    for _ in range(args.repeat)]
+        except RunFailedError as error:
+            _print_row(Row(label, warm_n, warm_k, note=f"failed: {error}"), out)
+            continue
+        labels, facts = runs[0]
+        frame = perturbed_workloads(accounts, seed=args.seed + 1) if method == "workload-10%" else accounts
+        row = Row(label, warm_n, warm_k, quality=quality(frame, labels, adjacency, facts.get("capacity")))
+        row.seconds, row.cpu_seconds = _median_seconds(runs, row)
+        row.peak_mb, row.moved_pct = facts["peak_mb"], facts["moved_pct"]
+        _print_row(row, out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -413,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     runs = [_run_child(method, n, k, args.seed, args.in_process, timeout)
                             for _ in range(args.repeat if method == "engine" else 1)]
-                except RunFailed as error:
+                except RunFailedError as error:
                     row.note = f"failed: {error}"
                     _print_row(row, out)
                     continue
@@ -428,98 +527,13 @@ def main(argv: list[str] | None = None) -> int:
                     kmc_scale, kmc_measured = (n, k, max(row.seconds, 1e-3)), True
                 _print_row(row, out)
 
-    warm_n = args.warm_n or (max(sizes) if args.quick else 100_000)
-    warm_k = args.warm_k or (min(ks) if args.quick else 100)
     if "warm" not in skip:
-        accounts, adjacency = data(warm_n)
-        for method, label in (
-            ("warm", "engine warm re-run (tolerance 5% -> 4.5%)"),
-            ("target+15%", "engine, one territory's target +15%"),
-            ("workload-10%", "engine, 10% of workloads re-estimated"),
-        ):
-            try:
-                runs = [_run_child(method, warm_n, warm_k, args.seed, args.in_process, args.run_timeout)
-                        for _ in range(args.repeat)]
-            except RunFailed as error:
-                _print_row(Row(label, warm_n, warm_k, note=f"failed: {error}"), out)
-                continue
-            labels, facts = runs[0]
-            frame = perturbed_workloads(accounts, seed=args.seed + 1) if method == "workload-10%" else accounts
-            row = Row(label, warm_n, warm_k, quality=quality(frame, labels, adjacency, facts.get("capacity")))
-            row.seconds, row.cpu_seconds = _median_seconds(runs, row)
-            row.peak_mb, row.moved_pct = facts["peak_mb"], facts["moved_pct"]
-            _print_row(row, out)
+        _warm_section(args, sizes, ks, data, out)
 
     if "oracle" not in skip:
-        oracle_accounts = generate_accounts(args.oracle_n, seed=args.seed)
-        cost, mip_labels, mip_seconds, status = p_median_mip(oracle_accounts, args.oracle_k)
-        from territory.geo import delaunay_neighbors
-
-        adjacency = delaunay_neighbors(oracle_accounts["latitude"], oracle_accounts["longitude"])
-        mip_q = quality(oracle_accounts, mip_labels, adjacency)
-        w_total = oracle_accounts["workload_hours"].sum()
-        print(
-            f"\nQuality oracle: N={args.oracle_n}, K={args.oracle_k}, exact p-median MIP with the +/-5% "
-            f"workload band (HiGHS via highspy, {status}, {mip_seconds:.1f} s). Each engine territory is "
-            "scored from its best median, exactly like the MIP.\n",
-            file=out,
-        )
-        print("| solution | workload-weighted km to median | gap % | max deviation % | fragmented |", file=out)
-        print("|---|---:|---:|---:|---:|", file=out)
-        print(
-            f"| exact MIP | {cost / w_total:,.2f} | 0.00 | {mip_q.max_deviation_pct:.2f} | {mip_q.fragmented} |",
-            file=out,
-        )
-        for compactness in (0.5, 1.0):
-            engine = _engine(oracle_accounts, args.oracle_k, args.seed, compactness=compactness)
-            engine_labels = engine.assignment["territory_id"].astype(str).to_numpy()
-            engine_cost = p_median_cost(oracle_accounts, engine_labels)
-            engine_q = quality(oracle_accounts, engine_labels, adjacency)
-            gap = 100.0 * (engine_cost / cost - 1.0) if cost > 0 else float("nan")
-            print(
-                f"| territory engine, compactness {compactness:.1f} ({engine.seconds:.2f} s) | "
-                f"{engine_cost / w_total:,.2f} | {gap:.2f} | {engine_q.max_deviation_pct:.2f} | "
-                f"{engine_q.fragmented} |",
-                file=out,
-                flush=True,
-            )
-
+        _oracle_section(args, out)
     if "focus" not in skip:
-        from territory.planning.industry import industry_concentration
-
-        focus_n = args.focus_n or (max(sizes) if args.quick else 10_000)
-        focus_k = args.focus_k or (min(ks) if args.quick else 25)
-        accounts, adjacency = data(focus_n)
-        print(
-            f"\nIndustry focus: cost in travel vs concentration (N={focus_n:,}, K={focus_k}; "
-            "HHI and top-industry share by workload, averaged over territories).\n",
-            file=out,
-        )
-        print(
-            "| industry focus | seconds | weighted mean distance km | distance vs focus 0 | mean HHI "
-            "| mean top-industry share | max deviation % | fragmented |\n|---:|---:|---:|---:|---:|---:|---:|---:|",
-            file=out,
-        )
-        base_distance = None
-        for focus in (0.0, 0.5, 1.0):
-            try:
-                labels, facts = _run_child(
-                    f"focus={focus}", focus_n, focus_k, args.seed, args.in_process, args.run_timeout
-                )
-            except RunFailed as error:
-                print(f"| {focus:.1f} | failed: {error} |", file=out)
-                continue
-            q = quality(accounts, labels, adjacency)
-            conc = industry_concentration(accounts, pd.Series(labels, index=accounts.index))
-            base_distance = base_distance or q.weighted_mean_distance_km
-            print(
-                f"| {focus:.1f} | {facts['seconds']:.2f} | {q.weighted_mean_distance_km:,.1f} | "
-                f"{100.0 * (q.weighted_mean_distance_km / base_distance - 1.0):+.1f}% | "
-                f"{conc['industry_hhi'].mean():.3f} | {conc['top_industry_share'].mean():.1%} | "
-                f"{q.max_deviation_pct:.2f} | {q.fragmented} |",
-                file=out,
-                flush=True,
-            )
+        _focus_section(args, sizes, ks, data, out)
     print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f} (2 cores).", file=out)
     return 0
 

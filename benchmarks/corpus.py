@@ -188,7 +188,7 @@ def time_limit(seconds: float):
             signal.signal(signal.SIGALRM, previous)
 
 
-def _raise_timeout(signum, frame):
+def _raise_timeout(signum, frame):  # noqa: ARG001  signal handler signature
     raise RunTimeout()
 
 

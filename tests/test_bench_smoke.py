@@ -229,14 +229,14 @@ def test_corpus_runner_records_results_crashes_and_timeouts(monkeypatch):
     fresh = corpus.run_corpus([corpus.RunSpec(run.instance, "none", 0.5)])
     assert "disruption_lower_bound" not in fresh.columns and "| uniform | 1 |" in corpus.summary(fresh)
 
-    def broken(self, start, stability):
+    def broken(self, start, stability):  # noqa: ARG001  same signature as the patched Instance.engine
         raise RuntimeError("engine exploded")
 
     monkeypatch.setattr(corpus.Instance, "engine", broken)
     crashed = corpus.run_corpus([run]).iloc[0]
     assert crashed["status"] == "crash" and crashed["fail_crash"] and "engine exploded" in crashed["error"]
 
-    def stuck(self, start, stability):
+    def stuck(self, start, stability):  # noqa: ARG001  same signature as the patched Instance.engine
         time.sleep(5)
 
     monkeypatch.setattr(corpus.Instance, "engine", stuck)

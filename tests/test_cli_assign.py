@@ -60,7 +60,7 @@ def test_a_rules_file_decides_and_an_account_no_rule_matches_is_rejected(new_fil
     assert summary["assigned"] + len(summary["rejected"]) == summary["rows_read"]
 
 
-def test_the_same_file_routes_to_the_same_bytes(new_file: Path, tmp_path: Path, capsys) -> None:
+def test_the_same_file_routes_to_the_same_bytes(new_file: Path, tmp_path: Path) -> None:
     outputs = []
     for name in ("a.csv", "b.csv"):
         assert main(["assign", str(new_file), "--output", str(tmp_path / name)]) == 0

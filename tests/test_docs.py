@@ -107,7 +107,7 @@ EXAMPLES = [(path, block) for path in DOC_FILES
 
 
 @pytest.mark.parametrize(("path", "code"), EXAMPLES, ids=[f"{p.name}-{i}" for i, (p, _) in enumerate(EXAMPLES)])
-def test_every_python_example_runs(path: Path, code: str, capsys) -> None:
+def test_every_python_example_runs(path: Path, code: str) -> None:
     """Every ```python block of the docs runs as written, with the sample's ``accounts`` and
     ``territories`` at hand (the examples that use them stand for your own data)."""
     from territory.data.sample import load_sample

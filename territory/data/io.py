@@ -902,7 +902,7 @@ def _fmt(count: int) -> str:
     return f"{count:,}"
 
 
-def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None) -> LoadResult:
+def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None) -> LoadResult:  # noqa: C901  split into named steps by #17 item 2
     """Canonical accounts from a raw table (as ``read_table`` returns), with the full report.
 
     Each row is loaded or rejected (blank row, wider than the header, missing or duplicate
@@ -951,7 +951,7 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
         for column in raw.columns:
             blank_rows &= (candidates[column].str.strip() == "").to_numpy()
         all_blank[without_id[blank_rows]] = True
-    reject(all_blank, "row", lambda p: "row is empty (every cell blank): delete it or fill it in")
+    reject(all_blank, "row", lambda _: "row is empty (every cell blank): delete it or fill it in")
     if EXTRA_FIELDS_COLUMN in raw.columns:
         extra = raw[EXTRA_FIELDS_COLUMN]
         reject(
@@ -983,7 +983,7 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
             "open, the lines after it were read into that row (check the quotes in the source).")
 
     # 2. account_id: present and unique (never merged).
-    reject(~has_id, S.ACCOUNT_ID, lambda p: "account_id is blank: give every account a unique ID")
+    reject(~has_id, S.ACCOUNT_ID, lambda _: "account_id is blank: give every account a unique ID")
     codes, _ = pd.factorize(ids)
     # factorize numbers IDs in order of first appearance, so a row holds a new ID exactly when its
     # code exceeds every code before it: duplicates without a second hash pass over a million IDs.

@@ -51,7 +51,7 @@ def least_moved(weight: np.ndarray, cur_idx: np.ndarray, had_territory: np.ndarr
     return dropped + max(excess, shortfall - dropped - unassigned, 0.0)
 
 
-def summary(params: BalanceParams, ids, dev: np.ndarray, load: np.ndarray, target: np.ndarray, unit: str,
+def summary(params: BalanceParams, ids, dev: np.ndarray, load: np.ndarray, target: np.ndarray, unit: str,  # noqa: ARG001  the lead's engine signature; the engine issue (#12) trims it
             moved: np.ndarray, accounts: pd.DataFrame, weight: np.ndarray, least: float | None,
             least_nearby: float | None = None, redrawn: bool = False) -> list[Note]:
     """The summary, what moved and the proven least disruption. ``redrawn``: today's alignment was
@@ -91,7 +91,7 @@ def summary(params: BalanceParams, ids, dev: np.ndarray, load: np.ndarray, targe
     return out
 
 
-def feasibility(accounts: pd.DataFrame, params: BalanceParams, ids, labels: np.ndarray, locked: np.ndarray,
+def feasibility(accounts: pd.DataFrame, params: BalanceParams, ids, labels: np.ndarray, locked: np.ndarray,  # noqa: ARG001  the lead's engine signature; the engine issue (#12) trims it
                 cur_idx: np.ndarray, weight: np.ndarray, target: np.ndarray, dev: np.ndarray, unit: str,
                 excess: np.ndarray) -> tuple[bool, list[Note]]:
     """(feasible, notes): within tolerance everywhere, and if not, why, with numbers."""

@@ -90,7 +90,7 @@ class TerritoryBalancer:
         self.seed = seed
         self.only_fix_outside = only_fix_outside
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:  # noqa: ARG002  scikit-learn get_params(deep=True) API
         return {f.name: getattr(self, f.name) for f in fields(BalanceParams)}
 
     def set_params(self, **params: Any) -> TerritoryBalancer:
@@ -109,7 +109,7 @@ class TerritoryBalancer:
         values["industry_team_sizes"] = tuple(tuple(x) for x in values["industry_team_sizes"])
         return BalanceParams(**values)
 
-    def fit(self, accounts: pd.DataFrame, territories: pd.DataFrame | None = None, y: Any = None) -> TerritoryBalancer:
+    def fit(self, accounts: pd.DataFrame, territories: pd.DataFrame | None = None, y: Any = None) -> TerritoryBalancer:  # noqa: ARG002  scikit-learn fit(X, y=None) API
         """Balance ``accounts``; returns self."""
         params = self._params()
         validate_params(params, n_accounts=len(accounts) if hasattr(accounts, "__len__") else None)
@@ -120,7 +120,7 @@ class TerritoryBalancer:
         self.n_iter_ = self.result_.n_iter
         return self
 
-    def fit_predict(self, accounts: pd.DataFrame, territories: pd.DataFrame | None = None, y: Any = None) -> pd.Series:
+    def fit_predict(self, accounts: pd.DataFrame, territories: pd.DataFrame | None = None, y: Any = None) -> pd.Series:  # noqa: ARG002  scikit-learn fit_predict(X, y=None) API
         return self.fit(accounts, territories).labels_
 
     def __repr__(self) -> str:

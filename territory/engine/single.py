@@ -320,7 +320,7 @@ def _result(prep: Prepared, solution: Solution, notes: list[Note], started: floa
         least_moved_nearby=least_nearby)
 
 
-def _outside_only_notes(prep: Prepared, load: np.ndarray, target: np.ndarray, feasible: bool) -> list[Note]:
+def _outside_only_notes(prep: Prepared, load: np.ndarray, target: np.ndarray, feasible: bool) -> list[Note]:  # noqa: ARG001  the lead's engine signature; the engine issue (#12) trims it
     tol = prep.params.tolerance
     have = prep.cur_idx >= 0
     before = np.bincount(prep.cur_idx[have], weights=prep.weight[have], minlength=target.size)

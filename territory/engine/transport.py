@@ -40,7 +40,7 @@ MIP_NODES = 500
 that ends here is the same on any machine; one that ends at its time limit may not be)."""
 
 
-class LimitsInfeasible(RuntimeError):
+class LimitsInfeasible(RuntimeError):  # noqa: N818  a signal caught inside the engine (near.py), not an error users see; the lead's name
     """The move limits cannot be met at all (some accounts must move and the budget is smaller)."""
 
 

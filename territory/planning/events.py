@@ -184,6 +184,90 @@ def _ripple(
 # --- rep leaves --------------------------------------------------------------------------------
 
 
+def _hand_over(leaving: np.ndarray, codes: np.ndarray, values: np.ndarray, loads: np.ndarray,
+               targets: np.ndarray, lat: np.ndarray, lon: np.ndarray, centre_lat: np.ndarray,
+               centre_lon: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """(new codes, reason kind per account) of :func:`rep_leaves`' greedy hand-over: the leaving
+    accounts spread over the bordering territories, nearest centre with room first; ``loads`` is
+    updated in place. Reason kind 1: room, 2: least loaded, 3: nearest centre."""
+    adjacency = delaunay_neighbors(lat, lon)
+    indptr, indices = adjacency.indptr, adjacency.indices
+    in_leaving = np.zeros(len(lat), dtype=bool)
+    in_leaving[leaving] = True
+    new_codes = codes.copy()
+
+    def distance(account: int, code: int) -> float:
+        return float(haversine_km(lat[account], lon[account], centre_lat[code], centre_lon[code]))
+
+    # Frontier: (distance to the neighbour's centre, account, neighbour code); nearest first.
+    heap: list[tuple[float, int, int]] = []
+    for a in leaving:
+        for b in indices[indptr[a] : indptr[a + 1]]:
+            if not in_leaving[b] and codes[b] >= 0:
+                heap.append((distance(a, codes[b]), int(a), int(codes[b])))
+    heapq.heapify(heap)
+    deferred: list[tuple[float, int, int]] = []
+    cap = 1.0  # a neighbour has room while its load stays within cap x target
+    assigned = 0
+    reason_kind = np.zeros(len(lat), dtype=np.int8)  # 1: room, 2: least loaded, 3: nearest centre
+    while assigned < leaving.size:
+        if not heap:
+            deferred = [entry for entry in deferred if new_codes[entry[1]] < 0]
+            if not deferred:
+                break
+            # every bordering neighbour is full at this cap: raise the cap just enough for the
+            # lightest option, so the overflow spreads evenly instead of piling onto one neighbour
+            needed = min((loads[j] + values[a]) / targets[j] for _, a, j in deferred)
+            cap = max(cap + 0.005, needed)
+            heap, deferred = deferred, []
+            heapq.heapify(heap)
+            continue
+        dist, a, j = heapq.heappop(heap)
+        if new_codes[a] >= 0:
+            continue
+        if loads[j] + values[a] > cap * targets[j] + 1e-9 and values[a] > 0:
+            deferred.append((dist, a, j))
+            continue
+        new_codes[a] = j
+        loads[j] += values[a]
+        reason_kind[a] = 1 if loads[j] <= targets[j] * (1.0 + tolerance) + 1e-9 else 2
+        assigned += 1
+        for b in indices[indptr[a] : indptr[a + 1]]:
+            if in_leaving[b] and new_codes[b] < 0:
+                heapq.heappush(heap, (distance(int(b), j), int(b), j))
+    # Accounts the graph cannot reach (no coordinates): nearest remaining centre.
+    stranded = leaving[new_codes[leaving] < 0]
+    for a in stranded:
+        if np.isfinite(lat[a]) and np.isfinite(lon[a]):
+            d = haversine_km(lat[a], lon[a], centre_lat, centre_lon)
+            j = int(np.nanargmin(d))
+        else:
+            j = int(np.argmin(loads / np.where(targets > 0, targets, 1.0)))
+        new_codes[a] = j
+        loads[j] += values[a]
+        reason_kind[a] = 3
+
+    return new_codes, reason_kind
+
+
+def _handover_reasons(territory_id: str, remaining: list[str], leaving: np.ndarray, new_codes: np.ndarray,
+                      reason_kind: np.ndarray) -> np.ndarray:
+    """The reason text of each account :func:`rep_leaves` hands over (empty for the others)."""
+    reasons = np.full(len(new_codes), "", dtype=object)
+    for a in leaving:
+        to = remaining[new_codes[a]]
+        if reason_kind[a] == 1:
+            reasons[a] = f"{territory_id}'s rep left; {to} is the nearest neighbouring territory with room"
+        elif reason_kind[a] == 2:
+            reasons[a] = (
+                f"{territory_id}'s rep left; every neighbouring territory was full, "
+                f"{to} is the nearest one with the least overload"
+            )
+        else:
+            reasons[a] = f"{territory_id}'s rep left; no neighbouring account, {to} has the nearest centre"
+    return reasons
+
+
 def rep_leaves(
     accounts: pd.DataFrame,
     current: pd.Series | None,
@@ -236,76 +320,11 @@ def rep_leaves(
     centre_lat = centres[LATITUDE].to_numpy(float)
     centre_lon = centres[LONGITUDE].to_numpy(float)
 
-    adjacency = delaunay_neighbors(lat, lon)
-    indptr, indices = adjacency.indptr, adjacency.indices
-    in_leaving = np.zeros(len(accounts), dtype=bool)
-    in_leaving[leaving] = True
-    new_codes = codes.copy()
-
-    def distance(account: int, code: int) -> float:
-        return float(haversine_km(lat[account], lon[account], centre_lat[code], centre_lon[code]))
-
-    # Frontier: (distance to the neighbour's centre, account, neighbour code); nearest first.
-    heap: list[tuple[float, int, int]] = []
-    for a in leaving:
-        for b in indices[indptr[a] : indptr[a + 1]]:
-            if not in_leaving[b] and codes[b] >= 0:
-                heap.append((distance(a, codes[b]), int(a), int(codes[b])))
-    heapq.heapify(heap)
-    deferred: list[tuple[float, int, int]] = []
-    cap = 1.0  # a neighbour has room while its load stays within cap x target
-    assigned = 0
-    reason_kind = np.zeros(len(accounts), dtype=np.int8)  # 1: room, 2: least loaded, 3: nearest centre
-    while assigned < leaving.size:
-        if not heap:
-            deferred = [entry for entry in deferred if new_codes[entry[1]] < 0]
-            if not deferred:
-                break
-            # every bordering neighbour is full at this cap: raise the cap just enough for the
-            # lightest option, so the overflow spreads evenly instead of piling onto one neighbour
-            needed = min((loads[j] + values[a]) / targets[j] for _, a, j in deferred)
-            cap = max(cap + 0.005, needed)
-            heap, deferred = deferred, []
-            heapq.heapify(heap)
-            continue
-        dist, a, j = heapq.heappop(heap)
-        if new_codes[a] >= 0:
-            continue
-        if loads[j] + values[a] > cap * targets[j] + 1e-9 and values[a] > 0:
-            deferred.append((dist, a, j))
-            continue
-        new_codes[a] = j
-        loads[j] += values[a]
-        reason_kind[a] = 1 if loads[j] <= targets[j] * (1.0 + params.tolerance) + 1e-9 else 2
-        assigned += 1
-        for b in indices[indptr[a] : indptr[a + 1]]:
-            if in_leaving[b] and new_codes[b] < 0:
-                heapq.heappush(heap, (distance(int(b), j), int(b), j))
-    # Accounts the graph cannot reach (no coordinates): nearest remaining centre.
-    stranded = leaving[new_codes[leaving] < 0]
-    for a in stranded:
-        if np.isfinite(lat[a]) and np.isfinite(lon[a]):
-            d = haversine_km(lat[a], lon[a], centre_lat, centre_lon)
-            j = int(np.nanargmin(d))
-        else:
-            j = int(np.argmin(loads / np.where(targets > 0, targets, 1.0)))
-        new_codes[a] = j
-        loads[j] += values[a]
-        reason_kind[a] = 3
+    new_codes, reason_kind = _hand_over(leaving, codes, values, loads, targets, lat, lon, centre_lat, centre_lon,
+                                        params.tolerance)
 
     greedy = pd.Series(np.asarray(remaining, dtype=object)[new_codes], index=accounts.index, dtype="string")
-    reasons = np.full(len(accounts), "", dtype=object)
-    for a in leaving:
-        to = remaining[new_codes[a]]
-        if reason_kind[a] == 1:
-            reasons[a] = f"{territory_id}'s rep left; {to} is the nearest neighbouring territory with room"
-        elif reason_kind[a] == 2:
-            reasons[a] = (
-                f"{territory_id}'s rep left; every neighbouring territory was full, "
-                f"{to} is the nearest one with the least overload"
-            )
-        else:
-            reasons[a] = f"{territory_id}'s rep left; no neighbouring account, {to} has the nearest centre"
+    reasons = _handover_reasons(territory_id, remaining, leaving, new_codes, reason_kind)
 
     notes = [Note(
         note_codes.EVENT_REP_LEFT,
@@ -335,7 +354,7 @@ def rep_leaves(
         ripple_reasons = ripple.assignment["reason"].astype(object).fillna("").to_numpy(dtype=object)
         for a in np.flatnonzero((final != greedy).to_numpy(dtype=bool)):
             extra = ripple_reasons[a] or "re-balanced after the hand-over"
-            reasons[a] = f"{territory_id}'s rep left; {extra}" if in_leaving[a] else extra
+            reasons[a] = f"{territory_id}'s rep left; {extra}" if labels[a] == territory_id else extra
         feasible = bool(ripple.feasible)
         notes.extend(ripple.notes)
         result_centers = ripple.centers

@@ -195,7 +195,7 @@ def stage_order(stages: pd.Series) -> list[str]:
 
 
 def pipeline_by_territory(
-    accounts: pd.DataFrame, labels: Any, opportunities: pd.DataFrame | None, territories: pd.DataFrame | None = None
+    accounts: pd.DataFrame, labels: Any, opportunities: pd.DataFrame | None, territories: pd.DataFrame | None = None  # noqa: ARG001  the signature callers use; the pipeline needs no territory table yet
 ) -> tuple[pd.DataFrame, list[str]]:
     """(pipeline, notes): open opportunities per territory and stage, following each account to the
     territory ``labels`` gives it.

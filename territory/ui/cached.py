@@ -119,7 +119,7 @@ def load_bookings_upload(data: bytes, filename: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _quotas_upload(data: bytes, filename: str, territories_key: str, _territories: pd.DataFrame | None):
+def _quotas_upload(data: bytes, filename: str, territories_key: str, _territories: pd.DataFrame | None):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return load_quotas(data, filename=filename, territories=_territories)
 
 
@@ -139,9 +139,9 @@ def load_opportunities_upload(data: bytes, filename: str):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _territory_table(
-    accounts_key: str,
-    labels_key: str,
-    territories_key: str,
+    accounts_key: str,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    labels_key: str,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    territories_key: str,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     measure: Any,
     _accounts: pd.DataFrame,
     _labels: pd.Series,
@@ -171,10 +171,10 @@ def territory_table(
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _scorecard(
-    accounts_key: str,
-    labels_key: str,
-    previous_key: str,
-    territories_key: str,
+    accounts_key: str,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    labels_key: str,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    previous_key: str,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    territories_key: str,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     measure: Any,
     _accounts: pd.DataFrame,
     _labels: pd.Series,
@@ -213,7 +213,7 @@ def scorecard(
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _industry_matrix(accounts_key: str, labels_key: str, value: str, _accounts, _labels) -> pd.DataFrame:
+def _industry_matrix(accounts_key: str, labels_key: str, value: str, _accounts, _labels) -> pd.DataFrame:  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return metrics.industry_matrix(_accounts, _labels, value=value)
 
 
@@ -228,7 +228,7 @@ def industry_matrix(fingerprint: str, accounts: pd.DataFrame, labels: pd.Series,
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _balance(accounts_key: str, territories_key: str, params: Any, _accounts, _territories):
+def _balance(accounts_key: str, territories_key: str, params: Any, _accounts, _territories):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return run_balance(_accounts, params, territories=_territories)
 
 

@@ -37,7 +37,7 @@ QUOTA_COLOR = "#1c2430"
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _forecast(dataset_key: str, labels_key: str, _by_quarter: pd.DataFrame, _territories) -> BookingsForecast:
+def _forecast(dataset_key: str, labels_key: str, _by_quarter: pd.DataFrame, _territories) -> BookingsForecast:  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return forecast_bookings(_by_quarter, _territories)
 
 
@@ -47,7 +47,7 @@ def cached_forecast(dataset: state.ActiveDataset, labels: pd.Series, review: Qua
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _pipeline(dataset_key: str, labels_key: str, _accounts, _labels, _opportunities, _territories):
+def _pipeline(dataset_key: str, labels_key: str, _accounts, _labels, _opportunities, _territories):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return pipeline_by_territory(_accounts, _labels, _opportunities, _territories)
 
 

@@ -451,7 +451,7 @@ def parse_account_list(text: str, accounts: pd.DataFrame) -> tuple[pd.Index, lis
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _cached_event(accounts_key: str, territories_key: str, params: BalanceParams, event: tuple,
+def _cached_event(accounts_key: str, territories_key: str, params: BalanceParams, event: tuple,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
                   _accounts: pd.DataFrame, _territories: pd.DataFrame) -> BalanceResult:
     """:func:`run_whatif` for an event; the keys stand in for the unhashed frames."""
     return run_whatif(_accounts, _territories, params, event)

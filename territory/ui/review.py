@@ -83,7 +83,7 @@ def usd(value: Any) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _review(dataset_key: str, labels_key: str, settings: ReviewSettings, name: str,
+def _review(dataset_key: str, labels_key: str, settings: ReviewSettings, name: str,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
             _accounts, _labels, _bookings, _territories, _quotas) -> QuarterlyReview:
     return build_review(_accounts, _labels, _bookings, _territories, settings, alignment_name=name, quotas=_quotas)
 
@@ -96,7 +96,7 @@ def cached_review(dataset: state.ActiveDataset, labels: pd.Series, settings: Rev
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _account_trailing(dataset_key: str, _accounts, _bookings) -> pd.Series:
+def _account_trailing(dataset_key: str, _accounts, _bookings) -> pd.Series:  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return account_trailing_bookings(_accounts, _bookings)
 
 

@@ -18,7 +18,7 @@ RULES_KEY = "ts:routing_rules"
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _base(accounts_key: str, labels_key: str, balance_on, tolerance: float, _accounts, _labels, _territories):
+def _base(accounts_key: str, labels_key: str, balance_on, tolerance: float, _accounts, _labels, _territories):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return R.routing_base(_accounts, _labels, _territories, balance_on, tolerance)
 
 
@@ -29,7 +29,7 @@ def routing_base(dataset, alignment, settings) -> R.RoutingBase:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _default_rules(accounts_key: str, labels_key: str, _accounts, _labels) -> pd.DataFrame:
+def _default_rules(accounts_key: str, labels_key: str, _accounts, _labels) -> pd.DataFrame:  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return R.default_rules(_accounts, _labels).to_frame()
 
 

@@ -210,7 +210,7 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _comparison(dataset_key: str, label_keys: tuple, balance_key: Any, _accounts, _labels, _territories):
+def _comparison(dataset_key: str, label_keys: tuple, balance_key: Any, _accounts, _labels, _territories):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return compare_scenarios(_accounts, _labels, _territories, balance_key)
 
 

@@ -87,7 +87,7 @@ def chromium_executable() -> str:
 
 
 @pytest.fixture(scope="session")
-def streamlit_server(chromium_executable: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def streamlit_server(chromium_executable: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: ARG001  fixture asked for its effect: skips when there is no Chromium
     """Start ``streamlit run app.py`` headless on a free local port; yield its base URL.
 
     The server gets a temporary scenario database, so a test run never touches the user's.

@@ -49,7 +49,7 @@ class _Tables(HTMLParser):
         self.tables: list[list[list[str]]] = []
         self._cell: list[str] | None = None
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag, attrs):  # noqa: ARG002  HTMLParser callback signature
         if tag == "table":
             self.tables.append([])
         elif tag == "tr" and self.tables:

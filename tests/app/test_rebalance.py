@@ -220,7 +220,7 @@ def test_also_within_tolerance_runs_the_second_measure_and_explains_what_it_cann
 def test_engine_error_is_shown_as_st_error(monkeypatch):
     from territory.ui import cached
 
-    def refuse(accounts, params, territories=None):
+    def refuse(accounts, params, territories=None):  # noqa: ARG001  same signature as the patched run_balance
         raise InfeasibleError("Tolerance 1% is impossible: account X alone is 3.0% of the mean workload.")
 
     monkeypatch.setattr(cached, "run_balance", refuse)

@@ -145,7 +145,7 @@ def test_an_upload_without_bookings_explains_what_is_needed(sample):
     assert not at.get("plotly_chart")  # no empty charts
 
 
-def test_downloads_and_the_html_report_include_the_review(sample):
+def test_downloads_and_the_html_report_include_the_review():
     at = review_page()
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download the review tables (XLSX)" in labels

@@ -55,7 +55,7 @@ def test_a_file_of_new_accounts_lands_with_the_load_it_adds(expected) -> None:
     assert at.get("download_button")
 
 
-def test_a_rules_file_starts_the_editor_and_a_bad_one_is_named(expected) -> None:
+def test_a_rules_file_starts_the_editor_and_a_bad_one_is_named() -> None:
     at = open_page(PAGE)
     bad = b"priority,kind,value,territory_id\n1,state,MA,T99\n"
     at.file_uploader(key="routing_rules_upload").set_value(("bad.csv", bad, "text/csv")).run()

@@ -158,7 +158,7 @@ def test_side_by_side_puts_after_east_of_before_in_one_deck(sample):
     def lons(feature_collection):
         out = []
         maps._map_coords([f["geometry"]["coordinates"] for f in feature_collection["features"]],
-                         lambda x, y: out.append(x))
+                         lambda x, _y: out.append(x))
         return out
 
     before_states, after_states = lons(layer(spec, "before-states")["data"]), lons(layer(spec, "after-states")["data"])

@@ -121,7 +121,7 @@ def test_a_moved_account_takes_its_bookings_along(accounts, bookings, territorie
     assert row.loc["T2", "potential"] == 600.0 + 2000.0 + 400.0
 
 
-def test_scenario_labels_missing_an_account_keep_its_own_territory(accounts, bookings):
+def test_scenario_labels_missing_an_account_keep_its_own_territory(accounts):
     partial = pd.Series({"a2": "T2"})
     aligned = R.align_labels(accounts, partial)
     assert aligned.tolist() == ["T1", "T2", "T2", "T2"]

@@ -210,7 +210,7 @@ def test_loading_against_a_changed_dataset_names_missing_and_new_accounts() -> N
     assert labels.tolist() == ["T2", "T1", "T2", "T7"]  # A9 keeps its current territory
 
 
-def test_scenario_file_round_trip_and_rejects_other_files(tmp_path: Path) -> None:
+def test_scenario_file_round_trip_and_rejects_other_files() -> None:
     original = make_scenario()
     data = scenario_to_bytes(original)
     again = scenario_from_bytes(data)
@@ -244,7 +244,7 @@ MODULE_PATH = re.compile(rb"territory\.[a-z_]+\.|BalanceParams|Dataset\(|\x80[\x
 """A dotted module path, a class name or a pickle header: what a store must not depend on to load."""
 
 
-def test_the_store_and_scenario_files_name_no_module_or_class(store: ScenarioStore, tmp_path: Path) -> None:
+def test_the_store_and_scenario_files_name_no_module_or_class(store: ScenarioStore) -> None:
     """Saved scenarios outlive the package layout: plain JSON and CSV, so moving a module cannot
     strand a store or a file written before the move (the store here holds engine parameters)."""
     scenario = dataclasses.replace(make_scenario(), params=scenarios.params_to_dict(BalanceParams(tolerance=0.04)))
@@ -531,7 +531,7 @@ def test_a_database_whose_folder_cannot_be_made_is_a_scenario_error(
     with pytest.raises(ScenarioError, match="Not a directory"):
         ScenarioStore(tmp_path / "file" / "deeper" / "scenarios.sqlite")
 
-    def read_only(self: Path, *args: object, **kwargs: object) -> None:
+    def read_only(self: Path, *args: object, **kwargs: object) -> None:  # noqa: ARG001  same signature as the patched Path.mkdir
         raise PermissionError(13, "Permission denied", str(self))
 
     monkeypatch.setattr(Path, "mkdir", read_only)  # a read-only parent, even when the tests run as root

@@ -412,7 +412,7 @@ def place_home_labels(homes: pd.DataFrame, zoom: float) -> pd.DataFrame:
     return out
 
 
-def home_labels_layer(homes: pd.DataFrame, id: str = "home-labels", zoom: float | None = None) -> pdk.Layer:
+def home_labels_layer(homes: pd.DataFrame, id: str = "home-labels", zoom: float | None = None) -> pdk.Layer:  # noqa: A002  the name pdk.Layer(id=...) uses
     """A TextLayer naming each home base, 12 px text beside its ring, the same size at every zoom.
 
     With ``zoom`` (the map's initial zoom) labels are placed by :func:`place_home_labels` (colliding
@@ -505,17 +505,17 @@ def _heat_colors(values: pd.Series, edges: np.ndarray) -> list[list[int]]:
 # Cached variants: the key names the data (the caller guarantees it changes when the data does);
 # the frames themselves (leading underscore) are not hashed.
 @st.cache_data(show_spinner=False, max_entries=16)
-def _cached_points(key, colors_key, max_points, seed, _accounts, _labels, _territories, _rgb):
+def _cached_points(key, colors_key, max_points, seed, _accounts, _labels, _territories, _rgb):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return _point_frame(_accounts, _labels, _territories, _rgb, max_points, seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _cached_hulls(key, colors_key, _accounts, _labels, _rgb, _territories):
+def _cached_hulls(key, colors_key, _accounts, _labels, _rgb, _territories):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return territory_hulls(_accounts, _labels, _rgb, _territories)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _cached_heat_cells(key, measure, _accounts):
+def _cached_heat_cells(key, measure, _accounts):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return heat_cells(_accounts, measure)
 
 
@@ -636,7 +636,7 @@ def _geojson_key(geojson: dict) -> tuple:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _cached_segments(key: tuple, lon_shift: float, tolerance: float, _geojson: dict) -> pd.DataFrame:
+def _cached_segments(key: tuple, lon_shift: float, tolerance: float, _geojson: dict) -> pd.DataFrame:  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return geojson_segments(_geojson, lon_shift, tolerance)
 
 
@@ -663,7 +663,7 @@ def hull_segments(hulls: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"s": rows_s, "t": rows_t, "line": colors})
 
 
-def hull_outline_layer(hulls: pd.DataFrame, id: str, width_px: float = 1.5) -> pdk.Layer:
+def hull_outline_layer(hulls: pd.DataFrame, id: str, width_px: float = 1.5) -> pdk.Layer:  # noqa: A002  the name pdk.Layer(id=...) uses
     """Territory outlines (convex hulls) as a LineLayer in each territory's colour."""
     return pdk.Layer("LineLayer", data=hull_segments(hulls), id=id, get_source_position="s",
                      get_target_position="t", get_color="line", get_width=width_px, pickable=False)
@@ -723,7 +723,7 @@ def geojson_near(geojson: dict, lon: np.ndarray, lat: np.ndarray, margin_deg: fl
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _cached_bounds(key: tuple, _geojson: dict) -> list[tuple[float, float, float, float] | None]:
+def _cached_bounds(key: tuple, _geojson: dict) -> list[tuple[float, float, float, float] | None]:  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
     return [_feature_bounds(feature) for feature in _geojson.get("features", [])]
 
 
@@ -766,6 +766,65 @@ SIDE_BY_SIDE_MAX_SPAN_DEG = 150.0
 
 
 # --- the map --------------------------------------------------------------------------------------
+
+
+def _heat_layer(
+    accounts: pd.DataFrame, heatmap: str, cache_key: str | None, layer_prefix: str
+) -> tuple[pdk.Layer, np.ndarray, int]:
+    """The H3 heatmap layer of :func:`build_account_map`, its bin edges and its H3 resolution."""
+    if cache_key is None:
+        cells, heat_res = heat_cells(accounts, heatmap)
+    else:
+        cells, heat_res = _cached_heat_cells(cache_key, heatmap, accounts)
+    heat_edges = heat_bins(cells["value"])
+    cells["color"] = _heat_colors(cells["value"], heat_edges)
+    layer = pdk.Layer(
+        "H3HexagonLayer",
+        data=cells[["hex", "color", "tip"]],
+        id=f"{layer_prefix}heat",
+        get_hexagon="hex",
+        get_fill_color="color",
+        extruded=False,
+        filled=True,
+        stroked=False,  # no PathLayer: cell borders cost more software-WebGL time than they help
+        pickable=True,
+    )
+    return layer, heat_edges, heat_res
+
+
+def _outline_layers(
+    accounts: pd.DataFrame,
+    labels: pd.Series,
+    territories: pd.DataFrame | None,
+    colors: dict[str, str],
+    rgb: dict,
+    heatmap: str,
+    cache_key: str | None,
+    lon_shift: float,
+    layer_prefix: str,
+) -> tuple[list[pdk.Layer], str | None]:
+    """The territory outlines of :func:`build_account_map` (filled hulls and their lines) and the
+    note :func:`drawable_hulls` gives."""
+    if cache_key is None:
+        hulls = territory_hulls(accounts, labels, rgb, territories)
+    else:
+        hulls = _cached_hulls(cache_key, tuple(sorted(colors.items())), accounts, labels, rgb, territories)
+    hulls, outline_note = drawable_hulls(hulls)
+    if len(hulls) and lon_shift:
+        hulls = hulls.assign(polygon=[[[x + lon_shift, y] for x, y in ring] for ring in hulls["polygon"]])
+    if not len(hulls):
+        return [], outline_note
+    fill = pdk.Layer(
+        "PolygonLayer",
+        data=hulls,
+        id=f"{layer_prefix}outlines",
+        get_polygon="polygon",
+        get_fill_color="fill" if heatmap == "none" else [0, 0, 0, 0],
+        stroked=False,  # the outline is the LineLayer below (much cheaper to draw)
+        filled=True,
+        pickable=heatmap == "none",
+    )
+    return [fill, hull_outline_layer(hulls, id=f"{layer_prefix}outline-lines")], outline_note
 
 
 def build_account_map(
@@ -822,48 +881,14 @@ def build_account_map(
     heat_res = None
     outline_note = None
     if heatmap != "none":
-        if cache_key is None:
-            cells, heat_res = heat_cells(accounts, heatmap)
-        else:
-            cells, heat_res = _cached_heat_cells(cache_key, heatmap, accounts)
-        heat_edges = heat_bins(cells["value"])
-        cells["color"] = _heat_colors(cells["value"], heat_edges)
-        layers.append(
-            pdk.Layer(
-                "H3HexagonLayer",
-                data=cells[["hex", "color", "tip"]],
-                id=f"{layer_prefix}heat",
-                get_hexagon="hex",
-                get_fill_color="color",
-                extruded=False,
-                filled=True,
-                stroked=False,  # no PathLayer: cell borders cost more software-WebGL time than they help
-                pickable=True,
-            )
-        )
+        heat_layer, heat_edges, heat_res = _heat_layer(accounts, heatmap, cache_key, layer_prefix)
+        layers.append(heat_layer)
 
     if show_outlines:
-        if cache_key is None:
-            hulls = territory_hulls(accounts, labels, rgb, territories)
-        else:
-            hulls = _cached_hulls(cache_key, tuple(sorted(colors.items())), accounts, labels, rgb, territories)
-        hulls, outline_note = drawable_hulls(hulls)
-        if len(hulls) and lon_shift:
-            hulls = hulls.assign(polygon=[[[x + lon_shift, y] for x, y in ring] for ring in hulls["polygon"]])
-        if len(hulls):
-            layers.append(
-                pdk.Layer(
-                    "PolygonLayer",
-                    data=hulls,
-                    id=f"{layer_prefix}outlines",
-                    get_polygon="polygon",
-                    get_fill_color="fill" if heatmap == "none" else [0, 0, 0, 0],
-                    stroked=False,  # the outline is the LineLayer below (much cheaper to draw)
-                    filled=True,
-                    pickable=heatmap == "none",
-                )
-            )
-            layers.append(hull_outline_layer(hulls, id=f"{layer_prefix}outline-lines"))
+        outline_layers, outline_note = _outline_layers(
+            accounts, labels, territories, colors, rgb, heatmap, cache_key, lon_shift, layer_prefix
+        )
+        layers.extend(outline_layers)
 
     if cache_key is None:
         points, total = _point_frame(accounts, labels, territories, rgb, max_points, seed)
