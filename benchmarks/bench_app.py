@@ -169,7 +169,7 @@ def slider_steps(page, labels: list[str], steps: int) -> tuple[list[float], list
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     visit(page, labels, "Rebalance")
-    after = ".st-key-rb_after_kpis"
+    after = ".st-key-ts_rebalance_after_kpis"
     slider = page.get_by_role("slider", name="Number of territories")
     new, back = [], []
 

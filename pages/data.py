@@ -8,7 +8,7 @@ from territory.data.io import format_report, suggest_mapping
 from territory.data.spreadsheet import to_csv_bytes
 from territory.errors import DataError
 from territory.reporting.text import md_escape
-from territory.ui import cached, state
+from territory.ui import cached, keys, state
 from territory.ui import rebalance as rebalance_ui
 from territory.ui import review as review_ui
 from territory.ui.components import widgets
@@ -27,7 +27,7 @@ source = st.radio(
     "Source",
     ["Built-in sample", "Upload a file"],
     horizontal=True,
-    key="data_source",
+    key=keys.DATA_SOURCE,
     help="The sample is about 5,000 US accounts in 20 territories (4 regions) with 8 quarters of bookings.",
 )
 
@@ -43,7 +43,7 @@ if source == "Built-in sample":
     c3.metric("Booking rows", f"{len(sample.bookings):,}")
     if active is not None and active.source == "sample":
         st.caption("The sample is the active dataset.")
-    if st.button("Use the built-in sample", type="primary", key="data_use_sample"):
+    if st.button("Use the built-in sample", type="primary", key=keys.DATA_USE_SAMPLE):
         state.set_dataset(
             sample.accounts,
             sample.territories,
@@ -63,23 +63,23 @@ st.markdown(
     "and a location). Columns are matched automatically; check and override the mapping below."
 )
 u1, u2, u3 = st.columns(3)
-accounts_file = u1.file_uploader("Accounts (CSV or XLSX)", type=["csv", "txt", "xlsx"], key="data_accounts_file")
+accounts_file = u1.file_uploader("Accounts (CSV or XLSX)", type=["csv", "txt", "xlsx"], key=keys.DATA_ACCOUNTS_FILE)
 territories_file = u2.file_uploader(
-    "Territories / reps (optional)", type=["csv", "txt", "xlsx"], key="data_territories_file",
+    "Territories / reps (optional)", type=["csv", "txt", "xlsx"], key=keys.DATA_TERRITORIES_FILE,
     help="Columns territory_id, rep_name, region, home_latitude, home_longitude, capacity_fte.",
 )
 bookings_file = u3.file_uploader(
-    "Bookings (optional)", type=["csv", "txt", "xlsx"], key="data_bookings_file",
+    "Bookings (optional)", type=["csv", "txt", "xlsx"], key=keys.DATA_BOOKINGS_FILE,
     help="Columns account_id, quarter (e.g. 2026Q3), amount (USD).",
 )
 v1, v2 = st.columns(2)
 quotas_file = v1.file_uploader(
-    "Quotas (optional)", type=["csv", "txt", "xlsx"], key="data_quotas_file",
+    "Quotas (optional)", type=["csv", "txt", "xlsx"], key=keys.DATA_QUOTAS_FILE,
     help="Columns territory_id (or the rep's name), quarter (e.g. 2026Q3), quota (USD). Attainment on the "
     "Quarterly review is then measured against these quotas.",
 )
 opportunities_file = v2.file_uploader(
-    "Opportunities (optional)", type=["csv", "txt", "xlsx"], key="data_opportunities_file",
+    "Opportunities (optional)", type=["csv", "txt", "xlsx"], key=keys.DATA_OPPORTUNITIES_FILE,
     help="A Salesforce Opportunity export (Account ID, Amount, Close Date, Stage) or HubSpot deals: the open "
     "pipeline by stage, and closed-won bookings when no bookings file is given.",
 )
@@ -113,7 +113,7 @@ with st.expander(f"Column mapping: {len(suggested)} of {len(schema.MAPPABLE_ACCO
             f"{column.name}{' *' if column.required else ''}" + (f" ({column.unit})" if column.unit else ""),
             options,
             index=options.index(default) if default in options else 0,
-            key=f"data_map_{column.name}_{file_key}",
+            key=keys.data_map(column.name, file_key),
             help=column.description,
         )
         # "" tells the loader the user unmapped it (an absent key would bring the suggestion back).
@@ -134,7 +134,7 @@ m3.metric("Rows rejected", f"{report.rows_rejected:,}")
 m4.metric("Warnings", f"{len(report.warnings):,}")
 if report.notes:
     st.info("\n".join(f"- {md_escape(note)}" for note in report.notes))
-widgets.data_notes(result.accounts, key="data")
+widgets.data_notes(result.accounts, key=keys.DATA)
 
 
 def _issues(items) -> pd.DataFrame:
@@ -155,7 +155,7 @@ with tab_rej:
             to_csv_bytes(result.rejected_rows),  # formula-safe: these are raw, user-typed cells
             file_name=f"rejected_{accounts_file.name.rsplit('.', 1)[0]}.csv",
             mime="text/csv",
-            key="data_download_rejected",
+            key=keys.DATA_DOWNLOAD_REJECTED,
         )
     else:
         st.caption("No row was rejected.")
@@ -191,21 +191,21 @@ if quotas_file is not None:
         loaded = cached.load_quotas_upload(quotas_file.getvalue(), quotas_file.name,
                                            state.territories_for(result.accounts, territories))
         quotas = loaded.quotas
-        widgets.side_file_report("Quota file", loaded.report, key="data_quotas_report")
+        widgets.side_file_report("Quota file", loaded.report, key=keys.DATA_QUOTAS_REPORT)
     except DataError as err:
         st.error(f"Could not read **{md_escape(quotas_file.name)}**: {md_escape(err)}")
 if opportunities_file is not None:
     try:
         loaded = cached.load_opportunities_upload(opportunities_file.getvalue(), opportunities_file.name)
         opportunities = loaded.opportunities
-        widgets.side_file_report("Opportunity file", loaded.report, key="data_opportunities_report")
+        widgets.side_file_report("Opportunity file", loaded.report, key=keys.DATA_OPPORTUNITIES_REPORT)
     except DataError as err:
         st.error(f"Could not read **{md_escape(opportunities_file.name)}**: {md_escape(err)}")
 
 if report.rows_loaded == 0:
     st.warning("No row could be loaded: fix the mapping above or the file, then try again.")
     st.stop()
-if st.button(f"Use this dataset ({report.rows_loaded:,} accounts)", type="primary", key="data_use_upload"):
+if st.button(f"Use this dataset ({report.rows_loaded:,} accounts)", type="primary", key=keys.DATA_USE_UPLOAD):
     with st.spinner("Preparing the pages..."):
         active = state.set_dataset(result.accounts, territories, bookings, name=accounts_file.name, source="upload",
                                    quotas=quotas, opportunities=opportunities)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from territory.reporting import colors as tcolors
-from territory.ui import cached, state
+from territory.ui import cached, keys, state
 from territory.ui.components import charts, maps, widgets
 
 state.init_state()
@@ -13,7 +13,7 @@ alignment = state.get_alignment()
 settings = state.get_settings()
 territory_colors = tcolors.territory_colors(tcolors.all_territory_ids(dataset.territories, alignment.labels))
 
-regions, industries = widgets.filters_ui(dataset.accounts, alignment.labels, dataset.territories, key="overview")
+regions, industries = widgets.filters_ui(dataset.accounts, alignment.labels, dataset.territories, key=keys.OVERVIEW)
 view = widgets.overview_view(dataset, alignment, regions, industries)
 if view is None:
     widgets.empty_state("No accounts match these filters. Clear a region or industry filter.", page=None)
@@ -41,7 +41,7 @@ cols[5].metric(
     help="Coefficient of variation of capacity-adjusted workload per territory: lower is more even.",
 )
 
-widgets.data_notes(accounts, key="overview")
+widgets.data_notes(accounts, key=keys.OVERVIEW)
 
 head, opt_heat, opt_outline = st.columns([3, 2, 1], vertical_alignment="bottom")
 head.subheader("Accounts by territory")
@@ -50,10 +50,10 @@ heatmap = opt_heat.segmented_control(
     options=list(maps.HEATMAPS),
     format_func=lambda k: {"none": "Off", "workload": "Workload", "revenue": "Revenue"}[k],
     default="none",
-    key="overview_heatmap",
+    key=keys.OVERVIEW_HEATMAP,
     help="Sum of the measure per H3 hexagon (all accounts in view).",
 ) or "none"
-outlines = opt_outline.toggle("Outlines", value=True, key="overview_outlines", help="Convex hull per territory.")
+outlines = opt_outline.toggle("Outlines", value=True, key=keys.OVERVIEW_OUTLINES, help="Convex hull per territory.")
 maps.account_map(
     accounts,
     labels,
@@ -62,7 +62,7 @@ maps.account_map(
     heatmap=heatmap,
     show_outlines=outlines,
     height=520,
-    key="overview_map",
+    key=keys.OVERVIEW_MAP,
     cache_key=f"{view_key}|{alignment.fingerprint}",
 )
 
@@ -73,7 +73,7 @@ tolerance_pct = bar_tol.slider(
     min_value=1,
     max_value=30,
     value=int(round(settings.tolerance * 100)),
-    key="overview_tolerance",
+    key=keys.OVERVIEW_TOLERANCE,
     help="Shared setting: how far a territory may sit from its target before it counts as out of balance.",
 )
 if tolerance_pct / 100 != settings.tolerance:
@@ -85,5 +85,5 @@ st.caption(
 st.plotly_chart(
     charts.measure_bar(table, territory_colors, "workload", settings.tolerance, table_balance_on="workload"),
     width="stretch",
-    key="overview_workload_bar",
+    key=keys.OVERVIEW_WORKLOAD_BAR,
 )

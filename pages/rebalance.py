@@ -10,8 +10,8 @@ from territory.errors import TerritoryError
 from territory.planning import account_types
 from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
+from territory.ui import keys, state
 from territory.ui import rebalance as rb
-from territory.ui import state
 from territory.ui.components import rebalance_charts as rbc
 from territory.ui.components import widgets
 
@@ -51,7 +51,7 @@ except TerritoryError as error:
 
 rb.messages_ui(whatif.result, whatif.wall_seconds)
 rb.kpis_ui(whatif, alignment.name)
-widgets.data_notes(accounts, settings.counted_types, key="rebalance")
+widgets.data_notes(accounts, settings.counted_types, key=keys.REBALANCE)
 
 events_col, use_col = st.columns(2)
 with events_col.container(border=True):
@@ -67,14 +67,14 @@ rb.maps_ui(accounts, whatif, territories, colors)
 # Lazy tabs: only the open tab's content runs and travels to the browser on a rerun (the hidden
 # ones held a 5,000-point selection chart and two tables that were redrawn on every slider move).
 tab_load, tab_flows, tab_moved, tab_tradeoff, tab_manual = st.tabs(
-    list(rb.TABS), key="rb_tab", on_change="rerun"
+    list(rb.TABS), key=keys.REBALANCE_TAB, on_change="rerun"
 )
 if tab_load.open:
     with tab_load:
         st.plotly_chart(
             rbc.distribution_figure(whatif.before_table, whatif.after_table, params.tolerance, colors,
                                    settings.measure_label()),
-            key="rb_chart_distribution", width="stretch",
+            key=keys.REBALANCE_CHART_DISTRIBUTION, width="stretch",
         )
         st.caption("Grey: before; coloured: after; green band: the tolerance around each territory's target "
                    "(its share of the total by rep capacity).")
@@ -85,14 +85,14 @@ if tab_flows.open:
             st.info("No account changes territory with these settings.")
         else:
             revenue = rbc.transfer_matrix(whatif.before, whatif.after, accounts.get(schema.REVENUE))
-            st.plotly_chart(rbc.transfer_figure(counts, revenue), key="rb_chart_flows", width="stretch")
+            st.plotly_chart(rbc.transfer_figure(counts, revenue), key=keys.REBALANCE_CHART_FLOWS, width="stretch")
             st.caption("Accounts moving from each territory (rows) to another (columns); hover for the revenue.")
 if tab_moved.open:
     with tab_moved:
         moved = rb.moved_accounts_table(accounts, whatif.assignment)
         st.caption(f"{len(moved):,} accounts move; each carries the reason for its move.")
         st.dataframe(
-            moved, hide_index=True, width="stretch", height=380, key="rb_moved_table",
+            moved, hide_index=True, width="stretch", height=380, key=keys.REBALANCE_MOVED_TABLE,
             column_config={
                 "Revenue (USD/yr)": st.column_config.NumberColumn(format="$%,.0f"),
                 "Workload (h/yr)": st.column_config.NumberColumn(format="%,.0f"),
@@ -101,11 +101,13 @@ if tab_moved.open:
         )
 if tab_tradeoff.open:
     with tab_tradeoff:
-        if st.toggle(f"Compute the trade-off ({len(rb.STABILITY_SWEEP)} engine runs, cached)", key="rb_sweep"):
+        if st.toggle(f"Compute the trade-off ({len(rb.STABILITY_SWEEP)} engine runs, cached)",
+                     key=keys.REBALANCE_SWEEP):
             with st.spinner("Running the stability sweep..."):
                 sweep = rb.stability_sweep(dataset.fingerprint, accounts, territories, engine_input, before, params,
                                            event, rb.sweep_values(settings.stability), settings.counted_types)
-            st.plotly_chart(rbc.tradeoff_figure(sweep, settings.stability), key="rb_chart_tradeoff", width="stretch")
+            st.plotly_chart(rbc.tradeoff_figure(sweep, settings.stability), key=keys.REBALANCE_CHART_TRADEOFF,
+                            width="stretch")
             for message in sweep.get("error", []):
                 if message:
                     st.warning(md_escape(message))

@@ -11,8 +11,8 @@ from territory.planning.review import default_quota_total, display_table
 from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
 from territory.ui import forecast as fui
+from territory.ui import keys, state
 from territory.ui import review as ui
-from territory.ui import state
 from territory.ui.components import maps, widgets
 
 state.init_state()
@@ -27,7 +27,7 @@ with top_left:
 if chosen.note:
     st.caption(md_escape(chosen.note))
 colors = tcolors.territory_colors(ui.territory_ids_for_colors(dataset, active.labels, chosen.labels))
-widgets.data_notes(dataset.accounts, key="review")
+widgets.data_notes(dataset.accounts, key=keys.REVIEW)
 
 if not ui.has_bookings(dataset):
     st.info(
@@ -76,7 +76,7 @@ flags_shown = ui.kpis_ui(review, focus)
 
 q_left, q_right = st.columns([11, 9])
 with q_left:
-    st.plotly_chart(ui.quota_chart(table, colors, latest, nxt, focus), width="stretch", key="review_quota_chart")
+    st.plotly_chart(ui.quota_chart(table, colors, latest, nxt, focus), width="stretch", key=keys.REVIEW_QUOTA_CHART)
     ratio = review.quota_total / total_last * 100 if total_last > 0 else float("nan")
     st.caption(
         f"Quota share = {settings.potential_weight:.0%} x share of potential + {1 - settings.potential_weight:.0%} "
@@ -87,25 +87,25 @@ with q_right:
     quotas = ui.quota_frame(review)
     st.dataframe(quotas if focus is None else quotas[quotas["Territory"] == focus], hide_index=True,
                  width="stretch", height=340 if focus is None else "auto", column_config=ui.quota_config(nxt, latest),
-                 key="review_quota_table")
+                 key=keys.REVIEW_QUOTA_TABLE)
 
 # --- performance over time and next quarter's forecast ----------------------------------------------
 forecast = fui.cached_forecast(dataset, chosen.labels, review)
 st.subheader("Bookings per territory and quarter" if focus is None else f"Bookings, quota and forecast of "
              f"{md_escape(widgets.territory_choice(focus, reps.get(focus)))}")
 if focus is None:
-    st.plotly_chart(fui.small_multiples(review, forecast, colors, reps), width="stretch", key="review_trend")
+    st.plotly_chart(fui.small_multiples(review, forecast, colors, reps), width="stretch", key=keys.REVIEW_TREND)
     st.caption("One panel per territory, each on its own USD scale (compare shapes, not heights; the table below "
                "has the figures). Open circle: the forecast for the next quarter with its 80% interval"
                + ("; dash: the imported quota." if review.imported_quotas else ".")
                + " Pick a territory under Focus on territory to see it with its quota.")
 else:
-    st.plotly_chart(fui.focus_chart(review, forecast, colors, focus), width="stretch", key="review_trend")
+    st.plotly_chart(fui.focus_chart(review, forecast, colors, focus), width="stretch", key=keys.REVIEW_TREND)
 fui.forecast_ui(forecast, focus)
 st.subheader(f"Attainment {latest}")
 p_left, p_right = st.columns([3, 2])
 with p_left:
-    st.plotly_chart(ui.attainment_chart(table, colors, latest, focus), width="stretch", key="review_attainment")
+    st.plotly_chart(ui.attainment_chart(table, colors, latest, focus), width="stretch", key=keys.REVIEW_ATTAINMENT)
 with p_right:
     st.caption(md_escape(ui.attainment_note(review)))
 perf = ui.performance_frame(review)
@@ -113,7 +113,7 @@ if focus is not None:
     perf = perf[perf["Territory"] == focus]
 st.dataframe(perf, hide_index=True, width="stretch", column_config=ui.performance_config(latest),
              height=min(36 * (len(perf) + 1) + 4, 760),
-             key="review_performance_table")
+             key=keys.REVIEW_PERFORMANCE_TABLE)
 
 fui.pipeline_ui(dataset, chosen.labels, focus)
 
@@ -128,13 +128,13 @@ view = ui.penetration_map(dataset, chosen.labels, colors, focus, height=520)
 if view is None:
     st.info("The accounts have no coordinates, so there is no map. Add latitude/longitude or postal codes.")
 else:
-    maps.render_map(view, height=520, legend_width=0.22, key="review_map")
+    maps.render_map(view, height=520, legend_width=0.22, key=keys.REVIEW_MAP)
 
 st.subheader("80/20 of revenue")
 r_left, r_right = st.columns([3, 2])
 summary = review.pareto_summary
 with r_left:
-    st.plotly_chart(ui.pareto_figure(review.pareto_curves, colors, focus), width="stretch", key="review_pareto")
+    st.plotly_chart(ui.pareto_figure(review.pareto_curves, colors, focus), width="stretch", key=keys.REVIEW_PARETO)
     scope = "All accounts" if focus is None else focus
     row = summary[summary["scope"] == scope]
     if len(row):
@@ -143,7 +143,7 @@ with r_left:
                    f"of revenue (USD/yr, trailing 12 months). Dashed red line: 20% of accounts.")
 with r_right:
     st.dataframe(
-        summary.round({schema.REVENUE: 0}), hide_index=True, width="stretch", key="review_pareto_table", height=380,
+        summary.round({schema.REVENUE: 0}), hide_index=True, width="stretch", key=keys.REVIEW_PARETO_TABLE, height=380,
         column_config={"scope": st.column_config.TextColumn("Scope", width=widgets.text_width(summary["scope"])),
                        "accounts": st.column_config.NumberColumn("Accounts", format="localized"),
                        schema.REVENUE: st.column_config.NumberColumn("Revenue (USD/yr)", format="localized"),

@@ -8,7 +8,7 @@ from territory.data.spreadsheet import to_csv_bytes
 from territory.errors import TerritoryError
 from territory.planning import routing as R
 from territory.reporting.text import md_escape
-from territory.ui import cached, state
+from territory.ui import cached, keys, state
 from territory.ui import routing as ui
 from territory.ui import scenarios as scenario_ui
 from territory.ui.components import widgets
@@ -27,7 +27,7 @@ st.caption(
     "edit, add or delete rows. Kinds and examples: docs/routing.md."
 )
 start = ui.starting_rules(dataset, alignment)
-edited, problems = ui.rules_editor_ui(start, base.territory_ids, key=f"routing_rules_{alignment.fingerprint}")
+edited, problems = ui.rules_editor_ui(start, base.territory_ids, key=keys.routing_rules(alignment.fingerprint))
 if problems:
     ui.show_problems(problems)
     rules = R.parse_rules(ui.starting_rules(dataset, alignment), base.territory_ids)
@@ -36,8 +36,8 @@ else:
 
 cols = st.columns([1, 1.4, 1.6])
 cols[0].download_button("Download rules (CSV)", R.rules_to_csv_bytes(edited), file_name="routing_rules.csv",
-                        mime="text/csv", disabled=bool(problems), key="routing_rules_download")
-uploaded_rules = cols[1].file_uploader("Start from a rules file", type=["csv"], key="routing_rules_upload")
+                        mime="text/csv", disabled=bool(problems), key=keys.ROUTING_RULES_DOWNLOAD)
+uploaded_rules = cols[1].file_uploader("Start from a rules file", type=["csv"], key=keys.ROUTING_RULES_UPLOAD)
 if uploaded_rules is not None:
     try:
         table = R.read_rules_csv(uploaded_rules.getvalue(), base.territory_ids).to_frame()
@@ -51,8 +51,8 @@ store = scenario_ui.get_store()
 names = store.names()
 with cols[2]:
     if names:
-        chosen = st.selectbox("Save these rules with scenario", names, key="routing_save_to")
-        if st.button("Save rules", disabled=bool(problems), key="routing_save"):
+        chosen = st.selectbox("Save these rules with scenario", names, key=keys.ROUTING_SAVE_TO)
+        if st.button("Save rules", disabled=bool(problems), key=keys.ROUTING_SAVE):
             store.save_rules(chosen, rules.to_frame())
             st.success(f"Saved {len(rules):,} rules with **{md_escape(chosen)}**.")
     else:
@@ -64,7 +64,7 @@ ui.tester(base, rules, inputs)
 
 st.subheader("Route a file of new accounts")
 upload = st.file_uploader("New accounts (CSV or XLSX, as on the Data page)", type=["csv", "xlsx"],
-                          key="routing_new_accounts")
+                          key=keys.ROUTING_NEW_ACCOUNTS)
 if upload is None:
     st.caption("Upload new accounts to see where each lands and the load it adds per territory.")
     st.stop()
@@ -84,13 +84,13 @@ cols[2].metric("Rejected", f"{loaded.report.rows_rejected + len(unrouted):,}",
 cols[3].metric("Redirected by the capacity guard", f"{int((routed['reason_code'] == R.REDIRECTED).sum()):,}",
                help=f"Accounts whose rule chose a territory that would go above its upper band (target "
                     f"+{settings.tolerance:.0%}): sent to an adjacent territory with room.")
-st.plotly_chart(ui.load_figure(routing.load, measure_label(settings.balance_on)), key="routing_load_chart")
+st.plotly_chart(ui.load_figure(routing.load, measure_label(settings.balance_on)), key=keys.ROUTING_LOAD_CHART)
 ui.show_load_table(routing.load, measure_label(settings.balance_on))
 result = R.routed_table(loaded.accounts, routing)
-st.dataframe(result, hide_index=True, width="stretch", key="routing_result")
+st.dataframe(result, hide_index=True, width="stretch", key=keys.ROUTING_RESULT)
 if loaded.report.rows_rejected or len(unrouted):
     rejected = [{"row": i.row, "account_id": i.account_id, "reason": i.reason} for i in loaded.report.rejected]
     st.warning(f"{loaded.report.rows_rejected + len(unrouted):,} row(s) not routed:")
-    st.dataframe(rejected + unrouted[["account_id", "reason"]].to_dict("records"), key="routing_rejected")
+    st.dataframe(rejected + unrouted[["account_id", "reason"]].to_dict("records"), key=keys.ROUTING_REJECTED)
 st.download_button("Download the routed accounts (CSV)", to_csv_bytes(result), file_name="routed_accounts.csv",
-                   mime="text/csv", key="routing_download")
+                   mime="text/csv", key=keys.ROUTING_DOWNLOAD)

@@ -12,7 +12,7 @@ from territory.planning.scenarios import (
 )
 from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
-from territory.ui import cached, state
+from territory.ui import cached, keys, state
 from territory.ui import scenarios as ui
 from territory.ui.components import maps, widgets
 
@@ -29,7 +29,7 @@ st.caption(
 )
 
 with st.expander(f"Save the alignment in use ({md_escape(alignment.name)}) as a scenario", expanded=False):
-    ui.save_form(dataset.accounts, alignment.labels, key="scn_save", result=alignment.result,
+    ui.save_form(dataset.accounts, alignment.labels, key=keys.SCN_SAVE, result=alignment.result,
                  default_name="" if alignment.name == state.CURRENT_ALIGNMENT_NAME else alignment.name)
 
 listing = store.list()
@@ -44,7 +44,7 @@ if listing.empty:
 names = listing["name"].tolist()
 # Lazy tabs: only the open tab runs and travels to the browser (Compare draws up to three maps).
 open_tab, compare_tab, share_tab, history_tab = st.tabs(
-    ["Open", "Compare", "Import / export", "History"], key="scn_tab", on_change="rerun"
+    ["Open", "Compare", "Import / export", "History"], key=keys.SCN_TAB, on_change="rerun"
 )
 
 if open_tab.open:
@@ -71,7 +71,7 @@ if open_tab.open:
                     ),
                 },
             )
-            chosen = st.selectbox("Open scenario", names, key="scn_open")
+            chosen = st.selectbox("Open scenario", names, key=keys.SCN_OPEN)
             scenario = store.load(chosen)
             labels, mismatch = ui.scenario_labels(scenario, dataset.accounts)
             if mismatch:
@@ -91,14 +91,14 @@ if open_tab.open:
             cols[4].metric("Revenue moved", widgets.format_pct(score.get("moved_revenue_pct")))
 
             act, rename_col, delete_col = st.columns(3, vertical_alignment="bottom")
-            if act.button("Set as active alignment", icon=":material/check_circle:", key="scn_activate",
+            if act.button("Set as active alignment", icon=":material/check_circle:", key=keys.SCN_ACTIVATE,
                           type="primary"):
                 state.set_active_alignment(labels, name=f"Scenario: {scenario.name}")
                 store.record_activation(scenario.name)
                 ui.flash(f"**{md_escape(scenario.name)}** is now the alignment in use on every page.")
                 st.rerun()
-            new_name = rename_col.text_input("New name", key="scn_rename_to", placeholder="Rename to...")
-            if rename_col.button("Rename", key="scn_rename"):
+            new_name = rename_col.text_input("New name", key=keys.SCN_RENAME_TO, placeholder="Rename to...")
+            if rename_col.button("Rename", key=keys.SCN_RENAME):
                 try:
                     store.rename(scenario.name, new_name)
                 except TerritoryError as error:
@@ -106,8 +106,8 @@ if open_tab.open:
                 else:
                     ui.flash(f"Renamed **{md_escape(scenario.name)}** to **{md_escape(new_name)}**.")
                     st.rerun()
-            confirm = delete_col.checkbox("Yes, delete it", key="scn_delete_confirm")
-            if delete_col.button("Delete", key="scn_delete", disabled=not confirm, icon=":material/delete:"):
+            confirm = delete_col.checkbox("Yes, delete it", key=keys.SCN_DELETE_CONFIRM)
+            if delete_col.button("Delete", key=keys.SCN_DELETE, disabled=not confirm, icon=":material/delete:"):
                 store.delete(scenario.name)
                 ui.flash(f"Deleted **{md_escape(scenario.name)}**.")
                 st.rerun()
@@ -122,7 +122,7 @@ if compare_tab.open:
     with compare_tab:
         options = ["(alignment in use)"] + names
         picked = st.multiselect("Scenarios to compare", options, default=options[: min(3, len(options))],
-                                key="scn_compare", max_selections=6,
+                                key=keys.SCN_COMPARE, max_selections=6,
                                 help="Each is scored on the active dataset, against the alignment in the file.")
         if len(picked) < 2:
             st.info("Pick two or more to compare them side by side.")
@@ -142,7 +142,7 @@ if compare_tab.open:
                 for name, lab in labels_by_name.items()
             }
             st.markdown("**Balance per territory**")
-            st.plotly_chart(ui.deviation_strip(deviations, settings.tolerance), width="stretch", key="scn_strip")
+            st.plotly_chart(ui.deviation_strip(deviations, settings.tolerance), width="stretch", key=keys.SCN_STRIP)
             st.markdown("**Maps**")
             ids = tcolors.all_territory_ids(dataset.territories, *labels_by_name.values())
             shared_colors = tcolors.territory_colors(ids)
@@ -156,7 +156,7 @@ if compare_tab.open:
                                                   states_geojson=cached.us_states_geojson(), show_homes=False,
                                                   width_px=250, height_px=300, point_radius_px=2.0,
                                                   cache_key=f"{dataset.fingerprint}:{state.labels_fingerprint(lab)}")
-                    st.pydeck_chart(view.deck, height=300, key=f"scn_map_{name}")
+                    st.pydeck_chart(view.deck, height=300, key=keys.scenario_map(name))
             if view is not None:
                 with map_cols[-1]:
                     st.html(view.legend_html)
@@ -171,7 +171,7 @@ if share_tab.open:
     with share_tab:
         st.markdown("Import a scenario file (`.scenario.zip`, exported here or with "
                     "`python -m territory scenario export`).")
-        upload = st.file_uploader("Scenario file", type=["zip"], key="scn_import_file")
+        upload = st.file_uploader("Scenario file", type=["zip"], key=keys.SCN_IMPORT_FILE)
         if upload is not None:
             try:
                 imported = scenario_from_bytes(upload.getvalue())
@@ -183,8 +183,8 @@ if share_tab.open:
                             f"{imported.territories} territories.")
                 if mismatch:
                     st.warning(md_escape(mismatch))
-                overwrite = st.checkbox("Overwrite a scenario with the same name", key="scn_import_overwrite")
-                if st.button("Import", key="scn_import", type="primary"):
+                overwrite = st.checkbox("Overwrite a scenario with the same name", key=keys.SCN_IMPORT_OVERWRITE)
+                if st.button("Import", key=keys.SCN_IMPORT, type="primary"):
                     try:
                         store.save(imported, overwrite=overwrite)
                     except TerritoryError as error:

@@ -6,7 +6,7 @@ from territory.data import schema
 from territory.data.spreadsheet import to_csv_bytes
 from territory.planning.metrics import MEAN_DISTANCE_HELP, pareto_curve, top_share
 from territory.reporting import colors as tcolors
-from territory.ui import cached, state
+from territory.ui import cached, keys, state
 from territory.ui.components import charts, maps, widgets
 
 state.init_state()
@@ -30,7 +30,7 @@ table = cached.territory_table(
     dataset.fingerprint, dataset.accounts, labels, dataset.territories, settings.balance_on
 )
 
-widgets.data_notes(dataset.accounts, key="territories")
+widgets.data_notes(dataset.accounts, key=keys.TERRITORIES)
 tab_table, tab_region, tab_mix, tab_drill = st.tabs(
     ["Per territory", "Roll-up by region", "Industry mix", "Drill into a territory"]
 )
@@ -88,7 +88,7 @@ with tab_table:
         to_csv_bytes(table),  # formula-safe: rep and industry names are user text
         file_name="territories.csv",
         mime="text/csv",
-        key="territories_download",
+        key=keys.TERRITORIES_DOWNLOAD,
     )
 
 with tab_region:
@@ -116,13 +116,13 @@ with tab_mix:
     st.plotly_chart(
         charts.industry_heatmap(revenue_matrix, "revenue", title="Revenue by industry and territory"),
         width="stretch",
-        key="territories_mix_revenue",
+        key=keys.TERRITORIES_MIX_REVENUE,
     )
     workload_matrix = cached.industry_matrix(dataset.fingerprint, dataset.accounts, labels, "workload")
     st.plotly_chart(
         charts.industry_heatmap(workload_matrix, "workload", title="Workload by industry and territory"),
         width="stretch",
-        key="territories_mix_workload",
+        key=keys.TERRITORIES_MIX_WORKLOAD,
     )
 
 with tab_drill:
@@ -132,7 +132,7 @@ with tab_drill:
         "Territory",
         ids,
         format_func=lambda t: widgets.territory_choice(t, reps.get(t)),
-        key="territories_drill",
+        key=keys.TERRITORIES_DRILL,
     )
     row = table[table[schema.TERRITORY_ID].astype(str) == chosen].iloc[0]
     in_territory = labels.astype("string") == chosen
@@ -154,12 +154,12 @@ with tab_drill:
             colors=territory_colors,
             height=380,
             width_px=430,
-            key="territories_drill_map",
+            key=keys.TERRITORIES_DRILL_MAP,
         )
     with right:
         st.markdown("**80/20 curve of revenue**")
         values = accounts[schema.REVENUE]
-        st.plotly_chart(charts.pareto_chart(pareto_curve(values)), width="stretch", key="territories_pareto")
+        st.plotly_chart(charts.pareto_chart(pareto_curve(values)), width="stretch", key=keys.TERRITORIES_PARETO)
         st.caption(f"The top 20% of its accounts bring {top_share(values, 0.2):.0%} of its revenue.")
     st.markdown("**Top accounts by revenue**")
     top_cols = [

@@ -24,7 +24,7 @@ from territory.planning.opportunities import pipeline_by_territory, stage_order
 from territory.planning.review import QuarterlyReview
 from territory.reporting import colors as tcolors
 from territory.reporting.text import chart_escape
-from territory.ui import state
+from territory.ui import keys, state
 from territory.ui.cached import labels_fingerprint
 from territory.ui.components import widgets
 
@@ -276,20 +276,20 @@ def forecast_ui(forecast: BookingsForecast, focus: str | None) -> None:
     left, right = st.columns([1, 1])
     with left:
         if focus is None:
-            st.dataframe(regions_frame(forecast), hide_index=True, width="stretch", key="review_forecast_regions",
+            st.dataframe(regions_frame(forecast), hide_index=True, width="stretch", key=keys.REVIEW_FORECAST_REGIONS,
                          column_config=forecast_config(forecast.quarter))
         else:
             st.dataframe(forecast_frame(forecast, focus), hide_index=True, width="stretch",
-                         key="review_forecast_focus", column_config=forecast_config(forecast.quarter))
+                         key=keys.REVIEW_FORECAST_FOCUS, column_config=forecast_config(forecast.quarter))
     with right:
-        st.dataframe(scores_frame(forecast), hide_index=True, width="stretch", key="review_forecast_scores",
+        st.dataframe(scores_frame(forecast), hide_index=True, width="stretch", key=keys.REVIEW_FORECAST_SCORES,
                      column_config=scores_config())
     st.caption("Backtest: each quarter from the 6th on forecast from the quarters before it only (rolling origin). "
                "WAPE weighs every territory by its bookings; an 80% interval is right when it covers 80% of the "
                "actuals. Details: docs/review.md.")
     if focus is None:
         with st.expander(f"Forecast {forecast.quarter} per territory"):
-            st.dataframe(forecast_frame(forecast), hide_index=True, width="stretch", key="review_forecast_table",
+            st.dataframe(forecast_frame(forecast), hide_index=True, width="stretch", key=keys.REVIEW_FORECAST_TABLE,
                          column_config=forecast_config(forecast.quarter))
 
 
@@ -307,10 +307,10 @@ def pipeline_ui(dataset: state.ActiveDataset, labels: pd.Series, focus: str | No
     if shown.empty:
         st.info("No open opportunities" + (f" in {md_escape(focus)}." if focus else "."))
         return
-    st.plotly_chart(pipeline_chart(pipeline, focus), width="stretch", key="review_pipeline")
+    st.plotly_chart(pipeline_chart(pipeline, focus), width="stretch", key=keys.REVIEW_PIPELINE)
     st.caption("Open opportunities (neither won nor lost) by the territory their account is in under this "
                "alignment, stacked by stage; amount as in the CRM (USD), not weighted by probability.")
     frame = pipeline_frame(pipeline, focus)
-    st.dataframe(frame, hide_index=True, width="stretch", key="review_pipeline_table",
+    st.dataframe(frame, hide_index=True, width="stretch", key=keys.REVIEW_PIPELINE_TABLE,
                  column_config={c: st.column_config.NumberColumn(c, format="localized") for c in frame.columns
                                 if c != "Territory"})

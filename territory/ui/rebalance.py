@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -38,15 +38,15 @@ from territory.planning import account_types, events
 from territory.planning.metrics import MEAN_DISTANCE_HELP, moved_mask
 from territory.reporting.export import assignment_table
 from territory.reporting.text import md_escape
-from territory.ui import cached, state
+from territory.ui import cached, keys, state
 from territory.ui import scenarios as scenarios_ui
 from territory.ui.cached import frame_fingerprint
 from territory.ui.components import maps, rebalance_charts
 
-SETTINGS_KEY = "rebalance_settings"
-MANUAL_MOVES_KEY = "rebalance_manual_moves"
-EVENT_KEY = "rebalance_event"
-DATASET_KEY = "rebalance_dataset"  # fingerprint the hand moves and the event belong to
+SETTINGS_KEY = keys.REBALANCE_SETTINGS
+MANUAL_MOVES_KEY = keys.REBALANCE_MANUAL_MOVES
+EVENT_KEY = keys.REBALANCE_EVENT
+DATASET_KEY = keys.REBALANCE_DATASET  # fingerprint the hand moves and the event belong to
 
 STABILITY_SWEEP: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 """Stability values of the trade-off chart (each run is cached like a slider move)."""
@@ -128,6 +128,43 @@ class RebalanceSettings:
         )
 
 
+SETTING_KEYS: dict[str, str] = keys.setting_keys(RebalanceSettings, "rebalance")
+"""{field of :class:`RebalanceSettings`: the key of its widget}, one per field (``ts_rebalance_<field>``)."""
+_COERCE = {"int": int, "float": float, "str": str, "bool": bool}  # field annotation -> type the engine gets
+
+
+def _default_values(n_territories: int, n_accounts: int, counted_types: list[str]) -> dict[str, object]:
+    """{widget key: default} of the controls: the :class:`RebalanceSettings` defaults, a few taken from the
+    data, tuples as lists (what a multiselect holds), and the page's own keys that must outlive a page change."""
+    base = RebalanceSettings(
+        n_territories=n_territories,
+        tolerance_pct=5,  # the slider steps in whole percent
+        budget_accounts=max(1, min(100, n_accounts)),
+        counted_types=tuple(counted_types),
+    )
+    values: dict[str, object] = {}
+    for f in fields(RebalanceSettings):
+        value = getattr(base, f.name)
+        values[SETTING_KEYS[f.name]] = list(value) if isinstance(value, tuple) else value
+    values[keys.REBALANCE_SWEEP] = False  # drawn on the Trade-off tab; kept here so it survives a page change
+    # The open tab, and the pasted codes of the Manual moves tab: kept here so they survive a page
+    # change and (tabs are lazy) a visit to another tab.
+    values[keys.REBALANCE_TAB] = TABS[0]
+    values[keys.REBALANCE_PICK_CODES] = ""
+    return values
+
+
+def _settings_from_state(with_types: bool) -> RebalanceSettings:
+    """The :class:`RebalanceSettings` the controls hold now (each field read from its key)."""
+    values = {}
+    for f in fields(RebalanceSettings):
+        value = st.session_state[SETTING_KEYS[f.name]]
+        values[f.name] = _COERCE[f.type](value) if f.type in _COERCE else tuple(value)
+    if not with_types:
+        values["counted_types"] = None
+    return RebalanceSettings(**values)
+
+
 def _restore_widget_values(defaults: Mapping[str, object]) -> None:
     """Put saved control values back under their widget keys (widget keys die on a page change)."""
     saved = st.session_state.setdefault(SETTINGS_KEY, {})
@@ -136,8 +173,8 @@ def _restore_widget_values(defaults: Mapping[str, object]) -> None:
             st.session_state[key] = saved.get(key, default)
 
 
-def _save_widget_values(keys: Sequence[str]) -> None:
-    st.session_state[SETTINGS_KEY] = {k: st.session_state[k] for k in keys if k in st.session_state}
+def _save_widget_values(names: Sequence[str]) -> None:
+    st.session_state[SETTINGS_KEY] = {k: st.session_state[k] for k in names if k in st.session_state}
 
 
 def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int,
@@ -150,131 +187,92 @@ def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int,
     """
     types = list(type_counts or {})
     n_max = max(2, min(n_accounts, max(2 * n_current, n_current + 10, 12)))
-    defaults: dict[str, object] = {
-        "rb_n_territories": int(min(max(n_current, 2), n_max)),
-        "rb_measure": "workload",
-        "rb_composite_workload_pct": 70,
-        "rb_composite_partner": "potential",
-        "rb_tolerance_pct": 5,
-        "rb_stability": 0.5,
-        "rb_compactness": 0.5,
-        "rb_industry_teams": [],
-        "rb_industry_focus": 0.0,
-        "rb_also_balance": [],
-        "rb_budget_kind": "none",
-        "rb_budget_accounts": max(1, min(100, n_accounts)),
-        "rb_budget_revenue_pct": 5.0,
-        "rb_lock_top_n": 0,
-        "rb_only_fix_outside": False,
-        "rb_counted_types": account_types.default_counted(types),
-        "rb_sweep": False,  # drawn on the Trade-off tab; kept here so it survives a page change
-        # The open tab, and the pasted codes of the Manual moves tab: kept here so they survive a
-        # page change and (tabs are lazy) a visit to another tab.
-        "rb_tab": TABS[0],
-        "rb_pick_codes": "",
-    }
+    defaults = _default_values(int(min(max(n_current, 2), n_max)), n_accounts, account_types.default_counted(types))
     _restore_widget_values(defaults)
+    ss, k = st.session_state, SETTING_KEYS
     # Values saved for another dataset can fall outside this one's ranges: clamp them.
-    st.session_state["rb_n_territories"] = int(min(max(st.session_state["rb_n_territories"], 2), n_max))
-    st.session_state["rb_industry_teams"] = [
-        i for i in st.session_state["rb_industry_teams"] if i in set(industries)
+    ss[k["n_territories"]] = int(min(max(ss[k["n_territories"]], 2), n_max))
+    ss[k["industry_teams"]] = [
+        i for i in ss[k["industry_teams"]] if i in set(industries)
     ]
-    st.session_state["rb_counted_types"] = [t for t in st.session_state["rb_counted_types"] if t in set(types)]
+    ss[k["counted_types"]] = [t for t in ss[k["counted_types"]] if t in set(types)]
 
     sb = st.sidebar
     sb.header("What-if settings")
     sb.slider(
-        "Number of territories", min_value=2, max_value=n_max, step=1, key="rb_n_territories",
+        "Number of territories", min_value=2, max_value=n_max, step=1, key=k["n_territories"],
         help=f"The active alignment has {n_current}. More territories = a new hire; fewer = a rep leaves.",
     )
     sb.selectbox(
-        "Balance on", MEASURE_CHOICES, key="rb_measure",
+        "Balance on", MEASURE_CHOICES, key=k["measure"],
         format_func=lambda m: "Composite (weighted)" if m == "composite" else schema.MEASURE_LABEL[m],
         help="The quantity every territory should carry in proportion to its rep's capacity (FTE).",
     )
-    if st.session_state["rb_measure"] == "composite":
+    if ss[k["measure"]] == "composite":
         c1, c2 = sb.columns([3, 2])
-        c1.slider("Workload weight (%)", 0, 100, step=5, key="rb_composite_workload_pct")
-        c2.selectbox("plus", COMPOSITE_PARTNERS, key="rb_composite_partner")
+        c1.slider("Workload weight (%)", 0, 100, step=5, key=k["composite_workload_pct"])
+        c2.selectbox("plus", COMPOSITE_PARTNERS, key=k["composite_partner"])
     if types:
         sb.multiselect(
-            "Account types that count", types, key="rb_counted_types", placeholder="Choose at least one",
+            "Account types that count", types, key=k["counted_types"], placeholder="Choose at least one",
             format_func=lambda t: f"{t} ({type_counts[t]:,})",
             help="Only these accounts carry load in the balance and in every figure on this page. The others "
                  "are shown apart: they keep their territory when it still exists, else join the nearest "
                  "counted account's, and carry no workload.",
         )
-    also_options = [m for m in schema.MEASURES if m != st.session_state["rb_measure"]]
-    st.session_state["rb_also_balance"] = [m for m in st.session_state["rb_also_balance"] if m in also_options]
+    also_options = [m for m in schema.MEASURES if m != ss[k["measure"]]]
+    ss[k["also_balance"]] = [m for m in ss[k["also_balance"]] if m in also_options]
     sb.multiselect(
-        "Also within tolerance", also_options, key="rb_also_balance", placeholder="None",
+        "Also within tolerance", also_options, key=k["also_balance"], placeholder="None",
         format_func=lambda m: schema.MEASURE_LABEL[m],
         help="Bring these measures within the band too (e.g. workload and revenue both within ±5%). "
              "Boundary accounts move or swap between neighbours; when regions differ too much, the "
              "messages say which territories stay outside.",
     )
     sb.slider(
-        "Tolerance (± % of target)", min_value=1, max_value=25, step=1, key="rb_tolerance_pct",
+        "Tolerance (± % of target)", min_value=1, max_value=25, step=1, key=k["tolerance_pct"],
         help="Each territory must land within this band around its target when feasible.",
     )
     sb.slider(
-        "Stability (0 = free, 1 = keep accounts)", 0.0, 1.0, step=0.05, key="rb_stability",
+        "Stability (0 = free, 1 = keep accounts)", 0.0, 1.0, step=0.05, key=k["stability"],
         help="Higher keeps more accounts with their current rep; 1 moves only what the tolerance needs.",
     )
     sb.slider(
-        "Compactness (0 = balance first, 1 = short travel)", 0.0, 1.0, step=0.05, key="rb_compactness",
+        "Compactness (0 = balance first, 1 = short travel)", 0.0, 1.0, step=0.05, key=k["compactness"],
     )
     sb.toggle(
-        "Fix only the territories outside the band", key="rb_only_fix_outside",
+        "Fix only the territories outside the band", key=k["only_fix_outside"],
         help="Only territories above their band hand accounts to their neighbours; every other territory "
              "keeps all its accounts. Territories with no over-loaded neighbour may stay outside the band.",
     )
-    with sb.expander("Industry teams and focus", expanded=bool(st.session_state["rb_industry_teams"])):
+    with sb.expander("Industry teams and focus", expanded=bool(ss[k["industry_teams"]])):
         st.multiselect(
-            "Industry teams", list(industries), key="rb_industry_teams",
+            "Industry teams", list(industries), key=k["industry_teams"],
             help="Chosen industries get their own specialist territories, overlaid on the geographic ones.",
         )
         st.slider(
-            "Industry focus (0-1)", 0.0, 1.0, step=0.05, key="rb_industry_focus",
+            "Industry focus (0-1)", 0.0, 1.0, step=0.05, key=k["industry_focus"],
             help="Higher makes territories specialise in fewer industries: nearby territories trade accounts "
                  "(they overlap in shared metros) for up to 30% more travel at 1.",
         )
-    with sb.expander("Move budget and locks", expanded=st.session_state["rb_budget_kind"] != "none"):
+    with sb.expander("Move budget and locks", expanded=ss[k["budget_kind"]] != "none"):
         st.radio(
-            "Move budget", list(BUDGET_CHOICES), key="rb_budget_kind",
+            "Move budget", list(BUDGET_CHOICES), key=k["budget_kind"],
             format_func=BUDGET_CHOICES.__getitem__, horizontal=False,
         )
-        if st.session_state["rb_budget_kind"] == "accounts":
+        if ss[k["budget_kind"]] == "accounts":
             st.number_input("Max accounts moved", min_value=0, max_value=n_accounts, step=10,
-                            key="rb_budget_accounts")
-        elif st.session_state["rb_budget_kind"] == "revenue_pct":
+                            key=k["budget_accounts"])
+        elif ss[k["budget_kind"]] == "revenue_pct":
             st.number_input("Max revenue moved (%)", min_value=0.0, max_value=100.0, step=1.0,
-                            key="rb_budget_revenue_pct")
+                            key=k["budget_revenue_pct"])
         st.number_input(
-            "Lock top-N accounts by revenue", min_value=0, max_value=n_accounts, step=5, key="rb_lock_top_n",
+            "Lock top-N accounts by revenue", min_value=0, max_value=n_accounts, step=5, key=k["lock_top_n"],
             help="The N biggest accounts (USD/year) stay with their current territory.",
         )
     _save_widget_values(list(defaults))
 
-    ss = st.session_state
-    return RebalanceSettings(
-        n_territories=int(ss["rb_n_territories"]),
-        measure=str(ss["rb_measure"]),
-        composite_workload_pct=int(ss["rb_composite_workload_pct"]),
-        composite_partner=str(ss["rb_composite_partner"]),
-        tolerance_pct=float(ss["rb_tolerance_pct"]),
-        stability=float(ss["rb_stability"]),
-        compactness=float(ss["rb_compactness"]),
-        industry_teams=tuple(ss["rb_industry_teams"]),
-        industry_focus=float(ss["rb_industry_focus"]),
-        also_balance=tuple(ss["rb_also_balance"]),
-        budget_kind=str(ss["rb_budget_kind"]),
-        budget_accounts=int(ss["rb_budget_accounts"]),
-        budget_revenue_pct=float(ss["rb_budget_revenue_pct"]),
-        lock_top_n=int(ss["rb_lock_top_n"]),
-        only_fix_outside=bool(ss["rb_only_fix_outside"]),
-        counted_types=tuple(ss["rb_counted_types"]) if types else None,
-    )
+    return _settings_from_state(bool(types))
 
 
 # --- engine input and cached runs -------------------------------------------------------------
@@ -646,7 +644,7 @@ def _set_event(event: tuple | None) -> None:
 
 
 def _rep_leaves_clicked() -> None:
-    territory_id = st.session_state.get("rb_leaving_territory")
+    territory_id = st.session_state.get(keys.REBALANCE_LEAVING_TERRITORY)
     if territory_id:
         _set_event(("rep_leaves", str(territory_id)))
 
@@ -669,14 +667,15 @@ def events_ui(territory_ids: Sequence[str], territories: pd.DataFrame) -> tuple 
         rep = reps.get(tid)
         return f"{tid} ({rep})" if isinstance(rep, str) and rep else tid
 
-    st.selectbox("Territory whose rep leaves", list(territory_ids), key="rb_leaving_territory", format_func=name)
+    st.selectbox("Territory whose rep leaves", list(territory_ids), key=keys.REBALANCE_LEAVING_TERRITORY,
+                 format_func=name)
     c2, c3, c4 = st.columns(3)
-    c2.button("Rep leaves", key="rb_rep_leaves", on_click=_rep_leaves_clicked, width="stretch",
+    c2.button("Rep leaves", key=keys.REBALANCE_REP_LEAVES, on_click=_rep_leaves_clicked, width="stretch",
               help="Dissolve that territory into its neighbours, moving as few accounts as possible.")
-    c3.button("New hire", key="rb_new_hire", on_click=_set_event, args=(("new_hire",),), width="stretch",
+    c3.button("New hire", key=keys.REBALANCE_NEW_HIRE, on_click=_set_event, args=(("new_hire",),), width="stretch",
               help="Carve one new territory out of the most loaded area, moving as few accounts as possible.")
     event = get_event(territory_ids)
-    c4.button("Clear event", key="rb_clear_event", on_click=_set_event, args=(None,),
+    c4.button("Clear event", key=keys.REBALANCE_CLEAR_EVENT, on_click=_set_event, args=(None,),
               disabled=event is None, width="stretch")
     if event:
         st.caption(f"**Applied:** {event_label(event)}. The number-of-territories slider is ignored while "
@@ -688,10 +687,10 @@ def recovery_ui(event: tuple | None, manual_moves: Mapping[str, str]) -> None:
     """After an engine error: buttons that undo what the sidebar cannot (the event, hand moves)."""
     c1, c2, _ = st.columns([1, 1, 2])
     if event:
-        c1.button("Clear event", key="rb_clear_event_after_error", on_click=_set_event, args=(None,),
+        c1.button("Clear event", key=keys.REBALANCE_CLEAR_EVENT_AFTER_ERROR, on_click=_set_event, args=(None,),
                   width="stretch")
     if manual_moves:
-        c2.button(f"Unlock {len(manual_moves):,} hand-moved accounts", key="rb_unlock_after_error",
+        c2.button(f"Unlock {len(manual_moves):,} hand-moved accounts", key=keys.REBALANCE_UNLOCK_AFTER_ERROR,
                   on_click=_unlock, args=(None,), width="stretch")
 
 
@@ -716,12 +715,12 @@ def messages_ui(result: BalanceResult, wall_seconds: float) -> None:
 def kpis_ui(whatif: WhatIf, before_name: str) -> None:
     """Two aligned rows of st.metric: before (active alignment) and after (with deltas)."""
     rows = kpis(whatif.before_card, whatif.after_card)
-    with st.container(key="rb_before_kpis", border=True):
+    with st.container(key=keys.REBALANCE_BEFORE_KPIS, border=True):
         st.markdown(f"**Before**: {md_escape(before_name)}")
         for col, k in zip(st.columns(len(rows)), rows):
             value = k.before if k.before is not None else 0.0
             col.metric(k.label, k.text(value), help=k.help)
-    with st.container(key="rb_after_kpis", border=True):
+    with st.container(key=keys.REBALANCE_AFTER_KPIS, border=True):
         st.markdown("**After**: this what-if (change vs before)")
         for col, k in zip(st.columns(len(rows)), rows):
             col.metric(k.label, k.text(k.after), k.delta_text() if k.before is not None else None,
@@ -736,13 +735,13 @@ def make_active(labels: pd.Series, result) -> None:
 
 def actions_ui(accounts: pd.DataFrame, whatif: WhatIf, settings: RebalanceSettings, event: tuple | None) -> None:
     """"Make active" and "Save as a named scenario" (the Scenarios page's store, on disk)."""
-    st.button("Make active", key="rb_make_active", type="primary", on_click=make_active,
+    st.button("Make active", key=keys.REBALANCE_MAKE_ACTIVE, type="primary", on_click=make_active,
               args=(whatif.after, whatif.result), width="stretch",
               help="Every page (Overview, Territories...) then shows this alignment; it becomes the new 'before'.")
     with st.expander("Save as a named scenario"):
         # The saved reasons are this page's (hand moves included), not the engine's raw ones.
         result = replace(whatif.result, assignment=whatif.assignment)
-        scenarios_ui.save_form(accounts, whatif.after, key="rb_scenario",
+        scenarios_ui.save_form(accounts, whatif.after, key=keys.REBALANCE_SCENARIO,
                                result=result, default_name=describe(settings, event)[:80],
                                metrics=whatif.after_card)
     export_ui(accounts, whatif)
@@ -768,10 +767,11 @@ def export_ui(accounts: pd.DataFrame, whatif: WhatIf) -> None:
 
     left, right = st.columns(2)
     left.download_button("Assignment (CSV)", lambda: to_csv_bytes(table()), "whatif_assignment.csv", "text/csv",
-                         key="rb_dl_csv", on_click="ignore", icon=":material/table:", width="stretch",
+                         key=keys.REBALANCE_DL_CSV, on_click="ignore", icon=":material/table:", width="stretch",
                          help="One row per account: old and new territory, rep, moved, reason.")
     right.download_button("Assignment + territories (XLSX)", workbook, "whatif.xlsx",
-                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="rb_dl_xlsx",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          key=keys.REBALANCE_DL_XLSX,
                           on_click="ignore", icon=":material/grid_on:", width="stretch",
                           help="The assignment and a per-territory summary sheet.")
 
@@ -864,7 +864,7 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, c
             head_before, head_after = st.columns(2)
             head_before.markdown("**Before**")
             head_after.markdown("**After**")
-            st.pydeck_chart(pair.deck, height=MAP_HEIGHT_PX, key="rb_map")
+            st.pydeck_chart(pair.deck, height=MAP_HEIGHT_PX, key=keys.REBALANCE_MAP)
             st.caption("Before on the left, after on the right: one map, so panning and zooming move both.")
         with legend:
             st.html(maps.legend_html(ids, dict(colors), reps, show_homes=homes, note=pair.note))
@@ -874,10 +874,10 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, c
     left, right, legend = st.columns([1, 1, 0.3], gap="small")
     with left:
         st.markdown("**Before**")
-        st.pydeck_chart(before_view.deck, height=MAP_HEIGHT_PX, key="rb_map_before")
+        st.pydeck_chart(before_view.deck, height=MAP_HEIGHT_PX, key=keys.REBALANCE_MAP_BEFORE)
     with right:
         st.markdown("**After**")
-        st.pydeck_chart(after_view.deck, height=MAP_HEIGHT_PX, key="rb_map_after")
+        st.pydeck_chart(after_view.deck, height=MAP_HEIGHT_PX, key=keys.REBALANCE_MAP_AFTER)
     with legend:
         st.html(maps.legend_html(ids, dict(colors), reps, show_homes=homes, note=after_view.note))
 
@@ -888,7 +888,7 @@ def _move_accounts(account_ids: Sequence[str], to: str) -> None:
     for account_id in account_ids:
         moves[str(account_id)] = str(to)
     st.session_state[MANUAL_MOVES_KEY] = moves
-    st.session_state["rb_pick_codes"] = ""
+    st.session_state[keys.REBALANCE_PICK_CODES] = ""
 
 
 def _unlock(account_ids: Sequence[str] | None) -> None:
@@ -941,15 +941,16 @@ def manual_moves_ui(accounts: pd.DataFrame, whatif: WhatIf, territory_ids: Seque
     chart_col, table_col = st.columns([1, 1], gap="medium")
     with chart_col:
         chart = st.plotly_chart(
-            rebalance_charts.selection_figure(accounts, whatif.after, colors), key="rb_pick_chart", on_select="rerun",
+            rebalance_charts.selection_figure(accounts, whatif.after, colors), key=keys.REBALANCE_PICK_CHART,
+            on_select="rerun",
             selection_mode=("box", "lasso"), width="stretch",
         )
         from_chart = _selected_accounts(chart)
     with table_col:
-        shown = st.selectbox("Show accounts of territory (after)", ids, key="rb_pick_from")
+        shown = st.selectbox("Show accounts of territory (after)", ids, key=keys.REBALANCE_PICK_FROM)
         table = pick_table(accounts, whatif.after, shown)
         picked = st.dataframe(
-            table, key="rb_pick_table", on_select="rerun", selection_mode="multi-row", hide_index=True,
+            table, key=keys.REBALANCE_PICK_TABLE, on_select="rerun", selection_mode="multi-row", hide_index=True,
             height=220, width="stretch",
             column_config={
                 "Revenue (USD/yr)": st.column_config.NumberColumn(format="$%,.0f"),
@@ -958,7 +959,7 @@ def manual_moves_ui(accounts: pd.DataFrame, whatif: WhatIf, territory_ids: Seque
         )
         rows = list(getattr(getattr(picked, "selection", None), "rows", []) or [])
         from_table = table["Account"].iloc[[r for r in rows if r < len(table)]].tolist()
-        text = st.text_area("Postal codes or account IDs", key="rb_pick_codes", height=80,
+        text = st.text_area("Postal codes or account IDs", key=keys.REBALANCE_PICK_CODES, height=80,
                             placeholder="02134, 10001\nA000123")
         pasted, unknown = parse_account_list(text or "", accounts)
         from_text = accounts.loc[pasted, schema.ACCOUNT_ID].astype("string").tolist()
@@ -970,9 +971,9 @@ def manual_moves_ui(accounts: pd.DataFrame, whatif: WhatIf, territory_ids: Seque
     summary, target, go_col = st.columns([2, 1, 1], vertical_alignment="bottom")
     summary.markdown(f"**{len(chosen):,} picked**: {len(from_chart):,} on the chart, {len(from_table):,} in "
                      f"the table, {len(from_text):,} pasted")
-    to = target.selectbox("Move to territory", ids, key="rb_move_to")
+    to = target.selectbox("Move to territory", ids, key=keys.REBALANCE_MOVE_TO)
     go_col.button(
-        f"Move {len(chosen):,} account{'s' if len(chosen) != 1 else ''} to {md_escape(to)}", key="rb_move",
+        f"Move {len(chosen):,} account{'s' if len(chosen) != 1 else ''} to {md_escape(to)}", key=keys.REBALANCE_MOVE,
         type="primary", disabled=not chosen, on_click=_move_accounts, args=(chosen, to), width="stretch",
     )
     moves = get_manual_moves()
@@ -983,11 +984,11 @@ def manual_moves_ui(accounts: pd.DataFrame, whatif: WhatIf, territory_ids: Seque
         locked["Name"] = locked["Account"].map(by_id[schema.NAME].astype("string")) if schema.NAME in by_id else ""
         before_by_id = pd.Series(whatif.before.to_numpy(), index=by_id.index)
         locked["Was in"] = locked["Account"].map(before_by_id)
-        unlock_pick = st.dataframe(locked[["Account", "Name", "Was in", "Locked in"]], key="rb_locked_table",
+        unlock_pick = st.dataframe(locked[["Account", "Name", "Was in", "Locked in"]], key=keys.REBALANCE_LOCKED_TABLE,
                                    on_select="rerun", selection_mode="multi-row", hide_index=True,
                                    width="stretch", height=min(300, 38 + 35 * len(locked)))
         sel = list(getattr(getattr(unlock_pick, "selection", None), "rows", []) or [])
         c1, c2, _ = st.columns([1, 1, 2])
-        c1.button(f"Unlock {len(sel)} selected", key="rb_unlock", disabled=not sel, on_click=_unlock,
+        c1.button(f"Unlock {len(sel)} selected", key=keys.REBALANCE_UNLOCK, disabled=not sel, on_click=_unlock,
                   args=(locked["Account"].iloc[sel].tolist(),), width="stretch")
-        c2.button("Unlock all", key="rb_unlock_all", on_click=_unlock, args=(None,), width="stretch")
+        c2.button("Unlock all", key=keys.REBALANCE_UNLOCK_ALL, on_click=_unlock, args=(None,), width="stretch")

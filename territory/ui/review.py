@@ -30,7 +30,7 @@ from territory.planning.scenarios import ScenarioError, ScenarioStore, apply_to_
 from territory.reporting import colors as tcolors
 from territory.reporting.report import ReportInput, build_report
 from territory.reporting.text import chart_escape, chart_labels, md_escape
-from territory.ui import cached, state
+from territory.ui import cached, keys, state
 from territory.ui.cached import labels_fingerprint
 from territory.ui.components import charts, maps, widgets
 from territory.ui.components.widgets import format_pct
@@ -38,12 +38,12 @@ from territory.ui.components.widgets import format_pct
 FONT = {"family": "Source Sans Pro, sans-serif", "size": 13, "color": "#1c2430"}
 SETTINGS_EXTRA_KEY = "review_settings"  # in state.Settings.extra: the review settings survive page changes
 ALL_TERRITORIES = "All territories"
-FOCUS_KEY = "review_focus"
-BLEND_KEY = "review_blend"
-TOTAL_KEY = "review_total"
-ALIGNMENT_KEY = "review_alignment"
-TERRITORIES_DRILL_KEY = "territories_drill"  # the Territories page's drill-down selectbox
-JUMP_KEY = "ts:review_jump"  # non-widget: a jump to the Territories page was requested
+FOCUS_KEY = keys.REVIEW_FOCUS
+BLEND_KEY = keys.REVIEW_BLEND
+TOTAL_KEY = keys.REVIEW_TOTAL
+ALIGNMENT_KEY = keys.REVIEW_ALIGNMENT
+TERRITORIES_DRILL_KEY = keys.TERRITORIES_DRILL  # the Territories page's drill-down selectbox
+JUMP_KEY = keys.REVIEW_JUMP_REQUESTED  # non-widget: a jump to the Territories page was requested
 
 # Penetration classes (%), fixed so colours mean the same on every dataset; ColorBrewer YlGnBu.
 PENETRATION_EDGES: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 30.0, 50.0)
@@ -207,22 +207,22 @@ def quota_controls_ui(default_total: int, next_q: str | None) -> ReviewSettings:
     with st.expander("Flag thresholds", expanded=False):
         t1, t2, t3, t4 = st.columns(4)
         hours = t1.number_input("Hours per FTE (h/yr)", 100.0, 4000.0, float(saved.hours_per_fte), 50.0,
-                                format="%.0f", key="review_hours_per_fte",
+                                format="%.0f", key=keys.REVIEW_HOURS_PER_FTE,
                                 help="Over capacity: workload above capacity_fte x this.")
         max_acc = t2.number_input("Max accounts per FTE", 1.0, 10_000.0, float(saved.max_accounts_per_fte), 10.0,
-                                  format="%.0f", key="review_max_accounts")
+                                  format="%.0f", key=keys.REVIEW_MAX_ACCOUNTS)
         far = t3.number_input("Far from rep home (km)", 1.0, 5000.0, float(saved.far_km), 25.0, format="%.0f",
-                              key="review_far_km")
+                              key=keys.REVIEW_FAR_KM)
         ratio = t4.number_input("High potential (x average)", 0.1, 10.0, float(saved.high_potential_ratio), 0.05,
-                                format="%.2f", key="review_high_potential")
+                                format="%.2f", key=keys.REVIEW_HIGH_POTENTIAL)
         u1, u2, u3, _ = st.columns(4)
         low = u1.number_input("Low penetration (%)", 0.0, 100.0, float(saved.low_penetration_pct), 1.0,
-                              format="%.1f", key="review_low_penetration")
+                              format="%.1f", key=keys.REVIEW_LOW_PENETRATION)
         vs_pot = u2.number_input("Max quota / quarter potential (%)", 0.0, 1000.0,
                                  float(saved.max_quota_vs_potential_pct), 5.0, format="%.0f",
-                                 key="review_max_vs_potential")
+                                 key=keys.REVIEW_MAX_VS_POTENTIAL)
         vs_last = u3.number_input("Max quota / last bookings (%)", 0.0, 10_000.0, float(saved.max_quota_vs_last_pct),
-                                  5.0, format="%.0f", key="review_max_vs_last")
+                                  5.0, format="%.0f", key=keys.REVIEW_MAX_VS_LAST)
     settings = replace(
         saved,
         quota_total=None if float(total) == float(default_total) and saved.quota_total is None else float(total),
@@ -581,7 +581,7 @@ def flags_ui(flags: pd.DataFrame, settings: ReviewSettings, latest_q: str | None
             column_config={"Detail": st.column_config.TextColumn("Detail", width="large"),
                            "Value": st.column_config.TextColumn("Value", help="The territory's figure, with its unit."),
                            "Threshold": st.column_config.TextColumn("Threshold", help="Set under Flag thresholds.")},
-            key="review_flags_table",
+            key=keys.REVIEW_FLAGS_TABLE,
         )
     else:
         st.success("No territory is flagged with these thresholds." if focus is None
@@ -604,7 +604,8 @@ def jump_to_territories_ui(territory_id: str) -> None:
     The click is recorded by a callback (it survives a rerun that happens before the page body runs)
     and the switch happens in the page body, where ``st.switch_page`` is allowed.
     """
-    st.button(f"Open {md_escape(territory_id)} on the Territories page", key="review_jump", icon=":material/grid_view:",
+    st.button(f"Open {md_escape(territory_id)} on the Territories page", key=keys.REVIEW_JUMP,
+              icon=":material/grid_view:",
               on_click=_remember_jump, args=(territory_id,))
     if st.session_state.pop(JUMP_KEY, False):
         st.switch_page("pages/territories.py")
@@ -633,14 +634,14 @@ def downloads_ui(dataset: state.ActiveDataset, chosen: ChosenAlignment, active: 
     c1.download_button(
         "Download the review tables (XLSX)", data=lambda: review_xlsx_bytes(review),
         file_name=f"quarterly-review-{review.latest_quarter}.xlsx", icon=":material/download:",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="review_xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=keys.REVIEW_XLSX,
         help="Sheets: territories, bookings by quarter, flags, far accounts, 80/20 summary, settings.",
     )
     c2.download_button(
         "Download the HTML report with this review", data=lambda: report_html(dataset, chosen, active,
                                                                             review).encode("utf-8"),
         file_name=f"quarterly-review-{review.latest_quarter}.html", mime="text/html",
-        icon=":material/description:", key="review_report",
+        icon=":material/description:", key=keys.REVIEW_REPORT,
         help="One offline HTML file: scorecard, territory table, charts, map, moved accounts, and the "
         "quarterly review tables as on this page.",
     )

@@ -12,8 +12,9 @@ from territory.data import schema
 from territory.errors import TerritoryError
 from territory.planning import routing as R
 from territory.reporting.text import chart_labels, md_escape
+from territory.ui import keys
 
-RULES_KEY = "ts:routing_rules"
+RULES_KEY = keys.ROUTING_RULES
 """Session key: {alignment fingerprint: rules table the editor starts from} (survives page changes)."""
 
 
@@ -86,12 +87,12 @@ def tester_ui(industries: list[str]) -> dict:
     """The 'where would this account land?' inputs, as keyword arguments of ``where_would_it_land``."""
     cols = st.columns([1, 1, 1.4, 1.2, 1])
     return {
-        "postal_code": cols[0].text_input("ZIP", value="02139", key="routing_zip"),
-        "state": cols[1].text_input("State", value="", key="routing_state", help="Two letters; optional."),
-        "industry": cols[2].selectbox("Industry", ["", *industries], index=0, key="routing_industry"),
+        "postal_code": cols[0].text_input("ZIP", value="02139", key=keys.ROUTING_ZIP),
+        "state": cols[1].text_input("State", value="", key=keys.ROUTING_STATE, help="Two letters; optional."),
+        "industry": cols[2].selectbox("Industry", ["", *industries], index=0, key=keys.ROUTING_INDUSTRY),
         "revenue": cols[3].number_input("Revenue (USD/yr)", min_value=0.0, value=250_000.0, step=50_000.0,
-                                        key="routing_revenue"),
-        "employees": cols[4].number_input("Employees", min_value=0, value=None, step=10, key="routing_employees"),
+                                        key=keys.ROUTING_REVENUE),
+        "employees": cols[4].number_input("Employees", min_value=0, value=None, step=10, key=keys.ROUTING_EMPLOYEES),
     }
 
 
@@ -140,4 +141,4 @@ def show_load_table(load: pd.DataFrame, unit: str) -> None:
     in_unit = ("load_before", "load_added", "load_after", "target", "lower", "upper")
     config = {column: st.column_config.Column(label, help=f"In {unit}." if column in in_unit else None)
               for column, label in LOAD_LABELS.items()}
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, key="routing_load_table")
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, key=keys.ROUTING_LOAD_TABLE)

@@ -34,10 +34,10 @@ from territory.reporting.colors import territory_colors
 from territory.reporting.export import assignment_table
 from territory.reporting.report import ReportInput, build_report
 from territory.reporting.text import chart_escape, chart_labels, md_escape
-from territory.ui import cached, state
+from territory.ui import cached, keys, state
 from territory.ui.cached import labels_fingerprint
 
-FLASH_KEY = "ts:scenario_flash"
+FLASH_KEY = keys.SCENARIO_FLASH
 
 
 @st.cache_resource(show_spinner=False)
@@ -76,11 +76,11 @@ def save_form(
     A taken name is not overwritten silently: the form asks to tick "overwrite" or pick another name.
     """
     store = get_store()
-    with st.form(key=f"{key}_form", clear_on_submit=False):
-        name = st.text_input("Scenario name", value=default_name, max_chars=80, key=f"{key}_name",
+    with st.form(key=keys.child(key, "form"), clear_on_submit=False):
+        name = st.text_input("Scenario name", value=default_name, max_chars=80, key=keys.child(key, "name"),
                              placeholder="e.g. Q3 2026 - 22 reps, workload +/-5%")
-        notes = st.text_area("Notes (optional)", key=f"{key}_notes", height=68)
-        overwrite = st.checkbox("Overwrite a scenario with the same name", key=f"{key}_overwrite")
+        notes = st.text_area("Notes (optional)", key=keys.child(key, "notes"), height=68)
+        overwrite = st.checkbox("Overwrite a scenario with the same name", key=keys.child(key, "overwrite"))
         submitted = st.form_submit_button("Save scenario", icon=":material/save:", type="primary")
     if not submitted:
         return None
@@ -195,17 +195,17 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance
 
     first, second = st.columns(2), st.columns(2)
     first[0].download_button("Assignment (CSV)", lambda: to_csv_bytes(table()), f"{safe}_assignment.csv",
-                             "text/csv", key="scn_dl_csv", on_click="ignore", icon=":material/table:",
+                             "text/csv", key=keys.SCN_DL_CSV, on_click="ignore", icon=":material/table:",
                              width="stretch")
     first[1].download_button("Assignment + territories (XLSX)", workbook, f"{safe}.xlsx",
                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                             key="scn_dl_xlsx", on_click="ignore", icon=":material/grid_on:", width="stretch")
+                             key=keys.SCN_DL_XLSX, on_click="ignore", icon=":material/grid_on:", width="stretch")
     second[0].download_button("Scenario file (ZIP)", lambda: scenario_to_bytes(scenario),
-                              f"{safe}.scenario.zip", "application/zip", key="scn_dl_zip", on_click="ignore",
+                              f"{safe}.scenario.zip", "application/zip", key=keys.SCN_DL_ZIP, on_click="ignore",
                               icon=":material/folder_zip:", width="stretch",
                               help="Parameters, assignment and metrics in one file; import it on another machine.")
     second[1].download_button("Review report (HTML)", report, f"{safe}_review.html", "text/html",
-                              key="scn_dl_report", on_click="ignore", icon=":material/description:",
+                              key=keys.SCN_DL_REPORT, on_click="ignore", icon=":material/description:",
                               width="stretch", help="One self-contained page for the review deck; opens offline.")
 
 

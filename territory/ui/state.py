@@ -1,4 +1,4 @@
-"""The session-state contract of the app: one module names the keys, initialises and updates them.
+"""The shared session state of the app: initialised and updated here, under keys named in keys.py.
 
 Everything that must survive a page change lives here under *non-widget* keys (widget keys are
 deleted when the user leaves the page that drew them). Pages never touch these keys directly:
@@ -35,15 +35,15 @@ import streamlit as st
 
 from territory.data import schema
 from territory.errors import DataError
-from territory.ui import cached
+from territory.ui import cached, keys
 from territory.ui.cached import frame_fingerprint, labels_fingerprint
 
 # --- keys (non-widget: they survive page changes) ----------------------------------------------
-DATASET_KEY = "ts:dataset"
-ALIGNMENT_KEY = "ts:alignment"
-SAVED_KEY = "ts:saved_results"
-SETTINGS_KEY = "ts:settings"
-INIT_KEY = "ts:initialised"
+DATASET_KEY = keys.DATASET
+ALIGNMENT_KEY = keys.ALIGNMENT
+SAVED_KEY = keys.SAVED_RESULTS
+SETTINGS_KEY = keys.SETTINGS
+INIT_KEY = keys.INITIALISED
 
 CURRENT_ALIGNMENT_NAME = "Current alignment"
 

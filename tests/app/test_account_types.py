@@ -50,14 +50,14 @@ def captions(at) -> str:
 
 def test_rebalance_counts_customers_and_prospects_by_default_and_the_choice_changes_the_figures(typed):
     at = open_typed(typed, "pages/rebalance.py")
-    choice = at.sidebar.multiselect(key="rb_counted_types")
+    choice = at.sidebar.multiselect(key="ts_rebalance_counted_types")
     assert choice.value == ["Customer", "Prospect"]
     assert set(choice.options) >= {"Customer (400)", "Prospect (400)", "Partner (400)"}
     assert ("Figures count 800 of 1,200 accounts (Customer, Prospect); 400 shown apart (Partner: 400) get a "
             "territory but carry no load.") in captions(at)
     moved_before = {m.label: m.value for m in at.metric}
     # every partner still gets a territory in the result
-    at.sidebar.multiselect(key="rb_counted_types").set_value(["Customer", "Prospect", "Partner"]).run()
+    at.sidebar.multiselect(key="ts_rebalance_counted_types").set_value(["Customer", "Prospect", "Partner"]).run()
     assert not at.exception
     assert "Figures count all 1,200 accounts" in captions(at)
     assert {m.label: m.value for m in at.metric} != moved_before
@@ -65,7 +65,7 @@ def test_rebalance_counts_customers_and_prospects_by_default_and_the_choice_chan
 
 def test_no_type_chosen_is_a_clear_message_not_a_traceback(typed):
     at = open_typed(typed, "pages/rebalance.py")
-    at.sidebar.multiselect(key="rb_counted_types").set_value([]).run()
+    at.sidebar.multiselect(key="ts_rebalance_counted_types").set_value([]).run()
     assert not at.exception
     assert any("No account counts for balancing" in e.value for e in at.error)
 
@@ -84,12 +84,12 @@ def test_data_page_maps_annual_revenue_to_company_revenue_and_to_potential_on_re
     data = (b"Account ID,Billing Zip/Postal Code,Annual Revenue,Type\n"
             b"A1,02139,5000000,Customer\nA2,10001,200000,Partner\n")
     at = open_upload(new_app().run())
-    at.file_uploader(key="data_accounts_file").set_value(("sf.csv", data, "text/csv")).run()
+    at.file_uploader(key="ts_data_accounts_file").set_value(("sf.csv", data, "text/csv")).run()
     key = f"sf.csv:{len(data)}"
-    assert at.selectbox(key=f"data_map_company_revenue_{key}").value == "Annual Revenue"
-    assert at.selectbox(key=f"data_map_account_type_{key}").value == "Type"
-    assert at.selectbox(key=f"data_map_potential_{key}").value == "(not in file)"
-    at.selectbox(key=f"data_map_potential_{key}").set_value("Annual Revenue").run()
-    at.selectbox(key=f"data_map_company_revenue_{key}").set_value("(not in file)").run()
+    assert at.selectbox(key=f"ts_data_map_company_revenue_{key}").value == "Annual Revenue"
+    assert at.selectbox(key=f"ts_data_map_account_type_{key}").value == "Type"
+    assert at.selectbox(key=f"ts_data_map_potential_{key}").value == "(not in file)"
+    at.selectbox(key=f"ts_data_map_potential_{key}").set_value("Annual Revenue").run()
+    at.selectbox(key=f"ts_data_map_company_revenue_{key}").set_value("(not in file)").run()
     assert not at.exception
     assert "Estimated by the rule, not from your file: workload for 100% of accounts." in captions(at)

@@ -106,7 +106,7 @@ def test_region_filter_changes_the_kpis(sample):
 
     at = new_app().run()
     before = metric_values(at)
-    at.multiselect(key="overview_regions").set_value([region]).run()
+    at.multiselect(key="ts_overview_regions").set_value([region]).run()
     assert not at.exception
     after = metric_values(at)
     assert after["Accounts"] == f"{expected_accounts:,}"
@@ -137,13 +137,13 @@ def test_overview_map_is_offline():
 
 def open_upload(at):
     at.switch_page("pages/data.py").run()
-    at.radio(key="data_source").set_value("Upload a file").run()
+    at.radio(key="ts_data_source").set_value("Upload a file").run()
     return at
 
 
 def test_data_page_shows_a_bad_file_as_an_error_not_a_traceback():
     at = open_upload(new_app().run())
-    at.file_uploader(key="data_accounts_file").set_value(("broken.xlsx", b"PK\x03\x04 not a zip", "application/zip"))
+    at.file_uploader(key="ts_data_accounts_file").set_value(("broken.xlsx", b"PK\x03\x04 not a zip", "application/zip"))
     at.run()
     assert not at.exception
     assert at.error, "a bad file must give an st.error message"
@@ -168,14 +168,14 @@ SMALL_ROWS = [
 
 def test_data_page_reports_rejected_rows_and_makes_the_upload_active():
     at = open_upload(new_app().run())
-    at.file_uploader(key="data_accounts_file").set_value(("crm.csv", _upload_csv(SMALL_ROWS), "text/csv")).run()
+    at.file_uploader(key="ts_data_accounts_file").set_value(("crm.csv", _upload_csv(SMALL_ROWS), "text/csv")).run()
     assert not at.exception
     shown = metric_values(at)
     assert shown["Rows read"] == "4"
     assert shown["Rows loaded"] == "3"  # ZIP 00000 cannot be located
     assert shown["Rows rejected"] == "1"
-    assert at.selectbox(key="data_map_account_id_crm.csv:" + str(len(_upload_csv(SMALL_ROWS)))).value == "Account ID"
-    at.button(key="data_use_upload").click().run()
+    assert at.selectbox(key="ts_data_map_account_id_crm.csv:" + str(len(_upload_csv(SMALL_ROWS)))).value == "Account ID"
+    at.button(key="ts_data_use_upload").click().run()
     assert not at.exception
     assert "crm.csv" in at.success[0].value
     at.switch_page("pages/overview.py").run()
@@ -187,8 +187,8 @@ def test_xss_names_are_shown_as_text_in_map_tooltips_and_legend():
     rows = [dict(r) for r in SMALL_ROWS]
     rows[3]["territory_id"] = XSS_TERRITORY  # lands in the legend (HTML) and in tooltips
     at = open_upload(new_app().run())
-    at.file_uploader(key="data_accounts_file").set_value(("crm.csv", _upload_csv(rows), "text/csv")).run()
-    at.button(key="data_use_upload").click().run()
+    at.file_uploader(key="ts_data_accounts_file").set_value(("crm.csv", _upload_csv(rows), "text/csv")).run()
+    at.button(key="ts_data_use_upload").click().run()
     at.switch_page("pages/overview.py").run()
     assert not at.exception
     deck = at.get("deck_gl_json_chart")[0]
@@ -214,7 +214,7 @@ def test_territories_page_lists_every_territory(sample):
 
 def test_pages_explain_what_to_do_without_a_dataset():
     at = new_app()
-    at.session_state["ts:initialised"] = True  # skip loading the sample: nothing is active
+    at.session_state["ts_initialised"] = True  # skip loading the sample: nothing is active
     at.run()
     assert not at.exception
     assert "No dataset is loaded yet" in at.info[0].value
@@ -281,9 +281,9 @@ def test_heatmap_sums_the_measure_per_hexagon():
 
 def test_overview_tolerance_slider_updates_the_shared_setting():
     at = new_app().run()
-    at.slider(key="overview_tolerance").set_value(12).run()
+    at.slider(key="ts_overview_tolerance").set_value(12).run()
     assert not at.exception
-    assert at.session_state["ts:settings"].tolerance == pytest.approx(0.12)
+    assert at.session_state["ts_settings"].tolerance == pytest.approx(0.12)
     assert "\u00b112%" in " ".join(c.value for c in at.caption)
 
 
@@ -311,19 +311,19 @@ def test_an_alignment_made_active_drives_overview_and_sidebar(sample):
     assert not at.exception
     assert metric_values(at)["Max deviation"] == f"{expected['workload_max_deviation_pct']:.1f}%"
     assert "Rebalanced 14:02" in " ".join(c.value for c in at.sidebar.caption)
-    assert at.sidebar.button(key="sidebar_reset_alignment").label == "Back to current alignment"
+    assert at.sidebar.button(key="ts_sidebar_reset_alignment").label == "Back to current alignment"
 
 
 def test_unmapping_a_suggested_column_on_the_data_page_sticks():
     at = open_upload(new_app().run())
     data = _upload_csv(SMALL_ROWS)
-    at.file_uploader(key="data_accounts_file").set_value(("crm.csv", data, "text/csv")).run()
-    revenue_key = f"data_map_revenue_crm.csv:{len(data)}"
+    at.file_uploader(key="ts_data_accounts_file").set_value(("crm.csv", data, "text/csv")).run()
+    revenue_key = f"ts_data_map_revenue_crm.csv:{len(data)}"
     assert at.selectbox(key=revenue_key).value == "Revenue"
     at.selectbox(key=revenue_key).set_value("(not in file)").run()
     assert not at.exception
     assert at.selectbox(key=revenue_key).value == "(not in file)"
-    at.button(key="data_use_upload").click().run()
+    at.button(key="ts_data_use_upload").click().run()
     assert not at.exception
     at.switch_page("pages/overview.py").run()
     assert metric_values(at)["Revenue (USD/yr)"] == "$0"  # the unmapped column was not read after all

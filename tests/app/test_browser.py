@@ -31,8 +31,8 @@ RUN_START_TIMEOUT_MS = 1_500
 PAINT_MS = 1_000  # deck.gl (SwiftShader) and plotly paint after the run ends
 APP_ROOT = '[data-testid="stApp"]'
 REBALANCE_SLIDER = "Number of territories"
-BEFORE_KPIS = ".st-key-rb_before_kpis"
-AFTER_KPIS = ".st-key-rb_after_kpis"
+BEFORE_KPIS = ".st-key-ts_rebalance_before_kpis"
+AFTER_KPIS = ".st-key-ts_rebalance_after_kpis"
 EXCEPTION_BOX = '[data-testid="stException"]'
 NAV_LINKS = '[data-testid="stSidebarNav"] a'
 

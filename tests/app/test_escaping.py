@@ -226,7 +226,7 @@ def test_pages_show_hostile_names_as_text(hostile, page):
 
 def test_territories_drill_down_charts_and_tabs_stay_inert(hostile):
     at = open_hostile(hostile, "pages/territories.py")
-    at.selectbox(key="territories_drill").set_value(ANCHOR).run()
+    at.selectbox(key="ts_territories_drill").set_value(ANCHOR).run()
     assert not at.exception
     assert_inert(at, [])
     assert_charts_inert(at)
@@ -240,8 +240,8 @@ def test_rebalance_messages_event_and_manual_moves_are_escaped(hostile):
     def prepare(at):
         at.session_state[rb.DATASET_KEY] = dataset.fingerprint  # else a first visit clears the event
         at.session_state[rb.EVENT_KEY] = ("rep_leaves", ANCHOR)
-        at.session_state["rb_tab"] = "Manual moves"
-        at.session_state["rb_pick_codes"] = f"{LINK}, {COLOUR} {MATHS}"  # pasted codes no account has
+        at.session_state["ts_rebalance_tab"] = "Manual moves"
+        at.session_state["ts_rebalance_pick_codes"] = f"{LINK}, {COLOUR} {MATHS}"  # pasted codes no account has
 
     at = open_hostile(hostile, "pages/rebalance.py", prepare)
     texts = assert_inert(at, [LINK, COLOUR, MATHS])  # "Before:" the alignment's name; the unknown codes
@@ -249,7 +249,7 @@ def test_rebalance_messages_event_and_manual_moves_are_escaped(hostile):
     assert f"Move 0 accounts to {md_escape(IMAGE)}" in texts  # IMAGE sorts first
     assert_charts_inert(at)
     for tab in ("Load per territory", "Account flows"):
-        at.session_state["rb_tab"] = tab
+        at.session_state["ts_rebalance_tab"] = tab
         at.run()
         assert not at.exception
         assert_inert(at, [])
@@ -259,7 +259,7 @@ def test_rebalance_messages_event_and_manual_moves_are_escaped(hostile):
 def test_review_focus_flags_and_jump_are_escaped(hostile):
     at = open_hostile(hostile, "pages/review.py")
     assert_charts_inert(at)
-    at.selectbox(key="review_focus").set_value(ANCHOR).run()
+    at.selectbox(key="ts_review_focus").set_value(ANCHOR).run()
     assert not at.exception
     texts = assert_inert(at, [ANCHOR])  # "Open ... on the Territories page", the 80/20 caption
     assert f"Open {md_escape(ANCHOR)} on the Territories page" in texts
@@ -288,16 +288,16 @@ def test_scenario_names_and_notes_are_escaped(hostile, scenario_db):
     store.save(build_scenario(IMAGE, dataset.accounts, alignment.labels, notes=f"{LINK} {COLOUR} {MATHS}"))
     store.save(build_scenario(ANCHOR, dataset.accounts, other))
     at = open_hostile(hostile, "pages/scenarios.py")
-    at.selectbox(key="scn_open").set_value(IMAGE).run()
+    at.selectbox(key="ts_scn_open").set_value(IMAGE).run()
     texts = assert_inert(at, [LINK, f"{LINK} {COLOUR} {MATHS}"])  # "Save the alignment in use (...)"; notes
     assert f"Notes: {md_escape(f'{LINK} {COLOUR} {MATHS}')}" in texts
-    at.button(key="scn_activate").click().run()
+    at.button(key="ts_scn_activate").click().run()
     assert not at.exception
     assert_inert(at, [IMAGE])  # the flash message and the new alignment's name
-    at.session_state["scn_tab"] = "Compare"
+    at.session_state["ts_scn_tab"] = "Compare"
     at.run()
     assert not at.exception
-    at.multiselect(key="scn_compare").set_value([IMAGE, ANCHOR]).run()
+    at.multiselect(key="ts_scn_compare").set_value([IMAGE, ANCHOR]).run()
     assert not at.exception
     assert_inert(at, [IMAGE, ANCHOR])  # the map captions
     assert_charts_inert(at)
@@ -305,8 +305,8 @@ def test_scenario_names_and_notes_are_escaped(hostile, scenario_db):
 
 def test_data_page_errors_quote_the_file_name_escaped():
     at = open_page("pages/data.py", timeout=TIMEOUT_S)
-    at.radio(key="data_source").set_value("Upload a file").run()
-    at.file_uploader(key="data_accounts_file").set_value((f"{IMAGE}.xlsx", b"PK\x03\x04 not a zip",
+    at.radio(key="ts_data_source").set_value("Upload a file").run()
+    at.file_uploader(key="ts_data_accounts_file").set_value((f"{IMAGE}.xlsx", b"PK\x03\x04 not a zip",
                                                          "application/zip")).run()
     assert not at.exception
     assert at.error, "a bad file must give an st.error message"
@@ -318,7 +318,7 @@ def test_routing_page_shows_hostile_ids_as_text(hostile):
     at = open_hostile(hostile, "pages/routing.py")
     assert_inert(at, [LINK])  # "Rules for <alignment name>"
     new = dataset.accounts.head(30).assign(account_id=lambda f: IMAGE + f["account_id"])
-    at.file_uploader(key="routing_new_accounts").set_value(("new.csv", new.to_csv(index=False).encode(),
+    at.file_uploader(key="ts_routing_new_accounts").set_value(("new.csv", new.to_csv(index=False).encode(),
                                                             "text/csv")).run()
     assert not at.exception, [e.value for e in at.exception]
     assert_inert(at, [LINK])

@@ -218,7 +218,7 @@ def test_rebalance_and_scenarios_pages_show_one_mean_distance(alignment, scenari
     shown = [m for m in at.metric if m.label == "Mean distance"]
     assert len(shown) == 2
     before_text, after_text = shown[0].value, shown[1].value
-    at.text_input(key="rb_scenario_name").input("From Rebalance")
+    at.text_input(key="ts_rebalance_scenario_name").input("From Rebalance")
     next(b for b in at.button if b.label == "Save scenario").click().run()
     assert not at.exception, [e.value for e in at.exception]
     saved, _ = apply_to_dataset(ScenarioStore(scenario_db).load("From Rebalance"), alignment["accounts"])
@@ -226,7 +226,7 @@ def test_rebalance_and_scenarios_pages_show_one_mean_distance(alignment, scenari
     assert saved.astype("string").equals(alignment["labels"]), "the page's what-if is not the CLI's alignment"
 
     at.switch_page("pages/scenarios.py").run()
-    at.selectbox(key="scn_open").set_value("From Rebalance").run()
+    at.selectbox(key="ts_scn_open").set_value("From Rebalance").run()
     assert not at.exception, [e.value for e in at.exception]
     on_scenarios = [m.value for m in at.metric if "mean distance" in m.label.lower()]
     assert len(on_scenarios) == 1

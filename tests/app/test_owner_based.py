@@ -90,7 +90,7 @@ def test_territories_table_shows_no_none_and_the_whole_owner_name(owner_based):
     assert sorted(table.value[schema.TERRITORY_ID]) == sorted(OWNERS)
     # 125 px showed "Marcus Zimmerman" in full in the walk's Rep column; 70 px cut it to "Marcus Zi".
     assert json.loads(table.proto.columns)[schema.TERRITORY_ID]["width"] >= 125
-    drill = at.selectbox(key="territories_drill")
+    drill = at.selectbox(key="ts_territories_drill")
     assert sorted(drill.options) == sorted(OWNERS)  # the owner alone, not "Mei Quinn · <NA>"
 
 

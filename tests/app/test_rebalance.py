@@ -46,8 +46,8 @@ def kpi_rows(at) -> tuple[dict[str, str], dict[str, str]]:
 def open_tab(at, label: str):
     """Open one of the page's tabs (they are lazy: only the open tab's content runs)."""
     assert label in rb.TABS
-    if at.session_state["rb_tab"] != label:
-        at.session_state["rb_tab"] = label
+    if at.session_state["ts_rebalance_tab"] != label:
+        at.session_state["ts_rebalance_tab"] = label
         at.run()
         assert not at.exception, [e.value for e in at.exception]
     return at
@@ -85,14 +85,15 @@ def test_page_renders_before_and_after_with_units():
         assert label in titles
     # Every widget of the page is namespaced, so it cannot collide with another page's keys.
     keys = [w.key for w in (*at.slider, *at.selectbox, *at.button) if w.key and not w.key.startswith("FormSubmitter")]
-    page_keys = [k for k in keys if k.startswith("rb_")]
-    assert {"rb_n_territories", "rb_tolerance_pct", "rb_stability", "rb_compactness"} <= set(page_keys)
+    page_keys = [k for k in keys if k.startswith("ts_rebalance_")]
+    assert {"ts_rebalance_n_territories", "ts_rebalance_tolerance_pct", "ts_rebalance_stability",
+            "ts_rebalance_compactness"} <= set(page_keys)
 
 
 def test_moving_stability_changes_after_and_keeps_before():
     at = open_rebalance()
     before, after = kpi_rows(at)
-    at.slider(key="rb_stability").set_value(0.8).run()
+    at.slider(key="ts_rebalance_stability").set_value(0.8).run()
     assert not at.exception
     before_2, after_2 = kpi_rows(at)
     assert before_2 == before, "before must not change with a what-if slider"
@@ -101,38 +102,38 @@ def test_moving_stability_changes_after_and_keeps_before():
     moved = lambda values: int(values["Moved accounts"].replace(",", ""))  # noqa: E731
     assert moved(after_2) < moved(after)
     # Back to the first setting: the cached result, identical figures.
-    at.slider(key="rb_stability").set_value(0.5).run()
+    at.slider(key="ts_rebalance_stability").set_value(0.5).run()
     assert kpi_rows(at) == (before, after)
 
 
 def test_tolerance_slider_moves_the_band_and_settings_survive_a_page_change():
     at = open_rebalance()
-    at.slider(key="rb_tolerance_pct").set_value(8).run()
+    at.slider(key="ts_rebalance_tolerance_pct").set_value(8).run()
     assert not at.exception
     names = {trace.get("name") for chart in at.get("plotly_chart") for trace in json.loads(chart.proto.spec)["data"]}
     assert "Target ±8%" in names, names
     at.switch_page("pages/overview.py").run()
     at.switch_page("pages/rebalance.py").run()
-    assert at.slider(key="rb_tolerance_pct").value == 8
+    assert at.slider(key="ts_rebalance_tolerance_pct").value == 8
 
 
 def test_rep_leaves_hands_every_account_of_that_territory_to_others(sample):
     at = open_rebalance()
-    at.selectbox(key="rb_leaving_territory").set_value("T05").run()
-    at.button(key="rb_rep_leaves").click().run()
+    at.selectbox(key="ts_rebalance_leaving_territory").set_value("T05").run()
+    at.button(key="ts_rebalance_rep_leaves").click().run()
     assert not at.exception, [e.value for e in at.exception]
     moved = moved_table(at)
     t05_accounts = set(sample.accounts.loc[sample.accounts[schema.TERRITORY_ID] == "T05", schema.ACCOUNT_ID])
     assert t05_accounts <= set(moved.loc[moved["From"] == "T05", "Account"])
     assert "T05" not in set(moved["To"])
     assert any("rep of T05 leaves" in c.value for c in at.caption)
-    at.button(key="rb_clear_event").click().run()
+    at.button(key="ts_rebalance_clear_event").click().run()
     assert not any("rep of T05 leaves" in c.value for c in at.caption)
 
 
 def test_new_hire_creates_a_territory_that_takes_accounts(sample):
     at = open_rebalance()
-    at.button(key="rb_new_hire").click().run()
+    at.button(key="ts_rebalance_new_hire").click().run()
     assert not at.exception, [e.value for e in at.exception]
     moved = moved_table(at)
     existing = set(sample.territories[schema.TERRITORY_ID])
@@ -145,19 +146,19 @@ def test_manual_move_shows_in_after_and_stays_locked_until_unlocked(sample):
     account = sample.accounts.iloc[0]
     target = "T01" if account[schema.TERRITORY_ID] != "T01" else "T02"
     open_tab(at, "Manual moves")
-    at.text_area(key="rb_pick_codes").input(str(account[schema.ACCOUNT_ID])).run()
-    at.selectbox(key="rb_move_to").set_value(target).run()
-    at.button(key="rb_move").click().run()
+    at.text_area(key="ts_rebalance_pick_codes").input(str(account[schema.ACCOUNT_ID])).run()
+    at.selectbox(key="ts_rebalance_move_to").set_value(target).run()
+    at.button(key="ts_rebalance_move").click().run()
     assert not at.exception, [e.value for e in at.exception]
     row = moved_table(at).set_index("Account").loc[account[schema.ACCOUNT_ID]]
     assert (row["From"], row["To"]) == (account[schema.TERRITORY_ID], target)
     assert row["Reason"] == rb.MANUAL_REASON.format(to=target)
     # Still there after a slider move: the account is locked where the user put it.
-    at.slider(key="rb_stability").set_value(0.2).run()
+    at.slider(key="ts_rebalance_stability").set_value(0.2).run()
     row = moved_table(at).set_index("Account").loc[account[schema.ACCOUNT_ID]]
     assert row["To"] == target
     open_tab(at, "Manual moves")
-    at.button(key="rb_unlock_all").click().run()
+    at.button(key="ts_rebalance_unlock_all").click().run()
     assert at.session_state[rb.MANUAL_MOVES_KEY] == {}
     table = moved_table(at).set_index("Account")
     if account[schema.ACCOUNT_ID] in table.index:  # the engine may still move it, but not by hand
@@ -170,9 +171,9 @@ def test_make_active_changes_the_alignment_the_overview_shows():
     at.switch_page("pages/overview.py").run()
     overview_before = {m.label: m.value for m in at.metric}
     at.switch_page("pages/rebalance.py").run()
-    at.button(key="rb_make_active").click().run()
+    at.button(key="ts_rebalance_make_active").click().run()
     assert not at.exception
-    assert at.session_state["ts:alignment"].name.startswith("Rebalanced")
+    assert at.session_state["ts_alignment"].name.startswith("Rebalanced")
     # The what-if is now "before", and re-running from it moves far fewer accounts.
     before_now, _ = kpi_rows(at)
     assert before_now["Max deviation"] == after["Max deviation"]
@@ -187,7 +188,7 @@ def test_save_as_named_scenario_writes_the_what_if_to_the_store(scenario_db):
     from territory.planning.scenarios import ScenarioStore
 
     at = open_rebalance()
-    at.text_input(key="rb_scenario_name").input("Q1 what-if")  # inside a form: sent with the submit
+    at.text_input(key="ts_rebalance_scenario_name").input("Q1 what-if")  # inside a form: sent with the submit
     next(b for b in at.button if b.label == "Save scenario").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Saved scenario" in s.value for s in at.success)
@@ -198,8 +199,8 @@ def test_save_as_named_scenario_writes_the_what_if_to_the_store(scenario_db):
 
 def test_move_budget_that_stops_balancing_shows_the_engines_warning():
     at = open_rebalance()
-    at.radio(key="rb_budget_kind").set_value("accounts").run()
-    at.number_input(key="rb_budget_accounts").set_value(50).run()
+    at.radio(key="ts_rebalance_budget_kind").set_value("accounts").run()
+    at.number_input(key="ts_rebalance_budget_accounts").set_value(50).run()
     assert not at.exception, [e.value for e in at.exception]
     warnings = [w.value for w in at.warning]
     assert any("Move budget (50 accounts)" in w for w in warnings), warnings
@@ -209,8 +210,8 @@ def test_move_budget_that_stops_balancing_shows_the_engines_warning():
 
 def test_also_within_tolerance_runs_the_second_measure_and_explains_what_it_cannot_reach():
     at = open_rebalance()
-    assert "workload" not in at.multiselect(key="rb_also_balance").options  # the main measure is not offered
-    at.multiselect(key="rb_also_balance").set_value(["revenue"]).run()
+    assert "workload" not in at.multiselect(key="ts_rebalance_also_balance").options  # the main measure is not offered
+    at.multiselect(key="ts_rebalance_also_balance").set_value(["revenue"]).run()
     assert not at.exception, [e.value for e in at.exception]
     shown = [w.value for w in at.warning] + [i.value for i in at.info] + [c.value for c in at.caption]
     # the sample's regions differ about twofold in revenue per hour: the page says so, with numbers
@@ -225,7 +226,7 @@ def test_engine_error_is_shown_as_st_error(monkeypatch):
 
     monkeypatch.setattr(cached, "run_balance", refuse)
     at = open_rebalance()
-    at.slider(key="rb_compactness").set_value(0.15).run()  # a setting no other test computed
+    at.slider(key="ts_rebalance_compactness").set_value(0.15).run()  # a setting no other test computed
     assert not at.exception
     assert any("account X alone is 3.0%" in e.value for e in at.error)
 
@@ -329,14 +330,14 @@ def test_selection_chart_carries_ids_and_shows_names_as_text():
 
 def test_tabs_are_lazy_and_the_open_tab_survives_a_page_change():
     at = open_rebalance()
-    assert at.session_state["rb_tab"] == rb.TABS[0]
+    assert at.session_state["ts_rebalance_tab"] == rb.TABS[0]
     assert not [d for d in at.dataframe if "Reason" in d.value.columns], "hidden tab content was drawn"
     assert len(at.get("plotly_chart")) == 1  # the load chart only
     moved_table(at)
     assert not at.get("plotly_chart"), "the load chart should not run while another tab is open"
     at.switch_page("pages/overview.py").run()
     at.switch_page("pages/rebalance.py").run()
-    assert at.session_state["rb_tab"] == "Moved accounts"
+    assert at.session_state["ts_rebalance_tab"] == "Moved accounts"
     assert [d for d in at.dataframe if "Reason" in d.value.columns]
 
 
@@ -372,7 +373,7 @@ def test_warm_runs_the_what_if_the_page_first_shows(sample, monkeypatch):
 def test_the_page_states_the_least_disruption_any_alignment_within_the_band_needs():
     """Issue #12: 'moved 7,900 h; no alignment within +/-5% can move less than 7,400 h', on its own line."""
     at = open_rebalance()
-    at.slider(key="rb_stability").set_value(1.0).run()
+    at.slider(key="ts_rebalance_stability").set_value(1.0).run()
     assert not at.exception, [e.value for e in at.exception]
     lines = [m.value for m in at.markdown if "can move less than" in m.value]
     assert len(lines) == 1, [m.value for m in at.markdown]
@@ -385,7 +386,7 @@ def test_the_page_states_the_least_disruption_any_alignment_within_the_band_need
 
 def test_fix_only_outside_keeps_every_territory_inside_the_band_untouched():
     at = open_rebalance()
-    at.toggle(key="rb_only_fix_outside").set_value(True).run()
+    at.toggle(key="ts_rebalance_only_fix_outside").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
     shown = [w.value for w in at.warning] + [c.value for c in at.caption]
     assert any("handed accounts to their neighbours" in text for text in shown), shown

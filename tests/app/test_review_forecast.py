@@ -70,7 +70,7 @@ def test_attainment_is_measured_against_imported_quotas(sample):
     booked = expected.loc["T01", "bookings_last_quarter"]
     assert perf.loc["T01", "Attainment"] == pytest.approx(booked / 1_000_000 * 100)
     assert any("19 of 20 territories" in c.value for c in at.caption)
-    at.selectbox(key="review_focus").set_value("T05").run()
+    at.selectbox(key="ts_review_focus").set_value("T05").run()
     assert not at.exception
     assert [m.label for m in at.metric][0] == "Quota T05 2026Q4 (USD)"
     figure = [c for c in at.get("plotly_chart") if "Quota (imported)" in c.proto.spec]

@@ -52,7 +52,7 @@ def test_review_page_renders_for_the_sample(sample):
     assert expected.quota_total == total
     quotas = quota_table(at)
     assert len(quotas) == len(sample.territories)
-    assert int(quotas["Quota"].sum()) == total == int(at.number_input(key="review_total").value)
+    assert int(quotas["Quota"].sum()) == total == int(at.number_input(key="ts_review_total").value)
     assert quotas.set_index("Territory")["Quota"].to_dict() == expected.table.set_index(
         schema.TERRITORY_ID)["quota"].to_dict()
     assert metric(at, "Flags") == f"{len(expected.flags):,}"
@@ -67,31 +67,31 @@ def test_review_page_renders_for_the_sample(sample):
 
 def test_moving_the_blend_changes_quotas_but_not_their_sum():
     at = review_page()
-    total = int(at.number_input(key="review_total").value)
+    total = int(at.number_input(key="ts_review_total").value)
     before = quota_table(at).set_index("Territory")["Quota"]
-    at.slider(key="review_blend").set_value(0).run()
+    at.slider(key="ts_review_blend").set_value(0).run()
     after = quota_table(at).set_index("Territory")["Quota"]
     assert not at.exception
     assert int(after.sum()) == total == int(before.sum())
     assert (after != before).sum() >= len(before) // 2, "a different blend should move most quotas"
-    at.slider(key="review_blend").set_value(100).run()
+    at.slider(key="ts_review_blend").set_value(100).run()
     only_potential = quota_table(at).set_index("Territory")["Quota"]
     assert int(only_potential.sum()) == total and not only_potential.equals(after)
     # a new total is split exactly too
-    at.number_input(key="review_total").set_value(1_000_001).run()
+    at.number_input(key="ts_review_total").set_value(1_000_001).run()
     assert int(quota_table(at)["Quota"].sum()) == 1_000_001
     assert metric(at, "Quota total") == "$1.00M"
 
 
 def test_focus_filters_the_page_and_jumps_to_the_territories_page():
     at = review_page()
-    at.selectbox(key="review_focus").set_value("T05").run()
+    at.selectbox(key="ts_review_focus").set_value("T05").run()
     assert quota_table(at)["Territory"].tolist() == ["T05"]
     flags = [df.value for df in at.dataframe if "Flag" in df.value.columns][0]
     assert set(flags["Territory"]) == {"T05"}
-    at.button(key="review_jump").click().run()
+    at.button(key="ts_review_jump").click().run()
     assert not at.exception
-    assert at.selectbox(key="territories_drill").value == "T05"
+    assert at.selectbox(key="ts_territories_drill").value == "T05"
 
 
 def test_a_saved_alignment_is_reviewed_with_its_own_assignment(sample):
@@ -109,11 +109,11 @@ def test_a_saved_alignment_is_reviewed_with_its_own_assignment(sample):
         }
 
     at = review_page(save)
-    at.selectbox(key="review_alignment").set_value("Saved this session: All of T01 to T02").run()
+    at.selectbox(key="ts_review_alignment").set_value("Saved this session: All of T01 to T02").run()
     assert not at.exception
     quotas = quota_table(at).set_index("Territory")["Quota"]
     assert quotas["T01"] == 0
-    assert int(quotas.sum()) == int(at.number_input(key="review_total").value)
+    assert int(quotas.sum()) == int(at.number_input(key="ts_review_total").value)
 
 
 def test_an_upload_without_bookings_explains_what_is_needed(sample):
@@ -173,7 +173,7 @@ def test_a_stored_scenario_can_be_reviewed(sample, tmp_path):
     })
     ScenarioStore(tmp_path / "scenarios.sqlite").save(Scenario(name="West merge", assignment=assignment))
     at = review_page()
-    at.selectbox(key="review_alignment").set_value("Scenario: West merge").run()
+    at.selectbox(key="ts_review_alignment").set_value("Scenario: West merge").run()
     assert not at.exception
     quotas = quota_table(at).set_index("Territory")["Quota"]
     expected = build_review(sample.accounts, assignment.set_index("account_id")["territory_id"], sample.bookings,

@@ -29,10 +29,10 @@ def test_the_page_shows_the_default_rules_and_the_tester_answers(expected) -> No
     assert len(at.dataframe[0].value) == len(rules) == 609  # the rules editor
     want = R.where_would_it_land(base, rules, postal_code="02139", revenue=250_000.0)
     assert metrics(at)["Territory"] == want["territory_id"] and metrics(at)["Rule"] == want["rule"]
-    at.text_input(key="routing_zip").set_value("98101").run()  # Seattle
+    at.text_input(key="ts_routing_zip").set_value("98101").run()  # Seattle
     want = R.where_would_it_land(base, rules, postal_code="98101", revenue=250_000.0)
     assert metrics(at)["Territory"] == want["territory_id"] != "T19"
-    at.text_input(key="routing_zip").set_value("99999").run()
+    at.text_input(key="ts_routing_zip").set_value("99999").run()
     assert not at.exception and any("ZIP" in w.value for w in at.warning)
 
 
@@ -43,7 +43,7 @@ def test_a_file_of_new_accounts_lands_with_the_load_it_adds(expected) -> None:
     new.loc[3, ["latitude", "longitude"]] = None
     data = new.to_csv(index=False).encode()
     at = open_page(PAGE)
-    at.file_uploader(key="routing_new_accounts").set_value(("new.csv", data, "text/csv")).run()
+    at.file_uploader(key="ts_routing_new_accounts").set_value(("new.csv", data, "text/csv")).run()
     assert not at.exception, [e.value for e in at.exception]
     shown = metrics(at)
     assert (shown["Rows read"], shown["Assigned"], shown["Rejected"]) == ("40", "39", "1")
@@ -58,10 +58,10 @@ def test_a_file_of_new_accounts_lands_with_the_load_it_adds(expected) -> None:
 def test_a_rules_file_starts_the_editor_and_a_bad_one_is_named() -> None:
     at = open_page(PAGE)
     bad = b"priority,kind,value,territory_id\n1,state,MA,T99\n"
-    at.file_uploader(key="routing_rules_upload").set_value(("bad.csv", bad, "text/csv")).run()
+    at.file_uploader(key="ts_routing_rules_upload").set_value(("bad.csv", bad, "text/csv")).run()
     assert any("row 1 (territory\\_id): territory 'T99'" in e.value for e in at.error)  # Markdown-escaped
     assert metrics(at)["Territory"] == "T19"  # the default rules still route
     good = b"priority,kind,value,territory_id\n1,zip_prefix,021,T05\n2,nearest,,\n"
-    at.file_uploader(key="routing_rules_upload").set_value(("good.csv", good, "text/csv")).run()
+    at.file_uploader(key="ts_routing_rules_upload").set_value(("good.csv", good, "text/csv")).run()
     assert not at.exception and len(at.dataframe[0].value) == 2
     assert (metrics(at)["Territory"], metrics(at)["Rule"]) == ("T05", "#1 zip_prefix 021")

@@ -48,11 +48,11 @@ def test_empty_store_explains_what_to_do(db_path: Path) -> None:
 
 def test_save_the_alignment_in_use_then_refuse_a_duplicate_name(db_path: Path) -> None:
     at = open_page()
-    at.text_input(key="scn_save_name").input("Baseline Q3")
-    at.button(key="FormSubmitter:scn_save_form-Save scenario").click().run()
+    at.text_input(key="ts_scn_save_name").input("Baseline Q3")
+    at.button(key="FormSubmitter:ts_scn_save_form-Save scenario").click().run()
     assert any("Saved scenario **Baseline Q3**" in s.value for s in at.success)
     assert ScenarioStore(db_path).names() == ["Baseline Q3"]
-    at.button(key="FormSubmitter:scn_save_form-Save scenario").click().run()
+    at.button(key="FormSubmitter:ts_scn_save_form-Save scenario").click().run()
     assert any("already exists" in w.value for w in at.warning)
     assert not at.exception
 
@@ -60,19 +60,19 @@ def test_save_the_alignment_in_use_then_refuse_a_duplicate_name(db_path: Path) -
 def test_open_activate_rename_delete_and_history(db_path: Path) -> None:
     seed_two_scenarios(db_path)
     at = open_page()
-    at.selectbox(key="scn_open").set_value("Plan B").run()
+    at.selectbox(key="ts_scn_open").set_value("Plan B").run()
     assert not at.exception
     moved = {m.label: m.value for m in at.metric}["Accounts moved"]
     assert moved != "0"  # Plan B differs from the file's alignment
-    at.button(key="scn_activate").click().run()
+    at.button(key="ts_scn_activate").click().run()
     assert any("Plan B" in s.value and "alignment in use" in s.value for s in at.success)
-    at.selectbox(key="scn_open").set_value("Plan B").run()
-    at.text_input(key="scn_rename_to").input("Plan B2").run()
-    at.button(key="scn_rename").click().run()
+    at.selectbox(key="ts_scn_open").set_value("Plan B").run()
+    at.text_input(key="ts_scn_rename_to").input("Plan B2").run()
+    at.button(key="ts_scn_rename").click().run()
     assert set(ScenarioStore(db_path).names()) == {"Current copy", "Plan B2"}
-    at.selectbox(key="scn_open").set_value("Current copy").run()
-    at.checkbox(key="scn_delete_confirm").check().run()
-    at.button(key="scn_delete").click().run()
+    at.selectbox(key="ts_scn_open").set_value("Current copy").run()
+    at.checkbox(key="ts_scn_delete_confirm").check().run()
+    at.button(key="ts_scn_delete").click().run()
     assert ScenarioStore(db_path).names() == ["Plan B2"]
     actions = ScenarioStore(db_path).history()["action"].tolist()
     assert actions[:3] == ["delete", "rename", "activate"]
@@ -82,9 +82,9 @@ def test_open_activate_rename_delete_and_history(db_path: Path) -> None:
 def test_compare_highlights_and_lists_differing_accounts(db_path: Path) -> None:
     seed_two_scenarios(db_path)
     at = open_page()
-    at.session_state["scn_tab"] = "Compare"  # tabs are lazy: open the Compare tab first
+    at.session_state["ts_scn_tab"] = "Compare"  # tabs are lazy: open the Compare tab first
     at.run()
-    at.multiselect(key="scn_compare").set_value(["Current copy", "Plan B"]).run()
+    at.multiselect(key="ts_scn_compare").set_value(["Current copy", "Plan B"]).run()
     assert not at.exception
     frames = [d.value for d in at.dataframe]
     comparison = next(f for f in frames if "Best" in getattr(f, "columns", []))

@@ -16,7 +16,7 @@ from territory.data import schema
 from territory.data.workload import RULE_MARKDOWN, estimated_shares
 from territory.planning.account_types import describe_counted
 from territory.reporting.text import md_escape
-from territory.ui import cached, state
+from territory.ui import cached, keys, state
 
 # --- formatting (pure) ----------------------------------------------------------------------------
 
@@ -97,10 +97,10 @@ def filters_ui(
     )
     c1, c2 = st.columns(2)
     regions = c1.multiselect(
-        "Region", region_options, key=f"{key}_regions", placeholder="All regions", help="Filter by region."
+        "Region", region_options, key=keys.child(key, "regions"), placeholder="All regions", help="Filter by region."
     )
     industries = c2.multiselect(
-        "Industry", industry_options, key=f"{key}_industries", placeholder="All industries",
+        "Industry", industry_options, key=keys.child(key, "industries"), placeholder="All industries",
         help="Filter by industry.",
     )
     return list(regions), list(industries)
@@ -210,7 +210,7 @@ def sidebar_status() -> None:
         if alignment is not None:
             st.caption(f"{md_escape(alignment.name)} (since {alignment.created} UTC)")
             if alignment.name != state.CURRENT_ALIGNMENT_NAME:
-                if st.button("Back to current alignment", key="sidebar_reset_alignment"):
+                if st.button("Back to current alignment", key=keys.SIDEBAR_RESET_ALIGNMENT):
                     state.reset_alignment()
                     st.rerun()
 
@@ -273,7 +273,7 @@ def estimate_text(shares: dict[str, float]) -> str:
     return "Estimated by the rule, not from your file: " + ", ".join(parts) + "."
 
 
-def data_notes(accounts: pd.DataFrame, counted: Sequence[str] | None = None, key: str = "notes") -> None:
+def data_notes(accounts: pd.DataFrame, counted: Sequence[str] | None = None, key: str = keys.NOTES) -> None:
     """Under a page's figures: which accounts they count (when the data has account types) and,
     when the importer estimated workload or potential, a note with the rule one click away."""
     if schema.ACCOUNT_TYPE in accounts:
@@ -282,7 +282,7 @@ def data_notes(accounts: pd.DataFrame, counted: Sequence[str] | None = None, key
     if shares:
         text_col, rule_col = st.columns([5, 1], vertical_alignment="center")
         text_col.caption(f":material/info: {estimate_text(shares)}")
-        with rule_col.popover("The rule", icon=":material/function:", key=f"{key}_estimate_rule"):
+        with rule_col.popover("The rule", icon=":material/function:", key=keys.child(key, "estimate_rule")):
             st.markdown(RULE_MARKDOWN)
 
 
