@@ -23,9 +23,13 @@ if active is not None:
         f"{len(active.territories):,} territories, {len(active.bookings):,} booking rows."
     )
 
+SOURCES = ["Built-in sample", "Upload a file"]
+if keys.DATA_SOURCE not in st.session_state and active is not None:
+    # coming back to the page: open on where the active dataset came from, not on the sample
+    st.session_state[keys.DATA_SOURCE] = SOURCES[active.source == "upload"]
 source = st.radio(
     "Source",
-    ["Built-in sample", "Upload a file"],
+    SOURCES,
     horizontal=True,
     key=keys.DATA_SOURCE,
     help="The sample is about 5,000 US accounts in 20 territories (4 regions) with 8 quarters of bookings.",

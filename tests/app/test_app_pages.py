@@ -181,6 +181,11 @@ def test_data_page_reports_rejected_rows_and_makes_the_upload_active():
     at.switch_page("pages/overview.py").run()
     assert not at.exception
     assert metric_values(at)["Accounts"] == "3"
+    # back on the Data page, the page names the upload and opens on it, not on the sample (#16)
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    assert "crm.csv" in at.success[0].value
+    assert at.radio(key="ts_data_source").value == "Upload a file"
 
 
 def test_xss_names_are_shown_as_text_in_map_tooltips_and_legend():
