@@ -31,6 +31,7 @@ from territory.engine.solve import (
     MOVED_BY_CONTIGUITY,
     Problem,
     assign_accounts,
+    dedupe_candidates,
     outside_band,
 )
 from territory.engine.transport import LimitsInfeasible
@@ -84,7 +85,7 @@ def bring_near(problem: Problem, graph, labels: np.ndarray, leave: np.ndarray, s
     # every such account go (the centre moves with the accounts the round hands over)
     margin = ~ok[:, 0]
     ok[:, 0] = True
-    cand = _dedupe(np.where(ok, cand, -1))
+    cand = dedupe_candidates(np.where(ok, cand, -1))
     # leaving the territory it holds now costs more than any travel could save
     staying_bonus = _stay_bonus(problem, members, cand, centres, scale)
     position = np.full(labels.size, -1, dtype=np.int64)
@@ -169,13 +170,4 @@ def _touching(graph, labels: np.ndarray, free: np.ndarray, k: int, width: int = 
     slot = np.arange(row.size) - first
     keep = slot < width
     out[row[keep], slot[keep]] = other[keep]
-    return out
-
-
-def _dedupe(cand: np.ndarray) -> np.ndarray:
-    """-1 for a repeated candidate in a row (the first stays)."""
-    out = cand.copy()
-    for j in range(1, cand.shape[1]):
-        repeat = (cand[:, :j] == cand[:, j:j + 1]).any(axis=1)
-        out[repeat & (cand[:, j] >= 0), j] = -1
     return out

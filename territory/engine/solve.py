@@ -219,10 +219,10 @@ def _candidates(points: np.ndarray, centres: np.ndarray, current: np.ndarray, la
         columns = [near, current]
         if label is not None:
             columns.append(label)
-    return _dedupe(np.column_stack(columns).astype(np.int64), start=near.shape[1])
+    return dedupe_candidates(np.column_stack(columns).astype(np.int64), start=near.shape[1])
 
 
-def _dedupe(cand: np.ndarray, start: int = 1) -> np.ndarray:
+def dedupe_candidates(cand: np.ndarray, start: int = 1) -> np.ndarray:
     """-1 where a column repeats a territory of an earlier column."""
     cand = cand.copy()
     for c in range(start, cand.shape[1]):
@@ -338,7 +338,7 @@ def _group_candidates(problem: Problem, groups: _Groups, centres: np.ndarray, ex
         m = (cfg.candidates if exact else cfg.moving_candidates) * widen
         near = _candidates(groups.centroid, centres, groups.current, label, m, cfg.all_candidates_up_to)
         cand = np.column_stack([near, bordering])
-        cand = _dedupe(cand)
+        cand = dedupe_candidates(cand)
     cand[cand == groups.banned[:, None]] = -1
     return cand
 

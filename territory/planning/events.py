@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 import re
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -179,6 +180,18 @@ def _ripple(
     staged[TERRITORY_ID] = alignment.astype("string")
     ripple_params = replace(params, n_territories=len(ids), stability=1.0)
     return balance(staged, ripple_params, territories)
+
+
+def _rippled(accounts: pd.DataFrame, alignment: pd.Series, ids: list[str], territories: pd.DataFrame | None,
+             params: BalanceParams, reasons: np.ndarray, reason: Callable[[int, str], str]):
+    """:func:`_ripple` applied: (final labels, feasible, notes, centres, territory table); the
+    reason of each account it moved is ``reason(account, the engine's reason or "")``, in place."""
+    ripple = _ripple(accounts, alignment, ids, territories, params)
+    final = ripple.assignment[TERRITORY_ID].astype("string")
+    engine_reasons = ripple.assignment["reason"].astype(object).fillna("").to_numpy(dtype=object)
+    for a in np.flatnonzero((final != alignment).to_numpy(dtype=bool)):
+        reasons[a] = reason(int(a), engine_reasons[a])
+    return final, bool(ripple.feasible), list(ripple.notes), ripple.centers, ripple.territories
 
 
 # --- rep leaves --------------------------------------------------------------------------------
@@ -349,16 +362,13 @@ def rep_leaves(
             f"Handing over {territory_id}'s accounts left a neighbour {deviation:.1%} off target "
             f"(tolerance {params.tolerance:.0%}); re-balanced with stability 1 to move only what is needed.",
             data={"deviation": deviation}))
-        ripple = _ripple(accounts, greedy, remaining, remaining_territories, params)
-        final = ripple.assignment[TERRITORY_ID].astype("string")
-        ripple_reasons = ripple.assignment["reason"].astype(object).fillna("").to_numpy(dtype=object)
-        for a in np.flatnonzero((final != greedy).to_numpy(dtype=bool)):
-            extra = ripple_reasons[a] or "re-balanced after the hand-over"
-            reasons[a] = f"{territory_id}'s rep left; {extra}" if labels[a] == territory_id else extra
-        feasible = bool(ripple.feasible)
-        notes.extend(ripple.notes)
-        result_centers = ripple.centers
-        table = ripple.territories
+        def reason(a: int, own: str) -> str:
+            own = own or "re-balanced after the hand-over"
+            return f"{territory_id}'s rep left; {own}" if labels[a] == territory_id else own
+
+        final, feasible, ripple_notes, result_centers, table = _rippled(
+            accounts, greedy, remaining, remaining_territories, params, reasons, reason)
+        notes.extend(ripple_notes)
     elif not feasible:
         notes.append(Note(
             note_codes.EVENT_OFF_TARGET,
@@ -544,15 +554,10 @@ def new_hire(
             f"After carving, a territory is {deviation:.1%} off target (tolerance {params.tolerance:.0%}); "
             "re-balanced with stability 1 to move only what is needed.", data={"deviation": deviation}))
         ripple_territories = table_source if territories is not None else table.drop(columns="target")
-        ripple = _ripple(accounts, greedy, ids, ripple_territories, params)
-        final = ripple.assignment[TERRITORY_ID].astype("string")
-        ripple_reasons = ripple.assignment["reason"].astype(object).fillna("").to_numpy(dtype=object)
-        for a in np.flatnonzero((final != greedy).to_numpy(dtype=bool)):
-            reasons[a] = ripple_reasons[a] or f"re-balanced around new territory {new_id}"
-        feasible = bool(ripple.feasible)
-        notes.extend(ripple.notes)
-        result_centers = ripple.centers
-        table = ripple.territories
+        final, feasible, ripple_notes, result_centers, table = _rippled(
+            accounts, greedy, ids, ripple_territories, params, reasons,
+            lambda _, own: own or f"re-balanced around new territory {new_id}")
+        notes.extend(ripple_notes)
     elif not feasible:
         notes.append(Note(
             note_codes.EVENT_OFF_TARGET,

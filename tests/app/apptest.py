@@ -23,3 +23,15 @@ def open_page(page: str, prepare: Callable | None = None, timeout: float = 90.0)
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def open_with_dataset(page: str, dataset, alignment, timeout: float = 90.0):
+    """:func:`open_page` with ``dataset`` and ``alignment`` active instead of the sample."""
+    from territory.ui import state
+
+    def setup(at) -> None:
+        at.session_state[state.INIT_KEY] = True
+        at.session_state[state.DATASET_KEY] = dataset
+        at.session_state[state.ALIGNMENT_KEY] = alignment
+
+    return open_page(page, setup, timeout)

@@ -9,7 +9,7 @@ import pytest
 
 from territory.data import schema
 from territory.data.sample import load_sample
-from tests.app.apptest import open_page
+from tests.app.apptest import open_with_dataset
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +32,7 @@ def typed():
 
 
 def open_typed(typed, page: str):
-    from territory.ui import state
-
-    dataset, alignment = typed
-
-    def setup(at) -> None:
-        at.session_state[state.INIT_KEY] = True
-        at.session_state[state.DATASET_KEY] = dataset
-        at.session_state[state.ALIGNMENT_KEY] = alignment
-
-    return open_page(page, setup, 180.0)
+    return open_with_dataset(page, *typed, 180.0)
 
 
 def captions(at) -> str:

@@ -17,7 +17,7 @@ import pytest
 from territory.data import schema
 from territory.data.sample import load_sample
 from territory.ui.components import maps
-from tests.app.apptest import open_page
+from tests.app.apptest import open_with_dataset
 
 OWNERS = ["Laura Mitchell & Co", "Brian O'Brien", "Marcus Zimmerman", "Mei Quinn", "Derek Robinson",
           "Sofia Bennett"]
@@ -43,16 +43,7 @@ def owner_based():
 
 
 def open_owner_based(owner_based, page: str):
-    from territory.ui import state
-
-    dataset, alignment = owner_based
-
-    def setup(at) -> None:
-        at.session_state[state.INIT_KEY] = True
-        at.session_state[state.DATASET_KEY] = dataset
-        at.session_state[state.ALIGNMENT_KEY] = alignment
-
-    return open_page(page, setup, 120.0)
+    return open_with_dataset(page, *owner_based, 120.0)
 
 
 def legends(at) -> str:
