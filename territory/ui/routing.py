@@ -100,7 +100,7 @@ def show_landing(row: pd.Series) -> None:
     cols = st.columns([1, 2, 3])
     cols[0].metric("Territory", str(row[schema.TERRITORY_ID]) if pd.notna(row[schema.TERRITORY_ID]) else "none")
     cols[1].metric("Rule", str(row["rule"]) or "none")
-    cols[2].caption(f"**Why:** {md_escape(row['reason'])} (reason code `{md_escape(row['reason_code'])}`)")
+    cols[2].caption(f"**Why:** {md_escape(row['reason'])}")
 
 
 def tester(base: R.RoutingBase, rules: R.RuleSet, inputs: dict) -> None:
