@@ -24,6 +24,7 @@ from territory.engine.solve import (
     Regions,
     Solution,
     assign,
+    fine_cells,
     outside_band,
     resolve_graph,
 )
@@ -117,9 +118,13 @@ def repair(problem: Problem, solution: Solution) -> tuple[np.ndarray, int]:
     which would cut new pieces. A round is kept only if it leaves less stray load, within the band."""
     graph = resolve_graph(problem.adjacency)
     labels = solution.labels
-    if graph is None or problem.k < 2 or solution.cells is None:
+    if graph is None or problem.k < 2:
         return labels, 0
     stray, rank = stray_accounts(problem, graph, labels)
+    if not stray.any():
+        return labels, 0
+    # the local re-balance draws no cells: its pieces are re-solved on the global solve's cells
+    cells = solution.cells if solution.cells is not None else fine_cells(problem)
     forbid = np.full(labels.size, -1, dtype=np.int64)
     for _ in range(problem.config.contiguity_rounds):
         if not stray.any():
@@ -133,7 +138,7 @@ def repair(problem: Problem, solution: Solution) -> tuple[np.ndarray, int]:
         # the territories around the pieces first; the whole map when a big piece needs more room
         for only in (_around(graph, labels, stray, problem.k), None):
             try:
-                trial, _ = assign(problem, solution.cells, labels, solution.centres, solution.scale, exact=True,
+                trial, _ = assign(problem, cells, labels, solution.centres, solution.scale, exact=True,
                                        reach=solution.reach, forbid=forbid, regions=bodies, only=only)
             except LimitsInfeasible:  # the move budget cannot pay for rejoining the pieces
                 continue

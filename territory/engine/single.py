@@ -131,6 +131,8 @@ def _repaired(problem: Problem, solution: Solution) -> tuple[float, float]:
         graph = resolve_graph(problem.adjacency)
         stray = _make_contiguous(problem, graph, solution)
         stray = _bring_near(problem, graph, solution, stray)
+        if stray.any():
+            stray = _hand_back_left(problem, graph, solution)
         stray_load = float(problem.weight[stray].sum())
     else:
         stray_load = 0.0
@@ -143,6 +145,21 @@ def _repaired(problem: Problem, solution: Solution) -> tuple[float, float]:
     return (round(outside, 9), round(stray_load, 9))
 
 
+def _hand_back_left(problem: Problem, graph, solution: Solution) -> np.ndarray:
+    """The hand-backs again for the pieces left at the end: the polish, repair and near steps
+    moved load since the first hand-backs, so a piece the band refused then may fit now (and
+    each piece handed back can make room for the next). The stray accounts left, (n,) bool."""
+    for _ in range(HAND_BACK_PASSES):
+        labels = settle_strays(problem, solution.labels, solution.how)
+        if (labels == solution.labels).all():
+            break
+        solution.labels = labels
+    return stray_accounts(problem, graph, solution.labels)[0]
+
+
+HAND_BACK_PASSES = 4
+
+
 def _make_contiguous(problem: Problem, graph, solution: Solution) -> np.ndarray:
     """Join the solution's stray pieces in place: safe moves first (cheap), the exact re-solves of
     the repair only for what they leave. The stray accounts left, (n,) bool."""
@@ -152,6 +169,9 @@ def _make_contiguous(problem: Problem, graph, solution: Solution) -> np.ndarray:
     if stray.any():
         kept, kept_how = solution.labels, solution.how.copy()
         solution.labels, _ = repair(problem, solution)
+        if (solution.labels == kept).all():  # nothing re-solved: a second polish would repeat the first
+            solution.how = kept_how
+            return stray
         solution.labels = polish(problem, graph, solution.labels, solution.how)
         again, _ = stray_accounts(problem, graph, solution.labels)
         if (outside_band(problem, solution.labels).sum() > outside_band(problem, kept).sum() + 1e-9

@@ -622,6 +622,15 @@ def _body_medians(problem: Problem, labels: np.ndarray, centres: np.ndarray) -> 
     return out
 
 
+def fine_cells(problem: Problem) -> np.ndarray:
+    """(free accounts,) the cells of the exact assignment, about ``cells_per_territory`` per
+    territory: what the repair re-solves on, whichever step drew the alignment."""
+    cfg = problem.config
+    free = problem.free
+    count = min(cfg.cells_per_territory * problem.k, cfg.max_cells)
+    return seeding.cells(problem.xyz[free], problem.weight[free], count)
+
+
 def _solve_from(problem: Problem, start: np.ndarray) -> Solution:
     cfg = problem.config
     k = problem.k
@@ -634,9 +643,8 @@ def _solve_from(problem: Problem, start: np.ndarray) -> Solution:
     if n == 0 or not free.any() or k == 1:
         return Solution(labels, centres, how, np.zeros(k))
     scale = mean_nearest_distance(problem.xyz, problem.weight, centres) or 1e-9
-    xyz_f, w_f = problem.xyz[free], problem.weight[free]
     moves = 0
-    fine = seeding.cells(xyz_f, w_f, min(cfg.cells_per_territory * k, cfg.max_cells))
+    fine = fine_cells(problem)
     if problem.centre_moves > 0:
         coarse = fine // cfg.merge_cells  # neighbouring leaves of the bisection: nearby cells
         last = travel(problem.xyz, problem.weight, labels, centres)

@@ -1,0 +1,41 @@
+"""The exact repair of stray pieces (territory.engine.repair)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from territory.engine.centres import medians
+from territory.engine.repair import repair, stray_accounts
+from territory.engine.solve import Solution, mean_nearest_distance, outside_band
+from tests.engine.test_polish import _problem
+from tests.engine.test_local import strip_accounts
+
+
+def _block_inside_the_other_territory(accounts):
+    """Two territories side by side; a 3 x 3 block deep inside T2 given to T1, and as much of T1's
+    border given to T2, so both stay within the band and T1 has a stray piece."""
+    labels = (accounts["territory_id"] == "T2").to_numpy().astype(np.int64)
+    column = np.rint((accounts["longitude"].to_numpy() + 100) / 0.05).astype(int)
+    row = np.rint(accounts["latitude"].to_numpy() / 0.05).astype(int)
+    block = (column >= 15) & (column <= 17) & (row >= 3) & (row <= 5)
+    labels[block] = 0
+    labels[(column == 9) & (row <= 8)] = 1
+    return labels, block
+
+
+def test_a_solution_drawn_without_cells_is_repaired_too():
+    """The local re-balance returns no cells of its own: the repair re-solves its pieces on the
+    global solve's cells instead of leaving them (it returned the labels unchanged before)."""
+    accounts = strip_accounts((10, 10), rows=10)
+    problem, graph = _problem(accounts, n_territories=2, stability=0.0, tolerance=0.05)
+    labels, block = _block_inside_the_other_territory(accounts)
+    stray, _ = stray_accounts(problem, graph, labels)
+    assert stray[block].all() and outside_band(problem, labels).sum() == 0
+    centres = medians(problem.xyz, problem.weight, labels, problem.k, problem.anchor_centres)
+    scale = mean_nearest_distance(problem.xyz, problem.weight, centres)
+    solution = Solution(labels.copy(), centres, np.zeros(labels.size, dtype=np.int8), np.zeros(problem.k), scale)
+    assert solution.cells is None
+    out, left = repair(problem, solution)
+    assert left < stray.sum()
+    assert not stray_accounts(problem, graph, out)[0][block].any()
+    assert outside_band(problem, out).sum() == 0
