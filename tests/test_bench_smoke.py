@@ -257,3 +257,22 @@ def test_routing_benchmark_runs_and_reports_its_target(capsys):
     assert bench_routing.main(["--rows", "2000"]) == 0
     out = capsys.readouterr().out
     assert "| 2,000 | 609 |" in out and "met (<= 5 s)" in out
+
+
+def test_rounding_seconds_reaches_the_engine(monkeypatch, capsys):
+    """--rounding-seconds changes the rounding MIP's time limit of every corpus run (and only then)."""
+    import territory.engine.single as single
+
+    monkeypatch.setattr(corpus, "ENGINE_CONFIG", None)  # restored after the test
+    seen = []
+    original = single.balance_single
+
+    def spy(accounts, params, territories=None, config=single.DEFAULT):
+        seen.append(config.rounding_seconds)
+        return original(accounts, params, territories, config=config)
+
+    monkeypatch.setattr(single, "balance_single", spy)
+    run_id = "uniform:box:n2000:k5:ln0.3:s1/none/0.5"
+    assert corpus.main(["--only", run_id, "--rounding-seconds", "7"]) == 0
+    assert seen == [7.0]
+    assert "| all runs | 1 |" in capsys.readouterr().out
