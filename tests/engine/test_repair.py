@@ -39,3 +39,25 @@ def test_a_solution_drawn_without_cells_is_repaired_too():
     assert left < stray.sum()
     assert not stray_accounts(problem, graph, out)[0][block].any()
     assert outside_band(problem, out).sum() == 0
+
+
+def test_island_groups_are_worked_out_once_per_graph(monkeypatch):
+    """They depend on the places alone: the repair's many stray checks reuse them, and get the same
+    stray accounts as when they are worked out afresh."""
+    import territory.geo as geo
+
+    accounts = strip_accounts((10, 10), rows=10)
+    problem, graph = _problem(accounts, n_territories=2, stability=0.0, tolerance=0.05)
+    labels, block = _block_inside_the_other_territory(accounts)
+    calls = []
+    original = geo.island_groups
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(geo, "island_groups", counted)
+    first, _ = stray_accounts(problem, graph, labels)
+    again, _ = stray_accounts(problem, graph, labels)
+    assert len(calls) == 1
+    assert (first == again).all() and first[block].all()
