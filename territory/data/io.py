@@ -303,19 +303,61 @@ _STRAY_AS_CP1252 = "territory-stray-cp1252"
 codecs.register_error(_STRAY_AS_CP1252, _stray_as_cp1252)
 
 
+EAST_ASIAN_ENCODINGS: dict[str, str] = {
+    "cp932": "Shift-JIS (Japanese, Windows)", "shift_jis": "Shift-JIS (Japanese)", "euc_jp": "EUC-JP (Japanese)",
+    "cp949": "Korean (Windows, EUC-KR)", "euc_kr": "EUC-KR (Korean)", "gb18030": "GB18030 (Chinese)",
+    "gbk": "GBK (Chinese)", "gb2312": "GB2312 (Chinese)", "big5": "Big5 (Traditional Chinese)",
+}
+"""Multi-byte encodings an Excel on a Japanese, Korean or Chinese Windows saves CSV in, with the
+name the import notes give them. Their bytes also decode as cp1252 (as mojibake), so they are
+recognised before it."""
+
+
 def detect_encoding(data: bytes) -> str:
-    """The text encoding of a CSV: BOMs first, then UTF-8, cp1252 (Excel on Windows), latin-1."""
+    """The text encoding of a CSV: BOMs first, then UTF-8, an East Asian encoding, cp1252 (Excel on
+    Windows), latin-1.
+
+    >>> detect_encoding("株式会社日立,東京".encode("shift_jis"))
+    'cp932'
+    >>> detect_encoding("Café Müller".encode("cp1252"))
+    'cp1252'
+    """
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return encoding
-    return "latin-1"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    east_asian = _east_asian_encoding(data)
+    if east_asian:
+        return east_asian
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "cp1252"
+
+
+def _east_asian_encoding(data: bytes) -> str | None:
+    """The East Asian encoding ``data`` is in, or None. Any byte string with a few high bytes decodes
+    as some single-byte code page, so charset-normalizer's judgement (which reading is least
+    garbled) decides, and only an East Asian verdict that decodes the whole file is taken; every
+    other file keeps the cp1252, latin-1 order."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 2**20]).best()
+    encoding = best.encoding if best is not None else None
+    if encoding not in EAST_ASIAN_ENCODINGS:
+        return None
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    return encoding
 
 
 def sniff_delimiter(sample: str) -> str:
@@ -353,7 +395,7 @@ def _read_csv(data: bytes, label: str) -> tuple[pd.DataFrame, list[str]]:
         data = data.decode("utf-16").encode("utf-8")
         encoding = "utf-8"
     stray_note = None
-    if encoding in ("cp1252", "latin-1"):
+    if encoding not in ("utf-8", "utf-8-sig"):
         # mostly UTF-8 with a few stray bytes (one Latin-1 name pasted in): decoding it all as
         # cp1252 would garble every accented name ("CafÃ©"); keep UTF-8 and name the bad lines
         text = data.decode("utf-8", errors="replace")
@@ -387,6 +429,9 @@ def _read_csv(data: bytes, label: str) -> tuple[pd.DataFrame, list[str]]:
     ]
     if encoding == "latin-1":
         notes.append(f"{label} is neither UTF-8 nor cp1252; read as latin-1: check accented names.")
+    if encoding in EAST_ASIAN_ENCODINGS:
+        notes.append(f"{label} is not UTF-8; its text reads as {EAST_ASIAN_ENCODINGS[encoding]}: check a few "
+                     "names, and export as UTF-8 to be sure.")
     if stray_note:
         notes.append(stray_note)
     frame = _read_csv_arrow(data, encoding, delimiter, sample)

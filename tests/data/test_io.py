@@ -774,6 +774,29 @@ def test_a_utf8_file_with_one_stray_windows_byte_stays_utf8(tmp_path):
     assert any("UTF-8 except for 1 byte" in note and "line 5" in note for note in result.report.notes)
 
 
+def test_a_shift_jis_file_reads_as_japanese_with_a_note_naming_the_encoding(tmp_path):
+    """#18, item 10: Excel on a Japanese Windows saves CSV in Shift-JIS, whose bytes also decode as
+    cp1252: every name came out as mojibake ("\x8a\x94\x8e\xae..."), without a word."""
+    text = ("account_id,name,city,latitude,longitude\nA1,トヨタ自動車株式会社,東京,35.6,139.7\n"
+            "A2,株式会社日立製作所,大阪,34.7,135.5\nA3,ソニー,名古屋,35.1,136.9\n")
+    result = load_accounts(write(tmp_path, text, encoding="shift_jis"))
+    assert result.accounts["name"].tolist() == ["トヨタ自動車株式会社", "株式会社日立製作所", "ソニー"]
+    assert result.accounts["city"].tolist() == ["東京", "大阪", "名古屋"]
+    assert any("Shift-JIS" in note for note in result.report.notes)
+
+
+@pytest.mark.parametrize("text, encoding, expected", [
+    ("account_id,name\nA1,Café Noir\nA2,Müller GmbH\nA3,Renée “best”\n", "cp1252", "cp1252"),
+    ("account_id,name\nA1,Renée\n", "cp1252", "cp1252"),  # é + e also makes a Shift-JIS character
+    ("account_id,name\nA1,삼성전자\nA2,현대자동차\n", "euc_kr", "cp949"),
+    ("account_id,name\nA1,华为技术有限公司\nA2,阿里巴巴\n", "gb18030", "gb18030"),
+])
+def test_east_asian_encodings_are_told_from_windows_western(text, encoding, expected):
+    from territory.data.io import detect_encoding
+
+    assert detect_encoding(text.encode(encoding)) == expected
+
+
 def test_a_repeated_column_name_is_reported(tmp_path):
     """#18, item 10: a second 'revenue' column was carried as 'revenue.1' without a word."""
     text = "account_id,latitude,longitude,revenue,revenue\nA1,40,-100,100,999\n"
