@@ -93,6 +93,14 @@ LINKS = [(path, target) for path in DOC_FILES
          if not re.match(r"[a-z]+:", target)]
 
 
+def test_the_readme_says_what_is_and_is_not_protected() -> None:
+    """#18: local use, the outbound-request and Host checks, no sign-in yet, and where serving a
+    team is explained."""
+    security = README.split("## Security", 1)[1].split("\n## ", 1)[0]
+    for words in ("localhost", "Host header", "no sign-in", "docs/app.md#serving-a-team"):
+        assert words in security, f"the README's security section does not say {words!r}"
+
+
 @pytest.mark.parametrize(("path", "target"), LINKS, ids=[f"{p.name}->{t}" for p, t in LINKS])
 def test_every_relative_link_resolves(path: Path, target: str) -> None:
     file_part, _, anchor = target.partition("#")
