@@ -1,8 +1,18 @@
-"""Small hand-made inputs shared by tests of several modules."""
+"""Small hand-made inputs shared by tests of several modules: accounts tables, scenarios, scenario
+files (well-formed, or with a lying header) and a damaged scenario database."""
 
 from __future__ import annotations
 
+import io
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+
 import pandas as pd
+
+from territory.planning import scenarios
+from territory.planning.scenarios import Scenario
 
 
 def make_accounts(**columns) -> pd.DataFrame:
@@ -12,3 +22,68 @@ def make_accounts(**columns) -> pd.DataFrame:
     for name, values in columns.items():
         frame[name] = values
     return frame
+
+
+# --- scenarios, scenario files and the scenario database ------------------------------------------
+
+
+def make_scenario(name: str = "Q3 plan", n: int = 6, territory_prefix: str = "T") -> Scenario:
+    """A two-territory scenario of ``n`` accounts A0, A1, ..., every other one moved with a reason."""
+    assignment = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(n)],
+            "territory_id": [f"{territory_prefix}{i % 2 + 1}" for i in range(n)],
+            "previous_territory_id": ["T1"] * n,
+            "moved": [i % 2 == 1 for i in range(n)],
+            "reason": ["" if i % 2 == 0 else "T1 was 20% over target; 3 km closer to T2" for i in range(n)],
+        }
+    )
+    return Scenario(
+        name=name,
+        assignment=assignment,
+        params={"n_territories": 2, "tolerance": 0.05, "balance_on": ("workload", 1.0)},
+        metrics={"max_deviation_pct": 3.5, "cv": float("nan")},
+        notes="Two reps, east/west",
+        dataset_fingerprint="abc123",
+    )
+
+
+SCENARIO_HEADER = "account_id,territory_id,previous_territory_id,moved,reason\n"
+SCENARIO_META = {"format": scenarios.FILE_FORMAT, "format_version": 2, "name": "Hand made", "accounts": 2}
+
+
+SCENARIO_ROWS = "A1,T1,T1,False,\nA2,T2,T1,True,closer\n"
+
+
+def scenario_zip(meta: object = None, csv_text: str = SCENARIO_HEADER + SCENARIO_ROWS) -> bytes:
+    """A scenario file written by hand: ``meta`` as scenario.json, ``csv_text`` as assignment.csv."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("scenario.json", json.dumps(SCENARIO_META if meta is None else meta))
+        archive.writestr("assignment.csv", csv_text)
+    return buffer.getvalue()
+
+
+def declare_size(data: bytes, member: str, size: int) -> bytes:
+    """The zip with ``member``'s uncompressed size rewritten to ``size`` in both of its headers."""
+    out = bytearray(data)
+    name = member.encode()
+    for signature, field in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = 0
+        while (start := out.find(signature, start)) >= 0:
+            name_at = start + (30 if signature == b"PK\x03\x04" else 46)
+            if out[name_at : name_at + len(name)] == name:
+                out[start + field : start + field + 4] = size.to_bytes(4, "little")
+            start += 4
+    return bytes(out)
+
+
+def corrupt_pages(path: Path, first: float = 0.5) -> None:
+    """Overwrite the pages from ``first`` (a fraction of the file) to the end with garbage."""
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the main file
+    data = bytearray(path.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    start = int(len(data) // page * first) * page
+    data[start:] = b"\xab" * (len(data) - start)
+    path.write_bytes(bytes(data))

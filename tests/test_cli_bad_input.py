@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from territory.cli import EXIT_USAGE, build_parser, main
 from territory.data.sample import load_sample
 from territory.planning.scenarios import ScenarioStore, build_scenario
+from tests.factories import corrupt_pages
 
 INPUT_FILE_OPTIONS = {"file", "input", "new_file", "reps", "bookings", "quotas", "opportunities", "accounts",
                       "rules"}
@@ -64,9 +64,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert main(["rules", "export", "--accounts", str(accounts), "-o", str(rules), "--db", str(db)]) == 0
     assert main(["scenario", "export", "Plan", "-o", str(scenario_file), "--db", str(db)]) == 0
     damaged = root / "damaged.sqlite"
-    damaged.write_bytes(db.read_bytes()[:4096] + b"\x5a" * 8192)  # the header survives, the pages do not
-    with pytest.raises(sqlite3.DatabaseError):
-        sqlite3.connect(damaged).execute("select * from scenarios").fetchall()
+    shutil.copyfile(db, damaged)
+    corrupt_pages(damaged, first=0)  # every page: half a file is tests/test_cli_scenario.py's
     folder = root / "folder.csv"
     folder.mkdir()
     a_file = root / "a_file"

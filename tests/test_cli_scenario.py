@@ -14,6 +14,7 @@ from territory.cli import main
 from territory.data.sample import load_sample
 from territory.planning import scenarios
 from territory.planning.scenarios import ScenarioStore, build_scenario
+from tests.factories import SCENARIO_META, corrupt_pages, declare_size, scenario_zip
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -102,8 +103,6 @@ def test_balance_save_as_stores_a_scenario_and_refuses_a_taken_name(
 
 def test_importing_a_zip_bomb_or_dev_zero_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.planning.test_scenarios import declare_size, scenario_zip
-
     bomb = tmp_path / "bomb.scenario.zip"
     bomb.write_bytes(declare_size(scenario_zip(), "assignment.csv", 2**32 - 1))  # "4 GB" in a 500-byte file
     code, out, err = run(capsys, "scenario", "import", str(bomb), "--db", str(tmp_path / "db.sqlite"))
@@ -119,19 +118,15 @@ def test_importing_a_zip_bomb_or_dev_zero_is_one_line(tmp_path: Path, capsys: py
                                     {"params": [1]}, {"metrics": "x"}])
 def test_importing_a_file_off_the_format_is_one_line(change: dict, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.planning.test_scenarios import META, scenario_zip
-
     file = tmp_path / "odd.scenario.zip"
-    file.write_bytes(scenario_zip({**META, **change}))
+    file.write_bytes(scenario_zip({**SCENARIO_META, **change}))
     code, out, err = run(capsys, "scenario", "import", str(file), "--db", str(tmp_path / "db.sqlite"))
     assert (code, out) == (2, "") and err.startswith("error: scenario.json: ") and err.count("\n") == 1
 
 
 def test_importing_a_file_off_the_format_in_a_subprocess_has_no_traceback(tmp_path: Path) -> None:
-    from tests.planning.test_scenarios import META, scenario_zip
-
     file = tmp_path / "odd.scenario.zip"
-    file.write_bytes(scenario_zip({**META, "format_version": "abc"}))
+    file.write_bytes(scenario_zip({**SCENARIO_META, "format_version": "abc"}))
     result = subprocess.run(
         [sys.executable, "-m", "territory", "scenario", "import", str(file), "--db", str(tmp_path / "x.sqlite")],
         cwd=REPO, capture_output=True, text=True, timeout=120,
@@ -142,8 +137,6 @@ def test_importing_a_file_off_the_format_in_a_subprocess_has_no_traceback(tmp_pa
 
 
 def test_a_page_corrupted_database_is_one_line(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.planning.test_scenarios import corrupt_pages
-
     corrupt_pages(db)
     result = subprocess.run(
         [sys.executable, "-m", "territory", "scenario", "show", "Plan <A>", "--db", str(db)],
@@ -172,10 +165,8 @@ def test_a_database_path_under_a_file_or_not_text_is_one_line(tmp_path: Path,
 def test_import_as_an_empty_name_is_refused_and_as_renames_a_spoofed_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.planning.test_scenarios import META, scenario_zip
-
     file = tmp_path / "spoof.scenario.zip"
-    file.write_bytes(scenario_zip({**META, "name": "Q3\u202e plan"}))
+    file.write_bytes(scenario_zip({**SCENARIO_META, "name": "Q3\u202e plan"}))
     db = str(tmp_path / "db.sqlite")
     code, out, err = run(capsys, "scenario", "import", str(file), "--db", db)
     assert (code, out) == (2, "") and "U+202E RIGHT-TO-LEFT OVERRIDE at position 3" in err and err.count("\n") == 1

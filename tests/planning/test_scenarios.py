@@ -25,7 +25,6 @@ from territory.balance import BalanceParams
 from territory.errors import DataError
 from territory.planning import scenarios
 from territory.planning.scenarios import (
-    Scenario,
     ScenarioError,
     ScenarioExistsError,
     ScenarioStore,
@@ -34,28 +33,9 @@ from territory.planning.scenarios import (
     scenario_from_bytes,
     scenario_to_bytes,
 )
+from tests.factories import SCENARIO_HEADER, SCENARIO_META, corrupt_pages, declare_size, make_scenario, scenario_zip
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def make_scenario(name: str = "Q3 plan", n: int = 6, territory_prefix: str = "T") -> Scenario:
-    assignment = pd.DataFrame(
-        {
-            "account_id": [f"A{i}" for i in range(n)],
-            "territory_id": [f"{territory_prefix}{i % 2 + 1}" for i in range(n)],
-            "previous_territory_id": ["T1"] * n,
-            "moved": [i % 2 == 1 for i in range(n)],
-            "reason": ["" if i % 2 == 0 else "T1 was 20% over target; 3 km closer to T2" for i in range(n)],
-        }
-    )
-    return Scenario(
-        name=name,
-        assignment=assignment,
-        params={"n_territories": 2, "tolerance": 0.05, "balance_on": ("workload", 1.0)},
-        metrics={"max_deviation_pct": 3.5, "cv": float("nan")},
-        notes="Two reps, east/west",
-        dataset_fingerprint="abc123",
-    )
 
 
 @pytest.fixture
@@ -178,7 +158,7 @@ def test_a_writer_killed_mid_save_leaves_earlier_scenarios_intact(tmp_path: Path
         import os, sqlite3, sys
         sys.path.insert(0, {str(REPO)!r})
         sys.modules.pop("territory.planning.scenarios", None)
-        from tests.planning.test_scenarios import make_scenario
+        from tests.factories import make_scenario
         from territory.planning import scenarios
 
         real_connect = sqlite3.connect
@@ -324,19 +304,6 @@ def test_comparison_names_every_tied_winner_and_no_one_when_all_tie() -> None:
 
 # --- hostile and damaged scenario files (#18) ------------------------------------------------------
 
-HEADER = "account_id,territory_id,previous_territory_id,moved,reason\n"
-META = {"format": scenarios.FILE_FORMAT, "format_version": 2, "name": "Hand made", "accounts": 2}
-
-
-def scenario_zip(meta: object = None, csv_text: str = HEADER + "A1,T1,T1,False,\nA2,T2,T1,True,closer\n") -> bytes:
-    """A scenario file written by hand: ``meta`` as scenario.json, ``csv_text`` as assignment.csv."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("scenario.json", json.dumps(META if meta is None else meta))
-        archive.writestr("assignment.csv", csv_text)
-    return buffer.getvalue()
-
-
 def test_a_hand_made_file_reads() -> None:
     scenario = scenario_from_bytes(scenario_zip())
     assert scenario.name == "Hand made" and scenario.labels().to_dict() == {"A1": "T1", "A2": "T2"}
@@ -354,21 +321,7 @@ def test_a_hand_made_file_reads() -> None:
 def test_a_ragged_assignment_row_is_refused_with_its_row_number(rows: str, row: int, line: int, fields: int) -> None:
     with pytest.raises(DataError, match=rf"^Row {row} of assignment.csv \(line {line}\) has {fields} fields, "
                                         r"but the header has 5"):
-        scenario_from_bytes(scenario_zip(csv_text=HEADER + rows))
-
-
-def declare_size(data: bytes, member: str, size: int) -> bytes:
-    """The zip with ``member``'s uncompressed size rewritten to ``size`` in both of its headers."""
-    out = bytearray(data)
-    name = member.encode()
-    for signature, field in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
-        start = 0
-        while (start := out.find(signature, start)) >= 0:
-            name_at = start + (30 if signature == b"PK\x03\x04" else 46)
-            if out[name_at : name_at + len(name)] == name:
-                out[start + field : start + field + 4] = size.to_bytes(4, "little")
-            start += 4
-    return bytes(out)
+        scenario_from_bytes(scenario_zip(csv_text=SCENARIO_HEADER + rows))
 
 
 def test_a_member_declaring_more_than_the_limit_is_refused_before_it_is_unpacked() -> None:
@@ -382,9 +335,9 @@ def test_a_member_declaring_more_than_the_limit_is_refused_before_it_is_unpacked
 
 def test_a_member_that_unpacks_past_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     rows = "".join(f"A{i},T1,T1,False,\n" for i in range(200))
-    data = scenario_zip(csv_text=HEADER + rows)
+    data = scenario_zip(csv_text=SCENARIO_HEADER + rows)
     scenario_from_bytes(data)  # fine at the real limits
-    monkeypatch.setattr(scenarios, "MAX_ASSIGNMENT_BYTES", len(HEADER + rows) - 1)
+    monkeypatch.setattr(scenarios, "MAX_ASSIGNMENT_BYTES", len(SCENARIO_HEADER + rows) - 1)
     with pytest.raises(scenarios.ScenarioFileError, match="unpacks to more than"):
         scenario_from_bytes(data)
     lying = declare_size(data, "assignment.csv", 100)  # the header understates what the member holds
@@ -402,7 +355,7 @@ def test_newlines_are_not_an_empty_scenario() -> None:
     with pytest.raises(DataError, match="lists no accounts"):
         scenario_from_bytes(scenario_zip(csv_text="\n" * 1000))
     # more lines than the row limit, 2 MB unpacked, 2 KB in the zip: was imported as an empty scenario
-    flood = scenario_zip(csv_text=HEADER + "\n" * (scenarios.MAX_SCENARIO_ACCOUNTS + 10))
+    flood = scenario_zip(csv_text=SCENARIO_HEADER + "\n" * (scenarios.MAX_SCENARIO_ACCOUNTS + 10))
     with pytest.raises(DataError, match="lists no accounts"):
         scenario_from_bytes(flood)
 
@@ -412,8 +365,8 @@ def test_more_rows_than_the_limit_are_refused(monkeypatch: pytest.MonkeyPatch, r
     monkeypatch.setattr(scenarios, "MAX_SCENARIO_ACCOUNTS", 100)
     rows = "".join(f"A{i},T1,T1,False,\n" for i in range(101)) + ("A,T,T,False,,extra\n" if ragged else "")
     with pytest.raises(DataError, match="more than 100 rows"):
-        scenario_from_bytes(scenario_zip(csv_text=HEADER + rows))
-    blank = HEADER + "\n" * 100 + "A,T,T,False,,extra\n"  # blank lines count where each costs a loop
+        scenario_from_bytes(scenario_zip(csv_text=SCENARIO_HEADER + rows))
+    blank = SCENARIO_HEADER + "\n" * 100 + "A,T,T,False,,extra\n"  # blank lines count where each costs a loop
     with pytest.raises(DataError, match="more than 100 rows"):
         scenario_from_bytes(scenario_zip(csv_text=blank))
 
@@ -482,36 +435,25 @@ def test_a_damaged_zip_is_one_clear_error(damage, expected: str) -> None:
 )
 def test_scenario_json_off_the_format_is_one_clear_error(change: dict, expected: str) -> None:
     with pytest.raises(scenarios.ScenarioFileError, match=expected):
-        scenario_from_bytes(scenario_zip({**META, **change}))
+        scenario_from_bytes(scenario_zip({**SCENARIO_META, **change}))
 
 
 def test_a_deeply_nested_scenario_json_is_refused_not_a_recursion_error() -> None:
-    deep = json.dumps(META)[:-1] + ', "params": {"a": ' + "[" * 600 + "]" * 600 + "}}"
+    deep = json.dumps(SCENARIO_META)[:-1] + ', "params": {"a": ' + "[" * 600 + "]" * 600 + "}}"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("scenario.json", deep)
-        archive.writestr("assignment.csv", HEADER + "A1,T1,T1,False,\n")
+        archive.writestr("assignment.csv", SCENARIO_HEADER + "A1,T1,T1,False,\n")
     with pytest.raises(scenarios.ScenarioFileError, match="nests more than 16 levels"):
         scenario_from_bytes(buffer.getvalue())
 
 
 def test_null_text_and_objects_read_as_empty() -> None:
-    scenario = scenario_from_bytes(scenario_zip({**META, "notes": None, "params": None, "metrics": None}))
+    scenario = scenario_from_bytes(scenario_zip({**SCENARIO_META, "notes": None, "params": None, "metrics": None}))
     assert (scenario.notes, scenario.params, scenario.metrics) == ("", {}, {})
 
 
 # --- a damaged or unusable database (#18 item 6) ----------------------------------------------------
-
-
-def corrupt_pages(path: Path, first: float = 0.5) -> None:
-    """Overwrite the pages from ``first`` (a fraction of the file) to the end with garbage."""
-    with sqlite3.connect(path) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the main file
-    data = bytearray(path.read_bytes())
-    page = int.from_bytes(data[16:18], "big")
-    start = int(len(data) // page * first) * page
-    data[start:] = b"\xab" * (len(data) - start)
-    path.write_bytes(bytes(data))
 
 
 def test_a_page_corrupted_database_is_a_scenario_error(tmp_path: Path) -> None:
@@ -573,7 +515,7 @@ def test_names_with_invisible_or_direction_characters_are_refused(
     with pytest.raises(ScenarioError, match=expected):
         store.rename("Q3 plan", name)
     with pytest.raises(ScenarioError, match=expected):
-        scenario_from_bytes(scenario_zip({**META, "name": name}))
+        scenario_from_bytes(scenario_zip({**SCENARIO_META, "name": name}))
     assert store.names() == ["Q3 plan"]
 
 
@@ -597,7 +539,7 @@ def test_a_scenario_saved_under_older_rules_can_be_renamed_and_deleted(tmp_path:
 
 
 def test_a_file_with_a_spoofed_name_imports_under_another_name() -> None:
-    data = scenario_zip({**META, "name": "Q3\u202e plan"})
+    data = scenario_zip({**SCENARIO_META, "name": "Q3\u202e plan"})
     assert scenario_from_bytes(data, name="Q3 plan (imported)").name == "Q3 plan (imported)"
     with pytest.raises(ScenarioError, match="needs a name"):
         scenario_from_bytes(data, name="")
@@ -644,7 +586,7 @@ def test_a_damaged_file_raises_only_scenario_error(damage: list[tuple[int, int]]
                      max_size=60).map("".join))
 def test_a_malformed_file_raises_only_scenario_error(fields: dict, body: str) -> None:
     try:
-        scenario = scenario_from_bytes(scenario_zip({**META, **fields}, HEADER + body))
+        scenario = scenario_from_bytes(scenario_zip({**SCENARIO_META, **fields}, SCENARIO_HEADER + body))
     except ScenarioError:
         return
     assert len(scenario.assignment) >= 1 and list(scenario.assignment.columns) == list(scenarios.ASSIGNMENT_COLUMNS)
