@@ -9,6 +9,7 @@ import pytest
 
 from territory.data.sample import load_sample
 from territory.planning.scenarios import ScenarioStore, build_scenario
+from tests.factories import SCENARIO_HEADER, SCENARIO_META, declare_size, scenario_zip
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,3 +105,21 @@ def test_scenario_list_writes_account_counts_like_the_other_tables(db_path: Path
     at = open_page()
     columns = json.loads(at.dataframe[0].proto.columns)
     assert columns["accounts"]["type_config"]["format"] == "localized"
+
+
+@pytest.mark.parametrize("name, data", [
+    ("bomb.scenario.zip", declare_size(scenario_zip(), "assignment.csv", 2**32 - 1)),  # "4 GB" in 500 bytes
+    ("odd.scenario.zip", scenario_zip({**SCENARIO_META, "format_version": "abc"})),
+    ("cut.scenario.zip", scenario_zip()[:-30]),
+    ("ragged.scenario.zip", scenario_zip(csv_text=SCENARIO_HEADER + "A1,T1,T1,False,,extra\n")),
+])
+def test_a_bad_scenario_file_is_a_plain_message(db_path: Path, name: str, data: bytes) -> None:
+    """#18: the app shows the importer's one line, not a traceback, and imports nothing."""
+    at = open_page()
+    at.session_state["ts_scn_tab"] = "Import / export"
+    at.run()
+    at.file_uploader(key="ts_scn_import_file").set_value((name, data, "application/zip")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1 and "\n" not in at.error[0].value.strip()
+    assert not [b for b in at.button if b.key == "ts_scn_import"]
+    assert ScenarioStore(db_path).names() == []
