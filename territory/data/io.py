@@ -947,48 +947,141 @@ def _fmt(count: int) -> str:
     return f"{count:,}"
 
 
-def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None) -> LoadResult:  # noqa: C901  split into named steps by #17 item 2
+@dataclass
+class ImportContext:
+    """What the steps of ``accounts_from_frame`` share: the raw table (every cell text), the column
+    mapping resolved for it, and the report being written (notes, rejected rows, warnings, and which
+    rows are rejected so far). Each step reads columns through ``text`` and records through
+    ``reject`` and ``warns``, so a step can run alone on a context made by ``start``.
+
+    >>> context = ImportContext.start(pd.DataFrame({"Account ID": ["A1", ""], "Zip": ["02139", ""]}))
+    >>> context.resolved
+    {'account_id': 'Account ID', 'postal_code': 'Zip'}
+    >>> context.text("postal_code").tolist(), context.text("name").tolist()
+    (['02139', ''], ['', ''])
+    """
+
+    raw: pd.DataFrame
+    resolved: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    rejects: _Issues = field(default_factory=_Issues)
+    warns: _Issues = field(default_factory=_Issues)
+    rejected: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def __post_init__(self) -> None:
+        if len(self.rejected) != len(self.raw):
+            self.rejected = np.zeros(len(self.raw), dtype=bool)
+
+    @classmethod
+    def start(cls, raw: pd.DataFrame, mapping: dict[str, str] | None = None) -> ImportContext:
+        """The context of a raw table (as ``read_table`` returns): its cells as text, its columns
+        mapped (``mapping`` overrides the automatic match), the reader's and the header's notes.
+        Raises ``DataError`` when the columns cannot locate or identify accounts."""
+        notes: list[str] = list(raw.attrs.get("notes", []))
+        raw = _as_text_frame(raw)
+        columns = [c for c in raw.columns if c != EXTRA_FIELDS_COLUMN]
+        notes += _repeated_header_notes(columns)
+        resolved = _resolve_mapping(columns, mapping, S.MAPPABLE_ACCOUNT_COLUMNS, suggest_mapping(columns))
+        lone = [c for c in (S.LATITUDE, S.LONGITUDE) if c in resolved and c not in (mapping or {})]
+        if len(lone) == 1 and (S.LATITUDE in resolved) != (S.LONGITUDE in resolved) and S.POSTAL_CODE in resolved:
+            # A guessed 'lat' without a 'lon' beside it is more likely a coincidence than half a position.
+            notes.append(
+                f"Column '{resolved.pop(lone[0])}' not used as {lone[0]}: the file has no matching "
+                f"{'longitude' if lone[0] == S.LATITUDE else 'latitude'} column; ZIPs locate the accounts."
+            )
+        _check_mapping(resolved, columns)
+        return cls(raw=raw, resolved=resolved, notes=notes)
+
+    @property
+    def rows(self) -> int:
+        return len(self.raw)
+
+    @property
+    def columns(self) -> list[str]:
+        """The file's columns (without the cells beyond the header's width)."""
+        return [c for c in self.raw.columns if c != EXTRA_FIELDS_COLUMN]
+
+    @property
+    def keep(self) -> np.ndarray:
+        """Rows not rejected so far."""
+        return ~self.rejected
+
+    def text(self, canonical: str) -> pd.Series:
+        """The stripped cells of the file column mapped to ``canonical``; blanks when none is."""
+        if canonical in self.resolved:
+            return self.raw[self.resolved[canonical]].str.strip()
+        return pd.Series("", index=self.raw.index, dtype="str")
+
+    def reject(self, mask: np.ndarray, field_name: str, reasons: Callable[[np.ndarray], object]) -> None:
+        """Reject the rows of ``mask`` not rejected yet; ``reasons`` builds their reasons from their
+        positions, so a row rejected earlier keeps its first reason."""
+        new = mask & ~self.rejected
+        positions = np.flatnonzero(new)
+        if len(positions):
+            self.rejects.add(positions, field_name, reasons(positions))
+            self.rejected[positions] = True
+
+
+@dataclass
+class Location:
+    """Where each row is (NaN where it is not) and its address as it will be loaded."""
+
+    latitude: np.ndarray
+    longitude: np.ndarray
+    postal_code: pd.Series
+    city: pd.Series
+    state: pd.Series
+    country: pd.Series
+
+
+@dataclass
+class Money:
+    """Money and hours per row: ``revenue`` is 0 where missing (``missing_revenue``); potential and
+    workload are NaN where missing (the rule derives them); ``company_revenue`` None without its column."""
+
+    revenue: np.ndarray
+    missing_revenue: np.ndarray
+    potential: np.ndarray
+    workload: np.ndarray
+    company_revenue: np.ndarray | None
+
+
+@dataclass
+class Estimates:
+    """Potential and workload of the loaded rows, with the rule's estimates filled in and flagged."""
+
+    potential: pd.Series
+    workload: pd.Series
+    estimated_potential: np.ndarray
+    estimated_workload: np.ndarray
+
+
+def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None) -> LoadResult:
     """Canonical accounts from a raw table (as ``read_table`` returns), with the full report.
 
     Each row is loaded or rejected (blank row, wider than the header, missing or duplicate
     ``account_id``, no usable location); questionable values are loaded with a warning. See the
-    docs/importing.md for the rules.
+    docs/importing.md for the rules. The steps below run in this order and share one
+    ``ImportContext``; each is tested alone in tests/data/test_io_steps.py.
     """
-    notes: list[str] = list(raw.attrs.get("notes", []))
-    raw = _as_text_frame(raw)
-    n = len(raw)
-    columns = [c for c in raw.columns if c != EXTRA_FIELDS_COLUMN]
-    notes += _repeated_header_notes(columns)
-    resolved = _resolve_mapping(columns, mapping, S.MAPPABLE_ACCOUNT_COLUMNS, suggest_mapping(columns))
-    lone = [c for c in (S.LATITUDE, S.LONGITUDE) if c in resolved and c not in (mapping or {})]
-    if len(lone) == 1 and (S.LATITUDE in resolved) != (S.LONGITUDE in resolved) and S.POSTAL_CODE in resolved:
-        # A guessed 'lat' without a 'lon' beside it is more likely a coincidence than half a position.
-        notes.append(
-            f"Column '{resolved.pop(lone[0])}' not used as {lone[0]}: the file has no matching "
-            f"{'longitude' if lone[0] == S.LATITUDE else 'latitude'} column; ZIPs locate the accounts."
-        )
-    _check_mapping(resolved, columns)
+    context = ImportContext.start(raw, mapping)
+    reject_blank_and_wide_rows(context)
+    warn_line_breaks(context)
+    ids = check_ids(context)
+    location = locate(context)
+    industry, kind = read_categories(context)
+    money = read_money(context)
+    locked = read_locked(context)
+    estimates = derive_missing(context, money, industry, location)
+    accounts = build_accounts(context, ids, location, industry, kind, money, locked, estimates)
+    return finish(context, ids, accounts)
 
-    def text(canonical: str) -> pd.Series:
-        if canonical in resolved:
-            return raw[resolved[canonical]].str.strip()
-        return pd.Series("", index=raw.index, dtype="str")
 
-    rejects, warns = _Issues(), _Issues()
-    rejected = np.zeros(n, dtype=bool)
-
-    def reject(mask: np.ndarray, field_name: str, reasons: Callable[[np.ndarray], object]) -> None:
-        new = mask & ~rejected
-        positions = np.flatnonzero(new)
-        if len(positions):
-            rejects.add(positions, field_name, reasons(positions))
-            rejected[positions] = True
-
-    ids = text(S.ACCOUNT_ID)
-    has_id = (ids != "").to_numpy()
-
-    # 1. Rows with nothing in them, and rows wider than the header.
-    all_blank = np.zeros(n, dtype=bool)
+def reject_blank_and_wide_rows(context: ImportContext) -> None:
+    """1. Rows with nothing in them, and rows wider than the header (an unquoted delimiter)."""
+    raw = context.raw
+    has_id = (context.text(S.ACCOUNT_ID) != "").to_numpy()
+    all_blank = np.zeros(context.rows, dtype=bool)
     without_id = np.flatnonzero(~has_id)  # only rows without an ID can be entirely blank
     if len(without_id):
         candidates = raw.iloc[without_id]
@@ -996,10 +1089,10 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
         for column in raw.columns:
             blank_rows &= (candidates[column].str.strip() == "").to_numpy()
         all_blank[without_id[blank_rows]] = True
-    reject(all_blank, "row", lambda _: "row is empty (every cell blank): delete it or fill it in")
+    context.reject(all_blank, "row", lambda _: "row is empty (every cell blank): delete it or fill it in")
     if EXTRA_FIELDS_COLUMN in raw.columns:
         extra = raw[EXTRA_FIELDS_COLUMN]
-        reject(
+        context.reject(
             (extra != "").to_numpy(),
             "row",
             lambda p: (
@@ -1009,34 +1102,42 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
             ),
         )
 
-    # A value holding a line break: legitimate in a quoted address, or a quote left open that
-    # read the following lines into this row (#18, item 5). Either way the report says so.
-    spans = np.zeros(n, dtype=bool)
-    for column in columns:
-        broken = raw[column].str.contains("\n", regex=False).to_numpy(dtype=bool)
+
+def warn_line_breaks(context: ImportContext) -> None:
+    """A value holding a line break: legitimate in a quoted address, or a quote left open that read
+    the following lines into this row (#18, item 5). Either way the row and the notes say so."""
+    spans = np.zeros(context.rows, dtype=bool)
+    for column in context.columns:
+        broken = context.raw[column].str.contains("\n", regex=False).to_numpy(dtype=bool)
         if broken.any():
             spans |= broken
-            warns.add(np.flatnonzero(broken), column,
-                      f"{column} holds a line break, so this row spans several lines of the file; if a quote was "
-                      "left open there, the lines after it were read into this value: check the quotes")
+            context.warns.add(np.flatnonzero(broken), column,
+                              f"{column} holds a line break, so this row spans several lines of the file; if a "
+                              "quote was left open there, the lines after it were read into this value: check "
+                              "the quotes")
     if spans.any():
         rows = np.flatnonzero(spans) + 1
-        notes.append(
+        context.notes.append(
             f"{int(spans.sum()):,} row{'s' if spans.sum() > 1 else ''} (row {', '.join(map(str, rows[:5]))}"
             f"{', ...' if rows.size > 5 else ''}) hold{'' if spans.sum() > 1 else 's'} a line break inside a "
             "quoted value: if a quote was left "
             "open, the lines after it were read into that row (check the quotes in the source).")
 
-    # 2. account_id: present and unique (never merged).
-    reject(~has_id, S.ACCOUNT_ID, lambda _: "account_id is blank: give every account a unique ID")
+
+def check_ids(context: ImportContext) -> pd.Series:
+    """2. ``account_id``: present and unique, never merged. Returns the IDs of every row."""
+    ids = context.text(S.ACCOUNT_ID)
+    has_id = (ids != "").to_numpy()
+    context.reject(~has_id, S.ACCOUNT_ID, lambda _: "account_id is blank: give every account a unique ID")
     codes, _ = pd.factorize(ids)
     # factorize numbers IDs in order of first appearance, so a row holds a new ID exactly when its
     # code exceeds every code before it: duplicates without a second hash pass over a million IDs.
+    n = context.rows
     first_seen = codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]) if n else np.zeros(0, dtype=bool)
     repeated = ~first_seen & has_id
     if repeated.any():
         first_rows = np.flatnonzero(first_seen)[codes]  # first row of each ID
-        reject(
+        context.reject(
             repeated,
             S.ACCOUNT_ID,
             lambda p: (
@@ -1045,16 +1146,19 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
                 + "): IDs must be unique and rows are never merged; fix the ID or delete this copy"
             ),
         )
-        _warn_duplicate_firsts(warns, codes, repeated, first_rows)
+        _warn_duplicate_firsts(context.warns, codes, repeated, first_rows)
+    return ids
 
-    # 3. Location: valid coordinates win; else the US ZIP centroid.
-    lat_text, lon_text = text(S.LATITUDE), text(S.LONGITUDE)
-    postal_text = text(S.POSTAL_CODE)
-    country, unknown_country = normalize_country(text(S.COUNTRY))
-    if S.LATITUDE in resolved:
+
+def locate(context: ImportContext) -> Location:
+    """3. Where each row is: valid coordinates win; else the US ZIP centroid; else the centre of a
+    known US city and state (warned); else the row is rejected saying what to add."""
+    lat_text, lon_text, postal_text = context.text(S.LATITUDE), context.text(S.LONGITUDE), context.text(S.POSTAL_CODE)
+    country, unknown_country = normalize_country(context.text(S.COUNTRY))
+    if S.LATITUDE in context.resolved:
         lat_values, lon_values = parse_coordinate(lat_text), parse_coordinate(lon_text)
     else:  # ZIP-only file: skip parsing two columns of blanks
-        lat_values = lon_values = pd.Series(np.nan, index=raw.index)
+        lat_values = lon_values = pd.Series(np.nan, index=context.raw.index)
     coords_ok = valid_coordinates(lat_values, lon_values).to_numpy()
     coords_given = ((lat_text != "") | (lon_text != "")).to_numpy()
     us_like = country.isin(["US", "", "PR", "GU", "VI"]).to_numpy()
@@ -1063,157 +1167,214 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
     zip_ok = centroids["latitude"].notna().to_numpy()
     use_zip = ~coords_ok & zip_ok
     no_location = ~coords_ok & ~zip_ok
-    state_given = pd.Series(_per_distinct(text(S.STATE), _state)[0], index=raw.index)
-    use_city = np.zeros(n, dtype=bool)
-    if no_location.any() and S.CITY in resolved and S.STATE in resolved:
-        # 5. A bad or missing ZIP with a known US city and state: the city's centre, with a warning.
-        p = np.flatnonzero(no_location & us_like)
-        places = city_centroids(text(S.CITY).iloc[p], state_given.iloc[p])
-        found = places["latitude"].notna().to_numpy()
-        p, places = p[found], places[found]
-        if len(p):
-            use_city[p] = True
-            no_location &= ~use_city
-            city_lat = np.full(n, np.nan)
-            city_lon = np.full(n, np.nan)
-            city_lat[p], city_lon[p] = places["latitude"].to_numpy(), places["longitude"].to_numpy()
-            centroids.loc[use_city, "latitude"] = city_lat[use_city]
-            centroids.loc[use_city, "longitude"] = city_lon[use_city]
-            postal = postal_text.iloc[p]
-            zips = places["zips"].to_numpy()
-            warns.add(
-                p,
-                S.POSTAL_CODE,
-                np.where((postal == "").to_numpy(), "no ZIP",
-                         "ZIP " + _quote(postal).to_numpy() + " has no known location")
-                + np.where(coords_given[p], " and the coordinates are not valid", "")
-                + ": placed at the centre of " + places["city"].to_numpy() + ", " + state_given.iloc[p].to_numpy()
-                + " (mean of its " + pd.Series(zips).astype("str").to_numpy() + " ZIP centroid"
-                + np.where(zips > 1, "s", "") + "); fix the ZIP for an exact location",
-            )
-            rows = p + 1
-            notes.append(
-                f"{_fmt(len(p))} row{'s' if len(p) > 1 else ''} without a usable ZIP (row "
-                f"{', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''}) placed at the centre of "
-                "their city (from the city and state): their distances are approximate."
-            )
+    state_given = pd.Series(_per_distinct(context.text(S.STATE), _state)[0], index=context.raw.index)
+    use_city = np.zeros(context.rows, dtype=bool)
+    if no_location.any() and S.CITY in context.resolved and S.STATE in context.resolved:
+        use_city = _place_by_city(context, no_location & us_like, state_given, coords_given, centroids)
+        no_location &= ~use_city
     if no_location.any():
-        field_name, reasons = _location_reasons(
-            no_location, lat_text, lon_text, postal_text, zip5, country, coords_given, us_like
-        )
-        city_text = text(S.CITY)
-
-        def with_city(p: np.ndarray) -> object:
-            tried = (us_like[p] & (city_text.iloc[p] != "").to_numpy() & (state_given.iloc[p] != "").to_numpy())
-            return np.asarray(reasons(p), dtype=object) + np.where(
-                tried,
-                "; city " + _quote(city_text.iloc[p]).to_numpy() + ", " + state_given.iloc[p].to_numpy()
-                + " is not in the US ZIP list either",
-                "",
-            )
-
-        reject(no_location, field_name, with_city)
+        _reject_unlocated(context, no_location, zip5, country, state_given, coords_given, us_like)
 
     latitude = np.where(coords_ok, lat_values.to_numpy(), centroids["latitude"].to_numpy())
     longitude = np.where(coords_ok, lon_values.to_numpy(), centroids["longitude"].to_numpy())
-    bad_coords_used_zip = use_zip & coords_given & ~use_city
+    _warn_location_fixes(context, use_zip & coords_given & ~use_city, restored.to_numpy() & zip5.notna().to_numpy(),
+                         unknown_country, zip5, country)
+
+    city = context.text(S.CITY)
+    return Location(
+        latitude=latitude,
+        longitude=longitude,
+        postal_code=zip5.where(zip5.notna(), postal_text.where(postal_text != "")),
+        city=city.where(city != "", centroids["city"]),
+        state=state_given.where(state_given != "", centroids["state"]),
+        country=country.where(country != "", "US"),
+    )
+
+
+def _place_by_city(context: ImportContext, candidates: np.ndarray, state_given: pd.Series, coords_given: np.ndarray,
+                   centroids: pd.DataFrame) -> np.ndarray:
+    """A bad or missing ZIP with a known US city and state: the city's centre (written into
+    ``centroids``), with a warning per row and a note. Returns the rows so placed."""
+    use_city = np.zeros(context.rows, dtype=bool)
+    p = np.flatnonzero(candidates)
+    places = city_centroids(context.text(S.CITY).iloc[p], state_given.iloc[p])
+    found = places["latitude"].notna().to_numpy()
+    p, places = p[found], places[found]
+    if not len(p):
+        return use_city
+    use_city[p] = True
+    city_lat = np.full(context.rows, np.nan)
+    city_lon = np.full(context.rows, np.nan)
+    city_lat[p], city_lon[p] = places["latitude"].to_numpy(), places["longitude"].to_numpy()
+    centroids.loc[use_city, "latitude"] = city_lat[use_city]
+    centroids.loc[use_city, "longitude"] = city_lon[use_city]
+    postal = context.text(S.POSTAL_CODE).iloc[p]
+    zips = places["zips"].to_numpy()
+    context.warns.add(
+        p,
+        S.POSTAL_CODE,
+        np.where((postal == "").to_numpy(), "no ZIP",
+                 "ZIP " + _quote(postal).to_numpy() + " has no known location")
+        + np.where(coords_given[p], " and the coordinates are not valid", "")
+        + ": placed at the centre of " + places["city"].to_numpy() + ", " + state_given.iloc[p].to_numpy()
+        + " (mean of its " + pd.Series(zips).astype("str").to_numpy() + " ZIP centroid"
+        + np.where(zips > 1, "s", "") + "); fix the ZIP for an exact location",
+    )
+    rows = p + 1
+    context.notes.append(
+        f"{_fmt(len(p))} row{'s' if len(p) > 1 else ''} without a usable ZIP (row "
+        f"{', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''}) placed at the centre of "
+        "their city (from the city and state): their distances are approximate."
+    )
+    return use_city
+
+
+def _reject_unlocated(context: ImportContext, no_location: np.ndarray, zip5: pd.Series, country: pd.Series,
+                      state_given: pd.Series, coords_given: np.ndarray, us_like: np.ndarray) -> None:
+    """Reject the rows with no usable location, saying what was tried and what to add."""
+    field_name, reasons = _location_reasons(
+        no_location, context.text(S.LATITUDE), context.text(S.LONGITUDE), context.text(S.POSTAL_CODE), zip5,
+        country, coords_given, us_like
+    )
+    city_text = context.text(S.CITY)
+
+    def with_city(p: np.ndarray) -> object:
+        tried = (us_like[p] & (city_text.iloc[p] != "").to_numpy() & (state_given.iloc[p] != "").to_numpy())
+        return np.asarray(reasons(p), dtype=object) + np.where(
+            tried,
+            "; city " + _quote(city_text.iloc[p]).to_numpy() + ", " + state_given.iloc[p].to_numpy()
+            + " is not in the US ZIP list either",
+            "",
+        )
+
+    context.reject(no_location, field_name, with_city)
+
+
+def _warn_location_fixes(context: ImportContext, bad_coords_used_zip: np.ndarray, restored: np.ndarray,
+                         unknown_country: np.ndarray, zip5: pd.Series, country: pd.Series) -> None:
+    """Warnings on rows located after a repair: coordinates replaced by the ZIP's centre, a ZIP that
+    lost its leading zeros, a country that is not a known name or code."""
     if bad_coords_used_zip.any():
         p = np.flatnonzero(bad_coords_used_zip)
-        warns.add(
+        context.warns.add(
             p,
             S.LATITUDE,
             "coordinates ("
-            + _quote(lat_text.iloc[p]).to_numpy()
+            + _quote(context.text(S.LATITUDE).iloc[p]).to_numpy()
             + ", "
-            + _quote(lon_text.iloc[p]).to_numpy()
+            + _quote(context.text(S.LONGITUDE).iloc[p]).to_numpy()
             + ") are not valid (latitude -90..90, longitude -180..180, not 0,0): used the centre of ZIP "
             + zip5.iloc[p].to_numpy()
             + " instead; fix the coordinates",
         )
-    restored_arr = restored.to_numpy() & zip5.notna().to_numpy()
-    if restored_arr.any():
-        p = np.flatnonzero(restored_arr)
-        warns.add(
+    if restored.any():
+        p = np.flatnonzero(restored)
+        context.warns.add(
             p,
             S.POSTAL_CODE,
-            "ZIP " + _quote(postal_text.iloc[p]).to_numpy() + " lost its leading zero(s) (a spreadsheet stored it as "
-            "a number): read as " + zip5.iloc[p].to_numpy() + "; format the ZIP column as text",
+            "ZIP " + _quote(context.text(S.POSTAL_CODE).iloc[p]).to_numpy() + " lost its leading zero(s) (a "
+            "spreadsheet stored it as a number): read as " + zip5.iloc[p].to_numpy() + "; format the ZIP column "
+            "as text",
         )
     if unknown_country.any():
         p = np.flatnonzero(unknown_country)
-        warns.add(
+        context.warns.add(
             p,
             S.COUNTRY,
             "country " + _quote(country.iloc[p]).to_numpy() + " is not a known name or 2-letter code: kept as "
             "written; use ISO codes such as US, CA, GB",
         )
 
-    postal_code = zip5.where(zip5.notna(), postal_text.where(postal_text != ""))
-    city = text(S.CITY)
-    city = city.where(city != "", centroids["city"])
-    state = state_given.where(state_given != "", centroids["state"])
-    country = country.where(country != "", "US")
 
-    # 4. Money and hours: unreadable -> missing (warned); negative -> 0 (warned); missing derived.
-    industry_text = text(S.INDUSTRY)
+def read_categories(context: ImportContext) -> tuple[pd.api.extensions.ExtensionArray,
+                                                     pd.api.extensions.ExtensionArray | None]:
+    """Industry (readable names; blank is 'Other') and account type (None without its column), each
+    unknown value kept as written with a warning on the rows still loaded and a note per value."""
+    industry_text = context.text(S.INDUSTRY)
     industry, unknown_industry = _per_distinct(industry_text, _industry)
-    _warn_unknown(warns, notes, unknown_industry & ~rejected, industry_text, S.INDUSTRY,
+    _warn_unknown(context.warns, context.notes, unknown_industry & context.keep, industry_text, S.INDUSTRY,
                   "is not a HubSpot, Salesforce or Territory Studio industry: kept as written; the workload rule "
                   "gives it its default hours")
     kind = None
-    if S.ACCOUNT_TYPE in resolved:
-        type_text = text(S.ACCOUNT_TYPE)
+    if S.ACCOUNT_TYPE in context.resolved:
+        type_text = context.text(S.ACCOUNT_TYPE)
         kind, unknown_type = _per_distinct(type_text, account_type)
-        _warn_unknown(warns, notes, unknown_type.astype(bool) & ~rejected, type_text, S.ACCOUNT_TYPE,
+        _warn_unknown(context.warns, context.notes, unknown_type.astype(bool) & context.keep, type_text,
+                      S.ACCOUNT_TYPE,
                       "is not a known account type (Customer, Prospect, Partner, Vendor, Former customer, Other): "
                       "kept as written; choose whether it counts for balancing on the Rebalance page or with "
                       "--types")
+    return industry, kind
+
+
+def read_money(context: ImportContext) -> Money:
+    """4. Money and hours: unreadable or absurd -> missing (warned); negative -> 0 (warned)."""
     company_revenue = (
-        _measure(text, S.COMPANY_REVENUE, resolved, warns, "left blank") if S.COMPANY_REVENUE in resolved else None
+        _measure(context, S.COMPANY_REVENUE, "left blank") if S.COMPANY_REVENUE in context.resolved else None
     )
-    revenue = _measure(text, S.REVENUE, resolved, warns, "counted as 0")
+    revenue = _measure(context, S.REVENUE, "counted as 0")
     missing_revenue = np.isnan(revenue)
     revenue[missing_revenue] = 0.0
-    potential = _measure(text, S.POTENTIAL, resolved, warns, "derived from revenue by the documented rule")
-    workload = _measure(text, S.WORKLOAD_HOURS, resolved, warns, "derived by the documented rule")
+    potential = _measure(context, S.POTENTIAL, "derived from revenue by the documented rule")
+    workload = _measure(context, S.WORKLOAD_HOURS, "derived by the documented rule")
+    return Money(revenue=revenue, missing_revenue=missing_revenue, potential=potential, workload=workload,
+                 company_revenue=company_revenue)
 
-    locked_text = text(S.LOCKED)
+
+def read_locked(context: ImportContext) -> np.ndarray:
+    """The lock flag per row; a value that is not yes/no is warned and read as not locked."""
+    locked_text = context.text(S.LOCKED)
     locked, bad_flag = parse_flag(locked_text)
     if bad_flag.any():
         p = np.flatnonzero(bad_flag)
-        warns.add(
+        context.warns.add(
             p,
             S.LOCKED,
             "locked " + _quote(locked_text.iloc[p]).to_numpy() + " is not yes/no: treated as "
             "not locked; use true/false, yes/no or 1/0",
         )
+    return locked
 
-    keep = ~rejected
+
+def derive_missing(context: ImportContext, money: Money, industry: object, location: Location) -> Estimates:
+    """Potential and workload of the loaded rows, the missing ones derived by the documented rule
+    (docs/importing.md), each derivation counted in a note; and the note on revenue counted as 0."""
+    keep = context.keep
     index = pd.RangeIndex(int(keep.sum()))
     industry_kept = pd.Series(industry[keep], index=index)
-    latitude_kept = pd.Series(latitude[keep], index=index)
-    longitude_kept = pd.Series(longitude[keep], index=index)
-    revenue_kept = pd.Series(revenue[keep], index=index)
-    potential_kept = pd.Series(potential[keep], index=index)
-    missing_potential = np.isnan(potential_kept.to_numpy())
+    potential = pd.Series(money.potential[keep], index=index)
+    missing_potential = np.isnan(potential.to_numpy())
     if missing_potential.any():
         # Categorical industry: the rule's per-industry lookups then run once per industry.
-        derived = derive_potential(revenue_kept[missing_potential], industry_kept[missing_potential].astype("category"))
-        potential_kept[missing_potential] = derived.to_numpy()
-        notes.append(_derived_note(S.POTENTIAL, int(missing_potential.sum()), S.POTENTIAL in resolved))
-    workload_kept = pd.Series(workload[keep], index=index)
-    missing_workload = np.isnan(workload_kept.to_numpy())
+        revenue = pd.Series(money.revenue[keep], index=index)
+        derived = derive_potential(revenue[missing_potential], industry_kept[missing_potential].astype("category"))
+        potential[missing_potential] = derived.to_numpy()
+        context.notes.append(_derived_note(S.POTENTIAL, int(missing_potential.sum()),
+                                           S.POTENTIAL in context.resolved))
+    workload = pd.Series(money.workload[keep], index=index)
+    missing_workload = np.isnan(workload.to_numpy())
     if missing_workload.any():
         m = missing_workload
         derived = derive_workload_hours(
-            potential_kept[m], industry_kept[m].astype("category"), latitude_kept[m], longitude_kept[m]
+            potential[m], industry_kept[m].astype("category"),
+            pd.Series(location.latitude[keep], index=index)[m], pd.Series(location.longitude[keep], index=index)[m],
         )
-        workload_kept[m] = derived.to_numpy()
-        notes.append(_derived_note(S.WORKLOAD_HOURS, int(m.sum()), S.WORKLOAD_HOURS in resolved))
-    revenue_missing_loaded = int((missing_revenue & keep).sum())
+        workload[m] = derived.to_numpy()
+        context.notes.append(_derived_note(S.WORKLOAD_HOURS, int(m.sum()), S.WORKLOAD_HOURS in context.resolved))
+    revenue_missing_loaded = int((money.missing_revenue & keep).sum())
     if revenue_missing_loaded:
-        where = "no revenue column" if S.REVENUE not in resolved else "blank or unreadable"
-        notes.append(f"revenue counted as 0 for {_fmt(revenue_missing_loaded)} rows ({where}).")
+        where = "no revenue column" if S.REVENUE not in context.resolved else "blank or unreadable"
+        context.notes.append(f"revenue counted as 0 for {_fmt(revenue_missing_loaded)} rows ({where}).")
+    return Estimates(potential=potential, workload=workload, estimated_potential=missing_potential,
+                     estimated_workload=missing_workload)
+
+
+def build_accounts(context: ImportContext, ids: pd.Series, location: Location, industry: object, kind: object,
+                   money: Money, locked: np.ndarray, estimates: Estimates) -> pd.DataFrame:
+    """The loaded rows in the canonical schema, then the file's other columns (renamed on a clash),
+    with the notes on how owners, company revenue and renamed columns were read."""
+    keep = context.keep
+    index = pd.RangeIndex(int(keep.sum()))
 
     def kept_text(values: pd.Series) -> pd.Series:
         values = values[keep].reset_index(drop=True)
@@ -1222,66 +1383,74 @@ def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None
     accounts = pd.DataFrame(
         {
             S.ACCOUNT_ID: kept_text(ids),
-            S.NAME: kept_text(text(S.NAME)),
-            S.LATITUDE: latitude_kept.astype("float64"),
-            S.LONGITUDE: longitude_kept.astype("float64"),
-            S.POSTAL_CODE: kept_text(postal_code.fillna("")),
-            S.CITY: kept_text(city.fillna("")),
-            S.STATE: kept_text(state.fillna("")),
-            S.COUNTRY: kept_text(country),
-            S.INDUSTRY: industry_kept.astype("string"),
-            S.REVENUE: revenue_kept.astype("float64"),
-            S.POTENTIAL: potential_kept.astype("float64"),
-            S.WORKLOAD_HOURS: workload_kept.astype("float64"),
-            S.TERRITORY_ID: kept_text(text(S.TERRITORY_ID)),
+            S.NAME: kept_text(context.text(S.NAME)),
+            S.LATITUDE: pd.Series(location.latitude[keep], index=index, dtype="float64"),
+            S.LONGITUDE: pd.Series(location.longitude[keep], index=index, dtype="float64"),
+            S.POSTAL_CODE: kept_text(location.postal_code.fillna("")),
+            S.CITY: kept_text(location.city.fillna("")),
+            S.STATE: kept_text(location.state.fillna("")),
+            S.COUNTRY: kept_text(location.country),
+            S.INDUSTRY: pd.Series(industry[keep], index=index).astype("string"),
+            S.REVENUE: pd.Series(money.revenue[keep], index=index, dtype="float64"),
+            S.POTENTIAL: estimates.potential.astype("float64"),
+            S.WORKLOAD_HOURS: estimates.workload.astype("float64"),
+            S.TERRITORY_ID: kept_text(context.text(S.TERRITORY_ID)),
             S.LOCKED: pd.array(locked[keep], dtype="boolean"),
         },
         index=index,
     )
     if kind is not None:
-        accounts[S.ACCOUNT_TYPE] = kept_text(pd.Series(kind, index=raw.index))
-    for column, estimated in ((S.POTENTIAL, missing_potential), (S.WORKLOAD_HOURS, missing_workload)):
+        accounts[S.ACCOUNT_TYPE] = kept_text(pd.Series(kind, index=context.raw.index))
+    for column, estimated in ((S.POTENTIAL, estimates.estimated_potential),
+                              (S.WORKLOAD_HOURS, estimates.estimated_workload)):
         if estimated.any():  # which values are the rule's estimates, row by row (pages and exports say so)
             accounts[S.ESTIMATED_FLAG[column]] = pd.array(estimated, dtype="boolean")
-    if company_revenue is not None:
-        accounts[S.COMPANY_REVENUE] = pd.Series(company_revenue[keep], index=index, dtype="float64")
+    resolved = context.resolved
+    if money.company_revenue is not None:
+        accounts[S.COMPANY_REVENUE] = pd.Series(money.company_revenue[keep], index=index, dtype="float64")
         if S.POTENTIAL not in resolved:
-            notes.append(
+            context.notes.append(
                 f"company_revenue taken from '{resolved[S.COMPANY_REVENUE]}': the customer company's own revenue, "
                 "shown as such and not used for revenue or potential. If it stands for the opportunity, map it to "
                 f"potential (Data page, or --map potential='{resolved[S.COMPANY_REVENUE]}')."
             )
-    extras = _extra_columns(raw, resolved)
+    extras = _extra_columns(context.raw, resolved)
     if extras:  # all at once: one column at a time is quadratic in the number of columns
-        extra_frame = pd.DataFrame({name: raw[column][keep].reset_index(drop=True) for name, column in extras.items()})
+        extra_frame = pd.DataFrame({name: context.raw[column][keep].reset_index(drop=True)
+                                    for name, column in extras.items()})
         accounts = pd.concat([accounts, extra_frame.set_axis(accounts.index)], axis=1)
 
     if S.TERRITORY_ID in resolved and _key(resolved[S.TERRITORY_ID]) in {_key(o) for o in OWNER_SYNONYMS}:
-        notes.append(
+        context.notes.append(
             f"territory_id taken from '{resolved[S.TERRITORY_ID]}' (no territory column): the current "
             "alignment is keyed by owner, one territory per owner."
         )
     renamed = {column: name for name, column in extras.items() if name != column}
     if renamed:
-        notes.append(
+        context.notes.append(
             "Extra columns renamed to avoid clashing with canonical names: "
             + ", ".join(f"'{a}' -> '{b}'" for a, b in renamed.items())
             + "."
         )
-    if n == 0:
-        notes.append("The file has a header but no data rows.")
+    return accounts
 
-    rejected_issues = rejects.build(ids)
+
+def finish(context: ImportContext, ids: pd.Series, accounts: pd.DataFrame) -> LoadResult:
+    """The report (rows read = loaded + rejected, every issue with its row) and the rejected rows as
+    they were in the file, with their row number and reason first."""
+    if context.rows == 0:
+        context.notes.append("The file has a header but no data rows.")
+    rejected_issues = context.rejects.build(ids)
     report = LoadReport(
-        rows_read=n,
-        rows_loaded=int(keep.sum()),
-        rows_rejected=int(rejected.sum()),
+        rows_read=context.rows,
+        rows_loaded=int(context.keep.sum()),
+        rows_rejected=int(context.rejected.sum()),
         rejected=rejected_issues,
-        warnings=warns.build(ids, keep=keep),
-        notes=notes,
-        mapping=dict(resolved),
+        warnings=context.warns.build(ids, keep=context.keep),
+        notes=context.notes,
+        mapping=dict(context.resolved),
     )
-    rejected_rows = raw[rejected].reset_index(drop=True)
+    rejected_rows = context.raw[context.rejected].reset_index(drop=True)
     rejected_rows = rejected_rows.rename(columns={c: f"{c}_input" for c in ("row", "reason") if c in rejected_rows})
     rejected_rows.insert(0, "reason", pd.array([i.reason for i in rejected_issues], dtype="str"))
     rejected_rows.insert(0, "row", np.array([i.row for i in rejected_issues], dtype=np.int64))
@@ -1383,13 +1552,11 @@ def _location_reasons(
     return field_name, reasons
 
 
-def _measure(
-    text: Callable[[str], pd.Series], column: str, resolved: dict[str, str], warns: _Issues, missing_means: str
-) -> np.ndarray:
+def _measure(context: ImportContext, column: str, missing_means: str) -> np.ndarray:
     """Parse a money/hours column: NaN when missing; warn on unreadable, absurd and negative values."""
-    if column not in resolved:
-        return np.full(len(text(S.ACCOUNT_ID)), np.nan)
-    cells = text(column)
+    if column not in context.resolved:
+        return np.full(context.rows, np.nan)
+    cells = context.text(column)
     values, unreadable = parse_money(cells)
     absurd = np.abs(values) > S.MAX_AMOUNT
     negative = (values < 0) & ~absurd
@@ -1401,7 +1568,7 @@ def _measure(
     ):
         if rows.any():
             p = np.flatnonzero(rows)
-            warns.add(p, column, f"{column} " + _quote(cells.iloc[p]).to_numpy() + f" {what}")
+            context.warns.add(p, column, f"{column} " + _quote(cells.iloc[p]).to_numpy() + f" {what}")
     values[absurd] = np.nan
     values[negative] = 0.0
     return values
