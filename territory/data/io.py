@@ -424,14 +424,14 @@ def _read_csv(data: bytes, label: str) -> tuple[pd.DataFrame, list[str]]:
         data = data[data.index(b"\n") + 1 :]
         sample = sample.split("\n", 1)[1] if "\n" in sample else ""
     notes = [
-        f"Read {label} as CSV: encoding {encoding.replace('-sig', ' with BOM')}, "
+        f"Read {label} as CSV: encoding {EAST_ASIAN_ENCODINGS.get(encoding, encoding.replace('-sig', ' with BOM'))}, "
         f"delimiter {_DELIMITER_NAMES.get(delimiter, repr(delimiter))}."
     ]
     if encoding == "latin-1":
         notes.append(f"{label} is neither UTF-8 nor cp1252; read as latin-1: check accented names.")
     if encoding in EAST_ASIAN_ENCODINGS:
-        notes.append(f"{label} is not UTF-8; its text reads as {EAST_ASIAN_ENCODINGS[encoding]}: check a few "
-                     "names, and export as UTF-8 to be sure.")
+        notes.append(f"{label} is not UTF-8: its encoding was recognised from its text; check a few names, and "
+                     "export as UTF-8 to be sure.")
     if stray_note:
         notes.append(stray_note)
     frame = _read_csv_arrow(data, encoding, delimiter, sample)
