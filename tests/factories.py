@@ -1,5 +1,5 @@
-"""Small hand-made inputs shared by tests of several modules: accounts tables, scenarios, scenario
-files (well-formed, or with a lying header) and a damaged scenario database."""
+"""Small hand-made inputs shared by tests of several modules: hostile text, accounts tables,
+scenarios, scenario files (well-formed, or with a lying header) and a damaged scenario database."""
 
 from __future__ import annotations
 
@@ -13,6 +13,15 @@ import pandas as pd
 
 from territory.planning import scenarios
 from territory.planning.scenarios import Scenario
+
+# --- hostile text: data that must show as typed, never as a link, an image, HTML or Markdown -----
+
+IMAGE = "![b](https://evil.example/beacon.png)"
+LINK = "[x](https://evil.example/phish)"
+ANCHOR = '<a href="https://evil.example">T1</a>'
+COLOUR = ":red[x]"
+MATHS = "$x$"
+HOSTILE = [IMAGE, LINK, ANCHOR, COLOUR, MATHS]
 
 
 def make_accounts(**columns) -> pd.DataFrame:

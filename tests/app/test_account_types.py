@@ -9,15 +9,13 @@ import pytest
 
 from territory.data import schema
 from territory.data.sample import load_sample
-from tests.app.apptest import open_with_dataset
+from tests.app.apptest import new_app, open_upload, open_with_dataset, uploaded
 
 
 @pytest.fixture(scope="module")
 def typed():
     """1,200 sample accounts: every third a partner, the rest customers and prospects; workload
     flagged as estimated on every row, as an import without a workload column gives it."""
-    from territory.ui import state
-
     sample = load_sample()
     accounts = sample.accounts.iloc[:1200].copy().reset_index(drop=True)
     kinds = np.where(np.arange(len(accounts)) % 3 == 0, "Partner",
@@ -25,10 +23,7 @@ def typed():
     accounts[schema.ACCOUNT_TYPE] = pd.array(kinds, dtype="string")
     accounts[schema.WORKLOAD_ESTIMATED] = pd.array([True] * len(accounts), dtype="boolean")
     territories = sample.territories
-    dataset = state.ActiveDataset("Salesforce.csv", accounts, territories, sample.bookings.iloc[:0],
-                                  state.frame_fingerprint(accounts, territories), "upload")
-    labels = accounts[schema.TERRITORY_ID].astype("string")
-    return dataset, state.Alignment(labels, state.CURRENT_ALIGNMENT_NAME, state.labels_fingerprint(labels), "09:00")
+    return uploaded("Salesforce.csv", accounts, territories, sample.bookings.iloc[:0])
 
 
 def open_typed(typed, page: str):
@@ -70,8 +65,6 @@ def test_estimated_workload_is_marked_with_the_rule_one_click_away(typed, page):
 
 
 def test_data_page_maps_annual_revenue_to_company_revenue_and_to_potential_on_request():
-    from tests.app.test_app_pages import new_app, open_upload
-
     data = (b"Account ID,Billing Zip/Postal Code,Annual Revenue,Type\n"
             b"A1,02139,5000000,Customer\nA2,10001,200000,Partner\n")
     at = open_upload(new_app().run())

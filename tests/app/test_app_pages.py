@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import html
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from territory.data import schema
-from territory.data.sample import load_sample
 from territory.planning import metrics
+from tests.app import apptest
+from tests.app.apptest import open_upload
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 60.0
 PAGES = [
     "pages/overview.py",
@@ -30,17 +29,6 @@ PAGES = [
 ]
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_TERRITORY = "<b onmouseover=alert(2)>T9</b>"
-
-
-def new_app():
-    from streamlit.testing.v1 import AppTest
-
-    return AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=TIMEOUT_S)
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_sample()
 
 
 def metric_values(at) -> dict[str, str]:
@@ -135,10 +123,8 @@ def test_overview_map_is_offline():
 # --- Data -----------------------------------------------------------------------------------------
 
 
-def open_upload(at):
-    at.switch_page("pages/data.py").run()
-    at.radio(key="ts_data_source").set_value("Upload a file").run()
-    return at
+def new_app():
+    return apptest.new_app(TIMEOUT_S)
 
 
 def test_data_page_shows_a_bad_file_as_an_error_not_a_traceback():

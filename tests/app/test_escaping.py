@@ -18,8 +18,8 @@ import pytest
 from territory.data import schema
 from territory.data.sample import load_sample
 from territory.reporting.text import chart_escape, md_escape
-from tests.app.apptest import open_page
-from tests.reporting.test_text import ANCHOR, COLOUR, IMAGE, LINK, MATHS
+from tests.app.apptest import open_page, open_with_dataset, uploaded
+from tests.factories import ANCHOR, COLOUR, IMAGE, LINK, MATHS
 
 TIMEOUT_S = 120.0
 
@@ -146,7 +146,6 @@ UNSAFE_MARKDOWN = {
 @pytest.fixture(scope="module")
 def hostile():
     """About 1,500 sample accounts in 4 territories whose every text field is hostile."""
-    from territory.ui import state
 
     sample = load_sample()
     keep = ["T01", "T02", "T03", "T04"]
@@ -162,27 +161,12 @@ def hostile():
     territories[schema.REGION] = [COLOUR, COLOUR, IMAGE, IMAGE]
     bookings = sample.bookings[sample.bookings[schema.ACCOUNT_ID].isin(set(accounts[schema.ACCOUNT_ID]))]
     bookings = bookings.reset_index(drop=True)
-    dataset = state.ActiveDataset(f"{IMAGE}.csv", accounts, territories, bookings,
-                                  state.frame_fingerprint(accounts, territories, bookings), "upload")
-    labels = accounts[schema.TERRITORY_ID].astype("string")
-    alignment = state.Alignment(labels, LINK, state.labels_fingerprint(labels), "09:00")
-    return dataset, alignment
+    return uploaded(f"{IMAGE}.csv", accounts, territories, bookings, alignment_name=LINK)
 
 
 def open_hostile(hostile, page: str, prepare=None):
     """``page`` with the hostile dataset and alignment active (and ``prepare(at)`` applied)."""
-    from territory.ui import state
-
-    dataset, alignment = hostile
-
-    def setup(at) -> None:
-        at.session_state[state.INIT_KEY] = True  # no sample: the hostile dataset is the active one
-        at.session_state[state.DATASET_KEY] = dataset
-        at.session_state[state.ALIGNMENT_KEY] = alignment
-        if prepare is not None:
-            prepare(at)
-
-    return open_page(page, setup, TIMEOUT_S)
+    return open_with_dataset(page, *hostile, TIMEOUT_S, prepare)
 
 
 def markdown_texts(at) -> list[str]:

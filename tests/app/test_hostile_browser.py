@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from tests.app.test_browser import APP_ROOT, EXCEPTION_BOX, PAINT_MS, open_app_offline, open_nav, upload_dataset
-from tests.reporting.test_text import ANCHOR, IMAGE, LINK
+from tests.factories import ANCHOR, IMAGE, LINK
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 

@@ -17,7 +17,7 @@ import pytest
 from territory.data import schema
 from territory.data.sample import load_sample
 from territory.ui.components import maps
-from tests.app.apptest import open_with_dataset
+from tests.app.apptest import open_with_dataset, uploaded
 
 OWNERS = ["Laura Mitchell & Co", "Brian O'Brien", "Marcus Zimmerman", "Mei Quinn", "Derek Robinson",
           "Sofia Bennett"]
@@ -36,10 +36,7 @@ def owner_based():
     territories = state.territories_for(accounts, None)
     bookings = sample.bookings[sample.bookings[schema.ACCOUNT_ID].isin(set(accounts[schema.ACCOUNT_ID]))]
     bookings = bookings.reset_index(drop=True)
-    dataset = state.ActiveDataset("Salesforce Accounts export.csv", accounts, territories, bookings,
-                                  state.frame_fingerprint(accounts, territories, bookings), "upload")
-    labels = accounts[schema.TERRITORY_ID].astype("string")
-    return dataset, state.Alignment(labels, state.CURRENT_ALIGNMENT_NAME, state.labels_fingerprint(labels), "09:00")
+    return uploaded("Salesforce Accounts export.csv", accounts, territories, bookings)
 
 
 def open_owner_based(owner_based, page: str):

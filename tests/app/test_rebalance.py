@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from territory.data import schema
 from territory.data.sample import load_sample
@@ -59,11 +58,6 @@ def moved_table(at) -> pd.DataFrame:
     tables = [d.value for d in at.dataframe if "Reason" in d.value.columns]
     assert len(tables) == 1, "expected exactly one moved-accounts table"
     return tables[0]
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_sample()
 
 
 # --- the page -------------------------------------------------------------------------------------

@@ -12,18 +12,12 @@ import pandas as pd
 import pytest
 
 from territory.data import schema
-from territory.data.sample import load_sample
 from territory.planning.opportunities import bookings_or_won, opportunities_from_table
 from territory.planning.review import build_review
-from tests.app.apptest import open_page
+from tests.app.apptest import open_page, uploaded
 from tests.crm_files import opportunity_export
 
 PAGE = "pages/review.py"
-
-
-@pytest.fixture(autouse=True)
-def private_scenario_db(tmp_path, monkeypatch):
-    monkeypatch.setenv("TERRITORY_STUDIO_DB", str(tmp_path / "scenarios.sqlite"))
 
 
 def activate(accounts, territories, bookings, **extra):
@@ -31,16 +25,9 @@ def activate(accounts, territories, bookings, **extra):
     from territory.ui import state
 
     def prepare(at):
-        dataset = state.ActiveDataset(
-            name="crm upload", accounts=accounts, territories=territories, bookings=bookings,
-            fingerprint=state.frame_fingerprint(accounts, territories, bookings, extra.get("quotas"),
-                                                extra.get("opportunities")), source="upload",
-            **extra)
-        labels = state.file_labels(dataset)
+        dataset, alignment = uploaded("crm upload", accounts, territories, bookings, **extra)
         at.session_state[state.DATASET_KEY] = dataset
-        at.session_state[state.ALIGNMENT_KEY] = state.Alignment(
-            labels=labels, name=state.CURRENT_ALIGNMENT_NAME, fingerprint=state.labels_fingerprint(labels),
-            created="12:00")
+        at.session_state[state.ALIGNMENT_KEY] = alignment
         at.session_state[state.INIT_KEY] = True
 
     return prepare
@@ -50,11 +37,6 @@ def table_with(at, column: str) -> pd.DataFrame:
     tables = [df.value for df in at.dataframe if column in df.value.columns]
     assert tables, f"no table with a {column!r} column"
     return tables[0]
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_sample()
 
 
 def test_attainment_is_measured_against_imported_quotas(sample):

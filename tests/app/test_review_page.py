@@ -6,21 +6,13 @@ Expected figures are recomputed with territory.planning.review straight from the
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from territory.data import schema
-from territory.data.sample import load_sample
 from territory.planning.review import ReviewSettings, build_review, default_quota_total
-from tests.app.apptest import open_page
+from tests.app.apptest import open_page, uploaded
 
 TIMEOUT_S = 90.0
 PAGE = "pages/review.py"
-
-
-@pytest.fixture(autouse=True)
-def private_scenario_db(tmp_path, monkeypatch):
-    """The page lists stored scenarios: point the store at an empty temporary database."""
-    monkeypatch.setenv("TERRITORY_STUDIO_DB", str(tmp_path / "scenarios.sqlite"))
 
 
 def review_page(prepare=None):
@@ -37,11 +29,6 @@ def metric(at, prefix: str) -> str:
     values = [m.value for m in at.metric if m.label.startswith(prefix)]
     assert values, f"no metric starting with {prefix!r}: {[m.label for m in at.metric]}"
     return values[0]
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_sample()
 
 
 def test_review_page_renders_for_the_sample(sample):
@@ -123,16 +110,9 @@ def test_an_upload_without_bookings_explains_what_is_needed(sample):
         accounts = sample.accounts.copy()
         territories = state.territories_for(accounts, sample.territories)
         bookings = pd.DataFrame({c: pd.Series(dtype="string") for c in schema.BOOKING_COLUMNS})
-        dataset = state.ActiveDataset(
-            name="accounts.csv (no bookings)", accounts=accounts, territories=territories, bookings=bookings,
-            fingerprint=state.frame_fingerprint(accounts, territories, bookings), source="upload",
-        )
-        labels = state.file_labels(dataset)
+        dataset, alignment = uploaded("accounts.csv (no bookings)", accounts, territories, bookings)
         at.session_state[state.DATASET_KEY] = dataset
-        at.session_state[state.ALIGNMENT_KEY] = state.Alignment(
-            labels=labels, name=state.CURRENT_ALIGNMENT_NAME, fingerprint=state.labels_fingerprint(labels),
-            created="12:00",
-        )
+        at.session_state[state.ALIGNMENT_KEY] = alignment
         at.session_state[state.INIT_KEY] = True
 
     at = review_page(upload_without_bookings)

@@ -17,18 +17,13 @@ import pandas as pd
 import pytest
 
 from territory.data import schema
-from territory.data.sample import load_sample
 from territory.reporting import colors as tcolors
 from territory.ui import state
 from territory.ui.components import charts, maps
+from tests.app.apptest import uploaded
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 N_LARGE = 100_000
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_sample()
 
 
 @pytest.fixture(scope="module")
@@ -57,16 +52,10 @@ def app_with(large, page: str):
 
     accounts, territories, bookings = large
     territories = state.territories_for(accounts, territories)
-    dataset = state.ActiveDataset(
-        name="large.csv", accounts=accounts, territories=territories, bookings=bookings,
-        fingerprint=state.frame_fingerprint(accounts, territories, bookings), source="upload",
-    )
-    labels = accounts[schema.TERRITORY_ID].astype("string").rename(schema.TERRITORY_ID)
+    dataset, alignment = uploaded("large.csv", accounts, territories, bookings)
     at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=240).run()
     at.session_state[state.DATASET_KEY] = dataset
-    at.session_state[state.ALIGNMENT_KEY] = state.Alignment(
-        labels=labels, name=state.CURRENT_ALIGNMENT_NAME, fingerprint=state.labels_fingerprint(labels),
-        created="00:00")
+    at.session_state[state.ALIGNMENT_KEY] = alignment
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -15,10 +15,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "scenarios.sqlite"
-    monkeypatch.setenv("TERRITORY_STUDIO_DB", str(path))
-    return path
+def db_path(scenario_db: Path) -> Path:
+    """The test's own scenario database (tests/app/conftest.py)."""
+    return scenario_db
 
 
 def open_page():

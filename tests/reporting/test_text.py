@@ -2,7 +2,7 @@
 
 Hostile text comes out inert, checked against the syntax and the post-parse transforms of
 Streamlit's Markdown, and shows exactly as typed; ordinary text comes out unchanged. The hostile
-strings are shared with tests/app/test_escaping.py, which runs the pages on them.
+strings (tests/factories.py) are shared with tests/app/test_escaping.py, which runs the pages on them.
 """
 
 from __future__ import annotations
@@ -12,13 +12,8 @@ import re
 import pytest
 
 from territory.reporting.text import WORD_JOINER, chart_escape, md_escape
+from tests.factories import ANCHOR, HOSTILE, IMAGE
 
-IMAGE = "![b](https://evil.example/beacon.png)"
-LINK = "[x](https://evil.example/phish)"
-ANCHOR = '<a href="https://evil.example">T1</a>'
-COLOUR = ":red[x]"
-MATHS = "$x$"
-HOSTILE = [IMAGE, LINK, ANCHOR, COLOUR, MATHS]
 MORE_HOSTILE = [
     "<img src=x onerror=alert(1)>",
     "<https://evil.example/auto>",
