@@ -3,9 +3,9 @@ any CLI path).
 
 The commands and their options are read from the parser itself, so a command or a file option
 added later is exercised here without editing this file: each file it takes is replaced by a
-missing file, a folder, an empty file, a binary file and a file with the wrong columns; every
-database by a damaged one and one whose folder is a file; every output by a path it cannot write;
-every typed option by a value it cannot take.
+missing file, a folder, an empty file, a binary file and a file with the wrong columns (a reps
+file also by one with a capacity of 1e308); every database by a damaged one and one whose folder
+is a file; every output by a path it cannot write; every typed option by a value it cannot take.
 """
 
 from __future__ import annotations
@@ -73,11 +73,13 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (root / "empty.csv").write_bytes(b"")
     (root / "binary.csv").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
     (root / "wrong_columns.csv").write_text("colour,size\nred,3\nblue,4\n")
+    (root / "absurd_capacity.csv").write_text("territory_id,capacity_fte\nT01,1\nT02,1e308\n")  # #18, item 4
     return {
         "accounts": accounts, "db": db, "rules": rules, "scenario_file": scenario_file,
         "bookings": bookings, "damaged_db": damaged, "root": root,
         "missing": root / "no-such-file.csv", "folder": folder, "empty": root / "empty.csv",
         "binary": root / "binary.csv", "wrong_columns": root / "wrong_columns.csv",
+        "absurd_capacity": root / "absurd_capacity.csv",
         "db_under_a_file": a_file / "scenarios.sqlite", "output_under_a_file": a_file / "out.csv",
     }
 
@@ -140,6 +142,8 @@ def bad_cases() -> list[tuple[tuple[str, ...], str, str]]:
                 cases += [(command, action.dest, bad) for bad in ("missing", "folder", "empty", "binary")]
                 if not (command == ("scenario", "import") or action.dest == "rules"):
                     cases.append((command, action.dest, "wrong_columns"))
+                if action.dest == "reps":
+                    cases.append((command, action.dest, "absurd_capacity"))
             elif action.dest in DATABASE_OPTIONS:
                 cases += [(command, action.dest, bad) for bad in ("damaged_db", "db_under_a_file", "folder")]
             elif action.dest in OUTPUT_OPTIONS:
