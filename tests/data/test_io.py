@@ -896,3 +896,26 @@ def test_merged_xlsx_cells_are_reported(tmp_path):
                       ["A2", 41, -101, None]], merge="D2:D3")
     result = load_accounts(write(tmp_path, data, name="accounts.xlsx"))
     assert any("1 merged cell range on the first sheet (D2:D3)" in note for note in result.report.notes)
+
+
+def test_extra_columns_join_in_one_step_however_many_there_are(tmp_path, monkeypatch):
+    """#18, item 3, the speed side without a clock: adding columns one at a time copied the frame
+    each time (quadratic). The columns assigned one by one must not grow with the extra columns."""
+    assigned = []
+    original = pd.DataFrame.__setitem__
+
+    def counted(self, key, value):
+        assigned.append(key)
+        return original(self, key, value)
+
+    monkeypatch.setattr(pd.DataFrame, "__setitem__", counted)
+
+    def assignments(extra_columns: int) -> int:
+        names = [f"custom_{i}" for i in range(extra_columns)]
+        header = "account_id,latitude,longitude," + ",".join(names)
+        rows = [f"A{r},40,-100," + ",".join(f"v{r}_{i}" for i in range(extra_columns)) for r in range(3)]
+        assigned.clear()
+        load_accounts(write(tmp_path, header + "\n" + "\n".join(rows) + "\n"))
+        return len(assigned)
+
+    assert assignments(400) == assignments(20)
