@@ -7,7 +7,7 @@ import streamlit as st
 
 from territory.data import schema
 from territory.errors import TerritoryError
-from territory.planning import account_types
+from territory.planning import account_types, headcount
 from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
 from territory.ui import keys, state
@@ -23,7 +23,7 @@ st.caption(
 )
 dataset = state.require_dataset()
 alignment = state.get_alignment()
-accounts, territories = dataset.accounts, dataset.territories
+accounts, territories = dataset.accounts, state.active_territories()
 before = alignment.labels.astype("string")
 current_ids = sorted(before.dropna().unique().tolist())
 if not current_ids:
@@ -34,7 +34,9 @@ if not current_ids:
 industries = (sorted(accounts[schema.INDUSTRY].dropna().astype(str).unique().tolist())
               if schema.INDUSTRY in accounts else [])
 type_counts = (account_types.type_counts(accounts).to_dict() if schema.ACCOUNT_TYPE in accounts else None)
-settings = rb.controls_ui(len(current_ids), industries, len(accounts), type_counts)
+settings = rb.controls_ui(current_ids, industries, len(accounts), type_counts,
+                          alignment_key=f"{dataset.fingerprint}:{alignment.fingerprint}",
+                          names=rb.territory_names(territories))
 rb.forget_other_datasets(dataset.fingerprint)
 manual_moves = rb.get_manual_moves()
 event = rb.get_event(current_ids)
@@ -43,13 +45,13 @@ params = settings.to_params()
 
 try:
     whatif = rb.compute_whatif(dataset.fingerprint, accounts, territories, before, engine_input, params,
-                               event, manual_moves, settings.counted_types)
+                               event, manual_moves, settings.counted_types, settings.closing)
 except TerritoryError as error:
     st.error(md_escape(error), icon=":material/error:")
     rb.recovery_ui(event, manual_moves)
     st.stop()
 
-rb.messages_ui(whatif.result, whatif.wall_seconds)
+rb.messages_ui(whatif.result, whatif.wall_seconds, headcount.headcount_change(before, whatif.after))
 rb.kpis_ui(whatif, alignment.name)
 widgets.data_notes(accounts, settings.counted_types, key=keys.REBALANCE)
 

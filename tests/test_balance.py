@@ -444,3 +444,14 @@ def test_a_capacity_beyond_any_team_is_refused_naming_the_territory():
     territories = pd.DataFrame({"territory_id": ["T1", "T2"], "capacity_fte": [1.0, 1e308]})
     with pytest.raises(ParameterError, match=r"capacity_fte must be at most 1000.*T2"):
         balance(accounts, BalanceParams(n_territories=2), territories)
+
+
+def test_a_territory_of_todays_alignment_missing_from_the_table_is_closed_with_a_note():
+    accounts = grid_accounts(6)
+    accounts["territory_id"] = np.where(accounts["longitude"] < -99.75, "T1", np.where(
+        accounts["longitude"] < -99.55, "T2", "T3"))
+    table = pd.DataFrame({"territory_id": ["T1", "T3"]})
+    result = balance(accounts, BalanceParams(n_territories=2), table)
+    assert set(result.assignment["territory_id"]) == {"T1", "T3"}
+    note = result.note("territories.removed")
+    assert note is not None and note.data["removed"] == ("T2",) and "T2" in note.text

@@ -103,6 +103,9 @@ def _plan_territories(params: BalanceParams, territories: pd.DataFrame | None, c
         k = len(base_ids)
     k = int(k)
     dropped: list[str] = []
+    if has_table:
+        dropped, orphan_notes = _closed_by_table(current, base_ids)
+        notes.extend(orphan_notes)
     if k < len(base_ids):
         # keep territories holding locked accounts first, then the most loaded, then table order
         cur = current.astype("string")
@@ -116,12 +119,13 @@ def _plan_territories(params: BalanceParams, territories: pd.DataFrame | None, c
                 f"{n_locked} territories hold locked accounts but n_territories={k}: locked accounts "
                 f"cannot move, so use at least {n_locked} territories or unlock some accounts.")
         keep = sorted(order[:k])
-        dropped = [base_ids[j] for j in sorted(order[k:])]
+        removed = [base_ids[j] for j in sorted(order[k:])]
+        dropped = dropped + removed
         notes.append(Note(
             codes.TERRITORIES_REMOVED,
-            f"{len(dropped)} territor{'y' if len(dropped) == 1 else 'ies'} removed to reach "
-            f"{k} (from {len(base_ids)}): {', '.join(dropped[:10])}{' ...' if len(dropped) > 10 else ''}; "
-            "their accounts were shared among neighbours.", data={"removed": tuple(dropped), "from": len(base_ids),
+            f"{len(removed)} territor{'y' if len(removed) == 1 else 'ies'} removed to reach "
+            f"{k} (from {len(base_ids)}): {', '.join(removed[:10])}{' ...' if len(removed) > 10 else ''}; "
+            "their accounts were shared among neighbours.", data={"removed": tuple(removed), "from": len(base_ids),
                                                                    "to": k}))
         base_ids = [base_ids[j] for j in keep]
         cap, hl, ho = cap[keep], hl[keep], ho[keep]
@@ -142,6 +146,22 @@ def _plan_territories(params: BalanceParams, territories: pd.DataFrame | None, c
         reps = reps + [pd.NA] * extra
         regions = regions + [pd.NA] * extra
     return _Plan(base_ids, cap, hl, ho, reps, regions, notes, dropped, has_table)
+
+
+
+def _closed_by_table(current: pd.Series, base_ids: list[str]) -> tuple[list[str], list[Note]]:
+    """Territories of today's alignment that the table no longer lists (closed on purpose, or a
+    table older than the alignment): dissolved like removed ones, and said so, never silently."""
+    listed = set(base_ids)
+    orphans = sorted({t for t in current.dropna().astype(str) if t not in listed}, key=ids.natural_key)
+    if not orphans:
+        return [], []
+    return orphans, [Note(
+        codes.TERRITORIES_REMOVED,
+        f"{len(orphans)} territor{'y' if len(orphans) == 1 else 'ies'} of today's alignment closed (not in "
+        f"the territories table): {', '.join(orphans[:10])}{' ...' if len(orphans) > 10 else ''}; "
+        "their accounts were shared among neighbours.",
+        data={"removed": tuple(orphans), "from": len(base_ids) + len(orphans), "to": len(base_ids)})]
 
 
 def _current_and_locked(accounts: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:

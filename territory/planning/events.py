@@ -31,6 +31,9 @@ import pandas as pd
 from territory.data.schema import (
     ACCOUNT_ID,
     CAPACITY_FTE,
+    DISTRICT,
+    HOME_LATITUDE,
+    HOME_LONGITUDE,
     LATITUDE,
     LOCKED,
     LONGITUDE,
@@ -91,12 +94,15 @@ def _territory_table(
     territories: pd.DataFrame | None, ids: list[str], capacity: np.ndarray, target: np.ndarray
 ) -> pd.DataFrame:
     table = pd.DataFrame({TERRITORY_ID: pd.array(ids, dtype="string")})
-    for column in (REP_NAME, REGION):
-        values = pd.Series(pd.NA, index=table.index, dtype="string")
+    for column, dtype in ((REP_NAME, "string"), (REGION, "string"), (DISTRICT, "string"),
+                          (HOME_LATITUDE, "float64"), (HOME_LONGITUDE, "float64")):
+        values = pd.Series(pd.NA if dtype == "string" else np.nan, index=table.index, dtype=dtype)
         if territories is not None and column in territories.columns:
             lookup = territories.assign(**{TERRITORY_ID: territories[TERRITORY_ID].astype(str)})
             lookup = lookup.drop_duplicates(TERRITORY_ID).set_index(TERRITORY_ID)[column]
-            values = lookup.reindex(ids).astype("string").reset_index(drop=True)
+            values = lookup.reindex(ids).astype(dtype).reset_index(drop=True)
+        elif column in (DISTRICT, HOME_LATITUDE, HOME_LONGITUDE):
+            continue  # optional columns: only carried when the territories table has them
         table[column] = values
     table[CAPACITY_FTE] = capacity
     table["target"] = target
@@ -424,15 +430,17 @@ def new_hire(
     params: BalanceParams | None = None,
     *,
     capacity_fte: float = 1.0,
+    home: tuple[float, float] | None = None,
     rebalance: bool = True,
 ) -> BalanceResult:
     """Carve one new territory out of the most loaded area, moving as few accounts as possible.
 
     Targets are recomputed for K + 1 reps (the new one at ``capacity_fte``). The new territory
     grows from a seed at the edge of the most loaded territory (on the side of its most loaded
-    neighbour) outwards on the neighbour graph, taking accounts only from territories above their
-    new target and only their excess. If some territory is still outside the tolerance (with
-    ``rebalance``) the balance engine finishes the job with stability 1.
+    neighbour), or, when the new rep's ``home`` base (latitude, longitude) is given, from the
+    account nearest to it, outwards on the neighbour graph, taking accounts only from territories
+    above their new target and only their excess. If some territory is still outside the tolerance
+    (with ``rebalance``) the balance engine finishes the job with stability 1.
     """
 
     started = time.perf_counter()
@@ -477,9 +485,12 @@ def new_hire(
     # that side, so it can take the excess of both without cutting the donor in two.
     border_codes = {int(codes[b]) for a in members for b in indices[indptr[a] : indptr[a + 1]] if codes[b] != donor}
     located = members[np.isfinite(lat[members]) & np.isfinite(lon[members]) & ~locked[members]]
-    if not located.size:
+    if home is not None:
+        seed = _nearest_free_account(lat, lon, locked, home)
+        donor = int(codes[seed])
+    elif not located.size:
         raise ParameterError(f"{existing[donor]} has no unlocked accounts with coordinates to carve a territory from.")
-    if border_codes:
+    elif border_codes:
         neighbour = max(border_codes, key=lambda c: (ratio[c], -c))
         pull = haversine_km(lat[located], lon[located], centre_lat[donor], centre_lon[donor]) - haversine_km(
             lat[located], lon[located], centre_lat[neighbour], centre_lon[neighbour]
@@ -524,18 +535,24 @@ def new_hire(
     donors_text = ", ".join(
         f"{existing[j]} ({count})" for j, count in sorted(taken_from.items(), key=lambda kv: -kv[1])
     )
+    where = "at the new rep's home base, in" if home is not None else "from"
+    why = "" if home is not None else "the most loaded, "
     notes = [Note(
         note_codes.EVENT_NEW_HIRE,
-        f"New territory {new_id} carved from {existing[donor]} (the most loaded, "
+        f"New territory {new_id} ({capacity_fte:g} FTE) carved {where} {existing[donor]} ({why}"
         f"{ratio_before[donor] - 1.0:+.0%} against the target for {len(ids)} territories): "
         f"{int((new_codes == new_code).sum()):,} accounts taken from {donors_text or 'nobody'}.",
-        data={"territory": new_id, "donor": existing[donor], "accounts": int((new_codes == new_code).sum())})]
+        data={"territory": new_id, "donor": existing[donor], "accounts": int((new_codes == new_code).sum()),
+              "capacity_fte": float(capacity_fte)})]
     table_source = territories
     new_row = pd.DataFrame(
         {
             TERRITORY_ID: pd.array([new_id], dtype="string"),
             REP_NAME: pd.array([NEW_HIRE_REP_NAME], dtype="string"),
             REGION: pd.array([_region_of(territories, existing[donor])], dtype="string"),
+            DISTRICT: pd.array([_region_of(territories, existing[donor], DISTRICT)], dtype="string"),
+            HOME_LATITUDE: [float(home[0]) if home is not None else np.nan],
+            HOME_LONGITUDE: [float(home[1]) if home is not None else np.nan],
             CAPACITY_FTE: [float(capacity_fte)],
         }
     )
@@ -558,6 +575,9 @@ def new_hire(
             accounts, greedy, ids, ripple_territories, params, reasons,
             lambda _, own: own or f"re-balanced around new territory {new_id}")
         notes.extend(ripple_notes)
+        # the engine's table drops the district and the new rep's home base: keep the event's own
+        targets = table.set_index(TERRITORY_ID)["target"].reindex(ids).to_numpy(dtype=float)
+        table = _territory_table(table_source, ids, capacity, targets)
     elif not feasible:
         notes.append(Note(
             note_codes.EVENT_OFF_TARGET,
@@ -566,8 +586,19 @@ def new_hire(
     return _result(accounts, previous, final, reasons, result_centers, table, feasible, notes, params, started)
 
 
-def _region_of(territories: pd.DataFrame | None, territory_id: str) -> object:
-    if territories is None or REGION not in territories.columns:
+def _region_of(territories: pd.DataFrame | None, territory_id: str, column: str = REGION) -> object:
+    if territories is None or column not in territories.columns:
         return pd.NA
-    rows = territories.loc[territories[TERRITORY_ID].astype(str) == territory_id, REGION]
+    rows = territories.loc[territories[TERRITORY_ID].astype(str) == territory_id, column]
     return rows.iloc[0] if len(rows) else pd.NA
+
+
+def _nearest_free_account(lat: np.ndarray, lon: np.ndarray, locked: np.ndarray, home: tuple[float, float]) -> int:
+    """The unlocked account with coordinates nearest the new rep's home base (the new territory's seed)."""
+    home_lat, home_lon = float(home[0]), float(home[1])
+    if not (np.isfinite(home_lat) and np.isfinite(home_lon) and -90 <= home_lat <= 90 and -180 <= home_lon <= 180):
+        raise ParameterError(f"The new rep's home base must be a latitude and longitude, got {home!r}.")
+    free = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon) & ~locked)
+    if not free.size:
+        raise ParameterError("No unlocked account has coordinates: there is nothing to carve a territory from.")
+    return int(free[np.argmin(haversine_km(lat[free], lon[free], home_lat, home_lon))])

@@ -31,10 +31,12 @@ import streamlit as st
 
 from territory.balance import BalanceParams, BalanceResult, balance
 from territory.data import schema
+from territory.data.geocode import normalize_us_zip, zip_centroids
 from territory.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
 from territory.engine import codes
+from territory.engine.notes import Note
 from territory.errors import ParameterError, TerritoryError
-from territory.planning import account_types, events
+from territory.planning import account_types, events, headcount
 from territory.planning.metrics import MEAN_DISTANCE_HELP, moved_mask
 from territory.reporting.export import assignment_table
 from territory.reporting.text import md_escape
@@ -91,6 +93,8 @@ class RebalanceSettings:
     lock_top_n: int = 0
     only_fix_outside: bool = False
     counted_types: tuple[str, ...] | None = None  # account types that count; None: every account
+    closing: tuple[str, ...] = ()  # territories the user chose to close when the count goes down
+    industry_team_sizes: tuple[tuple[str, int], ...] = ()  # (team, reps) the user fixed; others by share
 
     def balance_on(self) -> str | tuple[tuple[str, float], ...]:
         """The engine's ``balance_on``: a measure name, or ((measure, weight), ...) for a composite."""
@@ -121,6 +125,8 @@ class RebalanceSettings:
                 float(self.budget_revenue_pct) if self.budget_kind == "revenue_pct" else None
             ),
             industry_teams=tuple(self.industry_teams),
+            industry_team_sizes=tuple((str(team), int(size)) for team, size in self.industry_team_sizes
+                                      if team in self.industry_teams),
             industry_focus=float(self.industry_focus),
             also_balance=tuple(m for m in self.also_balance if m != self.measure),
             seed=seed,
@@ -159,7 +165,8 @@ def _settings_from_state(with_types: bool) -> RebalanceSettings:
     values = {}
     for f in fields(RebalanceSettings):
         value = st.session_state[SETTING_KEYS[f.name]]
-        values[f.name] = _COERCE[f.type](value) if f.type in _COERCE else tuple(value)
+        values[f.name] = _COERCE[f.type](value) if f.type in _COERCE else tuple(
+            tuple(v) if isinstance(v, list) else v for v in value)
     if not with_types:
         values["counted_types"] = None
     return RebalanceSettings(**values)
@@ -177,18 +184,43 @@ def _save_widget_values(names: Sequence[str]) -> None:
     st.session_state[SETTINGS_KEY] = {k: st.session_state[k] for k in names if k in st.session_state}
 
 
-def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int,
-                type_counts: Mapping[str, int] | None = None) -> RebalanceSettings:
+def territory_names(territories: pd.DataFrame) -> dict[str, str]:
+    """{territory ID: "T05 (Hannah Alvarez)"}: how a territory is named in a choice (ID alone without a rep)."""
+    reps = {}
+    if schema.REP_NAME in territories:
+        reps = dict(zip(territories[schema.TERRITORY_ID].astype(str), territories[schema.REP_NAME]))
+    return {tid: f"{tid} ({rep})" if isinstance(rep, str) and rep else tid for tid, rep in reps.items()}
+
+
+def _follow_alignment(alignment_key: str, n_current: int) -> None:
+    """The territory count starts at the active alignment's own count: when another alignment
+    became active (Make active, a new dataset), the slider goes back to its number of territories
+    (keeping the count of the previous one would add or close territories nobody asked for)."""
+    ss, k = st.session_state, SETTING_KEYS
+    if ss.get(keys.REBALANCE_COUNT_FOR) != alignment_key:
+        ss[keys.REBALANCE_COUNT_FOR] = alignment_key
+        ss[k["n_territories"]] = n_current
+        ss[k["closing"]] = []
+
+
+def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_accounts: int,
+                type_counts: Mapping[str, int] | None = None, alignment_key: str = "",
+                names: Mapping[str, str] | None = None) -> RebalanceSettings:
     """Draw the what-if controls in the sidebar and return their values.
 
-    ``n_current`` is the number of territories in the active alignment (the slider's default);
-    ``industries`` feed the industry-teams multiselect; ``type_counts`` (accounts per account type,
-    when the data has types) the choice of the types that count for balancing.
+    ``current_ids`` are the territories of the active alignment (its count is the slider's
+    default, and it is reset to it whenever ``alignment_key`` changes); ``industries`` feed the
+    industry-teams multiselect; ``type_counts`` (accounts per account type, when the data has
+    types) the choice of the types that count for balancing; ``names`` label territories by rep.
     """
+    current_ids = list(current_ids)
+    n_current = len(current_ids)
+    names = dict(names or {})
     types = list(type_counts or {})
     n_max = max(2, min(n_accounts, max(2 * n_current, n_current + 10, 12)))
     defaults = _default_values(int(min(max(n_current, 2), n_max)), n_accounts, account_types.default_counted(types))
     _restore_widget_values(defaults)
+    _follow_alignment(alignment_key, defaults[SETTING_KEYS["n_territories"]])
     ss, k = st.session_state, SETTING_KEYS
     # Values saved for another dataset can fall outside this one's ranges: clamp them.
     ss[k["n_territories"]] = int(min(max(ss[k["n_territories"]], 2), n_max))
@@ -201,8 +233,11 @@ def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int,
     sb.header("What-if settings")
     sb.slider(
         "Number of territories", min_value=2, max_value=n_max, step=1, key=k["n_territories"],
-        help=f"The active alignment has {n_current}. More territories = a new hire; fewer = a rep leaves.",
+        help=f"The active alignment has {n_current}. More territories add new ones (the first message names "
+             "them); fewer close some: you choose which below.",
     )
+    _closing_ui(current_ids, n_current - int(ss[k["n_territories"]]), names)
+    _team_sizes_ui()
     sb.selectbox(
         "Balance on", MEASURE_CHOICES, key=k["measure"],
         format_func=lambda m: "Composite (weighted)" if m == "composite" else schema.MEASURE_LABEL[m],
@@ -248,8 +283,10 @@ def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int,
     with sb.expander("Industry teams and focus", expanded=bool(ss[k["industry_teams"]])):
         st.multiselect(
             "Industry teams", list(industries), key=k["industry_teams"],
-            help="Chosen industries get their own specialist territories, overlaid on the geographic ones.",
+            help="Chosen industries get their own specialist territories, overlaid on the geographic ones "
+                 "and counted in the number of territories.",
         )
+        _team_sizes_ui(draw=True)
         st.slider(
             "Industry focus (0-1)", 0.0, 1.0, step=0.05, key=k["industry_focus"],
             help="Higher makes territories specialise in fewer industries: nearby territories trade accounts "
@@ -273,6 +310,39 @@ def controls_ui(n_current: int, industries: Sequence[str], n_accounts: int,
     _save_widget_values(list(defaults))
 
     return _settings_from_state(bool(types))
+
+
+def _closing_ui(current_ids: list[str], reduction: int, names: Mapping[str, str]) -> None:
+    """When the count goes down, ask which territories close (empty: the least loaded ones)."""
+    ss, key = st.session_state, SETTING_KEYS["closing"]
+    ss[key] = [t for t in ss[key] if t in set(current_ids)][: max(reduction, 0)]
+    if reduction <= 0:
+        return
+    st.sidebar.multiselect(
+        f"Which {reduction} territor{'y closes' if reduction == 1 else 'ies close'}?", current_ids, key=key,
+        max_selections=reduction, format_func=lambda t: names.get(t, t),
+        placeholder="The least loaded (engine's choice)",
+        help="Their accounts go to the neighbouring territories. Left empty (or short), the engine closes the "
+             "least loaded ones; the first message names the territories that close.",
+    )
+
+
+def _team_sizes_ui(draw: bool = False) -> None:
+    """Reps per industry team (one number each; 0 = by the team's share of the load). Kept under the
+    ``industry_team_sizes`` setting, so the sizes survive a page change with the other settings."""
+    ss, k = st.session_state, SETTING_KEYS
+    teams = list(ss[k["industry_teams"]])
+    sizes = {str(team): int(size) for team, size in ss[k["industry_team_sizes"]] if team in teams}
+    if draw:
+        for team in teams:
+            widget = keys.child(keys.REBALANCE_TEAM_SIZE, team)
+            most = max(1, int(ss[k["n_territories"]]) - 1)
+            ss[widget] = min(int(ss.get(widget, sizes.get(team, 0))), most)
+            st.number_input(f"Reps on the {md_escape(team)} team", min_value=0, max_value=most, step=1, key=widget,
+                            help="0: as many as the team's share of the load needs. The team's reps count in the "
+                                 "number of territories; the geographic territories get the rest.")
+            sizes[team] = int(ss[widget])
+    ss[k["industry_team_sizes"]] = [(team, size) for team, size in sizes.items() if size > 0]
 
 
 # --- engine input and cached runs -------------------------------------------------------------
@@ -316,16 +386,45 @@ def engine_accounts(
     return out
 
 
+def home_base(zip_code: str) -> tuple[float, float] | None:
+    """(latitude, longitude) of a US ZIP code typed as a new rep's home base; None when left blank."""
+    text = str(zip_code or "").strip()
+    if not text:
+        return None
+    zip5, _ = normalize_us_zip(pd.Series([text]))
+    place = zip_centroids(zip5).iloc[0]
+    if pd.isna(zip5.iloc[0]) or not np.isfinite(place["latitude"]):
+        raise ParameterError(f"The new rep's home base {text!r} is not a known US ZIP code (5 digits, e.g. 94103).")
+    return float(place["latitude"]), float(place["longitude"])
+
+
+def unlock_closing(engine_input: pd.DataFrame, closing: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """(engine input, how many were unlocked): locked accounts of territories the user closes are
+    unlocked, since their territory no longer exists (as when a rep leaves)."""
+    if schema.LOCKED not in engine_input:
+        return engine_input, 0
+    locked = engine_input[schema.LOCKED].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    closing_rows = engine_input[schema.TERRITORY_ID].astype("string").isin(list(closing)).fillna(False).to_numpy()
+    freed = locked & closing_rows
+    if not freed.any():
+        return engine_input, 0
+    out = engine_input.copy()
+    out[schema.LOCKED] = pd.array(locked & ~freed, dtype="boolean")
+    return out, int(freed.sum())
+
+
 def run_whatif(accounts: pd.DataFrame, territories: pd.DataFrame, params: BalanceParams,
                event: tuple | None) -> BalanceResult:
-    """One engine call: a rebalance, or an event ("rep_leaves", T) / ("new_hire",) on top of it."""
+    """One engine call: a rebalance, or an event ("rep_leaves", T) / ("new_hire", home ZIP, FTE) on top of it."""
     current = accounts[schema.TERRITORY_ID]
     if not event:
         return balance(accounts, params, territories)
     if event[0] == "rep_leaves":
         return events.rep_leaves(accounts, current, event[1], territories=territories, params=params)
     if event[0] == "new_hire":
-        return events.new_hire(accounts, current, territories=territories, params=params)
+        zip_code, fte = (tuple(event) + ("", 1.0))[1:3]  # ("new_hire",) alone: no home base, 1 FTE
+        return events.new_hire(accounts, current, territories=territories, params=params,
+                               capacity_fte=float(fte), home=home_base(zip_code))
     raise ParameterError(f"Unknown what-if event {event[0]!r}: use 'rep_leaves' or 'new_hire'.")
 
 
@@ -506,20 +605,32 @@ def compute_whatif(
     event: tuple | None,
     manual_moves: Mapping[str, str] | None,
     counted_types: Sequence[str] | None = None,
+    closing: Sequence[str] = (),
 ) -> WhatIf:
     """Run (or fetch) the engine and the before/after metrics for one setting.
 
     With ``counted_types``, the engine balances those accounts only and the others are placed after
-    (:mod:`territory.planning.account_types`); every figure counts the counted accounts only."""
+    (:mod:`territory.planning.account_types`); every figure counts the counted accounts only.
+    ``closing`` names territories the user chose to close (a plain rebalance to fewer territories):
+    the engine sees a territories table without them and dissolves them into their neighbours."""
     started = time.perf_counter()
     mask = account_types.counted_mask(engine_input, counted_types)
+    engine_territories, freed = territories, 0
+    if closing and not event:
+        engine_territories = territories[~territories[schema.TERRITORY_ID].astype(str).isin(list(closing))]
+        engine_territories = engine_territories.reset_index(drop=True)
+        engine_input, freed = unlock_closing(engine_input, closing)
     if mask.all():
-        result = run_cached(fingerprint, engine_input, territories, params, event)
+        result = run_cached(fingerprint, engine_input, engine_territories, params, event)
     elif not mask.any():
         raise ParameterError("No account counts for balancing: choose at least one account type that the data has.")
     else:
-        result = run_cached(fingerprint, engine_input[mask], territories, params, event)
+        result = run_cached(fingerprint, engine_input[mask], engine_territories, params, event)
         result = account_types.with_shown_apart(engine_input, mask, result)
+    if freed:
+        result = replace(result, notes=(*result.notes, Note(
+            codes.EVENT_LOCKED_MOVED, f"{freed:,} locked account(s) of the closing territories had to move: their "
+            "territory no longer exists.", data={"accounts": freed})))
     assignment = after_assignment(result.assignment, before, manual_moves)
     after = assignment[schema.TERRITORY_ID].astype("string")
     after_territories = result.territories
@@ -654,26 +765,34 @@ def event_label(event: tuple | None) -> str:
         return ""
     if event[0] == "rep_leaves":
         return f"the rep of {md_escape(event[1])} leaves (their accounts go to neighbouring territories)"
-    return "a new hire (one territory carved out of the most loaded area)"
+    zip_code, fte = (tuple(event) + ("", 1.0))[1:3]
+    where = f"home base ZIP {md_escape(zip_code)}" if zip_code else "carved out of the most loaded area"
+    return f"a new hire at {float(fte):g} FTE ({where})"
+
+
+def _new_hire_clicked() -> None:
+    zip_code = str(st.session_state.get(keys.REBALANCE_HIRE_ZIP) or "").strip()
+    _set_event(("new_hire", zip_code, float(st.session_state.get(keys.REBALANCE_HIRE_FTE) or 1.0)))
 
 
 def events_ui(territory_ids: Sequence[str], territories: pd.DataFrame) -> tuple | None:
-    """"Rep leaves" (pick a territory) and "New hire" buttons; returns the active event."""
-    reps = {}
-    if schema.REP_NAME in territories:
-        reps = dict(zip(territories[schema.TERRITORY_ID].astype(str), territories[schema.REP_NAME]))
-
-    def name(tid: str) -> str:
-        rep = reps.get(tid)
-        return f"{tid} ({rep})" if isinstance(rep, str) and rep else tid
-
-    st.selectbox("Territory whose rep leaves", list(territory_ids), key=keys.REBALANCE_LEAVING_TERRITORY,
-                 format_func=name)
+    """"Rep leaves" (pick who leaves) and "New hire" (home base ZIP and FTE); returns the active event."""
+    names = territory_names(territories)
+    st.selectbox("Who leaves", list(territory_ids), key=keys.REBALANCE_LEAVING_TERRITORY,
+                 format_func=lambda t: names.get(t, t))
+    zip_col, fte_col = st.columns([3, 2])
+    zip_col.text_input("New hire's home base (ZIP)", key=keys.REBALANCE_HIRE_ZIP, max_chars=10,
+                       placeholder="e.g. 94103; blank: the most loaded area",
+                       help="The new territory grows from the accounts nearest this ZIP code.")
+    fte_col.number_input("New hire's FTE", min_value=0.1, max_value=1.0, value=1.0, step=0.1,
+                         key=keys.REBALANCE_HIRE_FTE, help="1.0 full time, 0.5 half: the new territory's target "
+                                                           "follows its capacity.")
     c2, c3, c4 = st.columns(3)
     c2.button("Rep leaves", key=keys.REBALANCE_REP_LEAVES, on_click=_rep_leaves_clicked, width="stretch",
               help="Dissolve that territory into its neighbours, moving as few accounts as possible.")
-    c3.button("New hire", key=keys.REBALANCE_NEW_HIRE, on_click=_set_event, args=(("new_hire",),), width="stretch",
-              help="Carve one new territory out of the most loaded area, moving as few accounts as possible.")
+    c3.button("New hire", key=keys.REBALANCE_NEW_HIRE, on_click=_new_hire_clicked, width="stretch",
+              help="Carve one new territory around the home base (or out of the most loaded area), moving as "
+                   "few accounts as possible.")
     event = get_event(territory_ids)
     c4.button("Clear event", key=keys.REBALANCE_CLEAR_EVENT, on_click=_set_event, args=(None,),
               disabled=event is None, width="stretch")
@@ -694,15 +813,30 @@ def recovery_ui(event: tuple | None, manual_moves: Mapping[str, str]) -> None:
                   on_click=_unlock, args=(None,), width="stretch")
 
 
-def messages_ui(result: BalanceResult, wall_seconds: float) -> None:
-    """The engine's notes: warnings (a constraint that could not be met) as st.warning, the
-    proven least disruption on a line of its own, the rest in one caption with the timing."""
+def teams_uneven_text(note) -> str:
+    """The engine's "teams uneven" warning in the app's words (its own names a Python setting)."""
+    data = note.data
+    heaviest, lightest = md_escape(data["heaviest"]), md_escape(data["lightest"])
+    return (f"Across groups the load per territory differs by {data['spread']:.0%} ({heaviest} is the "
+            f"heaviest, {lightest} the lightest): whole territories cannot split a group's share more "
+            "finely. Set the team's reps under **Industry teams and focus** in the sidebar, or change the "
+            "number of territories.")
+
+
+def messages_ui(result: BalanceResult, wall_seconds: float, change: headcount.HeadcountChange | None = None) -> None:
+    """The engine's notes, after the headcount change when there is one (always the first message:
+    adding or closing territories is never silent): warnings (a constraint that could not be met)
+    as st.warning, the proven least disruption on a line of its own, the rest in one caption with
+    the timing."""
+    if change is not None and change.changed:
+        st.info(md_escape(change.message()), icon=":material/group:")
     notes = tuple(result.notes)
     warnings = [note for note in notes if note.warning]
     if not result.feasible and not warnings:
         st.warning("The engine could not meet every constraint; this is its best result.", icon=":material/warning:")
     for note in warnings:
-        st.warning(md_escape(note.text), icon=":material/warning:")
+        text = teams_uneven_text(note) if note.code == codes.TEAMS_UNEVEN else md_escape(note.text)
+        st.warning(text, icon=":material/warning:")
     least = result.note(codes.LEAST_MOVES)
     if least is not None:
         st.markdown(f":material/verified: {md_escape(least.text)}")

@@ -311,6 +311,18 @@ def get_alignment() -> Alignment | None:
     return st.session_state.get(ALIGNMENT_KEY)
 
 
+def active_territories() -> pd.DataFrame:
+    """The territories of the active alignment: the dataset's table, plus a new hire's territory
+    made active and without the territories a what-if closed (planning.headcount)."""
+    from territory.planning.headcount import alignment_territories
+
+    dataset, alignment = get_dataset(), get_alignment()
+    if dataset is None or alignment is None:
+        return dataset.territories if dataset is not None else pd.DataFrame()
+    result_table = getattr(alignment.result, "territories", None)
+    return alignment_territories(dataset.territories, alignment.labels, result_table)
+
+
 # --- saved results --------------------------------------------------------------------------------
 
 

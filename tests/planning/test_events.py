@@ -217,3 +217,25 @@ def test_rep_leaves_places_an_account_without_coordinates(row_of_three):
     result = rep_leaves(accounts, accounts["territory_id"], "T2")
     assert result.assignment.loc[lost, "territory_id"] in {"T1", "T3"}
     assert "T2's rep left; no neighbouring account" in result.assignment.loc[lost, "reason"]
+
+
+def test_new_hire_grows_from_the_home_base_with_the_given_capacity():
+    # T1 | T2 | T3, each 5x5; the new rep lives at the far east edge of T3, not in the most loaded T1.
+    accounts = grid_accounts([("T1", 0, 7), ("T2", 7, 4), ("T3", 11, 4)])
+    territories = pd.DataFrame({"territory_id": ["T1", "T2", "T3"], "region": ["West", "West", "East"],
+                                "district": ["W1", "W2", "E1"], "capacity_fte": [1.0, 1.0, 1.0]})
+    home = (40.2, -100.0 + 14 * 0.1)
+    result = new_hire(accounts, None, territories, capacity_fte=0.5, home=home, rebalance=False)
+    after = result.assignment["territory_id"]
+    carved = accounts.loc[(after == "T4").to_numpy()]
+    assert len(carved) > 0 and set(carved["territory_id"]) == {"T3"}, "carved where the rep lives"
+    row = result.territories.set_index("territory_id").loc["T4"]
+    assert (row["capacity_fte"], row["region"], row["district"]) == (0.5, "East", "E1")
+    assert (row["home_latitude"], row["home_longitude"]) == home
+    assert "0.5 FTE" in result.notes[0].text and "home base" in result.notes[0].text
+
+
+def test_new_hire_rejects_a_home_base_that_is_not_a_place():
+    accounts = grid_accounts([("T1", 0, 5), ("T2", 5, 5)])
+    with pytest.raises(ParameterError, match="home base"):
+        new_hire(accounts, None, capacity_fte=1.0, home=(float("nan"), -100.0))

@@ -204,8 +204,11 @@ def sidebar_status() -> None:
         if dataset is None:
             st.caption("None yet: open the Data page.")
             return
+        # the alignment in use decides the count (a new hire made active adds one to the file's table)
+        n_territories = (int(alignment.labels.dropna().nunique()) if alignment is not None
+                         else len(dataset.territories))
         st.caption(f"{md_escape(dataset.name)}  \n"
-                   f"{len(dataset.accounts):,} accounts · {len(dataset.territories):,} territories")
+                   f"{len(dataset.accounts):,} accounts · {n_territories:,} territories")
         st.markdown("**Alignment in use**")
         if alignment is not None:
             st.caption(f"{md_escape(alignment.name)} (since {alignment.created} UTC)")
