@@ -111,6 +111,16 @@ def _territory_count(text: str) -> int:
     return value
 
 
+def _scope(text: str) -> tuple[str, str]:
+    from territory.errors import ParameterError
+    from territory.planning.scope import parse_scope
+
+    try:
+        return parse_scope(text)
+    except ParameterError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _tolerance(text: str) -> float:
     try:
         value = float(text)
@@ -260,6 +270,11 @@ def _add_balance_parser(commands: argparse._SubParsersAction) -> None:
     )
     balance.add_argument(
         "--reps", metavar="FILE", help="territories/reps file (territory_id, rep_name, capacity_fte, ...)"
+    )
+    balance.add_argument(
+        "--scope", type=_scope, action="append", default=[], metavar="LEVEL=NAME",
+        help="rebalance only the territories of region=NAME or district=NAME among themselves (repeatable: "
+             "the choices add up); every other account stays exactly as it is",
     )
     balance.add_argument(
         "--types", metavar="TYPES",
@@ -416,7 +431,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         only_fix_outside=args.only_fix_outside,
     )
     counted = _counted_types(args, accounts)
-    result = balance_by_type(accounts, params, territories, counted, runner=balance)
+    result = balance_by_type(accounts, params, territories, counted, runner=_runner(args, balance))
     labels = result.assignment[TERRITORY_ID]
     previous = result.assignment["previous_territory_id"] if has_current else None
     balance_on = args.balance_on if isinstance(args.balance_on, str) else dict(args.balance_on)
@@ -460,6 +475,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
                   for note in result.notes],
         "least_moved": result.least_moved,
         "least_moved_nearby": result.least_moved_nearby,
+        "scope": _scope_summary(args, accounts[mask], labels[mask], territories, result, balance_on),
         "output": args.output,
         "saved_as": saved_as,
         "scorecard": card,
@@ -487,6 +503,36 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     if saved_as is not None:
         print(f"Saved scenario {saved_as!r}")
     return EXIT_OK
+
+
+def _runner(args: argparse.Namespace, engine):
+    """The engine call of ``balance``: the engine itself, or (with --scope) the engine on the scope alone."""
+    if not args.scope:
+        return engine
+    from territory.planning.scope import balance_in_scope
+
+    scope = tuple(dict.fromkeys(args.scope))
+    return lambda accounts, params, territories: balance_in_scope(accounts, params, territories, scope, engine)
+
+
+def _scope_summary(args: argparse.Namespace, accounts: pd.DataFrame, labels: pd.Series,
+                   territories: pd.DataFrame | None, result, balance_on) -> dict | None:
+    """With --scope: what was in scope and the scope's own balance (its targets are its own total)."""
+    if not args.scope:
+        return None
+    from territory.planning.metrics import scorecard
+    from territory.planning.scope import SCOPE_NOTE, scope_ids
+
+    note = result.note(SCOPE_NOTE)
+    ids = scope_ids(territories, tuple(args.scope))
+    inside = accounts["territory_id"].astype("string").isin(ids).fillna(False).to_numpy(dtype=bool)
+    card = scorecard(accounts[inside], labels[inside], previous=accounts["territory_id"][inside],
+                     territories=territories[territories["territory_id"].astype(str).isin(ids)],
+                     balance_on=balance_on)
+    return {"choices": [f"{level}={name}" for level, name in dict.fromkeys(args.scope)],
+            "territories": list(note.data["territories"]) if note else [],
+            "accounts": int(inside.sum()), "max_deviation_pct": card.get("max_deviation_pct"),
+            "moved_accounts": card.get("moved_accounts")}
 
 
 def _counted_types(args: argparse.Namespace, accounts: pd.DataFrame) -> tuple[str, ...] | None:

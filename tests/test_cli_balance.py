@@ -305,3 +305,35 @@ def test_empty_scenario_and_db_options_are_refused(accounts_csv, tmp_path, capsy
     assert code == 2 and err == "error: There is no scenario named ''.\n"  # was: the file's own alignment
     code, _, err = run(["scenario", "list", "--db", ""], capsys)
     assert code == 2 and err == "error: --db needs the path of a database file.\n"  # was: the default database
+
+
+def test_scope_balances_one_region_and_leaves_every_other_row_bit_identical(tmp_path, capsys):
+    output = tmp_path / "west.csv"
+    code, out, err = run(["balance", "--scope", "region=West", "--json", "--output", str(output)], capsys)
+    assert code == 0, err
+    summary = json.loads(out)
+    west = ["T01", "T02", "T03", "T04", "T05"]
+    assert summary["scope"]["choices"] == ["region=West"] and summary["scope"]["territories"] == west
+    assert summary["scope"]["max_deviation_pct"] <= 5.0 + 1e-9, "targets are the West's own total by capacity"
+    source = pd.read_csv(ROOT / "data" / "accounts.csv", dtype=str, keep_default_na=False)
+    written = pd.read_csv(output, dtype=str, keep_default_na=False)
+    outside = ~source["territory_id"].isin(west)
+    pd.testing.assert_frame_equal(written.loc[outside, source.columns].reset_index(drop=True),
+                                  source.loc[outside].reset_index(drop=True))
+    assert set(written.loc[outside, "moved"]) == {"False"}
+    assert set(written.loc[~outside, "territory_id"]) <= set(west)
+    assert (written.loc[~outside, "moved"] == "True").any()
+
+
+@pytest.mark.parametrize("scope, message", [
+    ("west", "a scope is region=NAME or district=NAME"),
+    ("district=Atlantis", "no territory has district 'Atlantis'"),
+])
+def test_a_bad_scope_is_one_line_and_exit_2(scope, message, capsys):
+    try:
+        code = main(["balance", "--scope", scope])
+    except SystemExit as exit_info:  # argparse refuses the argument itself
+        code = exit_info.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

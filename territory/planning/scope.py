@@ -1,0 +1,145 @@
+"""Rebalance one part of the organisation: ``balance --scope region=West``.
+
+A regional VP rebalances the West without touching anyone else. The scope is a set of territories
+chosen by region or district (``region=West``, ``district=Pacific``; several choices add up). Only
+accounts whose current territory is in scope may move, and only among in-scope territories, whose
+targets are the scope's own total shared by capacity. Everything outside the scope is returned
+exactly as it came in.
+
+The engine is not changed for this: :func:`balance_in_scope` cuts the in-scope sub-problem out
+(its accounts, its territories), balances it with the ordinary engine and merges the result back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from territory.data.schema import ACCOUNT_ID, DISTRICT, LATITUDE, LONGITUDE, REGION, TERRITORY_ID
+from territory.engine import BalanceParams, BalanceResult, balance
+from territory.engine.notes import Note
+from territory.engine.params import measure_values
+from territory.errors import ParameterError
+from territory.geo import weighted_centers
+
+SCOPE_LEVELS: tuple[str, ...] = (REGION, DISTRICT)
+SCOPE_NOTE = "scope"  # the note saying what was in scope
+
+Scope = tuple[tuple[str, str], ...]
+"""((level, name), ...): the territories whose ``level`` column is any of the names are in scope."""
+
+
+def parse_scope(text: str) -> tuple[str, str]:
+    """``"region=West"`` -> ``("region", "West")``; a clear error for anything else.
+
+    >>> parse_scope(" district = Pacific ")
+    ('district', 'Pacific')
+    """
+    level, sep, name = str(text).partition("=")
+    level, name = level.strip().lower(), name.strip()
+    if not sep or level not in SCOPE_LEVELS or not name:
+        raise ParameterError(
+            f"a scope is region=NAME or district=NAME (e.g. region=West), got {text!r}")
+    return level, name
+
+
+def scope_text(scope: Scope) -> str:
+    """``region=West, district=Pacific``: the scope as the user wrote it."""
+    return ", ".join(f"{level}={name}" for level, name in scope)
+
+
+def scope_ids(territories: pd.DataFrame | None, scope: Scope) -> list[str]:
+    """The territory IDs in scope (table order), checked: every level exists and every name matches."""
+    if not scope:
+        raise ParameterError("the scope is empty: name at least one region=NAME or district=NAME.")
+    if territories is None or not len(territories):
+        raise ParameterError("a scope needs a territories/reps file with region (or district) per territory.")
+    ids = territories[TERRITORY_ID].astype(str)
+    chosen = np.zeros(len(territories), dtype=bool)
+    for level, name in scope:
+        if level not in territories.columns:
+            raise ParameterError(f"the territories/reps file has no {level} column, so {level}={name} names nothing.")
+        values = territories[level].astype("string").str.strip()
+        hit = (values == name).fillna(False).to_numpy(dtype=bool)
+        if not hit.any():
+            known = sorted(set(values.dropna()))
+            raise ParameterError(
+                f"no territory has {level} {name!r}; {level}s in the file: {', '.join(known) or 'none'}.")
+        chosen |= hit
+    return list(dict.fromkeys(ids[chosen]))
+
+
+def _centres(accounts: pd.DataFrame, labels: pd.Series, ids: list[str], balance_on) -> pd.DataFrame:
+    weights = measure_values(accounts, balance_on) + 1e-9
+    centres = weighted_centers(accounts[LATITUDE].to_numpy(float), accounts[LONGITUDE].to_numpy(float),
+                               labels.astype(str).to_numpy(dtype=object), weights).reindex(ids)
+    return pd.DataFrame({TERRITORY_ID: pd.array(ids, dtype="string"),
+                         LATITUDE: centres["latitude"].to_numpy(float),
+                         LONGITUDE: centres["longitude"].to_numpy(float)})
+
+
+def balance_in_scope(
+    accounts: pd.DataFrame,
+    params: BalanceParams,
+    territories: pd.DataFrame | None,
+    scope: Scope,
+    runner: Callable[..., BalanceResult] = balance,
+) -> BalanceResult:
+    """Balance only the territories in ``scope`` among themselves; everything else as it came in.
+
+    ``runner`` balances the in-scope sub-problem (the engine's ``balance`` by default). The number
+    of territories is the scope's own (``params.n_territories`` must be unset or equal to it), and
+    industry teams are not available inside a scope.
+    """
+    started = time.perf_counter()
+    if TERRITORY_ID not in accounts.columns or not accounts[TERRITORY_ID].notna().any():
+        raise ParameterError("a scope needs today's alignment (a territory_id column): it says which accounts "
+                             "are in scope.")
+    if params.industry_teams:
+        raise ParameterError("industry teams cover the whole company; balance them without a scope.")
+    ids = scope_ids(territories, scope)
+    if params.n_territories is not None and int(params.n_territories) != len(ids):
+        raise ParameterError(
+            f"the scope {scope_text(scope)} has {len(ids)} territories and keeps them; leave the number of "
+            f"territories unset (asked for {params.n_territories}).")
+    current = accounts[TERRITORY_ID].astype("string")
+    inside = current.isin(ids).fillna(False).to_numpy(dtype=bool)
+    if not inside.any():
+        raise ParameterError(f"no account is in a territory of the scope {scope_text(scope)} today.")
+    sub_territories = territories[territories[TERRITORY_ID].astype(str).isin(ids)].reset_index(drop=True)
+    sub = runner(accounts.loc[inside], replace(params, n_territories=None), sub_territories)
+
+    assignment = pd.DataFrame({
+        ACCOUNT_ID: accounts[ACCOUNT_ID].astype("string"),
+        TERRITORY_ID: current,
+        "previous_territory_id": current,
+        "moved": np.zeros(len(accounts), dtype=bool),
+        "reason": pd.Series("", index=accounts.index, dtype=object),
+    }, index=accounts.index)
+    for column in assignment.columns:
+        assignment.loc[inside, column] = sub.assignment[column].reindex(accounts.index[inside]).to_numpy()
+    assignment["moved"] = assignment["moved"].astype(bool)
+
+    outside_ids = sorted(set(current[~inside].dropna().astype(str)) - set(ids))
+    outside_centres = _centres(accounts.loc[~inside], current[~inside], outside_ids, params.balance_on)
+    outside_rows = territories[territories[TERRITORY_ID].astype(str).isin(outside_ids)]
+    note = Note(SCOPE_NOTE, (
+        f"Scope {scope_text(scope)}: {len(ids)} territories ({', '.join(ids)}) and {int(inside.sum()):,} accounts "
+        f"balanced among themselves; the other {len(outside_ids)} territories and {int((~inside).sum()):,} "
+        "accounts are unchanged."),
+        data={"scope": tuple(scope), "territories": tuple(ids), "accounts": int(inside.sum())})
+    return replace(
+        sub,
+        assignment=assignment,
+        centers=pd.concat([sub.centers, outside_centres], ignore_index=True),
+        territories=pd.concat([sub.territories, outside_rows[[c for c in sub.territories.columns
+                                                               if c in outside_rows.columns]]], ignore_index=True),
+        notes=(note, *sub.notes),
+        params=params,
+        seconds=time.perf_counter() - started,
+    )
+

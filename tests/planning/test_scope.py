@@ -1,0 +1,71 @@
+"""Scope (#15, item 2): only the in-scope territories are balanced, among themselves; the rest is
+returned exactly as it came in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from territory.balance import BalanceParams
+from territory.errors import ParameterError
+from territory.planning.scope import balance_in_scope, parse_scope, scope_ids
+
+
+def two_regions() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """West: W1 (20 accounts) | W2 (8 accounts) side by side, unequal; East: E1 | E2, unequal too.
+    W2 is a half-time rep, so the West's targets are 2/3 and 1/3 of the West's own total."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for region, lon0, sizes in (("W", -120.0, (20, 8)), ("E", -75.0, (5, 25))):
+        column = 0
+        for t, size in enumerate(sizes, start=1):
+            for i in range(size):
+                rows.append({"account_id": f"{region}{t}-{i:02d}", "territory_id": f"{region}{t}",
+                             "latitude": 40.0 + (i % 5) * 0.1 + rng.uniform(-0.01, 0.01),
+                             "longitude": lon0 + (column + i // 5) * 0.1 + rng.uniform(-0.01, 0.01),
+                             "workload_hours": 10.0, "revenue": 1000.0})
+            column += (size + 4) // 5
+    accounts = pd.DataFrame(rows)
+    territories = pd.DataFrame({"territory_id": ["W1", "W2", "E1", "E2"], "region": ["West", "West", "East", "East"],
+                                "district": ["Coast", "Inland", "North", "South"],
+                                "capacity_fte": [1.0, 0.5, 1.0, 1.0]})
+    return accounts, territories
+
+
+def test_outside_the_scope_everything_is_bit_identical_and_inside_moves_only_among_the_scope():
+    accounts, territories = two_regions()
+    before = accounts.copy()
+    result = balance_in_scope(accounts, BalanceParams(tolerance=0.05), territories, (("region", "West"),))
+    pd.testing.assert_frame_equal(accounts, before)  # the input is not touched
+    west = accounts["territory_id"].isin(["W1", "W2"]).to_numpy()
+    after = result.assignment
+    outside = after.loc[~west]
+    assert outside["territory_id"].tolist() == accounts.loc[~west, "territory_id"].tolist()
+    assert outside["previous_territory_id"].tolist() == accounts.loc[~west, "territory_id"].tolist()
+    assert not outside["moved"].any() and (outside["reason"] == "").all()
+    assert set(after.loc[west, "territory_id"]) == {"W1", "W2"}
+    assert after.loc[west, "moved"].sum() > 0, "the West was out of balance: something must move"
+    # Targets are the West's own total (280 h) by capacity: 2/3 and 1/3 within +/-5%.
+    loads = accounts.loc[west, "workload_hours"].groupby(after.loc[west, "territory_id"].to_numpy()).sum()
+    assert abs(loads["W1"] / (280 * 2 / 3) - 1) <= 0.05 + 1e-9
+    assert abs(loads["W2"] / (280 / 3) - 1) <= 0.05 + 1e-9
+    assert result.notes[0].code == "scope" and result.notes[0].data["territories"] == ("W1", "W2")
+
+
+def test_scope_choices_add_up_and_name_districts():
+    _, territories = two_regions()
+    assert scope_ids(territories, (("district", "Coast"), ("district", "South"))) == ["W1", "E2"]
+    assert scope_ids(territories, (("region", "East"),)) == ["E1", "E2"]
+
+
+def test_bad_scopes_say_what_is_wrong():
+    accounts, territories = two_regions()
+    with pytest.raises(ParameterError, match="region=NAME or district=NAME"):
+        parse_scope("team=West")
+    with pytest.raises(ParameterError, match="regions in the file: East, West"):
+        balance_in_scope(accounts, BalanceParams(), territories, (("region", "North"),))
+    with pytest.raises(ParameterError, match="has 2 territories and keeps them"):
+        balance_in_scope(accounts, BalanceParams(n_territories=3), territories, (("region", "West"),))
+    with pytest.raises(ParameterError, match="no district column"):
+        balance_in_scope(accounts, BalanceParams(), territories.drop(columns="district"), (("district", "Coast"),))
