@@ -36,7 +36,7 @@ industries = (sorted(accounts[schema.INDUSTRY].dropna().astype(str).unique().tol
 type_counts = (account_types.type_counts(accounts).to_dict() if schema.ACCOUNT_TYPE in accounts else None)
 settings = rb.controls_ui(current_ids, industries, len(accounts), type_counts,
                           alignment_key=f"{dataset.fingerprint}:{alignment.fingerprint}",
-                          names=rb.territory_names(territories))
+                          names=rb.territory_names(territories), scopes=rb.scope_choices(territories))
 rb.forget_other_datasets(dataset.fingerprint)
 manual_moves = rb.get_manual_moves()
 event = rb.get_event(current_ids)
@@ -45,7 +45,8 @@ params = settings.to_params()
 
 try:
     whatif = rb.compute_whatif(dataset.fingerprint, accounts, territories, before, engine_input, params,
-                               event, manual_moves, settings.counted_types, settings.closing)
+                               event, manual_moves, settings.counted_types, settings.closing,
+                               settings.scope_pairs())
 except TerritoryError as error:
     st.error(md_escape(error), icon=":material/error:")
     rb.recovery_ui(event, manual_moves)
@@ -107,7 +108,8 @@ if tab_tradeoff.open:
                      key=keys.REBALANCE_SWEEP):
             with st.spinner("Running the stability sweep..."):
                 sweep = rb.stability_sweep(dataset.fingerprint, accounts, territories, engine_input, before, params,
-                                           event, rb.sweep_values(settings.stability), settings.counted_types)
+                                           event, rb.sweep_values(settings.stability), settings.counted_types,
+                                           settings.closing, settings.scope_pairs())
             st.plotly_chart(rbc.tradeoff_figure(sweep, settings.stability), key=keys.REBALANCE_CHART_TRADEOFF,
                             width="stretch")
             for message in sweep.get("error", []):

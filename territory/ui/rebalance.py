@@ -38,6 +38,7 @@ from territory.engine.notes import Note
 from territory.errors import ParameterError, TerritoryError
 from territory.planning import account_types, events, headcount
 from territory.planning.metrics import MEAN_DISTANCE_HELP, moved_mask
+from territory.planning.scope import SCOPE_LEVELS, balance_in_scope, parse_scope
 from territory.reporting.export import assignment_table
 from territory.reporting.text import md_escape
 from territory.ui import cached, keys, state
@@ -95,6 +96,11 @@ class RebalanceSettings:
     counted_types: tuple[str, ...] | None = None  # account types that count; None: every account
     closing: tuple[str, ...] = ()  # territories the user chose to close when the count goes down
     industry_team_sizes: tuple[tuple[str, int], ...] = ()  # (team, reps) the user fixed; others by share
+    scope: tuple[str, ...] = ()  # "region=West", "district=Pacific": rebalance only those territories; () = all
+
+    def scope_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The scope as the engine wrapper takes it: ((level, name), ...)."""
+        return tuple(parse_scope(choice) for choice in self.scope)
 
     def balance_on(self) -> str | tuple[tuple[str, float], ...]:
         """The engine's ``balance_on``: a measure name, or ((measure, weight), ...) for a composite."""
@@ -203,15 +209,32 @@ def _follow_alignment(alignment_key: str, n_current: int) -> None:
         ss[k["closing"]] = []
 
 
+def scope_label(choice: str) -> str:
+    """"region=West" -> "Region: West" (how a scope reads in the sidebar)."""
+    level, _, name = choice.partition("=")
+    return f"{level.capitalize()}: {name}"
+
+
+def scope_choices(territories: pd.DataFrame) -> list[str]:
+    """The scopes the territories table offers: "region=West", ..., then "district=Pacific", ..."""
+    choices = []
+    for level in SCOPE_LEVELS:
+        if level in territories:
+            values = territories[level].astype("string").str.strip().dropna()
+            choices += [f"{level}={name}" for name in sorted(set(values)) if name]
+    return choices
+
+
 def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_accounts: int,
                 type_counts: Mapping[str, int] | None = None, alignment_key: str = "",
-                names: Mapping[str, str] | None = None) -> RebalanceSettings:
+                names: Mapping[str, str] | None = None, scopes: Sequence[str] = ()) -> RebalanceSettings:
     """Draw the what-if controls in the sidebar and return their values.
 
     ``current_ids`` are the territories of the active alignment (its count is the slider's
     default, and it is reset to it whenever ``alignment_key`` changes); ``industries`` feed the
     industry-teams multiselect; ``type_counts`` (accounts per account type, when the data has
-    types) the choice of the types that count for balancing; ``names`` label territories by rep.
+    types) the choice of the types that count for balancing; ``names`` label territories by rep;
+    ``scopes`` are the regions and districts one can rebalance alone (:func:`scope_choices`).
     """
     current_ids = list(current_ids)
     n_current = len(current_ids)
@@ -229,12 +252,24 @@ def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_account
     ]
     ss[k["counted_types"]] = [t for t in ss[k["counted_types"]] if t in set(types)]
 
+    ss[k["scope"]] = [choice for choice in ss[k["scope"]] if choice in set(scopes)]
+    if ss[k["scope"]]:
+        ss[k["n_territories"]] = n_current  # a scope keeps its territories
+
     sb = st.sidebar
     sb.header("What-if settings")
+    if scopes:
+        sb.multiselect(
+            "Rebalance only", list(scopes), key=k["scope"], placeholder="The whole company",
+            format_func=scope_label,
+            help="Only accounts of these regions' or districts' territories move, and only among those territories "
+                 "(their targets are their own total by capacity); every other account stays exactly where it is.",
+        )
     sb.slider(
         "Number of territories", min_value=2, max_value=n_max, step=1, key=k["n_territories"],
+        disabled=bool(ss[k["scope"]]),
         help=f"The active alignment has {n_current}. More territories add new ones (the first message names "
-             "them); fewer close some: you choose which below.",
+             "them); fewer close some: you choose which below. A scope keeps its own territories.",
     )
     _closing_ui(current_ids, n_current - int(ss[k["n_territories"]]), names)
     _team_sizes_ui()
@@ -415,12 +450,15 @@ def unlock_closing(engine_input: pd.DataFrame, closing: Sequence[str]) -> tuple[
 
 def run_whatif(accounts: pd.DataFrame, territories: pd.DataFrame, params: BalanceParams,
                event: tuple | None) -> BalanceResult:
-    """One engine call: a rebalance, or an event ("rep_leaves", T) / ("new_hire", home ZIP, FTE) on top of it."""
+    """One engine call: a rebalance, an event ("rep_leaves", T) / ("new_hire", home ZIP, FTE) on top of it,
+    or a rebalance of one scope ("scope", ((level, name), ...))."""
     current = accounts[schema.TERRITORY_ID]
     if not event:
         return balance(accounts, params, territories)
     if event[0] == "rep_leaves":
         return events.rep_leaves(accounts, current, event[1], territories=territories, params=params)
+    if event[0] == "scope":
+        return balance_in_scope(accounts, params, territories, tuple(event[1]))
     if event[0] == "new_hire":
         zip_code, fte = (tuple(event) + ("", 1.0))[1:3]  # ("new_hire",) alone: no home base, 1 FTE
         return events.new_hire(accounts, current, territories=territories, params=params,
@@ -606,17 +644,21 @@ def compute_whatif(
     manual_moves: Mapping[str, str] | None,
     counted_types: Sequence[str] | None = None,
     closing: Sequence[str] = (),
+    scope: Sequence[tuple[str, str]] = (),
 ) -> WhatIf:
     """Run (or fetch) the engine and the before/after metrics for one setting.
 
     With ``counted_types``, the engine balances those accounts only and the others are placed after
     (:mod:`territory.planning.account_types`); every figure counts the counted accounts only.
     ``closing`` names territories the user chose to close (a plain rebalance to fewer territories):
-    the engine sees a territories table without them and dissolves them into their neighbours."""
+    the engine sees a territories table without them and dissolves them into their neighbours.
+    ``scope`` ((level, name), ...) balances only those territories (:mod:`territory.planning.scope`)."""
     started = time.perf_counter()
     mask = account_types.counted_mask(engine_input, counted_types)
     engine_territories, freed = territories, 0
-    if closing and not event:
+    if scope and not event:
+        event = ("scope", tuple(scope))  # run like an event: through its cache, with the scope's own count
+    elif closing and not event:
         engine_territories = territories[~territories[schema.TERRITORY_ID].astype(str).isin(list(closing))]
         engine_territories = engine_territories.reset_index(drop=True)
         engine_input, freed = unlock_closing(engine_input, closing)
@@ -694,6 +736,8 @@ def stability_sweep(
     event: tuple | None,
     values: Sequence[float] = STABILITY_SWEEP,
     counted_types: Sequence[str] | None = None,
+    closing: Sequence[str] = (),
+    scope: Sequence[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """Balance, moves and travel for each stability value, everything else as in ``params``.
 
@@ -704,7 +748,8 @@ def stability_sweep(
     for value in values:
         try:
             whatif = compute_whatif(fingerprint, accounts, territories, before, engine_input,
-                                    replace(params, stability=float(value)), event, None, counted_types)
+                                    replace(params, stability=float(value)), event, None, counted_types,
+                                    closing, scope)
         except TerritoryError as error:  # that point is impossible: leave it out, say why
             rows.append({"stability": float(value), "error": str(error)})
             continue
