@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_parsers(commands)
     _add_routing_parsers(commands)
     _add_forecast_parser(commands)
+    _add_capacity_parser(commands)
 
     return parser
 
@@ -533,6 +534,73 @@ def _scope_summary(args: argparse.Namespace, accounts: pd.DataFrame, labels: pd.
             "territories": list(note.data["territories"]) if note else [],
             "accounts": int(inside.sum()), "max_deviation_pct": card.get("max_deviation_pct"),
             "moved_accounts": card.get("moved_accounts")}
+
+
+def _positive_hours(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of hours such as 1600, got {text!r}") from None
+    if not 0 < value <= 8760:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 8760 (hours in a year), got {text}")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number such as 0.85, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1 (0.85 = 85%%), got {text}")
+    return value
+
+
+def _add_capacity_parser(commands: argparse._SubParsersAction) -> None:
+    capacity = commands.add_parser(
+        "capacity",
+        help="the reps each region and district needs at a target utilisation",
+        description=(
+            "Capacity planning: for the company, each region and each district, the workload (h/yr), "
+            "today's FTE, the FTE needed (workload / (hours per FTE x utilisation)) and the gap."
+        ),
+    )
+    capacity.add_argument("input", nargs="?", metavar="INPUT",
+                          help="CSV or XLSX accounts file with territory_id (default: the sample)")
+    capacity.add_argument("--hours-per-fte", type=_positive_hours, required=True, metavar="H",
+                          help="selling hours a full-time rep has per year, e.g. 1600")
+    capacity.add_argument("--utilisation", type=_share, default=1.0, metavar="U",
+                          help="share of those hours the accounts should take, 0..1 (default 1)")
+    capacity.add_argument("--reps", metavar="FILE",
+                          help="territories/reps file (territory_id, region, district, capacity_fte)")
+    _add_map_option(capacity)
+    capacity.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    capacity.set_defaults(handler=_cmd_capacity)
+
+
+def _cmd_capacity(args: argparse.Namespace) -> int:
+    import json
+
+    from territory.data.schema import TERRITORY_ID
+    from territory.errors import ParameterError
+    from territory.planning.capacity import capacity_plan
+
+    accounts, territories = _load_balance_input(args)
+    if TERRITORY_ID not in accounts.columns or not accounts[TERRITORY_ID].notna().any():
+        raise ParameterError("capacity planning needs today's alignment: the input has no territory_id values.")
+    plan = capacity_plan(accounts, accounts[TERRITORY_ID], territories, args.hours_per_fte, args.utilisation)
+    if args.json:
+        print(json.dumps(_json_ready(plan.to_dict()), ensure_ascii=False))
+        return EXIT_OK
+    print(f"Reps needed at {args.utilisation:.0%} of {args.hours_per_fte:,.0f} h per FTE "
+          "(gap > 0: under-staffed, hire; < 0: over-staffed, room):")
+    print(f"{'level':<9} {'name':<20} {'workload h/yr':>14} {'FTE':>6} {'needed':>7} {'gap':>7}  status")
+    for row in plan.levels.itertuples(index=False):
+        print(f"{row.level:<9} {row.name[:20]:<20} {row.workload_hours:>14,.0f} {row.fte:>6.2f} "
+              f"{row.fte_needed:>7.2f} {row.gap:>+7.2f}  {row.status}")
+    if plan.unassigned_workload_hours:
+        print(f"{plan.unassigned_workload_hours:,.0f} h/yr of accounts without a territory are in no level.")
+    return EXIT_OK
 
 
 def _counted_types(args: argparse.Namespace, accounts: pd.DataFrame) -> tuple[str, ...] | None:

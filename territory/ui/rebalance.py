@@ -827,8 +827,9 @@ def events_ui(territory_ids: Sequence[str], territories: pd.DataFrame) -> tuple 
                  format_func=lambda t: names.get(t, t))
     zip_col, fte_col = st.columns([3, 2])
     zip_col.text_input("New hire's home base (ZIP)", key=keys.REBALANCE_HIRE_ZIP, max_chars=10,
-                       placeholder="e.g. 94103; blank: the most loaded area",
-                       help="The new territory grows from the accounts nearest this ZIP code.")
+                       placeholder="e.g. 94103",
+                       help="The new territory grows from the accounts nearest this ZIP code; left blank, out of the "
+                            "most loaded area.")
     fte_col.number_input("New hire's FTE", min_value=0.1, max_value=1.0, value=1.0, step=0.1,
                          key=keys.REBALANCE_HIRE_FTE, help="1.0 full time, 0.5 half: the new territory's target "
                                                            "follows its capacity.")
