@@ -19,12 +19,24 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from territory.data.schema import ACCOUNT_ID, DISTRICT, LATITUDE, LONGITUDE, REGION, TERRITORY_ID
+from territory.data.schema import (
+    ACCOUNT_ID,
+    CAPACITY_FTE,
+    DEFAULT_CAPACITY_FTE,
+    DISTRICT,
+    LATITUDE,
+    LONGITUDE,
+    REGION,
+    REP_NAME,
+    TERRITORY_ID,
+)
 from territory.engine import BalanceParams, BalanceResult, balance
+from territory.engine.ids import new_ids
 from territory.engine.notes import Note
 from territory.engine.params import measure_values
 from territory.errors import ParameterError
 from territory.geo import weighted_centers
+from territory.planning.events import NEW_HIRE_REP_NAME
 
 SCOPE_LEVELS: tuple[str, ...] = (REGION, DISTRICT)
 SCOPE_NOTE = "scope"  # the note saying what was in scope
@@ -82,6 +94,17 @@ def _centres(accounts: pd.DataFrame, labels: pd.Series, ids: list[str], balance_
                          LONGITUDE: centres["longitude"].to_numpy(float)})
 
 
+def _new_rows(scope_table: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
+    """Rows of the territories table for new hires inside a scope: 1 FTE, no home base yet, the
+    scope's region and district where all its territories share one."""
+    rows = pd.DataFrame({TERRITORY_ID: ids, REP_NAME: NEW_HIRE_REP_NAME, CAPACITY_FTE: DEFAULT_CAPACITY_FTE})
+    for level in SCOPE_LEVELS:
+        if level in scope_table:
+            values = scope_table[level].astype("string").dropna().unique()
+            rows[level] = values[0] if len(values) == 1 else pd.NA
+    return rows
+
+
 def balance_in_scope(
     accounts: pd.DataFrame,
     params: BalanceParams,
@@ -91,9 +114,11 @@ def balance_in_scope(
 ) -> BalanceResult:
     """Balance only the territories in ``scope`` among themselves; everything else as it came in.
 
-    ``runner`` balances the in-scope sub-problem (the engine's ``balance`` by default). The number
-    of territories is the scope's own (``params.n_territories`` must be unset or equal to it), and
-    industry teams are not available inside a scope.
+    ``runner`` balances the in-scope sub-problem (the engine's ``balance`` by default).
+    ``params.n_territories`` is the scope's number of territories: unset keeps it; more hires
+    inside the scope (the new territories get IDs no territory of the company has, rep "New hire",
+    the scope's region and district when it has one); fewer closes the scope's least loaded.
+    Industry teams are not available inside a scope.
     """
     started = time.perf_counter()
     if TERRITORY_ID not in accounts.columns or not accounts[TERRITORY_ID].notna().any():
@@ -102,16 +127,18 @@ def balance_in_scope(
     if params.industry_teams:
         raise ParameterError("industry teams cover the whole company; balance them without a scope.")
     ids = scope_ids(territories, scope)
-    if params.n_territories is not None and int(params.n_territories) != len(ids):
-        raise ParameterError(
-            f"the scope {scope_text(scope)} has {len(ids)} territories and keeps them; leave the number of "
-            f"territories unset (asked for {params.n_territories}).")
     current = accounts[TERRITORY_ID].astype("string")
     inside = current.isin(ids).fillna(False).to_numpy(dtype=bool)
     if not inside.any():
         raise ParameterError(f"no account is in a territory of the scope {scope_text(scope)} today.")
     sub_territories = territories[territories[TERRITORY_ID].astype(str).isin(ids)].reset_index(drop=True)
-    sub = runner(accounts.loc[inside], replace(params, n_territories=None), sub_territories)
+    hires = 0 if params.n_territories is None else int(params.n_territories) - len(ids)
+    if hires > 0:
+        taken = sorted(set(territories[TERRITORY_ID].astype(str)) | set(current.dropna().astype(str)))
+        sub_territories = pd.concat([sub_territories, _new_rows(sub_territories, new_ids(taken, hires))],
+                                    ignore_index=True)
+    sub = runner(accounts.loc[inside], replace(params, n_territories=None if hires > 0 else params.n_territories),
+                 sub_territories)
 
     assignment = pd.DataFrame({
         ACCOUNT_ID: accounts[ACCOUNT_ID].astype("string"),
@@ -129,8 +156,8 @@ def balance_in_scope(
     outside_rows = territories[territories[TERRITORY_ID].astype(str).isin(outside_ids)]
     note = Note(SCOPE_NOTE, (
         f"Scope {scope_text(scope)}: {len(ids)} territories ({', '.join(ids)}) and {int(inside.sum()):,} accounts "
-        f"balanced among themselves; the other {len(outside_ids)} territories and {int((~inside).sum()):,} "
-        "accounts are unchanged."),
+        f"balanced among themselves{f', with {hires} new' if hires > 0 else ''}; the other {len(outside_ids)} "
+        f"territories and {int((~inside).sum()):,} accounts are unchanged."),
         data={"scope": tuple(scope), "territories": tuple(ids), "accounts": int(inside.sum())})
     return replace(
         sub,

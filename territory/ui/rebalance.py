@@ -38,7 +38,7 @@ from territory.engine.notes import Note
 from territory.errors import ParameterError, TerritoryError
 from territory.planning import account_types, events, headcount
 from territory.planning.metrics import MEAN_DISTANCE_HELP, moved_mask
-from territory.planning.scope import SCOPE_LEVELS, balance_in_scope, parse_scope
+from territory.planning.scope import SCOPE_LEVELS, balance_in_scope, parse_scope, scope_ids
 from territory.reporting.export import assignment_table
 from territory.reporting.text import md_escape
 from territory.ui import cached, keys, state
@@ -253,8 +253,6 @@ def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_account
     ss[k["counted_types"]] = [t for t in ss[k["counted_types"]] if t in set(types)]
 
     ss[k["scope"]] = [choice for choice in ss[k["scope"]] if choice in set(scopes)]
-    if ss[k["scope"]]:
-        ss[k["n_territories"]] = n_current  # a scope keeps its territories
 
     sb = st.sidebar
     sb.header("What-if settings")
@@ -267,11 +265,10 @@ def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_account
         )
     sb.slider(
         "Number of territories", min_value=2, max_value=n_max, step=1, key=k["n_territories"],
-        disabled=bool(ss[k["scope"]]),
         help=f"The active alignment has {n_current}. More territories add new ones (the first message names "
-             "them); fewer close some: you choose which below. A scope keeps its own territories.",
+             "them; with *Rebalance only*, inside those regions); fewer close some: you choose which below.",
     )
-    _closing_ui(current_ids, n_current - int(ss[k["n_territories"]]), names)
+    _closing_ui(current_ids if not ss[k["scope"]] else [], n_current - int(ss[k["n_territories"]]), names)
     _team_sizes_ui()
     sb.selectbox(
         "Balance on", MEASURE_CHOICES, key=k["measure"],
@@ -351,7 +348,7 @@ def _closing_ui(current_ids: list[str], reduction: int, names: Mapping[str, str]
     """When the count goes down, ask which territories close (empty: the least loaded ones)."""
     ss, key = st.session_state, SETTING_KEYS["closing"]
     ss[key] = [t for t in ss[key] if t in set(current_ids)][: max(reduction, 0)]
-    if reduction <= 0:
+    if reduction <= 0 or not current_ids:
         return
     st.sidebar.multiselect(
         f"Which {reduction} territor{'y closes' if reduction == 1 else 'ies close'}?", current_ids, key=key,
@@ -451,14 +448,14 @@ def unlock_closing(engine_input: pd.DataFrame, closing: Sequence[str]) -> tuple[
 def run_whatif(accounts: pd.DataFrame, territories: pd.DataFrame, params: BalanceParams,
                event: tuple | None) -> BalanceResult:
     """One engine call: a rebalance, an event ("rep_leaves", T) / ("new_hire", home ZIP, FTE) on top of it,
-    or a rebalance of one scope ("scope", ((level, name), ...))."""
+    or a rebalance of one scope ("scope", ((level, name), ...), its number of territories)."""
     current = accounts[schema.TERRITORY_ID]
     if not event:
         return balance(accounts, params, territories)
     if event[0] == "rep_leaves":
         return events.rep_leaves(accounts, current, event[1], territories=territories, params=params)
     if event[0] == "scope":
-        return balance_in_scope(accounts, params, territories, tuple(event[1]))
+        return balance_in_scope(accounts, replace(params, n_territories=int(event[2])), territories, tuple(event[1]))
     if event[0] == "new_hire":
         zip_code, fte = (tuple(event) + ("", 1.0))[1:3]  # ("new_hire",) alone: no home base, 1 FTE
         return events.new_hire(accounts, current, territories=territories, params=params,
@@ -657,7 +654,9 @@ def compute_whatif(
     mask = account_types.counted_mask(engine_input, counted_types)
     engine_territories, freed = territories, 0
     if scope and not event:
-        event = ("scope", tuple(scope))  # run like an event: through its cache, with the scope's own count
+        # run like an event, through its cache; the count's change (hires, closures) happens inside the scope
+        n_scope = len(scope_ids(territories, tuple(scope))) + int(params.n_territories) - int(before.dropna().nunique())
+        event = ("scope", tuple(scope), max(1, n_scope))
     elif closing and not event:
         engine_territories = territories[~territories[schema.TERRITORY_ID].astype(str).isin(list(closing))]
         engine_territories = engine_territories.reset_index(drop=True)

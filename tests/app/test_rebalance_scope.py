@@ -18,11 +18,16 @@ def test_a_scope_in_the_sidebar_moves_only_accounts_of_that_region_among_its_ter
     assert not set(everywhere["From"]) <= WEST, "the company-wide what-if moves accounts outside the West"
     scope.set_value(["region=West"]).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.slider(key=rb.SETTING_KEYS["n_territories"]).disabled
     moved = moved_table(at)
     assert len(moved) > 0
     assert set(moved["From"]) <= WEST and set(moved["To"]) <= WEST
     assert any("Scope region=West: 5 territories" in c.value for c in at.caption)
+    # "What if we hire one in the West": one more territory, carved from West accounts only.
+    at.slider(key=rb.SETTING_KEYS["n_territories"]).set_value(21).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.info[0].value == "Headcount 20 → 21 territories: adds T21."
+    moved = moved_table(at)
+    assert set(moved["From"]) <= WEST and set(moved["To"]) <= WEST | {"T21"} and "T21" in set(moved["To"])
 
 
 def test_scope_labels_read_as_level_and_name():

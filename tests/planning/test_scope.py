@@ -65,7 +65,16 @@ def test_bad_scopes_say_what_is_wrong():
         parse_scope("team=West")
     with pytest.raises(ParameterError, match="regions in the file: East, West"):
         balance_in_scope(accounts, BalanceParams(), territories, (("region", "North"),))
-    with pytest.raises(ParameterError, match="has 2 territories and keeps them"):
-        balance_in_scope(accounts, BalanceParams(n_territories=3), territories, (("region", "West"),))
     with pytest.raises(ParameterError, match="no district column"):
         balance_in_scope(accounts, BalanceParams(), territories.drop(columns="district"), (("district", "Coast"),))
+
+
+def test_hiring_inside_a_scope_adds_a_territory_with_an_id_no_one_has_and_leaves_the_rest():
+    accounts, territories = two_regions()
+    result = balance_in_scope(accounts, BalanceParams(n_territories=3), territories, (("region", "West"),))
+    west = accounts["territory_id"].isin(["W1", "W2"]).to_numpy()
+    new = set(result.assignment.loc[west, "territory_id"]) - {"W1", "W2"}
+    assert len(new) == 1 and not new & set(territories["territory_id"])
+    assert (result.assignment.loc[~west, "territory_id"] == accounts.loc[~west, "territory_id"]).all()
+    row = result.territories.set_index("territory_id").loc[new.pop()]
+    assert (row["rep_name"], row["region"], row["capacity_fte"]) == ("New hire", "West", 1.0)
