@@ -35,7 +35,7 @@ industries = (sorted(accounts[schema.INDUSTRY].dropna().astype(str).unique().tol
               if schema.INDUSTRY in accounts else [])
 type_counts = (account_types.type_counts(accounts).to_dict() if schema.ACCOUNT_TYPE in accounts else None)
 settings = rb.controls_ui(current_ids, industries, len(accounts), type_counts,
-                          alignment_key=f"{dataset.fingerprint}:{alignment.fingerprint}",
+                          alignment_key=rb.alignment_key(dataset.fingerprint, alignment.fingerprint),
                           names=rb.territory_names(territories), scopes=rb.scope_choices(territories))
 rb.forget_other_datasets(dataset.fingerprint)
 manual_moves = rb.get_manual_moves()
@@ -54,6 +54,9 @@ except TerritoryError as error:
 
 rb.messages_ui(whatif.result, whatif.wall_seconds, headcount.headcount_change(before, whatif.after))
 rb.kpis_ui(whatif, alignment.name)
+if settings.scope:
+    st.caption("The figures above are the whole company's (targets share the company's total); the scope's own "
+               "balance, against its own total, is in the messages at the top.")
 widgets.data_notes(accounts, settings.counted_types, key=keys.REBALANCE)
 
 events_col, use_col = st.columns(2)

@@ -1,4 +1,4 @@
-"""Territories: the per-territory table, the region roll-up, industry mix, and a drill-down."""
+"""Territories: the per-territory table, the region roll-up, industry mix, a drill-down, and capacity planning."""
 
 import streamlit as st
 
@@ -7,6 +7,8 @@ from territory.data.spreadsheet import to_csv_bytes
 from territory.planning.metrics import MEAN_DISTANCE_HELP, pareto_curve, top_share
 from territory.reporting import colors as tcolors
 from territory.ui import cached, keys, state
+from territory.ui import rebalance as rb
+from territory.ui.capacity import capacity_ui
 from territory.ui.components import charts, maps, widgets
 
 state.init_state()
@@ -15,7 +17,8 @@ dataset = state.require_dataset()
 alignment = state.get_alignment()
 settings = state.get_settings()
 labels = alignment.labels
-territory_colors = tcolors.territory_colors(tcolors.all_territory_ids(dataset.territories, labels))
+territories = state.active_territories()  # a new hire made active has its row; closed territories are gone
+territory_colors = tcolors.territory_colors(tcolors.all_territory_ids(territories, labels))
 
 if labels.dropna().empty:
     widgets.empty_state(
@@ -27,12 +30,12 @@ if labels.dropna().empty:
     st.stop()
 
 table = cached.territory_table(
-    dataset.fingerprint, dataset.accounts, labels, dataset.territories, settings.balance_on
+    dataset.fingerprint, dataset.accounts, labels, territories, settings.balance_on
 )
 
 widgets.data_notes(dataset.accounts, key=keys.TERRITORIES)
-tab_table, tab_region, tab_mix, tab_drill = st.tabs(
-    ["Per territory", "Roll-up by region", "Industry mix", "Drill into a territory"]
+tab_table, tab_region, tab_mix, tab_drill, tab_capacity = st.tabs(
+    ["Per territory", "Roll-up by region", "Industry mix", "Drill into a territory", "Capacity planning"]
 )
 
 with tab_table:
@@ -150,7 +153,7 @@ with tab_drill:
         maps.account_map(
             accounts,
             labels[accounts.index],
-            dataset.territories,
+            territories,
             colors=territory_colors,
             height=380,
             width_px=430,
@@ -179,3 +182,6 @@ with tab_drill:
             schema.WORKLOAD_HOURS: st.column_config.NumberColumn("Workload (h/yr)", format="%.0f"),
         },
     )
+
+with tab_capacity:
+    capacity_ui(dataset.accounts, labels, territories, rb.alignment_key(dataset.fingerprint, alignment.fingerprint))

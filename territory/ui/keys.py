@@ -78,7 +78,13 @@ OVERVIEW_WORKLOAD_BAR = key("overview_workload_bar")
 
 # --- territories page -------------------------------------------------------------------------
 TERRITORIES = key("territories")
+TERRITORIES_CAPACITY_TABLE = key("territories_capacity_table")
 TERRITORIES_DOWNLOAD = key("territories_download")
+TERRITORIES_HIRE_COUNT = key("territories_hire_count")
+TERRITORIES_HIRE_GO = key("territories_hire_go")
+TERRITORIES_HIRE_SCOPE = key("territories_hire_scope")
+TERRITORIES_HOURS_PER_FTE = key("territories_hours_per_fte")
+TERRITORIES_UTILISATION = key("territories_utilisation")
 TERRITORIES_DRILL = key("territories_drill")
 TERRITORIES_DRILL_MAP = key("territories_drill_map")
 TERRITORIES_MIX_REVENUE = key("territories_mix_revenue")

@@ -198,6 +198,11 @@ def territory_names(territories: pd.DataFrame) -> dict[str, str]:
     return {tid: f"{tid} ({rep})" if isinstance(rep, str) and rep else tid for tid, rep in reps.items()}
 
 
+def alignment_key(dataset_fingerprint: str, alignment_fingerprint: str) -> str:
+    """What the territory count was set for: a dataset and one of its alignments."""
+    return f"{dataset_fingerprint}:{alignment_fingerprint}"
+
+
 def _follow_alignment(alignment_key: str, n_current: int) -> None:
     """The territory count starts at the active alignment's own count: when another alignment
     became active (Make active, a new dataset), the slider goes back to its number of territories
