@@ -88,6 +88,8 @@ with q_right:
     st.dataframe(quotas if focus is None else quotas[quotas["Territory"] == focus], hide_index=True,
                  width="stretch", height=340 if focus is None else "auto", column_config=ui.quota_config(nxt, latest),
                  key=keys.REVIEW_QUOTA_TABLE)
+if focus is None:
+    ui.rollup_ui(review, dataset.territories)
 
 # --- performance over time and next quarter's forecast ----------------------------------------------
 forecast = fui.cached_forecast(dataset, chosen.labels, review)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from territory.data import schema
 from territory.data.spreadsheet import to_csv_bytes
+from territory.planning import hierarchy
 from territory.planning.metrics import MEAN_DISTANCE_HELP, pareto_curve, top_share
 from territory.reporting import colors as tcolors
 from territory.ui import cached, keys, state
@@ -32,10 +33,14 @@ if labels.dropna().empty:
 table = cached.territory_table(
     dataset.fingerprint, dataset.accounts, labels, territories, settings.balance_on
 )
+levels = hierarchy.levels_in(territories)  # region, district: the ones the territories file fills in
+if levels:
+    table = table.assign(level_path=hierarchy.level_paths(territories, table[schema.TERRITORY_ID].astype(str),
+                                                          include_territory=False).to_numpy())
 
 widgets.data_notes(dataset.accounts, key=keys.TERRITORIES)
 tab_table, tab_region, tab_mix, tab_drill, tab_capacity = st.tabs(
-    ["Per territory", "Roll-up by region", "Industry mix", "Drill into a territory", "Capacity planning"]
+    ["Per territory", "Roll-ups by level", "Industry mix", "Drill into a territory", "Capacity planning"]
 )
 
 with tab_table:
@@ -46,7 +51,8 @@ with tab_table:
     shown = [
         c
         for c in (
-            schema.TERRITORY_ID, schema.REP_NAME, schema.REGION, "accounts", schema.REVENUE, schema.POTENTIAL,
+            schema.TERRITORY_ID, schema.REP_NAME, "level_path" if levels else schema.REGION, "accounts",
+            schema.REVENUE, schema.POTENTIAL,
             schema.WORKLOAD_HOURS, schema.CAPACITY_FTE, "utilisation_pct", "deviation_pct",
             "weighted_mean_distance_km", "top_industry", "pieces",
         )
@@ -62,6 +68,9 @@ with tab_table:
                 "Territory", pinned=True, width=widgets.text_width(table[schema.TERRITORY_ID], "Territory", 70)),
             schema.REP_NAME: st.column_config.TextColumn("Rep", width=125),
             schema.REGION: st.column_config.TextColumn("Region", width=65),
+            "level_path": st.column_config.TextColumn(
+                " › ".join(level.capitalize() for level in levels) or "Level", width=130,
+                help="Where the territory sits: region, then district."),
             "accounts": st.column_config.NumberColumn("Accounts", format="localized", width=70),
             schema.REVENUE: st.column_config.NumberColumn("Revenue (USD/yr)", format="localized", width=110),
             schema.POTENTIAL: st.column_config.NumberColumn("Potential (USD/yr)", format="localized", width=115),
@@ -95,12 +104,17 @@ with tab_table:
     )
 
 with tab_region:
-    rollup = charts.region_rollup(table)
+    level = (st.radio("Level", levels, format_func=str.capitalize, horizontal=True, key=keys.TERRITORIES_ROLLUP_LEVEL)
+             if len(levels) > 1 else schema.REGION)
+    rollup = charts.level_rollup(table, territories, level)
+    st.caption("Each row sums its territories, so the rows add up to the company; utilisation is the level's "
+               "workload against its capacity x the company's mean workload per FTE.")
     st.dataframe(
         rollup.round({schema.REVENUE: 0, schema.POTENTIAL: 0, schema.WORKLOAD_HOURS: 0}),
         hide_index=True,
         column_config={
             "region": st.column_config.TextColumn("Region"),
+            "district": st.column_config.TextColumn("District"),
             "territories": st.column_config.NumberColumn("Territories"),
             "accounts": st.column_config.NumberColumn("Accounts", format="localized"),
             schema.REVENUE: st.column_config.NumberColumn("Revenue (USD/yr)", format="localized"),

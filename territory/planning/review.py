@@ -58,6 +58,7 @@ from territory.data import schema
 from territory.data.spreadsheet import to_xlsx_bytes
 from territory.errors import DataError, ParameterError
 from territory.geo import haversine_km
+from territory.planning.hierarchy import largest_remainder, split_top_down
 from territory.planning.metrics import pareto_curve, top_share
 
 __all__ = [
@@ -372,34 +373,6 @@ def growth_series(by_quarter: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 # --- quota ------------------------------------------------------------------------------------
-
-
-def largest_remainder(total: int, shares: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Whole numbers proportional to ``shares`` that add up exactly to ``total``.
-
-    Floors ``total x share``, then gives the leftover units one by one to the largest fractional
-    parts (ties to the earlier position). Shares are normalised; all-zero shares split equally.
-
-    >>> largest_remainder(10, [1, 1, 1]).tolist()
-    [4, 3, 3]
-    """
-    total = int(total)
-    if total < 0:
-        raise ParameterError(f"total is {total}; it must be >= 0")
-    weights = np.clip(np.nan_to_num(np.asarray(shares, dtype=float)), 0, None)
-    if weights.size == 0:
-        if total:
-            raise ParameterError(f"cannot split {total:,} over no territories")
-        return np.zeros(0, dtype=np.int64)
-    if weights.sum() <= 0:
-        weights = np.ones_like(weights)
-    raw = total * weights / weights.sum()
-    whole = np.floor(raw).astype(np.int64)
-    left = total - int(whole.sum())
-    if left:
-        order = np.argsort(-(raw - whole), kind="stable")
-        whole[order[:left]] += 1
-    return whole
 
 
 def quota_shares(
@@ -748,7 +721,8 @@ def build_review(
     recent = table["trailing_4q"].fillna(0.0)
     shares = quota_shares(table[schema.POTENTIAL], recent, settings.potential_weight, table[schema.CAPACITY_FTE])
     table["quota_share_pct"] = shares.to_numpy() * 100.0
-    table["quota"] = largest_remainder(total, shares.to_numpy()) if ids else np.zeros(0, dtype=np.int64)
+    # company -> region -> district -> territory, each level summing exactly to its parent
+    table["quota"] = split_top_down(total, pd.Series(shares.to_numpy(), index=ids), territories).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         table["quota_vs_potential_pct"] = np.where(
             table[schema.POTENTIAL] > 0, table["quota"] / (table[schema.POTENTIAL] / 4.0) * 100.0, np.nan
@@ -797,6 +771,22 @@ def build_review(
         alignment_name=alignment_name,
         quota_history=quota_table(quotas, ids),
     )
+
+
+def review_rollup(review: QuarterlyReview, territories: pd.DataFrame | None, level: str) -> pd.DataFrame:
+    """The review summed up to regions or districts: territories, potential, bookings of the latest
+    quarter, trailing 4 quarters, next quarter's quota (top-down, so a level's quota is exactly the
+    sum of its territories'), and attainment of the latest quarter against the summed quota it was
+    measured on. Every row sums its territories, so the rows add up to the whole team."""
+    from territory.planning.hierarchy import rollup
+
+    columns = [schema.POTENTIAL, "bookings_last_quarter", "trailing_4q", "quota", "attainment_quota"]
+    out = rollup(review.table.fillna({c: 0 for c in columns}), territories, level, columns)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["attainment_pct"] = np.where(out["attainment_quota"] > 0,
+                                         out["bookings_last_quarter"] / out["attainment_quota"] * 100.0, np.nan)
+    out["quota"] = out["quota"].astype("int64") if review.quarters else np.nan
+    return out.drop(columns="attainment_quota")
 
 
 # --- report and export ------------------------------------------------------------------------

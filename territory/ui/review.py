@@ -17,12 +17,14 @@ import streamlit as st
 
 from territory.data import schema
 from territory.errors import TerritoryError
+from territory.planning import hierarchy
 from territory.planning.review import (
     ALL_ACCOUNTS,
     QuarterlyReview,
     ReviewSettings,
     account_trailing_bookings,
     build_review,
+    review_rollup,
     review_sections_html,
     review_xlsx_bytes,
 )
@@ -515,6 +517,37 @@ def quota_config(next_q: str | None, latest_q: str | None) -> dict:
         "Quota / last": nc(f"/ {latest_q} (%)", format="%.0f%%",
                            help=f"Quota as % of the territory's bookings in {latest_q}."),
     }
+
+
+def rollup_ui(review: QuarterlyReview, territories: pd.DataFrame | None) -> None:
+    """Quota, bookings and attainment summed up to regions or districts (the levels the file has)."""
+    levels = hierarchy.levels_in(territories)
+    if not levels:
+        return
+    st.markdown("**By level**")
+    level = (st.radio("Level", levels, format_func=str.capitalize, horizontal=True, key=keys.REVIEW_ROLLUP_LEVEL,
+                      label_visibility="collapsed") if len(levels) > 1 else levels[0])
+    table = review_rollup(review, territories, level).round(
+        {schema.POTENTIAL: 0, "bookings_last_quarter": 0, "trailing_4q": 0})  # whole dollars, as in the other tables
+    nc = st.column_config.NumberColumn
+    latest, nxt = review.latest_quarter, review.next_quarter
+    st.dataframe(
+        table, hide_index=True, width="stretch", key=keys.REVIEW_ROLLUP_TABLE,
+        column_config={
+            "region": st.column_config.TextColumn("Region"),
+            "district": st.column_config.TextColumn("District"),
+            "territories": nc("Territories"),
+            schema.POTENTIAL: nc("Potential (USD/yr)", format="localized"),
+            "bookings_last_quarter": nc(f"Bookings {latest} (USD)", format="localized"),
+            "trailing_4q": nc("Trailing 4 quarters (USD)", format="localized"),
+            "quota": nc(f"Quota {nxt} (USD)", format="localized",
+                        help="Split top-down: the team's total over regions, each region's over its districts, each "
+                             "district's over its territories, so every level adds up exactly to its parent."),
+            "attainment_pct": nc(f"Attainment {latest} (%)", format="%.0f%%",
+                                 help="The level's bookings against the sum of the quotas its territories were "
+                                      "measured on."),
+        },
+    )
 
 
 def kpis_ui(review: QuarterlyReview, focus: str | None) -> pd.DataFrame:

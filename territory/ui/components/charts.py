@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from territory.data import schema
+from territory.planning import hierarchy
 from territory.reporting import colors as tcolors
 from territory.reporting.text import chart_labels
 
@@ -241,20 +242,17 @@ def pareto_chart(curve: pd.DataFrame, height: int = 300, title: str | None = Non
     return _layout(fig, height, title)
 
 
-def region_rollup(table: pd.DataFrame) -> pd.DataFrame:
-    """Sum a territory table up to regions (accounts, revenue, potential, workload, capacity).
+def level_rollup(table: pd.DataFrame, territories: pd.DataFrame, level: str = schema.REGION) -> pd.DataFrame:
+    """Sum a territory table up to regions or districts (accounts, revenue, potential, workload,
+    capacity; planning.hierarchy.rollup, so the rows add up to the company).
 
     Utilisation is re-derived as total workload over (capacity x mean workload per FTE) so that
-    the region figure is consistent with the per-territory one.
+    the level's figure is consistent with the per-territory one.
     """
     cols = [c for c in ("accounts", schema.REVENUE, schema.POTENTIAL, schema.WORKLOAD_HOURS, schema.CAPACITY_FTE)
             if c in table]
-    region = table[schema.REGION].astype("string").fillna("(no region)") if schema.REGION in table else (
-        pd.Series("(no region)", index=table.index)
-    )
-    out = table[cols].groupby(region.rename("region")).sum(numeric_only=True)
-    out.insert(0, "territories", table.groupby(region.rename("region")).size())
+    out = hierarchy.rollup(table, territories, level, cols)
     if schema.WORKLOAD_HOURS in out and schema.CAPACITY_FTE in out:
         per_fte = out[schema.WORKLOAD_HOURS].sum() / max(out[schema.CAPACITY_FTE].sum(), 1e-9)
         out["utilisation_pct"] = out[schema.WORKLOAD_HOURS] / (out[schema.CAPACITY_FTE] * per_fte) * 100
-    return out.reset_index()
+    return out
