@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from territory.planning import hierarchy
 from territory.reporting import colors as tcolors
 from territory.ui import cached, keys, state
 from territory.ui.components import charts, maps, widgets
@@ -43,8 +44,18 @@ cols[5].metric(
 
 widgets.data_notes(accounts, key=keys.OVERVIEW)
 
-head, opt_heat, opt_outline = st.columns([3, 2, 1], vertical_alignment="bottom")
+head, opt_color, opt_heat, opt_outline = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
 head.subheader("Accounts by territory")
+levels = hierarchy.levels_in(territories)
+color_by = opt_color.segmented_control(
+    "Colour by", options=["territory", *levels], format_func=str.capitalize, default="territory",
+    key=keys.OVERVIEW_COLOR_BY, help="Give every territory of a region (or district) the same colour; the outlines "
+                                     "still show each territory.",
+) or "territory"
+map_colors, legend_groups = territory_colors, None
+if color_by != "territory":
+    map_colors, legend_groups = tcolors.level_colors(territories, tcolors.all_territory_ids(territories, labels),
+                                                     color_by)
 heatmap = opt_heat.segmented_control(
     "Heatmap layer",
     options=list(maps.HEATMAPS),
@@ -58,12 +69,14 @@ maps.account_map(
     accounts,
     labels,
     territories,
-    colors=territory_colors,
+    colors=map_colors,
     heatmap=heatmap,
     show_outlines=outlines,
     height=520,
     key=keys.OVERVIEW_MAP,
-    cache_key=f"{view_key}|{alignment.fingerprint}",
+    cache_key=f"{view_key}|{alignment.fingerprint}|{color_by}",  # the layers carry the colours
+    legend_groups=legend_groups,
+    legend_title=color_by.capitalize(),
 )
 
 bar_head, bar_tol = st.columns([4, 1], vertical_alignment="bottom")

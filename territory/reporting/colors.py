@@ -88,3 +88,20 @@ def all_territory_ids(territories: pd.DataFrame | None, *labels: pd.Series | Non
 def colors_for_labels(labels: pd.Series, colors: dict[str, str]) -> pd.Series:
     """Hex colour per account (UNASSIGNED_COLOR where the label is missing or unknown)."""
     return labels.astype("string").map(colors).fillna(UNASSIGNED_COLOR).astype(str)
+
+
+def level_colors(territories: pd.DataFrame | None, territory_ids: Iterable, level: str
+                 ) -> tuple[dict[str, str], dict[str, str]]:
+    """(territory -> colour, region or district -> colour) for a map coloured by ``level``: every
+    territory of a region takes the region's colour (the palette in order of the sorted names).
+
+    >>> reps = pd.DataFrame({"territory_id": ["T1", "T2", "T3"], "region": ["West", "East", "West"]})
+    >>> level_colors(reps, ["T1", "T2", "T3"], "region")
+    ({'T1': '#ff7f0e', 'T2': '#1f77b4', 'T3': '#ff7f0e'}, {'East': '#1f77b4', 'West': '#ff7f0e'})
+    """
+    from territory.planning.hierarchy import level_names
+
+    ids = [str(t) for t in territory_ids]
+    names = level_names(territories, level, ids)
+    groups = territory_colors(names.tolist())
+    return {t: groups[names[t]] for t in ids}, groups

@@ -71,6 +71,7 @@ DATA_QUOTAS_REPORT = key("data_quotas_report")
 # --- overview page ----------------------------------------------------------------------------
 OVERVIEW = key("overview")
 OVERVIEW_HEATMAP = key("overview_heatmap")
+OVERVIEW_COLOR_BY = key("overview_color_by")
 OVERVIEW_MAP = key("overview_map")
 OVERVIEW_OUTLINES = key("overview_outlines")
 OVERVIEW_TOLERANCE = key("overview_tolerance")

@@ -106,7 +106,8 @@ def test_heatmap_toggle_adds_an_h3_layer():
     at = new_app().run()
     layers = [layer["@@type"] for layer in json.loads(deck_json(at))["layers"]]
     assert "H3HexagonLayer" not in layers
-    at.get("button_group")[0].set_value("workload").run()
+    heatmap = next(b for b in at.get("button_group") if b.key == "ts_overview_heatmap")  # ("Colour by" is first)
+    heatmap.set_value("workload").run()
     assert not at.exception
     layers = [layer["@@type"] for layer in json.loads(deck_json(at))["layers"]]
     assert "H3HexagonLayer" in layers

@@ -26,6 +26,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -532,8 +533,12 @@ def legend_html(
     show_homes: bool = True,
     note: str | None = None,
     max_items: int = 40,
+    groups: Mapping[str, str] | None = None,
+    groups_title: str = "Region",
 ) -> str:
     """The map legend as escaped HTML: territory swatches (+ rep), home-base marker, heat ramp.
+    With ``groups`` ({region or district: colour}, a map coloured by level) the swatches are the
+    groups', under ``groups_title``.
 
     Without any rep name (no territories file: e.g. territories keyed by account owner) the legend
     lists the territories alone; "no rep yet" marks a territory without a rep only beside others
@@ -559,7 +564,9 @@ def legend_html(
             )
         if heat_resolution is not None:
             parts.append(f"<div style='color:#777;margin-bottom:6px'>H3 resolution {heat_resolution}</div>")
-    heading = "Territory &middot; rep" if reps else "Territory"
+    if groups:
+        territory_ids, colors, reps = list(groups), dict(groups), {}
+    heading = esc(groups_title) if groups else "Territory &middot; rep" if reps else "Territory"
     parts.append(f"<div style='font-weight:600;margin:4px 0 2px'>{heading}</div>")
     shown = territory_ids[:max_items]
     for tid in shown:
@@ -846,6 +853,8 @@ def build_account_map(
     lon_shift: float = 0.0,
     layer_prefix: str = "",
     home_labels: bool = True,
+    legend_groups: Mapping[str, str] | None = None,
+    legend_title: str = "Region",
 ) -> MapView:
     """Accounts coloured by territory, convex-hull outlines, rep home bases, optional heatmap.
 
@@ -861,6 +870,8 @@ def build_account_map(
     ``lon_shift`` (degrees) moves every layer east (used by :func:`build_side_by_side` to draw two
     alignments in one deck); ``layer_prefix`` is prepended to every layer id. ``home_labels``: name each
     home base on the map ("T01 · Mitchell"; a TextLayer costs about 0.7 s of software-WebGL time).
+    ``legend_groups`` ({region: colour}, with ``colors`` giving each territory its region's colour):
+    the legend lists the regions (or districts, ``legend_title``) instead of the territories.
     """
     if heatmap not in HEATMAPS:
         raise ValueError(f"heatmap must be one of {sorted(HEATMAPS)}, got {heatmap!r}")
@@ -965,6 +976,8 @@ def build_account_map(
         heat_resolution=heat_res,
         show_homes=bool(len(homes)),
         note=note,
+        groups=legend_groups,
+        groups_title=legend_title,
     )
     return MapView(deck=deck, legend_html=legend, note=note, points_shown=len(points), points_total=total)
 
