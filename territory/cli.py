@@ -278,6 +278,10 @@ def _add_balance_parser(commands: argparse._SubParsersAction) -> None:
              "the choices add up); every other account stays exactly as it is",
     )
     balance.add_argument(
+        "--within", choices=("region", "district"), metavar="LEVEL",
+        help="balance every region (or district) among its own territories: no territory mixes regions",
+    )
+    balance.add_argument(
         "--types", metavar="TYPES",
         help='account types that count for balancing, comma-separated, or "all" (default '
              '"customer,prospect,no type"); the others get a territory but carry no load',
@@ -477,6 +481,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         "least_moved": result.least_moved,
         "least_moved_nearby": result.least_moved_nearby,
         "scope": _scope_summary(args, accounts[mask], labels[mask], territories, result, balance_on),
+        "within": _within_summary(args, accounts[mask], labels[mask], territories, balance_on),
         "output": args.output,
         "saved_as": saved_as,
         "scorecard": card,
@@ -507,10 +512,17 @@ def _cmd_balance(args: argparse.Namespace) -> int:
 
 
 def _runner(args: argparse.Namespace, engine):
-    """The engine call of ``balance``: the engine itself, or (with --scope) the engine on the scope alone."""
+    """The engine call of ``balance``: the engine itself, or (with --scope) the engine on the scope alone, or
+    (with --within) on each region or district."""
+    from territory.errors import ParameterError
+    from territory.planning.scope import balance_in_scope, balance_within
+
+    if args.scope and args.within:
+        raise ParameterError("--scope and --within do not go together: --scope balances one part, --within every part.")
+    if args.within:
+        return lambda accounts, params, territories: balance_within(accounts, params, territories, args.within, engine)
     if not args.scope:
         return engine
-    from territory.planning.scope import balance_in_scope
 
     scope = tuple(dict.fromkeys(args.scope))
     return lambda accounts, params, territories: balance_in_scope(accounts, params, territories, scope, engine)
@@ -601,6 +613,30 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     if plan.unassigned_workload_hours:
         print(f"{plan.unassigned_workload_hours:,.0f} h/yr of accounts without a territory are in no level.")
     return EXIT_OK
+
+
+def _within_summary(args: argparse.Namespace, accounts: pd.DataFrame, labels: pd.Series,
+                    territories: pd.DataFrame | None, balance_on) -> dict | None:
+    """With --within: the deviation of each region (or district) against its own total."""
+    if not args.within:
+        return None
+    from territory.planning.hierarchy import level_names
+    from territory.planning.metrics import scorecard
+
+    current = accounts["territory_id"].astype("string")
+    ids = sorted(set(current.dropna().astype(str)) | set(territories["territory_id"].astype(str)))
+    group_of = level_names(territories, args.within, ids)
+    groups = []
+    for name in sorted(set(group_of[sorted(set(current.dropna().astype(str)))])):
+        members = [t for t in ids if group_of[t] == name]
+        inside = current.isin(members).fillna(False).to_numpy(dtype=bool)
+        card = scorecard(accounts[inside], labels[inside], previous=current[inside],
+                         territories=territories[territories["territory_id"].astype(str).isin(members)],
+                         balance_on=balance_on)
+        groups.append({"name": name, "territories": int(card["territories"]), "accounts": int(inside.sum()),
+                       "max_deviation_pct": card.get("max_deviation_pct"),
+                       "moved_accounts": card.get("moved_accounts")})
+    return {"level": args.within, "groups": groups}
 
 
 def _counted_types(args: argparse.Namespace, accounts: pd.DataFrame) -> tuple[str, ...] | None:

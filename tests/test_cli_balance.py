@@ -337,3 +337,22 @@ def test_a_bad_scope_is_one_line_and_exit_2(scope, message, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_within_region_reports_the_deviation_of_each_region_and_never_mixes_regions(tmp_path, capsys):
+    output = tmp_path / "within.csv"
+    code, out, err = run(["balance", "--within", "region", "--json", "--output", str(output)], capsys)
+    assert code == 0, err
+    within = json.loads(out)["within"]
+    assert within["level"] == "region"
+    assert [g["name"] for g in within["groups"]] == ["Central", "East", "South", "West"]
+    assert all(g["max_deviation_pct"] <= 5.0 + 1e-9 and g["territories"] == 5 for g in within["groups"])
+    assert sum(g["accounts"] for g in within["groups"]) == 5000
+    region = pd.read_csv(ROOT / "data" / "territories.csv").set_index("territory_id")["region"]
+    written = pd.read_csv(output)
+    assert (written["territory_id"].map(region) == written["previous_territory_id"].map(region)).all()
+
+
+def test_scope_and_within_together_are_refused_in_one_line(capsys):
+    code, _, err = run(["balance", "--within", "region", "--scope", "region=West"], capsys)
+    assert code == 2 and "do not go together" in err and len(err.strip().splitlines()) == 1

@@ -37,6 +37,7 @@ from territory.engine.params import measure_values
 from territory.errors import ParameterError
 from territory.geo import weighted_centers
 from territory.planning.events import NEW_HIRE_REP_NAME
+from territory.planning.hierarchy import level_names
 
 SCOPE_LEVELS: tuple[str, ...] = (REGION, DISTRICT)
 SCOPE_NOTE = "scope"  # the note saying what was in scope
@@ -170,3 +171,73 @@ def balance_in_scope(
         seconds=time.perf_counter() - started,
     )
 
+
+
+WITHIN_NOTE = "within"  # the note saying each region (or district) was balanced on its own
+
+
+def balance_within(
+    accounts: pd.DataFrame,
+    params: BalanceParams,
+    territories: pd.DataFrame | None,
+    level: str,
+    runner: Callable[..., BalanceResult] = balance,
+) -> BalanceResult:
+    """A full rebalance in which every region (``level`` "region") or district is balanced with
+    its own territories: an account stays in the region of its current territory, so no territory
+    mixes regions, and each region's targets are its own total by capacity. Each region keeps its
+    number of territories (``params.n_territories`` must be unset); no industry teams.
+    """
+    started = time.perf_counter()
+    if level not in SCOPE_LEVELS:
+        raise ParameterError(f"within takes region or district, got {level!r}.")
+    if params.n_territories is not None:
+        raise ParameterError(f"balancing within each {level} keeps every {level}'s territories; leave the number "
+                             f"of territories unset (asked for {params.n_territories}).")
+    if params.industry_teams:
+        raise ParameterError(f"industry teams cross {level}s; balance them without within.")
+    if territories is None or level not in territories.columns:
+        raise ParameterError(f"balancing within each {level} needs a territories/reps file with a {level} column.")
+    if TERRITORY_ID not in accounts.columns:
+        raise ParameterError(f"balancing within each {level} needs today's alignment (a territory_id column): an "
+                             f"account's {level} is its territory's.")
+    current = accounts[TERRITORY_ID].astype("string")
+    missing = int(current.isna().sum())
+    if missing:
+        raise ParameterError(f"{missing:,} accounts have no territory, so no {level}; give them one first "
+                             f"(an account's {level} is its territory's).")
+    table_ids = territories[TERRITORY_ID].astype(str)
+    all_ids = list(dict.fromkeys([*table_ids, *sorted(set(current.astype(str)))]))
+    group_of = level_names(territories, level, all_ids)  # "(none)" where the table has none
+    account_group = current.astype(str).map(group_of).to_numpy(dtype=object)
+
+    assignment = pd.DataFrame({
+        ACCOUNT_ID: accounts[ACCOUNT_ID].astype("string"), TERRITORY_ID: current,
+        "previous_territory_id": current, "moved": np.zeros(len(accounts), dtype=bool),
+        "reason": pd.Series("", index=accounts.index, dtype=object)}, index=accounts.index)
+    centers, tables, notes, groups = [], [], [], []
+    feasible = True
+    for name in sorted(set(account_group)):
+        inside = account_group == name
+        ids = [t for t in all_ids if group_of[t] == name]
+        sub_territories = territories[table_ids.isin(ids).to_numpy()].reset_index(drop=True)
+        sub = runner(accounts.loc[inside], params, sub_territories if len(sub_territories) else None)
+        for column in assignment.columns:
+            assignment.loc[inside, column] = sub.assignment[column].reindex(accounts.index[inside]).to_numpy()
+        centers.append(sub.centers)
+        tables.append(sub.territories)
+        feasible = feasible and bool(sub.feasible)
+        label = f"{level.capitalize()} {name}"
+        notes.extend(replace(note, text=f"{label}: {note.text}", data={**note.data, level: name})
+                     for note in sub.notes)
+        groups.append({"name": name, "territories": tuple(sorted(set(sub.assignment[TERRITORY_ID].dropna()
+                                                                      .astype(str)))),
+                       "accounts": int(inside.sum())})
+    assignment["moved"] = assignment["moved"].astype(bool)
+    head = Note(WITHIN_NOTE, (
+        f"Balanced within each {level}: {len(groups)} {level}s, each among its own territories against its own "
+        f"total; no account changes {level}."), data={"level": level, "groups": tuple(groups)})
+    return BalanceResult(
+        assignment=assignment, centers=pd.concat(centers, ignore_index=True),
+        territories=pd.concat(tables, ignore_index=True), feasible=feasible, notes=(head, *notes), params=params,
+        seconds=time.perf_counter() - started)

@@ -78,3 +78,35 @@ def test_hiring_inside_a_scope_adds_a_territory_with_an_id_no_one_has_and_leaves
     assert (result.assignment.loc[~west, "territory_id"] == accounts.loc[~west, "territory_id"]).all()
     row = result.territories.set_index("territory_id").loc[new.pop()]
     assert (row["rep_name"], row["region"], row["capacity_fte"]) == ("New hire", "West", 1.0)
+
+
+def test_within_each_region_no_territory_mixes_regions_and_each_region_meets_its_own_targets():
+    from territory.planning.scope import balance_within
+
+    accounts, territories = two_regions()
+    result = balance_within(accounts, BalanceParams(tolerance=0.05), territories, "region")
+    region_of = territories.set_index("territory_id")["region"]
+    before = accounts["territory_id"].map(region_of)
+    after = result.assignment["territory_id"].map(region_of)
+    assert (before == after).all(), "an account never changes region"
+    assert result.assignment.groupby("territory_id").apply(
+        lambda rows: rows.index.map(before).nunique()).max() == 1, "a territory holds one region only"
+    loads = accounts["workload_hours"].groupby(result.assignment["territory_id"]).sum()
+    targets = {"W1": 280 * 2 / 3, "W2": 280 / 3, "E1": 150, "E2": 150}  # each region's own total by capacity
+    for territory, target in targets.items():
+        assert abs(loads[territory] / target - 1) <= 0.05 + 1e-9, territory
+    assert result.notes[0].code == "within" and [g["name"] for g in result.notes[0].data["groups"]] == ["East", "West"]
+    assert result.assignment["moved"].sum() > 0
+
+
+def test_within_refuses_what_it_cannot_do():
+    from territory.planning.scope import balance_within
+
+    accounts, territories = two_regions()
+    with pytest.raises(ParameterError, match="leave the number of territories unset"):
+        balance_within(accounts, BalanceParams(n_territories=4), territories, "region")
+    with pytest.raises(ParameterError, match="needs a territories/reps file with a district column"):
+        balance_within(accounts, BalanceParams(), territories.drop(columns="district"), "district")
+    blank = accounts.assign(territory_id=accounts["territory_id"].where(accounts.index > 0))
+    with pytest.raises(ParameterError, match="1 accounts have no territory, so no region"):
+        balance_within(blank, BalanceParams(), territories, "region")
