@@ -849,8 +849,10 @@ def display_table(review: QuarterlyReview) -> pd.DataFrame:
     })
 
 
-def review_sections_html(review: QuarterlyReview, max_flags: int = 200) -> list[tuple[str, str]]:
-    """(title, trusted HTML) sections for ``territory.reporting.report.ReportInput.extra_sections``.
+def review_sections_html(review: QuarterlyReview, max_flags: int = 200,
+                         territories: pd.DataFrame | None = None) -> list[tuple[str, str]]:
+    """(title, trusted HTML) sections for ``territory.reporting.report.ReportInput.extra_sections``;
+    with ``territories`` (regions, districts) also a roll-up per level.
 
     Every value is escaped here, so account or rep names cannot inject markup into the report.
     """
@@ -873,6 +875,7 @@ def review_sections_html(review: QuarterlyReview, max_flags: int = 200) -> list[
     formats["Accounts"] = lambda v: f"{int(v):,}"
     numeric = [c for c in table.columns if c not in ("Territory", "Rep")]
     sections.append(("Quarterly review: territories", intro + _html_table(table, formats, numeric)))
+    sections.extend(_level_sections(review, territories))
     if review.has_bookings:
         by_q = review.bookings.reset_index().rename(columns={schema.TERRITORY_ID: "Territory"})
         by_q.columns = ["Territory"] + [f"{q} (USD)" for q in review.quarters]
@@ -905,6 +908,29 @@ def review_sections_html(review: QuarterlyReview, max_flags: int = 200) -> list[
                               "Top 20% of accounts: share of revenue (%)": _pct},
                     ["Accounts", "Revenue (USD/yr)", "Top 20% of accounts: share of revenue (%)"]),
     ))
+    return sections
+
+
+def _level_sections(review: QuarterlyReview, territories: pd.DataFrame | None) -> list[tuple[str, str]]:
+    """The review by region and by district (the levels the territories file has), as report sections."""
+    from territory.planning.hierarchy import levels_in
+
+    sections = []
+    for level in levels_in(territories):
+        rolled = review_rollup(review, territories, level)
+        names = {"region": "Region", "district": "District", "territories": "Territories",
+                 schema.POTENTIAL: "Potential (USD/yr)", "trailing_4q": "Trailing 4 quarters (USD)",
+                 "bookings_last_quarter": f"Bookings {review.latest_quarter or ''} (USD)",
+                 "quota": f"Quota {review.next_quarter or ''} (USD)",
+                 "attainment_pct": f"Attainment {review.latest_quarter or ''} (%)"}
+        view = rolled.rename(columns=names)
+        numeric = [names[c] for c in rolled.columns if c not in ("region", "district")]
+        formats: dict[str, Any] = {c: _usd for c in numeric if "(USD" in c}
+        formats.update({c: _pct for c in numeric if "(%)" in c})
+        formats["Territories"] = lambda v: f"{int(v):,}"
+        note = ("<p>Each row sums its territories; quotas are split top-down, so every level adds up exactly "
+                "to its parent.</p>")
+        sections.append((f"Quarterly review: by {level}", note + _html_table(view, formats, numeric)))
     return sections
 
 
@@ -971,4 +997,4 @@ def report_sections(
     """
     review = build_review(accounts, labels, bookings, territories, settings, alignment_name=alignment_name,
                           quotas=quotas)
-    return review_sections_html(review)
+    return review_sections_html(review, territories=territories)

@@ -656,7 +656,7 @@ def report_html(dataset: state.ActiveDataset, chosen: ChosenAlignment, active: s
         accounts=dataset.accounts, labels_after=chosen.labels, labels_before=before,
         territories=dataset.territories, title=f"Quarterly review {review.latest_quarter or ''}".strip(),
         scenario_name=chosen.name, dataset_name=dataset.name, balance_on=settings.balance_on,
-        tolerance=settings.tolerance, extra_sections=review_sections_html(review),
+        tolerance=settings.tolerance, extra_sections=review_sections_html(review, territories=dataset.territories),
     ))
 
 

@@ -78,3 +78,17 @@ def test_the_review_rolls_up_to_regions_and_districts_with_quotas_adding_up_exac
     t = review.table.set_index("territory_id").loc[["T01", "T02", "T03", "T04", "T05"]]
     assert west["bookings_last_quarter"] == pytest.approx(t["bookings_last_quarter"].sum())
     assert west["attainment_pct"] == pytest.approx(t["bookings_last_quarter"].sum() / t["attainment_quota"].sum() * 100)
+
+
+def test_the_report_gets_a_section_per_level_with_names_escaped():
+    from territory.planning.review import ReviewSettings, build_review, review_sections_html
+
+    sample = load_sample()
+    reps = sample.territories.assign(region=sample.territories["region"].replace("West", "<script>W</script>"))
+    review = build_review(sample.accounts, sample.accounts["territory_id"], sample.bookings, reps,
+                          ReviewSettings(quota_total=1_000_000))
+    sections = dict(review_sections_html(review, territories=reps))
+    assert "Quarterly review: by region" in sections and "Quarterly review: by district" in sections
+    assert "&lt;script&gt;W&lt;/script&gt;" in sections["Quarterly review: by region"]
+    assert "<script>" not in sections["Quarterly review: by region"]
+    assert "Quarterly review: by region" not in dict(review_sections_html(review))
