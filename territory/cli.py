@@ -548,24 +548,18 @@ def _scope_summary(args: argparse.Namespace, accounts: pd.DataFrame, labels: pd.
             "moved_accounts": card.get("moved_accounts")}
 
 
-def _positive_hours(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of hours such as 1600, got {text!r}") from None
-    if not 0 < value <= 8760:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most 8760 (hours in a year), got {text}")
-    return value
+def _number_in(low: float, high: float, example: str, bounds: str):
+    """An argparse type: a number above ``low`` and at most ``high``; errors quote ``example`` and ``bounds``."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number such as {example}, got {text!r}") from None
+        if not low < value <= high:
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
+        return value
 
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number such as 0.85, got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1 (0.85 = 85%%), got {text}")
-    return value
+    return parse
 
 
 def _add_capacity_parser(commands: argparse._SubParsersAction) -> None:
@@ -579,9 +573,11 @@ def _add_capacity_parser(commands: argparse._SubParsersAction) -> None:
     )
     capacity.add_argument("input", nargs="?", metavar="INPUT",
                           help="CSV or XLSX accounts file with territory_id (default: the sample)")
-    capacity.add_argument("--hours-per-fte", type=_positive_hours, required=True, metavar="H",
+    capacity.add_argument("--hours-per-fte", type=_number_in(0, 8760, "1600", "above 0 and at most 8760 (hours in a "
+                                                             "year)"), required=True, metavar="H",
                           help="selling hours a full-time rep has per year, e.g. 1600")
-    capacity.add_argument("--utilisation", type=_share, default=1.0, metavar="U",
+    capacity.add_argument("--utilisation", type=_number_in(0, 1, "0.85", "above 0 and at most 1 (0.85 = 85%)"),
+                          default=1.0, metavar="U",
                           help="share of those hours the accounts should take, 0..1 (default 1)")
     capacity.add_argument("--reps", metavar="FILE",
                           help="territories/reps file (territory_id, region, district, capacity_fte)")

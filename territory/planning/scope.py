@@ -106,6 +106,25 @@ def _new_rows(scope_table: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
     return rows
 
 
+def _unchanged(accounts: pd.DataFrame, current: pd.Series) -> pd.DataFrame:
+    """The assignment in which nothing moves (what every account outside the balanced part keeps)."""
+    return pd.DataFrame({
+        ACCOUNT_ID: accounts[ACCOUNT_ID].astype("string"),
+        TERRITORY_ID: current,
+        "previous_territory_id": current,
+        "moved": np.zeros(len(accounts), dtype=bool),
+        "reason": pd.Series("", index=accounts.index, dtype=object),
+    }, index=accounts.index)
+
+
+def _merge(assignment: pd.DataFrame, part: pd.DataFrame, rows: np.ndarray) -> None:
+    """Write the balanced part's assignment into the whole one, in place, at ``rows``."""
+    index = assignment.index[rows]
+    for column in assignment.columns:
+        assignment.loc[rows, column] = part[column].reindex(index).to_numpy()
+    assignment["moved"] = assignment["moved"].astype(bool)
+
+
 def balance_in_scope(
     accounts: pd.DataFrame,
     params: BalanceParams,
@@ -141,16 +160,8 @@ def balance_in_scope(
     sub = runner(accounts.loc[inside], replace(params, n_territories=None if hires > 0 else params.n_territories),
                  sub_territories)
 
-    assignment = pd.DataFrame({
-        ACCOUNT_ID: accounts[ACCOUNT_ID].astype("string"),
-        TERRITORY_ID: current,
-        "previous_territory_id": current,
-        "moved": np.zeros(len(accounts), dtype=bool),
-        "reason": pd.Series("", index=accounts.index, dtype=object),
-    }, index=accounts.index)
-    for column in assignment.columns:
-        assignment.loc[inside, column] = sub.assignment[column].reindex(accounts.index[inside]).to_numpy()
-    assignment["moved"] = assignment["moved"].astype(bool)
+    assignment = _unchanged(accounts, current)
+    _merge(assignment, sub.assignment, inside)
 
     outside_ids = sorted(set(current[~inside].dropna().astype(str)) - set(ids))
     outside_centres = _centres(accounts.loc[~inside], current[~inside], outside_ids, params.balance_on)
@@ -211,10 +222,7 @@ def balance_within(
     group_of = level_names(territories, level, all_ids)  # "(none)" where the table has none
     account_group = current.astype(str).map(group_of).to_numpy(dtype=object)
 
-    assignment = pd.DataFrame({
-        ACCOUNT_ID: accounts[ACCOUNT_ID].astype("string"), TERRITORY_ID: current,
-        "previous_territory_id": current, "moved": np.zeros(len(accounts), dtype=bool),
-        "reason": pd.Series("", index=accounts.index, dtype=object)}, index=accounts.index)
+    assignment = _unchanged(accounts, current)
     centers, tables, notes, groups = [], [], [], []
     feasible = True
     for name in sorted(set(account_group)):
@@ -222,8 +230,7 @@ def balance_within(
         ids = [t for t in all_ids if group_of[t] == name]
         sub_territories = territories[table_ids.isin(ids).to_numpy()].reset_index(drop=True)
         sub = runner(accounts.loc[inside], params, sub_territories if len(sub_territories) else None)
-        for column in assignment.columns:
-            assignment.loc[inside, column] = sub.assignment[column].reindex(accounts.index[inside]).to_numpy()
+        _merge(assignment, sub.assignment, inside)
         centers.append(sub.centers)
         tables.append(sub.territories)
         feasible = feasible and bool(sub.feasible)
@@ -233,7 +240,6 @@ def balance_within(
         groups.append({"name": name, "territories": tuple(sorted(set(sub.assignment[TERRITORY_ID].dropna()
                                                                       .astype(str)))),
                        "accounts": int(inside.sum())})
-    assignment["moved"] = assignment["moved"].astype(bool)
     head = Note(WITHIN_NOTE, (
         f"Balanced within each {level}: {len(groups)} {level}s, each among its own territories against its own "
         f"total; no account changes {level}."), data={"level": level, "groups": tuple(groups)})
