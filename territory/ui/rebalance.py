@@ -358,7 +358,7 @@ def _closing_ui(current_ids: list[str], reduction: int, names: Mapping[str, str]
     st.sidebar.multiselect(
         f"Which {reduction} territor{'y closes' if reduction == 1 else 'ies close'}?", current_ids, key=key,
         max_selections=reduction, format_func=lambda t: names.get(t, t),
-        placeholder="The least loaded (engine's choice)",
+        placeholder="The least loaded",
         help="Their accounts go to the neighbouring territories. Left empty (or short), the engine closes the "
              "least loaded ones; the first message names the territories that close.",
     )
