@@ -5,10 +5,8 @@ chooses which territories close, who leaves and where a new hire lives."""
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from territory.data import schema
-from territory.data.sample import load_sample
 from territory.planning.headcount import alignment_territories
 from territory.ui import keys
 from territory.ui import rebalance as rb
@@ -17,11 +15,6 @@ from tests.app.test_rebalance import moved_table
 
 COUNT = rb.SETTING_KEYS["n_territories"]
 CLOSING = rb.SETTING_KEYS["closing"]
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_sample()
 
 
 def first_message(at) -> str:
