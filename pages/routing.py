@@ -21,22 +21,23 @@ settings = state.get_settings()
 base = ui.routing_base(dataset, alignment, settings)
 
 st.subheader("Rules")
+store = scenario_ui.get_store()
+start = ui.starting_rules(dataset, alignment, store)
 st.caption(
-    f"Rules for **{md_escape(alignment.name)}**, tried from the lowest priority up. They start as the "
-    "alignment's default rules (whole ZIP prefixes, ZIPs by majority, the nearest assigned account last); "
-    "edit, add or delete rows. Kinds and examples: docs/routing.md."
+    f"Rules for **{md_escape(alignment.name)}**, tried from the lowest priority up; the editor starts from "
+    f"{start.source}. Edit, add or delete rows. Kinds and examples: docs/routing.md."
 )
-start = ui.starting_rules(dataset, alignment)
-edited, problems = ui.rules_editor_ui(start, base.territory_ids, key=keys.routing_rules(alignment.fingerprint))
-if problems:
-    ui.show_problems(problems)
-    rules = R.parse_rules(ui.starting_rules(dataset, alignment), base.territory_ids)
-else:
-    rules = R.parse_rules(edited, base.territory_ids)
+edited, problems = ui.rules_editor_ui(start.table, base.territory_ids,
+                                      key=keys.routing_rules(f"{alignment.fingerprint}_{start.fingerprint}"))
+rules = ui.rules_in_use(dataset, alignment, start, edited, problems, base.territory_ids)
 
 cols = st.columns([1, 1.4, 1.6])
 cols[0].download_button("Download rules (CSV)", R.rules_to_csv_bytes(edited), file_name="routing_rules.csv",
                         mime="text/csv", disabled=bool(problems), key=keys.ROUTING_RULES_DOWNLOAD)
+if cols[0].button("Back to the default rules", key=keys.ROUTING_RULES_RESET,
+                  help="The rules the alignment implies: whole ZIP prefixes, ZIPs by majority, nearest last."):
+    ui.set_starting_rules(alignment, ui.default_starting_rules(dataset, alignment))
+    st.rerun()
 uploaded_rules = cols[1].file_uploader("Start from a rules file", type=["csv"], key=keys.ROUTING_RULES_UPLOAD)
 if uploaded_rules is not None:
     try:
@@ -44,17 +45,27 @@ if uploaded_rules is not None:
     except TerritoryError as error:
         st.error(md_escape(error))
     else:
-        if not table.equals(ui.starting_rules(dataset, alignment)):
-            ui.set_starting_rules(alignment, table)
+        if not table.equals(start.table):
+            ui.set_starting_rules(alignment, ui.StartingRules(table, f"the file **{md_escape(uploaded_rules.name)}**"))
             st.rerun()
-store = scenario_ui.get_store()
 names = store.names()
 with cols[2]:
     if names:
-        chosen = st.selectbox("Save these rules with scenario", names, key=keys.ROUTING_SAVE_TO)
-        if st.button("Save rules", disabled=bool(problems), key=keys.ROUTING_SAVE):
+        chosen = st.selectbox("Scenario", names, key=keys.ROUTING_SAVE_TO,
+                              index=names.index(alignment.scenario) if alignment.scenario in names else 0,
+                              help="Rules are saved with a scenario and travel in its scenario file.")
+        save_col, load_col = st.columns(2)
+        if save_col.button("Save rules with it", disabled=bool(problems), key=keys.ROUTING_SAVE):
             store.save_rules(chosen, rules.to_frame())
             st.success(f"Saved {len(rules):,} rules with **{md_escape(chosen)}**.")
+        if load_col.button("Load its rules", key=keys.ROUTING_LOAD):
+            saved = store.load_rules(chosen)
+            if saved is None:
+                st.info(f"**{md_escape(chosen)}** has no saved rules: it routes by its alignment's default rules.")
+            else:
+                ui.set_starting_rules(alignment, ui.StartingRules(saved, f"the rules saved with scenario "
+                                                                         f"**{md_escape(chosen)}**"))
+                st.rerun()
     else:
         st.caption("Save a scenario on the Scenarios page to keep rules with it.")
 

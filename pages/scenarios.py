@@ -8,6 +8,7 @@ from territory.planning.metrics import MEAN_DISTANCE_HELP
 from territory.planning.scenarios import (
     dataset_fingerprint,
     differing_accounts,
+    rules_note,
     scenario_from_bytes,
 )
 from territory.reporting import colors as tcolors
@@ -93,7 +94,7 @@ if open_tab.open:
             act, rename_col, delete_col = st.columns(3, vertical_alignment="bottom")
             if act.button("Set as active alignment", icon=":material/check_circle:", key=keys.SCN_ACTIVATE,
                           type="primary"):
-                state.set_active_alignment(labels, name=f"Scenario: {scenario.name}")
+                state.set_active_alignment(labels, name=f"Scenario: {scenario.name}", scenario=scenario.name)
                 store.record_activation(scenario.name)
                 ui.flash(f"**{md_escape(scenario.name)}** is now the alignment in use on every page.")
                 st.rerun()
@@ -186,11 +187,11 @@ if share_tab.open:
                 overwrite = st.checkbox("Overwrite a scenario with the same name", key=keys.SCN_IMPORT_OVERWRITE)
                 if st.button("Import", key=keys.SCN_IMPORT, type="primary"):
                     try:
-                        store.save(imported, overwrite=overwrite)
+                        saved = store.save(imported, overwrite=overwrite)
                     except TerritoryError as error:
                         st.error(md_escape(error))
                     else:
-                        ui.flash(f"Imported **{md_escape(imported.name)}**.")
+                        ui.flash(f"Imported **{md_escape(imported.name)}**{rules_note(imported, saved)}.")
                         st.rerun()
 
 if history_tab.open:

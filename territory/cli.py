@@ -447,15 +447,16 @@ def _cmd_balance(args: argparse.Namespace) -> int:
                      territories=result.territories, balance_on=balance_on)
     apart = type_counts(accounts[~mask])
     written = _write_alignment(accounts, result.assignment, args.output) if args.output else None
-    saved_as = None
+    saved_as, saved_note = None, ""
     if args.save_as is not None:
-        from territory.planning.scenarios import build_scenario, params_to_dict
+        from territory.planning.scenarios import build_scenario, params_to_dict, rules_note
 
         scenario = build_scenario(
             args.save_as, accounts, labels, previous=previous, reasons=result.assignment["reason"],
             params=params_to_dict(params), metrics=_json_ready(card),
         )
-        saved_as = _store(args).save(scenario, overwrite=args.overwrite).name
+        saved = _store(args).save(scenario, overwrite=args.overwrite)
+        saved_as, saved_note = saved.name, rules_note(scenario, saved)
     summary = {
         "territories": card["territories"],
         "accounts": len(accounts),
@@ -507,7 +508,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     if written is not None:
         print(f"Wrote {written:,} rows to {args.output}")
     if saved_as is not None:
-        print(f"Saved scenario {saved_as!r}")
+        print(f"Saved scenario {saved_as!r}{saved_note}")
     return EXIT_OK
 
 
@@ -740,7 +741,7 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from territory.errors import DataError
-    from territory.planning.scenarios import read_scenario_file, scenario_to_bytes
+    from territory.planning.scenarios import read_scenario_file, rules_note, scenario_to_bytes
 
     store = _store(args)
     if args.action == "list":
@@ -791,7 +792,8 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
     if args.action == "import":
         scenario = read_scenario_file(args.file, name=args.rename_to)  # --as "" is refused, not ignored
         saved = store.save(scenario, overwrite=args.overwrite)
-        print(f"Imported scenario {saved.name!r} ({saved.accounts:,} accounts) into {store.path}")
+        print(f"Imported scenario {saved.name!r} ({saved.accounts:,} accounts{rules_note(scenario, saved)}) "
+              f"into {store.path}")
         return EXIT_OK
     if args.action == "rename":
         store.rename(args.name, args.new_name)

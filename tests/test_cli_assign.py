@@ -113,3 +113,35 @@ def test_importing_rules_with_an_unknown_territory_saves_nothing(tmp_path, capsy
     from territory.planning.scenarios import ScenarioStore
 
     assert ScenarioStore(db).load_rules("Plan") is None
+
+
+def test_rules_travel_in_the_scenario_file_and_route_identically(new_file, tmp_path, capsys) -> None:
+    """Export a scenario with rules, import it into another store, route: the same file, byte for byte."""
+    here, there = str(tmp_path / "here.sqlite"), str(tmp_path / "there.sqlite")
+    assert main(["balance", "--stability", "1", "--save-as", "Plan", "--db", here, "--json"]) == 0
+    rules = tmp_path / "rules.csv"
+    rules.write_text("priority,kind,value,territory_id\n1,industry,Energy,T05\n2,zip_prefix,100,T02\n3,nearest,,\n")
+    assert main(["rules", "import", str(rules), "--scenario", "Plan", "--db", here]) == 0
+    zipped = tmp_path / "plan.scenario.zip"
+    assert main(["scenario", "export", "Plan", "--db", here, "--output", str(zipped)]) == 0
+    assert main(["scenario", "import", str(zipped), "--db", there]) == 0
+    assert "(5,000 accounts, with 3 routing rules)" in capsys.readouterr().out
+    routed = {}
+    for db in (here, there):
+        out = tmp_path / f"{Path(db).stem}.csv"
+        summary = assign_json(capsys, str(new_file), "--scenario", "Plan", "--db", db, "--output", str(out))
+        assert summary["rules"] == {"source": "scenario", "count": 3}
+        routed[db] = out.read_bytes()
+    assert routed[here] == routed[there]
+    assert summary["by_rule"] == {"existing": 1, "#1 industry Energy": 1, "#2 zip_prefix 100": 1, "#3 nearest": 1}
+
+
+def test_saving_a_new_alignment_over_a_scenario_keeps_its_rules(tmp_path, capsys) -> None:
+    db = str(tmp_path / "s.sqlite")
+    assert main(["balance", "--stability", "1", "--save-as", "Plan", "--db", db, "--json"]) == 0
+    rules = tmp_path / "rules.csv"
+    rules.write_text("priority,kind,value,territory_id\n1,industry,Energy,T05\n")
+    assert main(["rules", "import", str(rules), "--scenario", "Plan", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["balance", "--save-as", "Plan", "--overwrite", "--db", db]) == 0
+    assert "Saved scenario 'Plan', kept its 1 routing rule" in capsys.readouterr().out

@@ -1,9 +1,10 @@
 """Named what-if scenarios, kept in SQLite so a leader can come back to them before the review.
 
 A scenario is an immutable record: name, notes, engine parameters, a fingerprint of the dataset it
-was made from, every account's territory, and the scorecard. Saves run in one ``BEGIN IMMEDIATE``
-transaction, so two app sessions (or two CLI processes) saving at once both succeed, and a process
-killed mid-save leaves every earlier scenario as it was (SQLite's journal rolls the half-save back).
+was made from, every account's territory, the scorecard, and the routing rules saved with it. Saves
+run in one ``BEGIN IMMEDIATE`` transaction, so two app sessions (or two CLI processes) saving at once
+both succeed, and a process killed mid-save leaves every earlier scenario as it was (SQLite's journal
+rolls the half-save back).
 
 The database lives in the user's data directory, or wherever ``TERRITORY_STUDIO_DB`` points.
 """
@@ -34,12 +35,14 @@ from territory.data import schema
 from territory.data.spreadsheet import escape_formulas, unescape_formulas
 from territory.errors import DataError, TerritoryError
 from territory.planning.metrics import moved_mask, scorecard
+from territory.planning.routing import RULE_COLUMNS, read_rules_csv, rules_to_csv_bytes
 
 DB_ENV_VAR = "TERRITORY_STUDIO_DB"
 USER_ENV_VAR = "TERRITORY_STUDIO_USER"
 SCHEMA_VERSION = 3
 FILE_FORMAT = "territory-studio-scenario"
-FILE_FORMAT_VERSION = 2
+FILE_FORMAT_VERSION = 3
+"""1: the first files; 2: cells formula-escaped; 3: the routing rules travel in ``rules.csv``."""
 MAX_NAME_LENGTH = 80
 MAX_SCENARIO_ACCOUNTS = 2_000_000
 """Rows an imported assignment.csv may have: twice the largest dataset benchmarked (1M accounts)."""
@@ -49,6 +52,8 @@ MAX_META_BYTES = 2**20
 """scenario.json unpacked: 1 MiB, hundreds of times a real one (~3 KB: name, notes, parameters, scorecard)."""
 MAX_META_DEPTH = 16
 """How deep params and metrics may nest in scenario.json; real ones nest 3 levels (balance_on pairs)."""
+MAX_RULES_BYTES = 16 * 2**20
+"""rules.csv unpacked: 16 MiB, over 300,000 rules of 50 bytes (a rule per US ZIP is about 42,000)."""
 MAX_SCENARIO_FILE_BYTES = 128 * 2**20
 """The scenario file itself: MAX_SCENARIO_ACCOUNTS rows like those above compress to about 60 MB."""
 ASSIGNMENT_COLUMNS: tuple[str, ...] = (
@@ -177,6 +182,10 @@ class Scenario:
     dataset_fingerprint: str = ""
     created_at: str = ""
     updated_at: str = ""
+    rules: pd.DataFrame | None = None
+    """Routing rules (``priority, kind, value, territory_id``) that go with the scenario; None when it
+    carries none (it then routes by its alignment's default rules, and saving it over a scenario of
+    the same name keeps that scenario's rules)."""
 
     @property
     def accounts(self) -> int:
@@ -359,6 +368,45 @@ def _add_routing_rules_v3(db: sqlite3.Connection) -> None:
     )
 
 
+def rules_note(given: Scenario, saved: Scenario) -> str:
+    """What a save did with the routing rules, for the message after it: ', with 12 routing rules'
+    (the scenario's own), ', kept its 12 routing rules' (an overwrite that brought none), or ''.
+
+    >>> rules = pd.DataFrame({"priority": [1], "kind": ["nearest"], "value": [""], "territory_id": [""]})
+    >>> rules_note(Scenario("P", pd.DataFrame()), Scenario("P", pd.DataFrame(), rules=rules))
+    ', kept its 1 routing rule'
+    """
+    if saved.rules is None:
+        return ""
+    count = len(saved.rules)
+    return f", {'with' if given.rules is not None else 'kept its'} {count:,} routing rule{'' if count == 1 else 's'}"
+
+
+def _rule_rows(rules: pd.DataFrame) -> list[tuple[int, str, str, str]]:
+    """A rules table as rows for the store (blank text for missing cells)."""
+    missing = [c for c in RULE_COLUMNS if c not in rules.columns]
+    if missing:
+        raise ScenarioError(f"Routing rules need the columns {', '.join(RULE_COLUMNS)}; missing {', '.join(missing)}.")
+    return [
+        (int(r.priority), str(r.kind), "" if pd.isna(r.value) else str(r.value),
+         "" if pd.isna(r.territory_id) else str(r.territory_id))
+        for r in rules[list(RULE_COLUMNS)].itertuples(index=False)
+    ]
+
+
+def _rules_frame(rows: list) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(RULE_COLUMNS))
+    return frame.astype({"priority": "Int64", "kind": "string", "value": "string", schema.TERRITORY_ID: "string"})
+
+
+def _insert_rules(db: sqlite3.Connection, scenario_id: int, rows: list) -> None:
+    db.executemany(
+        "INSERT INTO routing_rules (scenario_id, position, priority, kind, value, territory_id) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(scenario_id, position, *row) for position, row in enumerate(rows)],
+    )
+
+
 class ScenarioStore:
     """SQLite-backed scenarios with a versioned schema; safe for several writers at once."""
 
@@ -437,8 +485,15 @@ class ScenarioStore:
     # --- writes ---------------------------------------------------------------------------------
 
     def save(self, scenario: Scenario, overwrite: bool = False) -> Scenario:
-        """Store the scenario; a taken name raises ScenarioExistsError unless ``overwrite``."""
+        """Store the scenario; a taken name raises ScenarioExistsError unless ``overwrite``.
+
+        Routing rules: a scenario that carries rules (``scenario.rules`` not None, e.g. read from a
+        scenario file that has them) saves exactly those; one that carries none keeps the rules saved
+        under its name, so re-saving a rebalanced alignment does not throw away hand-made rules
+        (named accounts, industry teams). The history says which.
+        """
         name = validate_name(scenario.name)
+        new_rules = None if scenario.rules is None else _rule_rows(scenario.rules)
         assignment = normalize_assignment(scenario.assignment)
         params_json = json.dumps(json_ready(scenario.params), sort_keys=True)
         metrics_json = json.dumps(json_ready(scenario.metrics), sort_keys=True)
@@ -459,7 +514,14 @@ class ScenarioStore:
                     f"A scenario named {name!r} already exists: overwrite it or choose another name."
                 )
             created_at = existing[1] if existing else (scenario.created_at or now)
+            rules, kept = new_rules or [], False
             if existing:
+                if new_rules is None:
+                    rules = db.execute(
+                        "SELECT priority, kind, value, territory_id FROM routing_rules WHERE scenario_id = ? "
+                        "ORDER BY position", (existing[0],),
+                    ).fetchall()
+                    kept = bool(rules)
                 db.execute("DELETE FROM scenarios WHERE id = ?", (existing[0],))
             cursor = db.execute(
                 "INSERT INTO scenarios (name, notes, created_at, updated_at, params_json, "
@@ -482,28 +544,24 @@ class ScenarioStore:
                 "moved, reason) VALUES (?, ?, ?, ?, ?, ?)",
                 [(scenario_id, *row) for row in rows],
             )
-            self._record(db, "overwrite" if existing else "save", name, f"{len(assignment)} accounts")
+            _insert_rules(db, scenario_id, rules)
+            detail = f"{len(assignment)} accounts"
+            if rules:
+                detail += f"; {'kept its' if kept else 'with'} {len(rules)} routing rules"
+            self._record(db, "overwrite" if existing else "save", name, detail)
         return self.load(name)
 
     def save_rules(self, name: str, rules: pd.DataFrame) -> None:
         """Keep ``rules`` (``priority, kind, value, territory_id``, validated by the caller) with the
-        scenario, replacing any saved before. Overwriting the scenario itself drops them."""
+        scenario, replacing any saved before (an empty table removes them)."""
         name = _lookup_name(name)
-        rows = [
-            (int(r.priority), str(r.kind), "" if pd.isna(r.value) else str(r.value),
-             "" if pd.isna(r.territory_id) else str(r.territory_id))
-            for r in rules[["priority", "kind", "value", schema.TERRITORY_ID]].itertuples(index=False)
-        ]
+        rows = _rule_rows(rules)
         with self._connect() as db, self._transaction(db):
             found = db.execute("SELECT id FROM scenarios WHERE name = ?", (name,)).fetchone()
             if found is None:
                 raise ScenarioError(f"There is no scenario named {name!r}.")
             db.execute("DELETE FROM routing_rules WHERE scenario_id = ?", (found[0],))
-            db.executemany(
-                "INSERT INTO routing_rules (scenario_id, position, priority, kind, value, territory_id) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(found[0], position, *row) for position, row in enumerate(rows)],
-            )
+            _insert_rules(db, found[0], rows)
             self._record(db, "rules", name, f"{len(rows)} routing rules")
 
     def load_rules(self, name: str) -> pd.DataFrame | None:
@@ -513,15 +571,15 @@ class ScenarioStore:
             found = db.execute("SELECT id FROM scenarios WHERE name = ?", (name,)).fetchone()
             if found is None:
                 raise ScenarioError(f"There is no scenario named {name!r}.")
-            rows = db.execute(
-                "SELECT priority, kind, value, territory_id FROM routing_rules WHERE scenario_id = ? "
-                "ORDER BY position", (found[0],),
-            ).fetchall()
-        if not rows:
-            return None
-        frame = pd.DataFrame(rows, columns=["priority", "kind", "value", schema.TERRITORY_ID])
-        return frame.astype({"priority": "Int64", "kind": "string", "value": "string",
-                             schema.TERRITORY_ID: "string"})
+            return self._rules_of(db, found[0])
+
+    @staticmethod
+    def _rules_of(db: sqlite3.Connection, scenario_id: int) -> pd.DataFrame | None:
+        rows = db.execute(
+            "SELECT priority, kind, value, territory_id FROM routing_rules WHERE scenario_id = ? "
+            "ORDER BY position", (scenario_id,),
+        ).fetchall()
+        return _rules_frame(rows) if rows else None
 
     def rename(self, old: str, new: str) -> None:
         """Rename a scenario; the new name must be free."""
@@ -593,6 +651,7 @@ class ScenarioStore:
                 db,
                 params=(row[0],),
             )
+            rules = self._rules_of(db, row[0])
         assignment = normalize_assignment(assignment)
         try:
             params, metrics = json.loads(row[5]), json.loads(row[7])
@@ -609,6 +668,7 @@ class ScenarioStore:
             dataset_fingerprint=row[6],
             metrics=metrics,
             assignment=assignment,
+            rules=rules,
         )
 
     def history(self, limit: int | None = None) -> pd.DataFrame:
@@ -624,9 +684,11 @@ class ScenarioStore:
 
 
 def scenario_to_bytes(scenario: Scenario) -> bytes:
-    """A zip of ``scenario.json`` (name, notes, parameters, metrics) and ``assignment.csv``.
+    """A zip of ``scenario.json`` (name, notes, parameters, metrics), ``assignment.csv`` and, when the
+    scenario has routing rules, ``rules.csv`` (``priority,kind,value,territory_id``, as ``rules export``
+    writes it).
 
-    Both parts are plain text, so a plan can be read by people, diffed and kept in version control.
+    Every part is plain text, so a plan can be read by people, diffed and kept in version control.
     """
     assignment = normalize_assignment(scenario.assignment)
     meta = {
@@ -640,12 +702,15 @@ def scenario_to_bytes(scenario: Scenario) -> bytes:
         "params": json_ready(scenario.params),
         "metrics": json_ready(scenario.metrics),
         "accounts": int(len(assignment)),
+        "routing_rules": 0 if scenario.rules is None else int(len(scenario.rules)),
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("scenario.json", json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False))
         # formula-safe for whoever opens it in a spreadsheet, and exactly reversible on import
         archive.writestr("assignment.csv", escape_formulas(assignment).to_csv(index=False, lineterminator="\n"))
+        if scenario.rules is not None and len(scenario.rules):
+            archive.writestr("rules.csv", rules_to_csv_bytes(scenario.rules))
     return buffer.getvalue()
 
 
@@ -816,6 +881,8 @@ def scenario_from_bytes(data: bytes, name: str | None = None) -> Scenario:
             file_name = _meta_text(meta, "name")  # checked even when ``name`` replaces it
             name = validate_name(file_name if name is None else name)
             assignment = _read_assignment_csv(_read_member(archive, "assignment.csv", MAX_ASSIGNMENT_BYTES))
+            has_rules = version >= 3 and "rules.csv" in archive.namelist()
+            rules = _read_rules_csv(_read_member(archive, "rules.csv", MAX_RULES_BYTES)) if has_rules else None
     except _ZIP_ERRORS as error:
         raise ScenarioFileError(
             f"This is not a Territory Studio scenario file ({error}); {_NOT_A_SCENARIO_FILE}."
@@ -825,7 +892,17 @@ def scenario_from_bytes(data: bytes, name: str | None = None) -> Scenario:
     if "moved" in assignment.columns:
         assignment["moved"] = assignment["moved"].astype(str).str.lower().isin(["true", "1"])
     return Scenario(name=name, params=params, metrics=metrics, assignment=normalize_assignment(assignment),
-                    **fields)
+                    rules=rules, **fields)
+
+
+def _read_rules_csv(data: bytes) -> pd.DataFrame:
+    """rules.csv of a scenario file, checked as ``rules import`` checks a file (every cell readable,
+    nothing unreachable); whether its territories exist is checked where the rules are used, against
+    that alignment (a rule may name a territory that has no accounts yet)."""
+    try:
+        return read_rules_csv(data).to_frame()
+    except TerritoryError as error:
+        raise ScenarioFileError(f"rules.csv in the scenario file: {error}") from None
 
 
 def _json_kind(value: object) -> str:

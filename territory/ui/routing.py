@@ -3,6 +3,8 @@ the upload of new accounts. Everything they show is computed in ``territory.plan
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -11,11 +13,12 @@ import streamlit as st
 from territory.data import schema
 from territory.errors import TerritoryError
 from territory.planning import routing as R
+from territory.planning.scenarios import ScenarioError, ScenarioStore
 from territory.reporting.text import chart_labels, md_escape
 from territory.ui import keys
 
 RULES_KEY = keys.ROUTING_RULES
-"""Session key: {alignment fingerprint: rules table the editor starts from} (survives page changes)."""
+"""Session key: {alignment fingerprint: StartingRules loaded or uploaded on the page} (survives page changes)."""
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -34,22 +37,64 @@ def _default_rules(accounts_key: str, labels_key: str, _accounts, _labels) -> pd
     return R.default_rules(_accounts, _labels).to_frame()
 
 
-def starting_rules(dataset, alignment) -> pd.DataFrame:
-    """The table the editor starts from: an uploaded rules file, else the alignment's default rules."""
+@dataclass(frozen=True)
+class StartingRules:
+    """The table the rules editor starts from and where it came from (said in the page's caption)."""
+
+    table: pd.DataFrame
+    source: str  # Markdown, names escaped
+
+    @property
+    def fingerprint(self) -> str:
+        """Part of the editor's key: a new starting table starts a fresh editor (not old edits on it)."""
+        return format(int(pd.util.hash_pandas_object(self.table.astype(str), index=False).sum()) % 16**12, "012x")
+
+
+def default_starting_rules(dataset, alignment) -> StartingRules:
+    table = _default_rules(dataset.fingerprint, alignment.fingerprint, dataset.accounts, alignment.labels)
+    return StartingRules(table, "the alignment's default rules")
+
+
+def starting_rules(dataset, alignment, store: ScenarioStore) -> StartingRules:
+    """Rules loaded or uploaded on this page for this alignment, else those saved with the scenario the
+    alignment was opened from (Scenarios page, *Set as active alignment*), else its default rules."""
     kept = st.session_state.get(RULES_KEY, {})
     if alignment.fingerprint in kept:
         return kept[alignment.fingerprint]
-    return _default_rules(dataset.fingerprint, alignment.fingerprint, dataset.accounts, alignment.labels)
+    if alignment.scenario:
+        try:
+            saved = store.load_rules(alignment.scenario)
+        except ScenarioError:  # deleted or renamed since it was opened
+            saved = None
+        if saved is not None:
+            return StartingRules(saved, f"the rules saved with scenario **{md_escape(alignment.scenario)}**")
+    return default_starting_rules(dataset, alignment)
 
 
-def set_starting_rules(alignment, table: pd.DataFrame | None) -> None:
-    """Start the editor from ``table`` (None: back to the default rules)."""
+def set_starting_rules(alignment, rules: StartingRules | None) -> None:
+    """Start the editor from ``rules`` (None: back to what the alignment starts from)."""
     kept = dict(st.session_state.get(RULES_KEY, {}))
-    if table is None:
+    if rules is None:
         kept.pop(alignment.fingerprint, None)
     else:
-        kept[alignment.fingerprint] = table
+        kept[alignment.fingerprint] = rules
     st.session_state[RULES_KEY] = kept
+
+
+def rules_in_use(dataset, alignment, start: StartingRules, edited: pd.DataFrame, problems: list,
+                 territory_ids: tuple[str, ...]) -> R.RuleSet:
+    """The rules the tester and the upload use: the edited table when it has no problems (else they
+    are listed), else the starting table, else (saved rules that no longer fit) the default rules."""
+    if not problems:
+        return R.parse_rules(edited, territory_ids)
+    rules, start_problems = R.check_rules(start.table, territory_ids)
+    if not start_problems:
+        show_problems(problems, "the tester and the upload use the rules as they were before the edit until "
+                                "these are fixed")
+        return rules
+    show_problems(problems, f"{start.source} do not fit this alignment, so the tester and the upload use its "
+                            "default rules until these are fixed")
+    return R.parse_rules(default_starting_rules(dataset, alignment).table, territory_ids)
 
 
 def rules_editor_ui(table: pd.DataFrame, territory_ids: tuple[str, ...], key: str) -> tuple[pd.DataFrame, list]:
@@ -76,11 +121,10 @@ def rules_editor_ui(table: pd.DataFrame, territory_ids: tuple[str, ...], key: st
     return edited, problems
 
 
-def show_problems(problems: list) -> None:
+def show_problems(problems: list, consequence: str) -> None:
     shown = "\n".join(f"- {md_escape(p.text())}" for p in problems[:15])
     more = f"\n- ... and {len(problems) - 15} more" if len(problems) > 15 else ""
-    st.error(f"{len(problems)} problem(s) in the rules; the tester and the upload use the rules as "
-             f"they were before the edit until these are fixed:\n{shown}{more}")
+    st.error(f"{len(problems)} problem(s) in the rules; {consequence}:\n{shown}{more}")
 
 
 def tester_ui(industries: list[str]) -> dict:

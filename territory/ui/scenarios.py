@@ -28,6 +28,7 @@ from territory.planning.scenarios import (
     compare_scenarios,
     default_db_path,
     params_to_dict,
+    rules_note,
     scenario_to_bytes,
 )
 from territory.reporting.colors import territory_colors
@@ -100,7 +101,7 @@ def save_form(
         st.error(md_escape(error))
         return None
     st.success(f"Saved scenario **{md_escape(saved.name)}** ({saved.accounts:,} accounts, "
-               f"{saved.territories} territories).")
+               f"{saved.territories} territories{rules_note(scenario, saved)}).")
     return saved.name
 
 

@@ -72,6 +72,7 @@ class Alignment:
     fingerprint: str  # hash of labels: a cheap cache key
     created: str  # "HH:MM" UTC
     result: Any = None  # the BalanceResult that produced it, when it came from the engine
+    scenario: str | None = None  # the saved scenario it was opened from (its routing rules go with it)
 
 
 @dataclass(frozen=True)
@@ -282,12 +283,14 @@ def reset_alignment() -> Alignment | None:
     return set_active_alignment(file_labels(dataset), name=CURRENT_ALIGNMENT_NAME)
 
 
-def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any = None) -> Alignment:
+def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any = None,
+                         scenario: str | None = None) -> Alignment:
     """Make ``labels`` (territory_id per account) the alignment every page shows.
 
     ``labels`` is re-indexed to the active accounts (accounts missing from it become unassigned).
     ``name`` defaults to "Rebalanced HH:MM" (UTC). Pass the ``BalanceResult`` as ``result`` when the
-    engine produced it (its reasons and parameters go with a scenario saved from it). The figures
+    engine produced it (its reasons and parameters go with a scenario saved from it), and the saved
+    scenario's name as ``scenario`` when it came from one (the Routing page starts from its rules). The figures
     shown never depend on it: :mod:`territory.planning.metrics` computes them from the labels alone.
     """
     dataset = get_dataset()
@@ -301,6 +304,7 @@ def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any
         fingerprint=labels_fingerprint(labels),
         created=created,
         result=result,
+        scenario=scenario,
     )
     st.session_state[ALIGNMENT_KEY] = alignment
     return alignment

@@ -3,10 +3,12 @@ figures recomputed here straight from territory.planning.routing."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from territory.data.sample import load_sample
 from territory.planning import routing as R
+from territory.planning.scenarios import ScenarioStore, build_scenario
 from tests.app.apptest import open_page
 
 PAGE = "pages/routing.py"
@@ -65,3 +67,46 @@ def test_a_rules_file_starts_the_editor_and_a_bad_one_is_named() -> None:
     at.file_uploader(key="ts_routing_rules_upload").set_value(("good.csv", good, "text/csv")).run()
     assert not at.exception and len(at.dataframe[0].value) == 2
     assert (metrics(at)["Territory"], metrics(at)["Rule"]) == ("T05", "#1 zip_prefix 021")
+
+
+# --- rules saved with a scenario (#14, item 1) -------------------------------------------------------
+
+SAVED = pd.DataFrame({"priority": [10, 20], "kind": ["zip_prefix", "nearest"], "value": ["021", ""],
+                      "territory_id": ["T05", ""]})
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> ScenarioStore:
+    monkeypatch.setenv("TERRITORY_STUDIO_DB", str(tmp_path / "scenarios.sqlite"))
+    store = ScenarioStore(tmp_path / "scenarios.sqlite")
+    accounts = load_sample().accounts
+    store.save(build_scenario("Plan", accounts, accounts["territory_id"]))
+    return store
+
+
+def open_from_scenario(name: str):
+    """The Routing page after *Set as active alignment* of ``name`` on the Scenarios page."""
+    at = open_page("pages/scenarios.py")
+    at.selectbox(key="ts_scn_open").set_value(name).run()
+    at.button(key="ts_scn_activate").click().run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_scenario_s_saved_rules_start_the_editor_and_can_be_loaded_again(store) -> None:
+    store.save_rules("Plan", SAVED)
+    at = open_from_scenario("Plan")
+    assert len(at.dataframe[0].value) == 2 and any("saved with scenario **Plan**" in c.value for c in at.caption)
+    assert (metrics(at)["Territory"], metrics(at)["Rule"]) == ("T05", "#10 zip_prefix 021")
+    at.button(key="ts_routing_rules_reset").click().run()
+    assert len(at.dataframe[0].value) == 609 and metrics(at)["Territory"] == "T19"
+    at.button(key="ts_routing_load").click().run()
+    assert len(at.dataframe[0].value) == 2 and metrics(at)["Territory"] == "T05"
+
+
+def test_saved_rules_that_no_longer_fit_are_named_and_the_default_rules_route(store) -> None:
+    store.save_rules("Plan", SAVED.assign(territory_id=["T99", ""]))  # a territory the alignment lost
+    at = open_from_scenario("Plan")
+    assert any("territory 'T99'" in e.value and "default rules" in e.value for e in at.error)
+    assert metrics(at)["Territory"] == "T19"
