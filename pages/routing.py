@@ -84,7 +84,12 @@ try:
 except TerritoryError as error:
     st.error(md_escape(error))
     st.stop()
-routing = R.route(loaded.accounts, rules, base)
+guard = st.toggle("Capacity guard", value=True, key=keys.ROUTING_GUARD,
+                  help=f"Send an account whose territory would go above its upper band (target "
+                       f"+{settings.tolerance:.0%}) to the nearest adjacent territory with room.")
+routing = R.route(loaded.accounts, rules, base, guard=guard)
+if guard:
+    ui.show_full_before(routing.load)
 routed = routing.routed
 unrouted = routing.assignment[routing.assignment["reason_code"] == R.NO_RULE]
 cols = st.columns(4)

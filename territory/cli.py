@@ -894,6 +894,8 @@ def _add_routing_parsers(commands: argparse._SubParsersAction) -> None:
                         help="write one row per routed account to OUT.csv or OUT.xlsx")
     assign.add_argument("--json", action="store_true",
                         help="print one JSON object: rows_read, assigned, rejected, by_rule")
+    assign.add_argument("--no-guard", action="store_true",
+                        help="switch the capacity guard off: every account goes where its rule sends it")
     _add_alignment_options(assign)
     assign.set_defaults(handler=_cmd_assign)
 
@@ -1006,7 +1008,7 @@ def _cmd_assign(args: argparse.Namespace) -> int:
     base = routing_base(accounts, labels, territories, balance_on, tolerance, existing=existing)
     rules, source = _routing_rules(args, accounts, labels, base.territory_ids)
     loaded = load_accounts(args.new_file)
-    routing = route(loaded.accounts, rules, base)
+    routing = route(loaded.accounts, rules, base, guard=not args.no_guard)
     rows = _kept_rows(loaded.report)
     unrouted = routing.assignment["reason_code"].to_numpy() == NO_RULE
     rejected = [issue.to_dict() for issue in loaded.report.rejected]
@@ -1020,6 +1022,8 @@ def _cmd_assign(args: argparse.Namespace) -> int:
         "rejected": rejected,
         "by_rule": routing.by_rule(),
         "rules": {"source": source, "count": len(rules)},
+        "guard": not args.no_guard,
+        "full_before": routing.load.loc[routing.load["full_before"], "territory_id"].tolist(),
         "output": args.output,
         "seconds": round(time.perf_counter() - started, 3),
     }
@@ -1029,6 +1033,10 @@ def _cmd_assign(args: argparse.Namespace) -> int:
     codes = routing.routed["reason_code"].value_counts()
     print(f"Routed {written:,} of {summary['rows_read']:,} rows by {len(rules):,} rules ({source}) "
           f"in {summary['seconds']:.2f} s: " + ", ".join(f"{int(n):,} {code}" for code, n in codes.items()) + ".")
+    if summary["full_before"] and not args.no_guard:
+        print(f"{len(summary['full_before'])} territories are above their band before any new account "
+              f"({', '.join(summary['full_before'])}): the capacity guard sends their new accounts to adjacent "
+              "territories with room (rebalance first, or pass --no-guard).")
     for row in rejected[:20]:
         print(f"- row {row['row']} ({row['account_id'] or 'no id'}): {row['reason']}")
     if len(rejected) > 20:

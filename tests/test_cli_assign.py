@@ -145,3 +145,23 @@ def test_saving_a_new_alignment_over_a_scenario_keeps_its_rules(tmp_path, capsys
     capsys.readouterr()
     assert main(["balance", "--save-as", "Plan", "--overwrite", "--db", db]) == 0
     assert "Saved scenario 'Plan', kept its 1 routing rule" in capsys.readouterr().out
+
+
+def test_the_guard_names_territories_full_before_and_no_guard_keeps_every_rule_s_choice(tmp_path, capsys) -> None:
+    from territory.data.sample import load_sample
+
+    t06 = load_sample().accounts.query("territory_id == 'T06'").head(20)
+    new = tmp_path / "t06.csv"
+    t06.assign(account_id="NEW" + t06["account_id"]).drop(columns="territory_id").to_csv(new, index=False)
+    guarded = assign_json(capsys, str(new), "--output", str(tmp_path / "g.csv"))
+    assert guarded["guard"] is True and "T06" in guarded["full_before"]
+    table = pd.read_csv(tmp_path / "g.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert set(table["reason_code"]) == {"redirected"} and "T06" not in set(table["territory_id"])
+    unguarded = assign_json(capsys, str(new), "--no-guard", "--output", str(tmp_path / "u.csv"))
+    table = pd.read_csv(tmp_path / "u.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert unguarded["guard"] is False and set(table["territory_id"]) == {"T06"}
+    assert set(table["reason_code"]) == {"matched"}
+    for summary in (guarded, unguarded):
+        assert summary["assigned"] + len(summary["rejected"]) == summary["rows_read"] == 20
+    assert main(["assign", str(new), "--output", str(tmp_path / "t.csv")]) == 0
+    assert "rebalance first, or pass --no-guard" in capsys.readouterr().out

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from territory.data import schema as S
+from territory.data.geocode import zip_table
 from territory.data.io import accounts_from_frame
 from territory.data.measures import measure_values
 from territory.data.spreadsheet import escape_formulas, unescape_formulas
@@ -92,6 +93,7 @@ class RuleProblem:
     field: str
     code: str  # bad_value, unknown_territory, unreachable, overlap, duplicate_priority
     message: str
+    other_rows: tuple[int, ...] = ()  # the earlier rules that hide this one, or the range it overlaps
 
     def text(self) -> str:
         return f"row {self.row} ({self.field}): {self.message}"
@@ -332,8 +334,11 @@ def check_rules(table: pd.DataFrame, territory_ids: Iterable[str] | None = None)
 
     >>> table = pd.DataFrame({"priority": [10, 20], "kind": ["zip_prefix", "zip"],
     ...                       "value": ["021", "02139"], "territory_id": ["T1", "T2"]})
-    >>> [p.text() for p in check_rules(table, ["T1", "T2"])[1]]
-    ['row 2 (value): zip 02139 can never match: earlier rules (row 1) catch every account it would']
+    >>> problem = check_rules(table, ["T1", "T2"])[1][0]
+    >>> problem.row, problem.code, problem.other_rows
+    (2, 'unreachable', (1,))
+    >>> problem.message.split(";")[0]
+    'rule #20 zip 02139 can never match: rule #10 zip_prefix 021 (row 1) catches every account it would first'
     """
     missing = [c for c in RULE_COLUMNS if c not in table.columns]
     if missing:
@@ -369,26 +374,39 @@ def _few(names: list[str], limit: int = 6) -> str:
 
 
 def _reachability(ordered: list[Rule]) -> list[RuleProblem]:
-    """Unreachable rules and partly overlapping ZIP ranges (``ordered`` by priority)."""
+    """Unreachable rules and partly overlapping ZIP ranges (``ordered`` by priority).
+
+    A rule is unreachable when earlier rules catch every account it would: a ``nearest`` rule (all of
+    them), a ``size`` rule whose band holds its band, an earlier rule of its kind and value whose band
+    holds its band, earlier ZIP rules and prefixes covering all its ZIPs, or (for a ZIP rule) earlier
+    ``state`` rules of the states all its ZIPs lie in. Each problem names the rules that hide it.
+    """
     problems: list[RuleProblem] = []
 
-    def unreachable(rule: Rule, rows: Iterable[int]) -> None:
-        shown = ", ".join(str(r) for r in sorted(set(rows))[:5])
-        problems.append(RuleProblem(rule.row, "value", "unreachable",
-                                    f"{rule.kind} {rule.value} can never match: earlier rules (row {shown}) "
-                                    "catch every account it would".replace("  ", " ")))
+    def unreachable(rule: Rule, blockers: list[Rule], why: str = "") -> None:
+        blockers = sorted({b.row: b for b in blockers}.values(), key=lambda b: (b.priority, b.row))
+        named = ", ".join(_rule_ref(b) for b in blockers[:5]) + (
+            f" and {len(blockers) - 5} more" if len(blockers) > 5 else "")
+        verb = "catches" if len(blockers) == 1 else "catch"
+        problems.append(RuleProblem(
+            rule.row, "value", "unreachable",
+            f"rule {rule.label} can never match: {why}{'rule' if len(blockers) == 1 else 'rules'} {named} "
+            f"{verb} every account it would first; delete it, or give it a priority below {blockers[0].priority}",
+            tuple(b.row for b in blockers)))
 
     catch_all: Rule | None = None
     size_rules: list[Rule] = []
+    state_rules: list[Rule] = []
     exact: dict[tuple[str, str], list[Rule]] = {}
-    painted: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # band -> (earliest priority, its row) per ZIP
+    painted: dict[str, tuple[SizeBand | None, np.ndarray, np.ndarray]] = {}  # band -> earliest priority, row per ZIP
+    by_row = {rule.row: rule for rule in ordered}
     for rule in ordered:
         if catch_all is not None:
-            unreachable(rule, [catch_all.row])
+            unreachable(rule, [catch_all])
             continue
         covering = [s for s in size_rules if s.band is not None and s.band.contains(rule.band)]
         if covering:
-            unreachable(rule, [s.row for s in covering])
+            unreachable(rule, covering)
             continue
         if rule.kind == "nearest":
             catch_all = rule
@@ -396,39 +414,75 @@ def _reachability(ordered: list[Rule]) -> list[RuleProblem]:
             size_rules.append(rule)
         elif rule.kind in EXACT_KINDS:
             earlier = exact.setdefault((rule.kind, rule.key), [])
-            covering = [e for e in earlier if e.band is None or e.band.contains(rule.band)]
+            covering = [e for e in earlier if _holds(e.band, rule.band)]
             if covering:
-                unreachable(rule, [e.row for e in covering])
+                unreachable(rule, covering)
             earlier.append(rule)
+            if rule.kind == "state":
+                state_rules.append(rule)
         else:
             rows = _covered_by(painted, rule)
+            states, by_state = _covering_states(state_rules, rule)
             if rows:
-                unreachable(rule, rows)
+                unreachable(rule, [by_row[r] for r in rows])
+            elif by_state:
+                unreachable(rule, by_state, f"every known ZIP it covers is in {', '.join(states)}, and ")
             _paint(painted, rule)
     problems += _partial_overlaps([r for r in ordered if r.kind in ZIP_KINDS])
     return problems
 
 
-def _covered_by(painted: dict[str, tuple[np.ndarray, np.ndarray]], rule: Rule) -> list[int]:
-    """Rows of earlier ZIP rules that together cover every ZIP of ``rule`` with a band that holds its band."""
+def _rule_ref(rule: Rule) -> str:
+    """``#10 state MA (row 1)``: a rule named in a message about another."""
+    return f"{rule.label} (row {rule.row})"
+
+
+def _holds(outer: SizeBand | None, inner: SizeBand | None) -> bool:
+    """Every account in band ``inner`` (None: any) is in band ``outer`` (None: any)."""
+    return outer is None or outer.contains(inner)
+
+
+def _covered_by(painted: dict[str, tuple[SizeBand | None, np.ndarray, np.ndarray]], rule: Rule) -> list[int]:
+    """Rows of earlier ZIP rules that together cover every ZIP of ``rule``, with bands that hold its band."""
     span = slice(rule.zip_low, rule.zip_high + 1)
-    for band in {"", rule.band_key()}:
-        if band not in painted:
+    best = np.full(rule.zip_high - rule.zip_low + 1, np.iinfo(np.int64).max)
+    rows = np.zeros(len(best), dtype=np.int64)
+    for band, priority, row in painted.values():
+        if not _holds(band, rule.band):
             continue
-        priority, rows = painted[band]
-        if np.all(priority[span] < rule.priority):
-            return np.unique(rows[span]).tolist()
+        earlier = priority[span] < best
+        best[earlier], rows[earlier] = priority[span][earlier], row[span][earlier]
+    if np.all(best < rule.priority):
+        return np.unique(rows).tolist()
     return []
 
 
-def _paint(painted: dict[str, tuple[np.ndarray, np.ndarray]], rule: Rule) -> None:
+def _paint(painted: dict[str, tuple[SizeBand | None, np.ndarray, np.ndarray]], rule: Rule) -> None:
     if rule.band_key() not in painted:
-        painted[rule.band_key()] = (np.full(100_000, np.iinfo(np.int64).max), np.zeros(100_000, dtype=np.int64))
-    priority, rows = painted[rule.band_key()]
+        painted[rule.band_key()] = (rule.band, np.full(100_000, np.iinfo(np.int64).max),
+                                    np.zeros(100_000, dtype=np.int64))
+    _, priority, rows = painted[rule.band_key()]
     span = slice(rule.zip_low, rule.zip_high + 1)
     fresh = priority[span] == np.iinfo(np.int64).max  # rules come in priority order: the first to paint wins
     priority[span][fresh] = rule.priority
     rows[span][fresh] = rule.row
+
+
+def _covering_states(state_rules: list[Rule], rule: Rule) -> tuple[list[str], list[Rule]]:
+    """(states, earlier state rules) when every known ZIP of the ZIP rule ``rule`` lies in states that
+    earlier ``state`` rules (with bands that hold its band) catch; else ([], []). The ZIP list is the
+    offline one the importer geocodes with, and an account's state is its ZIP's unless the file says
+    otherwise."""
+    holding = [s for s in state_rules if _holds(s.band, rule.band)]
+    if not holding:
+        return [], []
+    table = zip_table()
+    span = slice(rule.zip_low, rule.zip_high + 1)
+    states = sorted({str(v) for v in table.state[span][table.known[span]] if isinstance(v, str)})
+    caught = {s.key for s in holding}
+    if not states or not set(states) <= caught:
+        return [], []
+    return states, [s for s in holding if s.key in states]
 
 
 def _partial_overlaps(zip_rules: list[Rule]) -> list[RuleProblem]:
@@ -446,10 +500,12 @@ def _partial_overlaps(zip_rules: list[Rule]) -> list[RuleProblem]:
                 other = open_rules[-1]
                 rule_later = (rule.priority, rule.row) > (other.priority, other.row)
                 later, earlier = (rule, other) if rule_later else (other, rule)
+                low, high = max(later.zip_low, earlier.zip_low), min(later.zip_high, earlier.zip_high)
                 problems.append(RuleProblem(
                     later.row, "value", "overlap",
-                    f"ZIP range {later.value} overlaps {earlier.value} (row {earlier.row}) without either holding "
-                    "the other: split the ranges so they meet but do not overlap"))
+                    f"rule {later.label} overlaps rule {_rule_ref(earlier)} in {low:05d}-{high:05d} without "
+                    "either holding the other (which wins would depend on the ZIP): split the ranges so they "
+                    "meet but do not overlap", (earlier.row,)))
             open_rules.append(rule)
     return problems
 
@@ -706,15 +762,13 @@ def _measure_of_new(new: pd.DataFrame, base: RoutingBase) -> np.ndarray:
     return measure_values(new, base.balance_on) if len(new) else np.zeros(0)
 
 
-def _match_rules(new: pd.DataFrame, rules: RuleSet) -> np.ndarray:
-    """Index into ``rules.rules`` of the first rule each account matches (-1: none).
+def _match_rules(columns: dict[str, Any], rules: RuleSet) -> np.ndarray:
+    """Index into ``rules.rules`` of the first rule each account (``_match_columns``) matches (-1: none).
 
     Consecutive rules of one kind and band form a block that is looked up at once (a dense ZIP
     array, a dict of values), so thousands of ZIP rules cost about what one does.
     """
-    n = len(new)
-    chosen = np.full(n, -1, dtype=np.int64)
-    columns = _match_columns(new)
+    chosen = np.full(len(columns["zip"]), -1, dtype=np.int64)
     start = 0
     rules_list = rules.rules
     while start < len(rules_list):
@@ -795,11 +849,12 @@ def _nearest_codes(columns: dict[str, Any], rows: np.ndarray, base: RoutingBase)
     return base.codes[np.asarray(nearest, dtype=np.int64)]
 
 
-def route(new: pd.DataFrame, rules: RuleSet, base: RoutingBase) -> Routing:
+def route(new: pd.DataFrame, rules: RuleSet, base: RoutingBase, guard: bool = True) -> Routing:
     """Route ``new`` (canonical accounts, as the importer loads them) by ``rules`` into ``base``.
 
     Deterministic: the capacity guard fills territories in account_id order, so the same accounts
-    land in the same territories whatever order the file lists them in.
+    land in the same territories whatever order the file lists them in. ``guard=False`` switches the
+    guard off: every account goes where its rule sends it, whatever the band.
     """
     n = len(new)
     position = {t: i for i, t in enumerate(base.territory_ids)}
@@ -807,7 +862,7 @@ def route(new: pd.DataFrame, rules: RuleSet, base: RoutingBase) -> Routing:
     kept = pd.Series(ids).map(base.existing).to_numpy(dtype=object) if n else np.zeros(0, dtype=object)
     is_existing = pd.notna(kept)
     columns = _match_columns(new)
-    chosen = _match_rules(new, rules)
+    chosen = _match_rules(columns, rules)
     chosen[is_existing] = -1
     rule_tid = np.array([position.get(r.territory_id, -1) if r.territory_id else -1 for r in rules.rules] + [-1])
     pick = np.where(chosen >= 0, chosen, len(rules.rules))
@@ -822,13 +877,16 @@ def route(new: pd.DataFrame, rules: RuleSet, base: RoutingBase) -> Routing:
     routed_new = ~is_existing & ~no_rule
     total_after = base.load.sum() + values[routed_new].sum()
     upper = total_after * base.share * (1 + base.tolerance)
-    final, code, _ = _guard(target, routed_new, kinds, values, upper, base, columns)
+    if guard:
+        final, code, _ = _guard(target, routed_new, kinds, values, upper, base, columns)
+    else:
+        final, code = target.copy(), np.full(n, MATCHED, dtype=object)
 
     existing_codes = pd.Series(kept[is_existing]).map(position).fillna(-1).to_numpy(dtype=np.int64)
     final[is_existing] = existing_codes
     code[is_existing] = EXISTING
     code[no_rule] = NO_RULE
-    assignment = _assignment_frame(ids, kept, is_existing, chosen, target, final, code, rules, base)
+    assignment = _assignment_frame(ids, kept, is_existing, chosen, target, final, code, rules, base, upper)
     return Routing(assignment=assignment, load=_load_table(base, final, routed_new, values, total_after))
 
 
@@ -868,7 +926,15 @@ def _guard(target: np.ndarray, routed_new: np.ndarray, kinds: np.ndarray, values
     return final, code, other
 
 
-def _assignment_frame(ids, kept, is_existing, chosen, target, final, code, rules, base) -> pd.DataFrame:
+def _full_before(base: RoutingBase, upper: np.ndarray) -> dict[int, float]:
+    """{territory position: % above target} of the territories above their upper band before any new
+    account (the alignment itself is out of balance there): the guard sends all their new accounts on."""
+    target = upper / (1 + base.tolerance)
+    over = np.flatnonzero(base.load > upper + 1e-9)
+    return {int(t): float((base.load[t] / target[t] - 1) * 100) for t in over if target[t] > 0}
+
+
+def _assignment_frame(ids, kept, is_existing, chosen, target, final, code, rules, base, upper) -> pd.DataFrame:
     n = len(ids)
     names = np.array(list(base.territory_ids) + [None], dtype=object)
     fallback = len(base.territory_ids)
@@ -876,9 +942,12 @@ def _assignment_frame(ids, kept, is_existing, chosen, target, final, code, rules
     label = np.array(["existing" if is_existing[i] else (r.label if r else "") for i, r in enumerate(rule_of)],
                      dtype=object)
     reasons = []
+    full = _full_before(base, upper)
     for i, r in enumerate(rule_of):
-        reasons.append(_reason_text(code[i], r, names[target[i]] if target[i] >= 0 else None,
-                                    names[final[i]] if final[i] >= 0 else None, kept[i], base.tolerance))
+        wanted = int(target[i])
+        reasons.append(_reason_text(code[i], r, names[wanted] if wanted >= 0 else None,
+                                    names[final[i]] if final[i] >= 0 else None, kept[i], base.tolerance,
+                                    full.get(wanted)))
     frame = pd.DataFrame(
         {
             S.ACCOUNT_ID: pd.array(ids, dtype="string"),
@@ -899,7 +968,7 @@ def _assignment_frame(ids, kept, is_existing, chosen, target, final, code, rules
 
 
 def _reason_text(code: str, rule: Rule | None, wanted: str | None, landed: str | None, kept: Any,
-                 tolerance: float) -> str:
+                 tolerance: float, full_pct: float | None = None) -> str:
     if code == EXISTING:
         return f"account already in the alignment: keeps {kept}"
     if code == NO_RULE:
@@ -911,12 +980,15 @@ def _reason_text(code: str, rule: Rule | None, wanted: str | None, landed: str |
     if code == MATCHED:
         return said
     band = f"{tolerance:.0%}"
+    if full_pct is not None:
+        over = f"{wanted} is above its band before any new account ({full_pct:.0f}% above target, band +{band})"
+    else:
+        over = f"{wanted} would go above its upper band (target +{band})"
     if code == REDIRECTED:
-        return (f"{said}, which would go above its upper band (target +{band}): "
-                f"sent to adjacent {landed}, which has room")
+        return f"{said}, but {over}: sent to {landed}, the nearest adjacent territory with room"
     if rule is not None and rule.kind not in GUARDED_KINDS:
-        return f"{said}; it goes above its upper band (target +{band}), kept: a {rule.kind} rule is not redirected"
-    return f"{said}; it goes above its upper band (target +{band}) and no adjacent territory has room: kept"
+        return f"{said}; {over}, kept: {'an' if rule.kind[0] in 'aeiou' else 'a'} {rule.kind} rule is not redirected"
+    return f"{said}; {over} and no adjacent territory has room: kept"
 
 
 def _load_table(base: RoutingBase, final: np.ndarray, routed_new: np.ndarray, values: np.ndarray,
@@ -943,6 +1015,7 @@ def _load_table(base: RoutingBase, final: np.ndarray, routed_new: np.ndarray, va
             "deviation_pct": deviation,
             "within_band": (after >= target * (1 - base.tolerance) - 1e-9)
             & (after <= target * (1 + base.tolerance) + 1e-9),
+            "full_before": base.load > target * (1 + base.tolerance) + 1e-9,
         }
     )
 

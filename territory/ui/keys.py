@@ -157,6 +157,7 @@ SCENARIO_FLASH = key("scenario_flash")  # non-widget
 # --- routing page -----------------------------------------------------------------------------
 ROUTING_DOWNLOAD = key("routing_download")
 ROUTING_EMPLOYEES = key("routing_employees")
+ROUTING_GUARD = key("routing_guard")
 ROUTING_INDUSTRY = key("routing_industry")
 ROUTING_LOAD = key("routing_load")
 ROUTING_LOAD_CHART = key("routing_load_chart")

@@ -156,6 +156,19 @@ def tester(base: R.RoutingBase, rules: R.RuleSet, inputs: dict) -> None:
     show_landing(row)
 
 
+def show_full_before(load: pd.DataFrame) -> None:
+    """Say so when the alignment is already above its band somewhere: the guard then sends every new
+    account of those territories next door, which looks odd unless the reason is in view."""
+    full = load[load["full_before"]].sort_values("load_before", ascending=False)
+    if full.empty:
+        return
+    over = ((full["load_before"] / full["target"] - 1) * 100).round().astype(int)
+    named = ", ".join(f"{md_escape(t)} +{p}%" for t, p in zip(full[schema.TERRITORY_ID].astype(str), over))
+    st.info(f"{len(full)} territories are above their band before any new account ({named}), so the capacity "
+            "guard sends the new accounts their rules choose to the nearest adjacent territory with room. "
+            "Rebalance first to route into a balanced plan, or switch the guard off.")
+
+
 def load_figure(load: pd.DataFrame, label: str) -> go.Figure:
     """Load per territory before and added by the new accounts (stacked), against the band."""
     ids = chart_labels(load[schema.TERRITORY_ID].astype(str))
@@ -174,6 +187,7 @@ LOAD_LABELS = {
     schema.TERRITORY_ID: "Territory", "new_accounts": "New accounts", "load_before": "Before",
     "load_added": "Added", "load_after": "After", "target": "Target", "lower": "Lower band",
     "upper": "Upper band", "deviation_pct": "Deviation %", "within_band": "Within band",
+    "full_before": "Above band before",
 }
 
 

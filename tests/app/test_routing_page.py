@@ -110,3 +110,17 @@ def test_saved_rules_that_no_longer_fit_are_named_and_the_default_rules_route(st
     at = open_from_scenario("Plan")
     assert any("territory 'T99'" in e.value and "default rules" in e.value for e in at.error)
     assert metrics(at)["Territory"] == "T19"
+
+
+def test_the_page_says_which_territories_are_full_before_and_the_guard_can_be_switched_off(expected) -> None:
+    sample, _, _ = expected
+    new = sample.accounts[sample.accounts["territory_id"] == "T06"].head(30)
+    data = new.assign(account_id="NEW" + new["account_id"]).to_csv(index=False).encode()
+    at = open_page(PAGE)
+    at.file_uploader(key="ts_routing_new_accounts").set_value(("new.csv", data, "text/csv")).run()
+    assert any("T06 +" in i.value and "before any new account" in i.value for i in at.info)
+    assert metrics(at)["Redirected by the capacity guard"] == "30"  # T06 is over its band already
+    at.toggle(key="ts_routing_guard").set_value(False).run()
+    assert metrics(at)["Redirected by the capacity guard"] == "0"
+    assert not any("before any new account" in i.value for i in at.info)
+    assert set(at.dataframe[2].value["territory_id"]) == {"T06"}

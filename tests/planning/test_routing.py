@@ -133,8 +133,40 @@ def test_capacity_guard_sends_the_overflow_to_the_adjacent_territory_with_room()
     assert got.assignment["territory_id"].tolist() == ["B", "A", "C"]
     assert got.assignment["reason_code"].tolist() == ["matched", "redirected", "redirected"]
     assert got.assignment["rule_territory_id"].tolist() == ["B", "B", "B"]
-    assert "sent to adjacent A" in got.assignment["reason"].iloc[1]
+    assert "sent to A, the nearest adjacent territory with room" in got.assignment["reason"].iloc[1]
+    assert "B would go above its upper band (target +5%)" in got.assignment["reason"].iloc[1]
     assert got.load["load_after"].tolist() == [40.0, 40.0, 40.0]
+
+
+def test_capacity_guard_picks_the_adjacent_territory_nearest_the_account() -> None:
+    base = guard_base()
+    # B takes N0 (40 h of an upper 42); N1 sits at C's end of B, N2 at A's end
+    new = accounts([{"account_id": "N0", "latitude": 40.0, "longitude": -95.0},
+                    {"account_id": "N1", "latitude": 40.0, "longitude": -91.0},
+                    {"account_id": "N2", "latitude": 40.0, "longitude": -99.0}])
+    got = R.route(new, R.parse_rules(table((1, "zip_prefix", "021", "B")), base.territory_ids), base)
+    assert got.assignment["territory_id"].tolist() == ["B", "C", "A"]
+
+
+def out_of_balance_base() -> R.RoutingBase:
+    """A holds 60 h, B and C 30 h each: A is 50% above its target before any new account."""
+    lon = {"A": -100.0, "B": -95.0, "C": -90.0}
+    rows = [{"account_id": f"{t}{i}", "latitude": 40.0 + i * 0.1, "longitude": lon[t] + i * 0.1}
+            for t, count in (("A", 6), ("B", 3), ("C", 3)) for i in range(count)]
+    return R.routing_base(accounts(rows), ["A"] * 6 + ["B"] * 3 + ["C"] * 3, tolerance=0.05)
+
+
+def test_a_territory_already_above_its_band_is_named_as_such_and_the_guard_can_be_switched_off() -> None:
+    base = out_of_balance_base()
+    new = accounts([{"account_id": "N1", "latitude": 40.0, "longitude": -99.0}])
+    rules = R.parse_rules(table((1, "zip_prefix", "021", "A")), base.territory_ids)
+    got = R.route(new, rules, base)
+    assert got.load["full_before"].tolist() == [True, False, False]
+    assert (got.assignment.loc[0, "territory_id"], got.assignment.loc[0, "reason_code"]) == ("B", "redirected")
+    assert "A is above its band before any new account (38% above target, band +5%)" in got.assignment.loc[0, "reason"]
+    unguarded = R.route(new, rules, base, guard=False)
+    assert (unguarded.assignment.loc[0, "territory_id"], unguarded.assignment.loc[0, "reason_code"]) == ("A", "matched")
+    assert unguarded.load["load_after"].tolist() == [70.0, 30.0, 30.0]
 
 
 def test_capacity_guard_keeps_a_named_account_over_the_band() -> None:
@@ -143,6 +175,7 @@ def test_capacity_guard_keeps_a_named_account_over_the_band() -> None:
     got = R.route(new, R.parse_rules(table((1, "industry", "Retail", "B")), base.territory_ids), base)
     assert got.assignment["territory_id"].tolist() == ["B", "B", "B"]
     assert got.assignment["reason_code"].tolist() == ["matched", "over_band", "over_band"]
+    assert got.assignment["reason"].iloc[1].endswith("kept: an industry rule is not redirected")
 
 
 def test_capacity_guard_without_room_next_door_keeps_the_account_and_says_why() -> None:
@@ -223,7 +256,73 @@ def test_a_specific_zip_before_its_prefix_is_an_exception_not_a_problem() -> Non
 def test_overlapping_zip_ranges_name_the_later_row() -> None:
     rules = table((1, "zip", "02100-02160", "T1"), (2, "zip", "02150-02199", "T2"))
     assert problems(rules) == [(2, "value", "overlap")]
-    assert "overlaps 02100-02160 (row 1)" in R.check_rules(rules, ["T1", "T2"])[1][0].message
+    problem = R.check_rules(rules, ["T1", "T2"])[1][0]
+    assert problem.other_rows == (1,)
+    assert problem.message.startswith("rule #2 zip 02150-02199 overlaps rule #1 zip 02100-02160 (row 1) "
+                                      "in 02150-02160 without either holding the other")
+
+
+def test_a_zip_range_overlapping_a_prefix_is_named_too() -> None:
+    rules = table((1, "zip_prefix", "021", "T1"), (2, "zip", "02150-02250", "T2"))
+    problem = R.check_rules(rules, ["T1", "T2"])[1][0]
+    assert (problem.row, problem.code, problem.other_rows) == (2, "overlap", (1,))
+    assert "overlaps rule #1 zip_prefix 021 (row 1) in 02150-02199" in problem.message
+
+
+# --- unreachable across kinds (#14, item 2): every message names the rule and the ones that hide it
+
+
+def hidden(*rows: tuple) -> list[tuple[int, tuple[int, ...], str]]:
+    """(row, the rows hiding it, message) of every unreachable rule."""
+    return [(p.row, p.other_rows, p.message) for p in R.check_rules(table(*rows))[1] if p.code == "unreachable"]
+
+
+@pytest.mark.parametrize(
+    "rows, row, others, says",
+    [
+        # a ZIP rule after the state rule of every ZIP it covers
+        (((1, "state", "MA", "T1"), (2, "zip", "02139", "T2")), 2, (1,),
+         "rule #2 zip 02139 can never match: every known ZIP it covers is in MA, and rule #1 state MA (row 1) "
+         "catches every account it would first; delete it, or give it a priority below 1"),
+        (((1, "state", "MA", "T1"), (2, "zip_prefix", "021", "T2")), 2, (1,), "in MA, and rule #1 state MA"),
+        (((1, "state", "NH", "T1"), (2, "state", "ME", "T2"), (3, "zip_prefix", "03", "T3")), 3, (1, 2),
+         "in ME, NH, and rules #1 state NH (row 1), #2 state ME (row 2) catch"),
+        (((1, "state", "MA", "T1"), (2, "zip", "02139 & revenue >= 5M", "T2")), 2, (1,), "#1 state MA (row 1)"),
+        # a ZIP prefix after a shorter one, a band inside an earlier band of another ZIP rule
+        (((1, "zip_prefix", "02", "T1"), (2, "zip_prefix", "021", "T2")), 2, (1,),
+         "rule #2 zip_prefix 021 can never match: rule #1 zip_prefix 02 (row 1) catches"),
+        (((1, "zip_prefix", "021 & revenue >= 1M", "T1"), (2, "zip", "02139 & revenue >= 5M", "T2")), 2, (1,),
+         "rule #1 zip_prefix 021 & revenue >= 1000000 (row 1) catches"),
+        # a named account or a domain after a size band that holds its band, or after the same one
+        (((1, "size", "revenue >= 100", "T1"), (2, "account", "001A & revenue >= 200", "T2")), 2, (1,),
+         "rule #2 account 001A & revenue >= 200 can never match: rule #1 size revenue >= 100 (row 1) catches"),
+        (((1, "account", "001A", "T1"), (2, "account", "001A & revenue >= 5", "T2")), 2, (1,),
+         "rule #1 account 001A (row 1) catches"),
+        (((1, "domain", "https://www.acme.com", "T1"), (2, "domain", "acme.com", "T2")), 2, (1,),
+         "rule #1 domain https://www.acme.com (row 1)"),
+        # anything after nearest
+        (((1, "nearest", "", ""), (2, "account", "001A", "T1")), 2, (1,), "rule #1 nearest (row 1) catches"),
+    ],
+)
+def test_an_unreachable_rule_names_the_rules_that_hide_it(rows, row: int, others: tuple, says: str) -> None:
+    (found,) = hidden(*rows)
+    assert found[:2] == (row, others)
+    assert says in found[2]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ((1, "zip", "02139", "T2"), (2, "state", "MA", "T1")),  # the exception first, then the state
+        ((1, "state", "MA & revenue >= 5M", "T1"), (2, "zip", "02139", "T2")),  # the state rule takes only the big
+        ((1, "state", "NH", "T1"), (2, "zip_prefix", "03", "T3")),  # 039 is in Maine
+        ((1, "state", "MA", "T1"), (2, "zip", "99999", "T3")),  # a ZIP in no state of the list
+        ((1, "zip_prefix", "021 & revenue >= 5M", "T1"), (2, "zip", "02139 & revenue >= 1M", "T2")),
+        ((1, "industry", "Retail", "T1"), (2, "account", "001A", "T2")),  # an industry does not hide an account
+    ],
+)
+def test_rules_that_still_catch_someone_are_not_flagged(rows) -> None:
+    assert hidden(*rows) == []
 
 
 @pytest.mark.parametrize(
