@@ -27,9 +27,9 @@ st.caption(
     f"Rules for **{md_escape(alignment.name)}**, tried from the lowest priority up; the editor starts from "
     f"{start.source}. Edit, add or delete rows. Kinds and examples: docs/routing.md."
 )
-edited, problems = ui.rules_editor_ui(start.table, base.territory_ids,
-                                      key=keys.routing_rules(f"{alignment.fingerprint}_{start.fingerprint}"))
-rules = ui.rules_in_use(dataset, alignment, start, edited, problems, base.territory_ids)
+edited, edited_rules, problems = ui.rules_editor_ui(
+    start.table, base.territory_ids, key=keys.routing_rules(f"{alignment.fingerprint}_{start.fingerprint}"))
+rules = ui.rules_in_use(dataset, alignment, start, edited_rules, problems, base.territory_ids)
 
 cols = st.columns([1, 1.4, 1.6])
 cols[0].download_button("Download rules (CSV)", R.rules_to_csv_bytes(edited), file_name="routing_rules.csv",

@@ -81,12 +81,12 @@ def set_starting_rules(alignment, rules: StartingRules | None) -> None:
     st.session_state[RULES_KEY] = kept
 
 
-def rules_in_use(dataset, alignment, start: StartingRules, edited: pd.DataFrame, problems: list,
+def rules_in_use(dataset, alignment, start: StartingRules, edited: R.RuleSet, problems: list,
                  territory_ids: tuple[str, ...]) -> R.RuleSet:
-    """The rules the tester and the upload use: the edited table when it has no problems (else they
-    are listed), else the starting table, else (saved rules that no longer fit) the default rules."""
+    """The rules the tester and the upload use: the edited rules when they have no problems (else
+    they are listed), else the starting table's, else (saved rules that no longer fit) the default rules."""
     if not problems:
-        return R.parse_rules(edited, territory_ids)
+        return edited
     rules, start_problems = R.check_rules(start.table, territory_ids)
     if not start_problems:
         show_problems(problems, "the tester and the upload use the rules as they were before the edit until "
@@ -97,8 +97,9 @@ def rules_in_use(dataset, alignment, start: StartingRules, edited: pd.DataFrame,
     return R.parse_rules(default_starting_rules(dataset, alignment).table, territory_ids)
 
 
-def rules_editor_ui(table: pd.DataFrame, territory_ids: tuple[str, ...], key: str) -> tuple[pd.DataFrame, list]:
-    """The editable rules table; returns what is in it now and its problems (row by row)."""
+def rules_editor_ui(table: pd.DataFrame, territory_ids: tuple[str, ...],
+                    key: str) -> tuple[pd.DataFrame, R.RuleSet, list]:
+    """The editable rules table; returns what is in it now, its rules and its problems (row by row)."""
     edited = st.data_editor(
         table,
         key=key,
@@ -117,8 +118,8 @@ def rules_editor_ui(table: pd.DataFrame, territory_ids: tuple[str, ...], key: st
                 "Territory", options=["", *territory_ids], help="Blank for the nearest rule."),
         },
     )
-    _, problems = R.check_rules(edited, territory_ids)
-    return edited, problems
+    rules, problems = R.check_rules(edited, territory_ids)
+    return edited, rules, problems
 
 
 def show_problems(problems: list, consequence: str) -> None:
