@@ -91,11 +91,11 @@ routing = R.route(loaded.accounts, rules, base, guard=guard)
 if guard:
     ui.show_full_before(routing.load)
 routed = routing.routed
-unrouted = routing.assignment[routing.assignment["reason_code"] == R.NO_RULE]
+rejected = R.rejected_rows(loaded.report, routing)
 cols = st.columns(4)
 cols[0].metric("Rows read", f"{loaded.report.rows_read:,}")
 cols[1].metric("Assigned", f"{len(routed):,}")
-cols[2].metric("Rejected", f"{loaded.report.rows_rejected + len(unrouted):,}",
+cols[2].metric("Rejected", f"{len(rejected):,}",
                help="Rows the importer rejected, and accounts no rule matched.")
 cols[3].metric("Redirected by the capacity guard", f"{int((routed['reason_code'] == R.REDIRECTED).sum()):,}",
                help=f"Accounts whose rule chose a territory that would go above its upper band (target "
@@ -103,10 +103,9 @@ cols[3].metric("Redirected by the capacity guard", f"{int((routed['reason_code']
 st.plotly_chart(ui.load_figure(routing.load, measure_label(settings.balance_on)), key=keys.ROUTING_LOAD_CHART)
 ui.show_load_table(routing.load, measure_label(settings.balance_on))
 result = R.routed_table(loaded.accounts, routing)
-st.dataframe(result, hide_index=True, width="stretch", key=keys.ROUTING_RESULT)
-if loaded.report.rows_rejected or len(unrouted):
-    rejected = [{"row": i.row, "account_id": i.account_id, "reason": i.reason} for i in loaded.report.rejected]
-    st.warning(f"{loaded.report.rows_rejected + len(unrouted):,} row(s) not routed:")
-    st.dataframe(rejected + unrouted[["account_id", "reason"]].to_dict("records"), key=keys.ROUTING_REJECTED)
+ui.show_routed_table(result)
+if rejected:
+    st.warning(f"{len(rejected):,} row(s) not routed:")
+    ui.show_rejected(rejected)
 st.download_button("Download the routed accounts (CSV)", to_csv_bytes(result), file_name="routed_accounts.csv",
                    mime="text/csv", key=keys.ROUTING_DOWNLOAD)

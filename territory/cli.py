@@ -992,7 +992,7 @@ def _cmd_assign(args: argparse.Namespace) -> int:
 
     from territory.data.io import load_accounts
     from territory.errors import DataError
-    from territory.planning.routing import NO_RULE, route, routing_base
+    from territory.planning.routing import rejected_rows, route, routing_base
 
     started = time.perf_counter()
     _refuse_overwriting(args.output, args.new_file, args.accounts, args.rules, args.reps, _db_path(args))
@@ -1009,12 +1009,7 @@ def _cmd_assign(args: argparse.Namespace) -> int:
     rules, source = _routing_rules(args, accounts, labels, base.territory_ids)
     loaded = load_accounts(args.new_file)
     routing = route(loaded.accounts, rules, base, guard=not args.no_guard)
-    rows = _kept_rows(loaded.report)
-    unrouted = routing.assignment["reason_code"].to_numpy() == NO_RULE
-    rejected = [issue.to_dict() for issue in loaded.report.rejected]
-    rejected += [{"row": int(rows[i]), "account_id": routing.assignment.loc[i, "account_id"], "field": "rule",
-                  "reason": routing.assignment.loc[i, "reason"]} for i in map(int, unrouted.nonzero()[0])]
-    rejected = sorted(({k: r[k] for k in ("row", "account_id", "reason")} for r in rejected), key=lambda r: r["row"])
+    rejected = rejected_rows(loaded.report, routing)
     written = _write_routed(loaded.accounts, routing, Path(args.output))
     summary = {
         "rows_read": loaded.report.rows_read,
@@ -1043,15 +1038,6 @@ def _cmd_assign(args: argparse.Namespace) -> int:
         print(f"- ... and {len(rejected) - 20:,} more rejected rows (--json lists all)")
     print(f"Wrote {written:,} rows to {args.output}")
     return EXIT_OK
-
-
-def _kept_rows(report) -> Sequence[int]:
-    """1-based input row of each loaded account (the importer keeps rows in order, minus the rejected)."""
-    import numpy as np
-
-    rejected = np.zeros(report.rows_read + 1, dtype=bool)
-    rejected[[issue.row for issue in report.rejected]] = True
-    return np.flatnonzero(~rejected[1:]) + 1
 
 
 def _write_routed(new: pd.DataFrame, routing, path) -> int:

@@ -36,7 +36,7 @@ import pandas as pd
 
 from territory.data import schema as S
 from territory.data.geocode import zip_table
-from territory.data.io import accounts_from_frame
+from territory.data.io import LoadReport, accounts_from_frame
 from territory.data.measures import measure_values
 from territory.data.spreadsheet import escape_formulas, unescape_formulas
 from territory.errors import DataError, ParameterError
@@ -756,6 +756,21 @@ def routed_table(new: pd.DataFrame, routing: Routing) -> pd.DataFrame:
     rest = rest.rename(columns={c: f"{c}_input" for c in rest.columns if c in RESULT_COLUMNS})
     table = pd.concat([routing.assignment[list(OUTPUT_COLUMNS)], rest.set_axis(routing.assignment.index)], axis=1)
     return table[(routing.assignment["reason_code"] != NO_RULE).to_numpy()].reset_index(drop=True)
+
+
+def rejected_rows(report: LoadReport, routing: Routing) -> list[dict[str, Any]]:
+    """Every input row that was not routed, by row: those the importer rejected and the accounts no
+    rule matched, each ``{row, account_id, reason}`` (``row`` 1-based in the file, header not counted).
+    With the routed accounts they make up the file: ``report.rows_read == len(routing.routed) +
+    len(rejected_rows(report, routing))``."""
+    rejected = np.zeros(report.rows_read + 1, dtype=bool)
+    rejected[[issue.row for issue in report.rejected]] = True
+    rows = np.flatnonzero(~rejected[1:]) + 1  # the importer keeps the rows it loads in order
+    unrouted = routing.assignment.index[routing.assignment["reason_code"] == NO_RULE]
+    out = [{"row": issue.row, "account_id": issue.account_id, "reason": issue.reason} for issue in report.rejected]
+    out += [{"row": int(rows[i]), "account_id": str(routing.assignment.at[i, S.ACCOUNT_ID]),
+             "reason": str(routing.assignment.at[i, "reason"])} for i in unrouted]
+    return sorted(out, key=lambda r: r["row"])
 
 
 def _measure_of_new(new: pd.DataFrame, base: RoutingBase) -> np.ndarray:

@@ -3,7 +3,7 @@ the upload of new accounts. Everything they show is computed in ``territory.plan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -43,11 +43,13 @@ class StartingRules:
 
     table: pd.DataFrame
     source: str  # Markdown, names escaped
+    generation: int = 0  # counts the tables set on the page, so setting the same table again resets edits
 
     @property
     def fingerprint(self) -> str:
         """Part of the editor's key: a new starting table starts a fresh editor (not old edits on it)."""
-        return format(int(pd.util.hash_pandas_object(self.table.astype(str), index=False).sum()) % 16**12, "012x")
+        content = int(pd.util.hash_pandas_object(self.table.astype(str), index=False).sum()) % 16**12
+        return f"{content:012x}_{self.generation}"
 
 
 def default_starting_rules(dataset, alignment) -> StartingRules:
@@ -77,7 +79,8 @@ def set_starting_rules(alignment, rules: StartingRules | None) -> None:
     if rules is None:
         kept.pop(alignment.fingerprint, None)
     else:
-        kept[alignment.fingerprint] = rules
+        previous = kept.get(alignment.fingerprint)
+        kept[alignment.fingerprint] = replace(rules, generation=(previous.generation + 1) if previous else 1)
     st.session_state[RULES_KEY] = kept
 
 
@@ -134,9 +137,10 @@ def tester_ui(industries: list[str]) -> dict:
     return {
         "postal_code": cols[0].text_input("ZIP", value="02139", key=keys.ROUTING_ZIP),
         "state": cols[1].text_input("State", value="", key=keys.ROUTING_STATE, help="Two letters; optional."),
-        "industry": cols[2].selectbox("Industry", ["", *industries], index=0, key=keys.ROUTING_INDUSTRY),
+        "industry": cols[2].selectbox("Industry", ["", *industries], index=0, key=keys.ROUTING_INDUSTRY,
+                                      format_func=lambda name: name or "(any)"),
         "revenue": cols[3].number_input("Revenue (USD/yr)", min_value=0.0, value=250_000.0, step=50_000.0,
-                                        key=keys.ROUTING_REVENUE),
+                                        format="%.0f", key=keys.ROUTING_REVENUE),
         "employees": cols[4].number_input("Employees", min_value=0, value=None, step=10, key=keys.ROUTING_EMPLOYEES),
     }
 
@@ -180,7 +184,7 @@ def load_figure(load: pd.DataFrame, label: str) -> go.Figure:
         fig.add_scatter(x=ids, y=load[column], mode="markers", name=name,
                         marker={"symbol": "line-ew", "size": 18, "line": {"width": 2, "color": "#c0392b"}})
     fig.update_layout(barmode="stack", height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      yaxis_title=label, legend={"orientation": "h", "y": 1.12})
+                      yaxis_title=label, yaxis_tickformat=",", legend={"orientation": "h", "y": 1.12})
     return fig
 
 
@@ -192,12 +196,47 @@ LOAD_LABELS = {
 }
 
 
+IN_UNIT = ("load_before", "load_added", "load_after", "target", "lower", "upper")
+
+
 def show_load_table(load: pd.DataFrame, unit: str) -> None:
-    """The per-territory load (in ``unit``) rounded for display; the band check stays exact."""
+    """The per-territory load (in ``unit``) rounded to whole units for display, with thousands
+    separators; the band check stays exact."""
     shown = load.copy()
-    for column in ("load_before", "load_added", "load_after", "target", "lower", "upper", "deviation_pct"):
-        shown[column] = np.round(shown[column].astype(float), 1)
-    in_unit = ("load_before", "load_added", "load_after", "target", "lower", "upper")
-    config = {column: st.column_config.Column(label, help=f"In {unit}." if column in in_unit else None)
-              for column, label in LOAD_LABELS.items()}
+    for column in IN_UNIT:
+        shown[column] = np.round(shown[column].astype(float))
+    shown["deviation_pct"] = np.round(shown["deviation_pct"].astype(float), 1)
+    config = {column: st.column_config.NumberColumn(LOAD_LABELS[column], help=f"In {unit}.", format="localized")
+              for column in IN_UNIT}
+    config["deviation_pct"] = st.column_config.NumberColumn(
+        LOAD_LABELS["deviation_pct"], format="%+.1f%%", help="Load after against the target after.")
+    config["full_before"] = st.column_config.CheckboxColumn(
+        LOAD_LABELS["full_before"], help="Above the upper band before any new account: the guard sends its new "
+                                         "accounts to the nearest adjacent territory with room.")
+    for column in (schema.TERRITORY_ID, "new_accounts", "within_band"):
+        config[column] = st.column_config.Column(LOAD_LABELS[column])
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config, key=keys.ROUTING_LOAD_TABLE)
+
+
+ROUTED_LABELS = {
+    schema.ACCOUNT_ID: "Account", schema.TERRITORY_ID: "Territory", "rule": "Rule", "reason": "Why",
+    "reason_code": "Reason code", "rule_territory_id": "Rule's territory",
+}
+
+
+def show_routed_table(result: pd.DataFrame) -> None:
+    """One row per routed account; the lead columns named for people (the download keeps the
+    column names ``assign`` writes)."""
+    config = {column: st.column_config.Column(label) for column, label in ROUTED_LABELS.items()}
+    config["reason"] = st.column_config.TextColumn(ROUTED_LABELS["reason"], width="large")
+    config["rule_territory_id"] = st.column_config.Column(
+        ROUTED_LABELS["rule_territory_id"], help="Where the rule sent it, before the capacity guard.")
+    st.dataframe(result, hide_index=True, width="stretch", column_config=config, key=keys.ROUTING_RESULT)
+
+
+def show_rejected(rejected: list[dict]) -> None:
+    """The rows not routed, by their row in the file (header not counted)."""
+    st.dataframe(pd.DataFrame(rejected, columns=["row", schema.ACCOUNT_ID, "reason"]), hide_index=True,
+                 width="stretch", key=keys.ROUTING_REJECTED,
+                 column_config={"row": st.column_config.NumberColumn("Row", format="%d"),
+                                schema.ACCOUNT_ID: "Account", "reason": "Why"})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from territory.data.sample import load_sample
 from territory.planning import routing as R
@@ -387,3 +389,25 @@ def test_size_band_text_is_canonical() -> None:
     assert R.SizeBand.parse("employees 100 - 1,000").contains(R.SizeBand("employees", 200, 300))
     assert np.array_equal(R.SizeBand("revenue", 1, 2).mask(np.array([0.5, 1, 1.5, 2, np.nan])),
                           [False, True, True, False, False])
+
+
+# --- every row accounted for (#14, item 3) --------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.sampled_from(["N1", "N2", "N3", "", "A1"]),
+                               st.sampled_from(["02139", "90012", "10001", "", "2139", "abc", "99999"]),
+                               st.sampled_from(["Retail", "Energy", ""])), max_size=12))
+def test_every_row_is_routed_or_rejected_once_by_its_row(east_west, rows) -> None:
+    from territory.data.io import accounts_from_frame
+
+    raw = pd.DataFrame(rows, columns=["account_id", "postal_code", "industry"], dtype=object)
+    loaded = accounts_from_frame(raw)
+    rules = R.parse_rules(table((1, "state", "MA", "E"), (2, "industry", "Energy", "W")), east_west.territory_ids)
+    routing = R.route(loaded.accounts, rules, east_west)
+    rejected = R.rejected_rows(loaded.report, routing)
+    assert loaded.report.rows_read == len(rows) == len(routing.routed) + len(rejected)
+    routed_rows = set(range(1, len(rows) + 1)) - {r["row"] for r in rejected}
+    assert len({r["row"] for r in rejected}) == len(rejected) and len(routed_rows) == len(routing.routed)
+    for r in rejected:  # each names its own row of the file
+        assert r["account_id"] == (rows[r["row"] - 1][0] or r["account_id"])
