@@ -79,6 +79,9 @@ if open_tab.open:
                 st.warning(md_escape(mismatch))
             if scenario.notes:
                 st.caption(f"Notes: {md_escape(scenario.notes)}")
+            if scenario.rules is not None:
+                st.caption(f"{len(scenario.rules):,} routing rules are saved with it: the Routing page starts "
+                           "from them when it is the alignment in use, and they travel in its scenario file.")
             score = cached.scorecard(dataset.fingerprint, dataset.accounts, labels,
                                      state.file_labels(dataset), dataset.territories, settings.balance_on)
             cols = st.columns(5)

@@ -103,12 +103,19 @@ def test_rules_saved_with_a_scenario_are_used_by_assign(new_file, tmp_path, caps
     assert again.read_text(encoding="utf-8").splitlines()[1] == "1,industry,Energy,T05"
 
 
-def test_importing_rules_with_an_unknown_territory_saves_nothing(tmp_path, capsys) -> None:
-    db = str(tmp_path / "s.sqlite")
+def saved_plan(tmp_path: Path, rules: str, db_name: str = "s.sqlite") -> tuple[str, int]:
+    """A scenario 'Plan' of the sample balanced into ``db_name``, then ``rules import`` of ``rules``
+    (the CSV body under the header): (the database, the import's exit status)."""
+    db = str(tmp_path / db_name)
     assert main(["balance", "--stability", "1", "--save-as", "Plan", "--db", db, "--json"]) == 0
-    rules = tmp_path / "rules.csv"
-    rules.write_text("priority,kind,value,territory_id\n1,state,NY,T99\n")
-    assert main(["rules", "import", str(rules), "--scenario", "Plan", "--db", db]) == 2
+    path = tmp_path / "rules.csv"
+    path.write_text("priority,kind,value,territory_id\n" + rules)
+    return db, main(["rules", "import", str(path), "--scenario", "Plan", "--db", db])
+
+
+def test_importing_rules_with_an_unknown_territory_saves_nothing(tmp_path, capsys) -> None:
+    db, status = saved_plan(tmp_path, "1,state,NY,T99\n")
+    assert status == 2
     assert "row 1 (territory_id)" in capsys.readouterr().err
     from territory.planning.scenarios import ScenarioStore
 
@@ -117,11 +124,9 @@ def test_importing_rules_with_an_unknown_territory_saves_nothing(tmp_path, capsy
 
 def test_rules_travel_in_the_scenario_file_and_route_identically(new_file, tmp_path, capsys) -> None:
     """Export a scenario with rules, import it into another store, route: the same file, byte for byte."""
-    here, there = str(tmp_path / "here.sqlite"), str(tmp_path / "there.sqlite")
-    assert main(["balance", "--stability", "1", "--save-as", "Plan", "--db", here, "--json"]) == 0
-    rules = tmp_path / "rules.csv"
-    rules.write_text("priority,kind,value,territory_id\n1,industry,Energy,T05\n2,zip_prefix,100,T02\n3,nearest,,\n")
-    assert main(["rules", "import", str(rules), "--scenario", "Plan", "--db", here]) == 0
+    here, status = saved_plan(tmp_path, "1,industry,Energy,T05\n2,zip_prefix,100,T02\n3,nearest,,\n", "here.sqlite")
+    there = str(tmp_path / "there.sqlite")
+    assert status == 0
     zipped = tmp_path / "plan.scenario.zip"
     assert main(["scenario", "export", "Plan", "--db", here, "--output", str(zipped)]) == 0
     assert main(["scenario", "import", str(zipped), "--db", there]) == 0
@@ -137,11 +142,8 @@ def test_rules_travel_in_the_scenario_file_and_route_identically(new_file, tmp_p
 
 
 def test_saving_a_new_alignment_over_a_scenario_keeps_its_rules(tmp_path, capsys) -> None:
-    db = str(tmp_path / "s.sqlite")
-    assert main(["balance", "--stability", "1", "--save-as", "Plan", "--db", db, "--json"]) == 0
-    rules = tmp_path / "rules.csv"
-    rules.write_text("priority,kind,value,territory_id\n1,industry,Energy,T05\n")
-    assert main(["rules", "import", str(rules), "--scenario", "Plan", "--db", db]) == 0
+    db, status = saved_plan(tmp_path, "1,industry,Energy,T05\n")
+    assert status == 0
     capsys.readouterr()
     assert main(["balance", "--save-as", "Plan", "--overwrite", "--db", db]) == 0
     assert "Saved scenario 'Plan', kept its 1 routing rule" in capsys.readouterr().out

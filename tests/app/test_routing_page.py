@@ -3,6 +3,8 @@ figures recomputed here straight from territory.planning.routing."""
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -88,6 +90,9 @@ def open_from_scenario(name: str):
     """The Routing page after *Set as active alignment* of ``name`` on the Scenarios page."""
     at = open_page("pages/scenarios.py")
     at.selectbox(key="ts_scn_open").set_value(name).run()
+    saved = ScenarioStore(os.environ["TERRITORY_STUDIO_DB"]).load_rules(name)
+    said = [c.value for c in at.caption if "routing rules are saved with it" in c.value]
+    assert len(said) == (saved is not None) and all(text.startswith(f"{len(saved)} routing") for text in said)
     at.button(key="ts_scn_activate").click().run()
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
