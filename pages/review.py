@@ -28,6 +28,7 @@ if chosen.note:
     st.caption(md_escape(chosen.note))
 colors = tcolors.territory_colors(ui.territory_ids_for_colors(dataset, active.labels, chosen.labels))
 widgets.data_notes(dataset.accounts, key=keys.REVIEW)
+ui.capacity_note_ui(dataset)
 
 if not ui.has_bookings(dataset):
     st.info(

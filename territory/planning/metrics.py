@@ -77,6 +77,7 @@ __all__ = [
     "territory_centres",
     "territory_table",
     "top_share",
+    "utilisation_pct",
     "weighted_mean_distance_km",
 ]
 
@@ -111,6 +112,22 @@ MEAN_DISTANCE_HELP = (
     "workload-weighted centroid of the territory's accounts (not the rep's home)."
 )
 """The travel figure in one sentence, shown as help wherever the app shows it."""
+
+
+def utilisation_pct(workload: Any, capacity: Any) -> np.ndarray:
+    """Workload against the team's mean workload per FTE, in % (NaN where capacity is 0).
+
+    The basis the engine balances on: 100% is exactly a fair share for the rep's FTE, whatever the
+    hours mean, so derived (rule-estimated) workload reads the same as measured hours.
+
+    >>> utilisation_pct([30.0, 70.0], [1.0, 0.5]).round(1).tolist()
+    [45.0, 210.0]
+    """
+    work = np.asarray(workload, dtype=float)
+    cap = np.asarray(capacity, dtype=float)
+    per_fte = work.sum() / cap.sum() if cap.size and cap.sum() > 0 else np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(cap * per_fte > 0, work / (cap * per_fte) * 100, np.nan)
 
 
 # --- measures ---------------------------------------------------------------------------------
@@ -516,10 +533,7 @@ def _table_from(accounts: pd.DataFrame, b: dict[str, Any]) -> pd.DataFrame:
     table["target"] = target
     table["deviation_pct"] = deviation
     if b["workload"] is not None:
-        work = table[schema.WORKLOAD_HOURS].to_numpy(dtype=float)
-        per_fte = work.sum() / capacity.sum() if k else np.nan
-        with np.errstate(divide="ignore", invalid="ignore"):
-            table["utilisation_pct"] = np.where(capacity * per_fte > 0, work / (capacity * per_fte) * 100, np.nan)
+        table["utilisation_pct"] = utilisation_pct(table[schema.WORKLOAD_HOURS], capacity)
     else:
         table["utilisation_pct"] = np.nan
     table["center_latitude"] = b["center_lat"]

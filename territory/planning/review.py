@@ -33,7 +33,11 @@ Definitions (units in brackets; also in docs/review.md)
 Flags (thresholds are :class:`ReviewSettings` fields; a flag needs the value strictly beyond the
 threshold, so a value exactly at it does not flag):
 
-* **over capacity**: workload (hours/year) > capacity_fte x hours_per_fte;
+* **over capacity**: utilisation > max_utilisation_pct, where utilisation [%] is the workload against
+  the team's mean workload per FTE (``workload / (capacity_fte x total workload / total FTE) x 100``,
+  :func:`territory.planning.metrics.utilisation_pct`): the basis the engine balances on, so an
+  alignment balanced within its tolerance raises no capacity flag, and rule-estimated hours (a CRM
+  file has none of its own) are read relative to the team, not as a count of hours;
 * **under-covered potential**: potential > high_potential_ratio x the mean territory potential and
   penetration < low_penetration_pct;
 * **too many accounts**: accounts > max_accounts_per_fte x capacity_fte;
@@ -59,7 +63,7 @@ from territory.data.spreadsheet import to_xlsx_bytes
 from territory.errors import DataError, ParameterError
 from territory.geo import haversine_km
 from territory.planning.hierarchy import largest_remainder, split_top_down
-from territory.planning.metrics import pareto_curve, top_share
+from territory.planning.metrics import pareto_curve, top_share, utilisation_pct
 
 __all__ = [
     "FLAG_KINDS",
@@ -69,6 +73,7 @@ __all__ = [
     "backtest_attainment",
     "bookings_by_territory",
     "build_review",
+    "default_capacity_ids",
     "default_quota_total",
     "far_accounts",
     "growth_table",
@@ -119,7 +124,7 @@ class ReviewSettings:
 
     quota_total: float | None = None  # USD for next quarter
     potential_weight: float = 0.5  # 0..1: weight of potential share in the quota blend
-    hours_per_fte: float = 1600.0  # hours/year one full-time rep can work with accounts
+    max_utilisation_pct: float = 110.0  # workload per FTE above this % of the team's mean per FTE is flagged
     max_accounts_per_fte: float = 300.0  # accounts one full-time rep can cover
     far_km: float = 300.0  # accounts farther than this from the rep's home are flagged
     high_potential_ratio: float = 1.25  # potential above this x the mean territory potential is "high"
@@ -134,7 +139,7 @@ class ReviewSettings:
             raise ParameterError(f"potential_weight is {self.potential_weight}; use a value from 0 to 1")
         if self.quota_total is not None and (not math.isfinite(self.quota_total) or self.quota_total < 0):
             raise ParameterError(f"quota total is {self.quota_total}; use a number of USD >= 0")
-        for name in ("hours_per_fte", "max_accounts_per_fte", "far_km", "high_potential_ratio"):
+        for name in ("max_utilisation_pct", "max_accounts_per_fte", "far_km", "high_potential_ratio"):
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
                 raise ParameterError(f"{name} is {value}; it must be a number > 0")
@@ -555,14 +560,13 @@ def review_flags(table: pd.DataFrame, settings: ReviewSettings, far: pd.DataFram
         rep = row.get(schema.REP_NAME)
         who = f"{tid}" + (f" ({rep})" if isinstance(rep, str) and rep else "")
         capacity = float(row[schema.CAPACITY_FTE])
-        hours_cap = capacity * settings.hours_per_fte
-        workload = float(row[schema.WORKLOAD_HOURS])
-        if workload > hours_cap:
+        utilisation = float(row["utilisation_pct"])
+        if math.isfinite(utilisation) and utilisation > settings.max_utilisation_pct:
+            workload = float(row[schema.WORKLOAD_HOURS])
             rows.append(_flag(row, OVER_CAPACITY,
-                              f"{who}: workload {workload:,.0f} h/yr is above its capacity {hours_cap:,.0f} h/yr "
-                              f"({capacity:g} FTE x {settings.hours_per_fte:,.0f} h/FTE), "
-                              f"{workload / hours_cap * 100 if hours_cap else float('inf'):,.0f}% of capacity.",
-                              workload, hours_cap, "h/yr"))
+                              f"{who}: workload {workload:,.0f} h/yr on {capacity:g} FTE is {utilisation:,.0f}% of "
+                              f"the team's average per FTE (threshold {settings.max_utilisation_pct:g}%).",
+                              utilisation, settings.max_utilisation_pct, "%"))
         potential = float(row[schema.POTENTIAL])
         penetration = float(row["penetration_pct"])
         high = settings.high_potential_ratio * mean_potential
@@ -633,6 +637,7 @@ class QuarterlyReview:
     alignment_name: str = ""
     extra: dict = field(default_factory=dict)
     quota_history: pd.DataFrame | None = None  # imported quotas, territory x quarter (USD), empty without a file
+    default_capacity: tuple[str, ...] = ()  # territories counted at 1 FTE because no capacity was given
 
     @property
     def imported_quotas(self) -> int:
@@ -650,12 +655,29 @@ class QuarterlyReview:
 
 TABLE_COLUMNS: tuple[str, ...] = (
     schema.TERRITORY_ID, schema.REP_NAME, schema.REGION, schema.CAPACITY_FTE, "accounts", schema.REVENUE,
-    schema.POTENTIAL, schema.WORKLOAD_HOURS, "capacity_hours", "bookings_last_quarter",
+    schema.POTENTIAL, schema.WORKLOAD_HOURS, "utilisation_pct", "bookings_last_quarter",
     "bookings_previous_quarter", "qoq_pct", "bookings_year_ago", "yoy_pct", "trailing_4q", "penetration_pct",
     "quota_share_pct", "quota", "quota_vs_potential_pct", "quota_vs_last_pct", "backtest_quota", "attainment_pct",
     "attainment_quota", "quota_source",
 )
 """Columns of :attr:`QuarterlyReview.table`, in order."""
+
+
+def default_capacity_ids(territories: pd.DataFrame | None, territory_ids: Sequence[str]) -> tuple[str, ...]:
+    """The territories of ``territory_ids`` whose capacity is not given (no territories table, no
+    capacity_fte column, a blank value or no row), which therefore count as 1 FTE: a CRM export
+    names owners, not their FTE, and the user should see that assumption.
+
+    >>> default_capacity_ids(pd.DataFrame({"territory_id": ["T1", "T2"], "capacity_fte": [0.5, None]}),
+    ...                      ["T1", "T2", "T3"])
+    ('T2', 'T3')
+    """
+    ids = [str(t) for t in territory_ids]
+    if territories is None or schema.TERRITORY_ID not in territories or schema.CAPACITY_FTE not in territories:
+        return tuple(ids)
+    given = pd.to_numeric(territories[schema.CAPACITY_FTE], errors="coerce")
+    known = set(territories.loc[given.notna().to_numpy(), schema.TERRITORY_ID].astype(str))
+    return tuple(t for t in ids if t not in known)
 
 
 def _sum_by(accounts: pd.DataFrame, aligned: pd.Series, column: str, ids: list[str]) -> pd.Series:
@@ -704,7 +726,7 @@ def build_review(
     table["accounts"] = aligned.value_counts().reindex(ids, fill_value=0).astype(int).to_numpy()
     for column in (schema.REVENUE, schema.POTENTIAL, schema.WORKLOAD_HOURS):
         table[column] = _sum_by(accounts, aligned, column, ids).to_numpy()
-    table["capacity_hours"] = table[schema.CAPACITY_FTE] * settings.hours_per_fte
+    table["utilisation_pct"] = utilisation_pct(table[schema.WORKLOAD_HOURS], table[schema.CAPACITY_FTE])
     growth = growth_table(by_quarter)
     for column in growth.columns:
         table[column] = growth[column].reindex(ids).to_numpy(dtype=float)
@@ -770,6 +792,7 @@ def build_review(
         notes=tuple(notes),
         alignment_name=alignment_name,
         quota_history=quota_table(quotas, ids),
+        default_capacity=default_capacity_ids(territories, ids),
     )
 
 
@@ -842,11 +865,21 @@ def display_table(review: QuarterlyReview) -> pd.DataFrame:
         "Quota / quarter potential (%)": t["quota_vs_potential_pct"],
         "Quota / last bookings (%)": t["quota_vs_last_pct"],
         "Workload (h/yr)": t[schema.WORKLOAD_HOURS],
-        "Capacity (h/yr)": t["capacity_hours"],
+        "Capacity (FTE)": t[schema.CAPACITY_FTE],
+        "Workload / team average per FTE (%)": t["utilisation_pct"],
         "Attainment (%)": t["attainment_pct"],
         "Attainment quota (USD)": t["attainment_quota"],
         "Quota source": t["quota_source"],
     })
+
+
+def default_capacity_note(default_ids: Sequence[str], n_territories: int) -> str:
+    """One sentence saying which territories count as 1 FTE because the data give no capacity."""
+    n = len(default_ids)
+    which = f"all {n_territories:,} territories" if n == n_territories else f"{n:,} of {n_territories:,} territories"
+    return (f"No capacity is given for {which}, so each counts as 1 FTE (one full-time rep). Capacity "
+            "flags compare workload per FTE with the team's average, as the balancing does; a territories "
+            "file with each rep's capacity (FTE) changes it.")
 
 
 def review_sections_html(review: QuarterlyReview, max_flags: int = 200,
@@ -871,9 +904,11 @@ def review_sections_html(review: QuarterlyReview, max_flags: int = 200,
     formats: dict[str, Any] = {c: _usd for c in usd_cols}
     formats.update({c: _pct for c in pct_cols})
     formats["Workload (h/yr)"] = lambda v: "-" if pd.isna(v) else f"{float(v):,.0f}"
-    formats["Capacity (h/yr)"] = formats["Workload (h/yr)"]
+    formats["Capacity (FTE)"] = lambda v: "-" if pd.isna(v) else f"{float(v):g}"
     formats["Accounts"] = lambda v: f"{int(v):,}"
     numeric = [c for c in table.columns if c not in ("Territory", "Rep")]
+    if review.default_capacity:
+        intro += f"<p>{html.escape(default_capacity_note(review.default_capacity, len(review.table)))}</p>"
     sections.append(("Quarterly review: territories", intro + _html_table(table, formats, numeric)))
     sections.extend(_level_sections(review, territories))
     if review.has_bookings:
@@ -888,7 +923,8 @@ def review_sections_html(review: QuarterlyReview, max_flags: int = 200,
         {"Territory": flags[schema.TERRITORY_ID], "Flag": flags["flag"], "Detail": flags["detail"]}
     )
     thresholds = (
-        f"<p>Thresholds: {s.hours_per_fte:,.0f} h/FTE per year; at most {s.max_accounts_per_fte:,.0f} accounts per "
+        f"<p>Thresholds: workload per FTE above {s.max_utilisation_pct:g}% of the team's average; at most "
+        f"{s.max_accounts_per_fte:,.0f} accounts per "
         f"FTE; accounts farther than {s.far_km:,.0f} km from the rep's home; under-covered when potential is above "
         f"{s.high_potential_ratio:g}x the average and penetration below {s.low_penetration_pct:g}%; quota above "
         f"{s.max_quota_vs_potential_pct:g}% of a quarter's potential or {s.max_quota_vs_last_pct:g}% of the latest "
@@ -937,7 +973,7 @@ def _level_sections(review: QuarterlyReview, territories: pd.DataFrame | None) -
 def review_sheets(review: QuarterlyReview) -> dict[str, pd.DataFrame]:
     """The review tables as sheets (raw numbers, units in the headers)."""
     t = review.table.rename(columns={
-        "capacity_hours": "capacity_hours_per_year", schema.REVENUE: "revenue_usd_per_year",
+        "utilisation_pct": "workload_vs_team_average_per_fte_pct", schema.REVENUE: "revenue_usd_per_year",
         schema.POTENTIAL: "potential_usd_per_year", schema.WORKLOAD_HOURS: "workload_hours_per_year",
         "bookings_last_quarter": f"bookings_{review.latest_quarter or 'last'}_usd",
         "quota": f"quota_{review.next_quarter or 'next'}_usd",

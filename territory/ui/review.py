@@ -24,6 +24,7 @@ from territory.planning.review import (
     ReviewSettings,
     account_trailing_bookings,
     build_review,
+    default_capacity_note,
     review_rollup,
     review_sections_html,
     review_xlsx_bytes,
@@ -113,6 +114,13 @@ def warm(dataset: state.ActiveDataset, active: state.Alignment) -> None:
         _account_trailing(dataset.fingerprint, dataset.accounts, dataset.bookings)
     except TerritoryError:
         pass
+
+
+def capacity_note_ui(dataset: state.ActiveDataset) -> None:
+    """A visible note when territories count as 1 FTE because the files gave no capacity (a CRM export)."""
+    if dataset.default_capacity:
+        st.info(md_escape(default_capacity_note(dataset.default_capacity, len(dataset.territories))),
+                icon=":material/groups:")
 
 
 def has_bookings(dataset: state.ActiveDataset) -> bool:
@@ -208,9 +216,11 @@ def quota_controls_ui(default_total: int, next_q: str | None) -> ReviewSettings:
     )
     with st.expander("Flag thresholds", expanded=False):
         t1, t2, t3, t4 = st.columns(4)
-        hours = t1.number_input("Hours per FTE (h/yr)", 100.0, 4000.0, float(saved.hours_per_fte), 50.0,
-                                format="%.0f", key=keys.REVIEW_HOURS_PER_FTE,
-                                help="Over capacity: workload above capacity_fte x this.")
+        utilisation = t1.number_input(
+            "Over capacity above (% of team average per FTE)", 100.0, 1000.0, float(saved.max_utilisation_pct), 5.0,
+            format="%.0f", key=keys.REVIEW_MAX_UTILISATION,
+            help="A territory is over capacity when its workload per FTE is above this share of the team's "
+            "average workload per FTE: the same basis the balancing evens out.")
         max_acc = t2.number_input("Max accounts per FTE", 1.0, 10_000.0, float(saved.max_accounts_per_fte), 10.0,
                                   format="%.0f", key=keys.REVIEW_MAX_ACCOUNTS)
         far = t3.number_input("Far from rep home (km)", 1.0, 5000.0, float(saved.far_km), 25.0, format="%.0f",
@@ -229,7 +239,7 @@ def quota_controls_ui(default_total: int, next_q: str | None) -> ReviewSettings:
         saved,
         quota_total=None if float(total) == float(default_total) and saved.quota_total is None else float(total),
         potential_weight=blend / 100.0,
-        hours_per_fte=float(hours), max_accounts_per_fte=float(max_acc), far_km=float(far),
+        max_utilisation_pct=float(utilisation), max_accounts_per_fte=float(max_acc), far_km=float(far),
         high_potential_ratio=float(ratio), low_penetration_pct=float(low),
         max_quota_vs_potential_pct=float(vs_pot), max_quota_vs_last_pct=float(vs_last),
     )
@@ -602,7 +612,7 @@ def flags_ui(flags: pd.DataFrame, settings: ReviewSettings, latest_q: str | None
     s = settings
     st.subheader("Flags")
     st.caption(
-        f"Over capacity: workload > FTE x {s.hours_per_fte:,.0f} h/yr. Too many accounts: > "
+        f"Over capacity: workload per FTE > {s.max_utilisation_pct:g}% of the team's average. Too many accounts: > "
         f"{s.max_accounts_per_fte:,.0f} per FTE. Far: > {s.far_km:,.0f} km from the rep's home. Under-covered: "
         f"potential > {s.high_potential_ratio:g}x average and penetration < {s.low_penetration_pct:g}%. Quota: > "
         f"{s.max_quota_vs_potential_pct:g}% of a quarter's potential or > {s.max_quota_vs_last_pct:g}% of "

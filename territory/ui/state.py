@@ -61,6 +61,7 @@ class ActiveDataset:
     quotas: pd.DataFrame | None = None  # imported quotas (territory_id, quarter, quota), None without a file
     opportunities: pd.DataFrame | None = None  # CRM opportunities (territory.planning.opportunities), or None
     bookings_note: str | None = None  # where the bookings came from, when not from a bookings file
+    default_capacity: tuple[str, ...] = ()  # territories counted at 1 FTE: the files gave no capacity
 
 
 @dataclass(frozen=True)
@@ -218,8 +219,10 @@ def set_dataset(
     datasets stay in the session but are hidden by :func:`saved_results`.
     """
     from territory.planning.opportunities import bookings_or_won
+    from territory.planning.review import default_capacity_ids
 
     accounts = accounts.reset_index(drop=True)
+    given = territories
     territories = territories_for(accounts, territories)
     bookings, note = bookings_or_won(bookings, opportunities)
     if bookings is None:
@@ -234,6 +237,7 @@ def set_dataset(
         quotas=quotas,
         opportunities=opportunities,
         bookings_note=note,
+        default_capacity=default_capacity_ids(given, territories[schema.TERRITORY_ID].astype(str).tolist()),
     )
     st.session_state[DATASET_KEY] = dataset
     reset_alignment()

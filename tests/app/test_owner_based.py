@@ -16,6 +16,7 @@ import pytest
 
 from territory.data import schema
 from territory.data.sample import load_sample
+from territory.planning.review import OVER_CAPACITY, default_capacity_ids
 from territory.ui.components import maps
 from tests.app.apptest import open_with_dataset, uploaded
 
@@ -36,7 +37,8 @@ def owner_based():
     territories = state.territories_for(accounts, None)
     bookings = sample.bookings[sample.bookings[schema.ACCOUNT_ID].isin(set(accounts[schema.ACCOUNT_ID]))]
     bookings = bookings.reset_index(drop=True)
-    return uploaded("Salesforce Accounts export.csv", accounts, territories, bookings)
+    return uploaded("Salesforce Accounts export.csv", accounts, territories, bookings,
+                    default_capacity=default_capacity_ids(None, territories[schema.TERRITORY_ID]))
 
 
 def open_owner_based(owner_based, page: str):
@@ -92,3 +94,14 @@ def test_review_tables_have_no_rep_column_of_none(owner_based):
     assert maps.OVERLAP_NOTE in legend
     # nothing on the map is drawn in the territory colours (no outline, no home base): no list of them
     assert "Rep home base" not in legend and html.escape(OWNERS[0]) not in legend
+
+
+def test_review_says_owners_count_as_one_fte_and_flags_capacity_against_the_team(owner_based):
+    at = open_owner_based(owner_based, "pages/review.py")
+    notes = [box.value for box in at.info]
+    assert any("No capacity is given for all 6 territories, so each counts as 1 FTE" in n for n in notes), notes
+    flags = next((frame.value for frame in at.dataframe if "Flag" in frame), pd.DataFrame({"Flag": [], "Value": []}))
+    # rule-estimated hours are thousands per owner: against 1,600 h per FTE every owner was over capacity
+    over = flags[flags["Flag"] == OVER_CAPACITY]
+    assert len(over) < len(OWNERS), over
+    assert not over["Value"].astype(str).str.contains("h/yr").any()  # a share of the team's average per FTE, in %

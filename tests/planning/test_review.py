@@ -71,7 +71,7 @@ def bookings() -> pd.DataFrame:
 
 def lenient(**changes) -> R.ReviewSettings:
     """Settings under which nothing flags, so one threshold at a time can be tested."""
-    base = dict(hours_per_fte=1e6, max_accounts_per_fte=1e6, far_km=1e6, high_potential_ratio=100.0,
+    base = dict(max_utilisation_pct=1e6, max_accounts_per_fte=1e6, far_km=1e6, high_potential_ratio=100.0,
                 low_penetration_pct=0.0, max_quota_vs_potential_pct=1e6, max_quota_vs_last_pct=1e6,
                 quota_total=1000.0)
     base.update(changes)
@@ -258,16 +258,35 @@ def test_backtest_attainment_by_hand(accounts, bookings, territories):
 
 
 def test_over_capacity_threshold(accounts, bookings, territories):
-    # T1 workload 30 h/yr at 1.0 FTE; T2 70 h/yr at 0.5 FTE (capacity 0.5 x hours_per_fte)
-    at = R.build_review(accounts, accounts["territory_id"], bookings, territories, lenient(hours_per_fte=30.0))
-    assert R.OVER_CAPACITY not in kinds(at, "T1")
-    assert R.OVER_CAPACITY in kinds(at, "T2")  # 70 > 15
-    below = R.build_review(accounts, accounts["territory_id"], bookings, territories, lenient(hours_per_fte=29.99))
-    assert R.OVER_CAPACITY in kinds(below, "T1")
-    detail = below.flags[(below.flags["territory_id"] == "T1") & (below.flags["flag"] == R.OVER_CAPACITY)]["detail"]
-    assert "T1 (Ann)" in detail.iloc[0] and "30 h/yr" in detail.iloc[0]
-    assert R.OVER_CAPACITY not in kinds(
-        R.build_review(accounts, accounts["territory_id"], bookings, territories, lenient(hours_per_fte=140.0)), "T2")
+    # T1 workload 30 h/yr at 1.0 FTE; T2 70 h/yr at 0.5 FTE: the team averages 100 / 1.5 h/yr per FTE,
+    # so T1 carries 30 / 66.7 = 45% of a fair share and T2 70 / 33.3 = 210% (the engine's basis)
+    at = R.build_review(accounts, accounts["territory_id"], bookings, territories, lenient(max_utilisation_pct=210.0))
+    assert at.table.set_index("territory_id")["utilisation_pct"].round(6).to_dict() == {"T1": 45.0, "T2": 210.0}
+    assert R.OVER_CAPACITY not in kinds(at)  # exactly at the threshold
+    beyond = R.build_review(accounts, accounts["territory_id"], bookings, territories,
+                            lenient(max_utilisation_pct=209.99))
+    assert kinds(beyond) == [R.OVER_CAPACITY] and kinds(beyond, "T2") == [R.OVER_CAPACITY]
+    flag = beyond.flags.iloc[0]
+    assert (flag["value"], flag["threshold"], flag["unit"]) == (pytest.approx(210.0), 209.99, "%")
+    assert "T2 (Bob)" in flag["detail"] and "70 h/yr on 0.5 FTE is 210%" in flag["detail"]
+
+
+def test_owner_file_at_one_fte_each_flags_only_the_owner_above_the_team_average(accounts, bookings):
+    # A CRM export: owners, no territories file. Rule-estimated hours far above 1,600 h/yr per owner
+    # must not flag every owner; only the one carrying more than its share does.
+    heavy = accounts.assign(workload_hours=accounts["workload_hours"] * 1000)
+    review = R.build_review(heavy, heavy["territory_id"], bookings, None, R.ReviewSettings())
+    assert review.default_capacity == ("T1", "T2")
+    assert review.table["utilisation_pct"].round(6).tolist() == [60.0, 140.0]  # 30k and 70k h/yr at 1 FTE each
+    assert kinds(review).count(R.OVER_CAPACITY) == 1 and R.OVER_CAPACITY in kinds(review, "T2")
+    intro = R.review_sections_html(review)[0][1]
+    assert "No capacity is given for all 2 territories, so each counts as 1 FTE" in intro
+
+
+def test_default_capacity_ids_names_only_the_territories_without_a_capacity(territories):
+    assert R.default_capacity_ids(territories, ["T1", "T2"]) == ()
+    assert R.default_capacity_ids(territories.drop(columns="capacity_fte"), ["T1", "T2"]) == ("T1", "T2")
+    assert R.default_capacity_ids(territories, ["T1", "T2", "T9"]) == ("T9",)
 
 
 def test_too_many_accounts_threshold(accounts, bookings, territories):
@@ -343,7 +362,7 @@ def test_pareto_overall_and_per_territory(accounts, bookings, territories):
 def test_review_without_bookings_keeps_workload_flags(accounts, territories):
     empty = pd.DataFrame({"account_id": pd.Series(dtype="string"), "quarter": pd.Series(dtype="string"),
                           "amount": pd.Series(dtype=float)})
-    review = R.build_review(accounts, accounts["territory_id"], empty, territories, lenient(hours_per_fte=10.0))
+    review = R.build_review(accounts, accounts["territory_id"], empty, territories, lenient(max_utilisation_pct=150.0))
     assert not review.has_bookings and review.quota_total == 0
     assert review.table["quota"].isna().all()
     assert set(kinds(review)) == {R.OVER_CAPACITY}
@@ -351,7 +370,7 @@ def test_review_without_bookings_keeps_workload_flags(accounts, territories):
 
 def test_sections_html_is_escaped(accounts, bookings, territories):
     hostile = territories.assign(rep_name=pd.array(["<img src=x onerror=alert(1)>", "Bob"], dtype="string"))
-    review = R.build_review(accounts, accounts["territory_id"], bookings, hostile, lenient(hours_per_fte=1.0),
+    review = R.build_review(accounts, accounts["territory_id"], bookings, hostile, lenient(max_utilisation_pct=100.0),
                             alignment_name="<b>plan</b>")
     sections = R.review_sections_html(review)
     assert [title for title, _ in sections][0] == "Quarterly review: territories"
