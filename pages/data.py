@@ -70,16 +70,17 @@ u1, u2, u3 = st.columns(3)
 accounts_file = u1.file_uploader("Accounts (CSV or XLSX)", type=["csv", "txt", "xlsx"], key=keys.DATA_ACCOUNTS_FILE)
 territories_file = u2.file_uploader(
     "Territories / reps (optional)", type=["csv", "txt", "xlsx"], key=keys.DATA_TERRITORIES_FILE,
-    help="Columns territory_id, rep_name, region, home_latitude, home_longitude, capacity_fte.",
+    help="Columns: Territory ID, Rep name, Region, Home latitude, Home longitude, Capacity FTE (1 = one "
+    "full-time rep).",
 )
 bookings_file = u3.file_uploader(
     "Bookings (optional)", type=["csv", "txt", "xlsx"], key=keys.DATA_BOOKINGS_FILE,
-    help="Columns account_id, quarter (e.g. 2026Q3), amount (USD).",
+    help="Columns: Account ID, Quarter (e.g. 2026Q3), Amount (USD).",
 )
 v1, v2 = st.columns(2)
 quotas_file = v1.file_uploader(
     "Quotas (optional)", type=["csv", "txt", "xlsx"], key=keys.DATA_QUOTAS_FILE,
-    help="Columns territory_id (or the rep's name), quarter (e.g. 2026Q3), quota (USD). Attainment on the "
+    help="Columns: Territory ID (or the rep's name), Quarter (e.g. 2026Q3), Quota (USD). Attainment on the "
     "Quarterly review is then measured against these quotas.",
 )
 opportunities_file = v2.file_uploader(
@@ -108,13 +109,14 @@ NONE = "(not in file)"
 options = [NONE, *[str(c) for c in raw.columns]]
 with st.expander(f"Column mapping: {len(suggested)} of {len(schema.MAPPABLE_ACCOUNT_SCHEMA)} columns matched",
                  expanded=True):
-    st.caption("Each canonical column (left label) takes the file column you pick; required columns are marked *.")
+    st.caption("Each field (label) takes the file column you pick; required fields are marked *.")
     grid = st.columns(4)
     mapping: dict[str, str] = {}
     for i, column in enumerate(schema.MAPPABLE_ACCOUNT_SCHEMA):
         default = suggested.get(column.name, NONE)
         choice = grid[i % 4].selectbox(
-            f"{column.name}{' *' if column.required else ''}" + (f" ({column.unit})" if column.unit else ""),
+            f"{widgets.column_title(column.name)}{' *' if column.required else ''}"
+            + (f" ({column.unit})" if column.unit else ""),
             options,
             index=options.index(default) if default in options else 0,
             key=keys.data_map(column.name, file_key),
@@ -137,14 +139,15 @@ m2.metric("Rows loaded", f"{report.rows_loaded:,}")
 m3.metric("Rows rejected", f"{report.rows_rejected:,}")
 m4.metric("Warnings", f"{len(report.warnings):,}")
 if report.notes:
-    st.info("\n".join(f"- {md_escape(note)}" for note in report.notes))
+    st.info("\n".join(f"- {md_escape(widgets.readable_columns(note))}" for note in report.notes))
 widgets.data_notes(result.accounts, key=keys.DATA)
 
 
 def _issues(items) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"row": i.row, "account_id": i.account_id, "field": i.field, "reason": i.reason} for i in items],
-        columns=["row", "account_id", "field", "reason"],
+        [{"Row": i.row, "Account ID": i.account_id, "Field": widgets.column_title(i.field) if i.field else "",
+          "Reason": i.reason} for i in items],
+        columns=["Row", "Account ID", "Field", "Reason"],
     )
 
 
@@ -171,7 +174,7 @@ with tab_warn:
 with tab_prev:
     st.dataframe(result.accounts.head(200), hide_index=True, height=300,
                  column_config=widgets.schema_column_config(result.accounts))
-with st.expander("Report as text (same as `python -m territory check FILE`)"):
+with st.expander("Report as text (as the command line's check prints it)"):
     st.code(format_report(report), language=None)
 
 territories = None

@@ -37,9 +37,10 @@ cols[4].metric(
     help="Workload: largest |workload - target| / target over territories (target = capacity share of the total).",
 )
 cols[5].metric(
-    "Workload CV",
+    "Workload spread",
     widgets.format_pct(kpi["cv_pct"]),
-    help="Coefficient of variation of capacity-adjusted workload per territory: lower is more even.",
+    help="Coefficient of variation (CV) of capacity-adjusted workload per territory: its standard deviation "
+    "as % of the mean. Lower is more even.",
 )
 
 widgets.data_notes(accounts, key=keys.OVERVIEW)
@@ -62,7 +63,7 @@ heatmap = opt_heat.segmented_control(
     format_func=lambda k: {"none": "Off", "workload": "Workload", "revenue": "Revenue"}[k],
     default="none",
     key=keys.OVERVIEW_HEATMAP,
-    help="Sum of the measure per H3 hexagon (all accounts in view).",
+    help="Sum of the measure per hexagon (Uber's H3 grid), all accounts in view.",
 ) or "none"
 outlines = opt_outline.toggle("Outlines", value=True, key=keys.OVERVIEW_OUTLINES, help="Convex hull per territory.")
 maps.account_map(

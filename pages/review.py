@@ -34,8 +34,8 @@ if not ui.has_bookings(dataset):
     st.info(
         "**The quarterly review needs bookings.** The active dataset has none, so growth, penetration, "
         "quotas and attainment cannot be computed. Upload a bookings file on the **Data** page with one row "
-        "per account and quarter and the columns `account_id` (as in your accounts file), `quarter` "
-        "(like `2026Q3`) and `amount` (USD booked in that quarter)."
+        "per account and quarter and the columns **Account ID** (as in your accounts file), **Quarter** "
+        "(like 2026Q3) and **Amount** (USD booked in that quarter)."
     )
     st.page_link("pages/data.py", label="Go to Data", icon=":material/upload_file:")
     try:
@@ -45,7 +45,10 @@ if not ui.has_bookings(dataset):
         st.stop()
     st.subheader("Flags that need no bookings")
     st.caption(f"Workload, account counts and travel ({len(review.flags):,} flags).")
-    st.dataframe(ui.flags_frame(review.flags), hide_index=True, width="stretch")
+    if len(review.flags):
+        st.dataframe(ui.flags_frame(review.flags), hide_index=True, width="stretch")
+    else:
+        st.success("No territory is flagged on workload, account count or travel.")
     fui.pipeline_ui(dataset, chosen.labels, None)
     st.stop()
 
@@ -157,4 +160,5 @@ with r_right:
 st.subheader("Export")
 ui.downloads_ui(dataset, chosen, active, review)
 with st.expander("Everything in one table"):
-    st.dataframe(widgets.blank_missing(display_table(review), ["Rep"]), hide_index=True, width="stretch")
+    everything = widgets.blank_missing(display_table(review), ["Rep"])
+    st.dataframe(everything, hide_index=True, width="stretch", column_config=ui.display_config(everything))

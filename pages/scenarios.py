@@ -1,6 +1,5 @@
 """Scenarios: save, open, compare, share and export what-if alignments."""
 
-import pandas as pd
 import streamlit as st
 
 from territory.errors import TerritoryError
@@ -13,7 +12,7 @@ from territory.planning.scenarios import (
 )
 from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
-from territory.ui import cached, keys, state
+from territory.ui import cached, clock, keys, state
 from territory.ui import scenarios as ui
 from territory.ui.components import maps, widgets
 
@@ -53,8 +52,8 @@ if open_tab.open:
         if names:
             shown = listing.assign(
                 same_dataset=listing["dataset_fingerprint"] == dataset_fingerprint(dataset.accounts),
-                created_at=pd.to_datetime(listing["created_at"], utc=True),
-                updated_at=pd.to_datetime(listing["updated_at"], utc=True),
+                created_at=clock.local_times(listing["created_at"]),
+                updated_at=clock.local_times(listing["updated_at"]),
             ).drop(columns="dataset_fingerprint")
             st.dataframe(
                 shown,
@@ -63,8 +62,10 @@ if open_tab.open:
                 column_config={
                     "name": "Scenario",
                     "notes": "Notes",
-                    "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
-                    "updated_at": st.column_config.DatetimeColumn("Updated (UTC)", format="YYYY-MM-DD HH:mm"),
+                    "created_at": st.column_config.DatetimeColumn(f"Created{clock.zone_suffix()}",
+                                                                  format="D MMM YYYY, HH:mm"),
+                    "updated_at": st.column_config.DatetimeColumn(f"Updated{clock.zone_suffix()}",
+                                                                  format="D MMM YYYY, HH:mm"),
                     "accounts": st.column_config.NumberColumn("Accounts", format="localized"),
                     "territories": st.column_config.NumberColumn("Territories", format="%d"),
                     "same_dataset": st.column_config.CheckboxColumn(
@@ -203,7 +204,8 @@ if history_tab.open:
         if history.empty:
             st.caption("Nothing recorded yet: saves, renames, deletes and activations appear here.")
         else:
-            st.dataframe(history, hide_index=True, width="stretch",
-                         column_config={"at": "When (UTC)", "action": "Action", "scenario": "Scenario",
+            st.dataframe(history.assign(at=clock.local_times(history["at"])), hide_index=True, width="stretch",
+                         column_config={"at": st.column_config.DatetimeColumn(f"When{clock.zone_suffix()}",
+                                                                              format="D MMM YYYY, HH:mm"),
+                                        "action": "Action", "scenario": "Scenario",
                                         "detail": "Detail", "user": "User"})
-            st.caption("Set `TERRITORY_STUDIO_USER` to record who made each change.")

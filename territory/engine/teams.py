@@ -293,7 +293,7 @@ def balance_with_teams(
             f"{per_territory[heaviest]:,.0f} vs {lightest}: {per_territory[lightest]:,.0f} per territory): "
             "whole territories cannot split a group's share more finely"
             + (", and locked accounts fix the geographic count" if any(locked_territories.values()) else "")
-            + "; fix team sizes with industry_team_sizes or change the number of territories.", warning=True,
+            + "; change the number of territories or which industries have a team.", warning=True,
             data={"spread": spread, "heaviest": heaviest, "lightest": lightest}))
     merged = pd.concat(assignments).reindex(accounts.index)
     new_ids = merged[TERRITORY_ID].astype("string")

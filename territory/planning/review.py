@@ -79,6 +79,7 @@ __all__ = [
     "growth_table",
     "largest_remainder",
     "next_quarter",
+    "parse_usd",
     "pareto_tables",
     "quarter_index",
     "quarter_label",
@@ -148,6 +149,24 @@ class ReviewSettings:
             if not math.isfinite(value) or value < 0:
                 raise ParameterError(f"{name} is {value}; it must be a percentage >= 0")
         return self
+
+
+_USD_RE = re.compile(r"^\s*\$?\s*(\d[\d,]*(?:\.\d+)?|\.\d+)\s*([kKmMbB]?)\s*(?:USD)?\s*$")
+_USD_SCALE = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9}
+
+
+def parse_usd(text: str) -> float:
+    """An amount typed as people write it: 31,192,503 / $31,192,503 / 31.2M / 450k (USD, >= 0).
+
+    A text field instead of a number box, so the amount can show its thousands separators.
+
+    >>> parse_usd("$31,192,503"), parse_usd("31.2M"), parse_usd(" 450k ")
+    (31192503.0, 31200000.0, 450000.0)
+    """
+    match = _USD_RE.match(str(text))
+    if not match or not re.fullmatch(r"\d{1,3}(,\d{3})*(\.\d+)?|[\d.]+", match.group(1)):
+        raise ParameterError(f"{str(text).strip()!r} is not an amount in USD; write it like 31,192,503 or 31.2M")
+    return float(match.group(1).replace(",", "")) * _USD_SCALE[match.group(2).lower()]
 
 
 # --- quarters ---------------------------------------------------------------------------------

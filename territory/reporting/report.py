@@ -52,8 +52,8 @@ class ReportInput:
 
 _SCORE_ROWS: tuple[tuple[str, str, str], ...] = (
     ("max_deviation_pct", "Max deviation from target", "%"),
-    ("cv", "Coefficient of variation", ""),
-    ("gini", "Gini of capacity-adjusted load", ""),
+    ("cv", "Spread of load (coefficient of variation, 0 = even)", ""),
+    ("gini", "Inequality of load (Gini, 0 = equal, 1 = all in one)", ""),
     ("max_min_ratio", "Largest / smallest load", "x"),
     ("workload_max_deviation_pct", "Workload: max deviation", "%"),
     ("revenue_max_deviation_pct", "Revenue: max deviation", "%"),

@@ -537,8 +537,8 @@ def kpis(before_card: Mapping, after_card: Mapping) -> list[Kpi]:
     return [
         Kpi("Max deviation", dev_b, dev_a, "{:.1f}%", help=(
             "Largest gap between a territory and its target on the balance measure (% of target).")),
-        Kpi("CV", cv_b, cv_a, "{:.3f}", help="Coefficient of variation of the measure across territories "
-            "(capacity-adjusted; 0 = perfectly even)."),
+        Kpi("Spread", cv_b, cv_a, "{:.3f}", help="Coefficient of variation (CV) of the measure across "
+            "territories: standard deviation / mean, capacity-adjusted; 0 = perfectly even."),
         Kpi("Mean distance", *both("weighted_mean_distance_km"), "{:,.0f} km", help=MEAN_DISTANCE_HELP),
         Kpi("Fragmented territories", *both("fragmented_territories"), "{:,.0f}",
             help="Territories split into more than one piece by another territory's accounts."),
@@ -873,20 +873,29 @@ def teams_uneven_text(note) -> str:
             "number of territories.")
 
 
+def _warning_text(note) -> str:
+    return teams_uneven_text(note) if note.code == codes.TEAMS_UNEVEN else md_escape(note.text)
+
+
 def messages_ui(result: BalanceResult, wall_seconds: float, change: headcount.HeadcountChange | None = None) -> None:
     """The engine's notes, after the headcount change when there is one (always the first message:
-    adding or closing territories is never silent): warnings (a constraint that could not be met)
-    as st.warning, the proven least disruption on a line of its own, the rest in one caption with
-    the timing."""
+    adding or closing territories is never silent): what could not be met in one warning box
+    (several: a count, each in an expander, so industry teams do not stack a box per group), the
+    proven least disruption on a line of its own, the rest (what went well) in one caption with the
+    timing."""
     if change is not None and change.changed:
         st.info(md_escape(change.message()), icon=":material/group:")
     notes = tuple(result.notes)
     warnings = [note for note in notes if note.warning]
-    if not result.feasible and not warnings:
+    if warnings:
+        more = f" ({len(warnings) - 1} more below.)" if len(warnings) > 1 else ""
+        st.warning(_warning_text(warnings[0]) + more, icon=":material/warning:")
+    elif not result.feasible:
         st.warning("The engine could not meet every constraint; this is its best result.", icon=":material/warning:")
-    for note in warnings:
-        text = teams_uneven_text(note) if note.code == codes.TEAMS_UNEVEN else md_escape(note.text)
-        st.warning(text, icon=":material/warning:")
+    if len(warnings) > 1:
+        with st.expander(f"{len(warnings) - 1} more the engine could not meet"):
+            for note in warnings[1:]:
+                st.caption(_warning_text(note))
     least = result.note(codes.LEAST_MOVES)
     if least is not None:
         st.markdown(f":material/verified: {md_escape(least.text)}")

@@ -16,7 +16,7 @@ import pydeck as pdk
 import streamlit as st
 
 from territory.data import schema
-from territory.errors import TerritoryError
+from territory.errors import ParameterError, TerritoryError
 from territory.planning import hierarchy
 from territory.planning.review import (
     ALL_ACCOUNTS,
@@ -25,6 +25,7 @@ from territory.planning.review import (
     account_trailing_bookings,
     build_review,
     default_capacity_note,
+    parse_usd,
     review_rollup,
     review_sections_html,
     review_xlsx_bytes,
@@ -203,11 +204,16 @@ def quota_controls_ui(default_total: int, next_q: str | None) -> ReviewSettings:
     saved = stored_settings()
     total0 = saved.quota_total if saved.quota_total is not None else float(default_total)
     c1, c2 = st.columns([1, 2])
-    total = c1.number_input(
-        f"Quota total for {next_q or 'next quarter'} (USD)", min_value=0.0, value=float(total0), step=100_000.0,
-        format="%.0f", key=TOTAL_KEY,
-        help=f"Default: bookings of the same quarter a year earlier + {saved.default_growth_pct:g}%.",
+    typed = c1.text_input(
+        f"Quota total for {next_q or 'next quarter'} (USD)", value=f"{total0:,.0f}", key=TOTAL_KEY,
+        help=f"Default: bookings of the same quarter a year earlier + {saved.default_growth_pct:g}%. "
+        "Type it like 31,192,503 or 31.2M.",
     )
+    try:
+        total = parse_usd(typed)
+    except ParameterError as error:
+        c1.error(f"{md_escape(error)}; the quota stays at {total0:,.0f} USD.")
+        total = float(total0)
     blend = c2.slider(
         "Quota blend: weight on potential (%), the rest on recent bookings", min_value=0, max_value=100,
         value=int(round(saved.potential_weight * 100)), step=5, key=BLEND_KEY,
@@ -387,7 +393,7 @@ def penetration_legend(resolution: int, territory_ids: list[str], colors: dict[s
                      f"border:1px solid #bbb;margin-right:6px'></span>{maps.esc(text)}</div>")
     parts.append(f"<div><span style='display:inline-block;width:14px;height:10px;background:rgb{NO_POTENTIAL_RGB};"
                  "border:1px solid #bbb;margin-right:6px'></span>no potential</div>")
-    parts.append(f"<div style='color:#777;margin-bottom:6px'>H3 resolution {resolution}</div>")
+    parts.append(f"<div style='color:#777;margin-bottom:6px'>{maps.hexagon_size_text(resolution)}</div>")
     if show_territories or show_homes:
         parts.append(maps.legend_html(territory_ids, colors, territories, show_homes=show_homes, note=note))
     elif note:
@@ -491,6 +497,18 @@ def performance_config(latest_q: str | None) -> dict:
         "Quota source": st.column_config.TextColumn("Quota source", help="imported: from the quota file; rule: "
                                                     "the quota this page's rule would have set."),
     }
+
+
+def display_config(table: pd.DataFrame) -> dict:
+    """Formats for ``display_table``: USD and hours with separators, percentages to one decimal."""
+    nc = st.column_config.NumberColumn
+    config: dict[str, Any] = {}
+    for column in table.columns:
+        if "(USD" in column or "(h/yr)" in column or column == "Accounts":
+            config[column] = nc(column, format="localized")
+        elif "(%)" in column:
+            config[column] = nc(column, format="%.1f%%")
+    return config
 
 
 def attainment_note(review: QuarterlyReview) -> str:

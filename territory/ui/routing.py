@@ -113,7 +113,8 @@ def rules_editor_ui(table: pd.DataFrame, territory_ids: tuple[str, ...],
         column_config={
             "priority": st.column_config.NumberColumn("Priority", help="Lowest first; first match wins.",
                                                       step=1, format="%d"),
-            "kind": st.column_config.SelectboxColumn("Kind", options=list(R.KINDS), required=True),
+            "kind": st.column_config.SelectboxColumn("Kind", options=list(R.KINDS), required=True,
+                                                     format_func=kind_label),
             "value": st.column_config.TextColumn(
                 "Value", help="02139, 02100-02199, 021, MA, Healthcare, acme.com, an account ID; "
                               "add a size band after '&': 'CA & revenue >= 5000000'."),
@@ -145,10 +146,29 @@ def tester_ui(industries: list[str]) -> dict:
     }
 
 
+KIND_LABELS = {"account": "Account", "domain": "Web domain", "industry": "Industry", "zip": "ZIP or ZIP range",
+               "zip_prefix": "ZIP prefix", "state": "State", "size": "Size band", "nearest": "Nearest account",
+               "existing": "Already assigned"}
+
+
+def kind_label(kind: object) -> str:
+    """A rule kind as the user reads it ("ZIP prefix"); the rules file keeps its own words (zip_prefix)."""
+    return KIND_LABELS.get(str(kind), str(kind))
+
+
+def rule_text(row: pd.Series) -> str:
+    """ "#120 · ZIP prefix 021" from the routed row's structured rule fields ("none" without a rule)."""
+    if pd.isna(row.get("rule_kind")):
+        return "none"
+    priority = f"#{int(row['rule_priority'])} · " if pd.notna(row.get("rule_priority")) else ""
+    value = f" {row['rule_value']}" if pd.notna(row.get("rule_value")) and str(row["rule_value"]) else ""
+    return f"{priority}{kind_label(row['rule_kind'])}{value}"
+
+
 def show_landing(row: pd.Series) -> None:
     cols = st.columns([1, 2, 3])
     cols[0].metric("Territory", str(row[schema.TERRITORY_ID]) if pd.notna(row[schema.TERRITORY_ID]) else "none")
-    cols[1].metric("Rule", str(row["rule"]) or "none")
+    cols[1].metric("Rule", rule_text(row))
     cols[2].caption(f"**Why:** {md_escape(row['reason'])}")
 
 

@@ -27,7 +27,6 @@ Typical page start::
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
@@ -37,6 +36,7 @@ from territory.data import schema
 from territory.errors import DataError
 from territory.ui import cached, keys
 from territory.ui.cached import frame_fingerprint, labels_fingerprint
+from territory.ui.clock import clock_now
 
 # --- keys (non-widget: they survive page changes) ----------------------------------------------
 DATASET_KEY = keys.DATASET
@@ -71,7 +71,7 @@ class Alignment:
     labels: pd.Series  # territory_id per account, index == dataset.accounts.index, dtype string
     name: str
     fingerprint: str  # hash of labels: a cheap cache key
-    created: str  # "HH:MM" UTC
+    created: str  # "HH:MM" in the browser's time zone ("HH:MM UTC" when it is unknown)
     result: Any = None  # the BalanceResult that produced it, when it came from the engine
     scenario: str | None = None  # the saved scenario it was opened from (its routing rules go with it)
 
@@ -101,7 +101,7 @@ class Settings:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%H:%M")
+    return clock_now()
 
 
 # --- initialisation -------------------------------------------------------------------------------
@@ -292,8 +292,8 @@ def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any
     """Make ``labels`` (territory_id per account) the alignment every page shows.
 
     ``labels`` is re-indexed to the active accounts (accounts missing from it become unassigned).
-    ``name`` defaults to "Rebalanced HH:MM" (UTC). Pass the ``BalanceResult`` as ``result`` when the
-    engine produced it (its reasons and parameters go with a scenario saved from it), and the saved
+    ``name`` defaults to "Rebalanced HH:MM" (the browser's time). Pass the ``BalanceResult`` as ``result`` when
+    the engine produced it (its reasons and parameters go with a scenario saved from it), and the saved
     scenario's name as ``scenario`` when it came from one (the Routing page starts from its rules). The figures
     shown never depend on it: :mod:`territory.planning.metrics` computes them from the labels alone.
     """

@@ -82,7 +82,7 @@ def test_overview_kpis_match_the_metrics_of_the_sample(sample):
     assert shown["Revenue (USD/yr)"] == f"${accounts[schema.REVENUE].sum() / 1e6:,.1f}M"
     assert shown["Workload (h/yr)"] == f"{accounts[schema.WORKLOAD_HOURS].sum():,.0f} h"
     assert shown["Max deviation"] == f"{expected_max_dev:.1f}%"
-    assert shown["Workload CV"] == f"{expected_cv_pct:.1f}%"
+    assert shown["Workload spread"] == f"{expected_cv_pct:.1f}%"
 
 
 def test_region_filter_changes_the_kpis(sample):

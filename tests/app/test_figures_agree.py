@@ -36,7 +36,7 @@ SCENARIO = "agree"
 MEASURE = "workload"  # the Rebalance page's, the Scenarios page's and the CLI's default
 FIGURES = ("weighted_mean_distance_km", "max_deviation_pct", "cv", "fragmented_territories", "moved_accounts",
            "moved_revenue_pct")
-KPI_OF = {"weighted_mean_distance_km": "Mean distance", "max_deviation_pct": "Max deviation", "cv": "CV",
+KPI_OF = {"weighted_mean_distance_km": "Mean distance", "max_deviation_pct": "Max deviation", "cv": "Spread",
           "fragmented_territories": "Fragmented territories", "moved_accounts": "Moved accounts",
           "moved_revenue_pct": "Moved revenue"}
 

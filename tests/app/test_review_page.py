@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from territory.data import schema
-from territory.planning.review import ReviewSettings, build_review, default_quota_total
+from territory.planning.review import ReviewSettings, build_review, default_quota_total, parse_usd
 from tests.app.apptest import open_page, uploaded
 
 TIMEOUT_S = 90.0
@@ -39,7 +39,7 @@ def test_review_page_renders_for_the_sample(sample):
     assert expected.quota_total == total
     quotas = quota_table(at)
     assert len(quotas) == len(sample.territories)
-    assert int(quotas["Quota"].sum()) == total == int(at.number_input(key="ts_review_total").value)
+    assert int(quotas["Quota"].sum()) == total == int(parse_usd(at.text_input(key="ts_review_total").value))
     assert quotas.set_index("Territory")["Quota"].to_dict() == expected.table.set_index(
         schema.TERRITORY_ID)["quota"].to_dict()
     assert metric(at, "Flags") == f"{len(expected.flags):,}"
@@ -54,7 +54,7 @@ def test_review_page_renders_for_the_sample(sample):
 
 def test_moving_the_blend_changes_quotas_but_not_their_sum():
     at = review_page()
-    total = int(at.number_input(key="ts_review_total").value)
+    total = int(parse_usd(at.text_input(key="ts_review_total").value))
     before = quota_table(at).set_index("Territory")["Quota"]
     at.slider(key="ts_review_blend").set_value(0).run()
     after = quota_table(at).set_index("Territory")["Quota"]
@@ -65,7 +65,7 @@ def test_moving_the_blend_changes_quotas_but_not_their_sum():
     only_potential = quota_table(at).set_index("Territory")["Quota"]
     assert int(only_potential.sum()) == total and not only_potential.equals(after)
     # a new total is split exactly too
-    at.number_input(key="ts_review_total").set_value(1_000_001).run()
+    at.text_input(key="ts_review_total").set_value("1,000,001").run()
     assert int(quota_table(at)["Quota"].sum()) == 1_000_001
     assert metric(at, "Quota total") == "$1.00M"
 
@@ -100,7 +100,7 @@ def test_a_saved_alignment_is_reviewed_with_its_own_assignment(sample):
     assert not at.exception
     quotas = quota_table(at).set_index("Territory")["Quota"]
     assert quotas["T01"] == 0
-    assert int(quotas.sum()) == int(at.number_input(key="ts_review_total").value)
+    assert int(quotas.sum()) == int(parse_usd(at.text_input(key="ts_review_total").value))
 
 
 def test_an_upload_without_bookings_explains_what_is_needed(sample):
@@ -118,7 +118,7 @@ def test_an_upload_without_bookings_explains_what_is_needed(sample):
     at = review_page(upload_without_bookings)
     text = " ".join(i.value for i in at.info)
     assert "needs bookings" in text
-    for column in ("account_id", "quarter", "amount"):
+    for column in ("**Account ID**", "**Quarter**", "**Amount**"):  # headers the bookings reader accepts
         assert column in text
     assert "Data" in text
     assert not at.exception and not at.error
@@ -218,3 +218,14 @@ def test_pareto_table_reads_like_the_other_tables():
     columns = json.loads(table.proto.columns)
     assert columns["accounts"]["type_config"]["format"] == "localized"
     assert columns["scope"]["width"] >= 7.5 * len("All accounts")
+
+
+def test_quota_total_shows_thousands_separators_and_explains_a_typo():
+    at = review_page()
+    shown = at.text_input(key="ts_review_total").value
+    assert "," in shown, shown  # 31192503 was shown without separators
+    total = int(parse_usd(shown))
+    at.text_input(key="ts_review_total").set_value("31,2 million").run()
+    assert not at.exception
+    assert any("is not an amount in USD" in e.value for e in at.error)
+    assert int(quota_table(at)["Quota"].sum()) == total  # the quota stays where it was

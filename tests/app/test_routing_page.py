@@ -11,6 +11,7 @@ import pytest
 from territory.data.sample import load_sample
 from territory.planning import routing as R
 from territory.planning.scenarios import ScenarioStore, build_scenario
+from territory.ui.routing import rule_text
 from tests.app.apptest import open_page
 
 PAGE = "pages/routing.py"
@@ -32,7 +33,7 @@ def test_the_page_shows_the_default_rules_and_the_tester_answers(expected) -> No
     at = open_page(PAGE)
     assert len(at.dataframe[0].value) == len(rules) == 609  # the rules editor
     want = R.where_would_it_land(base, rules, postal_code="02139", revenue=250_000.0)
-    assert metrics(at)["Territory"] == want["territory_id"] and metrics(at)["Rule"] == want["rule"]
+    assert metrics(at)["Territory"] == want["territory_id"] and metrics(at)["Rule"] == rule_text(want)
     at.text_input(key="ts_routing_zip").set_value("98101").run()  # Seattle
     want = R.where_would_it_land(base, rules, postal_code="98101", revenue=250_000.0)
     assert metrics(at)["Territory"] == want["territory_id"] != "T19"
@@ -68,7 +69,7 @@ def test_a_rules_file_starts_the_editor_and_a_bad_one_is_named() -> None:
     good = b"priority,kind,value,territory_id\n1,zip_prefix,021,T05\n2,nearest,,\n"
     at.file_uploader(key="ts_routing_rules_upload").set_value(("good.csv", good, "text/csv")).run()
     assert not at.exception and len(at.dataframe[0].value) == 2
-    assert (metrics(at)["Territory"], metrics(at)["Rule"]) == ("T05", "#1 zip_prefix 021")
+    assert (metrics(at)["Territory"], metrics(at)["Rule"]) == ("T05", "#1 · ZIP prefix 021")
 
 
 # --- rules saved with a scenario (#14, item 1) -------------------------------------------------------
@@ -103,7 +104,7 @@ def test_a_scenario_s_saved_rules_start_the_editor_and_can_be_loaded_again(store
     store.save_rules("Plan", SAVED)
     at = open_from_scenario("Plan")
     assert len(at.dataframe[0].value) == 2 and any("saved with scenario **Plan**" in c.value for c in at.caption)
-    assert (metrics(at)["Territory"], metrics(at)["Rule"]) == ("T05", "#10 zip_prefix 021")
+    assert (metrics(at)["Territory"], metrics(at)["Rule"]) == ("T05", "#10 · ZIP prefix 021")
     at.button(key="ts_routing_rules_reset").click().run()
     assert len(at.dataframe[0].value) == 609 and metrics(at)["Territory"] == "T19"
     at.button(key="ts_routing_load").click().run()

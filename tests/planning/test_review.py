@@ -393,3 +393,16 @@ def test_xlsx_export_holds_the_tables_and_neutralises_formulas(accounts, booking
     assert "=Delta" in names
     cell = next(row[1] for row in book["Far accounts"].iter_rows(min_row=2) if row[1].value == "=Delta")
     assert cell.data_type == "s"  # typed text, never a formula
+
+
+@pytest.mark.parametrize(("text", "amount"), [("31192503", 31_192_503.0), ("31,192,503", 31_192_503.0),
+                                               ("$31,192,503", 31_192_503.0), ("31.2M", 31_200_000.0),
+                                               ("450k", 450_000.0), ("12 USD", 12.0)])
+def test_parse_usd_reads_amounts_as_people_type_them(text, amount):
+    assert R.parse_usd(text) == amount
+
+
+@pytest.mark.parametrize("text", ["", "abc", "-5", "1,2,3", "12,34", "3M5"])
+def test_parse_usd_names_what_it_cannot_read(text):
+    with pytest.raises(ParameterError, match="is not an amount in USD; write it like 31,192,503"):
+        R.parse_usd(text)

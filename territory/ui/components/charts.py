@@ -152,7 +152,7 @@ def measure_bar(
             hovertemplate="Target %{y:,.0f} " + unit + "<extra></extra>",
         )
     fig.update_xaxes(title_text="Territory", type="category", showgrid=False)
-    fig.update_yaxes(title_text=label, gridcolor="#ececec", rangemode="tozero", zeroline=False)
+    fig.update_yaxes(title_text=label, gridcolor="#ececec", rangemode="tozero", zeroline=False, tickformat=",")
     if y_max:
         fig.update_yaxes(range=[0, y_max])
     fig.update_layout(legend={"orientation": "h", "y": 1.08, "x": 0})

@@ -523,6 +523,19 @@ def _cached_heat_cells(key, measure, _accounts):  # noqa: ARG001  st.cache_data 
 # --- legend ---------------------------------------------------------------------------------------
 
 
+def hexagon_size_text(resolution: int) -> str:
+    """The heat hexagons' size in words (about twice the H3 grid's mean edge length), so the legend
+    speaks of kilometres, not of an H3 resolution.
+
+    >>> hexagon_size_text(4)
+    'Hexagons about 52 km across'
+    """
+    import h3
+
+    across = 2 * h3.average_hexagon_edge_length(int(resolution), unit="km")
+    return f"Hexagons about {across:,.0f} km across"
+
+
 def legend_html(
     territory_ids: list[str],
     colors: dict[str, str],
@@ -563,7 +576,7 @@ def legend_html(
                 f"border:1px solid #bbb;margin-right:6px'></span>{esc(rng)}</div>"
             )
         if heat_resolution is not None:
-            parts.append(f"<div style='color:#777;margin-bottom:6px'>H3 resolution {heat_resolution}</div>")
+            parts.append(f"<div style='color:#777;margin-bottom:6px'>{hexagon_size_text(heat_resolution)}</div>")
     if groups:
         territory_ids, colors, reps = list(groups), dict(groups), {}
     heading = esc(groups_title) if groups else "Territory &middot; rep" if reps else "Territory"
@@ -574,11 +587,12 @@ def legend_html(
         # a territory without a rep (added in a what-if, a new hire) says so instead of a bare ID
         rep_text = ("" if not reps else f" &middot; {esc(rep)}" if rep is not None
                     else " &middot; <span style='color:#888'>no rep yet</span>")
+        # a long "T12 · Marcus Zimmerman" wraps under itself (was cut to "Marcus Zimme..." at 1500 px)
         parts.append(
-            f"<div style='white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
-            f"<span style='display:inline-block;width:10px;height:10px;border-radius:50%;"
+            f"<div style='display:flex;align-items:baseline;overflow-wrap:anywhere'>"
+            f"<span style='flex:none;display:inline-block;width:10px;height:10px;border-radius:50%;"
             f"background:{colors.get(tid, tcolors.UNASSIGNED_COLOR)};margin-right:6px'></span>"
-            f"{esc(tid)}{rep_text}</div>"
+            f"<span>{esc(tid)}{rep_text}</span></div>"
         )
     if len(territory_ids) > len(shown):
         parts.append(f"<div style='color:#777'>+ {len(territory_ids) - len(shown)} more</div>")

@@ -75,6 +75,7 @@ def distribution_figure(
         xaxis_title="Territory", yaxis_title=measure_label, bargap=0.1,
     )
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=ticks)
+    fig.update_yaxes(tickformat=",")  # 3,000 h, not 3000
     return fig
 
 

@@ -6,6 +6,7 @@ Widgets are drawn by ``*_ui`` functions that return plain values; pure helpers (
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -108,7 +109,28 @@ def filters_ui(
 
 _TITLES = {"account_id": "Account ID", "territory_id": "Territory ID", "workload_hours": "Workload",
            "company_revenue": "Company's own revenue", "account_type": "Account type",
-           "postal_code": "Postal code"}
+           "postal_code": "Postal code", "capacity_fte": "Capacity"}
+
+
+def column_title(name: str) -> str:
+    """A canonical column as the user reads it: "Account ID" for ``account_id`` (also a header the
+    importers accept)."""
+    return _TITLES.get(name, name.replace("_", " ").capitalize())
+
+
+_SNAKE_COLUMNS = re.compile(r"\b(" + "|".join(sorted(
+    (c.name for c in (*schema.MAPPABLE_ACCOUNT_SCHEMA, *schema.TERRITORY_SCHEMA) if "_" in c.name),
+    key=len, reverse=True)) + r")\b")
+
+
+def readable_columns(text: str) -> str:
+    """``text`` (an importer note shared with the command line) with canonical column names such as
+    ``territory_id`` written as the user reads them ("Territory ID"), for display only.
+
+    >>> readable_columns("territory_id taken from 'Account Owner'")
+    "Territory ID taken from 'Account Owner'"
+    """
+    return _SNAKE_COLUMNS.sub(lambda m: column_title(m.group(1)), str(text))
 
 
 def schema_column_config(frame: pd.DataFrame) -> dict:
@@ -117,10 +139,14 @@ def schema_column_config(frame: pd.DataFrame) -> dict:
     config = {}
     for column in (*schema.MAPPABLE_ACCOUNT_SCHEMA, *schema.TERRITORY_SCHEMA):
         if column.name in frame.columns and column.name not in config:
-            title = _TITLES.get(column.name, column.name.replace("_", " ").capitalize())
+            title = column_title(column.name)
             unit = "°" if column.unit == "degrees" else column.unit
-            config[column.name] = st.column_config.Column(f"{title} ({unit})" if unit else title,
-                                                          help=column.description)
+            label = f"{title} ({unit})" if unit else title
+            if not pd.api.types.is_numeric_dtype(frame[column.name]) or pd.api.types.is_bool_dtype(frame[column.name]):
+                config[column.name] = st.column_config.Column(label, help=column.description)
+            else:  # thousands separators (revenue 6984295.84 read as 6,984,296), coordinates to 4 places
+                config[column.name] = st.column_config.NumberColumn(
+                    label, help=column.description, format="%.4f" if column.unit == "degrees" else "localized")
     return config
 
 
@@ -211,7 +237,7 @@ def sidebar_status() -> None:
                    f"{len(dataset.accounts):,} accounts · {n_territories:,} territories")
         st.markdown("**Alignment in use**")
         if alignment is not None:
-            st.caption(f"{md_escape(alignment.name)} (since {alignment.created} UTC)")
+            st.caption(f"{md_escape(alignment.name)} (since {alignment.created})")
             if alignment.name != state.CURRENT_ALIGNMENT_NAME:
                 if st.button("Back to current alignment", key=keys.SIDEBAR_RESET_ALIGNMENT):
                     state.reset_alignment()
@@ -299,6 +325,7 @@ def side_file_report(label: str, report, key: str) -> None:
     if issues:
         with st.expander(f"{md_escape(label)}: rejected rows and warnings ({len(issues):,})",
                          expanded=bool(report.rows_rejected)):
-            st.dataframe(pd.DataFrame([{"row": i.row, "kind": kind, "id": i.account_id, "field": i.field,
-                                        "reason": i.reason} for kind, i in issues]),
+            st.dataframe(pd.DataFrame([{"Row": i.row, "Kind": kind, "ID": i.account_id,
+                                        "Field": column_title(i.field) if i.field else "", "Reason": i.reason}
+                                       for kind, i in issues]),
                          hide_index=True, width="stretch", key=key)
