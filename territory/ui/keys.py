@@ -52,6 +52,10 @@ DATASET = key("dataset")  # non-widget
 INITIALISED = key("initialised")  # non-widget
 SAVED_RESULTS = key("saved_results")  # non-widget
 SETTINGS = key("settings")  # non-widget
+SESSION = key("session")  # non-widget: this session's key in the URL and the session store
+SESSION_HISTORY = key("session_history")  # non-widget: the undo steps and the current position
+SESSION_SAVED = key("session_saved")  # non-widget: the settings last written to the store
+SESSION_NOTE = key("session_note")  # non-widget: a one-off message about restoring the session
 NOTES = key("notes")  # the data notes (widgets.data_notes) of a page that names no key
 
 # --- data page --------------------------------------------------------------------------------
@@ -212,3 +216,5 @@ REVIEW_PIPELINE_TABLE = key("review_pipeline_table")
 
 # --- the sidebar ------------------------------------------------------------------------------
 SIDEBAR_RESET_ALIGNMENT = key("sidebar_reset_alignment")
+SIDEBAR_UNDO = key("sidebar_undo")
+SIDEBAR_REDO = key("sidebar_redo")

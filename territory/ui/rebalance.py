@@ -188,6 +188,7 @@ def _restore_widget_values(defaults: Mapping[str, object]) -> None:
 
 def _save_widget_values(names: Sequence[str]) -> None:
     st.session_state[SETTINGS_KEY] = {k: st.session_state[k] for k in names if k in st.session_state}
+    state.save_settings()  # kept for a reload
 
 
 def territory_names(territories: pd.DataFrame) -> dict[str, str]:
@@ -803,10 +804,17 @@ def _set_event(event: tuple | None) -> None:
     st.session_state[EVENT_KEY] = event
 
 
+def _event_clicked(event: tuple | None) -> None:
+    """Callback of "Clear event": an undoable step."""
+    _set_event(event)
+    state.record("New hire" if event else "Clear event")
+
+
 def _rep_leaves_clicked() -> None:
     territory_id = st.session_state.get(keys.REBALANCE_LEAVING_TERRITORY)
     if territory_id:
         _set_event(("rep_leaves", str(territory_id)))
+        state.record(f"Rep of {territory_id} leaves")
 
 
 def event_label(event: tuple | None) -> str:
@@ -822,6 +830,7 @@ def event_label(event: tuple | None) -> str:
 def _new_hire_clicked() -> None:
     zip_code = str(st.session_state.get(keys.REBALANCE_HIRE_ZIP) or "").strip()
     _set_event(("new_hire", zip_code, float(st.session_state.get(keys.REBALANCE_HIRE_FTE) or 1.0)))
+    state.record("New hire")
 
 
 def events_ui(territory_ids: Sequence[str], territories: pd.DataFrame) -> tuple | None:
@@ -844,7 +853,7 @@ def events_ui(territory_ids: Sequence[str], territories: pd.DataFrame) -> tuple 
               help="Carve one new territory around the home base (or out of the most loaded area), moving as "
                    "few accounts as possible.")
     event = get_event(territory_ids)
-    c4.button("Clear event", key=keys.REBALANCE_CLEAR_EVENT, on_click=_set_event, args=(None,),
+    c4.button("Clear event", key=keys.REBALANCE_CLEAR_EVENT, on_click=_event_clicked, args=(None,),
               disabled=event is None, width="stretch")
     if event:
         st.caption(f"**Applied:** {event_label(event)}. The number-of-territories slider is ignored while "
@@ -856,7 +865,7 @@ def recovery_ui(event: tuple | None, manual_moves: Mapping[str, str]) -> None:
     """After an engine error: buttons that undo what the sidebar cannot (the event, hand moves)."""
     c1, c2, _ = st.columns([1, 1, 2])
     if event:
-        c1.button("Clear event", key=keys.REBALANCE_CLEAR_EVENT_AFTER_ERROR, on_click=_set_event, args=(None,),
+        c1.button("Clear event", key=keys.REBALANCE_CLEAR_EVENT_AFTER_ERROR, on_click=_event_clicked, args=(None,),
                   width="stretch")
     if manual_moves:
         c2.button(f"Unlock {len(manual_moves):,} hand-moved accounts", key=keys.REBALANCE_UNLOCK_AFTER_ERROR,
@@ -921,9 +930,9 @@ def kpis_ui(whatif: WhatIf, before_name: str) -> None:
 
 
 def make_active(labels: pd.Series, result) -> None:
-    """Callback of "Make active": the what-if becomes the alignment every page shows."""
-    state.set_active_alignment(labels, result=result)
+    """Callback of "Make active": the what-if becomes the alignment every page shows (an undoable step)."""
     _set_event(None)
+    state.set_active_alignment(labels, result=result, what="Make active")
 
 
 def actions_ui(accounts: pd.DataFrame, whatif: WhatIf, settings: RebalanceSettings, event: tuple | None) -> None:
@@ -1082,6 +1091,7 @@ def _move_accounts(account_ids: Sequence[str], to: str) -> None:
         moves[str(account_id)] = str(to)
     st.session_state[MANUAL_MOVES_KEY] = moves
     st.session_state[keys.REBALANCE_PICK_CODES] = ""
+    state.record(f"Move {len(account_ids):,} account{'s' if len(account_ids) != 1 else ''} to {to}")
 
 
 def _unlock(account_ids: Sequence[str] | None) -> None:
@@ -1090,6 +1100,8 @@ def _unlock(account_ids: Sequence[str] | None) -> None:
     for account_id in list(moves) if account_ids is None else account_ids:
         moves.pop(str(account_id), None)
     st.session_state[MANUAL_MOVES_KEY] = moves
+    state.record("Unlock all hand-moved accounts" if account_ids is None else
+                 f"Unlock {len(account_ids):,} account{'s' if len(account_ids) != 1 else ''}")
 
 
 def pick_table(accounts: pd.DataFrame, labels: pd.Series, territory_id: str | None) -> pd.DataFrame:

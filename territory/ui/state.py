@@ -15,6 +15,11 @@ What lives in the session
   (:func:`save_result`, :func:`saved_results`).
 * **settings** (:class:`Settings`): balance measure and tolerance shared by every page
   (:func:`get_settings`, :func:`update_settings`).
+* **the session key and history**: the ``session`` URL parameter names this session in the local
+  session store (:mod:`territory.planning.workspace`); a reload or a shared link on the same server
+  restores the dataset, the alignment in use, hand-made moves and locks, the event and the settings.
+  Each undoable change (a dataset, Make active, a hand move, an event) is a step: :func:`undo` and
+  :func:`redo` move along them (:func:`record` adds one).
 
 Typical page start::
 
@@ -26,7 +31,9 @@ Typical page start::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import re
+import secrets
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -34,6 +41,8 @@ import streamlit as st
 
 from territory.data import schema
 from territory.errors import DataError
+from territory.planning.review import ReviewSettings
+from territory.planning.workspace import MAX_STEPS, Step, Workspace, WorkspaceError, WorkspaceStore
 from territory.ui import cached, keys
 from territory.ui.cached import frame_fingerprint, labels_fingerprint
 from territory.ui.clock import clock_now
@@ -44,8 +53,11 @@ ALIGNMENT_KEY = keys.ALIGNMENT
 SAVED_KEY = keys.SAVED_RESULTS
 SETTINGS_KEY = keys.SETTINGS
 INIT_KEY = keys.INITIALISED
+SESSION_PARAM = "session"  # the URL parameter that carries the session key
+_SESSION_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 CURRENT_ALIGNMENT_NAME = "Current alignment"
+SAMPLE_NAME = "Built-in sample ({:,} accounts)"
 
 
 @dataclass(frozen=True)
@@ -152,6 +164,9 @@ def init_state(load_sample: bool = True) -> None:
     """
     _leave_legacy_multipage_mode()
     ss = st.session_state
+    if not ss.get(INIT_KEY) and _restore_session():
+        ss[INIT_KEY] = True
+    _keep_key_in_url()
     if SETTINGS_KEY not in ss:
         ss[SETTINGS_KEY] = Settings()
     if SAVED_KEY not in ss:
@@ -171,7 +186,7 @@ def init_state(load_sample: bool = True) -> None:
                 sample.accounts,
                 sample.territories,
                 sample.bookings,
-                name=f"Built-in sample ({len(sample.accounts):,} accounts)",
+                name=SAMPLE_NAME.format(len(sample.accounts)),
                 source="sample",
             )
 
@@ -218,6 +233,30 @@ def set_dataset(
     Without bookings, the closed-won ``opportunities`` are the bookings. Saved results of other
     datasets stay in the session but are hidden by :func:`saved_results`.
     """
+    dataset = build_dataset(accounts, territories, bookings, name=name, source=source, quotas=quotas,
+                            opportunities=opportunities)
+    st.session_state[keys.SESSION_HISTORY] = {"steps": [], "position": -1}  # a new dataset starts a new history
+    st.session_state[DATASET_KEY] = dataset
+    if source != "sample":
+        _store_call(lambda store: store.save_dataset(dataset.fingerprint, _dataset_meta(dataset), {
+            "accounts": dataset.accounts, "territories": dataset.territories, "bookings": dataset.bookings,
+            "quotas": quotas, "opportunities": opportunities}))
+    reset_alignment(what=f"Use {name}")
+    return dataset
+
+
+def build_dataset(
+    accounts: pd.DataFrame,
+    territories: pd.DataFrame | None = None,
+    bookings: pd.DataFrame | None = None,
+    *,
+    name: str,
+    source: str = "upload",
+    quotas: pd.DataFrame | None = None,
+    opportunities: pd.DataFrame | None = None,
+) -> ActiveDataset:
+    """The :class:`ActiveDataset` of these frames (territories filled in, bookings from closed-won
+    opportunities when there are none), without making it active."""
     from territory.planning.opportunities import bookings_or_won
     from territory.planning.review import default_capacity_ids
 
@@ -227,7 +266,7 @@ def set_dataset(
     bookings, note = bookings_or_won(bookings, opportunities)
     if bookings is None:
         bookings = pd.DataFrame({c: pd.Series(dtype="string") for c in schema.BOOKING_COLUMNS})
-    dataset = ActiveDataset(
+    return ActiveDataset(
         name=name,
         accounts=accounts,
         territories=territories,
@@ -239,9 +278,6 @@ def set_dataset(
         bookings_note=note,
         default_capacity=default_capacity_ids(given, territories[schema.TERRITORY_ID].astype(str).tolist()),
     )
-    st.session_state[DATASET_KEY] = dataset
-    reset_alignment()
-    return dataset
 
 
 def get_dataset() -> ActiveDataset | None:
@@ -278,17 +314,17 @@ def file_labels(dataset: ActiveDataset | None = None) -> pd.Series:
     return labels.rename(schema.TERRITORY_ID)
 
 
-def reset_alignment() -> Alignment | None:
-    """Go back to the dataset's own alignment ("Current alignment")."""
+def reset_alignment(what: str = "Back to the current alignment") -> Alignment | None:
+    """Go back to the dataset's own alignment ("Current alignment"); an undoable step named ``what``."""
     dataset = get_dataset()
     if dataset is None:
         st.session_state[ALIGNMENT_KEY] = None
         return None
-    return set_active_alignment(file_labels(dataset), name=CURRENT_ALIGNMENT_NAME)
+    return set_active_alignment(file_labels(dataset), name=CURRENT_ALIGNMENT_NAME, what=what)
 
 
 def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any = None,
-                         scenario: str | None = None) -> Alignment:
+                         scenario: str | None = None, what: str | None = None) -> Alignment:
     """Make ``labels`` (territory_id per account) the alignment every page shows.
 
     ``labels`` is re-indexed to the active accounts (accounts missing from it become unassigned).
@@ -296,6 +332,7 @@ def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any
     the engine produced it (its reasons and parameters go with a scenario saved from it), and the saved
     scenario's name as ``scenario`` when it came from one (the Routing page starts from its rules). The figures
     shown never depend on it: :mod:`territory.planning.metrics` computes them from the labels alone.
+    It is an undoable step called ``what`` (default "Make active: <name>").
     """
     dataset = get_dataset()
     labels = pd.Series(labels).astype("string").rename(schema.TERRITORY_ID)
@@ -311,6 +348,7 @@ def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any
         scenario=scenario,
     )
     st.session_state[ALIGNMENT_KEY] = alignment
+    record(what or f"Make active: {alignment.name}")
     return alignment
 
 
@@ -379,4 +417,207 @@ def update_settings(**changes: Any) -> Settings:
     extra = {k: v for k, v in changes.items() if k not in known}
     new = replace(current, **known, extra={**current.extra, **extra})
     st.session_state[SETTINGS_KEY] = new
+    save_settings()
     return new
+
+
+# --- the session store: restore on reload, undo and redo --------------------------------------------
+# What is kept (territory.planning.workspace): the dataset (uploads stored once; the sample read again),
+# the settings (shared, the review's, the Rebalance controls) and the undo steps, each with the
+# alignment in use, the hand-made moves (locked accounts) and the staffing event of the Rebalance page.
+
+_SETTINGS_CLASSES = {"ReviewSettings": ReviewSettings}  # dataclasses kept in Settings.extra
+
+
+def session_key() -> str:
+    """This session's key (made on first use); the ``session`` URL parameter carries it."""
+    ss = st.session_state
+    if not ss.get(keys.SESSION):
+        ss[keys.SESSION] = secrets.token_urlsafe(12)
+    return ss[keys.SESSION]
+
+
+def _keep_key_in_url() -> None:
+    """Put the session key in the URL (a page change can drop query parameters)."""
+    key = session_key()
+    try:
+        if st.query_params.get(SESSION_PARAM) != key:
+            st.query_params[SESSION_PARAM] = key
+    except (AttributeError, RuntimeError):  # pragma: no cover - no script context
+        pass
+
+
+def _store_call(action: Any) -> Any:
+    """Run ``action(store)``; a store that cannot be written leaves a note, never an exception."""
+    try:
+        return action(WorkspaceStore())
+    except (WorkspaceError, OSError, ValueError) as error:
+        st.session_state[keys.SESSION_NOTE] = (
+            "warning", f"Your work could not be saved for a reload ({error}); it stays in this browser tab.")
+        return None
+
+
+def _dataset_meta(dataset: ActiveDataset) -> dict[str, Any]:
+    return {"name": dataset.name, "source": dataset.source, "bookings_note": dataset.bookings_note,
+            "default_capacity": list(dataset.default_capacity)}
+
+
+def _settings_json() -> dict[str, Any]:
+    settings = get_settings()
+    extra = {name: ({"__class__": type(value).__name__, **asdict(value)} if is_dataclass(value) else value)
+             for name, value in settings.extra.items()}
+    return {"balance_on": settings.balance_on, "tolerance": settings.tolerance, "extra": extra,
+            "rebalance": dict(st.session_state.get(keys.REBALANCE_SETTINGS, {}))}
+
+
+def _settings_from(data: dict[str, Any]) -> None:
+    extra = {}
+    for name, value in dict(data.get("extra", {})).items():
+        if isinstance(value, dict) and value.get("__class__") in _SETTINGS_CLASSES:
+            fields_ = {k: v for k, v in value.items() if k != "__class__"}
+            value = _SETTINGS_CLASSES[value["__class__"]](**fields_)
+        extra[name] = value
+    st.session_state[SETTINGS_KEY] = Settings(balance_on=data.get("balance_on", "workload"),
+                                              tolerance=float(data.get("tolerance", 0.05)), extra=extra)
+    st.session_state[keys.REBALANCE_SETTINGS] = dict(data.get("rebalance", {}))
+
+
+def _history() -> dict[str, Any]:
+    return st.session_state.setdefault(keys.SESSION_HISTORY, {"steps": [], "position": -1})
+
+
+def _workspace() -> Workspace:
+    dataset = get_dataset()
+    history = _history()
+    return Workspace(dataset_fingerprint=dataset.fingerprint if dataset else None,
+                     dataset_source=dataset.source if dataset else "sample", settings=_settings_json(),
+                     steps=tuple(history["steps"]), position=history["position"])
+
+
+def _save() -> None:
+    if get_dataset() is None:
+        return
+    workspace = _workspace()
+    _store_call(lambda store: store.save(session_key(), workspace))
+    st.session_state[keys.SESSION_SAVED] = workspace.settings
+
+
+def save_settings() -> None:
+    """Keep the settings for a reload (written only when they changed)."""
+    if get_dataset() is not None and st.session_state.get(keys.SESSION_SAVED) != _settings_json():
+        _save()
+
+
+def record(what: str) -> None:
+    """Add an undoable step named ``what`` (the alignment, hand moves and event as they are now) and
+    keep the session; steps after the current one (undone) are dropped, the oldest beyond 50 too."""
+    alignment = get_alignment()
+    if get_dataset() is None or alignment is None:
+        return
+    ss = st.session_state
+    step = Step(what=what, labels=alignment.labels.reset_index(drop=True), alignment_name=alignment.name,
+                created=alignment.created, manual_moves=dict(ss.get(keys.REBALANCE_MANUAL_MOVES) or {}),
+                event=ss.get(keys.REBALANCE_EVENT))
+    history = _history()
+    steps = history["steps"][: history["position"] + 1] + [step]
+    history["steps"], history["position"] = steps[-MAX_STEPS:], len(steps[-MAX_STEPS:]) - 1
+    _save()
+
+
+def undo_step() -> Step | None:
+    """The step :func:`undo` would take back (None: nothing to undo)."""
+    history = _history()
+    return history["steps"][history["position"]] if history["position"] >= 1 else None
+
+
+def redo_step() -> Step | None:
+    """The step :func:`redo` would bring back (None: nothing to redo)."""
+    history = _history()
+    position = history["position"] + 1
+    return history["steps"][position] if position < len(history["steps"]) else None
+
+
+def _apply(step: Step) -> None:
+    """Make ``step``'s alignment, hand moves and event the session's (no new step)."""
+    dataset = get_dataset()
+    labels = step.labels.astype("string").rename(schema.TERRITORY_ID)
+    if dataset is not None:
+        labels.index = dataset.accounts.index[: len(labels)]
+        labels = labels.reindex(dataset.accounts.index)
+    ss = st.session_state
+    ss[ALIGNMENT_KEY] = Alignment(labels=labels, name=step.alignment_name, fingerprint=labels_fingerprint(labels),
+                                  created=step.created)
+    ss[keys.REBALANCE_MANUAL_MOVES] = dict(step.manual_moves)
+    ss[keys.REBALANCE_EVENT] = step.event
+    if dataset is not None:
+        ss[keys.REBALANCE_DATASET] = dataset.fingerprint  # the moves belong to this dataset
+
+
+def undo() -> None:
+    """Callback: take the last step back (the alignment, hand moves and event before it)."""
+    history = _history()
+    if history["position"] >= 1:
+        history["position"] -= 1
+        _apply(history["steps"][history["position"]])
+        _save()
+
+
+def redo() -> None:
+    """Callback: bring back the step :func:`undo` took back."""
+    history = _history()
+    if history["position"] + 1 < len(history["steps"]):
+        history["position"] += 1
+        _apply(history["steps"][history["position"]])
+        _save()
+
+
+def _stored_dataset(workspace: Workspace) -> ActiveDataset | None:
+    """The workspace's dataset: the sample read again, or the upload from the store."""
+    fingerprint = workspace.dataset_fingerprint
+    if workspace.dataset_source == "sample":
+        sample = cached.load_sample()
+        dataset = build_dataset(sample.accounts, sample.territories, sample.bookings, name=SAMPLE_NAME.format(
+            len(sample.accounts)), source="sample")
+        return dataset if dataset.fingerprint == fingerprint else None  # the sample changed since
+    stored = WorkspaceStore().load_dataset(fingerprint)
+    if stored is None:
+        return None
+    meta, frames = stored
+    return ActiveDataset(name=meta["name"], accounts=frames["accounts"], territories=frames["territories"],
+                         bookings=frames["bookings"], fingerprint=fingerprint, source=meta["source"],
+                         quotas=frames.get("quotas"), opportunities=frames.get("opportunities"),
+                         bookings_note=meta.get("bookings_note"),
+                         default_capacity=tuple(meta.get("default_capacity", ())))
+
+
+def _restore_session() -> bool:
+    """Bring back the session named in the URL; False (a fresh session) when there is none to restore."""
+    ss = st.session_state
+    try:
+        key = st.query_params.get(SESSION_PARAM)
+    except (AttributeError, RuntimeError):  # pragma: no cover - no script context
+        return False
+    if not key or not _SESSION_KEY_RE.match(str(key)):
+        return False
+    ss[keys.SESSION] = str(key)
+    try:
+        workspace = WorkspaceStore().load(str(key))
+        dataset = _stored_dataset(workspace) if workspace is not None and workspace.current else None
+    except (WorkspaceError, DataError, OSError, KeyError) as error:
+        ss[keys.SESSION_NOTE] = ("warning", f"Your saved session could not be restored ({error}); this is a "
+                                 "fresh session on the built-in sample.")
+        _store_call(lambda store: store.reset())
+        return False
+    if workspace is None or dataset is None:
+        if workspace is not None:
+            ss[keys.SESSION_NOTE] = ("info", "The dataset of this link is no longer kept; this is a fresh "
+                                     "session on the built-in sample.")
+        return False
+    ss[DATASET_KEY] = dataset
+    ss[SAVED_KEY] = {}
+    _settings_from(dict(workspace.settings))
+    ss[keys.SESSION_HISTORY] = {"steps": list(workspace.steps), "position": workspace.position}
+    _apply(workspace.current)
+    ss[keys.SESSION_SAVED] = _settings_json()
+    ss[keys.SESSION_NOTE] = ("success", f"Restored your session: {dataset.name}, {workspace.current.alignment_name}.")
+    return True

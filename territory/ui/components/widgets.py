@@ -222,10 +222,15 @@ def app_style() -> None:
 
 
 def sidebar_status() -> None:
-    """Sidebar block: the active dataset and the alignment in use (and a way back to the current one)."""
+    """Sidebar block: the active dataset and the alignment in use (and a way back to the current one),
+    undo and redo, and a one-off note about restoring the session."""
     dataset = state.get_dataset()
     alignment = state.get_alignment()
     with st.sidebar:
+        note = st.session_state.pop(keys.SESSION_NOTE, None)
+        if note:
+            kind, text = note
+            {"success": st.success, "info": st.info}.get(kind, st.warning)(md_escape(text))
         st.markdown("**Active dataset**")
         if dataset is None:
             st.caption("None yet: open the Data page.")
@@ -242,6 +247,17 @@ def sidebar_status() -> None:
                 if st.button("Back to current alignment", key=keys.SIDEBAR_RESET_ALIGNMENT):
                     state.reset_alignment()
                     st.rerun()
+        undo_ui()
+
+
+def undo_ui() -> None:
+    """Undo / Redo of the session's steps (Make active, hand moves, events), each naming its step."""
+    back, forward = state.undo_step(), state.redo_step()
+    left, right = st.columns(2)
+    left.button("Undo", key=keys.SIDEBAR_UNDO, on_click=state.undo, disabled=back is None, width="stretch",
+                icon=":material/undo:", help=f"Undo: {md_escape(back.what)}" if back else "Nothing to undo.")
+    right.button("Redo", key=keys.SIDEBAR_REDO, on_click=state.redo, disabled=forward is None, width="stretch",
+                 icon=":material/redo:", help=f"Redo: {md_escape(forward.what)}" if forward else "Nothing to redo.")
 
 
 def page_header(title: str, subtitle: str | None = None) -> None:

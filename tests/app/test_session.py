@@ -1,0 +1,162 @@
+"""Work survives a refresh (#16, item 6): the session key in the URL brings back the dataset, the
+alignment in use, hand moves, the event and the settings; undo and redo walk the steps.
+
+A "reload" here is a second AppTest of the router with the first one's ``session`` URL parameter:
+a new Streamlit session on the same server, exactly what a browser refresh or a shared link makes.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from territory.data import schema
+from territory.data.sample import load_sample
+from territory.planning.workspace import Step
+from territory.ui import keys
+from tests.app.apptest import REPO_ROOT, open_page
+from tests.crm_files import salesforce_accounts
+
+SESSION = "session"
+
+
+def reload(key: str, page: str | None = None):
+    """A new session opened on the link ``?session=key`` (then ``page``), with no exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120.0)
+    at.query_params[SESSION] = key
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def key_of(at) -> str:
+    key = at.session_state[keys.SESSION]
+    assert at.query_params[SESSION] == [key] or at.query_params[SESSION] == key  # the URL carries it
+    return key
+
+
+def sidebar_text(at) -> str:
+    return " ".join([s.value for s in at.sidebar.success] + [c.value for c in at.sidebar.caption])
+
+
+def test_a_reload_brings_back_make_active_hand_moves_and_settings():
+    at = open_page("pages/rebalance.py", timeout=120.0)
+    at.slider(key="ts_rebalance_n_territories").set_value(21).run()
+    at.button(key=keys.REBALANCE_MAKE_ACTIVE).click().run()
+    made = at.session_state[keys.ALIGNMENT]
+    assert made.name.startswith("Rebalanced") and made.labels.nunique() == 21
+    account = load_sample().accounts[schema.ACCOUNT_ID].iloc[0]
+    at.session_state[keys.REBALANCE_MANUAL_MOVES] = {account: "T03"}  # as the Move button leaves it
+    at.button(key=keys.REBALANCE_NEW_HIRE).click().run()  # an undoable step: saved with the moves
+    assert not at.exception, [e.value for e in at.exception]
+
+    back = reload(key_of(at))
+    assert "Restored your session" in sidebar_text(back) and made.name in sidebar_text(back)
+    back.switch_page("pages/rebalance.py").run()
+    alignment = back.session_state[keys.ALIGNMENT]
+    assert alignment.name == made.name
+    assert alignment.labels.equals(made.labels)
+    assert back.session_state[keys.REBALANCE_MANUAL_MOVES] == {account: "T03"}
+    assert back.session_state[keys.REBALANCE_EVENT] == ("new_hire",)
+    assert back.slider(key="ts_rebalance_n_territories").value == 21  # the settings came back too
+
+
+def test_a_reload_brings_back_an_upload_and_the_data_page_names_it():
+    frame = salesforce_accounts(400)
+    buffer = io.BytesIO()
+    frame.to_csv(buffer, index=False)
+    at = open_page("pages/data.py")
+    at.radio(key=keys.DATA_SOURCE).set_value("Upload a file").run()
+    at.file_uploader(key=keys.DATA_ACCOUNTS_FILE).set_value(("Salesforce accounts.csv", buffer.getvalue(),
+                                                              "text/csv")).run()
+    at.button(key=keys.DATA_USE_UPLOAD).click().run()
+    uploaded = at.session_state[keys.DATASET]
+    assert uploaded.source == "upload"
+
+    back = reload(key_of(at), "pages/data.py")
+    dataset = back.session_state[keys.DATASET]
+    assert (dataset.name, dataset.source, dataset.fingerprint) == ("Salesforce accounts.csv", "upload",
+                                                                  uploaded.fingerprint)
+    pd.testing.assert_frame_equal(dataset.accounts, uploaded.accounts)
+    assert dataset.default_capacity == uploaded.default_capacity  # the 1-FTE note still shows
+    assert any("Active: **Salesforce accounts.csv**" in s.value for s in back.success)
+    assert back.radio(key=keys.DATA_SOURCE).value == "Upload a file"
+
+
+def test_an_unknown_or_damaged_session_starts_fresh_with_a_plain_message(scenario_db):
+    fresh = reload("no-such-session-1234")
+    assert fresh.session_state[keys.DATASET].source == "sample" and not fresh.sidebar.warning
+    scenario_db.with_name("sessions.sqlite").write_bytes(b"not a database" * 200)
+    damaged = reload("no-such-session-1234")
+    assert damaged.session_state[keys.DATASET].source == "sample"
+    assert any("could not be restored" in w.value and "fresh session" in w.value for w in damaged.sidebar.warning)
+
+
+def _undo_twenty_then_redo() -> None:
+    """An AppTest script: 20 x state.undo(), then state.redo(), noting what each step brought back."""
+    import streamlit as st
+
+    from territory.ui import keys, state
+
+    seen = []
+    for _ in range(20):
+        state.undo()
+        seen.append((state.get_alignment().name, st.session_state[keys.REBALANCE_MANUAL_MOVES],
+                     st.session_state[keys.REBALANCE_EVENT]))
+    state.redo()
+    seen.append((state.get_alignment().name, st.session_state[keys.REBALANCE_MANUAL_MOVES],
+                 st.session_state[keys.REBALANCE_EVENT]))
+    st.session_state["seen"] = seen
+
+
+def test_undo_and_redo_walk_back_twenty_steps_and_forward_again():
+    from streamlit.testing.v1 import AppTest
+
+    from territory.ui import state
+
+    sample = load_sample()
+    dataset = state.build_dataset(sample.accounts, sample.territories, sample.bookings, name="Built-in sample",
+                                  source="sample")
+    current = state.file_labels(dataset)
+    moved = current.replace("T01", "T02")
+    steps = [Step(what=f"step {i}", labels=current if i % 2 == 0 else moved, alignment_name=f"alignment {i}",
+                  created="09:00", manual_moves={"A000001": f"T{i % 20 + 1:02d}"} if i else {},
+                  event=("new_hire",) if i % 3 == 0 else None) for i in range(22)]
+    at = AppTest.from_function(_undo_twenty_then_redo, default_timeout=60.0)
+    at.session_state[keys.DATASET] = dataset
+    at.session_state[keys.ALIGNMENT] = state.Alignment(moved, "alignment 21", state.labels_fingerprint(moved), "09:00")
+    at.session_state[keys.SESSION_HISTORY] = {"steps": list(steps), "position": len(steps) - 1}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    expected = [(f"alignment {i}", steps[i].manual_moves, steps[i].event) for i in range(20, 0, -1)]
+    expected.append(("alignment 2", steps[2].manual_moves, steps[2].event))
+    assert at.session_state["seen"] == expected
+    assert at.session_state[keys.ALIGNMENT].labels.equals(current)  # step 2's labels
+    # a reload keeps the position: the sidebar's Undo and Redo go on from there
+    back = reload(at.session_state[keys.SESSION])
+    assert back.session_state[keys.ALIGNMENT].name == "alignment 2"
+    assert back.button(key=keys.SIDEBAR_UNDO).proto.help == "Undo: step 2"
+    assert back.button(key=keys.SIDEBAR_REDO).proto.help == "Redo: step 3"
+
+
+def test_make_active_can_be_undone_and_redone():
+    at = open_page("pages/rebalance.py", timeout=120.0)
+    at.slider(key="ts_rebalance_n_territories").set_value(19).run()
+    at.button(key=keys.REBALANCE_MAKE_ACTIVE).click().run()
+    made = at.session_state[keys.ALIGNMENT]
+    assert made.name.startswith("Rebalanced")
+    back = reload(key_of(at))  # the sidebar's buttons, on the router's runs
+    assert back.button(key=keys.SIDEBAR_UNDO).proto.help == "Undo: Make active"
+    back.button(key=keys.SIDEBAR_UNDO).click().run()
+    assert back.session_state[keys.ALIGNMENT].name == "Current alignment"
+    # AppTest draws app.py's sidebar on a session's first run only: the next click goes through a reload
+    again = reload(key_of(back))
+    assert again.button(key=keys.SIDEBAR_UNDO).disabled  # back at the dataset's own alignment
+    again.button(key=keys.SIDEBAR_REDO).click().run()
+    assert again.session_state[keys.ALIGNMENT].labels.equals(made.labels)
+    assert not again.exception

@@ -1,0 +1,84 @@
+"""The session store (territory.planning.workspace): what goes in comes back, within its bounds, and a
+damaged file is named, not a traceback."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from territory.planning.workspace import Step, Workspace, WorkspaceError, WorkspaceStore, default_path
+
+
+def step(what: str, labels: list[str | None], moves: dict[str, str] | None = None, event=None) -> Step:
+    return Step(what=what, labels=pd.Series(labels, dtype="string"), alignment_name=what, created="09:14",
+                manual_moves=moves or {}, event=event)
+
+
+def workspace(steps: list[Step], fingerprint: str = "fp1", position: int | None = None) -> Workspace:
+    return Workspace(dataset_fingerprint=fingerprint, dataset_source="upload",
+                     settings={"tolerance": 0.07, "extra": {"review": {"__class__": "ReviewSettings"}}},
+                     steps=tuple(steps), position=len(steps) - 1 if position is None else position)
+
+
+@pytest.fixture
+def store(tmp_path) -> WorkspaceStore:
+    return WorkspaceStore(tmp_path / "sessions.sqlite", max_sessions=3, max_steps=4)
+
+
+def test_a_workspace_comes_back_as_saved(store):
+    saved = workspace([step("Use file.csv", ["T1", "T2", None]),
+                       step("Move 1 account to T1", ["T1", "T2", None], {"a2": "T1"}, ("rep_leaves", "T2"))],
+                      position=0)
+    store.save("key-one-1234", saved)
+    back = store.load("key-one-1234")
+    assert (back.dataset_fingerprint, back.dataset_source, back.position) == ("fp1", "upload", 0)
+    assert back.settings == saved.settings
+    assert [s.what for s in back.steps] == ["Use file.csv", "Move 1 account to T1"]
+    assert back.steps[0].labels.tolist() == ["T1", "T2", pd.NA]
+    assert back.steps[1].manual_moves == {"a2": "T1"} and back.steps[1].event == ("rep_leaves", "T2")
+    assert back.current.what == "Use file.csv"
+    assert store.load("never-saved-123") is None
+
+
+def test_a_dataset_is_stored_once_with_its_types(store):
+    accounts = pd.DataFrame({"account_id": pd.array(["001", "002"], dtype="string"), "revenue": [1.5, 2.0],
+                             "postal_code": pd.array(["02139", None], dtype="string")})
+    store.save_dataset("fp1", {"name": "Accounts.csv", "source": "upload"}, {"accounts": accounts, "quotas": None})
+    store.save("key-one-1234", workspace([step("Use", ["T1", "T2"])]))
+    meta, frames = store.load_dataset("fp1")
+    assert meta["name"] == "Accounts.csv" and set(frames) == {"accounts"}  # no quota file, nothing stored
+    pd.testing.assert_frame_equal(frames["accounts"], accounts)  # leading zeros and missing values kept
+    assert store.load_dataset("other") is None
+
+
+def test_steps_sessions_and_datasets_are_bounded(store):
+    many = [step(f"step {i}", [f"T{i}"]) for i in range(7)]
+    store.save("key-one-1234", workspace(many))
+    back = store.load("key-one-1234")
+    assert [s.what for s in back.steps] == ["step 3", "step 4", "step 5", "step 6"]  # the latest 4
+    assert back.position == 3 and back.current.labels.tolist() == ["T6"]
+    for i in range(4):
+        store.save_dataset(f"fp{i}", {"name": str(i), "source": "upload"}, {"accounts": pd.DataFrame({"a": [i]})})
+        store.save(f"session-{i}-abcd", workspace([step("Use", ["T1"])], fingerprint=f"fp{i}"))
+    # 5 sessions saved, 3 kept: the two least recently saved went, and the dataset only they named
+    assert store.load("key-one-1234") is None and store.load("session-0-abcd") is None
+    assert store.load_dataset("fp0") is None and store.load_dataset("fp1") is not None
+    store.save("session-9-abcd", workspace([step("Use", ["T1"])], fingerprint="fp3"))
+    assert store.load("session-1-abcd") is None and store.load_dataset("fp1") is None
+    assert store.load_dataset("fp3") is not None  # two sessions name it
+
+
+def test_a_damaged_store_is_named_and_can_be_set_aside(tmp_path):
+    path = tmp_path / "sessions.sqlite"
+    path.write_bytes(b"this is not a database, it is a damaged file" * 100)
+    store = WorkspaceStore(path)
+    with pytest.raises(WorkspaceError, match="The session store .* cannot be read"):
+        store.load("key-one-1234")
+    store.reset()
+    assert (tmp_path / "sessions.sqlite.damaged").exists()
+    assert store.load("key-one-1234") is None  # a fresh file
+
+
+def test_the_store_sits_beside_the_scenario_store(monkeypatch, tmp_path):
+    monkeypatch.setenv("TERRITORY_STUDIO_DB", str(tmp_path / "team" / "scenarios.sqlite"))
+    assert default_path() == tmp_path / "team" / "sessions.sqlite"
