@@ -218,30 +218,23 @@ def territories_for(accounts: pd.DataFrame, territories: pd.DataFrame | None) ->
     return out.reset_index(drop=True)
 
 
-def set_dataset(
-    accounts: pd.DataFrame,
-    territories: pd.DataFrame | None = None,
-    bookings: pd.DataFrame | None = None,
-    *,
-    name: str,
-    source: str = "upload",
-    quotas: pd.DataFrame | None = None,
-    opportunities: pd.DataFrame | None = None,
-) -> ActiveDataset:
+def set_dataset(accounts: pd.DataFrame, territories: pd.DataFrame | None = None,
+                bookings: pd.DataFrame | None = None, **options: Any) -> ActiveDataset:
     """Make a dataset active and reset the alignment to its own ``territory_id`` column.
 
-    Without bookings, the closed-won ``opportunities`` are the bookings. Saved results of other
-    datasets stay in the session but are hidden by :func:`saved_results`.
+    ``options`` as :func:`build_dataset` (``name`` is required; ``source``, ``quotas``,
+    ``opportunities``). Without bookings, the closed-won ``opportunities`` are the bookings. Saved
+    results of other datasets stay in the session but are hidden by :func:`saved_results`. A new
+    dataset starts a new undo history; an upload is kept in the session store for a reload.
     """
-    dataset = build_dataset(accounts, territories, bookings, name=name, source=source, quotas=quotas,
-                            opportunities=opportunities)
-    st.session_state[keys.SESSION_HISTORY] = {"steps": [], "position": -1}  # a new dataset starts a new history
+    dataset = build_dataset(accounts, territories, bookings, **options)
+    st.session_state[keys.SESSION_HISTORY] = {"steps": [], "position": -1}
     st.session_state[DATASET_KEY] = dataset
-    if source != "sample":
+    if dataset.source != "sample":
         _store_call(lambda store: store.save_dataset(dataset.fingerprint, _dataset_meta(dataset), {
             "accounts": dataset.accounts, "territories": dataset.territories, "bookings": dataset.bookings,
-            "quotas": quotas, "opportunities": opportunities}))
-    reset_alignment(what=f"Use {name}")
+            "quotas": dataset.quotas, "opportunities": dataset.opportunities}))
+    reset_alignment(what=f"Use {dataset.name}")
     return dataset
 
 
