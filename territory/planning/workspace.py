@@ -64,7 +64,7 @@ class Step:
     alignment_name: str
     created: str  # the alignment's "HH:MM"
     manual_moves: Mapping[str, str] = field(default_factory=dict)  # account_id -> territory_id (locked)
-    event: tuple | None = None  # ("rep_leaves", territory_id) / ("new_hire",) / None
+    event: tuple | None = None  # ("rep_leaves", territory_id) / ("new_hire", home ZIP, FTE) / None
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,8 @@ def _labels_bytes(labels: pd.Series) -> tuple[str, bytes]:
 
 
 def _event_json(event: tuple | None) -> list | None:
-    return None if event is None else [str(part) for part in event]
+    """Text parts stay text and numbers numbers (a new hire's FTE), so the event comes back as it was."""
+    return None if event is None else [part if isinstance(part, (int, float)) else str(part) for part in event]
 
 
 class WorkspaceStore:

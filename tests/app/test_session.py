@@ -62,7 +62,7 @@ def test_a_reload_brings_back_make_active_hand_moves_and_settings():
     assert alignment.name == made.name
     assert alignment.labels.equals(made.labels)
     assert back.session_state[keys.REBALANCE_MANUAL_MOVES] == {account: "T03"}
-    assert back.session_state[keys.REBALANCE_EVENT] == ("new_hire",)
+    assert back.session_state[keys.REBALANCE_EVENT] == ("new_hire", "", 1.0)
     assert back.slider(key="ts_rebalance_n_territories").value == 21  # the settings came back too
 
 
