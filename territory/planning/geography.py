@@ -1,0 +1,334 @@
+"""Territories as geography: one non-overlapping (multi)polygon per territory, and a ZIP table.
+
+Why: the convex hull of a territory's accounts overlaps its neighbours after a rebalance, crosses
+water, and for an owner-based CRM alignment covers the whole country. Sales tools draw territories
+from geographic units instead; so does this module, offline.
+
+How (:func:`territory_shapes`):
+
+1. **Cells.** US accounts sit in the Voronoi cells of the distinct ZIP centroids of the offline ZIP
+   table (:mod:`territory.data.geocode`), clipped to the shipped state outlines. They do not depend
+   on the accounts, so they are built once per process (:func:`zip_cells`, about 1 s). Accounts
+   more than :data:`US_REACH_DEG` from every ZIP centroid (data outside the US) get the Voronoi
+   cells of their own distinct locations, clipped to their concave hull plus a margin (and to
+   outside the US outlines when US accounts are there too).
+2. **A territory per cell.** An account lies in the cell of its nearest generator (what a Voronoi
+   cell is), so a cell takes the territory most of its accounts have (ties: the lowest ID). A cell
+   without accounts takes the territory of the nearest cell that has some: its neighbours fill it,
+   so every ZIP, and a new account anywhere, has an owner.
+3. **One union per territory.** Cells are disjoint, so the shapes of different territories never
+   overlap. An account whose cell went to another territory (a ZIP split between territories) or
+   whose location lies off the outlines is counted in ``accounts_outside``.
+
+Cells are computed in plain longitude/latitude degrees, and the nearest-generator lookups use the
+same metric, so "the cell an account is in" and "its nearest generator" agree exactly.
+
+Alaska, Hawaii and Puerto Rico are clipped to their own outlines, so no shape spans the sea; a
+territory holding a Hawaii ZIP is a multipolygon with a part there.
+
+Whether the alignment is drawn on a map at all is the engine's own test
+(:func:`territory.engine.seed.is_geographic` on the accounts' neighbour graph): an owner-based
+alignment has shapes too (every ZIP needs an owner) but ``geographic`` is False, and maps show its
+accounts without boundaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy.spatial import cKDTree
+
+from territory.data import schema
+from territory.data.geocode import zip_table
+from territory.data.sample import us_states_geojson
+from territory.engine.seed import is_geographic
+
+US_REACH_DEG = 0.3
+"""An account farther than this (degrees, about 30 km) from every US ZIP centroid is outside the US
+and gets cells of its own (data from another country)."""
+HULL_MARGIN_SHARE = 0.05
+"""Cells of non-US accounts reach this share of their extent beyond the accounts' concave hull..."""
+HULL_MARGIN_DEG = (0.05, 1.0)
+"""...but at least 0.05 and at most 1 degree."""
+CONCAVE_RATIO = 0.3
+"""Concave-hull ratio for the outline of non-US accounts (0 = tightest, 1 = convex hull)."""
+GEOGRAPHIC_SHARE = 0.8
+"""The engine's threshold: an alignment is geographic when this share of the accounts sits in its
+territory's largest piece on the neighbour graph (:func:`territory.engine.seed.is_geographic`)."""
+
+
+@dataclass(frozen=True)
+class Cells:
+    """A tessellation: generator points (lon/lat degrees), their Voronoi cells (same order, not yet
+    clipped: an exact coverage, so a union of them is fast) and the land they are clipped to."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    polygons: np.ndarray  # shapely polygons, one per generator
+    land: object  # a prepared (multi)polygon: the outlines, dissolved
+    land_parts: np.ndarray  # its disjoint polygons (clipping by each keeps the pieces disjoint)
+    tree: cKDTree  # on (lon, lat), the Voronoi metric
+
+    def __len__(self) -> int:
+        return len(self.lon)
+
+
+@dataclass(frozen=True)
+class ZipCells:
+    """The ZIP tessellation and, for every ZIP of the offline table, its cell (-1: no location)."""
+
+    cells: Cells
+    postal_codes: np.ndarray  # int, every ZIP of the offline table
+    cell_of_zip: np.ndarray  # int, index into cells; -1 for ZIPs without coordinates (military)
+    state: np.ndarray  # object, the ZIP's state
+
+
+@dataclass(frozen=True)
+class TerritoryShapes:
+    """One (multi)polygon per territory (WGS84 lon/lat) and what the map needs to say about them.
+
+    ``geographic``: the engine's test says the alignment is drawn on a map (False for owners
+    interleaved in the same areas: draw points, not boundaries). ``cells``: what the shapes are made
+    of ("zip", "account" or "zip+account"). ``accounts_outside``: accounts that do not lie in their own
+    territory's shape (their ZIP's cell went to another territory, or they are off the outlines).
+    ``zip_territory``: the territory (an index into ``territory_ids``) of every cell of
+    :func:`zip_cells`, or None when no account is in the US.
+    """
+
+    territory_ids: tuple[str, ...]
+    geometries: tuple
+    geographic: bool
+    cells: str
+    accounts: int
+    accounts_outside: int
+    zip_territory: np.ndarray | None = None
+
+    def shape(self, territory_id: str):
+        """The territory's (multi)polygon (an empty polygon for an unknown ID)."""
+        if territory_id in self.territory_ids:
+            return self.geometries[self.territory_ids.index(territory_id)]
+        return shapely.Polygon()
+
+    def overlap_area(self) -> float:
+        """Sum of the pairwise intersection areas of the shapes (square degrees; 0 when none overlap)."""
+        geoms = np.asarray(self.geometries, dtype=object)
+        if len(geoms) < 2:
+            return 0.0
+        tree = shapely.STRtree(geoms)
+        left, right = tree.query(geoms, predicate="intersects")
+        pair = left < right
+        return float(shapely.area(shapely.intersection(geoms[left[pair]], geoms[right[pair]])).sum())
+
+
+# --- cells ------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def us_land():
+    """The shipped state outlines dissolved into one (multi)polygon (once per process)."""
+    states = [shapely.geometry.shape(f["geometry"]) for f in us_states_geojson()["features"] if f.get("geometry")]
+    return shapely.union_all(states)
+
+
+def _voronoi(xy: np.ndarray, margin: float) -> np.ndarray:
+    """Voronoi cells of distinct points, in their order, reaching ``margin`` beyond their box."""
+    if len(xy) == 1:
+        x, y = xy[0]
+        return np.array([shapely.box(x - margin, y - margin, x + margin, y + margin)], dtype=object)
+    lo, hi = xy.min(axis=0) - margin, xy.max(axis=0) + margin
+    cells = shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=shapely.box(*lo, *hi), ordered=True)
+    return np.asarray(shapely.get_parts(cells), dtype=object)
+
+
+def _make_cells(xy: np.ndarray, margin: float, land) -> Cells:
+    land = shapely.make_valid(land)
+    parts = np.asarray(shapely.get_parts(land), dtype=object)
+    parts = parts[shapely.get_type_id(parts) == 3]  # polygons only
+    shapely.prepare(land)
+    return Cells(lon=xy[:, 0], lat=xy[:, 1], polygons=_voronoi(xy, margin), land=land, land_parts=parts,
+                 tree=cKDTree(xy))
+
+
+def clip_to_land(shape, cells: Cells):
+    """``shape`` cut to the land, piece by piece of land: the land's parts are disjoint, so the
+    pieces are too and make a valid MultiPolygon without another union."""
+    if shape.is_empty:
+        return shapely.MultiPolygon()
+    parts = cells.land_parts
+    near = parts[shapely.intersects(parts, shape)]
+    pieces = shapely.get_parts(shapely.intersection(near, shape))
+    polygons = [p for p in shapely.get_parts(pieces) if p.geom_type == "Polygon" and not p.is_empty]
+    return shapely.MultiPolygon(polygons)
+
+
+@lru_cache(maxsize=1)
+def zip_cells() -> ZipCells:
+    """The Voronoi cells of the distinct ZIP centroids, clipped to the state outlines (once per process)."""
+    table = zip_table()
+    postal = np.flatnonzero(table.known)
+    located = np.isfinite(table.latitude[postal]) & np.isfinite(table.longitude[postal])
+    xy_all = np.column_stack([table.longitude[postal[located]], table.latitude[postal[located]]])
+    xy, inverse = np.unique(xy_all, axis=0, return_inverse=True)
+    cell_of_zip = np.full(len(postal), -1)
+    cell_of_zip[located] = inverse.ravel()
+    return ZipCells(cells=_make_cells(xy, 5.0, us_land()), postal_codes=postal, cell_of_zip=cell_of_zip,
+                    state=table.state[postal])
+
+
+def _hull_region(xy: np.ndarray):
+    """The accounts' concave hull plus a margin: where cells of accounts outside the US may reach."""
+    points = shapely.multipoints(xy)
+    hull = shapely.concave_hull(points, ratio=CONCAVE_RATIO) if len(xy) >= 3 else points
+    extent = float(np.max(xy.max(axis=0) - xy.min(axis=0))) if len(xy) > 1 else 0.0
+    return hull.buffer(float(np.clip(HULL_MARGIN_SHARE * extent, *HULL_MARGIN_DEG)))
+
+
+def account_cells(xy: np.ndarray, exclude=None) -> Cells:
+    """Voronoi cells of distinct account locations (lon, lat), clipped to their hull region (minus
+    ``exclude``, e.g. the US outlines when US accounts have cells of their own)."""
+    xy = np.unique(xy, axis=0)
+    region = _hull_region(xy)
+    if exclude is not None:
+        region = shapely.difference(region, exclude)
+    margin = float(np.clip(HULL_MARGIN_SHARE * 4 * max(float(np.ptp(xy, axis=0).max()), 1.0), 2.0, 20.0))
+    return _make_cells(xy, margin, region)
+
+
+# --- territories ------------------------------------------------------------------------------------
+
+
+def _cell_territory(cell: np.ndarray, code: np.ndarray, cells: Cells, k: int) -> np.ndarray:
+    """Per cell: the territory most of its accounts have (lowest code on ties); a cell without
+    accounts takes that of the nearest cell with some."""
+    counts = sp.csr_matrix((np.ones(len(cell)), (cell, code)), shape=(len(cells), k))
+    tree_xy = np.column_stack([cells.lon, cells.lat])
+    owner = np.asarray(counts.argmax(axis=1)).ravel()
+    occupied = np.asarray(counts.sum(axis=1)).ravel() > 0
+    if occupied.any() and not occupied.all():
+        full = np.flatnonzero(occupied)
+        _, nearest = cKDTree(tree_xy[full]).query(tree_xy[~occupied])
+        owner[~occupied] = owner[full[nearest]]
+    return owner
+
+
+def _unions(cells: Cells, owner: np.ndarray, k: int) -> list:
+    """One shape per territory: the union of its cells (an exact coverage: fast), cut to the land."""
+    out = [shapely.MultiPolygon()] * k
+    order = np.argsort(owner, kind="stable")
+    bounds = np.searchsorted(owner[order], np.arange(k + 1))
+    for t in range(k):
+        members = cells.polygons[order[bounds[t]:bounds[t + 1]]]
+        if len(members):
+            out[t] = clip_to_land(shapely.coverage_union_all(members), cells)
+    return out
+
+
+def _located(accounts: pd.DataFrame, labels: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float)
+    lab = labels.reindex(accounts.index).astype("string")
+    lab = lab.where(lab.str.strip().str.len() > 0)
+    ok = np.isfinite(lat) & np.isfinite(lon) & lab.notna().to_numpy()
+    return lat[ok], lon[ok], lab[ok]
+
+
+def territory_shapes(accounts: pd.DataFrame, labels: pd.Series) -> TerritoryShapes:
+    """One non-overlapping (multi)polygon per territory of ``labels`` (territory per account, index
+    aligned with ``accounts``; accounts without coordinates or territory are left out).
+
+    >>> from territory.data.sample import load_sample
+    >>> sample = load_sample()
+    >>> shapes = territory_shapes(sample.accounts, sample.accounts["territory_id"])
+    >>> len(shapes.territory_ids), shapes.geographic, shapes.overlap_area() < 1e-9
+    (20, True, True)
+    """
+    from territory.geo import shared_delaunay_neighbors
+
+    lat, lon, lab = _located(accounts, labels)
+    codes, ids = pd.factorize(lab, sort=True)
+    k = len(ids)
+    if not len(codes):
+        return TerritoryShapes((), (), True, "", 0, 0)
+    # the neighbour graph (for the engine's geographic test) builds on another thread meanwhile
+    graph = shared_delaunay_neighbors(lat, lon) if k > 1 and len(codes) > 3 else None
+    xy = np.column_stack([lon, lat])
+    zips = zip_cells()
+    distance, zip_cell = zips.cells.tree.query(xy)
+    in_us = distance <= US_REACH_DEG
+    geoms: list = [shapely.MultiPolygon()] * k
+    zip_owner = None
+    wrong = 0
+    kinds = []
+    if in_us.any():
+        kinds.append("zip")
+        zip_owner = _cell_territory(zip_cell[in_us], codes[in_us], zips.cells, k)
+        geoms = _unions(zips.cells, zip_owner, k)
+        wrong += int((zip_owner[zip_cell[in_us]] != codes[in_us]).sum())
+    if (~in_us).any():
+        kinds.append("account")
+        cells = account_cells(xy[~in_us], exclude=us_land() if in_us.any() else None)
+        _, own_cell = cells.tree.query(xy[~in_us])
+        owner = _cell_territory(own_cell, codes[~in_us], cells, k)
+        extra = _unions(cells, owner, k)
+        geoms = [a if b.is_empty else b if a.is_empty else shapely.MultiPolygon([*a.geoms, *b.geoms])
+                 for a, b in zip(geoms, extra)]
+        wrong += int((owner[own_cell] != codes[~in_us]).sum())
+    geographic = True if graph is None else is_geographic(graph.result(), np.ones(len(codes)), codes,
+                                                         threshold=GEOGRAPHIC_SHARE)
+    return TerritoryShapes(
+        territory_ids=tuple(str(t) for t in ids), geometries=tuple(geoms), geographic=bool(geographic),
+        cells="+".join(kinds), accounts=int(len(codes)), accounts_outside=wrong + _off_shapes(geoms, codes, xy),
+        zip_territory=zip_owner,
+    )
+
+
+def _off_shapes(geoms: list, codes: np.ndarray, xy: np.ndarray) -> int:
+    """Accounts whose location is not in their own territory's shape but not because their cell
+    went to another territory either: a location beyond the outlines (a ZIP centroid on a small
+    island the simplified outlines leave out)."""
+    off = 0
+    for t, geom in enumerate(geoms):
+        mine = codes == t
+        inside = shapely.intersects_xy(geom, xy[mine, 0], xy[mine, 1])
+        off += int((~inside).sum())
+    return off
+
+
+# --- the ZIP table ----------------------------------------------------------------------------------
+
+
+def zip_territory_table(shapes: TerritoryShapes) -> pd.DataFrame:
+    """Every ZIP of the offline table with exactly one territory, consistent with the shapes.
+
+    Columns ``postal_code`` (5 digits), ``territory_id``, ``state`` and ``basis``: "cell" when the
+    ZIP's centroid cell gave it (the cell's accounts or, without any, its neighbours), "nearest zip"
+    for ZIPs without a location (military APO/FPO codes), which take the territory of the
+    numerically nearest located ZIP. Empty when no account is in the US.
+    """
+    columns = ["postal_code", "territory_id", "state", "basis"]
+    if shapes.zip_territory is None or not shapes.territory_ids:
+        return pd.DataFrame(columns=columns)
+    zips = zip_cells()
+    located = zips.cell_of_zip >= 0
+    owner = np.full(len(zips.postal_codes), -1)
+    owner[located] = shapes.zip_territory[zips.cell_of_zip[located]]
+    if (~located).any():
+        # ZIPs are sorted: the nearest located ZIP by number, the lower one on ties
+        have = np.flatnonzero(located)
+        pos = np.clip(np.searchsorted(zips.postal_codes[have], zips.postal_codes[~located]), 1, len(have) - 1)
+        lower, upper = have[pos - 1], have[pos]
+        target = zips.postal_codes[~located]
+        pick = np.where(target - zips.postal_codes[lower] <= zips.postal_codes[upper] - target, lower, upper)
+        owner[~located] = owner[pick]
+    ids = np.asarray(shapes.territory_ids, dtype=object)
+    return pd.DataFrame({
+        "postal_code": pd.Series(zips.postal_codes).map("{:05d}".format).astype("string"),
+        "territory_id": pd.Series(ids[owner], dtype="string"),
+        "state": pd.Series(zips.state, dtype="string"),
+        "basis": pd.Series(np.where(located, "cell", "nearest zip"), dtype="string"),
+    }, columns=columns)
