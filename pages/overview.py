@@ -65,7 +65,9 @@ heatmap = opt_heat.segmented_control(
     key=keys.OVERVIEW_HEATMAP,
     help="Sum of the measure per hexagon (Uber's H3 grid), all accounts in view.",
 ) or "none"
-outlines = opt_outline.toggle("Outlines", value=True, key=keys.OVERVIEW_OUTLINES, help="Convex hull per territory.")
+outlines = opt_outline.toggle("Boundaries", value=True, key=keys.OVERVIEW_OUTLINES,
+                              help="Each territory as the ZIP areas its accounts are in (areas without accounts "
+                                   "go to the nearest territory).")
 maps.account_map(
     accounts,
     labels,
@@ -78,6 +80,9 @@ maps.account_map(
     cache_key=f"{view_key}|{alignment.fingerprint}|{color_by}",  # the layers carry the colours
     legend_groups=legend_groups,
     legend_title=color_by.capitalize(),
+    # boundaries of the whole alignment, so a filter shows the same borders, not redrawn ones
+    shapes=cached.territory_shapes(f"{dataset.fingerprint}|{alignment.fingerprint}", dataset.accounts,
+                                   alignment.labels) if outlines else None,
 )
 
 bar_head, bar_tol = st.columns([4, 1], vertical_alignment="bottom")

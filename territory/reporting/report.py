@@ -2,7 +2,9 @@
 
 Everything is inside the file: the CSS, the data, and plotly.js (inlined once), so the report can
 be mailed, put on a shared drive or opened in a meeting room with no network. The map is drawn as
-a plain plotly scatter over state outlines (no tile server, no topojson download). Every piece of
+a plain plotly scatter over state outlines with each territory's shape filled in its colour
+(:mod:`territory.planning.geography`; none for a non-geographic alignment, and the title says so),
+no tile server, no topojson download. Every piece of
 text from the data is HTML-escaped: ``html.escape`` in the page, ``chart_escape`` in the charts'
 labels and hover text (plotly reads ``<a href>``, ``<b>``... there).
 """
@@ -19,10 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import shapely
 
 from territory.data import schema
 from territory.data.measures import normalize_balance_on
 from territory.planning import metrics
+from territory.planning.geography import territory_shapes
+from territory.reporting.boundaries import display_shapes, polygon_rings
 from territory.reporting.colors import territory_colors
 from territory.reporting.text import chart_escape, chart_labels
 
@@ -171,6 +176,9 @@ def _map_figure(accounts: pd.DataFrame, labels: pd.Series, boundaries: dict | No
                     ys.append(None)
         figure.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", line=dict(color="#bbbbbb", width=0.7),
                                       hoverinfo="skip", showlegend=False))
+    shapes = territory_shapes(accounts, labels)
+    if shapes.geographic:
+        _add_territory_shapes(figure, shapes, colors, lon[ok].to_numpy(), lat[ok].to_numpy())
     names = accounts[schema.NAME].astype(str) if schema.NAME in accounts.columns else accounts[schema.ACCOUNT_ID]
     for territory_id in sorted(labels[ok].dropna().astype(str).unique()):
         mask = ok & (labels.astype("string") == territory_id).fillna(False)
@@ -183,14 +191,36 @@ def _map_figure(accounts: pd.DataFrame, labels: pd.Series, boundaries: dict | No
             )
         )
     mid_lat = float(lat[ok].mean())
+    title = "Accounts by territory (after)" + ("" if shapes.geographic else
+                                                 ": not a geographic alignment, so no boundaries are drawn")
     figure.update_layout(
-        title="Accounts by territory (after)", height=560, margin=dict(l=20, r=20, t=50, b=20),
+        title=title, height=560, margin=dict(l=20, r=20, t=50, b=20),
         plot_bgcolor="white", legend=dict(title="Territory", itemsizing="constant"),
     )
     figure.update_xaxes(visible=False, range=[float(lon[ok].min()) - 1, float(lon[ok].max()) + 1])
     figure.update_yaxes(visible=False, range=[float(lat[ok].min()) - 1, float(lat[ok].max()) + 1],
                         scaleanchor="x", scaleratio=1 / max(0.2, math.cos(math.radians(mid_lat))))
     return figure
+
+
+def _add_territory_shapes(figure: go.Figure, shapes, colors: dict[str, str], lon, lat) -> None:
+    """Each territory's shape (simplified, near the accounts) as a filled area in its colour, under the
+    accounts: one trace per territory, its polygons separated by gaps."""
+    near = shapely.box(float(lon.min()) - 1, float(lat.min()) - 1, float(lon.max()) + 1, float(lat.max()) + 1)
+    for territory_id, geometry in zip(shapes.territory_ids, display_shapes(shapes)):
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for polygon in shapely.get_parts(geometry):
+            if not polygon.intersects(near):
+                continue
+            for rings in polygon_rings(polygon):
+                xs.extend([p[0] for p in rings[0]] + [None])
+                ys.extend([p[1] for p in rings[0]] + [None])
+        color = colors.get(territory_id, "#888888")
+        r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+        figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=f"rgba({r},{g},{b},0.25)",
+                                    line=dict(color="rgba(70,70,70,0.8)", width=0.8), hoverinfo="skip",
+                                    showlegend=False))
 
 
 _CSS = """

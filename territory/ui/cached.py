@@ -21,6 +21,7 @@ load_opportunities_upload(data, filename)       -> territory.planning.opportunit
 territory_table(fingerprint, accounts, labels, territories=None, balance_on="workload")
 scorecard(fingerprint, accounts, labels, previous=None, territories=None, balance_on="workload")
 cached_balance(fingerprint, accounts, params, territories=None) -> BalanceResult
+territory_shapes(key, accounts, labels)         -> territory.planning.geography.TerritoryShapes
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import streamlit as st
 from territory.balance import balance as run_balance
 from territory.data import sample, schema
 from territory.data.io import load_accounts, load_bookings, load_territories, read_table
-from territory.planning import metrics
+from territory.planning import geography, metrics
 from territory.planning.opportunities import load_opportunities
 from territory.planning.quotas import load_quotas
 
@@ -241,3 +242,10 @@ def cached_balance(fingerprint: str, accounts: pd.DataFrame, params, territories
     return _balance(
         _accounts_key(fingerprint, accounts), frame_fingerprint(territories), params, accounts, territories
     )
+
+
+@st.cache_data(show_spinner="Drawing the territory boundaries...", max_entries=16)
+def territory_shapes(key: str, _accounts: pd.DataFrame, _labels: pd.Series) -> geography.TerritoryShapes:  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    """:func:`territory.planning.geography.territory_shapes`, cached under ``key`` (it must name the
+    accounts' coordinates and the alignment, as the maps' cache keys do)."""
+    return geography.territory_shapes(_accounts, _labels)

@@ -411,6 +411,7 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
         return None
     trailing = _account_trailing(dataset.fingerprint, accounts, dataset.bookings)
     labels = labels.reindex(accounts.index).astype("string")
+    shapes = cached.territory_shapes(f"{dataset.fingerprint}|{cached.labels_fingerprint(labels)}", accounts, labels)
     if focus is not None:
         keep = (labels == focus).fillna(False).to_numpy()
         accounts, labels, trailing = accounts[keep], labels[keep], trailing[keep]
@@ -434,9 +435,9 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
     layers.append(pdk.Layer("H3HexagonLayer", data=cells[["hex", "color", "tip"]], id="review-penetration",
                             get_hexagon="hex", get_fill_color="color", extruded=False, filled=True,
                             stroked=False, pickable=True))  # no cell borders: a PathLayer is slow to draw
-    hulls, outline_note = maps.drawable_hulls(maps.territory_hulls(accounts, labels, rgb, dataset.territories))
+    hulls, outline_note = maps.territory_polygons(accounts, labels, rgb, dataset.territories, shapes)
     if len(hulls):
-        layers.append(maps.hull_outline_layer(hulls, id="review-outlines", width_px=2))
+        layers.append(maps.boundary_layer(hulls, id="review-outlines", width_px=2))
     territories = dataset.territories
     if focus is not None and territories is not None:
         territories = territories[territories[schema.TERRITORY_ID].astype(str) == focus]

@@ -60,15 +60,15 @@ def test_overview_legend_lists_owners_and_leaves_out_overlapping_outlines(owner_
     assert html.escape(OWNERS[0]) in legend
     assert "Rep home base" not in legend
     assert not any("outline" in layer for layer in layer_ids(at)), "country-wide outlines drawn over each other"
-    assert maps.OVERLAP_NOTE in legend
-    assert any(maps.OVERLAP_NOTE in caption.value for caption in at.caption)
+    assert maps.NOT_GEOGRAPHIC_NOTE in legend
+    assert any(maps.NOT_GEOGRAPHIC_NOTE in caption.value for caption in at.caption)
 
 
 def test_rebalance_legend_has_no_rep_home_base_without_home_bases(owner_based):
     at = open_owner_based(owner_based, "pages/rebalance.py")
     legend = legends(at)
     assert "Rep home base" not in legend and "no rep yet" not in legend
-    assert "Before: " + maps.OVERLAP_NOTE in legend  # redrawn at stability 0.5: outlines after, not before
+    assert "Before: " + maps.NOT_GEOGRAPHIC_NOTE in legend  # redrawn at stability 0.5: outlines after, not before
     ids = layer_ids(at)
     assert "after-outline-lines" in ids and "before-outline-lines" not in ids
 
@@ -91,7 +91,7 @@ def test_review_tables_have_no_rep_column_of_none(owner_based):
     assert with_territory, "no per-territory table on the review page"
     assert not any("Rep" in frame for frame in with_territory)
     legend = " ".join(h.proto.body for h in at.get("html") if "Penetration per hexagon" in h.proto.body)
-    assert maps.OVERLAP_NOTE in legend
+    assert maps.NOT_GEOGRAPHIC_NOTE in legend
     # nothing on the map is drawn in the territory colours (no outline, no home base): no list of them
     assert "Rep home base" not in legend and html.escape(OWNERS[0]) not in legend
 

@@ -32,11 +32,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pydeck as pdk
+import shapely
 import streamlit as st
 
 from territory.data import schema
 from territory.errors import DataError
+from territory.planning import geography
+from territory.reporting import boundaries
 from territory.reporting import colors as tcolors
+from territory.ui import cached
 from territory.ui.cached import us_states_geojson
 from territory.ui.components import widgets
 
@@ -256,65 +260,57 @@ def _point_frame(
     return frame, total
 
 
-def territory_hulls(
-    accounts: pd.DataFrame, labels: pd.Series, rgb: dict[str, list[int]], territories: pd.DataFrame | None
-) -> pd.DataFrame:
-    """Convex-hull polygon per territory (lon/lat rings) with fill/line colours and a tooltip."""
-    from shapely.geometry import MultiPoint
+NOT_GEOGRAPHIC_NOTE = ("No boundaries drawn: this alignment is not geographic (the accounts of different "
+                       "territories are interleaved in the same areas, as when accounts are assigned by owner), so "
+                       "the map shows each account in the colour of its territory.")
+"""Shown instead of boundaries when :attr:`TerritoryShapes.geographic` is False (the engine's test)."""
+OUTSIDE_NOTE = ("{n:,} accounts lie outside the boundary of their territory (a ZIP split between territories, "
+                "or a point off the coast).")
+SHAPE_FILL_ALPHA = 70
+"""Opacity (of 255) of a territory's fill: the land reads as the territory's colour, points stay visible."""
+SHAPE_LINE_COLOR = [70, 70, 70, 220]
+"""One dark line for every territory border: shared borders are drawn by both sides, so one colour
+keeps them from flickering between two."""
 
-    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce")
-    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce")
-    frame = pd.DataFrame({"lat": lat, "lon": lon, "t": labels.reindex(accounts.index).astype("string")})
-    frame = frame.dropna()
-    reps = {}
-    if territories is not None and schema.REP_NAME in territories:
-        reps = dict(zip(territories[schema.TERRITORY_ID].astype(str), territories[schema.REP_NAME]))
+
+def territory_polygons(
+    accounts: pd.DataFrame, labels: pd.Series, rgb: dict[str, list[int]], territories: pd.DataFrame | None,
+    shapes: geography.TerritoryShapes | None = None,
+) -> tuple[pd.DataFrame, str | None]:
+    """One row per polygon of each territory's shape (:mod:`territory.planning.geography`): rings
+    (``[exterior, *holes]``), fill colour and a tooltip; and a note for the map.
+
+    ``shapes`` may come from a larger set of accounts (the whole dataset behind a filtered view):
+    only the territories in ``labels`` are drawn, and only their polygons near these accounts (no
+    Alaska beside a lower-48 map unless accounts are there). A non-geographic alignment gets no
+    polygons and :data:`NOT_GEOGRAPHIC_NOTE`."""
+    columns = ["polygon", "fill", "tip"]
+    if shapes is None:
+        shapes = geography.territory_shapes(accounts, labels)
+    if not shapes.geographic:
+        return pd.DataFrame(columns=columns), NOT_GEOGRAPHIC_NOTE
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(float)
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
+        return pd.DataFrame(columns=columns), None
+    near = shapely.box(lon[ok].min() - 1, lat[ok].min() - 1, lon[ok].max() + 1, lat[ok].max() + 1)
+    shown = set(labels.dropna().astype(str))
+    info = boundaries.territory_properties(accounts, labels, territories)
     rows = []
-    for tid, grp in frame.groupby("t", sort=True):
-        if len(grp) < 3:
+    for tid, geometry in zip(shapes.territory_ids, boundaries.display_shapes(shapes)):
+        if tid not in shown:
             continue
-        hull = MultiPoint(np.column_stack([grp["lon"], grp["lat"]])).convex_hull
-        if hull.geom_type != "Polygon":
-            continue
-        ring = [[round(x, 4), round(y, 4)] for x, y in hull.exterior.coords]
-        color = rgb.get(str(tid), [150, 150, 150])
-        rows.append(
-            {
-                "polygon": ring,
-                "fill": [*color, 28],
-                "line": [*color, 200],
-                "tip": f"Territory {tid}\nRep: {_plain(reps.get(str(tid)))}"
-                f"\n{len(grp):,} accounts (outline = convex hull)",
-            }
-        )
-    return pd.DataFrame(rows, columns=["polygon", "fill", "line", "tip"])
-
-
-OVERLAP_LIMIT = 3.0
-"""Outlines are left out when the territories' convex hulls cover the same ground more than this many
-times over (:func:`hull_overlap`). Measured: the sample 1.02 (1.29 rebalanced at stability 0); the
-sample's accounts assigned to 20 owners by industry 16.9 (1.00 once rebalanced at stability 0.5)."""
-OVERLAP_NOTE = ("Outlines left out: the territories share the same areas (accounts assigned by owner, "
-                "not by area), so their outlines would cover one another.")
-
-
-def hull_overlap(hulls: pd.DataFrame) -> float:
-    """Sum of the hulls' areas over the area of their union (degrees squared, flat): 1 when the
-    territories do not overlap, about the number of territories when each spans the whole map."""
-    from shapely.geometry import Polygon
-    from shapely.ops import unary_union
-
-    polygons = [Polygon(ring) for ring in hulls["polygon"]]
-    union = unary_union(polygons).area if polygons else 0.0
-    return float(sum(p.area for p in polygons) / union) if union > 0 else 1.0
-
-
-def drawable_hulls(hulls: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
-    """The hulls to draw and a note: none, with :data:`OVERLAP_NOTE`, when the territories overlap so
-    much (an owner-based alignment) that their outlines would only hide one another."""
-    if len(hulls) > 1 and hull_overlap(hulls) > OVERLAP_LIMIT:
-        return hulls.iloc[0:0], OVERLAP_NOTE
-    return hulls, None
+        row = info.loc[tid] if tid in info.index else None
+        rep = None if row is None else row["rep_name"]
+        tip = (f"Territory {tid}\nRep: {_plain(rep)}\n{0 if row is None else int(row['accounts']):,} accounts"
+               f" \u00b7 {0.0 if row is None else float(row['workload_hours']):,.0f} h/yr")
+        color = rgb.get(tid, [150, 150, 150])
+        parts = [p for p in shapely.get_parts(geometry) if p.intersects(near)]
+        for rings in boundaries.polygon_rings(shapely.MultiPolygon(parts) if parts else shapely.Polygon()):
+            rows.append({"polygon": rings, "fill": [*color, SHAPE_FILL_ALPHA], "tip": tip})
+    note = OUTSIDE_NOTE.format(n=shapes.accounts_outside) if shapes.accounts_outside else None
+    return pd.DataFrame(rows, columns=columns), note
 
 
 def home_bases(territories: pd.DataFrame | None, rgb: dict[str, list[int]]) -> pd.DataFrame:
@@ -511,8 +507,8 @@ def _cached_points(key, colors_key, max_points, seed, _accounts, _labels, _terri
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _cached_hulls(key, colors_key, _accounts, _labels, _rgb, _territories):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
-    return territory_hulls(_accounts, _labels, _rgb, _territories)
+def _cached_polygons(key, colors_key, _accounts, _labels, _rgb, _territories, _shapes):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    return territory_polygons(_accounts, _labels, _rgb, _territories, _shapes)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -673,21 +669,23 @@ def state_layers(geojson: dict, lon_shift: float = 0.0, prefix: str = "") -> lis
     ]
 
 
-def hull_segments(hulls: pd.DataFrame) -> pd.DataFrame:
-    """The edges of each hull ring with the hull's line colour: columns ``s``, ``t``, ``line``."""
-    rows_s, rows_t, colors = [], [], []
-    for ring, line in zip(hulls["polygon"], hulls["line"]):
-        for a, b in zip(ring[:-1], ring[1:]):
-            rows_s.append(a)
-            rows_t.append(b)
-            colors.append(line)
-    return pd.DataFrame({"s": rows_s, "t": rows_t, "line": colors})
+def polygon_segments(polygons: pd.DataFrame) -> pd.DataFrame:
+    """The edges of every ring (holes too) of the territory polygons: columns ``s`` and ``t``."""
+    starts: list[list[float]] = []
+    ends: list[list[float]] = []
+    for rings in polygons["polygon"]:
+        for ring in rings:
+            starts.extend(ring[:-1])
+            ends.extend(ring[1:])
+    return pd.DataFrame({"s": starts, "t": ends})
 
 
-def hull_outline_layer(hulls: pd.DataFrame, id: str, width_px: float = 1.5) -> pdk.Layer:  # noqa: A002  the name pdk.Layer(id=...) uses
-    """Territory outlines (convex hulls) as a LineLayer in each territory's colour."""
-    return pdk.Layer("LineLayer", data=hull_segments(hulls), id=id, get_source_position="s",
-                     get_target_position="t", get_color="line", get_width=width_px, pickable=False)
+def boundary_layer(polygons: pd.DataFrame, id: str, width_px: float = 1.2,  # noqa: A002  the name pdk.Layer(id=...) uses
+                   color: list[int] | None = None) -> pdk.Layer:
+    """Territory borders as a LineLayer, one dark colour (:data:`SHAPE_LINE_COLOR`) unless given."""
+    return pdk.Layer("LineLayer", data=polygon_segments(polygons), id=id, get_source_position="s",
+                     get_target_position="t", get_color=color or SHAPE_LINE_COLOR, get_width=width_px,
+                     pickable=False)
 
 
 # --- geometry helpers for the side-by-side map -----------------------------------------------------
@@ -823,29 +821,33 @@ def _outline_layers(
     cache_key: str | None,
     lon_shift: float,
     layer_prefix: str,
+    shapes: geography.TerritoryShapes | None,
 ) -> tuple[list[pdk.Layer], str | None]:
-    """The territory outlines of :func:`build_account_map` (filled hulls and their lines) and the
-    note :func:`drawable_hulls` gives."""
+    """The territory boundaries of :func:`build_account_map` (filled shapes and their borders) and the
+    note :func:`territory_polygons` gives."""
     if cache_key is None:
-        hulls = territory_hulls(accounts, labels, rgb, territories)
+        polygons, outline_note = territory_polygons(accounts, labels, rgb, territories, shapes)
     else:
-        hulls = _cached_hulls(cache_key, tuple(sorted(colors.items())), accounts, labels, rgb, territories)
-    hulls, outline_note = drawable_hulls(hulls)
-    if len(hulls) and lon_shift:
-        hulls = hulls.assign(polygon=[[[x + lon_shift, y] for x, y in ring] for ring in hulls["polygon"]])
-    if not len(hulls):
+        if shapes is None:
+            shapes = cached.territory_shapes(cache_key, accounts, labels)
+        polygons, outline_note = _cached_polygons(cache_key, tuple(sorted(colors.items())), accounts, labels, rgb,
+                                                  territories, shapes)
+    if len(polygons) and lon_shift:
+        polygons = polygons.assign(polygon=[[[[x + lon_shift, y] for x, y in ring] for ring in rings]
+                                            for rings in polygons["polygon"]])
+    if not len(polygons):
         return [], outline_note
     fill = pdk.Layer(
         "PolygonLayer",
-        data=hulls,
+        data=polygons,
         id=f"{layer_prefix}outlines",
         get_polygon="polygon",
         get_fill_color="fill" if heatmap == "none" else [0, 0, 0, 0],
-        stroked=False,  # the outline is the LineLayer below (much cheaper to draw)
+        stroked=False,  # the borders are the LineLayer below (much cheaper to draw)
         filled=True,
         pickable=heatmap == "none",
     )
-    return [fill, hull_outline_layer(hulls, id=f"{layer_prefix}outline-lines")], outline_note
+    return [fill, boundary_layer(polygons, id=f"{layer_prefix}outline-lines")], outline_note
 
 
 def build_account_map(
@@ -869,8 +871,9 @@ def build_account_map(
     home_labels: bool = True,
     legend_groups: Mapping[str, str] | None = None,
     legend_title: str = "Region",
+    shapes: geography.TerritoryShapes | None = None,
 ) -> MapView:
-    """Accounts coloured by territory, convex-hull outlines, rep home bases, optional heatmap.
+    """Accounts coloured by territory, territory boundaries, rep home bases, optional heatmap.
 
     ``width_px``/``height_px``: the expected size of the map on screen, used to frame the data.
 
@@ -886,6 +889,8 @@ def build_account_map(
     home base on the map ("T01 · Mitchell"; a TextLayer costs about 0.7 s of software-WebGL time).
     ``legend_groups`` ({region: colour}, with ``colors`` giving each territory its region's colour):
     the legend lists the regions (or districts, ``legend_title``) instead of the territories.
+    ``shapes``: the territories' shapes (:func:`territory.planning.geography.territory_shapes`), when
+    the caller has them for more accounts than are drawn (a filtered view); default: built from these.
     """
     if heatmap not in HEATMAPS:
         raise ValueError(f"heatmap must be one of {sorted(HEATMAPS)}, got {heatmap!r}")
@@ -911,7 +916,7 @@ def build_account_map(
 
     if show_outlines:
         outline_layers, outline_note = _outline_layers(
-            accounts, labels, territories, colors, rgb, heatmap, cache_key, lon_shift, layer_prefix
+            accounts, labels, territories, colors, rgb, heatmap, cache_key, lon_shift, layer_prefix, shapes
         )
         layers.extend(outline_layers)
 
@@ -975,7 +980,7 @@ def build_account_map(
     )
     notes = [outline_note]
     if total > len(points):
-        notes.append(f"Showing a random {len(points):,} of {total:,} accounts; outlines and heatmaps use all.")
+        notes.append(f"Showing a random {len(points):,} of {total:,} accounts; boundaries and heatmaps use all.")
     missing = int(len(accounts) - total)
     if missing:
         notes.append(f"{missing:,} accounts without coordinates are not on the map.")

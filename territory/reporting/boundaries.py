@@ -1,0 +1,136 @@
+"""Territory shapes made ready to draw and to hand over: rings for maps, GeoJSON, KML, the ZIP CSV.
+
+The shapes come from :func:`territory.planning.geography.territory_shapes`. Maps draw them
+simplified together (:func:`display_shapes`: a coverage simplification, so neighbours keep one
+shared border, with no gap or overlap); the files carry them unsimplified.
+
+>>> import shapely
+>>> polygon_rings(shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]))
+[[[[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0], [1.0, 0.0]]]]
+"""
+
+from __future__ import annotations
+
+import json
+from xml.sax.saxutils import escape
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from territory.data import schema
+from territory.data.spreadsheet import to_csv_bytes
+from territory.planning.geography import TerritoryShapes
+
+DISPLAY_TOLERANCE_DEG = 0.02
+"""Borders on maps are simplified by this much (about 2 km, as the state borders): a fraction of a
+pixel on a national map."""
+EXPORT_DECIMALS = 6
+"""Coordinates in files: 6 decimals of a degree (about 0.1 m)."""
+GEOJSON_PROPERTIES = ("territory_id", "rep_name", "accounts", "workload_hours")
+ZIP_CSV_COLUMNS = ("postal_code", "territory_id", "state")
+
+
+def display_shapes(shapes: TerritoryShapes, tolerance: float = DISPLAY_TOLERANCE_DEG) -> list:
+    """The shapes simplified together for a map (same order as ``shapes.territory_ids``)."""
+    geoms = np.asarray(shapes.geometries, dtype=object)
+    if not len(geoms):
+        return []
+    return list(shapely.coverage_simplify(geoms, tolerance))
+
+
+def polygon_rings(geometry, decimals: int = 4) -> list[list[list[list[float]]]]:
+    """Each polygon of a (multi)polygon as ``[exterior, *holes]``, every ring a list of ``[lon, lat]``
+    (what deck.gl's PolygonLayer and GeoJSON both take)."""
+    out = []
+    for polygon in shapely.get_parts(geometry):
+        if polygon.is_empty or polygon.geom_type != "Polygon":
+            continue
+        rings = [polygon.exterior, *polygon.interiors]
+        out.append([np.round(np.asarray(ring.coords), decimals).tolist() for ring in rings])
+    return out
+
+
+def territory_properties(accounts: pd.DataFrame, labels: pd.Series,
+                         territories: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per territory (index territory_id): rep_name, accounts and workload_hours (h/yr)."""
+    lab = labels.reindex(accounts.index).astype("string")
+    workload = (pd.to_numeric(accounts[schema.WORKLOAD_HOURS], errors="coerce").fillna(0.0)
+                if schema.WORKLOAD_HOURS in accounts else pd.Series(0.0, index=accounts.index))
+    frame = pd.DataFrame({"t": lab, "w": workload}).dropna(subset=["t"])
+    table = frame.groupby("t").agg(accounts=("w", "size"), workload_hours=("w", "sum"))
+    table.index = table.index.astype(str)
+    reps: dict[str, str] = {}
+    if territories is not None and schema.REP_NAME in territories:
+        reps = {str(t): r for t, r in zip(territories[schema.TERRITORY_ID], territories[schema.REP_NAME])
+                if not pd.isna(r)}
+    table.insert(0, "rep_name", table.index.map(lambda t: reps.get(t)))
+    return table
+
+
+def _properties(shapes: TerritoryShapes, info: pd.DataFrame) -> list[dict]:
+    rows = []
+    for tid in shapes.territory_ids:
+        row = info.loc[tid] if tid in info.index else None
+        rows.append({
+            "territory_id": tid,
+            "rep_name": None if row is None or pd.isna(row["rep_name"]) else str(row["rep_name"]),
+            "accounts": 0 if row is None else int(row["accounts"]),
+            "workload_hours": 0.0 if row is None else round(float(row["workload_hours"]), 2),
+        })
+    return rows
+
+
+def shapes_geojson(shapes: TerritoryShapes, info: pd.DataFrame) -> dict:
+    """A GeoJSON FeatureCollection (WGS84), one MultiPolygon feature per territory, with the
+    properties of :data:`GEOJSON_PROPERTIES` (``info``: :func:`territory_properties`)."""
+    features = []
+    for geometry, props in zip(shapes.geometries, _properties(shapes, info)):
+        features.append({"type": "Feature", "properties": props,
+                         "geometry": {"type": "MultiPolygon",
+                                      "coordinates": polygon_rings(geometry, EXPORT_DECIMALS)}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def shapes_geojson_bytes(shapes: TerritoryShapes, info: pd.DataFrame) -> bytes:
+    """:func:`shapes_geojson` as compact UTF-8 JSON."""
+    return json.dumps(shapes_geojson(shapes, info), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _kml_color(hex_color: str, alpha: int) -> str:
+    """KML's aabbggrr from '#rrggbb'."""
+    r, g, b = hex_color[1:3], hex_color[3:5], hex_color[5:7]
+    return f"{alpha:02x}{b}{g}{r}"
+
+
+def _kml_ring(ring: list[list[float]]) -> str:
+    return " ".join(f"{x},{y}" for x, y in ring)
+
+
+def shapes_kml(shapes: TerritoryShapes, info: pd.DataFrame, colors: dict[str, str]) -> str:
+    """A KML document (opens in Google Earth): one styled placemark per territory, its polygons in
+    a MultiGeometry, its rep, accounts and workload in the description. Text is XML-escaped."""
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>', '<kml xmlns="http://www.opengis.net/kml/2.2">',
+             "<Document>", "<name>Territories</name>"]
+    for i, (geometry, props) in enumerate(zip(shapes.geometries, _properties(shapes, info))):
+        color = colors.get(props["territory_id"], "#888888")
+        parts.append(f'<Style id="t{i}"><LineStyle><color>{_kml_color(color, 255)}</color><width>1.5</width>'
+                     f"</LineStyle><PolyStyle><color>{_kml_color(color, 110)}</color></PolyStyle></Style>")
+        description = (f"Rep: {props['rep_name'] or '-'}; {props['accounts']:,} accounts; "
+                       f"{props['workload_hours']:,.0f} h/yr workload")
+        polygons = []
+        for rings in polygon_rings(geometry, EXPORT_DECIMALS):
+            inner = "".join(f"<innerBoundaryIs><LinearRing><coordinates>{_kml_ring(r)}</coordinates></LinearRing>"
+                            "</innerBoundaryIs>" for r in rings[1:])
+            polygons.append(f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{_kml_ring(rings[0])}"
+                            f"</coordinates></LinearRing></outerBoundaryIs>{inner}</Polygon>")
+        parts.append(f"<Placemark><name>{escape(props['territory_id'])}</name>"
+                     f"<description>{escape(description)}</description><styleUrl>#t{i}</styleUrl>"
+                     f"<MultiGeometry>{''.join(polygons)}</MultiGeometry></Placemark>")
+    parts.extend(["</Document>", "</kml>"])
+    return "\n".join(parts)
+
+
+def zip_csv_bytes(table: pd.DataFrame) -> bytes:
+    """The ZIP table as ``postal_code,territory_id,state`` CSV (formula-safe, UTF-8 with a BOM)."""
+    return to_csv_bytes(table[list(ZIP_CSV_COLUMNS)])
