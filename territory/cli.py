@@ -1,4 +1,5 @@
-"""Command-line interface: ``python -m territory {check,balance,scenario,report,assign,rules,export-crm} ...``.
+"""Command-line interface: ``python -m territory COMMAND ...`` (check, balance, scenario, report, assign,
+rules, export-crm, forecast, geography).
 
 The CLI calls the same functions as the app, so sales-ops automation and the dashboard agree.
 Every expected failure (unreadable file, bad parameter) prints one line to stderr and exits 2;
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_routing_parsers(commands)
     _add_forecast_parser(commands)
     _add_capacity_parser(commands)
+    _add_geography_parser(commands)
 
     return parser
 
@@ -1112,6 +1114,63 @@ def _cmd_export_crm(args: argparse.Namespace) -> int:
         raise DataError(f"Cannot write {args.output}: {error.strerror or error}") from None
     what = "changed accounts" if args.changed_only else "accounts"
     print(f"Wrote {export.accounts:,} {what} for {args.format} to {args.output}")
+    return EXIT_OK
+
+
+# --- geography: territory shapes and the ZIP table (docs/cli.md) ---------------------------------------
+
+
+def _add_geography_parser(commands: argparse._SubParsersAction) -> None:
+    geography = commands.add_parser(
+        "geography",
+        help="write the territories as shapes (GeoJSON, KML) or every US ZIP with its territory (CSV)",
+        description="Write each territory as one (multi)polygon built from the ZIP areas its accounts are in "
+                    "(OUT.geojson, OUT.kml), or every US ZIP of the offline table with its territory (OUT.csv).",
+    )
+    geography.add_argument("input", nargs="?", metavar="INPUT", help="CSV or XLSX accounts file (default: the sample)")
+    geography.add_argument("--scenario", metavar="NAME",
+                           help="use this saved scenario's alignment (default: the accounts' territory_id)")
+    geography.add_argument("--reps", metavar="FILE", help="territories/reps file (rep names in the GeoJSON and KML)")
+    geography.add_argument("--units", choices=("account",), default="account",
+                           help="the alignment's units: account (zip, zip3, county and state come later)")
+    geography.add_argument("--output", "-o", required=True, metavar="OUT",
+                           help="OUT.geojson, OUT.kml or OUT.csv (the suffix picks the format)")
+    geography.add_argument("--db", metavar="PATH",
+                           help="scenario database (default: $TERRITORY_STUDIO_DB, else the user data directory)")
+    _add_map_option(geography)
+    geography.set_defaults(handler=_cmd_geography)
+
+
+def _cmd_geography(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from territory.errors import DataError, ParameterError
+
+    fmt = Path(args.output).suffix.lower().lstrip(".")
+    if fmt not in ("geojson", "kml", "csv"):  # checked before the heavy imports: a typo answers at once
+        raise ParameterError(f"--output must end in .geojson, .kml or .csv; got {Path(args.output).name!r}")
+    from territory.planning.geography import territory_shapes
+    from territory.reporting.boundaries import geography_bytes
+
+    _refuse_overwriting(args.output, args.input, args.reps, _db_path(args))
+    args.accounts = args.input  # the loader of `assign` and `export-crm`
+    accounts, territories, labels, _, _, _ = _alignment(args)
+    shapes = territory_shapes(accounts, labels)
+    if fmt == "csv" and shapes.zip_territory is None:
+        raise DataError("No account is in the US, so there is no ZIP table to write; write OUT.geojson or OUT.kml.")
+    data = geography_bytes(fmt, shapes, accounts, labels, territories)
+    try:
+        Path(args.output).write_bytes(data)
+    except OSError as error:
+        raise DataError(f"Cannot write {args.output}: {error.strerror or error}") from None
+    if not shapes.geographic:
+        print("note: this alignment is not geographic (territories interleaved in the same areas, as when accounts "
+              "are assigned by owner); its shapes give every area one owner but do not describe the territories.",
+              file=sys.stderr)
+    what = "ZIP codes" if fmt == "csv" else "territory shapes"
+    count = data.count(b"\n") - 1 if fmt == "csv" else len(shapes.territory_ids)
+    print(f"Wrote {count:,} {what} to {args.output} ({len(data) / 1e6:.1f} MB); "
+          f"{shapes.accounts_outside:,} of {shapes.accounts:,} accounts lie outside their territory's shape")
     return EXIT_OK
 
 

@@ -68,6 +68,13 @@ def territory_properties(accounts: pd.DataFrame, labels: pd.Series,
     return table
 
 
+def _on_export_grid(shapes: TerritoryShapes) -> list:
+    """The shapes snapped to the files' grid of :data:`EXPORT_DECIMALS` (GEOS snap-rounding keeps them
+    valid: rounding the coordinates alone made two pieces of Florida's border cross)."""
+    geoms = np.asarray(shapes.geometries, dtype=object)
+    return list(shapely.set_precision(geoms, 10.0 ** -EXPORT_DECIMALS)) if len(geoms) else []
+
+
 def _properties(shapes: TerritoryShapes, info: pd.DataFrame) -> list[dict]:
     rows = []
     for tid in shapes.territory_ids:
@@ -85,7 +92,7 @@ def shapes_geojson(shapes: TerritoryShapes, info: pd.DataFrame) -> dict:
     """A GeoJSON FeatureCollection (WGS84), one MultiPolygon feature per territory, with the
     properties of :data:`GEOJSON_PROPERTIES` (``info``: :func:`territory_properties`)."""
     features = []
-    for geometry, props in zip(shapes.geometries, _properties(shapes, info)):
+    for geometry, props in zip(_on_export_grid(shapes), _properties(shapes, info)):
         features.append({"type": "Feature", "properties": props,
                          "geometry": {"type": "MultiPolygon",
                                       "coordinates": polygon_rings(geometry, EXPORT_DECIMALS)}})
@@ -112,7 +119,7 @@ def shapes_kml(shapes: TerritoryShapes, info: pd.DataFrame, colors: dict[str, st
     a MultiGeometry, its rep, accounts and workload in the description. Text is XML-escaped."""
     parts = ['<?xml version="1.0" encoding="UTF-8"?>', '<kml xmlns="http://www.opengis.net/kml/2.2">',
              "<Document>", "<name>Territories</name>"]
-    for i, (geometry, props) in enumerate(zip(shapes.geometries, _properties(shapes, info))):
+    for i, (geometry, props) in enumerate(zip(_on_export_grid(shapes), _properties(shapes, info))):
         color = colors.get(props["territory_id"], "#888888")
         parts.append(f'<Style id="t{i}"><LineStyle><color>{_kml_color(color, 255)}</color><width>1.5</width>'
                      f"</LineStyle><PolyStyle><color>{_kml_color(color, 110)}</color></PolyStyle></Style>")
@@ -134,3 +141,30 @@ def shapes_kml(shapes: TerritoryShapes, info: pd.DataFrame, colors: dict[str, st
 def zip_csv_bytes(table: pd.DataFrame) -> bytes:
     """The ZIP table as ``postal_code,territory_id,state`` CSV (formula-safe, UTF-8 with a BOM)."""
     return to_csv_bytes(table[list(ZIP_CSV_COLUMNS)])
+
+
+GEOGRAPHY_FORMATS: dict[str, str] = {
+    "geojson": "GeoJSON: one MultiPolygon per territory (WGS84)",
+    "kml": "KML: one placemark per territory (Google Earth)",
+    "csv": "CSV: postal_code,territory_id,state for every US ZIP",
+}
+"""The geography downloads, by file suffix (the CLI's ``geography --output`` and the app's buttons)."""
+MIME_TYPES = {"geojson": "application/geo+json", "kml": "application/vnd.google-earth.kml+xml", "csv": "text/csv"}
+
+
+def geography_bytes(fmt: str, shapes: TerritoryShapes, accounts: pd.DataFrame, labels: pd.Series,
+                    territories: pd.DataFrame | None = None) -> bytes:
+    """The file of format ``fmt`` (a key of :data:`GEOGRAPHY_FORMATS`) for these shapes and accounts.
+    The CSV is empty of rows when no account is in the US (there is no ZIP to own)."""
+    from territory.planning.geography import zip_territory_table
+    from territory.reporting.colors import all_territory_ids, territory_colors
+
+    if fmt not in GEOGRAPHY_FORMATS:
+        raise ValueError(f"format must be one of {sorted(GEOGRAPHY_FORMATS)}, got {fmt!r}")
+    if fmt == "csv":
+        return zip_csv_bytes(zip_territory_table(shapes))
+    info = territory_properties(accounts, labels, territories)
+    if fmt == "geojson":
+        return shapes_geojson_bytes(shapes, info)
+    colors = territory_colors(all_territory_ids(territories, labels))
+    return shapes_kml(shapes, info, colors).encode("utf-8")
