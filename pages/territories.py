@@ -102,6 +102,9 @@ with tab_table:
         mime="text/csv",
         key=keys.TERRITORIES_DOWNLOAD,
     )
+    widgets.geography_downloads(dataset.accounts, alignment.labels, dataset.territories, file_stem="alignment",
+                                key=keys.TERRITORIES_GEOGRAPHY,
+                                shapes_key=f"{dataset.fingerprint}|{alignment.fingerprint}")
 
 with tab_region:
     level = (st.radio("Level", levels, format_func=str.capitalize, horizontal=True, key=keys.TERRITORIES_ROLLUP_LEVEL)
@@ -172,6 +175,9 @@ with tab_drill:
             height=380,
             width_px=430,
             key=keys.TERRITORIES_DRILL_MAP,
+            # its boundary within the whole alignment (its accounts alone would claim the whole country)
+            shapes=cached.territory_shapes(f"{dataset.fingerprint}|{alignment.fingerprint}", dataset.accounts,
+                                           alignment.labels),
         )
     with right:
         st.markdown("**80/20 curve of revenue**")

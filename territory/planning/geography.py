@@ -97,7 +97,8 @@ class TerritoryShapes:
     of ("zip", "account" or "zip+account"). ``accounts_outside``: accounts that do not lie in their own
     territory's shape (their ZIP's cell went to another territory, or they are off the outlines).
     ``zip_territory``: the territory (an index into ``territory_ids``) of every cell of
-    :func:`zip_cells`, or None when no account is in the US.
+    :func:`zip_cells`, or None when no account is in the US. ``outside_by_territory``: the accounts
+    outside per territory (same order as ``territory_ids``).
     """
 
     territory_ids: tuple[str, ...]
@@ -107,6 +108,12 @@ class TerritoryShapes:
     accounts: int
     accounts_outside: int
     zip_territory: np.ndarray | None = None
+    outside_by_territory: tuple[int, ...] = ()
+
+    def outside_of(self, territory_ids) -> int:
+        """Accounts outside their own shape among these territories' accounts."""
+        wanted = set(territory_ids)
+        return int(sum(n for t, n in zip(self.territory_ids, self.outside_by_territory) if t in wanted))
 
     def shape(self, territory_id: str):
         """The territory's (multi)polygon (an empty polygon for an unknown ID)."""
@@ -262,13 +269,11 @@ def territory_shapes(accounts: pd.DataFrame, labels: pd.Series) -> TerritoryShap
     in_us = distance <= US_REACH_DEG
     geoms: list = [shapely.MultiPolygon()] * k
     zip_owner = None
-    wrong = 0
     kinds = []
     if in_us.any():
         kinds.append("zip")
         zip_owner = _cell_territory(zip_cell[in_us], codes[in_us], zips.cells, k)
         geoms = _unions(zips.cells, zip_owner, k)
-        wrong += int((zip_owner[zip_cell[in_us]] != codes[in_us]).sum())
     if (~in_us).any():
         kinds.append("account")
         cells = account_cells(xy[~in_us], exclude=us_land() if in_us.any() else None)
@@ -277,25 +282,25 @@ def territory_shapes(accounts: pd.DataFrame, labels: pd.Series) -> TerritoryShap
         extra = _unions(cells, owner, k)
         geoms = [a if b.is_empty else b if a.is_empty else shapely.MultiPolygon([*a.geoms, *b.geoms])
                  for a, b in zip(geoms, extra)]
-        wrong += int((owner[own_cell] != codes[~in_us]).sum())
     geographic = True if graph is None else is_geographic(graph.result(), np.ones(len(codes)), codes,
                                                          threshold=GEOGRAPHIC_SHARE)
+    # an account whose cell went to another territory lies in that one's shape, so outside its own
+    outside = np.bincount(codes[_off_shapes(geoms, codes, xy)], minlength=k)
     return TerritoryShapes(
         territory_ids=tuple(str(t) for t in ids), geometries=tuple(geoms), geographic=bool(geographic),
-        cells="+".join(kinds), accounts=int(len(codes)), accounts_outside=wrong + _off_shapes(geoms, codes, xy),
-        zip_territory=zip_owner,
+        cells="+".join(kinds), accounts=int(len(codes)), accounts_outside=int(outside.sum()),
+        zip_territory=zip_owner, outside_by_territory=tuple(int(n) for n in outside),
     )
 
 
-def _off_shapes(geoms: list, codes: np.ndarray, xy: np.ndarray) -> int:
-    """Accounts whose location is not in their own territory's shape but not because their cell
-    went to another territory either: a location beyond the outlines (a ZIP centroid on a small
-    island the simplified outlines leave out)."""
-    off = 0
+def _off_shapes(geoms: list, codes: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Per account: its location is not in its own territory's shape (its cell went to another
+    territory, or it lies beyond the outlines: a ZIP centroid on an island the simplified outlines
+    leave out)."""
+    off = np.zeros(len(codes), dtype=bool)
     for t, geom in enumerate(geoms):
-        mine = codes == t
-        inside = shapely.intersects_xy(geom, xy[mine, 0], xy[mine, 1])
-        off += int((~inside).sum())
+        mine = np.flatnonzero(codes == t)
+        off[mine] = ~shapely.intersects_xy(geom, xy[mine, 0], xy[mine, 1])
     return off
 
 

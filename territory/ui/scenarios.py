@@ -37,6 +37,7 @@ from territory.reporting.report import ReportInput, build_report
 from territory.reporting.text import chart_escape, chart_labels, md_escape
 from territory.ui import cached, keys, state
 from territory.ui.cached import labels_fingerprint
+from territory.ui.components import widgets
 
 FLASH_KEY = keys.SCENARIO_FLASH
 
@@ -208,6 +209,8 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance
     second[1].download_button("Review report (HTML)", report, f"{safe}_review.html", "text/html",
                               key=keys.SCN_DL_REPORT, on_click="ignore", icon=":material/description:",
                               width="stretch", help="One self-contained page for the review deck; opens offline.")
+    widgets.geography_downloads(accounts, labels, territories, file_stem=safe, key=keys.SCN_DL_GEOGRAPHY,
+                                shapes_key=f"{dataset.fingerprint}|{cached.labels_fingerprint(labels)}")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -77,3 +77,14 @@ def test_the_report_map_fills_each_territory_and_says_when_it_cannot(sample):
     report = build_report(ReportInput(accounts=accounts, labels_after=owners))
     assert '"fill":"toself"' not in report
     assert "not a geographic alignment, so no boundaries are drawn" in report
+
+
+def test_territories_page_offers_the_geography_downloads():
+    from tests.app.test_app_pages import new_app
+
+    at = new_app().run()
+    at.switch_page("pages/territories.py").run()
+    assert not at.exception
+    labels = [b.proto.label for b in at.get("download_button")]
+    for label, _ in maps.widgets.GEOGRAPHY_BUTTONS.values():
+        assert label in labels

@@ -113,6 +113,9 @@ def test_sample_at_50_territories_has_no_overlap_and_few_accounts_outside():
     # only accounts in a ZIP split between two strips (or off the outlines) are outside, and counted
     assert (~inside).sum() == shapes.accounts_outside
     assert shapes.accounts_outside < 0.02 * len(accounts)
+    per_strip = strips[~inside].value_counts()
+    assert shapes.outside_of(["S00", "S01"]) == per_strip.get("S00", 0) + per_strip.get("S01", 0)
+    assert shapes.outside_of(shapes.territory_ids) == shapes.accounts_outside
 
 
 def test_accounts_outside_the_us_get_cells_of_their_own():

@@ -309,7 +309,8 @@ def territory_polygons(
         parts = [p for p in shapely.get_parts(geometry) if p.intersects(near)]
         for rings in boundaries.polygon_rings(shapely.MultiPolygon(parts) if parts else shapely.Polygon()):
             rows.append({"polygon": rings, "fill": [*color, SHAPE_FILL_ALPHA], "tip": tip})
-    note = OUTSIDE_NOTE.format(n=shapes.accounts_outside) if shapes.accounts_outside else None
+    outside = shapes.outside_of(shown)
+    note = OUTSIDE_NOTE.format(n=outside) if outside else None
     return pd.DataFrame(rows, columns=columns), note
 
 

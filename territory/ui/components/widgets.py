@@ -345,3 +345,28 @@ def side_file_report(label: str, report, key: str) -> None:
                                         "Field": column_title(i.field) if i.field else "", "Reason": i.reason}
                                        for kind, i in issues]),
                          hide_index=True, width="stretch", key=key)
+
+
+GEOGRAPHY_BUTTONS = {"geojson": ("Territory shapes (GeoJSON)", ":material/map:"),
+                     "kml": ("Territory shapes (KML)", ":material/public:"),
+                     "csv": ("ZIP -> territory (CSV)", ":material/pin_drop:")}
+
+
+def geography_downloads(accounts: pd.DataFrame, labels: pd.Series, territories: pd.DataFrame | None, *,
+                        shapes_key: str, file_stem: str, key: str) -> None:
+    """Download buttons for the alignment as geography (the files of ``python -m territory geography``):
+    GeoJSON and KML shapes, and every US ZIP with its territory. Built only when clicked; the shapes are
+    cached under ``shapes_key`` (it must name the accounts and the alignment)."""
+    from territory.reporting.boundaries import GEOGRAPHY_FORMATS, MIME_TYPES, geography_bytes
+
+    def build(fmt: str):
+        def data() -> bytes:
+            shapes = cached.territory_shapes(shapes_key, accounts, labels)
+            return geography_bytes(fmt, shapes, accounts, labels, territories)
+        return data
+
+    columns = st.columns(len(GEOGRAPHY_BUTTONS))
+    for column, (fmt, (label, icon)) in zip(columns, GEOGRAPHY_BUTTONS.items()):
+        column.download_button(label, build(fmt), f"{file_stem}_{'zips' if fmt == 'csv' else 'territories'}.{fmt}",
+                               MIME_TYPES[fmt], key=keys.child(key, fmt), on_click="ignore", icon=icon,
+                               width="stretch", help=GEOGRAPHY_FORMATS[fmt] + ".")
