@@ -36,6 +36,7 @@ test: $(VENV)/.dev browser
 bench: $(VENV)/.dev browser
 	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_routing.py
+	$(PY) benchmarks/bench_geography.py
 	$(PY) benchmarks/bench_balance.py
 	$(PY) benchmarks/bench_seeds.py
 	$(PY) benchmarks/bench_focus.py

@@ -277,3 +277,13 @@ def test_rounding_seconds_reaches_the_engine(monkeypatch, capsys):
     assert corpus.main(["--only", run_id, "--rounding-seconds", "7"]) == 0
     assert seen == [7.0]
     assert "| all runs | 1 |" in capsys.readouterr().out
+
+
+def test_geography_benchmark_prints_its_table(capsys):
+    import bench_geography
+
+    assert bench_geography.main(["--sizes", "1500x6"]) == 0
+    out = capsys.readouterr().out
+    assert "cold s" in out and "ZIP table s" in out
+    row = next(line for line in out.splitlines() if line.strip().startswith("1,500"))
+    assert len(row.split("|")) == 6  # accounts, cold, new alignment, cached, ZIP table, outside

@@ -39,7 +39,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import shapely
 from scipy.spatial import cKDTree
 
@@ -153,7 +152,8 @@ def _voronoi(xy: np.ndarray, margin: float) -> np.ndarray:
 
 
 def _make_cells(xy: np.ndarray, margin: float, land) -> Cells:
-    land = shapely.make_valid(land)
+    if not land.is_valid:
+        land = shapely.make_valid(land)
     parts = np.asarray(shapely.get_parts(land), dtype=object)
     parts = parts[shapely.get_type_id(parts) == 3]  # polygons only
     shapely.prepare(land)
@@ -212,11 +212,16 @@ def account_cells(xy: np.ndarray, exclude=None) -> Cells:
 def _cell_territory(cell: np.ndarray, code: np.ndarray, cells: Cells, k: int) -> np.ndarray:
     """Per cell: the territory most of its accounts have (lowest code on ties); a cell without
     accounts takes that of the nearest cell with some."""
-    counts = sp.csr_matrix((np.ones(len(cell)), (cell, code)), shape=(len(cells), k))
-    tree_xy = np.column_stack([cells.lon, cells.lat])
-    owner = np.asarray(counts.argmax(axis=1)).ravel()
-    occupied = np.asarray(counts.sum(axis=1)).ravel() > 0
-    if occupied.any() and not occupied.all():
+    pairs, count = np.unique(cell.astype(np.int64) * k + code, return_counts=True)
+    pair_cell, pair_code = pairs // k, pairs % k
+    order = np.lexsort((pair_code, -count, pair_cell))  # by cell, most accounts first, then lowest code
+    first = order[np.r_[True, pair_cell[order][1:] != pair_cell[order][:-1]]]
+    owner = np.zeros(len(cells), dtype=np.int64)
+    owner[pair_cell[first]] = pair_code[first]
+    occupied = np.zeros(len(cells), dtype=bool)
+    occupied[pair_cell[first]] = True
+    if not occupied.all():
+        tree_xy = np.column_stack([cells.lon, cells.lat])
         full = np.flatnonzero(occupied)
         _, nearest = cKDTree(tree_xy[full]).query(tree_xy[~occupied])
         owner[~occupied] = owner[full[nearest]]
