@@ -31,10 +31,15 @@ cols[0].metric("Accounts", f"{kpi['accounts']:,}", help="Accounts in view (after
 cols[1].metric("Territories", f"{kpi['territories']:,}", help="Territories with at least one account in view.")
 cols[2].metric("Revenue (USD/yr)", widgets.format_usd(kpi["revenue"]), help="Trailing-12-month revenue.")
 cols[3].metric("Workload (h/yr)", widgets.format_hours(kpi["workload_hours"]), help="Annual hours to serve.")
+worst = widgets.worst_territory(table)
 cols[4].metric(
     "Max deviation",
     widgets.format_pct(kpi["max_deviation_pct"]),
-    help="Workload: largest |workload - target| / target over territories (target = capacity share of the total).",
+    delta=f"{worst[0]}: {worst[1]:+.1f}%" if worst else None,
+    delta_color="off",
+    delta_arrow="off",
+    help="Workload: largest |workload - target| / target over territories (target = capacity share of the total); "
+         "under it, the territory that far from its target.",
 )
 cols[5].metric(
     "Workload spread",
@@ -45,16 +50,23 @@ cols[5].metric(
 
 widgets.data_notes(accounts, key=keys.OVERVIEW)
 
-head, opt_color, opt_heat, opt_outline = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
+head, opt_color, opt_heat, opt_outline = st.columns([2.4, 2.6, 2, 1.3], vertical_alignment="bottom")
 head.subheader("Accounts by territory")
 levels = hierarchy.levels_in(territories)
 color_by = opt_color.segmented_control(
-    "Colour by", options=["territory", *levels], format_func=str.capitalize, default="territory",
-    key=keys.OVERVIEW_COLOR_BY, help="Give every territory of a region (or district) the same colour; the outlines "
-                                     "still show each territory.",
+    "Colour by", options=["territory", *levels, "load"],
+    format_func=lambda k: "Load vs target" if k == "load" else k.capitalize(), default="territory",
+    key=keys.OVERVIEW_COLOR_BY,
+    help="Region (or district): every territory of a region takes the same colour, the boundaries still show "
+         "each territory. Load vs target: each territory's workload against its capacity-adjusted target, grey "
+         "within the tolerance band, red above and blue below (darker further out).",
 ) or "territory"
-map_colors, legend_groups = territory_colors, None
-if color_by != "territory":
+map_colors, legend_groups, colour_note = territory_colors, None, None
+if color_by == "load":
+    map_colors = tcolors.load_colors(dict(zip(table["territory_id"].astype(str), table["deviation_pct"])),
+                                     settings.tolerance * 100)
+    colour_note = tcolors.load_legend_text(settings.tolerance * 100)
+elif color_by != "territory":
     map_colors, legend_groups = tcolors.level_colors(territories, tcolors.all_territory_ids(territories, labels),
                                                      color_by)
 heatmap = opt_heat.segmented_control(
@@ -73,11 +85,13 @@ maps.account_map(
     labels,
     territories,
     colors=map_colors,
+    colour_note=colour_note,
     heatmap=heatmap,
     show_outlines=outlines,
     height=520,
     key=keys.OVERVIEW_MAP,
-    cache_key=f"{view_key}|{alignment.fingerprint}|{color_by}",  # the layers carry the colours
+    # the layers carry the colours (load colours follow the tolerance)
+    cache_key=f"{view_key}|{alignment.fingerprint}|{color_by}|{settings.tolerance if color_by == 'load' else ''}",
     legend_groups=legend_groups,
     legend_title=color_by.capitalize(),
     # boundaries of the whole alignment, so a filter shows the same borders, not redrawn ones

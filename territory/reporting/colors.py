@@ -17,7 +17,7 @@ Example
 from __future__ import annotations
 
 import colorsys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
@@ -105,3 +105,40 @@ def level_colors(territories: pd.DataFrame | None, territory_ids: Iterable, leve
     names = level_names(territories, level, ids)
     groups = territory_colors(names.tolist())
     return {t: groups[names[t]] for t in ids}, groups
+
+
+LOAD_NEUTRAL = "#d9d9d9"
+"""Colour of a territory within the tolerance band on the load-against-target map."""
+LOAD_OVER = ("#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
+"""Above the band, darker the further (ColorBrewer Reds): up to 2, 4, 8 and beyond 8 tolerances."""
+LOAD_UNDER = ("#bdd7e7", "#6baed6", "#3182bd", "#08519c")
+"""Below the band, the same steps in ColorBrewer Blues."""
+LOAD_STEPS = (2.0, 4.0, 8.0)
+"""Class edges in multiples of the tolerance (a 5% band: 10%, 20%, 40% from target)."""
+
+
+def load_colors(deviation_pct: Mapping[str, float], tolerance_pct: float) -> dict[str, str]:
+    """Hex colour per territory by its load against target: neutral grey within the band, reds
+    above and blues below, darker the further (a diverging scale: overloaded territories stand out).
+
+    >>> load_colors({"A": 3.0, "B": 12.0, "C": -50.0, "D": float("nan")}, 5.0)
+    {'A': '#d9d9d9', 'B': '#fb6a4a', 'C': '#08519c', 'D': '#c7c7c7'}
+    """
+    out: dict[str, str] = {}
+    for tid, deviation in deviation_pct.items():
+        if deviation is None or deviation != deviation:  # NaN: no target to measure against
+            out[str(tid)] = UNASSIGNED_COLOR
+        elif abs(deviation) <= tolerance_pct:
+            out[str(tid)] = LOAD_NEUTRAL
+        else:
+            steps = abs(deviation) / max(tolerance_pct, 1e-9)
+            shade = sum(steps > edge for edge in LOAD_STEPS)
+            out[str(tid)] = (LOAD_OVER if deviation > 0 else LOAD_UNDER)[shade]
+    return out
+
+
+def load_legend_text(tolerance_pct: float) -> str:
+    """One line saying what the load colours mean."""
+    edges = ", ".join(f"{tolerance_pct * e:.0f}%" for e in LOAD_STEPS)
+    return (f"Colour: workload against target. Grey within ±{tolerance_pct:.0f}%; red above, blue below, "
+            f"darker beyond {edges}.")

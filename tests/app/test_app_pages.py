@@ -106,8 +106,7 @@ def test_heatmap_toggle_adds_an_h3_layer():
     at = new_app().run()
     layers = [layer["@@type"] for layer in json.loads(deck_json(at))["layers"]]
     assert "H3HexagonLayer" not in layers
-    heatmap = next(b for b in at.get("button_group") if b.key == "ts_overview_heatmap")  # ("Colour by" is first)
-    heatmap.set_value("workload").run()
+    at.button_group(key="ts_overview_heatmap").set_value("workload").run()
     assert not at.exception
     layers = [layer["@@type"] for layer in json.loads(deck_json(at))["layers"]]
     assert "H3HexagonLayer" in layers

@@ -88,3 +88,26 @@ def test_territories_page_offers_the_geography_downloads():
     labels = [b.proto.label for b in at.get("download_button")]
     for label, _ in maps.widgets.GEOGRAPHY_BUTTONS.values():
         assert label in labels
+
+
+def test_overview_names_the_worst_territory_and_colours_by_load(sample):
+    from territory.planning.metrics import territory_table
+    from territory.reporting import colors as tcolors
+    from tests.app.test_app_pages import new_app
+
+    table = territory_table(sample.accounts, sample.accounts[schema.TERRITORY_ID], territories=sample.territories)
+    worst = table.loc[table["deviation_pct"].abs().idxmax()]
+    at = new_app().run()
+    metric = next(m for m in at.metric if m.label == "Max deviation")
+    assert metric.proto.delta == f"{worst[schema.TERRITORY_ID]}: {worst['deviation_pct']:+.1f}%"
+
+    def point_colours() -> set[tuple[int, ...]]:
+        spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+        return {tuple(row["color"]) for row in next(lay for lay in spec["layers"] if lay["id"] == "accounts")["data"]}
+
+    assert len(point_colours()) == 20  # one colour per territory
+    at.button_group(key="ts_overview_color_by").set_value("load").run()
+    assert not at.exception
+    load = {tuple(tcolors.hex_to_rgb(c)) for c in tcolors.LOAD_OVER + tcolors.LOAD_UNDER + (tcolors.LOAD_NEUTRAL,)}
+    assert point_colours() <= load
+    assert "Colour: workload against target" in " ".join(h.proto.body for h in at.get("html"))

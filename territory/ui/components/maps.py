@@ -873,6 +873,7 @@ def build_account_map(
     legend_groups: Mapping[str, str] | None = None,
     legend_title: str = "Region",
     shapes: geography.TerritoryShapes | None = None,
+    colour_note: str | None = None,
 ) -> MapView:
     """Accounts coloured by territory, territory boundaries, rep home bases, optional heatmap.
 
@@ -892,6 +893,7 @@ def build_account_map(
     the legend lists the regions (or districts, ``legend_title``) instead of the territories.
     ``shapes``: the territories' shapes (:func:`territory.planning.geography.territory_shapes`), when
     the caller has them for more accounts than are drawn (a filtered view); default: built from these.
+    ``colour_note``: what the colours mean when they are not the territories' own (load against target).
     """
     if heatmap not in HEATMAPS:
         raise ValueError(f"heatmap must be one of {sorted(HEATMAPS)}, got {heatmap!r}")
@@ -979,7 +981,7 @@ def build_account_map(
         map_provider=None,  # offline: no basemap request (map_style deliberately left unset)
         tooltip=TOOLTIP,  # innerText: see the module docstring
     )
-    notes = [outline_note]
+    notes = [colour_note, outline_note]
     if total > len(points):
         notes.append(f"Showing a random {len(points):,} of {total:,} accounts; boundaries and heatmaps use all.")
     missing = int(len(accounts) - total)

@@ -311,6 +311,15 @@ def overview_kpis(accounts: pd.DataFrame, labels: pd.Series, score: dict) -> dic
     }
 
 
+def worst_territory(table: pd.DataFrame) -> tuple[str, float] | None:
+    """(territory_id, deviation %) of the territory furthest from its target, or None without one."""
+    if "deviation_pct" not in table or table["deviation_pct"].dropna().empty:
+        return None
+    deviation = pd.to_numeric(table["deviation_pct"], errors="coerce")
+    worst = deviation.abs().idxmax()
+    return str(table.loc[worst, schema.TERRITORY_ID]), float(deviation.loc[worst])
+
+
 def estimate_text(shares: dict[str, float]) -> str:
     """'Estimated: workload for 100% of accounts, potential for 98%' (plain words, no column names)."""
     names = {schema.WORKLOAD_HOURS: "workload", schema.POTENTIAL: "potential"}
