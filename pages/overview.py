@@ -4,6 +4,7 @@ import streamlit as st
 
 from territory.planning import hierarchy
 from territory.reporting import colors as tcolors
+from territory.reporting.text import md_escape
 from territory.ui import cached, keys, state
 from territory.ui.components import charts, maps, widgets
 
@@ -35,7 +36,7 @@ worst = widgets.worst_territory(table)
 cols[4].metric(
     "Max deviation",
     widgets.format_pct(kpi["max_deviation_pct"]),
-    delta=f"{worst[0]}: {worst[1]:+.1f}%" if worst else None,
+    delta=md_escape(f"{worst[0]}: {worst[1]:+.1f}%") if worst else None,  # the delta is Markdown
     delta_color="off",
     delta_arrow="off",
     help="Workload: largest |workload - target| / target over territories (target = capacity share of the total); "
