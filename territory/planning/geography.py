@@ -64,13 +64,12 @@ territory's largest piece on the neighbour graph (:func:`territory.engine.seed.i
 @dataclass(frozen=True)
 class Cells:
     """A tessellation: generator points (lon/lat degrees), their Voronoi cells (same order, not yet
-    clipped: an exact coverage, so a union of them is fast) and the land they are clipped to."""
+    clipped: an exact coverage, so a union of them is fast) and the land a union is cut to."""
 
     lon: np.ndarray
     lat: np.ndarray
     polygons: np.ndarray  # shapely polygons, one per generator
-    land: object  # a prepared (multi)polygon: the outlines, dissolved
-    land_parts: np.ndarray  # its disjoint polygons (clipping by each keeps the pieces disjoint)
+    land_parts: np.ndarray  # the land's disjoint polygons (cutting by each keeps the pieces disjoint)
     tree: cKDTree  # on (lon, lat), the Voronoi metric
 
     def __len__(self) -> int:
@@ -156,9 +155,7 @@ def _make_cells(xy: np.ndarray, margin: float, land) -> Cells:
         land = shapely.make_valid(land)
     parts = np.asarray(shapely.get_parts(land), dtype=object)
     parts = parts[shapely.get_type_id(parts) == 3]  # polygons only
-    shapely.prepare(land)
-    return Cells(lon=xy[:, 0], lat=xy[:, 1], polygons=_voronoi(xy, margin), land=land, land_parts=parts,
-                 tree=cKDTree(xy))
+    return Cells(lon=xy[:, 0], lat=xy[:, 1], polygons=_voronoi(xy, margin), land_parts=parts, tree=cKDTree(xy))
 
 
 def clip_to_land(shape, cells: Cells):
@@ -175,7 +172,8 @@ def clip_to_land(shape, cells: Cells):
 
 @lru_cache(maxsize=1)
 def zip_cells() -> ZipCells:
-    """The Voronoi cells of the distinct ZIP centroids, clipped to the state outlines (once per process)."""
+    """The Voronoi cells of the distinct ZIP centroids and the state outlines that territory unions
+    are cut to (built once per process)."""
     table = zip_table()
     postal = np.flatnonzero(table.known)
     located = np.isfinite(table.latitude[postal]) & np.isfinite(table.longitude[postal])
