@@ -26,7 +26,7 @@ INPUT_FILE_OPTIONS = {"file", "input", "new_file", "reps", "bookings", "quotas",
 """Destinations of the arguments that name a file to read (a test below checks none is missed)."""
 OUTPUT_OPTIONS = {"output"}
 DATABASE_OPTIONS = {"db"}
-TEXT_OPTIONS = {"scenario", "name", "new_name", "rename_to", "save_as", "title", "types", "format", "within"}
+TEXT_OPTIONS = {"scenario", "name", "new_name", "rename_to", "save_as", "title", "types", "format", "within", "units"}
 """Free text (names, titles) and choices: checked by the commands' own tests."""
 
 
@@ -103,6 +103,7 @@ def valid_argv(command: tuple[str, ...], files: dict[str, Path], out: Path) -> l
         ("export-crm",): ["export-crm", "--format", "hubspot", "--accounts", accounts, "-o", str(out), "--db", db],
         ("forecast",): ["forecast", accounts, "--bookings", str(files["bookings"])],
         ("capacity",): ["capacity", accounts, "--hours-per-fte", "1600"],
+        ("geography",): ["geography", accounts, "-o", str(out.with_suffix(".geojson"))],
     }[command]
 
 
