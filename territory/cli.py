@@ -715,6 +715,9 @@ def _add_scenario_parsers(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--opportunities", metavar="FILE",
                         help="opportunity export (Account ID, Amount, Close Date, Stage): closed-won bookings "
                              "when --bookings is not given")
+    report.add_argument("--summary", action="store_true",
+                        help="the meeting pack without its appendix (moved accounts, full review tables, "
+                             "engine parameters): the sample prints to 7 Letter pages")
     report.add_argument("--title", default="Territory review", help="report title")
     report.add_argument("--tolerance", type=_tolerance, default=0.05, help="tolerance band shown (default 0.05)")
     report.add_argument("--db", metavar="PATH", help=db_help)
@@ -843,18 +846,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
         loaded = load_quotas(_existing(args.quotas), territories=known)
         _note_rejected("quota file", args.quotas, loaded.report)
         quotas = loaded.quotas
-    sections = []
+    review = None
     if bookings is not None and len(bookings):
-        from territory.planning.review import report_sections
+        from territory.planning.review import build_review
 
-        sections = report_sections(accounts, after, bookings, territories, alignment_name=name or "current",
-                                   quotas=quotas)
+        review = build_review(accounts, after, bookings, territories, alignment_name=name or "current",
+                              quotas=quotas)
     page = build_report(
         ReportInput(
             accounts=accounts, labels_after=after, labels_before=before if args.scenario else None,
             territories=territories, title=args.title, scenario_name=name,
             dataset_name=args.input or "built-in sample", tolerance=args.tolerance, params=params,
-            messages=messages, reasons=reasons, boundaries=us_states_geojson(), extra_sections=sections,
+            messages=messages, reasons=reasons, boundaries=us_states_geojson(), review=review,
+            summary=args.summary,
         )
     )
     path = Path(args.output)

@@ -76,6 +76,18 @@ def test_report_of_a_scenario_is_written_and_escaped(db: Path, tmp_path: Path,
     assert "Quarterly review: flags" in page  # the sample's bookings feed the review section
 
 
+def test_report_summary_leaves_the_appendix_out(db: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out_file = tmp_path / "pack.html"
+    code, _, _ = run(capsys, "report", "--scenario", "Plan <A>", "--summary", "--output", str(out_file),
+                     "--db", str(db))
+    page = out_file.read_text(encoding="utf-8")
+    assert code == 0
+    assert "Moved accounts (" not in page and "Quarterly review: flags" not in page and "Engine parameters" not in page
+    assert [f"Region: {r}" in page for r in ("Central", "East", "South", "West")] == [True] * 4
+    assert "Accounts moved" in page  # the count stays on the summary page
+
+
 def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "territory", "scenario", "show", "missing", "--db", str(tmp_path / "x.sqlite")],

@@ -903,7 +903,7 @@ def default_capacity_note(default_ids: Sequence[str], n_territories: int) -> str
 
 def review_sections_html(review: QuarterlyReview, max_flags: int = 200,
                          territories: pd.DataFrame | None = None) -> list[tuple[str, str]]:
-    """(title, trusted HTML) sections for ``territory.reporting.report.ReportInput.extra_sections``;
+    """(title, trusted HTML) sections: the report's appendix (``territory.reporting.report``) shows them;
     with ``territories`` (regions, districts) also a roll-up per level.
 
     Every value is escaped here, so account or rep names cannot inject markup into the report.
@@ -1034,22 +1034,3 @@ def account_trailing_bookings(accounts: pd.DataFrame, bookings: pd.DataFrame | N
     sums = pd.Series(amount[recent]).groupby(ids).sum() * quarters / n_available
     mapped = accounts[schema.ACCOUNT_ID].astype(str).map(sums)
     return pd.Series(mapped.fillna(0.0).to_numpy(dtype=float), index=accounts.index)
-
-
-def report_sections(
-    accounts: pd.DataFrame,
-    labels: Any,
-    bookings: pd.DataFrame | None,
-    territories: pd.DataFrame | None = None,
-    settings: ReviewSettings = ReviewSettings(),
-    alignment_name: str = "",
-    quotas: pd.DataFrame | None = None,
-) -> list[tuple[str, str]]:
-    """The quarterly review as ``ReportInput.extra_sections`` in one call (build + escape).
-
-    >>> from territory.reporting.report import ReportInput  # doctest: +SKIP
-    >>> ReportInput(accounts, labels, extra_sections=report_sections(accounts, labels, bookings))  # doctest: +SKIP
-    """
-    review = build_review(accounts, labels, bookings, territories, settings, alignment_name=alignment_name,
-                          quotas=quotas)
-    return review_sections_html(review, territories=territories)

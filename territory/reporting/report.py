@@ -1,4 +1,9 @@
-"""The quarterly review report: one self-contained HTML file that opens offline.
+"""The quarterly review report: one self-contained HTML file that opens offline and prints as a meeting pack.
+
+Page 1 is a summary (KPIs, before and after, flags), then the territories, then one page per region;
+the long lists (moved accounts, the full review tables) go to an appendix that ``summary=True``
+leaves out. Pages break only in print (``break-after: page``, US Letter), and charts are drawn at
+the printed width.
 
 Everything is inside the file: the CSS, the data, and plotly.js (inlined once), so the report can
 be mailed, put on a shared drive or opened in a meeting room with no network. The map is drawn as
@@ -28,11 +33,16 @@ from territory.data.measures import normalize_balance_on
 from territory.planning import metrics
 from territory.planning.geography import territory_shapes
 from territory.reporting.boundaries import display_shapes, polygon_rings
+from territory.planning.forecast import BookingsForecast, forecast_bookings, summary_sentence
+from territory.planning.review import QuarterlyReview, review_sections_html
 from territory.reporting.colors import territory_colors
 from territory.reporting.text import chart_escape, chart_labels
 
 MAX_MOVED_ROWS = 1000
 """The report lists at most this many moved accounts (the assignment export has them all)."""
+PRINT_WIDTH_PX = 720
+"""Charts are drawn this wide: a US Letter page less 0.5 in margins is 7.5 in = 720 CSS px, so a chart
+printed from the report is never cut at the right edge (plotly does not re-layout for print)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,10 @@ class ReportInput:
     messages: Sequence[str] = ()
     reasons: pd.Series | None = None
     boundaries: dict | None = None
-    extra_sections: Sequence[tuple[str, str]] = ()  # (title, trusted HTML) e.g. the quarterly review
+    extra_sections: Sequence[tuple[str, str]] = ()  # (title, trusted HTML), each on its own page
+    review: QuarterlyReview | None = None  # the quarterly review of labels_after: region pages, flags, appendix
+    forecast: BookingsForecast | None = None  # next quarter's forecast; None: made from the review's bookings
+    summary: bool = False  # the meeting pack without the appendix (moved accounts, full tables, parameters)
 
 
 _SCORE_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -105,14 +118,14 @@ def scorecard_table(before: dict | None, after: dict) -> pd.DataFrame:
     return frame
 
 
-def _table_html(frame: pd.DataFrame, numeric_format: dict[str, str] | None = None) -> str:
+def _table_html(frame: pd.DataFrame, numeric_format: dict[str, str] | None = None, classes: str = "grid") -> str:
     shown = frame.copy()
     for column, pattern in (numeric_format or {}).items():
         if column in shown.columns:
             shown[column] = [
                 "" if pd.isna(v) else pattern.format(v) for v in pd.to_numeric(shown[column], errors="coerce")
             ]
-    return shown.to_html(index=False, escape=True, border=0, classes="grid", na_rep="")
+    return shown.to_html(index=False, escape=True, border=0, classes=classes, na_rep="")
 
 
 def _bar_chart(table_before: pd.DataFrame | None, table_after: pd.DataFrame, column: str, title: str,
@@ -142,7 +155,7 @@ def _bar_chart(table_before: pd.DataFrame | None, table_after: pd.DataFrame, col
             annotation_position="top left",
         )
     figure.update_layout(
-        title=title, barmode="group", height=380, margin=dict(l=60, r=20, t=50, b=60),
+        title=title, barmode="group", width=PRINT_WIDTH_PX, height=320, margin=dict(l=60, r=20, t=50, b=60),
         xaxis_title="Territory", yaxis_title=unit, legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
         plot_bgcolor="white",
     )
@@ -194,7 +207,8 @@ def _map_figure(accounts: pd.DataFrame, labels: pd.Series, boundaries: dict | No
     title = "Accounts by territory (after)" + ("" if shapes.geographic else
                                                  ": not a geographic alignment, so no boundaries are drawn")
     figure.update_layout(
-        title=title, height=560, margin=dict(l=20, r=20, t=50, b=20),
+        title=title, width=PRINT_WIDTH_PX, height=520,
+        margin=dict(l=20, r=20, t=50, b=20),
         plot_bgcolor="white", legend=dict(title="Territory", itemsizing="constant"),
     )
     figure.update_xaxes(visible=False, range=[float(lon[ok].min()) - 1, float(lon[ok].max()) + 1])
@@ -225,15 +239,29 @@ def _add_territory_shapes(figure: go.Figure, shapes, colors: dict[str, str], lon
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 2rem auto;
-       max-width: 1200px; color: #222; padding: 0 1rem; }
+       max-width: 1000px; color: #222; padding: 0 1rem; }
 h1 { margin-bottom: 0.2rem; } .meta { color: #666; margin-top: 0; }
 h2 { border-bottom: 2px solid #eee; padding-bottom: 0.3rem; margin-top: 2.5rem; }
+h3 { margin: 1.2rem 0 0.4rem; font-size: 1.05rem; }
 table.grid { border-collapse: collapse; font-size: 0.9rem; width: 100%; }
 table.grid th, table.grid td { border-bottom: 1px solid #e5e5e5; padding: 0.35rem 0.6rem; text-align: left; }
-table.grid th { background: #f7f7f7; }
+table.grid th { background: #f7f7f7; } table.region td:last-child { white-space: nowrap; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5rem 1rem; margin: 0.5rem 0; }
-.kpis { display: flex; gap: 1rem; flex-wrap: wrap; } .kpi { background: #f7f9fc; border-radius: 8px;
-        padding: 0.8rem 1.2rem; min-width: 160px; } .kpi b { display: block; font-size: 1.4rem; }
+.kpis { display: flex; gap: 0.8rem; flex-wrap: wrap; } .kpi { background: #f7f9fc; border-radius: 8px;
+        padding: 0.6rem 1rem; min-width: 150px; } .kpi b { display: block; font-size: 1.3rem; }
+.kpi small { display: block; color: #555; }
+ul.flags { margin: 0.3rem 0; padding-left: 1.2rem; } ul.flags li { margin: 0.15rem 0; }
+.page { break-after: page; } .page:last-of-type { break-after: auto; }
+@page { size: letter; margin: 0.5in; }
+@media print {
+  body { margin: 0; padding: 0; max-width: none; font-size: 10pt; }
+  h1 { font-size: 18pt; } h2 { margin-top: 0; font-size: 14pt; } h3 { font-size: 11pt; margin-top: 0.8rem; }
+  table.grid { font-size: 7.5pt; } table.grid th, table.grid td { padding: 0.15rem 0.3rem; }
+  thead { display: table-header-group; } tr, .kpi, .js-plotly-plot, .note { break-inside: avoid; }
+  .kpis { gap: 0.4rem; } .kpi { padding: 0.3rem 0.5rem; min-width: 95px; border: 1px solid #e3e7ee; font-size: 8.5pt; }
+  .kpi b { font-size: 11pt; } .kpi small { font-size: 7pt; } ul.flags { font-size: 8.5pt; }
+  .modebar-container { display: none; }
+}
 """
 
 
@@ -262,8 +290,45 @@ def report_figures(data: ReportInput) -> ReportFigures:
     )
 
 
-def build_report(data: ReportInput) -> str:
-    """The whole report as one HTML string (write it with ``encoding="utf-8"``)."""
+class _Charts:
+    """Plotly figures as HTML divs: plotly.js is inlined with the first one only (call in page order)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def html(self, figure: go.Figure) -> str:
+        self.count += 1
+        return figure.to_html(full_html=False, include_plotlyjs=self.count == 1,
+                              config={"displaylogo": False, "responsive": False, "displayModeBar": False})
+
+
+@dataclass(frozen=True)
+class _Pack:
+    """Everything the pages of the report read, computed once."""
+
+    data: ReportInput
+    after: pd.Series
+    before: pd.Series | None
+    figures: ReportFigures
+    colors: dict[str, str]
+    moved: pd.Series | None  # per account, when there is a before
+    regions: dict[str, list[str]]  # region -> its territories, in table order
+    forecast: Any  # territory.planning.forecast.BookingsForecast or None
+
+
+def _regions(table: pd.DataFrame) -> dict[str, list[str]]:
+    """Region -> territories (sorted regions; territories without a region under "(no region)").
+    One group "All territories" when no territory has a region."""
+    ids = table[schema.TERRITORY_ID].astype(str)
+    region = table[schema.REGION] if schema.REGION in table.columns else pd.Series(pd.NA, index=table.index)
+    region = region.astype("string").str.strip().replace("", pd.NA)
+    if region.isna().all():
+        return {"All territories": list(ids)}
+    region = region.fillna("(no region)")
+    return {name: list(ids[region == name]) for name in sorted(region.unique())}
+
+
+def _pack(data: ReportInput) -> _Pack:
     accounts = data.accounts
     after = data.labels_after.reindex(accounts.index)
     before = data.labels_before.reindex(accounts.index) if data.labels_before is not None else None
@@ -272,59 +337,149 @@ def build_report(data: ReportInput) -> str:
         all_ids += list(before.dropna().astype(str).unique())
     if data.territories is not None:
         all_ids += list(data.territories[schema.TERRITORY_ID].astype(str))
-    colors = territory_colors(all_ids)
-
     figures = report_figures(data)
-    card_after, card_before = figures.card_after, figures.card_before
-    table_after, table_before = figures.table_after, figures.table_before
+    moved = (pd.Series(metrics.moved_mask(accounts, after, before)[0], index=accounts.index)
+             if before is not None else None)
+    forecast = data.forecast
+    if forecast is None and data.review is not None and data.review.has_bookings:
+        forecast = forecast_bookings(data.review.bookings, data.territories)
+    return _Pack(data, after, before, figures, territory_colors(all_ids), moved, _regions(figures.table_after),
+                 forecast)
 
-    measure = normalize_balance_on(data.balance_on)
 
-    def band(name: str) -> float | None:
-        return data.tolerance if measure == name else None
+# --- page 1: the summary ------------------------------------------------------------------------------
 
-    figures: list[tuple[str, go.Figure]] = [
-        ("Workload per territory", _bar_chart(table_before, table_after, schema.WORKLOAD_HOURS,
-                                              "Workload per territory", "Workload (hours/year)",
-                                              band("workload"), colors)),
-        ("Revenue per territory", _bar_chart(table_before, table_after, schema.REVENUE,
-                                             "Revenue per territory", "Revenue (USD/year)",
-                                             band("revenue"), colors)),
-    ]
-    map_figure = _map_figure(accounts, after, data.boundaries, colors)
 
-    def figure_html(figure: go.Figure, first: bool) -> str:
-        return figure.to_html(full_html=False, include_plotlyjs=True if first else False,
-                              config={"displaylogo": False, "responsive": True})
+def _usd(value: Any, digits: int = 1) -> str:
+    """$27.9M / $450k / $900: short money for the KPI tiles (``digits`` decimals of millions)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    if not math.isfinite(number):
+        return "n/a"
+    size = abs(number)
+    if size >= 1e6:
+        return f"${number / 1e6:,.{digits}f}M"
+    if size >= 1e4:
+        return f"${number / 1e3:,.0f}k"
+    return f"${number:,.0f}"
 
-    parts: list[str] = []
+
+def _kpi_html(kpis: Sequence[tuple[str, str, str]]) -> str:
+    """(label, value, small print) tiles, all escaped."""
     esc = html.escape
+    return "<div class='kpis'>" + "".join(
+        f"<div class='kpi'>{esc(label)}<b>{esc(value)}</b>" + (f"<small>{esc(note)}</small>" if note else "")
+        + "</div>" for label, value, note in kpis) + "</div>"
+
+
+def _review_kpis(pack: _Pack, ids: Sequence[str] | None = None) -> list[tuple[str, str, str]]:
+    """Bookings, attainment, next quarter's quota and forecast of ``ids`` (every territory when None)."""
+    review, forecast = pack.data.review, pack.forecast
+    if review is None or not review.has_bookings:
+        return []
+    table = review.table if ids is None else review.table[review.table[schema.TERRITORY_ID].isin(ids)]
+    latest = float(table["bookings_last_quarter"].sum())
+    year_ago = float(table["bookings_year_ago"].sum())
+    yoy = f"{(latest / year_ago - 1) * 100:+.1f}% YoY" if year_ago > 0 else ""
+    quota = float(table["attainment_quota"].sum())
+    attained = table["bookings_last_quarter"][table["attainment_quota"].notna()].sum()
+    kpis = [(f"Bookings {review.latest_quarter}", _usd(latest), yoy),
+            (f"Attainment {review.latest_quarter}", f"{attained / quota * 100:,.0f}%" if quota > 0 else "n/a",
+             f"of {_usd(quota)} quota")]
+    if forecast is not None and forecast.quarter is not None and len(forecast.territories):
+        rows = forecast.territories if ids is None else forecast.territories[
+            forecast.territories[schema.TERRITORY_ID].isin(ids)]
+        value = float(rows["value"].sum())
+        interval = ""
+        if ids is None:
+            total = forecast.regions.iloc[-1]
+            interval = f"80%: {_usd(total['low'])} to {_usd(total['high'])}"
+        elif len(pack.regions) > 1:
+            region = forecast.regions[forecast.regions[schema.REGION].isin(
+                [r for r, members in pack.regions.items() if list(members) == list(ids)])]
+            if len(region):
+                interval = f"80%: {_usd(region['low'].iloc[0])} to {_usd(region['high'].iloc[0])}"
+        kpis.append((f"Forecast {forecast.quarter}", _usd(value), interval))
+    kpis.append((f"Quota {review.next_quarter}", _usd(table["quota"].sum()), "suggested by the quota rule"))
+    return kpis
+
+
+def _flag_list(flags: pd.DataFrame) -> str:
+    items = "".join(f"<li><b>{html.escape(str(row['flag']))}</b>: {html.escape(str(row['detail']))}</li>"
+                    for _, row in flags.iterrows())
+    return f"<ul class='flags'>{items}</ul>"
+
+
+def _flag_counts(flags: pd.DataFrame) -> pd.DataFrame:
+    """One row per kind of flag: how many territories have it, and which (the region pages have the numbers)."""
+    rows = []
+    for kind, group in flags.groupby("flag", sort=False):
+        ids = list(dict.fromkeys(group[schema.TERRITORY_ID].astype(str)))
+        rows.append({"Flag": kind, "Territories": len(ids), "Which": ", ".join(ids)})
+    return pd.DataFrame(rows, columns=["Flag", "Territories", "Which"])
+
+
+def _summary_page(pack: _Pack) -> str:
+    data, figures, esc = pack.data, pack.figures, html.escape
+    accounts, card_after, card_before = data.accounts, figures.card_after, figures.card_before
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     subtitle = " · ".join(
         esc(x) for x in (data.scenario_name and f"Scenario: {data.scenario_name}",
                          data.dataset_name and f"Dataset: {data.dataset_name}", f"Generated {generated}") if x
     )
-    parts.append(f"<h1>{esc(data.title)}</h1><p class='meta'>{subtitle}</p>")
+    parts = [f"<section class='page summary'><h1>{esc(data.title)}</h1><p class='meta'>{subtitle}</p>"]
+    deviation = _fmt(card_after.get("max_deviation_pct"), "%")
     kpis = [
-        ("Accounts", f"{len(accounts):,}"),
-        ("Territories", f"{card_after['territories']:,}"),
-        ("Revenue", f"${float(pd.to_numeric(accounts.get(schema.REVENUE), errors='coerce').sum()):,.0f}"
-         if schema.REVENUE in accounts.columns else "n/a"),
+        ("Accounts", f"{len(accounts):,}", ""),
+        ("Territories", f"{card_after['territories']:,}", ""),
+        ("Revenue", _usd(pd.to_numeric(accounts[schema.REVENUE], errors="coerce").sum())
+         if schema.REVENUE in accounts.columns else "n/a", "USD/yr"),
         ("Workload", f"{float(pd.to_numeric(accounts.get(schema.WORKLOAD_HOURS), errors='coerce').sum()):,.0f} h"
-         if schema.WORKLOAD_HOURS in accounts.columns else "n/a"),
-        ("Max deviation (after)", _fmt(card_after.get("max_deviation_pct"), "%")),
+         if schema.WORKLOAD_HOURS in accounts.columns else "n/a", "per year"),
+        ("Max deviation (after)", deviation,
+         f"before: {_fmt(card_before.get('max_deviation_pct'), '%')}" if card_before is not None else ""),
     ]
-    parts.append("<div class='kpis'>" + "".join(
-        f"<div class='kpi'>{esc(k)}<b>{esc(v)}</b></div>" for k, v in kpis) + "</div>")
+    if card_before is not None:
+        kpis.append(("Accounts moved", f"{int(card_after.get('moved_accounts', 0)):,}",
+                     f"{_fmt(card_after.get('moved_revenue_pct'), '%')} of revenue"))
+    parts.append(_kpi_html(kpis + _review_kpis(pack)))
     for message in data.messages:
         parts.append(f"<p class='note'>{esc(str(message))}</p>")
-
-    parts.append("<h2>Scorecard</h2>")
+    if pack.forecast is not None:
+        parts.append(f"<p>{esc(summary_sentence(pack.forecast))}</p>")
+    parts.append("<h3>Before and after</h3>" if card_before is not None else "<h3>Scorecard</h3>")
     parts.append(f"<p>Balanced on {esc(str(card_after.get('balance_on', '')))}, tolerance "
                  f"+/-{data.tolerance:.0%}.</p>")
     parts.append(_table_html(scorecard_table(card_before, card_after)))
+    review = data.review
+    if review is not None:
+        flags = review.flags
+        parts.append(f"<h3>Flags ({len(flags):,})</h3>")
+        if len(flags):
+            parts.append(_table_html(_flag_counts(flags)))
+            parts.append("<p>Each region's page names the numbers behind its flags.</p>")
+        else:
+            parts.append("<p>No territory is flagged.</p>")
+    parts.append("<h3>In this pack</h3><p>" + esc(" · ".join(_contents(pack))) + "</p></section>")
+    return "\n".join(parts)
 
-    parts.append("<h2>Territories</h2>")
+
+def _contents(pack: _Pack) -> list[str]:
+    entries = ["Summary", "Territories", "Revenue and map"]
+    entries += [f"Region: {name}" for name in pack.regions] if len(pack.regions) > 1 else ["All territories"]
+    entries += [title for title, _ in pack.data.extra_sections]
+    if not pack.data.summary:
+        entries.append("Appendix: moved accounts" + (", review tables" if pack.data.review is not None else "")
+                       + (", engine parameters" if pack.data.params else ""))
+    return entries
+
+
+# --- the team pages -----------------------------------------------------------------------------------
+
+
+def _territories_html(table_after: pd.DataFrame) -> str:
     shown = table_after[[c for c in (schema.TERRITORY_ID, schema.REP_NAME, schema.REGION, "accounts",
                                      schema.REVENUE, schema.POTENTIAL, schema.WORKLOAD_HOURS, "deviation_pct",
                                      "utilisation_pct", "weighted_mean_distance_km", "top_industry")
@@ -334,47 +489,188 @@ def build_report(data: ReportInput) -> str:
         schema.WORKLOAD_HOURS: "Workload (h/yr)", "deviation_pct": "Deviation (%)",
         "utilisation_pct": "Utilisation (%)", "weighted_mean_distance_km": "Mean distance (km)",
         "top_industry": "Top industry"})
-    parts.append(_table_html(shown, {
+    return _table_html(shown, {
         "Revenue (USD)": "{:,.0f}", "Potential (USD)": "{:,.0f}", "Workload (h/yr)": "{:,.0f}",
-        "Deviation (%)": "{:+.1f}", "Utilisation (%)": "{:.0f}", "Mean distance (km)": "{:,.0f}"}))
+        "Deviation (%)": "{:+.1f}", "Utilisation (%)": "{:.0f}", "Mean distance (km)": "{:,.0f}"})
 
-    parts.append("<h2>Charts</h2>")
-    first = True
-    for _, figure in figures:
-        parts.append(figure_html(figure, first))
-        first = False
+
+def _team_pages(pack: _Pack, charts: _Charts) -> str:
+    figures, colors = pack.figures, pack.colors
+    measure = normalize_balance_on(pack.data.balance_on)
+
+    def band(name: str) -> float | None:
+        return pack.data.tolerance if measure == name else None
+
+    workload = _bar_chart(figures.table_before, figures.table_after, schema.WORKLOAD_HOURS,
+                          "Workload per territory", "Workload (hours/year)", band("workload"), colors)
+    revenue = _bar_chart(figures.table_before, figures.table_after, schema.REVENUE, "Revenue per territory",
+                         "Revenue (USD/year)", band("revenue"), colors)
+    parts = ["<section class='page'><h2>Territories</h2>", _territories_html(figures.table_after),
+             charts.html(workload), "</section>", "<section class='page'><h2>Revenue and map</h2>",
+             charts.html(revenue)]
+    map_figure = _map_figure(pack.data.accounts, pack.after, pack.data.boundaries, colors)
     if map_figure is not None:
-        parts.append("<h2>Map</h2>")
-        parts.append(figure_html(map_figure, first))
+        parts.append(charts.html(map_figure))
+    parts.append("</section>")
+    return "\n".join(parts)
 
-    if before is not None:
-        moved = pd.Series(metrics.moved_mask(accounts, after, before)[0], index=accounts.index)
-        parts.append(f"<h2>Moved accounts ({int(moved.sum()):,})</h2>")
-        if moved.any():
-            listing = pd.DataFrame({
-                "Account": accounts.loc[moved, schema.ACCOUNT_ID].astype(str),
-                "Name": accounts.loc[moved, schema.NAME].astype(str) if schema.NAME in accounts.columns else "",
-                "From": before[moved].astype(str), "To": after[moved].astype(str),
-                "Reason": (data.reasons.reindex(accounts.index)[moved].fillna("").astype(str)
-                           if data.reasons is not None else ""),
-            })
-            if len(listing) > MAX_MOVED_ROWS:
-                parts.append(f"<p class='note'>Showing the first {MAX_MOVED_ROWS:,} of {len(listing):,} moved "
-                             "accounts; the assignment export lists them all.</p>")
-                listing = listing.head(MAX_MOVED_ROWS)
-            parts.append(_table_html(listing))
-        else:
-            parts.append("<p>No account changes territory.</p>")
 
-    for section_title, section_html in data.extra_sections:
-        parts.append(f"<h2>{esc(section_title)}</h2>{section_html}")
+# --- one page per region ------------------------------------------------------------------------------
 
+
+def _region_table(pack: _Pack, ids: Sequence[str]) -> pd.DataFrame:
+    """One row per territory of the region: load, moves, and the review's figures when there is one."""
+    after = pack.figures.table_after.set_index(pack.figures.table_after[schema.TERRITORY_ID].astype(str))
+    rows = after.loc[list(ids)]
+    frame = pd.DataFrame({"Territory": list(ids), "Rep": rows[schema.REP_NAME].to_numpy(dtype=object),
+                          "Accounts": rows["accounts"].to_numpy(),
+                          "Workload (h/yr)": rows[schema.WORKLOAD_HOURS].to_numpy(dtype=float),
+                          "Deviation (%)": rows["deviation_pct"].to_numpy(dtype=float)})
+    if pack.moved is not None and pack.before is not None:
+        moved = pack.moved.to_numpy()
+        after_ids, before_ids = pack.after.astype("string").to_numpy(), pack.before.astype("string").to_numpy()
+        frame["Moved in"] = [int((moved & (after_ids == t)).sum()) for t in ids]
+        frame["Moved out"] = [int((moved & (before_ids == t)).sum()) for t in ids]
+    review = pack.data.review
+    if review is not None and review.has_bookings:
+        table = review.table.set_index(review.table[schema.TERRITORY_ID].astype(str)).reindex(list(ids))
+        frame[f"Bookings {review.latest_quarter} (USD)"] = table["bookings_last_quarter"].to_numpy(dtype=float)
+        frame["YoY (%)"] = table["yoy_pct"].to_numpy(dtype=float)
+        frame["Attainment (%)"] = table["attainment_pct"].to_numpy(dtype=float)
+        frame[f"Quota {review.next_quarter} (USD)"] = table["quota"].to_numpy(dtype=float)
+    forecast = pack.forecast
+    if forecast is not None and len(forecast.territories):
+        rows = forecast.territories.set_index(schema.TERRITORY_ID).reindex(list(ids))
+        frame[f"Forecast {forecast.quarter} (USD)"] = rows["value"].to_numpy(dtype=float)
+        frame["80% interval"] = [
+            f"{_usd(lo, 3)} to {_usd(hi, 3)}" if math.isfinite(lo) and math.isfinite(hi) else ""
+            for lo, hi in zip(rows["low"].to_numpy(dtype=float), rows["high"].to_numpy(dtype=float))]
+    return frame
+
+
+def _region_chart(pack: _Pack, region: str, ids: Sequence[str]) -> go.Figure | None:
+    """Bookings per quarter of the region's territories, with next quarter's forecast and its 80% interval."""
+    review = pack.data.review
+    if review is None or not review.has_bookings:
+        return None
+    figure = go.Figure()
+    quarters = list(review.quarters)
+    forecast = pack.forecast
+    rows = (forecast.territories.set_index(schema.TERRITORY_ID)
+            if forecast is not None and len(forecast.territories) else None)
+    for territory_id in ids:
+        if territory_id not in review.bookings.index:
+            continue
+        color = pack.colors.get(territory_id, "#1f77b4")
+        name = chart_escape(territory_id)
+        figure.add_scatter(x=quarters, y=review.bookings.loc[territory_id].to_numpy(dtype=float), name=name,
+                           mode="lines+markers", line=dict(color=color, width=2), marker=dict(size=5),
+                           legendgroup=name, hovertemplate=name + " %{x}: $%{y:,.0f}<extra></extra>")
+        if rows is not None and territory_id in rows.index:
+            row = rows.loc[territory_id]
+            value, low, high = float(row["value"]), float(row["low"]), float(row["high"])
+            bar = (dict(type="data", symmetric=False, array=[high - value], arrayminus=[value - low],
+                        color=color, thickness=1.2, width=4)
+                   if math.isfinite(low) and math.isfinite(high) else None)
+            figure.add_scatter(x=[forecast.quarter], y=[value], mode="markers", showlegend=False,
+                               legendgroup=name, error_y=bar,
+                               marker=dict(color="white", size=8, line=dict(color=color, width=2)),
+                               hovertemplate=name + " forecast %{x}: $%{y:,.0f}<extra></extra>")
+    title = f"Bookings per quarter, {chart_escape(region)}"
+    if forecast is not None and forecast.quarter:
+        title += f" (open circle: forecast {forecast.quarter} with its 80% interval)"
+    figure.update_layout(title=dict(text=title, font=dict(size=13)), width=PRINT_WIDTH_PX, height=270,
+                         margin=dict(l=70, r=20, t=40, b=40), plot_bgcolor="white",
+                         legend=dict(title="Territory"), yaxis_title="Bookings (USD per quarter)",
+                         xaxis_title="Quarter")
+    figure.update_yaxes(gridcolor="#eeeeee", rangemode="tozero", tickformat="$,.3s")
+    return figure
+
+
+_REGION_FORMATS = {"Workload (h/yr)": "{:,.0f}", "Deviation (%)": "{:+.1f}", "YoY (%)": "{:+.1f}",
+                   "Attainment (%)": "{:.0f}"}
+
+
+def _region_pages(pack: _Pack, charts: _Charts) -> str:
+    esc, parts = html.escape, []
+    review = pack.data.review
+    for region, ids in pack.regions.items():
+        heading = f"Region: {region}" if len(pack.regions) > 1 else "All territories"
+        parts.append(f"<section class='page region'><h2>{esc(heading)}</h2>")
+        parts.append(_kpi_html([("Territories", f"{len(ids):,}", ""),
+                                ("Accounts", f"{int((pack.after.astype('string').isin(ids)).sum()):,}", "")]
+                               + _review_kpis(pack, ids)))
+        table = _region_table(pack, ids)
+        formats = dict(_REGION_FORMATS)
+        formats.update({c: "{:,.0f}" for c in table.columns if c.endswith("(USD)")})
+        parts.append(_table_html(table, formats, classes="grid region"))
+        chart = _region_chart(pack, region, ids)
+        if chart is not None:
+            parts.append(charts.html(chart))
+        if review is not None:
+            flags = review.flags[review.flags[schema.TERRITORY_ID].astype(str).isin(ids)]
+            parts.append(f"<h3>Flags ({len(flags):,})</h3>")
+            parts.append(_flag_list(flags) if len(flags) else "<p>No territory of this region is flagged.</p>")
+        parts.append("</section>")
+    return "\n".join(parts)
+
+
+# --- appendix -----------------------------------------------------------------------------------------
+
+
+def _moved_html(pack: _Pack) -> str:
+    data, moved, accounts = pack.data, pack.moved, pack.data.accounts
+    parts = [f"<h2>Moved accounts ({int(moved.sum()):,})</h2>"]
+    if not moved.any():
+        return parts[0] + "<p>No account changes territory.</p>"
+    listing = pd.DataFrame({
+        "Account": accounts.loc[moved, schema.ACCOUNT_ID].astype(str),
+        "Name": accounts.loc[moved, schema.NAME].astype(str) if schema.NAME in accounts.columns else "",
+        "From": pack.before[moved].astype(str), "To": pack.after[moved].astype(str),
+        "Reason": (data.reasons.reindex(accounts.index)[moved].fillna("").astype(str)
+                   if data.reasons is not None else ""),
+    })
+    if len(listing) > MAX_MOVED_ROWS:
+        parts.append(f"<p class='note'>Showing the first {MAX_MOVED_ROWS:,} of {len(listing):,} moved "
+                     "accounts; the assignment export lists them all.</p>")
+        listing = listing.head(MAX_MOVED_ROWS)
+    parts.append(_table_html(listing))
+    return "\n".join(parts)
+
+
+def _appendix(pack: _Pack) -> str:
+    data, esc = pack.data, html.escape
+    parts = ["<section class='appendix'>"]
+    if pack.moved is not None:
+        parts.append(_moved_html(pack))
+    if data.review is not None:
+        for title, body in review_sections_html(data.review, territories=data.territories):
+            parts.append(f"<h2>{esc(title)}</h2>{body}")
     if data.params:
         parts.append("<h2>Engine parameters</h2>")
         params = pd.DataFrame({"Parameter": list(data.params), "Value": [str(v) for v in data.params.values()]})
         parts.append(_table_html(params))
+    parts.append("</section>")
+    return "\n".join(parts)
 
+
+def build_report(data: ReportInput) -> str:
+    """The whole report as one HTML string (write it with ``encoding="utf-8"``): a meeting pack.
+
+    Page 1 is the summary (KPIs, before and after, flags), then the territories with their charts and the
+    map, then one page per region (with ``review``: bookings, attainment, quota, forecast and flags), the
+    ``extra_sections``, and last an appendix with the moved accounts, the full review tables and the engine
+    parameters, which ``summary=True`` leaves out. Pages break only in print.
+    """
+    pack = _pack(data)
+    charts = _Charts()
+    parts = [_summary_page(pack), _team_pages(pack, charts), _region_pages(pack, charts)]
+    for section_title, section_html in data.extra_sections:
+        parts.append(f"<section class='page'><h2>{html.escape(section_title)}</h2>{section_html}</section>")
+    if not data.summary:
+        parts.append(_appendix(pack))
     body = "\n".join(parts)
+    esc = html.escape
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"

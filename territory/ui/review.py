@@ -27,7 +27,6 @@ from territory.planning.review import (
     default_capacity_note,
     parse_usd,
     review_rollup,
-    review_sections_html,
     review_xlsx_bytes,
 )
 from territory.planning.scenarios import ScenarioError, ScenarioStore, apply_to_dataset, default_db_path
@@ -685,7 +684,7 @@ def report_html(dataset: state.ActiveDataset, chosen: ChosenAlignment, active: s
         accounts=dataset.accounts, labels_after=chosen.labels, labels_before=before,
         territories=dataset.territories, title=f"Quarterly review {review.latest_quarter or ''}".strip(),
         scenario_name=chosen.name, dataset_name=dataset.name, balance_on=settings.balance_on,
-        tolerance=settings.tolerance, extra_sections=review_sections_html(review, territories=dataset.territories),
+        tolerance=settings.tolerance, boundaries=cached.us_states_geojson(), review=review,
     ))
 
 
@@ -704,8 +703,9 @@ def downloads_ui(dataset: state.ActiveDataset, chosen: ChosenAlignment, active: 
                                                                             review).encode("utf-8"),
         file_name=f"quarterly-review-{review.latest_quarter}.html", mime="text/html",
         icon=":material/description:", key=keys.REVIEW_REPORT,
-        help="One offline HTML file: scorecard, territory table, charts, map, moved accounts, and the "
-        "quarterly review tables as on this page.",
+        help="One offline HTML file that prints as a meeting pack: a one-page summary (KPIs, before and after, "
+        "flags), the territories and map, one page per region with its forecast, then an appendix with the moved "
+        "accounts and the review tables as on this page.",
     )
 
 

@@ -17,7 +17,7 @@ from territory.data import schema
 from territory.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
 from territory.errors import TerritoryError
 from territory.planning.metrics import territory_table
-from territory.planning.review import report_sections
+from territory.planning.review import build_review
 from territory.planning.scenarios import (
     Scenario,
     ScenarioExistsError,
@@ -184,14 +184,14 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance
     def report() -> bytes:
         assignment = aligned_assignment(scenario, accounts)
         bookings = dataset.bookings
-        sections = (report_sections(accounts, labels, bookings, territories, alignment_name=scenario.name)
-                    if bookings is not None and len(bookings) else [])
+        review = (build_review(accounts, labels, bookings, territories, alignment_name=scenario.name,
+                               quotas=dataset.quotas) if bookings is not None and len(bookings) else None)
         return build_report(
             ReportInput(
                 accounts=accounts, labels_after=labels, labels_before=state.file_labels(dataset),
                 territories=territories, title="Territory review", scenario_name=scenario.name,
                 dataset_name=dataset.name, balance_on=balance_on, tolerance=tolerance, params=scenario.params,
-                reasons=assignment["reason"], boundaries=cached.us_states_geojson(), extra_sections=sections,
+                reasons=assignment["reason"], boundaries=cached.us_states_geojson(), review=review,
             )
         ).encode("utf-8")
 

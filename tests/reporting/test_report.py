@@ -73,6 +73,71 @@ def test_long_moved_lists_are_capped_with_a_note() -> None:
     assert f"Showing the first {MAX_MOVED_ROWS:,} of {n:,} moved accounts" in page
 
 
+def _sections(page: str) -> list[str]:
+    """The report's sections (each a printed page, the appendix last) in order."""
+    return re.findall(r"<section class='([^']*)'>(.*?)</section>", page, flags=re.DOTALL)
+
+
+def _regional(n: int = 8) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Accounts in T1..T4 over two regions (T1, T2 North; T3, T4 South), reps and 6 quarters of bookings."""
+    accounts = tiny_accounts(n)
+    accounts["territory_id"] = ["T1", "T2", "T3", "T4"] * (n // 4)
+    territories = pd.DataFrame({"territory_id": ["T1", "T2", "T3", "T4"], "rep_name": ["Ann", "Bo", "Cy", "Di"],
+                                "region": ["North", "North", "South", "South"], "capacity_fte": [1.0] * 4})
+    quarters = ["2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1", "2026Q2"]
+    bookings = pd.DataFrame([{"account_id": a, "quarter": q, "amount": 100.0 + 10 * i}
+                             for a in accounts["account_id"] for i, q in enumerate(quarters)])
+    return accounts, territories, bookings
+
+
+def test_the_pack_is_a_summary_page_then_territories_then_one_page_per_region_then_the_appendix() -> None:
+    from territory.planning.review import ReviewSettings, build_review
+
+    accounts, territories, bookings = _regional()
+    after = accounts["territory_id"].replace({"T4": "T3"})  # T4's two accounts move to T3
+    review = build_review(accounts, after, bookings, territories, ReviewSettings(hours_per_fte=1.0))
+    page = build_report(ReportInput(accounts=accounts, labels_after=after, labels_before=accounts["territory_id"],
+                                    territories=territories, review=review, params={"tolerance": 0.05}))
+    sections = _sections(page)
+    assert [kind for kind, _ in sections] == ["page summary", "page", "page", "page region", "page region",
+                                              "appendix"]
+    summary = sections[0][1]
+    assert "Accounts moved" in summary and "Before and after" in summary and "Flags (" in summary
+    assert "Bookings 2026Q2" in summary and "Forecast 2026Q3" in summary
+    assert "Over capacity" in summary  # every territory is over its 1 h/yr capacity: counted on page 1
+    north, south = sections[3][1], sections[4][1]
+    assert "Region: North" in north and ">T1<" in north and ">T2<" in north and ">T3<" not in north
+    assert "Region: South" in south and ">T3<" in south and "Moved in" in south
+    # Over its 1 h/yr capacity: T1 and T2 in the North; in the South only T3 (T4 hands its accounts over).
+    assert north.count("Over capacity</b>") == 2 and south.count("Over capacity</b>") == 1
+    appendix = sections[5][1]
+    assert "Moved accounts (2)" in appendix and "Quarterly review: territories" in appendix
+    assert "Engine parameters" in appendix
+    assert "Moved accounts (" not in "".join(body for _, body in sections[:5])  # the list is in the appendix only
+
+
+def test_summary_leaves_the_appendix_out_and_keeps_the_pages() -> None:
+    from territory.planning.review import build_review
+
+    accounts, territories, bookings = _regional()
+    after = accounts["territory_id"].replace({"T4": "T3"})
+    review = build_review(accounts, after, bookings, territories)
+    data = ReportInput(accounts=accounts, labels_after=after, labels_before=accounts["territory_id"],
+                       territories=territories, review=review, params={"tolerance": 0.05}, summary=True)
+    page = build_report(data)
+    assert [kind for kind, _ in _sections(page)] == ["page summary", "page", "page", "page region", "page region"]
+    assert "Moved accounts (" not in page and "Engine parameters" not in page
+    assert "Quarterly review: territories" not in page
+
+
+def test_without_regions_or_review_the_territories_share_one_page() -> None:
+    accounts = tiny_accounts()
+    page = build_report(ReportInput(accounts=accounts, labels_after=accounts["territory_id"]))
+    kinds = [kind for kind, _ in _sections(page)]
+    assert kinds == ["page summary", "page", "page", "page region", "appendix"]
+    assert "All territories" in _sections(page)[3][1] and "Flags (" not in page
+
+
 ANCHOR = '<a href="https://evil.example">T1</a>'
 LIVE_TAG = re.compile(r"<\s*(a|img)\b", re.IGNORECASE)
 
