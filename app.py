@@ -15,6 +15,7 @@ pages = [
     st.Page("pages/scenarios.py", title="Scenarios", icon=":material/compare_arrows:"),
     st.Page("pages/routing.py", title="Routing", icon=":material/alt_route:"),
     st.Page("pages/review.py", title="Quarterly review", icon=":material/event_note:"),
+    st.Page("pages/rep.py", title="Rep page", icon=":material/badge:"),
 ]
 pg = st.navigation(pages)
 state.init_state()  # after st.navigation: see state._leave_legacy_multipage_mode

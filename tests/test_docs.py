@@ -53,7 +53,7 @@ def test_every_cli_option_is_in_the_cli_guide(command: str, option: str) -> None
 def test_every_page_has_a_section_in_the_tour_and_the_guide(page: str) -> None:
     titles = {"overview": "Overview", "data": "Data", "territories": "Territories",
               "rebalance": "Rebalance", "scenarios": "Scenarios", "review": "Quarterly review",
-              "routing": "Routing"}
+              "routing": "Routing", "rep": "Rep page"}
     assert f"### {titles[page]}" in README
     assert f"## {titles[page]}" in (REPO / "docs" / "app.md").read_text(encoding="utf-8")
 

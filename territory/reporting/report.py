@@ -31,10 +31,10 @@ import shapely
 from territory.data import schema
 from territory.data.measures import normalize_balance_on
 from territory.planning import metrics
-from territory.planning.geography import territory_shapes
-from territory.reporting.boundaries import display_shapes, polygon_rings
 from territory.planning.forecast import BookingsForecast, forecast_bookings, summary_sentence
+from territory.planning.geography import territory_shapes
 from territory.planning.review import QuarterlyReview, review_sections_html
+from territory.reporting.boundaries import display_shapes, polygon_rings
 from territory.reporting.colors import territory_colors
 from territory.reporting.text import chart_escape, chart_labels
 
@@ -118,7 +118,7 @@ def scorecard_table(before: dict | None, after: dict) -> pd.DataFrame:
     return frame
 
 
-def _table_html(frame: pd.DataFrame, numeric_format: dict[str, str] | None = None, classes: str = "grid") -> str:
+def table_html(frame: pd.DataFrame, numeric_format: dict[str, str] | None = None, classes: str = "grid") -> str:
     shown = frame.copy()
     for column, pattern in (numeric_format or {}).items():
         if column in shown.columns:
@@ -163,8 +163,13 @@ def _bar_chart(table_before: pd.DataFrame | None, table_after: pd.DataFrame, col
     return figure
 
 
-def _map_figure(accounts: pd.DataFrame, labels: pd.Series, boundaries: dict | None,
-                colors: dict[str, str]) -> go.Figure | None:
+def map_figure(accounts: pd.DataFrame, labels: pd.Series, boundaries: dict | None, colors: dict[str, str],
+               title: str = "Accounts by territory (after)", width: int = PRINT_WIDTH_PX,
+               height: int = 520, shapes=None) -> go.Figure | None:
+    """Accounts as dots in their territory's colour over the state outlines, framed on the accounts,
+    with the shapes of the territories in ``colors`` filled in. ``shapes``: the whole alignment's
+    (:func:`territory.planning.geography.territory_shapes`) when ``accounts`` are only some of it (one
+    territory's shape built from its own accounts alone would cover the country)."""
     if schema.LATITUDE not in accounts.columns or schema.LONGITUDE not in accounts.columns:
         return None
     lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce")
@@ -189,7 +194,7 @@ def _map_figure(accounts: pd.DataFrame, labels: pd.Series, boundaries: dict | No
                     ys.append(None)
         figure.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", line=dict(color="#bbbbbb", width=0.7),
                                       hoverinfo="skip", showlegend=False))
-    shapes = territory_shapes(accounts, labels)
+    shapes = territory_shapes(accounts, labels) if shapes is None else shapes
     if shapes.geographic:
         _add_territory_shapes(figure, shapes, colors, lon[ok].to_numpy(), lat[ok].to_numpy())
     names = accounts[schema.NAME].astype(str) if schema.NAME in accounts.columns else accounts[schema.ACCOUNT_ID]
@@ -204,11 +209,9 @@ def _map_figure(accounts: pd.DataFrame, labels: pd.Series, boundaries: dict | No
             )
         )
     mid_lat = float(lat[ok].mean())
-    title = "Accounts by territory (after)" + ("" if shapes.geographic else
-                                                 ": not a geographic alignment, so no boundaries are drawn")
+    title += "" if shapes.geographic else ": not a geographic alignment, so no boundaries are drawn"
     figure.update_layout(
-        title=title, width=PRINT_WIDTH_PX, height=520,
-        margin=dict(l=20, r=20, t=50, b=20),
+        title=title, width=width, height=height, margin=dict(l=20, r=20, t=50, b=20),
         plot_bgcolor="white", legend=dict(title="Territory", itemsizing="constant"),
     )
     figure.update_xaxes(visible=False, range=[float(lon[ok].min()) - 1, float(lon[ok].max()) + 1])
@@ -222,6 +225,8 @@ def _add_territory_shapes(figure: go.Figure, shapes, colors: dict[str, str], lon
     accounts: one trace per territory, its polygons separated by gaps."""
     near = shapely.box(float(lon.min()) - 1, float(lat.min()) - 1, float(lon.max()) + 1, float(lat.max()) + 1)
     for territory_id, geometry in zip(shapes.territory_ids, display_shapes(shapes)):
+        if territory_id not in colors:  # a territory not drawn here
+            continue
         xs: list[float | None] = []
         ys: list[float | None] = []
         for polygon in shapely.get_parts(geometry):
@@ -237,7 +242,7 @@ def _add_territory_shapes(figure: go.Figure, shapes, colors: dict[str, str], lon
                                     showlegend=False))
 
 
-_CSS = """
+REPORT_CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 2rem auto;
        max-width: 1000px; color: #222; padding: 0 1rem; }
 h1 { margin-bottom: 0.2rem; } .meta { color: #666; margin-top: 0; }
@@ -290,7 +295,7 @@ def report_figures(data: ReportInput) -> ReportFigures:
     )
 
 
-class _Charts:
+class Charts:
     """Plotly figures as HTML divs: plotly.js is inlined with the first one only (call in page order)."""
 
     def __init__(self) -> None:
@@ -350,7 +355,7 @@ def _pack(data: ReportInput) -> _Pack:
 # --- page 1: the summary ------------------------------------------------------------------------------
 
 
-def _usd(value: Any, digits: int = 1) -> str:
+def short_usd(value: Any, digits: int = 1) -> str:
     """$27.9M / $450k / $900: short money for the KPI tiles (``digits`` decimals of millions)."""
     try:
         number = float(value)
@@ -366,7 +371,7 @@ def _usd(value: Any, digits: int = 1) -> str:
     return f"${number:,.0f}"
 
 
-def _kpi_html(kpis: Sequence[tuple[str, str, str]]) -> str:
+def kpi_html(kpis: Sequence[tuple[str, str, str]]) -> str:
     """(label, value, small print) tiles, all escaped."""
     esc = html.escape
     return "<div class='kpis'>" + "".join(
@@ -385,9 +390,9 @@ def _review_kpis(pack: _Pack, ids: Sequence[str] | None = None) -> list[tuple[st
     yoy = f"{(latest / year_ago - 1) * 100:+.1f}% YoY" if year_ago > 0 else ""
     quota = float(table["attainment_quota"].sum())
     attained = table["bookings_last_quarter"][table["attainment_quota"].notna()].sum()
-    kpis = [(f"Bookings {review.latest_quarter}", _usd(latest), yoy),
+    kpis = [(f"Bookings {review.latest_quarter}", short_usd(latest), yoy),
             (f"Attainment {review.latest_quarter}", f"{attained / quota * 100:,.0f}%" if quota > 0 else "n/a",
-             f"of {_usd(quota)} quota")]
+             f"of {short_usd(quota)} quota")]
     if forecast is not None and forecast.quarter is not None and len(forecast.territories):
         rows = forecast.territories if ids is None else forecast.territories[
             forecast.territories[schema.TERRITORY_ID].isin(ids)]
@@ -395,14 +400,14 @@ def _review_kpis(pack: _Pack, ids: Sequence[str] | None = None) -> list[tuple[st
         interval = ""
         if ids is None:
             total = forecast.regions.iloc[-1]
-            interval = f"80%: {_usd(total['low'])} to {_usd(total['high'])}"
+            interval = f"80%: {short_usd(total['low'])} to {short_usd(total['high'])}"
         elif len(pack.regions) > 1:
             region = forecast.regions[forecast.regions[schema.REGION].isin(
                 [r for r, members in pack.regions.items() if list(members) == list(ids)])]
             if len(region):
-                interval = f"80%: {_usd(region['low'].iloc[0])} to {_usd(region['high'].iloc[0])}"
-        kpis.append((f"Forecast {forecast.quarter}", _usd(value), interval))
-    kpis.append((f"Quota {review.next_quarter}", _usd(table["quota"].sum()), "suggested by the quota rule"))
+                interval = f"80%: {short_usd(region['low'].iloc[0])} to {short_usd(region['high'].iloc[0])}"
+        kpis.append((f"Forecast {forecast.quarter}", short_usd(value), interval))
+    kpis.append((f"Quota {review.next_quarter}", short_usd(table["quota"].sum()), "suggested by the quota rule"))
     return kpis
 
 
@@ -434,7 +439,7 @@ def _summary_page(pack: _Pack) -> str:
     kpis = [
         ("Accounts", f"{len(accounts):,}", ""),
         ("Territories", f"{card_after['territories']:,}", ""),
-        ("Revenue", _usd(pd.to_numeric(accounts[schema.REVENUE], errors="coerce").sum())
+        ("Revenue", short_usd(pd.to_numeric(accounts[schema.REVENUE], errors="coerce").sum())
          if schema.REVENUE in accounts.columns else "n/a", "USD/yr"),
         ("Workload", f"{float(pd.to_numeric(accounts.get(schema.WORKLOAD_HOURS), errors='coerce').sum()):,.0f} h"
          if schema.WORKLOAD_HOURS in accounts.columns else "n/a", "per year"),
@@ -444,7 +449,7 @@ def _summary_page(pack: _Pack) -> str:
     if card_before is not None:
         kpis.append(("Accounts moved", f"{int(card_after.get('moved_accounts', 0)):,}",
                      f"{_fmt(card_after.get('moved_revenue_pct'), '%')} of revenue"))
-    parts.append(_kpi_html(kpis + _review_kpis(pack)))
+    parts.append(kpi_html(kpis + _review_kpis(pack)))
     for message in data.messages:
         parts.append(f"<p class='note'>{esc(str(message))}</p>")
     if pack.forecast is not None:
@@ -452,13 +457,13 @@ def _summary_page(pack: _Pack) -> str:
     parts.append("<h3>Before and after</h3>" if card_before is not None else "<h3>Scorecard</h3>")
     parts.append(f"<p>Balanced on {esc(str(card_after.get('balance_on', '')))}, tolerance "
                  f"+/-{data.tolerance:.0%}.</p>")
-    parts.append(_table_html(scorecard_table(card_before, card_after)))
+    parts.append(table_html(scorecard_table(card_before, card_after)))
     review = data.review
     if review is not None:
         flags = review.flags
         parts.append(f"<h3>Flags ({len(flags):,})</h3>")
         if len(flags):
-            parts.append(_table_html(_flag_counts(flags)))
+            parts.append(table_html(_flag_counts(flags)))
             parts.append("<p>Each region's page names the numbers behind its flags.</p>")
         else:
             parts.append("<p>No territory is flagged.</p>")
@@ -489,12 +494,12 @@ def _territories_html(table_after: pd.DataFrame) -> str:
         schema.WORKLOAD_HOURS: "Workload (h/yr)", "deviation_pct": "Deviation (%)",
         "utilisation_pct": "Utilisation (%)", "weighted_mean_distance_km": "Mean distance (km)",
         "top_industry": "Top industry"})
-    return _table_html(shown, {
+    return table_html(shown, {
         "Revenue (USD)": "{:,.0f}", "Potential (USD)": "{:,.0f}", "Workload (h/yr)": "{:,.0f}",
         "Deviation (%)": "{:+.1f}", "Utilisation (%)": "{:.0f}", "Mean distance (km)": "{:,.0f}"})
 
 
-def _team_pages(pack: _Pack, charts: _Charts) -> str:
+def _team_pages(pack: _Pack, charts: Charts) -> str:
     figures, colors = pack.figures, pack.colors
     measure = normalize_balance_on(pack.data.balance_on)
 
@@ -508,9 +513,9 @@ def _team_pages(pack: _Pack, charts: _Charts) -> str:
     parts = ["<section class='page'><h2>Territories</h2>", _territories_html(figures.table_after),
              charts.html(workload), "</section>", "<section class='page'><h2>Revenue and map</h2>",
              charts.html(revenue)]
-    map_figure = _map_figure(pack.data.accounts, pack.after, pack.data.boundaries, colors)
-    if map_figure is not None:
-        parts.append(charts.html(map_figure))
+    accounts_map = map_figure(pack.data.accounts, pack.after, pack.data.boundaries, colors)
+    if accounts_map is not None:
+        parts.append(charts.html(accounts_map))
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -543,7 +548,7 @@ def _region_table(pack: _Pack, ids: Sequence[str]) -> pd.DataFrame:
         rows = forecast.territories.set_index(schema.TERRITORY_ID).reindex(list(ids))
         frame[f"Forecast {forecast.quarter} (USD)"] = rows["value"].to_numpy(dtype=float)
         frame["80% interval"] = [
-            f"{_usd(lo, 3)} to {_usd(hi, 3)}" if math.isfinite(lo) and math.isfinite(hi) else ""
+            f"{short_usd(lo, 3)} to {short_usd(hi, 3)}" if math.isfinite(lo) and math.isfinite(hi) else ""
             for lo, hi in zip(rows["low"].to_numpy(dtype=float), rows["high"].to_numpy(dtype=float))]
     return frame
 
@@ -591,19 +596,19 @@ _REGION_FORMATS = {"Workload (h/yr)": "{:,.0f}", "Deviation (%)": "{:+.1f}", "Yo
                    "Attainment (%)": "{:.0f}"}
 
 
-def _region_pages(pack: _Pack, charts: _Charts) -> str:
+def _region_pages(pack: _Pack, charts: Charts) -> str:
     esc, parts = html.escape, []
     review = pack.data.review
     for region, ids in pack.regions.items():
         heading = f"Region: {region}" if len(pack.regions) > 1 else "All territories"
         parts.append(f"<section class='page region'><h2>{esc(heading)}</h2>")
-        parts.append(_kpi_html([("Territories", f"{len(ids):,}", ""),
+        parts.append(kpi_html([("Territories", f"{len(ids):,}", ""),
                                 ("Accounts", f"{int((pack.after.astype('string').isin(ids)).sum()):,}", "")]
                                + _review_kpis(pack, ids)))
         table = _region_table(pack, ids)
         formats = dict(_REGION_FORMATS)
         formats.update({c: "{:,.0f}" for c in table.columns if c.endswith("(USD)")})
-        parts.append(_table_html(table, formats, classes="grid region"))
+        parts.append(table_html(table, formats, classes="grid region"))
         chart = _region_chart(pack, region, ids)
         if chart is not None:
             parts.append(charts.html(chart))
@@ -634,7 +639,7 @@ def _moved_html(pack: _Pack) -> str:
         parts.append(f"<p class='note'>Showing the first {MAX_MOVED_ROWS:,} of {len(listing):,} moved "
                      "accounts; the assignment export lists them all.</p>")
         listing = listing.head(MAX_MOVED_ROWS)
-    parts.append(_table_html(listing))
+    parts.append(table_html(listing))
     return "\n".join(parts)
 
 
@@ -649,7 +654,7 @@ def _appendix(pack: _Pack) -> str:
     if data.params:
         parts.append("<h2>Engine parameters</h2>")
         params = pd.DataFrame({"Parameter": list(data.params), "Value": [str(v) for v in data.params.values()]})
-        parts.append(_table_html(params))
+        parts.append(table_html(params))
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -663,7 +668,7 @@ def build_report(data: ReportInput) -> str:
     parameters, which ``summary=True`` leaves out. Pages break only in print.
     """
     pack = _pack(data)
-    charts = _Charts()
+    charts = Charts()
     parts = [_summary_page(pack), _team_pages(pack, charts), _region_pages(pack, charts)]
     for section_title, section_html in data.extra_sections:
         parts.append(f"<section class='page'><h2>{html.escape(section_title)}</h2>{section_html}</section>")
@@ -674,6 +679,6 @@ def build_report(data: ReportInput) -> str:
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{esc(data.title)}</title><style>{_CSS}</style></head><body>{body}"
+        f"<title>{esc(data.title)}</title><style>{REPORT_CSS}</style></head><body>{body}"
         "<p class='meta'>Made with Territory Studio.</p></body></html>"
     )

@@ -181,6 +181,15 @@ ROUTING_SAVE_TO = key("routing_save_to")
 ROUTING_STATE = key("routing_state")
 ROUTING_ZIP = key("routing_zip")
 
+# --- rep page ---------------------------------------------------------------------------------
+REP_DOWNLOAD = key("rep_download")
+REP_MAP = key("rep_map")
+REP_MOVED_IN = key("rep_moved_in")
+REP_MOVED_OUT = key("rep_moved_out")
+REP_TERRITORY = key("rep_territory")
+REP_TOP_ACCOUNTS = key("rep_top_accounts")
+REP_TREND = key("rep_trend")
+
 # --- review page ------------------------------------------------------------------------------
 REVIEW = key("review")
 REVIEW_ALIGNMENT = key("review_alignment")

@@ -26,6 +26,7 @@ PAGES = [
     "pages/rebalance.py",
     "pages/scenarios.py",
     "pages/review.py",
+    "pages/rep.py",
 ]
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_TERRITORY = "<b onmouseover=alert(2)>T9</b>"

@@ -307,3 +307,11 @@ def test_routing_page_shows_hostile_ids_as_text(hostile):
     assert not at.exception, [e.value for e in at.exception]
     assert_inert(at, [LINK])
     assert_charts_inert(at)
+
+
+def test_rep_page_shows_hostile_ids_reps_and_regions_as_text(hostile):
+    at = open_hostile(hostile, "pages/rep.py")
+    at.selectbox(key="ts_rep_territory").set_value(ANCHOR).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert_inert(at, [ANCHOR, LINK, COLOUR])  # the territory, its rep and its region in the heading
+    assert_charts_inert(at)

@@ -158,7 +158,7 @@ def _strings(value) -> list[str]:
 def test_report_chart_labels_show_hostile_ids_and_names_as_text() -> None:
     """Plotly reads <a href>, <b>... in axis ticks, legends and hover text: the report's charts escape them."""
     from territory.planning import metrics
-    from territory.reporting.report import _bar_chart, _map_figure
+    from territory.reporting.report import _bar_chart, map_figure
 
     accounts = tiny_accounts()
     accounts["name"] = [ANCHOR] + list(accounts["name"].iloc[1:])
@@ -166,7 +166,7 @@ def test_report_chart_labels_show_hostile_ids_and_names_as_text() -> None:
     labels = accounts["territory_id"]
     table = metrics.territory_table(accounts, labels)
     for figure in (_bar_chart(table, table, "workload_hours", "Workload", "h", 0.05, {}),
-                   _map_figure(accounts, labels, None, {})):
+                   map_figure(accounts, labels, None, {})):
         strings = _strings(figure.to_plotly_json())
         assert [s for s in strings if LIVE_TAG.search(s)] == []
         assert any("&lt;a href=\"https://evil.example\"&gt;T1&lt;/a&gt;" in s for s in strings)

@@ -1,0 +1,75 @@
+"""The Rep page's pieces: the rep view cached, its tables made readable, and its printable page.
+
+Numbers come from :func:`territory.planning.rep.rep_view`; the page (pages/rep.py) only lays them out.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from territory.data import schema
+from territory.planning.forecast import BookingsForecast
+from territory.planning.rep import RepView, rep_view
+from territory.planning.review import QuarterlyReview
+from territory.reporting.rep_page import build_rep_page
+from territory.ui import cached, keys, state
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _view(dataset_key: str, labels_key: str, previous_key: str, review_key, territory_id: str, balance_on,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+          tolerance: float,
+          _accounts, _labels, _territories, _review, _forecast, _bookings, _previous, _reasons) -> RepView:
+    return rep_view(_accounts, _labels, territory_id, territories=_territories, review=_review, forecast=_forecast,
+                    bookings=_bookings, previous=_previous, reasons=_reasons, balance_on=balance_on,
+                    tolerance=tolerance)
+
+
+def cached_view(dataset: state.ActiveDataset, alignment: state.Alignment, territory_id: str,
+                review: QuarterlyReview | None, forecast: BookingsForecast | None) -> RepView:
+    """The rep view of ``territory_id`` in the alignment in use, its moves against the file's own alignment."""
+    settings = state.get_settings()
+    previous = state.file_labels(dataset)
+    result = alignment.result
+    reasons = None
+    if result is not None and getattr(result, "assignment", None) is not None and "reason" in result.assignment:
+        reasons = pd.Series(result.assignment["reason"].to_numpy(), index=dataset.accounts.index)
+    review_key = review.settings if review is not None else None  # the quota blend changes the review's figures
+    return _view(dataset.fingerprint, alignment.fingerprint, cached.labels_fingerprint(previous), review_key,
+                 territory_id, settings.balance_on, settings.tolerance, dataset.accounts, alignment.labels,
+                 dataset.territories, review, forecast, dataset.bookings, previous, reasons)
+
+
+def top_accounts_frame(view: RepView) -> pd.DataFrame:
+    """The top accounts with readable headers (units in brackets)."""
+    t = view.top_accounts
+    return pd.DataFrame({"Account": t[schema.ACCOUNT_ID], "Name": t[schema.NAME], "Industry": t[schema.INDUSTRY],
+                         "Revenue (USD/yr)": t[schema.REVENUE].round(0),
+                         "Potential (USD/yr)": t[schema.POTENTIAL].round(0),
+                         "Bookings, last 4 quarters (USD)": t["bookings_trailing_4q"].round(0)})
+
+
+def moves_frame(moves: pd.DataFrame) -> pd.DataFrame:
+    """Accounts moving in or out with readable headers."""
+    return pd.DataFrame({"Account": moves[schema.ACCOUNT_ID], "Name": moves[schema.NAME],
+                         "From": moves["from_territory"], "To": moves["to_territory"],
+                         "Revenue (USD/yr)": moves[schema.REVENUE].round(0), "Why": moves["reason"]})
+
+
+MONEY = {c: st.column_config.NumberColumn(c, format="localized") for c in (
+    "Revenue (USD/yr)", "Potential (USD/yr)", "Bookings, last 4 quarters (USD)")}
+
+
+def download_ui(dataset: state.ActiveDataset, alignment: state.Alignment, view: RepView,
+                review: QuarterlyReview | None, color: str) -> None:
+    """The rep's page as one HTML file that prints on US Letter and opens offline (built when clicked)."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in view.territory_id)
+
+    def page() -> bytes:
+        return build_rep_page(view, dataset.accounts, alignment.labels, review, cached.us_states_geojson(), color,
+                              dataset.name, alignment.name).encode("utf-8")
+
+    st.download_button("Download this page to print (HTML)", page, f"rep-{safe}.html", "text/html",
+                       key=keys.REP_DOWNLOAD, on_click="ignore", icon=":material/print:",
+                       help="One self-contained page (map, bookings, KPIs, top accounts, moves) that opens "
+                            "offline and prints on US Letter.")
