@@ -85,6 +85,13 @@ with right:
 st.markdown(f"**Top {len(view.top_accounts)} accounts** (largest revenue first)")
 st.dataframe(ui.top_accounts_frame(view), hide_index=True, width="stretch", column_config=ui.MONEY,
              key=keys.REP_TOP_ACCOUNTS)
+if view.white_space is not None:
+    total = view.white_space["white_space"]
+    st.markdown(f"**White space: where to hunt** ({review_ui.usd(total)}/yr of potential not yet captured, "
+                f"{widgets.format_pct(view.white_space['white_space_share_pct'], 1)} of the team's)")
+    if view.hunt is not None and len(view.hunt):
+        st.dataframe(review_ui.hunt_frame(view.hunt).drop(columns="Territory"), hide_index=True, width="stretch",
+                     column_config=review_ui.WHITE_SPACE_CONFIG, key=keys.REP_HUNT)
 st.markdown(f"**Accounts the plan moves** (the alignment in use against the file's own): "
             f"{len(view.moved_in):,} in, {len(view.moved_out):,} out")
 moved_left, moved_right = st.columns(2)

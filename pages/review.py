@@ -127,14 +127,21 @@ fui.pipeline_ui(dataset, chosen.labels, focus)
 ui.flags_ui(flags_shown, settings, latest, focus)
 
 # --- map and 80/20 --------------------------------------------------------------------------------
-st.subheader("Penetration map")
-st.caption("Share of potential captured where the accounts are: trailing-4-quarter bookings / annual potential "
-           "per hexagon; outlines in the territory colours, rings at the reps' home bases. Hover for the figures.")
-view = ui.penetration_map(dataset, chosen.labels, colors, focus, height=520)
+st.subheader("Penetration and white space map")
+ws = ui.cached_white_space(dataset, chosen.labels)
+layer = st.radio("Colour the hexagons by", ["Penetration", "White space"], horizontal=True, key=keys.REVIEW_MAP_LAYER)
+st.caption("Penetration: share of potential captured where the accounts are (trailing-4-quarter bookings / annual "
+           "potential per hexagon). White space: potential not yet captured (USD/yr). Outlines in the territory "
+           "colours, rings at the reps' home bases. Hover for the figures.")
+view = ui.penetration_map(dataset, chosen.labels, colors, focus, height=520,
+                          white=ws.accounts["white_space"] if layer == "White space" else None)
 if view is None:
     st.info("The accounts have no coordinates, so there is no map. Add latitude/longitude or postal codes.")
 else:
     maps.render_map(view, height=520, legend_width=0.22, key=keys.REVIEW_MAP)
+
+st.subheader("White space: where to hunt" + ("" if focus is None else f" in {md_escape(focus)}"))
+ui.white_space_ui(ws, focus)
 
 st.subheader("80/20 of revenue")
 r_left, r_right = st.columns([3, 2])

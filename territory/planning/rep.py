@@ -20,9 +20,12 @@ from territory.errors import ParameterError
 from territory.planning import metrics
 from territory.planning.forecast import BookingsForecast
 from territory.planning.review import QuarterlyReview, account_trailing_bookings, align_labels
+from territory.planning.whitespace import WhiteSpace
 
 TOP_ACCOUNTS = 10
 """Accounts listed as the territory's top accounts (largest revenue first)."""
+HUNT_SEGMENTS = 5
+"""The territory's own "where to hunt" segments listed (largest white space first)."""
 ACCOUNT_COLUMNS: tuple[str, ...] = (schema.ACCOUNT_ID, schema.NAME, schema.INDUSTRY, schema.REVENUE,
                                     schema.POTENTIAL, "bookings_trailing_4q")
 MOVE_COLUMNS: tuple[str, ...] = (schema.ACCOUNT_ID, schema.NAME, "from_territory", "to_territory", schema.REVENUE,
@@ -49,6 +52,8 @@ class RepView:
     top_accounts: pd.DataFrame  # ACCOUNT_COLUMNS, largest revenue first
     moved_in: pd.DataFrame  # MOVE_COLUMNS: accounts the plan gives this territory
     moved_out: pd.DataFrame  # MOVE_COLUMNS: accounts the plan takes away
+    white_space: dict[str, Any] | None = None  # WhiteSpace.of_territory: potential, captured, white_space (USD/yr)
+    hunt: pd.DataFrame | None = None  # its own segments by white space (WhiteSpace.hunt columns)
 
     @property
     def within_band(self) -> bool:
@@ -95,6 +100,7 @@ def rep_view(
     bookings: pd.DataFrame | None = None,
     previous: Any = None,
     reasons: pd.Series | None = None,
+    white: WhiteSpace | None = None,
     balance_on: Any = "workload",
     tolerance: float = 0.05,
     top: int = TOP_ACCOUNTS,
@@ -102,7 +108,8 @@ def rep_view(
     """The page of ``territory_id`` under the alignment ``labels`` (see :func:`review.align_labels`).
 
     ``review`` and ``forecast`` are of the same labels; ``previous`` is the alignment the plan is
-    compared with (moves in and out; none without it); ``reasons`` per account explain the moves.
+    compared with (moves in and out; none without it); ``reasons`` per account explain the moves;
+    ``white`` is the white space of the same labels (its total and segments for this territory).
 
     >>> accounts = pd.DataFrame({"account_id": ["a", "b", "c"], "revenue": [5.0, 9.0, 1.0],
     ...                          "workload_hours": [10.0, 10.0, 20.0]})
@@ -158,6 +165,8 @@ def rep_view(
         top_accounts=_top_accounts(accounts, mine, bookings, top),
         moved_in=moved_in,
         moved_out=moved_out,
+        white_space=white.of_territory(territory_id) if white is not None else None,
+        hunt=white.hunt_in(territory_id, HUNT_SEGMENTS) if white is not None else None,
     )
 
 

@@ -70,7 +70,20 @@ def _kpis(view: RepView, review: QuarterlyReview | None) -> list[tuple[str, str,
         f = view.forecast
         kpis.append((f"Forecast {f['quarter']}", short_usd(f["value"], 2),
                      f"80%: {short_usd(f['low'], 2)} to {short_usd(f['high'], 2)}"))
+    if view.white_space is not None:
+        kpis.append(("White space", short_usd(view.white_space["white_space"], 2), "USD/yr not yet captured"))
     return kpis
+
+
+def _hunt_html(hunt: pd.DataFrame | None) -> str:
+    if hunt is None or not len(hunt):
+        return ""
+    shown = hunt.rename(columns={"area": "Area", schema.INDUSTRY: "Industry", "accounts": "Accounts",
+                                 "white_space": "White space (USD/yr)", "potential": "Potential (USD/yr)",
+                                 "top_account": "Largest opening"})
+    shown = shown[["Area", "Industry", "Accounts", "White space (USD/yr)", "Potential (USD/yr)", "Largest opening"]]
+    return "<h3>Where to hunt</h3>" + table_html(shown, {"White space (USD/yr)": "{:,.0f}",
+                                                         "Potential (USD/yr)": "{:,.0f}"})
 
 
 def _moves_html(moves: pd.DataFrame, title: str) -> str:
@@ -88,7 +101,8 @@ def _moves_html(moves: pd.DataFrame, title: str) -> str:
 def build_rep_page(view: RepView, accounts: pd.DataFrame, labels: pd.Series, review: QuarterlyReview | None = None,
                    boundaries: dict | None = None, color: str = "#1f77b4", dataset_name: str = "",
                    alignment_name: str = "") -> str:
-    """The rep's page as one HTML string: KPIs, the territory's map and bookings, top accounts, moves."""
+    """The rep's page as one HTML string: KPIs, the territory's map and bookings, top accounts, where to hunt
+    (its white space segments), moves."""
     esc = html.escape
     charts = Charts()
     who = " · ".join(x for x in (view.territory_id, view.rep_name) if x)
@@ -114,6 +128,7 @@ def build_rep_page(view: RepView, accounts: pd.DataFrame, labels: pd.Series, rev
         "bookings_trailing_4q": "Bookings, last 4 quarters (USD)"})
     parts.append(f"<h3>Top {len(top)} accounts</h3>")
     parts.append(table_html(top, {c: "{:,.0f}" for c in top.columns if "USD" in c}))
+    parts.append(_hunt_html(view.hunt))
     parts.append(_moves_html(view.moved_in, "Accounts the plan moves in"))
     parts.append(_moves_html(view.moved_out, "Accounts the plan moves out"))
     parts.append("</section>")

@@ -14,14 +14,15 @@ from territory.planning.rep import RepView, rep_view
 from territory.planning.review import QuarterlyReview
 from territory.reporting.rep_page import build_rep_page
 from territory.ui import cached, keys, state
+from territory.ui import review as review_ui
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _view(dataset_key: str, labels_key: str, previous_key: str, review_key, territory_id: str, balance_on,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
           tolerance: float,
-          _accounts, _labels, _territories, _review, _forecast, _bookings, _previous, _reasons) -> RepView:
+          _accounts, _labels, _territories, _review, _forecast, _bookings, _previous, _reasons, _white) -> RepView:
     return rep_view(_accounts, _labels, territory_id, territories=_territories, review=_review, forecast=_forecast,
-                    bookings=_bookings, previous=_previous, reasons=_reasons, balance_on=balance_on,
+                    bookings=_bookings, previous=_previous, reasons=_reasons, white=_white, balance_on=balance_on,
                     tolerance=tolerance)
 
 
@@ -37,7 +38,8 @@ def cached_view(dataset: state.ActiveDataset, alignment: state.Alignment, territ
     review_key = review.settings if review is not None else None  # the quota blend changes the review's figures
     return _view(dataset.fingerprint, alignment.fingerprint, cached.labels_fingerprint(previous), review_key,
                  territory_id, settings.balance_on, settings.tolerance, dataset.accounts, alignment.labels,
-                 dataset.territories, review, forecast, dataset.bookings, previous, reasons)
+                 dataset.territories, review, forecast, dataset.bookings, previous, reasons,
+                 review_ui.cached_white_space(dataset, alignment.labels))
 
 
 def top_accounts_frame(view: RepView) -> pd.DataFrame:

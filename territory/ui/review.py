@@ -30,6 +30,7 @@ from territory.planning.review import (
     review_xlsx_bytes,
 )
 from territory.planning.scenarios import ScenarioError, ScenarioStore, apply_to_dataset, default_db_path
+from territory.planning.whitespace import WhiteSpace, white_space
 from territory.reporting import colors as tcolors
 from territory.reporting.report import ReportInput, build_report
 from territory.reporting.text import chart_escape, chart_labels, md_escape
@@ -54,6 +55,10 @@ PENETRATION_RAMP: tuple[tuple[int, int, int], ...] = (
     (255, 255, 204), (199, 233, 180), (127, 205, 187), (65, 182, 196), (29, 145, 192), (34, 94, 168),
 )
 NO_POTENTIAL_RGB = (200, 200, 200)
+# White space classes are quintiles of the hexagons' white space (USD/yr, data-dependent); ColorBrewer YlOrRd.
+WHITE_SPACE_RAMP: tuple[tuple[int, int, int], ...] = (
+    (255, 255, 178), (254, 204, 92), (253, 141, 60), (240, 59, 32), (189, 0, 38),
+)
 
 
 def _layout(fig: go.Figure, height: int) -> go.Figure:
@@ -96,6 +101,64 @@ def cached_review(dataset: state.ActiveDataset, labels: pd.Series, settings: Rev
     """``territory.planning.review.build_review`` cached on the dataset fingerprint, the labels and the settings."""
     return _review(dataset.fingerprint, labels_fingerprint(labels), settings, name,
                    dataset.accounts, labels, dataset.bookings, dataset.territories, dataset.quotas)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _white_space(dataset_key: str, labels_key: str, _accounts, _labels, _bookings) -> WhiteSpace:  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    return white_space(_accounts, _labels, _bookings)
+
+
+def cached_white_space(dataset: state.ActiveDataset, labels: pd.Series) -> WhiteSpace:
+    """``territory.planning.whitespace.white_space`` cached on the dataset fingerprint and the labels."""
+    return _white_space(dataset.fingerprint, labels_fingerprint(labels), dataset.accounts, labels, dataset.bookings)
+
+
+def hunt_frame(hunt: pd.DataFrame) -> pd.DataFrame:
+    """The "where to hunt" segments with readable headers (USD/yr rounded to whole dollars)."""
+    return pd.DataFrame({
+        "Area": hunt["area"], "Industry": hunt[schema.INDUSTRY], "Territory": hunt[schema.TERRITORY_ID],
+        "Accounts": hunt["accounts"], "White space (USD/yr)": hunt["white_space"].round(0),
+        "Potential (USD/yr)": hunt["potential"].round(0), "Captured (USD/yr)": hunt["captured"].round(0),
+        "Share of all white space (%)": hunt["white_space_share_pct"], "Largest opening": hunt["top_account"],
+    })
+
+
+def white_space_summary_frame(summary: pd.DataFrame, key: str, title: str) -> pd.DataFrame:
+    """A white space summary (by territory or industry) with readable headers."""
+    return pd.DataFrame({
+        title: summary[key], "Accounts": summary["accounts"], "White space (USD/yr)": summary["white_space"].round(0),
+        "Penetration (%)": summary["penetration_pct"], "Share (%)": summary["white_space_share_pct"],
+    })
+
+
+WHITE_SPACE_CONFIG = {
+    **{c: st.column_config.NumberColumn(c, format="localized") for c in (
+        "White space (USD/yr)", "Potential (USD/yr)", "Captured (USD/yr)")},
+    **{c: st.column_config.NumberColumn(c, format="%.1f%%") for c in (
+        "Share of all white space (%)", "Penetration (%)", "Share (%)")},
+}
+
+
+def white_space_ui(ws: WhiteSpace, focus: str | None) -> None:
+    """Where to hunt: the ranked segments (of the focused territory alone when focused), then the white
+    space by territory and by industry."""
+    captured = ("its trailing-4-quarter bookings" if ws.captured_from == "bookings" else "its revenue (USD/yr)")
+    st.caption(f"White space = potential − what is captured ({captured}), per account and never below 0, "
+               f"summed by segment: area (ZIP3, else the state) × industry. All accounts: {usd(ws.total)}/yr.")
+    hunt = ws.hunt if focus is None else ws.hunt_in(focus)
+    if len(hunt):
+        st.dataframe(hunt_frame(hunt), hide_index=True, width="stretch", column_config=WHITE_SPACE_CONFIG,
+                     key=keys.REVIEW_HUNT_TABLE)
+    else:
+        st.info("No white space: every account captures its potential.")
+    if focus is None:
+        left, right = st.columns(2)
+        left.dataframe(white_space_summary_frame(ws.by_territory, schema.TERRITORY_ID, "Territory"),
+                       hide_index=True, width="stretch", column_config=WHITE_SPACE_CONFIG,
+                       key=keys.REVIEW_WHITE_SPACE_TERRITORIES)
+        right.dataframe(white_space_summary_frame(ws.by_industry, schema.INDUSTRY, "Industry"),
+                        hide_index=True, width="stretch", column_config=WHITE_SPACE_CONFIG,
+                        key=keys.REVIEW_WHITE_SPACE_INDUSTRIES)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -343,8 +406,20 @@ def _penetration_class(pct: np.ndarray) -> np.ndarray:
     return np.clip(np.searchsorted(np.asarray(PENETRATION_EDGES[1:]), pct, side="right"), 0, len(PENETRATION_RAMP) - 1)
 
 
-def penetration_cells(accounts: pd.DataFrame, trailing: pd.Series, resolution: int) -> pd.DataFrame:
-    """Per H3 cell: trailing-4-quarter bookings, potential (USD/yr), penetration (%), colour, tooltip."""
+def white_space_edges(values: np.ndarray) -> list[float]:
+    """Lower edges of the white space classes (USD/yr): 0, then the quintiles of the positive values."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    if not positive.size:
+        return [0.0]
+    inner = np.unique(np.quantile(positive, [0.2, 0.4, 0.6, 0.8]))
+    return [0.0, *[float(v) for v in inner if v > 0]][: len(WHITE_SPACE_RAMP)]
+
+
+def penetration_cells(accounts: pd.DataFrame, trailing: pd.Series, resolution: int,
+                      white: pd.Series | None = None) -> pd.DataFrame:
+    """Per H3 cell: trailing-4-quarter bookings, potential (USD/yr), penetration (%), colour, tooltip.
+
+    With ``white`` (white space per account, USD/yr) the cells also sum it and are coloured by it."""
     import h3
 
     lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(dtype=float)
@@ -355,43 +430,67 @@ def penetration_cells(accounts: pd.DataFrame, trailing: pd.Series, resolution: i
         "hex": [h3.latlng_to_cell(a, b, resolution) for a, b in zip(lat[ok], lon[ok])],
         "bookings": trailing.to_numpy(dtype=float)[ok],
         "potential": pot.fillna(0.0).to_numpy(dtype=float)[ok],
+        "white_space": (white.reindex(accounts.index).to_numpy(dtype=float) if white is not None
+                        else np.zeros(len(accounts)))[ok],
     })
     cells = frame.groupby("hex", sort=True).agg(
-        bookings=("bookings", "sum"), potential=("potential", "sum"), accounts=("bookings", "size")
+        bookings=("bookings", "sum"), potential=("potential", "sum"), accounts=("bookings", "size"),
+        white_space=("white_space", "sum"),
     ).reset_index()
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(cells["potential"] > 0, cells["bookings"] / cells["potential"] * 100, np.nan)
     cells["penetration"] = pct
-    cls = _penetration_class(np.nan_to_num(pct, nan=0.0))
-    cells["color"] = [
-        [*(PENETRATION_RAMP[c] if np.isfinite(p) else NO_POTENTIAL_RGB), 200] for c, p in zip(cls, pct)
-    ]
+    if white is not None:
+        edges = white_space_edges(cells["white_space"].to_numpy(dtype=float))
+        cls = np.searchsorted(np.asarray(edges[1:]), cells["white_space"].to_numpy(dtype=float), side="right")
+        cells["color"] = [[*(WHITE_SPACE_RAMP[c] if w > 0 else NO_POTENTIAL_RGB), 200]
+                          for c, w in zip(cls, cells["white_space"])]
+    else:
+        cls = _penetration_class(np.nan_to_num(pct, nan=0.0))
+        cells["color"] = [
+            [*(PENETRATION_RAMP[c] if np.isfinite(p) else NO_POTENTIAL_RGB), 200] for c, p in zip(cls, pct)
+        ]
     # Plain text, one line per figure: the map's tooltip is written with innerText (see maps.TOOLTIP).
     cells["tip"] = [
-        (f"Penetration {p:.1f}%\nBookings (trailing 4Q): {usd(b)}\nPotential: {usd(q)}/yr\n"
-         if np.isfinite(p) else "No potential recorded\n")
+        (f"White space {usd(w)}/yr\n" if white is not None else "")
+        + (f"Penetration {p:.1f}%\nBookings (trailing 4Q): {usd(b)}\nPotential: {usd(q)}/yr\n"
+           if np.isfinite(p) else "No potential recorded\n")
         + f"{n:,} account{'s' if n != 1 else ''} in this hexagon"
-        for p, b, q, n in zip(pct, cells["bookings"], cells["potential"], cells["accounts"])
+        for p, b, q, n, w in zip(pct, cells["bookings"], cells["potential"], cells["accounts"], cells["white_space"])
     ]
     return cells
 
 
+def _swatch(rgb: tuple[int, int, int], text: str) -> str:
+    return (f"<div><span style='display:inline-block;width:14px;height:10px;background:rgb{rgb};"
+            f"border:1px solid #bbb;margin-right:6px'></span>{maps.esc(text)}</div>")
+
+
 def penetration_legend(resolution: int, territory_ids: list[str], colors: dict[str, str],
                        territories: pd.DataFrame | None, note: str | None = None, show_homes: bool = True,
-                       show_territories: bool = True) -> str:
-    """Escaped legend: penetration classes, then the territory outline colours (left out, with
-    ``show_territories=False``, when no outline or home base is drawn in them: only the note stays)."""
-    parts = ['<div style="font-size:12px;line-height:1.45;">',
-             "<div style='font-weight:600;margin-bottom:2px'>Penetration per hexagon (%)</div>",
-             "<div style='color:#555;margin-bottom:3px'>trailing-4-quarter bookings / potential</div>"]
-    edges = list(PENETRATION_EDGES) + [None]
-    for i, rgb in enumerate(PENETRATION_RAMP):
-        lo, hi = edges[i], edges[i + 1]
-        text = f"{lo:g} - {hi:g}%" if hi is not None else f"{lo:g}% and more"
-        parts.append(f"<div><span style='display:inline-block;width:14px;height:10px;background:rgb{rgb};"
-                     f"border:1px solid #bbb;margin-right:6px'></span>{maps.esc(text)}</div>")
-    parts.append(f"<div><span style='display:inline-block;width:14px;height:10px;background:rgb{NO_POTENTIAL_RGB};"
-                 "border:1px solid #bbb;margin-right:6px'></span>no potential</div>")
+                       show_territories: bool = True, white_edges: list[float] | None = None) -> str:
+    """Escaped legend: penetration classes (white space classes with ``white_edges``), then the territory
+    outline colours (left out, with ``show_territories=False``, when no outline or home base is drawn in
+    them: only the note stays)."""
+    parts = ['<div style="font-size:12px;line-height:1.45;">']
+    if white_edges is not None:
+        parts += ["<div style='font-weight:600;margin-bottom:2px'>White space per hexagon (USD/yr)</div>",
+                  "<div style='color:#555;margin-bottom:3px'>potential not yet captured; classes are "
+                  "quintiles</div>"]
+        bounds = [*white_edges, None]
+        for i, lo in enumerate(white_edges):
+            hi = bounds[i + 1]
+            parts.append(_swatch(WHITE_SPACE_RAMP[i], f"{usd(lo)} - {usd(hi)}" if hi is not None
+                                 else f"{usd(lo)} and more"))
+        parts.append(_swatch(NO_POTENTIAL_RGB, "none"))
+    else:
+        parts += ["<div style='font-weight:600;margin-bottom:2px'>Penetration per hexagon (%)</div>",
+                  "<div style='color:#555;margin-bottom:3px'>trailing-4-quarter bookings / potential</div>"]
+        edges = list(PENETRATION_EDGES) + [None]
+        for i, rgb in enumerate(PENETRATION_RAMP):
+            lo, hi = edges[i], edges[i + 1]
+            parts.append(_swatch(rgb, f"{lo:g} - {hi:g}%" if hi is not None else f"{lo:g}% and more"))
+        parts.append(_swatch(NO_POTENTIAL_RGB, "no potential"))
     parts.append(f"<div style='color:#777;margin-bottom:6px'>{maps.hexagon_size_text(resolution)}</div>")
     if show_territories or show_homes:
         parts.append(maps.legend_html(territory_ids, colors, territories, show_homes=show_homes, note=note))
@@ -403,8 +502,9 @@ def penetration_legend(resolution: int, territory_ids: list[str], colors: dict[s
 
 def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dict[str, str],
                     focus: str | None = None, height: int = 480,
-                    width: int = maps.FRAME_WIDTH_PX) -> maps.MapView | None:
-    """Offline pydeck map: H3 hexagons coloured by penetration, territory outlines, rep home bases."""
+                    width: int = maps.FRAME_WIDTH_PX, white: pd.Series | None = None) -> maps.MapView | None:
+    """Offline pydeck map: H3 hexagons coloured by penetration (by white space, USD/yr per account on
+    ``dataset.accounts.index``, when ``white`` is given), territory outlines, rep home bases."""
     accounts = dataset.accounts
     if schema.LATITUDE not in accounts or schema.LONGITUDE not in accounts:
         return None
@@ -414,13 +514,14 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
     if focus is not None:
         keep = (labels == focus).fillna(False).to_numpy()
         accounts, labels, trailing = accounts[keep], labels[keep], trailing[keep]
+        white = white[keep] if white is not None else None
     lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(dtype=float)
     lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float)
     if not np.isfinite(lat).any():
         return None
     span = max(np.nanmax(lon) - np.nanmin(lon), np.nanmax(lat) - np.nanmin(lat))
     resolution = 3 if span > 20 else 4 if span > 6 else 5 if span > 1.5 else 6
-    cells = penetration_cells(accounts, trailing, resolution)
+    cells = penetration_cells(accounts, trailing, resolution, white)
     rgb = {k: tcolors.hex_to_rgb(v) for k, v in colors.items()}
     layers = []
 
@@ -460,7 +561,9 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
                            else None)
     ids = tcolors.all_territory_ids(None, labels)
     legend = penetration_legend(resolution, ids, colors, territories, note, show_homes=len(homes) > 0,
-                                show_territories=len(hulls) > 0)
+                                show_territories=len(hulls) > 0,
+                                white_edges=white_space_edges(cells["white_space"].to_numpy(dtype=float))
+                                if white is not None else None)
     return maps.MapView(deck=deck, legend_html=legend, note=note, points_shown=len(cells),
                         points_total=len(accounts))
 

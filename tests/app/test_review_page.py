@@ -229,3 +229,36 @@ def test_quota_total_shows_thousands_separators_and_explains_a_typo():
     assert not at.exception
     assert any("is not an amount in USD" in e.value for e in at.error)
     assert int(quota_table(at)["Quota"].sum()) == total  # the quota stays where it was
+
+
+def test_white_space_ranks_where_to_hunt_and_colours_the_map(sample):
+    """#19, item 3: the hunting list is territory.planning.whitespace's, and the map's hexagons switch to
+    white space (its tooltips lead with it, its legend names it)."""
+    import json
+
+    from territory.planning.whitespace import white_space
+    from territory.ui import review as review_ui
+
+    at = review_page()
+    expected = white_space(sample.accounts, sample.accounts[schema.TERRITORY_ID], sample.bookings)
+    hunt = [df.value for df in at.dataframe if "Largest opening" in df.value.columns]
+    assert len(hunt) == 1
+    assert hunt[0][["Area", "Industry", "Territory"]].values.tolist() == \
+        expected.hunt[["area", "industry", "territory_id"]].values.tolist()
+    assert hunt[0]["White space (USD/yr)"].is_monotonic_decreasing
+
+    def hexagon_tips() -> list[str]:
+        spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+        layer = next(layer for layer in spec["layers"] if layer["id"] == "review-penetration")
+        return [row["tip"] for row in layer["data"]]
+
+    assert hexagon_tips()[0].startswith(("Penetration ", "No potential"))
+    at.radio(key="ts_review_map_layer").set_value("White space").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert all(tip.startswith("White space $") for tip in hexagon_tips())
+    assert review_ui.white_space_edges(expected.accounts["white_space"].to_numpy())[0] == 0.0
+
+    at.selectbox(key="ts_review_focus").set_value("T07").run()
+    focused = [df.value for df in at.dataframe if "Largest opening" in df.value.columns][0]
+    assert set(focused["Territory"]) == {"T07"}
+    assert focused["Area"].tolist() == expected.hunt_in("T07")["area"].tolist()

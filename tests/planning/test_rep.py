@@ -59,6 +59,16 @@ def test_bookings_quota_and_forecast_are_the_territorys_own(accounts, bookings) 
     assert view.top_accounts.set_index("account_id").loc["c", "bookings_trailing_4q"] == 270.0
 
 
+def test_white_space_is_the_territorys_own(accounts) -> None:
+    from territory.planning.whitespace import white_space
+
+    labels = accounts["territory_id"]
+    view = rep_view(accounts, labels, "T1", white=white_space(accounts, labels))
+    # potential 100 each, captured = revenue: a 50, b 90 -> 50 + 10
+    assert view.white_space["white_space"] == 60.0
+    assert view.hunt["territory_id"].unique().tolist() == ["T1"] and view.hunt["white_space"].sum() == 60.0
+
+
 def test_an_unknown_territory_is_named(accounts) -> None:
     with pytest.raises(ParameterError, match="'T9' is not in this alignment"):
         rep_view(accounts, accounts["territory_id"], "T9")

@@ -21,9 +21,14 @@ def test_rep_page_is_self_contained_escaped_and_lists_moves() -> None:
         "workload_hours": [10.0] * (n + 1), "territory_id": ["T2"] * n + ["T1"]})
     territories = pd.DataFrame({"territory_id": ["T1", "T2"], "rep_name": [XSS, "Bo"], "region": ["East", "East"]})
     labels = pd.Series(["T1"] * (n + 1), index=accounts.index)  # every account of T2 moves to T1
-    view = rep_view(accounts, labels, "T1", territories=territories, previous=accounts["territory_id"])
+    from territory.planning.whitespace import white_space
+
+    accounts["potential"] = 1000.0
+    view = rep_view(accounts, labels, "T1", territories=territories, previous=accounts["territory_id"],
+                    white=white_space(accounts, labels))
     page = build_rep_page(view, accounts, labels)
     assert XSS not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert not re.search(r"<script[^>]+src=", page) and not re.search(r"<link[^>]+href=", page)
     assert f"Accounts the plan moves in ({n})" in page and "3 more (smaller) in the assignment export" in page
     assert "Accounts the plan moves out: none" in page
+    assert "Where to hunt" in page and "White space" in page

@@ -44,9 +44,15 @@ def test_rep_page_shows_the_territorys_figures(sample):
     assert shown[f"Forecast {forecast.quarter}"] == review_ui.usd(
         forecast.territories.set_index(schema.TERRITORY_ID).loc["T07", "value"])
     assert "T07" in at.subheader[0].value and "Yuki Lopez" in at.subheader[0].value
-    top = [df.value for df in at.dataframe if "Industry" in df.value.columns]
+    top = [df.value for df in at.dataframe if "Revenue (USD/yr)" in df.value.columns and "Why" not in df.value.columns]
     assert len(top) == 1 and len(top[0]) == 10
     assert top[0]["Revenue (USD/yr)"].is_monotonic_decreasing
+    # white space: the territory's own segments, largest first, as territory.planning.whitespace ranks them
+    from territory.planning.whitespace import white_space
+
+    expected_hunt = white_space(sample.accounts, labels, sample.bookings).hunt_in("T07", 5)
+    hunt = [df.value for df in at.dataframe if "White space (USD/yr)" in df.value.columns]
+    assert len(hunt) == 1 and hunt[0]["Area"].tolist() == expected_hunt["area"].tolist()
     assert len(at.get("plotly_chart")) == 1 and at.get("deck_gl_json_chart")  # bookings chart and the map
     assert at.get("download_button"), "no printable page to download"
 
