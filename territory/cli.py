@@ -1289,7 +1289,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     print(summary_sentence(result))
     for _, row in result.scores.iterrows():
         print(f"  {METHOD_LABELS[row['method']]:<40} WAPE {row['wape']:5.1f}%  MAPE {row['mape']:5.1f}%  "
-              f"80% interval coverage {row['coverage']:3.0f}%  ({int(row['forecasts']):,} forecasts)")
+              f"80% interval coverage {row['coverage']:3.0f}% ({int(row['forecasts']):,} forecasts), calibrated "
+              f"{row['coverage_calibrated']:3.0f}% ({int(row['calibrated']):,})")
     return EXIT_OK
 
 

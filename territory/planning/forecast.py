@@ -16,10 +16,14 @@ actuals, both in %). The forecast shown is the model's when its WAPE is below bo
 the best baseline's, and the notes say so: nothing is tuned to win. Without a backtest (fewer
 than 6 quarters) the forecast shown is last year's same quarter.
 
-**80% interval**: the point forecast times the 10th and 90th percentiles of the method's log errors,
-``exp(quantile(log(1 + actual) - log(1 + fitted)))``: for the model its in-sample residuals widened
-by sqrt(n / (n - p)) for the p fitted parameters; for a baseline its own past forecast errors. A
-region's interval comes from the errors of its summed forecasts. The backtest measures the coverage.
+**80% interval**: the point forecast times exp of the 10th and 90th percentiles of the method's
+out-of-sample log errors ``log(1 + actual) - log(1 + forecast)`` in the rolling-origin backtest (all
+territories pooled; split-conformal, each tail widened by (n + 1)/n), so it is as wide as the method's
+forecasts one quarter ahead have actually erred. A region's interval comes from the errors of its
+summed backtest forecasts, the total's from the regions' (3 origins give too few errors of the total).
+With fewer than ``MIN_CALIBRATION`` backtest errors the interval falls back to the in-sample residuals
+(for the model widened by sqrt(n / (n - p)) for its p parameters). Inside the backtest each origin is
+calibrated on the earlier origins only, so the coverage it reports is measured out of sample.
 """
 
 from __future__ import annotations
@@ -33,11 +37,14 @@ import numpy as np
 import pandas as pd
 
 from territory.data import schema
+from territory.planning.quarters import next_quarter, quarter_index
 
 LEVEL = 0.8
 SEASON = 4  # quarters per year
 MIN_HISTORY = 5
 """Quarters the model needs before its first forecast: a full year for the season plus one."""
+MIN_CALIBRATION = 10
+"""Backtest errors an interval needs to be calibrated on them; with fewer it comes from the in-sample fit."""
 MODEL, SEASONAL_NAIVE, TRAILING_MEAN = "model", "seasonal_naive", "trailing_mean"
 METHODS: tuple[str, ...] = (MODEL, SEASONAL_NAIVE, TRAILING_MEAN)
 METHOD_LABELS: dict[str, str] = {
@@ -168,6 +175,35 @@ def _interval(point: np.ndarray, actual: np.ndarray, fitted: np.ndarray, inflati
     return np.expm1(base + min(lo, 0.0)), np.expm1(base + max(hi, 0.0))
 
 
+def log_errors(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
+    """``log(1 + actual) - log(1 + forecast)`` (negative values clipped to 0), the finite ones only."""
+    a, f = np.asarray(actual, dtype=float), np.asarray(forecast, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(f)
+    return np.log1p(np.clip(a[ok], 0.0, None)) - np.log1p(np.clip(f[ok], 0.0, None))
+
+
+def calibrated_interval(point: np.ndarray, errors: np.ndarray,
+                        level: float = LEVEL) -> tuple[np.ndarray, np.ndarray] | None:
+    """(low, high) from out-of-sample log errors (split-conformal): ``point`` x exp of their
+    (1 - level)/2 and (1 + level)/2 quantiles, each tail widened by (n + 1)/n for the n errors;
+    None with fewer than ``MIN_CALIBRATION`` errors.
+
+    >>> low, high = calibrated_interval(np.array([100.0]), np.log(np.linspace(0.8, 1.2, 41)))
+    >>> round(float(low[0])), round(float(high[0]))
+    (83, 117)
+    """
+    errors = np.asarray(errors, dtype=float)
+    errors = errors[np.isfinite(errors)]
+    n = errors.size
+    if n < MIN_CALIBRATION:
+        return None
+    low_p = max(0.0, ((1 - level) / 2 * (n + 1) - 1) / n)
+    high_p = min(1.0, (1 + level) / 2 * (n + 1) / n)
+    lo, hi = np.quantile(errors, [low_p, high_p])
+    base = np.log1p(np.clip(np.asarray(point, dtype=float), 0.0, None))
+    return np.expm1(base + min(lo, 0.0)), np.expm1(base + max(hi, 0.0))
+
+
 # --- the forecast and its backtest --------------------------------------------------------------
 
 
@@ -220,7 +256,8 @@ class BookingsForecast:
             "backtest": {
                 "origins": list(self.origins),
                 "forecasts": int(self.scores["forecasts"].max()) if len(self.scores) else 0,
-                **{k: {m: number(self.score(m, k)) for m in METHODS} for k in ("wape", "mape", "coverage")},
+                **{k: {m: number(self.score(m, k)) for m in METHODS}
+                   for k in ("wape", "mape", "coverage", "coverage_calibrated")},
             },
             "notes": list(self.notes),
         }
@@ -244,12 +281,15 @@ def _group_sum(values: np.ndarray, groups: np.ndarray, names: list[str]) -> np.n
 def backtest_forecasts(by_quarter: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:
     """Rolling origin: every quarter from position ``MIN_HISTORY`` on, forecast by each method from the
     quarters before it only. Columns: territory_id, quarter, actual, then ``<method>``,
-    ``<method>_low``, ``<method>_high`` for each method (USD)."""
-    from territory.planning.review import quarter_index
+    ``<method>_low``, ``<method>_high`` (USD) and ``<method>_calibrated`` for each method.
 
+    The interval of a forecast is calibrated on the method's errors at the earlier origins (all
+    territories pooled, :func:`calibrated_interval`) once there are ``MIN_CALIBRATION`` of them, so
+    its coverage is measured out of sample too; before that it comes from the in-sample fit."""
     values = by_quarter.to_numpy(dtype=float)
     quarters = [str(q) for q in by_quarter.columns]
     frames = []
+    past: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
     for end in range(MIN_HISTORY, len(quarters)):
         history = values[:, :end]
         first_season = quarter_index(quarters[0]) % SEASON
@@ -257,24 +297,49 @@ def backtest_forecasts(by_quarter: pd.DataFrame, level: float = LEVEL) -> pd.Dat
                  "actual": values[:, end]}
         for method in METHODS:
             fit = _fit(method, history, first_season)
-            low, high = _interval(fit.point, history, fit.fitted, fit.inflation, level)
+            calibrated = calibrated_interval(fit.point, np.concatenate(past[method]) if past[method] else
+                                             np.zeros(0), level)
+            low, high = calibrated if calibrated is not None else _interval(fit.point, history, fit.fitted,
+                                                                            fit.inflation, level)
             frame[method], frame[f"{method}_low"], frame[f"{method}_high"] = fit.point, low, high
+            frame[f"{method}_calibrated"] = calibrated is not None
+            past[method].append(log_errors(values[:, end], fit.point))
         frames.append(pd.DataFrame(frame))
-    columns = [schema.TERRITORY_ID, "quarter", "actual"] + [f"{m}{s}" for m in METHODS for s in ("", "_low", "_high")]
+    columns = [schema.TERRITORY_ID, "quarter", "actual"] + [
+        f"{m}{s}" for m in METHODS for s in ("", "_low", "_high", "_calibrated")]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def backtest_scores(backtest: pd.DataFrame) -> pd.DataFrame:
-    """Per method: WAPE, MAPE and interval coverage (%) over every backtest forecast, and their number."""
+    """Per method: WAPE, MAPE and interval coverage (%) over every backtest forecast, and their number;
+    ``coverage_calibrated`` over the forecasts whose interval was calibrated (``calibrated`` of them)."""
     rows = []
     for method in METHODS:
         errors = forecast_errors(backtest["actual"], backtest[method]) if len(backtest) else {
             "wape": np.nan, "mape": np.nan, "n": 0}
         cover = coverage_pct(backtest["actual"], backtest[f"{method}_low"], backtest[f"{method}_high"]) \
             if len(backtest) else np.nan
+        done = backtest[backtest[f"{method}_calibrated"].astype(bool)] if len(backtest) else backtest
+        calibrated = coverage_pct(done["actual"], done[f"{method}_low"], done[f"{method}_high"]) \
+            if len(done) else np.nan
         rows.append({"method": method, "wape": errors["wape"], "mape": errors["mape"], "coverage": cover,
-                     "forecasts": errors["n"]})
+                     "forecasts": errors["n"], "coverage_calibrated": calibrated, "calibrated": int(len(done))})
     return pd.DataFrame(rows)
+
+
+def _interval_of(point: np.ndarray, backtest: pd.DataFrame, method: str, values: np.ndarray, fit: _Fit,
+                 level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The interval shown: calibrated on every backtest error of ``method``, else from the in-sample fit."""
+    errors = log_errors(backtest["actual"], backtest[method]) if len(backtest) else np.zeros(0)
+    return calibrated_interval(point, errors, level) or _interval(point, values, fit.fitted, fit.inflation, level)
+
+
+def _summed_errors(backtest: pd.DataFrame, method: str, region: pd.Series | None) -> np.ndarray:
+    """Log errors of the backtest's forecasts summed per (region, quarter), or per quarter for the total."""
+    groups = [backtest["quarter"]] if region is None else [
+        backtest[schema.TERRITORY_ID].map(region).fillna(NO_REGION), backtest["quarter"]]
+    sums = backtest[["actual", method]].groupby(groups, sort=False).sum(min_count=1)
+    return log_errors(sums["actual"].to_numpy(), sums[method].to_numpy())
 
 
 def forecast_bookings(
@@ -282,8 +347,6 @@ def forecast_bookings(
 ) -> BookingsForecast:
     """Next quarter's bookings per territory and region (``by_quarter``: territory x quarter, USD, as
     ``territory.planning.review.bookings_by_territory`` makes it), with the backtest and the method shown."""
-    from territory.planning.review import next_quarter, quarter_index
-
     ids = [str(i) for i in by_quarter.index]
     quarters = [str(q) for q in by_quarter.columns]
     values = by_quarter.to_numpy(dtype=float)
@@ -311,7 +374,7 @@ def forecast_bookings(
     first_season = quarter_index(quarters[0]) % SEASON
     fits = {m: _fit(m, values, first_season) for m in METHODS}
     chosen = fits[method]
-    low, high = _interval(chosen.point, values, chosen.fitted, chosen.inflation, level)
+    low, high = _interval_of(chosen.point, backtest, method, values, chosen, level)
     target = next_quarter(quarters[-1])
     region = _regions(ids, territories)
     per_territory = pd.DataFrame({
@@ -324,9 +387,17 @@ def forecast_bookings(
     region_actual = _group_sum(values, groups, names)
     region_fitted = _group_sum(chosen.fitted, groups, names)
     region_point = _group_sum(chosen.point[:, None], groups, names)[:, 0] if names else np.zeros(0)
-    r_low, r_high = _interval(region_point, region_actual, region_fitted, chosen.inflation, level)
-    total_low, total_high = _interval(np.array([chosen.point.sum()]), values.sum(axis=0, keepdims=True),
-                                      chosen.fitted.sum(axis=0, keepdims=True), chosen.inflation, level)
+    region_errors = _summed_errors(backtest, method, region) if len(backtest) else np.zeros(0)
+    total_errors = _summed_errors(backtest, method, None) if len(backtest) else np.zeros(0)
+    r_low, r_high = calibrated_interval(region_point, region_errors, level) or _interval(
+        region_point, region_actual, region_fitted, chosen.inflation, level)
+    total_point = np.array([chosen.point.sum()])
+    # 3 origins give 3 errors of the total: too few; the regions' errors stand in (wider: a sum of regions
+    # errs less, relatively, than one region).
+    total_low, total_high = (calibrated_interval(total_point, total_errors, level)
+                             or calibrated_interval(total_point, region_errors, level)
+                             or _interval(total_point, values.sum(axis=0, keepdims=True),
+                                          chosen.fitted.sum(axis=0, keepdims=True), chosen.inflation, level))
     regions = pd.DataFrame({
         schema.REGION: [*names, ALL_TERRITORIES], "quarter": target,
         "value": [*region_point, chosen.point.sum()], "low": [*r_low, *total_low], "high": [*r_high, *total_high],

@@ -18,8 +18,9 @@ Definitions (units in brackets; also in docs/review.md)
   territory's annual wallet it captures.
 * **quota rule**: next quarter's quota of territory i is ``total x share_i`` with
   ``share_i = w x potential_i / sum(potential) + (1 - w) x recent_i / sum(recent)``, where ``w`` is
-  the potential weight (0..1) and ``recent`` the trailing-4-quarter bookings. When every potential
-  (or every recent booking) is 0 the other part takes the whole weight; when both are 0 the total
+  the potential weight (0..1) and ``recent`` the trailing-4-quarter bookings (with a forecast weight f > 0,
+  ``(1 - f) x`` their share ``+ f x`` the share of next quarter's forecast, territory.planning.forecast).
+  When every potential (or every recent booking) is 0 the other part takes the whole weight; when both are 0 the total
   is split by capacity (FTE). Quotas are whole dollars and add up exactly to the total
   (largest-remainder rounding: round down, then hand the leftover dollars to the largest fractions).
 * **quota / potential** [%]: quota / (potential / 4) x 100, the quota against one quarter of the
@@ -62,8 +63,10 @@ from territory.data import schema
 from territory.data.spreadsheet import to_xlsx_bytes
 from territory.errors import DataError, ParameterError
 from territory.geo import haversine_km
+from territory.planning.forecast import forecast_bookings
 from territory.planning.hierarchy import largest_remainder, split_top_down
 from territory.planning.metrics import pareto_curve, top_share, utilisation_pct
+from territory.planning.quarters import next_quarter, quarter_index, quarter_label
 
 __all__ = [
     "FLAG_KINDS",
@@ -109,8 +112,6 @@ FLAG_COLUMNS: tuple[str, ...] = (
 )
 ALL_ACCOUNTS = "All accounts"
 
-_QUARTER_RE = re.compile(r"^\s*(\d{4})\s*[-_ ]?\s*[Qq]\s*([1-4])\s*$")
-_QUARTER_RE_REVERSED = re.compile(r"^\s*[Qq]\s*([1-4])\s*[-_ /]?\s*(\d{4})\s*$")
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -126,6 +127,7 @@ class ReviewSettings:
     quota_total: float | None = None  # USD for next quarter
     potential_weight: float = 0.5  # 0..1: weight of potential share in the quota blend
     max_utilisation_pct: float = 110.0  # workload per FTE above this % of the team's mean per FTE is flagged
+    forecast_weight: float = 0.0  # 0..1: within the bookings side, weight of next quarter's forecast over recent
     max_accounts_per_fte: float = 300.0  # accounts one full-time rep can cover
     far_km: float = 300.0  # accounts farther than this from the rep's home are flagged
     high_potential_ratio: float = 1.25  # potential above this x the mean territory potential is "high"
@@ -138,6 +140,8 @@ class ReviewSettings:
         """Self, or a ParameterError naming the setting and its allowed range."""
         if not 0.0 <= self.potential_weight <= 1.0 or not math.isfinite(self.potential_weight):
             raise ParameterError(f"potential_weight is {self.potential_weight}; use a value from 0 to 1")
+        if not 0.0 <= self.forecast_weight <= 1.0 or not math.isfinite(self.forecast_weight):
+            raise ParameterError(f"forecast_weight is {self.forecast_weight}; use a value from 0 to 1")
         if self.quota_total is not None and (not math.isfinite(self.quota_total) or self.quota_total < 0):
             raise ParameterError(f"quota total is {self.quota_total}; use a number of USD >= 0")
         for name in ("max_utilisation_pct", "max_accounts_per_fte", "far_km", "high_potential_ratio"):
@@ -170,35 +174,6 @@ def parse_usd(text: str) -> float:
 
 
 # --- quarters ---------------------------------------------------------------------------------
-
-
-def quarter_index(text: str) -> int:
-    """Quarters as consecutive integers (year x 4 + quarter - 1), so 4 back is a year earlier.
-
-    >>> quarter_index("2026Q3") - quarter_index("2025Q3")
-    4
-    """
-    match = _QUARTER_RE.match(str(text))
-    if match:
-        return int(match.group(1)) * 4 + int(match.group(2)) - 1
-    match = _QUARTER_RE_REVERSED.match(str(text))
-    if match:
-        return int(match.group(2)) * 4 + int(match.group(1)) - 1
-    raise DataError(f"quarter {text!r} is not readable; write quarters like 2026Q3")
-
-
-def quarter_label(index: int) -> str:
-    """Inverse of :func:`quarter_index`.
-
-    >>> quarter_label(quarter_index("2025Q4") + 1)
-    '2026Q1'
-    """
-    return f"{index // 4}Q{index % 4 + 1}"
-
-
-def next_quarter(text: str) -> str:
-    """The calendar quarter after ``text``: ``next_quarter("2026Q4") == "2027Q1"``."""
-    return quarter_label(quarter_index(text) + 1)
 
 
 def _quarter_codes(quarters: pd.Series) -> np.ndarray:
@@ -697,6 +672,21 @@ def default_capacity_ids(territories: pd.DataFrame | None, territory_ids: Sequen
     given = pd.to_numeric(territories[schema.CAPACITY_FTE], errors="coerce")
     known = set(territories.loc[given.notna().to_numpy(), schema.TERRITORY_ID].astype(str))
     return tuple(t for t in ids if t not in known)
+def _bookings_side(recent: pd.Series, by_quarter: pd.DataFrame, territories: pd.DataFrame | None,
+                   forecast_weight: float) -> pd.Series:
+    """The bookings side of the quota blend: recent (trailing-4-quarter) bookings, or with a forecast weight
+    f > 0 the blend (1 - f) x recent share + f x next quarter's forecast share (shares of their totals;
+    recent alone when there is no forecast)."""
+    if forecast_weight <= 0 or recent.sum() <= 0:
+        return recent
+    forecast = forecast_bookings(by_quarter, territories)
+    if not len(forecast.territories):
+        return recent
+    predicted = forecast.territories.set_index(schema.TERRITORY_ID)["value"].reindex(recent.index).fillna(0.0)
+    predicted = predicted.clip(lower=0.0)
+    if predicted.sum() <= 0:
+        return recent
+    return (1 - forecast_weight) * recent / recent.sum() + forecast_weight * predicted / predicted.sum()
 
 
 def _sum_by(accounts: pd.DataFrame, aligned: pd.Series, column: str, ids: list[str]) -> pd.Series:
@@ -759,7 +749,7 @@ def build_review(
         if settings.quota_total is not None
         else default_quota_total(by_quarter, settings.default_growth_pct)
     )
-    recent = table["trailing_4q"].fillna(0.0)
+    recent = _bookings_side(table["trailing_4q"].fillna(0.0), by_quarter, territories, settings.forecast_weight)
     shares = quota_shares(table[schema.POTENTIAL], recent, settings.potential_weight, table[schema.CAPACITY_FTE])
     table["quota_share_pct"] = shares.to_numpy() * 100.0
     # company -> region -> district -> territory, each level summing exactly to its parent

@@ -201,7 +201,7 @@ def scores_frame(forecast: BookingsForecast) -> pd.DataFrame:
     return pd.DataFrame({
         "Method": [SHORT_LABELS[m] + (" (shown)" if m == forecast.method else "") for m in s["method"]],
         "WAPE": s["wape"].round(1), "MAPE": s["mape"].round(1), "Coverage": s["coverage"].round(0),
-        "Forecasts": s["forecasts"],
+        "Calibrated": s["coverage_calibrated"].round(0), "Forecasts": s["forecasts"],
     })
 
 
@@ -212,7 +212,11 @@ def scores_config() -> dict:
         "WAPE": nc("WAPE (%)", format="%.1f%%", help="sum |actual - forecast| / sum |actual|: lower is better."),
         "MAPE": nc("MAPE (%)", format="%.1f%%", help="mean |actual - forecast| / |actual| over non-zero actuals."),
         "Coverage": nc("80% coverage (%)", format="%.0f%%",
-                       help="Share of the backtest's actuals inside the method's 80% interval (80% is right)."),
+                       help="Share of the backtest's actuals inside the method's 80% interval as it would have "
+                       "been shown (80% is right)."),
+        "Calibrated": nc("Calibrated coverage (%)", format="%.0f%%",
+                         help="The same over the forecasts whose interval was calibrated on earlier backtest "
+                         "errors (every origin but the first): the interval the page shows is made this way."),
         "Forecasts": nc("Forecasts", format="localized", help="Territory-quarters forecast in the backtest."),
     }
 

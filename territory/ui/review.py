@@ -265,7 +265,7 @@ def quota_controls_ui(default_total: int, next_q: str | None) -> ReviewSettings:
     """Quota total, blend slider and flag thresholds; returns the settings (stored for other visits)."""
     saved = stored_settings()
     total0 = saved.quota_total if saved.quota_total is not None else float(default_total)
-    c1, c2 = st.columns([1, 2])
+    c1, c2, c3 = st.columns([1, 1, 1])
     typed = c1.text_input(
         f"Quota total for {next_q or 'next quarter'} (USD)", value=f"{total0:,.0f}", key=TOTAL_KEY,
         help=f"Default: bookings of the same quarter a year earlier + {saved.default_growth_pct:g}%. "
@@ -281,6 +281,12 @@ def quota_controls_ui(default_total: int, next_q: str | None) -> ReviewSettings:
         value=int(round(saved.potential_weight * 100)), step=5, key=BLEND_KEY,
         help="share = w x potential share + (1 - w) x trailing-4-quarter bookings share. 0% = quotas follow "
         "recent bookings only; 100% = quotas follow potential only.",
+    )
+    forecast_weight = c3.slider(
+        "Bookings side: weight on next quarter's forecast (%)", min_value=0, max_value=100,
+        value=int(round(saved.forecast_weight * 100)), step=5, key=keys.REVIEW_FORECAST_WEIGHT,
+        help="The bookings side of the blend = (1 - f) x trailing-4-quarter bookings share + f x next quarter's "
+        "forecast share (the forecast below). 0% = recent bookings only.",
     )
     with st.expander("Flag thresholds", expanded=False):
         t1, t2, t3, t4 = st.columns(4)
@@ -306,7 +312,7 @@ def quota_controls_ui(default_total: int, next_q: str | None) -> ReviewSettings:
     settings = replace(
         saved,
         quota_total=None if float(total) == float(default_total) and saved.quota_total is None else float(total),
-        potential_weight=blend / 100.0,
+        potential_weight=blend / 100.0, forecast_weight=forecast_weight / 100.0,
         max_utilisation_pct=float(utilisation), max_accounts_per_fte=float(max_acc), far_km=float(far),
         high_potential_ratio=float(ratio), low_penetration_pct=float(low),
         max_quota_vs_potential_pct=float(vs_pot), max_quota_vs_last_pct=float(vs_last),

@@ -262,3 +262,15 @@ def test_white_space_ranks_where_to_hunt_and_colours_the_map(sample):
     focused = [df.value for df in at.dataframe if "Largest opening" in df.value.columns][0]
     assert set(focused["Territory"]) == {"T07"}
     assert focused["Area"].tolist() == expected.hunt_in("T07")["area"].tolist()
+
+
+def test_the_forecast_weight_slider_moves_the_quotas_to_the_forecasts_shares(sample):
+    at = review_page()
+    before = quota_table(at).set_index("Territory")["Quota"]
+    at.slider(key="ts_review_forecast_weight").set_value(100).run()
+    assert not at.exception, [e.value for e in at.exception]
+    after = quota_table(at).set_index("Territory")["Quota"]
+    expected = build_review(sample.accounts, sample.accounts[schema.TERRITORY_ID], sample.bookings,
+                            sample.territories, ReviewSettings(forecast_weight=1.0))
+    assert after.to_dict() == expected.table.set_index(schema.TERRITORY_ID)["quota"].to_dict()
+    assert after.sum() == before.sum() and not after.equals(before)  # same total, split by the forecast

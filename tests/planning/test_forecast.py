@@ -127,3 +127,39 @@ def test_json_has_forecast_per_territory_and_backtest_wape_per_method():
     assert set(payload["forecast"][0]) == {"territory_id", "quarter", "value", "low", "high"}
     assert set(payload["backtest"]["wape"]) == {"model", "seasonal_naive", "trailing_mean"}
     assert payload["backtest"]["forecasts"] == 9
+
+
+def test_calibrated_interval_needs_enough_errors_and_takes_their_quantiles():
+    assert F.calibrated_interval(np.array([100.0]), np.zeros(F.MIN_CALIBRATION - 1)) is None
+    # 19 errors: log(0.91) .. log(1.09); tails at (0.1 x 20 - 1) / 19 and 0.9 x 20 / 19 of them
+    errors = np.log(np.linspace(0.91, 1.09, 19))
+    low, high = F.calibrated_interval(np.array([99.0]), errors)
+    lo, hi = np.quantile(errors, [1 / 19, 18 / 19])
+    assert low[0] == pytest.approx(np.expm1(np.log(100.0) + lo)) and high[0] == pytest.approx(
+        np.expm1(np.log(100.0) + hi))
+
+
+def test_backtest_intervals_are_calibrated_on_earlier_origins_only():
+    rng = np.random.default_rng(7)
+    season = np.array([1.0, 1.3, 0.9, 1.1])
+    table = pd.DataFrame([[1000.0 * (i + 1) * season[q % 4] * rng.lognormal(0, 0.1) for q in range(8)]
+                          for i in range(12)], index=[f"T{i:02d}" for i in range(12)], columns=QUARTERS)
+    backtest = F.backtest_forecasts(table)
+    first, second, third = (backtest[backtest["quarter"] == q] for q in ("2026Q1", "2026Q2", "2026Q3"))
+    assert not first["model_calibrated"].any()  # no earlier origin: the in-sample interval
+    assert second["model_calibrated"].all() and third["model_calibrated"].all()
+    # 2026Q2's interval comes from 2026Q1's 12 errors alone (no look-ahead at 2026Q2 or 2026Q3)
+    expected = F.calibrated_interval(second["model"].to_numpy(), F.log_errors(first["actual"], first["model"]))
+    assert np.allclose(second["model_low"], expected[0]) and np.allclose(second["model_high"], expected[1])
+    scores = F.backtest_scores(backtest).set_index("method")
+    assert scores.loc["model", "calibrated"] == 24
+
+
+def test_the_forecast_shown_is_calibrated_on_every_backtest_error():
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame([[500.0 * (i + 1) * rng.lognormal(0, 0.2) for _ in range(8)] for i in range(12)],
+                         index=[f"T{i:02d}" for i in range(12)], columns=QUARTERS)
+    result = F.forecast_bookings(table)
+    errors = F.log_errors(result.backtest["actual"], result.backtest[result.method])
+    low, high = F.calibrated_interval(result.territories["value"].to_numpy(), errors)
+    assert np.allclose(result.territories["low"], low) and np.allclose(result.territories["high"], high)

@@ -406,3 +406,30 @@ def test_parse_usd_reads_amounts_as_people_type_them(text, amount):
 def test_parse_usd_names_what_it_cannot_read(text):
     with pytest.raises(ParameterError, match="is not an amount in USD; write it like 31,192,503"):
         R.parse_usd(text)
+def test_the_quota_blend_can_follow_the_forecast():
+    """#19, item 2: with forecast weight f the bookings side is (1 - f) x recent share + f x forecast share."""
+    from territory.planning.forecast import forecast_bookings
+
+    quarters = ["2024Q4", "2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1", "2026Q2", "2026Q3"]
+    # T1 books 100 a quarter, flat; T2 grows 20% a quarter (exactly log-linear, so the model wins the
+    # backtest and is the forecast): the forecast gives T2 a larger share than its past year
+    amounts = {"a": [100.0] * 8, "b": [float(np.expm1(np.log(50.0) + np.log(1.2) * i)) for i in range(8)]}
+    bookings = pd.DataFrame([{"account_id": a, "quarter": q, "amount": v[i]}
+                             for a, v in amounts.items() for i, q in enumerate(quarters)])
+    accounts = pd.DataFrame({"account_id": ["a", "b"], "territory_id": ["T1", "T2"], "potential": [0.0, 0.0]})
+    plain = R.build_review(accounts, accounts["territory_id"], bookings, settings=R.ReviewSettings(quota_total=1000))
+    blended = R.build_review(accounts, accounts["territory_id"], bookings,
+                             settings=R.ReviewSettings(quota_total=1000, forecast_weight=1.0))
+    shown = forecast_bookings(plain.bookings)
+    assert shown.method == "model"
+    forecast = shown.territories.set_index("territory_id")["value"]
+    recent_share = plain.table.set_index("territory_id")["trailing_4q"] / plain.table["trailing_4q"].sum()
+    assert plain.table.set_index("territory_id")["quota_share_pct"].to_dict() == pytest.approx(
+        (recent_share * 100).to_dict())
+    assert blended.table.set_index("territory_id")["quota_share_pct"].to_dict() == pytest.approx(
+        (forecast / forecast.sum() * 100).to_dict())
+    assert blended.table["quota"].sum() == 1000
+    assert blended.table.set_index("territory_id").loc["T2", "quota"] > plain.table.set_index("territory_id").loc[
+        "T2", "quota"]
+    with pytest.raises(ParameterError, match="forecast_weight"):
+        R.build_review(accounts, accounts["territory_id"], bookings, settings=R.ReviewSettings(forecast_weight=1.5))
