@@ -84,7 +84,10 @@ with q_left:
     ratio = review.quota_total / total_last * 100 if total_last > 0 else float("nan")
     st.caption(
         f"Quota share = {settings.potential_weight:.0%} x share of potential + {1 - settings.potential_weight:.0%} "
-        f"x share of trailing-4-quarter bookings; whole dollars, adding up exactly to the total. "
+        f"x share of trailing-4-quarter bookings"
+        + (f" ({settings.forecast_weight:.0%} of that side: share of next quarter's forecast)"
+           if settings.forecast_weight > 0 else "")
+        + "; whole dollars, adding up exactly to the total. "
         f"Team-wide the total is {widgets.format_pct(ratio, 0)} of {latest}'s bookings (seasonality included)."
     )
 with q_right:

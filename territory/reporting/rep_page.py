@@ -18,8 +18,8 @@ from territory.data import schema
 from territory.planning.geography import territory_shapes
 from territory.planning.rep import RepView, attainment_text
 from territory.planning.review import QuarterlyReview
-from territory.reporting.report import PRINT_WIDTH_PX, REPORT_CSS, Charts, kpi_html, map_figure, short_usd, table_html
-from territory.reporting.text import chart_escape
+from territory.reporting.report import PRINT_WIDTH_PX, REPORT_CSS, Charts, kpi_html, map_figure, table_html
+from territory.reporting.text import chart_escape, short_usd
 
 MAX_MOVES_LISTED = 10
 """Moves listed in and out (the largest revenue first); the assignment export has them all."""

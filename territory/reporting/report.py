@@ -36,7 +36,7 @@ from territory.planning.geography import territory_shapes
 from territory.planning.review import QuarterlyReview, review_sections_html
 from territory.reporting.boundaries import display_shapes, polygon_rings
 from territory.reporting.colors import territory_colors
-from territory.reporting.text import chart_escape, chart_labels
+from territory.reporting.text import chart_escape, chart_labels, short_usd
 
 MAX_MOVED_ROWS = 1000
 """The report lists at most this many moved accounts (the assignment export has them all)."""
@@ -353,22 +353,6 @@ def _pack(data: ReportInput) -> _Pack:
 
 
 # --- page 1: the summary ------------------------------------------------------------------------------
-
-
-def short_usd(value: Any, digits: int = 1) -> str:
-    """$27.9M / $450k / $900: short money for the KPI tiles (``digits`` decimals of millions)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "n/a"
-    if not math.isfinite(number):
-        return "n/a"
-    size = abs(number)
-    if size >= 1e6:
-        return f"${number / 1e6:,.{digits}f}M"
-    if size >= 1e4:
-        return f"${number / 1e3:,.0f}k"
-    return f"${number:,.0f}"
 
 
 def kpi_html(kpis: Sequence[tuple[str, str, str]]) -> str:

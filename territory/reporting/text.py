@@ -25,6 +25,7 @@ unchanged, so what the user sees, and copies, is exactly the data.
 
 from __future__ import annotations
 
+import math
 import re
 
 WORD_JOINER = "\u2060"
@@ -79,3 +80,24 @@ def chart_escape(value: object) -> str:
 def chart_labels(values) -> list[str]:
     """:func:`chart_escape` of every value (category ticks, legend names, hover texts)."""
     return [chart_escape(v) for v in values]
+
+
+def short_usd(value: object, digits: int = 1, missing: str = "n/a") -> str:
+    """Money in a few characters for KPI tiles and tooltips: $27.9M / $450k / $900 (``digits`` decimals
+    of millions; ``missing`` for no number).
+
+    >>> short_usd(27_942_912.96), short_usd(450_120.0), short_usd(None, missing="-")
+    ('$27.9M', '$450k', '-')
+    """
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return missing
+    if not math.isfinite(number):
+        return missing
+    size = abs(number)
+    if size >= 1e6:
+        return f"${number / 1e6:,.{digits}f}M"
+    if size >= 1e4:
+        return f"${number / 1e3:,.0f}k"
+    return f"${number:,.0f}"

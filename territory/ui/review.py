@@ -33,7 +33,7 @@ from territory.planning.scenarios import ScenarioError, ScenarioStore, apply_to_
 from territory.planning.whitespace import WhiteSpace, white_space
 from territory.reporting import colors as tcolors
 from territory.reporting.report import ReportInput, build_report
-from territory.reporting.text import chart_escape, chart_labels, md_escape
+from territory.reporting.text import chart_escape, chart_labels, md_escape, short_usd
 from territory.ui import cached, keys, state
 from territory.ui.cached import labels_fingerprint
 from territory.ui.components import charts, maps, widgets
@@ -72,19 +72,8 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
 
 
 def usd(value: Any) -> str:
-    """$31.2M / $450k / $900 (USD)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "-"
-    if not np.isfinite(number):
-        return "-"
-    a = abs(number)
-    if a >= 1e6:
-        return f"${number / 1e6:,.2f}M"
-    if a >= 1e4:
-        return f"${number / 1e3:,.0f}k"
-    return f"${number:,.0f}"
+    """$31.20M / $450k / $900 (USD), "-" for no number."""
+    return short_usd(value, 2, missing="-")
 
 
 # --- cached computation ---------------------------------------------------------------------------
