@@ -10,7 +10,7 @@ from territory.errors import TerritoryError
 from territory.planning import account_types, headcount
 from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
-from territory.ui import keys, state
+from territory.ui import cached, keys, state
 from territory.ui import rebalance as rb
 from territory.ui.components import rebalance_charts as rbc
 from territory.ui.components import widgets
@@ -62,7 +62,9 @@ widgets.data_notes(accounts, settings.counted_types, key=keys.REBALANCE)
 events_col, use_col = st.columns(2)
 with events_col.container(border=True):
     st.markdown("**Staffing events**")
-    rb.events_ui(current_ids, territories)
+    suggestion = cached.hire_suggestion(f"{dataset.fingerprint}|{alignment.fingerprint}", dataset.accounts,
+                                        alignment.labels, dataset.bookings)
+    rb.events_ui(current_ids, territories, suggestion)
 with use_col.container(border=True):
     st.markdown("**Use this result**")
     rb.actions_ui(accounts, whatif, settings, event)

@@ -164,3 +164,40 @@ def white_space(accounts: pd.DataFrame, labels: Any, bookings: pd.DataFrame | No
         captured_from="bookings" if bookings is not None and len(bookings) else "revenue",
         total=total,
     )
+
+
+@dataclass(frozen=True)
+class HomeSuggestion:
+    """Where a new hire could start: a ZIP inside the largest white-space segment."""
+
+    postal_code: str
+    area: str  # the segment's area as the hunt names it ("ZIP 770", or a state)
+    industry: str
+    territory_id: str | None  # the territory holding most of the segment's white space
+    white_space: float  # the segment's, USD/yr
+
+
+def suggested_home_base(accounts: pd.DataFrame, ws: WhiteSpace) -> HomeSuggestion | None:
+    """The ZIP of the largest opening in the first "where to hunt" segment that has a ZIP: how the
+    review's white space feeds the new-hire placement (the hire grows a territory from that ZIP).
+    None when no segment has an account with a 5-digit ZIP.
+
+    >>> accounts = pd.DataFrame({"account_id": ["a", "b", "c"], "potential": [100.0, 50.0, 40.0],
+    ...                          "revenue": [30.0, 0.0, 0.0], "industry": ["Retail", "Retail", "Energy"],
+    ...                          "state": ["TX", "TX", "OK"], "postal_code": ["75001", "75002", "73001"]})
+    >>> suggested_home_base(accounts, white_space(accounts, ["T1", "T1", "T2"]))
+    HomeSuggestion(postal_code='75001', area='ZIP 750', industry='Retail', territory_id='T1', white_space=120.0)
+    """
+    if not len(ws.hunt) or schema.POSTAL_CODE not in accounts.columns:
+        return None
+    zips = accounts[schema.POSTAL_CODE].astype("string").str.strip().reindex(ws.accounts.index)
+    usable = zips.str.fullmatch(r"\d{5}").fillna(False).to_numpy(dtype=bool)
+    for _, segment in ws.hunt.iterrows():
+        inside = usable & (ws.accounts["area"] == segment["area"]).to_numpy() & (
+            ws.accounts[schema.INDUSTRY] == segment[schema.INDUSTRY]).to_numpy()
+        if inside.any():
+            best = ws.accounts.loc[inside, "white_space"].idxmax()
+            owner = segment[schema.TERRITORY_ID]
+            return HomeSuggestion(str(zips[best]), str(segment["area"]), str(segment[schema.INDUSTRY]),
+                                  None if pd.isna(owner) else str(owner), float(segment["white_space"]))
+    return None

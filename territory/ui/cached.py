@@ -36,7 +36,7 @@ import streamlit as st
 from territory.balance import balance as run_balance
 from territory.data import sample, schema
 from territory.data.io import load_accounts, load_bookings, load_territories, read_table
-from territory.planning import geography, metrics
+from territory.planning import geography, metrics, whitespace
 from territory.planning.opportunities import load_opportunities
 from territory.planning.quotas import load_quotas
 
@@ -249,3 +249,11 @@ def territory_shapes(key: str, _accounts: pd.DataFrame, _labels: pd.Series) -> g
     """:func:`territory.planning.geography.territory_shapes`, cached under ``key`` (it must name the
     accounts' coordinates and the alignment, as the maps' cache keys do)."""
     return geography.territory_shapes(_accounts, _labels)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def hire_suggestion(key: str, _accounts: pd.DataFrame, _labels: pd.Series,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+                    _bookings: pd.DataFrame | None) -> whitespace.HomeSuggestion | None:
+    """:func:`territory.planning.whitespace.suggested_home_base` of the alignment, cached under ``key``
+    (it must name the accounts, the alignment and the bookings)."""
+    return whitespace.suggested_home_base(_accounts, whitespace.white_space(_accounts, _labels, _bookings))

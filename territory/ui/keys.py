@@ -125,6 +125,7 @@ REBALANCE_MOVE_TO = key("rebalance_move_to")
 REBALANCE_NEW_HIRE = key("rebalance_new_hire")
 REBALANCE_HIRE_ZIP = key("rebalance_hire_zip")
 REBALANCE_HIRE_FTE = key("rebalance_hire_fte")
+REBALANCE_HIRE_USE_SUGGESTION = key("rebalance_hire_use_suggestion")
 REBALANCE_TEAM_SIZE = key("rebalance_team_size")  # + "_<industry>": one number input per team
 REBALANCE_PICK_CHART = key("rebalance_pick_chart")
 REBALANCE_PICK_CODES = key("rebalance_pick_codes")

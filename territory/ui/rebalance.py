@@ -39,6 +39,7 @@ from territory.errors import ParameterError, TerritoryError
 from territory.planning import account_types, events, headcount
 from territory.planning.metrics import MEAN_DISTANCE_HELP, moved_mask
 from territory.planning.scope import SCOPE_LEVELS, balance_in_scope, parse_scope, scope_ids
+from territory.planning.whitespace import HomeSuggestion
 from territory.reporting.export import assignment_table
 from territory.reporting.text import md_escape
 from territory.ui import cached, keys, state
@@ -833,8 +834,14 @@ def _new_hire_clicked() -> None:
     state.record("New hire")
 
 
-def events_ui(territory_ids: Sequence[str], territories: pd.DataFrame) -> tuple | None:
-    """"Rep leaves" (pick who leaves) and "New hire" (home base ZIP and FTE); returns the active event."""
+def _use_home(postal_code: str) -> None:
+    st.session_state[keys.REBALANCE_HIRE_ZIP] = postal_code
+
+
+def events_ui(territory_ids: Sequence[str], territories: pd.DataFrame,
+              suggestion: HomeSuggestion | None = None) -> tuple | None:
+    """"Rep leaves" (pick who leaves) and "New hire" (home base ZIP and FTE; ``suggestion``: the
+    largest white space, offered as the home base); returns the active event."""
     names = territory_names(territories)
     st.selectbox("Who leaves", list(territory_ids), key=keys.REBALANCE_LEAVING_TERRITORY,
                  format_func=lambda t: names.get(t, t))
@@ -846,6 +853,15 @@ def events_ui(territory_ids: Sequence[str], territories: pd.DataFrame) -> tuple 
     fte_col.number_input("New hire's FTE", min_value=0.1, max_value=1.0, value=1.0, step=0.1,
                          key=keys.REBALANCE_HIRE_FTE, help="1.0 full time, 0.5 half: the new territory's target "
                                                            "follows its capacity.")
+    if suggestion is not None:
+        where = f"{suggestion.industry} in {suggestion.area}" + (f" ({suggestion.territory_id})"
+                                                                 if suggestion.territory_id else "")
+        hint, use = st.columns([3, 2], vertical_alignment="center")
+        hint.caption(md_escape(f"Largest white space: {where}, {suggestion.white_space:,.0f} USD/yr of potential "
+                               "not yet captured (Quarterly review, where to hunt)."))
+        use.button(f"Use ZIP {suggestion.postal_code}", key=keys.REBALANCE_HIRE_USE_SUGGESTION, on_click=_use_home,
+                   args=(suggestion.postal_code,), width="stretch",
+                   help="Set the new hire's home base to the ZIP of the largest opening in that area and industry.")
     c2, c3, c4 = st.columns(3)
     c2.button("Rep leaves", key=keys.REBALANCE_REP_LEAVES, on_click=_rep_leaves_clicked, width="stretch",
               help="Dissolve that territory into its neighbours, moving as few accounts as possible.")

@@ -127,3 +127,22 @@ def test_headcount_message_counts_from_the_labels():
     change = headcount_change(pd.Series(["T1", "T2", "T2"]), pd.Series(["T1", "T1", "T3"]))
     assert (change.added, change.closed) == (("T3",), ("T2",))
     assert headcount_change(pd.Series(["T1"]), pd.Series(["T1"])).message() == ""
+
+
+def test_the_largest_white_space_is_offered_as_the_new_hire_s_home_base(sample):
+    """#19, item 3 feeds #15's new hire: the Rebalance page names the largest white-space segment and
+    one click makes the ZIP of its largest opening the home base the new territory grows from."""
+    from territory.planning.whitespace import suggested_home_base, white_space
+
+    expected = suggested_home_base(sample.accounts, white_space(sample.accounts, sample.accounts[schema.TERRITORY_ID],
+                                                                sample.bookings))
+    assert expected is not None
+    at = open_page("pages/rebalance.py", timeout=180.0)
+    use = at.button(key=keys.REBALANCE_HIRE_USE_SUGGESTION)
+    assert use.label == f"Use ZIP {expected.postal_code}"
+    assert any(f"{expected.industry} in {expected.area}" in c.value for c in at.caption)
+    use.click().run()
+    assert at.text_input(key=keys.REBALANCE_HIRE_ZIP).value == expected.postal_code
+    at.button(key=keys.REBALANCE_NEW_HIRE).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state[keys.REBALANCE_EVENT][:2] == ("new_hire", expected.postal_code)
