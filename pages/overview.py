@@ -51,8 +51,8 @@ cols[5].metric(
 
 widgets.data_notes(accounts, key=keys.OVERVIEW)
 
-head, opt_color, opt_heat, opt_outline = st.columns([2.4, 2.6, 2, 1.3], vertical_alignment="bottom")
-head.subheader("Accounts by territory")
+st.subheader("Accounts by territory")
+opt_color, opt_heat, opt_outline = st.columns([3.2, 2, 1.2], vertical_alignment="bottom")
 levels = hierarchy.levels_in(territories)
 color_by = opt_color.segmented_control(
     "Colour by", options=["territory", *levels, "load"],
