@@ -9,6 +9,7 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from territory.planning import scenarios
@@ -96,3 +97,50 @@ def corrupt_pages(path: Path, first: float = 0.5) -> None:
     start = int(len(data) // page * first) * page
     data[start:] = b"\xab" * (len(data) - start)
     path.write_bytes(bytes(data))
+
+
+# --- engine inputs: strips, a tentacle, and the engine's problem of them --------------------------
+
+
+def strip_accounts(widths=(10, 10, 10), rows: int = 10) -> pd.DataFrame:
+    """Territories as vertical strips of a jittered grid, ``widths`` columns each (loads follow the
+    widths), on the equator: away from it a row of points at one latitude is a small circle, and
+    the sphere's convex hull joins the row's two ends with a chord (a neighbour edge from T1 to T3)."""
+    rng = np.random.default_rng(0)
+    records = []
+    column = 0
+    for t, width in enumerate(widths):
+        for x in range(column, column + width):
+            for y in range(rows):
+                records.append({"latitude": 0.05 * y + rng.uniform(-0.01, 0.01),
+                                "longitude": -100 + 0.05 * x + rng.uniform(-0.01, 0.01),
+                                "workload_hours": 1.0, "territory_id": f"T{t + 1}"})
+        column += width
+    frame = pd.DataFrame(records)
+    frame.insert(0, "account_id", [f"A{i:04d}" for i in range(len(frame))])
+    return frame
+
+
+def engine_problem(accounts: pd.DataFrame, **params):
+    """The engine's prepared problem of ``accounts`` with these BalanceParams, and its neighbour graph."""
+    from territory.engine.params import BalanceParams
+    from territory.engine.prepare import prepare
+    from territory.engine.solve import resolve_graph
+
+    prep = prepare(accounts, BalanceParams(**params), None)
+    problem = prep.problem
+    return problem, resolve_graph(problem.adjacency)
+
+
+def tentacle_accounts() -> pd.DataFrame:
+    """T1: a block of 30 x 10 accounts and a one-row tentacle, 30 columns long (about 1,700 km),
+    along the edge of T2's block (30 x 9 accounts of weight 1.2 above it). No current alignment."""
+    records = []
+    for x in range(60):
+        for y in range(10):
+            t = 0 if x < 30 or y == 0 else 1
+            records.append({"latitude": 0.5 * y, "longitude": -100 + 0.5 * x, "workload_hours": 1.0 + 0.2 * t,
+                            "t": t})
+    frame = pd.DataFrame(records)
+    frame.insert(0, "account_id", [f"A{i:04d}" for i in range(len(frame))])
+    return frame

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -69,3 +71,26 @@ def uploaded(name: str, accounts, territories, bookings, alignment_name: str | N
     alignment = state.Alignment(labels=labels, name=alignment_name or state.CURRENT_ALIGNMENT_NAME,
                                 fingerprint=state.labels_fingerprint(labels), created="09:00")
     return dataset, alignment
+
+
+# --- the Rebalance page's lazy tabs -------------------------------------------------------------
+
+
+def open_tab(at, label: str):
+    """Open one of the page's tabs (they are lazy: only the open tab's content runs)."""
+    from territory.ui import rebalance as rb
+
+    assert label in rb.TABS
+    if at.session_state["ts_rebalance_tab"] != label:
+        at.session_state["ts_rebalance_tab"] = label
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def moved_table(at) -> pd.DataFrame:
+    """The moved-accounts table (the dataframe with a Reason column), on its tab."""
+    open_tab(at, "Moved accounts")
+    tables = [d.value for d in at.dataframe if "Reason" in d.value.columns]
+    assert len(tables) == 1, "expected exactly one moved-accounts table"
+    return tables[0]

@@ -80,7 +80,7 @@ def test_the_report_map_fills_each_territory_and_says_when_it_cannot(sample):
 
 
 def test_territories_page_offers_the_geography_downloads():
-    from tests.app.test_app_pages import new_app
+    from tests.app.apptest import new_app
 
     at = new_app().run()
     at.switch_page("pages/territories.py").run()
@@ -93,7 +93,7 @@ def test_territories_page_offers_the_geography_downloads():
 def test_overview_names_the_worst_territory_and_colours_by_load(sample):
     from territory.planning.metrics import territory_table
     from territory.reporting import colors as tcolors
-    from tests.app.test_app_pages import new_app
+    from tests.app.apptest import new_app
 
     table = territory_table(sample.accounts, sample.accounts[schema.TERRITORY_ID], territories=sample.territories)
     worst = table.loc[table["deviation_pct"].abs().idxmax()]

@@ -17,6 +17,7 @@ from territory.data.sample import load_sample
 from territory.errors import InfeasibleError
 from territory.ui import rebalance as rb
 from territory.ui.components import rebalance_charts as rbc
+from tests.app.apptest import moved_table, open_tab
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120.0
@@ -40,24 +41,6 @@ def kpi_rows(at) -> tuple[dict[str, str], dict[str, str]]:
     before = {m.label: m.value for m in metrics[:6]}
     after = {m.label: m.value for m in metrics[6:12]}
     return before, after
-
-
-def open_tab(at, label: str):
-    """Open one of the page's tabs (they are lazy: only the open tab's content runs)."""
-    assert label in rb.TABS
-    if at.session_state["ts_rebalance_tab"] != label:
-        at.session_state["ts_rebalance_tab"] = label
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def moved_table(at) -> pd.DataFrame:
-    """The moved-accounts table (the dataframe with a Reason column), on its tab."""
-    open_tab(at, "Moved accounts")
-    tables = [d.value for d in at.dataframe if "Reason" in d.value.columns]
-    assert len(tables) == 1, "expected exactly one moved-accounts table"
-    return tables[0]
 
 
 # --- the page -------------------------------------------------------------------------------------

@@ -10,8 +10,7 @@ from territory.data import schema
 from territory.planning.headcount import alignment_territories
 from territory.ui import keys
 from territory.ui import rebalance as rb
-from tests.app.apptest import open_page
-from tests.app.test_rebalance import moved_table
+from tests.app.apptest import moved_table, open_page
 
 COUNT = rb.SETTING_KEYS["n_territories"]
 CLOSING = rb.SETTING_KEYS["closing"]

@@ -4,8 +4,7 @@ West's territories; the slider keeps the scope's count."""
 from __future__ import annotations
 
 from territory.ui import rebalance as rb
-from tests.app.apptest import open_page
-from tests.app.test_rebalance import moved_table
+from tests.app.apptest import moved_table, open_page
 
 WEST = {"T01", "T02", "T03", "T04", "T05"}
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from territory.ui import keys
 from territory.ui import rebalance as rb
 from territory.ui.capacity import DEFAULT_HOURS_PER_FTE
-from tests.app.apptest import open_page
-from tests.app.test_rebalance import moved_table
+from tests.app.apptest import moved_table, open_page
 
 WEST = {"T01", "T02", "T03", "T04", "T05"}
 

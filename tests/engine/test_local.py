@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from territory.balance import BalanceParams, balance
 from territory.geo import delaunay_neighbors, piece_labels
-
-
-def strip_accounts(widths=(10, 10, 10), rows: int = 10) -> pd.DataFrame:
-    """Territories as vertical strips of a jittered grid, ``widths`` columns each (loads follow the
-    widths), on the equator: away from it a row of points at one latitude is a small circle, and
-    the sphere's convex hull joins the row's two ends with a chord (a neighbour edge from T1 to T3)."""
-    rng = np.random.default_rng(0)
-    records = []
-    column = 0
-    for t, width in enumerate(widths):
-        for x in range(column, column + width):
-            for y in range(rows):
-                records.append({"latitude": 0.05 * y + rng.uniform(-0.01, 0.01),
-                                "longitude": -100 + 0.05 * x + rng.uniform(-0.01, 0.01),
-                                "workload_hours": 1.0, "territory_id": f"T{t + 1}"})
-        column += width
-    frame = pd.DataFrame(records)
-    frame.insert(0, "account_id", [f"A{i:04d}" for i in range(len(frame))])
-    return frame
+from tests.factories import strip_accounts
 
 
 def moved_by_territory(result) -> pd.Series:

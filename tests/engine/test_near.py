@@ -11,7 +11,8 @@ from territory.engine.polish import far_accounts, far_limits, unit_km
 from territory.engine.repair import graph_edges, stray_accounts
 from territory.engine.solve import outside_band
 from territory.geo import count_pieces
-from tests.engine.test_polish import _problem, _tentacle_accounts
+from tests.factories import engine_problem as _problem
+from tests.factories import tentacle_accounts as _tentacle_accounts
 
 
 @pytest.mark.parametrize("tolerance", [0.01, 0.05])

@@ -8,16 +8,11 @@ import pytest
 
 from territory.engine.params import BalanceParams
 from territory.engine.polish import LocationMap, polish
-from territory.engine.prepare import prepare
-from territory.engine.solve import MOVED_BY_CONTIGUITY, outside_band, resolve_graph
+from territory.engine.solve import MOVED_BY_CONTIGUITY, outside_band
 from territory.geo import count_pieces, delaunay_neighbors, piece_labels
-from tests.engine.test_local import strip_accounts
-
-
-def _problem(accounts: pd.DataFrame, **params):
-    prep = prepare(accounts, BalanceParams(**params), None)
-    problem = prep.problem
-    return problem, resolve_graph(problem.adjacency)
+from tests.factories import engine_problem as _problem
+from tests.factories import strip_accounts
+from tests.factories import tentacle_accounts as _tentacle_accounts
 
 
 def test_a_stray_block_rejoins_and_the_band_is_restored_by_border_moves():
@@ -196,20 +191,6 @@ def test_an_owner_based_start_at_stability_1_hands_each_moved_account_to_a_terri
     graph = delaunay_neighbors(accounts["latitude"], accounts["longitude"]).tocsr()
     lonely = [i for i in moved if not (labels[graph.indices[graph.indptr[i]:graph.indptr[i + 1]]] == labels[i]).any()]
     assert lonely == []
-
-
-def _tentacle_accounts() -> pd.DataFrame:
-    """T1: a block of 30 x 10 accounts and a one-row tentacle, 30 columns long (about 1,700 km),
-    along the edge of T2's block (30 x 9 accounts of weight 1.2 above it). No current alignment."""
-    records = []
-    for x in range(60):
-        for y in range(10):
-            t = 0 if x < 30 or y == 0 else 1
-            records.append({"latitude": 0.5 * y, "longitude": -100 + 0.5 * x, "workload_hours": 1.0 + 0.2 * t,
-                            "t": t})
-    frame = pd.DataFrame(records)
-    frame.insert(0, "account_id", [f"A{i:04d}" for i in range(len(frame))])
-    return frame
 
 
 def test_far_accounts_are_pulled_first_where_both_territories_keep_their_band():

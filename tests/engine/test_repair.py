@@ -7,8 +7,8 @@ import numpy as np
 from territory.engine.centres import medians
 from territory.engine.repair import repair, stray_accounts
 from territory.engine.solve import Solution, mean_nearest_distance, outside_band
-from tests.engine.test_local import strip_accounts
-from tests.engine.test_polish import _problem
+from tests.factories import engine_problem as _problem
+from tests.factories import strip_accounts
 
 
 def _block_inside_the_other_territory(accounts):

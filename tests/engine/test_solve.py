@@ -11,7 +11,7 @@ import numpy as np
 from territory.engine.params import BalanceParams
 from territory.engine.prepare import prepare
 from territory.engine.solve import _body_medians, resolve_graph
-from tests.engine.test_local import strip_accounts
+from tests.factories import strip_accounts
 
 
 def test_centres_wait_for_a_triangulation_still_running_on_its_thread():
