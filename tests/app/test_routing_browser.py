@@ -24,10 +24,22 @@ TERRITORY_COLUMN = 0.87  # the centre of the rules table's Territory column, as 
 NEW_ACCOUNTS = 40
 
 
-def _metric(page, label: str) -> str:
-    """The value of the metric labelled ``label``."""
+def _metric(page, label: str, expected: str | None = None, timeout_ms: int = 20_000) -> str:
+    """The value of the metric labelled ``label``; given ``expected``, the value once it shows that
+    (or, after ``timeout_ms``, whatever it shows then, for the assertion to report).
+
+    A button that calls ``st.rerun()`` runs the script twice; the page can look idle between the two
+    runs, so the test waits for the answer a user would wait for instead of trusting the run state.
+    """
     box = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text(label, exact=True)).first
-    return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    value = box.locator('[data-testid="stMetricValue"]')
+    shown = value.inner_text().strip()
+    waited = 0
+    while expected is not None and shown != expected and waited < timeout_ms:
+        page.wait_for_timeout(250)
+        waited += 250
+        shown = value.inner_text().strip()
+    return shown
 
 
 def _set_first_rule_territory(page, territory: str) -> None:
@@ -79,17 +91,19 @@ def test_routing_page_edit_a_rule_then_route_a_file_and_download_it(streamlit_se
         zip_box.fill(zip_code)
         zip_box.press("Enter")
         tb._wait_for_rerun(page)
-        assert (_metric(page, "Territory"), _metric(page, "Rule")) == (before["territory_id"], rule_text(before))
+        assert (_metric(page, "Territory", before["territory_id"]), _metric(page, "Rule", rule_text(before))) == (
+            before["territory_id"], rule_text(before))
         tb._screenshot(page, "routing-tester")
 
         _set_first_rule_territory(page, other)
         assert page.locator(tb.EXCEPTION_BOX).count() == 0
-        assert (_metric(page, "Territory"), _metric(page, "Rule")) == (other, rule_text(after))  # the answer changed
+        assert (_metric(page, "Territory", other), _metric(page, "Rule", rule_text(after))) == (
+            other, rule_text(after))  # the answer changed
         tb._screenshot(page, "routing-rule-edited")
 
         page.get_by_role("button", name="Back to the default rules").click()
         tb._wait_for_rerun(page)
-        assert _metric(page, "Territory") == before["territory_id"]
+        assert _metric(page, "Territory", before["territory_id"]) == before["territory_id"]
 
         uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="New accounts")
         uploader.locator('input[type="file"]').set_input_files(
@@ -97,10 +111,11 @@ def test_routing_page_edit_a_rule_then_route_a_file_and_download_it(streamlit_se
         tb._wait_for_rerun(page)
         page.wait_for_timeout(tb.PAINT_MS)
         assert page.locator(tb.EXCEPTION_BOX).count() == 0
-        assert (_metric(page, "Rows read"), _metric(page, "Assigned"), _metric(page, "Rejected")) == (
+        assert (_metric(page, "Rows read", str(NEW_ACCOUNTS)), _metric(page, "Assigned", str(len(expected))),
+                _metric(page, "Rejected", "0")) == (
             str(NEW_ACCOUNTS), str(len(expected)), "0")
         redirected = int((expected["reason_code"] == R.REDIRECTED).sum())
-        assert _metric(page, "Redirected by the capacity guard") == str(redirected)
+        assert _metric(page, "Redirected by the capacity guard", str(redirected)) == str(redirected)
         routed_grid = page.locator('[data-testid="stDataFrame"]').nth(2)  # rules, load per territory, routed
         routed_grid.scroll_into_view_if_needed()
         shown_ids = [cell.inner_text() for cell in routed_grid.locator("tr td:first-child").all()]
