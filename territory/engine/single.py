@@ -28,6 +28,7 @@ from territory.engine import codes, explain, ids, local, near
 from territory.engine import focus as focus_pass
 from territory.engine.centres import medians
 from territory.engine.config import DEFAULT, EngineConfig
+from territory.engine.exchange import exchange
 from territory.engine.notes import Note
 from territory.engine.params import BalanceParams, also_measures, measure_name, measure_values
 from territory.engine.polish import far_accounts, polish
@@ -94,7 +95,32 @@ def _solve(problem: Problem) -> Solution:
     if best is None:  # nothing could move (no neighbour graph): today's alignment as it is
         best = _as_it_is(problem)
         _repaired(problem, best)
+    elif best_score != (0.0, 0.0) and not problem.fix_outside_only and not problem.limits \
+            and (best_score[0] > 0 or _nothing_to_keep(problem)
+                 and best_score[1] > problem.config.broken_stray_share * problem.weight.sum()):
+        # (the bisection ignores move budgets, and "fix only the territories outside" asked for local moves)
+        best = _no_worse_than_bisection(problem, best, best_score)
     return best
+
+
+def _nothing_to_keep(problem: Problem) -> bool:
+    """No alignment today, or a stability that gives it no weight: any alignment is as good a start."""
+    return problem.today is None or (problem.stay_bonus == 0 and not problem.strict)
+
+
+def _no_worse_than_bisection(problem: Problem, best: Solution, best_score: tuple[float, float]) -> Solution:
+    """The recursive bisection (balanced and in one piece by construction), repaired like any
+    attempt, when it leaves less load outside the band, or as little and less stray load, than the
+    best solve: the solves can end worse than their own start on coarse workloads (many accounts
+    heavier than the band is wide, piled in one city), and the answer must never be."""
+    balanced = problem.fallback if problem.fallback is not None else problem.start
+    trial = _as_it_is(problem, balanced)
+    _match_today(problem, trial)
+    score = _repaired(problem, trial)
+    if score[0] < best_score[0] - 1e-9:  # the band comes first
+        return trial
+    no_farther = far_accounts(problem, trial.labels).sum() <= far_accounts(problem, best.labels).sum()
+    return trial if score < best_score and no_farther else best
 
 
 def _match_today(problem: Problem, solution: Solution) -> None:
@@ -117,11 +143,12 @@ def _match_today(problem: Problem, solution: Solution) -> None:
     solution.excess = solution.excess[inverse]
 
 
-def _as_it_is(problem: Problem) -> Solution:
-    """The start itself as a solution (its centres: the medians of its territories)."""
-    centres = medians(problem.xyz, problem.weight, problem.start, problem.k, problem.anchor_centres)
+def _as_it_is(problem: Problem, labels: np.ndarray | None = None) -> Solution:
+    """The start (or ``labels``) itself as a solution (its centres: the medians of its territories)."""
+    labels = problem.start if labels is None else labels
+    centres = medians(problem.xyz, problem.weight, labels, problem.k, problem.anchor_centres)
     centres[problem.anchored] = problem.anchor_centres[problem.anchored]
-    return Solution(problem.start.copy(), centres, np.zeros(problem.start.size, dtype=np.int8), np.zeros(problem.k))
+    return Solution(labels.copy(), centres, np.zeros(labels.size, dtype=np.int8), np.zeros(problem.k))
 
 
 def _repaired(problem: Problem, solution: Solution) -> tuple[float, float]:
@@ -133,6 +160,7 @@ def _repaired(problem: Problem, solution: Solution) -> tuple[float, float]:
         stray = _bring_near(problem, graph, solution, stray)
         if stray.any():
             stray = _hand_back_left(problem, graph, solution)
+        stray = _exchange(problem, graph, solution, stray)
         stray_load = float(problem.weight[stray].sum())
     else:
         stray_load = 0.0
@@ -158,6 +186,22 @@ def _hand_back_left(problem: Problem, graph, solution: Solution) -> np.ndarray:
 
 
 HAND_BACK_PASSES = 4
+
+
+def _exchange(problem: Problem, graph, solution: Solution, stray: np.ndarray) -> np.ndarray:
+    """Territories still outside the band trade border accounts with their neighbours in one exact
+    program (:mod:`territory.engine.exchange`), then the hand-backs join what that cut off. Kept
+    when it leaves less load outside the band. The stray accounts left."""
+    how = solution.how.copy()
+    traded = exchange(problem, graph, solution.labels, how)
+    if traded is None:
+        return stray
+    trial = replace(solution, labels=traded, how=how)
+    trial_stray = _hand_back_left(problem, graph, trial)
+    if outside_band(problem, trial.labels).sum() >= outside_band(problem, solution.labels).sum() - 1e-9:
+        return stray
+    solution.labels, solution.how = trial.labels, trial.how
+    return trial_stray
 
 
 def _make_contiguous(problem: Problem, graph, solution: Solution) -> np.ndarray:
