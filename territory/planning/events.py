@@ -195,7 +195,7 @@ def _rippled(accounts: pd.DataFrame, alignment: pd.Series, ids: list[str], terri
     ripple = _ripple(accounts, alignment, ids, territories, params)
     final = ripple.assignment[TERRITORY_ID].astype("string")
     engine_reasons = ripple.assignment["reason"].astype(object).fillna("").to_numpy(dtype=object)
-    for a in np.flatnonzero((final != alignment).to_numpy(dtype=bool)):
+    for a in np.flatnonzero((final != alignment).fillna(True).to_numpy(dtype=bool)):
         reasons[a] = reason(int(a), engine_reasons[a])
     return final, bool(ripple.feasible), list(ripple.notes), ripple.centers, ripple.territories
 
@@ -372,8 +372,18 @@ def rep_leaves(
             own = own or "re-balanced after the hand-over"
             return f"{territory_id}'s rep left; {own}" if labels[a] == territory_id else own
 
+        # the engine starts from today's alignment with the leaving territory's accounts unowned,
+        # not from the greedy hand-over: staying put then means staying where they are today, and
+        # the engine places the leaving accounts with the ripple (from the hand-over, a neighbour
+        # kept what it was handed and passed load on: the Salt Lake City territory ended up with
+        # San Antonio, 2,190 km away, on the sample)
+        unowned = previous.astype("string").where(previous.astype("string") != territory_id)
+        staged = accounts
+        if LOCKED in accounts.columns:
+            staged = accounts.copy()
+            staged.loc[staged.index[leaving], LOCKED] = False  # their territory no longer exists
         final, feasible, ripple_notes, result_centers, table = _rippled(
-            accounts, greedy, remaining, remaining_territories, params, reasons, reason)
+            staged, unowned, remaining, remaining_territories, params, reasons, reason)
         notes.extend(ripple_notes)
     elif not feasible:
         notes.append(Note(
