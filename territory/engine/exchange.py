@@ -22,8 +22,6 @@ outside, as before.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -139,13 +137,12 @@ def _solve(problem: Problem, labels: np.ndarray, involved: np.ndarray, src: np.n
     distance = np.linalg.norm(problem.xyz[account] - centres[to], axis=1)
     scale = max(float(np.median(np.linalg.norm(problem.xyz[movers] - centres[labels[movers]], axis=1))), 1e-9)
     cost = np.where(to != labels[account], w[account] * (1.0 + EXCHANGE_TRAVEL * distance / scale), 0.0)
-    started = time.perf_counter()
     result = milp(cost, constraints=LinearConstraint(sp.vstack(blocks, format="csr"), np.concatenate(lower),
                                                      np.concatenate(upper)),
                   integrality=np.ones(nv), bounds=Bounds(np.zeros(nv), np.ones(nv)),
                   options={"time_limit": problem.config.exchange_seconds, "mip_rel_gap": EXCHANGE_GAP})
-    if result.x is None or result.status == 1 and time.perf_counter() - started >= problem.config.exchange_seconds:
-        return None  # infeasible, or cut short by the clock (what it had found would depend on the load)
+    if result.x is None:
+        return None
     chosen = result.x > 0.5
     if np.bincount(row[chosen], minlength=movers.size).min() != 1:
         return None

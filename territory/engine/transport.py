@@ -22,7 +22,6 @@ accounts, so the balance of the final alignment is exact, not the result of a he
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -247,9 +246,7 @@ def round_split(weight: np.ndarray, cand: np.ndarray, cost: np.ndarray, allowed:
     A mixed-integer program over these accounts only: each takes one of its ``allowed``
     candidates and every territory's load (``band`` already net of everyone else's load) lands in
     its hard band, in its aim band where possible; minimises cost x weight. None when no such
-    rounding exists (the caller widens the set or reports), and when the clock stopped the MIP:
-    what it had found by then depends on how busy the machine is, and the same input must give the
-    same answer, so the caller's own (deterministic) fallbacks take over.
+    rounding exists (the caller widens the set or reports).
     """
     n, _ = cand.shape
     if n == 0:
@@ -278,12 +275,11 @@ def round_split(weight: np.ndarray, cand: np.ndarray, cost: np.ndarray, allowed:
     c = np.r_[pair_cost, np.full(2 * t, soft)]
     ub = np.r_[np.ones(nv), np.maximum(band.aim_lower - band.lower, 0.0)[touched],
                np.maximum(band.upper - band.aim_upper, 0.0)[touched]]
-    started = time.perf_counter()
     result = milp(c, constraints=LinearConstraint(sp.vstack(blocks, format="csr"), np.concatenate(lower),
                                                   np.concatenate(upper)),
                   integrality=np.r_[np.ones(nv), np.zeros(2 * t)], bounds=Bounds(np.zeros(nv + 2 * t), ub),
                   options={"time_limit": time_limit, "node_limit": MIP_NODES, "mip_rel_gap": MIP_GAP})
-    if result.x is None or result.status == 1 and time.perf_counter() - started >= time_limit:
+    if result.x is None:
         return None
     chosen = result.x[:nv] > 0.5
     choice = np.full(n, -1, dtype=np.int64)
