@@ -19,6 +19,9 @@ from territory.errors import TerritoryError
 if TYPE_CHECKING:
     import pandas as pd
 
+UNIT_CHOICES = ("account", "zip", "zip3", "county", "state")
+"""``--units``: territory.planning.units.UNITS, written out so that --help needs no pandas (a test checks
+they agree)."""
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 128 + 13
@@ -284,6 +287,11 @@ def _add_balance_parser(commands: argparse._SubParsersAction) -> None:
         help="balance every region (or district) among its own territories: no territory mixes regions",
     )
     balance.add_argument(
+        "--units", choices=UNIT_CHOICES, default="account", metavar="UNIT",
+        help="what moves as a whole: account (default), zip, zip3, county or state; all accounts of a unit "
+             "end in the same territory",
+    )
+    balance.add_argument(
         "--types", metavar="TYPES",
         help='account types that count for balancing, comma-separated, or "all" (default '
              '"customer,prospect,no type"); the others get a territory but carry no load',
@@ -453,9 +461,10 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     if args.save_as is not None:
         from territory.planning.scenarios import build_scenario, params_to_dict, rules_note
 
+        saved_params = params_to_dict(params) | ({"units": args.units} if args.units != "account" else {})
         scenario = build_scenario(
             args.save_as, accounts, labels, previous=previous, reasons=result.assignment["reason"],
-            params=params_to_dict(params), metrics=_json_ready(card),
+            params=saved_params, metrics=_json_ready(card),
         )
         saved = _store(args).save(scenario, overwrite=args.overwrite)
         saved_as, saved_note = saved.name, rules_note(scenario, saved)
@@ -483,6 +492,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
                   for note in result.notes],
         "least_moved": result.least_moved,
         "least_moved_nearby": result.least_moved_nearby,
+        "units": args.units,
         "scope": _scope_summary(args, accounts[mask], labels[mask], territories, result, balance_on),
         "within": _within_summary(args, accounts[mask], labels[mask], territories, balance_on),
         "output": args.output,
@@ -516,10 +526,12 @@ def _cmd_balance(args: argparse.Namespace) -> int:
 
 def _runner(args: argparse.Namespace, engine):
     """The engine call of ``balance``: the engine itself, or (with --scope) the engine on the scope alone, or
-    (with --within) on each region or district."""
+    (with --within) on each region or district; with --units, the engine balances whole units."""
     from territory.errors import ParameterError
     from territory.planning.scope import balance_in_scope, balance_within
+    from territory.planning.units import units_runner
 
+    engine = units_runner(args.units, engine)
     if args.scope and args.within:
         raise ParameterError("--scope and --within do not go together: --scope balances one part, --within every part.")
     if args.within:
@@ -1135,8 +1147,10 @@ def _add_geography_parser(commands: argparse._SubParsersAction) -> None:
     geography.add_argument("--scenario", metavar="NAME",
                            help="use this saved scenario's alignment (default: the accounts' territory_id)")
     geography.add_argument("--reps", metavar="FILE", help="territories/reps file (rep names in the GeoJSON and KML)")
-    geography.add_argument("--units", choices=("account",), default="account",
-                           help="the alignment's units: account (zip, zip3, county and state come later)")
+    geography.add_argument("--units", choices=UNIT_CHOICES, metavar="UNIT",
+                           help="the units the alignment moves: account, zip, zip3, county or state (default: the "
+                                "scenario's, else account); with a unit, accounts are placed by their ZIP code and "
+                                "ZIPs without accounts take their unit's territory")
     geography.add_argument("--output", "-o", required=True, metavar="OUT",
                            help="OUT.geojson, OUT.kml or OUT.csv (the suffix picks the format)")
     geography.add_argument("--db", metavar="PATH",
@@ -1158,8 +1172,11 @@ def _cmd_geography(args: argparse.Namespace) -> int:
 
     _refuse_overwriting(args.output, args.input, args.reps, _db_path(args))
     args.accounts = args.input  # the loader of `assign` and `export-crm`
-    accounts, territories, labels, _, _, _ = _alignment(args)
-    shapes = territory_shapes(accounts, labels)
+    accounts, territories, labels, _, params, _ = _alignment(args)
+    units = args.units or params.get("units") or "account"  # a scenario balanced by units remembers them
+    if units not in UNIT_CHOICES:
+        raise DataError(f"the scenario's units {units!r} are not one of {', '.join(UNIT_CHOICES)}; pass --units.")
+    shapes = territory_shapes(accounts, labels, units)
     if fmt == "csv" and shapes.zip_territory is None:
         raise DataError("No account is in the US, so there is no ZIP table to write; write OUT.geojson or OUT.kml.")
     data = geography_bytes(fmt, shapes, accounts, labels, territories)

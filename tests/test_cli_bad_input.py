@@ -209,3 +209,20 @@ def test_an_unknown_option_or_a_missing_argument_is_one_line_and_exit_2(command,
     required = [action for action in options(command) if action.required]
     if required:
         assert_one_line_exit_2(list(command), capsys)
+
+
+CHOICES = [(command, action) for command in COMMANDS for action in options(command) if action.choices]
+
+
+@pytest.mark.parametrize(("command", "action"), CHOICES, ids=[f"{'-'.join(c)}-{a.dest}" for c, a in CHOICES])
+def test_a_choice_an_option_does_not_offer_is_one_line_and_exit_2(command, action, files, tmp_path, capsys) -> None:
+    argv = valid_argv(command, files, tmp_path / "out.csv")
+    err = assert_one_line_exit_2(with_value(argv, action, "nonsense"), capsys)
+    assert "invalid choice: 'nonsense'" in err
+
+
+def test_the_cli_offers_the_units_the_planning_module_balances() -> None:
+    from territory.cli import UNIT_CHOICES
+    from territory.planning.units import UNITS
+
+    assert UNIT_CHOICES == UNITS

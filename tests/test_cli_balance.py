@@ -356,3 +356,37 @@ def test_within_region_reports_the_deviation_of_each_region_and_never_mixes_regi
 def test_scope_and_within_together_are_refused_in_one_line(capsys):
     code, _, err = run(["balance", "--within", "region", "--scope", "region=West"], capsys)
     assert code == 2 and "do not go together" in err and len(err.strip().splitlines()) == 1
+
+
+def test_units_zip_keeps_every_zip_whole_within_5_percent(tmp_path: Path, capsys):
+    """#13 item 2's acceptance, on the sample: no ZIP is split and the result is within +/-5%."""
+    out = tmp_path / "by_zip.csv"
+    code, printed, err = run(["balance", "--units", "zip", "--json", "-o", str(out)], capsys)
+    assert code == 0, err
+    summary = json.loads(printed)
+    assert summary["units"] == "zip" and summary["feasible"] and summary["max_deviation_pct"] <= 5.0
+    assert any(note["code"] == "units" and note["data"]["without_unit"] == 0 for note in summary["notes"])
+    alignment = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
+    assert alignment.groupby("postal_code")["territory_id"].nunique().max() == 1
+
+
+def test_units_state_says_which_states_are_too_heavy_with_numbers(capsys):
+    code, printed, err = run(["balance", "--units", "state"], capsys)
+    assert code == 0, err
+    assert "NOT within" in printed
+    assert "State TX 3,778 h (186% of target, 432 accounts)" in printed
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--units", "parish"], "invalid choice: 'parish'"),
+    (["--units", "state", "-k", "60"], "60 territories need at least as many states, but the accounts are in 49"),
+    (["--units", "zip3", "--balance-on", "accounts"], "on the number of accounts is not available"),
+    (["--units", "zip", "--move-budget", "40"], "move budget in accounts would count whole ZIPs"),
+])
+def test_bad_units_are_one_line_and_exit_2(argv, message, capsys):
+    try:
+        code = main(["balance", *argv])
+    except SystemExit as stop:  # argparse's own errors exit from parse_args
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err

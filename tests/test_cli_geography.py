@@ -73,7 +73,7 @@ def test_a_scenario_alignment_is_written(tmp_path: Path, capsys) -> None:
 
 @pytest.mark.parametrize("args,message", [
     (["-o", "x.txt"], "--output must end in .geojson, .kml or .csv"),
-    (["--units", "zip", "-o", "x.csv"], "invalid choice: 'zip'"),
+    (["--units", "parish", "-o", "x.csv"], "invalid choice: 'parish'"),
     (["no such file.csv", "-o", "x.csv"], "Cannot read no such file.csv"),
     ([], "the following arguments are required: --output"),
 ])
@@ -86,3 +86,26 @@ def test_bad_arguments_are_one_line_and_exit_2(tmp_path: Path, capsys, args, mes
     assert code == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("units", ["zip", "zip3", "county", "state"])
+def test_every_unit_is_accepted(tmp_path: Path, units) -> None:
+    out = tmp_path / "zips.csv"
+    assert main(["geography", "--units", units, "-o", str(out)]) == 0
+    assert len(pd.read_csv(out, dtype=str, encoding="utf-8-sig")) == int(zip_table().known.sum())
+
+
+def test_a_zip_alignment_gives_every_account_its_zips_row_and_the_scenario_remembers_its_units(tmp_path: Path,
+                                                                                               capsys) -> None:
+    """#13 item 3: for a `--units zip` alignment, every account's territory equals its ZIP's row."""
+    db, alignment, out = str(tmp_path / "s.sqlite"), tmp_path / "by_zip.csv", tmp_path / "zips.csv"
+    assert main(["balance", "--units", "zip", "-k", "24", "--save-as", "By ZIP", "--db", db,
+                 "-o", str(alignment)]) == 0
+    capsys.readouterr()
+    assert main(["geography", "--scenario", "By ZIP", "--db", db, "-o", str(out)]) == 0  # units from the scenario
+    accounts = pd.read_csv(alignment, dtype=str, encoding="utf-8-sig")
+    table = pd.read_csv(out, dtype=str, encoding="utf-8-sig").set_index("postal_code")
+    assert accounts.groupby("postal_code")["territory_id"].nunique().max() == 1
+    row = table["territory_id"].reindex(accounts["postal_code"]).to_numpy()
+    assert (row == accounts["territory_id"].to_numpy()).all()
+    assert accounts["territory_id"].nunique() == 24

@@ -288,3 +288,22 @@ def valid_coordinates(lat: pd.Series, lon: pd.Series) -> pd.Series:
         )
     index = lat.index if isinstance(lat, pd.Series) else None
     return pd.Series(ok, index=index, name="valid_coordinates")
+
+
+@lru_cache(maxsize=1)
+def zip_counties() -> np.ndarray:
+    """County name of every ZIP (``"Middlesex County"``), indexed like :func:`zip_table`'s arrays (NaN
+    where the ZIP is unknown or the list gives no county). Loaded once per process, from the same
+    ``zipcodes`` data, for balancing by county (:mod:`territory.planning.units`).
+
+    >>> str(zip_counties()[2139])
+    'Middlesex County'
+    """
+    import zipcodes
+
+    county = np.full(ZIP_SPACE, np.nan, dtype=object)
+    for record in zipcodes.list_all():
+        code = record.get("zip_code") or ""
+        if len(code) == 5 and code.isdigit() and record.get("county"):
+            county[int(code)] = record["county"]
+    return county

@@ -207,9 +207,11 @@ def account_cells(xy: np.ndarray, exclude=None) -> Cells:
 # --- territories ------------------------------------------------------------------------------------
 
 
-def _cell_territory(cell: np.ndarray, code: np.ndarray, cells: Cells, k: int) -> np.ndarray:
+def _cell_territory(cell: np.ndarray, code: np.ndarray, cells: Cells, k: int,
+                    preset: np.ndarray | None = None) -> np.ndarray:
     """Per cell: the territory most of its accounts have (lowest code on ties); a cell without
-    accounts takes that of the nearest cell with some."""
+    accounts takes ``preset``'s territory where it has one (>= 0: its unit's), else that of the
+    nearest cell with some."""
     pairs, count = np.unique(cell.astype(np.int64) * k + code, return_counts=True)
     pair_cell, pair_code = pairs // k, pairs % k
     order = np.lexsort((pair_code, -count, pair_cell))  # by cell, most accounts first, then lowest code
@@ -218,6 +220,10 @@ def _cell_territory(cell: np.ndarray, code: np.ndarray, cells: Cells, k: int) ->
     owner[pair_cell[first]] = pair_code[first]
     occupied = np.zeros(len(cells), dtype=bool)
     occupied[pair_cell[first]] = True
+    if preset is not None:
+        take = ~occupied & (preset >= 0)
+        owner[take] = preset[take]
+        occupied |= take
     if not occupied.all():
         tree_xy = np.column_stack([cells.lon, cells.lat])
         full = np.flatnonzero(occupied)
@@ -247,9 +253,39 @@ def _located(accounts: pd.DataFrame, labels: pd.Series) -> tuple[np.ndarray, np.
     return lat[ok], lon[ok], lab[ok]
 
 
-def territory_shapes(accounts: pd.DataFrame, labels: pd.Series) -> TerritoryShapes:
+def _unit_cells(accounts: pd.DataFrame, lab: pd.Series, codes: np.ndarray, zips: ZipCells, units: str,
+                k: int) -> tuple[np.ndarray, np.ndarray]:
+    """For an alignment by ``units`` (:mod:`territory.planning.units`): (the ZIP cell of each located
+    account by its ZIP code, -1 without a known located ZIP; per cell, the territory of its lowest ZIP's
+    unit where the alignment has accounts in that unit, else -1)."""
+    from territory.planning.units import unit_keys, us_zip_numbers, zip_unit_keys
+
+    rows = accounts.loc[lab.index]
+    number = us_zip_numbers(rows)
+    slot = np.searchsorted(zips.postal_codes, np.maximum(number, 0))
+    slot = np.minimum(slot, len(zips.postal_codes) - 1)
+    known = (number >= 0) & (zips.postal_codes[slot] == number)
+    by_zip = np.where(known, zips.cell_of_zip[slot], -1)
+    keys = unit_keys(rows, units).to_numpy(dtype=object, na_value=None)
+    frame = pd.DataFrame({"key": keys, "code": codes}).dropna()
+    unit_code = (frame.groupby(["key", "code"]).size().reset_index(name="n")
+                 .sort_values(["key", "n", "code"], ascending=[True, False, True]).drop_duplicates("key")
+                 .set_index("key")["code"])
+    located = zips.cell_of_zip >= 0
+    first = np.unique(zips.cell_of_zip[located], return_index=True)[1]  # the lowest ZIP of each cell
+    cell_key = zip_unit_keys(zips.postal_codes[located][first], units)
+    preset = pd.Series(cell_key, dtype=object).map(unit_code).fillna(-1).to_numpy(dtype=np.int64)
+    return by_zip, np.where(preset < k, preset, -1)
+
+
+def territory_shapes(accounts: pd.DataFrame, labels: pd.Series, units: str = "account") -> TerritoryShapes:
     """One non-overlapping (multi)polygon per territory of ``labels`` (territory per account, index
     aligned with ``accounts``; accounts without coordinates or territory are left out).
+
+    ``units`` other than ``account`` (an alignment that moves whole ZIPs, ZIP3s, counties or states,
+    :mod:`territory.planning.units`) places every account with a known US ZIP in its ZIP's cell
+    (whatever its own coordinates), and gives a cell without accounts the territory of its unit when
+    the unit has accounts elsewhere: the ZIP table then gives every ZIP its unit's territory.
 
     >>> from territory.data.sample import load_sample
     >>> sample = load_sample()
@@ -270,12 +306,17 @@ def territory_shapes(accounts: pd.DataFrame, labels: pd.Series) -> TerritoryShap
     zips = zip_cells()
     distance, zip_cell = zips.cells.tree.query(xy)
     in_us = distance <= US_REACH_DEG
+    preset = None
+    if units != "account":
+        by_zip, preset = _unit_cells(accounts, lab, codes, zips, units, k)
+        zip_cell = np.where(by_zip >= 0, by_zip, zip_cell)
+        in_us |= by_zip >= 0
     geoms: list = [shapely.MultiPolygon()] * k
     zip_owner = None
     kinds = []
     if in_us.any():
         kinds.append("zip")
-        zip_owner = _cell_territory(zip_cell[in_us], codes[in_us], zips.cells, k)
+        zip_owner = _cell_territory(zip_cell[in_us], codes[in_us], zips.cells, k, preset)
         geoms = _unions(zips.cells, zip_owner, k)
     if (~in_us).any():
         kinds.append("account")
