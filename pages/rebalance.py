@@ -46,7 +46,7 @@ params = settings.to_params()
 try:
     whatif = rb.compute_whatif(dataset.fingerprint, accounts, territories, before, engine_input, params,
                                event, manual_moves, settings.counted_types, settings.closing,
-                               settings.scope_pairs())
+                               settings.scope_pairs(), units=settings.units)
 except TerritoryError as error:
     st.error(md_escape(error), icon=":material/error:")
     rb.recovery_ui(event, manual_moves)
@@ -114,7 +114,7 @@ if tab_tradeoff.open:
             with st.spinner("Running the stability sweep..."):
                 sweep = rb.stability_sweep(dataset.fingerprint, accounts, territories, engine_input, before, params,
                                            event, rb.sweep_values(settings.stability), settings.counted_types,
-                                           settings.closing, settings.scope_pairs())
+                                           settings.closing, settings.scope_pairs(), units=settings.units)
             st.plotly_chart(rbc.tradeoff_figure(sweep, settings.stability), key=keys.REBALANCE_CHART_TRADEOFF,
                             width="stretch")
             for message in sweep.get("error", []):

@@ -417,6 +417,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     from territory.errors import ParameterError
     from territory.planning.account_types import balance_by_type, counted_mask, describe_counted, type_counts
     from territory.planning.metrics import scorecard
+    from territory.planning.units import keep_units_whole
 
     started = time.perf_counter()
     _refuse_overwriting(args.output, args.input, args.reps, _db_path(args))
@@ -447,6 +448,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     )
     counted = _counted_types(args, accounts)
     result = balance_by_type(accounts, params, territories, counted, runner=_runner(args, balance))
+    result = keep_units_whole(accounts, counted_mask(accounts, counted), result, args.units)
     labels = result.assignment[TERRITORY_ID]
     previous = result.assignment["previous_territory_id"] if has_current else None
     balance_on = args.balance_on if isinstance(args.balance_on, str) else dict(args.balance_on)

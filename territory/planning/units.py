@@ -407,6 +407,31 @@ def _notes(accounts: pd.DataFrame, problem: UnitProblem, result: BalanceResult, 
     return tuple(notes)
 
 
+def keep_units_whole(accounts: pd.DataFrame, counted: np.ndarray, result: BalanceResult, units: str) -> BalanceResult:
+    """``result`` with the accounts not counted for balancing (``~counted``, account types shown apart,
+    :mod:`territory.planning.account_types`) in their unit's territory wherever the unit has counted
+    accounts: a unit stays whole whatever its accounts' types."""
+    if units == ACCOUNT or counted.all():
+        return result
+    keys = unit_keys(accounts, units)
+    out = result.assignment.copy()
+    labels = out[schema.TERRITORY_ID].astype("string")
+    unit_territory = labels[counted].groupby(keys[counted].to_numpy(dtype=object, na_value=None)).first()
+    follow = ~counted & keys.isin(unit_territory.index).fillna(False).to_numpy(dtype=bool)
+    if not follow.any():
+        return result
+    to = keys[follow].map(unit_territory).astype("string")
+    previous = out.loc[follow, "previous_territory_id"].astype("string")
+    changed = (to != labels[follow]).fillna(False).to_numpy(dtype=bool)
+    out.loc[follow, schema.TERRITORY_ID] = to
+    out.loc[follow, "moved"] = (previous.notna() & (previous != to)).fillna(False).to_numpy(dtype=bool)
+    rows = out.index[follow][changed]
+    out.loc[rows, "reason"] = [f"not counted for balancing; joins the rest of {k} in {t} ({UNIT_PLURAL[units]} move "
+                               "whole)" for k, t in zip(keys[rows], to[changed])]
+    out["moved"] = out["moved"].astype(bool)
+    return replace(result, assignment=out)
+
+
 def units_runner(units: str, runner=balance):
     """``runner`` on whole ``units``: a function with the engine's signature (``runner`` itself for account)."""
     check_units(units)

@@ -39,6 +39,7 @@ from territory.errors import ParameterError, TerritoryError
 from territory.planning import account_types, events, headcount
 from territory.planning.metrics import MEAN_DISTANCE_HELP, moved_mask
 from territory.planning.scope import SCOPE_LEVELS, balance_in_scope, parse_scope, scope_ids
+from territory.planning.units import ACCOUNT, UNIT_PLURAL, UNITS, keep_units_whole, units_runner
 from territory.planning.whitespace import HomeSuggestion
 from territory.reporting.export import assignment_table
 from territory.reporting.text import md_escape
@@ -98,6 +99,7 @@ class RebalanceSettings:
     closing: tuple[str, ...] = ()  # territories the user chose to close when the count goes down
     industry_team_sizes: tuple[tuple[str, int], ...] = ()  # (team, reps) the user fixed; others by share
     scope: tuple[str, ...] = ()  # "region=West", "district=Pacific": rebalance only those territories; () = all
+    units: str = ACCOUNT  # what moves whole: account, zip, zip3, county or state (territory.planning.units)
 
     def scope_pairs(self) -> tuple[tuple[str, str], ...]:
         """The scope as the engine wrapper takes it: ((level, name), ...)."""
@@ -319,6 +321,7 @@ def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_account
         help="Only territories above their band hand accounts to their neighbours; every other territory "
              "keeps all its accounts. Territories with no over-loaded neighbour may stay outside the band.",
     )
+    _units_ui()
     with sb.expander("Industry teams and focus", expanded=bool(ss[k["industry_teams"]])):
         st.multiselect(
             "Industry teams", list(industries), key=k["industry_teams"],
@@ -349,6 +352,20 @@ def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_account
     _save_widget_values(list(defaults))
 
     return _settings_from_state(bool(types))
+
+
+UNIT_CHOICES: dict[str, str] = {ACCOUNT: "Accounts (each on its own)", "zip": "ZIP codes", "zip3": "ZIP3 areas",
+                                 "county": "Counties", "state": "States"}
+"""The sidebar's labels of :data:`territory.planning.units.UNITS`."""
+
+
+def _units_ui() -> None:
+    """The units the alignment moves: every account of a ZIP, county... stays together."""
+    st.sidebar.selectbox(
+        "Move whole", list(UNITS), key=SETTING_KEYS["units"], format_func=UNIT_CHOICES.__getitem__,
+        help="Balance geographic units instead of single accounts: every account of a ZIP code (ZIP3 area, county, "
+             "state) ends in the same territory. Large units may not fit the band: the messages name them.",
+    )
 
 
 def _closing_ui(current_ids: list[str], reduction: int, names: Mapping[str, str]) -> None:
@@ -453,16 +470,22 @@ def unlock_closing(engine_input: pd.DataFrame, closing: Sequence[str]) -> tuple[
 
 
 def run_whatif(accounts: pd.DataFrame, territories: pd.DataFrame, params: BalanceParams,
-               event: tuple | None) -> BalanceResult:
+               event: tuple | None, units: str = ACCOUNT) -> BalanceResult:
     """One engine call: a rebalance, an event ("rep_leaves", T) / ("new_hire", home ZIP, FTE) on top of it,
-    or a rebalance of one scope ("scope", ((level, name), ...), its number of territories)."""
+    or a rebalance of one scope ("scope", ((level, name), ...), its number of territories); ``units`` other
+    than account balance whole ZIPs, counties... (:mod:`territory.planning.units`; not with an event)."""
     current = accounts[schema.TERRITORY_ID]
+    engine = units_runner(units, balance)
     if not event:
-        return balance(accounts, params, territories)
+        return engine(accounts, params, territories)
+    if units != ACCOUNT and event[0] != "scope":
+        raise ParameterError(f"Staffing events hand over accounts one by one, not whole {UNIT_PLURAL[units]}: set "
+                             "*Move whole* to accounts, or clear the event.")
     if event[0] == "rep_leaves":
         return events.rep_leaves(accounts, current, event[1], territories=territories, params=params)
     if event[0] == "scope":
-        return balance_in_scope(accounts, replace(params, n_territories=int(event[2])), territories, tuple(event[1]))
+        return balance_in_scope(accounts, replace(params, n_territories=int(event[2])), territories, tuple(event[1]),
+                                engine)
     if event[0] == "new_hire":
         zip_code, fte = (tuple(event) + ("", 1.0))[1:3]  # ("new_hire",) alone: no home base, 1 FTE
         return events.new_hire(accounts, current, territories=territories, params=params,
@@ -591,9 +614,9 @@ def parse_account_list(text: str, accounts: pd.DataFrame) -> tuple[pd.Index, lis
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _cached_event(accounts_key: str, territories_key: str, params: BalanceParams, event: tuple,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
-                  _accounts: pd.DataFrame, _territories: pd.DataFrame) -> BalanceResult:
-    """:func:`run_whatif` for an event; the keys stand in for the unhashed frames."""
-    return run_whatif(_accounts, _territories, params, event)
+                  _accounts: pd.DataFrame, _territories: pd.DataFrame, units: str = ACCOUNT) -> BalanceResult:
+    """:func:`run_whatif` for an event or units; the keys stand in for the unhashed frames."""
+    return run_whatif(_accounts, _territories, params, event, units)
 
 
 def whatif_key(fingerprint: str, accounts: pd.DataFrame) -> str:
@@ -603,17 +626,17 @@ def whatif_key(fingerprint: str, accounts: pd.DataFrame) -> str:
 
 
 def run_cached(fingerprint: str, accounts: pd.DataFrame, territories: pd.DataFrame, params: BalanceParams,
-               event: tuple | None) -> BalanceResult:
-    """The what-if result, from the cache when this (input, params, event) was computed before.
+               event: tuple | None, units: str = ACCOUNT) -> BalanceResult:
+    """The what-if result, from the cache when this (input, params, event, units) was computed before.
 
-    A plain rebalance goes through APP-A's ``cached.cached_balance``; events through a cache of
-    their own with the same keying. Engine errors propagate (they are not cached).
+    A plain rebalance goes through APP-A's ``cached.cached_balance``; events and units through a cache
+    of their own with the same keying. Engine errors propagate (they are not cached).
     """
-    if not event:
+    if not event and units == ACCOUNT:
         return cached.cached_balance(fingerprint, accounts, params, territories)
-    event_params = replace(params, n_territories=None)  # the event decides the number
+    event_params = replace(params, n_territories=None) if event else params  # an event decides the number
     return _cached_event(whatif_key(fingerprint, accounts), frame_fingerprint(territories), event_params,
-                         tuple(event), accounts, territories)
+                         tuple(event or ()), accounts, territories, units)
 
 
 @dataclass(frozen=True)
@@ -649,6 +672,7 @@ def compute_whatif(
     counted_types: Sequence[str] | None = None,
     closing: Sequence[str] = (),
     scope: Sequence[tuple[str, str]] = (),
+    units: str = ACCOUNT,
 ) -> WhatIf:
     """Run (or fetch) the engine and the before/after metrics for one setting.
 
@@ -656,7 +680,8 @@ def compute_whatif(
     (:mod:`territory.planning.account_types`); every figure counts the counted accounts only.
     ``closing`` names territories the user chose to close (a plain rebalance to fewer territories):
     the engine sees a territories table without them and dissolves them into their neighbours.
-    ``scope`` ((level, name), ...) balances only those territories (:mod:`territory.planning.scope`)."""
+    ``scope`` ((level, name), ...) balances only those territories (:mod:`territory.planning.scope`);
+    ``units`` other than account move whole ZIPs, counties... (:mod:`territory.planning.units`)."""
     started = time.perf_counter()
     mask = account_types.counted_mask(engine_input, counted_types)
     engine_territories, freed = territories, 0
@@ -669,12 +694,13 @@ def compute_whatif(
         engine_territories = engine_territories.reset_index(drop=True)
         engine_input, freed = unlock_closing(engine_input, closing)
     if mask.all():
-        result = run_cached(fingerprint, engine_input, engine_territories, params, event)
+        result = run_cached(fingerprint, engine_input, engine_territories, params, event, units)
     elif not mask.any():
         raise ParameterError("No account counts for balancing: choose at least one account type that the data has.")
     else:
-        result = run_cached(fingerprint, engine_input[mask], engine_territories, params, event)
+        result = run_cached(fingerprint, engine_input[mask], engine_territories, params, event, units)
         result = account_types.with_shown_apart(engine_input, mask, result)
+        result = keep_units_whole(engine_input, mask, result, units)
     if freed:
         result = replace(result, notes=(*result.notes, Note(
             codes.EVENT_LOCKED_MOVED, f"{freed:,} locked account(s) of the closing territories had to move: their "
@@ -744,6 +770,7 @@ def stability_sweep(
     counted_types: Sequence[str] | None = None,
     closing: Sequence[str] = (),
     scope: Sequence[tuple[str, str]] = (),
+    units: str = ACCOUNT,
 ) -> pd.DataFrame:
     """Balance, moves and travel for each stability value, everything else as in ``params``.
 
@@ -755,7 +782,7 @@ def stability_sweep(
         try:
             whatif = compute_whatif(fingerprint, accounts, territories, before, engine_input,
                                     replace(params, stability=float(value)), event, None, counted_types,
-                                    closing, scope)
+                                    closing, scope, units)
         except TerritoryError as error:  # that point is impossible: leave it out, say why
             rows.append({"stability": float(value), "error": str(error)})
             continue
@@ -961,7 +988,8 @@ def actions_ui(accounts: pd.DataFrame, whatif: WhatIf, settings: RebalanceSettin
         result = replace(whatif.result, assignment=whatif.assignment)
         scenarios_ui.save_form(accounts, whatif.after, key=keys.REBALANCE_SCENARIO,
                                result=result, default_name=describe(settings, event)[:80],
-                               metrics=whatif.after_card)
+                               metrics=whatif.after_card,
+                               extra_params={"units": settings.units} if settings.units != ACCOUNT else None)
     export_ui(accounts, whatif)
     st.caption("Saved scenarios are listed, compared and exported on the **Scenarios** page.")
 
@@ -1018,6 +1046,8 @@ def describe(settings: RebalanceSettings, event: tuple | None) -> str:
         parts.append(f"≤{settings.budget_revenue_pct:g}% revenue moved")
     if settings.lock_top_n:
         parts.append(f"top {settings.lock_top_n} locked")
+    if settings.units != ACCOUNT:
+        parts.append(f"whole {UNIT_PLURAL[settings.units]}")
     return ", ".join(parts)
 
 

@@ -6,6 +6,7 @@ saved from either place looks the same in the store.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -72,8 +73,11 @@ def save_form(
     result: Any = None,
     default_name: str = "",
     metrics: dict | None = None,
+    extra_params: Mapping[str, Any] | None = None,
 ) -> str | None:
     """A small form that saves ``labels`` as a named scenario; returns the saved name, if any.
+
+    ``extra_params`` are saved with the engine's parameters (settings outside them, such as the units).
 
     A taken name is not overwritten silently: the form asks to tick "overwrite" or pick another name.
     """
@@ -90,7 +94,7 @@ def save_form(
     params: dict[str, Any] = {}
     if result is not None:
         reasons = result.assignment.get("reason")
-        params = params_to_dict(getattr(result, "params", None))
+        params = params_to_dict(getattr(result, "params", None)) | dict(extra_params or {})
     try:
         scenario = build_scenario(name, accounts, labels, reasons=reasons, params=params,
                                   metrics=metrics or {}, notes=notes)

@@ -11,13 +11,16 @@ from territory.balance import BalanceParams
 from territory.data.geocode import zip_table
 from territory.engine import codes
 from territory.errors import ParameterError
+from territory.planning.account_types import balance_by_type, counted_mask
 from territory.planning.geography import territory_shapes, zip_territory_table
 from territory.planning.units import (
     UNIT_TOO_HEAVY,
     UNITS_NOTE,
     balance_by_units,
+    keep_units_whole,
     unit_keys,
     unit_problem,
+    units_runner,
     zip_area,
 )
 
@@ -215,3 +218,18 @@ def test_an_account_geocoded_into_another_zips_area_still_gives_its_own_zip_its_
             ["territory_id"] for units in ("account", "zip")}
     assert rows["account"]["02139"] == "T2"  # what placing by location gives
     assert rows["zip"][["02139", "02142"]].tolist() == ["T1", "T2"]
+
+
+def test_accounts_shown_apart_by_type_follow_their_unit():
+    accounts = new_england(seed=4)
+    accounts["account_type"] = np.where(np.arange(len(accounts)) % 4 == 0, "Partner", "Customer")
+    counted = ("Customer",)
+    result = balance_by_type(accounts, BalanceParams(n_territories=4, tolerance=0.1), None, counted,
+                             runner=units_runner("zip3"))
+    keys = unit_keys(accounts, "zip3")
+    assert result.assignment["territory_id"].groupby(keys).nunique().max() > 1, "partners kept their old territory"
+    mask = counted_mask(accounts, counted)
+    whole = keep_units_whole(accounts, mask, result, "zip3").assignment
+    assert_units_whole(accounts, whole["territory_id"], "zip3")
+    assert (whole["moved"] == (whole["territory_id"] != accounts["territory_id"])).all()
+    assert whole.loc[mask, "territory_id"].equals(result.assignment.loc[mask, "territory_id"])
