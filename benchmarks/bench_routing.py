@@ -1,5 +1,5 @@
 """How fast are new accounts routed? Reading a CRM file of new accounts plus routing them by the
-sample's default rules (608 ZIP prefix rules and nearest), with the capacity guard.
+sample's default rules (from its ZIP table: 933 ZIP prefix rules, 1,920 ZIP rules and nearest), with the capacity guard.
 
 Writes a deterministic Salesforce-style CSV of new accounts (ZIP-only locations, so the importer
 geocodes them and derives workload) into a temporary folder, then times, in this process:

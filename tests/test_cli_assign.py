@@ -167,3 +167,23 @@ def test_the_guard_names_territories_full_before_and_no_guard_keeps_every_rule_s
         assert summary["assigned"] + len(summary["rejected"]) == summary["rows_read"] == 20
     assert main(["assign", str(new), "--output", str(tmp_path / "t.csv")]) == 0
     assert "rebalance first, or pass --no-guard" in capsys.readouterr().out
+
+
+def test_assign_puts_new_accounts_where_the_geography_zip_table_draws_them(tmp_path, capsys) -> None:
+    """#14 item 1: the default rules are the ZIP table's, so ``assign`` and ``geography`` agree, also
+    for ZIPs where the alignment has no account (which the nearest account used to decide)."""
+    from territory.data.sample import load_sample
+
+    assert main(["geography", "--output", str(tmp_path / "zips.csv")]) == 0
+    zips = pd.read_csv(tmp_path / "zips.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    empty = zips[~zips["postal_code"].isin(load_sample().accounts["postal_code"])].sample(200, random_state=8)
+    new = tmp_path / "new.csv"
+    pd.DataFrame({"Account ID": "N" + empty["postal_code"], "Billing Zip/Postal Code": empty["postal_code"],
+                  "Industry": "Retail", "Annual Revenue": "1000"}).to_csv(new, index=False)
+    capsys.readouterr()
+    summary = assign_json(capsys, str(new), "--no-guard", "--output", str(tmp_path / "routed.csv"))
+    assert summary["rules"] == {"source": "default", "count": 2_854}
+    routed = pd.read_csv(tmp_path / "routed.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    want = zips.set_index("postal_code")["territory_id"]
+    assert routed["territory_id"].tolist() == want.reindex(routed["postal_code"]).tolist()
+    assert summary["assigned"] == len(routed) >= 190  # military ZIPs have no location: rejected

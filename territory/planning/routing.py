@@ -568,13 +568,72 @@ def _zip_numbers(postal: pd.Series) -> np.ndarray:
     return out
 
 
-def default_rules(accounts: pd.DataFrame, labels: Any) -> RuleSet:
-    """The rules an alignment implies: a ``zip_prefix`` rule (3 digits) where every account of the
-    prefix is in one territory; inside a prefix the territories share, a ``zip`` rule per ZIP whose
-    accounts agree or have a strict majority (more than half); ``nearest`` for everything else.
+def default_rules(accounts: pd.DataFrame, labels: Any, zip_territories: pd.DataFrame | None = None) -> RuleSet:
+    """The rules an alignment implies, so a new account lands where the map draws its ZIP.
+
+    With US accounts, the rules come from the alignment's ZIP table (every ZIP of the offline table
+    with the territory whose shape holds it, :func:`territory.planning.geography.zip_territory_table`;
+    pass it as ``zip_territories`` when the shapes are at hand): see :func:`rules_from_zip_table`.
+    Without a US account located (data from another country, or no coordinates), they come from
+    the alignment's own accounts instead: :func:`rules_from_accounts`. Either way ``nearest`` is last.
+    """
+    if zip_territories is None:
+        zip_territories = _alignment_zip_table(accounts, labels)
+    if zip_territories is None or zip_territories.empty:
+        return rules_from_accounts(accounts, labels)
+    return rules_from_zip_table(zip_territories)
+
+
+def _alignment_zip_table(accounts: pd.DataFrame, labels: Any) -> pd.DataFrame | None:
+    """The alignment's ZIP table, the one the maps' shapes are drawn from; None without coordinates."""
+    if S.LATITUDE not in accounts.columns or S.LONGITUDE not in accounts.columns:
+        return None
+    from territory.planning.geography import territory_shapes, zip_territory_table
+
+    label_text = pd.Series(np.asarray(labels, dtype=object), index=accounts.index)
+    return zip_territory_table(territory_shapes(accounts, label_text))
+
+
+def rules_from_zip_table(table: pd.DataFrame) -> RuleSet:
+    """Rules that route every ZIP of ``table`` (``postal_code``, ``territory_id``) to its territory.
+
+    One ``zip_prefix`` rule (3 digits) per prefix, to the territory that holds most of its ZIPs
+    (lowest ID on ties), and before them a ``zip`` rule for every ZIP of the prefix held by another
+    territory; ``nearest`` last (ZIPs the table does not know, accounts located by city). A prefix
+    whose ZIPs all agree is thus one rule, and a prefix split along a border one rule plus its
+    exceptions, far fewer than a rule per ZIP.
+
+    >>> table = pd.DataFrame({"postal_code": ["02138", "02139", "02140", "10001"],
+    ...                       "territory_id": ["T1", "T2", "T1", "T3"]})
+    >>> for rule in rules_from_zip_table(table).rules:
+    ...     print(rule.priority, rule.kind, rule.value, rule.territory_id)
+    10 zip 02139 T2
+    20 zip_prefix 021 T1
+    30 zip_prefix 100 T3
+    40 nearest  None
+    """
+    zips = _zip_numbers(table["postal_code"])
+    territory = table[S.TERRITORY_ID].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+    keep = (zips >= 0) & (territory != "")
+    frame = pd.DataFrame({"zip": zips[keep], "t": territory[keep]}).drop_duplicates("zip")
+    frame["prefix"] = frame["zip"] // 100
+    counts = frame.groupby(["prefix", "t"]).size().rename("n").reset_index()
+    counts = counts.sort_values(["prefix", "n", "t"], ascending=[True, False, True]).drop_duplicates("prefix")
+    majority = frame["prefix"].map(counts.set_index("prefix")["t"])
+    exceptions = frame[frame["t"] != majority].sort_values("zip")
+    rows = [("zip", f"{z:05d}", t) for z, t in zip(exceptions["zip"], exceptions["t"])]
+    rows += [("zip_prefix", f"{p:03d}", t) for p, t in zip(counts["prefix"], counts["t"])]
+    return _numbered(rows)
+
+
+def rules_from_accounts(accounts: pd.DataFrame, labels: Any) -> RuleSet:
+    """The rules an alignment's own accounts imply (data without US locations): a ``zip_prefix``
+    rule (3 digits) where every account of the prefix is in one territory; inside a prefix the
+    territories share, a ``zip`` rule per ZIP whose accounts agree or have a strict majority (more
+    than half); ``nearest`` for everything else.
 
     >>> accounts = pd.DataFrame({"postal_code": ["02139", "02140", "10001", "10002", "10002"]})
-    >>> default_rules(accounts, ["T1", "T1", "T2", "T3", "T3"]).to_frame().values.tolist()
+    >>> rules_from_accounts(accounts, ["T1", "T1", "T2", "T3", "T3"]).to_frame().values.tolist()
     [[10, 'zip', '10001', 'T2'], [20, 'zip', '10002', 'T3'], [30, 'zip_prefix', '021', 'T1'], [40, 'nearest', '', '']]
     """
     label_text = pd.Series(np.asarray(labels, dtype=object), index=accounts.index).astype("string").str.strip()
@@ -594,6 +653,11 @@ def default_rules(accounts: pd.DataFrame, labels: Any) -> RuleSet:
         rows += [("zip", f"{z:05d}", t) for z, t in zip(top["zip"], top["t"])]
     firsts = frame[frame["prefix"].isin(whole)].drop_duplicates("prefix").sort_values("prefix")
     rows += [("zip_prefix", f"{p:03d}", t) for p, t in zip(firsts["prefix"], firsts["t"])]
+    return _numbered(rows)
+
+
+def _numbered(rows: list[tuple[str, str, str]]) -> RuleSet:
+    """``(kind, value, territory)`` rows as rules numbered 10, 20, 30..., then ``nearest``."""
     rules = []
     for i, (kind, value, t) in enumerate(rows):
         key, low, high = _parse_key(kind, value)

@@ -205,6 +205,63 @@ def test_same_accounts_in_any_order_land_in_the_same_territories() -> None:
 # --- default rules ------------------------------------------------------------------------------
 
 
+def _zip_accounts(zip_rows: pd.DataFrame) -> pd.DataFrame:
+    """One new account at the centroid of every ZIP of ``zip_rows`` (rows of a ZIP table)."""
+    from territory.data.geocode import zip_table
+
+    offline = zip_table()
+    number = zip_rows["postal_code"].astype(int).to_numpy()
+    return pd.DataFrame({"account_id": "N" + zip_rows["postal_code"].to_numpy(dtype=object),
+                         "postal_code": zip_rows["postal_code"].to_numpy(dtype=object),
+                         "latitude": offline.latitude[number], "longitude": offline.longitude[number]})
+
+
+def test_default_rules_send_a_new_account_to_the_territory_whose_shape_holds_its_zip() -> None:
+    """#14 item 1: the defaults come from the ZIP table, so a new account in a ZIP where the alignment
+    has no account lands in the territory the map draws there, not in the nearest account's."""
+    import shapely
+
+    from territory.planning.geography import territory_shapes, zip_territory_table
+
+    sample = load_sample()
+    labels = sample.accounts["territory_id"]
+    shapes = territory_shapes(sample.accounts, labels)
+    zips = zip_territory_table(shapes)
+    empty = zips[zips["basis"].eq("cell") & ~zips["postal_code"].isin(sample.accounts["postal_code"])]
+    new = _zip_accounts(empty.sample(3000, random_state=14))
+    base = R.routing_base(sample.accounts, labels, sample.territories, balance_on="accounts")
+    got = R.route(new, R.default_rules(sample.accounts, labels), base, guard=False).assignment
+    want = empty.set_index("postal_code")["territory_id"].reindex(new["postal_code"])
+    assert got["territory_id"].tolist() == want.tolist()
+    assert set(got["rule_kind"]) == {"zip", "zip_prefix"}
+    # the map agrees: every ZIP centroid that lies on the outlines lies in its territory's shape
+    inside_any = np.zeros(len(new), dtype=bool)
+    inside_own = np.zeros(len(new), dtype=bool)
+    for territory, shape in zip(shapes.territory_ids, shapes.geometries):
+        hit = shapely.intersects_xy(shape, new["longitude"].to_numpy(), new["latitude"].to_numpy())
+        inside_any |= hit
+        inside_own |= hit & (got["territory_id"] == territory).to_numpy()
+    assert inside_any.mean() > 0.95 and (inside_own == inside_any).all()
+
+
+def test_default_rules_route_every_zip_of_the_table_and_stay_a_readable_size() -> None:
+    from territory.planning.geography import territory_shapes, zip_territory_table
+
+    sample = load_sample()
+    labels = sample.accounts["territory_id"]
+    zips = zip_territory_table(territory_shapes(sample.accounts, labels))
+    rules = R.default_rules(sample.accounts, labels, zip_territories=zips)
+    kinds = pd.Series([r.kind for r in rules.rules]).value_counts().to_dict()
+    prefixes = zips["postal_code"].str[:3].nunique()
+    assert kinds["zip_prefix"] == prefixes and kinds["nearest"] == 1
+    assert kinds["zip"] < len(zips) / 15  # exceptions to their prefix's territory, not a rule per ZIP
+    assert R.check_rules(rules.to_frame(), sorted(labels.unique()))[1] == []
+    new = _zip_accounts(zips)
+    base = R.routing_base(sample.accounts, labels, sample.territories, balance_on="accounts")
+    got = R.route(new, rules, base, guard=False).assignment
+    assert (got["territory_id"].to_numpy() == zips["territory_id"].to_numpy()).all()
+
+
 def test_default_rules_route_the_alignment_s_own_accounts_back_where_they_are() -> None:
     sample = load_sample()
     labels = sample.accounts["territory_id"]
@@ -212,8 +269,17 @@ def test_default_rules_route_the_alignment_s_own_accounts_back_where_they_are() 
     rules = R.default_rules(sample.accounts, labels)
     again = sample.accounts.assign(account_id="N" + sample.accounts["account_id"])
     got = R.route(again, rules, base).assignment
-    assert (got["territory_id"].to_numpy() == labels.to_numpy()).all()
+    assert (got["territory_id"].to_numpy() == labels.to_numpy()).all()  # no ZIP of the sample is split
     assert rules.rules[-1].kind == "nearest"
+
+
+def test_default_rules_without_us_locations_come_from_the_accounts() -> None:
+    """Data from another country has no ZIP table: the accounts' own postal codes give the rules."""
+    frame = pd.DataFrame({"postal_code": ["10115", "10117", "80331"], "latitude": [52.53, 52.52, 48.14],
+                          "longitude": [13.38, 13.39, 11.57]})
+    rules = R.default_rules(frame, ["Berlin", "Berlin", "Munich"]).to_frame()
+    assert rules[["kind", "value", "territory_id"]].values.tolist() == [
+        ["zip_prefix", "101", "Berlin"], ["zip_prefix", "803", "Munich"], ["nearest", "", ""]]
 
 
 def test_default_rules_split_zips_by_majority_and_leave_ties_to_nearest() -> None:
