@@ -42,7 +42,8 @@ if review_ui.has_bookings(dataset):
         forecast = fui.cached_forecast(dataset, active.labels, review)
 view = ui.cached_view(dataset, active, territory, review, forecast)
 
-rep_line = " · ".join(md_escape(x) for x in (view.rep_name, view.region and f"Region {view.region}") if x)
+where = view.level_text or (view.region and f"Region {view.region}")  # Region › District: West › Pacific
+rep_line = " · ".join(md_escape(x) for x in (view.rep_name, where) if x)
 st.subheader(f"{md_escape(view.territory_id)}" + (f" · {rep_line}" if rep_line else ""))
 load = view.load
 band = "inside" if view.within_band else "outside"

@@ -46,7 +46,7 @@ if not ui.has_bookings(dataset):
     st.subheader("Flags that need no bookings")
     st.caption(f"Workload, account counts and travel ({len(review.flags):,} flags).")
     if len(review.flags):
-        st.dataframe(ui.flags_frame(review.flags), hide_index=True, width="stretch")
+        st.dataframe(ui.flags_frame(review.flags, review), hide_index=True, width="stretch")
     else:
         st.success("No territory is flagged on workload, account count or travel.")
     fui.pipeline_ui(dataset, chosen.labels, None)
@@ -127,7 +127,7 @@ st.dataframe(perf, hide_index=True, width="stretch", column_config=ui.performanc
 fui.pipeline_ui(dataset, chosen.labels, focus)
 
 # --- flags ----------------------------------------------------------------------------------------
-ui.flags_ui(flags_shown, settings, latest, focus)
+ui.flags_ui(flags_shown, review, latest, focus)
 
 # --- map and 80/20 --------------------------------------------------------------------------------
 st.subheader("Penetration and white space map")

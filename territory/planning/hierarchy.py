@@ -61,6 +61,16 @@ def level_paths(territories: pd.DataFrame, ids: Sequence[str], include_territory
     return paths.rename("level_path")
 
 
+def level_path_header(territories: pd.DataFrame | None) -> str:
+    """The heading of a level-path column: ``Region › District`` (the levels the table fills in; ""
+    without any).
+
+    >>> level_path_header(pd.DataFrame({"territory_id": ["T1"], "region": ["West"], "district": [None]}))
+    'Region'
+    """
+    return PATH_SEPARATOR.join(level.capitalize() for level in levels_in(territories))
+
+
 def rollup(table: pd.DataFrame, territories: pd.DataFrame, level: str, columns: Sequence[str]) -> pd.DataFrame:
     """Sum the per-territory ``table`` (one row per ``territory_id``) up to ``level``: one row per
     region or district with its territories and the sums of ``columns`` (a district row also names

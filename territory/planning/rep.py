@@ -19,6 +19,7 @@ from territory.data.measures import measure_label
 from territory.errors import ParameterError
 from territory.planning import metrics
 from territory.planning.forecast import BookingsForecast
+from territory.planning.hierarchy import level_path_header, level_paths
 from territory.planning.review import QuarterlyReview, account_trailing_bookings, align_labels
 from territory.planning.whitespace import WhiteSpace
 
@@ -54,6 +55,13 @@ class RepView:
     moved_out: pd.DataFrame  # MOVE_COLUMNS: accounts the plan takes away
     white_space: dict[str, Any] | None = None  # WhiteSpace.of_territory: potential, captured, white_space (USD/yr)
     hunt: pd.DataFrame | None = None  # its own segments by white space (WhiteSpace.hunt columns)
+    level_path: str = ""  # where it sits: "West › Pacific" ("" when the territories file has no levels)
+    level_header: str = ""  # the levels of the path: "Region › District"
+
+    @property
+    def level_text(self) -> str:
+        """``Region › District: West › Pacific`` for the page's heading ("" without levels)."""
+        return f"{self.level_header}: {self.level_path}" if self.level_path else ""
 
     @property
     def within_band(self) -> bool:
@@ -152,6 +160,7 @@ def rep_view(
         moved_in = _moves(accounts, after, before, moved & mine, reasons)
         moved_out = _moves(accounts, after, before, moved & (before == territory_id).fillna(False).to_numpy(), reasons)
     rep, region = row.get(schema.REP_NAME), row.get(schema.REGION)
+    header = level_path_header(territories)
     return RepView(
         territory_id=territory_id,
         rep_name=rep if isinstance(rep, str) and rep.strip() else None,
@@ -167,6 +176,8 @@ def rep_view(
         moved_out=moved_out,
         white_space=white.of_territory(territory_id) if white is not None else None,
         hunt=white.hunt_in(territory_id, HUNT_SEGMENTS) if white is not None else None,
+        level_path=level_paths(territories, [territory_id], include_territory=False).iloc[0] if header else "",
+        level_header=header,
     )
 
 

@@ -64,7 +64,7 @@ from territory.data.spreadsheet import to_xlsx_bytes
 from territory.errors import DataError, ParameterError
 from territory.geo import haversine_km
 from territory.planning.forecast import forecast_bookings
-from territory.planning.hierarchy import largest_remainder, split_top_down
+from territory.planning.hierarchy import largest_remainder, level_path_header, level_paths, split_top_down
 from territory.planning.metrics import pareto_curve, top_share, utilisation_pct
 from territory.planning.quarters import next_quarter, quarter_index, quarter_label
 
@@ -632,6 +632,7 @@ class QuarterlyReview:
     extra: dict = field(default_factory=dict)
     quota_history: pd.DataFrame | None = None  # imported quotas, territory x quarter (USD), empty without a file
     default_capacity: tuple[str, ...] = ()  # territories counted at 1 FTE because no capacity was given
+    level_header: str = ""  # "Region › District": the heading of table["level_path"]; "" without levels
 
     @property
     def imported_quotas(self) -> int:
@@ -648,13 +649,14 @@ class QuarterlyReview:
 
 
 TABLE_COLUMNS: tuple[str, ...] = (
-    schema.TERRITORY_ID, schema.REP_NAME, schema.REGION, schema.CAPACITY_FTE, "accounts", schema.REVENUE,
-    schema.POTENTIAL, schema.WORKLOAD_HOURS, "utilisation_pct", "bookings_last_quarter",
+    schema.TERRITORY_ID, schema.REP_NAME, schema.REGION, "level_path", schema.CAPACITY_FTE, "accounts",
+    schema.REVENUE, schema.POTENTIAL, schema.WORKLOAD_HOURS, "utilisation_pct", "bookings_last_quarter",
     "bookings_previous_quarter", "qoq_pct", "bookings_year_ago", "yoy_pct", "trailing_4q", "penetration_pct",
     "quota_share_pct", "quota", "quota_vs_potential_pct", "quota_vs_last_pct", "backtest_quota", "attainment_pct",
     "attainment_quota", "quota_source",
 )
-"""Columns of :attr:`QuarterlyReview.table`, in order."""
+"""Columns of :attr:`QuarterlyReview.table`, in order. ``level_path`` is where the territory sits,
+``West › Pacific`` (:func:`territory.planning.hierarchy.level_paths`; "" without levels)."""
 
 
 def default_capacity_ids(territories: pd.DataFrame | None, territory_ids: Sequence[str]) -> tuple[str, ...]:
@@ -732,6 +734,8 @@ def build_review(
         else pd.Series(np.nan, index=ids)
     )
     table[schema.CAPACITY_FTE] = capacity.fillna(schema.DEFAULT_CAPACITY_FTE).astype(float).to_numpy()
+    table["level_path"] = (level_paths(territories, ids, include_territory=False).to_numpy(dtype=object)
+                           if territories is not None else "")
     table["accounts"] = aligned.value_counts().reindex(ids, fill_value=0).astype(int).to_numpy()
     for column in (schema.REVENUE, schema.POTENTIAL, schema.WORKLOAD_HOURS):
         table[column] = _sum_by(accounts, aligned, column, ids).to_numpy()
@@ -802,6 +806,7 @@ def build_review(
         alignment_name=alignment_name,
         quota_history=quota_table(quotas, ids),
         default_capacity=default_capacity_ids(territories, ids),
+        level_header=level_path_header(territories),
     )
 
 
@@ -860,9 +865,11 @@ def _html_table(frame: pd.DataFrame, formats: Mapping[str, Any], numeric: Sequen
 def display_table(review: QuarterlyReview) -> pd.DataFrame:
     """The per-territory review table with readable headers (units in brackets)."""
     t = review.table
+    levels = {review.level_header: t["level_path"]} if review.level_header else {}
     return pd.DataFrame({
         "Territory": t[schema.TERRITORY_ID],
         "Rep": t[schema.REP_NAME],
+        **levels,
         "Accounts": t["accounts"],
         f"Bookings {review.latest_quarter or ''} (USD)".replace("  ", " "): t["bookings_last_quarter"],
         "QoQ growth (%)": t["qoq_pct"],
@@ -915,7 +922,7 @@ def review_sections_html(review: QuarterlyReview, max_flags: int = 200,
     formats["Workload (h/yr)"] = lambda v: "-" if pd.isna(v) else f"{float(v):,.0f}"
     formats["Capacity (FTE)"] = lambda v: "-" if pd.isna(v) else f"{float(v):g}"
     formats["Accounts"] = lambda v: f"{int(v):,}"
-    numeric = [c for c in table.columns if c not in ("Territory", "Rep")]
+    numeric = [c for c in table.columns if c not in ("Territory", "Rep", review.level_header)]
     if review.default_capacity:
         intro += f"<p>{html.escape(default_capacity_note(review.default_capacity, len(review.table)))}</p>"
     sections.append(("Quarterly review: territories", intro + _html_table(table, formats, numeric)))

@@ -107,7 +107,7 @@ def build_rep_page(view: RepView, accounts: pd.DataFrame, labels: pd.Series, rev
     charts = Charts()
     who = " · ".join(x for x in (view.territory_id, view.rep_name) if x)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    meta = " · ".join(x for x in (view.region and f"Region {view.region}", alignment_name and
+    meta = " · ".join(x for x in (view.level_text or (view.region and f"Region {view.region}"), alignment_name and
                                   f"Alignment: {alignment_name}", dataset_name and f"Dataset: {dataset_name}",
                                   f"Generated {generated}") if x)
     parts = [f"<section class='rep'><h1>{esc(who)}</h1><p class='meta'>{esc(meta)}</p>",

@@ -33,6 +33,7 @@ from territory.data.measures import normalize_balance_on
 from territory.planning import metrics
 from territory.planning.forecast import BookingsForecast, forecast_bookings, summary_sentence
 from territory.planning.geography import territory_shapes
+from territory.planning.hierarchy import level_path_header, level_paths
 from territory.planning.review import QuarterlyReview, review_sections_html
 from territory.reporting.boundaries import display_shapes, polygon_rings
 from territory.reporting.colors import territory_colors
@@ -468,16 +469,28 @@ def _contents(pack: _Pack) -> list[str]:
 # --- the team pages -----------------------------------------------------------------------------------
 
 
-def _territories_html(table_after: pd.DataFrame) -> str:
+def _level_paths(territories: pd.DataFrame | None, ids: Sequence[str]) -> dict[str, np.ndarray]:
+    """``{"Region › District": the path of each of ids}``, a column for a territory table; {} without levels."""
+    header = level_path_header(territories)
+    if not header:
+        return {}
+    return {header: level_paths(territories, [str(t) for t in ids], include_territory=False).to_numpy(dtype=object)}
+
+
+def _territories_html(table_after: pd.DataFrame, territories: pd.DataFrame | None = None) -> str:
+    """The team's territories, each with its level path (Region › District) when the file has levels."""
+    paths = _level_paths(territories, table_after[schema.TERRITORY_ID])
     shown = table_after[[c for c in (schema.TERRITORY_ID, schema.REP_NAME, schema.REGION, "accounts",
                                      schema.REVENUE, schema.POTENTIAL, schema.WORKLOAD_HOURS, "deviation_pct",
                                      "utilisation_pct", "weighted_mean_distance_km", "top_industry")
-                         if c in table_after.columns]].rename(columns={
+                         if c in table_after.columns and not (paths and c == schema.REGION)]].rename(columns={
         schema.TERRITORY_ID: "Territory", schema.REP_NAME: "Rep", schema.REGION: "Region",
         "accounts": "Accounts", schema.REVENUE: "Revenue (USD)", schema.POTENTIAL: "Potential (USD)",
         schema.WORKLOAD_HOURS: "Workload (h/yr)", "deviation_pct": "Deviation (%)",
         "utilisation_pct": "Utilisation (%)", "weighted_mean_distance_km": "Mean distance (km)",
         "top_industry": "Top industry"})
+    for header, values in paths.items():
+        shown.insert(2, header, values)
     return table_html(shown, {
         "Revenue (USD)": "{:,.0f}", "Potential (USD)": "{:,.0f}", "Workload (h/yr)": "{:,.0f}",
         "Deviation (%)": "{:+.1f}", "Utilisation (%)": "{:.0f}", "Mean distance (km)": "{:,.0f}"})
@@ -494,9 +507,9 @@ def _team_pages(pack: _Pack, charts: Charts) -> str:
                           "Workload per territory", "Workload (hours/year)", band("workload"), colors)
     revenue = _bar_chart(figures.table_before, figures.table_after, schema.REVENUE, "Revenue per territory",
                          "Revenue (USD/year)", band("revenue"), colors)
-    parts = ["<section class='page'><h2>Territories</h2>", _territories_html(figures.table_after),
-             charts.html(workload), "</section>", "<section class='page'><h2>Revenue and map</h2>",
-             charts.html(revenue)]
+    parts = ["<section class='page'><h2>Territories</h2>",
+             _territories_html(figures.table_after, pack.data.territories), charts.html(workload), "</section>",
+             "<section class='page'><h2>Revenue and map</h2>", charts.html(revenue)]
     accounts_map = map_figure(pack.data.accounts, pack.after, pack.data.boundaries, colors)
     if accounts_map is not None:
         parts.append(charts.html(accounts_map))
@@ -512,6 +525,7 @@ def _region_table(pack: _Pack, ids: Sequence[str]) -> pd.DataFrame:
     after = pack.figures.table_after.set_index(pack.figures.table_after[schema.TERRITORY_ID].astype(str))
     rows = after.loc[list(ids)]
     frame = pd.DataFrame({"Territory": list(ids), "Rep": rows[schema.REP_NAME].to_numpy(dtype=object),
+                          **_level_paths(pack.data.territories, ids),
                           "Accounts": rows["accounts"].to_numpy(),
                           "Workload (h/yr)": rows[schema.WORKLOAD_HOURS].to_numpy(dtype=float),
                           "Deviation (%)": rows["deviation_pct"].to_numpy(dtype=float)})

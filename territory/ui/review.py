@@ -570,7 +570,7 @@ def performance_frame(review: QuarterlyReview) -> pd.DataFrame:
     """Per-territory performance for st.dataframe (units in the column config)."""
     t = review.table
     return widgets.blank_missing(pd.DataFrame({
-        "Territory": t[schema.TERRITORY_ID], "Rep": t[schema.REP_NAME],
+        "Territory": t[schema.TERRITORY_ID], "Rep": t[schema.REP_NAME], **level_column(review, t),
         # to the decimal shown, plus 0.0: -0.007% reads 0.0%, not -0.0% (T19 on the sample)
         "Bookings last": t["bookings_last_quarter"].round(0), "QoQ": t["qoq_pct"].round(1) + 0.0,
         "YoY": t["yoy_pct"].round(1) + 0.0,
@@ -627,7 +627,7 @@ def attainment_note(review: QuarterlyReview) -> str:
 def quota_frame(review: QuarterlyReview) -> pd.DataFrame:
     t = review.table
     return pd.DataFrame({
-        "Territory": t[schema.TERRITORY_ID],
+        "Territory": t[schema.TERRITORY_ID], **level_column(review, t),
         "Quota": t["quota"].astype("Int64"), "Share": t["quota_share_pct"],
         "Quota / potential": t["quota_vs_potential_pct"], "Quota / last": t["quota_vs_last_pct"],
     })
@@ -711,11 +711,21 @@ def _value_text(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}"
 
 
-def flags_frame(flags: pd.DataFrame) -> pd.DataFrame:
-    """Flags for display: territory, rep, flag, value and threshold with units, detail sentence."""
+def level_column(review: QuarterlyReview, rows: pd.DataFrame) -> dict[str, Any]:
+    """``{"Region › District": path per row}`` for a frame of ``rows`` (each with a territory_id), to
+    spread into a display frame after the territory; {} when the territories file has no levels."""
+    if not review.level_header:
+        return {}
+    paths = review.table.set_index(review.table[schema.TERRITORY_ID].astype(str))["level_path"]
+    return {review.level_header: rows[schema.TERRITORY_ID].astype(str).map(paths).to_numpy(dtype=object)}
+
+
+def flags_frame(flags: pd.DataFrame, review: QuarterlyReview) -> pd.DataFrame:
+    """Flags for display: territory, rep, level path, flag, value and threshold with units, detail sentence."""
     return widgets.blank_missing(pd.DataFrame({
         "Territory": flags[schema.TERRITORY_ID],
         "Rep": flags[schema.REP_NAME],
+        **level_column(review, flags),
         "Flag": flags["flag"],
         "Value": [_value_text(v, u) for v, u in zip(flags["value"], flags["unit"])],
         "Threshold": [_value_text(v, u) for v, u in zip(flags["threshold"], flags["unit"])],
@@ -723,9 +733,9 @@ def flags_frame(flags: pd.DataFrame) -> pd.DataFrame:
     }), ["Rep"])
 
 
-def flags_ui(flags: pd.DataFrame, settings: ReviewSettings, latest_q: str | None, focus: str | None) -> None:
+def flags_ui(flags: pd.DataFrame, review: QuarterlyReview, latest_q: str | None, focus: str | None) -> None:
     """The flags table with the thresholds in words, and the jump to the Territories page."""
-    s = settings
+    s = review.settings
     st.subheader("Flags")
     st.caption(
         f"Over capacity: workload per FTE > {s.max_utilisation_pct:g}% of the team's average. Too many accounts: > "
@@ -736,7 +746,7 @@ def flags_ui(flags: pd.DataFrame, settings: ReviewSettings, latest_q: str | None
     )
     if len(flags):
         st.dataframe(
-            flags_frame(flags), hide_index=True, width="stretch",
+            flags_frame(flags, review), hide_index=True, width="stretch",
             column_config={"Detail": st.column_config.TextColumn("Detail", width="large"),
                            "Value": st.column_config.TextColumn("Value", help="The territory's figure, with its unit."),
                            "Threshold": st.column_config.TextColumn("Threshold", help="Set under Flag thresholds.")},

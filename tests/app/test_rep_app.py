@@ -76,3 +76,12 @@ def test_rep_page_lists_the_moves_of_the_plan_in_use(sample):
     assert moves[True]["Account"].tolist() == expected.moved_in["account_id"].tolist()
     assert moves[False]["Account"].tolist() == expected.moved_out["account_id"].tolist()
     assert moves[True]["Why"].str.len().gt(0).all()  # the engine's reason for each move
+
+
+def test_rep_page_says_where_the_territory_sits():
+    """#15: the heading names the territory's level path, Region › District."""
+    at = open_page(PAGE, timeout=TIMEOUT_S)
+    at.selectbox(key="ts_rep_territory").set_value("T18").run()
+    assert not at.exception, [e.value for e in at.exception]
+    headings = [h.value for h in at.subheader]
+    assert any(h.startswith("T18 · Sofia Bennett · Region › District: East › Mid-Atlantic") for h in headings), headings

@@ -274,3 +274,19 @@ def test_the_forecast_weight_slider_moves_the_quotas_to_the_forecasts_shares(sam
                             sample.territories, ReviewSettings(forecast_weight=1.0))
     assert after.to_dict() == expected.table.set_index(schema.TERRITORY_ID)["quota"].to_dict()
     assert after.sum() == before.sum() and not after.equals(before)  # same total, split by the forecast
+
+
+def test_every_territory_table_of_the_review_names_its_level_path(sample):
+    """#15: quota, performance and flags tables list where each territory sits (Region › District)."""
+    from territory.planning.hierarchy import level_paths
+
+    at = review_page()
+    assert not at.exception, [e.value for e in at.exception]
+    want = level_paths(sample.territories, sample.territories[schema.TERRITORY_ID], include_territory=False)
+    listing = [df.value for df in at.dataframe if "Territory" in df.value.columns]
+    by_name = {name: [t for t in listing if name in t.columns] for name in ("Quota", "Attainment", "Flag")}
+    assert all(len(tables) == 1 for tables in by_name.values()), {k: len(v) for k, v in by_name.items()}
+    for name, (table,) in by_name.items():
+        shown = table.set_index("Territory")["Region › District"]
+        assert shown.to_dict() == want.reindex(shown.index).to_dict(), name
+    assert want["T01"] == "West › Pacific"

@@ -72,3 +72,13 @@ def test_white_space_is_the_territorys_own(accounts) -> None:
 def test_an_unknown_territory_is_named(accounts) -> None:
     with pytest.raises(ParameterError, match="'T9' is not in this alignment"):
         rep_view(accounts, accounts["territory_id"], "T9")
+
+
+def test_the_rep_view_says_where_the_territory_sits(accounts) -> None:
+    territories = pd.DataFrame({"territory_id": ["T1", "T2"], "region": ["West", "West"],
+                                "district": ["Pacific", None]})
+    assert rep_view(accounts, accounts["territory_id"], "T1", territories=territories).level_text == (
+        "Region › District: West › Pacific")
+    assert rep_view(accounts, accounts["territory_id"], "T2", territories=territories).level_text == (
+        "Region › District: West › (none)")
+    assert rep_view(accounts, accounts["territory_id"], "T1").level_text == ""  # no territories file, no levels

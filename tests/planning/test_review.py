@@ -433,3 +433,19 @@ def test_the_quota_blend_can_follow_the_forecast():
         "T2", "quota"]
     with pytest.raises(ParameterError, match="forecast_weight"):
         R.build_review(accounts, accounts["territory_id"], bookings, settings=R.ReviewSettings(forecast_weight=1.5))
+
+
+def test_each_territory_carries_its_level_path(accounts, territories, bookings) -> None:
+    """#15: the review lists where each territory sits, and its display table (the report's appendix,
+    'Everything in one table') shows it under the levels' names."""
+    with_district = territories.assign(district=pd.array(["Coast", None], dtype="string"))
+    review = R.build_review(accounts, accounts["territory_id"], bookings, with_district)
+    assert review.table["level_path"].tolist() == ["North › Coast", "South › (none)"]
+    assert review.level_header == "Region › District"
+    shown = R.display_table(review)
+    assert shown.columns[:3].tolist() == ["Territory", "Rep", "Region › District"]
+    assert "<td>North › Coast</td>" in R.review_sections_html(review)[0][1]
+    only_region = R.build_review(accounts, accounts["territory_id"], bookings, territories)
+    assert only_region.table["level_path"].tolist() == ["North", "South"] and only_region.level_header == "Region"
+    bare = R.build_review(accounts, accounts["territory_id"], bookings)
+    assert bare.level_header == "" and "Region › District" not in R.display_table(bare).columns

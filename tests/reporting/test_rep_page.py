@@ -19,7 +19,8 @@ def test_rep_page_is_self_contained_escaped_and_lists_moves() -> None:
         "latitude": [40.0 + 0.01 * i for i in range(n + 1)], "longitude": [-74.0] * (n + 1),
         "industry": ["Retail"] * (n + 1), "revenue": [float(100 + i) for i in range(n + 1)],
         "workload_hours": [10.0] * (n + 1), "territory_id": ["T2"] * n + ["T1"]})
-    territories = pd.DataFrame({"territory_id": ["T1", "T2"], "rep_name": [XSS, "Bo"], "region": ["East", "East"]})
+    territories = pd.DataFrame({"territory_id": ["T1", "T2"], "rep_name": [XSS, "Bo"], "region": ["East", "East"],
+                                "district": ["Harbour", "Harbour"]})
     labels = pd.Series(["T1"] * (n + 1), index=accounts.index)  # every account of T2 moves to T1
     from territory.planning.whitespace import white_space
 
@@ -32,3 +33,4 @@ def test_rep_page_is_self_contained_escaped_and_lists_moves() -> None:
     assert f"Accounts the plan moves in ({n})" in page and "3 more (smaller) in the assignment export" in page
     assert "Accounts the plan moves out: none" in page
     assert "Where to hunt" in page and "White space" in page
+    assert "Region › District: East › Harbour" in page  # where the territory sits (#15)

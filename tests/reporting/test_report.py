@@ -176,3 +176,24 @@ def test_report_chart_labels_show_hostile_ids_and_names_as_text() -> None:
     decoded = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page)
     assert not re.search(r'<a\s+href=\\?"https://evil\.example', decoded)
     assert '&lt;a href=\\"https://evil.example\\"&gt;T1&lt;/a&gt;' in decoded  # in the charts, escaped
+
+
+def test_every_territory_list_of_the_pack_names_its_level_path() -> None:
+    """#15: the territory's level path (Region › District) on the territories page, each region page
+    and the review's appendix, not only on the app's Territories page."""
+    from territory.planning.review import build_review
+
+    accounts, territories, bookings = _regional()
+    territories = territories.assign(district=["Coast", "Hills", "Delta", "Delta"])
+    review = build_review(accounts, accounts["territory_id"], bookings, territories)
+    page = build_report(ReportInput(accounts=accounts, labels_after=accounts["territory_id"], territories=territories,
+                                    review=review, params={"tolerance": 0.05}))
+    sections = _sections(page)
+    listing, north, south, appendix = sections[1][1], sections[3][1], sections[4][1], sections[5][1]
+    for html_part in (listing, north, appendix):
+        assert "<th>Region › District</th>" in html_part and "<td>North › Coast</td>" in html_part
+    assert "<td>South › Delta</td>" in south
+    assert "<th>Region</th>" not in listing  # the path replaces the region column
+    flat = build_report(ReportInput(accounts=accounts, labels_after=accounts["territory_id"],
+                                    territories=territories.drop(columns=["region", "district"])))
+    assert "›" not in flat
