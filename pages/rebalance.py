@@ -46,7 +46,7 @@ params = settings.to_params()
 try:
     whatif = rb.compute_whatif(dataset.fingerprint, accounts, territories, before, engine_input, params,
                                event, manual_moves, settings.counted_types, settings.closing,
-                               settings.scope_pairs(), units=settings.units)
+                               settings.scope_pairs(), settings.within, units=settings.units)
 except TerritoryError as error:
     st.error(md_escape(error), icon=":material/error:")
     rb.recovery_ui(event, manual_moves)
@@ -54,22 +54,25 @@ except TerritoryError as error:
 
 rb.messages_ui(whatif.result, whatif.wall_seconds, headcount.headcount_change(before, whatif.after))
 rb.kpis_ui(whatif, alignment.name)
-if settings.scope:
+if settings.within and not event:
+    rb.within_ui(dataset.fingerprint, accounts, whatif, territories, settings)
+elif settings.scope:
     st.caption("The figures above are the whole company's (targets share the company's total); the scope's own "
                "balance, against its own total, is in the messages at the top.")
 widgets.data_notes(accounts, settings.counted_types, key=keys.REBALANCE)
 
+colors = tcolors.territory_colors(tcolors.all_territory_ids(territories, before, whatif.after))
 events_col, use_col = st.columns(2)
 with events_col.container(border=True):
     st.markdown("**Staffing events**")
     suggestion = cached.hire_suggestion(f"{dataset.fingerprint}|{alignment.fingerprint}", dataset.accounts,
                                         alignment.labels, dataset.bookings)
     rb.events_ui(current_ids, territories, suggestion)
+    rb.home_map_ui(dataset.fingerprint, accounts, before, colors)
 with use_col.container(border=True):
     st.markdown("**Use this result**")
     rb.actions_ui(accounts, whatif, settings, event)
 
-colors = tcolors.territory_colors(tcolors.all_territory_ids(territories, before, whatif.after))
 rb.maps_ui(accounts, whatif, territories, colors)
 
 # Lazy tabs: only the open tab's content runs and travels to the browser on a rerun (the hidden
@@ -114,7 +117,8 @@ if tab_tradeoff.open:
             with st.spinner("Running the stability sweep..."):
                 sweep = rb.stability_sweep(dataset.fingerprint, accounts, territories, engine_input, before, params,
                                            event, rb.sweep_values(settings.stability), settings.counted_types,
-                                           settings.closing, settings.scope_pairs(), units=settings.units)
+                                           settings.closing, settings.scope_pairs(), settings.within,
+                                           units=settings.units)
             st.plotly_chart(rbc.tradeoff_figure(sweep, settings.stability), key=keys.REBALANCE_CHART_TRADEOFF,
                             width="stretch")
             for message in sweep.get("error", []):

@@ -633,23 +633,10 @@ def _within_summary(args: argparse.Namespace, accounts: pd.DataFrame, labels: pd
     """With --within: the deviation of each region (or district) against its own total."""
     if not args.within:
         return None
-    from territory.planning.hierarchy import level_names
-    from territory.planning.metrics import scorecard
+    from territory.planning.scope import within_deviations
 
-    current = accounts["territory_id"].astype("string")
-    ids = sorted(set(current.dropna().astype(str)) | set(territories["territory_id"].astype(str)))
-    group_of = level_names(territories, args.within, ids)
-    groups = []
-    for name in sorted(set(group_of[sorted(set(current.dropna().astype(str)))])):
-        members = [t for t in ids if group_of[t] == name]
-        inside = current.isin(members).fillna(False).to_numpy(dtype=bool)
-        card = scorecard(accounts[inside], labels[inside], previous=current[inside],
-                         territories=territories[territories["territory_id"].astype(str).isin(members)],
-                         balance_on=balance_on)
-        groups.append({"name": name, "territories": int(card["territories"]), "accounts": int(inside.sum()),
-                       "max_deviation_pct": card.get("max_deviation_pct"),
-                       "moved_accounts": card.get("moved_accounts")})
-    return {"level": args.within, "groups": groups}
+    groups = within_deviations(accounts, labels, accounts["territory_id"], territories, args.within, balance_on)
+    return {"level": args.within, "groups": groups.to_dict("records")}
 
 
 def _counted_types(args: argparse.Namespace, accounts: pd.DataFrame) -> tuple[str, ...] | None:

@@ -247,3 +247,36 @@ def balance_within(
         assignment=assignment, centers=pd.concat(centers, ignore_index=True),
         territories=pd.concat(tables, ignore_index=True), feasible=feasible, notes=(head, *notes), params=params,
         seconds=time.perf_counter() - started)
+
+
+WITHIN_COLUMNS: tuple[str, ...] = ("name", "territories", "accounts", "max_deviation_pct", "moved_accounts")
+
+
+def within_deviations(accounts: pd.DataFrame, labels: pd.Series, previous: pd.Series,
+                      territories: pd.DataFrame, level: str, balance_on="workload") -> pd.DataFrame:
+    """How well each region (``level`` "region") or district of a :func:`balance_within` result is
+    balanced against its own total: one row per group (``WITHIN_COLUMNS``: its name, territories,
+    accounts, the largest deviation of its territories from their targets in %, accounts moved).
+
+    An account belongs to the group of its ``previous`` territory (within never changes it); the
+    figures are :func:`territory.planning.metrics.scorecard` on the group alone, so each target is
+    the group's total by capacity, as the balance had it. The CLI's ``--within --json`` and the
+    Rebalance page show these rows.
+    """
+    from territory.planning.metrics import scorecard
+
+    previous = pd.Series(np.asarray(previous, dtype=object), index=accounts.index).astype("string")
+    labels = pd.Series(np.asarray(labels, dtype=object), index=accounts.index).astype("string")
+    table_ids = territories[TERRITORY_ID].astype(str)
+    present = sorted(set(previous.dropna().astype(str)))
+    ids = sorted(set(present) | set(table_ids))
+    group_of = level_names(territories, level, ids)
+    rows = []
+    for name in sorted(set(group_of[present])):
+        members = [t for t in ids if group_of[t] == name]
+        inside = previous.isin(members).fillna(False).to_numpy(dtype=bool)
+        card = scorecard(accounts[inside], labels[inside], previous=previous[inside],
+                         territories=territories[table_ids.isin(members).to_numpy()], balance_on=balance_on)
+        rows.append({"name": name, "territories": int(card["territories"]), "accounts": int(inside.sum()),
+                     "max_deviation_pct": card.get("max_deviation_pct"), "moved_accounts": card.get("moved_accounts")})
+    return pd.DataFrame(rows, columns=list(WITHIN_COLUMNS))

@@ -126,6 +126,8 @@ REBALANCE_NEW_HIRE = key("rebalance_new_hire")
 REBALANCE_HIRE_ZIP = key("rebalance_hire_zip")
 REBALANCE_HIRE_FTE = key("rebalance_hire_fte")
 REBALANCE_HIRE_USE_SUGGESTION = key("rebalance_hire_use_suggestion")
+REBALANCE_HIRE_MAP = key("rebalance_hire_map")
+REBALANCE_HIRE_MAP_OPEN = key("rebalance_hire_map_open")
 REBALANCE_TEAM_SIZE = key("rebalance_team_size")  # + "_<industry>": one number input per team
 REBALANCE_PICK_CHART = key("rebalance_pick_chart")
 REBALANCE_PICK_CODES = key("rebalance_pick_codes")
@@ -139,6 +141,7 @@ REBALANCE_TAB = key("rebalance_tab")
 REBALANCE_UNLOCK = key("rebalance_unlock")
 REBALANCE_UNLOCK_AFTER_ERROR = key("rebalance_unlock_after_error")
 REBALANCE_UNLOCK_ALL = key("rebalance_unlock_all")
+REBALANCE_WITHIN_TABLE = key("rebalance_within_table")
 
 # --- scenarios page -----------------------------------------------------------------
 SCN_ACTIVATE = key("scn_activate")

@@ -38,7 +38,14 @@ from territory.engine.notes import Note
 from territory.errors import ParameterError, TerritoryError
 from territory.planning import account_types, events, headcount
 from territory.planning.metrics import MEAN_DISTANCE_HELP, moved_mask
-from territory.planning.scope import SCOPE_LEVELS, balance_in_scope, parse_scope, scope_ids
+from territory.planning.scope import (
+    SCOPE_LEVELS,
+    balance_in_scope,
+    balance_within,
+    parse_scope,
+    scope_ids,
+    within_deviations,
+)
 from territory.planning.units import ACCOUNT, UNIT_PLURAL, UNITS, keep_units_whole, units_runner
 from territory.planning.whitespace import HomeSuggestion
 from territory.reporting.export import assignment_table
@@ -100,6 +107,7 @@ class RebalanceSettings:
     industry_team_sizes: tuple[tuple[str, int], ...] = ()  # (team, reps) the user fixed; others by share
     scope: tuple[str, ...] = ()  # "region=West", "district=Pacific": rebalance only those territories; () = all
     units: str = ACCOUNT  # what moves whole: account, zip, zip3, county or state (territory.planning.units)
+    within: str = ""  # "region" or "district": each balanced with its own territories (balance --within); "" = off
 
     def scope_pairs(self) -> tuple[tuple[str, str], ...]:
         """The scope as the engine wrapper takes it: ((level, name), ...)."""
@@ -262,22 +270,29 @@ def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_account
     ss[k["counted_types"]] = [t for t in ss[k["counted_types"]] if t in set(types)]
 
     ss[k["scope"]] = [choice for choice in ss[k["scope"]] if choice in set(scopes)]
+    levels = [level for level in SCOPE_LEVELS if any(choice.startswith(f"{level}=") for choice in scopes)]
+    if ss[k["within"]] not in levels:
+        ss[k["within"]] = ""
 
     sb = st.sidebar
     sb.header("What-if settings")
     if scopes:
         sb.multiselect(
             "Rebalance only", list(scopes), key=k["scope"], placeholder="The whole company",
-            format_func=scope_label,
+            format_func=scope_label, disabled=bool(ss[k["within"]]),
             help="Only accounts of these regions' or districts' territories move, and only among those territories "
                  "(their targets are their own total by capacity); every other account stays exactly where it is.",
         )
+        _within_ui(levels)
     sb.slider(
         "Number of territories", min_value=2, max_value=n_max, step=1, key=k["n_territories"],
+        disabled=bool(ss[k["within"]]),
         help=f"The active alignment has {n_current}. More territories add new ones (the first message names "
-             "them; with *Rebalance only*, inside those regions); fewer close some: you choose which below.",
+             "them; with *Rebalance only*, inside those regions); fewer close some: you choose which below."
+             + (" With *Balance within each*, every region or district keeps its own." if ss[k["within"]] else ""),
     )
-    _closing_ui(current_ids if not ss[k["scope"]] else [], n_current - int(ss[k["n_territories"]]), names)
+    kept_count = ss[k["scope"]] or ss[k["within"]]
+    _closing_ui(current_ids if not kept_count else [], n_current - int(ss[k["n_territories"]]), names)
     _team_sizes_ui()
     sb.selectbox(
         "Balance on", MEASURE_CHOICES, key=k["measure"],
@@ -365,6 +380,18 @@ def _units_ui() -> None:
         "Move whole", list(UNITS), key=SETTING_KEYS["units"], format_func=UNIT_CHOICES.__getitem__,
         help="Balance geographic units instead of single accounts: every account of a ZIP code (ZIP3 area, county, "
              "state) ends in the same territory. Large units may not fit the band: the messages name them.",
+    )
+
+
+def _within_ui(levels: Sequence[str]) -> None:
+    """*Balance within each* region or district: the CLI's ``balance --within``, one choice in the sidebar."""
+    ss, key = st.session_state, SETTING_KEYS["within"]
+    st.sidebar.selectbox(
+        "Balance within each", ["", *levels], key=key, disabled=bool(ss[SETTING_KEYS["scope"]]),
+        format_func=lambda level: level.capitalize() if level else "No: across the whole company",
+        help="A full rebalance in which no account leaves its region (or district): each is balanced among its "
+             "own territories against its own total, and keeps its number of territories. Not with *Rebalance "
+             "only* (one part) or industry teams (they cross regions).",
     )
 
 
@@ -472,13 +499,14 @@ def unlock_closing(engine_input: pd.DataFrame, closing: Sequence[str]) -> tuple[
 def run_whatif(accounts: pd.DataFrame, territories: pd.DataFrame, params: BalanceParams,
                event: tuple | None, units: str = ACCOUNT) -> BalanceResult:
     """One engine call: a rebalance, an event ("rep_leaves", T) / ("new_hire", home ZIP, FTE) on top of it,
-    or a rebalance of one scope ("scope", ((level, name), ...), its number of territories); ``units`` other
-    than account balance whole ZIPs, counties... (:mod:`territory.planning.units`; not with an event)."""
+    or a rebalance of one scope ("scope", ((level, name), ...), its number of territories), or of each region or
+    district on its own ("within", level); ``units`` other than account balance whole ZIPs, counties...
+    (:mod:`territory.planning.units`; not with a staffing event)."""
     current = accounts[schema.TERRITORY_ID]
     engine = units_runner(units, balance)
     if not event:
         return engine(accounts, params, territories)
-    if units != ACCOUNT and event[0] != "scope":
+    if units != ACCOUNT and event[0] not in ("scope", "within"):
         raise ParameterError(f"Staffing events hand over accounts one by one, not whole {UNIT_PLURAL[units]}: set "
                              "*Move whole* to accounts, or clear the event.")
     if event[0] == "rep_leaves":
@@ -486,6 +514,8 @@ def run_whatif(accounts: pd.DataFrame, territories: pd.DataFrame, params: Balanc
     if event[0] == "scope":
         return balance_in_scope(accounts, replace(params, n_territories=int(event[2])), territories, tuple(event[1]),
                                 engine)
+    if event[0] == "within":  # every region (or district) keeps its own count of territories
+        return balance_within(accounts, replace(params, n_territories=None), territories, event[1], engine)
     if event[0] == "new_hire":
         zip_code, fte = (tuple(event) + ("", 1.0))[1:3]  # ("new_hire",) alone: no home base, 1 FTE
         return events.new_hire(accounts, current, territories=territories, params=params,
@@ -672,6 +702,7 @@ def compute_whatif(
     counted_types: Sequence[str] | None = None,
     closing: Sequence[str] = (),
     scope: Sequence[tuple[str, str]] = (),
+    within: str = "",
     units: str = ACCOUNT,
 ) -> WhatIf:
     """Run (or fetch) the engine and the before/after metrics for one setting.
@@ -680,12 +711,15 @@ def compute_whatif(
     (:mod:`territory.planning.account_types`); every figure counts the counted accounts only.
     ``closing`` names territories the user chose to close (a plain rebalance to fewer territories):
     the engine sees a territories table without them and dissolves them into their neighbours.
-    ``scope`` ((level, name), ...) balances only those territories (:mod:`territory.planning.scope`);
-    ``units`` other than account move whole ZIPs, counties... (:mod:`territory.planning.units`)."""
+    ``scope`` ((level, name), ...) balances only those territories, ``within`` ("region", "district") each
+    region or district among its own (:mod:`territory.planning.scope`); ``units`` other than account move
+    whole ZIPs, counties... (:mod:`territory.planning.units`)."""
     started = time.perf_counter()
     mask = account_types.counted_mask(engine_input, counted_types)
     engine_territories, freed = territories, 0
-    if scope and not event:
+    if within and not event:
+        event = ("within", within)  # run like an event, through its cache
+    elif scope and not event:
         # run like an event, through its cache; the count's change (hires, closures) happens inside the scope
         n_scope = len(scope_ids(territories, tuple(scope))) + int(params.n_territories) - int(before.dropna().nunique())
         event = ("scope", tuple(scope), max(1, n_scope))
@@ -770,6 +804,7 @@ def stability_sweep(
     counted_types: Sequence[str] | None = None,
     closing: Sequence[str] = (),
     scope: Sequence[tuple[str, str]] = (),
+    within: str = "",
     units: str = ACCOUNT,
 ) -> pd.DataFrame:
     """Balance, moves and travel for each stability value, everything else as in ``params``.
@@ -782,7 +817,7 @@ def stability_sweep(
         try:
             whatif = compute_whatif(fingerprint, accounts, territories, before, engine_input,
                                     replace(params, stability=float(value)), event, None, counted_types,
-                                    closing, scope, units)
+                                    closing, scope, within, units)
         except TerritoryError as error:  # that point is impossible: leave it out, say why
             rows.append({"stability": float(value), "error": str(error)})
             continue
@@ -863,6 +898,36 @@ def _new_hire_clicked() -> None:
 
 def _use_home(postal_code: str) -> None:
     st.session_state[keys.REBALANCE_HIRE_ZIP] = postal_code
+
+
+def _home_clicked() -> None:
+    """Callback of the home-base map: the clicked ZIP becomes the new hire's home base (set before the
+    ZIP box is drawn again, which a widget's value must be)."""
+    picked = _selected_accounts(st.session_state.get(keys.REBALANCE_HIRE_MAP))
+    if picked:
+        st.session_state[keys.REBALANCE_HIRE_ZIP] = picked[-1]
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _home_points(key: str, _accounts: pd.DataFrame, _labels: pd.Series) -> pd.DataFrame:  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    return rebalance_charts.home_base_points(_accounts, _labels)
+
+
+def home_map_ui(fingerprint: str, accounts: pd.DataFrame, labels: pd.Series, colors: Mapping[str, str]) -> None:
+    """The new hire's home base picked on a map: the accounts' ZIPs, a click sets the ZIP box."""
+    points = _home_points(f"{fingerprint}|{cached.labels_fingerprint(labels)}", accounts, labels)
+    if points.empty:
+        return  # no US ZIP to pick: the home base is typed (or left to the most loaded area)
+    box = st.expander("Pick the home base on the map", key=keys.REBALANCE_HIRE_MAP_OPEN, on_change="rerun")
+    if not box.open:
+        return  # lazy: the points travel to the browser only while the map is open
+    with box:
+        st.caption("Click a ZIP (a dot: its accounts' territory colour) to make it the home base above, then "
+                   "press **New hire**. Drag to pan, scroll to zoom.")
+        figure = rebalance_charts.home_base_figure(points, colors, cached.us_states_geojson(),
+                                                   st.session_state.get(keys.REBALANCE_HIRE_ZIP, ""))
+        st.plotly_chart(figure, key=keys.REBALANCE_HIRE_MAP, on_select=_home_clicked, selection_mode="points",
+                        width="stretch", config={"scrollZoom": True, "displayModeBar": False})
 
 
 def events_ui(territory_ids: Sequence[str], territories: pd.DataFrame,
@@ -955,6 +1020,38 @@ def messages_ui(result: BalanceResult, wall_seconds: float, change: headcount.He
     cached_note = ", from cache" if wall_seconds < 0.5 * float(result.seconds) else ""
     timing = f"engine {float(result.seconds):.2f} s{cached_note}; figures {wall_seconds:.2f} s"
     st.caption(" · ".join((*rest, timing)))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _within_table(key: str, level: str, measure, _accounts, _after, _before, _territories) -> pd.DataFrame:  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    return within_deviations(_accounts, _after, _before, _territories, level, measure)
+
+
+def within_ui(fingerprint: str, accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame,
+              settings: RebalanceSettings) -> None:
+    """With *Balance within each*: every region's (or district's) balance against its own total, the
+    rows ``balance --within --json`` reports (:func:`territory.planning.scope.within_deviations`)."""
+    level = settings.within
+    mask = account_types.counted_mask(accounts, settings.counted_types)
+    key = f"{fingerprint}|{cached.labels_fingerprint(whatif.after)}|{cached.labels_fingerprint(whatif.before)}"
+    table = _within_table(key, level, settings.balance_on(), accounts[mask], whatif.after[mask], whatif.before[mask],
+                          territories)
+    st.markdown(f"**Balance per {level}**: each against its own total, with its own territories")
+    st.dataframe(
+        table, hide_index=True, key=keys.REBALANCE_WITHIN_TABLE,
+        column_config={
+            "name": st.column_config.TextColumn(level.capitalize()),
+            "territories": st.column_config.NumberColumn("Territories", format="localized"),
+            "accounts": st.column_config.NumberColumn("Accounts", format="localized"),
+            "max_deviation_pct": st.column_config.NumberColumn(
+                "Largest deviation (%)", format="%.1f%%",
+                help=f"The territory furthest from its target; targets share the {level}'s own total by capacity. "
+                     f"The band is ±{settings.tolerance_pct:g}%."),
+            "moved_accounts": st.column_config.NumberColumn("Accounts moved", format="localized"),
+        },
+    )
+    st.caption(f"The figures above are the whole company's (targets share the company's total, so a {level} "
+               f"whose load per rep differs from the company's shows as off there); no account changed {level}.")
 
 
 def kpis_ui(whatif: WhatIf, before_name: str) -> None:
@@ -1168,8 +1265,10 @@ def pick_table(accounts: pd.DataFrame, labels: pd.Series, territory_id: str | No
 
 
 def _selected_accounts(chart_state) -> list[str]:
-    """Account IDs in a plotly selection event (points carry the ID as customdata)."""
-    selection = getattr(chart_state, "selection", None)
+    """Account IDs in a plotly selection event (points carry the ID as customdata; the home-base map's
+    carry the ZIP)."""
+    selection = (chart_state.get("selection") if isinstance(chart_state, Mapping)
+                 else getattr(chart_state, "selection", None))
     points = (selection.get("points") if isinstance(selection, Mapping) else getattr(selection, "points", None))
     out = []
     for point in points or []:

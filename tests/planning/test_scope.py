@@ -110,3 +110,18 @@ def test_within_refuses_what_it_cannot_do():
     blank = accounts.assign(territory_id=accounts["territory_id"].where(accounts.index > 0))
     with pytest.raises(ParameterError, match="1 accounts have no territory, so no region"):
         balance_within(blank, BalanceParams(), territories, "region")
+
+
+def test_within_deviations_measure_each_region_against_its_own_total():
+    """By hand: West W1 20 accounts, W2 (0.5 FTE) 8: the West's 280 h split 2/3 : 1/3 gives targets
+    186.7 and 93.3, so W1 at 200 h is +7.1% and W2 at 80 h -14.3%. East E1 5, E2 25 accounts: targets
+    150 h each, E2 at 250 h is +66.7%. Nothing moved (the alignment is its own previous)."""
+    from territory.planning.scope import within_deviations
+
+    accounts, territories = two_regions()
+    labels = accounts["territory_id"]
+    table = within_deviations(accounts, labels, labels, territories, "region")
+    assert table["name"].tolist() == ["East", "West"]
+    assert table["territories"].tolist() == [2, 2] and table["accounts"].tolist() == [30, 28]
+    assert table["max_deviation_pct"].round(1).tolist() == [66.7, 14.3]
+    assert table["moved_accounts"].tolist() == [0, 0]

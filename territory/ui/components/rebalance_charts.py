@@ -198,3 +198,87 @@ def selection_figure(accounts: pd.DataFrame, labels: pd.Series, colors: Mapping[
     )
     fig.update_yaxes(scaleanchor="x", scaleratio=1.0 / max(math.cos(math.radians(mid_lat)), 0.2))
     return fig
+
+
+HOME_MAP_SVG_POINTS = 5_000
+"""Up to this many ZIPs the home-base map draws SVG points (each one a clickable element); above it
+WebGL, which draws tens of thousands quickly."""
+
+
+def home_base_points(accounts: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    """One row per US ZIP of the accounts: ``postal_code``, its centroid (``latitude``, ``longitude``:
+    where the engine places a typed home base), ``city``, ``accounts`` and the ``territory_id`` most of
+    them are in (lowest ID on ties); sorted by ZIP. Empty when no account has a known US ZIP.
+
+    >>> frame = pd.DataFrame({"postal_code": ["02139", "02139", "10001", "X1"]})
+    >>> points = home_base_points(frame, pd.Series(["T2", "T1", "T3", "T3"]))
+    >>> points[["postal_code", "accounts", "territory_id"]].values.tolist()
+    [['02139', 2, 'T1'], ['10001', 1, 'T3']]
+    """
+    from territory.data.geocode import zip_centroids
+
+    columns = ["postal_code", "latitude", "longitude", "city", "accounts", schema.TERRITORY_ID]
+    if schema.POSTAL_CODE not in accounts:
+        return pd.DataFrame(columns=columns)
+    zips = accounts[schema.POSTAL_CODE].astype("string").str.strip()
+    frame = pd.DataFrame({"postal_code": zips.to_numpy(dtype=object),
+                          "t": labels.reindex(accounts.index).astype("string").to_numpy(dtype=object)})
+    frame = frame[zips.str.fullmatch(r"[0-9]{5}").fillna(False).to_numpy() & frame["t"].notna().to_numpy()]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    counts = frame.groupby(["postal_code", "t"]).size().rename("n").reset_index()
+    counts = counts.sort_values(["postal_code", "n", "t"], ascending=[True, False, True])
+    points = counts.groupby("postal_code", sort=True).agg(accounts=("n", "sum"), territory_id=("t", "first"))
+    points = points.reset_index()
+    place = zip_centroids(points["postal_code"])
+    points = pd.concat([points, place[["latitude", "longitude", "city"]].set_axis(points.index)], axis=1)
+    located = np.isfinite(points["latitude"].to_numpy(dtype=float))
+    return points[located].reset_index(drop=True)[columns]
+
+
+def home_base_figure(points: pd.DataFrame, colors: Mapping[str, str], states_geojson: Mapping | None = None,
+                     chosen_zip: str = "") -> go.Figure:
+    """The accounts' ZIPs (:func:`home_base_points`) on a longitude/latitude map to click a new hire's
+    home base: each point in the colour of its ZIP's territory, ``customdata`` the ZIP (what a click
+    selects), over the state outlines; ``chosen_zip`` is ringed."""
+    fig = go.Figure()
+    if states_geojson:
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for feature in states_geojson.get("features", []):
+            geometry = feature.get("geometry") or {}
+            polygons = geometry.get("coordinates", [])
+            for polygon in [polygons] if geometry.get("type") == "Polygon" else polygons:
+                for ring in polygon:
+                    xs += [p[0] for p in ring] + [None]
+                    ys += [p[1] for p in ring] + [None]
+        fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", line={"color": "#c8c8c8", "width": 0.7},
+                                   hoverinfo="skip", showlegend=False))
+    kind = go.Scatter if len(points) <= HOME_MAP_SVG_POINTS else go.Scattergl
+    territory = points[schema.TERRITORY_ID].astype(str)
+    hover = [f"ZIP {z}{' · ' + chart_escape(c) if isinstance(c, str) and c else ''} · {n:,} account"
+             f"{'s' if n != 1 else ''} · {chart_escape(t)}"
+             for z, c, n, t in zip(points["postal_code"], points["city"], points["accounts"], territory)]
+    fig.add_trace(kind(
+        x=points["longitude"].round(4), y=points["latitude"].round(4), mode="markers", name="ZIPs",
+        customdata=points["postal_code"].astype(str).to_numpy(dtype=object), hovertext=hover,
+        hovertemplate="%{hovertext}<extra></extra>", showlegend=False,
+        marker={"size": 6, "color": [colors.get(t, "#888888") for t in territory], "opacity": 0.85},
+    ))
+    chosen = points[points["postal_code"] == str(chosen_zip or "").strip()]
+    if len(chosen):
+        fig.add_trace(go.Scatter(
+            x=chosen["longitude"], y=chosen["latitude"], mode="markers", name="Home base", hoverinfo="skip",
+            customdata=chosen["postal_code"].astype(str).to_numpy(dtype=object), showlegend=False,
+            marker={"size": 16, "symbol": "circle-open", "color": "#d62728", "line": {"width": 3}},
+        ))
+    lat, lon = points["latitude"].to_numpy(dtype=float), points["longitude"].to_numpy(dtype=float)
+    mid_lat = float(np.mean(lat)) if len(lat) else 0.0
+    fig.update_layout(height=330, margin={"l": 0, "r": 0, "t": 0, "b": 0}, plot_bgcolor="white",
+                      dragmode="pan", hovermode="closest")
+    if len(lat):
+        fig.update_xaxes(range=[float(lon.min()) - 1, float(lon.max()) + 1])
+        fig.update_yaxes(range=[float(lat.min()) - 1, float(lat.max()) + 1])
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.0 / max(math.cos(math.radians(mid_lat)), 0.2))
+    return fig
