@@ -51,6 +51,25 @@ def polygon_rings(geometry, decimals: int = 4) -> list[list[list[list[float]]]]:
     return out
 
 
+def outline_lines(geojson: dict | None) -> tuple[list[float | None], list[float | None]]:
+    """(longitudes, latitudes) of every ring of a GeoJSON FeatureCollection's polygons, each ring ended by
+    None: one plotly line trace draws them all (the state outlines under a scatter map).
+
+    >>> outline_lines({"features": [{"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 1]]]}}]})
+    ([0, 1, 0, None], [0, 0, 1, None])
+    """
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for feature in (geojson or {}).get("features", []):
+        geometry = feature.get("geometry") or {}
+        polygons = geometry.get("coordinates", [])
+        for polygon in [polygons] if geometry.get("type") == "Polygon" else polygons:
+            for ring in polygon:
+                xs += [p[0] for p in ring] + [None]
+                ys += [p[1] for p in ring] + [None]
+    return xs, ys
+
+
 def territory_properties(accounts: pd.DataFrame, labels: pd.Series,
                          territories: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per territory (index territory_id): rep_name, accounts and workload_hours (h/yr)."""

@@ -35,7 +35,7 @@ from territory.planning.forecast import BookingsForecast, forecast_bookings, sum
 from territory.planning.geography import territory_shapes
 from territory.planning.hierarchy import level_path_header, level_paths
 from territory.planning.review import QuarterlyReview, review_sections_html
-from territory.reporting.boundaries import display_shapes, polygon_rings
+from territory.reporting.boundaries import display_shapes, outline_lines, polygon_rings
 from territory.reporting.colors import territory_colors
 from territory.reporting.text import chart_escape, chart_labels, short_usd
 
@@ -180,19 +180,7 @@ def map_figure(accounts: pd.DataFrame, labels: pd.Series, boundaries: dict | Non
         return None
     figure = go.Figure()
     if boundaries:
-        xs: list[float | None] = []
-        ys: list[float | None] = []
-        for feature in boundaries.get("features", []):
-            geometry = feature.get("geometry") or {}
-            polygons = geometry.get("coordinates", [])
-            if geometry.get("type") == "Polygon":
-                polygons = [polygons]
-            for polygon in polygons:
-                for ring in polygon:
-                    xs.extend(p[0] for p in ring)
-                    ys.extend(p[1] for p in ring)
-                    xs.append(None)
-                    ys.append(None)
+        xs, ys = outline_lines(boundaries)
         figure.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", line=dict(color="#bbbbbb", width=0.7),
                                       hoverinfo="skip", showlegend=False))
     shapes = territory_shapes(accounts, labels) if shapes is None else shapes

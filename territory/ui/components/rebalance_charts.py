@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from territory.data import schema
+from territory.reporting.boundaries import outline_lines
 from territory.reporting.text import chart_escape, chart_labels
 
 BEFORE_COLOR = "#9aa5b1"
@@ -243,15 +244,7 @@ def home_base_figure(points: pd.DataFrame, colors: Mapping[str, str], states_geo
     selects), over the state outlines; ``chosen_zip`` is ringed."""
     fig = go.Figure()
     if states_geojson:
-        xs: list[float | None] = []
-        ys: list[float | None] = []
-        for feature in states_geojson.get("features", []):
-            geometry = feature.get("geometry") or {}
-            polygons = geometry.get("coordinates", [])
-            for polygon in [polygons] if geometry.get("type") == "Polygon" else polygons:
-                for ring in polygon:
-                    xs += [p[0] for p in ring] + [None]
-                    ys += [p[1] for p in ring] + [None]
+        xs, ys = outline_lines(states_geojson)
         fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", line={"color": "#c8c8c8", "width": 0.7},
                                    hoverinfo="skip", showlegend=False))
     kind = go.Scatter if len(points) <= HOME_MAP_SVG_POINTS else go.Scattergl
