@@ -24,7 +24,7 @@ def test_rep_page_renders_and_its_printable_page_prints_offline(streamlit_server
         page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=tb.RERUN_TIMEOUT_MS)
         page.wait_for_timeout(tb.PAINT_MS)
         assert page.locator(tb.EXCEPTION_BOX).count() == 0
-        assert page.get_by_text("T01 · Laura Mitchell · Region West").count() == 1
+        assert page.get_by_text("T01 · Laura Mitchell · Region › District: West › Pacific").count() == 1
         tb.SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(tb.SCREENSHOT_DIR / "rep-page.png"))
         with page.expect_download() as download:
