@@ -11,7 +11,7 @@ Where and how much
 * The file sits next to the scenario store (:func:`default_path`: ``sessions.sqlite`` in the same
   per-user data folder, or beside ``$TERRITORY_STUDIO_DB``), so tests and a shared server keep it
   where the scenarios are.
-* Bounded: at most ``max_sessions`` workspaces (the least recently saved go first), ``max_steps``
+* Bounded: at most ``max_sessions`` workspaces (the least recently saved or opened go first), ``max_steps``
   steps each (the oldest go first), and only the datasets and alignments a kept workspace names.
   An uploaded dataset is stored once per content fingerprint, in Parquet; the built-in sample is
   not stored at all (it is read again from ``data/``).
@@ -38,7 +38,7 @@ from territory.errors import TerritoryError
 __all__ = ["Step", "Workspace", "WorkspaceError", "WorkspaceStore", "default_path"]
 
 SCHEMA_VERSION = 1
-MAX_SESSIONS = 20
+MAX_SESSIONS = 100  # a refresh forks its session (one more kept per page load with a key)
 MAX_STEPS = 50
 FRAME_NAMES = ("accounts", "territories", "bookings", "quotas", "opportunities")
 
@@ -224,6 +224,29 @@ class WorkspaceStore:
                 continue
         stored = {f for (f,) in con.execute("SELECT DISTINCT fingerprint FROM datasets")}
         con.executemany("DELETE FROM datasets WHERE fingerprint = ?", [(f,) for f in stored - used])
+
+    def fork(self, key: str, new_key: str) -> bool:
+        """Copy the workspace under ``key`` to ``new_key`` (False when ``key`` is not stored).
+
+        A page load that restores from a URL (a refresh or a shared link) goes on under a copy, so two
+        browsers on one link never write over each other and the original stays as it was. Opening a
+        link counts as using it: the original's time is renewed, so the bound keeps links in use.
+        """
+        con = self._connect()
+        try:
+            with con:
+                now = time.time()
+                copied = con.execute("INSERT OR REPLACE INTO sessions SELECT ?, ?, body FROM sessions WHERE key = ?",
+                                     (new_key, now, key)).rowcount
+                if not copied:
+                    return False
+                con.execute("UPDATE sessions SET saved = ? WHERE key = ?", (now, key))
+                con.execute("DELETE FROM labels WHERE session = ?", (new_key,))
+                con.execute("INSERT INTO labels SELECT ?, hash, data FROM labels WHERE session = ?", (new_key, key))
+                self._prune(con)
+            return True
+        finally:
+            con.close()
 
     def load(self, key: str) -> Workspace | None:
         """The workspace stored under ``key``, or None when there is none."""

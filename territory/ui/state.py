@@ -17,7 +17,8 @@ What lives in the session
   (:func:`get_settings`, :func:`update_settings`).
 * **the session key and history**: the ``session`` URL parameter names this session in the local
   session store (:mod:`territory.planning.workspace`); a reload or a shared link on the same server
-  restores the dataset, the alignment in use, hand-made moves and locks, the event and the settings.
+  restores the dataset, the alignment in use, hand-made moves and locks, the event and the settings
+  into a copy under a fresh key (the URL then carries it), so each browser goes on on its own copy.
   Each undoable change (a dataset, Make active, a hand move, an event) is a step: :func:`undo` and
   :func:`redo` move along them (:func:`record` adds one).
 
@@ -584,7 +585,9 @@ def _stored_dataset(workspace: Workspace) -> ActiveDataset | None:
 
 
 def _restore_session() -> bool:
-    """Bring back the session named in the URL; False (a fresh session) when there is none to restore."""
+    """Bring back the session named in the URL into a copy under a fresh key (the URL then carries it, so
+    a refresh or a shared link never writes over the session it came from); False (a fresh session)
+    when there is none to restore."""
     ss = st.session_state
     try:
         key = st.query_params.get(SESSION_PARAM)
@@ -592,10 +595,12 @@ def _restore_session() -> bool:
         return False
     if not key or not _SESSION_KEY_RE.match(str(key)):
         return False
-    ss[keys.SESSION] = str(key)
     try:
-        workspace = WorkspaceStore().load(str(key))
+        store = WorkspaceStore()
+        workspace = store.load(str(key))
         dataset = _stored_dataset(workspace) if workspace is not None and workspace.current else None
+        if dataset is not None:  # go on under a copy: two browsers on one link never overwrite each other
+            store.fork(str(key), session_key())
     except (WorkspaceError, DataError, OSError, KeyError) as error:
         ss[keys.SESSION_NOTE] = ("warning", f"Your saved session could not be restored ({error}); this is a "
                                  "fresh session on the built-in sample.")

@@ -160,3 +160,20 @@ def test_make_active_can_be_undone_and_redone():
     again.button(key=keys.SIDEBAR_REDO).click().run()
     assert again.session_state[keys.ALIGNMENT].labels.equals(made.labels)
     assert not again.exception
+
+
+def test_two_browsers_on_one_link_each_go_on_under_their_own_copy():
+    at = open_page("pages/rebalance.py", timeout=120.0)
+    at.slider(key="ts_rebalance_n_territories").set_value(21).run()
+    at.button(key=keys.REBALANCE_MAKE_ACTIVE).click().run()
+    link = key_of(at)
+    made = at.session_state[keys.ALIGNMENT]
+
+    first, second = reload(link), reload(link)  # a refresh and a shared link, or two colleagues
+    assert len({link, key_of(first), key_of(second)}) == 3  # each page load went on under a fresh key
+    first.button(key=keys.SIDEBAR_UNDO).click().run()  # one of them takes Make active back
+    assert first.session_state[keys.ALIGNMENT].name == "Current alignment"
+
+    assert reload(key_of(second)).session_state[keys.ALIGNMENT].name == made.name  # the other's work stands
+    assert reload(link).session_state[keys.ALIGNMENT].name == made.name  # and so does the original
+    assert reload(key_of(first)).session_state[keys.ALIGNMENT].name == "Current alignment"

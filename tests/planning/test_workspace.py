@@ -3,6 +3,8 @@ damaged file is named, not a traceback."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pandas as pd
 import pytest
 
@@ -82,3 +84,32 @@ def test_a_damaged_store_is_named_and_can_be_set_aside(tmp_path):
 def test_the_store_sits_beside_the_scenario_store(monkeypatch, tmp_path):
     monkeypatch.setenv("TERRITORY_STUDIO_DB", str(tmp_path / "team" / "scenarios.sqlite"))
     assert default_path() == tmp_path / "team" / "sessions.sqlite"
+
+
+def test_a_fork_is_a_copy_that_leaves_the_original_as_it_was(store):
+    original = workspace([step("Use file.csv", ["T1", "T2"]), step("Make active", ["T2", "T2"])])
+    store.save("shared-link-1234", original)
+    assert store.fork("shared-link-1234", "browser-a-1234") and store.fork("shared-link-1234", "browser-b-1234")
+    store.save("browser-a-1234", workspace([step("Use file.csv", ["T1", "T2"])]))  # A works on its copy
+    b = store.load("browser-b-1234")
+    assert [s.what for s in b.steps] == ["Use file.csv", "Make active"] and b.current.labels.tolist() == ["T2", "T2"]
+    kept = store.load("shared-link-1234")
+    assert [s.what for s in kept.steps] == ["Use file.csv", "Make active"]  # nothing of the original is lost
+    assert [s.what for s in store.load("browser-a-1234").steps] == ["Use file.csv"]
+    assert not store.fork("never-saved-123", "browser-c-1234") and store.load("browser-c-1234") is None
+
+
+def test_forks_are_bounded_and_opening_a_link_keeps_it(store):
+    store.save("shared-link-1234", workspace([step("Use", ["T1"])]))
+    store.save("other-link-1234", workspace([step("Use", ["T2"])]))
+    store.save("third-link-1234", workspace([step("Use", ["T3"])]))
+    store.fork("shared-link-1234", "refresh-1-1234")  # opening renews the link: the other one is oldest now
+    assert store.load("other-link-1234") is None
+    for i in range(2, 6):  # each refresh forks the newest copy; the store keeps 3
+        store.fork(f"refresh-{i - 1}-1234", f"refresh-{i}-1234")
+    assert store.load("refresh-5-1234").current.labels.tolist() == ["T1"]
+    assert store.load("refresh-1-1234") is None and store.load("shared-link-1234") is None
+    con = sqlite3.connect(store.path)
+    assert {k for (k,) in con.execute("SELECT DISTINCT session FROM labels")} == \
+        {k for (k,) in con.execute("SELECT key FROM sessions")}  # no labels left of a pruned session
+    con.close()
