@@ -126,8 +126,9 @@ if open_tab.open:
 if compare_tab.open:
     with compare_tab:
         options = ["(alignment in use)"] + names
-        picked = st.multiselect("Scenarios to compare", options, default=options[: min(3, len(options))],
-                                key=keys.SCN_COMPARE, max_selections=6,
+        ui.restore_compare_picks(options, default=options[: min(3, len(options))])
+        picked = st.multiselect("Scenarios to compare", options, key=keys.SCN_COMPARE, max_selections=6,
+                                on_change=ui.keep_compare_picks,
                                 help="Each is scored on the active dataset, against the alignment in the file.")
         if len(picked) < 2:
             st.info("Pick two or more to compare them side by side.")

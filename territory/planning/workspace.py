@@ -4,7 +4,8 @@ Pure Python (SQLite, pandas, Parquet through pyarrow), no Streamlit: ``territory
 what goes in and reads it back. A *workspace* is one browser session's state under a session key
 (the ``session`` URL parameter): which dataset is active, the settings, and the history of the
 undoable steps (the active alignment, hand-made moves and the staffing event after each step, and
-which step is current, so undo and redo move along it).
+which step is current, so undo and redo move along it), and the alignments kept during the session
+(named, not stored as scenarios).
 
 Where and how much
 ------------------
@@ -35,7 +36,7 @@ import pandas as pd
 
 from territory.errors import TerritoryError
 
-__all__ = ["Step", "Workspace", "WorkspaceError", "WorkspaceStore", "default_path"]
+__all__ = ["KeptAlignment", "Step", "Workspace", "WorkspaceError", "WorkspaceStore", "default_path"]
 
 SCHEMA_VERSION = 1
 MAX_SESSIONS = 100  # a refresh forks its session (one more kept per page load with a key)
@@ -68,6 +69,17 @@ class Step:
 
 
 @dataclass(frozen=True)
+class KeptAlignment:
+    """A named alignment the user kept during the session (not a stored scenario)."""
+
+    name: str
+    labels: pd.Series  # territory per account, in its dataset's account order (string, <NA> unassigned)
+    dataset_fingerprint: str  # the dataset it belongs to (the session may have switched since)
+    created: str  # "HH:MM"
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Workspace:
     """One session's state: the dataset it works on, its settings, and its undo history."""
 
@@ -76,6 +88,7 @@ class Workspace:
     settings: Mapping[str, Any] = field(default_factory=dict)  # JSON values only
     steps: tuple[Step, ...] = ()
     position: int = -1  # index of the current step in ``steps``
+    kept: tuple[KeptAlignment, ...] = ()  # alignments kept this session, oldest first
 
     @property
     def current(self) -> Step | None:
@@ -195,9 +208,15 @@ class WorkspaceStore:
             body_steps.append({"what": step.what, "labels": digest, "name": step.alignment_name,
                                "created": step.created, "moves": dict(step.manual_moves),
                                "event": _event_json(step.event)})
+        body_kept = []
+        for kept in workspace.kept:
+            digest, blob = _labels_bytes(kept.labels)
+            blobs[digest] = blob
+            body_kept.append({"name": kept.name, "labels": digest, "dataset": kept.dataset_fingerprint,
+                              "created": kept.created, "note": kept.note})
         body = json.dumps({"dataset": workspace.dataset_fingerprint, "source": workspace.dataset_source,
                            "settings": dict(workspace.settings), "steps": body_steps,
-                           "position": max(-1, workspace.position - drop)})
+                           "position": max(-1, workspace.position - drop), "kept": body_kept})
         con = self._connect()
         try:
             with con:
@@ -266,7 +285,10 @@ class WorkspaceStore:
                      manual_moves=dict(s["moves"]), event=tuple(s["event"]) if s["event"] else None)
                 for s in body["steps"]
             )
+            kept = tuple(KeptAlignment(name=k["name"], labels=labels[k["labels"]], dataset_fingerprint=k["dataset"],
+                                       created=k["created"], note=k.get("note", ""))
+                         for k in body.get("kept", ()))  # sessions saved before #16 item 2 have none
             return Workspace(dataset_fingerprint=body["dataset"], dataset_source=body["source"],
-                             settings=body["settings"], steps=steps, position=int(body["position"]))
+                             settings=body["settings"], steps=steps, position=int(body["position"]), kept=kept)
         except (KeyError, TypeError, ValueError, OSError) as error:
             raise WorkspaceError(f"The saved session {key!r} cannot be read ({error}).") from error

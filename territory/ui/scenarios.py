@@ -110,6 +110,23 @@ def save_form(
     return saved.name
 
 
+COMPARE_SETTING = "scenarios_compare"  # Settings.extra: the Compare tab's picks, kept for a refresh
+
+
+def restore_compare_picks(options: list[str], default: list[str]) -> None:
+    """Give the Compare tab's picker its last picks (kept in the settings, so they outlive another tab,
+    another page and a refresh; a scenario deleted since is dropped), or ``default`` the first time."""
+    if keys.SCN_COMPARE not in st.session_state:
+        kept = state.get_settings().extra.get(COMPARE_SETTING)
+        picks = [name for name in kept if name in options] if isinstance(kept, list) else default
+        st.session_state[keys.SCN_COMPARE] = picks
+
+
+def keep_compare_picks() -> None:
+    """Callback of the Compare tab's picker: keep its picks in the settings (saved for a refresh)."""
+    state.update_settings(**{COMPARE_SETTING: list(st.session_state.get(keys.SCN_COMPARE, []))})
+
+
 def scenario_labels(scenario: Scenario, accounts: pd.DataFrame) -> tuple[pd.Series, str]:
     """Territory per account of the active dataset under ``scenario`` and a sentence on mismatches."""
     labels, diff = apply_to_dataset(scenario, accounts)

@@ -11,7 +11,7 @@ What lives in the session
 * **active alignment** (:class:`Alignment`): a Series of territory_id per account (index aligned with
   ``dataset.accounts``) and a name such as "Current alignment" or "Rebalanced 14:02".
   :func:`set_active_alignment` is how "make active" works on the Rebalance page.
-* **saved results** (:class:`SavedResult`): named alignments kept for this session
+* **saved results** (:class:`SavedResult`): named alignments kept for this session, also across a refresh
   (:func:`save_result`, :func:`saved_results`).
 * **settings** (:class:`Settings`): balance measure and tolerance shared by every page
   (:func:`get_settings`, :func:`update_settings`).
@@ -43,7 +43,7 @@ import streamlit as st
 from territory.data import schema
 from territory.errors import DataError
 from territory.planning.review import ReviewSettings
-from territory.planning.workspace import MAX_STEPS, Step, Workspace, WorkspaceError, WorkspaceStore
+from territory.planning.workspace import MAX_STEPS, KeptAlignment, Step, Workspace, WorkspaceError, WorkspaceStore
 from territory.ui import cached, keys
 from territory.ui.cached import frame_fingerprint, labels_fingerprint
 from territory.ui.clock import clock_now
@@ -367,7 +367,8 @@ def active_territories() -> pd.DataFrame:
 
 
 def save_result(name: str, labels: pd.Series, result: Any = None, note: str = "") -> SavedResult:
-    """Keep a named alignment for this session (same name overwrites)."""
+    """Keep a named alignment for this session (same name overwrites), also across a refresh (its
+    ``result``, the engine's explanations, is not kept there)."""
     dataset = get_dataset()
     saved = SavedResult(
         name=name,
@@ -378,6 +379,7 @@ def save_result(name: str, labels: pd.Series, result: Any = None, note: str = ""
         note=note,
     )
     st.session_state.setdefault(SAVED_KEY, {})[name] = saved
+    _save()
     return saved
 
 
@@ -393,7 +395,8 @@ def saved_results(all_datasets: bool = False) -> dict[str, SavedResult]:
 
 def delete_result(name: str) -> None:
     """Forget a saved alignment."""
-    st.session_state.get(SAVED_KEY, {}).pop(name, None)
+    if st.session_state.get(SAVED_KEY, {}).pop(name, None) is not None:
+        _save()
 
 
 # --- settings -------------------------------------------------------------------------------------
@@ -483,9 +486,12 @@ def _history() -> dict[str, Any]:
 def _workspace() -> Workspace:
     dataset = get_dataset()
     history = _history()
+    kept = tuple(KeptAlignment(name=saved.name, labels=saved.labels.reset_index(drop=True),
+                               dataset_fingerprint=saved.dataset_fingerprint, created=saved.created, note=saved.note)
+                 for saved in saved_results(all_datasets=True).values())
     return Workspace(dataset_fingerprint=dataset.fingerprint if dataset else None,
                      dataset_source=dataset.source if dataset else "sample", settings=_settings_json(),
-                     steps=tuple(history["steps"]), position=history["position"])
+                     steps=tuple(history["steps"]), position=history["position"], kept=kept)
 
 
 def _save() -> None:
@@ -584,6 +590,15 @@ def _stored_dataset(workspace: Workspace) -> ActiveDataset | None:
                          default_capacity=tuple(meta.get("default_capacity", ())))
 
 
+def _saved_result(kept: KeptAlignment, dataset: ActiveDataset) -> SavedResult:
+    """A kept alignment as the session holds it (indexed like the accounts when it is of ``dataset``)."""
+    labels = kept.labels.astype("string")
+    if kept.dataset_fingerprint == dataset.fingerprint and len(labels) == len(dataset.accounts):
+        labels.index = dataset.accounts.index
+    return SavedResult(name=kept.name, labels=labels, dataset_fingerprint=kept.dataset_fingerprint,
+                       created=kept.created, note=kept.note)
+
+
 def _restore_session() -> bool:
     """Bring back the session named in the URL into a copy under a fresh key (the URL then carries it, so
     a refresh or a shared link never writes over the session it came from); False (a fresh session)
@@ -612,7 +627,7 @@ def _restore_session() -> bool:
                                      "session on the built-in sample.")
         return False
     ss[DATASET_KEY] = dataset
-    ss[SAVED_KEY] = {}
+    ss[SAVED_KEY] = {kept.name: _saved_result(kept, dataset) for kept in workspace.kept}
     _settings_from(dict(workspace.settings))
     ss[keys.SESSION_HISTORY] = {"steps": list(workspace.steps), "position": workspace.position}
     _apply(workspace.current)

@@ -177,3 +177,59 @@ def test_two_browsers_on_one_link_each_go_on_under_their_own_copy():
     assert reload(key_of(second)).session_state[keys.ALIGNMENT].name == made.name  # the other's work stands
     assert reload(link).session_state[keys.ALIGNMENT].name == made.name  # and so does the original
     assert reload(key_of(first)).session_state[keys.ALIGNMENT].name == "Current alignment"
+
+
+def _keep_two_alignments() -> None:
+    """An AppTest script: a fresh session keeps two named alignments of the sample, then forgets one."""
+    from territory.data import schema
+    from territory.ui import state
+
+    state.init_state()
+    labels = state.get_dataset().accounts[schema.TERRITORY_ID].astype("string")
+    state.save_result("All of T01 to T02", labels.replace("T01", "T02"), note="T01 closes")
+    state.save_result("Scratch", labels)
+    state.delete_result("Scratch")
+
+
+def test_alignments_kept_this_session_come_back_after_a_refresh():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_keep_two_alignments, default_timeout=60.0)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    kept = at.session_state[keys.SAVED_RESULTS]["All of T01 to T02"]
+
+    back = reload(at.session_state[keys.SESSION], "pages/review.py")
+    restored = back.session_state[keys.SAVED_RESULTS]
+    assert list(restored) == ["All of T01 to T02"]  # the one forgotten stays forgotten
+    again = restored["All of T01 to T02"]
+    assert (again.note, again.created, again.dataset_fingerprint) == (kept.note, kept.created,
+                                                                       kept.dataset_fingerprint)
+    assert again.labels.equals(kept.labels)
+    choice = back.selectbox(key=keys.REVIEW_ALIGNMENT)
+    assert "Saved this session: All of T01 to T02" in choice.options  # the Quarterly review offers it again
+    choice.set_value("Saved this session: All of T01 to T02").run()
+    assert not back.exception, [e.value for e in back.exception]
+
+
+def test_the_scenarios_compared_come_back_after_a_refresh(scenario_db):
+    from territory.planning.scenarios import ScenarioStore, build_scenario
+
+    accounts = load_sample().accounts
+    shifted = accounts[schema.TERRITORY_ID].copy()
+    shifted.iloc[:50] = "T01"
+    store = ScenarioStore(scenario_db)
+    for name, labels in (("Current copy", accounts[schema.TERRITORY_ID]), ("Plan B", shifted),
+                         ("Plan C", accounts[schema.TERRITORY_ID])):
+        store.save(build_scenario(name, accounts, labels))
+    at = open_page("pages/scenarios.py")
+    at.session_state[keys.SCN_TAB] = "Compare"  # tabs are lazy: open the Compare tab first
+    at.run()
+    assert at.multiselect(key=keys.SCN_COMPARE).value == ["(alignment in use)", "Current copy", "Plan B"]
+    at.multiselect(key=keys.SCN_COMPARE).set_value(["Plan C", "Plan B"]).run()
+
+    back = reload(key_of(at), "pages/scenarios.py")
+    back.session_state[keys.SCN_TAB] = "Compare"
+    back.run()
+    assert back.multiselect(key=keys.SCN_COMPARE).value == ["Plan C", "Plan B"]
+    assert not back.exception, [e.value for e in back.exception]

@@ -4,11 +4,12 @@ damaged file is named, not a traceback."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
-from territory.planning.workspace import Step, Workspace, WorkspaceError, WorkspaceStore, default_path
+from territory.planning.workspace import KeptAlignment, Step, Workspace, WorkspaceError, WorkspaceStore, default_path
 
 
 def step(what: str, labels: list[str | None], moves: dict[str, str] | None = None, event=None) -> Step:
@@ -113,3 +114,19 @@ def test_forks_are_bounded_and_opening_a_link_keeps_it(store):
     assert {k for (k,) in con.execute("SELECT DISTINCT session FROM labels")} == \
         {k for (k,) in con.execute("SELECT key FROM sessions")}  # no labels left of a pruned session
     con.close()
+
+
+def test_kept_alignments_come_back_and_share_the_labels_of_the_steps(store):
+    kept = (KeptAlignment("Plan B", pd.Series(["T2", "T2", None], dtype="string"), "fp1", "10:02", "T1 closes"),
+            KeptAlignment("Other file", pd.Series(["X"], dtype="string"), "fp0", "10:05"))
+    saved = replace(workspace([step("Use", ["T2", "T2", None])]), kept=kept)
+    store.save("key-one-1234", saved)
+    back = store.load("key-one-1234")
+    assert [(k.name, k.dataset_fingerprint, k.created, k.note) for k in back.kept] == [
+        ("Plan B", "fp1", "10:02", "T1 closes"), ("Other file", "fp0", "10:05", "")]
+    assert back.kept[0].labels.tolist() == ["T2", "T2", pd.NA] and back.kept[1].labels.tolist() == ["X"]
+    con = sqlite3.connect(store.path)
+    assert con.execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 2  # Plan B's labels are the step's
+    con.close()
+    store.save("key-one-1234", replace(saved, kept=()))  # forgetting them drops them
+    assert store.load("key-one-1234").kept == ()
