@@ -7,6 +7,7 @@ from territory.data.spreadsheet import to_csv_bytes
 from territory.planning import hierarchy
 from territory.planning.metrics import MEAN_DISTANCE_HELP, pareto_curve, top_share
 from territory.reporting import colors as tcolors
+from territory.reporting.text import md_escape
 from territory.ui import cached, keys, state
 from territory.ui import rebalance as rb
 from territory.ui.capacity import capacity_ui
@@ -48,16 +49,12 @@ with tab_table:
         f"Click a column header to sort. Deviation is of {schema.MEASURE_LABEL[settings.balance_on].lower()} "
         "against the capacity-adjusted target; utilisation is workload against capacity x mean workload per FTE."
     )
-    shown = [
-        c
-        for c in (
-            schema.TERRITORY_ID, schema.REP_NAME, "level_path" if levels else schema.REGION, "accounts",
-            schema.REVENUE, schema.POTENTIAL,
-            schema.WORKLOAD_HOURS, schema.CAPACITY_FTE, "utilisation_pct", "deviation_pct",
-            "weighted_mean_distance_km", "top_industry", "pieces",
-        )
-        if c in table and not (c == "deviation_pct" and settings.balance_on == "workload")  # = utilisation - 100
-    ]
+    shown = widgets.territory_table_columns(table, levels, settings.balance_on)
+    width = widgets.territory_table_widths(table)
+    fragmented = widgets.fragmented_territories(table)
+    if "pieces" in table and "pieces" not in shown:
+        st.caption(f"In more than one piece: {md_escape(', '.join(fragmented))}." if fragmented
+                   else "Every territory is one connected piece (contiguous).")
     st.dataframe(
         widgets.blank_missing(table[shown].round({schema.REVENUE: 0, schema.POTENTIAL: 0, schema.WORKLOAD_HOURS: 0}),
                               [schema.REP_NAME, schema.REGION]),
@@ -65,33 +62,36 @@ with tab_table:
         height=min(38 + 35 * len(table), 740),
         column_config={
             schema.TERRITORY_ID: st.column_config.TextColumn(
-                "Territory", pinned=True, width=widgets.text_width(table[schema.TERRITORY_ID], "Territory", 70)),
-            schema.REP_NAME: st.column_config.TextColumn("Rep", width=125),
-            schema.REGION: st.column_config.TextColumn("Region", width=65),
+                "Territory", pinned=True, width=width[schema.TERRITORY_ID]),
+            schema.REP_NAME: st.column_config.TextColumn("Rep", width=width[schema.REP_NAME]),
+            schema.REGION: st.column_config.TextColumn("Region", width=width[schema.REGION]),
             "level_path": st.column_config.TextColumn(
-                " › ".join(level.capitalize() for level in levels) or "Level", width=130,
+                " › ".join(level.capitalize() for level in levels) or "Level", width=width["level_path"],
                 help="Where the territory sits: region, then district."),
-            "accounts": st.column_config.NumberColumn("Accounts", format="localized", width=70),
-            schema.REVENUE: st.column_config.NumberColumn("Revenue (USD/yr)", format="localized", width=110),
-            schema.POTENTIAL: st.column_config.NumberColumn("Potential (USD/yr)", format="localized", width=115),
-            schema.WORKLOAD_HOURS: st.column_config.NumberColumn("Workload (h/yr)", format="localized", width=100),
-            schema.CAPACITY_FTE: st.column_config.NumberColumn("FTE", format="%.1f", width=45,
+            "accounts": st.column_config.NumberColumn("Accounts", format="localized", width=width["accounts"]),
+            schema.REVENUE: st.column_config.NumberColumn("Revenue (USD/yr)", format="localized",
+                                                         width=width[schema.REVENUE]),
+            schema.POTENTIAL: st.column_config.NumberColumn("Potential (USD/yr)", format="localized",
+                                                           width=width[schema.POTENTIAL]),
+            schema.WORKLOAD_HOURS: st.column_config.NumberColumn("Workload (h/yr)", format="localized",
+                                                                width=width[schema.WORKLOAD_HOURS]),
+            schema.CAPACITY_FTE: st.column_config.NumberColumn("FTE", format="%.1f", width=width[schema.CAPACITY_FTE],
                                                                help="Rep capacity in full-time equivalents."),
             "utilisation_pct": st.column_config.ProgressColumn(
-                "Utilisation (%)", format="%.0f%%", min_value=0, max_value=200, width=110,
+                "Utilisation (%)", format="%.0f%%", min_value=0, max_value=200, width=width["utilisation_pct"],
                 help="Workload against capacity x mean workload per FTE; 100% is an even share.",
             ),
             "deviation_pct": st.column_config.NumberColumn(
-                "Deviation (%)", format="%+.1f%%", width="small",
+                "Deviation (%)", format="%+.1f%%", width=width["deviation_pct"],
                 help=f"Of {schema.MEASURE_LABEL[settings.balance_on].lower()} against the capacity-adjusted target.",
             ),
             "weighted_mean_distance_km": st.column_config.NumberColumn(
-                "Mean distance (km)", format="%.0f", width=120, help=MEAN_DISTANCE_HELP,
+                "Distance (km)", format="%,.0f", width=width["weighted_mean_distance_km"], help=MEAN_DISTANCE_HELP,
             ),
             "top_industry": st.column_config.TextColumn(
-                "Top industry", width=widgets.text_width(table["top_industry"].dropna().tolist(), "Top industry", 120)),
+                "Top industry", width=width["top_industry"]),
             "pieces": st.column_config.NumberColumn(
-                "Pieces", width="small", help="Connected pieces: 1 means contiguous."
+                "Pieces", format="localized", width=width["pieces"], help="Connected pieces: 1 means contiguous."
             ),
         },
     )

@@ -112,7 +112,7 @@ def rules_editor_ui(table: pd.DataFrame, territory_ids: tuple[str, ...],
         height=320,
         column_config={
             "priority": st.column_config.NumberColumn("Priority", help="Lowest first; first match wins.",
-                                                      step=1, format="%d"),
+                                                      step=1, format="%,d"),
             "kind": st.column_config.SelectboxColumn("Kind", options=list(R.KINDS), required=True,
                                                      format_func=kind_label),
             "value": st.column_config.TextColumn(
@@ -160,7 +160,7 @@ def rule_text(row: pd.Series) -> str:
     """ "#120 · ZIP prefix 021" from the routed row's structured rule fields ("none" without a rule)."""
     if pd.isna(row.get("rule_kind")):
         return "none"
-    priority = f"#{int(row['rule_priority'])} · " if pd.notna(row.get("rule_priority")) else ""
+    priority = f"#{int(row['rule_priority']):,} · " if pd.notna(row.get("rule_priority")) else ""
     value = f" {row['rule_value']}" if pd.notna(row.get("rule_value")) and str(row["rule_value"]) else ""
     return f"{priority}{kind_label(row['rule_kind'])}{value}"
 

@@ -352,3 +352,38 @@ def test_territories_table_headers_fit_their_columns():
     narrow = {c["label"]: c["width"] for c in columns.values()
               if isinstance(c.get("width"), int) and c["width"] < 5.8 * len(c["label"]) + 10}
     assert narrow == {}
+
+
+def test_territories_table_fits_a_1500_px_window_without_scrolling_sideways():
+    """At 1500 px the table had 12 columns of 1,195 px in a 1,040-px main column: Top industry and
+    Pieces were behind a horizontal scroll. Sample on workload and on revenue (a Deviation column),
+    and an owner-based Salesforce upload (a Region column, most territories in several pieces)."""
+    from dataclasses import replace
+
+    from territory.ui import keys
+    from territory.ui.components.widgets import MAIN_WIDTH_AT_1500_PX
+    from tests.crm_files import salesforce_accounts
+
+    def widths(at) -> int:
+        columns = json.loads(at.dataframe[0].proto.columns)
+        shown = at.dataframe[0].value.columns
+        named = {"small": 75, "medium": 200, "large": 400}  # Streamlit's named widths in px
+        return sum(named.get(columns[c]["width"], columns[c]["width"]) for c in shown)
+
+    at = new_app().run()
+    at.switch_page("pages/territories.py").run()
+    assert widths(at) <= MAIN_WIDTH_AT_1500_PX
+    assert {"utilisation_pct", "weighted_mean_distance_km"} <= set(at.dataframe[0].value.columns)
+    at.session_state[keys.SETTINGS] = replace(at.session_state[keys.SETTINGS], balance_on="revenue")
+    at.run()
+    assert "deviation_pct" in at.dataframe[0].value.columns and widths(at) <= MAIN_WIDTH_AT_1500_PX
+    upload = open_upload(new_app().run())
+    upload.file_uploader(key=keys.DATA_ACCOUNTS_FILE).set_value(
+        ("Salesforce accounts.csv", salesforce_accounts(600).to_csv(index=False).encode(), "text/csv")).run()
+    upload.button(key=keys.DATA_USE_UPLOAD).click().run()
+    upload.switch_page("pages/territories.py").run()
+    assert not upload.exception, [e.value for e in upload.exception]
+    assert widths(upload) <= MAIN_WIDTH_AT_1500_PX
+    shown = upload.dataframe[0].value.columns
+    if "pieces" not in shown:  # the fragmented territories are named above the table instead
+        assert any("In more than one piece" in c.value for c in upload.caption)

@@ -166,6 +166,57 @@ def territory_choice(territory_id: str, rep: object) -> str:
     return f"{territory_id} \u00b7 {rep}" if isinstance(rep, str) and rep.strip() else territory_id
 
 
+MAIN_WIDTH_AT_1500_PX = 1030
+"""Width of the page's main column in a 1500-px-wide window with the sidebar open (1,040 px measured
+in headless Chromium, less a margin): what a table must fit without a horizontal scroll."""
+
+TERRITORY_TABLE_WIDTHS: dict[str, int] = {
+    schema.REP_NAME: 120, "level_path": 124, schema.REGION: 65, "accounts": 66, schema.REVENUE: 105,
+    schema.POTENTIAL: 115, schema.WORKLOAD_HOURS: 100, schema.CAPACITY_FTE: 42, "utilisation_pct": 98,
+    "weighted_mean_distance_km": 88, "deviation_pct": 86, "pieces": 60,
+}
+"""Pixel widths of the Territories table's columns (each shows its header in full); the territory ID
+and the top industry are as wide as their text (:func:`territory_table_widths`)."""
+
+
+def territory_table_widths(table: pd.DataFrame) -> dict[str, int]:
+    """{column: px} of every column the Territories table may show."""
+    return {schema.TERRITORY_ID: text_width(table[schema.TERRITORY_ID], "Territory", 70),
+            **TERRITORY_TABLE_WIDTHS,
+            "top_industry": text_width(table["top_industry"].dropna().tolist() if "top_industry" in table else [],
+                                       "Top industry", 120)}
+
+
+def fragmented_territories(table: pd.DataFrame) -> list[str]:
+    """IDs of the territories in more than one connected piece (none when the table has no pieces)."""
+    if "pieces" not in table:
+        return []
+    return table.loc[pd.to_numeric(table["pieces"], errors="coerce") > 1, schema.TERRITORY_ID].astype(str).tolist()
+
+
+def territory_table_columns(table: pd.DataFrame, levels: Sequence[str], balance_on: str,
+                            width_px: int = MAIN_WIDTH_AT_1500_PX) -> list[str]:
+    """The columns the Territories table shows, so that it fits ``width_px`` without a horizontal scroll.
+
+    Always: territory, rep, its level path (or region), accounts, revenue, potential, workload, FTE,
+    utilisation and distance. Then, while they fit: the deviation (only when balancing on something
+    other than workload; on workload it is utilisation - 100), the pieces (only when a territory is
+    fragmented) and the top industry (also on the Industry mix tab). The download keeps every column.
+    """
+    fragmented = bool(fragmented_territories(table))
+    required = [schema.TERRITORY_ID, schema.REP_NAME, "level_path" if levels else schema.REGION, "accounts",
+                schema.REVENUE, schema.POTENTIAL, schema.WORKLOAD_HOURS, schema.CAPACITY_FTE, "utilisation_pct",
+                "weighted_mean_distance_km"]
+    optional = (["deviation_pct"] if balance_on != "workload" else []) + (["pieces"] if fragmented else []) + [
+        "top_industry"]
+    widths = territory_table_widths(table)
+    shown = [c for c in required if c in table]
+    for column in optional:
+        if column in table and sum(widths[c] for c in shown) + widths[column] <= width_px:
+            shown.append(column)
+    return shown
+
+
 def text_width(values: Sequence[object], label: str = "", min_px: int = 60, max_px: int = 220) -> int:
     """Pixel width for a text column that shows its longest value (or its label) in full: about 7.5 px
     a character of the table's 14 px font plus the cell's padding, between ``min_px`` and ``max_px``."""
