@@ -6,7 +6,9 @@ starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is neutralise
 
 * CSV: prefixed with a single quote, the convention spreadsheets honour;
 * XLSX: written as a typed text cell (never a formula) with the value unchanged, and also
-  quote-prefixed in the cell style so Excel shows it as text when the cell is edited.
+  quote-prefixed in the cell style so Excel shows it as text when the cell is edited. Numbers stay
+  numbers; columns with values of 1,000 or more are shown with thousands separators
+  (:func:`number_format`).
 
 Every file Territory Studio writes goes through here: the assignment export
 (:mod:`territory.reporting.export`), the review workbook, scenario files (reversibly, as they are
@@ -96,8 +98,9 @@ def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
             cell.font = Font(bold=True)
         columns = [frame[c] for c in frame.columns]
         text_columns = [_is_text(c) for c in columns]
+        formats = [number_format(c) for c in columns]
         for row_number, row in enumerate(zip(*[c.to_numpy(dtype=object) for c in columns]), start=2):
-            for col_number, (value, is_text) in enumerate(zip(row, text_columns), start=1):
+            for col_number, (value, is_text, shown_as) in enumerate(zip(row, text_columns, formats), start=1):
                 cell = sheet.cell(row=row_number, column=col_number)
                 if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
                     continue
@@ -111,6 +114,8 @@ def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
                         cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
                 else:
                     cell.value = value
+                    if shown_as is not None:
+                        cell.number_format = shown_as  # 6,984,295.84, not 6984295.840000003
         sheet.freeze_panes = "A2"
         for col_number, column in enumerate(frame.columns, start=1):
             width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200).tolist()])
@@ -120,6 +125,25 @@ def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def number_format(series: pd.Series) -> str | None:
+    """Excel number format of a numeric column with values of 1,000 or more: thousands separators,
+    no decimals for whole numbers, two otherwise (the cells keep their exact values). None for text,
+    booleans and small numbers (coordinates, shares, FTE keep Excel's General format).
+
+    >>> number_format(pd.Series([31192503.0, 12.0])), number_format(pd.Series([6984295.840000003]))
+    ('#,##0', '#,##0.00')
+    >>> number_format(pd.Series([42.36, -71.06])) is None, number_format(pd.Series(["1000"])) is None
+    (True, True)
+    """
+    if _is_text(series) or pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        return None
+    values = pd.to_numeric(series, errors="coerce").dropna().to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values) or np.abs(values).max() < 1000:
+        return None
+    return "#,##0" if np.all(values == np.round(values)) else "#,##0.00"
 
 
 def _sheet_title(title: str) -> str:

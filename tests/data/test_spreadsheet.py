@@ -54,5 +54,17 @@ def test_xlsx_cells_are_text_never_formulas() -> None:
     assert sheet.cell(row=2, column=3).value == -5.0
 
 
+def test_xlsx_numbers_of_a_thousand_or_more_show_thousands_separators() -> None:
+    """The exports showed 6984295.840000003 and 31192503 in Excel's General format (#16, item 4)."""
+    frame = pd.DataFrame({"revenue": [6984295.840000003, 950.5], "accounts": [5000, 12],
+                          "latitude": [42.3601, 40.7128], "fte": [1.0, 0.5], "zip": ["02139", "10001"]})
+    sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes({"Territories": frame})))["Territories"]
+    formats = {sheet.cell(row=1, column=i).value: sheet.cell(row=2, column=i).number_format for i in range(1, 6)}
+    assert formats == {"revenue": "#,##0.00", "accounts": "#,##0", "latitude": "General", "fte": "General",
+                       "zip": "General"}
+    assert sheet.cell(row=2, column=1).value == 6984295.840000003  # the value itself is exact
+    assert sheet.cell(row=3, column=2).number_format == "#,##0"  # 12, in the same column as 5,000
+
+
 def test_docstring_examples() -> None:
     assert doctest.testmod(spreadsheet).failed == 0
