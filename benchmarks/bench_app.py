@@ -31,7 +31,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -103,6 +106,33 @@ def start_server(port: int, db: Path) -> subprocess.Popen:
             time.sleep(0.25)
     proc.terminate()
     raise RuntimeError("streamlit did not start")
+
+
+@contextmanager
+def served_app(port: int, db: Path) -> Iterator[Any]:
+    """``streamlit run app.py`` on ``port`` (scenario store ``db``) and a headless Chromium: yields the
+    browser, then closes both."""
+    from playwright.sync_api import sync_playwright
+
+    server = start_server(port, db)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def load_line() -> str:
+    """``uptime``, printed before and after a run: browser timings depend on the machine's load."""
+    return "load: " + subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def wait_idle(page, start_timeout_ms: int = 1_500) -> None:
@@ -265,36 +295,22 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} not found: install Debian's chromium (never `playwright install`).")
         return 2
-    from playwright.sync_api import sync_playwright
-
-    print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    print(load_line())
     shots = Path(args.screenshots) if args.screenshots else None
     if shots:
         shots.mkdir(parents=True, exist_ok=True)
     port = args.port or _free_port()
     with tempfile.TemporaryDirectory(prefix="bench_app_") as tmp:
         folder = Path(tmp)
-        server = start_server(port, folder / "scenarios.sqlite")
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-                try:
-                    for size in args.sizes.split(","):
-                        n = None if size.strip() == "sample" else int(size)
-                        steps = args.slider_steps if n is None else 0
-                        res = run_size(browser, f"http://127.0.0.1:{port}", n, args.rounds, shots, steps, folder,
-                                       args.verbose)
-                        report(n, res)
-                        sys.stdout.flush()
-                finally:
-                    browser.close()
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-    print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+        with served_app(port, folder / "scenarios.sqlite") as browser:
+            for size in args.sizes.split(","):
+                n = None if size.strip() == "sample" else int(size)
+                steps = args.slider_steps if n is None else 0
+                res = run_size(browser, f"http://127.0.0.1:{port}", n, args.rounds, shots, steps, folder,
+                               args.verbose)
+                report(n, res)
+                sys.stdout.flush()
+    print(load_line())
     return 0
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -84,33 +83,19 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(ba.CHROMIUM).exists():
         print(f"{ba.CHROMIUM} not found: install Debian's chromium (never `playwright install`).")
         return 2
-    from playwright.sync_api import sync_playwright
-
-    print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    print(ba.load_line())
     port = args.port or ba._free_port()
     sizes = [None] + ([args.upload] if args.upload else [])
     with tempfile.TemporaryDirectory(prefix="bench_session_") as tmp:
         folder = Path(tmp)
-        server = ba.start_server(port, folder / "scenarios.sqlite")
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=ba.CHROMIUM, headless=True, args=ba.CHROMIUM_ARGS)
-                try:
-                    for n in sizes:
-                        seconds = run(browser, f"http://127.0.0.1:{port}", args.page, args.reloads, n, folder)
-                        title = "sample (5,000 accounts)" if n is None else f"upload of {n:,} accounts"
-                        print(f"{title}, {args.page}: reload median {statistics.median(seconds):.2f} s, "
-                              f"max {max(seconds):.2f} s (target {TARGET_RELOAD_S:.0f} s): "
-                              f"{', '.join(f'{s:.2f}' for s in seconds)}", flush=True)
-                finally:
-                    browser.close()
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-    print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+        with ba.served_app(port, folder / "scenarios.sqlite") as browser:
+            for n in sizes:
+                seconds = run(browser, f"http://127.0.0.1:{port}", args.page, args.reloads, n, folder)
+                title = "sample (5,000 accounts)" if n is None else f"upload of {n:,} accounts"
+                print(f"{title}, {args.page}: reload median {statistics.median(seconds):.2f} s, "
+                      f"max {max(seconds):.2f} s (target {TARGET_RELOAD_S:.0f} s): "
+                      f"{', '.join(f'{s:.2f}' for s in seconds)}", flush=True)
+    print(ba.load_line())
     return 0
 
 
