@@ -13,7 +13,7 @@ widgets.page_header("Overview", "Where the accounts are, who owns them, and how 
 dataset = state.require_dataset()
 alignment = state.get_alignment()
 settings = state.get_settings()
-territory_colors = tcolors.territory_colors(tcolors.all_territory_ids(dataset.territories, alignment.labels))
+territory_colors = cached.alignment_colors(dataset.fingerprint, dataset.accounts, alignment.labels, dataset.territories)
 
 regions, industries = widgets.filters_ui(dataset.accounts, alignment.labels, dataset.territories, key=keys.OVERVIEW)
 view = widgets.overview_view(dataset, alignment, regions, industries)

@@ -8,7 +8,6 @@ import streamlit as st
 from territory.data import schema
 from territory.errors import TerritoryError
 from territory.planning import account_types, headcount
-from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
 from territory.ui import cached, keys, state
 from territory.ui import rebalance as rb
@@ -61,19 +60,19 @@ elif settings.scope:
                "balance, against its own total, is in the messages at the top.")
 widgets.data_notes(accounts, settings.counted_types, key=keys.REBALANCE)
 
-colors = tcolors.territory_colors(tcolors.all_territory_ids(territories, before, whatif.after))
+before_colors, colors = rb.whatif_colors(dataset.fingerprint, accounts, whatif, territories)
 events_col, use_col = st.columns(2)
 with events_col.container(border=True):
     st.markdown("**Staffing events**")
     suggestion = cached.hire_suggestion(f"{dataset.fingerprint}|{alignment.fingerprint}", dataset.accounts,
                                         alignment.labels, dataset.bookings)
     rb.events_ui(current_ids, territories, suggestion)
-    rb.home_map_ui(dataset.fingerprint, accounts, before, colors)
+    rb.home_map_ui(dataset.fingerprint, accounts, before, before_colors)
 with use_col.container(border=True):
     st.markdown("**Use this result**")
     rb.actions_ui(accounts, whatif, settings, event)
 
-rb.maps_ui(accounts, whatif, territories, colors)
+rb.maps_ui(accounts, whatif, territories, before_colors, colors)
 
 # Lazy tabs: only the open tab's content runs and travels to the browser on a rerun (the hidden
 # ones held a 5,000-point selection chart and two tables that were redrawn on every slider move).

@@ -10,8 +10,8 @@ from territory.errors import DataError, ParameterError
 from territory.planning.rep import attainment_text
 from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
+from territory.ui import cached, keys, state
 from territory.ui import forecast as fui
-from territory.ui import keys, state
 from territory.ui import rep as ui
 from territory.ui import review as review_ui
 from territory.ui.components import maps, widgets
@@ -21,8 +21,7 @@ widgets.page_header("Rep page", "One territory on one page: load, bookings, fore
                     "the accounts the plan moves")
 dataset = state.require_dataset()
 active = state.get_alignment()
-ids = review_ui.territory_ids_for_colors(dataset, active.labels)
-colors = tcolors.territory_colors(ids)
+colors = cached.alignment_colors(dataset.fingerprint, dataset.accounts, active.labels, dataset.territories)
 reps = dict(zip(dataset.territories[schema.TERRITORY_ID].astype(str), dataset.territories[schema.REP_NAME])) \
     if schema.REP_NAME in dataset.territories else {}
 shown = sorted(set(active.labels.dropna().astype(str)))

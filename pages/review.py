@@ -8,10 +8,9 @@ import streamlit as st
 from territory.data import schema
 from territory.errors import DataError, ParameterError
 from territory.planning.review import default_quota_total, display_table
-from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
+from territory.ui import cached, keys, state
 from territory.ui import forecast as fui
-from territory.ui import keys, state
 from territory.ui import review as ui
 from territory.ui.components import maps, widgets
 
@@ -26,7 +25,8 @@ with top_left:
     chosen = ui.alignment_ui(dataset, active)
 if chosen.note:
     st.caption(md_escape(chosen.note))
-colors = tcolors.territory_colors(ui.territory_ids_for_colors(dataset, active.labels, chosen.labels))
+# the alignment shown: its colours are those of every other page showing it
+colors = cached.alignment_colors(dataset.fingerprint, dataset.accounts, chosen.labels, dataset.territories)
 widgets.data_notes(dataset.accounts, key=keys.REVIEW)
 ui.capacity_note_ui(dataset)
 

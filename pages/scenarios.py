@@ -10,7 +10,6 @@ from territory.planning.scenarios import (
     rules_note,
     scenario_from_bytes,
 )
-from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
 from territory.ui import cached, clock, keys, state
 from territory.ui import scenarios as ui
@@ -150,22 +149,25 @@ if compare_tab.open:
             st.markdown("**Balance per territory**")
             st.plotly_chart(ui.deviation_strip(deviations, settings.tolerance), width="stretch", key=keys.SCN_STRIP)
             st.markdown("**Maps**")
-            ids = tcolors.all_territory_ids(dataset.territories, *labels_by_name.values())
-            shared_colors = tcolors.territory_colors(ids)
             shown_maps = list(labels_by_name.items())[:3]
             map_cols = st.columns([1] * len(shown_maps) + [0.6])  # the last column holds the shared legend
-            view = None
+            legend = None
             for col, (name, lab) in zip(map_cols, shown_maps):
                 with col:
                     st.caption(md_escape(name))
-                    view = maps.build_account_map(dataset.accounts, lab, dataset.territories, colors=shared_colors,
+                    # each alignment in its own colours, as on every other page (neighbours never alike)
+                    own_colors = cached.alignment_colors(dataset.fingerprint, dataset.accounts, lab,
+                                                         dataset.territories)
+                    view = maps.build_account_map(dataset.accounts, lab, dataset.territories, colors=own_colors,
                                                   states_geojson=cached.us_states_geojson(), show_homes=False,
                                                   width_px=250, height_px=300, point_radius_px=2.0,
                                                   cache_key=f"{dataset.fingerprint}:{state.labels_fingerprint(lab)}")
                     st.pydeck_chart(view.deck, height=300, key=keys.scenario_map(name))
-            if view is not None:
+                    legend = legend or view.legend_html
+            if legend is not None:
                 with map_cols[-1]:
-                    st.html(view.legend_html)
+                    st.caption("Colours of the first map; each map colours its own neighbours apart")
+                    st.html(legend)
             if len(labels_by_name) > 3:
                 st.caption("Maps show the first three scenarios picked.")
             diff = differing_accounts(dataset.accounts, labels_by_name)

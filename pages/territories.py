@@ -6,7 +6,6 @@ from territory.data import schema
 from territory.data.spreadsheet import to_csv_bytes
 from territory.planning import hierarchy
 from territory.planning.metrics import MEAN_DISTANCE_HELP, pareto_curve, top_share
-from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
 from territory.ui import cached, keys, state
 from territory.ui import rebalance as rb
@@ -20,7 +19,7 @@ alignment = state.get_alignment()
 settings = state.get_settings()
 labels = alignment.labels
 territories = state.active_territories()  # a new hire made active has its row; closed territories are gone
-territory_colors = tcolors.territory_colors(tcolors.all_territory_ids(territories, labels))
+territory_colors = cached.alignment_colors(dataset.fingerprint, dataset.accounts, labels, territories)
 
 if labels.dropna().empty:
     widgets.empty_state(

@@ -144,3 +144,29 @@ def tentacle_accounts() -> pd.DataFrame:
     frame = pd.DataFrame(records)
     frame.insert(0, "account_id", [f"A{i:04d}" for i in range(len(frame))])
     return frame
+
+
+# --- map alignments: many geographic territories, and which of them share a border ----------------
+
+
+def clustered_alignment(accounts: pd.DataFrame, k: int) -> pd.Series:
+    """A geographic alignment of ``k`` territories (T001, ...): k-means clusters of the accounts'
+    coordinates (what a rebalance into k territories looks like on a map, in a fraction of the time)."""
+    from sklearn.cluster import KMeans
+
+    xy = accounts[["latitude", "longitude"]].to_numpy(float)
+    found = KMeans(k, n_init=1, random_state=0).fit(xy).labels_
+    return pd.Series([f"T{c + 1:03d}" for c in found], index=accounts.index, dtype="string")
+
+
+def shape_borders(shapes) -> set[tuple[str, str]]:
+    """Pairs of territories whose shapes share a border of positive length (the map's neighbours)."""
+    import shapely
+
+    geoms = np.asarray(shapes.geometries, dtype=object)
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    pairs = set()
+    for i, j in zip(left, right):
+        if i < j and shapely.intersection(shapely.boundary(geoms[i]), shapely.boundary(geoms[j])).length > 0:
+            pairs.add((shapes.territory_ids[i], shapes.territory_ids[j]))
+    return pairs

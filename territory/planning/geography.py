@@ -381,3 +381,67 @@ def zip_territory_table(shapes: TerritoryShapes) -> pd.DataFrame:
         "state": pd.Series(zips.state, dtype="string"),
         "basis": pd.Series(np.where(located, "cell", "nearest zip"), dtype="string"),
     }, columns=columns)
+
+
+# --- neighbours -------------------------------------------------------------------------------------
+
+
+def _cell_edges(cells: Cells) -> np.ndarray:
+    """Pairs of cells that share a Voronoi edge (the Delaunay edges of their generators), (m, 2) with
+    the lower index first. Cells that meet only across water count too: a neighbour too many is
+    harmless for colouring, a missing one is not."""
+    from scipy.spatial import Delaunay, QhullError
+
+    xy = np.column_stack([cells.lon, cells.lat])
+    if len(xy) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    if len(xy) < 4:
+        return np.array([(i, j) for i in range(len(xy)) for j in range(i + 1, len(xy))], dtype=np.int64)
+    try:
+        simplices = Delaunay(xy).simplices
+    except QhullError:  # all on one line: consecutive points along it are the neighbours
+        order = np.lexsort((xy[:, 1], xy[:, 0]))
+        return np.sort(np.column_stack([order[:-1], order[1:]]), axis=1)
+    edges = np.concatenate([simplices[:, [0, 1]], simplices[:, [1, 2]], simplices[:, [0, 2]]])
+    return np.unique(np.sort(edges, axis=1), axis=0)
+
+
+@lru_cache(maxsize=1)
+def zip_cell_edges() -> np.ndarray:
+    """:func:`_cell_edges` of the ZIP cells (built once per process)."""
+    return _cell_edges(zip_cells().cells)
+
+
+def territory_neighbours(accounts: pd.DataFrame, labels: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:
+    """Which territories border each other on the map: (territory IDs, (m, 2) index pairs into them).
+
+    The cells and their owners are those of :func:`territory_shapes`, so two territories are
+    neighbours when their shapes share a border (or face each other across a strait). Cheaper than the
+    shapes: no unions, so colouring a map does not wait for them.
+
+    >>> from territory.data.sample import load_sample
+    >>> sample = load_sample()
+    >>> ids, pairs = territory_neighbours(sample.accounts, sample.accounts["territory_id"])
+    >>> len(ids), bool(len(pairs)), bool((pairs[:, 0] < pairs[:, 1]).all())
+    (20, True, True)
+    """
+    lat, lon, lab = _located(accounts, labels)
+    codes, ids = pd.factorize(lab, sort=True)
+    k = len(ids)
+    found = [np.zeros((0, 2), dtype=np.int64)]
+    xy = np.column_stack([lon, lat])
+    if k > 1:
+        zips = zip_cells()
+        distance, zip_cell = zips.cells.tree.query(xy)
+        in_us = distance <= US_REACH_DEG
+        if in_us.any():
+            owner = _cell_territory(zip_cell[in_us], codes[in_us], zips.cells, k)
+            found.append(owner[zip_cell_edges()])
+        if (~in_us).any():
+            cells = account_cells(xy[~in_us])
+            _, own_cell = cells.tree.query(xy[~in_us])
+            owner = _cell_territory(own_cell, codes[~in_us], cells, k)
+            found.append(owner[_cell_edges(cells)])
+    pairs = np.sort(np.concatenate(found), axis=1)
+    pairs = np.unique(pairs[pairs[:, 0] != pairs[:, 1]], axis=0)
+    return tuple(str(t) for t in ids), pairs.astype(np.int64)

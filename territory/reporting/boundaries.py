@@ -39,6 +39,26 @@ def display_shapes(shapes: TerritoryShapes, tolerance: float = DISPLAY_TOLERANCE
     return list(shapely.coverage_simplify(geoms, tolerance))
 
 
+def label_point(geometry, near=None) -> tuple[float, float] | None:
+    """Where a territory's name goes: the point of its largest part (within ``near``, when given)
+    farthest from the part's edges (the pole of inaccessibility: inside, even for a crescent),
+    as (lon, lat); None for an empty shape.
+
+    >>> label_point(shapely.MultiPolygon([shapely.box(0, 0, 2, 2), shapely.box(10, 0, 11, 1)]))
+    (1.0, 1.0)
+    """
+    from shapely.ops import polylabel
+
+    if near is not None:
+        geometry = shapely.intersection(geometry, near)
+    parts = [p for p in shapely.get_parts(geometry) if p.geom_type == "Polygon" and not p.is_empty]
+    if not parts:
+        return None
+    largest = max(parts, key=lambda p: p.area).simplify(DISPLAY_TOLERANCE_DEG)
+    point = polylabel(largest, tolerance=max(float(np.sqrt(largest.area)) / 50, 0.005))
+    return round(float(point.x), 5), round(float(point.y), 5)
+
+
 def polygon_rings(geometry, decimals: int = 4) -> list[list[list[list[float]]]]:
     """Each polygon of a (multi)polygon as ``[exterior, *holes]``, every ring a list of ``[lon, lat]``
     (what deck.gl's PolygonLayer and GeoJSON both take)."""
@@ -176,7 +196,7 @@ def geography_bytes(fmt: str, shapes: TerritoryShapes, accounts: pd.DataFrame, l
     """The file of format ``fmt`` (a key of :data:`GEOGRAPHY_FORMATS`) for these shapes and accounts.
     The CSV is empty of rows when no account is in the US (there is no ZIP to own)."""
     from territory.planning.geography import zip_territory_table
-    from territory.reporting.colors import all_territory_ids, territory_colors
+    from territory.reporting.colors import alignment_colors
 
     if fmt not in GEOGRAPHY_FORMATS:
         raise ValueError(f"format must be one of {sorted(GEOGRAPHY_FORMATS)}, got {fmt!r}")
@@ -185,5 +205,5 @@ def geography_bytes(fmt: str, shapes: TerritoryShapes, accounts: pd.DataFrame, l
     info = territory_properties(accounts, labels, territories)
     if fmt == "geojson":
         return shapes_geojson_bytes(shapes, info)
-    colors = territory_colors(all_territory_ids(territories, labels))
+    colors = alignment_colors(accounts, labels, territories)
     return shapes_kml(shapes, info, colors).encode("utf-8")

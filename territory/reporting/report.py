@@ -36,7 +36,7 @@ from territory.planning.geography import territory_shapes
 from territory.planning.hierarchy import level_path_header, level_paths
 from territory.planning.review import QuarterlyReview, review_sections_html
 from territory.reporting.boundaries import display_shapes, outline_lines, polygon_rings
-from territory.reporting.colors import territory_colors
+from territory.reporting.colors import alignment_colors, neighbour_colors
 from territory.reporting.text import chart_escape, chart_labels, short_usd
 
 MAX_MOVED_ROWS = 1000
@@ -337,7 +337,9 @@ def _pack(data: ReportInput) -> _Pack:
     forecast = data.forecast
     if forecast is None and data.review is not None and data.review.has_bookings:
         forecast = forecast_bookings(data.review.bookings, data.territories)
-    return _Pack(data, after, before, figures, territory_colors(all_ids), moved, _regions(figures.table_after),
+    # the after alignment's map colours (as in the app); territories only the before has keep their own hue
+    colors = {**neighbour_colors(all_ids, ()), **alignment_colors(accounts, after, data.territories)}
+    return _Pack(data, after, before, figures, colors, moved, _regions(figures.table_after),
                  forecast)
 
 

@@ -22,6 +22,7 @@ territory_table(fingerprint, accounts, labels, territories=None, balance_on="wor
 scorecard(fingerprint, accounts, labels, previous=None, territories=None, balance_on="workload")
 cached_balance(fingerprint, accounts, params, territories=None) -> BalanceResult
 territory_shapes(key, accounts, labels)         -> territory.planning.geography.TerritoryShapes
+alignment_colors(fingerprint, accounts, labels, territories=None) -> {territory_id: colour}
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from territory.data.io import load_accounts, load_bookings, load_territories, re
 from territory.planning import geography, metrics, whitespace
 from territory.planning.opportunities import load_opportunities
 from territory.planning.quotas import load_quotas
+from territory.reporting import colors
 
 
 def frame_fingerprint(*objects: pd.DataFrame | pd.Series | None) -> str:
@@ -249,6 +251,21 @@ def territory_shapes(key: str, _accounts: pd.DataFrame, _labels: pd.Series) -> g
     """:func:`territory.planning.geography.territory_shapes`, cached under ``key`` (it must name the
     accounts' coordinates and the alignment, as the maps' cache keys do)."""
     return geography.territory_shapes(_accounts, _labels)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _alignment_colors(key: str, territory_ids: tuple[str, ...], _accounts: pd.DataFrame, _labels: pd.Series,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+                      _territories: pd.DataFrame | None) -> dict[str, str]:
+    return colors.alignment_colors(_accounts, _labels, _territories)
+
+
+def alignment_colors(fingerprint: str, accounts: pd.DataFrame, labels: pd.Series,
+                     territories: pd.DataFrame | None = None) -> dict[str, str]:
+    """:func:`territory.reporting.colors.alignment_colors`, cached per dataset (``fingerprint``: the
+    accounts' coordinates), alignment and territory IDs: every page, map and chart of one alignment
+    shows the same colours."""
+    ids = tuple(colors.all_territory_ids(territories, labels))
+    return dict(_alignment_colors(f"{fingerprint}|{labels_fingerprint(labels)}", ids, accounts, labels, territories))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

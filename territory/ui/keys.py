@@ -119,6 +119,7 @@ REBALANCE_MANUAL_MOVES = key("rebalance_manual_moves")  # non-widget
 REBALANCE_MAP = key("rebalance_map")
 REBALANCE_MAP_AFTER = key("rebalance_map_after")
 REBALANCE_MAP_BEFORE = key("rebalance_map_before")
+REBALANCE_MAP_FOCUS = key("rebalance_map_focus")
 REBALANCE_MOVE = key("rebalance_move")
 REBALANCE_MOVED_TABLE = key("rebalance_moved_table")
 REBALANCE_MOVE_TO = key("rebalance_move_to")

@@ -24,6 +24,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -73,11 +74,13 @@ BUDGET_CHOICES: dict[str, str] = {
 MANUAL_REASON = "Moved by hand to {to} (locked)"
 TABS: tuple[str, ...] = ("Load per territory", "Account flows", "Moved accounts", "Trade-off", "Manual moves")
 """The page's tabs (lazy: only the open one runs; its label is kept under ``rb_tab``)."""
-MAP_WIDTH_PX = 400
-"""Width each of the before/after maps is framed for. The one-deck pair's canvas measured 705 px at a
-1280-px-wide window, 809 at 1400, 983 at 1600; framed for 2 x 500 px it cut off the Pacific coast of
-"before" and Maine of "after" at 1400."""
-MAP_HEIGHT_PX = 340
+MAP_WIDTH_PX = 480
+"""Width each of the before/after maps is framed for: the pair's canvas spans the page, 906 px at a
+1366-px-wide window with the sidebar open and 1,040 px at 1500 (measured in Chromium); framed for 2 x 480
+px, both copies fit whole at 1366 (2 x 500 beside a legend cut off the Pacific coast of "before" at 1400)."""
+MAP_HEIGHT_PX = 360
+LEGEND_COLUMNS = 5
+"""The legend under the pair lists the territories in this many columns."""
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -1177,8 +1180,58 @@ def _light_states_geojson() -> dict:
     return light_states(cached.us_states_geojson())
 
 
-def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, colors: Mapping[str, str]) -> None:
-    """Before and after side by side (one deck when the data allows, else two maps), one shared legend."""
+def whatif_colors(fingerprint: str, accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame
+                  ) -> tuple[dict[str, str], dict[str, str]]:
+    """(before, after) colours: each alignment's own (:func:`cached.alignment_colors`), so the before
+    map looks as on the other pages and the after map as it will once made active; the after colours
+    also name the territories only the before has (the charts show both)."""
+    before = cached.alignment_colors(fingerprint, accounts, whatif.before, territories)
+    reps = pd.concat([territories, whatif.after_territories]).drop_duplicates(schema.TERRITORY_ID)
+    after = cached.alignment_colors(fingerprint, accounts, whatif.after, reps)
+    return before, {**before, **after}
+
+
+FOCUS_ALL = "(the whole map)"
+"""The map focus choice that shows every account."""
+FOCUS_MARGIN = 0.25
+"""A focused pair frames its territory's accounts plus this share of their extent on every side..."""
+FOCUS_MIN_DEG = 0.5
+"""...and at least this much (degrees)."""
+
+
+def focus_box(accounts: pd.DataFrame, mask: np.ndarray) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) around the accounts of ``mask`` with a margin; None without any located.
+
+    >>> frame = pd.DataFrame({"latitude": [40.0, 41.0, 30.0], "longitude": [-100.0, -98.0, -80.0]})
+    >>> focus_box(frame, np.array([True, True, False]))
+    (-101.0, 39.5, -97.0, 41.5)
+    """
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(float)[mask]
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(float)[mask]
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
+        return None
+    west, east, south, north = lon[ok].min(), lon[ok].max(), lat[ok].min(), lat[ok].max()
+    pad_x = max(FOCUS_MARGIN * (east - west), FOCUS_MIN_DEG)
+    pad_y = max(FOCUS_MARGIN * (north - south), FOCUS_MIN_DEG)
+    return (float(west - pad_x), float(south - pad_y), float(east + pad_x), float(north + pad_y))
+
+
+def _focus_ui(ids: Sequence[str], reps: pd.DataFrame) -> str:
+    """The pair's one view control: the whole map, or one territory on both maps."""
+    names = territory_names(reps)
+    return st.selectbox(
+        "Show on both maps", [FOCUS_ALL, *ids], key=keys.REBALANCE_MAP_FOCUS,
+        format_func=lambda t: names.get(t, t),
+        help="Both maps always show the same area. Pick a territory to zoom both onto it (its accounts before "
+             "and after, and what surrounds them); panning drags both maps together.",
+    ) or FOCUS_ALL
+
+
+def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, before_colors: Mapping[str, str],
+            colors: Mapping[str, str]) -> None:
+    """Before and after side by side across the page (one deck when the data allows, else two maps), the
+    moved accounts ringed, one view control for both, the legend underneath."""
     try:
         states = _light_states_geojson()
     except (ImportError, FileNotFoundError, OSError):
@@ -1186,45 +1239,58 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, c
     # Rep home bases of the territories that exist on each side (a new hire has none yet).
     after_ids = set(whatif.after.dropna())
     after_homes = territories[territories[schema.TERRITORY_ID].astype(str).isin(after_ids)]
-    common = {"colors": dict(colors), "states_geojson": states, "point_radius_px": 2.0,
-              "width_px": MAP_WIDTH_PX, "height_px": MAP_HEIGHT_PX}
-    # Layer tables cached per (dataset, alignment, reps): the before map is the same on every slider
+    ids = sorted(set(whatif.before.dropna()) | after_ids)
+    reps = pd.concat([territories, whatif.after_territories]).drop_duplicates(schema.TERRITORY_ID)
+    homes = maps.has_home_bases(reps)  # no "Rep home base" in the legend of a map that draws none
+    focus = _focus_ui(ids, reps)
+    # Layer tables cached per (dataset, alignment, reps, focus): the before map is the same on every slider
     # move and a setting seen before redraws from the cache.
     fingerprint = st.session_state.get(DATASET_KEY) or frame_fingerprint(accounts)
     before_key = f"{fingerprint}:{frame_fingerprint(whatif.before, territories)}"
     after_key = f"{fingerprint}:{frame_fingerprint(whatif.after, after_homes)}"
-    ids = sorted(set(whatif.before.dropna()) | after_ids)
-    reps = pd.concat([territories, whatif.after_territories]).drop_duplicates(schema.TERRITORY_ID)
-    homes = maps.has_home_bases(reps)  # no "Rep home base" in the legend of a map that draws none
+    shown, zoom = accounts, {}
+    if focus != FOCUS_ALL:
+        mine = ((whatif.before == focus) | (whatif.after == focus)).fillna(False).to_numpy(dtype=bool)
+        box = focus_box(accounts, mine)
+        if box is not None:
+            lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce")
+            lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce")
+            shown = accounts[lat.between(box[1], box[3]) & lon.between(box[0], box[2])]
+            # the whole alignments' shapes, cut to the box (the accounts in it alone would claim the country)
+            zoom = {"clip": box, "left_shapes": cached.territory_shapes(before_key, accounts, whatif.before),
+                    "right_shapes": cached.territory_shapes(after_key, accounts, whatif.after)}
+            before_key, after_key = f"{before_key}:{box}", f"{after_key}:{box}"
     # One deck for both (the after copy sits to the east): one WebGL context, shaders compiled once.
     pair = maps.build_side_by_side(
-        accounts, whatif.before, whatif.after, territories, after_homes, colors=dict(colors),
-        states_geojson=states, left_key=before_key, right_key=after_key, point_radius_px=2.0,
-        home_labels=False,  # two small maps: the rings, tooltips and legend name the reps
-        width_px=2 * MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX,
+        shown, whatif.before.reindex(shown.index), whatif.after.reindex(shown.index), territories, after_homes,
+        colors=dict(colors), left_colors=dict(before_colors), states_geojson=states, left_key=before_key,
+        right_key=after_key, point_radius_px=2.0, width_px=2 * MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX, **zoom,
     )
+    legend = partial(maps.legend_html, ids, dict(colors), reps, show_homes=homes, columns=LEGEND_COLUMNS,
+                     show_moved=True)
     if pair is not None:
-        map_col, legend = st.columns([2, 0.3], gap="small")
-        with map_col:
-            head_before, head_after = st.columns(2)
-            head_before.markdown("**Before**")
-            head_after.markdown("**After**")
-            st.pydeck_chart(pair.deck, height=MAP_HEIGHT_PX, key=keys.REBALANCE_MAP)
-            st.caption("Before on the left, after on the right: one map, so panning and zooming move both.")
-        with legend:
-            st.html(maps.legend_html(ids, dict(colors), reps, show_homes=homes, note=pair.note))
+        head_before, head_after = st.columns(2)
+        head_before.markdown("**Before**")
+        head_after.markdown("**After**")
+        st.pydeck_chart(pair.deck, height=MAP_HEIGHT_PX, key=keys.REBALANCE_MAP)
+        st.caption("Before on the left, after on the right, always the same area: one map, so dragging moves both. "
+                   "Ringed and bold: accounts that change territory. Colours: each side's own, so neighbours never "
+                   "look alike; a territory keeps its colour unless a new neighbour holds it.")
+        st.html(legend(note=pair.note))
         return
-    before_view = maps.build_account_map(accounts, whatif.before, territories, cache_key=before_key, **common)
-    after_view = maps.build_account_map(accounts, whatif.after, after_homes, cache_key=after_key, **common)
-    left, right, legend = st.columns([1, 1, 0.3], gap="small")
+    common = {"states_geojson": states, "point_radius_px": 2.0, "width_px": MAP_WIDTH_PX, "height_px": MAP_HEIGHT_PX}
+    before_view = maps.build_account_map(accounts, whatif.before, territories, cache_key=before_key,
+                                         colors=dict(before_colors), **common)
+    after_view = maps.build_account_map(accounts, whatif.after, after_homes, cache_key=after_key, colors=dict(colors),
+                                        **common)
+    left, right = st.columns(2, gap="small")
     with left:
         st.markdown("**Before**")
         st.pydeck_chart(before_view.deck, height=MAP_HEIGHT_PX, key=keys.REBALANCE_MAP_BEFORE)
     with right:
         st.markdown("**After**")
         st.pydeck_chart(after_view.deck, height=MAP_HEIGHT_PX, key=keys.REBALANCE_MAP_AFTER)
-    with legend:
-        st.html(maps.legend_html(ids, dict(colors), reps, show_homes=homes, note=after_view.note))
+    st.html(legend(note=after_view.note))
 
 
 def _move_accounts(account_ids: Sequence[str], to: str) -> None:

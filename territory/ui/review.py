@@ -544,7 +544,8 @@ def penetration_map(dataset: state.ActiveDataset, labels: pd.Series, colors: dic
                                 filled=True, get_radius=8000, radius_min_pixels=6, radius_max_pixels=9,
                                 get_line_width=2500, line_width_min_pixels=3, line_width_max_pixels=3,
                                 pickable=True))
-        layers.append(maps.home_labels_layer(homes, id="review-home-labels", zoom=view_state.zoom))
+    layers.extend(maps.label_layers(accounts, labels, territories, shapes if len(hulls) else None, view_state.zoom,
+                                    homes, "review-"))
     deck = pdk.Deck(
         layers=layers,
         initial_view_state=view_state,
@@ -815,8 +816,3 @@ def downloads_ui(dataset: state.ActiveDataset, chosen: ChosenAlignment, active: 
         "flags), the territories and map, one page per region with its forecast, then an appendix with the moved "
         "accounts and the review tables as on this page.",
     )
-
-
-def territory_ids_for_colors(dataset: state.ActiveDataset, *labels: pd.Series) -> list[str]:
-    """Every territory that can appear, so colours match the other pages."""
-    return tcolors.all_territory_ids(dataset.territories, *labels)

@@ -105,7 +105,7 @@ def test_overview_names_the_worst_territory_and_colours_by_load(sample):
         spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
         return {tuple(row["color"]) for row in next(lay for lay in spec["layers"] if lay["id"] == "accounts")["data"]}
 
-    assert len(point_colours()) == 20  # one colour per territory
+    assert point_colours() == {tuple(tcolors.hex_to_rgb(c)) for c in tcolors.HUES}  # neighbour colours, 9 hues
     at.button_group(key="ts_overview_color_by").set_value("load").run()
     assert not at.exception
     load = {tuple(tcolors.hex_to_rgb(c)) for c in tcolors.LOAD_OVER + tcolors.LOAD_UNDER + (tcolors.LOAD_NEUTRAL,)}

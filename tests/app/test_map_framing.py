@@ -16,7 +16,7 @@ import pytest
 
 from tests.app.apptest import open_page
 
-CANVAS_PX = {"pages/overview.py": 699, "pages/review.py": 699, "pages/rebalance.py": 780}
+CANVAS_PX = {"pages/overview.py": 699, "pages/review.py": 699, "pages/rebalance.py": 906}
 AIR = 0.9  # the accounts may fill 90% of the canvas's width: 5% each side for the rings and labels
 
 

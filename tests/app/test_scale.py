@@ -104,32 +104,6 @@ def test_thin_curve_keeps_the_ends_and_at_most_the_limit():
     assert charts.thin_curve(curve.head(10), 400) is not None and len(charts.thin_curve(curve.head(10), 400)) == 10
 
 
-def test_home_labels_are_pixel_sized_text_and_never_overlap(sample):
-    colors = tcolors.territory_colors(sample.territories[schema.TERRITORY_ID].tolist())
-    view = maps.build_account_map(sample.accounts, sample.accounts[schema.TERRITORY_ID], sample.territories,
-                                  colors=colors)
-    spec = json.loads(view.deck.to_json())
-    text = layer(spec, "home-labels")
-    assert text["@@type"] == "TextLayer"
-    # literal strings, not pydeck expressions ("@@=pixels" made deck.gl size the text in metres)
-    assert text["sizeUnits"] == "pixels" and text["getAlignmentBaseline"] == "center"
-    rows = text["data"]
-    assert rows and all(r["label"].startswith("T") for r in rows)
-    assert {"T01 \u00b7 Mitchell"} <= {r["label"] for r in rows}  # territory and the rep's last name
-    # placed labels do not overlap one another at the initial zoom
-    homes = maps.home_bases(sample.territories, {k: tcolors.hex_to_rgb(v) for k, v in colors.items()})
-    placed = maps.place_home_labels(homes, spec["initialViewState"]["zoom"])
-    x, y = maps._world_px(placed["lat"].to_numpy(), placed["lon"].to_numpy(), spec["initialViewState"]["zoom"])
-    boxes = []
-    for xi, yi, label, anchor, (dx, dy) in zip(x, y, placed["label"], placed["anchor"], placed["offset"]):
-        w = maps.LABEL_CHAR_PX * len(label) + 6
-        x0 = xi + dx if anchor == "start" else xi + dx - w
-        boxes.append((x0, yi + dy - maps.LABEL_HEIGHT_PX / 2, x0 + w, yi + dy + maps.LABEL_HEIGHT_PX / 2))
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
-            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], "two labels overlap"
-
-
 def test_side_by_side_puts_after_east_of_before_in_one_deck(sample):
     labels = sample.accounts[schema.TERRITORY_ID]
     colors = tcolors.territory_colors(sample.territories[schema.TERRITORY_ID].tolist())

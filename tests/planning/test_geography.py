@@ -196,3 +196,36 @@ def test_zip_table_is_consistent_with_the_shapes(four_cities):
     geoms = np.array([shapes.shape(t) for t in table["territory_id"]], dtype=object)
     assert on_land.sum() > 40_000
     assert shapely.intersects_xy(geoms[on_land], lon[on_land], lat[on_land]).all()
+
+
+# --- neighbours -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [20, 50, 100])
+def test_neighbours_hold_every_pair_of_shapes_that_share_a_border(k):
+    from territory.planning.geography import territory_neighbours
+    from tests.factories import clustered_alignment, shape_borders
+
+    sample = load_sample()
+    labels = sample.accounts["territory_id"] if k == 20 else clustered_alignment(sample.accounts, k)
+    ids, pairs = territory_neighbours(sample.accounts, labels)
+    found = {(ids[a], ids[b]) for a, b in pairs}
+    borders = shape_borders(territory_shapes(sample.accounts, labels))
+    assert len(ids) == k and len(borders) >= k  # a real map: most territories have several neighbours
+    assert borders <= found
+    # ...and not much more (pairs facing each other across water or meeting at a corner)
+    assert len(found) <= 1.6 * len(borders)
+
+
+def test_neighbours_outside_the_us_and_of_a_single_territory():
+    from territory.planning.geography import territory_neighbours
+
+    # a grid over Germany: three columns of territories, west to east
+    lon, lat = np.meshgrid(np.linspace(7.0, 13.0, 9), np.linspace(48.0, 53.0, 6))
+    accounts = pd.DataFrame({schema.LATITUDE: lat.ravel(), schema.LONGITUDE: lon.ravel()})
+    labels = pd.Series(np.array(["W", "M", "E"])[np.minimum(np.arange(lon.size) % 9 // 3, 2)])
+    ids, pairs = territory_neighbours(accounts, labels)
+    assert ids == ("E", "M", "W")
+    assert {(ids[a], ids[b]) for a, b in pairs} == {("E", "M"), ("M", "W")}  # west and east never meet
+    ids, pairs = territory_neighbours(accounts, pd.Series("T1", index=accounts.index))
+    assert ids == ("T1",) and pairs.shape == (0, 2)

@@ -275,7 +275,7 @@ keeps them from flickering between two."""
 
 def territory_polygons(
     accounts: pd.DataFrame, labels: pd.Series, rgb: dict[str, list[int]], territories: pd.DataFrame | None,
-    shapes: geography.TerritoryShapes | None = None,
+    shapes: geography.TerritoryShapes | None = None, clip: tuple[float, float, float, float] | None = None,
 ) -> tuple[pd.DataFrame, str | None]:
     """One row per polygon of each territory's shape (:mod:`territory.planning.geography`): rings
     (``[exterior, *holes]``), fill colour and a tooltip; and a note for the map.
@@ -294,7 +294,8 @@ def territory_polygons(
     ok = np.isfinite(lat) & np.isfinite(lon)
     if not ok.any():
         return pd.DataFrame(columns=columns), None
-    near = shapely.box(lon[ok].min() - 1, lat[ok].min() - 1, lon[ok].max() + 1, lat[ok].max() + 1)
+    near = shapely.box(*clip) if clip else shapely.box(lon[ok].min() - 1, lat[ok].min() - 1, lon[ok].max() + 1,
+                                                        lat[ok].max() + 1)
     shown = set(labels.dropna().astype(str))
     info = boundaries.territory_properties(accounts, labels, territories)
     rows = []
@@ -307,6 +308,9 @@ def territory_polygons(
                f" \u00b7 {0.0 if row is None else float(row['workload_hours']):,.0f} h/yr")
         color = rgb.get(tid, [150, 150, 150])
         parts = [p for p in shapely.get_parts(geometry) if p.intersects(near)]
+        if clip:  # cut at the frame (lon, lat box): a zoomed pair must not reach into the other map
+            parts = [q for p in parts for q in shapely.get_parts(shapely.intersection(p, near))
+                     if q.geom_type == "Polygon" and not q.is_empty]
         for rings in boundaries.polygon_rings(shapely.MultiPolygon(parts) if parts else shapely.Polygon()):
             rows.append({"polygon": rings, "fill": [*color, SHAPE_FILL_ALPHA], "tip": tip})
     outside = shapes.outside_of(shown)
@@ -360,11 +364,14 @@ def home_label(territory_id: str, rep: str | None) -> str:
 LABEL_CHAR_PX = 7.0  # average width of a 12 px semi-bold character
 LABEL_HEIGHT_PX = 15.0
 RING_PX = 20.0  # a home-base ring's box
-# Candidate spots around the ring, in order of preference: (text anchor, pixel offset).
-LABEL_SPOTS: tuple[tuple[str, tuple[int, int]], ...] = (
-    ("start", (11, 0)), ("end", (-11, 0)), ("start", (8, -13)), ("start", (8, 13)),
-    ("end", (-8, -13)), ("end", (-8, 13)),
-)
+LABEL_RADII_PX: tuple[float, ...] = (0, 16, 30, 46, 64, 84, 108, 136, 170)
+"""How far from its anchor a label may move, tried in order (8 directions each beyond 0)."""
+LEADER_MIN_PX = 8.0
+"""A label moved off its anchor (any ring beyond the first spot) gets a leader line back to it."""
+LABEL_REP_MAX_TERRITORIES = 25
+"""Up to this many territories on a map, a label names the rep too ("T01 · Mitchell"); beyond, the ID alone."""
+LABEL_TEXT_COLOR = [38, 39, 48, 255]
+LEADER_COLOR = [38, 39, 48, 190]
 
 
 def _world_px(lat: np.ndarray, lon: np.ndarray, zoom: float) -> tuple[np.ndarray, np.ndarray]:
@@ -376,75 +383,144 @@ def _world_px(lat: np.ndarray, lon: np.ndarray, zoom: float) -> tuple[np.ndarray
     return x, y
 
 
-def place_home_labels(homes: pd.DataFrame, zoom: float) -> pd.DataFrame:
-    """Give each home-base label a spot beside its ring where it overlaps no other ring or label.
+def _world_lonlat(x: np.ndarray, y: np.ndarray, zoom: float) -> tuple[np.ndarray, np.ndarray]:
+    """The inverse of :func:`_world_px`: (lon, lat) of Web-Mercator pixels at ``zoom``."""
+    scale = 512 * 2.0**zoom
+    lon = np.asarray(x, dtype=float) / scale * 360.0 - 180.0
+    lat = np.degrees(2 * np.arctan(np.exp(math.pi - np.asarray(y, dtype=float) / scale * 2 * math.pi)) - math.pi / 2)
+    return lon, lat
 
-    Greedy, west to east, at the map's initial ``zoom``: the first free spot of :data:`LABEL_SPOTS`
-    wins; a label with no free spot is left out (its ring, tooltip and legend entry stay), so dense
-    areas never turn into overprinted text. Adds columns ``anchor`` and ``offset``.
+
+def _label_spots() -> list[tuple[float, float]]:
+    spots = [(0.0, 0.0)]
+    for radius in LABEL_RADII_PX[1:]:
+        for k in range(8):
+            angle = math.pi / 2 - k * math.pi / 4  # above first, then clockwise
+            spots.append((radius * math.cos(angle), -radius * math.sin(angle) * 0.7))
+    return spots
+
+
+def _overlap(box, others: np.ndarray) -> float:
+    """Total area ``box`` shares with the boxes in ``others`` ((m, 4): x0, y0, x1, y1)."""
+    if not len(others):
+        return 0.0
+    w = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
+    h = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)
+    return float((w * h).sum())
+
+
+def place_labels(anchors: pd.DataFrame, zoom: float, obstacles: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Where each label goes: on its anchor if it is free there, else at the nearest free spot around it
+    (rings of :data:`LABEL_RADII_PX`), else where it overlaps least. Every label is placed: none is
+    left out. Positions are geographic (at the map's initial ``zoom``), so a label and its leader line
+    stay together when the map is zoomed.
+
+    ``anchors``: columns lon, lat, label. ``obstacles``: points (lon, lat) labels keep clear of (rep home
+    bases' rings). Labels are placed most crowded first, so dense areas get the spots closest to their
+    anchors. Returns the anchors with ``label_lon``, ``label_lat`` and ``leader`` (moved farther than
+    :data:`LEADER_MIN_PX`: draw a line back to the anchor), in the given order.
     """
-    if homes.empty:
-        return homes.assign(anchor=pd.Series(dtype=object), offset=pd.Series(dtype=object))
-    x, y = _world_px(homes["lat"].to_numpy(dtype=float), homes["lon"].to_numpy(dtype=float), zoom)
-    half = RING_PX / 2
-    boxes = [(a - half, b - half, a + half, b + half) for a, b in zip(x, y)]  # rings are obstacles
-
-    def free(box) -> bool:
-        return all(box[2] <= o[0] or box[0] >= o[2] or box[3] <= o[1] or box[1] >= o[3] for o in boxes)
-
-    keep, anchors, offsets = [], [], []
-    for i in np.argsort(x, kind="stable"):
-        width = LABEL_CHAR_PX * len(str(homes["label"].iloc[i])) + 6
-        for anchor, (dx, dy) in LABEL_SPOTS:
-            x0 = x[i] + dx if anchor == "start" else x[i] + dx - width
-            box = (x0, y[i] + dy - LABEL_HEIGHT_PX / 2, x0 + width, y[i] + dy + LABEL_HEIGHT_PX / 2)
-            if free(box):
-                boxes.append(box)
-                keep.append(i)
-                anchors.append(anchor)
-                offsets.append([dx, dy])
+    out = anchors.copy()
+    if anchors.empty:
+        return out.assign(label_lon=pd.Series(dtype=float), label_lat=pd.Series(dtype=float),
+                          leader=pd.Series(dtype=bool))
+    x, y = _world_px(anchors["lat"].to_numpy(dtype=float), anchors["lon"].to_numpy(dtype=float), zoom)
+    width = np.array([LABEL_CHAR_PX * len(str(t)) + 6 for t in anchors["label"]])
+    taken: list[tuple[float, float, float, float]] = []
+    if obstacles is not None and len(obstacles):
+        ox, oy = _world_px(obstacles["lat"].to_numpy(dtype=float), obstacles["lon"].to_numpy(dtype=float), zoom)
+        taken = [(a - RING_PX / 2, b - RING_PX / 2, a + RING_PX / 2, b + RING_PX / 2) for a, b in zip(ox, oy)]
+    crowd = ((np.abs(x[:, None] - x[None, :]) < 80) & (np.abs(y[:, None] - y[None, :]) < 40)).sum(axis=1)
+    spots = _label_spots()
+    px = np.zeros(len(x))
+    py = np.zeros(len(y))
+    for i in np.lexsort((np.arange(len(x)), -crowd)):
+        half_w, half_h = width[i] / 2, LABEL_HEIGHT_PX / 2
+        others = np.asarray(taken, dtype=float).reshape(-1, 4)
+        best, best_overlap = spots[0], math.inf
+        for dx, dy in spots:
+            box = (x[i] + dx - half_w, y[i] + dy - half_h, x[i] + dx + half_w, y[i] + dy + half_h)
+            overlap = _overlap(box, others)
+            if overlap < best_overlap:
+                best, best_overlap = (dx, dy), overlap
+            if overlap == 0.0:
                 break
-    out = homes.iloc[keep].copy()
-    out["anchor"] = anchors
-    out["offset"] = offsets
+        px[i], py[i] = x[i] + best[0], y[i] + best[1]
+        taken.append((px[i] - half_w, py[i] - half_h, px[i] + half_w, py[i] + half_h))
+    lon, lat = _world_lonlat(px, py, zoom)
+    out["label_lon"], out["label_lat"] = np.round(lon, 5), np.round(lat, 5)
+    out["leader"] = np.hypot(px - x, py - y) > LEADER_MIN_PX
     return out
 
 
-def home_labels_layer(homes: pd.DataFrame, id: str = "home-labels", zoom: float | None = None) -> pdk.Layer:  # noqa: A002  the name pdk.Layer(id=...) uses
-    """A TextLayer naming each home base, 12 px text beside its ring, the same size at every zoom.
+def label_anchors(labels: pd.Series, accounts: pd.DataFrame, territories: pd.DataFrame | None,
+                  shapes: geography.TerritoryShapes | None, near=None) -> pd.DataFrame:
+    """One anchor per territory in ``labels``: inside its shape (the pole of inaccessibility of its
+    largest part near the accounts) when the map draws shapes, else the median of its accounts.
+    Columns territory_id, lon, lat, label."""
+    rows = []
+    reps = {}
+    if territories is not None and schema.REP_NAME in territories:
+        reps = {str(t): r for t, r in zip(territories[schema.TERRITORY_ID], territories[schema.REP_NAME])}
+    ids = sorted(set(labels.dropna().astype(str)))
+    with_rep = len(ids) <= LABEL_REP_MAX_TERRITORIES
+    drawn = shapes is not None and shapes.geographic
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce")
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce")
+    for tid in ids:
+        point = boundaries.label_point(shapes.shape(tid), near) if drawn else None
+        if point is None:
+            mine = (labels.astype("string") == tid).fillna(False).to_numpy()
+            if not np.isfinite(lat[mine]).any():
+                continue
+            point = (float(np.nanmedian(lon[mine])), float(np.nanmedian(lat[mine])))
+        rep = reps.get(tid)
+        text = home_label(tid, None if rep is None or pd.isna(rep) else str(rep)) if with_rep else tid
+        rows.append({"territory_id": tid, "lon": point[0], "lat": point[1], "label": text})
+    return pd.DataFrame(rows, columns=["territory_id", "lon", "lat", "label"])
 
-    With ``zoom`` (the map's initial zoom) labels are placed by :func:`place_home_labels` (colliding
-    ones left out); without it every label sits right of its ring.
+
+def territory_label_layers(anchors: pd.DataFrame, zoom: float, obstacles: pd.DataFrame | None = None,
+                           prefix: str = "", lon_shift: float = 0.0) -> list[pdk.Layer]:
+    """A TextLayer naming every territory (placed by :func:`place_labels`, none left out) and a
+    LineLayer of leader lines for the labels moved off their anchors. 12 px text at every zoom.
 
     pydeck turns a plain string argument into a JavaScript expression (``"pixels"`` became
     ``"@@=pixels"``: deck.gl then sized the text in metres, so it grew with the zoom). Literal strings
     go through ``pdk.types.String``. ``character_set="auto"`` draws accented names (José) too.
     """
+    placed = place_labels(anchors, zoom, obstacles)
+    if lon_shift:
+        placed = placed.assign(lon=placed["lon"] + lon_shift, label_lon=placed["label_lon"] + lon_shift)
     lit = pdk.types.String
-    if zoom is None:
-        homes = homes.assign(anchor="start", offset=[[11, 0]] * len(homes))
-    else:
-        homes = place_home_labels(homes, zoom)
-    return pdk.Layer(
+    layers = []
+    leaders = placed[placed["leader"]]
+    if len(leaders):
+        layers.append(pdk.Layer(
+            "LineLayer", data=pd.DataFrame({"s": leaders[["lon", "lat"]].to_numpy().tolist(),
+                                            "t": leaders[["label_lon", "label_lat"]].to_numpy().tolist()}),
+            id=f"{prefix}label-leaders", get_source_position="s", get_target_position="t",
+            get_color=LEADER_COLOR, get_width=1, pickable=False))
+    layers.append(pdk.Layer(
         "TextLayer",
-        data=homes[["lon", "lat", "label", "anchor", "offset"]],
-        id=id,
-        get_position=["lon", "lat"],
+        data=placed[["territory_id", "label", "label_lon", "label_lat"]],
+        id=f"{prefix}territory-labels",
+        get_position=["label_lon", "label_lat"],
         get_text="label",
         get_size=12,
         size_units=lit("pixels"),
-        get_color=[38, 39, 48, 255],
-        get_text_anchor="anchor",  # a column: see place_home_labels
+        get_color=LABEL_TEXT_COLOR,
+        get_text_anchor=lit("middle"),
         get_alignment_baseline=lit("center"),
-        get_pixel_offset="offset",
         font_family=lit("Source Sans Pro, Helvetica, Arial, sans-serif"),
         font_weight=600,
         character_set=lit("auto"),
         background=True,
-        get_background_color=[255, 255, 255, 200],
+        get_background_color=[255, 255, 255, 215],
         background_padding=[3, 1, 3, 1],
         pickable=False,
-    )
+    ))
+    return layers
 
 
 def _h3_resolution(lat: np.ndarray, lon: np.ndarray) -> int:
@@ -508,8 +584,8 @@ def _cached_points(key, colors_key, max_points, seed, _accounts, _labels, _terri
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _cached_polygons(key, colors_key, _accounts, _labels, _rgb, _territories, _shapes):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
-    return territory_polygons(_accounts, _labels, _rgb, _territories, _shapes)
+def _cached_polygons(key, colors_key, clip, _accounts, _labels, _rgb, _territories, _shapes):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    return territory_polygons(_accounts, _labels, _rgb, _territories, _shapes, clip)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -545,10 +621,13 @@ def legend_html(
     max_items: int = 40,
     groups: Mapping[str, str] | None = None,
     groups_title: str = "Region",
+    columns: int = 1,
+    show_moved: bool = False,
 ) -> str:
     """The map legend as escaped HTML: territory swatches (+ rep), home-base marker, heat ramp.
     With ``groups`` ({region or district: colour}, a map coloured by level) the swatches are the
-    groups', under ``groups_title``.
+    groups', under ``groups_title``. ``columns``: the swatches in that many columns (a legend under a wide
+    map); ``show_moved``: explain the ring around moved accounts (a before/after pair).
 
     Without any rep name (no territories file: e.g. territories keyed by account owner) the legend
     lists the territories alone; "no rep yet" marks a territory without a rep only beside others
@@ -579,6 +658,7 @@ def legend_html(
     heading = esc(groups_title) if groups else "Territory &middot; rep" if reps else "Territory"
     parts.append(f"<div style='font-weight:600;margin:4px 0 2px'>{heading}</div>")
     shown = territory_ids[:max_items]
+    parts.append(f"<div style='column-count:{int(columns)};column-gap:18px'>")
     for tid in shown:
         rep = reps.get(tid)
         # a territory without a rep (added in a what-if, a new hire) says so instead of a bare ID
@@ -586,13 +666,21 @@ def legend_html(
                     else " &middot; <span style='color:#888'>no rep yet</span>")
         # a long "T12 · Marcus Zimmerman" wraps under itself (was cut to "Marcus Zimme..." at 1500 px)
         parts.append(
-            f"<div style='display:flex;align-items:baseline;overflow-wrap:anywhere'>"
+            f"<div style='display:flex;align-items:baseline;overflow-wrap:anywhere;break-inside:avoid'>"
             f"<span style='flex:none;display:inline-block;width:10px;height:10px;border-radius:50%;"
             f"background:{colors.get(tid, tcolors.UNASSIGNED_COLOR)};margin-right:6px'></span>"
             f"<span>{esc(tid)}{rep_text}</span></div>"
         )
     if len(territory_ids) > len(shown):
         parts.append(f"<div style='color:#777'>+ {len(territory_ids) - len(shown)} more</div>")
+    parts.append("</div>")
+    if show_moved:
+        parts.append(
+            "<div style='margin-top:6px'><span style='display:inline-block;width:9px;height:9px;"
+            "border-radius:50%;border:1px solid #141414;background:#9e9e9e;margin-right:6px;"
+            "vertical-align:middle'></span>"
+            "Account that moves</div>"
+        )
     if show_homes:
         parts.append(
             "<div style='margin-top:6px'><span style='display:inline-block;width:12px;height:12px;"
@@ -773,6 +861,22 @@ def land_around(geojson: dict, lon: np.ndarray, lat: np.ndarray, margin_deg: flo
     return {**geojson, "features": [f for i, f in enumerate(features) if i in keep]}
 
 
+def clip_geojson(geojson: dict, box: tuple[float, float, float, float]) -> dict:
+    """The features cut to a (west, south, east, north) box; features outside it are left out."""
+    from shapely.geometry import mapping, shape
+
+    frame = shapely.box(*box)
+    features = []
+    for feature in geojson.get("features", []):
+        geometry = feature.get("geometry")
+        if not geometry:
+            continue
+        cut = shapely.intersection(shape(geometry), frame)
+        if not cut.is_empty and cut.geom_type in ("Polygon", "MultiPolygon"):
+            features.append({**feature, "geometry": mapping(cut)})
+    return {**geojson, "features": features}
+
+
 def geojson_lon_range(geojson: dict) -> tuple[float, float] | None:
     """(west, east) longitude of all features, or None when there are none."""
     bounds = [b for b in (_feature_bounds(f) for f in geojson.get("features", [])) if b is not None]
@@ -823,16 +927,17 @@ def _outline_layers(
     lon_shift: float,
     layer_prefix: str,
     shapes: geography.TerritoryShapes | None,
+    clip: tuple[float, float, float, float] | None = None,
 ) -> tuple[list[pdk.Layer], str | None]:
     """The territory boundaries of :func:`build_account_map` (filled shapes and their borders) and the
     note :func:`territory_polygons` gives."""
     if cache_key is None:
-        polygons, outline_note = territory_polygons(accounts, labels, rgb, territories, shapes)
+        polygons, outline_note = territory_polygons(accounts, labels, rgb, territories, shapes, clip)
     else:
         if shapes is None:
             shapes = cached.territory_shapes(cache_key, accounts, labels)
-        polygons, outline_note = _cached_polygons(cache_key, tuple(sorted(colors.items())), accounts, labels, rgb,
-                                                  territories, shapes)
+        polygons, outline_note = _cached_polygons(cache_key, tuple(sorted(colors.items())), clip, accounts, labels,
+                                                  rgb, territories, shapes)
     if len(polygons) and lon_shift:
         polygons = polygons.assign(polygon=[[[[x + lon_shift, y] for x, y in ring] for ring in rings]
                                             for rings in polygons["polygon"]])
@@ -849,6 +954,23 @@ def _outline_layers(
         pickable=heatmap == "none",
     )
     return [fill, boundary_layer(polygons, id=f"{layer_prefix}outline-lines")], outline_note
+
+
+def label_layers(accounts: pd.DataFrame, labels: pd.Series, territories: pd.DataFrame | None,
+                 shapes: geography.TerritoryShapes | None, zoom: float, homes: pd.DataFrame, prefix: str = "",
+                 lon_shift: float = 0.0, clip: tuple[float, float, float, float] | None = None) -> list[pdk.Layer]:
+    """Every territory's label and its leader line (:func:`territory_label_layers`), anchored in its
+    shape when ``shapes`` are drawn, else amid its accounts; clear of the ``homes`` rings."""
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(float)
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
+        return []
+    near = shapely.box(*clip) if clip else shapely.box(lon[ok].min() - 1, lat[ok].min() - 1, lon[ok].max() + 1,
+                                                        lat[ok].max() + 1)
+    anchors = label_anchors(labels, accounts, territories, shapes, near)
+    obstacles = homes.assign(lon=homes["lon"] - lon_shift) if len(homes) and lon_shift else homes
+    return territory_label_layers(anchors, zoom, obstacles if len(obstacles) else None, prefix, lon_shift)
 
 
 def build_account_map(
@@ -869,11 +991,13 @@ def build_account_map(
     cache_key: str | None = None,
     lon_shift: float = 0.0,
     layer_prefix: str = "",
-    home_labels: bool = True,
+    territory_labels: bool = True,
     legend_groups: Mapping[str, str] | None = None,
     legend_title: str = "Region",
     shapes: geography.TerritoryShapes | None = None,
     colour_note: str | None = None,
+    clip: tuple[float, float, float, float] | None = None,
+    point_opacity: float = 0.85,
 ) -> MapView:
     """Accounts coloured by territory, territory boundaries, rep home bases, optional heatmap.
 
@@ -887,13 +1011,14 @@ def build_account_map(
     heatmaps still use all. ``cache_key``: when given (e.g. dataset fingerprint + alignment
     fingerprint + filters), the layer tables are cached under it, so reruns skip rebuilding them.
     ``lon_shift`` (degrees) moves every layer east (used by :func:`build_side_by_side` to draw two
-    alignments in one deck); ``layer_prefix`` is prepended to every layer id. ``home_labels``: name each
-    home base on the map ("T01 · Mitchell"; a TextLayer costs about 0.7 s of software-WebGL time).
+    alignments in one deck); ``layer_prefix`` is prepended to every layer id. ``territory_labels``: name
+    every territory on the map, inside its shape (:func:`territory_label_layers`: none is left out).
     ``legend_groups`` ({region: colour}, with ``colors`` giving each territory its region's colour):
     the legend lists the regions (or districts, ``legend_title``) instead of the territories.
     ``shapes``: the territories' shapes (:func:`territory.planning.geography.territory_shapes`), when
     the caller has them for more accounts than are drawn (a filtered view); default: built from these.
     ``colour_note``: what the colours mean when they are not the territories' own (load against target).
+    ``clip`` (west, south, east, north): cut the shapes and place the labels within this box (a zoomed view).
     """
     if heatmap not in HEATMAPS:
         raise ValueError(f"heatmap must be one of {sorted(HEATMAPS)}, got {heatmap!r}")
@@ -917,9 +1042,12 @@ def build_account_map(
         heat_layer, heat_edges, heat_res = _heat_layer(accounts, heatmap, cache_key, layer_prefix)
         layers.append(heat_layer)
 
+    if show_outlines and shapes is None:
+        shapes = (geography.territory_shapes(accounts, labels) if cache_key is None
+                  else cached.territory_shapes(cache_key, accounts, labels))
     if show_outlines:
         outline_layers, outline_note = _outline_layers(
-            accounts, labels, territories, colors, rgb, heatmap, cache_key, lon_shift, layer_prefix, shapes
+            accounts, labels, territories, colors, rgb, heatmap, cache_key, lon_shift, layer_prefix, shapes, clip
         )
         layers.extend(outline_layers)
 
@@ -940,7 +1068,7 @@ def build_account_map(
             get_radius=1500,  # metres, clamped to a few pixels at every zoom
             radius_min_pixels=point_radius_px if heatmap == "none" else point_radius_px * 0.7,
             radius_max_pixels=point_radius_px * 2,
-            opacity=0.85 if heatmap == "none" else 0.35,
+            opacity=point_opacity if heatmap == "none" else 0.35,
             stroked=False,
             pickable=True,
         )
@@ -950,6 +1078,8 @@ def build_account_map(
     lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float) + lon_shift
     view = view_for(lat, lon, width_px, height_px)
     homes = home_bases(territories, rgb) if show_homes else pd.DataFrame()
+    if len(homes) and clip:
+        homes = homes[homes["lon"].between(clip[0], clip[2]) & homes["lat"].between(clip[1], clip[3])]
     if len(homes) and lon_shift:
         homes = homes.assign(lon=homes["lon"] + lon_shift)
     if len(homes):
@@ -972,8 +1102,9 @@ def build_account_map(
                 pickable=True,
             )
         )
-        if home_labels:
-            layers.append(home_labels_layer(homes, id=f"{layer_prefix}home-labels", zoom=view.zoom))
+    if territory_labels:
+        layers.extend(label_layers(accounts, labels, territories, shapes if show_outlines else None, view.zoom,
+                                   homes, layer_prefix, lon_shift, clip))
 
     deck = CompactDeck(
         layers=layers,
@@ -1004,6 +1135,52 @@ def build_account_map(
     return MapView(deck=deck, legend_html=legend, note=note, points_shown=len(points), points_total=total)
 
 
+MOVED_RING_COLOR = [20, 20, 20, 230]
+"""The ring around an account that changes territory, on both maps of a before/after pair."""
+PAIR_POINT_OPACITY = 0.3
+"""Accounts that stay are drawn this faint on a before/after pair, so the moved ones stand out."""
+
+
+def moved_layer(accounts: pd.DataFrame, before: pd.Series, after: pd.Series, colors: Mapping[str, str],
+                id: str, lon_shift: float = 0.0, max_points: int = SAMPLED_POINTS, seed: int = 0,  # noqa: A002  the name pdk.Layer(id=...) uses
+                ) -> pdk.Layer | None:
+    """Every account whose territory differs between ``before`` and ``after``, in its territory's colour
+    of ``colors`` with a thin dark ring (a seeded sample of ``max_points`` when more move), with a
+    tooltip saying from where to where; None when nothing moves."""
+    before = before.reindex(accounts.index).astype("string")
+    after = after.reindex(accounts.index).astype("string")
+    lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce")
+    lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce")
+    moved = (before != after).fillna(before.isna() != after.isna()) & lat.notna() & lon.notna()
+    idx = accounts.index[moved.to_numpy(dtype=bool)]
+    if not len(idx):
+        return None
+    if len(idx) > max_points:
+        idx = pd.Index(np.sort(np.random.default_rng(seed).choice(np.asarray(idx), size=max_points, replace=False)))
+    name = accounts.loc[idx, schema.NAME] if schema.NAME in accounts else accounts.loc[idx, schema.ACCOUNT_ID]
+    own = after if lon_shift else before  # each copy shows the account in its own territory's colour
+    grey = tcolors.hex_to_rgb(tcolors.UNASSIGNED_COLOR)
+    data = pd.DataFrame({
+        "color": [tcolors.hex_to_rgb(colors[t]) if isinstance(t, str) and t in colors else grey
+                  for t in own.loc[idx].tolist()],
+        "lon": (lon.loc[idx] + lon_shift).round(5).to_numpy(), "lat": lat.loc[idx].round(5).to_numpy(),
+        "tip": (_text_series(name) + "\nMoves: " + _text_series(before.loc[idx], "unassigned") + " \u2192 "
+                + _text_series(after.loc[idx], "unassigned")).tolist(),
+    })
+    return pdk.Layer("ScatterplotLayer", data=data, id=id, get_position=["lon", "lat"], filled=True, stroked=True,
+                     get_fill_color="color", get_line_color=MOVED_RING_COLOR, get_radius=2500, radius_min_pixels=3,
+                     radius_max_pixels=7, line_width_min_pixels=1, line_width_max_pixels=1, pickable=True)
+
+
+def _before_labels(layers: list[pdk.Layer], extra: pdk.Layer | None) -> list[pdk.Layer]:
+    """``layers`` with ``extra`` put in before the territory labels and their leader lines."""
+    if extra is None:
+        return list(layers)
+    first_label = next((i for i, layer in enumerate(layers)
+                        if layer.id.endswith(("territory-labels", "label-leaders"))), len(layers))
+    return [*layers[:first_label], extra, *layers[first_label:]]
+
+
 def build_side_by_side(
     accounts: pd.DataFrame,
     left_labels: pd.Series,
@@ -1012,12 +1189,16 @@ def build_side_by_side(
     right_territories: pd.DataFrame | None = None,
     *,
     colors: dict[str, str],
+    left_colors: dict[str, str] | None = None,
     states_geojson: dict | None = None,
     left_key: str | None = None,
     right_key: str | None = None,
     gap: float = 0.15,
     width_px: int = 1000,
     height_px: int = 340,
+    left_shapes: geography.TerritoryShapes | None = None,
+    right_shapes: geography.TerritoryShapes | None = None,
+    clip: tuple[float, float, float, float] | None = None,
     **kwargs,
 ) -> MapView | None:
     """Two alignments of the same accounts in ONE deck: ``left`` as is, ``right`` moved east.
@@ -1028,7 +1209,13 @@ def build_side_by_side(
     outlines are limited to the states near the accounts, so a far-off state (Alaska beside a
     lower-48 dataset) cannot overlap the other copy. Returns None when the data spans more than
     :data:`SIDE_BY_SIDE_MAX_SPAN_DEG` of longitude (draw two maps instead). The returned view's
-    note is the right map's (e.g. sampling).
+    note is the right map's (e.g. sampling). ``colors``: the right map's; ``left_colors``: the left
+    map's when they differ (each alignment's own neighbour colours), by default the same. Accounts that
+    change territory are ringed on both copies (:func:`moved_layer`).
+
+    A zoomed pair (one area of the map on both sides): pass the accounts in that area, its box as ``clip``
+    (west, south, east, north; shapes and state outlines are cut there, and the copies sit one box apart)
+    and the whole alignments' shapes as ``left_shapes`` / ``right_shapes``.
     """
     lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(dtype=float)
     lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float)
@@ -1038,24 +1225,30 @@ def build_side_by_side(
     west, east = float(lon[ok].min()), float(lon[ok].max())
     states = None
     if states_geojson is not None and _is_us(accounts):
-        states = geojson_near(states_geojson, lon, lat)
+        states = geojson_near(states_geojson, lon, lat) if clip is None else clip_geojson(states_geojson, clip)
         extent = geojson_lon_range(states)
         if extent is not None:
             west, east = min(west, extent[0]), max(east, extent[1])
+    if clip is not None:
+        west, east = min(west, clip[0]), max(east, clip[2])
     span = max(east - west, 0.05)
     if span > SIDE_BY_SIDE_MAX_SPAN_DEG:
         return None
     shift = span * (1 + gap)
-    common = {"colors": colors, "states_geojson": states, "width_px": width_px // 2, "height_px": height_px,
-              **kwargs}
-    left = build_account_map(accounts, left_labels, left_territories, cache_key=left_key,
-                             layer_prefix="before-", **common)
-    right = build_account_map(accounts, right_labels, right_territories, cache_key=right_key,
-                              lon_shift=shift, layer_prefix="after-", **common)
+    common = {"states_geojson": states, "width_px": width_px // 2, "height_px": height_px, "clip": clip,
+              "point_opacity": PAIR_POINT_OPACITY, **kwargs}
+    left = build_account_map(accounts, left_labels, left_territories, cache_key=left_key, layer_prefix="before-",
+                             colors=colors if left_colors is None else left_colors, shapes=left_shapes, **common)
+    right = build_account_map(accounts, right_labels, right_territories, cache_key=right_key, colors=colors,
+                              lon_shift=shift, layer_prefix="after-", shapes=right_shapes, **common)
     # Framed a little wider than the data, so the labels at the outer edges stay on the canvas.
-    view = view_for(np.concatenate([lat, lat]), np.concatenate([lon, lon + shift]), int(width_px * 0.9), height_px)
+    view = view_for(np.concatenate([lat, lat]), np.concatenate([lon, lon + shift]), int(width_px * 0.95), height_px)
+    # the accounts that move, ringed on both copies (on top of the points, under the labels)
+    moved = [moved_layer(accounts, left_labels, right_labels, own, f"{prefix}moved", offset)
+             for prefix, offset, own in (("before-", 0.0, colors if left_colors is None else left_colors),
+                                         ("after-", shift, colors))]
     deck = CompactDeck(
-        layers=[*left.deck.layers, *right.deck.layers],
+        layers=[*_before_labels(left.deck.layers, moved[0]), *_before_labels(right.deck.layers, moved[1])],
         initial_view_state=view,
         map_provider=None,  # offline: no basemap request (map_style deliberately left unset)
         tooltip=TOOLTIP,

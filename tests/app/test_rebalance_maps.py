@@ -1,0 +1,66 @@
+"""The Rebalance page's before/after maps: one deck across the page, the moved accounts highlighted on
+both sides, and one view control that zooms both onto a territory."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from territory.data import schema
+from territory.ui import keys
+from territory.ui import rebalance as rb
+from tests.app.apptest import moved_table, open_page, open_tab
+
+
+def layer(spec: dict, layer_id: str) -> dict:
+    return next(lay for lay in spec["layers"] if lay["id"] == layer_id)
+
+
+def pair_spec(at) -> dict:
+    decks = at.get("deck_gl_json_chart")
+    assert len(decks) == 1  # before and after in one deck: one view, one WebGL context
+    return json.loads(decks[0].proto.json)
+
+
+def test_moved_accounts_are_highlighted_on_both_maps_and_the_pair_spans_the_page():
+    at = open_page("pages/rebalance.py")
+    spec = pair_spec(at)
+    before, after = layer(spec, "before-moved")["data"], layer(spec, "after-moved")["data"]
+    moved = moved_table(open_tab(at, "Moved accounts"))
+    assert len(before) == len(after) == len(moved) > 0
+    assert {row["tip"].split("\n")[0] for row in after} == set(moved["Name"].astype(str))
+    # the same accounts, the after copy east of the before copy, both above the faint accounts that stay
+    assert [r["lat"] for r in before] == [r["lat"] for r in after]
+    assert min(r["lon"] for r in after) > max(r["lon"] for r in before)
+    ids = [lay["id"] for lay in spec["layers"]]
+    assert ids.index("before-moved") > ids.index("before-accounts")
+    assert layer(spec, "before-accounts")["opacity"] < 0.5
+    # the deck is not in a column beside the legend: its legend is below, in columns
+    legend = " ".join(h.proto.body for h in at.get("html"))
+    assert "column-count:5" in legend and "Account that moves" in legend
+
+
+def test_one_control_zooms_both_maps_onto_a_territory():
+    at = open_page("pages/rebalance.py")
+    whole = pair_spec(at)
+    at.selectbox(key=keys.REBALANCE_MAP_FOCUS).set_value("T07").run()
+    assert not at.exception
+    spec = pair_spec(at)
+    assert spec["initialViewState"]["zoom"] > whole["initialViewState"]["zoom"] + 0.5
+    before = np.array([[r["lon"], r["lat"]] for r in layer(spec, "before-accounts")["data"]])
+    after = np.array([[r["lon"], r["lat"]] for r in layer(spec, "after-accounts")["data"]])
+    # both sides show the same area: the same accounts, the after copy moved east by one frame
+    assert len(before) == len(after) > 0
+    shift = after[:, 0] - before[:, 0]
+    assert np.allclose(shift, shift[0], atol=1e-4) and np.allclose(before[:, 1], after[:, 1])
+    # every account of T07 (before or after) is in the frame, and the frame is far smaller than the country
+    from territory.data.sample import load_sample
+
+    accounts = load_sample().accounts
+    box = rb.focus_box(accounts, (accounts[schema.TERRITORY_ID] == "T07").to_numpy())
+    assert box[2] - box[0] < 25
+    assert before[:, 0].min() >= box[0] and before[:, 0].max() <= box[2]
+    # the shapes are cut at the frame: nothing of the before map reaches into the after map
+    rings = [point for row in layer(spec, "before-outlines")["data"] for ring in row["polygon"] for point in ring]
+    assert max(x for x, _ in rings) <= box[2] + 1e-3  # rings are rounded to 4 decimals
