@@ -138,9 +138,11 @@ def neighbour_colors(territory_ids: Iterable, neighbours: Iterable[tuple[str, st
     more neighbours, then the lower ID), keeping their preference when they can. So a small change of
     the alignment changes few colours. Nine hues colour any map of territories (four would do in
     theory); a territory with neighbours in every hue (territories interleaved, not a map) gets the
-    hue fewest of them have.
+    hue fewest of them have. Up to nine territories all get different hues.
     """
     ids = _sorted_ids(territory_ids)
+    if len(ids) <= len(HUES):  # few enough for a hue each: every one is every other's neighbour
+        neighbours = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]]
     adjacent: dict[str, set[str]] = {t: set() for t in ids}
     for a, b in neighbours:
         a, b = str(a), str(b)

@@ -1266,7 +1266,7 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, b
         colors=dict(colors), left_colors=dict(before_colors), states_geojson=states, left_key=before_key,
         right_key=after_key, point_radius_px=2.0, width_px=2 * MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX, **zoom,
     )
-    legend = partial(maps.legend_html, ids, dict(colors), reps, show_homes=homes, columns=LEGEND_COLUMNS,
+    legend = partial(maps.legend_html, ids, dict(colors), reps, show_homes=homes, columns=LEGEND_COLUMNS, max_items=200,
                      show_moved=True)
     if pair is not None:
         head_before, head_after = st.columns(2)

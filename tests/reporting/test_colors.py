@@ -86,10 +86,17 @@ def test_a_small_change_of_the_alignment_keeps_almost_every_colour(sample):
 def test_a_clash_goes_to_the_territory_with_fewer_constraints_and_the_farthest_free_hue():
     # T01 and T10 both prefer the first hue; T01 has more neighbours, so T10 gives way
     pairs = [("T01", "T10"), ("T01", "T02"), ("T01", "T03")]
-    colors = neighbour_colors(["T01", "T02", "T03", "T10"], pairs)
+    others = [f"T{i}" for i in range(20, 27)]  # more territories than hues: only neighbours must differ
+    colors = neighbour_colors(["T01", "T02", "T03", "T10", *others], pairs)
     assert colors["T01"] == HUES[0] == preferred_hue("T10")
     assert colors["T10"] != HUES[0]
     assert colors["T10"] == max((h for h in HUES if h != HUES[0]), key=lambda h: color_distance(h, HUES[0]))
+
+
+def test_up_to_nine_territories_get_a_hue_each():
+    owners = ["Laura Mitchell", "Brian O'Brien", "Marcus Zimmerman", "Mei Quinn", "Derek Robinson", "Sofia Bennett"]
+    assert len({preferred_hue(o) for o in owners}) < len(owners)  # their preferences collide...
+    assert len(set(neighbour_colors(owners, []).values())) == len(owners)  # ...the colours do not
 
 
 def test_interleaved_territories_beyond_the_hues_get_the_least_used_hue():
