@@ -1204,7 +1204,7 @@ def focus_box(accounts: pd.DataFrame, mask: np.ndarray) -> tuple[float, float, f
 
     >>> frame = pd.DataFrame({"latitude": [40.0, 41.0, 30.0], "longitude": [-100.0, -98.0, -80.0]})
     >>> focus_box(frame, np.array([True, True, False]))
-    (-101.0, 39.5, -97.0, 41.5)
+    (-100.5, 39.5, -97.5, 41.5)
     """
     lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(float)[mask]
     lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(float)[mask]
