@@ -78,7 +78,7 @@ latest, nxt = review.latest_quarter, review.next_quarter
 total_last = float(table["bookings_last_quarter"].sum())
 flags_shown = ui.kpis_ui(review, focus)
 
-q_left, q_right = st.columns([11, 9])
+q_left, q_right = st.columns([1, 1])
 with q_left:
     st.plotly_chart(ui.quota_chart(table, colors, latest, nxt, focus), width="stretch", key=keys.REVIEW_QUOTA_CHART)
     ratio = review.quota_total / total_last * 100 if total_last > 0 else float("nan")

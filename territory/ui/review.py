@@ -637,11 +637,12 @@ def quota_frame(review: QuarterlyReview) -> pd.DataFrame:
 def quota_config(next_q: str | None, latest_q: str | None) -> dict:
     nc = st.column_config.NumberColumn
     return {
-        "Quota": nc(f"Quota {next_q} (USD)", format="localized"),
-        "Share": nc("Share (%)", format="%.1f%%", help="Share of the quota total."),
-        "Quota / potential": nc("/ potential (%)", format="%.0f%%",
+        # short headers and narrow columns: the table shares the row with the chart at 1500 px
+        "Quota": nc("Quota (USD)", format="localized", help=f"The territory's quota for {next_q}."),
+        "Share": nc("Share", format="%.1f%%", width="small", help="Share of the quota total (%)."),
+        "Quota / potential": nc("/ potential", format="%.0f%%", width="small",
                                 help="Quota as % of one quarter of the territory's annual potential."),
-        "Quota / last": nc(f"/ {latest_q} (%)", format="%.0f%%",
+        "Quota / last": nc(f"/ {latest_q}", format="%.0f%%", width="small",
                            help=f"Quota as % of the territory's bookings in {latest_q}."),
     }
 
