@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.spatial import cKDTree
 
 from territory.engine.centres import centroids
 from territory.engine.polish import far_limits, unit_km
@@ -96,8 +97,8 @@ def _solve(problem: Problem, labels: np.ndarray, involved: np.ndarray, src: np.n
     members = np.flatnonzero(involved[labels] & free)
     terr = np.flatnonzero(involved)
     nearest = min(NEAREST_CENTRES, terr.size)
-    gap = unit_km(problem.xyz[members][:, None, :], landing[terr][None, :, :])
-    closest = terr[np.argsort(gap, axis=1, kind="stable")[:, :nearest]]
+    _, which = cKDTree(landing[terr]).query(problem.xyz[members], k=nearest)  # chord order = great-circle order
+    closest = terr[np.asarray(which).reshape(members.size, nearest)]
     account = np.r_[account, np.repeat(members, nearest)]
     to = np.r_[to, closest.ravel()]
     near = (unit_km(problem.xyz[account], landing[to]) <= reach[to]) & (to != labels[account])
