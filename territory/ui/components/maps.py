@@ -264,8 +264,19 @@ NOT_GEOGRAPHIC_NOTE = ("No boundaries drawn: this alignment is not geographic (t
                        "territories are interleaved in the same areas, as when accounts are assigned by owner), so "
                        "the map shows each account in the colour of its territory.")
 """Shown instead of boundaries when :attr:`TerritoryShapes.geographic` is False (the engine's test)."""
-OUTSIDE_NOTE = ("{n:,} accounts lie outside the boundary of their territory (a ZIP split between territories, "
-                "or a point off the coast).")
+def outside_note(n: int) -> str:
+    """The note under a map when ``n`` accounts lie outside their territory's shape.
+
+    >>> outside_note(1)
+    '1 account lies outside the boundary of its territory (a ZIP split between territories, or a point off the coast).'
+    >>> outside_note(1200)[:45]
+    '1,200 accounts lie outside the boundary of th'
+    """
+    subject = "1 account lies" if n == 1 else f"{n:,} accounts lie"
+    return (f"{subject} outside the boundary of {'its' if n == 1 else 'their'} territory (a ZIP split between "
+            "territories, or a point off the coast).")
+
+
 SHAPE_FILL_ALPHA = 70
 """Opacity (of 255) of a territory's fill: the land reads as the territory's colour, points stay visible."""
 SHAPE_LINE_COLOR = [70, 70, 70, 220]
@@ -314,7 +325,7 @@ def territory_polygons(
         for rings in boundaries.polygon_rings(shapely.MultiPolygon(parts) if parts else shapely.Polygon()):
             rows.append({"polygon": rings, "fill": [*color, SHAPE_FILL_ALPHA], "tip": tip})
     outside = shapes.outside_of(shown)
-    note = OUTSIDE_NOTE.format(n=outside) if outside else None
+    note = outside_note(outside) if outside else None
     return pd.DataFrame(rows, columns=columns), note
 
 
