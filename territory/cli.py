@@ -1178,7 +1178,8 @@ def _cmd_geography(args: argparse.Namespace) -> int:
               "are assigned by owner); its shapes give every area one owner but do not describe the territories.",
               file=sys.stderr)
     what = "ZIP codes" if fmt == "csv" else "territory shapes"
-    count = data.count(b"\n") - 1 if fmt == "csv" else len(shapes.territory_ids)
+    count = (data.count(b"\n") - 1 if fmt == "csv"
+             else len(shapes.territory_ids) + sum(len(team.shapes.territory_ids) for team in shapes.teams))
     print(f"Wrote {count:,} {what} to {args.output} ({len(data) / 1e6:.1f} MB); "
           f"{shapes.accounts_outside:,} of {shapes.accounts:,} accounts lie outside their territory's shape")
     return EXIT_OK

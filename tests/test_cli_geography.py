@@ -109,3 +109,35 @@ def test_a_zip_alignment_gives_every_account_its_zips_row_and_the_scenario_remem
     row = table["territory_id"].reindex(accounts["postal_code"]).to_numpy()
     assert (row == accounts["territory_id"].to_numpy()).all()
     assert accounts["territory_id"].nunique() == 24
+
+
+def test_geojson_and_kml_of_an_industry_team_alignment_add_the_team_after_the_geographic_territories(
+        tmp_path: Path, capsys) -> None:
+    """The sample with its Healthcare accounts in a team (HC-1 east, HC-2 west): the 20 geographic
+    territories do not overlap, the team's two features follow with ``industry_team`` and overlap
+    them by design; the KML draws the team as outlines without fill."""
+    accounts = load_sample().accounts.copy()
+    healthcare = accounts["industry"] == "Healthcare"
+    east = accounts["longitude"] > -95
+    accounts["territory_id"] = accounts["territory_id"].astype("string")
+    accounts.loc[healthcare & east, "territory_id"] = "HC-1"
+    accounts.loc[healthcare & ~east, "territory_id"] = "HC-2"
+    source = tmp_path / "team.csv"
+    accounts.to_csv(source, index=False)
+    out = tmp_path / "team.geojson"
+    assert main(["geography", str(source), "--output", str(out)]) == 0
+    assert "Wrote 22 territory shapes" in capsys.readouterr().out
+    features = json.loads(out.read_text(encoding="utf-8"))["features"]
+    ids = [f["properties"]["territory_id"] for f in features]
+    assert ids == [f"T{i:02d}" for i in range(1, 21)] + ["HC-1", "HC-2"]
+    assert [f["properties"].get("industry_team") for f in features[-2:]] == ["Healthcare", "Healthcare"]
+    assert "industry_team" not in features[0]["properties"]
+    assert sum(f["properties"]["accounts"] for f in features) == len(accounts)
+    geo = shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in features[:20]])
+    team = shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in features[20:]])
+    assert team.intersection(geo).area == pytest.approx(geo.area, rel=1e-3)  # the team lies over the country
+    kml = tmp_path / "team.kml"
+    assert main(["geography", str(source), "--output", str(kml)]) == 0
+    text = kml.read_text(encoding="utf-8")
+    assert text.count("<Placemark>") == 22 and "Healthcare team: overlaps the geographic territories" in text
+    ET.fromstring(text.encode("utf-8"))

@@ -26,6 +26,14 @@ same metric, so "the cell an account is in" and "its nearest generator" agree ex
 Alaska, Hawaii and Puerto Rico are clipped to their own outlines, so no shape spans the sea; a
 territory holding a Hawaii ZIP is a multipolygon with a part there.
 
+Industry-team territories (:mod:`territory.engine.teams`: every Healthcare account of the country
+in HC-1, HC-2, ...) overlap the geographic territories by design. :func:`team_territories` finds
+them by the engine's naming (an ID "<prefix>-<n>" whose accounts are mostly of the industry with
+that prefix); the geographic territories are then tessellated from their own accounts, and each
+team's territories from the team's accounts, as a layer of its own (:class:`TeamLayer`): the
+geographic shapes do not overlap each other, a team's shapes do not overlap each other, and a
+team's shapes lie over the geographic ones. The ZIP table is the geographic territories'.
+
 Whether the alignment is drawn on a map at all is the engine's own test
 (:func:`territory.engine.seed.is_geographic` on the accounts' neighbour graph): an owner-based
 alignment has shapes too (every ZIP needs an owner) but ``geographic`` is False, and maps show its
@@ -34,7 +42,8 @@ accounts without boundaries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -46,6 +55,7 @@ from territory.data import schema
 from territory.data.geocode import zip_table
 from territory.data.sample import us_states_geojson
 from territory.engine.seed import is_geographic
+from territory.engine.teams import team_prefix
 
 US_REACH_DEG = 0.3
 """An account farther than this (degrees, about 30 km) from every US ZIP centroid is outside the US
@@ -59,6 +69,12 @@ CONCAVE_RATIO = 0.3
 GEOGRAPHIC_SHARE = 0.8
 """The engine's threshold: an alignment is geographic when this share of the accounts sits in its
 territory's largest piece on the neighbour graph (:func:`territory.engine.seed.is_geographic`)."""
+TEAM_ID_PATTERN = re.compile(r"^(?P<prefix>.+)-\d+$")
+"""The engine's IDs of industry-team territories: the team's prefix, a hyphen, a number (HC-1)."""
+TEAM_INDUSTRY_SHARE = 0.5
+"""A territory so named is a team's when more than this share of its accounts are of that industry
+(locked accounts of other industries may stay in a team territory; a geographic territory someone
+named "HC-1" holds every industry)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,16 @@ class ZipCells:
 
 
 @dataclass(frozen=True)
+class TeamLayer:
+    """One industry team's territories drawn over the geographic ones: ``shapes`` tessellate the
+    country among the team's own territories (they do not overlap each other, and they overlap the
+    geographic territories by design: the team covers its industry everywhere)."""
+
+    industry: str
+    shapes: TerritoryShapes
+
+
+@dataclass(frozen=True)
 class TerritoryShapes:
     """One (multi)polygon per territory (WGS84 lon/lat) and what the map needs to say about them.
 
@@ -96,7 +122,9 @@ class TerritoryShapes:
     territory's shape (their ZIP's cell went to another territory, or they are off the outlines).
     ``zip_territory``: the territory (an index into ``territory_ids``) of every cell of
     :func:`zip_cells`, or None when no account is in the US. ``outside_by_territory``: the accounts
-    outside per territory (same order as ``territory_ids``).
+    outside per territory (same order as ``territory_ids``). ``teams``: industry-team territories,
+    one layer per team (:func:`team_territories`); ``territory_ids`` and everything else above are
+    then the geographic territories' (``accounts`` and ``accounts_outside`` count the teams' too).
     """
 
     territory_ids: tuple[str, ...]
@@ -107,17 +135,26 @@ class TerritoryShapes:
     accounts_outside: int
     zip_territory: np.ndarray | None = None
     outside_by_territory: tuple[int, ...] = ()
+    teams: tuple[TeamLayer, ...] = ()
 
     def outside_of(self, territory_ids) -> int:
-        """Accounts outside their own shape among these territories' accounts."""
+        """Accounts outside their own shape among these territories' accounts (team territories too)."""
         wanted = set(territory_ids)
-        return int(sum(n for t, n in zip(self.territory_ids, self.outside_by_territory) if t in wanted))
+        own = int(sum(n for t, n in zip(self.territory_ids, self.outside_by_territory) if t in wanted))
+        return own + sum(team.shapes.outside_of(wanted) for team in self.teams)
 
     def shape(self, territory_id: str):
-        """The territory's (multi)polygon (an empty polygon for an unknown ID)."""
+        """The territory's (multi)polygon, a team territory's too (an empty polygon for an unknown ID)."""
         if territory_id in self.territory_ids:
             return self.geometries[self.territory_ids.index(territory_id)]
+        for team in self.teams:
+            if territory_id in team.shapes.territory_ids:
+                return team.shapes.shape(territory_id)
         return shapely.Polygon()
+
+    def team_of(self, territory_id: str) -> str | None:
+        """The industry whose team holds this territory; None for a geographic territory."""
+        return next((team.industry for team in self.teams if territory_id in team.shapes.territory_ids), None)
 
     def overlap_area(self) -> float:
         """Sum of the pairwise intersection areas of the shapes (square degrees; 0 when none overlap)."""
@@ -278,6 +315,29 @@ def _unit_cells(accounts: pd.DataFrame, lab: pd.Series, codes: np.ndarray, zips:
     return by_zip, np.where(preset < k, preset, -1)
 
 
+def team_territories(accounts: pd.DataFrame, labels: pd.Series) -> dict[str, str]:
+    """Territory ID -> industry for the industry-team territories of an alignment
+    (:mod:`territory.engine.teams`): an ID "<prefix>-<n>" where more than :data:`TEAM_INDUSTRY_SHARE`
+    of the territory's accounts are of the industry whose team prefix that is ("HC" for Healthcare).
+
+    >>> accounts = pd.DataFrame({"industry": ["Healthcare", "Healthcare", "Retail", "Retail"]})
+    >>> team_territories(accounts, pd.Series(["HC-1", "HC-1", "T01", "HC-2"]))
+    {'HC-1': 'Healthcare'}
+    """
+    if schema.INDUSTRY not in accounts:
+        return {}
+    frame = pd.DataFrame({"t": labels.reindex(accounts.index).astype("string"),
+                          "industry": accounts[schema.INDUSTRY].astype("string").fillna("Other")}).dropna()
+    named = frame["t"].str.match(TEAM_ID_PATTERN.pattern).fillna(False).astype(bool)
+    found = {}
+    for tid, rows in frame[named.to_numpy()].groupby("t"):
+        shares = rows["industry"].value_counts(normalize=True)
+        industry, share = str(shares.index[0]), float(shares.iloc[0])
+        if share > TEAM_INDUSTRY_SHARE and team_prefix(industry) == TEAM_ID_PATTERN.match(str(tid))["prefix"]:
+            found[str(tid)] = industry
+    return found
+
+
 def territory_shapes(accounts: pd.DataFrame, labels: pd.Series, units: str = "account") -> TerritoryShapes:
     """One non-overlapping (multi)polygon per territory of ``labels`` (territory per account, index
     aligned with ``accounts``; accounts without coordinates or territory are left out).
@@ -287,12 +347,31 @@ def territory_shapes(accounts: pd.DataFrame, labels: pd.Series, units: str = "ac
     (whatever its own coordinates), and gives a cell without accounts the territory of its unit when
     the unit has accounts elsewhere: the ZIP table then gives every ZIP its unit's territory.
 
+    Industry-team territories (:func:`team_territories`) are left out of the geographic shapes and
+    tessellated per team, as :attr:`TerritoryShapes.teams`: they overlap the geographic shapes by design.
+
     >>> from territory.data.sample import load_sample
     >>> sample = load_sample()
     >>> shapes = territory_shapes(sample.accounts, sample.accounts["territory_id"])
     >>> len(shapes.territory_ids), shapes.geographic, shapes.overlap_area() < 1e-9
     (20, True, True)
     """
+    teams = team_territories(accounts, labels)
+    if not teams:
+        return _layer_shapes(accounts, labels, units)
+    lab = labels.reindex(accounts.index).astype("string")
+    team = lab.map(teams).to_numpy(dtype=object, na_value=None)
+    base = _layer_shapes(accounts[pd.isna(team)], lab[pd.isna(team)], units)
+    layers = tuple(
+        TeamLayer(industry, _layer_shapes(accounts[team == industry], lab[team == industry], "account"))
+        for industry in sorted(set(teams.values()))
+    )
+    return replace(base, teams=layers, accounts=base.accounts + sum(t.shapes.accounts for t in layers),
+                   accounts_outside=base.accounts_outside + sum(t.shapes.accounts_outside for t in layers))
+
+
+def _layer_shapes(accounts: pd.DataFrame, labels: pd.Series, units: str) -> TerritoryShapes:
+    """:func:`territory_shapes` for one layer of territories (no team split)."""
     from territory.geo import shared_delaunay_neighbors
 
     lat, lon, lab = _located(accounts, labels)
@@ -419,6 +498,10 @@ def territory_neighbours(accounts: pd.DataFrame, labels: pd.Series) -> tuple[tup
     neighbours when their shapes share a border (or face each other across a strait). Cheaper than the
     shapes: no unions, so colouring a map does not wait for them.
 
+    Industry-team territories (:func:`team_territories`) border the other territories of their team
+    by the team's own cells, and each geographic territory that holds a geographic account nearest to
+    one of their accounts: their outlines are drawn over those territories' fills.
+
     >>> from territory.data.sample import load_sample
     >>> sample = load_sample()
     >>> ids, pairs = territory_neighbours(sample.accounts, sample.accounts["territory_id"])
@@ -427,9 +510,26 @@ def territory_neighbours(accounts: pd.DataFrame, labels: pd.Series) -> tuple[tup
     """
     lat, lon, lab = _located(accounts, labels)
     codes, ids = pd.factorize(lab, sort=True)
-    k = len(ids)
-    found = [np.zeros((0, 2), dtype=np.int64)]
     xy = np.column_stack([lon, lat])
+    teams = team_territories(accounts, labels)
+    team_of = np.array([teams.get(str(t)) for t in ids], dtype=object)[codes] if len(ids) else np.array([])
+    found = [np.zeros((0, 2), dtype=np.int64)]
+    geo = pd.isna(team_of)
+    for group in [geo, *(team_of == industry for industry in sorted(set(teams.values())))]:
+        if group.any():
+            local, local_ids = pd.factorize(codes[group], sort=True)
+            found.append(np.asarray(local_ids)[_neighbour_pairs(xy[group], local, len(local_ids))])
+    if teams and geo.any() and (~geo).any():  # a team territory borders the geographic ones it lies over
+        _, nearest = cKDTree(xy[geo]).query(xy[~geo])
+        found.append(np.column_stack([codes[~geo], codes[geo][nearest]]))
+    pairs = np.sort(np.concatenate(found), axis=1)
+    pairs = np.unique(pairs[pairs[:, 0] != pairs[:, 1]], axis=0)
+    return tuple(str(t) for t in ids), pairs.astype(np.int64)
+
+
+def _neighbour_pairs(xy: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
+    """:func:`territory_neighbours` of one layer of territories: (m, 2) index pairs, maybe repeated."""
+    found = [np.zeros((0, 2), dtype=np.int64)]
     if k > 1:
         zips = zip_cells()
         distance, zip_cell = zips.cells.tree.query(xy)
@@ -442,6 +542,4 @@ def territory_neighbours(accounts: pd.DataFrame, labels: pd.Series) -> tuple[tup
             _, own_cell = cells.tree.query(xy[~in_us])
             owner = _cell_territory(own_cell, codes[~in_us], cells, k)
             found.append(owner[_cell_edges(cells)])
-    pairs = np.sort(np.concatenate(found), axis=1)
-    pairs = np.unique(pairs[pairs[:, 0] != pairs[:, 1]], axis=0)
-    return tuple(str(t) for t in ids), pairs.astype(np.int64)
+    return np.concatenate(found)

@@ -114,27 +114,49 @@ def _on_export_grid(shapes: TerritoryShapes) -> list:
     return list(shapely.set_precision(geoms, 10.0 ** -EXPORT_DECIMALS)) if len(geoms) else []
 
 
-def _properties(shapes: TerritoryShapes, info: pd.DataFrame) -> list[dict]:
-    rows = []
-    for tid in shapes.territory_ids:
+def _properties(shapes: TerritoryShapes, info: pd.DataFrame | None) -> list[dict]:
+    """One property row per territory of ``shapes`` (only the IDs when ``info`` is None)."""
+    return _with_info([{"territory_id": tid} for tid in shapes.territory_ids], info)
+
+
+def _with_info(rows: list[dict], info: pd.DataFrame | None) -> list[dict]:
+    if info is None:
+        return rows
+    out = []
+    for props in rows:
+        tid = props["territory_id"]
         row = info.loc[tid] if tid in info.index else None
-        rows.append({
+        out.append({
             "territory_id": tid,
             "rep_name": None if row is None or pd.isna(row["rep_name"]) else str(row["rep_name"]),
             "accounts": 0 if row is None else int(row["accounts"]),
             "workload_hours": 0.0 if row is None else round(float(row["workload_hours"]), 2),
+            **{k: v for k, v in props.items() if k != "territory_id"},
         })
-    return rows
+    return out
+
+
+def _layers(shapes: TerritoryShapes) -> list[tuple[list, list[dict]]]:
+    """(geometries on the export grid, properties) of the geographic territories, then of each industry
+    team's, whose properties also name the team (``industry_team``): they overlap the geographic ones."""
+    out = [(_on_export_grid(shapes), _properties(shapes, None))]
+    for team in shapes.teams:
+        props = [{**row, "industry_team": team.industry} for row in _properties(team.shapes, None)]
+        out.append((_on_export_grid(team.shapes), props))
+    return out
 
 
 def shapes_geojson(shapes: TerritoryShapes, info: pd.DataFrame) -> dict:
     """A GeoJSON FeatureCollection (WGS84), one MultiPolygon feature per territory, with the
-    properties of :data:`GEOJSON_PROPERTIES` (``info``: :func:`territory_properties`)."""
+    properties of :data:`GEOJSON_PROPERTIES` (``info``: :func:`territory_properties`). Industry-team
+    territories follow the geographic ones with ``industry_team`` too (their features overlap the
+    geographic ones by design)."""
     features = []
-    for geometry, props in zip(_on_export_grid(shapes), _properties(shapes, info)):
-        features.append({"type": "Feature", "properties": props,
-                         "geometry": {"type": "MultiPolygon",
-                                      "coordinates": polygon_rings(geometry, EXPORT_DECIMALS)}})
+    for geometries, rows in _layers(shapes):
+        for geometry, props in zip(geometries, _with_info(rows, info)):
+            features.append({"type": "Feature", "properties": props,
+                             "geometry": {"type": "MultiPolygon",
+                                          "coordinates": polygon_rings(geometry, EXPORT_DECIMALS)}})
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -155,15 +177,21 @@ def _kml_ring(ring: list[list[float]]) -> str:
 
 def shapes_kml(shapes: TerritoryShapes, info: pd.DataFrame, colors: dict[str, str]) -> str:
     """A KML document (opens in Google Earth): one styled placemark per territory, its polygons in
-    a MultiGeometry, its rep, accounts and workload in the description. Text is XML-escaped."""
+    a MultiGeometry, its rep, accounts and workload in the description (an industry team's territory:
+    an outline without fill, its team named). Text is XML-escaped."""
     parts = ['<?xml version="1.0" encoding="UTF-8"?>', '<kml xmlns="http://www.opengis.net/kml/2.2">',
              "<Document>", "<name>Territories</name>"]
-    for i, (geometry, props) in enumerate(zip(_on_export_grid(shapes), _properties(shapes, info))):
+    placed = [(g, p) for geometries, rows in _layers(shapes) for g, p in zip(geometries, _with_info(rows, info))]
+    for i, (geometry, props) in enumerate(placed):
         color = colors.get(props["territory_id"], "#888888")
-        parts.append(f'<Style id="t{i}"><LineStyle><color>{_kml_color(color, 255)}</color><width>1.5</width>'
-                     f"</LineStyle><PolyStyle><color>{_kml_color(color, 110)}</color></PolyStyle></Style>")
+        team = props.get("industry_team")
+        # a team territory is an outline over the geographic fills (it overlaps them by design)
+        line, fill = (4, _kml_color(color, 0)) if team else (1.5, _kml_color(color, 110))
+        parts.append(f'<Style id="t{i}"><LineStyle><color>{_kml_color(color, 255)}</color><width>{line}</width>'
+                     f"</LineStyle><PolyStyle><color>{fill}</color></PolyStyle></Style>")
         description = (f"Rep: {props['rep_name'] or '-'}; {props['accounts']:,} accounts; "
-                       f"{props['workload_hours']:,.0f} h/yr workload")
+                       f"{props['workload_hours']:,.0f} h/yr workload"
+                       + (f"; {team} team: overlaps the geographic territories by design" if team else ""))
         polygons = []
         for rings in polygon_rings(geometry, EXPORT_DECIMALS):
             inner = "".join(f"<innerBoundaryIs><LinearRing><coordinates>{_kml_ring(r)}</coordinates></LinearRing>"

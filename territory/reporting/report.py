@@ -199,6 +199,8 @@ def map_figure(accounts: pd.DataFrame, labels: pd.Series, boundaries: dict | Non
         )
     mid_lat = float(lat[ok].mean())
     title += "" if shapes.geographic else ": not a geographic alignment, so no boundaries are drawn"
+    if shapes.geographic and shapes.teams:
+        title += " (industry teams outlined: they overlap the geographic territories by design)"
     figure.update_layout(
         title=title, width=width, height=height, margin=dict(l=20, r=20, t=50, b=20),
         plot_bgcolor="white", legend=dict(title="Territory", itemsizing="constant"),
@@ -211,24 +213,29 @@ def map_figure(accounts: pd.DataFrame, labels: pd.Series, boundaries: dict | Non
 
 def _add_territory_shapes(figure: go.Figure, shapes, colors: dict[str, str], lon, lat) -> None:
     """Each territory's shape (simplified, near the accounts) as a filled area in its colour, under the
-    accounts: one trace per territory, its polygons separated by gaps."""
+    accounts: one trace per territory, its polygons separated by gaps. Industry-team territories
+    (``shapes.teams``) come after, as thick outlines in their colour over the fills (they overlap the
+    geographic territories by design)."""
     near = shapely.box(float(lon.min()) - 1, float(lat.min()) - 1, float(lon.max()) + 1, float(lat.max()) + 1)
-    for territory_id, geometry in zip(shapes.territory_ids, display_shapes(shapes)):
-        if territory_id not in colors:  # a territory not drawn here
-            continue
-        xs: list[float | None] = []
-        ys: list[float | None] = []
-        for polygon in shapely.get_parts(geometry):
-            if not polygon.intersects(near):
+    layers = [(shapes, False)] + [(team.shapes, True) for team in shapes.teams]
+    for layer, team in layers:
+        for territory_id, geometry in zip(layer.territory_ids, display_shapes(layer)):
+            if territory_id not in colors:  # a territory not drawn here
                 continue
-            for rings in polygon_rings(polygon):
-                xs.extend([p[0] for p in rings[0]] + [None])
-                ys.extend([p[1] for p in rings[0]] + [None])
-        color = colors.get(territory_id, "#888888")
-        r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
-        figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=f"rgba({r},{g},{b},0.25)",
-                                    line=dict(color="rgba(70,70,70,0.8)", width=0.8), hoverinfo="skip",
-                                    showlegend=False))
+            xs: list[float | None] = []
+            ys: list[float | None] = []
+            for polygon in shapely.get_parts(geometry):
+                if not polygon.intersects(near):
+                    continue
+                for rings in polygon_rings(polygon):
+                    xs.extend([p[0] for p in rings[0]] + [None])
+                    ys.extend([p[1] for p in rings[0]] + [None])
+            color = colors.get(territory_id, "#888888")
+            r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+            style = (dict(fill="none", line=dict(color=color, width=2.5)) if team else
+                     dict(fill="toself", fillcolor=f"rgba({r},{g},{b},0.25)",
+                          line=dict(color="rgba(70,70,70,0.8)", width=0.8)))
+            figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False, **style))
 
 
 REPORT_CSS = """

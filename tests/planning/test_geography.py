@@ -229,3 +229,74 @@ def test_neighbours_outside_the_us_and_of_a_single_territory():
     assert {(ids[a], ids[b]) for a, b in pairs} == {("E", "M"), ("M", "W")}  # west and east never meet
     ids, pairs = territory_neighbours(accounts, pd.Series("T1", index=accounts.index))
     assert ids == ("T1",) and pairs.shape == (0, 2)
+
+
+# --- industry teams overlaid on geographic territories -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_with_teams():
+    """The sample balanced with a Healthcare team of three territories over 19 geographic ones (its
+    locked accounts hold 19)."""
+    from territory.balance import BalanceParams, balance
+
+    sample = load_sample()
+    params = BalanceParams(n_territories=22, industry_teams=("Healthcare",),
+                           industry_team_sizes=(("Healthcare", 3),), seed=0)
+    labels = balance(sample.accounts, params, sample.territories).assignment[schema.TERRITORY_ID]
+    return sample.accounts, labels, territory_shapes(sample.accounts, labels)
+
+
+def test_team_territories_are_named_by_the_engine_and_hold_their_industry(sample_with_teams):
+    from territory.planning.geography import team_territories
+
+    accounts, labels, _ = sample_with_teams
+    assert team_territories(accounts, labels) == {"HC-1": "Healthcare", "HC-2": "Healthcare", "HC-3": "Healthcare"}
+    # a geographic territory that happens to be named like a team holds every industry: not a team
+    renamed = labels.replace({"T01": "HC-9"})
+    assert "HC-9" not in team_territories(accounts, renamed)
+    assert team_territories(accounts.drop(columns=[schema.INDUSTRY]), labels) == {}
+
+
+def test_team_territories_overlay_the_geographic_ones_and_keep_them_drawn(sample_with_teams):
+    accounts, labels, shapes = sample_with_teams
+    # the team territories are a layer of their own, not 3 more cells of one tessellation (where they
+    # lost most ZIPs to the geographic territories and with one team territory read as owner-based)
+    assert shapes.geographic
+    assert not any(t.startswith("HC-") for t in shapes.territory_ids) and len(shapes.territory_ids) == 19
+    assert shapes.overlap_area() == pytest.approx(0.0, abs=1e-9)  # geographic shapes: no overlap
+    (team,) = shapes.teams
+    assert team.industry == "Healthcare" and team.shapes.territory_ids == ("HC-1", "HC-2", "HC-3")
+    assert team.shapes.overlap_area() == pytest.approx(0.0, abs=1e-9)  # the team's own shapes: no overlap
+    team_area = shapely.union_all(team.shapes.geometries)
+    base_area = shapely.union_all(shapes.geometries)
+    # by design: the team covers the same country as the geographic territories, on top of them
+    assert shapely.intersection(team_area, base_area).area == pytest.approx(base_area.area, rel=1e-3)
+    assert shapes.team_of("HC-2") == "Healthcare" and shapes.team_of("T02") is None
+    assert shapes.shape("HC-2").area > 1
+    inside = inside_own_shape(shapes, accounts, labels)
+    assert (~inside).sum() == shapes.accounts_outside and shapes.accounts_outside < 0.02 * len(accounts)
+    assert shapes.accounts == len(accounts)
+
+
+def test_zip_table_of_a_team_alignment_names_geographic_territories(sample_with_teams):
+    _, _, shapes = sample_with_teams
+    table = zip_territory_table(shapes)
+    assert len(table) == int(ZIPS.known.sum()) and table["territory_id"].notna().all()
+    assert not table["territory_id"].str.startswith("HC-").any()
+
+
+def test_team_territories_neighbour_their_team_and_the_geographic_territories_they_overlay(sample_with_teams):
+    from territory.planning.geography import territory_neighbours
+
+    accounts, labels, shapes = sample_with_teams
+    ids, pairs = territory_neighbours(accounts, labels)
+    named = {(ids[a], ids[b]) for a, b in pairs}
+    assert ("HC-1", "HC-2") in named or ("HC-2", "HC-3") in named  # the team's own borders
+    over = {b for a, b in named if a.startswith("HC-")} | {a for a, b in named if b.startswith("HC-")}
+    assert len(over - {"HC-1", "HC-2", "HC-3"}) >= 10  # a team territory lies over many geographic ones
+    # geographic territories border each other as their own shapes do (the team's accounts left out)
+    geographic = {(a, b) for a, b in named if not a.startswith("HC-") and not b.startswith("HC-")}
+    alone = ~labels.str.startswith("HC-").to_numpy(dtype=bool)
+    geo_ids, geo_pairs = territory_neighbours(accounts[alone], labels[alone])
+    assert geographic == {(geo_ids[a], geo_ids[b]) for a, b in geo_pairs}

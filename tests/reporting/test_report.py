@@ -197,3 +197,26 @@ def test_every_territory_list_of_the_pack_names_its_level_path() -> None:
     flat = build_report(ReportInput(accounts=accounts, labels_after=accounts["territory_id"],
                                     territories=territories.drop(columns=["region", "district"])))
     assert "›" not in flat
+
+
+def test_report_map_outlines_industry_team_territories_over_the_geographic_fills() -> None:
+    """A Healthcare team (HC-1 in the east, HC-2 in the west) over the sample's 20 territories: the
+    geographic territories are filled, the team's two territories are outlines in their colour, and
+    the title says they overlap by design (before, the team took cells of its own from the fills)."""
+    from territory.data.sample import load_sample
+    from territory.reporting.colors import territory_colors
+    from territory.reporting.report import map_figure
+
+    accounts = load_sample().accounts
+    labels = accounts["territory_id"].astype("string").copy()
+    healthcare = (accounts["industry"] == "Healthcare").to_numpy(dtype=bool)
+    east = (accounts["longitude"] > -95).to_numpy(dtype=bool)
+    labels[healthcare & east] = "HC-1"
+    labels[healthcare & ~east] = "HC-2"
+    colors = territory_colors(sorted(set(labels)))
+    figure = map_figure(accounts, labels, None, colors)
+    areas = [trace for trace in figure.data if trace.mode == "lines"]
+    outlines = [trace for trace in areas if trace.fill == "none"]
+    assert len([trace for trace in areas if trace.fill == "toself"]) == 20
+    assert sorted(trace.line.color for trace in outlines) == sorted([colors["HC-1"], colors["HC-2"]])
+    assert "overlap the geographic territories by design" in figure.layout.title.text

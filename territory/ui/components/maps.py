@@ -40,6 +40,7 @@ from territory.errors import DataError
 from territory.planning import geography
 from territory.reporting import boundaries
 from territory.reporting import colors as tcolors
+from territory.reporting.text import md_escape
 from territory.ui import cached
 from territory.ui.cached import us_states_geojson
 from territory.ui.components import widgets
@@ -284,18 +285,64 @@ SHAPE_LINE_COLOR = [70, 70, 70, 220]
 keeps them from flickering between two."""
 
 
+TEAM_LINE_PX = 3.0
+"""Width of an industry-team territory's outline, drawn in its colour over the geographic shapes..."""
+TEAM_HALO_PX = 6.0
+TEAM_HALO_COLOR = [255, 255, 255, 200]
+"""...on a white halo this wide, so an orange team line stays apart from an orange geographic fill."""
+
+
+def team_note(teams: Mapping[str, str]) -> str | None:
+    """The note under a map whose alignment has industry teams (``teams``: territory ID -> industry).
+
+    >>> team_note({"HC-1": "Healthcare", "HC-2": "Healthcare"})[:78]
+    'Industry teams overlap the geographic territories by design: the Healthcare te'
+    >>> team_note({}) is None
+    True
+    """
+    if not teams:
+        return None
+    by_team: dict[str, list[str]] = {}
+    for tid, industry in sorted(teams.items()):
+        by_team.setdefault(industry, []).append(tid)
+    parts = [f"the {industry} team ({', '.join(ids)}) holds every {industry} account"
+             for industry, ids in by_team.items()]
+    return ("Industry teams overlap the geographic territories by design: " + "; ".join(parts)
+            + " wherever it lies (thick outlines); the shaded territories hold every other account.")
+
+
+def _shape_rows(tid: str, geometry, info: pd.DataFrame, rgb: dict[str, list[int]], near, clip,
+                team: str | None) -> list[dict]:
+    """The map rows of one territory's shape: one per polygon near the accounts (cut at ``clip``)."""
+    row = info.loc[tid] if tid in info.index else None
+    rep = None if row is None else row["rep_name"]
+    title = f"Territory {tid}" + (f" ({team} team)" if team else "")
+    tip = (f"{title}\nRep: {_plain(rep)}\n{0 if row is None else int(row['accounts']):,} accounts"
+           f" \u00b7 {0.0 if row is None else float(row['workload_hours']):,.0f} h/yr")
+    if team:
+        tip += f"\nHolds the {team} accounts of the geographic territories it overlaps"
+    color = rgb.get(tid, [150, 150, 150])
+    parts = [p for p in shapely.get_parts(geometry) if p.intersects(near)]
+    if clip:  # cut at the frame (lon, lat box): a zoomed pair must not reach into the other map
+        parts = [q for p in parts for q in shapely.get_parts(shapely.intersection(p, near))
+                 if q.geom_type == "Polygon" and not q.is_empty]
+    return [{"polygon": rings, "fill": [*color, SHAPE_FILL_ALPHA], "tip": tip, "team": team or ""}
+            for rings in boundaries.polygon_rings(shapely.MultiPolygon(parts) if parts else shapely.Polygon())]
+
+
 def territory_polygons(
     accounts: pd.DataFrame, labels: pd.Series, rgb: dict[str, list[int]], territories: pd.DataFrame | None,
     shapes: geography.TerritoryShapes | None = None, clip: tuple[float, float, float, float] | None = None,
 ) -> tuple[pd.DataFrame, str | None]:
     """One row per polygon of each territory's shape (:mod:`territory.planning.geography`): rings
-    (``[exterior, *holes]``), fill colour and a tooltip; and a note for the map.
+    (``[exterior, *holes]``), fill colour, a tooltip and ``team`` (the industry of an industry-team
+    territory, drawn as an outline over the geographic shapes; "" for a geographic one); and a note.
 
     ``shapes`` may come from a larger set of accounts (the whole dataset behind a filtered view):
     only the territories in ``labels`` are drawn, and only their polygons near these accounts (no
     Alaska beside a lower-48 map unless accounts are there). A non-geographic alignment gets no
     polygons and :data:`NOT_GEOGRAPHIC_NOTE`."""
-    columns = ["polygon", "fill", "tip"]
+    columns = ["polygon", "fill", "tip", "team"]
     if shapes is None:
         shapes = geography.territory_shapes(accounts, labels)
     if not shapes.geographic:
@@ -310,23 +357,14 @@ def territory_polygons(
     shown = set(labels.dropna().astype(str))
     info = boundaries.territory_properties(accounts, labels, territories)
     rows = []
-    for tid, geometry in zip(shapes.territory_ids, boundaries.display_shapes(shapes)):
-        if tid not in shown:
-            continue
-        row = info.loc[tid] if tid in info.index else None
-        rep = None if row is None else row["rep_name"]
-        tip = (f"Territory {tid}\nRep: {_plain(rep)}\n{0 if row is None else int(row['accounts']):,} accounts"
-               f" \u00b7 {0.0 if row is None else float(row['workload_hours']):,.0f} h/yr")
-        color = rgb.get(tid, [150, 150, 150])
-        parts = [p for p in shapely.get_parts(geometry) if p.intersects(near)]
-        if clip:  # cut at the frame (lon, lat box): a zoomed pair must not reach into the other map
-            parts = [q for p in parts for q in shapely.get_parts(shapely.intersection(p, near))
-                     if q.geom_type == "Polygon" and not q.is_empty]
-        for rings in boundaries.polygon_rings(shapely.MultiPolygon(parts) if parts else shapely.Polygon()):
-            rows.append({"polygon": rings, "fill": [*color, SHAPE_FILL_ALPHA], "tip": tip})
+    layers = [(shapes, None)] + [(team.shapes, team.industry) for team in shapes.teams]
+    for layer, team in layers:  # the geographic shapes first, the teams' outlines over them
+        for tid, geometry in zip(layer.territory_ids, boundaries.display_shapes(layer)):
+            if tid in shown:
+                rows.extend(_shape_rows(tid, geometry, info, rgb, near, clip, team))
     outside = shapes.outside_of(shown)
-    note = outside_note(outside) if outside else None
-    return pd.DataFrame(rows, columns=columns), note
+    teams = {tid: team.industry for team in shapes.teams for tid in team.shapes.territory_ids if tid in shown}
+    return pd.DataFrame(rows, columns=columns), join_notes(team_note(teams), outside_note(outside) if outside else None)
 
 
 def home_bases(territories: pd.DataFrame | None, rgb: dict[str, list[int]]) -> pd.DataFrame:
@@ -634,11 +672,14 @@ def legend_html(
     groups_title: str = "Region",
     columns: int = 1,
     show_moved: bool = False,
+    teams: Mapping[str, str] | None = None,
 ) -> str:
     """The map legend as escaped HTML: territory swatches (+ rep), home-base marker, heat ramp.
     With ``groups`` ({region or district: colour}, a map coloured by level) the swatches are the
     groups', under ``groups_title``. ``columns``: the swatches in that many columns (a legend under a wide
-    map); ``show_moved``: explain the ring around moved accounts (a before/after pair).
+    map); ``show_moved``: explain the ring around moved accounts (a before/after pair). ``teams``
+    (territory ID -> industry): industry-team territories, listed apart with an outline swatch under
+    "Industry teams (overlap by design)" (their shapes are outlines over the geographic ones).
 
     Without any rep name (no territories file: e.g. territories keyed by account owner) the legend
     lists the territories alone; "no rep yet" marks a territory without a rep only beside others
@@ -668,6 +709,8 @@ def legend_html(
         territory_ids, colors, reps = list(groups), dict(groups), {}
     heading = esc(groups_title) if groups else "Territory &middot; rep" if reps else "Territory"
     parts.append(f"<div style='font-weight:600;margin:4px 0 2px'>{heading}</div>")
+    teams = {} if groups or not teams else {t: i for t, i in teams.items() if t in set(territory_ids)}
+    territory_ids = [t for t in territory_ids if t not in teams]
     shown = territory_ids[:max_items]
     parts.append(f"<div style='column-count:{int(columns)};column-gap:18px'>")
     for tid in shown:
@@ -685,6 +728,8 @@ def legend_html(
     if len(territory_ids) > len(shown):
         parts.append(f"<div style='color:#777'>+ {len(territory_ids) - len(shown)} more</div>")
     parts.append("</div>")
+    if teams:
+        parts.append(_team_legend(teams, colors, reps))
     if show_moved:
         parts.append(
             "<div style='margin-top:6px'><span style='display:inline-block;width:9px;height:9px;"
@@ -701,6 +746,29 @@ def legend_html(
     if note:
         parts.append(f"<div style='color:#a15c00;margin-top:6px'>{esc(note)}</div>")
     parts.append("</div>")
+    return "".join(parts)
+
+
+def map_teams(shapes: geography.TerritoryShapes | None) -> dict[str, str]:
+    """Territory ID -> industry of the industry-team territories drawn from ``shapes`` (none when the
+    map draws no boundaries: a non-geographic alignment's legend lists every territory alike)."""
+    if shapes is None or not shapes.geographic:
+        return {}
+    return {tid: team.industry for team in shapes.teams for tid in team.shapes.territory_ids}
+
+
+def _team_legend(teams: Mapping[str, str], colors: dict[str, str], reps: dict) -> str:
+    """The legend's industry-team section: an outline swatch per team territory, its rep and team."""
+    parts = ["<div style='font-weight:600;margin:6px 0 2px'>Industry teams (overlap by design)</div>"]
+    for tid, industry in sorted(teams.items()):
+        rep = reps.get(tid)
+        rep_text = f" &middot; {esc(rep)}" if rep is not None else ""
+        parts.append(
+            "<div style='display:flex;align-items:baseline;overflow-wrap:anywhere'>"
+            "<span style='flex:none;display:inline-block;width:11px;height:9px;background:transparent;"
+            f"border:3px solid {colors.get(tid, tcolors.UNASSIGNED_COLOR)};margin-right:6px'></span>"
+            f"<span>{esc(tid)}{rep_text} <span style='color:#666'>({esc(industry)} team)</span></span></div>"
+        )
     return "".join(parts)
 
 
@@ -786,6 +854,18 @@ def boundary_layer(polygons: pd.DataFrame, id: str, width_px: float = 1.2,  # no
     return pdk.Layer("LineLayer", data=polygon_segments(polygons), id=id, get_source_position="s",
                      get_target_position="t", get_color=color or SHAPE_LINE_COLOR, get_width=width_px,
                      pickable=False)
+
+
+def team_outline_layers(polygons: pd.DataFrame, id: str) -> list[pdk.Layer]:  # noqa: A002  the name pdk.Layer(id=...) uses
+    """Industry-team territories' outlines (:data:`TEAM_LINE_PX` wide, each in its territory's colour,
+    opaque, on a white halo) over the geographic shapes: the overlap is shown, not hidden under a
+    second fill. Returns the halo and the line layer."""
+    segments = [(s, t, [*fill[:3], 255]) for rings, fill in zip(polygons["polygon"], polygons["fill"])
+                for ring in rings for s, t in zip(ring[:-1], ring[1:])]
+    data = pd.DataFrame(segments, columns=["s", "t", "color"])
+    common = {"data": data, "get_source_position": "s", "get_target_position": "t", "pickable": False}
+    return [pdk.Layer("LineLayer", id=f"{id}-halo", get_color=TEAM_HALO_COLOR, get_width=TEAM_HALO_PX, **common),
+            pdk.Layer("LineLayer", id=id, get_color="color", get_width=TEAM_LINE_PX, **common)]
 
 
 # --- geometry helpers for the side-by-side map -----------------------------------------------------
@@ -954,6 +1034,8 @@ def _outline_layers(
                                             for rings in polygons["polygon"]])
     if not len(polygons):
         return [], outline_note
+    team = polygons["team"].astype(str).str.len().to_numpy() > 0
+    polygons, team_polygons = polygons[~team], polygons[team]
     fill = pdk.Layer(
         "PolygonLayer",
         data=polygons,
@@ -964,7 +1046,10 @@ def _outline_layers(
         filled=True,
         pickable=heatmap == "none",
     )
-    return [fill, boundary_layer(polygons, id=f"{layer_prefix}outline-lines")], outline_note
+    layers = [fill, boundary_layer(polygons, id=f"{layer_prefix}outline-lines")]
+    if len(team_polygons):
+        layers.extend(team_outline_layers(team_polygons, id=f"{layer_prefix}team-outlines"))
+    return layers, outline_note
 
 
 def label_layers(accounts: pd.DataFrame, labels: pd.Series, territories: pd.DataFrame | None,
@@ -1142,6 +1227,7 @@ def build_account_map(
         note=note,
         groups=legend_groups,
         groups_title=legend_title,
+        teams=map_teams(shapes) if show_outlines else None,
     )
     return MapView(deck=deck, legend_html=legend, note=note, points_shown=len(points), points_total=total)
 
@@ -1277,7 +1363,7 @@ def render_map(view: MapView, height: int = 560, legend_width: float = 0.22, key
     with map_col:
         st.pydeck_chart(view.deck, height=height, key=key)
         if view.note:
-            st.caption(view.note)
+            st.caption(md_escape(view.note))  # a team note names industries from the data
     with legend_col:
         st.html(view.legend_html)
 
