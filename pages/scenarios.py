@@ -97,7 +97,8 @@ if open_tab.open:
             act, rename_col, delete_col = st.columns(3, vertical_alignment="bottom")
             if act.button("Set as active alignment", icon=":material/check_circle:", key=keys.SCN_ACTIVATE,
                           type="primary"):
-                state.set_active_alignment(labels, name=f"Scenario: {scenario.name}", scenario=scenario.name)
+                state.set_active_alignment(labels, name=f"Scenario: {scenario.name}", scenario=scenario.name,
+                                           units=ui.scenario_units(scenario))
                 store.record_activation(scenario.name)
                 ui.flash(f"**{md_escape(scenario.name)}** is now the alignment in use on every page.")
                 st.rerun()

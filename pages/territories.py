@@ -102,7 +102,7 @@ with tab_table:
         key=keys.TERRITORIES_DOWNLOAD,
     )
     widgets.geography_downloads(dataset.accounts, alignment.labels, dataset.territories, file_stem="alignment",
-                                key=keys.TERRITORIES_GEOGRAPHY,
+                                key=keys.TERRITORIES_GEOGRAPHY, units=alignment.units,
                                 shapes_key=f"{dataset.fingerprint}|{alignment.fingerprint}")
 
 with tab_region:

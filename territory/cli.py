@@ -1157,14 +1157,13 @@ def _cmd_geography(args: argparse.Namespace) -> int:
     if fmt not in ("geojson", "kml", "csv"):  # checked before the heavy imports: a typo answers at once
         raise ParameterError(f"--output must end in .geojson, .kml or .csv; got {Path(args.output).name!r}")
     from territory.planning.geography import territory_shapes
+    from territory.planning.units import saved_units
     from territory.reporting.boundaries import geography_bytes
 
     _refuse_overwriting(args.output, args.input, args.reps, _db_path(args))
     args.accounts = args.input  # the loader of `assign` and `export-crm`
     accounts, territories, labels, _, params, _ = _alignment(args)
-    units = args.units or params.get("units") or "account"  # a scenario balanced by units remembers them
-    if units not in UNIT_CHOICES:
-        raise DataError(f"the scenario's units {units!r} are not one of {', '.join(UNIT_CHOICES)}; pass --units.")
+    units = args.units or saved_units(params)  # a scenario balanced by units remembers them
     shapes = territory_shapes(accounts, labels, units)
     if fmt == "csv" and shapes.zip_territory is None:
         raise DataError("No account is in the US, so there is no ZIP table to write; write OUT.geojson or OUT.kml.")

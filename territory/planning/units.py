@@ -36,7 +36,7 @@ from territory.data.geocode import ZIP_SPACE, normalize_us_zip, zip_counties, zi
 from territory.data.measures import measure_values
 from territory.engine import BalanceParams, BalanceResult, Note, balance, codes
 from territory.engine.params import composite, fmt, measure_name, unit_of
-from territory.errors import ParameterError
+from territory.errors import DataError, ParameterError
 from territory.geo import weighted_centers
 
 ACCOUNT = "account"
@@ -60,6 +60,19 @@ def check_units(units: str) -> str:
     if units not in UNITS:
         raise ParameterError(f"units must be one of {', '.join(UNITS)}; got {units!r}.")
     return units
+
+
+def saved_units(params: dict | None) -> str:
+    """The units a saved scenario's alignment keeps whole (``balance --units ... --save-as`` and the
+    Rebalance page store them with its parameters; ``account`` when none), checked.
+
+    >>> saved_units({"units": "zip"}), saved_units({}), saved_units(None)
+    ('zip', 'account', 'account')
+    """
+    units = (params or {}).get("units") or ACCOUNT
+    if units not in UNITS:
+        raise DataError(f"the scenario's units {units!r} are not one of {', '.join(UNITS)}.")
+    return str(units)
 
 
 @lru_cache(maxsize=1)

@@ -66,6 +66,7 @@ class Step:
     created: str  # the alignment's "HH:MM"
     manual_moves: Mapping[str, str] = field(default_factory=dict)  # account_id -> territory_id (locked)
     event: tuple | None = None  # ("rep_leaves", territory_id) / ("new_hire", home ZIP, FTE) / None
+    units: str = "account"  # what the alignment keeps whole (territory.planning.units): its shapes use them
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ class WorkspaceStore:
             blobs[digest] = blob
             body_steps.append({"what": step.what, "labels": digest, "name": step.alignment_name,
                                "created": step.created, "moves": dict(step.manual_moves),
-                               "event": _event_json(step.event)})
+                               "event": _event_json(step.event), "units": step.units})
         body_kept = []
         for kept in workspace.kept:
             digest, blob = _labels_bytes(kept.labels)
@@ -282,7 +283,8 @@ class WorkspaceStore:
             labels = {digest: _frame_from(blob)["t"].astype("string") for digest, blob in blobs.items()}
             steps = tuple(
                 Step(what=s["what"], labels=labels[s["labels"]], alignment_name=s["name"], created=s["created"],
-                     manual_moves=dict(s["moves"]), event=tuple(s["event"]) if s["event"] else None)
+                     manual_moves=dict(s["moves"]), event=tuple(s["event"]) if s["event"] else None,
+                     units=str(s.get("units", "account")))
                 for s in body["steps"]
             )
             kept = tuple(KeptAlignment(name=k["name"], labels=labels[k["labels"]], dataset_fingerprint=k["dataset"],

@@ -21,7 +21,7 @@ load_opportunities_upload(data, filename)       -> territory.planning.opportunit
 territory_table(fingerprint, accounts, labels, territories=None, balance_on="workload")
 scorecard(fingerprint, accounts, labels, previous=None, territories=None, balance_on="workload")
 cached_balance(fingerprint, accounts, params, territories=None) -> BalanceResult
-territory_shapes(key, accounts, labels)         -> territory.planning.geography.TerritoryShapes
+territory_shapes(key, accounts, labels[, units]) -> territory.planning.geography.TerritoryShapes
 alignment_colors(fingerprint, accounts, labels, territories=None) -> {territory_id: colour}
 """
 
@@ -247,10 +247,11 @@ def cached_balance(fingerprint: str, accounts: pd.DataFrame, params, territories
 
 
 @st.cache_data(show_spinner="Drawing the territory boundaries...", max_entries=16)
-def territory_shapes(key: str, _accounts: pd.DataFrame, _labels: pd.Series) -> geography.TerritoryShapes:  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+def territory_shapes(key: str, _accounts: pd.DataFrame, _labels: pd.Series,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+                     units: str = "account") -> geography.TerritoryShapes:
     """:func:`territory.planning.geography.territory_shapes`, cached under ``key`` (it must name the
-    accounts' coordinates and the alignment, as the maps' cache keys do)."""
-    return geography.territory_shapes(_accounts, _labels)
+    accounts' coordinates and the alignment, as the maps' cache keys do) and ``units``."""
+    return geography.territory_shapes(_accounts, _labels, units)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

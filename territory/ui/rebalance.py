@@ -1072,16 +1072,17 @@ def kpis_ui(whatif: WhatIf, before_name: str) -> None:
                        delta_color="inverse" if k.lower_is_better else "normal", help=k.help)
 
 
-def make_active(labels: pd.Series, result) -> None:
-    """Callback of "Make active": the what-if becomes the alignment every page shows (an undoable step)."""
+def make_active(labels: pd.Series, result, units: str = ACCOUNT) -> None:
+    """Callback of "Make active": the what-if becomes the alignment every page shows (an undoable step),
+    with the units it kept whole."""
     _set_event(None)
-    state.set_active_alignment(labels, result=result, what="Make active")
+    state.set_active_alignment(labels, result=result, what="Make active", units=units)
 
 
 def actions_ui(accounts: pd.DataFrame, whatif: WhatIf, settings: RebalanceSettings, event: tuple | None) -> None:
     """"Make active" and "Save as a named scenario" (the Scenarios page's store, on disk)."""
     st.button("Make active", key=keys.REBALANCE_MAKE_ACTIVE, type="primary", on_click=make_active,
-              args=(whatif.after, whatif.result), width="stretch",
+              args=(whatif.after, whatif.result, settings.units), width="stretch",
               help="Every page (Overview, Territories...) then shows this alignment; it becomes the new 'before'.")
     with st.expander("Save as a named scenario"):
         # The saved reasons are this page's (hand moves included), not the engine's raw ones.

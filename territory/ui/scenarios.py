@@ -32,6 +32,7 @@ from territory.planning.scenarios import (
     rules_note,
     scenario_to_bytes,
 )
+from territory.planning.units import saved_units
 from territory.reporting.colors import territory_colors
 from territory.reporting.export import assignment_table
 from territory.reporting.report import ReportInput, build_report
@@ -125,6 +126,11 @@ def restore_compare_picks(options: list[str], default: list[str]) -> None:
 def keep_compare_picks() -> None:
     """Callback of the Compare tab's picker: keep its picks in the settings (saved for a refresh)."""
     state.update_settings(**{COMPARE_SETTING: list(st.session_state.get(keys.SCN_COMPARE, []))})
+
+
+def scenario_units(scenario: Scenario) -> str:
+    """What the scenario's alignment keeps whole (:func:`territory.planning.units.saved_units`)."""
+    return saved_units(scenario.params)
 
 
 def scenario_labels(scenario: Scenario, accounts: pd.DataFrame) -> tuple[pd.Series, str]:
@@ -231,7 +237,8 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance
                               key=keys.SCN_DL_REPORT, on_click="ignore", icon=":material/description:",
                               width="stretch", help="One self-contained page for the review deck; opens offline.")
     widgets.geography_downloads(accounts, labels, territories, file_stem=safe, key=keys.SCN_DL_GEOGRAPHY,
-                                shapes_key=f"{dataset.fingerprint}|{cached.labels_fingerprint(labels)}")
+                                shapes_key=f"{dataset.fingerprint}|{cached.labels_fingerprint(labels)}",
+                                units=scenario_units(scenario))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

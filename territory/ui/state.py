@@ -87,6 +87,7 @@ class Alignment:
     created: str  # "HH:MM" in the browser's time zone ("HH:MM UTC" when it is unknown)
     result: Any = None  # the BalanceResult that produced it, when it came from the engine
     scenario: str | None = None  # the saved scenario it was opened from (its routing rules go with it)
+    units: str = "account"  # what it keeps whole (zip, county...): its shapes and ZIP table use them
 
 
 @dataclass(frozen=True)
@@ -318,7 +319,7 @@ def reset_alignment(what: str = "Back to the current alignment") -> Alignment | 
 
 
 def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any = None,
-                         scenario: str | None = None, what: str | None = None) -> Alignment:
+                         scenario: str | None = None, what: str | None = None, units: str = "account") -> Alignment:
     """Make ``labels`` (territory_id per account) the alignment every page shows.
 
     ``labels`` is re-indexed to the active accounts (accounts missing from it become unassigned).
@@ -326,7 +327,8 @@ def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any
     the engine produced it (its reasons and parameters go with a scenario saved from it), and the saved
     scenario's name as ``scenario`` when it came from one (the Routing page starts from its rules). The figures
     shown never depend on it: :mod:`territory.planning.metrics` computes them from the labels alone.
-    It is an undoable step called ``what`` (default "Make active: <name>").
+    It is an undoable step called ``what`` (default "Make active: <name>"). ``units``: what the
+    alignment keeps whole (a what-if or scenario balanced by ZIP, county...): its shape downloads use them.
     """
     dataset = get_dataset()
     labels = pd.Series(labels).astype("string").rename(schema.TERRITORY_ID)
@@ -340,6 +342,7 @@ def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any
         created=created,
         result=result,
         scenario=scenario,
+        units=units,
     )
     st.session_state[ALIGNMENT_KEY] = alignment
     record(what or f"Make active: {alignment.name}")
@@ -517,7 +520,7 @@ def record(what: str) -> None:
     ss = st.session_state
     step = Step(what=what, labels=alignment.labels.reset_index(drop=True), alignment_name=alignment.name,
                 created=alignment.created, manual_moves=dict(ss.get(keys.REBALANCE_MANUAL_MOVES) or {}),
-                event=ss.get(keys.REBALANCE_EVENT))
+                event=ss.get(keys.REBALANCE_EVENT), units=alignment.units)
     history = _history()
     steps = history["steps"][: history["position"] + 1] + [step]
     history["steps"], history["position"] = steps[-MAX_STEPS:], len(steps[-MAX_STEPS:]) - 1
@@ -546,7 +549,7 @@ def _apply(step: Step) -> None:
         labels = labels.reindex(dataset.accounts.index)
     ss = st.session_state
     ss[ALIGNMENT_KEY] = Alignment(labels=labels, name=step.alignment_name, fingerprint=labels_fingerprint(labels),
-                                  created=step.created)
+                                  created=step.created, units=step.units)
     ss[keys.REBALANCE_MANUAL_MOVES] = dict(step.manual_moves)
     ss[keys.REBALANCE_EVENT] = step.event
     if dataset is not None:

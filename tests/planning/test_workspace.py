@@ -130,3 +130,12 @@ def test_kept_alignments_come_back_and_share_the_labels_of_the_steps(store):
     con.close()
     store.save("key-one-1234", replace(saved, kept=()))  # forgetting them drops them
     assert store.load("key-one-1234").kept == ()
+
+
+def test_a_steps_units_come_back_so_a_refresh_keeps_the_shapes_of_a_by_county_alignment(store):
+    """#13 item 2: the alignment's units (its shape downloads use them) survive a reload; older
+    sessions without them read as by account."""
+    saved = workspace([step("Use file.csv", ["T1", "T2"]),
+                       replace(step("Make active", ["T2", "T2"]), units="county")])
+    store.save("key-units-1234", saved)
+    assert [s.units for s in store.load("key-units-1234").steps] == ["account", "county"]

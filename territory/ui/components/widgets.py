@@ -413,15 +413,16 @@ GEOGRAPHY_BUTTONS = {"geojson": ("Territory shapes (GeoJSON)", ":material/map:")
 
 
 def geography_downloads(accounts: pd.DataFrame, labels: pd.Series, territories: pd.DataFrame | None, *,
-                        shapes_key: str, file_stem: str, key: str) -> None:
+                        shapes_key: str, file_stem: str, key: str, units: str = "account") -> None:
     """Download buttons for the alignment as geography (the files of ``python -m territory geography``):
     GeoJSON and KML shapes, and every US ZIP with its territory. Built only when clicked; the shapes are
-    cached under ``shapes_key`` (it must name the accounts and the alignment)."""
+    cached under ``shapes_key`` (it must name the accounts and the alignment) and ``units`` (what the
+    alignment keeps whole, as ``geography --units``: the same bytes as the CLI's)."""
     from territory.reporting.boundaries import GEOGRAPHY_FORMATS, MIME_TYPES, geography_bytes
 
     def build(fmt: str):
         def data() -> bytes:
-            shapes = cached.territory_shapes(shapes_key, accounts, labels)
+            shapes = cached.territory_shapes(shapes_key, accounts, labels, units)
             return geography_bytes(fmt, shapes, accounts, labels, territories)
         return data
 
