@@ -74,10 +74,17 @@ def test_a_crowd_of_labels_is_spread_out_with_leader_lines_never_dropped():
     assert overlaps == 0
 
 
-def test_owner_based_alignment_names_every_owner_amid_their_accounts(sample):
-    # owners interleaved in the same areas: no shapes, so labels sit at the median of each owner's accounts
+@pytest.mark.parametrize("show_outlines", [True, False])
+def test_owner_based_alignment_names_every_owner_in_the_legend_not_stacked_on_the_map(sample, show_outlines):
+    # owners interleaved in the same areas: each owner's accounts span the country, so a label amid them
+    # sat at its middle, every owner's stacked there with leader lines; the legend names them instead
     owners = pd.Series(np.array(["Ann Lee", "Bo Chen", "Cy Diaz"])[np.arange(len(sample.accounts)) % 3],
                        index=sample.accounts.index)
-    view = maps.build_account_map(sample.accounts, owners)
-    rows = label_layer(json.loads(view.deck.to_json()))
-    assert sorted(r["territory_id"] for r in rows) == ["Ann Lee", "Bo Chen", "Cy Diaz"]
+    view = maps.build_account_map(sample.accounts, owners, show_outlines=show_outlines)
+    ids = [layer["id"] for layer in json.loads(view.deck.to_json())["layers"]]
+    assert "territory-labels" not in ids and "label-leaders" not in ids
+    assert all(name in view.legend_html for name in ("Ann Lee", "Bo Chen", "Cy Diaz"))
+    # a geographic alignment keeps its labels with the boundaries switched off (amid its accounts)
+    geographic = maps.build_account_map(sample.accounts, sample.accounts[schema.TERRITORY_ID],
+                                        show_outlines=show_outlines)
+    assert len(label_layer(json.loads(geographic.deck.to_json()))) == 20

@@ -60,6 +60,7 @@ def test_overview_legend_lists_owners_and_leaves_out_overlapping_outlines(owner_
     assert html.escape(OWNERS[0]) in legend
     assert "Rep home base" not in legend
     assert not any("outline" in layer for layer in layer_ids(at)), "country-wide outlines drawn over each other"
+    assert "territory-labels" not in layer_ids(at), "six owners' labels stacked in the middle of the country"
     assert maps.NOT_GEOGRAPHIC_NOTE in legend
     assert any(maps.NOT_GEOGRAPHIC_NOTE in caption.value for caption in at.caption)
 
@@ -71,6 +72,7 @@ def test_rebalance_legend_has_no_rep_home_base_without_home_bases(owner_based):
     assert "Before: " + maps.NOT_GEOGRAPHIC_NOTE in legend  # redrawn at stability 0.5: outlines after, not before
     ids = layer_ids(at)
     assert "after-outline-lines" in ids and "before-outline-lines" not in ids
+    assert "after-territory-labels" in ids and "before-territory-labels" not in ids  # owners: the legend names them
 
 
 def test_territories_table_shows_no_none_and_the_whole_owner_name(owner_based):

@@ -263,8 +263,10 @@ def _point_frame(
 
 NOT_GEOGRAPHIC_NOTE = ("No boundaries drawn: this alignment is not geographic (the accounts of different "
                        "territories are interleaved in the same areas, as when accounts are assigned by owner), so "
-                       "the map shows each account in the colour of its territory.")
-"""Shown instead of boundaries when :attr:`TerritoryShapes.geographic` is False (the engine's test)."""
+                       "the map shows each account in the colour of its territory, named in the legend.")
+"""Shown instead of boundaries when :attr:`TerritoryShapes.geographic` is False (the engine's test). Such a
+map names no territory on the map either: every owner's accounts span the country, so each label sat at
+the middle of it, all of them stacked over Kansas with leader lines (:func:`build_account_map`)."""
 def outside_note(n: int) -> str:
     """The note under a map when ``n`` accounts lie outside their territory's shape.
 
@@ -1108,7 +1110,8 @@ def build_account_map(
     fingerprint + filters), the layer tables are cached under it, so reruns skip rebuilding them.
     ``lon_shift`` (degrees) moves every layer east (used by :func:`build_side_by_side` to draw two
     alignments in one deck); ``layer_prefix`` is prepended to every layer id. ``territory_labels``: name
-    every territory on the map, inside its shape (:func:`territory_label_layers`: none is left out).
+    every territory on the map, inside its shape (:func:`territory_label_layers`: none is left out), when
+    the alignment is geographic (a non-geographic one is named in the legend alone).
     ``legend_groups`` ({region: colour}, with ``colors`` giving each territory its region's colour):
     the legend lists the regions (or districts, ``legend_title``) instead of the territories.
     ``shapes``: the territories' shapes (:func:`territory.planning.geography.territory_shapes`), when
@@ -1198,7 +1201,10 @@ def build_account_map(
                 pickable=True,
             )
         )
-    if territory_labels:
+    if territory_labels and shapes is None:  # whether the alignment is geographic decides the labels
+        shapes = (geography.territory_shapes(accounts, labels) if cache_key is None
+                  else cached.territory_shapes(cache_key, accounts, labels))
+    if territory_labels and shapes.geographic:  # owners interleaved: the legend names them, not the map
         layers.extend(label_layers(accounts, labels, territories, shapes if show_outlines else None, view.zoom,
                                    homes, layer_prefix, lon_shift, clip))
 
