@@ -74,10 +74,11 @@ BUDGET_CHOICES: dict[str, str] = {
 MANUAL_REASON = "Moved by hand to {to} (locked)"
 TABS: tuple[str, ...] = ("Load per territory", "Account flows", "Moved accounts", "Trade-off", "Manual moves")
 """The page's tabs (lazy: only the open one runs; its label is kept under ``rb_tab``)."""
-MAP_WIDTH_PX = 480
-"""Width each of the before/after maps is framed for: the pair's canvas spans the page, 906 px at a
-1366-px-wide window with the sidebar open and 1,040 px at 1500 (measured in Chromium); framed for 2 x 480
-px, both copies fit whole at 1366 (2 x 500 beside a legend cut off the Pacific coast of "before" at 1400)."""
+MAP_WIDTH_PX = 453
+"""Width each of the before/after maps is framed for: half the pair's canvas, which spans the page: 906 px
+at a 1366-px-wide window with the sidebar open and 1,040 px at 1500 (measured in Chromium). Framed for
+the narrowest window the app is laid out for, both copies fit whole there and fill their halves
+(``maps.PAIR_FILL``); a wider window shows more air around them."""
 MAP_HEIGHT_PX = 360
 LEGEND_COLUMNS = 5
 """The legend under the pair lists the territories in this many columns."""

@@ -45,10 +45,15 @@ def test_map_beside_its_legend_shows_every_account(page):
     assert width_px(spec, lon.min(), lon.max()) <= AIR * CANVAS_PX[page]
 
 
+PAIR_AIR = 0.97
+"""The Rebalance pair fills its halves (#13 item 4): its accounts may span 97% of the canvas, because its
+labels are kept inside each copy's half by their placement (tests/app/test_rebalance_maps.py)."""
+
+
 def test_rebalance_pair_shows_both_copies_whole():
     spec = deck(open_page("pages/rebalance.py"))
     west, east = layer_lons(spec, "before-accounts").min(), layer_lons(spec, "after-accounts").max()
-    assert width_px(spec, west, east) <= AIR * CANVAS_PX["pages/rebalance.py"]
+    assert width_px(spec, west, east) <= PAIR_AIR * CANVAS_PX["pages/rebalance.py"]
 
 
 def test_a_stray_account_does_not_zoom_the_map_out():

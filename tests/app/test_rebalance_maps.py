@@ -64,3 +64,36 @@ def test_one_control_zooms_both_maps_onto_a_territory():
     # the shapes are cut at the frame: nothing of the before map reaches into the after map
     rings = [point for row in layer(spec, "before-outlines")["data"] for ring in row["polygon"] for point in ring]
     assert max(x for x, _ in rings) <= box[2] + 1e-3  # rings are rounded to 4 decimals
+
+
+def test_each_copy_fills_its_half_and_keeps_its_labels_there():
+    """#13 item 4: framed on the accounts with 12% of 95% of the width as air and a gap of 0.15, the
+    lower 48 filled 72% of each half at 1500 px (82% at 1366). Now, for the 906-px canvas of a 1366-px
+    window, the pair spans most of it but stays inside, and every label sits in its own copy's half
+    (a New England label ran into the after copy, or off the canvas)."""
+    from territory.ui.components import maps
+
+    at = open_page("pages/rebalance.py")
+    spec = pair_spec(at)
+    zoom = spec["initialViewState"]["zoom"]
+    canvas = 2 * rb.MAP_WIDTH_PX
+
+    def px(lon) -> np.ndarray:
+        return maps._world_px(np.full(np.size(lon), 39.0), np.asarray(lon, dtype=float), zoom)[0]
+
+    borders = {side: np.array([p[0] for row in layer(spec, f"{side}-state-borders")["data"]
+                               for p in (row["s"], row["t"])]) for side in ("before", "after")}
+    width = {side: float(np.ptp(px(lons))) for side, lons in borders.items()}
+    pair = float(px([borders["after"].max()])[0] - px([borders["before"].min()])[0])
+    assert pair <= canvas  # both copies whole on the canvas
+    assert min(width.values()) >= 0.9 * canvas / 2, width  # each copy fills its half
+    middle = (px([borders["before"].max()])[0] + px([borders["after"].min()])[0]) / 2
+    centre = float(px([spec["initialViewState"]["longitude"]])[0])
+    left, right = centre - canvas / 2, centre + canvas / 2  # the canvas at 1366 px
+    for side, keep in (("before", lambda x: (x <= middle) & (x >= left)),
+                       ("after", lambda x: (x >= middle) & (x <= right))):
+        rows = layer(spec, f"{side}-territory-labels")["data"]
+        x = px([r["label_lon"] for r in rows])
+        half = np.array([maps.LABEL_CHAR_PX * len(r["label"]) + 6 for r in rows]) / 2
+        edges = np.concatenate([x - half, x + half])
+        assert keep(edges).all(), f"a {side} label crosses into the other copy or off the canvas"

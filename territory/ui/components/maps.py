@@ -165,10 +165,11 @@ def _extent(values: np.ndarray, reach: float = 0.15) -> tuple[float, float]:
     return float(near.min()), float(near.max())
 
 
-def view_for(lat: np.ndarray, lon: np.ndarray, width_px: int = FRAME_WIDTH_PX, height_px: int = 520) -> pdk.ViewState:
+def view_for(lat: np.ndarray, lon: np.ndarray, width_px: int = FRAME_WIDTH_PX, height_px: int = 520,
+             margin: float = 0.88) -> pdk.ViewState:
     """A view that frames the points in a ``width_px`` x ``height_px`` map (every point but strays far
-    beyond the rest, so one stray account does not zoom the map out). Web-Mercator: the world is
-    512 x 2^zoom px wide."""
+    beyond the rest, so one stray account does not zoom the map out), the points spanning ``margin`` of
+    the binding side (the rest: air around the data). Web-Mercator: the world is 512 x 2^zoom px wide."""
     ok = np.isfinite(lat) & np.isfinite(lon)
     if not ok.any():
         return pdk.ViewState(latitude=39.5, longitude=-98.35, zoom=3.0)
@@ -180,7 +181,6 @@ def view_for(lat: np.ndarray, lon: np.ndarray, width_px: int = FRAME_WIDTH_PX, h
         lat_lo, lat_hi, lon_lo, lon_hi = lat.min(), lat.max(), lon.min(), lon.max()
     lon_frac = max(lon_hi - lon_lo, 0.02) / 360.0
     y_frac = max(_mercator_y(lat_hi) - _mercator_y(lat_lo), 0.0005) / (2 * math.pi)
-    margin = 0.88  # keep a little air around the data
     zoom = min(math.log2(margin * width_px / (512 * lon_frac)), math.log2(margin * height_px / (512 * y_frac)))
     mid_y = (_mercator_y(lat_hi) + _mercator_y(lat_lo)) / 2
     mid_lat = math.degrees(2 * math.atan(math.exp(mid_y)) - math.pi / 2)
@@ -460,14 +460,23 @@ def _overlap(box, others: np.ndarray) -> float:
     return float((w * h).sum())
 
 
-def place_labels(anchors: pd.DataFrame, zoom: float, obstacles: pd.DataFrame | None = None) -> pd.DataFrame:
+def _outside(box, frame) -> float:
+    """How much of ``box`` lies outside ``frame`` (both x0, y0, x1, y1), weighed as a collision."""
+    inside = _overlap(box, np.asarray([frame], dtype=float))
+    return 2.0 * ((box[2] - box[0]) * (box[3] - box[1]) - inside)
+
+
+def place_labels(anchors: pd.DataFrame, zoom: float, obstacles: pd.DataFrame | None = None,
+                 bounds: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
     """Where each label goes: on its anchor if it is free there, else at the nearest free spot around it
     (rings of :data:`LABEL_RADII_PX`), else where it overlaps least. Every label is placed: none is
     left out. Positions are geographic (at the map's initial ``zoom``), so a label and its leader line
     stay together when the map is zoomed.
 
     ``anchors``: columns lon, lat, label. ``obstacles``: points (lon, lat) labels keep clear of (rep home
-    bases' rings). Labels are placed most crowded first, so dense areas get the spots closest to their
+    bases' rings). ``bounds`` (west, south, east, north): a label keeps inside this box where a spot
+    allows (one copy of the Rebalance pair: a New England label ran into the other copy, or off the
+    canvas). Labels are placed most crowded first, so dense areas get the spots closest to their
     anchors. Returns the anchors with ``label_lon``, ``label_lat`` and ``leader`` (moved farther than
     :data:`LEADER_MIN_PX`: draw a line back to the anchor), in the given order.
     """
@@ -481,6 +490,11 @@ def place_labels(anchors: pd.DataFrame, zoom: float, obstacles: pd.DataFrame | N
     if obstacles is not None and len(obstacles):
         ox, oy = _world_px(obstacles["lat"].to_numpy(dtype=float), obstacles["lon"].to_numpy(dtype=float), zoom)
         taken = [(a - RING_PX / 2, b - RING_PX / 2, a + RING_PX / 2, b + RING_PX / 2) for a, b in zip(ox, oy)]
+    frame = None
+    if bounds is not None:
+        fx, fy = _world_px(np.array([bounds[3], bounds[1]], dtype=float), np.array([bounds[0], bounds[2]], dtype=float),
+                           zoom)
+        frame = (float(fx[0]), float(fy[0]), float(fx[1]), float(fy[1]))  # x0, y0 (north), x1, y1 (south)
     crowd = ((np.abs(x[:, None] - x[None, :]) < 80) & (np.abs(y[:, None] - y[None, :]) < 40)).sum(axis=1)
     spots = _label_spots()
     px = np.zeros(len(x))
@@ -491,7 +505,7 @@ def place_labels(anchors: pd.DataFrame, zoom: float, obstacles: pd.DataFrame | N
         best, best_overlap = spots[0], math.inf
         for dx, dy in spots:
             box = (x[i] + dx - half_w, y[i] + dy - half_h, x[i] + dx + half_w, y[i] + dy + half_h)
-            overlap = _overlap(box, others)
+            overlap = _overlap(box, others) + (_outside(box, frame) if frame else 0.0)
             if overlap < best_overlap:
                 best, best_overlap = (dx, dy), overlap
             if overlap == 0.0:
@@ -532,7 +546,8 @@ def label_anchors(labels: pd.Series, accounts: pd.DataFrame, territories: pd.Dat
 
 
 def territory_label_layers(anchors: pd.DataFrame, zoom: float, obstacles: pd.DataFrame | None = None,
-                           prefix: str = "", lon_shift: float = 0.0) -> list[pdk.Layer]:
+                           prefix: str = "", lon_shift: float = 0.0,
+                           bounds: tuple[float, float, float, float] | None = None) -> list[pdk.Layer]:
     """A TextLayer naming every territory (placed by :func:`place_labels`, none left out) and a
     LineLayer of leader lines for the labels moved off their anchors. 12 px text at every zoom.
 
@@ -540,7 +555,7 @@ def territory_label_layers(anchors: pd.DataFrame, zoom: float, obstacles: pd.Dat
     ``"@@=pixels"``: deck.gl then sized the text in metres, so it grew with the zoom). Literal strings
     go through ``pdk.types.String``. ``character_set="auto"`` draws accented names (José) too.
     """
-    placed = place_labels(anchors, zoom, obstacles)
+    placed = place_labels(anchors, zoom, obstacles, bounds)
     if lon_shift:
         placed = placed.assign(lon=placed["lon"] + lon_shift, label_lon=placed["label_lon"] + lon_shift)
     lit = pdk.types.String
@@ -980,6 +995,13 @@ def geojson_lon_range(geojson: dict) -> tuple[float, float] | None:
 
 SIDE_BY_SIDE_MAX_SPAN_DEG = 150.0
 """Wider data than this (longitude) cannot sit twice side by side on one Web-Mercator map."""
+PAIR_GAP = 0.08
+"""The gap between the before and after copies, as a share of one copy's longitude span (about 30 px
+for the lower 48 at 1366 px: the copies read as two maps; 0.15 left the pair a third narrower)."""
+PAIR_FILL = 0.96
+"""Share of the canvas width the pair (both copies and the gap, state outlines included) spans: each
+copy fills its half but for a little air for the labels on the outer coasts. With 0.88 of 95% of the
+width, framed on the accounts, the lower 48 filled 72% of each half at 1500 px (82% at 1366)."""
 
 
 # --- the map --------------------------------------------------------------------------------------
@@ -1056,9 +1078,11 @@ def _outline_layers(
 
 def label_layers(accounts: pd.DataFrame, labels: pd.Series, territories: pd.DataFrame | None,
                  shapes: geography.TerritoryShapes | None, zoom: float, homes: pd.DataFrame, prefix: str = "",
-                 lon_shift: float = 0.0, clip: tuple[float, float, float, float] | None = None) -> list[pdk.Layer]:
+                 lon_shift: float = 0.0, clip: tuple[float, float, float, float] | None = None,
+                 bounds: tuple[float, float, float, float] | None = None) -> list[pdk.Layer]:
     """Every territory's label and its leader line (:func:`territory_label_layers`), anchored in its
-    shape when ``shapes`` are drawn, else amid its accounts; clear of the ``homes`` rings."""
+    shape when ``shapes`` are drawn, else amid its accounts; clear of the ``homes`` rings, inside
+    ``bounds`` where a spot allows."""
     lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce").to_numpy(float)
     lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(float)
     ok = np.isfinite(lat) & np.isfinite(lon)
@@ -1068,7 +1092,18 @@ def label_layers(accounts: pd.DataFrame, labels: pd.Series, territories: pd.Data
                                                         lat[ok].max() + 1)
     anchors = label_anchors(labels, accounts, territories, shapes, near)
     obstacles = homes.assign(lon=homes["lon"] - lon_shift) if len(homes) and lon_shift else homes
-    return territory_label_layers(anchors, zoom, obstacles if len(obstacles) else None, prefix, lon_shift)
+    return territory_label_layers(anchors, zoom, obstacles if len(obstacles) else None, prefix, lon_shift, bounds)
+
+
+def _geographic_labels(accounts: pd.DataFrame, labels: pd.Series, territories: pd.DataFrame | None,
+                       shapes: geography.TerritoryShapes, show_outlines: bool, zoom: float, homes: pd.DataFrame,
+                       prefix: str, lon_shift: float, clip, bounds) -> list[pdk.Layer]:
+    """:func:`label_layers` when the alignment is geographic; none when owners are interleaved (their
+    labels all sat at the middle of the country: the legend names them)."""
+    if not shapes.geographic:
+        return []
+    return label_layers(accounts, labels, territories, shapes if show_outlines else None, zoom, homes, prefix,
+                        lon_shift, clip, bounds)
 
 
 def build_account_map(
@@ -1096,6 +1131,7 @@ def build_account_map(
     colour_note: str | None = None,
     clip: tuple[float, float, float, float] | None = None,
     point_opacity: float = 0.85,
+    label_bounds: tuple[float, float, float, float] | None = None,
 ) -> MapView:
     """Accounts coloured by territory, territory boundaries, rep home bases, optional heatmap.
 
@@ -1118,6 +1154,7 @@ def build_account_map(
     the caller has them for more accounts than are drawn (a filtered view); default: built from these.
     ``colour_note``: what the colours mean when they are not the territories' own (load against target).
     ``clip`` (west, south, east, north): cut the shapes and place the labels within this box (a zoomed view).
+    ``label_bounds`` (same form, before ``lon_shift``): labels keep inside it where they can (a copy of a pair).
     """
     if heatmap not in HEATMAPS:
         raise ValueError(f"heatmap must be one of {sorted(HEATMAPS)}, got {heatmap!r}")
@@ -1141,7 +1178,7 @@ def build_account_map(
         heat_layer, heat_edges, heat_res = _heat_layer(accounts, heatmap, cache_key, layer_prefix)
         layers.append(heat_layer)
 
-    if show_outlines and shapes is None:
+    if (show_outlines or territory_labels) and shapes is None:  # labels too: only a geographic map has them
         shapes = (geography.territory_shapes(accounts, labels) if cache_key is None
                   else cached.territory_shapes(cache_key, accounts, labels))
     if show_outlines:
@@ -1201,12 +1238,9 @@ def build_account_map(
                 pickable=True,
             )
         )
-    if territory_labels and shapes is None:  # whether the alignment is geographic decides the labels
-        shapes = (geography.territory_shapes(accounts, labels) if cache_key is None
-                  else cached.territory_shapes(cache_key, accounts, labels))
-    if territory_labels and shapes.geographic:  # owners interleaved: the legend names them, not the map
-        layers.extend(label_layers(accounts, labels, territories, shapes if show_outlines else None, view.zoom,
-                                   homes, layer_prefix, lon_shift, clip))
+    if territory_labels:
+        layers.extend(_geographic_labels(accounts, labels, territories, shapes, show_outlines, view.zoom, homes,
+                                         layer_prefix, lon_shift, clip, label_bounds))
 
     deck = CompactDeck(
         layers=layers,
@@ -1275,12 +1309,15 @@ def moved_layer(accounts: pd.DataFrame, before: pd.Series, after: pd.Series, col
                      radius_max_pixels=7, line_width_min_pixels=1, line_width_max_pixels=1, pickable=True)
 
 
+def _is_label_layer(layer: pdk.Layer) -> bool:
+    return layer.id.endswith(("territory-labels", "label-leaders"))
+
+
 def _before_labels(layers: list[pdk.Layer], extra: pdk.Layer | None) -> list[pdk.Layer]:
     """``layers`` with ``extra`` put in before the territory labels and their leader lines."""
     if extra is None:
         return list(layers)
-    first_label = next((i for i, layer in enumerate(layers)
-                        if layer.id.endswith(("territory-labels", "label-leaders"))), len(layers))
+    first_label = next((i for i, layer in enumerate(layers) if _is_label_layer(layer)), len(layers))
     return [*layers[:first_label], extra, *layers[first_label:]]
 
 
@@ -1296,7 +1333,7 @@ def build_side_by_side(
     states_geojson: dict | None = None,
     left_key: str | None = None,
     right_key: str | None = None,
-    gap: float = 0.15,
+    gap: float = PAIR_GAP,
     width_px: int = 1000,
     height_px: int = 340,
     left_shapes: geography.TerritoryShapes | None = None,
@@ -1338,20 +1375,27 @@ def build_side_by_side(
     if span > SIDE_BY_SIDE_MAX_SPAN_DEG:
         return None
     shift = span * (1 + gap)
+    # each copy's labels keep to its own half: its outlines and half the gap on either side
+    bounds = (west - span * gap / 2, -85.0, east + span * gap / 2, 85.0)
     common = {"states_geojson": states, "width_px": width_px // 2, "height_px": height_px, "clip": clip,
-              "point_opacity": PAIR_POINT_OPACITY, **kwargs}
+              "point_opacity": PAIR_POINT_OPACITY, "label_bounds": bounds, **kwargs}
     left = build_account_map(accounts, left_labels, left_territories, cache_key=left_key, layer_prefix="before-",
                              colors=colors if left_colors is None else left_colors, shapes=left_shapes, **common)
     right = build_account_map(accounts, right_labels, right_territories, cache_key=right_key, colors=colors,
                               lon_shift=shift, layer_prefix="after-", shapes=right_shapes, **common)
-    # Framed a little wider than the data, so the labels at the outer edges stay on the canvas.
-    view = view_for(np.concatenate([lat, lat]), np.concatenate([lon, lon + shift]), int(width_px * 0.95), height_px)
+    # Framed on the pair itself (the left copy's west edge to the right copy's east edge, outlines
+    # included), with a little air for the labels at the outer coasts: each copy fills its half.
+    lat_lo, lat_hi = _extent(lat[ok]) if ok.sum() >= 50 else (float(lat[ok].min()), float(lat[ok].max()))
+    view = view_for(np.array([lat_lo, lat_hi]), np.array([west, east + shift]), width_px, height_px, margin=PAIR_FILL)
     # the accounts that move, ringed on both copies (on top of the points, under the labels)
     moved = [moved_layer(accounts, left_labels, right_labels, own, f"{prefix}moved", offset)
              for prefix, offset, own in (("before-", 0.0, colors if left_colors is None else left_colors),
                                          ("after-", shift, colors))]
+    # both copies' labels last: the after copy's shapes must not cover a before label near the gap
+    stacks = [_before_labels(copy.deck.layers, ring) for copy, ring in ((left, moved[0]), (right, moved[1]))]
+    labels_last = sorted((layer for stack in stacks for layer in stack), key=_is_label_layer)  # stable
     deck = CompactDeck(
-        layers=[*_before_labels(left.deck.layers, moved[0]), *_before_labels(right.deck.layers, moved[1])],
+        layers=labels_last,
         initial_view_state=view,
         map_provider=None,  # offline: no basemap request (map_style deliberately left unset)
         tooltip=TOOLTIP,
