@@ -38,6 +38,7 @@ from territory.engine import codes
 from territory.engine.notes import Note
 from territory.errors import ParameterError, TerritoryError
 from territory.planning import account_types, events, headcount
+from territory.planning.geography import team_territories
 from territory.planning.metrics import MEAN_DISTANCE_HELP, moved_mask
 from territory.planning.scope import (
     SCOPE_LEVELS,
@@ -1268,8 +1269,10 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, b
         colors=dict(colors), left_colors=dict(before_colors), states_geojson=states, left_key=before_key,
         right_key=after_key, point_radius_px=2.0, width_px=2 * MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX, **zoom,
     )
+    # industry-team territories (either side) listed apart: their shapes are outlines over the others
+    teams = {**team_territories(accounts, whatif.before), **team_territories(accounts, whatif.after)}
     legend = partial(maps.legend_html, ids, dict(colors), reps, show_homes=homes, columns=LEGEND_COLUMNS, max_items=200,
-                     show_moved=True)
+                     show_moved=True, teams=teams)
     if pair is not None:
         head_before, head_after = st.columns(2)
         head_before.markdown("**Before**")

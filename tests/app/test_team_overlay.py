@@ -55,3 +55,19 @@ def test_overview_draws_the_team_as_outlines_over_the_geographic_shapes(team_ali
     note = maps.team_note({"HC-1": "Healthcare", "HC-2": "Healthcare", "HC-3": "Healthcare"})
     assert note in legend and any(note in caption.value for caption in at.caption)
     assert maps.NOT_GEOGRAPHIC_NOTE not in legend
+
+
+def test_rebalance_with_a_team_draws_it_over_the_after_map():
+    """Industry teams chosen in the Rebalance sidebar: the after copy outlines the team's territory over
+    its geographic fills (the before copy, the file's alignment, has no team) and its legend names it."""
+    from territory.ui import rebalance as rb
+    from tests.app.apptest import open_page
+
+    at = open_page("pages/rebalance.py", timeout=180.0)
+    at.multiselect(key=rb.SETTING_KEYS["industry_teams"]).set_value(["Energy"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    layers = deck_layers(at)
+    assert "after-team-outlines" in layers and "before-team-outlines" not in layers
+    assert "after-outlines" in layers and "NRG-1" not in " ".join(r["tip"] for r in layers["after-outlines"]["data"])
+    legend = " ".join(h.proto.body for h in at.get("html") if "Territory" in h.proto.body)
+    assert "Industry teams (overlap by design)" in legend and "NRG-1" in legend
