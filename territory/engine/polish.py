@@ -111,11 +111,16 @@ class LocationMap:
         """Would the account's territory stay in as many pieces without it (local test, exact
         sufficient condition: its territory's neighbouring locations stay linked among themselves)?"""
         loc = int(self.location_of[account])
-        k = self.k
         here = int(self.labels[account])
-        if self.count.get(loc * k + here, 0) > 1:
+        if self.count.get(loc * self.k + here, 0) > 1:
             return True
-        ring = [int(v) for v in self.around(loc) if self.count.get(int(v) * k + here, 0) > 0]
+        return self.ring_linked(loc, here)
+
+    def ring_linked(self, loc: int, territory: int) -> bool:
+        """Are the territory's locations around ``loc`` linked among themselves (so the territory
+        may lose ``loc`` without falling apart)?"""
+        k = self.k
+        ring = [int(v) for v in self.around(loc) if self.count.get(int(v) * k + territory, 0) > 0]
         if len(ring) <= 1:
             return True
         inside = set(ring)

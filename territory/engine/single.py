@@ -29,6 +29,7 @@ from territory.engine import focus as focus_pass
 from territory.engine.centres import medians
 from territory.engine.config import DEFAULT, EngineConfig
 from territory.engine.exchange import exchange
+from territory.engine.join import join_pieces
 from territory.engine.notes import Note
 from territory.engine.params import BalanceParams, also_measures, measure_name, measure_values
 from territory.engine.polish import far_accounts, polish
@@ -161,6 +162,8 @@ def _repaired(problem: Problem, solution: Solution) -> tuple[float, float]:
         if stray.any():
             stray = _hand_back_left(problem, graph, solution)
         stray = _exchange(problem, graph, solution, stray)
+        if stray.any():
+            stray = _join(problem, graph, solution, stray)
         stray_load = float(problem.weight[stray].sum())
     else:
         stray_load = 0.0
@@ -202,6 +205,31 @@ def _exchange(problem: Problem, graph, solution: Solution, stray: np.ndarray) ->
         return stray
     solution.labels, solution.how = trial.labels, trial.how
     return trial_stray
+
+
+def _join(problem: Problem, graph, solution: Solution, stray: np.ndarray) -> np.ndarray:
+    """Pieces the hand-backs left, joined by an exact trade that cannot cut
+    (:mod:`territory.engine.join`), then the hand-backs again; each round kept only when it leaves
+    less stray load and no more load outside the band. The stray accounts left."""
+    for _ in range(JOIN_ROUNDS):
+        how = solution.how.copy()
+        joined = join_pieces(problem, graph, solution.labels, how, JOIN_SECONDS)
+        if joined is None:
+            break
+        trial = replace(solution, labels=joined, how=how)
+        trial_stray = _hand_back_left(problem, graph, trial)
+        if (outside_band(problem, trial.labels).sum() > outside_band(problem, solution.labels).sum() + 1e-9
+                or problem.weight[trial_stray].sum() >= problem.weight[stray].sum() - 1e-9
+                or far_accounts(problem, trial.labels).sum() > far_accounts(problem, solution.labels).sum()):
+            break
+        solution.labels, solution.how, stray = trial.labels, trial.how, trial_stray
+    return stray
+
+
+JOIN_ROUNDS = 8
+"""Rounds of joining pieces (each joins what one layer of trades makes room for)."""
+JOIN_SECONDS = 3.0
+"""Time limit of one joining program (its best answer so far is used)."""
 
 
 def _make_contiguous(problem: Problem, graph, solution: Solution) -> np.ndarray:
