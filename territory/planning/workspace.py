@@ -4,8 +4,8 @@ Pure Python (SQLite, pandas, Parquet through pyarrow), no Streamlit: ``territory
 what goes in and reads it back. A *workspace* is one browser session's state under a session key
 (the ``session`` URL parameter): which dataset is active, the settings, and the history of the
 undoable steps (the active alignment, hand-made moves and the staffing event after each step, and
-which step is current, so undo and redo move along it), and the alignments kept during the session
-(named, not stored as scenarios).
+which step is current, so undo and redo move along it). :func:`earlier_alignments` names the
+alignments the session made active before the one in use (the Quarterly review offers them).
 
 Where and how much
 ------------------
@@ -13,7 +13,7 @@ Where and how much
   per-user data folder, or beside ``$TERRITORY_STUDIO_DB``), so tests and a shared server keep it
   where the scenarios are.
 * Bounded: at most ``max_sessions`` workspaces (the least recently saved or opened go first), ``max_steps``
-  steps each (the oldest go first), and only the datasets and alignments a kept workspace names.
+  steps each (the oldest go first), and only the datasets a kept workspace names.
   An uploaded dataset is stored once per content fingerprint, in Parquet; the built-in sample is
   not stored at all (it is read again from ``data/``).
 * A damaged file raises :class:`WorkspaceError` with a plain sentence; :meth:`WorkspaceStore.reset`
@@ -36,7 +36,7 @@ import pandas as pd
 
 from territory.errors import TerritoryError
 
-__all__ = ["KeptAlignment", "Step", "Workspace", "WorkspaceError", "WorkspaceStore", "default_path"]
+__all__ = ["Step", "earlier_alignments", "Workspace", "WorkspaceError", "WorkspaceStore", "default_path"]
 
 SCHEMA_VERSION = 1
 MAX_SESSIONS = 100  # a refresh forks its session (one more kept per page load with a key)
@@ -70,17 +70,6 @@ class Step:
 
 
 @dataclass(frozen=True)
-class KeptAlignment:
-    """A named alignment the user kept during the session (not a stored scenario)."""
-
-    name: str
-    labels: pd.Series  # territory per account, in its dataset's account order (string, <NA> unassigned)
-    dataset_fingerprint: str  # the dataset it belongs to (the session may have switched since)
-    created: str  # "HH:MM"
-    note: str = ""
-
-
-@dataclass(frozen=True)
 class Workspace:
     """One session's state: the dataset it works on, its settings, and its undo history."""
 
@@ -89,11 +78,39 @@ class Workspace:
     settings: Mapping[str, Any] = field(default_factory=dict)  # JSON values only
     steps: tuple[Step, ...] = ()
     position: int = -1  # index of the current step in ``steps``
-    kept: tuple[KeptAlignment, ...] = ()  # alignments kept this session, oldest first
 
     @property
     def current(self) -> Step | None:
         return self.steps[self.position] if 0 <= self.position < len(self.steps) else None
+
+
+def earlier_alignments(steps: tuple[Step, ...] | list[Step], position: int) -> dict[str, pd.Series]:
+    """The alignments made active before the step at ``position`` and different from its alignment,
+    by name, most recent first (undone steps after ``position`` are not among them).
+
+    A name made active twice keeps its latest labels; hand moves and events keep the alignment's name
+    and labels, so they add nothing here.
+
+    >>> def made(name, labels):
+    ...     return Step("Make active", pd.Series(labels, dtype="string"), name, "10:00")
+    >>> steps = [made("Current alignment", ["T1", "T2"]), made("Rebalanced 10:05", ["T2", "T2"]),
+    ...          made("Current alignment", ["T1", "T2"])]
+    >>> list(earlier_alignments(steps, 2))
+    ['Rebalanced 10:05']
+    >>> list(earlier_alignments(steps, 1))
+    ['Current alignment']
+    """
+    if not 0 <= position < len(steps):
+        return {}
+    current = steps[position]
+    found: dict[str, pd.Series] = {}
+    for step in reversed(steps[:position]):
+        if step.alignment_name in found or step.alignment_name == current.alignment_name:
+            continue
+        if step.labels.reset_index(drop=True).equals(current.labels.reset_index(drop=True)):
+            continue
+        found[step.alignment_name] = step.labels
+    return found
 
 
 def _frame_bytes(frame: pd.DataFrame) -> bytes:
@@ -209,15 +226,9 @@ class WorkspaceStore:
             body_steps.append({"what": step.what, "labels": digest, "name": step.alignment_name,
                                "created": step.created, "moves": dict(step.manual_moves),
                                "event": _event_json(step.event), "units": step.units})
-        body_kept = []
-        for kept in workspace.kept:
-            digest, blob = _labels_bytes(kept.labels)
-            blobs[digest] = blob
-            body_kept.append({"name": kept.name, "labels": digest, "dataset": kept.dataset_fingerprint,
-                              "created": kept.created, "note": kept.note})
         body = json.dumps({"dataset": workspace.dataset_fingerprint, "source": workspace.dataset_source,
                            "settings": dict(workspace.settings), "steps": body_steps,
-                           "position": max(-1, workspace.position - drop), "kept": body_kept})
+                           "position": max(-1, workspace.position - drop)})
         con = self._connect()
         try:
             with con:
@@ -287,10 +298,7 @@ class WorkspaceStore:
                      units=str(s.get("units", "account")))
                 for s in body["steps"]
             )
-            kept = tuple(KeptAlignment(name=k["name"], labels=labels[k["labels"]], dataset_fingerprint=k["dataset"],
-                                       created=k["created"], note=k.get("note", ""))
-                         for k in body.get("kept", ()))  # sessions saved before #16 item 2 have none
             return Workspace(dataset_fingerprint=body["dataset"], dataset_source=body["source"],
-                             settings=body["settings"], steps=steps, position=int(body["position"]), kept=kept)
+                             settings=body["settings"], steps=steps, position=int(body["position"]))
         except (KeyError, TypeError, ValueError, OSError) as error:
             raise WorkspaceError(f"The saved session {key!r} cannot be read ({error}).") from error

@@ -50,7 +50,6 @@ def scenario_map(name: str) -> str:
 ALIGNMENT = key("alignment")  # non-widget
 DATASET = key("dataset")  # non-widget
 INITIALISED = key("initialised")  # non-widget
-SAVED_RESULTS = key("saved_results")  # non-widget
 SETTINGS = key("settings")  # non-widget
 SESSION = key("session")  # non-widget: this session's key in the URL and the session store
 SESSION_HISTORY = key("session_history")  # non-widget: the undo steps and the current position

@@ -204,24 +204,25 @@ def _store_path() -> str:
 
 
 def alignment_ui(dataset: state.ActiveDataset, active: state.Alignment) -> ChosenAlignment:
-    """Selectbox: the active alignment, alignments saved this session, or scenarios of the store."""
+    """Selectbox: the active alignment, the ones made active earlier this session, or scenarios of the store."""
     options: dict[str, tuple[str, str]] = {f"Active: {active.name}": ("active", active.name)}
-    for name in state.saved_results():
-        options[f"Saved this session: {name}"] = ("session", name)
+    earlier = state.earlier_alignments()
+    for name in earlier:
+        options[f"Made active earlier: {name}"] = ("earlier", name)
     names, error = _store_names(_store_path())
     for name in names:
         options[f"Scenario: {name}"] = ("store", name)
     label = st.selectbox(
         "Alignment to review", list(options), key=ALIGNMENT_KEY,
         help="Bookings follow each account to the territory this alignment gives it, so a proposed "
-        "alignment shows how its territories would have performed.",
+        "alignment shows how its territories would have performed. *Made active earlier* lists the "
+        "alignments this session used before (Undo goes back to them); save one as a scenario to keep it.",
     )
     kind, name = options[label]
     if kind == "active":
         return ChosenAlignment(active.labels, active.name, None if not error else f"Scenario store: {error}")
-    if kind == "session":
-        saved = state.saved_results()[name]
-        return ChosenAlignment(saved.labels.reindex(dataset.accounts.index).astype("string"), name)
+    if kind == "earlier":
+        return ChosenAlignment(earlier[name], name)
 
     try:
         scenario = ScenarioStore(_store_path()).load(name)

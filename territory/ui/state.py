@@ -11,8 +11,9 @@ What lives in the session
 * **active alignment** (:class:`Alignment`): a Series of territory_id per account (index aligned with
   ``dataset.accounts``) and a name such as "Current alignment" or "Rebalanced 14:02".
   :func:`set_active_alignment` is how "make active" works on the Rebalance page.
-* **saved results** (:class:`SavedResult`): named alignments kept for this session, also across a refresh
-  (:func:`save_result`, :func:`saved_results`).
+* **earlier alignments** (:func:`earlier_alignments`): the alignments this session made active before
+  the one in use, from the undo history (the Quarterly review offers them; named alignments that
+  outlive the session are the Scenarios page's).
 * **settings** (:class:`Settings`): balance measure and tolerance shared by every page
   (:func:`get_settings`, :func:`update_settings`).
 * **the session key and history**: the ``session`` URL parameter names this session in the local
@@ -42,8 +43,9 @@ import streamlit as st
 
 from territory.data import schema
 from territory.errors import DataError
+from territory.planning import workspace as _workspaces
 from territory.planning.review import ReviewSettings
-from territory.planning.workspace import MAX_STEPS, KeptAlignment, Step, Workspace, WorkspaceError, WorkspaceStore
+from territory.planning.workspace import MAX_STEPS, Step, Workspace, WorkspaceError, WorkspaceStore
 from territory.ui import cached, keys
 from territory.ui.cached import frame_fingerprint, labels_fingerprint
 from territory.ui.clock import clock_now
@@ -51,7 +53,6 @@ from territory.ui.clock import clock_now
 # --- keys (non-widget: they survive page changes) ----------------------------------------------
 DATASET_KEY = keys.DATASET
 ALIGNMENT_KEY = keys.ALIGNMENT
-SAVED_KEY = keys.SAVED_RESULTS
 SETTINGS_KEY = keys.SETTINGS
 INIT_KEY = keys.INITIALISED
 SESSION_PARAM = "session"  # the URL parameter that carries the session key
@@ -88,18 +89,6 @@ class Alignment:
     result: Any = None  # the BalanceResult that produced it, when it came from the engine
     scenario: str | None = None  # the saved scenario it was opened from (its routing rules go with it)
     units: str = "account"  # what it keeps whole (zip, county...): its shapes and ZIP table use them
-
-
-@dataclass(frozen=True)
-class SavedResult:
-    """A named alignment the user saved during this session."""
-
-    name: str
-    labels: pd.Series
-    dataset_fingerprint: str
-    created: str
-    result: Any = None
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,8 +160,6 @@ def init_state(load_sample: bool = True) -> None:
     _keep_key_in_url()
     if SETTINGS_KEY not in ss:
         ss[SETTINGS_KEY] = Settings()
-    if SAVED_KEY not in ss:
-        ss[SAVED_KEY] = {}
     if ALIGNMENT_KEY not in ss:
         ss[ALIGNMENT_KEY] = None
     if DATASET_KEY not in ss:
@@ -225,8 +212,7 @@ def set_dataset(accounts: pd.DataFrame, territories: pd.DataFrame | None = None,
     """Make a dataset active and reset the alignment to its own ``territory_id`` column.
 
     ``options`` as :func:`build_dataset` (``name`` is required; ``source``, ``quotas``,
-    ``opportunities``). Without bookings, the closed-won ``opportunities`` are the bookings. Saved
-    results of other datasets stay in the session but are hidden by :func:`saved_results`. A new
+    ``opportunities``). Without bookings, the closed-won ``opportunities`` are the bookings. A new
     dataset starts a new undo history; an upload is kept in the session store for a reload.
     """
     dataset = build_dataset(accounts, territories, bookings, **options)
@@ -366,40 +352,22 @@ def active_territories() -> pd.DataFrame:
     return alignment_territories(dataset.territories, alignment.labels, result_table)
 
 
-# --- saved results --------------------------------------------------------------------------------
+# --- earlier alignments ---------------------------------------------------------------------------
 
 
-def save_result(name: str, labels: pd.Series, result: Any = None, note: str = "") -> SavedResult:
-    """Keep a named alignment for this session (same name overwrites), also across a refresh (its
-    ``result``, the engine's explanations, is not kept there)."""
+def earlier_alignments() -> dict[str, pd.Series]:
+    """The alignments this session made active before the one in use (newest first, undone steps not
+    among them), by name, on the active accounts' index: the Quarterly review offers them."""
     dataset = get_dataset()
-    saved = SavedResult(
-        name=name,
-        labels=pd.Series(labels).astype("string"),
-        dataset_fingerprint=dataset.fingerprint if dataset else "",
-        created=_now(),
-        result=result,
-        note=note,
-    )
-    st.session_state.setdefault(SAVED_KEY, {})[name] = saved
-    _save()
-    return saved
-
-
-def saved_results(all_datasets: bool = False) -> dict[str, SavedResult]:
-    """Saved alignments of the active dataset (or of every dataset), oldest first."""
-    saved: dict[str, SavedResult] = st.session_state.get(SAVED_KEY, {})
-    if all_datasets:
-        return dict(saved)
-    dataset = get_dataset()
-    fp = dataset.fingerprint if dataset else None
-    return {k: v for k, v in saved.items() if v.dataset_fingerprint == fp}
-
-
-def delete_result(name: str) -> None:
-    """Forget a saved alignment."""
-    if st.session_state.get(SAVED_KEY, {}).pop(name, None) is not None:
-        _save()
+    if dataset is None:
+        return {}
+    history = _history()
+    found = {}
+    for name, labels in _workspaces.earlier_alignments(history["steps"], history["position"]).items():
+        labels = labels.astype("string")
+        labels.index = dataset.accounts.index[: len(labels)]
+        found[name] = labels.reindex(dataset.accounts.index)
+    return found
 
 
 # --- settings -------------------------------------------------------------------------------------
@@ -489,12 +457,9 @@ def _history() -> dict[str, Any]:
 def _workspace() -> Workspace:
     dataset = get_dataset()
     history = _history()
-    kept = tuple(KeptAlignment(name=saved.name, labels=saved.labels.reset_index(drop=True),
-                               dataset_fingerprint=saved.dataset_fingerprint, created=saved.created, note=saved.note)
-                 for saved in saved_results(all_datasets=True).values())
     return Workspace(dataset_fingerprint=dataset.fingerprint if dataset else None,
                      dataset_source=dataset.source if dataset else "sample", settings=_settings_json(),
-                     steps=tuple(history["steps"]), position=history["position"], kept=kept)
+                     steps=tuple(history["steps"]), position=history["position"])
 
 
 def _save() -> None:
@@ -593,15 +558,6 @@ def _stored_dataset(workspace: Workspace) -> ActiveDataset | None:
                          default_capacity=tuple(meta.get("default_capacity", ())))
 
 
-def _saved_result(kept: KeptAlignment, dataset: ActiveDataset) -> SavedResult:
-    """A kept alignment as the session holds it (indexed like the accounts when it is of ``dataset``)."""
-    labels = kept.labels.astype("string")
-    if kept.dataset_fingerprint == dataset.fingerprint and len(labels) == len(dataset.accounts):
-        labels.index = dataset.accounts.index
-    return SavedResult(name=kept.name, labels=labels, dataset_fingerprint=kept.dataset_fingerprint,
-                       created=kept.created, note=kept.note)
-
-
 def _restore_session() -> bool:
     """Bring back the session named in the URL into a copy under a fresh key (the URL then carries it, so
     a refresh or a shared link never writes over the session it came from); False (a fresh session)
@@ -630,7 +586,6 @@ def _restore_session() -> bool:
                                      "session on the built-in sample.")
         return False
     ss[DATASET_KEY] = dataset
-    ss[SAVED_KEY] = {kept.name: _saved_result(kept, dataset) for kept in workspace.kept}
     _settings_from(dict(workspace.settings))
     ss[keys.SESSION_HISTORY] = {"steps": list(workspace.steps), "position": workspace.position}
     _apply(workspace.current)

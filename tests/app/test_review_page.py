@@ -81,22 +81,26 @@ def test_focus_filters_the_page_and_jumps_to_the_territories_page():
     assert at.selectbox(key="ts_territories_drill").value == "T05"
 
 
-def test_a_saved_alignment_is_reviewed_with_its_own_assignment(sample):
+def test_an_alignment_made_active_earlier_is_reviewed_with_its_own_assignment(sample):
     """Moving every T01 account to T02 leaves T01 without bookings or potential: its quota is 0."""
-    from territory.ui import state
+    from territory.planning.workspace import Step
+    from territory.ui import keys
 
-    labels = sample.accounts[schema.TERRITORY_ID].astype("string").replace("T01", "T02")
+    file_labels = sample.accounts[schema.TERRITORY_ID].astype("string")
+    moved = file_labels.replace("T01", "T02")
 
-    def save(at):
+    def history(at):
         at.run()
-        dataset = at.session_state[state.DATASET_KEY]
-        at.session_state[state.SAVED_KEY] = {
-            "All of T01 to T02": state.SavedResult(name="All of T01 to T02", labels=labels,
-                                                    dataset_fingerprint=dataset.fingerprint, created="12:00")
-        }
+        steps = [Step("Use the sample", file_labels, "Current alignment", "11:58"),
+                 Step("Make active", moved, "All of T01 to T02", "12:00"),
+                 Step("Back to the current alignment", file_labels, "Current alignment", "12:01")]
+        at.session_state[keys.SESSION_HISTORY] = {"steps": steps, "position": 2}
 
-    at = review_page(save)
-    at.selectbox(key="ts_review_alignment").set_value("Saved this session: All of T01 to T02").run()
+    at = review_page(history)
+    choice = at.selectbox(key="ts_review_alignment")
+    assert "Made active earlier: All of T01 to T02" in choice.options
+    assert not any("Current alignment" in option for option in choice.options[1:])  # it is the active one
+    choice.set_value("Made active earlier: All of T01 to T02").run()
     assert not at.exception
     quotas = quota_table(at).set_index("Territory")["Quota"]
     assert quotas["T01"] == 0

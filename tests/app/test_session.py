@@ -179,37 +179,24 @@ def test_two_browsers_on_one_link_each_go_on_under_their_own_copy():
     assert reload(key_of(first)).session_state[keys.ALIGNMENT].name == "Current alignment"
 
 
-def _keep_two_alignments() -> None:
-    """An AppTest script: a fresh session keeps two named alignments of the sample, then forgets one."""
-    from territory.data import schema
-    from territory.ui import state
+def test_the_review_offers_the_alignment_made_active_before_also_after_a_refresh():
+    """Make active on Rebalance, then back to the file's alignment: the Quarterly review offers the
+    rebalanced one (it is in the undo history, which a refresh brings back) and reviews its labels."""
+    at = open_page("pages/rebalance.py", timeout=120.0)
+    at.slider(key="ts_rebalance_n_territories").set_value(21).run()
+    at.button(key=keys.REBALANCE_MAKE_ACTIVE).click().run()
+    made = at.session_state[keys.ALIGNMENT]
+    back = reload(key_of(at))
+    back.button(key=keys.SIDEBAR_RESET_ALIGNMENT).click().run()
+    assert back.session_state[keys.ALIGNMENT].name == "Current alignment"
 
-    state.init_state()
-    labels = state.get_dataset().accounts[schema.TERRITORY_ID].astype("string")
-    state.save_result("All of T01 to T02", labels.replace("T01", "T02"), note="T01 closes")
-    state.save_result("Scratch", labels)
-    state.delete_result("Scratch")
-
-
-def test_alignments_kept_this_session_come_back_after_a_refresh():
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_function(_keep_two_alignments, default_timeout=60.0)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    kept = at.session_state[keys.SAVED_RESULTS]["All of T01 to T02"]
-
-    back = reload(at.session_state[keys.SESSION], "pages/review.py")
-    restored = back.session_state[keys.SAVED_RESULTS]
-    assert list(restored) == ["All of T01 to T02"]  # the one forgotten stays forgotten
-    again = restored["All of T01 to T02"]
-    assert (again.note, again.created, again.dataset_fingerprint) == (kept.note, kept.created,
-                                                                       kept.dataset_fingerprint)
-    assert again.labels.equals(kept.labels)
-    choice = back.selectbox(key=keys.REVIEW_ALIGNMENT)
-    assert "Saved this session: All of T01 to T02" in choice.options  # the Quarterly review offers it again
-    choice.set_value("Saved this session: All of T01 to T02").run()
-    assert not back.exception, [e.value for e in back.exception]
+    review = reload(key_of(back), "pages/review.py")
+    choice = review.selectbox(key=keys.REVIEW_ALIGNMENT)
+    assert choice.options == ["Active: Current alignment", f"Made active earlier: {made.name}"]
+    choice.set_value(f"Made active earlier: {made.name}").run()
+    assert not review.exception, [e.value for e in review.exception]
+    quotas = [df.value for df in review.dataframe if "Quota" in df.value.columns][0]
+    assert len(quotas) == 21  # the rebalanced alignment's territories, not the file's 20
 
 
 def test_the_scenarios_compared_come_back_after_a_refresh(scenario_db):

@@ -3,13 +3,21 @@ damaged file is named, not a traceback."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import replace
 
 import pandas as pd
 import pytest
 
-from territory.planning.workspace import KeptAlignment, Step, Workspace, WorkspaceError, WorkspaceStore, default_path
+from territory.planning.workspace import (
+    Step,
+    Workspace,
+    WorkspaceError,
+    WorkspaceStore,
+    default_path,
+    earlier_alignments,
+)
 
 
 def step(what: str, labels: list[str | None], moves: dict[str, str] | None = None, event=None) -> Step:
@@ -116,20 +124,30 @@ def test_forks_are_bounded_and_opening_a_link_keeps_it(store):
     con.close()
 
 
-def test_kept_alignments_come_back_and_share_the_labels_of_the_steps(store):
-    kept = (KeptAlignment("Plan B", pd.Series(["T2", "T2", None], dtype="string"), "fp1", "10:02", "T1 closes"),
-            KeptAlignment("Other file", pd.Series(["X"], dtype="string"), "fp0", "10:05"))
-    saved = replace(workspace([step("Use", ["T2", "T2", None])]), kept=kept)
-    store.save("key-one-1234", saved)
-    back = store.load("key-one-1234")
-    assert [(k.name, k.dataset_fingerprint, k.created, k.note) for k in back.kept] == [
-        ("Plan B", "fp1", "10:02", "T1 closes"), ("Other file", "fp0", "10:05", "")]
-    assert back.kept[0].labels.tolist() == ["T2", "T2", pd.NA] and back.kept[1].labels.tolist() == ["X"]
+def test_earlier_alignments_are_the_ones_made_active_before_the_current_step_newest_first():
+    steps = [step("Current alignment", ["T1", "T2", "T2"]),
+             step("Rebalanced 10:02", ["T1", "T1", "T2"]),
+             Step("Move 1 account to T2", pd.Series(["T1", "T1", "T2"], dtype="string"), "Rebalanced 10:02",
+                  "10:02", {"a1": "T2"}),  # a hand move keeps the alignment: nothing new to offer
+             step("Rebalanced 10:09", ["T2", "T2", "T2"]),
+             step("Scenario: Plan B", ["T1", "T2", "T2"])]  # the file's labels under another name
+    assert list(earlier_alignments(steps, 4)) == ["Rebalanced 10:09", "Rebalanced 10:02"]  # not the same labels
+    assert earlier_alignments(steps, 4)["Rebalanced 10:02"].tolist() == ["T1", "T1", "T2"]
+    # after undoing back to the second step, the undone ones are not offered: only what came before
+    assert list(earlier_alignments(steps, 1)) == ["Current alignment"]
+    assert earlier_alignments(steps, 0) == {} and earlier_alignments([], -1) == {}
+
+
+def test_a_session_saved_with_kept_alignments_still_loads(store):
+    """Sessions saved before the kept alignments went (their place is the scenario store) still open."""
+    store.save("key-one-1234", workspace([step("Use", ["T2", "T2", None])]))
     con = sqlite3.connect(store.path)
-    assert con.execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 2  # Plan B's labels are the step's
+    body = json.loads(con.execute("SELECT body FROM sessions").fetchone()[0])
+    body["kept"] = [{"name": "Plan B", "labels": body["steps"][0]["labels"], "dataset": "fp1", "created": "10:02"}]
+    with con:
+        con.execute("UPDATE sessions SET body = ?", (json.dumps(body),))
     con.close()
-    store.save("key-one-1234", replace(saved, kept=()))  # forgetting them drops them
-    assert store.load("key-one-1234").kept == ()
+    assert [s.what for s in store.load("key-one-1234").steps] == ["Use"]
 
 
 def test_a_steps_units_come_back_so_a_refresh_keeps_the_shapes_of_a_by_county_alignment(store):

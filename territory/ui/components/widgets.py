@@ -295,9 +295,8 @@ def sidebar_status() -> None:
         if alignment is not None:
             st.caption(f"{md_escape(alignment.name)} (since {alignment.created})")
             if alignment.name != state.CURRENT_ALIGNMENT_NAME:
-                if st.button("Back to current alignment", key=keys.SIDEBAR_RESET_ALIGNMENT):
-                    state.reset_alignment()
-                    st.rerun()
+                st.button("Back to current alignment", key=keys.SIDEBAR_RESET_ALIGNMENT,
+                          on_click=state.reset_alignment)
         undo_ui()
 
 
