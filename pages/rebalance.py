@@ -6,6 +6,7 @@ Thin page: widgets, cached engine calls and charts live in territory/ui/rebalanc
 import streamlit as st
 
 from territory.data import schema
+from territory.data.measures import usable_measures
 from territory.errors import TerritoryError
 from territory.planning import account_types, headcount
 from territory.reporting.text import md_escape
@@ -35,7 +36,8 @@ industries = (sorted(accounts[schema.INDUSTRY].dropna().astype(str).unique().tol
 type_counts = (account_types.type_counts(accounts).to_dict() if schema.ACCOUNT_TYPE in accounts else None)
 settings = rb.controls_ui(current_ids, industries, len(accounts), type_counts,
                           alignment_key=rb.alignment_key(dataset.fingerprint, alignment.fingerprint),
-                          names=rb.territory_names(territories), scopes=rb.scope_choices(territories))
+                          names=rb.territory_names(territories), scopes=rb.scope_choices(territories),
+                          measures=usable_measures(accounts))
 rb.forget_other_datasets(dataset.fingerprint)
 manual_moves = rb.get_manual_moves()
 event = rb.get_event(current_ids)

@@ -67,6 +67,7 @@ if view.forecast is not None:
 if not figures:
     st.caption("No bookings in the dataset: bookings, attainment, quota and forecast need a bookings file "
                "(Data page).")
+widgets.data_notes(dataset.accounts)  # estimated workload, unknown potential: the figures above use them
 
 left, right = st.columns(2)
 with left:

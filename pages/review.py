@@ -6,6 +6,7 @@ Numbers come from territory.planning.review (pure pandas); widgets and charts fr
 import streamlit as st
 
 from territory.data import schema
+from territory.data.measures import potential_unknown_share
 from territory.errors import DataError, ParameterError
 from territory.planning.review import default_quota_total, display_table
 from territory.reporting.text import md_escape
@@ -64,7 +65,8 @@ with top_right:
 # --- quota controls (recompute everything live) ---------------------------------------------------
 st.subheader(f"Quota for {baseline.next_quarter}")
 default_total = default_quota_total(baseline.bookings, baseline.settings.default_growth_pct)
-settings = ui.quota_controls_ui(default_total, baseline.next_quarter)
+settings = ui.quota_controls_ui(default_total, baseline.next_quarter,
+                               potential_known=potential_unknown_share(dataset.accounts) < 1)
 try:
     review = ui.cached_review(dataset, chosen.labels, settings, chosen.name)
 except ParameterError as error:

@@ -130,8 +130,39 @@ def test_annual_revenue_is_the_companys_own_revenue_not_ours(tmp_path):
     accounts = result.accounts
     assert accounts[S.COMPANY_REVENUE].tolist() == [50_000_000.0, 200_000.0]
     assert accounts[S.REVENUE].tolist() == [0.0, 0.0]
-    assert accounts[S.POTENTIAL].tolist() == [0.0, 0.0]  # derived from our revenue, not theirs
+    assert accounts[S.POTENTIAL].tolist() == [0.0, 0.0]  # not theirs: ours is unknown
     assert any(n.startswith("company_revenue taken from 'Annual Revenue'") for n in result.report.notes)
+
+
+def test_without_revenue_or_potential_the_potential_is_unknown_not_estimated(tmp_path):
+    """0 revenue x the wallet multiplier is not an estimate: the rows are marked unknown, the note says
+    so, and neither the measure choices nor the engine balance on that column of zeros."""
+    from territory.balance import balance
+    from territory.data.measures import potential_unknown_share, usable_measures
+
+    result = load_accounts(write(tmp_path, COMPANY))
+    accounts = result.accounts
+    assert accounts[S.POTENTIAL_UNKNOWN].tolist() == [True, True]
+    assert S.POTENTIAL_ESTIMATED not in accounts  # nothing was estimated
+    assert potential_unknown_share(accounts) == 1.0
+    notes = [n for n in result.report.notes if n.startswith("potential unknown for 2 rows")]
+    assert len(notes) == 1 and "neither potential nor revenue" in notes[0]
+    assert not any(n.startswith("potential derived") for n in result.report.notes)
+    assert usable_measures(accounts) == ("workload", "accounts")
+    with pytest.raises(ParameterError, match="cannot balance on potential: it is unknown for every account"):
+        balance(accounts.assign(**{S.TERRITORY_ID: ["T1", "T2"]}),
+                BalanceParams(n_territories=2, balance_on="potential"))
+
+
+def test_a_blank_revenue_leaves_that_row_unknown_and_the_others_estimated(tmp_path):
+    text = "Account ID,Billing Zip/Postal Code,revenue,Industry\nA1,02139,100000,Retail\nA2,10001,,Retail\n"
+    accounts = load_accounts(write(tmp_path, text)).accounts
+    assert accounts[S.POTENTIAL].tolist() == [200_000.0, 0.0]  # Retail's wallet multiplier is 2.0
+    assert accounts[S.POTENTIAL_ESTIMATED].tolist() == [True, False]
+    assert accounts[S.POTENTIAL_UNKNOWN].tolist() == [False, True]
+    from territory.data.measures import usable_measures
+
+    assert "potential" in usable_measures(accounts)  # one known value: the measure stays, the page says 50%
 
 
 def test_annual_revenue_becomes_potential_only_when_mapped_so(tmp_path):

@@ -1054,6 +1054,7 @@ class Estimates:
     workload: pd.Series
     estimated_potential: np.ndarray
     estimated_workload: np.ndarray
+    unknown_potential: np.ndarray  # neither potential nor revenue: nothing to estimate from (held as 0)
 
 
 def accounts_from_frame(raw: pd.DataFrame, mapping: dict[str, str] | None = None) -> LoadResult:
@@ -1343,7 +1344,10 @@ def derive_missing(context: ImportContext, money: Money, industry: object, locat
     index = pd.RangeIndex(int(keep.sum()))
     industry_kept = pd.Series(industry[keep], index=index)
     potential = pd.Series(money.potential[keep], index=index)
-    missing_potential = np.isnan(potential.to_numpy())
+    missing = np.isnan(potential.to_numpy())
+    unknown_potential = missing & money.missing_revenue[keep]  # revenue 0 x multiplier would pretend
+    missing_potential = missing & ~unknown_potential
+    potential[unknown_potential] = 0.0
     if missing_potential.any():
         # Categorical industry: the rule's per-industry lookups then run once per industry.
         revenue = pd.Series(money.revenue[keep], index=index)
@@ -1351,6 +1355,11 @@ def derive_missing(context: ImportContext, money: Money, industry: object, locat
         potential[missing_potential] = derived.to_numpy()
         context.notes.append(_derived_note(S.POTENTIAL, int(missing_potential.sum()),
                                            S.POTENTIAL in context.resolved))
+    if unknown_potential.any():
+        context.notes.append(
+            f"potential unknown for {_fmt(int(unknown_potential.sum()))} rows: neither potential nor revenue in "
+            "the file, so there is nothing to estimate it from. It is held as 0, marked unknown on every page, "
+            "and cannot be balanced on while every account lacks it; map a potential or revenue column to use it.")
     workload = pd.Series(money.workload[keep], index=index)
     missing_workload = np.isnan(workload.to_numpy())
     if missing_workload.any():
@@ -1366,7 +1375,7 @@ def derive_missing(context: ImportContext, money: Money, industry: object, locat
         where = "no revenue column" if S.REVENUE not in context.resolved else "blank or unreadable"
         context.notes.append(f"revenue counted as 0 for {_fmt(revenue_missing_loaded)} rows ({where}).")
     return Estimates(potential=potential, workload=workload, estimated_potential=missing_potential,
-                     estimated_workload=missing_workload)
+                     estimated_workload=missing_workload, unknown_potential=unknown_potential)
 
 
 def build_accounts(context: ImportContext, ids: pd.Series, location: Location, industry: object, kind: object,
@@ -1405,6 +1414,8 @@ def build_accounts(context: ImportContext, ids: pd.Series, location: Location, i
                               (S.WORKLOAD_HOURS, estimates.estimated_workload)):
         if estimated.any():  # which values are the rule's estimates, row by row (pages and exports say so)
             accounts[S.ESTIMATED_FLAG[column]] = pd.array(estimated, dtype="boolean")
+    if estimates.unknown_potential.any():
+        accounts[S.POTENTIAL_UNKNOWN] = pd.array(estimates.unknown_potential, dtype="boolean")
     resolved = context.resolved
     if money.company_revenue is not None:
         accounts[S.COMPANY_REVENUE] = pd.Series(money.company_revenue[keep], index=index, dtype="float64")
@@ -1621,7 +1632,7 @@ def _state(value: str) -> tuple[str]:
 def _extra_columns(raw: pd.DataFrame, resolved: dict[str, str]) -> dict[str, str]:
     """Unmapped input columns to carry through: output name -> raw column (renamed on clashes)."""
     used = set(resolved.values()) | {EXTRA_FIELDS_COLUMN}
-    taken = set(S.MAPPABLE_ACCOUNT_COLUMNS) | set(S.ESTIMATED_FLAG.values())
+    taken = set(S.MAPPABLE_ACCOUNT_COLUMNS) | set(S.ESTIMATED_FLAG.values()) | {S.POTENTIAL_UNKNOWN}
     extras: dict[str, str] = {}
     for column in raw.columns:
         if column in used:

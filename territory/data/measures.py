@@ -18,7 +18,8 @@ from territory.errors import ParameterError
 
 BalanceOn = str | Mapping[str, float] | tuple[tuple[str, float], ...]
 
-__all__ = ["BalanceOn", "column_values", "measure_label", "measure_values", "normalize_balance_on", "parse_balance_on"]
+__all__ = ["BalanceOn", "column_values", "measure_label", "measure_values", "normalize_balance_on", "parse_balance_on",
+           "potential_unknown_share", "usable_measures"]
 
 
 def normalize_balance_on(balance_on: BalanceOn) -> str | tuple[tuple[str, float], ...]:
@@ -85,6 +86,41 @@ def measure_label(balance_on: BalanceOn) -> str:
     if isinstance(measure, str):
         return schema.MEASURE_LABEL[measure]
     return " + ".join(f"{w:.0%} {name}" for name, w in measure) + " (share of total)"
+
+
+def potential_unknown_share(accounts: pd.DataFrame) -> float:
+    """Share (0-1) of accounts whose potential is unknown: the import found neither potential nor
+    revenue for them (``schema.POTENTIAL_UNKNOWN``), so the 0 they hold is not data.
+
+    >>> potential_unknown_share(pd.DataFrame({"potential_unknown": [True, False, True, True]}))
+    0.75
+    >>> potential_unknown_share(pd.DataFrame({"potential": [1.0]}))
+    0.0
+    """
+    if schema.POTENTIAL_UNKNOWN not in accounts or not len(accounts):
+        return 0.0
+    return float(accounts[schema.POTENTIAL_UNKNOWN].astype("boolean").fillna(False).to_numpy(dtype=bool).mean())
+
+
+def usable_measures(accounts: pd.DataFrame) -> tuple[str, ...]:
+    """The measures of ``schema.MEASURES`` that carry data here: not potential when it is unknown for
+    every account, not revenue when every account's is 0 (a file without a revenue column).
+
+    >>> usable_measures(pd.DataFrame({"workload_hours": [5.0], "revenue": [0.0], "potential": [0.0],
+    ...                               "potential_unknown": [True]}))
+    ('workload', 'accounts')
+    """
+    usable = []
+    for measure in schema.MEASURES:
+        column = schema.MEASURE_COLUMN[measure]
+        if column is not None and column not in accounts:
+            continue
+        if measure == "potential" and potential_unknown_share(accounts) == 1.0:
+            continue
+        if measure == "revenue" and len(accounts) and not column_values(accounts, measure).any():
+            continue
+        usable.append(measure)
+    return tuple(usable)
 
 
 def column_values(accounts: pd.DataFrame, measure: str) -> np.ndarray:

@@ -68,6 +68,9 @@ WORKLOAD_ESTIMATED = "workload_estimated"
 POTENTIAL_ESTIMATED = "potential_estimated"
 ESTIMATED_FLAG: dict[str, str] = {WORKLOAD_HOURS: WORKLOAD_ESTIMATED, POTENTIAL: POTENTIAL_ESTIMATED}
 """Boolean columns an import adds when it derived a value by the workload rule (True on those rows)."""
+POTENTIAL_UNKNOWN = "potential_unknown"
+"""Boolean column an import adds when some rows have neither potential nor revenue: the rule has
+nothing to estimate from, so their potential is unknown (held as 0, never balanced on as if it were data)."""
 MAPPABLE_ACCOUNT_SCHEMA: tuple[Column, ...] = ACCOUNT_SCHEMA + OPTIONAL_ACCOUNT_SCHEMA
 MAPPABLE_ACCOUNT_COLUMNS: tuple[str, ...] = tuple(c.name for c in MAPPABLE_ACCOUNT_SCHEMA)
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from territory.data.measures import measure_values as values_of
-from territory.data.schema import ACCOUNT_ID, MAX_AMOUNT, MEASURE_COLUMN, MEASURES
+from territory.data.measures import potential_unknown_share
+from territory.data.schema import ACCOUNT_ID, MAX_AMOUNT, MEASURE_COLUMN, MEASURES, POTENTIAL
 from territory.errors import ParameterError
 
 ANCHORS = ("free", "home")
@@ -151,6 +152,11 @@ def measure_values(accounts: pd.DataFrame, balance_on: Any) -> np.ndarray:
             raise ParameterError(
                 f"balance_on={measure!r} needs a {column!r} column, but the accounts have none; "
                 f"add it or balance on another measure ({', '.join(MEASURES)}).")
+        if column == POTENTIAL and len(accounts) and potential_unknown_share(accounts) == 1.0:
+            # its zeros are not data: balancing on them would only look like balancing
+            raise ParameterError(
+                "cannot balance on potential: it is unknown for every account (the file has neither a potential "
+                "nor a revenue column); map one of them, or balance on workload or accounts.")
     for measure in spec:
         column = MEASURE_COLUMN[measure]
         if column is None:

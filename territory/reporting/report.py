@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 import shapely
 
 from territory.data import schema
-from territory.data.measures import normalize_balance_on
+from territory.data.measures import normalize_balance_on, potential_unknown_share
 from territory.planning import metrics
 from territory.planning.forecast import BookingsForecast, forecast_bookings, summary_sentence
 from territory.planning.geography import territory_shapes
@@ -434,6 +434,11 @@ def _summary_page(pack: _Pack) -> str:
     parts.append(kpi_html(kpis + _review_kpis(pack)))
     for message in data.messages:
         parts.append(f"<p class='note'>{esc(str(message))}</p>")
+    unknown = potential_unknown_share(accounts)
+    if unknown:
+        parts.append(f"<p class='note'>Potential unknown for {unknown:.0%} of accounts: the data has neither potential "
+                     "nor revenue for them, so their potential counts as 0 in these figures"
+                     + (" and nothing was balanced on it." if unknown == 1 else ".") + "</p>")
     if pack.forecast is not None:
         parts.append(f"<p>{esc(summary_sentence(pack.forecast))}</p>")
     parts.append("<h3>Before and after</h3>" if card_before is not None else "<h3>Scorecard</h3>")

@@ -249,14 +249,16 @@ def scope_choices(territories: pd.DataFrame) -> list[str]:
 
 def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_accounts: int,
                 type_counts: Mapping[str, int] | None = None, alignment_key: str = "",
-                names: Mapping[str, str] | None = None, scopes: Sequence[str] = ()) -> RebalanceSettings:
+                names: Mapping[str, str] | None = None, scopes: Sequence[str] = (),
+                measures: Sequence[str] = schema.MEASURES) -> RebalanceSettings:
     """Draw the what-if controls in the sidebar and return their values.
 
     ``current_ids`` are the territories of the active alignment (its count is the slider's
     default, and it is reset to it whenever ``alignment_key`` changes); ``industries`` feed the
     industry-teams multiselect; ``type_counts`` (accounts per account type, when the data has
     types) the choice of the types that count for balancing; ``names`` label territories by rep;
-    ``scopes`` are the regions and districts one can rebalance alone (:func:`scope_choices`).
+    ``scopes`` are the regions and districts one can rebalance alone (:func:`scope_choices`);
+    ``measures`` the ones the data can be balanced on (``usable_measures``: not an unknown potential).
     """
     current_ids = list(current_ids)
     n_current = len(current_ids)
@@ -269,6 +271,10 @@ def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_account
     ss, k = st.session_state, SETTING_KEYS
     # Values saved for another dataset can fall outside this one's ranges: clamp them.
     ss[k["n_territories"]] = int(min(max(ss[k["n_territories"]], 2), n_max))
+    measure_choices = [m for m in MEASURE_CHOICES if m in measures or m == "composite"]
+    partners = [m for m in COMPOSITE_PARTNERS if m in measures]
+    ss[k["measure"]] = ss[k["measure"]] if ss[k["measure"]] in measure_choices else "workload"
+    ss[k["composite_partner"]] = ss[k["composite_partner"]] if ss[k["composite_partner"]] in partners else "accounts"
     ss[k["industry_teams"]] = [
         i for i in ss[k["industry_teams"]] if i in set(industries)
     ]
@@ -300,14 +306,17 @@ def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_account
     _closing_ui(current_ids if not kept_count else [], n_current - int(ss[k["n_territories"]]), names)
     _team_sizes_ui()
     sb.selectbox(
-        "Balance on", MEASURE_CHOICES, key=k["measure"],
+        "Balance on", measure_choices, key=k["measure"],
         format_func=lambda m: "Composite (weighted)" if m == "composite" else schema.MEASURE_LABEL[m],
-        help="The quantity every territory should carry in proportion to its rep's capacity (FTE).",
+        help="The quantity every territory should carry in proportion to its rep's capacity (FTE)."
+             + ("" if "potential" in measures else " Potential is not offered: it is unknown for every account "
+                "(the file has neither potential nor revenue).")
+             + ("" if "revenue" in measures else " Revenue is not offered: it is 0 for every account."),
     )
     if ss[k["measure"]] == "composite":
         c1, c2 = sb.columns([3, 2])
         c1.slider("Workload weight (%)", 0, 100, step=5, key=k["composite_workload_pct"])
-        c2.selectbox("plus", COMPOSITE_PARTNERS, key=k["composite_partner"])
+        c2.selectbox("plus", partners, key=k["composite_partner"])
     if types:
         sb.multiselect(
             "Account types that count", types, key=k["counted_types"], placeholder="Choose at least one",
@@ -316,7 +325,7 @@ def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_account
                  "are shown apart: they keep their territory when it still exists, else join the nearest "
                  "counted account's, and carry no workload.",
         )
-    also_options = [m for m in schema.MEASURES if m != ss[k["measure"]]]
+    also_options = [m for m in measures if m != ss[k["measure"]]]
     ss[k["also_balance"]] = [m for m in ss[k["also_balance"]] if m in also_options]
     sb.multiselect(
         "Also within tolerance", also_options, key=k["also_balance"], placeholder="None",

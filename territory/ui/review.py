@@ -251,8 +251,12 @@ def stored_settings() -> ReviewSettings:
     return value if isinstance(value, ReviewSettings) else ReviewSettings()
 
 
-def quota_controls_ui(default_total: int, next_q: str | None) -> ReviewSettings:
-    """Quota total, blend slider and flag thresholds; returns the settings (stored for other visits)."""
+def quota_controls_ui(default_total: int, next_q: str | None, potential_known: bool = True) -> ReviewSettings:
+    """Quota total, blend slider and flag thresholds; returns the settings (stored for other visits).
+
+    Without a known potential (``potential_known`` False: no potential nor revenue in the file) the
+    blend is held at 0% (quotas follow bookings only) and its slider says why; the stored weight is
+    left as it was for the next dataset."""
     saved = stored_settings()
     total0 = saved.quota_total if saved.quota_total is not None else float(default_total)
     c1, c2, c3 = st.columns([1, 1, 1])
@@ -268,10 +272,14 @@ def quota_controls_ui(default_total: int, next_q: str | None) -> ReviewSettings:
         total = float(total0)
     blend = c2.slider(
         "Quota blend: weight on potential (%), the rest on recent bookings", min_value=0, max_value=100,
-        value=int(round(saved.potential_weight * 100)), step=5, key=BLEND_KEY,
+        value=int(round(saved.potential_weight * 100)) if potential_known else 0, step=5, key=BLEND_KEY,
+        disabled=not potential_known,
         help="share = w x potential share + (1 - w) x trailing-4-quarter bookings share. 0% = quotas follow "
-        "recent bookings only; 100% = quotas follow potential only.",
+        "recent bookings only; 100% = quotas follow potential only."
+        + ("" if potential_known else " Held at 0%: potential is unknown for every account (the file has "
+           "neither potential nor revenue)."),
     )
+    blend = blend if potential_known else 0  # a value kept from another dataset's visit does not count
     forecast_weight = c3.slider(
         "Bookings side: weight on next quarter's forecast (%)", min_value=0, max_value=100,
         value=int(round(saved.forecast_weight * 100)), step=5, key=keys.REVIEW_FORECAST_WEIGHT,
@@ -307,8 +315,9 @@ def quota_controls_ui(default_total: int, next_q: str | None) -> ReviewSettings:
         high_potential_ratio=float(ratio), low_penetration_pct=float(low),
         max_quota_vs_potential_pct=float(vs_pot), max_quota_vs_last_pct=float(vs_last),
     )
-    if settings != saved:
-        state.update_settings(**{SETTINGS_EXTRA_KEY: settings})
+    stored = settings if potential_known else replace(settings, potential_weight=saved.potential_weight)
+    if stored != saved:
+        state.update_settings(**{SETTINGS_EXTRA_KEY: stored})
     return settings
 
 

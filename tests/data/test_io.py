@@ -327,8 +327,8 @@ def test_extra_columns_are_carried_through_and_renamed_only_on_clash(tmp_path):
     result = load_accounts(write(tmp_path, text), mapping={S.NAME: "Company"})
     columns = list(result.accounts.columns)
     assert columns[: len(S.ACCOUNT_COLUMNS)] == list(S.ACCOUNT_COLUMNS)
-    # then the flags of the values the rule estimated (#16), then the extra input columns
-    assert columns[len(S.ACCOUNT_COLUMNS) :] == [S.POTENTIAL_ESTIMATED, S.WORKLOAD_ESTIMATED, "name_input", "Notes"]
+    # then the flags of the values the rule estimated and of the unknown potential (#16), then the extra input columns
+    assert columns[len(S.ACCOUNT_COLUMNS) :] == [S.WORKLOAD_ESTIMATED, S.POTENTIAL_UNKNOWN, "name_input", "Notes"]
     assert result.accounts["name_input"].tolist() == ["old name"]
     assert any("'name' -> 'name_input'" in note for note in result.report.notes)
 

@@ -220,3 +220,13 @@ def test_report_map_outlines_industry_team_territories_over_the_geographic_fills
     assert len([trace for trace in areas if trace.fill == "toself"]) == 20
     assert sorted(trace.line.color for trace in outlines) == sorted([colors["HC-1"], colors["HC-2"]])
     assert "overlap the geographic territories by design" in figure.layout.title.text
+
+
+def test_the_report_says_when_potential_is_unknown() -> None:
+    """A file with neither potential nor revenue: the pack names the unknown potential, not a 0 as data."""
+    accounts = tiny_accounts().assign(revenue=0.0, potential=0.0, potential_unknown=True)
+    labels = accounts["territory_id"]
+    page = build_report(ReportInput(accounts=accounts, labels_after=labels, labels_before=labels))
+    assert "Potential unknown for 100% of accounts" in page and "nothing was balanced on it" in page
+    known = build_report(ReportInput(accounts=tiny_accounts(), labels_after=labels, labels_before=labels))
+    assert "Potential unknown" not in known

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from territory.data import schema
+from territory.data.measures import potential_unknown_share
 from territory.data.workload import RULE_MARKDOWN, estimated_shares
 from territory.planning.account_types import describe_counted
 from territory.reporting.text import md_escape
@@ -378,10 +379,17 @@ def estimate_text(shares: dict[str, float]) -> str:
 
 
 def data_notes(accounts: pd.DataFrame, counted: Sequence[str] | None = None, key: str = keys.NOTES) -> None:
-    """Under a page's figures: which accounts they count (when the data has account types) and,
-    when the importer estimated workload or potential, a note with the rule one click away."""
+    """Under a page's figures: which accounts they count (when the data has account types), how many
+    have an unknown potential (no potential nor revenue in the file) and, when the importer estimated
+    workload or potential, a note with the rule one click away."""
     if schema.ACCOUNT_TYPE in accounts:
         st.caption(md_escape(describe_counted(accounts, counted)))
+    unknown = potential_unknown_share(accounts)
+    if unknown:
+        st.caption(f":material/help: Potential unknown for {unknown:.0%} of accounts: your file has neither potential "
+                   "nor revenue for them, so their potential shows as 0"
+                   + (" and nothing is balanced on it." if unknown == 1 else " (counted as 0 in totals).")
+                   + " Map a potential or revenue column on the Data page to use it.")
     shares = estimated_shares(accounts)
     if shares:
         text_col, rule_col = st.columns([5, 1], vertical_alignment="center")
