@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from territory.data.measures import usable_measures
 from territory.planning import hierarchy
 from territory.reporting import colors as tcolors
 from territory.reporting.text import md_escape
@@ -30,7 +31,11 @@ kpi = widgets.overview_kpis(accounts, labels, score)
 cols = st.columns(6)
 cols[0].metric("Accounts", f"{kpi['accounts']:,}", help="Accounts in view (after filters).")
 cols[1].metric("Territories", f"{kpi['territories']:,}", help="Territories with at least one account in view.")
-cols[2].metric("Revenue (USD/yr)", widgets.format_usd(kpi["revenue"]), help="Trailing-12-month revenue.")
+revenue_known = "revenue" in usable_measures(dataset.accounts)
+cols[2].metric("Revenue (USD/yr)", widgets.format_usd(kpi["revenue"]) if revenue_known else "n/a",
+               help="Trailing-12-month revenue." if revenue_known else
+               "Not in your file: no revenue column (or every value 0). A CRM's Annual Revenue is the customer's "
+               "own revenue, shown as such; map a revenue column on the Data page to use yours.")
 cols[3].metric("Workload (h/yr)", widgets.format_hours(kpi["workload_hours"]), help="Annual hours to serve.")
 worst = widgets.worst_territory(table)
 cols[4].metric(

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from territory.data import schema
+from territory.data.measures import usable_measures
 from territory.data.spreadsheet import to_csv_bytes
 from territory.planning import hierarchy
 from territory.planning.metrics import MEAN_DISTANCE_HELP, pareto_curve, top_share
@@ -48,7 +49,12 @@ with tab_table:
         f"Click a column header to sort. Deviation is of {schema.MEASURE_LABEL[settings.balance_on].lower()} "
         "against the capacity-adjusted target; utilisation is workload against capacity x mean workload per FTE."
     )
-    shown = widgets.territory_table_columns(table, levels, settings.balance_on)
+    no_data = [m for m in ("revenue", "potential") if m not in usable_measures(dataset.accounts)]
+    shown = widgets.territory_table_columns(table, levels, settings.balance_on,
+                                            left_out=[schema.MEASURE_COLUMN[m] for m in no_data])
+    if no_data:
+        st.caption(f"Not shown: {' and '.join(no_data)}, which the file has no data for (every account's is 0 "
+                   "or unknown); the download keeps the columns.")
     width = widgets.territory_table_widths(table)
     fragmented = widgets.fragmented_territories(table)
     if "pieces" in table and "pieces" not in shown:

@@ -166,7 +166,7 @@ def rule_text(row: pd.Series) -> str:
 
 
 def show_landing(row: pd.Series) -> None:
-    cols = st.columns([1, 2, 3])
+    cols = st.columns([1, 4, 2])  # the rule ("#1,760 · ZIP or ZIP range 02139") in full at 1500 px
     cols[0].metric("Territory", str(row[schema.TERRITORY_ID]) if pd.notna(row[schema.TERRITORY_ID]) else "none")
     cols[1].metric("Rule", rule_text(row))
     cols[2].caption(f"**Why:** {md_escape(row['reason'])}")

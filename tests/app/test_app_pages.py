@@ -318,7 +318,7 @@ def test_unmapping_a_suggested_column_on_the_data_page_sticks():
     at.button(key="ts_data_use_upload").click().run()
     assert not at.exception
     at.switch_page("pages/overview.py").run()
-    assert metric_values(at)["Revenue (USD/yr)"] == "$0"  # the unmapped column was not read after all
+    assert metric_values(at)["Revenue (USD/yr)"] == "n/a"  # the unmapped column was not read after all: no revenue
 
 
 def test_data_preview_columns_are_labelled_with_units(sample):

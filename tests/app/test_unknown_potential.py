@@ -74,3 +74,15 @@ def test_the_review_holds_the_quota_blend_on_bookings(salesforce):
     assert blend.disabled and blend.value == 0 and "Held at 0%" in blend.help
     assert "Quota share = 0% x share of potential + 100% x share of trailing-4-quarter bookings" in captions(at)
     assert not at.exception, [e.value for e in at.exception]
+
+
+def test_no_column_of_zeros_passes_for_revenue_or_potential(salesforce):
+    """Found walking the pages: the Overview said Revenue $0 and the Territories table had a Revenue and a
+    Potential column of zeros, for a file that has neither."""
+    overview = open_with_dataset("pages/overview.py", *salesforce, 120.0)
+    revenue = [m for m in overview.metric if m.label == "Revenue (USD/yr)"][0]
+    assert revenue.value == "n/a" and "Not in your file" in revenue.help
+    territories = open_with_dataset("pages/territories.py", *salesforce, 120.0)
+    table = [d.value for d in territories.dataframe if "workload_hours" in d.value.columns][0]
+    assert schema.REVENUE not in table and schema.POTENTIAL not in table
+    assert "Not shown: revenue and potential" in captions(territories)

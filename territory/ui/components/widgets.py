@@ -196,13 +196,14 @@ def fragmented_territories(table: pd.DataFrame) -> list[str]:
 
 
 def territory_table_columns(table: pd.DataFrame, levels: Sequence[str], balance_on: str,
-                            width_px: int = MAIN_WIDTH_AT_1500_PX) -> list[str]:
+                            width_px: int = MAIN_WIDTH_AT_1500_PX, left_out: Sequence[str] = ()) -> list[str]:
     """The columns the Territories table shows, so that it fits ``width_px`` without a horizontal scroll.
 
     Always: territory, rep, its level path (or region), accounts, revenue, potential, workload, FTE,
     utilisation and distance. Then, while they fit: the deviation (only when balancing on something
     other than workload; on workload it is utilisation - 100), the pieces (only when a territory is
     fragmented) and the top industry (also on the Industry mix tab). The download keeps every column.
+    ``left_out``: columns with no data to show (revenue or potential not in the file: a column of zeros).
     """
     fragmented = bool(fragmented_territories(table))
     required = [schema.TERRITORY_ID, schema.REP_NAME, "level_path" if levels else schema.REGION, "accounts",
@@ -211,7 +212,7 @@ def territory_table_columns(table: pd.DataFrame, levels: Sequence[str], balance_
     optional = (["deviation_pct"] if balance_on != "workload" else []) + (["pieces"] if fragmented else []) + [
         "top_industry"]
     widths = territory_table_widths(table)
-    shown = [c for c in required if c in table]
+    shown = [c for c in required if c in table and c not in left_out]
     for column in optional:
         if column in table and sum(widths[c] for c in shown) + widths[column] <= width_px:
             shown.append(column)
