@@ -166,10 +166,11 @@ def rule_text(row: pd.Series) -> str:
 
 
 def show_landing(row: pd.Series) -> None:
-    cols = st.columns([1, 4, 2])  # the rule ("#1,760 · ZIP or ZIP range 02139") in full at 1500 px
+    # wide enough at 1500 px for an owner's name and a rule such as "#1,760 · ZIP or ZIP range 02139"
+    cols = st.columns([1, 2])
     cols[0].metric("Territory", str(row[schema.TERRITORY_ID]) if pd.notna(row[schema.TERRITORY_ID]) else "none")
     cols[1].metric("Rule", rule_text(row))
-    cols[2].caption(f"**Why:** {md_escape(row['reason'])}")
+    st.caption(f"**Why:** {md_escape(row['reason'])}")
 
 
 def tester(base: R.RoutingBase, rules: R.RuleSet, inputs: dict) -> None:
