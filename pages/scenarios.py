@@ -23,8 +23,8 @@ settings = state.get_settings()
 store = ui.get_store()
 ui.show_flash()
 st.caption(
-    f"Scenarios are stored in `{store.path}` (set the environment variable `TERRITORY_STUDIO_DB` "
-    "to keep them elsewhere). They survive restarts and can be shared as files."
+    f"Scenarios are stored in `{store.path}` on this computer. They survive restarts and "
+    "can be shared as files (the storage place can be changed: see the documentation's app page)."
 )
 
 with st.expander(f"Save the alignment in use ({md_escape(alignment.name)}) as a scenario", expanded=False):

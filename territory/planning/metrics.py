@@ -41,7 +41,8 @@ read these same numbers. Definitions (units in brackets; also in docs/metrics.md
 * **moved_*** (:func:`moved_mask`): accounts whose label differs from a non-empty previous label.
   Accounts that had no previous territory are *newly assigned*, not moved (counted in
   ``newly_assigned_accounts``).
-  ``moved_revenue_pct`` is moved revenue as % of the revenue of all accounts.
+  ``moved_revenue_pct`` is moved revenue as % of the revenue of all accounts (None when no account
+  has revenue: a file without a revenue column).
 """
 
 from __future__ import annotations
@@ -714,7 +715,7 @@ def _moves(accounts: pd.DataFrame, labels: Any, previous: Any, b: dict[str, Any]
         moved_accounts_pct=_plain(float(moved.mean() * 100)) if n else 0.0,
         moved_workload_hours=_plain(float(workload[moved].sum())),
         moved_revenue=_plain(float(revenue[moved].sum())),
-        moved_revenue_pct=_plain(float(revenue[moved].sum() / total_revenue * 100)) if total_revenue > 0 else 0.0,
+        moved_revenue_pct=_plain(float(revenue[moved].sum() / total_revenue * 100)) if total_revenue > 0 else None,
         newly_assigned_accounts=int(newly.sum()),
     )
     return result

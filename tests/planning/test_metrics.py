@@ -256,6 +256,14 @@ def test_moves_count_changed_labels_and_not_newly_assigned_accounts():
     assert card["newly_assigned_accounts"] == 1
 
 
+def test_moved_revenue_share_is_undefined_without_revenue():
+    """A file without revenue (every account 0) moves no share of revenue: the card says None
+    (the Rebalance KPI shows '-'), not a reassuring 0%."""
+    accounts = make_accounts(workload_hours=[1.0, 2.0], revenue=[0.0, 0.0])
+    card = scorecard(accounts, ["A", "B"], previous=["A", "A"])
+    assert card["moved_accounts"] == 1 and card["moved_revenue_pct"] is None
+
+
 def test_without_previous_nothing_moved():
     card = scorecard(make_accounts(workload_hours=[1.0]), ["A"])
     assert card["compared_with_previous"] is False and card["moved_accounts"] == 0
