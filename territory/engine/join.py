@@ -138,13 +138,13 @@ def join_pieces(problem: Problem, graph, labels: np.ndarray, how: np.ndarray,
     n_var = n_x + n_z
     if n_var > MOST_VARIABLES:
         return None
-    x0, z0 = 0, n_x
+    z0 = n_x  # the movers' columns come first, then the pieces'
     program = _Program()
-    program.at_most_one(x0 + np.arange(n_x), m_acc)
+    program.at_most_one(np.arange(n_x), m_acc)
     program.at_most_one(z0 + np.arange(n_z), p_piece)
-    _keep_one_unless_emptiable(where, program, x0, m_place, mover_keys, emptiable)
+    _keep_one_unless_emptiable(where, program, m_place, mover_keys, emptiable)
     allowed = np.ones(n_var, dtype=bool)
-    allowed[x0:z0] = [_supported(where, [place], t, emptiable) for place, t in zip(loc[m_acc].tolist(), m_to.tolist())]
+    allowed[:z0] = [_supported(where, [place], t, emptiable) for place, t in zip(loc[m_acc].tolist(), m_to.tolist())]
     piece_places = [np.unique(loc[members[piece_of == p]]) for p in range(int(piece_of.max()) + 1)]
     allowed[z0:] = [_supported(where, piece_places[p], t, emptiable) for p, t in zip(p_piece.tolist(), p_to.tolist())]
     w = problem.weight
@@ -157,8 +157,7 @@ def join_pieces(problem: Problem, graph, labels: np.ndarray, how: np.ndarray,
     destinations = np.r_[m_to, p_to]
     if problem.limits:
         _budgets(where, program, accounts_of, destinations)
-    cost = np.zeros(n_var)
-    cost[:] = [_move_cost(where, accounts, int(t)) for accounts, t in zip(accounts_of, destinations)]
+    cost = np.array([_move_cost(where, accounts, int(t)) for accounts, t in zip(accounts_of, destinations)])
     cost[z0:] -= JOIN_REWARD * piece_load[p_piece]
     result = milp(cost, constraints=program.matrix(n_var), integrality=np.ones(n_var),
                   bounds=Bounds(np.zeros(n_var), allowed.astype(float)),
@@ -270,7 +269,7 @@ def _emptiable(where: _Map, keys: np.ndarray, members: np.ndarray) -> set:
     return chosen
 
 
-def _keep_one_unless_emptiable(where: _Map, program: _Program, x0: int, m_place: np.ndarray, keys: np.ndarray,
+def _keep_one_unless_emptiable(where: _Map, program: _Program, m_place: np.ndarray, keys: np.ndarray,
                                emptiable: set) -> None:
     """At a location its territory may not empty, at least one of its accounts stays."""
     count = where.terrain.count
@@ -279,7 +278,7 @@ def _keep_one_unless_emptiable(where: _Map, program: _Program, x0: int, m_place:
     for s, e in zip(bounds[:-1], bounds[1:]):
         key = int(keys[m_place[order[s]]])
         if key not in emptiable:
-            program.add(x0 + order[s:e], np.ones(e - s), -np.inf, count.get(key, 0) - 1.0)
+            program.add(order[s:e], np.ones(e - s), -np.inf, count.get(key, 0) - 1.0)
 
 
 def _supported(where: _Map, places, territory: int, emptiable: set) -> bool:
