@@ -30,7 +30,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.spatial import cKDTree
 
-from territory.engine.polish import LocationMap, far_limits, unit_km
+from territory.engine.polish import LocationMap, far_limits, row_indices, unit_km
 from territory.engine.repair import stray_accounts
 from territory.engine.solve import MOVED_BY_BALANCE, MOVED_BY_CONTIGUITY, Problem, _spent
 
@@ -74,7 +74,7 @@ class _Map:
 
     def bodies_near(self, places) -> list[int]:
         """Territories whose main body is at or next to any of ``places``."""
-        around = np.unique(self.near[np.atleast_1d(places)].indices)
+        around = np.unique(row_indices(self.near, places))
         found: set[int] = set()
         for v in around.tolist():
             found.update(self.body_at.get(v, ()))
@@ -285,7 +285,7 @@ def _supported(where: _Map, places, territory: int, emptiable: set) -> bool:
     """May accounts at ``places`` join the territory: does its main body keep a location at or next
     to them (one it may not empty)?"""
     k = where.k
-    around = np.unique(where.near[np.asarray(places, dtype=np.int64)].indices)
+    around = np.unique(row_indices(where.near, places))
     return any((key := v * k + territory) in where.body_keys and key not in emptiable for v in around.tolist())
 
 

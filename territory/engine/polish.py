@@ -160,7 +160,7 @@ class LocationMap:
         if body.size == 0:
             return np.empty(0, dtype=np.int64)
         places = np.unique(self.location_of[body])
-        places = np.union1d(places, self.adjacency[places].indices)
+        places = np.union1d(places, row_indices(self.adjacency, places))
         first, last = self.member_start[places], self.member_start[places + 1]
         sizes = last - first
         at = np.repeat(first - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(int(sizes.sum()))
@@ -180,6 +180,16 @@ class LocationMap:
         """Accounts of ``territory`` at the account's location and the locations around it."""
         near = self.accounts_around(account)
         return near[self.labels[near] == territory]
+
+
+def row_indices(matrix: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """The column indices of the given rows of a CSR matrix, concatenated (what
+    ``matrix[rows].indices`` gives, without building a sparse matrix per call)."""
+    rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
+    first, last = matrix.indptr[rows], matrix.indptr[rows + 1]
+    sizes = last - first
+    at = np.repeat(first - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(int(sizes.sum()))
+    return matrix.indices[at]
 
 
 def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.ndarray:
