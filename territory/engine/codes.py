@@ -19,6 +19,7 @@ ZERO_MEASURE = "measure.all_zero"
 ANCHOR_WITHOUT_HOME = "anchor.without_home"
 NOT_GEOGRAPHIC = "start.not_geographic"  # today's alignment is not drawn on a map (owners)
 PIECES_KEPT = "contiguity.pieces_kept"  # pieces left because rejoining them would break the band
+REDRAWN = "contiguity.redrawn"  # territories re-cut from scratch because the solves left them in pieces
 FOCUS = "focus"
 FOCUS_IGNORED = "focus.ignored"
 ALSO_SUMMARY = "also.summary"

@@ -21,7 +21,6 @@ class EngineConfig:
     contiguity_rounds: int = 2  # rounds of rejoining stray pieces (each an exact re-balance)
     lp_seconds: float = 120.0  # time limit of one LP (HiGHS)
     rounding_seconds: float = 0.5  # time limit of one rounding MILP (it returns the best whole assignment found)
-    broken_stray_share: float = 0.01  # no alignment to keep and more stray load than this share: try the bisection
     exchange_seconds: float = 20.0  # time limit of one exchange program (territories still outside the band)
 
 

@@ -361,7 +361,8 @@ def prepare(accounts: pd.DataFrame, params: BalanceParams, territories: pd.DataF
         stay_bonus=stay_bonus(params.stability) if has_current and (geographic or strict) else 0.0,
         strict=strict, centre_moves=moves,
         limits=limits, adjacency=adjacency,
-        repair_contiguity=True, keep_today_pieces=has_current and params.stability > 0, seed=params.seed,
+        repair_contiguity=True, keep_today_pieces=has_current and params.stability > 0,
+        today_on_map=bool(has_current and geographic), seed=params.seed,
         config=config)
     return Prepared(problem=problem, plan=plan, accounts=accounts, params=params, weight=weight, unit=unit,
                     target=target, current=current, cur_idx=cur_idx, locked=locked_flag, geo=geo, lat=lat, lon=lon,

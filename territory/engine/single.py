@@ -24,11 +24,12 @@ from territory.data.schema import (
     TERRITORY_ID,
 )
 from territory.engine import also as also_pass
-from territory.engine import codes, explain, ids, local, near
+from territory.engine import codes, explain, ids, local, near, redraw
 from territory.engine import focus as focus_pass
 from territory.engine.centres import medians
 from territory.engine.config import DEFAULT, EngineConfig
 from territory.engine.exchange import exchange
+from territory.engine.homeward import homeward
 from territory.engine.join import join_pieces
 from territory.engine.notes import Note
 from territory.engine.params import BalanceParams, also_measures, measure_name, measure_values
@@ -47,6 +48,8 @@ def balance_single(accounts: pd.DataFrame, params: BalanceParams, territories: p
     problem = prep.problem
     notes = list(prep.notes)
     solution = _solve(problem)
+    if solution.redrawn:
+        notes.append(_redrawn_note(problem, solution.redrawn))
     also = also_measures(params)
     if also and problem.adjacency is not None:
         _balance_also(prep, also, solution)
@@ -96,32 +99,72 @@ def _solve(problem: Problem) -> Solution:
     if best is None:  # nothing could move (no neighbour graph): today's alignment as it is
         best = _as_it_is(problem)
         _repaired(problem, best)
-    elif best_score != (0.0, 0.0) and not problem.fix_outside_only and not problem.limits \
-            and (best_score[0] > 0 or _nothing_to_keep(problem)
-                 and best_score[1] > problem.config.broken_stray_share * problem.weight.sum()):
-        # (the bisection ignores move budgets, and "fix only the territories outside" asked for local moves)
-        best = _no_worse_than_bisection(problem, best, best_score)
+    elif best_score != (0.0, 0.0) and not problem.fix_outside_only and not problem.limits:
+        # (the bisection ignores move budgets, and "fix only the territories outside" asked for local
+        # moves; an alignment not drawn on a map kept at stability 1 keeps its owners: a moved
+        # account joins a scattered territory, and redrawing the whole map to join it would move
+        # nearly every account, so only a region short of the whole map is redrawn then)
+        whole_map = best_score[0] > 0 or not (problem.strict and not problem.today_on_map)
+        best = _no_worse_than_bisection(problem, best, best_score, whole_map)
     return best
 
 
-def _nothing_to_keep(problem: Problem) -> bool:
-    """No alignment today, or a stability that gives it no weight: any alignment is as good a start."""
-    return problem.today is None or (problem.stay_bonus == 0 and not problem.strict)
+def _redrawn_note(problem: Problem, redrawn: int) -> Note:
+    """Why a region (or the whole map) was redrawn from scratch, and how many territories."""
+    kept = problem.k - redrawn
+    what = ("the territories were redrawn from scratch (a balanced recursive bisection)" if kept == 0 else
+            f"the {redrawn} territories around them were redrawn from scratch (the other {kept} kept as they were)")
+    text = f"The solves left territories in pieces or outside the band, so {what}"
+    if problem.regions is not None:
+        text += ", then accounts went back to today's territories wherever the band allowed"
+    return Note(codes.REDRAWN, text + ".", data={"territories": redrawn, "whole_map": kept == 0})
 
 
-def _no_worse_than_bisection(problem: Problem, best: Solution, best_score: tuple[float, float]) -> Solution:
-    """The recursive bisection (balanced and in one piece by construction), repaired like any
-    attempt, when it leaves less load outside the band, or as little and less stray load, than the
-    best solve: the solves can end worse than their own start on coarse workloads (many accounts
-    heavier than the band is wide, piled in one city), and the answer must never be."""
+def _no_worse_than_bisection(problem: Problem, best: Solution, best_score: tuple[float, float],
+                             whole_map: bool = True) -> Solution:
+    """A redrawn alignment when the best solve left pieces or missed the band: first only the
+    territories in pieces and one, then two rings of their neighbours re-cut by a bisection
+    (:mod:`territory.engine.redraw`), then the whole map's recursive bisection (balanced and in one
+    piece by construction). Each is repaired like any attempt, has what it moved sent back home
+    where the band allows (:mod:`territory.engine.homeward`), and is kept when it leaves less load
+    outside the band, or as little and less stray load: the solves can end worse than their own
+    start on coarse workloads (many accounts heavier than the band is wide, piled in one city) or
+    leave pieces a lopsided start made, and the answer must never be. Contiguity comes before
+    disruption here: a territory in pieces is a rule broken, a larger move is a cost.
+    ``whole_map=False``: only the regions short of the whole map."""
+    graph = resolve_graph(problem.adjacency)
+    if best_score[0] <= 0 and graph is not None:  # only pieces: redraw around them first
+        stray, _ = stray_accounts(problem, graph, best.labels)
+        for rings in redraw.RINGS:
+            redrawn = redraw.redraw_around(problem, graph, best.labels, stray, rings)
+            if redrawn is None:
+                continue
+            trial = _as_it_is(problem, redrawn[0])
+            score = _repaired(problem, trial)
+            if score < best_score:
+                best, best_score = _homeward(problem, trial), score
+                best.redrawn = redrawn[1]
+                if score == (0.0, 0.0):
+                    return best
+                stray, _ = stray_accounts(problem, graph, best.labels)
+    if not whole_map:
+        return best
     balanced = problem.fallback if problem.fallback is not None else problem.start
     trial = _as_it_is(problem, balanced)
     _match_today(problem, trial)
     score = _repaired(problem, trial)
-    if score[0] < best_score[0] - 1e-9:  # the band comes first
-        return trial
-    no_farther = far_accounts(problem, trial.labels).sum() <= far_accounts(problem, best.labels).sum()
-    return trial if score < best_score and no_farther else best
+    if score < best_score:
+        trial.redrawn = problem.k
+        return _homeward(problem, trial)
+    return best
+
+
+def _homeward(problem: Problem, solution: Solution) -> Solution:
+    """The solution with moved accounts sent back to today's territory where the band allows (when
+    the stability gives today any weight)."""
+    if problem.regions is not None and problem.adjacency is not None:
+        solution.labels = homeward(problem, resolve_graph(problem.adjacency), solution.labels, solution.how)
+    return solution
 
 
 def _match_today(problem: Problem, solution: Solution) -> None:

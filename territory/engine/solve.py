@@ -128,6 +128,7 @@ class Problem:
     local: bool = False  # high stability on a map-drawn alignment: try the local re-balance first
     fix_outside_only: bool = False  # move accounts only out of territories outside the band, into neighbours
     keep_today_pieces: bool = False  # a piece made only of accounts staying in today's territory is not repaired
+    today_on_map: bool = False  # today's alignment is drawn on a map (not owner-based)
     seed: int = 0
     config: EngineConfig = DEFAULT
 
@@ -167,6 +168,7 @@ class Solution:
     n_iter: int = 0
     cells: np.ndarray | None = None  # (free accounts,) the cells of the final assignment
     reach: int = NEAR  # how far moves had to reach to meet the band
+    redrawn: int = 0  # territories re-cut from scratch to keep every territory whole (k: the whole map)
 
 
 # --- groups, candidates, costs ----------------------------------------------------------------
