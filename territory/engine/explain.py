@@ -67,10 +67,11 @@ def summary(params: BalanceParams, ids, dev: np.ndarray, load: np.ndarray, targe
     if n_moved or (TERRITORY_ID in accounts.columns):
         rev = revenue_of(accounts)
         total_rev = rev.sum()
-        share = 100 * rev[moved].sum() / total_rev if total_rev > 0 else 0.0
+        share = 100 * rev[moved].sum() / total_rev if total_rev > 0 else None  # no revenue: no share
         moved_load = float(weight[moved].sum())
+        of_revenue = f", {share:.1f}% of revenue" if share is not None else ""
         out.append(Note(codes.MOVES, f"{n_moved:,} of {len(moved):,} accounts change territory "
-                        f"({fmt(moved_load, unit)} of {name}, {share:.1f}% of revenue).",
+                        f"({fmt(moved_load, unit)} of {name}{of_revenue}).",
                         data={"accounts": n_moved, "of": len(moved), "load": moved_load, "unit": unit,
                               "revenue_pct": share}))
         if least is not None:

@@ -360,15 +360,17 @@ def _moves_note(accounts: pd.DataFrame, problem: UnitProblem, result: BalanceRes
     load = float(measure_values(accounts, params.balance_on)[moved].sum()) if moved.any() else 0.0
     revenue = (pd.to_numeric(accounts[schema.REVENUE], errors="coerce").fillna(0).to_numpy(dtype=float)
                if schema.REVENUE in accounts else np.zeros(len(accounts)))
-    share = 100 * revenue[moved].sum() / revenue.sum() if revenue.sum() > 0 else 0.0
+    share = 100 * revenue[moved].sum() / revenue.sum() if revenue.sum() > 0 else None  # no revenue: no share
     units_moved = int(np.unique(problem.code[moved]).size)
     unit = unit_of(params.balance_on)
+    of_revenue = f", {share:.1f}% of revenue" if share is not None else ""
     return Note(codes.MOVES, (
         f"{int(moved.sum()):,} of {len(moved):,} accounts change territory, in {units_moved:,} of "
-        f"{len(problem.accounts):,} {UNIT_PLURAL[units]} ({fmt(load, unit)} of {measure_name(params.balance_on)}, "
-        f"{share:.1f}% of revenue)."),
+        f"{len(problem.accounts):,} {UNIT_PLURAL[units]} ({fmt(load, unit)} of {measure_name(params.balance_on)}"
+        f"{of_revenue})."),
         data={"accounts": int(moved.sum()), "of": len(moved), "units_moved": units_moved,
-              "units": len(problem.accounts), "load": load, "unit": unit, "revenue_pct": float(share)})
+              "units": len(problem.accounts), "load": load, "unit": unit,
+              "revenue_pct": None if share is None else float(share)})
 
 
 def _reworded(note: Note, units: str, params: BalanceParams) -> Note:

@@ -55,3 +55,4 @@ def test_pieces_the_solves_left_are_redrawn_around_and_said_so():
     note = _redrawn_note(problem, out.redrawn)
     assert note.code == codes.REDRAWN and note.data == {"territories": 3, "whole_map": False}
     assert "the other 1 kept" in note.text and not note.warning
+
