@@ -41,11 +41,13 @@ worst = widgets.worst_territory(table)
 cols[4].metric(
     "Max deviation",
     widgets.format_pct(kpi["max_deviation_pct"]),
-    delta=md_escape(f"{worst[0]}: {worst[1]:+.1f}%") if worst else None,  # the delta is Markdown
+    # the delta is Markdown; a long owner's name is shortened there (it is cut at 1500 px) and given whole in the help
+    delta=md_escape(f"{widgets.short_name(worst[0])}: {worst[1]:+.1f}%") if worst else None,
     delta_color="off",
     delta_arrow="off",
     help="Workload: largest |workload - target| / target over territories (target = capacity share of the total); "
-         "under it, the territory that far from its target.",
+         "under it, the territory that far from its target" + (f": {md_escape(worst[0])}, {worst[1]:+.1f}%." if worst
+                                                               else "."),
 )
 cols[5].metric(
     "Workload spread",

@@ -104,3 +104,31 @@ def test_salesforce_pages_speak_plainly(salesforce, page):
     assert not table_problems(at), table_problems(at)
     everything = " ".join(text for _, text in shown_text(at))
     assert "no rep yet" not in everything and "None" not in re.sub(r"None of|none", "", everything)
+
+
+def test_a_long_owner_name_is_shortened_under_max_deviation_and_given_whole_in_its_help(salesforce):
+    from dataclasses import replace
+
+    from territory.planning.metrics import territory_table
+    from territory.ui import state
+
+    dataset, alignment = salesforce
+    table = territory_table(dataset.accounts, alignment.labels, territories=dataset.territories)
+    worst = str(table.loc[table["deviation_pct"].abs().idxmax(), "territory_id"])
+    long = "Alexandra Montgomery-Whitfield"  # the worst territory's owner, renamed
+
+    def renamed(column: pd.Series) -> pd.Series:
+        return column.replace({worst: long})
+
+    accounts = dataset.accounts.assign(territory_id=renamed(dataset.accounts["territory_id"]))
+    territories = dataset.territories.assign(territory_id=renamed(dataset.territories["territory_id"]))
+    if "rep_name" in territories:
+        territories["rep_name"] = renamed(territories["rep_name"])
+    labels = renamed(alignment.labels)
+    dataset = replace(dataset, accounts=accounts, territories=territories,
+                      fingerprint=state.frame_fingerprint(accounts, territories, dataset.bookings))
+    alignment = replace(alignment, labels=labels, fingerprint=state.labels_fingerprint(labels))
+    at = open_with_dataset("pages/overview.py", dataset, alignment, 120.0)
+    metric = next(m for m in at.metric if m.label == "Max deviation")
+    assert metric.proto.delta.startswith("Alexandra Mon\u2026: ")
+    assert long in metric.help

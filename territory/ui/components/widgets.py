@@ -372,6 +372,16 @@ def worst_territory(table: pd.DataFrame) -> tuple[str, float] | None:
     return str(table.loc[worst, schema.TERRITORY_ID]), float(deviation.loc[worst])
 
 
+def short_name(name: str, limit: int = 14) -> str:
+    """A territory's name short enough for a metric's delta line (cut with an ellipsis); short
+    names as they are.
+
+    >>> short_name("T06"), short_name("Marcus Zimmerman")
+    ('T06', 'Marcus Zimmer…')
+    """
+    return name if len(name) <= limit else name[:limit - 1].rstrip() + "\u2026"
+
+
 def estimate_text(shares: dict[str, float]) -> str:
     """'Estimated: workload for 100% of accounts, potential for 98%' (plain words, no column names)."""
     names = {schema.WORKLOAD_HOURS: "workload", schema.POTENTIAL: "potential"}
