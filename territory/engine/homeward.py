@@ -1,9 +1,10 @@
 """Back home where the band allows: accounts a redrawn alignment moved return to today's territory
 by moves that cannot cut a territory.
 
-When every solve from today's alignment leaves pieces, the engine falls back on the recursive
-bisection, which is balanced and in one piece by construction but knows nothing of today. This
-step gives today back what it can without giving up either property:
+When the solves from today's alignment leave pieces, the engine redraws a region around them (or
+the whole map) by a recursive bisection (:mod:`territory.engine.redraw`), which is balanced and in
+one piece by construction but knows nothing of today. This step gives today back what it can
+without giving up either property:
 
 1. single returns: an account goes back to today's territory when it touches that territory's main
    body, its own territory stays connected without it (:class:`territory.engine.polish.LocationMap`)
@@ -12,8 +13,8 @@ step gives today back what it can without giving up either property:
    coming home to it from the same neighbour, of similar load, so both stay in the band.
 
 Passes repeat while anything returns; a pass that leaves more far accounts (a territory that gets
-its own back changes shape) is undone and ends the step. Every move is one of the polish's safe moves, so the
-territories stay in one piece and within the band by construction.
+its own back changes shape) is undone and ends the step. Every move is one of the polish's safe
+moves, so the territories stay in one piece and within the band by construction.
 """
 
 from __future__ import annotations
