@@ -105,7 +105,7 @@ def _solve(problem: Problem) -> Solution:
         # account joins a scattered territory, and redrawing the whole map to join it would move
         # nearly every account, so only a region short of the whole map is redrawn then)
         whole_map = best_score[0] > 0 or not (problem.strict and not problem.today_on_map)
-        best = _no_worse_than_bisection(problem, best, best_score, whole_map)
+        best = _no_worse_than_a_redraw(problem, best, best_score, whole_map)
     return best
 
 
@@ -120,7 +120,7 @@ def _redrawn_note(problem: Problem, redrawn: int) -> Note:
     return Note(codes.REDRAWN, text + ".", data={"territories": redrawn, "whole_map": kept == 0})
 
 
-def _no_worse_than_bisection(problem: Problem, best: Solution, best_score: tuple[float, float],
+def _no_worse_than_a_redraw(problem: Problem, best: Solution, best_score: tuple[float, float],
                              whole_map: bool = True) -> Solution:
     """A redrawn alignment when the best solve left pieces or missed the band: first only the
     territories in pieces and one, then two rings of their neighbours re-cut by a bisection

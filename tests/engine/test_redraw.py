@@ -44,11 +44,11 @@ def test_nothing_to_redraw_without_pieces():
 
 def test_pieces_the_solves_left_are_redrawn_around_and_said_so():
     from territory.engine import codes
-    from territory.engine.single import _as_it_is, _no_worse_than_bisection, _redrawn_note
+    from territory.engine.single import _as_it_is, _no_worse_than_a_redraw, _redrawn_note
 
     problem, graph, labels, piece = _piece_of_t1_inside_t3()
     left = _as_it_is(problem, labels)  # as if every solve had ended here
-    out = _no_worse_than_bisection(problem, left, (0.0, float(problem.weight[piece].sum())))
+    out = _no_worse_than_a_redraw(problem, left, (0.0, float(problem.weight[piece].sum())))
     assert out.redrawn == 3
     assert not stray_accounts(problem, graph, out.labels)[0].any()
     assert (out.labels[problem.current == 3] == 3).all()
