@@ -51,7 +51,7 @@ STABILITIES = (0.0, 0.5, 0.9, 1.0)
 NO_START_STABILITY = 0.5  # the engine's default; stability does nothing without a start
 RUN_TIME_LIMIT_S = 300.0
 ENGINE_CONFIG = None
-"""The engine's settings when ``--rounding-seconds`` changes them (None: the shipped defaults)."""
+"""The engine's settings when ``--rounding-checks`` changes them (None: the shipped defaults)."""
 SLOW_FACTOR, SLOW_GRACE_S = 10.0, 1.0  # slow: engine > 10 x KMeans + 1 s
 REPORT_SLOW_S = 60.0
 DESIGN_SEED = 12  # issue #12
@@ -454,9 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--summarize", type=Path, metavar="CSV",
                         help="print the summary of an earlier --csv and stop (runs nothing)")
     parser.add_argument("--time-limit", type=float, default=RUN_TIME_LIMIT_S, help="seconds before a run is aborted")
-    parser.add_argument("--rounding-seconds", type=float, metavar="S",
-                        help="time limit of the engine's rounding MIP (default 0.5 s): a long one makes results "
-                             "independent of the machine's load, for comparing engines on a busy machine")
+    parser.add_argument("--rounding-checks", type=int, metavar="N",
+                        help="HiGHS progress checks of the engine's rounding MIP (default: the engine's), "
+                             "for measuring what a longer or shorter search changes")
     return parser
 
 
@@ -466,13 +466,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.summarize:
         print(summary(read_table(args.summarize)))
         return 0
-    if args.rounding_seconds is not None:
+    if args.rounding_checks is not None:
         from dataclasses import replace
 
         from territory.engine.config import DEFAULT
 
         global ENGINE_CONFIG
-        ENGINE_CONFIG = replace(DEFAULT, rounding_seconds=args.rounding_seconds)
+        ENGINE_CONFIG = replace(DEFAULT, rounding_checks=args.rounding_checks)
     if args.only:
         runs = [RunSpec.from_id(text) for text in args.only]
     else:

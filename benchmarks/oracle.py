@@ -47,6 +47,7 @@ def p_median_mip(
     import highspy
     import scipy.sparse as sp
 
+    from territory.engine.mip import highs_model
     from territory.geo import haversine_km
 
     n = len(accounts)
@@ -104,19 +105,8 @@ def p_median_mip(
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
-    lp = highspy.HighsLp()
-    lp.num_col_ = nx + n
-    lp.num_row_ = r
-    lp.col_cost_ = cost
-    lp.col_lower_ = np.zeros(nx + n)
-    lp.col_upper_ = np.ones(nx + n)
-    lp.row_lower_ = np.array(lower, dtype=float)
-    lp.row_upper_ = np.array(upper, dtype=float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr
-    lp.a_matrix_.index_ = matrix.indices
-    lp.a_matrix_.value_ = matrix.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * (nx + n)
+    lp = highs_model(cost, matrix, np.array(lower, dtype=float), np.array(upper, dtype=float), np.zeros(nx + n),
+                     np.ones(nx + n), np.ones(nx + n, dtype=bool))
     h.passModel(lp)
     started = time.perf_counter()
     h.run()

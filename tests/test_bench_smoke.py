@@ -260,8 +260,8 @@ def test_routing_benchmark_runs_and_reports_its_target(capsys):
     assert "tester (where_would_it_land, 30 accounts of the file, one at a time): median" in out
 
 
-def test_rounding_seconds_reaches_the_engine(monkeypatch, capsys):
-    """--rounding-seconds changes the rounding MIP's time limit of every corpus run (and only then)."""
+def test_rounding_checks_reach_the_engine(monkeypatch, capsys):
+    """--rounding-checks changes the rounding MIP's limit of work in every corpus run (and only then)."""
     import territory.engine.single as single
 
     monkeypatch.setattr(corpus, "ENGINE_CONFIG", None)  # restored after the test
@@ -269,13 +269,13 @@ def test_rounding_seconds_reaches_the_engine(monkeypatch, capsys):
     original = single.balance_single
 
     def spy(accounts, params, territories=None, config=single.DEFAULT):
-        seen.append(config.rounding_seconds)
+        seen.append(config.rounding_checks)
         return original(accounts, params, territories, config=config)
 
     monkeypatch.setattr(single, "balance_single", spy)
     run_id = "uniform:box:n2000:k5:ln0.3:s1/none/0.5"
-    assert corpus.main(["--only", run_id, "--rounding-seconds", "7"]) == 0
-    assert seen == [7.0]
+    assert corpus.main(["--only", run_id, "--rounding-checks", "7"]) == 0
+    assert seen == [7]
     assert "| all runs | 1 |" in capsys.readouterr().out
 
 

@@ -20,8 +20,10 @@ class EngineConfig:
     median_steps: int = 8  # Weiszfeld steps per centre move
     contiguity_rounds: int = 2  # rounds of rejoining stray pieces (each an exact re-balance)
     lp_seconds: float = 120.0  # time limit of one LP (HiGHS)
-    rounding_seconds: float = 0.5  # time limit of one rounding MILP (it returns the best whole assignment found)
-    exchange_seconds: float = 20.0  # time limit of one exchange program (territories still outside the band)
+    rounding_checks: int = 16  # HiGHS progress checks of one rounding MIP before its best whole assignment is taken...
+    rounding_work: int = 32_000  # ... fewer on a large one: checks x variables at most this, but at least 4 checks
+    join_checks: int = 64  # ... of one program joining stray pieces
+    exchange_checks: int = 256  # ... of one exchange program (territories still outside the band)
 
 
 DEFAULT = EngineConfig()

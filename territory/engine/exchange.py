@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.spatial import cKDTree
 
+from territory.engine import mip
 from territory.engine.centres import centroids
 from territory.engine.polish import far_limits, unit_km
 from territory.engine.repair import graph_edges
@@ -138,10 +138,9 @@ def _solve(problem: Problem, labels: np.ndarray, involved: np.ndarray, src: np.n
     distance = np.linalg.norm(problem.xyz[account] - centres[to], axis=1)
     scale = max(float(np.median(np.linalg.norm(problem.xyz[movers] - centres[labels[movers]], axis=1))), 1e-9)
     cost = np.where(to != labels[account], w[account] * (1.0 + EXCHANGE_TRAVEL * distance / scale), 0.0)
-    result = milp(cost, constraints=LinearConstraint(sp.vstack(blocks, format="csr"), np.concatenate(lower),
-                                                     np.concatenate(upper)),
-                  integrality=np.ones(nv), bounds=Bounds(np.zeros(nv), np.ones(nv)),
-                  options={"time_limit": problem.config.exchange_seconds, "mip_rel_gap": EXCHANGE_GAP})
+    result = mip.solve(cost, sp.vstack(blocks, format="csr"), np.concatenate(lower), np.concatenate(upper),
+                       np.zeros(nv), np.ones(nv), np.ones(nv, dtype=bool),
+                       mip.Work(checks=problem.config.exchange_checks, gap=EXCHANGE_GAP))
     if result.x is None:
         return None
     chosen = result.x > 0.5

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.spatial import cKDTree
 
+from territory.engine import mip
 from territory.engine.polish import LocationMap, far_limits, row_indices, unit_km
 from territory.engine.repair import stray_accounts
 from territory.engine.solve import MOVED_BY_BALANCE, MOVED_BY_CONTIGUITY, Problem, _spent
@@ -107,16 +107,16 @@ class _Program:
             if e - s > 1:
                 self.add(columns[order[s:e]], np.ones(e - s), 0.0, 1.0)
 
-    def matrix(self, n_var: int) -> LinearConstraint | tuple:
+    def matrix(self, n_var: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """(matrix, lower, upper) of the rows added so far."""
         if not self.lower:
-            return ()
+            return sp.csr_matrix((0, n_var)), np.zeros(0), np.zeros(0)
         matrix = sp.csr_matrix((np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
                                shape=(len(self.lower), n_var))
-        return LinearConstraint(matrix, np.asarray(self.lower), np.asarray(self.upper))
+        return matrix, np.asarray(self.lower, dtype=float), np.asarray(self.upper, dtype=float)
 
 
-def join_pieces(problem: Problem, graph, labels: np.ndarray, how: np.ndarray,
-                seconds: float) -> np.ndarray | None:
+def join_pieces(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.ndarray | None:
     """The labels with stray pieces joined by the trade above; None when nothing joins. ``how`` is
     updated for the accounts that move."""
     if graph is None or problem.k < 2 or problem.fix_outside_only:
@@ -159,9 +159,9 @@ def join_pieces(problem: Problem, graph, labels: np.ndarray, how: np.ndarray,
         _budgets(where, program, accounts_of, destinations)
     cost = np.array([_move_cost(where, accounts, int(t)) for accounts, t in zip(accounts_of, destinations)])
     cost[z0:] -= JOIN_REWARD * piece_load[p_piece]
-    result = milp(cost, constraints=program.matrix(n_var), integrality=np.ones(n_var),
-                  bounds=Bounds(np.zeros(n_var), allowed.astype(float)),
-                  options={"time_limit": seconds, "mip_rel_gap": JOIN_GAP})
+    matrix, lower, upper = program.matrix(n_var)
+    result = mip.solve(cost, matrix, lower, upper, np.zeros(n_var), allowed.astype(float), np.ones(n_var, dtype=bool),
+                       mip.Work(checks=problem.config.join_checks, gap=JOIN_GAP))
     if result.x is None or not (result.x[z0:] > 0.5).any():
         return None
     chosen = result.x > 0.5

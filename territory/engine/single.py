@@ -256,7 +256,7 @@ def _join(problem: Problem, graph, solution: Solution, stray: np.ndarray) -> np.
     less stray load and no more load outside the band. The stray accounts left."""
     for _ in range(JOIN_ROUNDS):
         how = solution.how.copy()
-        joined = join_pieces(problem, graph, solution.labels, how, JOIN_SECONDS)
+        joined = join_pieces(problem, graph, solution.labels, how)
         if joined is None:
             break
         trial = replace(solution, labels=joined, how=how)
@@ -271,8 +271,6 @@ def _join(problem: Problem, graph, solution: Solution, stray: np.ndarray) -> np.
 
 JOIN_ROUNDS = 8
 """Rounds of joining pieces (each joins what one layer of trades makes room for)."""
-JOIN_SECONDS = 3.0
-"""Time limit of one joining program (its best answer so far is used)."""
 
 
 def _make_contiguous(problem: Problem, graph, solution: Solution) -> np.ndarray:

@@ -452,7 +452,8 @@ def whole_accounts(problem: Problem, flow: tp.Flow, cand: np.ndarray, cost: np.n
                                     flow.flow[fractional] > tp.SPLIT * w[fractional, None],
                                     band.shifted(np.bincount(cand[rows[~fractional], main[~fractional]],
                                                              weights=w[~fractional], minlength=band.lower.size)),
-                                    _subset_limits(limits, fractional, main, w), time_limit=cfg.rounding_seconds)
+                                    _subset_limits(limits, fractional, main, w), checks=cfg.rounding_checks,
+                                    work=cfg.rounding_work)
             if picked is not None:
                 main[fractional] = picked
                 return main
@@ -552,7 +553,7 @@ def round_accounts(problem, fractional, flow, cand, cost, w, choice, band, limit
                                                                                * w[kept]).sum()))
                            for lim in limits)
         picked = tp.round_split(w[subset], cand[subset], cost[subset], allowed, band.shifted(fixed), sub_limits,
-                                time_limit=cfg.rounding_seconds)
+                                checks=cfg.rounding_checks, work=cfg.rounding_work)
         if picked is not None:
             out = choice.copy()
             out[subset] = picked

@@ -28,6 +28,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from territory.engine import mip
+
 SPLIT = 1e-7
 """A flow below this share of its group's mass counts as zero (solver round-off)."""
 MIP_GAP = 0.05
@@ -36,8 +38,10 @@ assignment, not a proof that no better one exists)."""
 
 
 MIP_NODES = 500
-"""... or after this many branch-and-bound nodes, whichever comes first (a limit of work: a rounding
-that ends here is the same on any machine; one that ends at its time limit may not be)."""
+"""... or after this many branch-and-bound nodes, or after the caller's number of HiGHS' progress
+checks, whichever comes first (limits of work, not of time: :mod:`territory.engine.mip`)."""
+FEWEST_CHECKS = 4
+"""A rounding's search gets at least this many progress checks, however large it is."""
 
 
 class LimitsInfeasible(RuntimeError):  # noqa: N818  a signal caught inside the engine (near.py), not an error users see; the lead's name
@@ -240,13 +244,15 @@ def main_choice(flow: Flow, cand: np.ndarray) -> np.ndarray:
 
 
 def round_split(weight: np.ndarray, cand: np.ndarray, cost: np.ndarray, allowed: np.ndarray, band: Band,
-                limits: tuple[MoveLimit, ...] = (), time_limit: float = 30.0) -> np.ndarray | None:
+                limits: tuple[MoveLimit, ...] = (), checks: int = 16, work: int = 32_000) -> np.ndarray | None:
     """Whole assignments for some accounts: choice index (n,) into ``cand``, or None.
 
     A mixed-integer program over these accounts only: each takes one of its ``allowed``
     candidates and every territory's load (``band`` already net of everyone else's load) lands in
     its hard band, in its aim band where possible; minimises cost x weight. None when no such
-    rounding exists (the caller widens the set or reports).
+    rounding exists (the caller widens the set or reports). The search stops after ``checks`` of
+    HiGHS' progress checks, fewer on a large program (``checks x variables <= work``, at least
+    ``FEWEST_CHECKS``): a check there costs a cut round over all of them.
     """
     n, _ = cand.shape
     if n == 0:
@@ -275,10 +281,10 @@ def round_split(weight: np.ndarray, cand: np.ndarray, cost: np.ndarray, allowed:
     c = np.r_[pair_cost, np.full(2 * t, soft)]
     ub = np.r_[np.ones(nv), np.maximum(band.aim_lower - band.lower, 0.0)[touched],
                np.maximum(band.upper - band.aim_upper, 0.0)[touched]]
-    result = milp(c, constraints=LinearConstraint(sp.vstack(blocks, format="csr"), np.concatenate(lower),
-                                                  np.concatenate(upper)),
-                  integrality=np.r_[np.ones(nv), np.zeros(2 * t)], bounds=Bounds(np.zeros(nv + 2 * t), ub),
-                  options={"time_limit": time_limit, "node_limit": MIP_NODES, "mip_rel_gap": MIP_GAP})
+    result = mip.solve(c, sp.vstack(blocks, format="csr"), np.concatenate(lower), np.concatenate(upper),
+                       np.zeros(nv + 2 * t), ub, np.r_[np.ones(nv, dtype=bool), np.zeros(2 * t, dtype=bool)],
+                       mip.Work(checks=max(FEWEST_CHECKS, min(checks, work // max(nv, 1))), gap=MIP_GAP,
+                                nodes=MIP_NODES))
     if result.x is None:
         return None
     chosen = result.x[:nv] > 0.5

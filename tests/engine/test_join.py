@@ -33,7 +33,7 @@ def test_a_piece_the_hand_backs_cannot_place_joins_by_a_trade():
     # the hand-back cannot: T2 would end above its band
     assert (settle_strays(problem, labels, np.zeros(labels.size, dtype=np.int8)) == labels).all()
     how = np.zeros(labels.size, dtype=np.int8)
-    out = join_pieces(problem, graph, labels, how, seconds=10)
+    out = join_pieces(problem, graph, labels, how)
     assert out is not None
     assert not stray_accounts(problem, graph, out)[0].any()
     assert (out[piece] == 1).all() and (how[piece] == MOVED_BY_CONTIGUITY).all()
@@ -46,7 +46,7 @@ def test_a_piece_the_hand_backs_cannot_place_joins_by_a_trade():
 
 def test_nothing_to_join_or_only_local_moves_asked():
     problem, graph, labels, _ = _piece_inside_a_full_territory()
-    assert join_pieces(problem, graph, problem.current.copy(), np.zeros(labels.size, dtype=np.int8), 10) is None
+    assert join_pieces(problem, graph, problem.current.copy(), np.zeros(labels.size, dtype=np.int8)) is None
     accounts = strip_accounts((10, 10, 10), rows=10)
     problem, graph = engine_problem(accounts, n_territories=3, tolerance=0.05, stability=1.0, only_fix_outside=True)
-    assert join_pieces(problem, graph, labels, np.zeros(labels.size, dtype=np.int8), 10) is None
+    assert join_pieces(problem, graph, labels, np.zeros(labels.size, dtype=np.int8)) is None
