@@ -135,15 +135,20 @@ def show_problems(problems: list, consequence: str) -> None:
 def tester_ui(industries: list[str]) -> dict:
     """The 'where would this account land?' inputs, as keyword arguments of ``where_would_it_land``."""
     cols = st.columns([1, 1, 1.4, 1.2, 1])
-    return {
+    inputs = {
         "postal_code": cols[0].text_input("ZIP", value="02139", key=keys.ROUTING_ZIP),
         "state": cols[1].text_input("State", value="", key=keys.ROUTING_STATE, help="Two letters; optional."),
         "industry": cols[2].selectbox("Industry", ["", *industries], index=0, key=keys.ROUTING_INDUSTRY,
                                       format_func=lambda name: name or "(any)"),
-        "revenue": cols[3].number_input("Revenue (USD/yr)", min_value=0.0, value=250_000.0, step=50_000.0,
-                                        format="%.0f", key=keys.ROUTING_REVENUE),
-        "employees": cols[4].number_input("Employees", min_value=0, value=None, step=10, key=keys.ROUTING_EMPLOYEES),
     }
+    # in thousands: the input box cannot show thousands separators, and 2500000 is hard to read
+    thousands = cols[3].number_input("Revenue (thousand USD/yr)", min_value=0.0, value=250.0, step=50.0,
+                                     format="%.0f", key=keys.ROUTING_REVENUE,
+                                     help="250 means $250,000 a year; the size-band rules read it.")
+    inputs["revenue"] = None if thousands is None else thousands * 1000.0
+    inputs["employees"] = cols[4].number_input("Employees", min_value=0, value=None, step=10,
+                                               key=keys.ROUTING_EMPLOYEES)
+    return inputs
 
 
 KIND_LABELS = {"account": "Account", "domain": "Web domain", "industry": "Industry", "zip": "ZIP or ZIP range",

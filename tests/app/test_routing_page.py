@@ -156,3 +156,24 @@ def test_the_page_says_which_territories_are_full_before_and_the_guard_can_be_sw
     assert metrics(at)["Redirected by the capacity guard"] == "0"
     assert not any("before any new account" in i.value for i in at.info)
     assert set(at.dataframe[2].value["territory_id"]) == {"T06"}
+
+
+def _tester_inputs_app() -> None:
+    import streamlit as st
+
+    from territory.ui.routing import tester_ui
+
+    st.json(tester_ui(["Retail"]))
+
+
+def test_the_tester_takes_revenue_in_thousands_and_routes_it_in_dollars() -> None:
+    """#16 item 7: the revenue box shows 250, not 250000 (an input cannot show thousands separators);
+    the tester still asks the rules about $250,000."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_tester_inputs_app).run()
+    box = at.number_input[0]
+    assert box.label == "Revenue (thousand USD/yr)" and box.value == 250
+    assert '"revenue": 250000.0' in at.json[0].value
+    box.set_value(4_500).run()
+    assert '"revenue": 4500000.0' in at.json[0].value
