@@ -48,6 +48,10 @@ SIZE_MEASURES: tuple[str, ...] = ("revenue", "company_revenue", "employees")
 EXACT_KINDS: tuple[str, ...] = ("account", "domain", "industry", "state")
 ZIP_KINDS: tuple[str, ...] = ("zip", "zip_prefix")
 GUARDED_KINDS: frozenset[str] = frozenset({"zip", "zip_prefix", "state", "size", "nearest"})
+KIND_WORDS: dict[str, str] = {"account": "Account", "domain": "Web domain", "industry": "Industry",
+                              "zip": "ZIP or ZIP range", "zip_prefix": "ZIP prefix", "state": "State",
+                              "size": "Size band", "nearest": "Nearest account", "existing": "Already assigned"}
+"""A rule kind as a reader says it; the rules file keeps its own words (zip_prefix)."""
 """Rules the capacity guard may overrule. A named account or an industry team is a decision about
 who serves the account, so it is kept even over the band (reason ``over_band``)."""
 PRIORITY_STEP = 10
@@ -203,8 +207,13 @@ class Rule:
 
     @property
     def label(self) -> str:
-        """``#20 zip_prefix 021``: names the rule in outputs and counts."""
+        """``#20 zip_prefix 021``: names the rule in the rules file's own words (outputs, counts, problems)."""
         return f"#{self.priority} {self.kind} {self.value}".rstrip()
+
+    @property
+    def plain_label(self) -> str:
+        """``#20 (ZIP prefix 021)``: the rule as the reasons a user reads name it."""
+        return f"#{self.priority:,} ({KIND_WORDS.get(self.kind, self.kind)} {self.value}".rstrip() + ")"
 
     def band_key(self) -> str:
         return self.band.text() if self.band else ""
@@ -1053,9 +1062,9 @@ def _reason_text(code: str, rule: Rule | None, wanted: str | None, landed: str |
     if code == NO_RULE:
         return "no rule matched (no location for the nearest rule, or the rules end without one): add a rule"
     if rule is not None and rule.kind == "nearest":
-        said = f"rule {rule.label}: the nearest assigned account is in {wanted}"
+        said = f"rule {rule.plain_label}: the nearest assigned account is in {wanted}"
     else:
-        said = f"rule {rule.label} -> {wanted}" if rule is not None else f"-> {wanted}"
+        said = f"rule {rule.plain_label} -> {wanted}" if rule is not None else f"-> {wanted}"
     if code == MATCHED:
         return said
     band = f"{tolerance:.0%}"
@@ -1066,7 +1075,9 @@ def _reason_text(code: str, rule: Rule | None, wanted: str | None, landed: str |
     if code == REDIRECTED:
         return f"{said}, but {over}: sent to {landed}, the nearest adjacent territory with room"
     if rule is not None and rule.kind not in GUARDED_KINDS:
-        return f"{said}; {over}, kept: {'an' if rule.kind[0] in 'aeiou' else 'a'} {rule.kind} rule is not redirected"
+        words = KIND_WORDS.get(rule.kind, rule.kind)
+        words = words if words.startswith("ZIP") else words.lower()
+        return f"{said}; {over}, kept: {'an' if words[0] in 'aeiou' else 'a'} {words} rule is not redirected"
     return f"{said}; {over} and no adjacent territory has room: kept"
 
 

@@ -151,14 +151,9 @@ def tester_ui(industries: list[str]) -> dict:
     return inputs
 
 
-KIND_LABELS = {"account": "Account", "domain": "Web domain", "industry": "Industry", "zip": "ZIP or ZIP range",
-               "zip_prefix": "ZIP prefix", "state": "State", "size": "Size band", "nearest": "Nearest account",
-               "existing": "Already assigned"}
-
-
 def kind_label(kind: object) -> str:
     """A rule kind as the user reads it ("ZIP prefix"); the rules file keeps its own words (zip_prefix)."""
-    return KIND_LABELS.get(str(kind), str(kind))
+    return R.KIND_WORDS.get(str(kind), str(kind))
 
 
 def rule_text(row: pd.Series) -> str:

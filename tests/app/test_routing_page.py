@@ -34,6 +34,8 @@ def test_the_page_shows_the_default_rules_and_the_tester_answers(expected) -> No
     assert len(at.dataframe[0].value) == len(rules) == 2_854  # the rules editor: 933 ZIP3s, 1,920 ZIPs, nearest
     want = R.where_would_it_land(base, rules, postal_code="02139", revenue=250_000.0)
     assert metrics(at)["Territory"] == want["territory_id"] and metrics(at)["Rule"] == rule_text(want)
+    why = next(c.value for c in at.caption if c.value.startswith("**Why:**"))
+    assert "(ZIP prefix 021)" in why and "zip_prefix" not in why  # #16 item 7: no snake_case in the UI
     at.text_input(key="ts_routing_zip").set_value("98101").run()  # Seattle
     want = R.where_would_it_land(base, rules, postal_code="98101", revenue=250_000.0)
     assert metrics(at)["Territory"] == want["territory_id"] != "T19"

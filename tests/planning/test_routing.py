@@ -97,7 +97,7 @@ def test_nearest_is_the_territory_of_the_nearest_assigned_account(east_west) -> 
                [{"account_id": "N1", "latitude": 37.77, "longitude": -122.42},  # San Francisco
                 {"account_id": "N2", "latitude": 40.71, "longitude": -74.0}])  # New York
     assert got["territory_id"].tolist() == ["W", "E"]
-    assert got["reason"].tolist()[0] == "rule #1 nearest: the nearest assigned account is in W"
+    assert got["reason"].tolist()[0] == "rule #1 (Nearest account): the nearest assigned account is in W"
 
 
 def test_first_match_wins_in_priority_order_not_row_order(east_west) -> None:
