@@ -173,7 +173,9 @@ class RunTimeout(BaseException):
 
 @contextlib.contextmanager
 def time_limit(seconds: float):
-    """Abort the block after ``seconds`` (SIGALRM; a no-op where there is none or off the main thread)."""
+    """Abort the block after ``seconds`` (SIGALRM; a no-op where there is none or off the main thread).
+    An alarm that lands as HiGHS calls back into Python is lost inside HiGHS (the search ends, the
+    run goes on), so a block that outlives its alarm raises the timeout when it ends."""
     usable = hasattr(signal, "setitimer") and seconds > 0
     if usable:
         try:
@@ -182,12 +184,15 @@ def time_limit(seconds: float):
             usable = False
     if usable:
         signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.perf_counter()
     try:
         yield
     finally:
         if usable:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+    if usable and time.perf_counter() - started >= seconds:
+        raise RunTimeout()
 
 
 def _raise_timeout(signum, frame):  # noqa: ARG001  signal handler signature

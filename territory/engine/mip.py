@@ -40,7 +40,7 @@ class MipResult:
     """The best whole solution found (None when none was) and why the search ended."""
 
     x: np.ndarray | None
-    ended: str  # "optimal" (within the gap), "work" (budget spent), "infeasible", "guard" (clock), "other"
+    ended: str  # "optimal" (within the gap), "work" (budget spent), "infeasible", "guard" (clock), "error", "other"
     checks: int  # progress checks the search used
 
 
@@ -61,16 +61,25 @@ def solve(cost: np.ndarray, matrix, lower: np.ndarray, upper: np.ndarray, col_lo
         highs.setOptionValue("mip_max_nodes", int(work.nodes))
     highs.passModel(model)
     checks = [0]
+    raised: list[BaseException] = []
 
     def check(kind, message, data_out, data_in, user_data) -> None:  # noqa: ARG001  HiGHS' callback signature
-        checks[0] += 1
-        found = data_out.mip_primal_bound < highspy.kHighsInf
-        if (checks[0] > work.checks and found) or checks[0] > NO_SOLUTION_CHECKS * work.checks:
+        try:
+            checks[0] += 1
+            found = data_out.mip_primal_bound < highspy.kHighsInf
+            if (checks[0] > work.checks and found) or checks[0] > NO_SOLUTION_CHECKS * work.checks:
+                data_in.user_interrupt = True
+        except BaseException as error:  # noqa: BLE001  Ctrl-C or an alarm lands here: stop, re-raise after run()
+            raised.append(error)
             data_in.user_interrupt = True
 
     highs.setCallback(check, None)
     highs.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
-    highs.run()
+    ran = highs.run()
+    if raised:  # raised inside HiGHS' C++ it would be lost: it ends the search and goes on from here
+        raise raised[0]
+    if ran == highspy.HighsStatus.kError:  # an exception at the callback's first instruction (a signal) ends
+        return MipResult(x=None, ended="error", checks=checks[0])  # the search in C++, where it is lost
     status = highs.getModelStatus()
     ended = {highspy.HighsModelStatus.kOptimal: "optimal", highspy.HighsModelStatus.kInterrupt: "work",
              highspy.HighsModelStatus.kSolutionLimit: "work", highspy.HighsModelStatus.kInfeasible: "infeasible",

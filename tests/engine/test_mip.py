@@ -81,3 +81,32 @@ def test_solving_prints_nothing_on_stdout():
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
+
+
+def test_an_interrupt_during_the_search_stops_it():
+    """Ctrl-C (or the corpus's alarm) arriving while HiGHS searches stops the search at once. It reaches
+    the caller when it lands inside the callback's body; at the callback's first instruction Python
+    raises it into HiGHS' C++, where it is lost, and the program ends with no answer ("error")."""
+    import signal
+    import time
+
+    class Alarm(BaseException):
+        pass
+
+    def ring(signum, frame):  # noqa: ARG001  signal handler signature
+        raise Alarm()
+
+    program = _assignment(200, 20, 0.005, seed=4)  # 20 s of search (its guard) when nothing stops it
+    previous = signal.signal(signal.SIGALRM, ring)
+    started = time.perf_counter()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        try:
+            result = _solve(program, mip.Work(checks=1_000_000, gap=0.0, guard_seconds=20.0))
+            assert result.ended == "error" and result.x is None
+        except Alarm:
+            pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.perf_counter() - started < 5.0
