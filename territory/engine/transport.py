@@ -17,7 +17,8 @@ elastic version that minimises the load outside the band and reports it (``Flow.
 
 A basic optimal solution splits at most about K groups between territories. :func:`round_split`
 turns split accounts into whole assignments with a small mixed-integer program over just those
-accounts, so the balance of the final alignment is exact, not the result of a heuristic repair.
+accounts (:mod:`territory.engine.mip`: HiGHS stopped by a count of work, not the clock), so the
+balance of the final alignment is exact, not the result of a heuristic repair.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from territory.engine import mip
+from territory.engine.config import DEFAULT
 
 SPLIT = 1e-7
 """A flow below this share of its group's mass counts as zero (solver round-off)."""
@@ -244,7 +246,8 @@ def main_choice(flow: Flow, cand: np.ndarray) -> np.ndarray:
 
 
 def round_split(weight: np.ndarray, cand: np.ndarray, cost: np.ndarray, allowed: np.ndarray, band: Band,
-                limits: tuple[MoveLimit, ...] = (), checks: int = 16, work: int = 32_000) -> np.ndarray | None:
+                limits: tuple[MoveLimit, ...] = (), checks: int = DEFAULT.rounding_checks,
+                work: int = DEFAULT.rounding_work) -> np.ndarray | None:
     """Whole assignments for some accounts: choice index (n,) into ``cand``, or None.
 
     A mixed-integer program over these accounts only: each takes one of its ``allowed``
