@@ -22,7 +22,8 @@ class EngineConfig:
     lp_seconds: float = 120.0  # time limit of one LP (HiGHS)
     rounding_checks: int = 16  # HiGHS progress checks of one rounding MIP before its best whole assignment is taken...
     rounding_work: int = 32_000  # ... fewer on a large one: checks x variables at most this, but at least 4 checks
-    join_checks: int = 64  # ... of one program joining stray pieces
+    join_checks: int = 64  # ... of one program joining stray pieces...
+    join_work: int = 128_000  # ... fewer on a large one (checks x variables at most this, at least 4)
     exchange_checks: int = 256  # ... of one exchange program (territories still outside the band)
 
 

@@ -161,7 +161,8 @@ def join_pieces(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) ->
     cost[z0:] -= JOIN_REWARD * piece_load[p_piece]
     matrix, lower, upper = program.matrix(n_var)
     result = mip.solve(cost, matrix, lower, upper, np.zeros(n_var), allowed.astype(float), np.ones(n_var, dtype=bool),
-                       mip.Work(checks=problem.config.join_checks, gap=JOIN_GAP))
+                       mip.Work(checks=mip.scaled_checks(problem.config.join_checks, problem.config.join_work, n_var),
+                                gap=JOIN_GAP))
     if result.x is None or not (result.x[z0:] > 0.5).any():
         return None
     chosen = result.x > 0.5

@@ -30,6 +30,16 @@ class Work:
     guard_seconds: float = 60.0  # a clock limit for a pathological program only (the answer may then depend on load)
 
 
+FEWEST_CHECKS = 4
+"""A program's search gets at least this many progress checks, however large it is."""
+
+
+def scaled_checks(checks: int, work: int, variables: int) -> int:
+    """``checks``, fewer on a large program: checks x variables at most ``work``, but at least
+    ``FEWEST_CHECKS`` (a check there costs a cut round over all its variables)."""
+    return max(FEWEST_CHECKS, min(checks, work // max(variables, 1)))
+
+
 NO_SOLUTION_CHECKS = 4
 """Without a whole solution after the budget, the search goes on for up to this many times the
 budget before giving up (a program with no incumbent yet has nothing to return)."""

@@ -42,8 +42,6 @@ assignment, not a proof that no better one exists)."""
 MIP_NODES = 500
 """... or after this many branch-and-bound nodes, or after the caller's number of HiGHS' progress
 checks, whichever comes first (limits of work, not of time: :mod:`territory.engine.mip`)."""
-FEWEST_CHECKS = 4
-"""A rounding's search gets at least this many progress checks, however large it is."""
 
 
 class LimitsInfeasible(RuntimeError):  # noqa: N818  a signal caught inside the engine (near.py), not an error users see; the lead's name
@@ -254,8 +252,7 @@ def round_split(weight: np.ndarray, cand: np.ndarray, cost: np.ndarray, allowed:
     candidates and every territory's load (``band`` already net of everyone else's load) lands in
     its hard band, in its aim band where possible; minimises cost x weight. None when no such
     rounding exists (the caller widens the set or reports). The search stops after ``checks`` of
-    HiGHS' progress checks, fewer on a large program (``checks x variables <= work``, at least
-    ``FEWEST_CHECKS``): a check there costs a cut round over all of them.
+    HiGHS' progress checks, fewer on a large program (:func:`mip.scaled_checks`).
     """
     n, _ = cand.shape
     if n == 0:
@@ -286,7 +283,7 @@ def round_split(weight: np.ndarray, cand: np.ndarray, cost: np.ndarray, allowed:
                np.maximum(band.upper - band.aim_upper, 0.0)[touched]]
     result = mip.solve(c, sp.vstack(blocks, format="csr"), np.concatenate(lower), np.concatenate(upper),
                        np.zeros(nv + 2 * t), ub, np.r_[np.ones(nv, dtype=bool), np.zeros(2 * t, dtype=bool)],
-                       mip.Work(checks=max(FEWEST_CHECKS, min(checks, work // max(nv, 1))), gap=MIP_GAP,
+                       mip.Work(checks=mip.scaled_checks(checks, work, nv), gap=MIP_GAP,
                                 nodes=MIP_NODES))
     if result.x is None:
         return None

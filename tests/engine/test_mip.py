@@ -110,3 +110,10 @@ def test_an_interrupt_during_the_search_stops_it():
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert time.perf_counter() - started < 5.0
+
+
+def test_a_large_program_gets_fewer_checks_but_never_fewer_than_the_floor():
+    assert mip.scaled_checks(64, 128_000, 100) == 64
+    assert mip.scaled_checks(64, 128_000, 8_000) == 16
+    assert mip.scaled_checks(64, 128_000, 1_000_000) == mip.FEWEST_CHECKS
+    assert mip.scaled_checks(64, 128_000, 0) == 64
