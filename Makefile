@@ -30,8 +30,9 @@ browser:
 	  && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 	  || echo "note: Chromium not installed; browser tests will say so (install Debian's chromium)."; }
 
+# one pytest worker per core (pytest-xdist): the browser tests start their own server on a free port
 test: $(VENV)/.dev browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 bench: $(VENV)/.dev browser
 	$(PY) benchmarks/bench_load.py
