@@ -13,6 +13,9 @@ border). Each flow is carried by single-account moves that are safe by construct
   location, or the territory's locations around it stay connected among themselves (then every
   path through the account has a way round it).
 
+A far account its territory hangs on (the accounts beyond it reach the rest only through it) is
+pulled together with those accounts, so its territory stays connected by the same argument.
+
 So no move here makes a fragment, and the result is kept only when it leaves less stray load
 without more load outside the band. The local re-balance (:mod:`territory.engine.local`) carries
 its border flows the same way. The exact re-solves of :mod:`territory.engine.repair` run only for
@@ -55,6 +58,7 @@ class LocationMap:
             location_of = np.arange(n)
             location_adjacency = graph
         self.location_of = np.asarray(location_of, dtype=np.int64)
+        self.weight = problem.weight
         adjacency = sp.csr_matrix(location_adjacency)
         self.adjacency = adjacency
         self.indptr, self.indices = adjacency.indptr, adjacency.indices
@@ -134,6 +138,26 @@ class LocationMap:
                     seen.add(u)
                     todo.append(u)
         return len(seen) == len(ring)
+
+    def cut_off_by(self, account: int) -> np.ndarray:
+        """The accounts of the account's territory that only reach its heaviest part through the
+        account's location (at locations next to it or beyond): what would become a stray piece
+        if the account left. Empty when the territory stays linked without it."""
+        from scipy.sparse.csgraph import connected_components
+
+        loc = int(self.location_of[account])
+        here = int(self.labels[account])
+        if loc < 0 or self.stays_connected(account):
+            return np.empty(0, dtype=np.int64)
+        held = np.fromiter(self.held_by[here], dtype=np.int64, count=len(self.held_by[here]))
+        held = held[self.location_of[held] != loc]
+        places, place_of = np.unique(self.location_of[held], return_inverse=True)
+        _, part = connected_components(self.adjacency[places][:, places], directed=False)
+        part_load = np.bincount(part[place_of], weights=self.weight[held])
+        touching = np.zeros(part_load.size, dtype=bool)
+        touching[part[np.isin(places, self.around(loc))]] = True
+        touching[int(part_load.argmax())] = False
+        return held[touching[part[place_of]]]
 
     def move(self, account: int, to: int, joins_main: bool) -> None:
         loc = int(self.location_of[account])
@@ -353,26 +377,38 @@ def _pull_far(problem: Problem, terrain: LocationMap, budget: MoveBudget, far: n
             here = int(labels[i])
             options = np.array(sorted(set(labels[terrain.accounts_around(i)].tolist()) - {here}), dtype=np.int64) \
                 if terrain.location_of[i] >= 0 else np.empty(0, dtype=np.int64)
-            if options.size == 0 or not terrain.stays_connected(i):
+            if options.size == 0:
+                left.append(i)
+                continue
+            # an account its territory hangs on goes with what hangs on it (a lobe beyond a
+            # strait or a lake), when that weighs no more than the band's half-width
+            along = terrain.cut_off_by(i)
+            w = float(problem.weight[i]) + float(problem.weight[along].sum())
+            if along.size and w > problem.tolerance * problem.target[here]:  # more than the band's half-width
                 left.append(i)
                 continue
             reach = unit_km(problem.xyz[i][None, :], centres[options])
             own = float(unit_km(problem.xyz[i][None, :], centres[here][None, :])[0])
             fits = (reach <= limit[options]) | (FAR_NEARER * reach <= own)
-            w = float(problem.weight[i])
+            for b in along.tolist():  # and none of the lobe ends farther than the far rule or today allow
+                today = float(unit_km(problem.xyz[b][None, :], centres[here][None, :])[0])
+                fits &= unit_km(problem.xyz[b][None, :], centres[options]) <= np.maximum(limit[options], today)
             if within_band:
                 fits &= (load[options] + w <= upper[options]) & (load[here] - w >= lower[here])
             if not fits.any():
                 left.append(i)
                 continue
             best = int(options[fits][np.argmin(reach[fits])])
-            if not budget.allows(i, here, best):
+            group = np.r_[i, along]
+            if not budget.allows(group, here, best):
                 continue
-            budget.spend(i, here, best)
-            terrain.move(i, best, terrain.touches(i, best))
+            budget.spend(group, here, best)
+            joins_main = terrain.touches(i, best)
+            for b in group.tolist():
+                terrain.move(b, best, joins_main)
             load[here] -= w
             load[best] += w
-            how[i] = MOVED_BY_CONTIGUITY
+            how[group] = MOVED_BY_CONTIGUITY
         if len(left) == pending.size:
             return
         pending = np.array(left, dtype=np.int64)

@@ -226,3 +226,45 @@ def test_the_least_disruption_note_says_when_the_map_was_redrawn():
     assert redrawn.data["redrawn"] and "redrawn" in redrawn.text
     kept = balance(accounts, BalanceParams(n_territories=12, stability=1.0)).note(codes.LEAST_MOVES)
     assert not kept.data["redrawn"] and "redrawn" not in kept.text and "shorter travel" not in kept.text
+
+
+def _neck_and_lobe():
+    """Two 10 x 10 strips; T1 also holds one account of T2's first column (the neck) and a lobe of
+    four accounts beyond it that touch T1 only through the neck."""
+    accounts = strip_accounts((10, 10), rows=10)
+    column = np.repeat(np.arange(20), 10)
+    row = np.tile(np.arange(10), 20)
+    neck = np.flatnonzero((column == 10) & (row == 5))
+    lobe = np.flatnonzero(((column == 11) & np.isin(row, [4, 5, 6])) | ((column == 12) & (row == 5)))
+    labels = (column >= 10).astype(np.int64)
+    labels[neck] = 0
+    labels[lobe] = 0
+    return accounts, labels, int(neck[0]), lobe
+
+
+def test_the_accounts_a_territory_reaches_only_through_one_account_are_cut_off_by_it():
+    accounts, labels, neck, lobe = _neck_and_lobe()
+    problem, graph = _problem(accounts, n_territories=2, stability=0.0, tolerance=0.05)
+    terrain = LocationMap(problem, graph, labels.copy())
+    terrain.reset(piece_labels(graph, labels))
+    assert set(terrain.cut_off_by(neck).tolist()) == set(lobe.tolist())
+    assert terrain.cut_off_by(int(lobe[-1])).size == 0  # the lobe's tip holds nothing up
+    assert terrain.cut_off_by(0).size == 0  # nor does an account inside T1's strip
+
+
+def test_a_far_account_its_territory_hangs_on_is_pulled_with_what_hangs_on_it():
+    from territory.engine.polish import _pull_far
+    from territory.engine.solve import MoveBudget
+
+    accounts, labels, neck, lobe = _neck_and_lobe()
+    problem, graph = _problem(accounts, n_territories=2, stability=0.0, tolerance=0.05)
+    terrain = LocationMap(problem, graph, labels.copy())
+    terrain.reset(piece_labels(graph, labels))
+    far = np.zeros(labels.size, dtype=bool)
+    far[neck] = True
+    how = np.zeros(labels.size, dtype=np.int8)
+    _pull_far(problem, terrain, MoveBudget(problem, terrain.labels), far, how)
+    moved = np.flatnonzero(terrain.labels != labels)
+    assert set(moved.tolist()) == {neck, *lobe.tolist()}
+    assert (terrain.labels[moved] == 1).all() and (how[moved] == MOVED_BY_CONTIGUITY).all()
+    assert count_pieces(graph, terrain.labels).max() == 1
