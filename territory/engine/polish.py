@@ -384,7 +384,7 @@ def _pull_far(problem: Problem, terrain: LocationMap, budget: MoveBudget, far: n
             # strait or a lake), when that weighs no more than the band's half-width
             along = terrain.cut_off_by(i)
             w = float(problem.weight[i]) + float(problem.weight[along].sum())
-            if along.size and w > problem.tolerance * problem.target[here]:  # more than the band's half-width
+            if along.size and w > problem.tolerance * problem.target[here]:
                 left.append(i)
                 continue
             reach = unit_km(problem.xyz[i][None, :], centres[options])

@@ -48,12 +48,12 @@ SIZE_MEASURES: tuple[str, ...] = ("revenue", "company_revenue", "employees")
 EXACT_KINDS: tuple[str, ...] = ("account", "domain", "industry", "state")
 ZIP_KINDS: tuple[str, ...] = ("zip", "zip_prefix")
 GUARDED_KINDS: frozenset[str] = frozenset({"zip", "zip_prefix", "state", "size", "nearest"})
+"""Rules the capacity guard may overrule. A named account or an industry team is a decision about
+who serves the account, so it is kept even over the band (reason ``over_band``)."""
 KIND_WORDS: dict[str, str] = {"account": "Account", "domain": "Web domain", "industry": "Industry",
                               "zip": "ZIP or ZIP range", "zip_prefix": "ZIP prefix", "state": "State",
                               "size": "Size band", "nearest": "Nearest account", "existing": "Already assigned"}
 """A rule kind as a reader says it; the rules file keeps its own words (zip_prefix)."""
-"""Rules the capacity guard may overrule. A named account or an industry team is a decision about
-who serves the account, so it is kept even over the band (reason ``over_band``)."""
 PRIORITY_STEP = 10
 """Default rules are numbered 10, 20, 30...: a rule typed in later fits between two."""
 
