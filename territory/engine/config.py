@@ -25,6 +25,8 @@ class EngineConfig:
     join_checks: int = 64  # ... of one program joining stray pieces...
     join_work: int = 128_000  # ... fewer on a large one (checks x variables at most this, at least 4)
     exchange_checks: int = 256  # ... of one exchange program (territories still outside the band)
+    least_move_checks: int = 16  # ... of one least-move program (an owner-based alignment at stability 1)...
+    least_move_work: int = 32_000  # ... fewer on a large one (checks x variables at most this, at least 4)
 
 
 DEFAULT = EngineConfig()

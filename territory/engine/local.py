@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from territory.engine import direct
 from territory.engine import transport as tp
 from territory.engine.centres import centroids, medians
 from territory.engine.flows import HOP_WEIGHT, border_flows, hop_costs
@@ -101,6 +102,10 @@ def rebalance(problem: Problem) -> Solution | None:
                       problem.config.median_steps)
     centres[problem.anchored] = problem.anchor_centres[problem.anchored]
     scale = mean_nearest_distance(problem.xyz, problem.weight, centres) or 1e-9
+    if problem.strict and not problem.today_on_map and not problem.fix_outside_only:
+        straight = direct.least_moves(problem, graph, centres)
+        if straight is not None:
+            return straight
     if problem.dissolved is None:
         # at stability 1 the flows aim near the band's edge (the least moved load), with less
         # room for whole accounts each time it fails

@@ -221,7 +221,7 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
     restored by safe moves (module docstring); ``labels`` itself when that improves nothing.
     ``how`` is updated for the accounts that change. When keeping every carried account near
     leaves a piece (heavy accounts: the band needs the far ones too), the pieces come first."""
-    apart = _apart_today(problem, graph)
+    apart = apart_today(problem, graph)
     stray, rank = stray_accounts(problem, graph, labels, apart)
     far = far_accounts(problem, labels)
     if not stray.any() and not far.any():
@@ -414,7 +414,7 @@ def _pull_far(problem: Problem, terrain: LocationMap, budget: MoveBudget, far: n
         pending = np.array(left, dtype=np.int64)
 
 
-def _apart_today(problem: Problem, graph) -> np.ndarray | None:
+def apart_today(problem: Problem, graph) -> np.ndarray | None:
     """(n,) bool: the accounts outside their territory's main piece today (None without today)."""
     from territory.geo import piece_labels
 
