@@ -514,7 +514,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         f"max deviation {_fmt(summary['max_deviation_pct'], '%')} | CV {_fmt(summary['cv'])} | "
         f"weighted mean distance {_fmt(summary['weighted_mean_distance_km'], ' km')} | "
         f"fragmented territories {summary['fragmented_territories']} | "
-        f"moved {summary['moved_accounts']} accounts ({_fmt(summary['moved_revenue_pct'], '% of revenue')})"
+        f"moved {summary['moved_accounts']} accounts ({_moved_revenue_text(summary['moved_revenue_pct'])})"
     )
     print(describe_counted(accounts, counted))
     for message in result.messages:
@@ -651,6 +651,12 @@ def _counted_types(args: argparse.Namespace, accounts: pd.DataFrame) -> tuple[st
 
 def args_text(balance_on: tuple[tuple[str, float], ...]) -> str:
     return ", ".join(f"{weight:.0%} {name}" for name, weight in balance_on)
+
+
+def _moved_revenue_text(pct) -> str:
+    """The moved accounts' share of revenue, or why there is none (a file without our revenue)."""
+    text = _fmt(pct, "% of revenue")
+    return "revenue unknown" if text == "n/a" else text
 
 
 def _fmt(value, unit: str = "") -> str:

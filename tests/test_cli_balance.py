@@ -390,3 +390,17 @@ def test_bad_units_are_one_line_and_exit_2(argv, message, capsys):
         code = stop.code
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_owners_at_stability_1_move_little_and_say_revenue_is_unknown(tmp_path, capsys):
+    from tests.crm_files import salesforce_accounts
+
+    path = tmp_path / "salesforce.csv"
+    salesforce_accounts(1200).to_csv(path, index=False)
+    assert main(["balance", str(path), "--stability", "1", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["max_deviation_pct"] <= 5.0
+    assert 0 < summary["moved_accounts"] <= 0.01 * summary["counted_accounts"]  # owners nearly balanced
+    assert main(["balance", str(path), "--stability", "1"]) == 0
+    scorecard = capsys.readouterr().out
+    assert "(revenue unknown)" in scorecard and "n/a" not in scorecard
