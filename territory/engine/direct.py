@@ -39,12 +39,16 @@ a hair outside it)."""
 SELECT_FACTOR = 3.0
 """Accounts offered per sending territory: its lightest touching ones, up to this many times what
 it is about to give (at least ``SELECT_MIN``)."""
-SELECT_MIN = 20
+SELECT_MIN = 10
+FILL_MAX = 50
+"""Most pairs offered to fill one receiving territory (beyond its accounts' nearest receivers)."""
 RECEIVERS = 4
 """Receiving territories offered per account: the ones whose accounts are nearest it."""
 ROUNDS = 4
 """Programs solved at most: each round keeps where they are the accounts whose move cut a
 territory or landed far from the receiver's centre."""
+WIDEN = (1, 4)
+"""When the first program has no whole solution, the candidates are widened this many times."""
 MAX_PAIRS = 40_000
 """Larger programs are left to the border flows (a 88,000-pair program found no whole solution in
 a minute)."""
@@ -66,26 +70,47 @@ def least_moves(problem: Problem, graph, centres: np.ndarray) -> Solution | None
     terrain = LocationMap(problem, graph, labels)
     terrain.reset(piece_labels(graph, np.where(terrain.counted, labels, -1), weights=problem.weight))
     idx, to, near = _touching(problem, terrain, labels, senders, receivers)
-    # an account of a territory's main body leaves only where the body stays in one piece
-    safe = ~terrain.in_main[idx] | np.array([terrain.stays_connected(int(i)) for i in idx], dtype=bool)
-    idx, to, near = idx[safe], to[safe], near[safe]
-    if idx.size == 0:
-        return None
     # never farther from the receiver's centre than the far rule allows
     far_centres, far_limit = far_limits(problem, labels)
     near_enough = unit_km(problem.xyz[idx], far_centres[to]) <= far_limit[to]
     idx, to, near = idx[near_enough], to[near_enough], near[near_enough]
-    nearest = _nearest_receivers(idx, near)
-    idx, to, near = idx[nearest], to[nearest], near[nearest]
-    keep = _offered(problem, labels, idx, load - lower, _to_give(load, lower, upper, senders))
-    idx, to, near = idx[keep], to[keep], near[keep]
-    if idx.size > MAX_PAIRS:
+    if idx.size == 0:
         return None
     scale = mean_nearest_distance(problem.xyz, problem.weight, centres) or 1e-9
+    give = _to_give(load, lower, upper, senders)
+    for widen in WIDEN:
+        # each account's nearest receivers among its sender's lightest accounts, and for each
+        # receiver the lightest accounts that could fill it (no receiver is left without supply)
+        keep = ((_nearest_receivers(idx, near, RECEIVERS * widen)
+                 & _offered(problem, labels, idx, load - lower, give, SELECT_MIN * widen))
+                | _filling(problem, idx, to, load - lower, np.maximum(t - load, 0.0), SELECT_MIN * widen,
+                           FILL_MAX * widen))
+        # an account of a territory's main body leaves only where the body stays in one piece
+        chosen = np.flatnonzero(keep)
+        accounts, first = np.unique(idx[chosen], return_inverse=True)
+        safe = ~terrain.in_main[accounts] | np.fromiter(
+            (terrain.stays_connected(int(i)) for i in accounts), dtype=bool, count=accounts.size)
+        chosen = chosen[safe[first]]
+        if chosen.size > MAX_PAIRS:
+            return None
+        best = _least_of_rounds(problem, graph, terrain, labels, load, lower, upper,
+                                idx[chosen], to[chosen], near[chosen] / scale)
+        if best is not None:
+            # what is left cut or far, the repair after the solve joins or pulls in (docs/engine.md)
+            return Solution(best, centres, np.where(best != labels, MOVED_BY_BALANCE, 0).astype(np.int8),
+                            outside_band(problem, best), scale)
+    return None
+
+
+def _least_of_rounds(problem: Problem, graph, terrain: LocationMap, labels: np.ndarray, load: np.ndarray,
+                     lower: np.ndarray, upper: np.ndarray, idx: np.ndarray, to: np.ndarray,
+                     near: np.ndarray) -> np.ndarray | None:
+    """The labels of the round that cut and sent far the fewest accounts (None when the first
+    program has no whole solution)."""
     before, _ = stray_accounts(problem, graph, labels, apart_today(problem, graph))
     best, best_left = None, np.inf
     for _ in range(ROUNDS):
-        moved = _solve(problem, labels, load, lower, upper, idx, to, near / scale)
+        moved = _solve(problem, labels, load, lower, upper, idx, to, near)
         if moved is None:
             break
         stray, _ = stray_accounts(problem, graph, moved, apart_today(problem, graph))
@@ -102,11 +127,7 @@ def least_moves(problem: Problem, graph, centres: np.ndarray) -> Solution | None
         if keep.all():
             break
         idx, to, near = idx[keep], to[keep], near[keep]
-    if best is None:
-        return None
-    # what is left cut or far, the repair after the solve joins or pulls in (docs/engine.md)
-    return Solution(best, centres, np.where(best != labels, MOVED_BY_BALANCE, 0).astype(np.int8),
-                    outside_band(problem, best), scale)
+    return best
 
 
 def _solve(problem: Problem, labels: np.ndarray, load: np.ndarray, lower: np.ndarray, upper: np.ndarray,
@@ -144,13 +165,34 @@ def _solve(problem: Problem, labels: np.ndarray, load: np.ndarray, lower: np.nda
     return moved
 
 
-def _nearest_receivers(idx: np.ndarray, near: np.ndarray) -> np.ndarray:
-    """Boolean over the pairs (sorted by account): each account's ``RECEIVERS`` nearest receivers."""
+def _filling(problem: Problem, idx: np.ndarray, to: np.ndarray, room: np.ndarray, need: np.ndarray,
+             at_least: int, at_most: int) -> np.ndarray:
+    """Boolean over the pairs: per receiving territory, the pairs of its lightest candidate
+    accounts (no heavier than their sender may give) until ``SELECT_FACTOR`` x what it needs to
+    reach its target (at least ``at_least``, at most ``at_most`` pairs)."""
+    w = problem.weight[idx]
+    fits = w <= room[problem.start[idx]] + 1e-9
+    order = np.lexsort((idx, w, to))
+    order = order[fits[order]]
+    receiver, weight = to[order], w[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(receiver)) + 1]
+    sizes = np.diff(np.r_[starts, receiver.size])
+    cum = np.cumsum(weight)
+    before = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], sizes)
+    rank = np.arange(receiver.size) - np.repeat(starts, sizes)
+    within = ((cum - before - weight <= SELECT_FACTOR * need[receiver]) | (rank < at_least)) & (rank < at_most)
+    keep = np.zeros(idx.size, dtype=bool)
+    keep[order[within]] = True
+    return keep
+
+
+def _nearest_receivers(idx: np.ndarray, near: np.ndarray, count: int) -> np.ndarray:
+    """Boolean over the pairs: each account's ``count`` nearest receivers."""
     order = np.lexsort((near, idx))
     starts = np.r_[0, np.flatnonzero(np.diff(idx[order])) + 1]
     rank = np.arange(idx.size) - np.repeat(starts, np.diff(np.r_[starts, idx.size]))
     keep = np.zeros(idx.size, dtype=bool)
-    keep[order[rank < RECEIVERS]] = True
+    keep[order[rank < count]] = True
     return keep
 
 
@@ -214,10 +256,10 @@ def _to_give(load: np.ndarray, lower: np.ndarray, upper: np.ndarray, senders: np
 
 
 def _offered(problem: Problem, labels: np.ndarray, idx: np.ndarray, room: np.ndarray,
-             give: np.ndarray) -> np.ndarray:
+             give: np.ndarray, at_least: int) -> np.ndarray:
     """Boolean over the pairs: per sending territory, its lightest accounts no heavier than what it
     may give (``room``), until ``SELECT_FACTOR`` x what it is about to give (at least
-    ``SELECT_MIN`` accounts)."""
+    ``at_least`` accounts)."""
     accounts = np.unique(idx)
     w = problem.weight[accounts]
     home = labels[accounts]
@@ -230,5 +272,5 @@ def _offered(problem: Problem, labels: np.ndarray, idx: np.ndarray, room: np.nda
     cum = np.cumsum(w)
     before = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], sizes)
     rank = np.arange(home.size) - np.repeat(starts, sizes)
-    within = (cum - before - w <= SELECT_FACTOR * give[home]) | (rank < SELECT_MIN)
+    within = (cum - before - w <= SELECT_FACTOR * give[home]) | (rank < at_least)
     return np.isin(idx, accounts[within])

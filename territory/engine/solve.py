@@ -296,6 +296,11 @@ def assign(problem: Problem, cell: np.ndarray, labels: np.ndarray, centres: np.n
     in_free = movable[problem.free]  # the cells are indexed by free account
     xyz, w = problem.xyz[movable], problem.weight[movable]
     current = problem.current[movable]
+    if regions is None and not problem.limits and not problem.today_on_map:
+        # today's alignment is not drawn on a map (owners) and staying is worth nothing: today's
+        # territory changes neither a group's cost nor its candidates, and grouping by it would
+        # split every cell by owner (about one group per account)
+        current = np.full_like(current, -1)
     groups = _groups(cell[in_free], current, labels[movable], xyz, w, k, None if forbid is None else forbid[movable])
     cand = _group_candidates(problem, groups, centres, exact, reach, regions)
     cost = _cost(problem, groups.centroid, centres, cand, groups.current, scale, regions)
