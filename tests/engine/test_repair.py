@@ -61,3 +61,24 @@ def test_island_groups_are_worked_out_once_per_graph(monkeypatch):
     again, _ = stray_accounts(problem, graph, labels)
     assert len(calls) == 1
     assert (first == again).all() and first[block].all()
+
+
+def test_an_owner_alignment_kept_at_stability_1_keeps_every_piece_holding_an_account_that_stays():
+    """A column of T1 handed to T2 cuts T1 in two: on a map-drawn alignment the smaller part is
+    stray (the moves cut it off), but an owner's territory is scattered today and its heaviest
+    piece changes as accounts come and go, so there every piece holding an account that stays is
+    today's structure."""
+    from dataclasses import replace
+
+    from territory.engine.polish import apart_today
+
+    accounts = strip_accounts((10, 10), rows=10)
+    problem, graph = _problem(accounts, n_territories=2, stability=1.0, tolerance=0.05)
+    assert problem.strict and problem.today_on_map
+    labels = problem.current.copy()
+    column = np.rint((accounts["longitude"].to_numpy() + 100) / 0.05).astype(int)
+    labels[column == 6] = 1  # T1 = columns 0-5 and 7-9 now
+    cut_off = (column >= 7) & (column <= 9)
+    assert stray_accounts(problem, graph, labels, apart_today(problem, graph))[0][cut_off].all()
+    owners = replace(problem, today_on_map=False)
+    assert not stray_accounts(owners, graph, labels, apart_today(owners, graph))[0].any()
