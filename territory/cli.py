@@ -10,6 +10,7 @@ and a usage error answer in a twentieth of a second instead of the second pandas
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -655,8 +656,8 @@ def args_text(balance_on: tuple[tuple[str, float], ...]) -> str:
 
 def _moved_revenue_text(pct) -> str:
     """The moved accounts' share of revenue, or why there is none (a file without our revenue)."""
-    text = _fmt(pct, "% of revenue")
-    return "revenue unknown" if text == "n/a" else text
+    known = pct is not None and math.isfinite(float(pct))
+    return _fmt(pct, "% of revenue") if known else "revenue unknown"
 
 
 def _fmt(value, unit: str = "") -> str:
