@@ -107,13 +107,14 @@ def _least_of_rounds(problem: Problem, graph, terrain: LocationMap, labels: np.n
                      near: np.ndarray) -> np.ndarray | None:
     """The labels of the round that cut and sent far the fewest accounts (None when the first
     program has no whole solution)."""
-    before, _ = stray_accounts(problem, graph, labels, apart_today(problem, graph))
+    apart = apart_today(problem, graph)
+    before, _ = stray_accounts(problem, graph, labels, apart)
     best, best_left = None, np.inf
     for _ in range(ROUNDS):
         moved = _solve(problem, labels, load, lower, upper, idx, to, near)
         if moved is None:
             break
-        stray, _ = stray_accounts(problem, graph, moved, apart_today(problem, graph))
+        stray, _ = stray_accounts(problem, graph, moved, apart)
         cut = stray & ~before
         far = far_accounts(problem, moved)
         if int(cut.sum() + far.sum()) < best_left:
@@ -171,26 +172,30 @@ def _filling(problem: Problem, idx: np.ndarray, to: np.ndarray, room: np.ndarray
     accounts (no heavier than their sender may give) until ``SELECT_FACTOR`` x what it needs to
     reach its target (at least ``at_least``, at most ``at_most`` pairs)."""
     w = problem.weight[idx]
-    fits = w <= room[problem.start[idx]] + 1e-9
     order = np.lexsort((idx, w, to))
-    order = order[fits[order]]
-    receiver, weight = to[order], w[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(receiver)) + 1]
-    sizes = np.diff(np.r_[starts, receiver.size])
-    cum = np.cumsum(weight)
-    before = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], sizes)
-    rank = np.arange(receiver.size) - np.repeat(starts, sizes)
-    within = ((cum - before - weight <= SELECT_FACTOR * need[receiver]) | (rank < at_least)) & (rank < at_most)
+    order = order[w[order] <= room[problem.start[idx[order]]] + 1e-9]
+    receiver = to[order]
+    rank, before = _ranked(receiver, w[order])
+    within = ((before <= SELECT_FACTOR * need[receiver]) | (rank < at_least)) & (rank < at_most)
     keep = np.zeros(idx.size, dtype=bool)
     keep[order[within]] = True
     return keep
 
 
+def _ranked(group: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows sorted by ``group``: each row's rank within its group and the weight of the rows
+    before it there."""
+    starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+    sizes = np.diff(np.r_[starts, group.size])
+    cum = np.cumsum(weight)
+    before = cum - np.repeat(np.r_[0.0, cum[starts[1:] - 1]], sizes) - weight
+    return np.arange(group.size) - np.repeat(starts, sizes), before
+
+
 def _nearest_receivers(idx: np.ndarray, near: np.ndarray, count: int) -> np.ndarray:
     """Boolean over the pairs: each account's ``count`` nearest receivers."""
     order = np.lexsort((near, idx))
-    starts = np.r_[0, np.flatnonzero(np.diff(idx[order])) + 1]
-    rank = np.arange(idx.size) - np.repeat(starts, np.diff(np.r_[starts, idx.size]))
+    rank, _ = _ranked(idx[order], np.zeros(idx.size))
     keep = np.zeros(idx.size, dtype=bool)
     keep[order[rank < count]] = True
     return keep
@@ -261,16 +266,9 @@ def _offered(problem: Problem, labels: np.ndarray, idx: np.ndarray, room: np.nda
     may give (``room``), until ``SELECT_FACTOR`` x what it is about to give (at least
     ``at_least`` accounts)."""
     accounts = np.unique(idx)
-    w = problem.weight[accounts]
+    accounts = accounts[problem.weight[accounts] <= room[labels[accounts]] + 1e-9]
+    accounts = accounts[np.lexsort((accounts, problem.weight[accounts], labels[accounts]))]
     home = labels[accounts]
-    fits = w <= room[home] + 1e-9
-    accounts, w, home = accounts[fits], w[fits], home[fits]
-    order = np.lexsort((accounts, w, home))
-    accounts, w, home = accounts[order], w[order], home[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(home)) + 1]
-    sizes = np.diff(np.r_[starts, home.size])
-    cum = np.cumsum(w)
-    before = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], sizes)
-    rank = np.arange(home.size) - np.repeat(starts, sizes)
-    within = (cum - before - w <= SELECT_FACTOR * give[home]) | (rank < at_least)
+    rank, before = _ranked(home, problem.weight[accounts])
+    within = (before <= SELECT_FACTOR * give[home]) | (rank < at_least)
     return np.isin(idx, accounts[within])
