@@ -25,6 +25,8 @@ what is left. Connectivity is judged on the same location graph
 
 from __future__ import annotations
 
+import hashlib
+
 import heapq
 
 import numpy as np
@@ -88,15 +90,13 @@ class LocationMap:
         self.count.clear()
         self.main.clear()
         use = np.flatnonzero(self.counted)
-        keys = self.location_of[use] * self.k + self.labels[use]
-        for key, c in zip(*np.unique(keys, return_counts=True)):
-            self.count[int(key)] = int(c)
+        keys, counts = np.unique(self.location_of[use] * self.k + self.labels[use], return_counts=True)
+        self.count.update(zip(keys.tolist(), counts.tolist()))
         body = use[rank[use] == 0]
         self.in_main[:] = False
         self.in_main[body] = True
-        keys = self.location_of[body] * self.k + self.labels[body]
-        for key, c in zip(*np.unique(keys, return_counts=True)):
-            self.main[int(key)] = int(c)
+        keys, counts = np.unique(self.location_of[body] * self.k + self.labels[body], return_counts=True)
+        self.main.update(zip(keys.tolist(), counts.tolist()))
 
     def around(self, loc: int) -> np.ndarray:
         return self.indices[self.indptr[loc]:self.indptr[loc + 1]]
@@ -323,10 +323,22 @@ def far_accounts(problem: Problem, labels: np.ndarray) -> np.ndarray:
 def far_limits(problem: Problem, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """((k, 3) each territory's centre (spherical median), (k,) how far from it an account may
     land, in km: max(2 x radius, 300 km))."""
-    k = problem.k
-    centres = medians(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)), problem.config.median_steps)
-    radius = _weighted_quantile(unit_km(problem.xyz, centres[labels]), labels, problem.weight, k, RADIUS_QUANTILE)
-    return centres, np.maximum(FAR_RADIUS_FACTOR * radius, FAR_FLOOR_KM)
+    key = hashlib.blake2b(np.ascontiguousarray(labels).view(np.uint8), digest_size=16).digest()
+    memo = problem.far_memo
+    if key not in memo:
+        k = problem.k
+        centres = medians(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)), problem.config.median_steps)
+        radius = _weighted_quantile(unit_km(problem.xyz, centres[labels]), labels, problem.weight, k,
+                                    RADIUS_QUANTILE)
+        if len(memo) >= FAR_MEMO_SIZE:
+            memo.pop(next(iter(memo)))
+        memo[key] = (centres, np.maximum(FAR_RADIUS_FACTOR * radius, FAR_FLOOR_KM))
+    centres, limit = memo[key]
+    return centres.copy(), limit.copy()
+
+
+FAR_MEMO_SIZE = 4
+"""Alignments whose far limits are remembered (the polish asks again about labels it has not changed)."""
 
 
 def unit_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -346,10 +358,13 @@ def _weighted_quantile(values: np.ndarray, groups: np.ndarray, weights: np.ndarr
     end = np.searchsorted(g, np.arange(k), side="right")
     base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
     total = np.where(end > start, cum[np.maximum(end - 1, 0)] - base, 0.0)
+    # within a group the running weight only grows: the first row reaching q x its total comes
+    # after every row below it
+    below = ((cum - base[np.maximum(g, 0)]) < q * total[np.maximum(g, 0)] - 1e-12) & (g >= 0) & (g < k)
+    at = np.bincount(g[below], minlength=k)
     out = np.zeros(k)
-    for j in np.flatnonzero(end > start):
-        at = np.searchsorted(cum[start[j]:end[j]] - base[j], q * total[j] - 1e-12)
-        out[j] = v[start[j] + min(at, end[j] - start[j] - 1)]
+    have = end > start
+    out[have] = v[start[have] + np.minimum(at[have], (end - start)[have] - 1)]
     return out
 
 

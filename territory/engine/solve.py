@@ -147,6 +147,11 @@ class Problem:
                        t * (1 - self.aim) - fixed, t * (1 + self.aim) - fixed)
 
     @cached_property
+    def far_memo(self) -> dict:
+        """Far limits by a digest of the labels they were computed for (:func:`territory.engine.polish.far_limits`)."""
+        return {}
+
+    @cached_property
     def regions(self) -> Regions | None:
         """Today's territories as point sets (for pricing moves), when moves cost something."""
         if self.today is None or not (self.strict or self.stay_bonus > 0):
