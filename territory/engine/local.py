@@ -17,6 +17,10 @@ across the map or a piece cut out of the middle of a territory. Two exact steps 
    outside in; then the small MIP of :func:`territory.engine.transport.round_split` for the
    few split accounts.
 
+A dissolved territory (a rep leaves, fewer territories than today) is handed on first: each
+territory around it takes the share the border flows send it, in one piece joined to it
+(:func:`_hand_on_dissolved`), and the safe moves then pass any surplus on along the chain.
+
 Returns None when the borders cannot carry the change (a lopsided start that needs load moved
 across the whole map); the global solve then takes over.
 """
@@ -106,6 +110,17 @@ def rebalance(problem: Problem) -> Solution | None:
         straight = direct.least_moves(problem, graph, centres)
         if straight is not None:
             return straight
+    if problem.dissolved is not None:
+        shares = (SAFE_AIMS if problem.strict else ()) + (aim / max(problem.tolerance, 1e-12),)
+        for share in dict.fromkeys(round(x, 9) for x in shares):
+            aimed = replace(problem, aim=share * problem.tolerance)
+            handed = _hand_on_dissolved(aimed, graph, centres, scale)
+            if handed is not None:
+                carried = _by_safe_moves(replace(aimed, start=handed, dissolved=None), graph, centres, scale)
+                if carried is not None:
+                    gone = problem.dissolved >= 0
+                    how = np.where((carried.labels != problem.start) | gone, MOVED_BY_BALANCE, 0).astype(np.int8)
+                    return Solution(carried.labels, centres, how, carried.excess, scale)
     if problem.dissolved is None:
         # at stability 1 the flows aim near the band's edge (the least moved load), with less
         # room for whole accounts each time it fails
@@ -190,6 +205,93 @@ def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float) -
     return Solution(labels, centres, np.where(labels != problem.start, MOVED_BY_BALANCE, 0).astype(np.int8),
                     excess, scale)
 
+
+def _hand_on_dissolved(problem: Problem, graph, centres: np.ndarray, scale: float) -> np.ndarray | None:
+    """Labels with every dissolved territory's accounts handed to the territories around it, as
+    much to each as the border flows send it, and each share in one piece joined to its receiver.
+
+    A transportation LP over the dissolved accounts alone, priced by the shortest path on the
+    neighbour graph from each receiver's border: an account goes where ``path - price`` is least,
+    so the account before it on its path goes there too, and every receiver's share is connected
+    to it (up to the few accounts the rounding settles; a piece those cut off joins the touching
+    territory furthest below its share). The other territories keep their accounts; the safe moves
+    then pass the surplus on. None when a dissolved account cannot be reached."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    from territory.geo import piece_labels
+
+    k, n = problem.k, problem.weight.size
+    nodes = _nodes(problem, problem.start)
+    hop = hop_costs(_node_centres(problem, nodes, centres), scale)
+    src, dst, flow = border_flows(problem, nodes, graph, hop)
+    into = (src >= k) & (dst < k)
+    if not into.any():
+        return None
+    share = np.bincount(dst[into], weights=flow[into], minlength=k)
+    receivers = np.flatnonzero(share > 1e-9)
+    idx = np.flatnonzero(nodes >= k)
+    if idx.size * receivers.size > HAND_ON_MAX_PAIRS:  # most of the map dissolved: the steps below
+        return None
+    labels = np.where(nodes < k, nodes, -1)
+    # the dissolved accounts' graph, plus one source per receiver joined to the accounts it touches
+    coo = graph.tocoo()
+    row, col = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    length = np.sqrt(((problem.xyz[row] - problem.xyz[col]) ** 2).sum(axis=1)) + 1e-12
+    position = np.full(n, -1, dtype=np.int64)
+    position[idx] = np.arange(idx.size)
+    source = np.full(k, -1, dtype=np.int64)
+    source[receivers] = idx.size + np.arange(receivers.size)
+    inside = (position[row] >= 0) & (position[col] >= 0)
+    contact = (position[row] >= 0) & (labels[col] >= 0)
+    contact[contact] = source[labels[col[contact]]] >= 0
+    tails = np.r_[position[row[inside]], source[labels[col[contact]]]]
+    heads = np.r_[position[col[inside]], position[row[contact]]]
+    lengths = np.r_[length[inside], length[contact]]
+    order = np.lexsort((lengths, heads, tails))
+    tails, heads, lengths = tails[order], heads[order], lengths[order]
+    first = np.r_[True, (np.diff(tails) != 0) | (np.diff(heads) != 0)]
+    size = idx.size + receivers.size
+    paths = csr_matrix((lengths[first], (tails[first], heads[first])), shape=(size, size))
+    reach = dijkstra(paths, directed=True, indices=idx.size + np.arange(receivers.size))[:, :idx.size].T
+    if not np.isfinite(reach).any(axis=1).all():
+        return None
+    width = int(np.isfinite(reach).sum(axis=1).max())
+    nearest = np.argsort(reach, axis=1, kind="stable")[:, :width]
+    depth = np.take_along_axis(reach, nearest, axis=1)
+    cand = np.where(np.isfinite(depth), receivers[nearest], -1)
+    cost = np.where(cand >= 0, depth / scale, 0.0)
+    room = 0.5 * problem.tolerance * problem.target
+    band = tp.Band(np.maximum(share - room, 0.0), share + room, share, share)
+    w = problem.weight[idx]
+    answer = tp.transport(w, cand, cost, band, time_limit=problem.config.lp_seconds)
+    choice = whole_accounts(problem, answer, cand, cost, w, band, ())
+    labels[idx] = cand[np.arange(idx.size), choice]
+    got = np.bincount(labels[idx], weights=w, minlength=k)
+    handed = position >= 0
+    for _ in range(HAND_ON_ROUNDS):
+        rank = piece_labels(graph, np.where(problem.free, labels, -1), weights=problem.weight)
+        key = labels.astype(np.int64) * (int(rank.max()) + 1) + rank
+        cut = handed & ~np.isin(key, key[~handed & (labels >= 0)])
+        edge = cut[row] & (labels[col] != labels[row]) & ~cut[col]
+        if not edge.any():
+            break
+        pieces, piece_of = np.unique(key[row[edge]], return_inverse=True)
+        touched = labels[col[edge]]
+        for p in range(pieces.size):
+            options = np.unique(touched[piece_of == p])
+            members = np.flatnonzero(cut & (key == pieces[p]))
+            to = int(options[np.argmax(share[options] - got[options])])
+            got[labels[members[0]]] -= problem.weight[members].sum()
+            got[to] += problem.weight[members].sum()
+            labels[members] = to
+    return labels
+
+
+HAND_ON_ROUNDS = 10
+"""Rounds in which a piece of dissolved accounts cut off from its receiver joins a neighbour."""
+HAND_ON_MAX_PAIRS = 4_000_000
+"""Most (dissolved account, receiver) path lengths held at once (32 MB)."""
 
 STALLED_STEPS = 4
 """The safe-move re-balance gives up after this many steps without 1% less load outside the band."""

@@ -271,6 +271,7 @@ def _polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray, apart:
     budget = MoveBudget(problem, trial)
     blocked: set[tuple[int, int]] = set()
     for _ in range(ROUNDS):
+        before, closed = trial.copy(), len(blocked)
         terrain.reset(rank)
         _join(problem, terrain, budget, stray, rank, trial_how)
         if keep_near:
@@ -293,6 +294,8 @@ def _polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray, apart:
             best, best_score = trial.copy(), score
             how[:] = trial_how
         if score == (0.0, 0.0, 0):
+            break
+        if len(blocked) == closed and (trial == before).all():  # the next round would repeat this one
             break
     return best, best_score
 

@@ -78,3 +78,25 @@ def test_the_sample_at_high_stability_keeps_every_territory_whole(stability):
     assert card["max_deviation_pct"] <= 5.0
     if stability == 1.0:
         assert card["moved_workload_hours"] <= 1.1 * result.least_moved_nearby
+
+
+@pytest.mark.parametrize("leaving", ["T03", "T06"])
+def test_a_rep_leaving_at_stability_1_is_handed_on_in_one_piece_per_neighbour_near_the_least_move(leaving):
+    """The engine dissolves a territory of the sample: its neighbours take their shares whole and
+    the surplus passes on along the chain, close to the least any border moves can do."""
+    from territory.data.sample import load_sample
+
+    accounts = load_sample().accounts.copy()
+    accounts.loc[accounts["territory_id"] == leaving, "locked"] = False
+    remaining = sorted(set(accounts["territory_id"].dropna()) - {leaving})
+    result = balance(accounts, BalanceParams(n_territories=len(remaining), stability=1.0),
+                     pd.DataFrame({"territory_id": remaining}))
+    assert result.feasible, result.messages
+    graph = delaunay_neighbors(accounts["latitude"], accounts["longitude"])
+    labels = result.assignment["territory_id"].astype(str).to_numpy()
+    today = accounts["territory_id"].astype(str).to_numpy()
+    moved = labels != today
+    apart = piece_labels(graph, labels) > 0
+    assert not (apart & moved).any()  # every moved account joins its territory's main body
+    assert apart.sum() <= 0.002 * labels.size  # a few staying accounts the moves around them cut off
+    assert accounts["workload_hours"].to_numpy()[moved].sum() <= 1.1 * result.least_moved_nearby
