@@ -210,12 +210,17 @@ def settle_strays(problem: Problem, labels: np.ndarray, how: np.ndarray) -> np.n
     piece_load = np.bincount(piece_of, weights=problem.weight[members])
     position = np.full(labels.size, -1, dtype=np.int64)
     position[members] = piece_of
+    # each piece's accounts and outgoing edges, in their original order (one pass, not one per piece)
+    by_piece = np.argsort(piece_of, kind="stable")
+    member_bounds = np.searchsorted(piece_of[by_piece], np.arange(pieces.size + 1))
+    edges = np.flatnonzero(position[src] >= 0)
+    edges = edges[np.argsort(position[src[edges]], kind="stable")]
+    edge_bounds = np.searchsorted(position[src[edges]], np.arange(pieces.size + 1))
     for p in np.argsort(piece_load, kind="stable"):
-        accounts = members[piece_of == p]
+        accounts = members[by_piece[member_bounds[p]:member_bounds[p + 1]]]
         here = int(labels[accounts[0]])
-        out = position[src] == p
-        out &= labels[dst] != here
-        touching = labels[dst[out]]
+        ends = dst[edges[edge_bounds[p]:edge_bounds[p + 1]]]
+        touching = labels[ends[labels[ends] != here]]
         if touching.size == 0:
             continue
         home = problem.current[accounts]
