@@ -35,7 +35,7 @@ from territory.engine import direct
 from territory.engine import transport as tp
 from territory.engine.centres import centroids, medians
 from territory.engine.flows import HOP_WEIGHT, border_flows, hop_costs
-from territory.engine.polish import LocationMap, carry_flows
+from territory.engine.polish import LocationMap, carry_flows, far_accounts
 from territory.engine.repair import stray_accounts
 from territory.engine.solve import (
     MOVED_BY_BALANCE,
@@ -125,10 +125,20 @@ def rebalance(problem: Problem) -> Solution | None:
         # at stability 1 the flows aim near the band's edge (the least moved load), with less
         # room for whole accounts each time it fails
         shares = (SAFE_AIMS if problem.strict else ()) + (aim / max(problem.tolerance, 1e-12),)
-        for share in dict.fromkeys(round(x, 9) for x in shares):
-            carried = _by_safe_moves(replace(problem, aim=share * problem.tolerance), graph, centres, scale)
-            if carried is not None:
+        carved = _carve_new(problem, graph)
+        starts = ((replace(problem, start=carved),) if carved is not None else ()) + (problem,)
+        for start in starts:
+            for share in dict.fromkeys(round(x, 9) for x in shares):
+                carried = _by_safe_moves(replace(start, aim=share * problem.tolerance), graph, centres, scale)
+                if carried is not None:
+                    break
+            # a carve that leaves an account far from its new territory gives way to today's
+            if carried is not None and not far_accounts(problem, carried.labels).any():
                 return carried
+            if carried is not None and start is starts[-1]:
+                return carried
+            if carried is None:
+                break  # the borders cannot carry it from the carve either: the steps below
     problem = replace(problem, aim=aim)
     nodes = _nodes(problem, problem.start)
     solution = None
@@ -288,6 +298,49 @@ def _hand_on_dissolved(problem: Problem, graph, centres: np.ndarray, scale: floa
     return labels
 
 
+def _carve_new(problem: Problem, graph) -> np.ndarray | None:
+    """The start with each new territory (none of today's accounts) carved where the border
+    flows then move least: for each new territory in turn, a share of one of the busiest
+    territories (cut along its widest axis), the choice whose carved load plus the border-flow
+    LP's moved load from there is least. Today's start carves half of the busiest, which leaves
+    two territories half empty. None when there is no new territory (or one holds accounts
+    without a territory today)."""
+    from territory.engine import seed as seeding
+
+    k = problem.k
+    have = problem.current >= 0
+    new = np.flatnonzero(np.bincount(problem.current[have], minlength=k) == 0)
+    if new.size == 0 or problem.dissolved is not None or np.isin(problem.start[~have], new).any():
+        return None
+    labels = problem.start.copy()
+    carved = np.isin(labels, new) & have
+    labels[carved] = problem.current[carved]
+    full = replace(problem, aim=problem.tolerance)
+    for j in new:
+        load = np.bincount(labels, weights=problem.weight, minlength=k) + problem.fixed_load
+        best_cost, best = np.inf, None
+        for t in np.argsort(-load / np.maximum(problem.target, 1e-12), kind="stable")[:CARVE_FROM]:
+            members = np.flatnonzero((labels == t) & problem.free)
+            if members.size < 2 or t in new:
+                continue
+            for share in CARVE_SHARES:
+                part = seeding.bisect(problem.xyz[members], problem.weight[members], np.array([1 - share, share]))
+                trial = labels.copy()
+                trial[members[part == 1]] = j
+                _, _, flow = border_flows(full, trial, graph)
+                cost = float(problem.weight[members[part == 1]].sum() + flow.sum())
+                if cost < best_cost:
+                    best_cost, best = cost, trial
+        if best is None:
+            return None
+        labels = best
+    return labels
+
+
+CARVE_FROM = 3
+"""The busiest territories (per target) a new territory may be carved from..."""
+CARVE_SHARES = (0.15, 0.35, 0.5)
+"""... and the shares of one tried: the carve plus the border flows from it, least wins."""
 HAND_ON_ROUNDS = 10
 """Rounds in which a piece of dissolved accounts cut off from its receiver joins a neighbour."""
 HAND_ON_MAX_PAIRS = 4_000_000

@@ -100,3 +100,30 @@ def test_a_rep_leaving_at_stability_1_is_handed_on_in_one_piece_per_neighbour_ne
     assert not (apart & moved).any()  # every moved account joins its territory's main body
     assert apart.sum() <= 0.002 * labels.size  # a few staying accounts the moves around them cut off
     assert accounts["workload_hours"].to_numpy()[moved].sum() <= 1.1 * result.least_moved_nearby
+
+
+def test_a_new_territory_is_carved_where_the_border_flows_then_move_least():
+    """A new hire at stability 1: the carve (a share of one of the busiest territories) is chosen by
+    the carved load plus the border flows from it, so it never costs more than carving half of the
+    busiest, as the start does, and here costs less."""
+    from dataclasses import replace
+
+    from territory.engine import local
+    from territory.engine.flows import border_flows
+    from tests.factories import engine_problem
+
+    accounts = strip_accounts((12, 12, 12, 12))
+    problem, graph = engine_problem(accounts, n_territories=5, stability=1.0)
+
+    def cost(labels):
+        carved = (labels != problem.current) & (problem.current >= 0)
+        _, _, flow = border_flows(replace(problem, aim=problem.tolerance), labels, graph)
+        return problem.weight[carved].sum() + flow.sum()
+
+    chosen = local._carve_new(problem, graph)
+    assert chosen is not None and (chosen == 4).any()
+    assert cost(chosen) < cost(problem.start)
+    result = balance(accounts, BalanceParams(n_territories=5, stability=1.0))
+    assert result.feasible, result.messages
+    labels = result.assignment["territory_id"].to_numpy()
+    assert (piece_labels(delaunay_neighbors(accounts["latitude"], accounts["longitude"]), labels) <= 0).all()
