@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from territory.data import schema
-from territory.data.io import format_report, suggest_mapping
+from territory.data.io import format_report, keyed_by_owner, suggest_mapping
 from territory.data.spreadsheet import to_csv_bytes
 from territory.errors import DataError
 from territory.reporting.text import md_escape
@@ -215,7 +215,8 @@ if report.rows_loaded == 0:
 if st.button(f"Use this dataset ({report.rows_loaded:,} accounts)", type="primary", key=keys.DATA_USE_UPLOAD):
     with st.spinner("Preparing the pages..."):
         active = state.set_dataset(result.accounts, territories, bookings, name=accounts_file.name, source="upload",
-                                   quotas=quotas, opportunities=opportunities)
+                                   quotas=quotas, opportunities=opportunities,
+                                   owner_reps=territories is None and keyed_by_owner(report.mapping))
         # Fill the caches the first visits of Overview, Quarterly review and Rebalance read (1.5 to
         # 3.5 s each at 100,000 accounts).
         widgets.warm_overview(active, state.get_alignment())

@@ -325,8 +325,13 @@ def _load_balance_input(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.Data
         path = Path(args.input)
         if not path.is_file():
             raise DataError(f"Cannot read {args.input}: no such file.")
+        from territory.data.io import keyed_by_owner, owner_territories
+        from territory.data.schema import DEFAULT_CAPACITY_FTE
+
         loaded = load_accounts(path, mapping=_mapping(args))
         accounts = loaded.accounts
+        if keyed_by_owner(loaded.report.mapping):  # each owner is the rep of their territory
+            territories = owner_territories(accounts).assign(capacity_fte=DEFAULT_CAPACITY_FTE)
         if loaded.report.rows_rejected:
             print(
                 f"note: {loaded.report.rows_rejected:,} of {loaded.report.rows_read:,} rows rejected; "
@@ -350,13 +355,15 @@ def _json_ready(value):
     return json_ready(value)
 
 
-def _write_alignment(accounts: pd.DataFrame, assignment: pd.DataFrame, path_text: str) -> int:
-    """One row per account: the assignment columns first, then every input column carried through."""
+def _write_alignment(accounts: pd.DataFrame, assignment: pd.DataFrame, path_text: str,
+                     territories: pd.DataFrame | None = None) -> int:
+    """One row per account: the assignment columns first, the new territory's rep when any is known
+    (an owner-based file: the owner), then every input column carried through."""
     from pathlib import Path
 
     import pandas as pd
 
-    from territory.data.schema import ACCOUNT_ID, TERRITORY_ID
+    from territory.data.schema import ACCOUNT_ID, REP_NAME, TERRITORY_ID
     from territory.errors import DataError, ParameterError
 
     path = Path(path_text)
@@ -366,6 +373,10 @@ def _write_alignment(accounts: pd.DataFrame, assignment: pd.DataFrame, path_text
     lead = [ACCOUNT_ID, TERRITORY_ID, "previous_territory_id", "moved", "reason"]
     rest = accounts.drop(columns=[c for c in lead if c in accounts.columns])
     table = pd.concat([assignment[lead], rest], axis=1)
+    if territories is not None and REP_NAME in territories and territories[REP_NAME].notna().any() \
+            and REP_NAME not in table:
+        reps = dict(zip(territories[TERRITORY_ID].astype(str), territories[REP_NAME]))
+        table.insert(len(lead), REP_NAME, assignment[TERRITORY_ID].astype(str).map(reps).astype("string"))
     from territory.data.spreadsheet import to_csv_bytes, to_xlsx_bytes  # formula-safe writers
 
     try:
@@ -459,7 +470,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     card = scorecard(accounts[mask], labels[mask], previous=None if previous is None else previous[mask],
                      territories=result.territories, balance_on=balance_on)
     apart = type_counts(accounts[~mask])
-    written = _write_alignment(accounts, result.assignment, args.output) if args.output else None
+    written = _write_alignment(accounts, result.assignment, args.output, result.territories) if args.output else None
     saved_as, saved_note = None, ""
     if args.save_as is not None:
         from territory.planning.scenarios import build_scenario, params_to_dict, rules_note

@@ -401,6 +401,9 @@ def test_owners_at_stability_1_move_little_and_say_revenue_is_unknown(tmp_path, 
     summary = json.loads(capsys.readouterr().out)
     assert summary["max_deviation_pct"] <= 5.0
     assert 0 < summary["moved_accounts"] <= 0.01 * summary["counted_accounts"]  # owners nearly balanced
-    assert main(["balance", str(path), "--stability", "1"]) == 0
+    out = tmp_path / "assignment.csv"
+    assert main(["balance", str(path), "--stability", "1", "--output", str(out)]) == 0
     scorecard = capsys.readouterr().out
     assert "(revenue unknown)" in scorecard and "n/a" not in scorecard
+    written = pd.read_csv(out)
+    assert (written["rep_name"] == written["territory_id"]).all()  # each owner is the rep of their territory

@@ -1702,6 +1702,49 @@ def load_territories(source: str | Path | bytes | BinaryIO, filename: str | None
     )
 
 
+def keyed_by_owner(mapping: dict[str, str]) -> bool:
+    """Does the import's ``territory_id`` come from an owner column (Account Owner, Company owner)?"""
+    column = mapping.get(S.TERRITORY_ID)
+    return column is not None and _key(column) in {_key(o) for o in OWNER_SYNONYMS}
+
+
+def owner_territories(accounts: pd.DataFrame) -> pd.DataFrame:
+    """The territories table of an alignment keyed by owner: one territory per owner, the owner its
+    rep, so that no page, export or report shows a blank or "None" rep. Capacity is left blank: a
+    CRM export does not give it, so it counts as the default 1 FTE and the pages say so.
+
+    >>> owner_territories(pd.DataFrame({"territory_id": ["Ana Ortiz", "Bo Li", "Ana Ortiz"]}))[
+    ...     ["territory_id", "rep_name"]].to_dict("list")
+    {'territory_id': ['Ana Ortiz', 'Bo Li'], 'rep_name': ['Ana Ortiz', 'Bo Li']}
+    """
+    owners = accounts[S.TERRITORY_ID].astype("string").str.strip().dropna() if S.TERRITORY_ID in accounts \
+        else pd.Series(dtype="string")
+    owners = sorted(owners[owners != ""].unique().tolist())
+    frame = pd.DataFrame({column: pd.Series(pd.NA, index=range(len(owners)), dtype="string")
+                          for column in S.TERRITORY_COLUMNS})
+    frame[S.TERRITORY_ID] = pd.array(owners, dtype="string")
+    frame[S.REP_NAME] = pd.array(owners, dtype="string")
+    for column in (S.HOME_LATITUDE, S.HOME_LONGITUDE):
+        frame[column] = np.nan
+    frame[S.CAPACITY_FTE] = np.nan
+    return frame
+
+
+def with_owner_reps(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (territory_id, rep_name, ...) with each blank rep the territory's own ID: the rep of
+    an alignment keyed by owner, for the files sales ops load back into the CRM.
+
+    >>> with_owner_reps(pd.DataFrame({"territory_id": ["Ana Ortiz", "Bo Li"], "rep_name": [None, "Bo"]}))[
+    ...     "rep_name"].tolist()
+    ['Ana Ortiz', 'Bo']
+    """
+    out = table.copy()
+    ids = out[S.TERRITORY_ID].astype("string")
+    reps = out[S.REP_NAME].astype("string") if S.REP_NAME in out else pd.Series(pd.NA, index=out.index, dtype="string")
+    out[S.REP_NAME] = reps.where(reps.str.strip().fillna("") != "", ids)
+    return out
+
+
 _QUARTER_PATTERNS = (
     (r"^([0-9]{4})\s*[-/ ]?\s*Q([1-4])$", (1, 2)),
     (r"^Q([1-4])\s*[-/ ]?\s*([0-9]{4})$", (2, 1)),

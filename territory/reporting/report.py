@@ -126,6 +126,8 @@ def table_html(frame: pd.DataFrame, numeric_format: dict[str, str] | None = None
             shown[column] = [
                 "" if pd.isna(v) else pattern.format(v) for v in pd.to_numeric(shown[column], errors="coerce")
             ]
+    # na_rep covers floats only: a missing text cell would read "None" or "<NA>"
+    shown = shown.astype(object).where(shown.notna(), "")
     return shown.to_html(index=False, escape=True, border=0, classes=classes, na_rep="")
 
 
@@ -464,7 +466,7 @@ def _contents(pack: _Pack) -> list[str]:
     entries += [title for title, _ in pack.data.extra_sections]
     if not pack.data.summary:
         entries.append("Appendix: moved accounts" + (", review tables" if pack.data.review is not None else "")
-                       + (", engine parameters" if pack.data.params else ""))
+                       + (", settings of the balance" if pack.data.params else ""))
     return entries
 
 
@@ -479,13 +481,19 @@ def _level_paths(territories: pd.DataFrame | None, ids: Sequence[str]) -> dict[s
     return {header: level_paths(territories, [str(t) for t in ids], include_territory=False).to_numpy(dtype=object)}
 
 
+def _blank(values: pd.Series) -> bool:
+    """Is every value of a text column missing or empty (no reps or regions given)?"""
+    return bool(values.astype("string").str.strip().replace("", pd.NA).isna().all())
+
+
 def _territories_html(table_after: pd.DataFrame, territories: pd.DataFrame | None = None) -> str:
     """The team's territories, each with its level path (Region › District) when the file has levels."""
     paths = _level_paths(territories, table_after[schema.TERRITORY_ID])
     shown = table_after[[c for c in (schema.TERRITORY_ID, schema.REP_NAME, schema.REGION, "accounts",
                                      schema.REVENUE, schema.POTENTIAL, schema.WORKLOAD_HOURS, "deviation_pct",
                                      "utilisation_pct", "weighted_mean_distance_km", "top_industry")
-                         if c in table_after.columns and not (paths and c == schema.REGION)]].rename(columns={
+                         if c in table_after.columns and not (paths and c == schema.REGION)
+                         and not (c in (schema.REP_NAME, schema.REGION) and _blank(table_after[c]))]].rename(columns={
         schema.TERRITORY_ID: "Territory", schema.REP_NAME: "Rep", schema.REGION: "Region",
         "accounts": "Accounts", schema.REVENUE: "Revenue (USD)", schema.POTENTIAL: "Potential (USD)",
         schema.WORKLOAD_HOURS: "Workload (h/yr)", "deviation_pct": "Deviation (%)",
@@ -652,11 +660,52 @@ def _appendix(pack: _Pack) -> str:
         for title, body in review_sections_html(data.review, territories=data.territories):
             parts.append(f"<h2>{esc(title)}</h2>{body}")
     if data.params:
-        parts.append("<h2>Engine parameters</h2>")
-        params = pd.DataFrame({"Parameter": list(data.params), "Value": [str(v) for v in data.params.values()]})
-        parts.append(table_html(params))
+        parts.append("<h2>Settings of the balance</h2>")
+        parts.append(table_html(readable_params(data.params)))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+PARAM_LABELS = {
+    "n_territories": "Territories", "balance_on": "Balanced on", "tolerance": "Tolerance",
+    "stability": "Stability (0 = free, 1 = keep accounts)", "compactness": "Compactness (1 = short travel)",
+    "anchor": "Territory centres", "move_budget_accounts": "Most accounts that may move",
+    "move_budget_revenue_pct": "Most revenue that may move", "industry_teams": "Industry teams",
+    "industry_team_sizes": "Industry team sizes", "industry_focus": "Industry focus",
+    "also_balance": "Also balanced", "seed": "Random seed", "only_fix_outside": "Fix only territories outside the band",
+    "units": "Balanced in units of",
+}
+"""The appendix's label for each engine setting (a report reader never sees a Python name)."""
+
+
+def readable_params(params: dict[str, Any]) -> pd.DataFrame:
+    """The engine settings as a table a sales leader reads: plain labels and values ("no limit",
+    "none", "yes", "±5%"), never None, [] or False.
+
+    >>> readable_params({"tolerance": 0.05, "move_budget_accounts": None, "also_balance": [],
+    ...                  "only_fix_outside": False, "anchor": "home"}).to_dict("list")["Value"]
+    ['±5%', 'no limit', 'none', 'no', "reps' home bases"]
+    """
+    def value(name: str, v: Any) -> str:
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        if v is None:
+            return "no limit" if name.startswith("move_budget") else ("as today" if name == "n_territories" else "-")
+        if isinstance(v, (list, tuple)):
+            items = [": ".join(map(str, x)) if isinstance(x, (list, tuple)) else str(x) for x in v]
+            return ", ".join(items) if items else "none"
+        if name == "tolerance":
+            return f"±{float(v):.0%}" if float(v) >= 0.01 else f"±{float(v):.1%}"
+        if name == "move_budget_revenue_pct":
+            return f"{float(v):g}%"
+        if name == "anchor":
+            return {"free": "free (where the accounts are)", "home": "reps' home bases"}.get(str(v), str(v))
+        if isinstance(v, float):
+            return f"{v:g}"
+        return str(v).replace("_", " ")
+
+    return pd.DataFrame({"Setting": [PARAM_LABELS.get(k, k.replace("_", " ").capitalize()) for k in params],
+                         "Value": [value(k, v) for k, v in params.items()]})
 
 
 def build_report(data: ReportInput) -> str:

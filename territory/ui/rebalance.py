@@ -1106,22 +1106,28 @@ def actions_ui(accounts: pd.DataFrame, whatif: WhatIf, settings: RebalanceSettin
     st.caption("Saved scenarios are listed, compared and exported on the **Scenarios** page.")
 
 
-def workbook_bytes(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame | None) -> bytes:
-    """The what-if's XLSX: the assignment, and the per-territory summary the page shows (``after_table``)."""
+def workbook_bytes(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame | None,
+                   owner_reps: bool = False) -> bytes:
+    """The what-if's XLSX: the assignment, and the per-territory summary the page shows (``after_table``;
+    ``owner_reps``: the territories are CRM owners, each the rep of their own)."""
+    from territory.data.io import with_owner_reps
+
+    summary = with_owner_reps(whatif.after_table) if owner_reps else whatif.after_table
     return to_xlsx_bytes({"Assignment": assignment_table(accounts, whatif.assignment, territories),
-                          "Territories": whatif.after_table})
+                          "Territories": summary})
 
 
 def export_ui(accounts: pd.DataFrame, whatif: WhatIf) -> None:
     """Download this what-if for sales ops (built on click; formula-safe CSV and XLSX)."""
     dataset = state.get_dataset()
-    territories = dataset.territories if dataset is not None else None
+    territories = state.export_territories(dataset) if dataset is not None else None
+    owner_reps = dataset is not None and dataset.owner_reps
 
     def table() -> pd.DataFrame:
         return assignment_table(accounts, whatif.assignment, territories)
 
     def workbook() -> bytes:
-        return workbook_bytes(accounts, whatif, territories)
+        return workbook_bytes(accounts, whatif, territories, owner_reps)
 
     left, right = st.columns(2)
     left.download_button("Assignment (CSV)", lambda: to_csv_bytes(table()), "whatif_assignment.csv", "text/csv",

@@ -802,7 +802,8 @@ def report_html(dataset: state.ActiveDataset, chosen: ChosenAlignment, active: s
     settings = state.get_settings()
     return build_report(ReportInput(
         accounts=dataset.accounts, labels_after=chosen.labels, labels_before=before,
-        territories=dataset.territories, title=f"Quarterly review {review.latest_quarter or ''}".strip(),
+        territories=state.export_territories(dataset),
+        title=f"Quarterly review {review.latest_quarter or ''}".strip(),
         scenario_name=chosen.name, dataset_name=dataset.name, balance_on=settings.balance_on,
         tolerance=settings.tolerance, boundaries=cached.us_states_geojson(), review=review,
     ))

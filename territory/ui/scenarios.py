@@ -199,7 +199,7 @@ def workbook_bytes(accounts: pd.DataFrame, labels: pd.Series, scenario: Scenario
 
 def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance_on: Any, tolerance: float) -> None:
     """Download buttons for one scenario; files are built only when clicked (deferred data)."""
-    accounts, territories = dataset.accounts, dataset.territories
+    accounts, territories = dataset.accounts, state.export_territories(dataset)
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in scenario.name)
 
     def table() -> pd.DataFrame:

@@ -76,6 +76,7 @@ class ActiveDataset:
     opportunities: pd.DataFrame | None = None  # CRM opportunities (territory.planning.opportunities), or None
     bookings_note: str | None = None  # where the bookings came from, when not from a bookings file
     default_capacity: tuple[str, ...] = ()  # territories counted at 1 FTE: the files gave no capacity
+    owner_reps: bool = False  # the territories are CRM owners: each owner is also the rep (in every export)
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ def build_dataset(
     source: str = "upload",
     quotas: pd.DataFrame | None = None,
     opportunities: pd.DataFrame | None = None,
+    owner_reps: bool = False,
 ) -> ActiveDataset:
     """The :class:`ActiveDataset` of these frames (territories filled in, bookings from closed-won
     opportunities when there are none), without making it active."""
@@ -258,7 +260,18 @@ def build_dataset(
         opportunities=opportunities,
         bookings_note=note,
         default_capacity=default_capacity_ids(given, territories[schema.TERRITORY_ID].astype(str).tolist()),
+        owner_reps=owner_reps,
     )
+
+
+def export_territories(dataset: ActiveDataset) -> pd.DataFrame:
+    """The territories table for files sales ops load back into the CRM: with the owners as reps
+    when the territories are CRM owners (the pages show the owner once, as the territory)."""
+    if not dataset.owner_reps:
+        return dataset.territories
+    from territory.data.io import with_owner_reps
+
+    return with_owner_reps(dataset.territories)
 
 
 def get_dataset() -> ActiveDataset | None:
@@ -427,7 +440,7 @@ def _store_call(action: Any) -> Any:
 
 def _dataset_meta(dataset: ActiveDataset) -> dict[str, Any]:
     return {"name": dataset.name, "source": dataset.source, "bookings_note": dataset.bookings_note,
-            "default_capacity": list(dataset.default_capacity)}
+            "default_capacity": list(dataset.default_capacity), "owner_reps": dataset.owner_reps}
 
 
 def _settings_json() -> dict[str, Any]:
@@ -555,7 +568,8 @@ def _stored_dataset(workspace: Workspace) -> ActiveDataset | None:
                          bookings=frames["bookings"], fingerprint=fingerprint, source=meta["source"],
                          quotas=frames.get("quotas"), opportunities=frames.get("opportunities"),
                          bookings_note=meta.get("bookings_note"),
-                         default_capacity=tuple(meta.get("default_capacity", ())))
+                         default_capacity=tuple(meta.get("default_capacity", ())),
+                         owner_reps=bool(meta.get("owner_reps", False)))
 
 
 def _restore_session() -> bool:

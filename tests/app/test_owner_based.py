@@ -9,7 +9,9 @@ map that hides itself (twenty country-wide outlines on top of one another).
 from __future__ import annotations
 
 import html
+import io
 import json
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -107,3 +109,33 @@ def test_review_says_owners_count_as_one_fte_and_flags_capacity_against_the_team
     over = flags[flags["Flag"] == OVER_CAPACITY]
     assert len(over) < len(OWNERS), over
     assert not over["Value"].astype(str).str.contains("h/yr").any()  # a share of the team's average per FTE, in %
+
+
+def test_exports_name_each_owner_as_the_rep_while_the_pages_show_the_owner_once(owner_based):
+    """Sales ops load the files back into the CRM: the rep column is the owner, never blank or "None"."""
+    from dataclasses import replace
+
+    from territory.reporting.export import assignment_table
+    from territory.reporting.report import ReportInput, build_report
+    from territory.ui import rebalance, state
+
+    dataset, alignment = owner_based
+    dataset = replace(dataset, owner_reps=True)
+    territories = state.export_territories(dataset)
+    assert territories[schema.REP_NAME].tolist() == territories[schema.TERRITORY_ID].tolist()
+    assert dataset.territories[schema.REP_NAME].isna().all()  # the pages' table is unchanged
+    accounts = dataset.accounts
+    assignment = pd.DataFrame({schema.TERRITORY_ID: alignment.labels, "previous_territory_id": alignment.labels,
+                               "moved": False, "reason": ""})
+    table = assignment_table(accounts, assignment, territories)
+    assert (table[schema.REP_NAME] == table[schema.TERRITORY_ID]).all()
+    page = build_report(ReportInput(accounts=accounts, labels_after=alignment.labels, labels_before=None,
+                                    territories=territories, title="Territory review", dataset_name=dataset.name))
+    assert ">None<" not in page and "&lt;NA&gt;" not in page
+    assert page.count(f">{OWNERS[2]}<") >= 2  # the territory and its rep in the territories table
+    assert not state.export_territories(replace(dataset, owner_reps=False))[schema.REP_NAME].notna().any()
+    workbook = pd.read_excel(io.BytesIO(rebalance.workbook_bytes(
+        accounts, SimpleNamespace(assignment=assignment, after_table=dataset.territories), territories,
+        owner_reps=True)), sheet_name=None)
+    assert (workbook["Territories"][schema.REP_NAME] == workbook["Territories"][schema.TERRITORY_ID]).all()
+    assert (workbook["Assignment"][schema.REP_NAME] == workbook["Assignment"][schema.TERRITORY_ID]).all()

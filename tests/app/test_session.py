@@ -77,6 +77,7 @@ def test_a_reload_brings_back_an_upload_and_the_data_page_names_it():
     at.button(key=keys.DATA_USE_UPLOAD).click().run()
     uploaded = at.session_state[keys.DATASET]
     assert uploaded.source == "upload"
+    assert uploaded.owner_reps  # "Account Owner" is the territory: each owner is its rep in the exports
 
     back = reload(key_of(at), "pages/data.py")
     dataset = back.session_state[keys.DATASET]
@@ -84,6 +85,7 @@ def test_a_reload_brings_back_an_upload_and_the_data_page_names_it():
                                                                   uploaded.fingerprint)
     pd.testing.assert_frame_equal(dataset.accounts, uploaded.accounts)
     assert dataset.default_capacity == uploaded.default_capacity  # the 1-FTE note still shows
+    assert dataset.owner_reps
     assert any("Active: **Salesforce accounts.csv**" in s.value for s in back.success)
     assert back.radio(key=keys.DATA_SOURCE).value == "Upload a file"
 

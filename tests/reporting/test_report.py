@@ -112,7 +112,7 @@ def test_the_pack_is_a_summary_page_then_territories_then_one_page_per_region_th
     assert north.count("Over capacity</b>") == 0 and south.count("Over capacity</b>") == 1
     appendix = sections[5][1]
     assert "Moved accounts (2)" in appendix and "Quarterly review: territories" in appendix
-    assert "Engine parameters" in appendix
+    assert "Settings of the balance" in appendix
     assert "Moved accounts (" not in "".join(body for _, body in sections[:5])  # the list is in the appendix only
 
 
@@ -126,7 +126,7 @@ def test_summary_leaves_the_appendix_out_and_keeps_the_pages() -> None:
                        territories=territories, review=review, params={"tolerance": 0.05}, summary=True)
     page = build_report(data)
     assert [kind for kind, _ in _sections(page)] == ["page summary", "page", "page", "page region", "page region"]
-    assert "Moved accounts (" not in page and "Engine parameters" not in page
+    assert "Moved accounts (" not in page and "Settings of the balance" not in page
     assert "Quarterly review: territories" not in page
 
 
