@@ -108,6 +108,7 @@ REBALANCE_CLEAR_EVENT = key("rebalance_clear_event")
 REBALANCE_CLEAR_EVENT_AFTER_ERROR = key("rebalance_clear_event_after_error")
 REBALANCE_DATASET = key("rebalance_dataset")  # non-widget
 REBALANCE_COUNT_FOR = key("rebalance_count_for")  # non-widget: the alignment the territory count was set for
+REBALANCE_TYPES_FOR = key("rebalance_types_for")  # non-widget: the account types the counted-types choice was made among
 REBALANCE_DL_CSV = key("rebalance_dl_csv")
 REBALANCE_DL_XLSX = key("rebalance_dl_xlsx")
 REBALANCE_EVENT = key("rebalance_event")  # non-widget

@@ -266,6 +266,7 @@ def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_account
     types = list(type_counts or {})
     n_max = max(2, min(n_accounts, max(2 * n_current, n_current + 10, 12)))
     defaults = _default_values(int(min(max(n_current, 2), n_max)), n_accounts, account_types.default_counted(types))
+    defaults[keys.REBALANCE_TYPES_FOR] = types
     _restore_widget_values(defaults)
     _follow_alignment(alignment_key, defaults[SETTING_KEYS["n_territories"]])
     ss, k = st.session_state, SETTING_KEYS
@@ -278,6 +279,10 @@ def controls_ui(current_ids: Sequence[str], industries: Sequence[str], n_account
     ss[k["industry_teams"]] = [
         i for i in ss[k["industry_teams"]] if i in set(industries)
     ]
+    if list(ss[keys.REBALANCE_TYPES_FOR]) != types:
+        # a choice made among another dataset's types (the sample has none): this one's default
+        ss[keys.REBALANCE_TYPES_FOR] = types
+        ss[k["counted_types"]] = list(defaults[k["counted_types"]])
     ss[k["counted_types"]] = [t for t in ss[k["counted_types"]] if t in set(types)]
 
     ss[k["scope"]] = [choice for choice in ss[k["scope"]] if choice in set(scopes)]

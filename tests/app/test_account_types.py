@@ -49,6 +49,23 @@ def test_rebalance_counts_customers_and_prospects_by_default_and_the_choice_chan
     assert {m.label: m.value for m in at.metric} != moved_before
 
 
+def test_a_dataset_with_types_opened_after_the_sample_starts_from_its_own_default_choice(typed):
+    """Walking the app: the sample (no types) on Rebalance, then a Salesforce file in the same session;
+    the choice made among the sample's types (none) left nothing chosen and a red error."""
+    from territory.ui import state
+
+    at = open_with_dataset("pages/rebalance.py", *uploaded("sample", load_sample().accounts.iloc[:1200].copy(),
+                                                            load_sample().territories, load_sample().bookings.iloc[:0]),
+                           180.0)
+    assert not at.error
+    dataset, alignment = typed
+    at.session_state[state.DATASET_KEY] = dataset
+    at.session_state[state.ALIGNMENT_KEY] = alignment
+    at.run(timeout=180.0)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.sidebar.multiselect(key="ts_rebalance_counted_types").value == ["Customer", "Prospect"]
+
+
 def test_no_type_chosen_is_a_clear_message_not_a_traceback(typed):
     at = open_typed(typed, "pages/rebalance.py")
     at.sidebar.multiselect(key="ts_rebalance_counted_types").set_value([]).run()
