@@ -184,18 +184,23 @@ with tab_drill:
             shapes=cached.territory_shapes(f"{dataset.fingerprint}|{alignment.fingerprint}", dataset.accounts,
                                            alignment.labels),
         )
+    values = accounts[schema.REVENUE] if schema.REVENUE in accounts else None
+    has_revenue = values is not None and bool(values.fillna(0).astype(float).gt(0).any())
     with right:
         st.markdown("**80/20 curve of revenue**")
-        values = accounts[schema.REVENUE]
-        st.plotly_chart(charts.pareto_chart(pareto_curve(values)), width="stretch", key=keys.TERRITORIES_PARETO)
-        st.caption(f"The top 20% of its accounts bring {top_share(values, 0.2):.0%} of its revenue.")
-    st.markdown("**Top accounts by revenue**")
+        if has_revenue:
+            st.plotly_chart(charts.pareto_chart(pareto_curve(values)), width="stretch", key=keys.TERRITORIES_PARETO)
+            st.caption(f"The top 20% of its accounts bring {top_share(values, 0.2):.0%} of its revenue.")
+        else:
+            st.caption("The data has no revenue for these accounts, so there is no 80/20 curve to draw.")
+    by = schema.REVENUE if has_revenue else schema.WORKLOAD_HOURS
+    st.markdown(f"**Top accounts by {'revenue' if has_revenue else 'workload'}**")
     top_cols = [
         c for c in (schema.NAME, schema.CITY, schema.STATE, schema.INDUSTRY, schema.REVENUE, schema.POTENTIAL,
-                    schema.WORKLOAD_HOURS) if c in accounts
+                    schema.WORKLOAD_HOURS) if c in accounts and (has_revenue or c != schema.REVENUE)
     ]
     st.dataframe(
-        accounts.nlargest(15, schema.REVENUE)[top_cols].round({schema.REVENUE: 0}),
+        accounts.nlargest(15, by)[top_cols].round({schema.REVENUE: 0}),
         hide_index=True,
         column_config={
             schema.NAME: st.column_config.TextColumn("Account"),

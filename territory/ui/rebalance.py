@@ -591,7 +591,9 @@ class Kpi:
     def delta_text(self) -> str | None:
         if self.before is None or math.isnan(self.before) or math.isnan(self.after):
             return None
-        return self.fmt.format(self.after - self.before).replace("+-", "-")
+        text = self.fmt.format(self.after - self.before).replace("+-", "-")
+        # a change that rounds to nothing reads as none, not as a red "↑ 0.0%" or "-0 km"
+        return "no change" if text.lstrip("+-") == self.fmt.format(0.0).lstrip("+-") else text
 
 
 def _card_value(card: Mapping, name: str) -> float:
@@ -1084,8 +1086,11 @@ def kpis_ui(whatif: WhatIf, before_name: str) -> None:
     with st.container(key=keys.REBALANCE_AFTER_KPIS, border=True):
         st.markdown("**After**: this what-if (change vs before)")
         for col, k in zip(st.columns(len(rows)), rows):
-            col.metric(k.label, k.text(k.after), k.delta_text() if k.before is not None else None,
-                       delta_color="inverse" if k.lower_is_better else "normal", help=k.help)
+            delta = k.delta_text() if k.before is not None else None
+            still = delta == "no change"
+            col.metric(k.label, k.text(k.after), delta,
+                       delta_color="off" if still else "inverse" if k.lower_is_better else "normal",
+                       delta_arrow="off" if still else "auto", help=k.help)
 
 
 def make_active(labels: pd.Series, result, units: str = ACCOUNT) -> None:

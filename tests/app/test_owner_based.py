@@ -139,3 +139,17 @@ def test_exports_name_each_owner_as_the_rep_while_the_pages_show_the_owner_once(
         owner_reps=True)), sheet_name=None)
     assert (workbook["Territories"][schema.REP_NAME] == workbook["Territories"][schema.TERRITORY_ID]).all()
     assert (workbook["Assignment"][schema.REP_NAME] == workbook["Assignment"][schema.TERRITORY_ID]).all()
+
+
+def test_a_territory_without_revenue_says_so_instead_of_a_nan_share(owner_based):
+    """A CRM export without our revenue: the drill-down's 80/20 caption read "nan% of its revenue"."""
+    from dataclasses import replace
+
+    dataset, alignment = owner_based
+    accounts = dataset.accounts.copy()
+    accounts[schema.REVENUE] = float("nan")
+    at = open_with_dataset("pages/territories.py", replace(dataset, accounts=accounts), alignment, 120.0)
+    assert not at.exception
+    text = " ".join(c.value for c in at.caption) + " ".join(m.value for m in at.markdown)
+    assert "nan%" not in text
+    assert "no revenue for these accounts" in text and "Top accounts by workload" in text

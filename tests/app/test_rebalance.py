@@ -293,6 +293,10 @@ def test_kpis_deltas_and_missing_values():
     assert rows["Mean distance"].text(rows["Mean distance"].after) == "-"
     assert rows["Mean distance"].delta_text() is None
     assert rows["Moved accounts"].before is None and rows["Moved accounts"].after == 7
+    # a change that rounds to nothing is "no change" (shown grey without an arrow), not "+0.000" in red
+    assert rows["Spread"].delta_text() == "no change"
+    rows = {k.label: k for k in rb.kpis(before, {**before, "weighted_mean_distance_km": 100.2})}
+    assert rows["Mean distance"].delta_text() == "no change"
 
 
 def test_selection_chart_carries_ids_and_shows_names_as_text():
