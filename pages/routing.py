@@ -25,7 +25,7 @@ store = scenario_ui.get_store()
 start = ui.starting_rules(dataset, alignment, store)
 st.caption(
     f"Rules for **{md_escape(alignment.name)}**, tried from the lowest priority up; the editor starts from "
-    f"{start.source}. Edit, add or delete rows. Kinds and examples: docs/routing.md."
+    f"{start.source}. Edit, add or delete rows; each column's header says what it takes."
 )
 edited, edited_rules, problems = ui.rules_editor_ui(
     start.table, base.territory_ids, key=keys.routing_rules(f"{alignment.fingerprint}_{start.fingerprint}"))
@@ -103,7 +103,7 @@ cols[3].metric("Redirected by the capacity guard", f"{int((routed['reason_code']
 st.plotly_chart(ui.load_figure(routing.load, measure_label(settings.balance_on)), key=keys.ROUTING_LOAD_CHART)
 ui.show_load_table(routing.load, measure_label(settings.balance_on))
 result = R.routed_table(loaded.accounts, routing)
-ui.show_routed_table(result)
+ui.show_routed_table(result, routing)
 if rejected:
     st.warning(f"{len(rejected):,} row(s) not routed:")
     ui.show_rejected(rejected)

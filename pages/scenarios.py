@@ -23,8 +23,8 @@ settings = state.get_settings()
 store = ui.get_store()
 ui.show_flash()
 st.caption(
-    f"Scenarios are stored in `{store.path}` on this computer. They survive restarts and "
-    "can be shared as files (the storage place can be changed: see the documentation's app page)."
+    "Scenarios are stored on this computer: they survive restarts and can be shared as files (Share tab).",
+    help=f"The scenario database: {store.path}. Your IT team can move it (the documentation's app page says how).",
 )
 
 with st.expander(f"Save the alignment in use ({md_escape(alignment.name)}) as a scenario", expanded=False):
@@ -178,8 +178,7 @@ if compare_tab.open:
 
 if share_tab.open:
     with share_tab:
-        st.markdown("Import a scenario file (`.scenario.zip`, exported here or with "
-                    "`python -m territory scenario export`).")
+        st.markdown("Import a scenario file (`.scenario.zip`, exported here or by the command line).")
         upload = st.file_uploader("Scenario file", type=["zip"], key=keys.SCN_IMPORT_FILE)
         if upload is not None:
             try:

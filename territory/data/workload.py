@@ -149,7 +149,7 @@ def derive_workload_hours(
 
 
 RULE_MARKDOWN = """\
-**Estimated by the documented rule** (`territory/data/workload.py`, docs/importing.md):
+**Estimated by this rule** (the same in the app, the command line and the exports):
 
 - **Potential** (when the file has none): revenue × the industry's wallet multiplier (Healthcare 3.0,
   Manufacturing 2.5, Financial Services 2.0, Technology 3.5, Retail 2.0, Education 2.5, Government 2.0,

@@ -213,7 +213,7 @@ class Rule:
     @property
     def plain_label(self) -> str:
         """``#20 (ZIP prefix 021)``: the rule as the reasons a user reads name it."""
-        return f"#{self.priority:,} ({KIND_WORDS.get(self.kind, self.kind)} {self.value}".rstrip() + ")"
+        return f"#{self.priority} ({KIND_WORDS.get(self.kind, self.kind)} {self.value}".rstrip() + ")"
 
     def band_key(self) -> str:
         return self.band.text() if self.band else ""

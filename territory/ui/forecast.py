@@ -290,7 +290,7 @@ def forecast_ui(forecast: BookingsForecast, focus: str | None) -> None:
                      column_config=scores_config())
     st.caption("Backtest: each quarter from the 6th on forecast from the quarters before it only (rolling origin). "
                "WAPE weighs every territory by its bookings; an 80% interval is right when it covers 80% of the "
-               "actuals. Details: docs/review.md.")
+               "actuals.")
     if focus is None:
         with st.expander(f"Forecast {forecast.quarter} per territory"):
             st.dataframe(forecast_frame(forecast), hide_index=True, width="stretch", key=keys.REVIEW_FORECAST_TABLE,

@@ -16,6 +16,7 @@ from territory.planning import routing as R
 from territory.planning.scenarios import ScenarioError, ScenarioStore
 from territory.reporting.text import chart_labels, md_escape
 from territory.ui import keys
+from territory.ui.components import widgets
 
 RULES_KEY = keys.ROUTING_RULES
 """Session key: {alignment fingerprint: StartingRules loaded or uploaded on the page} (survives page changes)."""
@@ -160,13 +161,13 @@ def rule_text(row: pd.Series) -> str:
     """ "#120 · ZIP prefix 021" from the routed row's structured rule fields ("none" without a rule)."""
     if pd.isna(row.get("rule_kind")):
         return "none"
-    priority = f"#{int(row['rule_priority']):,} · " if pd.notna(row.get("rule_priority")) else ""
+    priority = f"#{int(row['rule_priority'])} · " if pd.notna(row.get("rule_priority")) else ""
     value = f" {row['rule_value']}" if pd.notna(row.get("rule_value")) and str(row["rule_value"]) else ""
     return f"{priority}{kind_label(row['rule_kind'])}{value}"
 
 
 def show_landing(row: pd.Series) -> None:
-    # wide enough at 1500 px for an owner's name and a rule such as "#1,760 · ZIP or ZIP range 02139"
+    # wide enough at 1500 px for an owner's name and a rule such as "#1760 · ZIP or ZIP range 02139"
     cols = st.columns([1, 2])
     cols[0].metric("Territory", str(row[schema.TERRITORY_ID]) if pd.notna(row[schema.TERRITORY_ID]) else "none")
     cols[1].metric("Rule", rule_text(row))
@@ -245,14 +246,25 @@ ROUTED_LABELS = {
 }
 
 
-def show_routed_table(result: pd.DataFrame) -> None:
-    """One row per routed account; the lead columns named for people (the download keeps the
-    column names ``assign`` writes)."""
-    config = {column: st.column_config.Column(label) for column, label in ROUTED_LABELS.items()}
+def routed_display(result: pd.DataFrame, routing: R.Routing) -> pd.DataFrame:
+    """The routed table as the page shows it: each rule named as the editor names it ("#120 · ZIP
+    prefix 021", not the file's "#120 zip_prefix 021") and no reason code (the "Why" column says
+    it in words); the download keeps the columns ``assign`` writes."""
+    routed = routing.assignment[(routing.assignment["reason_code"] != R.NO_RULE).to_numpy()]
+    shown = result.drop(columns=["reason_code"])
+    shown["rule"] = [rule_text(row) for _, row in routed.iterrows()]
+    return shown
+
+
+def show_routed_table(result: pd.DataFrame, routing: R.Routing) -> None:
+    """One row per routed account (:func:`routed_display`), every column named for people."""
+    shown = routed_display(result, routing)
+    config = widgets.schema_column_config(shown)
+    config.update({column: st.column_config.Column(label) for column, label in ROUTED_LABELS.items()})
     config["reason"] = st.column_config.TextColumn(ROUTED_LABELS["reason"], width="large")
     config["rule_territory_id"] = st.column_config.Column(
         ROUTED_LABELS["rule_territory_id"], help="Where the rule sent it, before the capacity guard.")
-    st.dataframe(result, hide_index=True, width="stretch", column_config=config, key=keys.ROUTING_RESULT)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, key=keys.ROUTING_RESULT)
 
 
 def show_rejected(rejected: list[dict]) -> None:

@@ -78,7 +78,7 @@ def test_estimated_workload_is_marked_with_the_rule_one_click_away(typed, page):
     at = open_typed(typed, page)
     assert "Estimated by the rule, not from your file: workload for 100% of accounts." in captions(at)
     rule = " ".join(m.value for m in at.markdown)
-    assert "Estimated by the documented rule" in rule and "visits per year" in rule
+    assert "Estimated by this rule" in rule and "visits per year" in rule and ".py" not in rule
 
 
 def test_data_page_maps_annual_revenue_to_company_revenue_and_to_potential_on_request():

@@ -83,6 +83,9 @@ def test_a_file_of_new_accounts_lands_with_the_load_it_adds(expected) -> None:
     rules_table, load, result, rejected = (frame.value for frame in at.dataframe)
     want = R.route(new.drop(index=3).reset_index(drop=True), rules, base).assignment
     assert result["territory_id"].tolist() == want["territory_id"].tolist()
+    # the rule as the editor names it, no reason code (the "Why" column says it in words)
+    assert "reason_code" not in result and not result["rule"].str.contains("zip_prefix|_").any()
+    assert result["rule"].str.match(r"^#\d+ · ").all()
     assert load["new_accounts"].sum() == 39 and len(rules_table) == len(rules)
     assert rejected["account_id"].tolist() == ["NEWA000004"]
     assert at.get("download_button")
