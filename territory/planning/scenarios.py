@@ -1011,6 +1011,7 @@ def compare_scenarios(
         index=[label for _, label in COMPARISON_ROWS],
     ).astype(float)
     table.index.name = "Measure"
+    table = table.dropna(how="all")  # a measure no scenario has (revenue moved, without revenue)
     best = []
     for _, row in table.iterrows():
         finite = row.dropna()

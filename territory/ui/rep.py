@@ -45,10 +45,13 @@ def cached_view(dataset: state.ActiveDataset, alignment: state.Alignment, territ
 def top_accounts_frame(view: RepView) -> pd.DataFrame:
     """The top accounts with readable headers (units in brackets)."""
     t = view.top_accounts
-    return pd.DataFrame({"Account": t[schema.ACCOUNT_ID], "Name": t[schema.NAME], "Industry": t[schema.INDUSTRY],
-                         "Revenue (USD/yr)": t[schema.REVENUE].round(0),
-                         "Potential (USD/yr)": t[schema.POTENTIAL].round(0),
-                         "Bookings, last 4 quarters (USD)": t["bookings_trailing_4q"].round(0)})
+    frame = pd.DataFrame({"Account": t[schema.ACCOUNT_ID], "Name": t[schema.NAME], "Industry": t[schema.INDUSTRY],
+                          "Revenue (USD/yr)": pd.to_numeric(t[schema.REVENUE], errors="coerce").round(0),
+                          "Potential (USD/yr)": pd.to_numeric(t[schema.POTENTIAL], errors="coerce").round(0),
+                          "Bookings, last 4 quarters (USD)":
+                              pd.to_numeric(t["bookings_trailing_4q"], errors="coerce").round(0)})
+    # a figure the data does not have (no bookings file, no revenue) is left out, not a column of "None"
+    return frame.drop(columns=[c for c in frame.columns[3:] if frame[c].isna().all()])
 
 
 def moves_frame(moves: pd.DataFrame) -> pd.DataFrame:

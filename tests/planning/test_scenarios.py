@@ -300,6 +300,8 @@ def test_comparison_names_every_tied_winner_and_no_one_when_all_tie() -> None:
     table = scenarios.compare_scenarios(accounts, {"one": same, "two": same.copy(), "swap": pd.Series(["T2", "T1"])})
     assert table.loc["Accounts moved vs current", "Best"] == "one, two"
     assert table.loc["Max deviation from target (%)", "Best"] == ""  # all three are 50% off
+    # no revenue in the data: no row of "None" for the revenue moved
+    assert "Revenue moved vs current (%)" not in table.index and not table.drop(columns="Best").isna().all(axis=1).any()
 
 
 # --- hostile and damaged scenario files (#18) ------------------------------------------------------
