@@ -82,15 +82,28 @@ def save_form(
 
     A taken name is not overwritten silently: the form asks to tick "overwrite" or pick another name.
     """
-    store = get_store()
     with st.form(key=keys.child(key, "form"), clear_on_submit=False):
-        name = st.text_input("Scenario name", value=default_name, max_chars=80, key=keys.child(key, "name"),
-                             placeholder="e.g. Q3 2026 - 22 reps, workload +/-5%")
-        notes = st.text_area("Notes (optional)", key=keys.child(key, "notes"), height=68)
-        overwrite = st.checkbox("Overwrite a scenario with the same name", key=keys.child(key, "overwrite"))
-        submitted = st.form_submit_button("Save scenario", icon=":material/save:", type="primary")
-    if not submitted:
+        st.text_input("Scenario name", value=default_name, max_chars=80, key=keys.child(key, "name"),
+                      placeholder="e.g. Q3 2026 - 22 reps, workload +/-5%")
+        st.text_area("Notes (optional)", key=keys.child(key, "notes"), height=68)
+        st.checkbox("Overwrite a scenario with the same name", key=keys.child(key, "overwrite"))
+        st.form_submit_button("Save scenario", icon=":material/save:", type="primary", on_click=_save_submitted,
+                              args=(key, accounts, labels, result, metrics, extra_params))
+    outcome = st.session_state.pop(keys.child(key, "outcome"), None)
+    if outcome is None:
         return None
+    kind, message, saved_name = outcome
+    {"success": st.success, "warning": st.warning, "error": st.error}[kind](message)
+    return saved_name
+
+
+def _save_submitted(key: str, accounts: pd.DataFrame, labels: pd.Series, result: Any, metrics: dict | None,
+                    extra_params: Mapping[str, Any] | None) -> None:
+    """The save form's callback: save, leave the outcome for the form to show, and after a save start
+    the form blank (run before the page, so it may reset the form's fields; a saved note went with
+    the next scenario too)."""
+    ss = st.session_state
+    name, notes = ss.get(keys.child(key, "name"), ""), ss.get(keys.child(key, "notes"), "")
     reasons = None
     params: dict[str, Any] = {}
     if result is not None:
@@ -99,16 +112,18 @@ def save_form(
     try:
         scenario = build_scenario(name, accounts, labels, reasons=reasons, params=params,
                                   metrics=metrics or {}, notes=notes)
-        saved = store.save(scenario, overwrite=overwrite)
+        saved = get_store().save(scenario, overwrite=bool(ss.get(keys.child(key, "overwrite"), False)))
     except ScenarioExistsError as error:
-        st.warning(f"{md_escape(error)} Tick **Overwrite** to replace it.")
-        return None
+        ss[keys.child(key, "outcome")] = ("warning", f"{md_escape(error)} Tick **Overwrite** to replace it.", None)
+        return
     except TerritoryError as error:
-        st.error(md_escape(error))
-        return None
-    st.success(f"Saved scenario **{md_escape(saved.name)}** ({saved.accounts:,} accounts, "
-               f"{saved.territories} territories{rules_note(scenario, saved)}).")
-    return saved.name
+        ss[keys.child(key, "outcome")] = ("error", md_escape(error), None)
+        return
+    ss[keys.child(key, "outcome")] = (
+        "success", f"Saved scenario **{md_escape(saved.name)}** ({saved.accounts:,} accounts, "
+                   f"{saved.territories} territories{rules_note(scenario, saved)}).", saved.name)
+    for field in ("name", "notes", "overwrite"):  # back to the form's defaults (its default name)
+        ss.pop(keys.child(key, field), None)
 
 
 COMPARE_SETTING = "scenarios_compare"  # Settings.extra: the Compare tab's picks, kept for a refresh

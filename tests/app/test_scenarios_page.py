@@ -51,9 +51,14 @@ def test_empty_store_explains_what_to_do(db_path: Path) -> None:
 def test_save_the_alignment_in_use_then_refuse_a_duplicate_name(db_path: Path) -> None:
     at = open_page()
     at.text_input(key="ts_scn_save_name").input("Baseline Q3")
+    at.text_area(key="ts_scn_save_notes").input("Before the Q3 hires")
     at.button(key="FormSubmitter:ts_scn_save_form-Save scenario").click().run()
     assert any("Saved scenario **Baseline Q3**" in s.value for s in at.success)
     assert ScenarioStore(db_path).names() == ["Baseline Q3"]
+    at.run()
+    # the next scenario starts blank: the note went with the next save too (found walking the app)
+    assert at.text_area(key="ts_scn_save_notes").value == "" and at.text_input(key="ts_scn_save_name").value == ""
+    at.text_input(key="ts_scn_save_name").input("Baseline Q3")
     at.button(key="FormSubmitter:ts_scn_save_form-Save scenario").click().run()
     assert any("already exists" in w.value for w in at.warning)
     assert not at.exception
