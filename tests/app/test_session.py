@@ -15,6 +15,7 @@ from territory.data import schema
 from territory.data.sample import load_sample
 from territory.planning.workspace import Step
 from territory.ui import keys
+from territory.ui.components import widgets
 from tests.app.apptest import REPO_ROOT, open_page
 from tests.crm_files import salesforce_accounts
 
@@ -50,6 +51,7 @@ def test_a_reload_brings_back_make_active_hand_moves_and_settings():
     at.button(key=keys.REBALANCE_MAKE_ACTIVE).click().run()
     made = at.session_state[keys.ALIGNMENT]
     assert made.name.startswith("Rebalanced") and made.labels.nunique() == 21
+    assert widgets.alignment_caption(made) == made.name  # not "Rebalanced 09:05 (since 09:05)"
     account = load_sample().accounts[schema.ACCOUNT_ID].iloc[0]
     at.session_state[keys.REBALANCE_MANUAL_MOVES] = {account: "T03"}  # as the Move button leaves it
     at.button(key=keys.REBALANCE_NEW_HIRE).click().run()  # an undoable step: saved with the moves

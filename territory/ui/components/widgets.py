@@ -151,6 +151,12 @@ def schema_column_config(frame: pd.DataFrame) -> dict:
     return config
 
 
+def alignment_caption(alignment: state.Alignment) -> str:
+    """The alignment in use as the sidebar names it: "Q3 plan (since 09:05)", or "Rebalanced 09:05"
+    alone (its name says when already)."""
+    return alignment.name if alignment.created in alignment.name else f"{alignment.name} (since {alignment.created})"
+
+
 def blank_missing(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """``frame`` for ``st.dataframe`` with the text ``columns`` that hold nothing left out and the
     missing cells of the others blank (st.dataframe writes a missing cell as "None": a Rep column of
@@ -295,7 +301,7 @@ def sidebar_status() -> None:
                    f"{len(dataset.accounts):,} accounts · {n_territories:,} territories")
         st.markdown("**Alignment in use**")
         if alignment is not None:
-            st.caption(f"{md_escape(alignment.name)} (since {alignment.created})")
+            st.caption(md_escape(alignment_caption(alignment)))
             if alignment.name != state.CURRENT_ALIGNMENT_NAME:
                 st.button("Back to current alignment", key=keys.SIDEBAR_RESET_ALIGNMENT,
                           on_click=state.reset_alignment)
