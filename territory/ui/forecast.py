@@ -208,7 +208,7 @@ def scores_frame(forecast: BookingsForecast) -> pd.DataFrame:
 def scores_config() -> dict:
     nc = st.column_config.NumberColumn
     return {
-        "Method": st.column_config.TextColumn("Method", width="small"),
+        "Method": st.column_config.TextColumn("Method", width="medium"),  # "Model (shown)" in full
         "WAPE": nc("WAPE (%)", format="%.1f%%", help="sum |actual - forecast| / sum |actual|: lower is better."),
         "MAPE": nc("MAPE (%)", format="%.1f%%", help="mean |actual - forecast| / |actual| over non-zero actuals."),
         "Coverage": nc("80% coverage (%)", format="%.0f%%",
