@@ -162,9 +162,12 @@ with tab_drill:
     row = table[table[schema.TERRITORY_ID].astype(str) == chosen].iloc[0]
     in_territory = labels.astype("string") == chosen
     accounts = dataset.accounts[in_territory.fillna(False).to_numpy()]
+    values = accounts[schema.REVENUE] if schema.REVENUE in accounts else None
+    has_revenue = values is not None and bool(values.fillna(0).astype(float).gt(0).any())
     k = st.columns(5)
     k[0].metric("Accounts", f"{int(row['accounts']):,}")
-    k[1].metric("Revenue (USD/yr)", widgets.format_usd(row[schema.REVENUE]))
+    k[1].metric("Revenue (USD/yr)", widgets.format_usd(row[schema.REVENUE]) if has_revenue else "unknown",
+                help=None if has_revenue else "The data has no revenue for these accounts.")
     k[2].metric("Workload (h/yr)", widgets.format_hours(row[schema.WORKLOAD_HOURS]))
     k[3].metric("Utilisation", widgets.format_pct(row.get("utilisation_pct"), 0))
     k[4].metric("Mean distance (km)", f"{row.get('weighted_mean_distance_km', float('nan')):,.0f}",
@@ -184,8 +187,6 @@ with tab_drill:
             shapes=cached.territory_shapes(f"{dataset.fingerprint}|{alignment.fingerprint}", dataset.accounts,
                                            alignment.labels),
         )
-    values = accounts[schema.REVENUE] if schema.REVENUE in accounts else None
-    has_revenue = values is not None and bool(values.fillna(0).astype(float).gt(0).any())
     with right:
         st.markdown("**80/20 curve of revenue**")
         if has_revenue:

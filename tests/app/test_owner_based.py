@@ -153,3 +153,4 @@ def test_a_territory_without_revenue_says_so_instead_of_a_nan_share(owner_based)
     text = " ".join(c.value for c in at.caption) + " ".join(m.value for m in at.markdown)
     assert "nan%" not in text
     assert "no revenue for these accounts" in text and "Top accounts by workload" in text
+    assert {m.label: m.value for m in at.metric}["Revenue (USD/yr)"] == "unknown"  # not "$0"
