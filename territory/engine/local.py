@@ -112,11 +112,17 @@ def rebalance(problem: Problem) -> Solution | None:
             return straight
     if problem.dissolved is not None:
         shares = (SAFE_AIMS if problem.strict else ()) + (aim / max(problem.tolerance, 1e-12),)
-        for share in dict.fromkeys(round(x, 9) for x in shares):
+        handed_at = {}
+        # first no account carried on may land far from its new territory (the repair spent seconds
+        # pulling such accounts back), then any may
+        for keep_near, share in [(near, x) for near in (True, False) for x in dict.fromkeys(round(y, 9) for y in shares)]:
             aimed = replace(problem, aim=share * problem.tolerance)
-            handed = _hand_on_dissolved(aimed, graph, centres, scale)
+            if share not in handed_at:
+                handed_at[share] = _hand_on_dissolved(aimed, graph, centres, scale)
+            handed = handed_at[share]
             if handed is not None:
-                carried = _by_safe_moves(replace(aimed, start=handed, dissolved=None), graph, centres, scale)
+                carried = _by_safe_moves(replace(aimed, start=handed, dissolved=None), graph, centres, scale,
+                                         keep_near=keep_near)
                 if carried is not None:
                     gone = problem.dissolved >= 0
                     how = np.where((carried.labels != problem.start) | gone, MOVED_BY_BALANCE, 0).astype(np.int8)
@@ -167,7 +173,8 @@ def rebalance(problem: Problem) -> Solution | None:
                     solution.excess, scale)
 
 
-def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float) -> Solution | None:
+def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float,
+                   keep_near: bool = False) -> Solution | None:
     """The border flows carried by moves that cannot cut a territory (:mod:`territory.engine.polish`:
     each account joins the receiving territory's main body and leaves its own connected), one step
     after another; None unless every territory ends within the band with no new piece. First
@@ -199,7 +206,7 @@ def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float) -
             return None
         terrain.reset(piece_labels(graph, np.where(free, labels, -1), weights=problem.weight))
         carried, exhausted = carry_flows(problem, terrain, budget, src, dst, flow, how, main_only=False,
-                                    keep_near=False)
+                                         keep_near=keep_near)
         short = exhausted & (carried < 0.5 * flow)
         if not (carried > 0).any() and not short.any():
             return None
