@@ -133,18 +133,20 @@ def rebalance(problem: Problem) -> Solution | None:
         shares = (SAFE_AIMS if problem.strict else ()) + (aim / max(problem.tolerance, 1e-12),)
         carved = _carve_new(problem, graph)
         starts = ((replace(problem, start=carved),) if carved is not None else ()) + (problem,)
+        kept = None
         for start in starts:
             for share in dict.fromkeys(round(x, 9) for x in shares):
                 carried = _by_safe_moves(replace(start, aim=share * problem.tolerance), graph, centres, scale)
                 if carried is not None:
                     break
-            # a carve that leaves an account far from its new territory gives way to today's
-            if carried is not None and not far_accounts(problem, carried.labels).any():
-                return carried
-            if carried is not None and start is starts[-1]:
-                return carried
             if carried is None:
-                break  # the borders cannot carry it from the carve either: the steps below
+                continue
+            # a carve that leaves an account far from its new territory gives way to today's start
+            if not far_accounts(problem, carried.labels).any():
+                return carried
+            kept = carried  # both leave one: today's start, the last tried
+        if kept is not None:
+            return kept
     problem = replace(problem, aim=aim)
     nodes = _nodes(problem, problem.start)
     solution = None
