@@ -115,7 +115,8 @@ def rebalance(problem: Problem) -> Solution | None:
         handed_at = {}
         # first no account carried on may land far from its new territory (the repair spent seconds
         # pulling such accounts back), then any may
-        for keep_near, share in [(near, x) for near in (True, False) for x in dict.fromkeys(round(y, 9) for y in shares)]:
+        aims = list(dict.fromkeys(round(y, 9) for y in shares))
+        for keep_near, share in [(near, x) for near in (True, False) for x in aims]:
             aimed = replace(problem, aim=share * problem.tolerance)
             if share not in handed_at:
                 handed_at[share] = _hand_on_dissolved(aimed, graph, centres, scale)

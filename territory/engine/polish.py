@@ -26,7 +26,6 @@ what is left. Connectivity is judged on the same location graph
 from __future__ import annotations
 
 import hashlib
-
 import heapq
 
 import numpy as np
