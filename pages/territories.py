@@ -162,8 +162,8 @@ with tab_drill:
     row = table[table[schema.TERRITORY_ID].astype(str) == chosen].iloc[0]
     in_territory = labels.astype("string") == chosen
     accounts = dataset.accounts[in_territory.fillna(False).to_numpy()]
-    values = accounts[schema.REVENUE] if schema.REVENUE in accounts else None
-    has_revenue = values is not None and bool(values.fillna(0).astype(float).gt(0).any())
+    has_revenue = "revenue" in usable_measures(accounts)  # this territory's accounts have some
+    values = accounts[schema.REVENUE] if has_revenue else None
     k = st.columns(5)
     k[0].metric("Accounts", f"{int(row['accounts']):,}")
     k[1].metric("Revenue (USD/yr)", widgets.format_usd(row[schema.REVENUE]) if has_revenue else "unknown",
