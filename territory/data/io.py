@@ -1723,11 +1723,9 @@ def owner_territories(accounts: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame({column: pd.Series(pd.NA, index=range(len(owners)), dtype="string")
                           for column in S.TERRITORY_COLUMNS})
     frame[S.TERRITORY_ID] = pd.array(owners, dtype="string")
-    frame[S.REP_NAME] = pd.array(owners, dtype="string")
-    for column in (S.HOME_LATITUDE, S.HOME_LONGITUDE):
+    for column in (S.HOME_LATITUDE, S.HOME_LONGITUDE, S.CAPACITY_FTE):
         frame[column] = np.nan
-    frame[S.CAPACITY_FTE] = np.nan
-    return frame
+    return with_owner_reps(frame)
 
 
 def with_owner_reps(table: pd.DataFrame) -> pd.DataFrame:

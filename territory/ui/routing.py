@@ -159,11 +159,7 @@ def kind_label(kind: object) -> str:
 
 def rule_text(row: pd.Series) -> str:
     """ "#120 · ZIP prefix 021" from the routed row's structured rule fields ("none" without a rule)."""
-    if pd.isna(row.get("rule_kind")):
-        return "none"
-    priority = f"#{int(row['rule_priority'])} · " if pd.notna(row.get("rule_priority")) else ""
-    value = f" {row['rule_value']}" if pd.notna(row.get("rule_value")) and str(row["rule_value"]) else ""
-    return f"{priority}{kind_label(row['rule_kind'])}{value}"
+    return str(rule_texts(row.to_frame().T).iloc[0])
 
 
 def show_landing(row: pd.Series) -> None:
@@ -252,8 +248,18 @@ def routed_display(result: pd.DataFrame, routing: R.Routing) -> pd.DataFrame:
     it in words); the download keeps the columns ``assign`` writes."""
     routed = routing.assignment[(routing.assignment["reason_code"] != R.NO_RULE).to_numpy()]
     shown = result.drop(columns=["reason_code"])
-    shown["rule"] = [rule_text(row) for _, row in routed.iterrows()]
+    shown["rule"] = rule_texts(routed).to_numpy()
     return shown
+
+
+def rule_texts(routed: pd.DataFrame) -> pd.Series:
+    """:func:`rule_text` for every row at once (a file of new accounts can hold 100,000)."""
+    priority = routed["rule_priority"].astype("Int64").astype("string")
+    priority = ("#" + priority + " \u00b7 ").fillna("")
+    value = routed["rule_value"].astype("string").fillna("")
+    value = (" " + value).where(value != "", "")
+    kind = routed["rule_kind"].map(kind_label, na_action="ignore").astype("string")
+    return (priority + kind + value).where(routed["rule_kind"].notna(), "none")
 
 
 def show_routed_table(result: pd.DataFrame, routing: R.Routing) -> None:
