@@ -49,9 +49,10 @@ band = "inside" if view.within_band else "outside"
 cols = st.columns(6)
 cols[0].metric("Accounts", f"{view.accounts:,}")
 cols[1].metric("Load vs target", f"{load['deviation_pct']:+.1f}%",
-               f"{band} ±{state.get_settings().tolerance:.0%}", delta_color="off",
+               f"{band} ±{view.tolerance:.0%}", delta_color="off",
                help=f"{md_escape(view.balance_on)}: {load['value']:,.0f} against a target of {load['target']:,.0f} "
-                    f"(band {load['band_low']:,.0f} to {load['band_high']:,.0f}).")
+                    f"(band {load['band_low']:,.0f} to {load['band_high']:,.0f}). "
+                    + md_escape(state.basis_of(active, dataset).describe(dataset.accounts)))
 figures = view.figures
 if figures:
     cols[2].metric(f"Bookings {review.latest_quarter}", review_ui.usd(figures["bookings_last_quarter"]),

@@ -29,6 +29,7 @@ st.caption(
 
 with st.expander(f"Save the alignment in use ({md_escape(alignment.name)}) as a scenario", expanded=False):
     ui.save_form(dataset.accounts, alignment.labels, key=keys.SCN_SAVE, result=alignment.result,
+                 extra_params=state.basis_of(alignment, dataset).params(),
                  default_name="" if alignment.name == state.CURRENT_ALIGNMENT_NAME else alignment.name)
 
 listing = store.list()
@@ -82,23 +83,27 @@ if open_tab.open:
             if scenario.rules is not None:
                 st.caption(f"{len(scenario.rules):,} routing rules are saved with it: the Routing page starts "
                            "from them when it is the alignment in use, and they travel in its scenario file.")
-            score = cached.scorecard(dataset.fingerprint, dataset.accounts, labels,
-                                     state.file_labels(dataset), dataset.territories, settings.balance_on)
+            basis = state.scenario_basis(scenario.params, dataset)
+            counted = basis.mask(dataset.accounts)
+            score = cached.scorecard(f"{dataset.fingerprint}|{basis!r}", dataset.accounts[counted], labels[counted],
+                                     state.file_labels(dataset)[counted], dataset.territories, basis.measure)
             cols = st.columns(5)
             cols[0].metric("Territories", f"{score['territories']:,}")
             cols[1].metric("Max deviation", widgets.format_pct(score.get("max_deviation_pct")),
-                           help=f"On {score.get('balance_on', 'workload')}, against each territory's target.")
+                           help=f"On {basis.measure_text()}, against each territory's target; the band is "
+                                f"±{basis.tolerance:.0%}.")
             cols[2].metric("Mean distance", widgets.format_km(score.get("weighted_mean_distance_km")),
                            help=MEAN_DISTANCE_HELP)
             cols[3].metric("Accounts moved", f"{score.get('moved_accounts', 0):,}",
                            help="Compared with the alignment in the dataset file.")
             cols[4].metric("Revenue moved", widgets.format_pct(score.get("moved_revenue_pct")))
+            st.caption(f"As it was balanced: {md_escape(basis.describe(dataset.accounts))}")
 
             act, rename_col, delete_col = st.columns(3, vertical_alignment="bottom")
             if act.button("Set as active alignment", icon=":material/check_circle:", key=keys.SCN_ACTIVATE,
                           type="primary"):
                 state.set_active_alignment(labels, name=f"Scenario: {scenario.name}", scenario=scenario.name,
-                                           units=ui.scenario_units(scenario))
+                                           units=ui.scenario_units(scenario), basis=basis)
                 store.record_activation(scenario.name)
                 ui.flash(f"**{md_escape(scenario.name)}** is now the alignment in use on every page.")
                 st.rerun()
@@ -118,7 +123,7 @@ if open_tab.open:
                 st.rerun()
 
             st.markdown("**Downloads**")
-            ui.downloads_ui(dataset, labels, scenario, balance_on=settings.balance_on, tolerance=settings.tolerance)
+            ui.downloads_ui(dataset, labels, scenario, basis=basis)
         else:
             st.caption("Nothing to open yet: saved scenarios are listed here, with their figures, "
                        "downloads and *Set as active alignment*.")
@@ -133,22 +138,30 @@ if compare_tab.open:
         if len(picked) < 2:
             st.info("Pick two or more to compare them side by side.")
         else:
-            labels_by_name = {}
+            labels_by_name, bases = {}, {}
             for name in picked:
                 if name == "(alignment in use)":
-                    labels_by_name[f"In use: {alignment.name}"] = alignment.labels
+                    shown_name = f"In use: {alignment.name}"
+                    labels_by_name[shown_name] = alignment.labels
+                    bases[shown_name] = state.basis_of(alignment, dataset)
                 else:
-                    labels_by_name[name] = ui.scenario_labels(store.load(name), dataset.accounts)[0]
-            comparison = ui.cached_comparison(dataset, labels_by_name, settings.balance_on)
+                    saved = store.load(name)
+                    labels_by_name[name] = ui.scenario_labels(saved, dataset.accounts)[0]
+                    bases[name] = state.scenario_basis(saved.params, dataset)
+            comparison = ui.cached_comparison(dataset, labels_by_name, bases)
             st.markdown("**Scorecard** (lower is better on every row; the best is highlighted)")
             st.dataframe(ui.style_best(comparison), width="stretch", height=36 * (len(comparison) + 1) + 4)
-            deviations = {
-                name: cached.territory_table(dataset.fingerprint, dataset.accounts, lab, dataset.territories,
-                                             settings.balance_on)
-                for name, lab in labels_by_name.items()
-            }
+            st.caption(md_escape(ui.bases_note(dataset.accounts, bases)))
+            deviations = {}
+            for name, lab in labels_by_name.items():
+                counted = bases[name].mask(dataset.accounts)
+                deviations[name] = cached.territory_table(f"{dataset.fingerprint}|{bases[name]!r}",
+                                                          dataset.accounts[counted], lab[counted],
+                                                          dataset.territories, bases[name].measure)
+            bands = {basis.tolerance for basis in bases.values()}
+            band = bands.pop() if len(bands) == 1 else settings.tolerance
             st.markdown("**Balance per territory**")
-            st.plotly_chart(ui.deviation_strip(deviations, settings.tolerance), width="stretch", key=keys.SCN_STRIP)
+            st.plotly_chart(ui.deviation_strip(deviations, band), width="stretch", key=keys.SCN_STRIP)
             st.markdown("**Maps**")
             shown_maps = list(labels_by_name.items())[:3]
             map_cols = st.columns([1] * len(shown_maps) + [0.6])  # the last column holds the shared legend

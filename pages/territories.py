@@ -5,7 +5,7 @@ import streamlit as st
 from territory.data import schema
 from territory.data.measures import usable_measures
 from territory.data.spreadsheet import to_csv_bytes
-from territory.planning import hierarchy
+from territory.planning import account_types, hierarchy
 from territory.planning.metrics import MEAN_DISTANCE_HELP, pareto_curve, top_share
 from territory.reporting.text import md_escape
 from territory.ui import cached, keys, state
@@ -31,15 +31,19 @@ if labels.dropna().empty:
     )
     st.stop()
 
+# the load counts the account types the alignment was balanced with (partners shown apart carry none)
+counted_types = state.basis_of(alignment, dataset).counted_types
+counted = account_types.counted_mask(dataset.accounts, counted_types)
 table = cached.territory_table(
-    dataset.fingerprint, dataset.accounts, labels, territories, settings.balance_on
+    f"{dataset.fingerprint}|{counted_types}", dataset.accounts[counted], labels[counted], territories,
+    settings.balance_on
 )
 levels = hierarchy.levels_in(territories)  # region, district: the ones the territories file fills in
 if levels:
     table = table.assign(level_path=hierarchy.level_paths(territories, table[schema.TERRITORY_ID].astype(str),
                                                           include_territory=False).to_numpy())
 
-widgets.data_notes(dataset.accounts, key=keys.TERRITORIES)
+widgets.data_notes(dataset.accounts, counted_types, key=keys.TERRITORIES)
 tab_table, tab_region, tab_mix, tab_drill, tab_capacity = st.tabs(
     ["Per territory", "Roll-ups by level", "Industry mix", "Drill into a territory", "Capacity planning"]
 )

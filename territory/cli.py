@@ -473,9 +473,11 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     written = _write_alignment(accounts, result.assignment, args.output, result.territories) if args.output else None
     saved_as, saved_note = None, ""
     if args.save_as is not None:
+        from territory.planning.basis import Basis
         from territory.planning.scenarios import build_scenario, params_to_dict, rules_note
 
-        saved_params = params_to_dict(params) | ({"units": args.units} if args.units != "account" else {})
+        saved_params = (params_to_dict(params) | Basis(params.balance_on, params.tolerance, counted).params()
+                        | ({"units": args.units} if args.units != "account" else {}))
         scenario = build_scenario(
             args.save_as, accounts, labels, previous=previous, reasons=result.assignment["reason"],
             params=saved_params, metrics=_json_ready(card),
@@ -738,7 +740,8 @@ def _add_scenario_parsers(commands: argparse._SubParsersAction) -> None:
                         help="the meeting pack without its appendix (moved accounts, full review tables, "
                              "engine parameters): the sample prints to 7 Letter pages")
     report.add_argument("--title", default="Territory review", help="report title")
-    report.add_argument("--tolerance", type=_tolerance, default=0.05, help="tolerance band shown (default 0.05)")
+    report.add_argument("--tolerance", type=_tolerance, default=None,
+                        help="tolerance band shown (default: the scenario's, else 0.05)")
     report.add_argument("--db", metavar="PATH", help=db_help)
     report.set_defaults(handler=_cmd_report)
 
@@ -829,11 +832,14 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from dataclasses import replace
     from pathlib import Path
 
     from territory.data.sample import us_states_geojson
     from territory.data.schema import TERRITORY_ID
     from territory.errors import DataError
+    from territory.planning.account_types import DEFAULT_COUNTED
+    from territory.planning.basis import Basis, basis_from_params
     from territory.planning.scenarios import aligned_assignment
     from territory.reporting.report import ReportInput, build_report
 
@@ -871,12 +877,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
         review = build_review(accounts, after, bookings, territories, alignment_name=name or "current",
                               quotas=quotas)
+    # the figures count what the scenario was balanced on (its measure, band and account types), as in the app
+    basis = basis_from_params(params, Basis("workload", args.tolerance or 0.05, DEFAULT_COUNTED))
+    if args.tolerance is not None:
+        basis = replace(basis, tolerance=args.tolerance)
+    counted = basis.mask(accounts)
     page = build_report(
         ReportInput(
-            accounts=accounts, labels_after=after, labels_before=before if args.scenario else None,
-            territories=territories, title=args.title, scenario_name=name,
-            dataset_name=args.input or "built-in sample", tolerance=args.tolerance, params=params,
-            messages=messages, reasons=reasons, boundaries=us_states_geojson(), review=review,
+            accounts=accounts[counted], labels_after=after[counted],
+            labels_before=before[counted] if args.scenario else None, territories=territories, title=args.title,
+            scenario_name=name, dataset_name=args.input or "built-in sample", balance_on=basis.measure,
+            tolerance=basis.tolerance, params=params, messages=[*messages, *basis.notes(accounts)],
+            reasons=None if reasons is None else reasons[counted], boundaries=us_states_geojson(), review=review,
             summary=args.summary,
         )
     )

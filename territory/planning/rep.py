@@ -57,6 +57,7 @@ class RepView:
     hunt: pd.DataFrame | None = None  # its own segments by white space (WhiteSpace.hunt columns)
     level_path: str = ""  # where it sits: "West › Pacific" ("" when the territories file has no levels)
     level_header: str = ""  # the levels of the path: "Region › District"
+    tolerance: float = 0.05  # the band of ``load``: +/- share of its target
 
     @property
     def level_text(self) -> str:
@@ -111,6 +112,7 @@ def rep_view(
     white: WhiteSpace | None = None,
     balance_on: Any = "workload",
     tolerance: float = 0.05,
+    counted: np.ndarray | None = None,
     top: int = TOP_ACCOUNTS,
 ) -> RepView:
     """The page of ``territory_id`` under the alignment ``labels`` (see :func:`review.align_labels`).
@@ -118,6 +120,8 @@ def rep_view(
     ``review`` and ``forecast`` are of the same labels; ``previous`` is the alignment the plan is
     compared with (moves in and out; none without it); ``reasons`` per account explain the moves;
     ``white`` is the white space of the same labels (its total and segments for this territory).
+    ``counted`` (True per account) limits the load and its band to the accounts the balance counted
+    (:mod:`territory.planning.basis`); the lists show every account of the territory.
 
     >>> accounts = pd.DataFrame({"account_id": ["a", "b", "c"], "revenue": [5.0, 9.0, 1.0],
     ...                          "workload_hours": [10.0, 10.0, 20.0]})
@@ -129,7 +133,8 @@ def rep_view(
     """
     after = align_labels(accounts, labels)
     territory_id = str(territory_id)
-    table = metrics.territory_table(accounts, after, territories=territories, balance_on=balance_on)
+    counted = np.ones(len(accounts), dtype=bool) if counted is None else np.asarray(counted, dtype=bool)
+    table = metrics.territory_table(accounts[counted], after[counted], territories=territories, balance_on=balance_on)
     row = table[table[schema.TERRITORY_ID].astype(str) == territory_id]
     if not len(row):
         raise ParameterError(f"territory {territory_id!r} is not in this alignment; pick one of "
@@ -178,6 +183,7 @@ def rep_view(
         hunt=white.hunt_in(territory_id, HUNT_SEGMENTS) if white is not None else None,
         level_path=level_paths(territories, [territory_id], include_territory=False).iloc[0] if header else "",
         level_header=header,
+        tolerance=float(tolerance),
     )
 
 

@@ -34,6 +34,7 @@ import pandas as pd
 from territory.data import schema
 from territory.data.spreadsheet import escape_formulas, unescape_formulas
 from territory.errors import DataError, TerritoryError
+from territory.planning.basis import Basis
 from territory.planning.metrics import moved_mask, scorecard
 from territory.planning.routing import RULE_COLUMNS, read_rules_csv, rules_to_csv_bytes
 
@@ -994,18 +995,28 @@ def compare_scenarios(
     labels_by_name: Mapping[str, pd.Series],
     territories: pd.DataFrame | None = None,
     balance_on: Any = "workload",
+    bases: Mapping[str, Basis] | None = None,
 ) -> pd.DataFrame:
     """Scorecard rows x scenario columns on the *current* data, plus the best scenario(s) per row.
 
-    Every scenario is scored against the same accounts and the dataset's own alignment, so the
-    numbers are comparable even when the scenarios were saved from older workloads.
+    Every scenario is scored against the dataset's own alignment on the current accounts, so the
+    numbers are comparable even when the scenarios were saved from older workloads. ``bases`` scores a
+    scenario on its own measure and counted account types (the figures it showed when it was made);
+    the others are scored on ``balance_on`` over every account.
     """
     previous = accounts[schema.TERRITORY_ID] if schema.TERRITORY_ID in accounts.columns else None
-    cards = {
-        name: scorecard(accounts, labels.reindex(accounts.index), previous=previous,
-                        territories=territories, balance_on=balance_on)
-        for name, labels in labels_by_name.items()
-    }
+
+    def card(name: str, labels: pd.Series) -> dict:
+        basis = (bases or {}).get(name)
+        if basis is None:
+            return scorecard(accounts, labels.reindex(accounts.index), previous=previous,
+                             territories=territories, balance_on=balance_on)
+        mask = basis.mask(accounts)
+        return scorecard(accounts[mask], labels.reindex(accounts.index)[mask],
+                         previous=None if previous is None else previous[mask], territories=territories,
+                         balance_on=basis.measure)
+
+    cards = {name: card(name, labels) for name, labels in labels_by_name.items()}
     table = pd.DataFrame(
         {name: [card.get(key) for key, _ in COMPARISON_ROWS] for name, card in cards.items()},
         index=[label for _, label in COMPARISON_ROWS],

@@ -67,6 +67,7 @@ class Step:
     manual_moves: Mapping[str, str] = field(default_factory=dict)  # account_id -> territory_id (locked)
     event: tuple | None = None  # ("rep_leaves", territory_id) / ("new_hire", home ZIP, FTE) / None
     units: str = "account"  # what the alignment keeps whole (territory.planning.units): its shapes use them
+    basis: Mapping[str, Any] | None = None  # what its figures count (territory.planning.basis, as params)
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,8 @@ class WorkspaceStore:
             blobs[digest] = blob
             body_steps.append({"what": step.what, "labels": digest, "name": step.alignment_name,
                                "created": step.created, "moves": dict(step.manual_moves),
-                               "event": _event_json(step.event), "units": step.units})
+                               "event": _event_json(step.event), "units": step.units,
+                               "basis": None if step.basis is None else dict(step.basis)})
         body = json.dumps({"dataset": workspace.dataset_fingerprint, "source": workspace.dataset_source,
                            "settings": dict(workspace.settings), "steps": body_steps,
                            "position": max(-1, workspace.position - drop)})
@@ -295,7 +297,7 @@ class WorkspaceStore:
             steps = tuple(
                 Step(what=s["what"], labels=labels[s["labels"]], alignment_name=s["name"], created=s["created"],
                      manual_moves=dict(s["moves"]), event=tuple(s["event"]) if s["event"] else None,
-                     units=str(s.get("units", "account")))
+                     units=str(s.get("units", "account")), basis=s.get("basis"))
                 for s in body["steps"]
             )
             return Workspace(dataset_fingerprint=body["dataset"], dataset_source=body["source"],

@@ -673,7 +673,7 @@ PARAM_LABELS = {
     "move_budget_revenue_pct": "Most revenue that may move", "industry_teams": "Industry teams",
     "industry_team_sizes": "Industry team sizes", "industry_focus": "Industry focus",
     "also_balance": "Also balanced", "seed": "Random seed", "only_fix_outside": "Fix only territories outside the band",
-    "units": "Balanced in units of",
+    "units": "Balanced in units of", "counted_types": "Account types counted",
 }
 """The appendix's label for each engine setting (a report reader never sees a Python name)."""
 
@@ -690,7 +690,8 @@ def readable_params(params: dict[str, Any]) -> pd.DataFrame:
         if isinstance(v, bool):
             return "yes" if v else "no"
         if v is None:
-            return "no limit" if name.startswith("move_budget") else ("as today" if name == "n_territories" else "-")
+            return {"n_territories": "as today", "counted_types": "all"}.get(
+                name, "no limit" if name.startswith("move_budget") else "-")
         if isinstance(v, (list, tuple)):
             items = [": ".join(map(str, x)) if isinstance(x, (list, tuple)) else str(x) for x in v]
             return ", ".join(items) if items else "none"

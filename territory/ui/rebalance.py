@@ -38,6 +38,7 @@ from territory.engine import codes
 from territory.engine.notes import Note
 from territory.errors import ParameterError, TerritoryError
 from territory.planning import account_types, events, headcount
+from territory.planning.basis import Basis
 from territory.planning.geography import team_territories
 from territory.planning.metrics import MEAN_DISTANCE_HELP, moved_mask
 from territory.planning.scope import (
@@ -133,6 +134,11 @@ class RebalanceSettings:
             f"Composite: {self.composite_workload_pct}% workload + "
             f"{100 - self.composite_workload_pct}% {self.composite_partner} (target units)"
         )
+
+    def basis(self) -> Basis:
+        """What the what-if's figures count: its measure, band and account types (kept with it when it
+        becomes active or is saved, so every page scores it the same way)."""
+        return Basis(self.balance_on(), float(self.tolerance_pct) / 100.0, self.counted_types)
 
     def to_params(self, seed: int = 0) -> BalanceParams:
         """The engine's BalanceParams for these settings."""
@@ -1093,17 +1099,17 @@ def kpis_ui(whatif: WhatIf, before_name: str) -> None:
                        delta_arrow="off" if still else "auto", help=k.help)
 
 
-def make_active(labels: pd.Series, result, units: str = ACCOUNT) -> None:
+def make_active(labels: pd.Series, result, units: str = ACCOUNT, basis: Basis | None = None) -> None:
     """Callback of "Make active": the what-if becomes the alignment every page shows (an undoable step),
-    with the units it kept whole."""
+    with the units it kept whole and the basis of its figures."""
     _set_event(None)
-    state.set_active_alignment(labels, result=result, what="Make active", units=units)
+    state.set_active_alignment(labels, result=result, what="Make active", units=units, basis=basis)
 
 
 def actions_ui(accounts: pd.DataFrame, whatif: WhatIf, settings: RebalanceSettings, event: tuple | None) -> None:
     """"Make active" and "Save as a named scenario" (the Scenarios page's store, on disk)."""
     st.button("Make active", key=keys.REBALANCE_MAKE_ACTIVE, type="primary", on_click=make_active,
-              args=(whatif.after, whatif.result, settings.units), width="stretch",
+              args=(whatif.after, whatif.result, settings.units, settings.basis()), width="stretch",
               help="Every page (Overview, Territories...) then shows this alignment; it becomes the new 'before'.")
     with st.expander("Save as a named scenario"):
         # The saved reasons are this page's (hand moves included), not the engine's raw ones.
@@ -1111,7 +1117,8 @@ def actions_ui(accounts: pd.DataFrame, whatif: WhatIf, settings: RebalanceSettin
         scenarios_ui.save_form(accounts, whatif.after, key=keys.REBALANCE_SCENARIO,
                                result=result, default_name=describe(settings, event)[:80],
                                metrics=whatif.after_card,
-                               extra_params={"units": settings.units} if settings.units != ACCOUNT else None)
+                               extra_params=settings.basis().params()
+                               | ({"units": settings.units} if settings.units != ACCOUNT else {}))
     export_ui(accounts, whatif)
     st.caption("Saved scenarios are listed, compared and exported on the **Scenarios** page.")
 

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from territory.data import schema
+from territory.planning.basis import Basis
 from territory.planning.forecast import BookingsForecast
 from territory.planning.rep import RepView, rep_view
 from territory.planning.review import QuarterlyReview
@@ -18,18 +19,17 @@ from territory.ui import review as review_ui
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _view(dataset_key: str, labels_key: str, previous_key: str, review_key, territory_id: str, balance_on,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
-          tolerance: float,
+def _view(dataset_key: str, labels_key: str, previous_key: str, review_key, territory_id: str, basis: Basis,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
           _accounts, _labels, _territories, _review, _forecast, _bookings, _previous, _reasons, _white) -> RepView:
     return rep_view(_accounts, _labels, territory_id, territories=_territories, review=_review, forecast=_forecast,
-                    bookings=_bookings, previous=_previous, reasons=_reasons, white=_white, balance_on=balance_on,
-                    tolerance=tolerance)
+                    bookings=_bookings, previous=_previous, reasons=_reasons, white=_white, balance_on=basis.measure,
+                    tolerance=basis.tolerance, counted=basis.mask(_accounts))
 
 
 def cached_view(dataset: state.ActiveDataset, alignment: state.Alignment, territory_id: str,
                 review: QuarterlyReview | None, forecast: BookingsForecast | None) -> RepView:
-    """The rep view of ``territory_id`` in the alignment in use, its moves against the file's own alignment."""
-    settings = state.get_settings()
+    """The rep view of ``territory_id`` in the alignment in use, its moves against the file's own alignment;
+    its load on the alignment's own basis (what the Rebalance page or the scenario showed)."""
     previous = state.file_labels(dataset)
     result = alignment.result
     reasons = None
@@ -37,7 +37,7 @@ def cached_view(dataset: state.ActiveDataset, alignment: state.Alignment, territ
         reasons = pd.Series(result.assignment["reason"].to_numpy(), index=dataset.accounts.index)
     review_key = review.settings if review is not None else None  # the quota blend changes the review's figures
     return _view(dataset.fingerprint, alignment.fingerprint, cached.labels_fingerprint(previous), review_key,
-                 territory_id, settings.balance_on, settings.tolerance, dataset.accounts, alignment.labels,
+                 territory_id, state.basis_of(alignment, dataset), dataset.accounts, alignment.labels,
                  dataset.territories, review, forecast, dataset.bookings, previous, reasons,
                  review_ui.cached_white_space(dataset, alignment.labels))
 

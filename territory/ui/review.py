@@ -18,6 +18,7 @@ import streamlit as st
 from territory.data import schema
 from territory.errors import ParameterError, TerritoryError
 from territory.planning import hierarchy
+from territory.planning.basis import Basis
 from territory.planning.review import (
     ALL_ACCOUNTS,
     QuarterlyReview,
@@ -189,6 +190,7 @@ class ChosenAlignment:
     labels: pd.Series  # on dataset.accounts.index
     name: str
     note: str | None = None
+    basis: Basis | None = None  # what its figures count (a scenario's own); None: the session's
 
 
 @st.cache_data(show_spinner=False, ttl=30)
@@ -220,7 +222,8 @@ def alignment_ui(dataset: state.ActiveDataset, active: state.Alignment) -> Chose
     )
     kind, name = options[label]
     if kind == "active":
-        return ChosenAlignment(active.labels, active.name, None if not error else f"Scenario store: {error}")
+        return ChosenAlignment(active.labels, active.name, None if not error else f"Scenario store: {error}",
+                               basis=state.basis_of(active, dataset))
     if kind == "earlier":
         return ChosenAlignment(earlier[name], name)
 
@@ -229,7 +232,8 @@ def alignment_ui(dataset: state.ActiveDataset, active: state.Alignment) -> Chose
     except ScenarioError as err:
         return ChosenAlignment(active.labels, active.name, f"Could not open scenario {name!r}: {err}")
     labels, diff = apply_to_dataset(scenario, dataset.accounts)
-    return ChosenAlignment(labels, f"Scenario {name}", None if diff.matches else diff.describe())
+    return ChosenAlignment(labels, f"Scenario {name}", None if diff.matches else diff.describe(),
+                           basis=state.scenario_basis(scenario.params, dataset))
 
 
 def focus_ui(territory_ids: list[str], reps: dict[str, Any]) -> str | None:
@@ -796,16 +800,19 @@ def report_html(dataset: state.ActiveDataset, chosen: ChosenAlignment, active: s
                 review: QuarterlyReview) -> str:
     """The self-contained HTML report (territory.reporting.report) with the quarterly review sections added.
 
-    When a scenario is reviewed, "before" is the active alignment and "after" the scenario.
+    When a scenario is reviewed, "before" is the active alignment and "after" the scenario. The balance
+    figures count what the reviewed alignment's basis counts; the review's bookings cover every account.
     """
     before = None if chosen.labels.equals(active.labels) else active.labels
-    settings = state.get_settings()
+    basis = chosen.basis or state.session_basis(dataset)
+    counted = basis.mask(dataset.accounts)
     return build_report(ReportInput(
-        accounts=dataset.accounts, labels_after=chosen.labels, labels_before=before,
-        territories=state.export_territories(dataset),
+        accounts=dataset.accounts[counted], labels_after=chosen.labels[counted],
+        labels_before=None if before is None else before[counted], territories=state.export_territories(dataset),
         title=f"Quarterly review {review.latest_quarter or ''}".strip(),
-        scenario_name=chosen.name, dataset_name=dataset.name, balance_on=settings.balance_on,
-        tolerance=settings.tolerance, boundaries=cached.us_states_geojson(), review=review,
+        scenario_name=chosen.name, dataset_name=dataset.name, balance_on=basis.measure,
+        tolerance=basis.tolerance, boundaries=cached.us_states_geojson(), review=review,
+        messages=basis.notes(dataset.accounts),
     ))
 
 

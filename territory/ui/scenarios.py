@@ -17,6 +17,7 @@ import streamlit as st
 from territory.data import schema
 from territory.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
 from territory.errors import TerritoryError
+from territory.planning.basis import Basis
 from territory.planning.metrics import territory_table
 from territory.planning.review import build_review
 from territory.planning.scenarios import (
@@ -108,7 +109,8 @@ def _save_submitted(key: str, accounts: pd.DataFrame, labels: pd.Series, result:
     params: dict[str, Any] = {}
     if result is not None:
         reasons = result.assignment.get("reason")
-        params = params_to_dict(getattr(result, "params", None)) | dict(extra_params or {})
+        params = params_to_dict(getattr(result, "params", None))
+    params |= dict(extra_params or {})
     try:
         scenario = build_scenario(name, accounts, labels, reasons=reasons, params=params,
                                   metrics=metrics or {}, notes=notes)
@@ -204,24 +206,29 @@ def style_best(table: pd.DataFrame) -> Any:
 
 
 def workbook_bytes(accounts: pd.DataFrame, labels: pd.Series, scenario: Scenario,
-                   territories: pd.DataFrame | None, balance_on: Any) -> bytes:
-    """The scenario's XLSX: its assignment and the per-territory summary (``metrics.territory_table``)."""
+                   territories: pd.DataFrame | None, basis: Basis) -> bytes:
+    """The scenario's XLSX: its assignment (every account) and the per-territory summary
+    (``metrics.territory_table``) of the accounts its ``basis`` counts."""
+    mask = basis.mask(accounts)
     return to_xlsx_bytes({
         "Assignment": assignment_table(accounts, aligned_assignment(scenario, accounts), territories),
-        "Territories": territory_table(accounts, labels, territories=territories, balance_on=balance_on),
+        "Territories": territory_table(accounts[mask], labels[mask], territories=territories,
+                                       balance_on=basis.measure),
     })
 
 
-def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance_on: Any, tolerance: float) -> None:
-    """Download buttons for one scenario; files are built only when clicked (deferred data)."""
+def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, basis: Basis) -> None:
+    """Download buttons for one scenario; files are built only when clicked (deferred data). The
+    figures count what ``basis`` counts; the assignment lists every account."""
     accounts, territories = dataset.accounts, state.export_territories(dataset)
+    mask = basis.mask(accounts)
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in scenario.name)
 
     def table() -> pd.DataFrame:
         return assignment_table(accounts, aligned_assignment(scenario, accounts), territories)
 
     def workbook() -> bytes:
-        return workbook_bytes(accounts, labels, scenario, territories, balance_on)
+        return workbook_bytes(accounts, labels, scenario, territories, basis)
 
     def report() -> bytes:
         assignment = aligned_assignment(scenario, accounts)
@@ -230,10 +237,11 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance
                                quotas=dataset.quotas) if bookings is not None and len(bookings) else None)
         return build_report(
             ReportInput(
-                accounts=accounts, labels_after=labels, labels_before=state.file_labels(dataset),
+                accounts=accounts[mask], labels_after=labels[mask], labels_before=state.file_labels(dataset)[mask],
                 territories=territories, title="Territory review", scenario_name=scenario.name,
-                dataset_name=dataset.name, balance_on=balance_on, tolerance=tolerance, params=scenario.params,
-                reasons=assignment["reason"], boundaries=cached.us_states_geojson(), review=review,
+                dataset_name=dataset.name, balance_on=basis.measure, tolerance=basis.tolerance,
+                params=scenario.params, reasons=assignment["reason"][mask], boundaries=cached.us_states_geojson(),
+                review=review, messages=basis.notes(accounts),
             )
         ).encode("utf-8")
 
@@ -257,11 +265,23 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, balance
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _comparison(dataset_key: str, label_keys: tuple, balance_key: Any, _accounts, _labels, _territories):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
-    return compare_scenarios(_accounts, _labels, _territories, balance_key)
+def _comparison(dataset_key: str, label_keys: tuple, basis_key: tuple, _accounts, _labels, _territories, _bases):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    return compare_scenarios(_accounts, _labels, _territories, bases=_bases)
 
 
-def cached_comparison(dataset: Any, labels_by_name: dict[str, pd.Series], balance_on: Any) -> pd.DataFrame:
-    """``compare_scenarios`` cached by the dataset fingerprint and each alignment's fingerprint."""
+def cached_comparison(dataset: Any, labels_by_name: dict[str, pd.Series], bases: dict[str, Basis]) -> pd.DataFrame:
+    """``compare_scenarios``, each alignment on its own basis, cached by the dataset's and each alignment's
+    fingerprint."""
     keys = tuple((name, labels_fingerprint(labels)) for name, labels in labels_by_name.items())
-    return _comparison(dataset.fingerprint, keys, balance_on, dataset.accounts, labels_by_name, dataset.territories)
+    basis_key = tuple(sorted((name, repr(basis)) for name, basis in bases.items()))
+    return _comparison(dataset.fingerprint, keys, basis_key, dataset.accounts, labels_by_name, dataset.territories,
+                       bases)
+
+
+def bases_note(accounts: pd.DataFrame, bases: Mapping[str, Basis]) -> str:
+    """A caption under a comparison: the basis all share, or each one's when they differ."""
+    distinct = dict.fromkeys(bases.values())
+    if len(distinct) == 1:
+        return f"Each scored as it was balanced. {next(iter(distinct)).describe(accounts)}"
+    return "Each scored as it was balanced, so figures on different bases are not like for like: " + "; ".join(
+        f"{name}: {basis.describe(accounts)}" for name, basis in bases.items())

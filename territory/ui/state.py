@@ -44,6 +44,8 @@ import streamlit as st
 from territory.data import schema
 from territory.errors import DataError
 from territory.planning import workspace as _workspaces
+from territory.planning.account_types import default_counted, type_counts
+from territory.planning.basis import Basis, basis_from_params
 from territory.planning.review import ReviewSettings
 from territory.planning.workspace import MAX_STEPS, Step, Workspace, WorkspaceError, WorkspaceStore
 from territory.ui import cached, keys
@@ -90,6 +92,7 @@ class Alignment:
     result: Any = None  # the BalanceResult that produced it, when it came from the engine
     scenario: str | None = None  # the saved scenario it was opened from (its routing rules go with it)
     units: str = "account"  # what it keeps whole (zip, county...): its shapes and ZIP table use them
+    basis: Basis | None = None  # what its figures count (a what-if's or scenario's); None: the session's (basis_of)
 
 
 @dataclass(frozen=True)
@@ -318,7 +321,8 @@ def reset_alignment(what: str = "Back to the current alignment") -> Alignment | 
 
 
 def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any = None,
-                         scenario: str | None = None, what: str | None = None, units: str = "account") -> Alignment:
+                         scenario: str | None = None, what: str | None = None, units: str = "account",
+                         basis: Basis | None = None) -> Alignment:
     """Make ``labels`` (territory_id per account) the alignment every page shows.
 
     ``labels`` is re-indexed to the active accounts (accounts missing from it become unassigned).
@@ -328,6 +332,7 @@ def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any
     shown never depend on it: :mod:`territory.planning.metrics` computes them from the labels alone.
     It is an undoable step called ``what`` (default "Make active: <name>"). ``units``: what the
     alignment keeps whole (a what-if or scenario balanced by ZIP, county...): its shape downloads use them.
+    ``basis``: the measure, band and account types its figures count (:func:`basis_of`).
     """
     dataset = get_dataset()
     labels = pd.Series(labels).astype("string").rename(schema.TERRITORY_ID)
@@ -342,6 +347,7 @@ def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any
         result=result,
         scenario=scenario,
         units=units,
+        basis=basis,
     )
     st.session_state[ALIGNMENT_KEY] = alignment
     record(what or f"Make active: {alignment.name}")
@@ -351,6 +357,34 @@ def set_active_alignment(labels: pd.Series, name: str | None = None, result: Any
 def get_alignment() -> Alignment | None:
     """The active alignment (None only when no dataset is active)."""
     return st.session_state.get(ALIGNMENT_KEY)
+
+
+def session_basis(dataset: ActiveDataset | None = None) -> Basis:
+    """The basis of an alignment that names none (the file's own): the shared measure and tolerance, and the
+    account types the Rebalance page counts (its default choice until the page is visited)."""
+    settings = get_settings()
+    dataset = dataset or get_dataset()
+    counted = None
+    if dataset is not None and schema.ACCOUNT_TYPE in dataset.accounts:
+        types = list(type_counts(dataset.accounts).index)
+        widget = keys.key("rebalance_counted_types")  # the Rebalance control (ui.rebalance.SETTING_KEYS)
+        chosen = st.session_state.get(widget, st.session_state.get(keys.REBALANCE_SETTINGS, {}).get(widget))
+        chosen = [t for t in (chosen or ()) if t in set(types)]
+        counted = tuple(chosen or default_counted(types))
+    return Basis(settings.balance_on, settings.tolerance, counted)
+
+
+def basis_of(alignment: Alignment | None = None, dataset: ActiveDataset | None = None) -> Basis:
+    """What the figures of ``alignment`` (default: the one in use) count: its own basis when it came from a
+    what-if or a scenario, else the session's (:func:`session_basis`)."""
+    alignment = alignment or get_alignment()
+    own = getattr(alignment, "basis", None)
+    return own if own is not None else session_basis(dataset)
+
+
+def scenario_basis(params: dict | None, dataset: ActiveDataset | None = None) -> Basis:
+    """The basis a saved scenario was balanced on; what its parameters do not say is the session's."""
+    return basis_from_params(params, session_basis(dataset))
 
 
 def active_territories() -> pd.DataFrame:
@@ -498,7 +532,8 @@ def record(what: str) -> None:
     ss = st.session_state
     step = Step(what=what, labels=alignment.labels.reset_index(drop=True), alignment_name=alignment.name,
                 created=alignment.created, manual_moves=dict(ss.get(keys.REBALANCE_MANUAL_MOVES) or {}),
-                event=ss.get(keys.REBALANCE_EVENT), units=alignment.units)
+                event=ss.get(keys.REBALANCE_EVENT), units=alignment.units,
+                basis=None if alignment.basis is None else alignment.basis.params())
     history = _history()
     steps = history["steps"][: history["position"] + 1] + [step]
     history["steps"], history["position"] = steps[-MAX_STEPS:], len(steps[-MAX_STEPS:]) - 1
@@ -527,7 +562,8 @@ def _apply(step: Step) -> None:
         labels = labels.reindex(dataset.accounts.index)
     ss = st.session_state
     ss[ALIGNMENT_KEY] = Alignment(labels=labels, name=step.alignment_name, fingerprint=labels_fingerprint(labels),
-                                  created=step.created, units=step.units)
+                                  created=step.created, units=step.units,
+                                  basis=None if step.basis is None else basis_from_params(step.basis))
     ss[keys.REBALANCE_MANUAL_MOVES] = dict(step.manual_moves)
     ss[keys.REBALANCE_EVENT] = step.event
     if dataset is not None:

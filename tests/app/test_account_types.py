@@ -94,3 +94,43 @@ def test_data_page_maps_annual_revenue_to_company_revenue_and_to_potential_on_re
     at.selectbox(key=f"ts_data_map_company_revenue_{key}").set_value("(not in file)").run()
     assert not at.exception
     assert "Estimated by the rule, not from your file: workload for 100% of accounts." in captions(at)
+
+
+def test_a_scenario_saved_with_types_reads_the_same_on_every_page(typed, scenario_db):
+    """Walking the app: a what-if counting customers and prospects at ±10% was saved; the Scenarios page
+    then scored it over every account at ±5% (a different max deviation), and so did the Rep page.
+    Now the scenario keeps its counted types, and Open, Compare and the Rep page read as Rebalance did."""
+    from territory.planning.scenarios import ScenarioStore
+    from territory.ui.components.widgets import format_pct
+
+    at = open_typed(typed, "pages/rebalance.py")
+    at.sidebar.slider(key="ts_rebalance_tolerance_pct").set_value(10).run()
+    at.text_input(key="ts_rebalance_scenario_name").input("Typed plan")
+    at.button(key="FormSubmitter:ts_rebalance_scenario_form-Save scenario").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    saved = ScenarioStore(scenario_db).load("Typed plan")
+    assert saved.params["counted_types"] == ["Customer", "Prospect"] and saved.params["tolerance"] == 0.1
+    shown_on_rebalance = saved.metrics["max_deviation_pct"]  # the what-if's after card, as the page shows it
+
+    at.switch_page("pages/scenarios.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="ts_scn_open").set_value("Typed plan").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Max deviation"] == format_pct(shown_on_rebalance)
+    assert "Figures count 800 of 1,200 accounts" in captions(at) and "±10%" in captions(at)
+
+    at.button(key="ts_scn_activate").click().run()
+    at.session_state["ts_scn_tab"] = "Compare"  # Compare: the scenario beside the alignment in use
+    at.run()
+    at.multiselect(key="ts_scn_compare").set_value(["(alignment in use)", "Typed plan"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "Best" in getattr(d.value, "columns", []))
+    in_use, = (c for c in table.columns if c.startswith("In use"))
+    # the scenario, and the same alignment made active from it, read as Rebalance showed them
+    assert table.loc["Max deviation from target (%)", "Typed plan"] == pytest.approx(shown_on_rebalance)
+    assert table.loc["Max deviation from target (%)", in_use] == pytest.approx(shown_on_rebalance)
+
+    at.switch_page("pages/rep.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    load = next(m for m in at.metric if m.label == "Load vs target")
+    assert "±10%" in load.proto.delta

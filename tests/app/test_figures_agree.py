@@ -24,6 +24,7 @@ from territory.cli import main
 from territory.data import schema
 from territory.data.sample import load_sample
 from territory.planning import metrics
+from territory.planning.basis import Basis
 from territory.planning.scenarios import COMPARISON_ROWS, ScenarioStore, apply_to_dataset, compare_scenarios
 from territory.reporting import report
 from territory.ui import cached
@@ -179,7 +180,8 @@ def test_every_path_gives_the_same_mean_distance_per_territory(alignment):
         name: pd.read_excel(io.BytesIO(blob), sheet_name="Territories")
         for name, blob in (
             ("Rebalance XLSX", rb.workbook_bytes(accounts, whatif, territories)),
-            ("Scenarios XLSX", scenarios_ui.workbook_bytes(accounts, labels, a["scenario"], territories, MEASURE)),
+            ("Scenarios XLSX", scenarios_ui.workbook_bytes(accounts, labels, a["scenario"], territories,
+                                                             Basis(MEASURE))),
         )
     }
     tables = {

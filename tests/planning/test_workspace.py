@@ -157,3 +157,16 @@ def test_a_steps_units_come_back_so_a_refresh_keeps_the_shapes_of_a_by_county_al
                        replace(step("Make active", ["T2", "T2"]), units="county")])
     store.save("key-units-1234", saved)
     assert [s.units for s in store.load("key-units-1234").steps] == ["account", "county"]
+
+
+def test_a_steps_basis_comes_back_so_a_refresh_keeps_what_its_figures_count(store):
+    """#16: a what-if made active counting customers and prospects at ±10% on a blend keeps that basis
+    after a reload (else its figures would count every account at the shared band)."""
+    from territory.planning.basis import Basis, basis_from_params
+
+    basis = Basis((("workload", 0.7), ("potential", 0.3)), 0.1, ("Customer", "Prospect"))
+    saved = workspace([step("Use file.csv", ["T1", "T2"]),
+                       replace(step("Make active", ["T2", "T2"]), basis=basis.params())])
+    store.save("key-basis-1234", saved)
+    steps = store.load("key-basis-1234").steps
+    assert steps[0].basis is None and basis_from_params(steps[1].basis) == basis
