@@ -7,6 +7,7 @@ from territory.data import schema
 from territory.data.io import format_report, keyed_by_owner, suggest_mapping
 from territory.data.spreadsheet import to_csv_bytes
 from territory.errors import DataError
+from territory.planning import account_types
 from territory.reporting.text import md_escape
 from territory.ui import cached, keys, state
 from territory.ui import rebalance as rebalance_ui
@@ -140,7 +141,9 @@ m3.metric("Rows rejected", f"{report.rows_rejected:,}")
 m4.metric("Warnings", f"{len(report.warnings):,}")
 if report.notes:
     st.info("\n".join(f"- {md_escape(widgets.readable_columns(note))}" for note in report.notes))
-widgets.data_notes(result.accounts, key=keys.DATA)
+# with account types, what balancing will count by default (the Rebalance page changes it)
+widgets.data_notes(result.accounts, account_types.default_counted(account_types.type_counts(result.accounts).index)
+                   if schema.ACCOUNT_TYPE in result.accounts else None, key=keys.DATA)
 
 
 def _issues(items) -> pd.DataFrame:

@@ -79,7 +79,7 @@ elif color_by != "territory":
                                                      color_by)
 heatmap = opt_heat.segmented_control(
     "Heatmap layer",
-    options=list(maps.HEATMAPS),
+    options=[k for k in maps.HEATMAPS if k == "none" or k in usable_measures(dataset.accounts)],  # no flat map
     format_func=lambda k: {"none": "Off", "workload": "Workload", "revenue": "Revenue"}[k],
     default="none",
     key=keys.OVERVIEW_HEATMAP,

@@ -6,6 +6,7 @@ Numbers come from territory.planning.rep (the same review, forecast and metrics 
 import streamlit as st
 
 from territory.data import schema
+from territory.data.measures import usable_measures
 from territory.errors import DataError, ParameterError
 from territory.planning.rep import attainment_text
 from territory.reporting import colors as tcolors
@@ -45,6 +46,7 @@ where = view.level_text or (view.region and f"Region {view.region}")  # Region �
 rep_line = " · ".join(md_escape(x) for x in (view.rep_name, where) if x)
 st.subheader(f"{md_escape(view.territory_id)}" + (f" · {rep_line}" if rep_line else ""))
 load = view.load
+basis = state.basis_of(active, dataset)
 band = "inside" if view.within_band else "outside"
 cols = st.columns(6)
 cols[0].metric("Accounts", f"{view.accounts:,}")
@@ -52,7 +54,7 @@ cols[1].metric("Load vs target", f"{load['deviation_pct']:+.1f}%",
                f"{band} ±{view.tolerance:.0%}", delta_color="off",
                help=f"{md_escape(view.balance_on)}: {load['value']:,.0f} against a target of {load['target']:,.0f} "
                     f"(band {load['band_low']:,.0f} to {load['band_high']:,.0f}). "
-                    + md_escape(state.basis_of(active, dataset).describe(dataset.accounts)))
+                    + md_escape(basis.describe(dataset.accounts)))
 figures = view.figures
 if figures:
     cols[2].metric(f"Bookings {review.latest_quarter}", review_ui.usd(figures["bookings_last_quarter"]),
@@ -68,12 +70,23 @@ if view.forecast is not None:
 if not figures:
     st.caption("No bookings in the dataset: bookings, attainment, quota and forecast need a bookings file "
                "(Data page).")
-widgets.data_notes(dataset.accounts)  # estimated workload, unknown potential: the figures above use them
+# which accounts the load counts, estimated workload, unknown potential: the figures above use them
+widgets.data_notes(dataset.accounts, None if basis.mask(dataset.accounts).all() else basis.counted_types)
 
 left, right = st.columns(2)
 with left:
-    st.markdown("**Territory map** (penetration: last 4 quarters' bookings / potential per hexagon)")
-    map_view = review_ui.penetration_map(dataset, active.labels, colors, territory, height=430)
+    if review is not None and "potential" in usable_measures(dataset.accounts):
+        st.markdown("**Territory map** (penetration: last 4 quarters' bookings / potential per hexagon)")
+        map_view = review_ui.penetration_map(dataset, active.labels, colors, territory, height=430)
+    else:  # no bookings or no potential: every hexagon would read the same, so the accounts instead
+        st.markdown("**Territory map**")
+        mine = (active.labels == territory).fillna(False).to_numpy()
+        # the shapes of the whole alignment: an owner's accounts spread over the country get no outline
+        whole = cached.territory_shapes(f"{dataset.fingerprint}|{active.fingerprint}", dataset.accounts, active.labels)
+        map_view = (maps.build_account_map(dataset.accounts[mine], active.labels[mine], dataset.territories,
+                                           colors=colors, states_geojson=cached.us_states_geojson(), shapes=whole,
+                                           width_px=560, height_px=430)
+                    if mine.any() and schema.LATITUDE in dataset.accounts else None)
     if map_view is None:
         st.info("The accounts have no coordinates, so there is no map.")
     else:
@@ -84,10 +97,11 @@ with right:
         st.plotly_chart(fui.focus_chart(review, forecast, colors, territory, height=430), width="stretch",
                         key=keys.REP_TREND)
 
-st.markdown(f"**Top {len(view.top_accounts)} accounts** (largest revenue first)")
+st.markdown(f"**Top {len(view.top_accounts)} accounts** (largest "
+            f"{'revenue' if view.top_by == schema.REVENUE else 'workload'} first)")
 st.dataframe(ui.top_accounts_frame(view), hide_index=True, width="stretch", column_config=ui.MONEY,
              key=keys.REP_TOP_ACCOUNTS)
-if view.white_space is not None:
+if view.white_space is not None and "potential" in usable_measures(dataset.accounts):
     total = view.white_space["white_space"]
     st.markdown(f"**White space: where to hunt** ({review_ui.usd(total)}/yr of potential not yet captured, "
                 f"{widgets.format_pct(view.white_space['white_space_share_pct'], 1)} of the team's)")

@@ -97,7 +97,7 @@ if open_tab.open:
             cols[3].metric("Accounts moved", f"{score.get('moved_accounts', 0):,}",
                            help="Compared with the alignment in the dataset file.")
             cols[4].metric("Revenue moved", widgets.format_pct(score.get("moved_revenue_pct")))
-            st.caption(f"As it was balanced: {md_escape(basis.describe(dataset.accounts))}")
+            st.caption(f"Scored as it was balanced. {md_escape(basis.describe(dataset.accounts))}")
 
             act, rename_col, delete_col = st.columns(3, vertical_alignment="bottom")
             if act.button("Set as active alignment", icon=":material/check_circle:", key=keys.SCN_ACTIVATE,
@@ -150,7 +150,7 @@ if compare_tab.open:
                     bases[name] = state.scenario_basis(saved.params, dataset)
             comparison = ui.cached_comparison(dataset, labels_by_name, bases)
             st.markdown("**Scorecard** (lower is better on every row; the best is highlighted)")
-            st.dataframe(ui.style_best(comparison), width="stretch", height=36 * (len(comparison) + 1) + 4)
+            st.dataframe(ui.style_best(comparison), width="stretch", height=35 * (len(comparison) + 1) + 3)
             st.caption(md_escape(ui.bases_note(dataset.accounts, bases)))
             deviations = {}
             for name, lab in labels_by_name.items():
@@ -174,7 +174,7 @@ if compare_tab.open:
                                                          dataset.territories)
                     view = maps.build_account_map(dataset.accounts, lab, dataset.territories, colors=own_colors,
                                                   states_geojson=cached.us_states_geojson(), show_homes=False,
-                                                  width_px=250, height_px=300, point_radius_px=2.0,
+                                                  width_px=250, height_px=300, point_radius_px=2.0, label_reps=False,
                                                   cache_key=f"{dataset.fingerprint}:{state.labels_fingerprint(lab)}")
                     st.pydeck_chart(view.deck, height=300, key=keys.scenario_map(name))
                     legend = legend or view.legend_html

@@ -5,7 +5,7 @@ import streamlit as st
 from territory.data import schema
 from territory.data.measures import usable_measures
 from territory.data.spreadsheet import to_csv_bytes
-from territory.planning import account_types, hierarchy
+from territory.planning import hierarchy
 from territory.planning.metrics import MEAN_DISTANCE_HELP, pareto_curve, top_share
 from territory.reporting.text import md_escape
 from territory.ui import cached, keys, state
@@ -32,8 +32,9 @@ if labels.dropna().empty:
     st.stop()
 
 # the load counts the account types the alignment was balanced with (partners shown apart carry none)
-counted_types = state.basis_of(alignment, dataset).counted_types
-counted = account_types.counted_mask(dataset.accounts, counted_types)
+basis = state.basis_of(alignment, dataset)
+counted = basis.mask(dataset.accounts)
+counted_types = None if counted.all() else basis.counted_types
 table = cached.territory_table(
     f"{dataset.fingerprint}|{counted_types}", dataset.accounts[counted], labels[counted], territories,
     settings.balance_on
@@ -140,13 +141,16 @@ with tab_region:
     )
 
 with tab_mix:
-    st.caption("Where each industry's revenue and workload sit: darker cells hold more.")
-    revenue_matrix = cached.industry_matrix(dataset.fingerprint, dataset.accounts, labels, "revenue")
-    st.plotly_chart(
-        charts.industry_heatmap(revenue_matrix, "revenue", title="Revenue by industry and territory"),
-        width="stretch",
-        key=keys.TERRITORIES_MIX_REVENUE,
-    )
+    has_revenue = "revenue" in usable_measures(dataset.accounts)
+    st.caption(f"Where each industry's {'revenue and ' if has_revenue else ''}workload sit: darker cells hold more."
+               + ("" if has_revenue else " No revenue map: the file has no revenue (every account's is 0)."))
+    if has_revenue:
+        revenue_matrix = cached.industry_matrix(dataset.fingerprint, dataset.accounts, labels, "revenue")
+        st.plotly_chart(
+            charts.industry_heatmap(revenue_matrix, "revenue", title="Revenue by industry and territory"),
+            width="stretch",
+            key=keys.TERRITORIES_MIX_REVENUE,
+        )
     workload_matrix = cached.industry_matrix(dataset.fingerprint, dataset.accounts, labels, "workload")
     st.plotly_chart(
         charts.industry_heatmap(workload_matrix, "workload", title="Workload by industry and territory"),

@@ -40,8 +40,16 @@ class Basis:
         return self.balance_on if isinstance(self.balance_on, str) else dict(self.balance_on)
 
     def mask(self, accounts: pd.DataFrame) -> np.ndarray:
-        """True for the accounts these figures count."""
-        return counted_mask(accounts, self.counted_types)
+        """True for the accounts these figures count. Types that do not apply count every account: a
+        dataset without a type column, or none of the counted types (a scenario made on another file).
+
+        >>> Basis(counted_types=("Customer",)).mask(pd.DataFrame({"account_type": ["Partner", "Customer"]}))
+        array([False,  True])
+        >>> Basis(counted_types=("Customer",)).mask(pd.DataFrame({"account_type": ["Partner", None]}))
+        array([ True,  True])
+        """
+        mask = counted_mask(accounts, self.counted_types)
+        return mask if schema.ACCOUNT_TYPE in accounts and mask.any() else np.ones(len(accounts), dtype=bool)
 
     def params(self) -> dict[str, Any]:
         """The basis as JSON-ready parameters (what a saved scenario or a kept session step stores);
@@ -70,7 +78,7 @@ territory but carry no load.'
         """
         text = f"On {self.measure_text()}, ±{self.tolerance:.0%}."
         if schema.ACCOUNT_TYPE in accounts:
-            text += " " + describe_counted(accounts, self.counted_types)
+            text += " " + describe_counted(accounts, None if self.mask(accounts).all() else self.counted_types)
         return text
 
     def notes(self, accounts: pd.DataFrame) -> tuple[str, ...]:

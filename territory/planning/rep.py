@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from territory.data import schema
-from territory.data.measures import measure_label
+from territory.data.measures import measure_label, usable_measures
 from territory.errors import ParameterError
 from territory.planning import metrics
 from territory.planning.forecast import BookingsForecast
@@ -28,7 +28,7 @@ TOP_ACCOUNTS = 10
 HUNT_SEGMENTS = 5
 """The territory's own "where to hunt" segments listed (largest white space first)."""
 ACCOUNT_COLUMNS: tuple[str, ...] = (schema.ACCOUNT_ID, schema.NAME, schema.INDUSTRY, schema.REVENUE,
-                                    schema.POTENTIAL, "bookings_trailing_4q")
+                                    schema.POTENTIAL, schema.WORKLOAD_HOURS, "bookings_trailing_4q")
 MOVE_COLUMNS: tuple[str, ...] = (schema.ACCOUNT_ID, schema.NAME, "from_territory", "to_territory", schema.REVENUE,
                                  "reason")
 
@@ -50,7 +50,7 @@ class RepView:
     figures: dict[str, Any]
     bookings: pd.Series  # quarter -> USD (empty without bookings)
     forecast: dict[str, Any] | None  # quarter, value, low, high (USD), method
-    top_accounts: pd.DataFrame  # ACCOUNT_COLUMNS, largest revenue first
+    top_accounts: pd.DataFrame  # ACCOUNT_COLUMNS, largest ``top_by`` first; a measure the data lacks is NaN
     moved_in: pd.DataFrame  # MOVE_COLUMNS: accounts the plan gives this territory
     moved_out: pd.DataFrame  # MOVE_COLUMNS: accounts the plan takes away
     white_space: dict[str, Any] | None = None  # WhiteSpace.of_territory: potential, captured, white_space (USD/yr)
@@ -58,6 +58,7 @@ class RepView:
     level_path: str = ""  # where it sits: "West › Pacific" ("" when the territories file has no levels)
     level_header: str = ""  # the levels of the path: "Region › District"
     tolerance: float = 0.05  # the band of ``load``: +/- share of its target
+    top_by: str = schema.REVENUE  # what ranks the top accounts: revenue, or workload in a file without revenue
 
     @property
     def level_text(self) -> str:
@@ -86,16 +87,21 @@ def _moves(accounts: pd.DataFrame, after: pd.Series, before: pd.Series, mask: np
     return frame.sort_values(schema.REVENUE, ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _top_accounts(accounts: pd.DataFrame, mine: np.ndarray, bookings: pd.DataFrame | None, top: int) -> pd.DataFrame:
+def _top_accounts(accounts: pd.DataFrame, mine: np.ndarray, bookings: pd.DataFrame | None, top: int,
+                  by: str) -> pd.DataFrame:
+    """The territory's largest accounts by ``by``; revenue or potential the data lacks (a CRM file without
+    them reads 0 for every account) is left NaN, not a column of zeros."""
     rows = accounts[mine]
     trailing = account_trailing_bookings(rows, bookings) if bookings is not None and len(bookings) else None
     frame = pd.DataFrame({
         column: (rows[column].to_numpy() if column in rows else pd.NA) for column in ACCOUNT_COLUMNS[:-1]
     }, columns=list(ACCOUNT_COLUMNS))
     frame["bookings_trailing_4q"] = trailing.to_numpy(dtype=float) if trailing is not None else np.nan
-    for column in (schema.REVENUE, schema.POTENTIAL):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    return frame.sort_values(schema.REVENUE, ascending=False, kind="stable").head(top).reset_index(drop=True)
+    usable = usable_measures(accounts)
+    for column, measure in ((schema.REVENUE, "revenue"), (schema.POTENTIAL, "potential"),
+                            (schema.WORKLOAD_HOURS, "workload")):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce") if measure in usable else np.nan
+    return frame.sort_values(by, ascending=False, kind="stable").head(top).reset_index(drop=True)
 
 
 def rep_view(
@@ -144,6 +150,7 @@ def rep_view(
     load = {"value": float(row["value"]), "target": target, "band_low": target * (1 - tolerance),
             "band_high": target * (1 + tolerance), "deviation_pct": float(row["deviation_pct"])}
     mine = (after == territory_id).fillna(False).to_numpy()
+    top_by = schema.REVENUE if "revenue" in usable_measures(accounts) else schema.WORKLOAD_HOURS
     figures: dict[str, Any] = {}
     series = pd.Series(dtype=float)
     if review is not None and review.has_bookings:
@@ -176,7 +183,7 @@ def rep_view(
         figures=figures,
         bookings=series,
         forecast=predicted,
-        top_accounts=_top_accounts(accounts, mine, bookings, top),
+        top_accounts=_top_accounts(accounts, mine, bookings, top, top_by),
         moved_in=moved_in,
         moved_out=moved_out,
         white_space=white.of_territory(territory_id) if white is not None else None,
@@ -184,6 +191,7 @@ def rep_view(
         level_path=level_paths(territories, [territory_id], include_territory=False).iloc[0] if header else "",
         level_header=header,
         tolerance=float(tolerance),
+        top_by=top_by,
     )
 
 

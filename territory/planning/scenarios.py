@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from territory.data import schema
+from territory.data.measures import usable_measures
 from territory.data.spreadsheet import escape_formulas, unescape_formulas
 from territory.errors import DataError, TerritoryError
 from territory.planning.basis import Basis
@@ -1023,6 +1024,10 @@ def compare_scenarios(
     ).astype(float)
     table.index.name = "Measure"
     table = table.dropna(how="all")  # a measure no scenario has (revenue moved, without revenue)
+    usable = usable_measures(accounts)  # a file without revenue scores 0 on it everywhere: no row, not a tie
+    table = table.drop(index=[label for key, label in COMPARISON_ROWS
+                              if key.split("_")[0] in ("revenue", "potential") and key.split("_")[0] not in usable
+                              or key == "moved_revenue_pct" and "revenue" not in usable], errors="ignore")
     best = []
     for _, row in table.iterrows():
         finite = row.dropna()

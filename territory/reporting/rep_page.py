@@ -125,9 +125,11 @@ def build_rep_page(view: RepView, accounts: pd.DataFrame, labels: pd.Series, rev
     top = view.top_accounts.rename(columns={
         schema.ACCOUNT_ID: "Account", schema.NAME: "Name", schema.INDUSTRY: "Industry",
         schema.REVENUE: "Revenue (USD/yr)", schema.POTENTIAL: "Potential (USD/yr)",
-        "bookings_trailing_4q": "Bookings, last 4 quarters (USD)"})
-    parts.append(f"<h3>Top {len(top)} accounts</h3>")
-    parts.append(table_html(top, {c: "{:,.0f}" for c in top.columns if "USD" in c}))
+        schema.WORKLOAD_HOURS: "Workload (h/yr)", "bookings_trailing_4q": "Bookings, last 4 quarters (USD)"})
+    top = top.drop(columns=[c for c in top.columns[3:] if top[c].isna().all()])  # a figure the data lacks
+    parts.append(f"<h3>Top {len(top)} accounts (largest {'revenue' if view.top_by == schema.REVENUE else 'workload'}"
+                 " first)</h3>")
+    parts.append(table_html(top, {c: "{:,.0f}" for c in top.columns if "USD" in c or "h/yr" in c}))
     parts.append(_hunt_html(view.hunt))
     parts.append(_moves_html(view.moved_in, "Accounts the plan moves in"))
     parts.append(_moves_html(view.moved_out, "Accounts the plan moves out"))

@@ -48,6 +48,7 @@ def top_accounts_frame(view: RepView) -> pd.DataFrame:
     frame = pd.DataFrame({"Account": t[schema.ACCOUNT_ID], "Name": t[schema.NAME], "Industry": t[schema.INDUSTRY],
                           "Revenue (USD/yr)": pd.to_numeric(t[schema.REVENUE], errors="coerce").round(0),
                           "Potential (USD/yr)": pd.to_numeric(t[schema.POTENTIAL], errors="coerce").round(0),
+                          "Workload (h/yr)": pd.to_numeric(t[schema.WORKLOAD_HOURS], errors="coerce").round(0),
                           "Bookings, last 4 quarters (USD)":
                               pd.to_numeric(t["bookings_trailing_4q"], errors="coerce").round(0)})
     # a figure the data does not have (no bookings file, no revenue) is left out, not a column of "None"

@@ -189,20 +189,29 @@ def deviation_strip(deviations: dict[str, pd.DataFrame], tolerance: float) -> go
     return figure
 
 
+BEST_STYLE = "background-color: #d8f0d8; font-weight: 600"
+
+
 def style_best(table: pd.DataFrame) -> Any:
-    """The comparison table with each row's best (lowest) value highlighted."""
+    """The comparison table with each row's best (lowest) value in bold on green, as the "Best" column of
+    :func:`compare_scenarios` names them (none when all are equal). The column itself is left out: long
+    scenario names were cut in it at 1500 px, and the marked cells already say it."""
     numeric = [c for c in table.columns if c != "Best"]
 
     def highlight(row: pd.Series) -> list[str]:
-        winners = {name.strip() for name in str(row.get("Best", "")).split(",") if name.strip()}
-        return ["background-color: #d8f0d8; font-weight: 600" if c in winners else "" for c in row.index]
+        values = pd.to_numeric(row, errors="coerce")
+        finite = values.dropna()
+        winners = finite.index[np.isclose(finite.to_numpy(), finite.min())] if len(finite) else []
+        if len(winners) == len(row):
+            return [""] * len(row)
+        return [BEST_STYLE if c in set(winners) else "" for c in row.index]
 
     def number(value: float) -> str:
         if pd.isna(value):
             return "n/a"
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
-    return table.style.apply(highlight, axis=1).format(number, subset=numeric)
+    return table[numeric].style.apply(highlight, axis=1).format(number)
 
 
 def workbook_bytes(accounts: pd.DataFrame, labels: pd.Series, scenario: Scenario,
@@ -280,8 +289,8 @@ def cached_comparison(dataset: Any, labels_by_name: dict[str, pd.Series], bases:
 
 def bases_note(accounts: pd.DataFrame, bases: Mapping[str, Basis]) -> str:
     """A caption under a comparison: the basis all share, or each one's when they differ."""
-    distinct = dict.fromkeys(bases.values())
-    if len(distinct) == 1:
-        return f"Each scored as it was balanced. {next(iter(distinct)).describe(accounts)}"
-    return "Each scored as it was balanced, so figures on different bases are not like for like: " + "; ".join(
-        f"{name}: {basis.describe(accounts)}" for name, basis in bases.items())
+    texts = {name: basis.describe(accounts) for name, basis in bases.items()}  # the same words: the same basis
+    if len(set(texts.values())) == 1:
+        return f"Each scored as it was balanced. {next(iter(texts.values()))}"
+    return "Each scored as it was balanced, so figures on different bases are not like for like: " + " ".join(
+        f"{name}: {text}" for name, text in texts.items())

@@ -94,6 +94,8 @@ def test_data_page_maps_annual_revenue_to_company_revenue_and_to_potential_on_re
     at.selectbox(key=f"ts_data_map_company_revenue_{key}").set_value("(not in file)").run()
     assert not at.exception
     assert "Estimated by the rule, not from your file: workload for 100% of accounts." in captions(at)
+    # what balancing will count by default, said before the file is used (it read "all 2 accounts")
+    assert "Figures count 1 of 2 accounts (Customer); 1 shown apart (Partner: 1)" in captions(at)
 
 
 def test_a_scenario_saved_with_types_reads_the_same_on_every_page(typed, scenario_db):
@@ -124,7 +126,7 @@ def test_a_scenario_saved_with_types_reads_the_same_on_every_page(typed, scenari
     at.run()
     at.multiselect(key="ts_scn_compare").set_value(["(alignment in use)", "Typed plan"]).run()
     assert not at.exception, [e.value for e in at.exception]
-    table = next(d.value for d in at.dataframe if "Best" in getattr(d.value, "columns", []))
+    table = next(d.value for d in at.dataframe if "Max deviation from target (%)" in getattr(d.value, "index", []))
     in_use, = (c for c in table.columns if c.startswith("In use"))
     # the scenario, and the same alignment made active from it, read as Rebalance showed them
     assert table.loc["Max deviation from target (%)", "Typed plan"] == pytest.approx(shown_on_rebalance)

@@ -63,8 +63,8 @@ def test_overview_legend_lists_owners_and_leaves_out_overlapping_outlines(owner_
     assert "Rep home base" not in legend
     assert not any("outline" in layer for layer in layer_ids(at)), "country-wide outlines drawn over each other"
     assert "territory-labels" not in layer_ids(at), "six owners' labels stacked in the middle of the country"
-    assert maps.NOT_GEOGRAPHIC_NOTE in legend
-    assert any(maps.NOT_GEOGRAPHIC_NOTE in caption.value for caption in at.caption)
+    assert maps.NOT_GEOGRAPHIC_NOTE in legend  # said once, beside the map (not again under it)
+    assert not any(maps.NOT_GEOGRAPHIC_NOTE in caption.value for caption in at.caption)
 
 
 def test_rebalance_legend_has_no_rep_home_base_without_home_bases(owner_based):
@@ -154,3 +154,29 @@ def test_a_territory_without_revenue_says_so_instead_of_a_nan_share(owner_based)
     assert "nan%" not in text
     assert "no revenue for these accounts" in text and "Top accounts by workload" in text
     assert {m.label: m.value for m in at.metric}["Revenue (USD/yr)"] == "unknown"  # not "$0"
+
+
+def test_the_rep_page_of_a_crm_file_without_revenue_or_bookings_shows_what_it_has(owner_based):
+    """Walking the app with a Salesforce export (no revenue, no potential, no bookings): the Rep page drew
+    a penetration map of grey "no potential" hexagons, ranked its top accounts by a revenue of 0 (two
+    columns of zeros), offered "$0/yr" of white space, and said its outline note twice."""
+    from dataclasses import replace
+
+    dataset, alignment = owner_based
+    accounts = dataset.accounts.copy()
+    accounts[schema.REVENUE] = 0.0
+    accounts[schema.POTENTIAL] = 0.0
+    accounts[schema.POTENTIAL_UNKNOWN] = True
+    crm = replace(dataset, accounts=accounts, bookings=dataset.bookings.iloc[:0])
+    at = open_with_dataset("pages/rep.py", crm, alignment, 120.0)
+    assert not at.exception, [e.value for e in at.exception]
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "penetration" not in markdown and "White space" not in markdown
+    assert "largest workload first" in markdown
+    assert "review-penetration" not in layer_ids(at)
+    top = next(d.value for d in at.dataframe if "Industry" in d.value.columns)
+    assert "Revenue (USD/yr)" not in top.columns and "Potential (USD/yr)" not in top.columns
+    assert top["Workload (h/yr)"].is_monotonic_decreasing
+    notes = [c.value for c in at.caption if "outside the boundary" in c.value or "not geographic" in c.value]
+    assert not notes, "a map's note is in its legend; it is not said again under the map"
+    assert not any("outline" in layer for layer in layer_ids(at)), "an owner's country-wide shape drawn as a territory"

@@ -94,9 +94,14 @@ def test_compare_highlights_and_lists_differing_accounts(db_path: Path) -> None:
     at.multiselect(key="ts_scn_compare").set_value(["Current copy", "Plan B"]).run()
     assert not at.exception
     frames = [d.value for d in at.dataframe]
-    comparison = next(f for f in frames if "Best" in getattr(f, "columns", []))
-    assert list(comparison.columns) == ["Current copy", "Plan B", "Best"]
-    assert comparison.loc["Accounts moved vs current", "Best"] == "Current copy"
+    comparison = next(f for f in frames if "Accounts moved vs current" in getattr(f, "index", []))
+    # no "Best" column (long names were cut in it): the best cell of each row is marked instead
+    assert list(comparison.columns) == ["Current copy", "Plan B"]
+    from territory.ui.scenarios import style_best
+
+    styles = style_best(comparison)._compute().ctx  # {(row, column): [(property, value)]}
+    row = list(comparison.index).index("Accounts moved vs current")
+    assert [("font-weight", "600") in styles.get((row, col), []) for col in range(2)] == [True, False]
     differing = next(f for f in frames if isinstance(f, pd.DataFrame) and "Plan B" in f.columns
                      and "account_id" in f.columns)
     changed = (load_sample().accounts["territory_id"].iloc[:50] != "T01").sum()

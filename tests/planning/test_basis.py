@@ -74,3 +74,15 @@ def test_the_rep_load_counts_the_counted_accounts_and_lists_every_account(typed)
     assert view.load["target"] == pytest.approx(30.0)  # half of the customers' 60 hours
     assert view.accounts == 3 and view.tolerance == 0.1
     assert np.isclose(rep_view(typed, typed[schema.TERRITORY_ID], "T1").load["value"], 520.0)
+
+
+def test_a_scenario_from_a_typed_file_scores_every_account_of_a_file_without_types(typed):
+    """Walking the app: a scenario saved on a Salesforce file (customers and prospects) compared on the
+    sample (no types) counted no account and the Compare tab failed."""
+    labels = typed[schema.TERRITORY_ID]
+    untyped = typed.drop(columns=schema.ACCOUNT_TYPE)
+    table = compare_scenarios(untyped, {"saved": labels}, bases={"saved": Basis(counted_types=("Customer",))})
+    every = metrics.scorecard(untyped, labels, previous=labels, balance_on="workload")
+    assert table.loc["Max deviation from target (%)", "saved"] == pytest.approx(every["max_deviation_pct"])
+    only_partners = typed.assign(account_type="Partner")
+    assert Basis(counted_types=("Customer",)).mask(only_partners).all()

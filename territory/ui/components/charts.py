@@ -182,7 +182,9 @@ def industry_heatmap(matrix: pd.DataFrame, value: str, height: int = 330, title:
             ygap=1,
         )
     )
-    fig.update_xaxes(title_text="Territory", type="category", tickangle=0)
+    # IDs like T07 fit side by side; owners' names ("Marcus Zimmerman") overlap unless slanted
+    longest = max((len(str(c)) for c in matrix.columns), default=0)
+    fig.update_xaxes(title_text="Territory", type="category", tickangle=0 if longest <= 5 else -35, automargin=True)
     fig.update_yaxes(title_text="Industry", autorange="reversed")
     return _layout(fig, height, title)
 

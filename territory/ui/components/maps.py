@@ -519,16 +519,16 @@ def place_labels(anchors: pd.DataFrame, zoom: float, obstacles: pd.DataFrame | N
 
 
 def label_anchors(labels: pd.Series, accounts: pd.DataFrame, territories: pd.DataFrame | None,
-                  shapes: geography.TerritoryShapes | None, near=None) -> pd.DataFrame:
+                  shapes: geography.TerritoryShapes | None, near=None, with_rep: bool = True) -> pd.DataFrame:
     """One anchor per territory in ``labels``: inside its shape (the pole of inaccessibility of its
     largest part near the accounts) when the map draws shapes, else the median of its accounts.
-    Columns territory_id, lon, lat, label."""
+    Columns territory_id, lon, lat, label (the ID alone without ``with_rep``: a small map)."""
     rows = []
     reps = {}
     if territories is not None and schema.REP_NAME in territories:
         reps = {str(t): r for t, r in zip(territories[schema.TERRITORY_ID], territories[schema.REP_NAME])}
     ids = sorted(set(labels.dropna().astype(str)))
-    with_rep = len(ids) <= LABEL_REP_MAX_TERRITORIES
+    with_rep = with_rep and len(ids) <= LABEL_REP_MAX_TERRITORIES
     drawn = shapes is not None and shapes.geographic
     lat = pd.to_numeric(accounts[schema.LATITUDE], errors="coerce")
     lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce")
@@ -1079,7 +1079,7 @@ def _outline_layers(
 def label_layers(accounts: pd.DataFrame, labels: pd.Series, territories: pd.DataFrame | None,
                  shapes: geography.TerritoryShapes | None, zoom: float, homes: pd.DataFrame, prefix: str = "",
                  lon_shift: float = 0.0, clip: tuple[float, float, float, float] | None = None,
-                 bounds: tuple[float, float, float, float] | None = None) -> list[pdk.Layer]:
+                 bounds: tuple[float, float, float, float] | None = None, with_rep: bool = True) -> list[pdk.Layer]:
     """Every territory's label and its leader line (:func:`territory_label_layers`), anchored in its
     shape when ``shapes`` are drawn, else amid its accounts; clear of the ``homes`` rings, inside
     ``bounds`` where a spot allows."""
@@ -1090,20 +1090,20 @@ def label_layers(accounts: pd.DataFrame, labels: pd.Series, territories: pd.Data
         return []
     near = shapely.box(*clip) if clip else shapely.box(lon[ok].min() - 1, lat[ok].min() - 1, lon[ok].max() + 1,
                                                         lat[ok].max() + 1)
-    anchors = label_anchors(labels, accounts, territories, shapes, near)
+    anchors = label_anchors(labels, accounts, territories, shapes, near, with_rep)
     obstacles = homes.assign(lon=homes["lon"] - lon_shift) if len(homes) and lon_shift else homes
     return territory_label_layers(anchors, zoom, obstacles if len(obstacles) else None, prefix, lon_shift, bounds)
 
 
 def _geographic_labels(accounts: pd.DataFrame, labels: pd.Series, territories: pd.DataFrame | None,
                        shapes: geography.TerritoryShapes, show_outlines: bool, zoom: float, homes: pd.DataFrame,
-                       prefix: str, lon_shift: float, clip, bounds) -> list[pdk.Layer]:
+                       prefix: str, lon_shift: float, clip, bounds, with_rep: bool = True) -> list[pdk.Layer]:
     """:func:`label_layers` when the alignment is geographic; none when owners are interleaved (their
     labels all sat at the middle of the country: the legend names them)."""
     if not shapes.geographic:
         return []
     return label_layers(accounts, labels, territories, shapes if show_outlines else None, zoom, homes, prefix,
-                        lon_shift, clip, bounds)
+                        lon_shift, clip, bounds, with_rep)
 
 
 def build_account_map(
@@ -1132,6 +1132,7 @@ def build_account_map(
     clip: tuple[float, float, float, float] | None = None,
     point_opacity: float = 0.85,
     label_bounds: tuple[float, float, float, float] | None = None,
+    label_reps: bool = True,
 ) -> MapView:
     """Accounts coloured by territory, territory boundaries, rep home bases, optional heatmap.
 
@@ -1155,6 +1156,7 @@ def build_account_map(
     ``colour_note``: what the colours mean when they are not the territories' own (load against target).
     ``clip`` (west, south, east, north): cut the shapes and place the labels within this box (a zoomed view).
     ``label_bounds`` (same form, before ``lon_shift``): labels keep inside it where they can (a copy of a pair).
+    ``label_reps=False`` labels with the territory ID alone: "T17 · Underwood" ran off a 250 px map.
     """
     if heatmap not in HEATMAPS:
         raise ValueError(f"heatmap must be one of {sorted(HEATMAPS)}, got {heatmap!r}")
@@ -1240,7 +1242,7 @@ def build_account_map(
         )
     if territory_labels:
         layers.extend(_geographic_labels(accounts, labels, territories, shapes, show_outlines, view.zoom, homes,
-                                         layer_prefix, lon_shift, clip, label_bounds))
+                                         layer_prefix, lon_shift, clip, label_bounds, label_reps))
 
     deck = CompactDeck(
         layers=layers,
@@ -1412,7 +1414,7 @@ def render_map(view: MapView, height: int = 560, legend_width: float = 0.22, key
     map_col, legend_col = st.columns([1 - legend_width, legend_width], gap="small")
     with map_col:
         st.pydeck_chart(view.deck, height=height, key=key)
-        if view.note:
+        if view.note and esc(view.note) not in view.legend_html:  # said once: most legends carry their note
             st.caption(md_escape(view.note))  # a team note names industries from the data
     with legend_col:
         st.html(view.legend_html)
