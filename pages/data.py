@@ -142,8 +142,7 @@ m4.metric("Warnings", f"{len(report.warnings):,}")
 if report.notes:
     st.info("\n".join(f"- {md_escape(widgets.readable_columns(note))}" for note in report.notes))
 # with account types, what balancing will count by default (the Rebalance page changes it)
-widgets.data_notes(result.accounts, account_types.default_counted(account_types.type_counts(result.accounts).index)
-                   if schema.ACCOUNT_TYPE in result.accounts else None, key=keys.DATA)
+widgets.data_notes(result.accounts, account_types.default_counted_types(result.accounts), key=keys.DATA)
 
 
 def _issues(items) -> pd.DataFrame:

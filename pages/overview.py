@@ -31,7 +31,8 @@ kpi = widgets.overview_kpis(accounts, labels, score)
 cols = st.columns(6)
 cols[0].metric("Accounts", f"{kpi['accounts']:,}", help="Accounts in view (after filters).")
 cols[1].metric("Territories", f"{kpi['territories']:,}", help="Territories with at least one account in view.")
-revenue_known = "revenue" in usable_measures(dataset.accounts)
+usable = usable_measures(dataset.accounts)
+revenue_known = "revenue" in usable
 cols[2].metric("Revenue (USD/yr)", widgets.format_usd(kpi["revenue"]) if revenue_known else "n/a",
                help="Trailing-12-month revenue." if revenue_known else
                "Not in your file: no revenue column (or every value 0). A CRM's Annual Revenue is the customer's "
@@ -79,7 +80,7 @@ elif color_by != "territory":
                                                      color_by)
 heatmap = opt_heat.segmented_control(
     "Heatmap layer",
-    options=[k for k in maps.HEATMAPS if k == "none" or k in usable_measures(dataset.accounts)],  # no flat map
+    options=[k for k in maps.HEATMAPS if k == "none" or k in usable],  # no flat map
     format_func=lambda k: {"none": "Off", "workload": "Workload", "revenue": "Revenue"}[k],
     default="none",
     key=keys.OVERVIEW_HEATMAP,

@@ -51,7 +51,7 @@ band = "inside" if view.within_band else "outside"
 cols = st.columns(6)
 cols[0].metric("Accounts", f"{view.accounts:,}")
 cols[1].metric("Load vs target", f"{load['deviation_pct']:+.1f}%",
-               f"{band} ±{view.tolerance:.0%}", delta_color="off",
+               f"{band} ±{view.tolerance:.0%}", delta_color="off", delta_arrow="off",
                help=f"{md_escape(view.balance_on)}: {load['value']:,.0f} against a target of {load['target']:,.0f} "
                     f"(band {load['band_low']:,.0f} to {load['band_high']:,.0f}). "
                     + md_escape(basis.describe(dataset.accounts)))
@@ -71,26 +71,18 @@ if not figures:
     st.caption("No bookings in the dataset: bookings, attainment, quota and forecast need a bookings file "
                "(Data page).")
 # which accounts the load counts, estimated workload, unknown potential: the figures above use them
-widgets.data_notes(dataset.accounts, None if basis.mask(dataset.accounts).all() else basis.counted_types)
+widgets.data_notes(dataset.accounts, basis.counted_for(dataset.accounts))
 
 left, right = st.columns(2)
+usable = usable_measures(dataset.accounts)
 with left:
-    if review is not None and "potential" in usable_measures(dataset.accounts):
-        st.markdown("**Territory map** (penetration: last 4 quarters' bookings / potential per hexagon)")
-        map_view = review_ui.penetration_map(dataset, active.labels, colors, territory, height=430)
-    else:  # no bookings or no potential: every hexagon would read the same, so the accounts instead
-        st.markdown("**Territory map**")
-        mine = (active.labels == territory).fillna(False).to_numpy()
-        # the shapes of the whole alignment: an owner's accounts spread over the country get no outline
-        whole = cached.territory_shapes(f"{dataset.fingerprint}|{active.fingerprint}", dataset.accounts, active.labels)
-        map_view = (maps.build_account_map(dataset.accounts[mine], active.labels[mine], dataset.territories,
-                                           colors=colors, states_geojson=cached.us_states_geojson(), shapes=whole,
-                                           width_px=560, height_px=430)
-                    if mine.any() and schema.LATITUDE in dataset.accounts else None)
+    title, map_view = ui.territory_map(dataset, active, colors, territory, penetration=review is not None
+                                       and "potential" in usable)
+    st.markdown(title)
     if map_view is None:
         st.info("The accounts have no coordinates, so there is no map.")
     else:
-        maps.render_map(map_view, height=430, legend_width=0.25, key=keys.REP_MAP)
+        maps.render_map(map_view, height=ui.MAP_HEIGHT_PX, legend_width=0.25, key=keys.REP_MAP)
 with right:
     if review is not None and forecast is not None:
         st.markdown("**Bookings per quarter** with quota and next quarter's forecast (80% interval)")
@@ -101,7 +93,7 @@ st.markdown(f"**Top {len(view.top_accounts)} accounts** (largest "
             f"{'revenue' if view.top_by == schema.REVENUE else 'workload'} first)")
 st.dataframe(ui.top_accounts_frame(view), hide_index=True, width="stretch", column_config=ui.MONEY,
              key=keys.REP_TOP_ACCOUNTS)
-if view.white_space is not None and "potential" in usable_measures(dataset.accounts):
+if view.white_space is not None and "potential" in usable:
     total = view.white_space["white_space"]
     st.markdown(f"**White space: where to hunt** ({review_ui.usd(total)}/yr of potential not yet captured, "
                 f"{widgets.format_pct(view.white_space['white_space_share_pct'], 1)} of the team's)")

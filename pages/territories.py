@@ -33,8 +33,8 @@ if labels.dropna().empty:
 
 # the load counts the account types the alignment was balanced with (partners shown apart carry none)
 basis = state.basis_of(alignment, dataset)
-counted = basis.mask(dataset.accounts)
-counted_types = None if counted.all() else basis.counted_types
+counted, counted_types = basis.mask(dataset.accounts), basis.counted_for(dataset.accounts)
+usable = usable_measures(dataset.accounts)
 table = cached.territory_table(
     f"{dataset.fingerprint}|{counted_types}", dataset.accounts[counted], labels[counted], territories,
     settings.balance_on
@@ -54,7 +54,7 @@ with tab_table:
         f"Click a column header to sort. Deviation is of {schema.MEASURE_LABEL[settings.balance_on].lower()} "
         "against the capacity-adjusted target; utilisation is workload against capacity x mean workload per FTE."
     )
-    no_data = [m for m in ("revenue", "potential") if m not in usable_measures(dataset.accounts)]
+    no_data = [m for m in ("revenue", "potential") if m not in usable]
     shown = widgets.territory_table_columns(table, levels, settings.balance_on,
                                             left_out=[schema.MEASURE_COLUMN[m] for m in no_data])
     if no_data:
@@ -141,8 +141,9 @@ with tab_region:
     )
 
 with tab_mix:
-    has_revenue = "revenue" in usable_measures(dataset.accounts)
-    st.caption(f"Where each industry's {'revenue and ' if has_revenue else ''}workload sit: darker cells hold more."
+    has_revenue = "revenue" in usable
+    st.caption(f"Where each industry's {'revenue and workload sit' if has_revenue else 'workload sits'}: "
+               "darker cells hold more."
                + ("" if has_revenue else " No revenue map: the file has no revenue (every account's is 0)."))
     if has_revenue:
         revenue_matrix = cached.industry_matrix(dataset.fingerprint, dataset.accounts, labels, "revenue")

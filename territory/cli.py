@@ -664,7 +664,9 @@ def _counted_types(args: argparse.Namespace, accounts: pd.DataFrame) -> tuple[st
 
 
 def args_text(balance_on: tuple[tuple[str, float], ...]) -> str:
-    return ", ".join(f"{weight:.0%} {name}" for name, weight in balance_on)
+    from territory.planning.basis import Basis
+
+    return Basis(balance_on).measure_text()
 
 
 def _moved_revenue_text(pct) -> str:

@@ -65,6 +65,17 @@ def default_counted(available: Iterable[str]) -> list[str]:
     return chosen or available
 
 
+def default_counted_types(accounts: pd.DataFrame) -> tuple[str, ...] | None:
+    """The types counted by default among those of ``accounts`` (None without a type column: every account).
+
+    >>> default_counted_types(pd.DataFrame({"account_type": ["Partner", "Customer"]}))
+    ('Customer',)
+    """
+    if schema.ACCOUNT_TYPE not in accounts:
+        return None
+    return tuple(default_counted(type_counts(accounts).index))
+
+
 def counted_mask(accounts: pd.DataFrame, counted: Iterable[str] | None) -> np.ndarray:
     """True for the accounts whose type counts; ``counted=None`` counts every account."""
     if counted is None:

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from territory.data import schema
+from territory.engine.params import composite
+from territory.errors import ParameterError
 from territory.planning.account_types import counted_mask, describe_counted
 
 COUNTED_TYPES_PARAM = "counted_types"
@@ -51,6 +53,10 @@ class Basis:
         mask = counted_mask(accounts, self.counted_types)
         return mask if schema.ACCOUNT_TYPE in accounts and mask.any() else np.ones(len(accounts), dtype=bool)
 
+    def counted_for(self, accounts: pd.DataFrame) -> tuple[str, ...] | None:
+        """The counted types that apply to ``accounts`` (None when every account counts, as :meth:`mask`)."""
+        return None if self.mask(accounts).all() else self.counted_types
+
     def params(self) -> dict[str, Any]:
         """The basis as JSON-ready parameters (what a saved scenario or a kept session step stores);
         :func:`basis_from_params` reads them back. ``counted_types`` null: every account counts.
@@ -78,7 +84,7 @@ territory but carry no load.'
         """
         text = f"On {self.measure_text()}, ±{self.tolerance:.0%}."
         if schema.ACCOUNT_TYPE in accounts:
-            text += " " + describe_counted(accounts, None if self.mask(accounts).all() else self.counted_types)
+            text += " " + describe_counted(accounts, self.counted_for(accounts))
         return text
 
     def notes(self, accounts: pd.DataFrame) -> tuple[str, ...]:
@@ -87,25 +93,15 @@ territory but carry no load.'
 
 
 def _measure(value: Any) -> Measure | None:
-    """A saved ``balance_on`` (a name, or pairs that JSON turned into lists) checked, else None."""
-    if isinstance(value, str):
-        return value if value in schema.MEASURES else None
-    if isinstance(value, Mapping):
-        value = list(value.items())
-    if not isinstance(value, Sequence) or not value:
+    """A saved ``balance_on`` (a name, or pairs that JSON turned into lists) checked as the engine checks
+    it (:func:`territory.engine.params.composite`), else None."""
+    if isinstance(value, (list, tuple)) and not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in value):
+        return None  # composite would read a two-letter string as a pair
+    try:
+        spec = composite(value)
+    except (ParameterError, TypeError):
         return None
-    pairs = []
-    for pair in value:
-        if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2 or pair[0] not in schema.MEASURES:
-            return None
-        try:
-            weight = float(pair[1])
-        except (TypeError, ValueError):
-            return None
-        if not (math.isfinite(weight) and weight > 0):
-            return None
-        pairs.append((str(pair[0]), weight))
-    return tuple(pairs)
+    return value if isinstance(value, str) else tuple(spec.items())
 
 
 def _tolerance(value: Any) -> float | None:

@@ -254,16 +254,16 @@ class DatasetDiff:
         parts = []
         if self.missing_accounts:
             shown = ", ".join(self.missing_accounts[:limit])
-            more = "" if len(self.missing_accounts) <= limit else f" and {len(self.missing_accounts) - limit} more"
+            more = "" if len(self.missing_accounts) <= limit else f" and {len(self.missing_accounts) - limit:,} more"
             parts.append(
-                f"{len(self.missing_accounts)} account(s) of the scenario are not in this dataset "
+                f"{len(self.missing_accounts):,} account(s) of the scenario are not in this dataset "
                 f"({shown}{more}); they are ignored"
             )
         if self.new_accounts:
             shown = ", ".join(self.new_accounts[:limit])
-            more = "" if len(self.new_accounts) <= limit else f" and {len(self.new_accounts) - limit} more"
+            more = "" if len(self.new_accounts) <= limit else f" and {len(self.new_accounts) - limit:,} more"
             parts.append(
-                f"{len(self.new_accounts)} account(s) of this dataset are not in the scenario "
+                f"{len(self.new_accounts):,} account(s) of this dataset are not in the scenario "
                 f"({shown}{more}); they keep their current territory"
             )
         return "; ".join(parts) + "."
@@ -989,6 +989,9 @@ COMPARISON_ROWS: tuple[tuple[str, str], ...] = (
     ("moved_revenue_pct", "Revenue moved vs current (%)"),
 )
 """Rows of the scenario comparison; on every row lower is better."""
+_ROW_NEEDS = {"revenue_max_deviation_pct": "revenue", "potential_max_deviation_pct": "potential",
+              "moved_revenue_pct": "revenue"}
+"""The measure a comparison row needs; the others are always shown."""
 
 
 def compare_scenarios(
@@ -1026,8 +1029,7 @@ def compare_scenarios(
     table = table.dropna(how="all")  # a measure no scenario has (revenue moved, without revenue)
     usable = usable_measures(accounts)  # a file without revenue scores 0 on it everywhere: no row, not a tie
     table = table.drop(index=[label for key, label in COMPARISON_ROWS
-                              if key.split("_")[0] in ("revenue", "potential") and key.split("_")[0] not in usable
-                              or key == "moved_revenue_pct" and "revenue" not in usable], errors="ignore")
+                              if key in _ROW_NEEDS and _ROW_NEEDS[key] not in usable], errors="ignore")
     best = []
     for _, row in table.iterrows():
         finite = row.dropna()

@@ -26,9 +26,14 @@ def child(parent: str, part: str) -> str:
     return f"{parent}_{part}"
 
 
+def setting_key(page: str, field_name: str) -> str:
+    """The key of one settings field's control, ``ts_{page}_{field}`` (another page may read it by name)."""
+    return key(f"{page}_{field_name}")
+
+
 def setting_keys(settings_class: Any, page: str) -> dict[str, str]:
-    """{field name: key}: one key per field of a settings dataclass, ``ts_{page}_{field}``."""
-    return {f.name: key(f"{page}_{f.name}") for f in fields(settings_class)}
+    """{field name: key}: one key per field of a settings dataclass (:func:`setting_key`)."""
+    return {f.name: setting_key(page, f.name) for f in fields(settings_class)}
 
 
 def data_map(column: str, file_key: str) -> str:

@@ -805,8 +805,7 @@ def warm(dataset, alignment) -> None:
         return
     params = RebalanceSettings(n_territories=n_current).to_params()
     engine_input = engine_accounts(dataset.accounts, before, {}, 0)
-    counted = (account_types.default_counted(account_types.type_counts(dataset.accounts).index)
-               if schema.ACCOUNT_TYPE in dataset.accounts else None)
+    counted = account_types.default_counted_types(dataset.accounts)
     try:
         compute_whatif(dataset.fingerprint, dataset.accounts, dataset.territories, before, engine_input, params,
                        None, {}, counted)

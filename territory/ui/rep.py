@@ -16,6 +16,10 @@ from territory.planning.review import QuarterlyReview
 from territory.reporting.rep_page import build_rep_page
 from territory.ui import cached, keys, state
 from territory.ui import review as review_ui
+from territory.ui.components import maps
+
+MAP_WIDTH_PX, MAP_HEIGHT_PX = 370, 430
+"""The Rep page's territory map: three quarters of half the page at 1500 px (its legend takes the rest)."""
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -40,6 +44,24 @@ def cached_view(dataset: state.ActiveDataset, alignment: state.Alignment, territ
                  territory_id, state.basis_of(alignment, dataset), dataset.accounts, alignment.labels,
                  dataset.territories, review, forecast, dataset.bookings, previous, reasons,
                  review_ui.cached_white_space(dataset, alignment.labels))
+
+
+def territory_map(dataset: state.ActiveDataset, alignment: state.Alignment, colors: dict[str, str],
+                  territory_id: str, penetration: bool) -> tuple[str, maps.MapView | None]:
+    """(Markdown title, map) of one territory: its penetration hexagons, or (without bookings or potential,
+    where every hexagon would read the same) its accounts in its colour; None without coordinates."""
+    if penetration:
+        return ("**Territory map** (penetration: last 4 quarters' bookings / potential per hexagon)",
+                review_ui.penetration_map(dataset, alignment.labels, colors, territory_id, height=MAP_HEIGHT_PX))
+    mine = (alignment.labels == territory_id).fillna(False).to_numpy()
+    if not mine.any() or schema.LATITUDE not in dataset.accounts:
+        return "**Territory map**", None
+    # the shapes of the whole alignment: an owner's accounts spread over the country get no outline
+    whole = cached.territory_shapes(f"{dataset.fingerprint}|{alignment.fingerprint}", dataset.accounts,
+                                    alignment.labels)
+    return "**Territory map**", maps.build_account_map(
+        dataset.accounts[mine], alignment.labels[mine], dataset.territories, colors=colors, shapes=whole,
+        states_geojson=cached.us_states_geojson(), width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX)
 
 
 def top_accounts_frame(view: RepView) -> pd.DataFrame:

@@ -44,7 +44,7 @@ import streamlit as st
 from territory.data import schema
 from territory.errors import DataError
 from territory.planning import workspace as _workspaces
-from territory.planning.account_types import default_counted, type_counts
+from territory.planning.account_types import default_counted_types, type_counts
 from territory.planning.basis import Basis, basis_from_params
 from territory.planning.review import ReviewSettings
 from territory.planning.workspace import MAX_STEPS, Step, Workspace, WorkspaceError, WorkspaceStore
@@ -364,13 +364,12 @@ def session_basis(dataset: ActiveDataset | None = None) -> Basis:
     account types the Rebalance page counts (its default choice until the page is visited)."""
     settings = get_settings()
     dataset = dataset or get_dataset()
-    counted = None
-    if dataset is not None and schema.ACCOUNT_TYPE in dataset.accounts:
-        types = list(type_counts(dataset.accounts).index)
-        widget = keys.key("rebalance_counted_types")  # the Rebalance control (ui.rebalance.SETTING_KEYS)
+    counted = None if dataset is None else default_counted_types(dataset.accounts)
+    if counted is not None:
+        widget = keys.setting_key("rebalance", "counted_types")  # the live control, else its value kept meanwhile
         chosen = st.session_state.get(widget, st.session_state.get(keys.REBALANCE_SETTINGS, {}).get(widget))
-        chosen = [t for t in (chosen or ()) if t in set(types)]
-        counted = tuple(chosen or default_counted(types))
+        present = set(type_counts(dataset.accounts).index)
+        counted = tuple(t for t in (chosen or ()) if t in present) or counted
     return Basis(settings.balance_on, settings.tolerance, counted)
 
 

@@ -592,3 +592,11 @@ def test_a_malformed_file_raises_only_scenario_error(fields: dict, body: str) ->
     except ScenarioError:
         return
     assert len(scenario.assignment) >= 1 and list(scenario.assignment.columns) == list(scenarios.ASSIGNMENT_COLUMNS)
+
+
+def test_a_mismatch_counts_with_thousands_separators():
+    """Walking the app: a sample scenario opened on a Salesforce file read "5000 account(s) ... and 4995 more"."""
+    from territory.planning.scenarios import DatasetDiff
+
+    diff = DatasetDiff(missing_accounts=tuple(f"A{i}" for i in range(5000)), new_accounts=())
+    assert diff.describe().startswith("5,000 account(s) of the scenario") and "and 4,995 more" in diff.describe()
