@@ -1303,7 +1303,7 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, b
     # industry-team territories (either side) listed apart: their shapes are outlines over the others
     teams = {**team_territories(accounts, whatif.before), **team_territories(accounts, whatif.after)}
     legend = partial(maps.legend_html, ids, dict(colors), reps, show_homes=homes, columns=LEGEND_COLUMNS, max_items=200,
-                     show_moved=True, teams=teams)
+                     show_moved=True, teams=teams, before_colors=dict(before_colors))
     if pair is not None:
         head_before, head_after = st.columns(2)
         head_before.markdown("**Before**")
@@ -1311,7 +1311,8 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, b
         st.pydeck_chart(pair.deck, height=MAP_HEIGHT_PX, key=keys.REBALANCE_MAP)
         st.caption("Before on the left, after on the right, always the same area: one map, so dragging moves both. "
                    "Ringed and bold: accounts that change territory. Colours: each side's own, so neighbours never "
-                   "look alike; a territory keeps its colour unless a new neighbour holds it.")
+                   "look alike; a territory keeps its colour unless a new neighbour holds it (its legend entry then "
+                   "shows both).")
         st.html(legend(note=pair.note))
         return
     common = {"states_geojson": states, "point_radius_px": 2.0, "width_px": MAP_WIDTH_PX, "height_px": MAP_HEIGHT_PX}

@@ -373,3 +373,15 @@ def test_fix_only_outside_keeps_every_territory_inside_the_band_untouched():
     assert not at.exception, [e.value for e in at.exception]
     shown = [w.value for w in at.warning] + [c.value for c in at.caption]
     assert any("handed accounts to their neighbours" in text for text in shown), shown
+
+
+def test_trade_off_labels_of_close_points_sit_apart():
+    """Walking the app: the sample's points at stability 0.5 and 0.6 sat close, and "s=0.5" was drawn under
+    its neighbour's marker. Every label now takes the corner clearest of the points and earlier labels."""
+    sweep = pd.DataFrame({"stability": [0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0],
+                          "moved_accounts": [2480, 1570, 1515, 1410, 1455, 1280, 1180],
+                          "max_deviation_pct": [4.1, 3.65, 4.0, 2.57, 2.7, 3.0, 4.93],
+                          "weighted_mean_distance_km": [197, 214, 216, 222, 220, 226, 233]})
+    fig = rbc.tradeoff_figure(sweep, 0.5)
+    positions = dict(zip(fig.data[0].text, fig.data[0].textposition))
+    assert positions["s=0.5"] != positions["s=0.6"]

@@ -97,3 +97,22 @@ def test_each_copy_fills_its_half_and_keeps_its_labels_there():
         half = np.array([maps.LABEL_CHAR_PX * len(r["label"]) + 6 for r in rows]) / 2
         edges = np.concatenate([x - half, x + half])
         assert keep(edges).all(), f"a {side} label crosses into the other copy or off the canvas"
+
+
+def test_every_territorys_colour_on_either_map_is_in_its_legend_entry():
+    """Walking the app: on the sample at stability 0.5 the Before map drew some territories in another colour
+    than their legend entry (the After map's). A territory whose colour changes now shows both dots."""
+    import re
+
+    at = open_page("pages/rebalance.py")
+    spec = pair_spec(at)
+    legend = " ".join(h.proto.body for h in at.get("html") if "Account that moves" in h.proto.body)
+    entries = {}  # territory -> the colours of its legend entry
+    for dots, tid in re.findall(r"((?:<span style='flex:none[^>]*></span>)+)<span>(T\d+)", legend):
+        entries[tid] = {tuple(int(h[i:i + 2], 16) for i in (0, 2, 4)) for h in re.findall(r"#([0-9a-fA-F]{6})", dots)}
+    assert len(entries) == 20
+    for side in ("before", "after"):
+        for row in layer(spec, f"{side}-accounts")["data"]:
+            tid = re.search(r"Territory: (T\d+)", row["tip"]).group(1)
+            assert tuple(row["color"][:3]) in entries[tid], (side, tid)
+    assert "Two dots: its colour before, then after" in legend

@@ -690,6 +690,7 @@ def legend_html(
     columns: int = 1,
     show_moved: bool = False,
     teams: Mapping[str, str] | None = None,
+    before_colors: Mapping[str, str] | None = None,
 ) -> str:
     """The map legend as escaped HTML: territory swatches (+ rep), home-base marker, heat ramp.
     With ``groups`` ({region or district: colour}, a map coloured by level) the swatches are the
@@ -697,6 +698,8 @@ def legend_html(
     map); ``show_moved``: explain the ring around moved accounts (a before/after pair). ``teams``
     (territory ID -> industry): industry-team territories, listed apart with an outline swatch under
     "Industry teams (overlap by design)" (their shapes are outlines over the geographic ones).
+    ``before_colors`` (the left map of a before/after pair): a territory drawn in another colour on that
+    map gets its before swatch beside its after one, so every colour on either map is in the legend.
 
     Without any rep name (no territories file: e.g. territories keyed by account owner) the legend
     lists the territories alone; "no rep yet" marks a territory without a rep only beside others
@@ -729,6 +732,10 @@ def legend_html(
     teams = {} if groups or not teams else {t: i for t, i in teams.items() if t in set(territory_ids)}
     territory_ids = [t for t in territory_ids if t not in teams]
     shown = territory_ids[:max_items]
+    changed = {tid: before_colors[tid] for tid in shown if before_colors and tid in before_colors
+               and before_colors[tid] != colors.get(tid, tcolors.UNASSIGNED_COLOR)}
+    if changed:
+        parts.append("<div style='color:#666;margin-bottom:2px'>Two dots: its colour before, then after</div>")
     parts.append(f"<div style='column-count:{int(columns)};column-gap:18px'>")
     for tid in shown:
         rep = reps.get(tid)
@@ -736,11 +743,14 @@ def legend_html(
         rep_text = ("" if not reps else f" &middot; {esc(rep)}" if rep is not None
                     else " &middot; <span style='color:#888'>no rep yet</span>")
         # a long "T12 · Marcus Zimmerman" wraps under itself (was cut to "Marcus Zimme..." at 1500 px)
+        swatches = [changed[tid]] if tid in changed else []
+        swatches.append(colors.get(tid, tcolors.UNASSIGNED_COLOR))
+        dots = "".join(f"<span style='flex:none;display:inline-block;width:10px;height:10px;border-radius:50%;"
+                       f"background:{esc(color)};margin-right:{2 if i < len(swatches) - 1 else 6}px'></span>"
+                       for i, color in enumerate(swatches))
         parts.append(
             f"<div style='display:flex;align-items:baseline;overflow-wrap:anywhere;break-inside:avoid'>"
-            f"<span style='flex:none;display:inline-block;width:10px;height:10px;border-radius:50%;"
-            f"background:{colors.get(tid, tcolors.UNASSIGNED_COLOR)};margin-right:6px'></span>"
-            f"<span>{esc(tid)}{rep_text}</span></div>"
+            f"{dots}<span>{esc(tid)}{rep_text}</span></div>"
         )
     if len(territory_ids) > len(shown):
         parts.append(f"<div style='color:#777'>+ {len(territory_ids) - len(shown)} more</div>")

@@ -122,6 +122,35 @@ def transfer_figure(counts: pd.DataFrame, revenue: pd.DataFrame | None = None) -
     return fig
 
 
+_LABEL_SPOTS = {"top right": (1, 1), "bottom right": (1, -1), "top left": (-1, 1), "bottom left": (-1, -1)}
+_LABEL_OFFSET = (0.05, 0.09)
+"""How far a point's label sits from it, as a share of the x and y ranges of a 1000 x 360 px chart."""
+
+
+def label_positions(x: np.ndarray, y: np.ndarray) -> list[str]:
+    """A plotly ``textposition`` per point: the corner whose label lies furthest from every point and
+    every label placed before it (at stability 0.5 and 0.6 the sample's two points sat close and "s=0.5"
+    was drawn under its neighbour's marker and the current-setting ring).
+
+    >>> label_positions(np.array([1410.0, 1455.0, 2480.0]), np.array([2.57, 2.7, 4.1]))  # two close points
+    ['bottom right', 'top left', 'top right']
+    """
+    span = [max(float(np.ptp(v)), 1e-9) for v in (x, y)]
+    points = np.column_stack([(x - x.min()) / span[0], (y - y.min()) / span[1]]) if len(x) else np.empty((0, 2))
+    placed: list[np.ndarray] = []
+    chosen = []
+    for point in points:
+        def clearance(spot: tuple[int, int], point=point) -> float:
+            centre = point + np.array(spot) * _LABEL_OFFSET
+            others = np.vstack([points, *placed]) if placed else points
+            return float(np.min(np.hypot(*((others - centre) / _LABEL_OFFSET).T)))
+
+        best = max(_LABEL_SPOTS, key=lambda name: clearance(_LABEL_SPOTS[name]))  # ties: the first, top right
+        chosen.append(best)
+        placed.append((point + np.array(_LABEL_SPOTS[best]) * _LABEL_OFFSET)[None, :])
+    return chosen
+
+
 def tradeoff_figure(sweep: pd.DataFrame, current_stability: float) -> go.Figure:
     """Max deviation (%) against moved accounts for each stability value; colour = travel (km).
 
@@ -134,7 +163,9 @@ def tradeoff_figure(sweep: pd.DataFrame, current_stability: float) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(
         x=sweep["moved_accounts"], y=sweep["max_deviation_pct"], mode="lines+markers+text",
-        text=[f"s={s:.1f}" for s in sweep["stability"]], textposition="top right",
+        text=[f"s={s:.1f}" for s in sweep["stability"]],
+        textposition=label_positions(sweep["moved_accounts"].to_numpy(dtype=float),
+                                     sweep["max_deviation_pct"].to_numpy(dtype=float)),
         line={"color": "#b0b7bf", "width": 1},
         customdata=np.column_stack([sweep["stability"].to_numpy(), km]),
         marker={
