@@ -24,9 +24,8 @@ if view is None:
 
 accounts, labels, territories, view_key = view
 
-table = cached.territory_table(view_key, accounts, labels, territories, "workload")
-score = cached.scorecard(view_key, accounts, labels, None, territories, "workload")
-kpi = widgets.overview_kpis(accounts, labels, score)
+table, score, counted_types = widgets.overview_figures(dataset, alignment, view)
+kpi = widgets.overview_kpis(accounts, labels, score, counted_types)
 
 cols = st.columns(6)
 cols[0].metric("Accounts", f"{kpi['accounts']:,}", help="Accounts in view (after filters).")
@@ -57,7 +56,7 @@ cols[5].metric(
     "as % of the mean. Lower is more even.",
 )
 
-widgets.data_notes(accounts, key=keys.OVERVIEW)
+widgets.data_notes(accounts, counted_types, key=keys.OVERVIEW)
 
 st.subheader("Accounts by territory")
 opt_color, opt_heat, opt_outline = st.columns([3.2, 2, 1.2], vertical_alignment="bottom")

@@ -136,3 +136,20 @@ def test_a_scenario_saved_with_types_reads_the_same_on_every_page(typed, scenari
     assert not at.exception, [e.value for e in at.exception]
     load = next(m for m in at.metric if m.label == "Load vs target")
     assert "±10%" in load.proto.delta
+
+
+def test_the_overview_counts_the_load_as_rebalance_and_territories_do(typed):
+    """Walking the app: with partners shown apart, the Overview's max deviation and workload counted them
+    (every account) while Rebalance's "before" and the Territories table did not."""
+    from territory.planning import metrics
+    from territory.ui.components.widgets import format_hours, format_pct
+
+    dataset, alignment = typed
+    at = open_typed(typed, "pages/overview.py")
+    kpis = {m.label: m.value for m in at.metric}
+    counted = (dataset.accounts[schema.ACCOUNT_TYPE] != "Partner").to_numpy()
+    card = metrics.scorecard(dataset.accounts[counted], alignment.labels[counted], territories=dataset.territories)
+    assert kpis["Max deviation"] == format_pct(card["max_deviation_pct"])
+    assert kpis["Workload (h/yr)"] == format_hours(dataset.accounts.loc[counted, schema.WORKLOAD_HOURS].sum())
+    assert kpis["Accounts"] == "1,200"  # every account in view is still on the map and counted here
+    assert "Figures count 800 of 1,200 accounts" in captions(at)

@@ -149,9 +149,7 @@ def test_warm_overview_fills_the_cache_the_overview_reads(sample, monkeypatch):
                                   bookings=sample.bookings, fingerprint="fp-warm")
     alignment = state.Alignment(labels=labels, name="x", fingerprint=state.labels_fingerprint(labels), created="")
     widgets.warm_overview(dataset, alignment)
-    accounts, shown_labels, territories, view_key = widgets.overview_view(dataset, alignment, [], [])
-    cached.territory_table(view_key, accounts, shown_labels, territories, "workload")
-    cached.scorecard(view_key, accounts, shown_labels, None, territories, "workload")
+    widgets.overview_figures(dataset, alignment, widgets.overview_view(dataset, alignment, [], []))
     # the page's calls use exactly the keys the warm-up used (so Streamlit serves them from the cache)
     assert [c for c in calls if c[0] == "table"][0] == [c for c in calls if c[0] == "table"][1]
     assert [c for c in calls if c[0] == "score"][0] == [c for c in calls if c[0] == "score"][1]

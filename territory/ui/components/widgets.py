@@ -16,7 +16,7 @@ import streamlit as st
 from territory.data import schema
 from territory.data.measures import potential_unknown_share
 from territory.data.workload import RULE_MARKDOWN, estimated_shares
-from territory.planning.account_types import describe_counted
+from territory.planning.account_types import counted_mask, describe_counted
 from territory.reporting.text import md_escape
 from territory.ui import cached, keys, state
 
@@ -247,6 +247,19 @@ def overview_view(dataset, alignment, regions: Sequence[str] = (), industries: S
     return accounts, labels, territories, view_key
 
 
+def overview_figures(dataset, alignment, view) -> tuple[pd.DataFrame, dict, tuple[str, ...] | None]:
+    """(per-territory table, scorecard, counted types) of an Overview ``view``: the load counts the account
+    types the alignment was balanced with (:func:`territory.ui.state.basis_of`), as the Territories and
+    Rebalance pages count it; ``None`` types: every account counts. One function for the page and
+    :func:`warm_overview`, so both use the same cache keys."""
+    accounts, labels, territories, view_key = view
+    basis = state.basis_of(alignment, dataset)
+    counted, types = basis.mask(accounts), basis.counted_for(accounts)
+    key = f"{view_key}|{types}"
+    return (cached.territory_table(key, accounts[counted], labels[counted], territories, "workload"),
+            cached.scorecard(key, accounts[counted], labels[counted], None, territories, "workload"), types)
+
+
 def warm_overview(dataset, alignment) -> None:
     """Compute the Overview's per-territory table and scorecard (no filters) into the cache now.
 
@@ -254,11 +267,8 @@ def warm_overview(dataset, alignment) -> None:
     accounts these two took about 1.5 s on the Overview's first visit.
     """
     view = overview_view(dataset, alignment)
-    if view is None:
-        return
-    accounts, labels, territories, view_key = view
-    cached.territory_table(view_key, accounts, labels, territories, "workload")
-    cached.scorecard(view_key, accounts, labels, None, territories, "workload")
+    if view is not None:
+        overview_figures(dataset, alignment, view)
 
 
 # --- layout pieces --------------------------------------------------------------------------------
@@ -352,18 +362,21 @@ def score_value(score: dict, measure: str, key: str) -> float:
     return float(flat) if flat is not None else float("nan")
 
 
-def overview_kpis(accounts: pd.DataFrame, labels: pd.Series, score: dict) -> dict[str, float]:
-    """The Overview headline numbers: counts and sums from the accounts, balance from the scorecard.
+def overview_kpis(accounts: pd.DataFrame, labels: pd.Series, score: dict,
+                  counted_types: Sequence[str] | None = None) -> dict[str, float]:
+    """The Overview headline numbers: counts from the accounts, sums from the ones of ``counted_types``
+    (accounts shown apart carry no load), balance from the scorecard.
 
     Returns accounts, territories, revenue (USD/yr), workload_hours (h/yr), max_deviation_pct (%)
     and cv_pct (coefficient of variation of capacity-adjusted workload, %).
     """
     cv = score_value(score, "workload", "cv")
+    counted = accounts[counted_mask(accounts, counted_types)]
     return {
         "accounts": int(len(accounts)),
         "territories": int(labels.dropna().nunique()),
-        "revenue": float(pd.to_numeric(accounts.get(schema.REVENUE), errors="coerce").sum()),
-        "workload_hours": float(pd.to_numeric(accounts.get(schema.WORKLOAD_HOURS), errors="coerce").sum()),
+        "revenue": float(pd.to_numeric(counted.get(schema.REVENUE), errors="coerce").sum()),
+        "workload_hours": float(pd.to_numeric(counted.get(schema.WORKLOAD_HOURS), errors="coerce").sum()),
         "max_deviation_pct": score_value(score, "workload", "max_deviation_pct"),
         "cv_pct": cv * 100 if np.isfinite(cv) else cv,
     }
