@@ -130,7 +130,7 @@ if open_tab.open:
 
 if compare_tab.open:
     with compare_tab:
-        options = ["(alignment in use)"] + names
+        options = [ui.IN_USE_OPTION] + names
         ui.restore_compare_picks(options, default=options[: min(3, len(options))])
         picked = st.multiselect("Scenarios to compare", options, key=keys.SCN_COMPARE, max_selections=6,
                                 on_change=ui.keep_compare_picks,
@@ -138,28 +138,13 @@ if compare_tab.open:
         if len(picked) < 2:
             st.info("Pick two or more to compare them side by side.")
         else:
-            labels_by_name, bases = {}, {}
-            for name in picked:
-                if name == "(alignment in use)":
-                    shown_name = f"In use: {alignment.name}"
-                    labels_by_name[shown_name] = alignment.labels
-                    bases[shown_name] = state.basis_of(alignment, dataset)
-                else:
-                    saved = store.load(name)
-                    labels_by_name[name] = ui.scenario_labels(saved, dataset.accounts)[0]
-                    bases[name] = state.scenario_basis(saved.params, dataset)
+            labels_by_name, bases = ui.picked_alignments(picked, alignment, dataset, store)
             comparison = ui.cached_comparison(dataset, labels_by_name, bases)
             st.markdown("**Scorecard** (lower is better on every row; the best is highlighted)")
             st.dataframe(ui.style_best(comparison), width="stretch", height=35 * (len(comparison) + 1) + 3)
             st.caption(md_escape(ui.bases_note(dataset.accounts, bases)))
-            deviations = {}
-            for name, lab in labels_by_name.items():
-                counted = bases[name].mask(dataset.accounts)
-                deviations[name] = cached.territory_table(f"{dataset.fingerprint}|{bases[name]!r}",
-                                                          dataset.accounts[counted], lab[counted],
-                                                          dataset.territories, bases[name].measure)
-            bands = {basis.tolerance for basis in bases.values()}
-            band = bands.pop() if len(bands) == 1 else settings.tolerance
+            deviations = ui.balance_per_territory(dataset, labels_by_name, bases)
+            band = ui.shared_band(bases, settings.tolerance)
             st.markdown("**Balance per territory**")
             st.plotly_chart(ui.deviation_strip(deviations, band), width="stretch", key=keys.SCN_STRIP)
             st.markdown("**Maps**")
@@ -185,9 +170,13 @@ if compare_tab.open:
             if len(labels_by_name) > 3:
                 st.caption("Maps show the first three scenarios picked.")
             diff = differing_accounts(dataset.accounts, labels_by_name)
-            st.markdown(f"**Accounts whose territory differs** ({len(diff):,})")
-            st.dataframe(diff, hide_index=True, width="stretch", height=300,
-                         column_config={"account_id": "Account", "name": "Name"})
+            if diff.empty:
+                st.markdown("**Accounts whose territory differs**: none; every account is in the same territory "
+                            "in all of them.")
+            else:
+                st.markdown(f"**Accounts whose territory differs** ({len(diff):,})")
+                st.dataframe(diff, hide_index=True, width="stretch", height=min(300, 35 * (len(diff) + 1) + 3),
+                             column_config={"account_id": "Account", "name": "Name"})
 
 if share_tab.open:
     with share_tab:

@@ -99,8 +99,10 @@ class RuleProblem:
     message: str
     other_rows: tuple[int, ...] = ()  # the earlier rules that hide this one, or the range it overlaps
 
-    def text(self) -> str:
-        return f"row {self.row} ({self.field}): {self.message}"
+    def text(self, field_names: Mapping[str, str] | None = None) -> str:
+        """``row 3 (territory_id): ...``; ``field_names`` gives each column as a table labels it."""
+        field = (field_names or {}).get(self.field, self.field)
+        return f"row {self.row} ({field}): {self.message}"
 
 
 # --- size bands -------------------------------------------------------------------------------
@@ -305,7 +307,7 @@ def _parse_row(row: int, cells: Mapping[str, Any], problems: list[RuleProblem]) 
         bad("value", str(error))
         return None
     if not territory:
-        bad(S.TERRITORY_ID, f"a {kind} rule needs a territory_id")
+        bad(S.TERRITORY_ID, f"a {kind} rule needs a territory")
         return None
     if priority is None:
         return None
@@ -351,7 +353,8 @@ def check_rules(table: pd.DataFrame, territory_ids: Iterable[str] | None = None)
     """
     missing = [c for c in RULE_COLUMNS if c not in table.columns]
     if missing:
-        raise DataError(f"the rules table needs the columns {', '.join(RULE_COLUMNS)}; missing {', '.join(missing)}")
+        raise DataError("a rules file has the column headers " + ", ".join(f'"{c}"' for c in RULE_COLUMNS)
+                        + "; this one has no " + ", ".join(f'"{c}"' for c in missing))
     problems: list[RuleProblem] = []
     parsed: list[Rule] = []
     for row, cells in enumerate(table[list(RULE_COLUMNS)].to_dict("records"), start=1):

@@ -101,6 +101,10 @@ def rules_in_use(dataset, alignment, start: StartingRules, edited: R.RuleSet, pr
     return R.parse_rules(default_starting_rules(dataset, alignment).table, territory_ids)
 
 
+# the rules file's columns as the editor heads them (problems name the column the user sees)
+EDITOR_COLUMNS = {"priority": "Priority", "kind": "Kind", "value": "Value", schema.TERRITORY_ID: "Territory"}
+
+
 def rules_editor_ui(table: pd.DataFrame, territory_ids: tuple[str, ...],
                     key: str) -> tuple[pd.DataFrame, R.RuleSet, list]:
     """The editable rules table; returns what is in it now, its rules and its problems (row by row)."""
@@ -112,15 +116,15 @@ def rules_editor_ui(table: pd.DataFrame, territory_ids: tuple[str, ...],
         width="stretch",
         height=320,
         column_config={
-            "priority": st.column_config.NumberColumn("Priority", help="Lowest first; first match wins.",
-                                                      step=1, format="%,d"),
-            "kind": st.column_config.SelectboxColumn("Kind", options=list(R.KINDS), required=True,
+            "priority": st.column_config.NumberColumn(EDITOR_COLUMNS["priority"], step=1, format="%,d",
+                                                      help="Lowest first; first match wins."),
+            "kind": st.column_config.SelectboxColumn(EDITOR_COLUMNS["kind"], options=list(R.KINDS), required=True,
                                                      format_func=kind_label),
             "value": st.column_config.TextColumn(
-                "Value", help="02139, 02100-02199, 021, MA, Healthcare, acme.com, an account ID; "
+                EDITOR_COLUMNS["value"], help="02139, 02100-02199, 021, MA, Healthcare, acme.com, an account ID; "
                               "add a size band after '&': 'CA & revenue >= 5000000'."),
             schema.TERRITORY_ID: st.column_config.SelectboxColumn(
-                "Territory", options=["", *territory_ids], help="Blank for the nearest rule."),
+                EDITOR_COLUMNS[schema.TERRITORY_ID], options=["", *territory_ids], help="Blank for the nearest rule."),
         },
     )
     rules, problems = R.check_rules(edited, territory_ids)
@@ -128,7 +132,8 @@ def rules_editor_ui(table: pd.DataFrame, territory_ids: tuple[str, ...],
 
 
 def show_problems(problems: list, consequence: str) -> None:
-    shown = "\n".join(f"- {md_escape(p.text())}" for p in problems[:15])
+    """The rules' problems row by row, each naming its column as the editor heads it."""
+    shown = "\n".join(f"- {md_escape(p.text(EDITOR_COLUMNS))}" for p in problems[:15])
     more = f"\n- ... and {len(problems) - 15} more" if len(problems) > 15 else ""
     st.error(f"{len(problems)} problem(s) in the rules; {consequence}:\n{shown}{more}")
 

@@ -294,3 +294,42 @@ def bases_note(accounts: pd.DataFrame, bases: Mapping[str, Basis]) -> str:
         return f"Each scored as it was balanced. {next(iter(texts.values()))}"
     return "Each scored as it was balanced, so figures on different bases are not like for like: " + " ".join(
         f"{name}: {text}" for name, text in texts.items())
+
+
+IN_USE_OPTION = "(alignment in use)"
+
+
+def picked_alignments(picked: list[str], alignment: Any, dataset: Any,
+                      store: ScenarioStore) -> tuple[dict[str, pd.Series], dict[str, Basis]]:
+    """The labels and the basis of each alignment picked for comparison, by the name it is shown under:
+    the alignment in use on its session basis, a saved scenario on the basis it was balanced with."""
+    labels_by_name: dict[str, pd.Series] = {}
+    bases: dict[str, Basis] = {}
+    for name in picked:
+        if name == IN_USE_OPTION:
+            shown_name = f"In use: {alignment.name}"
+            labels_by_name[shown_name] = alignment.labels
+            bases[shown_name] = state.basis_of(alignment, dataset)
+        else:
+            saved = store.load(name)
+            labels_by_name[name] = scenario_labels(saved, dataset.accounts)[0]
+            bases[name] = state.scenario_basis(saved.params, dataset)
+    return labels_by_name, bases
+
+
+def balance_per_territory(dataset: Any, labels_by_name: Mapping[str, pd.Series],
+                          bases: Mapping[str, Basis]) -> dict[str, pd.DataFrame]:
+    """Each alignment's territory table (load against target) over the accounts its basis counts."""
+    tables = {}
+    for name, labels in labels_by_name.items():
+        basis = bases[name]
+        counted = basis.mask(dataset.accounts)
+        tables[name] = cached.territory_table(f"{dataset.fingerprint}|{basis!r}", dataset.accounts[counted],
+                                              labels[counted], dataset.territories, basis.measure)
+    return tables
+
+
+def shared_band(bases: Mapping[str, Basis], default: float) -> float:
+    """The tolerance band to draw: the one all the alignments were balanced with, else ``default``."""
+    bands = {basis.tolerance for basis in bases.values()}
+    return bands.pop() if len(bands) == 1 else default

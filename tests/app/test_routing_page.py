@@ -146,6 +146,9 @@ def test_saved_rules_that_no_longer_fit_are_named_and_the_default_rules_route(st
     store.save_rules("Plan", SAVED.assign(territory_id=["T99", ""]))  # a territory the alignment lost
     at = open_from_scenario("Plan")
     assert any("territory 'T99'" in e.value and "default rules" in e.value for e in at.error)
+    # each problem names its column as the editor heads it, not the file's territory_id
+    assert any("row 1 (Territory)" in e.value for e in at.error) and not any("territory\\_id" in e.value
+                                                                            for e in at.error)
     assert metrics(at)["Territory"] == "T19"
 
 

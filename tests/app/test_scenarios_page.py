@@ -108,6 +108,18 @@ def test_compare_highlights_and_lists_differing_accounts(db_path: Path) -> None:
     assert len(differing) == changed
 
 
+def test_compare_says_so_when_no_account_differs(db_path: Path) -> None:
+    seed_two_scenarios(db_path)
+    at = open_page()
+    at.session_state["ts_scn_tab"] = "Compare"
+    at.run()
+    # the alignment in use is the file's own: the same territory for every account as "Current copy"
+    at.multiselect(key="ts_scn_compare").set_value(["(alignment in use)", "Current copy"]).run()
+    assert not at.exception
+    assert any("Accounts whose territory differs**: none" in m.value for m in at.markdown)
+    assert not any(isinstance(d.value, pd.DataFrame) and "account_id" in d.value.columns for d in at.dataframe)
+
+
 def test_scenario_list_writes_account_counts_like_the_other_tables(db_path: Path) -> None:
     """The list wrote 5000 where the other tables write 5,000 (Streamlit's "localized" format)."""
     import json

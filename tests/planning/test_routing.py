@@ -435,7 +435,7 @@ def test_a_rules_file_with_problems_names_the_file_rows() -> None:
 
 
 def test_a_file_without_the_rule_columns_is_refused() -> None:
-    with pytest.raises(R.DataError, match="missing kind"):
+    with pytest.raises(R.DataError, match="this one has no \"kind\""):
         R.read_rules_csv(b"priority,value,territory_id\n1,MA,T1\n")
 
 
