@@ -35,7 +35,8 @@ if territory is None:
 review = forecast = None
 if review_ui.has_bookings(dataset):
     try:
-        review = review_ui.cached_review(dataset, active.labels, review_ui.stored_settings(), active.name)
+        review = review_ui.cached_review(dataset, active.labels, review_ui.stored_settings(), active.name,
+                                           state.basis_of(active, dataset))
     except (DataError, ParameterError) as error:
         st.error(f"The bookings cannot be used: {md_escape(error)}")
     else:
@@ -49,7 +50,9 @@ load = view.load
 basis = state.basis_of(active, dataset)
 band = "inside" if view.within_band else "outside"
 cols = st.columns(6)
-cols[0].metric("Accounts", f"{view.accounts:,}")
+cols[0].metric("Accounts", f"{view.accounts:,}",
+               help=f"The accounts that carry load; {view.shown_apart:,} more are shown apart (types not counted)."
+               if view.shown_apart else None)
 cols[1].metric("Load vs target", f"{load['deviation_pct']:+.1f}%",
                f"{band} ±{view.tolerance:.0%}", delta_color="off", delta_arrow="off",
                help=f"{md_escape(view.balance_on)}: {load['value']:,.0f} against a target of {load['target']:,.0f} "

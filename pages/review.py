@@ -28,7 +28,8 @@ if chosen.note:
     st.caption(md_escape(chosen.note))
 # the alignment shown: its colours are those of every other page showing it
 colors = cached.alignment_colors(dataset.fingerprint, dataset.accounts, chosen.labels, dataset.territories)
-widgets.data_notes(dataset.accounts, key=keys.REVIEW)
+basis = chosen.basis or state.session_basis(dataset)
+widgets.data_notes(dataset.accounts, basis.counted_for(dataset.accounts), key=keys.REVIEW)
 ui.capacity_note_ui(dataset)
 
 if not ui.has_bookings(dataset):
@@ -40,7 +41,7 @@ if not ui.has_bookings(dataset):
     )
     st.page_link("pages/data.py", label="Go to Data", icon=":material/upload_file:")
     try:
-        review = ui.cached_review(dataset, chosen.labels, ui.stored_settings(), chosen.name)
+        review = ui.cached_review(dataset, chosen.labels, ui.stored_settings(), chosen.name, basis)
     except (DataError, ParameterError) as error:
         st.error(md_escape(error))
         st.stop()
@@ -54,7 +55,7 @@ if not ui.has_bookings(dataset):
     st.stop()
 
 try:
-    baseline = ui.cached_review(dataset, chosen.labels, ui.stored_settings(), chosen.name)
+    baseline = ui.cached_review(dataset, chosen.labels, ui.stored_settings(), chosen.name, basis)
 except (DataError, ParameterError) as error:
     st.error(f"The bookings cannot be used: {md_escape(error)}")
     st.stop()
@@ -68,7 +69,7 @@ default_total = default_quota_total(baseline.bookings, baseline.settings.default
 settings = ui.quota_controls_ui(default_total, baseline.next_quarter,
                                potential_known=potential_unknown_share(dataset.accounts) < 1)
 try:
-    review = ui.cached_review(dataset, chosen.labels, settings, chosen.name)
+    review = ui.cached_review(dataset, chosen.labels, settings, chosen.name, basis)
 except ParameterError as error:
     st.error(md_escape(error))
     st.stop()

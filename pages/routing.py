@@ -17,8 +17,7 @@ state.init_state()
 widgets.page_header("Routing", "Where a new account lands: ordered rules, the first that matches wins.")
 dataset = state.require_dataset()
 alignment = state.get_alignment()
-settings = state.get_settings()
-base = ui.routing_base(dataset, alignment, settings)
+base = ui.routing_base(dataset, alignment)
 
 st.subheader("Rules")
 store = scenario_ui.get_store()
@@ -86,7 +85,7 @@ except TerritoryError as error:
     st.stop()
 guard = st.toggle("Capacity guard", value=True, key=keys.ROUTING_GUARD,
                   help=f"Send an account whose territory would go above its upper band (target "
-                       f"+{settings.tolerance:.0%}) to the nearest adjacent territory with room.")
+                       f"+{base.tolerance:.0%}) to the nearest adjacent territory with room.")
 routing = R.route(loaded.accounts, rules, base, guard=guard)
 if guard:
     ui.show_full_before(routing.load)
@@ -99,9 +98,9 @@ cols[2].metric("Rejected", f"{len(rejected):,}",
                help="Rows the importer rejected, and accounts no rule matched.")
 cols[3].metric("Redirected by the capacity guard", f"{int((routed['reason_code'] == R.REDIRECTED).sum()):,}",
                help=f"Accounts whose rule chose a territory that would go above its upper band (target "
-                    f"+{settings.tolerance:.0%}): sent to an adjacent territory with room.")
-st.plotly_chart(ui.load_figure(routing.load, measure_label(settings.balance_on)), key=keys.ROUTING_LOAD_CHART)
-ui.show_load_table(routing.load, measure_label(settings.balance_on))
+                    f"+{base.tolerance:.0%}): sent to an adjacent territory with room.")
+st.plotly_chart(ui.load_figure(routing.load, measure_label(base.balance_on)), key=keys.ROUTING_LOAD_CHART)
+ui.show_load_table(routing.load, measure_label(base.balance_on))
 result = R.routed_table(loaded.accounts, routing)
 ui.show_routed_table(result, routing)
 if rejected:

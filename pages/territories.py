@@ -224,4 +224,5 @@ with tab_drill:
     )
 
 with tab_capacity:
-    capacity_ui(dataset.accounts, labels, territories, rb.alignment_key(dataset.fingerprint, alignment.fingerprint))
+    capacity_ui(dataset.accounts[counted], labels[counted], territories,
+                rb.alignment_key(dataset.fingerprint, alignment.fingerprint))

@@ -873,17 +873,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
         loaded = load_quotas(_existing(args.quotas), territories=known)
         _note_rejected("quota file", args.quotas, loaded.report)
         quotas = loaded.quotas
-    review = None
-    if bookings is not None and len(bookings):
-        from territory.planning.review import build_review
-
-        review = build_review(accounts, after, bookings, territories, alignment_name=name or "current",
-                              quotas=quotas)
     # the figures count what the scenario was balanced on (its measure, band and account types), as in the app
     basis = basis_from_params(params, Basis("workload", args.tolerance or 0.05, DEFAULT_COUNTED))
     if args.tolerance is not None:
         basis = replace(basis, tolerance=args.tolerance)
     counted = basis.mask(accounts)
+    review = None
+    if bookings is not None and len(bookings):
+        from territory.planning.review import build_review
+
+        review = build_review(accounts, after, bookings, territories, alignment_name=name or "current",
+                              quotas=quotas, counted=counted)
     page = build_report(
         ReportInput(
             accounts=accounts[counted], labels_after=after[counted],
@@ -1031,6 +1031,8 @@ def _cmd_assign(args: argparse.Namespace) -> int:
 
     from territory.data.io import load_accounts
     from territory.errors import DataError
+    from territory.planning.account_types import DEFAULT_COUNTED
+    from territory.planning.basis import Basis, basis_from_params
     from territory.planning.routing import rejected_rows, route, routing_base
 
     started = time.perf_counter()
@@ -1043,8 +1045,10 @@ def _cmd_assign(args: argparse.Namespace) -> int:
     if not Path(args.new_file).is_file():
         raise DataError(f"Cannot read {args.new_file}: no such file.")
     accounts, territories, labels, existing, params, _ = _alignment(args)
-    balance_on, tolerance = _band(params)
-    base = routing_base(accounts, labels, territories, balance_on, tolerance, existing=existing)
+    # new accounts add load as the scenario was balanced: its measure, band and the account types that count
+    basis = basis_from_params(params, Basis(*_band(params), DEFAULT_COUNTED))
+    base = routing_base(accounts, labels, territories, basis.balance_on, basis.tolerance, existing=existing,
+                        counted_types=basis.counted_for(accounts))
     rules, source = _routing_rules(args, accounts, labels, base.territory_ids)
     loaded = load_accounts(args.new_file)
     routing = route(loaded.accounts, rules, base, guard=not args.no_guard)

@@ -44,7 +44,7 @@ class RepView:
     territory_id: str
     rep_name: str | None
     region: str | None
-    accounts: int
+    accounts: int  # the accounts that carry load (``counted``), as the Territories table counts them
     load: dict[str, float]  # value, target, band_low, band_high (the balance measure's unit), deviation_pct (%)
     balance_on: str  # the measure ``load`` is in, with its unit (``measure_label``)
     figures: dict[str, Any]
@@ -58,6 +58,7 @@ class RepView:
     level_path: str = ""  # where it sits: "West › Pacific" ("" when the territories file has no levels)
     level_header: str = ""  # the levels of the path: "Region › District"
     tolerance: float = 0.05  # the band of ``load``: +/- share of its target
+    shown_apart: int = 0  # its accounts of types that carry no load (partners shown apart)
     top_by: str = schema.REVENUE  # what ranks the top accounts: revenue, or workload in a file without revenue
 
     @property
@@ -177,7 +178,8 @@ def rep_view(
         territory_id=territory_id,
         rep_name=rep if isinstance(rep, str) and rep.strip() else None,
         region=region if isinstance(region, str) and region.strip() else None,
-        accounts=int(mine.sum()),
+        accounts=int((mine & counted).sum()),
+        shown_apart=int((mine & ~counted).sum()),
         load=load,
         balance_on=measure_label(balance_on),
         figures=figures,

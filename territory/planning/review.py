@@ -706,6 +706,7 @@ def build_review(
     settings: ReviewSettings = ReviewSettings(),
     alignment_name: str = "",
     quotas: pd.DataFrame | None = None,
+    counted: Any = None,
 ) -> QuarterlyReview:
     """The quarterly review of one alignment: per-territory performance, quotas, flags and 80/20.
 
@@ -713,7 +714,9 @@ def build_review(
     performance columns filled (``has_bookings`` is False) and only the workload/geography flags.
     ``quotas`` (territory_id, quarter, quota: ``territory.planning.quotas.load_quotas``): a territory
     with an imported quota for the latest quarter is measured against it (``quota_source``
-    "imported"), the others against the rule's back-tested quota ("rule").
+    "imported"), the others against the rule's back-tested quota ("rule"). ``counted`` (one bool per
+    account): the accounts that carry load (the types the alignment was balanced with); account counts,
+    workload and utilisation count only them, bookings, revenue and potential every account.
     """
     from territory.planning.quotas import quota_notes, quota_table, quotas_for
 
@@ -736,9 +739,11 @@ def build_review(
     table[schema.CAPACITY_FTE] = capacity.fillna(schema.DEFAULT_CAPACITY_FTE).astype(float).to_numpy()
     table["level_path"] = (level_paths(territories, ids, include_territory=False).to_numpy(dtype=object)
                            if territories is not None else "")
-    table["accounts"] = aligned.value_counts().reindex(ids, fill_value=0).astype(int).to_numpy()
-    for column in (schema.REVENUE, schema.POTENTIAL, schema.WORKLOAD_HOURS):
+    carries = np.ones(len(accounts), dtype=bool) if counted is None else np.asarray(counted, dtype=bool)
+    table["accounts"] = aligned[carries].value_counts().reindex(ids, fill_value=0).astype(int).to_numpy()
+    for column in (schema.REVENUE, schema.POTENTIAL):
         table[column] = _sum_by(accounts, aligned, column, ids).to_numpy()
+    table[schema.WORKLOAD_HOURS] = _sum_by(accounts[carries], aligned[carries], schema.WORKLOAD_HOURS, ids).to_numpy()
     table["utilisation_pct"] = utilisation_pct(table[schema.WORKLOAD_HOURS], table[schema.CAPACITY_FTE])
     growth = growth_table(by_quarter)
     for column in growth.columns:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -41,6 +41,7 @@ from territory.data.measures import measure_values
 from territory.data.spreadsheet import escape_formulas, unescape_formulas
 from territory.errors import DataError, ParameterError
 from territory.geo import delaunay_neighbors, to_unit_vectors
+from territory.planning.account_types import counted_mask
 
 RULE_COLUMNS: tuple[str, ...] = ("priority", "kind", "value", S.TERRITORY_ID)
 KINDS: tuple[str, ...] = ("account", "domain", "industry", "zip", "zip_prefix", "state", "size", "nearest")
@@ -705,6 +706,7 @@ class RoutingBase:
     lat: np.ndarray = field(repr=False)
     lon: np.ndarray = field(repr=False)
     codes: np.ndarray = field(repr=False)  # territory position of each located, aligned account
+    counted_types: tuple[str, ...] | None = None  # account types that carry load (None: every account)
 
     @cached_property
     def tree(self) -> Any:
@@ -746,12 +748,15 @@ def routing_base(
     balance_on: Any = "workload",
     tolerance: float = 0.05,
     existing: pd.Series | None = None,
+    counted_types: Sequence[str] | None = None,
 ) -> RoutingBase:
     """The alignment (``labels``, one per account) new accounts join, and its band.
 
     ``existing`` (account_id -> territory) lists the accounts that keep their territory; by default
     the aligned accounts themselves (a scenario passes its own assignment). Territories are those
     of ``territories`` and of the labels; capacity shares come from ``capacity_fte`` (1.0 default).
+    ``counted_types``: the account types that carry load, as the alignment was balanced (partners
+    shown apart add none); None counts every account.
     """
     if not 0 < float(tolerance) < 1:
         raise ParameterError(f"tolerance must be between 0 and 1 (0.05 means +/-5%), got {tolerance}")
@@ -771,7 +776,8 @@ def routing_base(
     share = fte / fte.sum() if fte.sum() > 0 else np.full(len(fte), 1.0 / len(fte))
     position = pd.Series(np.arange(len(territory_ids)), index=pd.Index(territory_ids))
     codes = label_text.map(position).fillna(-1).to_numpy(dtype=np.int64)
-    values = measure_values(accounts, balance_on) if len(accounts) else np.zeros(0)
+    counted_types = None if counted_types is None else tuple(counted_types)
+    values = _counted_values(accounts, balance_on, counted_types, fallback_to_all=True)
     load = np.bincount(codes[codes >= 0], weights=values[codes >= 0], minlength=len(territory_ids))
     lat = pd.to_numeric(accounts.get(S.LATITUDE, pd.Series(np.nan, index=accounts.index)), errors="coerce")
     lon = pd.to_numeric(accounts.get(S.LONGITUDE, pd.Series(np.nan, index=accounts.index)), errors="coerce")
@@ -785,8 +791,22 @@ def routing_base(
     return RoutingBase(
         territory_ids=territory_ids, existing=existing, load=load, share=share, balance_on=balance_on,
         tolerance=float(tolerance), lat=lat.to_numpy(dtype=float)[placed], lon=lon.to_numpy(dtype=float)[placed],
-        codes=codes[placed],
+        codes=codes[placed], counted_types=counted_types,
     )
+
+
+def _counted_values(frame: pd.DataFrame, balance_on: Any, counted_types: tuple[str, ...] | None,
+                    fallback_to_all: bool) -> np.ndarray:
+    """The balance measure per account, 0 for a type that is not counted. Accounts without a type
+    column all count; ``fallback_to_all``: so do the aligned accounts when none has a counted type
+    (a scenario made on another file), as the other pages count them."""
+    values = measure_values(frame, balance_on) if len(frame) else np.zeros(0)
+    if counted_types is None or S.ACCOUNT_TYPE not in frame.columns or not len(frame):
+        return values
+    counted = counted_mask(frame, counted_types)
+    if fallback_to_all and not counted.any():
+        return values
+    return np.where(counted, values, 0.0)
 
 
 # --- routing ----------------------------------------------------------------------------------
@@ -850,7 +870,7 @@ def rejected_rows(report: LoadReport, routing: Routing) -> list[dict[str, Any]]:
 
 
 def _measure_of_new(new: pd.DataFrame, base: RoutingBase) -> np.ndarray:
-    return measure_values(new, base.balance_on) if len(new) else np.zeros(0)
+    return _counted_values(new, base.balance_on, base.counted_types, fallback_to_all=False)
 
 
 def _match_rules(columns: dict[str, Any], rules: RuleSet) -> np.ndarray:

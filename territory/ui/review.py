@@ -81,16 +81,20 @@ def usd(value: Any) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _review(dataset_key: str, labels_key: str, settings: ReviewSettings, name: str,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
-            _accounts, _labels, _bookings, _territories, _quotas) -> QuarterlyReview:
-    return build_review(_accounts, _labels, _bookings, _territories, settings, alignment_name=name, quotas=_quotas)
+def _review(dataset_key: str, labels_key: str, settings: ReviewSettings, name: str, basis_key: str,  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+            _accounts, _labels, _bookings, _territories, _quotas, _counted) -> QuarterlyReview:
+    return build_review(_accounts, _labels, _bookings, _territories, settings, alignment_name=name, quotas=_quotas,
+                        counted=_counted)
 
 
 def cached_review(dataset: state.ActiveDataset, labels: pd.Series, settings: ReviewSettings,
-                  name: str = "") -> QuarterlyReview:
-    """``territory.planning.review.build_review`` cached on the dataset fingerprint, the labels and the settings."""
-    return _review(dataset.fingerprint, labels_fingerprint(labels), settings, name,
-                   dataset.accounts, labels, dataset.bookings, dataset.territories, dataset.quotas)
+                  name: str = "", basis: Basis | None = None) -> QuarterlyReview:
+    """``territory.planning.review.build_review`` cached on the dataset fingerprint, the labels and the settings;
+    its workload counts the account types of ``basis`` (default: the session's), as the other pages do."""
+    basis = basis or state.session_basis(dataset)
+    return _review(dataset.fingerprint, labels_fingerprint(labels), settings, name, repr(basis),
+                   dataset.accounts, labels, dataset.bookings, dataset.territories, dataset.quotas,
+                   basis.mask(dataset.accounts))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -163,7 +167,7 @@ def warm(dataset: state.ActiveDataset, active: state.Alignment) -> None:
     if not has_bookings(dataset):
         return
     try:
-        cached_review(dataset, active.labels, stored_settings(), active.name)
+        cached_review(dataset, active.labels, stored_settings(), active.name, state.basis_of(active, dataset))
         _account_trailing(dataset.fingerprint, dataset.accounts, dataset.bookings)
     except TerritoryError:
         pass

@@ -15,7 +15,7 @@ from territory.errors import TerritoryError
 from territory.planning import routing as R
 from territory.planning.scenarios import ScenarioError, ScenarioStore
 from territory.reporting.text import chart_labels, md_escape
-from territory.ui import keys
+from territory.ui import keys, state
 from territory.ui.components import widgets
 
 RULES_KEY = keys.ROUTING_RULES
@@ -23,14 +23,17 @@ RULES_KEY = keys.ROUTING_RULES
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _base(accounts_key: str, labels_key: str, balance_on, tolerance: float, _accounts, _labels, _territories):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
-    return R.routing_base(_accounts, _labels, _territories, balance_on, tolerance)
+def _base(accounts_key: str, labels_key: str, basis_key: str, _accounts, _labels, _territories, _basis):  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    return R.routing_base(_accounts, _labels, _territories, _basis.balance_on, _basis.tolerance,
+                          counted_types=_basis.counted_for(_accounts))
 
 
-def routing_base(dataset, alignment, settings) -> R.RoutingBase:
-    """The alignment in use as a routing base, with the app's band (measure and tolerance)."""
-    return _base(dataset.fingerprint, alignment.fingerprint, settings.balance_on, settings.tolerance,
-                 dataset.accounts, alignment.labels, dataset.territories)
+def routing_base(dataset, alignment) -> R.RoutingBase:
+    """The alignment in use as a routing base, on its own basis (measure, band and the account types
+    that carry load), as the other pages count it."""
+    basis = state.basis_of(alignment, dataset)
+    return _base(dataset.fingerprint, alignment.fingerprint, repr(basis), dataset.accounts, alignment.labels,
+                 dataset.territories, basis)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

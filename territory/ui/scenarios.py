@@ -243,7 +243,7 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, basis: 
         assignment = aligned_assignment(scenario, accounts)
         bookings = dataset.bookings
         review = (build_review(accounts, labels, bookings, territories, alignment_name=scenario.name,
-                               quotas=dataset.quotas) if bookings is not None and len(bookings) else None)
+                               quotas=dataset.quotas, counted=mask) if bookings is not None and len(bookings) else None)
         return build_report(
             ReportInput(
                 accounts=accounts[mask], labels_after=labels[mask], labels_before=state.file_labels(dataset)[mask],

@@ -153,3 +153,41 @@ def test_the_overview_counts_the_load_as_rebalance_and_territories_do(typed):
     assert kpis["Workload (h/yr)"] == format_hours(dataset.accounts.loc[counted, schema.WORKLOAD_HOURS].sum())
     assert kpis["Accounts"] == "1,200"  # every account in view is still on the map and counted here
     assert "Figures count 800 of 1,200 accounts" in captions(at)
+
+
+def test_every_page_counts_the_same_accounts_for_the_alignment_in_use(typed):
+    """Walking the app with a Salesforce file (#16): partners shown apart were in the capacity plan's,
+    the routing band's, the review's and the Rep page's figures but not the Overview's."""
+    import re
+
+    from territory.ui import state
+
+    at = open_typed(typed, "pages/rebalance.py")
+    at.button(key="ts_rebalance_make_active").click().run()
+    dataset, alignment = at.session_state[state.DATASET_KEY], at.session_state[state.ALIGNMENT_KEY]
+    counted = (dataset.accounts[schema.ACCOUNT_TYPE] != "Partner").to_numpy()
+    workload = dataset.accounts[schema.WORKLOAD_HOURS][counted].sum()
+    labels = alignment.labels
+
+    at.switch_page("pages/overview.py").run()
+    assert {m.label: m.value for m in at.metric}["Workload (h/yr)"] == f"{workload:,.0f} h"
+
+    at.switch_page("pages/territories.py").run()
+    plan = next(m.value for m in at.markdown if "h of workload need" in m.value)
+    assert f"the {workload:,.0f} h of workload" in plan
+
+    at.switch_page("pages/routing.py").run()
+    assert not at.exception
+    from territory.ui.routing import routing_base
+
+    base = routing_base(dataset, alignment)
+    assert base.load.sum() == pytest.approx(workload)
+
+    at.switch_page("pages/review.py").run()
+    assert "Figures count 800 of 1,200 accounts" in captions(at) and "Figures count all" not in captions(at)
+
+    at.switch_page("pages/rep.py").run()
+    territory = at.selectbox(key="ts_rep_territory").value
+    mine = (labels == territory).to_numpy()
+    shown = {m.label: m.value for m in at.metric}["Accounts"]
+    assert re.sub(r"\D", "", shown) == str(int((mine & counted).sum()))

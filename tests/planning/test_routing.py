@@ -477,3 +477,19 @@ def test_every_row_is_routed_or_rejected_once_by_its_row(east_west, rows) -> Non
     assert len({r["row"] for r in rejected}) == len(rejected) and len(routed_rows) == len(routing.routed)
     for r in rejected:  # each names its own row of the file
         assert r["account_id"] == (rows[r["row"] - 1][0] or r["account_id"])
+
+
+def test_accounts_of_a_type_shown_apart_carry_no_load_before_or_after_routing() -> None:
+    """#16: partners shown apart add nothing to a territory's load, as the other pages count it."""
+    old = accounts([{"account_id": "C1", "account_type": "Customer"},
+                    {"account_id": "P1", "account_type": "Partner"}])
+    base = R.routing_base(old, ["E", "E"], counted_types=("Customer", "Prospect"))
+    assert base.load.tolist() == [10.0]
+    new = accounts([{"account_id": "N1", "account_type": "Partner"},
+                    {"account_id": "N2", "account_type": "Prospect"}])
+    got = R.route(new, R.parse_rules(table((1, "nearest", "", "")), base.territory_ids), base, guard=False)
+    assert got.load["load_after"].tolist() == [20.0]  # the prospect's 10 h, not the partner's
+    # new accounts without a type column all count; a base on another file's types counts every account
+    assert R.route(new.drop(columns="account_type"), R.parse_rules(table((1, "nearest", "", "")), ("E",)), base,
+                   guard=False).load["load_after"].tolist() == [30.0]
+    assert R.routing_base(old, ["E", "E"], counted_types=("Reseller",)).load.tolist() == [20.0]
