@@ -270,3 +270,22 @@ def test_cli_balance_types(tmp_path, capsys):
     assert (everything["counted_accounts"], everything["shown_apart"]) == (22, {})
     assert main(["balance", str(path), "-k", "2", "--types", "vendor"]) == 2
     assert "No account counts for balancing" in capsys.readouterr().err
+
+
+def test_a_shown_apart_account_outside_its_redrawn_territory_joins_the_nearest_instead_of_staying_an_island():
+    """Walking the app with a Salesforce file (#16): a partner in Idaho kept its owner's territory, now
+    drawn around the Carolinas, and made an island across the country."""
+    from territory.planning.account_types import place_shown_apart
+
+    accounts = pd.DataFrame({
+        S.ACCOUNT_ID: ["C1", "C2", "C3", "C4", "P_IN", "P_FAR", "P_NOWHERE"],
+        S.LATITUDE: [35.2, 35.8, 43.6, 43.7, 35.5, 43.65, np.nan],
+        S.LONGITUDE: [-80.8, -78.6, -116.2, -116.3, -79.5, -116.25, np.nan],
+        S.ACCOUNT_TYPE: ["Customer"] * 4 + ["Partner"] * 3,
+    })
+    mask = (accounts[S.ACCOUNT_TYPE] == "Customer").to_numpy()
+    labels = pd.Series(["EAST", "EAST", "WEST", "WEST"], index=accounts.index[mask])
+    previous = pd.Series(["EAST"] * 7, index=accounts.index)  # the owner's territory, before the redraw
+    territory, reason = place_shown_apart(accounts, mask, labels, previous)
+    assert territory.tolist() == ["EAST", "WEST", "EAST"]  # inside its span; Idaho; no coordinates: stays
+    assert "stays in its territory EAST" in reason.iloc[0] and "nearest counted account (WEST)" in reason.iloc[1]

@@ -134,35 +134,65 @@ def place_shown_apart(
     """Territory and reason for every account not in ``mask`` (the shown-apart ones).
 
     ``labels`` holds the counted accounts' new territories (index within ``accounts.index``). A
-    shown-apart account keeps ``previous`` when that territory is among the new ones; otherwise it
-    goes to the territory of the nearest counted account (great-circle nearest, ties by position).
+    shown-apart account keeps ``previous`` when that territory is among the new ones and the account
+    lies within its span (no farther from the centre of its counted accounts than the farthest of them:
+    a territory redrawn on the map does not keep a partner across the country as an island); otherwise
+    it goes to the territory of the nearest counted account (great-circle nearest, ties by position).
     Returns ``(territory, reason)`` indexed like the shown-apart accounts.
     """
     apart_index = accounts.index[~mask]
-    new_ids = set(labels.dropna().astype(str))
+    counted_index = labels.dropna().index
+    counted_labels = labels.loc[counted_index].astype("string").to_numpy()
     kinds = type_labels(accounts).loc[apart_index]
     before = (
         previous.reindex(apart_index).astype("string").str.strip()
         if previous is not None
         else pd.Series(pd.NA, index=apart_index, dtype="string")
     )
-    keep = before.isin(new_ids).fillna(False).to_numpy(dtype=bool)
+    keep = before.isin(set(counted_labels)).fillna(False).to_numpy(dtype=bool)
+    apart_xyz = _unit_vectors(accounts, apart_index)
+    located = np.isfinite(apart_xyz).all(axis=1)  # an account without coordinates cannot be judged: it stays
+    if (keep & located).any():
+        keep = keep & (~located | _within_span(apart_xyz, before.to_numpy(dtype=object),
+                                               _unit_vectors(accounts, counted_index), counted_labels))
     territory = before.where(keep).astype("string")
     reason = pd.Series("", index=apart_index, dtype="string")
     reason[keep] = [SHOWN_APART_REASON_KEPT.format(kind=k, to=t) for k, t in zip(kinds[keep], territory[keep])]
     if (~keep).any():
-        counted_index = labels.dropna().index
         if len(counted_index) == 0:
             raise ParameterError("No counted account got a territory, so the shown-apart accounts have none to join.")
-        tree = cKDTree(to_unit_vectors(accounts.loc[counted_index, schema.LATITUDE].to_numpy(dtype=float),
-                                       accounts.loc[counted_index, schema.LONGITUDE].to_numpy(dtype=float)))
-        far = apart_index[~keep]
-        _, nearest = tree.query(to_unit_vectors(accounts.loc[far, schema.LATITUDE].to_numpy(dtype=float),
-                                                accounts.loc[far, schema.LONGITUDE].to_numpy(dtype=float)))
-        chosen = labels.loc[counted_index].astype("string").to_numpy()[nearest]
-        territory[far] = chosen
-        reason[far] = [SHOWN_APART_REASON_NEAREST.format(kind=k, to=t) for k, t in zip(kinds[~keep], chosen)]
+        tree = cKDTree(_unit_vectors(accounts, counted_index))
+        _, nearest = tree.query(apart_xyz[~keep])
+        chosen = counted_labels[nearest]
+        territory[apart_index[~keep]] = chosen
+        reason[apart_index[~keep]] = [SHOWN_APART_REASON_NEAREST.format(kind=k, to=t)
+                                      for k, t in zip(kinds[~keep], chosen)]
     return territory, reason
+
+
+def _unit_vectors(accounts: pd.DataFrame, index: pd.Index) -> np.ndarray:
+    return to_unit_vectors(accounts.loc[index, schema.LATITUDE].to_numpy(dtype=float),
+                           accounts.loc[index, schema.LONGITUDE].to_numpy(dtype=float))
+
+
+def _within_span(xyz: np.ndarray, territory: np.ndarray, counted_xyz: np.ndarray, counted_territory: np.ndarray
+                 ) -> np.ndarray:
+    """True where the point is no farther (chord) from the centre of its territory's counted accounts
+    than the farthest of them is; False for a territory without counted accounts."""
+    codes, ids = pd.factorize(pd.Series(counted_territory, dtype=object))
+    k = len(ids)
+    sums = np.zeros((k, 3))
+    np.add.at(sums, codes, counted_xyz)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    centres = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+    reach = np.zeros(k)
+    np.maximum.at(reach, codes, np.linalg.norm(counted_xyz - centres[codes], axis=1))
+    position = pd.Index(ids).get_indexer(pd.Series(territory, dtype=object))
+    inside = np.zeros(len(xyz), dtype=bool)
+    known = position >= 0
+    distance = np.linalg.norm(xyz[known] - centres[position[known]], axis=1)
+    inside[known] = distance <= reach[position[known]] * (1 + 1e-9) + 1e-12
+    return inside
 
 
 def balance_by_type(
