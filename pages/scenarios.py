@@ -76,7 +76,13 @@ if open_tab.open:
             chosen = st.selectbox("Open scenario", names, key=keys.SCN_OPEN)
             scenario = store.load(chosen)
             labels, mismatch = ui.scenario_labels(scenario, dataset.accounts)
-            if mismatch:
+            elsewhere = ui.shares_no_account(scenario, dataset.accounts)
+            if elsewhere:
+                # made on another file: nothing of it applies here, so no figures, activation or downloads
+                st.info(f"**{md_escape(scenario.name)}** was made on another file: none of its "
+                        f"{scenario.accounts:,} accounts is in the active dataset ({md_escape(dataset.name)}). "
+                        "Open the file it was made on (Data page) to score, use or download it.")
+            elif mismatch:
                 st.warning(md_escape(mismatch))
             if scenario.notes:
                 st.caption(f"Notes: {md_escape(scenario.notes)}")
@@ -84,24 +90,25 @@ if open_tab.open:
                 st.caption(f"{len(scenario.rules):,} routing rules are saved with it: the Routing page starts "
                            "from them when it is the alignment in use, and they travel in its scenario file.")
             basis = state.scenario_basis(scenario.params, dataset)
-            counted = basis.mask(dataset.accounts)
-            score = cached.scorecard(f"{dataset.fingerprint}|{basis!r}", dataset.accounts[counted], labels[counted],
-                                     state.file_labels(dataset)[counted], dataset.territories, basis.measure)
-            cols = st.columns(5)
-            cols[0].metric("Territories", f"{score['territories']:,}")
-            cols[1].metric("Max deviation", widgets.format_pct(score.get("max_deviation_pct")),
-                           help=f"On {basis.measure_text()}, against each territory's target; the band is "
-                                f"±{basis.tolerance:.0%}.")
-            cols[2].metric("Mean distance", widgets.format_km(score.get("weighted_mean_distance_km")),
-                           help=MEAN_DISTANCE_HELP)
-            cols[3].metric("Accounts moved", f"{score.get('moved_accounts', 0):,}",
-                           help="Compared with the alignment in the dataset file.")
-            cols[4].metric("Revenue moved", widgets.format_pct(score.get("moved_revenue_pct")))
-            st.caption(f"Scored as it was balanced. {md_escape(basis.describe(dataset.accounts))}")
+            if not elsewhere:
+                counted = basis.mask(dataset.accounts)
+                score = cached.scorecard(f"{dataset.fingerprint}|{basis!r}", dataset.accounts[counted], labels[counted],
+                                         state.file_labels(dataset)[counted], dataset.territories, basis.measure)
+                cols = st.columns(5)
+                cols[0].metric("Territories", f"{score['territories']:,}")
+                cols[1].metric("Max deviation", widgets.format_pct(score.get("max_deviation_pct")),
+                               help=f"On {basis.measure_text()}, against each territory's target; the band is "
+                                    f"±{basis.tolerance:.0%}.")
+                cols[2].metric("Mean distance", widgets.format_km(score.get("weighted_mean_distance_km")),
+                               help=MEAN_DISTANCE_HELP)
+                cols[3].metric("Accounts moved", f"{score.get('moved_accounts', 0):,}",
+                               help="Compared with the alignment in the dataset file.")
+                cols[4].metric("Revenue moved", widgets.format_pct(score.get("moved_revenue_pct")))
+                st.caption(f"Scored as it was balanced. {md_escape(basis.describe(dataset.accounts))}")
 
             act, rename_col, delete_col = st.columns(3, vertical_alignment="bottom")
             if act.button("Set as active alignment", icon=":material/check_circle:", key=keys.SCN_ACTIVATE,
-                          type="primary"):
+                          type="primary", disabled=elsewhere):
                 state.set_active_alignment(labels, name=f"Scenario: {scenario.name}", scenario=scenario.name,
                                            units=ui.scenario_units(scenario), basis=basis)
                 store.record_activation(scenario.name)
@@ -122,8 +129,9 @@ if open_tab.open:
                 ui.flash(f"Deleted **{md_escape(scenario.name)}**.")
                 st.rerun()
 
-            st.markdown("**Downloads**")
-            ui.downloads_ui(dataset, labels, scenario, basis=basis)
+            if not elsewhere:
+                st.markdown("**Downloads**")
+                ui.downloads_ui(dataset, labels, scenario, basis=basis)
         else:
             st.caption("Nothing to open yet: saved scenarios are listed here, with their figures, "
                        "downloads and *Set as active alignment*.")

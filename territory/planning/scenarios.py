@@ -242,10 +242,16 @@ class DatasetDiff:
 
     missing_accounts: tuple[str, ...]
     new_accounts: tuple[str, ...]
+    shared_accounts: int | None = None  # accounts in both (None: not counted)
 
     @property
     def matches(self) -> bool:
         return not self.missing_accounts and not self.new_accounts
+
+    @property
+    def shares_nothing(self) -> bool:
+        """True when no account of the scenario is in the dataset: it was made on another file."""
+        return self.shared_accounts == 0
 
     def describe(self, limit: int = 5) -> str:
         """One sentence a leader can act on."""
@@ -273,7 +279,7 @@ def compare_to_dataset(scenario: Scenario, accounts: pd.DataFrame) -> DatasetDif
     """Which accounts are missing from, or new to, the dataset compared with the scenario."""
     saved = set(scenario.assignment[schema.ACCOUNT_ID].astype(str))
     current = set(accounts[schema.ACCOUNT_ID].astype(str))
-    return DatasetDiff(tuple(sorted(saved - current)), tuple(sorted(current - saved)))
+    return DatasetDiff(tuple(sorted(saved - current)), tuple(sorted(current - saved)), len(saved & current))
 
 
 def apply_to_dataset(scenario: Scenario, accounts: pd.DataFrame) -> tuple[pd.Series, DatasetDiff]:

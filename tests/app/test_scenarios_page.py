@@ -146,3 +146,16 @@ def test_a_bad_scenario_file_is_a_plain_message(db_path: Path, name: str, data: 
     assert len(at.error) == 1 and "\n" not in at.error[0].value.strip()
     assert not [b for b in at.button if b.key == "ts_scn_import"]
     assert ScenarioStore(db_path).names() == []
+
+
+def test_a_scenario_made_on_another_file_is_named_as_such_without_figures_or_activation(db_path: Path) -> None:
+    """Walking the app: a scenario of the sample opened on a Salesforce file showed KPIs over no common
+    account, an active 'Set as active alignment' and its downloads."""
+    accounts = load_sample().accounts.iloc[:20].assign(account_id=lambda f: "OTHER-" + f["account_id"])
+    ScenarioStore(db_path).save(build_scenario("Other file", accounts, accounts["territory_id"]))
+    at = open_page()
+    at.selectbox(key="ts_scn_open").set_value("Other file").run()
+    assert not at.exception
+    assert any("was made on another file: none of its 20 accounts" in i.value for i in at.info)
+    assert not at.warning and not at.metric and not at.get("download_button")
+    assert at.button(key="ts_scn_activate").disabled
