@@ -1102,7 +1102,9 @@ def make_active(labels: pd.Series, result, units: str = ACCOUNT, basis: Basis | 
     """Callback of "Make active": the what-if becomes the alignment every page shows (an undoable step),
     with the units it kept whole and the basis of its figures."""
     _set_event(None)
-    state.set_active_alignment(labels, result=result, what="Make active", units=units, basis=basis)
+    alignment = state.set_active_alignment(labels, result=result, what="Make active", units=units, basis=basis)
+    st.session_state[keys.SESSION_NOTE] = (
+        "success", f"{alignment.name} is now the alignment in use on every page; the what-if starts from it.")
 
 
 def actions_ui(accounts: pd.DataFrame, whatif: WhatIf, settings: RebalanceSettings, event: tuple | None) -> None:

@@ -151,6 +151,8 @@ def test_make_active_changes_the_alignment_the_overview_shows():
     at.button(key="ts_rebalance_make_active").click().run()
     assert not at.exception
     assert at.session_state["ts_alignment"].name.startswith("Rebalanced")
+    # the router's sidebar shows this one-off note (AppTest runs the page alone after switch_page)
+    assert "is now the alignment in use on every page" in at.session_state["ts_session_note"][1]
     # The what-if is now "before", and re-running from it moves far fewer accounts.
     before_now, _ = kpi_rows(at)
     assert before_now["Max deviation"] == after["Max deviation"]
