@@ -48,7 +48,8 @@ if not ui.has_bookings(dataset):
     st.subheader("Flags that need no bookings")
     st.caption(f"Workload, account counts and travel ({len(review.flags):,} flags).")
     if len(review.flags):
-        st.dataframe(ui.flags_frame(review.flags, review), hide_index=True, width="stretch")
+        flags = ui.flags_frame(review.flags, review)
+        st.dataframe(flags, hide_index=True, width="stretch", column_config=widgets.with_text_widths(flags))
     else:
         st.success("No territory is flagged on workload, account count or travel.")
     fui.pipeline_ui(dataset, chosen.labels, None)
@@ -96,7 +97,8 @@ with q_left:
 with q_right:
     quotas = ui.quota_frame(review)
     st.dataframe(quotas if focus is None else quotas[quotas["Territory"] == focus], hide_index=True,
-                 width="stretch", height=340 if focus is None else "auto", column_config=ui.quota_config(nxt, latest),
+                 width="stretch", height=340 if focus is None else "auto",
+                 column_config=widgets.with_text_widths(quotas, ui.quota_config(nxt, latest)),
                  key=keys.REVIEW_QUOTA_TABLE)
 if focus is None:
     ui.rollup_ui(review, dataset.territories)
@@ -123,8 +125,9 @@ with p_right:
 perf = ui.performance_frame(review)
 if focus is not None:
     perf = perf[perf["Territory"] == focus]
-st.dataframe(perf, hide_index=True, width="stretch", column_config=ui.performance_config(latest),
-             height=min(36 * (len(perf) + 1) + 4, 760),
+st.dataframe(perf, hide_index=True, width="stretch",
+             column_config=widgets.with_text_widths(perf, ui.performance_config(latest)),
+             height=widgets.table_height(len(perf)),
              key=keys.REVIEW_PERFORMANCE_TABLE)
 
 fui.pipeline_ui(dataset, chosen.labels, focus)
@@ -174,4 +177,5 @@ st.subheader("Export")
 ui.downloads_ui(dataset, chosen, active, review)
 with st.expander("Everything in one table"):
     everything = widgets.blank_missing(display_table(review), ["Rep"])
-    st.dataframe(everything, hide_index=True, width="stretch", column_config=ui.display_config(everything))
+    st.dataframe(everything, hide_index=True, width="stretch",
+                 column_config=widgets.with_text_widths(everything, ui.display_config(everything)))

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from territory.data import schema
+from territory.data.io import with_owner_reps
 from territory.data.measures import usable_measures
 from territory.data.spreadsheet import to_csv_bytes
 from territory.planning import hierarchy
@@ -107,7 +108,8 @@ with tab_table:
     )
     st.download_button(
         "Download table (CSV)",
-        to_csv_bytes(table),  # formula-safe: rep and industry names are user text
+        # formula-safe (rep and industry names are user text); owners named as the reps, as in the CRM exports
+        to_csv_bytes(with_owner_reps(table) if dataset.owner_reps else table),
         file_name="territories.csv",
         mime="text/csv",
         key=keys.TERRITORIES_DOWNLOAD,

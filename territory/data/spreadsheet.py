@@ -7,8 +7,8 @@ starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is neutralise
 * CSV: prefixed with a single quote, the convention spreadsheets honour;
 * XLSX: written as a typed text cell (never a formula) with the value unchanged, and also
   quote-prefixed in the cell style so Excel shows it as text when the cell is edited. Numbers stay
-  numbers; columns with values of 1,000 or more are shown with thousands separators
-  (:func:`number_format`).
+  numbers, shown with thousands separators and two decimals (:func:`number_format`); a CSV keeps
+  ``CSV_DECIMALS`` decimals.
 
 Every file Territory Studio writes goes through here: the assignment export
 (:mod:`territory.reporting.export`), the review workbook, scenario files (reversibly, as they are
@@ -79,8 +79,15 @@ def unescape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         lambda v: v[1:])
 
 
+CSV_DECIMALS = 6
+"""Decimals a CSV keeps: coordinates to about 0.1 m, and no float noise (6984295.840000003, 1.2e-12)."""
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV with a BOM (Excel on Windows reads it correctly), formulas neutralised."""
+    """UTF-8 CSV with a BOM (Excel on Windows reads it correctly), formulas neutralised, floats to
+    ``CSV_DECIMALS`` decimals."""
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    frame = frame.assign(**{c: frame[c].round(CSV_DECIMALS) + 0.0 for c in floats}) if floats else frame
     return neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
@@ -127,23 +134,33 @@ def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
     return buffer.getvalue()
 
 
+COORDINATE_COLUMNS = frozenset({"latitude", "longitude", "home_latitude", "home_longitude"})
+
+
 def number_format(series: pd.Series) -> str | None:
-    """Excel number format of a numeric column with values of 1,000 or more: thousands separators,
-    no decimals for whole numbers, two otherwise (the cells keep their exact values). None for text,
-    booleans and small numbers (coordinates, shares, FTE keep Excel's General format).
+    """Excel number format of a numeric column (the cells keep their exact values): thousands
+    separators from 1,000 up, no decimals for whole numbers, two otherwise (five for coordinates).
+    None for text, booleans and whole numbers under 1,000 (Excel's General shows them as they are).
 
     >>> number_format(pd.Series([31192503.0, 12.0])), number_format(pd.Series([6984295.840000003]))
     ('#,##0', '#,##0.00')
-    >>> number_format(pd.Series([42.36, -71.06])) is None, number_format(pd.Series(["1000"])) is None
+    >>> number_format(pd.Series([4.42146214945697])), number_format(pd.Series([42.36], name="latitude"))
+    ('0.00', '0.00000')
+    >>> number_format(pd.Series([12, 480])) is None, number_format(pd.Series(["1000"])) is None
     (True, True)
     """
     if _is_text(series) or pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
         return None
     values = pd.to_numeric(series, errors="coerce").dropna().to_numpy(dtype=float)
     values = values[np.isfinite(values)]
-    if not len(values) or np.abs(values).max() < 1000:
+    if not len(values):
         return None
-    return "#,##0" if np.all(values == np.round(values)) else "#,##0.00"
+    whole = bool(np.all(values == np.round(values)))
+    if str(series.name) in COORDINATE_COLUMNS and not whole:
+        return "0.00000"
+    if np.abs(values).max() < 1000:
+        return None if whole else "0.00"
+    return "#,##0" if whole else "#,##0.00"
 
 
 def _sheet_title(title: str) -> str:

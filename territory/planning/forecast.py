@@ -369,8 +369,8 @@ def forecast_bookings(
     else:
         best = baseline_scores.sort_values("wape", kind="stable")
         method = str(best["method"].iloc[0]) if len(best) else SEASONAL_NAIVE
-        notes.append(f"The model (WAPE {model_wape:.1f}%) did not beat {METHOD_LABELS[method].lower()} (WAPE "
-                     f"{float(best['wape'].iloc[0]):.1f}%) in the backtest: the forecast shown is that baseline.")
+        notes.append(f"The model (error by bookings {model_wape:.1f}%) did not beat {METHOD_LABELS[method].lower()} "
+                     f"({float(best['wape'].iloc[0]):.1f}%) in the backtest: the forecast shown is that baseline.")
     first_season = quarter_index(quarters[0]) % SEASON
     fits = {m: _fit(m, values, first_season) for m in METHODS}
     chosen = fits[method]
@@ -416,9 +416,9 @@ def summary_sentence(forecast: BookingsForecast) -> str:
     wape = {m: forecast.score(m) for m in METHODS}
     if forecast.model_wins:
         return (f"Backtest ({n:,} forecasts, {span}, each from the quarters before it): the forecast beat "
-                f"last year's same quarter by {forecast.improvement_pct(SEASONAL_NAIVE):.0f}% (WAPE "
+                f"last year's same quarter by {forecast.improvement_pct(SEASONAL_NAIVE):.0f}% (error by bookings "
                 f"{wape[MODEL]:.1f}% against {wape[SEASONAL_NAIVE]:.1f}%) and the mean of the last 4 quarters by "
-                f"{forecast.improvement_pct(TRAILING_MEAN):.0f}% (WAPE {wape[TRAILING_MEAN]:.1f}%).")
-    return (f"Backtest ({n:,} forecasts, {span}): the model (WAPE {wape[MODEL]:.1f}%) did not beat "
-            f"{METHOD_LABELS[forecast.method].lower()} (WAPE {wape[forecast.method]:.1f}%), so the forecast shown "
+                f"{forecast.improvement_pct(TRAILING_MEAN):.0f}% (error {wape[TRAILING_MEAN]:.1f}%).")
+    return (f"Backtest ({n:,} forecasts, {span}): the model (error by bookings {wape[MODEL]:.1f}%) did not beat "
+            f"{METHOD_LABELS[forecast.method].lower()} ({wape[forecast.method]:.1f}%), so the forecast shown "
             "is that baseline.")

@@ -1001,9 +1001,14 @@ def review_sheets(review: QuarterlyReview) -> dict[str, pd.DataFrame]:
     })
     by_q = review.bookings.reset_index()
     by_q.columns = [schema.TERRITORY_ID] + [f"{q}_usd" for q in review.quarters]
+    # numbers stay numbers (a text column of "0.5" and "None" was the sheet before); a setting left to
+    # its default says so in the note
+    chosen = asdict(review.settings)
     settings = pd.DataFrame({
-        "setting": list(asdict(review.settings)) + ["quota_total_used_usd", "alignment"],
-        "value": [str(v) for v in asdict(review.settings).values()] + [str(review.quota_total), review.alignment_name],
+        "setting": list(chosen) + ["quota_total_used_usd", "alignment"],
+        "value": [np.nan if v is None else float(v) for v in chosen.values()] + [float(review.quota_total), np.nan],
+        "note": ["not set: the quota total used below (same quarter last year + the default growth)"
+                 if v is None else "" for v in chosen.values()] + ["", review.alignment_name],
     })
     return {
         "Territories": t,

@@ -209,12 +209,16 @@ def scores_config() -> dict:
     nc = st.column_config.NumberColumn
     return {
         "Method": st.column_config.TextColumn("Method", width="medium"),  # "Model (shown)" in full
-        "WAPE": nc("WAPE (%)", format="%.1f%%", help="sum |actual - forecast| / sum |actual|: lower is better."),
-        "MAPE": nc("MAPE (%)", format="%.1f%%", help="mean |actual - forecast| / |actual| over non-zero actuals."),
-        "Coverage": nc("80% coverage (%)", format="%.0f%%",
-                       help="Share of the backtest's actuals inside the method's 80% interval as it would have "
-                       "been shown (80% is right)."),
-        "Calibrated": nc("Calibrated coverage (%)", format="%.0f%%",
+        "WAPE": nc("Error, by bookings (%)", format="%.1f%%",
+                   help="WAPE (weighted absolute percentage error): sum |actual - forecast| / sum |actual|, so "
+                        "large territories weigh more. Lower is better."),
+        "MAPE": nc("Error, per territory (%)", format="%.1f%%",
+                   help="MAPE (mean absolute percentage error): mean |actual - forecast| / |actual| over "
+                        "non-zero actuals, every territory alike. Lower is better."),
+        "Coverage": nc("In 80% range (%)", format="%.0f%%",
+                       help="Interval coverage: share of the backtest's actuals inside the method's 80% interval as "
+                       "it would have been shown (80% is right)."),
+        "Calibrated": nc("In range, calibrated (%)", format="%.0f%%",
                          help="The same over the forecasts whose interval was calibrated on earlier backtest "
                          "errors (every origin but the first): the interval the page shows is made this way."),
         "Forecasts": nc("Forecasts", format="localized", help="Territory-quarters forecast in the backtest."),
@@ -277,7 +281,7 @@ def forecast_ui(forecast: BookingsForecast, focus: str | None) -> None:
     st.markdown(md_escape(summary_sentence(forecast)))
     for note in forecast.notes:
         st.caption(md_escape(note))
-    left, right = st.columns([1, 1])
+    left, right = st.columns([4, 5])  # the backtest's six columns need the wider half at 1,500 px
     with left:
         if focus is None:
             st.dataframe(regions_frame(forecast), hide_index=True, width="stretch", key=keys.REVIEW_FORECAST_REGIONS,
@@ -289,8 +293,8 @@ def forecast_ui(forecast: BookingsForecast, focus: str | None) -> None:
         st.dataframe(scores_frame(forecast), hide_index=True, width="stretch", key=keys.REVIEW_FORECAST_SCORES,
                      column_config=scores_config())
     st.caption("Backtest: each quarter from the 6th on forecast from the quarters before it only (rolling origin). "
-               "WAPE weighs every territory by its bookings; an 80% interval is right when it covers 80% of the "
-               "actuals.")
+               "The error by bookings (WAPE) weighs every territory by its bookings; an 80% interval is right when it "
+               "covers 80% of the actuals.")
     if focus is None:
         with st.expander(f"Forecast {forecast.quarter} per territory"):
             st.dataframe(forecast_frame(forecast), hide_index=True, width="stretch", key=keys.REVIEW_FORECAST_TABLE,

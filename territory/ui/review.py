@@ -765,11 +765,13 @@ def flags_ui(flags: pd.DataFrame, review: QuarterlyReview, latest_q: str | None,
         f"{latest_q}'s bookings. Change them under Flag thresholds."
     )
     if len(flags):
+        shown = flags_frame(flags, review)
         st.dataframe(
-            flags_frame(flags, review), hide_index=True, width="stretch",
-            column_config={"Detail": st.column_config.TextColumn("Detail", width="large"),
-                           "Value": st.column_config.TextColumn("Value", help="The territory's figure, with its unit."),
-                           "Threshold": st.column_config.TextColumn("Threshold", help="Set under Flag thresholds.")},
+            shown, hide_index=True, width="stretch",
+            column_config=widgets.with_text_widths(shown, {
+                "Detail": st.column_config.TextColumn("Detail", width="large"),
+                "Value": st.column_config.TextColumn("Value", help="The territory's figure, with its unit."),
+                "Threshold": st.column_config.TextColumn("Threshold", help="Set under Flag thresholds.")}),
             key=keys.REVIEW_FLAGS_TABLE,
         )
     else:

@@ -294,3 +294,14 @@ def test_every_territory_table_of_the_review_names_its_level_path(sample):
         shown = table.set_index("Territory")["Region › District"]
         assert shown.to_dict() == want.reindex(shown.index).to_dict(), name
     assert want["T01"] == "West › Pacific"
+
+
+def test_text_columns_are_wide_enough_for_the_longest_name():
+    """Walking the app at 1,500 px: "Marcus Zimmerman" showed as "Marcus Zimmerma" in the review tables."""
+    from territory.ui.components.widgets import table_height, text_width, with_text_widths
+
+    frame = pd.DataFrame({"Rep": ["Marcus Zimmerman", "Ana"], "Accounts": [1, 2]})
+    config = with_text_widths(frame, {"Accounts": "kept"})
+    assert config["Accounts"] == "kept" and config["Rep"]["width"] == text_width(["Marcus Zimmerman"], "Rep")
+    assert text_width(["Marcus Zimmerman"]) >= 7.5 * len("Marcus Zimmerman")
+    assert table_height(20) == 35 * 21 + 3  # no empty row under the last territory

@@ -60,10 +60,18 @@ def test_xlsx_numbers_of_a_thousand_or_more_show_thousands_separators() -> None:
                           "latitude": [42.3601, 40.7128], "fte": [1.0, 0.5], "zip": ["02139", "10001"]})
     sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes({"Territories": frame})))["Territories"]
     formats = {sheet.cell(row=1, column=i).value: sheet.cell(row=2, column=i).number_format for i in range(1, 6)}
-    assert formats == {"revenue": "#,##0.00", "accounts": "#,##0", "latitude": "General", "fte": "General",
+    # and the walk found 4.42146214945697 and 2029.276315789474 in smaller columns: two decimals there
+    assert formats == {"revenue": "#,##0.00", "accounts": "#,##0", "latitude": "0.00000", "fte": "0.00",
                        "zip": "General"}
     assert sheet.cell(row=2, column=1).value == 6984295.840000003  # the value itself is exact
     assert sheet.cell(row=3, column=2).number_format == "#,##0"  # 12, in the same column as 5,000
+
+
+def test_csv_floats_carry_no_noise_and_no_scientific_notation() -> None:
+    frame = pd.DataFrame({"revenue": [6984295.840000003], "distance_km": [1.234369325576571e-12],
+                          "latitude": [42.36012345678], "accounts": [5000]})
+    text = to_csv_bytes(frame).decode("utf-8-sig")
+    assert text.splitlines()[1] == "6984295.84,0.0,42.360123,5000"
 
 
 def test_docstring_examples() -> None:

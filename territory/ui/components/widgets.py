@@ -232,6 +232,23 @@ def text_width(values: Sequence[object], label: str = "", min_px: int = 60, max_
     return int(min(max_px, max(min_px, round(7.5 * longest + 16))))
 
 
+def with_text_widths(frame: pd.DataFrame, config: dict | None = None) -> dict:
+    """``config`` (a ``column_config``) plus a width for every text column it leaves unset, wide enough
+    for the column's longest value or header (a rep named "Marcus Zimmerman" was cut at 1,500 px)."""
+    config = dict(config or {})
+    for column in frame.columns:
+        if column in config or not (pd.api.types.is_object_dtype(frame[column])
+                                    or pd.api.types.is_string_dtype(frame[column])):
+            continue
+        config[column] = st.column_config.TextColumn(str(column), width=text_width(frame[column].tolist(), str(column)))
+    return config
+
+
+def table_height(rows: int, most: int = 760) -> int:
+    """Pixel height of a table showing ``rows`` rows and its header with no empty row under them."""
+    return min(35 * (rows + 1) + 3, most)
+
+
 def overview_view(dataset, alignment, regions: Sequence[str] = (), industries: Sequence[str] = ()):
     """What the Overview shows for these filters: (accounts, labels, territories, view_key), or None
     when no account matches. One function for the page and for :func:`warm_overview`, so both build
