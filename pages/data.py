@@ -170,7 +170,10 @@ with tab_rej:
         st.caption("No row was rejected.")
 with tab_warn:
     if report.warnings:
-        st.dataframe(_issues(report.warnings), hide_index=True, height=min(38 + 35 * len(report.warnings), 320))
+        st.dataframe(_issues(report.warnings), hide_index=True, height=min(38 + 35 * len(report.warnings), 320),
+                     column_config={"Row": st.column_config.NumberColumn(
+                         "Row", format="%d", help="The row of data, the header not counted: row 16 is line 17 of "
+                                                  "the file, as a spreadsheet numbers it.")})
     else:
         st.caption("No warnings.")
 with tab_prev:

@@ -23,7 +23,7 @@ settings = state.get_settings()
 store = ui.get_store()
 ui.show_flash()
 st.caption(
-    "Scenarios are stored on this computer: they survive restarts and can be shared as files (Share tab).",
+    "Scenarios are stored on this computer: they survive restarts and can be shared as files (Import / export tab).",
     help=f"The scenario database: {store.path}. Your IT team can move it (the documentation's app page says how).",
 )
 

@@ -3,6 +3,7 @@ and balancing by account type (counted accounts balanced, shown-apart ones place
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -289,3 +290,17 @@ def test_a_shown_apart_account_outside_its_redrawn_territory_joins_the_nearest_i
     territory, reason = place_shown_apart(accounts, mask, labels, previous)
     assert territory.tolist() == ["EAST", "WEST", "EAST"]  # inside its span; Idaho; no coordinates: stays
     assert "stays in its territory EAST" in reason.iloc[0] and "nearest counted account (WEST)" in reason.iloc[1]
+
+
+def test_an_owner_with_a_handful_of_accounts_is_named_in_a_note():
+    """Walking the app with a dirty Salesforce file: a stray owner on one row ('=cmd|calc') became a
+    territory with a full-time rep and lowered every other target, without a word on the Data page."""
+    from territory.data.io import load_accounts
+
+    rows = ["Account ID,Account Owner,Billing Zip/Postal Code"]
+    rows += [f"{owner[0]}{i},{owner},02139" for owner in ("Ana Ortiz", "Bo Li", "Cy Park") for i in range(30)]
+    rows += ["D0,=cmd|calc,02139"]
+    loaded = load_accounts(io.BytesIO("\n".join(rows).encode()))
+    note = next(n for n in loaded.report.notes if "under a tenth" in n)
+    assert "'=cmd|calc' (1)" in note and "median owner's 30 accounts" in note
+    assert len(loaded.accounts) == 91  # a note, not a rejection: no data is lost

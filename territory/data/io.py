@@ -1423,7 +1423,7 @@ def build_accounts(context: ImportContext, ids: pd.Series, location: Location, i
             context.notes.append(
                 f"company_revenue taken from '{resolved[S.COMPANY_REVENUE]}': the customer company's own revenue, "
                 "shown as such and not used for revenue or potential. If it stands for the opportunity, map it to "
-                f"potential (Data page, or --map potential='{resolved[S.COMPANY_REVENUE]}')."
+                "potential."
             )
     extras = _extra_columns(context.raw, resolved)
     if extras:  # all at once: one column at a time is quadratic in the number of columns
@@ -1436,6 +1436,7 @@ def build_accounts(context: ImportContext, ids: pd.Series, location: Location, i
             f"territory_id taken from '{resolved[S.TERRITORY_ID]}' (no territory column): the current "
             "alignment is keyed by owner, one territory per owner."
         )
+        context.notes.extend(_small_owner_notes(accounts[S.TERRITORY_ID]))
     renamed = {column: name for name, column in extras.items() if name != column}
     if renamed:
         context.notes.append(
@@ -1444,6 +1445,32 @@ def build_accounts(context: ImportContext, ids: pd.Series, location: Location, i
             + "."
         )
     return accounts
+
+
+SMALL_OWNER_SHARE = 0.1
+"""An owner holding fewer accounts than this share of the median owner's is named in a note."""
+
+
+def _small_owner_notes(owners: pd.Series, shown: int = 5) -> list[str]:
+    """A note naming owners with very few accounts: each becomes a territory and counts as one full-time
+    rep, which lowers every other rep's target (a stray or mistyped owner on one row did that).
+
+    >>> print(_small_owner_notes(pd.Series(["Ana"] * 40 + ["Bo"] * 30 + ["=x"]))[0][:67])
+    1 owner holds under a tenth of the median owner's 30 accounts: '=x'
+    """
+    counts = owners.dropna().astype(str).str.strip()
+    counts = counts[counts != ""].value_counts()
+    if len(counts) < 3:
+        return []
+    median = float(counts.median())
+    small = counts[counts < SMALL_OWNER_SHARE * median].sort_values()
+    if small.empty:
+        return []
+    named = ", ".join(f"'{owner}' ({n:,})" for owner, n in small.head(shown).items())
+    more = f" and {len(small) - shown:,} more" if len(small) > shown else ""
+    return [f"{len(small):,} owner{'s hold' if len(small) > 1 else ' holds'} under a tenth of the median owner's "
+            f"{median:,.0f} accounts: {named}{more}. As a territory each counts as one full-time rep, lowering every "
+            "other rep's target; if it is not a rep, give its accounts a rep's name in the file."]
 
 
 def finish(context: ImportContext, ids: pd.Series, accounts: pd.DataFrame) -> LoadResult:

@@ -126,12 +126,16 @@ _SNAKE_COLUMNS = re.compile(r"\b(" + "|".join(sorted(
 
 def readable_columns(text: str) -> str:
     """``text`` (an importer note shared with the command line) with canonical column names such as
-    ``territory_id`` written as the user reads them ("Territory ID"), for display only.
+    ``territory_id`` written as the user reads them ("Territory ID"), and a capital first letter, for
+    display only.
 
     >>> readable_columns("territory_id taken from 'Account Owner'")
     "Territory ID taken from 'Account Owner'"
+    >>> readable_columns("revenue counted as 0 for 12 rows")
+    'Revenue counted as 0 for 12 rows'
     """
-    return _SNAKE_COLUMNS.sub(lambda m: column_title(m.group(1)), str(text))
+    shown = _SNAKE_COLUMNS.sub(lambda m: column_title(m.group(1)), str(text))
+    return shown[:1].upper() + shown[1:]
 
 
 def schema_column_config(frame: pd.DataFrame) -> dict:
