@@ -92,6 +92,8 @@ def _fmt(value: Any, unit: str = "") -> str:
         text = f"{int(value):,}"
     elif isinstance(value, (float, np.floating)) and unit == "km":
         text = f"{float(value):,.0f}"  # whole km, as the app shows distances
+    elif isinstance(value, (float, np.floating)) and unit == "%":
+        text = f"{float(value):,.1f}"  # one decimal, as the app shows percentages (86.2%, not 86.16%)
     elif isinstance(value, (float, np.floating)):
         text = f"{float(value):,.2f}" if abs(value) < 100 else f"{float(value):,.0f}"
     else:
@@ -151,18 +153,25 @@ def _bar_chart(table_before: pd.DataFrame | None, table_after: pd.DataFrame, col
     total = float(table_after[column].sum())
     capacity = table_after[schema.CAPACITY_FTE].astype(float)
     if tolerance is not None and total > 0 and capacity.sum() > 0:
-        mean_per_fte = total / capacity.sum()
-        figure.add_hrect(
-            y0=mean_per_fte * (1 - tolerance), y1=mean_per_fte * (1 + tolerance), line_width=0,
-            fillcolor="rgba(44,160,44,0.15)", annotation_text=f"target per FTE +/-{tolerance:.0%}",
-            annotation_position="top left",
-        )
+        target = total / capacity.sum() * capacity
+        band_name = f"Target ±{tolerance:.0%} (capacity share)"
+        if np.allclose(capacity, capacity.iloc[0]):  # one target for every bar: a shaded band
+            figure.add_hrect(y0=float(target.iloc[0]) * (1 - tolerance), y1=float(target.iloc[0]) * (1 + tolerance),
+                             line_width=0, fillcolor="rgba(44,160,44,0.15)")
+            figure.add_scatter(x=[None], y=[None], mode="markers", name=band_name,
+                               marker=dict(symbol="square", size=12, color="rgba(44,160,44,0.35)"))
+        else:  # a half-FTE rep's target is half: each bar gets its own (one band made them look 50% under)
+            figure.add_scatter(
+                x=chart_labels(table_after[schema.TERRITORY_ID]), y=target, mode="markers", name=band_name,
+                marker=dict(symbol="line-ew-open", size=18, color="#2ca02c", line=dict(width=2)),
+                error_y=dict(type="data", array=target * tolerance, color="#2ca02c", thickness=1.5, width=6),
+            )
     figure.update_layout(
         title=title, barmode="group", width=PRINT_WIDTH_PX, height=320, margin=dict(l=60, r=20, t=50, b=60),
         xaxis_title="Territory", yaxis_title=unit, legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
         plot_bgcolor="white",
     )
-    figure.update_yaxes(gridcolor="#eeeeee")
+    figure.update_yaxes(gridcolor="#eeeeee", tickformat=",")
     return figure
 
 
@@ -246,7 +255,7 @@ body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-se
 h1 { margin-bottom: 0.2rem; } .meta { color: #666; margin-top: 0; }
 h2 { border-bottom: 2px solid #eee; padding-bottom: 0.3rem; margin-top: 2.5rem; }
 h3 { margin: 1.2rem 0 0.4rem; font-size: 1.05rem; }
-table.grid { border-collapse: collapse; font-size: 0.9rem; width: 100%; }
+table.grid { border-collapse: collapse; font-size: 0.9rem; width: 100%; display: block; overflow-x: auto; }
 table.grid th, table.grid td { border-bottom: 1px solid #e5e5e5; padding: 0.35rem 0.6rem; text-align: left; }
 table.grid th { background: #f7f7f7; } table.region td:last-child { white-space: nowrap; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5rem 1rem; margin: 0.5rem 0; }
@@ -259,7 +268,7 @@ ul.flags { margin: 0.3rem 0; padding-left: 1.2rem; } ul.flags li { margin: 0.15r
 @media print {
   body { margin: 0; padding: 0; max-width: none; font-size: 10pt; }
   h1 { font-size: 18pt; } h2 { margin-top: 0; font-size: 14pt; } h3 { font-size: 11pt; margin-top: 0.8rem; }
-  table.grid { font-size: 7.5pt; } table.grid th, table.grid td { padding: 0.15rem 0.3rem; }
+  table.grid { font-size: 7.5pt; display: table; } table.grid th, table.grid td { padding: 0.15rem 0.3rem; }
   thead { display: table-header-group; } tr, .kpi, .js-plotly-plot, .note { break-inside: avoid; }
   .kpis { gap: 0.4rem; } .kpi { padding: 0.3rem 0.5rem; min-width: 95px; border: 1px solid #e3e7ee; font-size: 8.5pt; }
   .kpi b { font-size: 11pt; } .kpi small { font-size: 7pt; } ul.flags { font-size: 8.5pt; }

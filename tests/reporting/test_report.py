@@ -57,8 +57,8 @@ def test_scorecard_table_has_before_and_after_and_no_before_for_moves() -> None:
     before = {"max_deviation_pct": 40.0, "cv": 0.3, "weighted_mean_distance_km": 120.0, "moved_accounts": 0}
     after = {"max_deviation_pct": 2.5, "cv": 0.01, "weighted_mean_distance_km": 80.5, "moved_accounts": 12}
     table = scorecard_table(before, after).set_index("Measure")
-    assert table.loc["Max deviation from target", "Before"] == "40.00%"
-    assert table.loc["Max deviation from target", "After"] == "2.50%"
+    assert table.loc["Max deviation from target", "Before"] == "40.0%"
+    assert table.loc["Max deviation from target", "After"] == "2.5%"  # one decimal, as the app shows them
     assert table.loc["Workload-weighted mean distance to centre", "After"] == "80 km"  # whole km, as in the app
     assert table.loc["Accounts moved", "Before"] == "" and table.loc["Accounts moved", "After"] == "12"
     assert "Before" not in scorecard_table(None, after).columns
@@ -230,3 +230,18 @@ def test_the_report_says_when_potential_is_unknown() -> None:
     assert "Potential unknown for 100% of accounts" in page and "nothing was balanced on it" in page
     known = build_report(ReportInput(accounts=tiny_accounts(), labels_after=labels, labels_before=labels))
     assert "Potential unknown" not in known
+
+
+def test_the_bar_chart_gives_a_half_fte_territory_its_own_half_target():
+    """Walking the review report: one band at the full-time target made the 0.5-FTE territories look 50%
+    under target."""
+    from territory.reporting.report import _bar_chart
+
+    table = pd.DataFrame({"territory_id": ["T1", "T2", "T3"], "workload_hours": [1000.0, 1000.0, 500.0],
+                          "capacity_fte": [1.0, 1.0, 0.5]})
+    figure = _bar_chart(None, table, "workload_hours", "Workload", "Workload (hours/year)", 0.05, {})
+    band = next(t for t in figure.data if t.type == "scatter")
+    assert list(band.y) == [1000.0, 1000.0, 500.0] and list(band.error_y.array) == [50.0, 50.0, 25.0]
+    assert not figure.layout.shapes and figure.layout.yaxis.tickformat == ","
+    equal = _bar_chart(None, table.assign(capacity_fte=1.0), "workload_hours", "W", "h", 0.05, {})
+    assert len(equal.layout.shapes) == 1  # one target for all: the shaded band, named in the legend
