@@ -148,13 +148,18 @@ with tab_mix:
                "darker cells hold more."
                + ("" if has_revenue else " No revenue map: the file has no revenue (every account's is 0)."))
     if has_revenue:
-        revenue_matrix = cached.industry_matrix(dataset.fingerprint, dataset.accounts, labels, "revenue")
+        revenue_matrix = cached.industry_matrix(dataset.fingerprint, dataset.accounts[counted], labels[counted],
+                                                "revenue")
         st.plotly_chart(
             charts.industry_heatmap(revenue_matrix, "revenue", title="Revenue by industry and territory"),
             width="stretch",
             key=keys.TERRITORIES_MIX_REVENUE,
         )
-    workload_matrix = cached.industry_matrix(dataset.fingerprint, dataset.accounts, labels, "workload")
+    workload_matrix = cached.industry_matrix(dataset.fingerprint, dataset.accounts[counted], labels[counted],
+                                             "workload")
+    if has_revenue:  # the industries in one order on both maps (each sorted by its own total did not line up)
+        workload_matrix = workload_matrix.reindex(revenue_matrix.index.union(workload_matrix.index, sort=False),
+                                                  fill_value=0.0)
     st.plotly_chart(
         charts.industry_heatmap(workload_matrix, "workload", title="Workload by industry and territory"),
         width="stretch",

@@ -84,7 +84,8 @@ def capacity_ui(accounts: pd.DataFrame, labels: pd.Series, territories: pd.DataF
     )
     scopes = rb.scope_choices(territories)
     if not scopes:
-        st.caption("The territories file has no region or district: add them to plan hires per region.")
+        st.caption("No territory has a region or district: a territories file with them (Data page) plans "
+                   "hires per region.")
         return
     regions = plan.levels[plan.levels["level"] != "company"]
     short = regions.loc[regions["gap"].idxmax()]

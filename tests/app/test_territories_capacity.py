@@ -43,3 +43,14 @@ def test_hire_in_a_region_opens_rebalance_with_the_scope_and_the_new_count():
     assert at.slider(key=rb.SETTING_KEYS["n_territories"]).value == 22, "the settings survive a page change"
     moved = moved_table(at)
     assert set(moved["From"]) <= WEST and set(moved["To"]) <= WEST | {"T21", "T22"}
+
+
+def test_the_industry_mix_maps_list_the_industries_in_one_order():
+    """Walking the app: each heatmap sorted the industries by its own total, so the rows did not line up."""
+    import json
+
+    at = open_page("pages/territories.py", timeout=180.0)
+    charts = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    rows = [spec["data"][0]["y"] for spec in charts.values()
+            if spec["data"] and spec["data"][0].get("type") == "heatmap"]
+    assert len(rows) == 2 and rows[0] == rows[1]
