@@ -169,7 +169,8 @@ with r_right:
         column_config={"scope": st.column_config.TextColumn("Scope", width=widgets.text_width(summary["scope"])),
                        "accounts": st.column_config.NumberColumn("Accounts", format="localized"),
                        schema.REVENUE: st.column_config.NumberColumn("Revenue (USD/yr)", format="localized"),
-                       "top_share_pct": st.column_config.NumberColumn("Top 20% share (%)", format="%.0f%%")},
+                       "top_share_pct": st.column_config.NumberColumn(
+                           "Top 20%", format="%.0f%%", help="Share of revenue the top 20% of accounts bring.")},
     )
 
 # --- export ---------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ pydeck decks and hold no engine logic, so the page stays thin.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -147,6 +148,8 @@ def white_space_ui(ws: WhiteSpace, focus: str | None) -> None:
         st.info("No white space: every account captures its potential.")
     if focus is None:
         left, right = st.columns(2)
+        left.markdown("**White space by territory**")
+        right.markdown("**White space by industry**")
         left.dataframe(white_space_summary_frame(ws.by_territory, schema.TERRITORY_ID, "Territory"),
                        hide_index=True, width="stretch", column_config=WHITE_SPACE_CONFIG,
                        key=keys.REVIEW_WHITE_SPACE_TERRITORIES)
@@ -379,6 +382,11 @@ def attainment_chart(table: pd.DataFrame, colors: dict[str, str], latest_q: str 
     return _layout(fig, height)
 
 
+PARETO_SIDE_LEGEND_MAX = 10
+"""Curves whose legend fits beside the 80/20 chart; more go in rows under it."""
+PARETO_LEGEND_PER_ROW = 7
+
+
 def pareto_figure(curves: pd.DataFrame, colors: dict[str, str], focus: str | None = None,
                   height: int = 360) -> go.Figure:
     """80/20 curves: all accounts (thick, dark) and each territory (its colour; only the focus when set).
@@ -408,8 +416,16 @@ def pareto_figure(curves: pd.DataFrame, colors: dict[str, str], focus: str | Non
     fig.add_vline(x=20, line_color="#d62728", line_dash="dash", line_width=1)
     fig.update_xaxes(title_text="Share of accounts, largest revenue first (%)", range=[0, 100], ticksuffix="%")
     fig.update_yaxes(title_text="Cumulative share of revenue (%)", range=[0, 101], ticksuffix="%")
-    fig.update_layout(legend={"title": {"text": "Scope"}})
-    return _layout(fig, height)
+    if len(scopes) <= PARETO_SIDE_LEGEND_MAX:
+        fig.update_layout(legend={"title": {"text": "Scope"}})
+        return _layout(fig, height)
+    # twenty territories overflowed a legend beside the chart (cut at T14 at 1,500 px): below it, in rows
+    rows = math.ceil((len(scopes) + 2) / PARETO_LEGEND_PER_ROW)
+    fig = _layout(fig, height + 24 * rows)
+    fig.update_layout(legend={"title": {"text": "Scope"}, "orientation": "h", "yanchor": "top", "y": -0.16,
+                              "x": 0, "xanchor": "left", "entrywidth": 70},
+                      margin={"l": 10, "r": 10, "t": 10, "b": 50 + 24 * rows})
+    return fig
 
 
 # --- penetration map ------------------------------------------------------------------------------
