@@ -413,13 +413,20 @@ def worst_territory(table: pd.DataFrame) -> tuple[str, float] | None:
 
 
 def short_name(name: str, limit: int = 14) -> str:
-    """A territory's name short enough for a metric's delta line (cut with an ellipsis); short
-    names as they are.
+    """A territory's name short enough for a metric's delta line: as it is when short, a person's
+    initial and last name ("M. Zimmerman", as people shorten names), else cut with an ellipsis.
 
-    >>> short_name("T06"), short_name("Marcus Zimmerman")
-    ('T06', 'Marcus Zimmer…')
+    >>> short_name("T06"), short_name("Marcus Zimmerman"), short_name("Northeast Enterprise Team")
+    ('T06', 'M. Zimmerman', 'Northeast Ent…')
     """
-    return name if len(name) <= limit else name[:limit - 1].rstrip() + "\u2026"
+    if len(name) <= limit:
+        return name
+    words = name.split()
+    if len(words) == 2 and words[0][:1].isalpha():  # "First Last"; longer names may be teams
+        initial = f"{words[0][0]}. {words[-1]}"
+        if len(initial) <= limit:
+            return initial
+    return name[:limit - 1].rstrip() + "\u2026"
 
 
 def estimate_text(shares: dict[str, float]) -> str:
