@@ -155,6 +155,8 @@ if compare_tab.open:
             band = ui.shared_band(bases, settings.tolerance)
             st.markdown("**Balance per territory**")
             st.plotly_chart(ui.deviation_strip(deviations, band), width="stretch", key=keys.SCN_STRIP)
+            st.caption(f"One dot per territory (hover for its name), by how far its load sits from its target; "
+                       f"the green band is the tolerance, ±{band:.0%}.")
             st.markdown("**Maps**")
             shown_maps = list(labels_by_name.items())[:3]
             map_cols = st.columns([1] * len(shown_maps) + [0.6])  # the last column holds the shared legend
@@ -167,9 +169,9 @@ if compare_tab.open:
                                                          dataset.territories)
                     view = maps.build_account_map(dataset.accounts, lab, dataset.territories, colors=own_colors,
                                                   states_geojson=cached.us_states_geojson(), show_homes=False,
-                                                  width_px=250, height_px=300, point_radius_px=2.0, label_reps=False,
+                                                  width_px=250, height_px=190, point_radius_px=2.0, label_reps=False,
                                                   cache_key=f"{dataset.fingerprint}:{state.labels_fingerprint(lab)}")
-                    st.pydeck_chart(view.deck, height=300, key=keys.scenario_map(name))
+                    st.pydeck_chart(view.deck, height=190, key=keys.scenario_map(name))
                     legend = legend or view.legend_html
             if legend is not None:
                 with map_cols[-1]:

@@ -983,8 +983,8 @@ def read_scenario_file(path: str | Path, name: str | None = None) -> Scenario:
 
 COMPARISON_ROWS: tuple[tuple[str, str], ...] = (
     ("max_deviation_pct", "Max deviation from target (%)"),
-    ("cv", "Coefficient of variation"),
-    ("gini", "Gini of capacity-adjusted load"),
+    ("cv", "Spread of load (coefficient of variation)"),
+    ("gini", "Inequality of load (Gini, 0 = equal)"),
     ("workload_max_deviation_pct", "Workload: max deviation (%)"),
     ("revenue_max_deviation_pct", "Revenue: max deviation (%)"),
     ("potential_max_deviation_pct", "Potential: max deviation (%)"),
