@@ -125,8 +125,13 @@ def _save_submitted(key: str, accounts: pd.DataFrame, labels: pd.Series, result:
     ss[keys.child(key, "outcome")] = (
         "success", f"Saved scenario **{md_escape(saved.name)}** ({saved.accounts:,} accounts, "
                    f"{saved.territories} territories{rules_note(scenario, saved)}).", saved.name)
-    for field in ("name", "notes", "overwrite"):  # back to the form's defaults (its default name)
-        ss.pop(keys.child(key, field), None)
+    # the notes and the overwrite tick back to blank: set, not popped (a popped key kept the browser's
+    # text, so the first scenario's note went with the next one; AppTest did not show it). The name is
+    # popped back to its default (setting it would clash with its value=); should the browser keep it,
+    # saving it again is refused by name.
+    ss.pop(keys.child(key, "name"), None)
+    ss[keys.child(key, "notes")] = ""
+    ss[keys.child(key, "overwrite")] = False
 
 
 COMPARE_SETTING = "scenarios_compare"  # Settings.extra: the Compare tab's picks, kept for a refresh

@@ -53,3 +53,23 @@ def test_a_reload_keeps_the_upload_active(streamlit_server, browser):
             {"sample_reload_s": round(sample_reload_s, 2), "upload_reload_s": round(upload_reload_s, 2)}))
     finally:
         context.close()
+
+
+def test_a_saved_scenario_s_notes_do_not_go_with_the_next_one(streamlit_server, browser):
+    """Walking the app: after a save the notes stayed in the browser's form (AppTest showed it blank), so
+    the next scenario silently took the first one's notes."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1200})
+    page = context.new_page()
+    try:
+        tb.open_app_offline(page, streamlit_server)
+        tb.open_nav(page, "Scenarios")
+        page.get_by_text("Save the alignment in use").first.click()
+        page.get_by_label("Scenario name").first.fill("Notes check")
+        page.get_by_label("Notes (optional)").first.fill("only for the first")
+        page.get_by_role("button", name="Save scenario").first.click()
+        tb._wait_for_rerun(page)
+        page.get_by_text("Saved scenario").first.wait_for(timeout=tb.RERUN_TIMEOUT_MS)
+        assert page.get_by_label("Notes (optional)").first.input_value() == ""
+        assert not page.get_by_label("Overwrite a scenario with the same name").first.is_checked()
+    finally:
+        context.close()
