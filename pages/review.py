@@ -28,7 +28,7 @@ if chosen.note:
     st.caption(md_escape(chosen.note))
 # the alignment shown: its colours are those of every other page showing it
 colors = cached.alignment_colors(dataset.fingerprint, dataset.accounts, chosen.labels, dataset.territories)
-basis = chosen.basis or state.session_basis(dataset)
+basis = chosen.basis
 widgets.data_notes(dataset.accounts, basis.counted_for(dataset.accounts), key=keys.REVIEW)
 ui.capacity_note_ui(dataset)
 

@@ -5,6 +5,7 @@ import streamlit as st
 from territory.errors import TerritoryError
 from territory.planning.metrics import MEAN_DISTANCE_HELP
 from territory.planning.scenarios import (
+    apply_to_dataset,
     dataset_fingerprint,
     differing_accounts,
     rules_note,
@@ -75,15 +76,15 @@ if open_tab.open:
             )
             chosen = st.selectbox("Open scenario", names, key=keys.SCN_OPEN)
             scenario = store.load(chosen)
-            labels, mismatch = ui.scenario_labels(scenario, dataset.accounts)
-            elsewhere = ui.shares_no_account(scenario, dataset.accounts)
+            labels, fit = apply_to_dataset(scenario, dataset.accounts)
+            elsewhere = fit.shares_nothing  # made on another file: none of its accounts is in this one
             if elsewhere:
                 # made on another file: nothing of it applies here, so no figures, activation or downloads
                 st.info(f"**{md_escape(scenario.name)}** was made on another file: none of its "
                         f"{scenario.accounts:,} accounts is in the active dataset ({md_escape(dataset.name)}). "
                         "Open the file it was made on (Data page) to score, use or download it.")
-            elif mismatch:
-                st.warning(md_escape(mismatch))
+            elif not fit.matches:
+                st.warning(md_escape(fit.describe()))
             if scenario.notes:
                 st.caption(f"Notes: {md_escape(scenario.notes)}")
             if scenario.rules is not None:
@@ -185,7 +186,7 @@ if compare_tab.open:
                             "in all of them.")
             else:
                 st.markdown(f"**Accounts whose territory differs** ({len(diff):,})")
-                st.dataframe(diff, hide_index=True, width="stretch", height=min(300, 35 * (len(diff) + 1) + 3),
+                st.dataframe(diff, hide_index=True, width="stretch", height=widgets.table_height(len(diff), 300),
                              column_config={"account_id": "Account", "name": "Name"})
 
 if share_tab.open:

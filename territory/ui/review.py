@@ -196,8 +196,8 @@ def has_bookings(dataset: state.ActiveDataset) -> bool:
 class ChosenAlignment:
     labels: pd.Series  # on dataset.accounts.index
     name: str
+    basis: Basis  # what its figures count: a what-if's or scenario's own, else the session's
     note: str | None = None
-    basis: Basis | None = None  # what its figures count (a scenario's own); None: the session's
 
 
 @st.cache_data(show_spinner=False, ttl=30)
@@ -229,18 +229,19 @@ def alignment_ui(dataset: state.ActiveDataset, active: state.Alignment) -> Chose
     )
     kind, name = options[label]
     if kind == "active":
-        return ChosenAlignment(active.labels, active.name, None if not error else f"Scenario store: {error}",
-                               basis=state.basis_of(active, dataset))
+        return ChosenAlignment(active.labels, active.name, state.basis_of(active, dataset),
+                               None if not error else f"Scenario store: {error}")
     if kind == "earlier":
-        return ChosenAlignment(earlier[name], name)
+        return ChosenAlignment(earlier[name], name, state.session_basis(dataset))
 
     try:
         scenario = ScenarioStore(_store_path()).load(name)
     except ScenarioError as err:
-        return ChosenAlignment(active.labels, active.name, f"Could not open scenario {name!r}: {err}")
+        return ChosenAlignment(active.labels, active.name, state.basis_of(active, dataset),
+                               f"Could not open scenario {name!r}: {err}")
     labels, diff = apply_to_dataset(scenario, dataset.accounts)
-    return ChosenAlignment(labels, f"Scenario {name}", None if diff.matches else diff.describe(),
-                           basis=state.scenario_basis(scenario.params, dataset))
+    return ChosenAlignment(labels, f"Scenario {name}", state.scenario_basis(scenario.params, dataset),
+                           None if diff.matches else diff.describe())
 
 
 def focus_ui(territory_ids: list[str], reps: dict[str, Any]) -> str | None:
@@ -826,7 +827,7 @@ def report_html(dataset: state.ActiveDataset, chosen: ChosenAlignment, active: s
     figures count what the reviewed alignment's basis counts; the review's bookings cover every account.
     """
     before = None if chosen.labels.equals(active.labels) else active.labels
-    basis = chosen.basis or state.session_basis(dataset)
+    basis = chosen.basis
     counted = basis.mask(dataset.accounts)
     return build_report(ReportInput(
         accounts=dataset.accounts[counted], labels_after=chosen.labels[counted],

@@ -28,7 +28,6 @@ from territory.planning.scenarios import (
     apply_to_dataset,
     build_scenario,
     compare_scenarios,
-    compare_to_dataset,
     default_db_path,
     params_to_dict,
     rules_note,
@@ -160,11 +159,6 @@ def scenario_labels(scenario: Scenario, accounts: pd.DataFrame) -> tuple[pd.Seri
     """Territory per account of the active dataset under ``scenario`` and a sentence on mismatches."""
     labels, diff = apply_to_dataset(scenario, accounts)
     return labels, ("" if diff.matches else diff.describe())
-
-
-def shares_no_account(scenario: Scenario, accounts: pd.DataFrame) -> bool:
-    """True when the scenario was made on another file: none of its accounts is in the active dataset."""
-    return compare_to_dataset(scenario, accounts).shares_nothing
 
 
 def deviation_strip(deviations: dict[str, pd.DataFrame], tolerance: float) -> go.Figure:

@@ -142,7 +142,9 @@ def test_downloads_and_the_html_report_include_the_review():
     active = at.session_state[state.ALIGNMENT_KEY]
     moved = active.labels.replace("T01", "T02")
     review = build_review(dataset.accounts, moved, dataset.bookings, dataset.territories, ReviewSettings())
-    html = ui.report_html(dataset, ui.ChosenAlignment(moved, "Scenario T01 into T02"), active, review)
+    from territory.planning.basis import Basis
+
+    html = ui.report_html(dataset, ui.ChosenAlignment(moved, "Scenario T01 into T02", Basis()), active, review)
     assert "Quarterly review: territories" in html and "Quarterly review: flags" in html
     assert "Scenario T01 into T02" in html
 
