@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from territory.engine import mip
-from territory.engine.polish import LocationMap, apart_today, far_accounts, far_limits, row_indices, unit_km
+from territory.engine.polish import LocationMap, far_accounts, far_limits, row_indices, today_pieces, unit_km
 from territory.engine.repair import stray_accounts
 from territory.engine.solve import MOVED_BY_BALANCE, Problem, Solution, mean_nearest_distance, outside_band
 from territory.geo import piece_labels
@@ -107,7 +107,7 @@ def _least_of_rounds(problem: Problem, graph, terrain: LocationMap, labels: np.n
                      near: np.ndarray) -> np.ndarray | None:
     """The labels of the round that cut and sent far the fewest accounts (None when the first
     program has no whole solution)."""
-    apart = apart_today(problem, graph)
+    apart = today_pieces(problem, graph)
     before, _ = stray_accounts(problem, graph, labels, apart)
     best, best_left = None, np.inf
     for _ in range(ROUNDS):

@@ -35,7 +35,7 @@ from territory.engine import direct
 from territory.engine import transport as tp
 from territory.engine.centres import centroids, medians
 from territory.engine.flows import HOP_WEIGHT, border_flows, hop_costs
-from territory.engine.polish import LocationMap, carry_flows, far_accounts
+from territory.engine.polish import LocationMap, carry_flows, far_accounts, today_pieces
 from territory.engine.repair import stray_accounts
 from territory.engine.solve import (
     MOVED_BY_BALANCE,
@@ -90,8 +90,11 @@ def _nodes(problem: Problem, labels: np.ndarray) -> np.ndarray:
     return nodes
 
 
-def rebalance(problem: Problem) -> Solution | None:
-    """The local re-balance (module docstring), or None when the borders cannot carry it.
+def rebalance(problem: Problem) -> list[Solution]:
+    """The local re-balance's answers (module docstring), none when the borders cannot carry it;
+    two when the safe moves land an account far from its new territory and also reach the band
+    without: the repair pulls far accounts in at many times their load or at none, so the caller
+    repairs both and keeps the better.
 
     When a territory must pass on more than its own accounts (a lopsided start: load must cross
     several territories), one step brings every territory as close to its band as the borders
@@ -99,7 +102,7 @@ def rebalance(problem: Problem) -> Solution | None:
     accounts only to a territory they border."""
     graph = resolve_graph(problem.adjacency)
     if graph is None or problem.k < 2:
-        return None
+        return []
     # aim inside the band so whole accounts fit, and a piece cut off can still be handed back
     aim = min(problem.aim, ROUNDING_ROOM * problem.tolerance)
     centres = medians(problem.xyz, problem.weight, problem.start, problem.k, problem.anchor_centres,
@@ -109,7 +112,7 @@ def rebalance(problem: Problem) -> Solution | None:
     if problem.strict and not problem.today_on_map and not problem.fix_outside_only:
         straight = direct.least_moves(problem, graph, centres)
         if straight is not None:
-            return straight
+            return [straight]
     if problem.dissolved is not None:
         shares = (SAFE_AIMS if problem.strict else ()) + (aim / max(problem.tolerance, 1e-12),)
         handed_at = {}
@@ -127,7 +130,7 @@ def rebalance(problem: Problem) -> Solution | None:
                 if carried is not None:
                     gone = problem.dissolved >= 0
                     how = np.where((carried.labels != problem.start) | gone, MOVED_BY_BALANCE, 0).astype(np.int8)
-                    return Solution(carried.labels, centres, how, carried.excess, scale)
+                    return [Solution(carried.labels, centres, how, carried.excess, scale)]
     if problem.dissolved is None:
         # at stability 1 the flows aim near the band's edge (the least moved load), with less
         # room for whole accounts each time it fails
@@ -135,31 +138,33 @@ def rebalance(problem: Problem) -> Solution | None:
         carved = _carve_new(problem, graph)
         starts = ((replace(problem, start=carved),) if carved is not None else ()) + (problem,)
         kept = None
+        aims = list(dict.fromkeys(round(y, 9) for y in shares))
         for start in starts:
-            for share in dict.fromkeys(round(x, 9) for x in shares):
-                carried = _by_safe_moves(replace(start, aim=share * problem.tolerance), graph, centres, scale)
-                if carried is not None:
-                    break
+            carried = _first_carried(start, aims, graph, centres, scale, keep_near=False)
             if carried is None:
                 continue
-            # a carve that leaves an account far from its new territory gives way to today's start
             if not far_accounts(problem, carried.labels).any():
-                return carried
+                return [carried]
+            # the same with no carried account landing far from its new territory
+            near = _first_carried(start, aims, graph, centres, scale, keep_near=True)
+            if near is not None and not far_accounts(problem, near.labels).any():
+                return [carried, near]
+            # a carve that leaves an account far from its new territory gives way to today's start
             kept = carried  # both leave one: today's start, the last tried
         if kept is not None:
-            return kept
+            return [kept]
     problem = replace(problem, aim=aim)
     nodes = _nodes(problem, problem.start)
     solution = None
     for _ in range(1 if problem.fix_outside_only else MAX_STEPS):
         step = _step(problem, nodes, graph, centres, scale)
         if step is None:
-            return None
+            return []
         nodes, solution, done = step.labels, step, bool(step.excess.max(initial=0.0) <= 0)
         if done:
             break
     if solution is None or (solution.excess.max(initial=0.0) > 0 and not problem.fix_outside_only):
-        return None
+        return []
     # a stray piece of moved accounts (a layer cut by the rounding or by a neighbour's own layer
     # leaving) is barred from the territory it joined, and the last step is taken again
     for _ in range(problem.config.contiguity_rounds):
@@ -172,8 +177,19 @@ def rebalance(problem: Problem) -> Solution | None:
         if problem.weight[stray_accounts(problem, graph, trial.labels)[0]].sum() >= problem.weight[stray].sum():
             break
         solution = trial
-    return Solution(solution.labels, centres, np.full(solution.labels.size, MOVED_BY_BALANCE, dtype=np.int8),
-                    solution.excess, scale)
+    return [Solution(solution.labels, centres, np.full(solution.labels.size, MOVED_BY_BALANCE, dtype=np.int8),
+                     solution.excess, scale)]
+
+
+def _first_carried(problem: Problem, aims: list[float], graph, centres: np.ndarray, scale: float,
+                   keep_near: bool) -> Solution | None:
+    """The safe moves' answer at the first of ``aims`` (shares of the tolerance) that reaches the band."""
+    for share in aims:
+        carried = _by_safe_moves(replace(problem, aim=share * problem.tolerance), graph, centres, scale,
+                                 keep_near=keep_near)
+        if carried is not None:
+            return carried
+    return None
 
 
 def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float,
@@ -191,7 +207,9 @@ def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float,
     terrain = LocationMap(problem, graph, labels)
     budget = MoveBudget(problem, labels)
     free = terrain.counted
-    before = piece_labels(graph, np.where(free, labels, -1), weights=problem.weight)
+    pieces = today_pieces(problem, graph)
+    before, _ = stray_accounts(problem, graph, labels, pieces)
+    off_before = int((piece_labels(graph, np.where(free, labels, -1), weights=problem.weight) > 0).sum())
     how = np.zeros(labels.size, dtype=np.int8)
     blocked: set[tuple[int, int]] = set()
     least_outside, stalled = np.inf, 0
@@ -219,8 +237,10 @@ def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float,
     excess = outside_band(problem, labels)
     if (excess > 1e-9).any():
         return None
-    after = piece_labels(graph, np.where(free, labels, -1), weights=problem.weight)
-    if (after > 0).sum() > (before > 0).sum():
+    # no new piece: no more accounts off their territory's main piece, or nothing cut off by the
+    # polish's rule (a piece of today that grew past its territory's old main body cuts nothing)
+    off_after = int((piece_labels(graph, np.where(free, labels, -1), weights=problem.weight) > 0).sum())
+    if off_after > off_before and (stray_accounts(problem, graph, labels, pieces)[0] & ~before).any():
         return None
     return Solution(labels, centres, np.where(labels != problem.start, MOVED_BY_BALANCE, 0).astype(np.int8),
                     excess, scale)
@@ -326,6 +346,7 @@ def _carve_new(problem: Problem, graph) -> np.ndarray | None:
     carved = np.isin(labels, new) & have
     labels[carved] = problem.current[carved]
     full = replace(problem, aim=problem.tolerance)
+    pieces = today_pieces(problem, graph)
     for j in new:
         load = np.bincount(labels, weights=problem.weight, minlength=k) + problem.fixed_load
         best_cost, best = np.inf, None
@@ -339,18 +360,70 @@ def _carve_new(problem: Problem, graph) -> np.ndarray | None:
                 trial[members[part == 1]] = j
                 _, _, flow = border_flows(full, trial, graph)
                 cost = float(problem.weight[members[part == 1]].sum() + flow.sum())
-                if cost < best_cost:
+                if cost < best_cost and _carves_cleanly(problem, graph, trial, j, pieces):
                     best_cost, best = cost, trial
+        for seed in _junction_seeds(problem, graph, labels, load, new):
+            trial = labels.copy()
+            trial[seed] = j
+            _, _, flow = border_flows(full, trial, graph)
+            cost = float(problem.weight[seed].sum() + flow.sum())
+            if cost < best_cost and _carves_cleanly(problem, graph, trial, j, pieces):
+                best_cost, best = cost, trial
         if best is None:
             return None
         labels = best
     return labels
 
 
+def _carves_cleanly(problem: Problem, graph, trial: np.ndarray, new: int, pieces: np.ndarray | None) -> bool:
+    """Is the carve of territory ``new`` one piece, and did it cut no piece off the territories
+    it was carved from? (A new territory grows from its carve: a carve in pieces grows pieces, and
+    a pocket it cuts off is moved again by the repair.)"""
+    from territory.geo import piece_labels
+
+    members = trial == new
+    if not members.any() or int(piece_labels(graph, np.where(members, 0, -1)).max()) != 0:
+        return False
+    return not stray_accounts(problem, graph, trial, pieces)[0].any()
+
+
+def _junction_seeds(problem: Problem, graph, labels: np.ndarray, load: np.ndarray, new: np.ndarray) -> list:
+    """Small seeds for a new territory where three or more territories meet, busiest first: an
+    account there and its neighbours. Grown by the border flows, a territory started there takes a
+    share of each territory around it instead of half of one (which its own neighbours then refill)."""
+    k = problem.k
+    coo = graph.tocoo()
+    row, col = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    usable = problem.free & (labels >= 0) & ~np.isin(labels, new)
+    keep = usable[row] & usable[col]
+    row, col = row[keep], col[keep]
+    pairs = np.unique(np.r_[row * k + labels[col], np.flatnonzero(usable) * k + labels[usable]])
+    account, territory = pairs // k, pairs % k
+    distinct = np.bincount(account, minlength=labels.size)
+    busy = np.bincount(account, weights=(load / np.maximum(problem.target, 1e-12))[territory], minlength=labels.size)
+    junction = np.flatnonzero(distinct >= 3)
+    if junction.size == 0:
+        return []
+    order = junction[np.argsort(-busy[junction] / distinct[junction], kind="stable")]
+    seeds, seen = [], set()
+    for a in order:
+        around = frozenset(territory[account == a].tolist())
+        if around in seen:
+            continue
+        seen.add(around)
+        members = np.r_[a, col[row == a]]
+        seeds.append(np.unique(members))
+        if len(seeds) >= JUNCTIONS:
+            break
+    return seeds
+
+
 CARVE_FROM = 3
 """The busiest territories (per target) a new territory may be carved from..."""
 CARVE_SHARES = (0.15, 0.35, 0.5)
 """... and the shares of one tried: the carve plus the border flows from it, least wins."""
+JUNCTIONS = 12
+"""Junctions of three or more territories tried as a new territory's seed (busiest first)."""
 HAND_ON_ROUNDS = 10
 """Rounds in which a piece of dissolved accounts cut off from its receiver joins a neighbour."""
 HAND_ON_MAX_PAIRS = 4_000_000

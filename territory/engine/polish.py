@@ -220,7 +220,7 @@ def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.n
     restored by safe moves (module docstring); ``labels`` itself when that improves nothing.
     ``how`` is updated for the accounts that change. When keeping every carried account near
     leaves a piece (heavy accounts: the band needs the far ones too), the pieces come first."""
-    apart = apart_today(problem, graph)
+    apart = today_pieces(problem, graph)
     stray, rank = stray_accounts(problem, graph, labels, apart)
     far = far_accounts(problem, labels)
     if not stray.any() and not far.any():
@@ -431,14 +431,16 @@ def _pull_far(problem: Problem, terrain: LocationMap, budget: MoveBudget, far: n
         pending = np.array(left, dtype=np.int64)
 
 
-def apart_today(problem: Problem, graph) -> np.ndarray | None:
-    """(n,) bool: the accounts outside their territory's main piece today (None without today)."""
+def today_pieces(problem: Problem, graph) -> np.ndarray | None:
+    """(n,) each account's piece of its territory today (0 the main piece, -1 no territory or
+    locked; None without today): what :func:`territory.engine.repair.stray_accounts` tells
+    today's structure from pieces the moves cut off by."""
     from territory.geo import piece_labels
 
     if not problem.keep_today_pieces:
         return None
     today = np.where(problem.free & (problem.current >= 0), problem.current, -1)
-    return piece_labels(graph, today, weights=problem.weight) > 0
+    return np.where(today >= 0, piece_labels(graph, today, weights=problem.weight), -1)
 
 
 def _hop(problem: Problem, labels: np.ndarray) -> np.ndarray:

@@ -35,12 +35,13 @@ NEAR_TERRITORIES = 4
 
 
 def stray_accounts(problem: Problem, graph, labels: np.ndarray,
-                   apart_today: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   today_pieces: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(stray (n,) bool, piece key (n,)): accounts in a piece of their territory that must rejoin
     it. Locked accounts are left out of the graph (a lock inside another area is a decision).
-    ``apart_today`` (n,) bool: the accounts outside their territory's main piece today; when
-    given, only a piece holding one of them that stays is today's structure (a piece of unmoved
-    accounts cut off by the moves around it is stray too)."""
+    ``today_pieces`` (n,): each account's piece of its territory today (0 the main piece, -1 none,
+    :func:`territory.engine.polish.today_pieces`); when given, a piece of accounts that stay is
+    today's structure only when it was apart today from what stays in the territory's main body
+    now (a piece of unmoved accounts cut off by the moves around it is stray too)."""
     from territory.geo import island_pieces, piece_labels
 
     free = problem.free
@@ -69,10 +70,36 @@ def stray_accounts(problem: Problem, graph, labels: np.ndarray,
         # (an owner-based alignment kept at stability 1 is scattered today, and its heaviest
         # piece changes as accounts arrive: there any piece holding an account that stays is
         # today's structure)
-        if apart_today is not None and (problem.today_on_map or not problem.strict):
-            kept &= apart_today
+        if today_pieces is not None and (problem.today_on_map or not problem.strict):
+            kept &= ~_cut_from_today(labels, rank, problem.weight, today_pieces, kept)
         stray &= ~np.isin(key, np.unique(key[stray & kept]))
     return stray, rank
+
+
+def _cut_from_today(labels: np.ndarray, rank: np.ndarray, weight: np.ndarray, today_pieces: np.ndarray,
+                    kept: np.ndarray) -> np.ndarray:
+    """(n,) bool over the staying accounts: those the moves cut off from the rest of their piece
+    of today. Each piece of today is anchored where most of it stays (in the territory's main
+    body when any of it does); its staying accounts anywhere else were cut off. A territory in
+    pieces today whose main body changes (a smaller piece grows past it) keeps its old main piece
+    whole: today's structure, not a cut."""
+    members = np.flatnonzero(kept & (today_pieces >= 0))
+    if members.size == 0:
+        return np.zeros(labels.size, dtype=bool)
+    today_key = labels[members].astype(np.int64) * (int(today_pieces.max()) + 1) + today_pieces[members]
+    now_key = labels[members].astype(np.int64) * (int(rank.max()) + 1) + rank[members]
+    pairs, pair_of = np.unique(np.column_stack([today_key, now_key]), axis=0, return_inverse=True)
+    pair_of = pair_of.ravel()
+    pair_weight = np.bincount(pair_of, weights=weight[members] + 1e-12, minlength=len(pairs))
+    in_body = np.bincount(pair_of, weights=(rank[members] == 0).astype(float), minlength=len(pairs)) > 0
+    # per piece of today: its pair in the main body first, else its heaviest
+    order = np.lexsort((-pair_weight, ~in_body, pairs[:, 0]))
+    first = order[np.r_[True, np.diff(pairs[order, 0]) != 0]]
+    anchored = np.zeros(len(pairs), dtype=bool)
+    anchored[first] = True
+    out = np.zeros(labels.size, dtype=bool)
+    out[members] = ~anchored[pair_of]
+    return out
 
 
 def _island_groups(graph, xyz: np.ndarray) -> tuple[int, np.ndarray]:

@@ -77,21 +77,27 @@ def _solve(problem: Problem) -> Solution:
         return solution
     attempts = []
     if problem.local:
-        attempts.append((lambda: local.rebalance(problem), False))
+        attempts.append((lambda: local.rebalance(problem), False, True))
     if not problem.fix_outside_only:  # that mode asked for local moves only, whatever they reach
-        attempts.append((lambda: solve(problem), False))
+        attempts.append((lambda: solve(problem), False, False))
         if problem.fallback is not None:
             # a fresh start gives up on today's alignment: only for balance, never for contiguity
-            attempts.append((lambda: solve(problem, problem.fallback), True))
+            attempts.append((lambda: solve(problem, problem.fallback), True, False))
     best, best_score = None, None
-    for attempt, balance_only in attempts:
+    for attempt, balance_only, keeps_ids in attempts:
         if balance_only and best_score is not None and best_score[0] == 0.0:
             break
-        solution = attempt()
-        if solution is None:
-            continue
-        _match_today(problem, solution)
-        score = _repaired(problem, solution)
+        if keeps_ids:  # the local re-balance: its answers, each as it is and matched to today
+            kept = _best_local(problem, attempt())
+            if kept is None:
+                continue
+            solution, score = kept
+        else:
+            solution = attempt()
+            if solution is None:
+                continue
+            _match_today(problem, solution)
+            score = _repaired(problem, solution)
         if best_score is None or score < best_score:
             best, best_score = solution, score
         if score == (0.0, 0.0):
@@ -185,6 +191,40 @@ def _match_today(problem: Problem, solution: Solution) -> None:
     solution.labels = perm[solution.labels]
     solution.centres = solution.centres[inverse]
     solution.excess = solution.excess[inverse]
+
+
+def _best_local(problem: Problem, answers: list[Solution]) -> tuple[Solution, tuple[float, float]] | None:
+    """The best of the local re-balance's answers after the repair: least (load outside the band,
+    stray load), then least moved load. Each answer keeps today's territory indices, so it is
+    tried as it is and with its territories matched to today's by shared load: matching spares
+    the moves of a territory that handed most of itself on (a lopsided start), but can swap a new
+    territory's ID with the one it was carved from, and what stays there then reads as cut off
+    and is moved again. They are repaired in order of moved load, and the rest are skipped once
+    one is repaired whole and within the band moving no more than the next moves before its
+    repair (the repair joins and pulls in, rarely sends anything home)."""
+    options = []
+    for answer in answers:
+        options.append(answer)
+        matched = replace(answer, labels=answer.labels.copy(), centres=answer.centres.copy(),
+                          how=answer.how.copy(), excess=answer.excess.copy())
+        _match_today(problem, matched)
+        if not (matched.labels == answer.labels).all():
+            options.append(matched)
+    options.sort(key=lambda option: _moved_load(problem, option.labels))
+    best, best_key = None, None
+    for option in options:
+        if best_key is not None and best_key[0] == (0.0, 0.0) and best_key[1] <= _moved_load(problem, option.labels):
+            break
+        score = _repaired(problem, option)
+        key = (score, _moved_load(problem, option.labels))
+        if best_key is None or key < best_key:
+            best, best_key = option, key
+    return None if best is None else (best, best_key[0])
+
+
+def _moved_load(problem: Problem, labels: np.ndarray) -> float:
+    """Load of the accounts not in today's territory (accounts without one count as moved)."""
+    return float(problem.weight[(labels != problem.current) | (problem.current < 0)].sum())
 
 
 def _as_it_is(problem: Problem, labels: np.ndarray | None = None) -> Solution:

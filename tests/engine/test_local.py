@@ -127,3 +127,39 @@ def test_a_new_territory_is_carved_where_the_border_flows_then_move_least():
     assert result.feasible, result.messages
     labels = result.assignment["territory_id"].to_numpy()
     assert (piece_labels(delaunay_neighbors(accounts["latitude"], accounts["longitude"]), labels) <= 0).all()
+
+
+def quadrant_accounts(side: int = 20) -> pd.DataFrame:
+    """Four territories as the quadrants of a jittered grid on the equator (they meet at its centre)."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    records = []
+    for x in range(side):
+        for y in range(side):
+            quadrant = 1 + (x >= side // 2) + 2 * (y >= side // 2)
+            records.append({"account_id": f"A{len(records):04d}", "latitude": 0.05 * y + rng.uniform(-0.01, 0.01),
+                            "longitude": -100 + 0.05 * x + rng.uniform(-0.01, 0.01), "workload_hours": 1.0,
+                            "territory_id": f"T{quadrant}"})
+    return pd.DataFrame(records)
+
+
+def test_a_new_territory_starts_where_territories_meet_and_takes_a_share_of_each():
+    """Four quadrants and a fifth rep: the new territory is seeded where the four meet, so each
+    quadrant hands it a wedge, close to the least any alignment must move; carving a share of
+    one quadrant makes that quadrant take load back from its own neighbours."""
+    import numpy as np
+
+    accounts = quadrant_accounts()
+    result = balance(accounts, BalanceParams(n_territories=5, stability=1.0, tolerance=0.05))
+    assert result.feasible, result.messages
+    a = result.assignment
+    new = (~a["territory_id"].isin(accounts["territory_id"])).to_numpy()
+    assert a.loc[new, "previous_territory_id"].nunique() == 4  # a wedge of each quadrant
+    graph = delaunay_neighbors(accounts["latitude"], accounts["longitude"])
+    assert (piece_labels(graph, a["territory_id"].to_numpy()) <= 0).all()
+    moved = accounts["workload_hours"].to_numpy()[a["moved"].to_numpy()].sum()
+    assert moved <= 1.1 * result.least_moved
+    centre = np.array([accounts["latitude"].mean(), accounts["longitude"].mean()])
+    mean_lat, mean_lon = accounts.loc[new, "latitude"].mean(), accounts.loc[new, "longitude"].mean()
+    assert np.hypot(mean_lat - centre[0], mean_lon - centre[1]) < 0.15  # around the junction

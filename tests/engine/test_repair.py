@@ -70,7 +70,7 @@ def test_an_owner_alignment_kept_at_stability_1_keeps_every_piece_holding_an_acc
     today's structure."""
     from dataclasses import replace
 
-    from territory.engine.polish import apart_today
+    from territory.engine.polish import today_pieces
 
     accounts = strip_accounts((10, 10), rows=10)
     problem, graph = _problem(accounts, n_territories=2, stability=1.0, tolerance=0.05)
@@ -79,6 +79,31 @@ def test_an_owner_alignment_kept_at_stability_1_keeps_every_piece_holding_an_acc
     column = np.rint((accounts["longitude"].to_numpy() + 100) / 0.05).astype(int)
     labels[column == 6] = 1  # T1 = columns 0-5 and 7-9 now
     cut_off = (column >= 7) & (column <= 9)
-    assert stray_accounts(problem, graph, labels, apart_today(problem, graph))[0][cut_off].all()
+    assert stray_accounts(problem, graph, labels, today_pieces(problem, graph))[0][cut_off].all()
     owners = replace(problem, today_on_map=False)
-    assert not stray_accounts(owners, graph, labels, apart_today(owners, graph))[0].any()
+    assert not stray_accounts(owners, graph, labels, today_pieces(owners, graph))[0].any()
+
+
+def test_a_piece_of_today_that_stops_being_the_heaviest_stays_whole_and_is_not_stray():
+    """T1 is in two pieces today (columns 0-3 and 12-13); the moves give its smaller piece the
+    columns around it, so that piece outweighs the old one. The old piece is still what it was
+    today, whole: not a pocket the moves cut off, so nothing asks to move it (the polish moved
+    such pieces, and then load back, in the corpus's K+/-3 starts at stability 1)."""
+    from territory.engine.polish import today_pieces
+
+    accounts = strip_accounts((4, 4, 4, 4), rows=10)
+    column = np.rint((accounts["longitude"].to_numpy() + 100) / 0.05).astype(int)
+    accounts.loc[(column >= 12) & (column <= 13), "territory_id"] = "T1"
+    problem, graph = _problem(accounts, n_territories=4, stability=1.0, tolerance=0.05)
+    assert problem.today_on_map
+    labels = problem.current.copy()
+    labels[(column >= 10) & (column <= 11) | (column == 14)] = problem.current[column == 0][0]
+    pieces = today_pieces(problem, graph)
+    stray, rank = stray_accounts(problem, graph, labels, pieces)
+    old_main = column <= 3
+    assert (rank[old_main] > 0).all()  # no longer the heaviest piece...
+    assert not stray[old_main].any()  # ...but today's own piece, whole
+    cut = labels.copy()
+    cut[column == 1] = problem.current[column == 5][0]  # now a pocket is cut off from it
+    stray, _ = stray_accounts(problem, graph, cut, pieces)
+    assert stray[column == 0].all()
