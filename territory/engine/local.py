@@ -207,8 +207,7 @@ def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float,
     terrain = LocationMap(problem, graph, labels)
     budget = MoveBudget(problem, labels)
     free = terrain.counted
-    pieces = today_pieces(problem, graph)
-    before, _ = stray_accounts(problem, graph, labels, pieces)
+    start = labels.copy()
     off_before = int((piece_labels(graph, np.where(free, labels, -1), weights=problem.weight) > 0).sum())
     how = np.zeros(labels.size, dtype=np.int8)
     blocked: set[tuple[int, int]] = set()
@@ -240,8 +239,11 @@ def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float,
     # no new piece: no more accounts off their territory's main piece, or nothing cut off by the
     # polish's rule (a piece of today that grew past its territory's old main body cuts nothing)
     off_after = int((piece_labels(graph, np.where(free, labels, -1), weights=problem.weight) > 0).sum())
-    if off_after > off_before and (stray_accounts(problem, graph, labels, pieces)[0] & ~before).any():
-        return None
+    if off_after > off_before:
+        pieces = today_pieces(problem, graph)
+        cut = stray_accounts(problem, graph, labels, pieces)[0] & ~stray_accounts(problem, graph, start, pieces)[0]
+        if cut.any():
+            return None
     return Solution(labels, centres, np.where(labels != problem.start, MOVED_BY_BALANCE, 0).astype(np.int8),
                     excess, scale)
 
@@ -392,13 +394,14 @@ def _junction_seeds(problem: Problem, graph, labels: np.ndarray, load: np.ndarra
     account there and its neighbours. Grown by the border flows, a territory started there takes a
     share of each territory around it instead of half of one (which its own neighbours then refill)."""
     k = problem.k
+    graph = graph.tocsr()
     coo = graph.tocoo()
     row, col = coo.row.astype(np.int64), coo.col.astype(np.int64)
     usable = problem.free & (labels >= 0) & ~np.isin(labels, new)
     keep = usable[row] & usable[col]
     row, col = row[keep], col[keep]
     pairs = np.unique(np.r_[row * k + labels[col], np.flatnonzero(usable) * k + labels[usable]])
-    account, territory = pairs // k, pairs % k
+    account, territory = pairs // k, pairs % k  # sorted by account
     distinct = np.bincount(account, minlength=labels.size)
     busy = np.bincount(account, weights=(load / np.maximum(problem.target, 1e-12))[territory], minlength=labels.size)
     junction = np.flatnonzero(distinct >= 3)
@@ -406,13 +409,14 @@ def _junction_seeds(problem: Problem, graph, labels: np.ndarray, load: np.ndarra
         return []
     order = junction[np.argsort(-busy[junction] / distinct[junction], kind="stable")]
     seeds, seen = [], set()
-    for a in order:
-        around = frozenset(territory[account == a].tolist())
+    first, last = np.searchsorted(account, order), np.searchsorted(account, order, side="right")
+    for a, lo, hi in zip(order, first, last):
+        around = frozenset(territory[lo:hi].tolist())
         if around in seen:
             continue
         seen.add(around)
-        members = np.r_[a, col[row == a]]
-        seeds.append(np.unique(members))
+        touching = graph.indices[graph.indptr[a]:graph.indptr[a + 1]]
+        seeds.append(np.unique(np.r_[a, touching[usable[touching]]]))
         if len(seeds) >= JUNCTIONS:
             break
     return seeds
