@@ -78,8 +78,7 @@ if open_tab.open:
             scenario = store.load(chosen)
             labels, fit = apply_to_dataset(scenario, dataset.accounts)
             elsewhere = fit.shares_nothing  # made on another file: none of its accounts is in this one
-            if elsewhere:
-                # made on another file: nothing of it applies here, so no figures, activation or downloads
+            if elsewhere:  # nothing of it applies here, so no figures, activation or downloads
                 st.info(f"**{md_escape(scenario.name)}** was made on another file: none of its "
                         f"{scenario.accounts:,} accounts is in the active dataset ({md_escape(dataset.name)}). "
                         "Open the file it was made on (Data page) to score, use or download it.")
