@@ -184,10 +184,8 @@ class LocationMap:
             return np.empty(0, dtype=np.int64)
         places = np.unique(self.location_of[body])
         places = np.union1d(places, row_indices(self.adjacency, places))
-        first, last = self.member_start[places], self.member_start[places + 1]
-        sizes = last - first
-        at = np.repeat(first - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(int(sizes.sum()))
-        near = self.members[at]
+        first = self.member_start[places]
+        near = self.members[_gather(first, self.member_start[places + 1] - first)]
         return np.sort(near[self.counted[near] & (self.labels[near] == of)])
 
     def accounts_around(self, account: int) -> np.ndarray:
@@ -195,8 +193,9 @@ class LocationMap:
         loc = int(self.location_of[account])
         if loc < 0:
             return np.empty(0, np.int64)
-        near = np.concatenate([self.members[self.member_start[v]:self.member_start[v + 1]]
-                               for v in np.r_[loc, self.around(loc)]])
+        places = np.concatenate(([loc], self.around(loc)))
+        first = self.member_start[places]
+        near = self.members[_gather(first, self.member_start[places + 1] - first)]
         return near[self.counted[near]]
 
     def neighbours_of(self, account: int, territory: int) -> np.ndarray:
@@ -209,10 +208,14 @@ def row_indices(matrix: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
     """The column indices of the given rows of a CSR matrix, concatenated (what
     ``matrix[rows].indices`` gives, without building a sparse matrix per call)."""
     rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
-    first, last = matrix.indptr[rows], matrix.indptr[rows + 1]
-    sizes = last - first
-    at = np.repeat(first - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(int(sizes.sum()))
-    return matrix.indices[at]
+    first = matrix.indptr[rows]
+    return matrix.indices[_gather(first, matrix.indptr[rows + 1] - first)]
+
+
+def _gather(first: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The positions ``first[i], ..., first[i] + sizes[i] - 1`` for each i, concatenated."""
+    ends = np.cumsum(sizes)
+    return np.repeat(first - ends + sizes, sizes) + np.arange(int(ends[-1]) if ends.size else 0)
 
 
 def polish(problem: Problem, graph, labels: np.ndarray, how: np.ndarray) -> np.ndarray:
