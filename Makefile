@@ -40,6 +40,7 @@ bench: $(VENV)/.dev browser
 	$(PY) benchmarks/bench_geography.py
 	$(PY) benchmarks/bench_balance.py
 	$(PY) benchmarks/bench_seeds.py
+	$(PY) benchmarks/bench_events.py
 	$(PY) benchmarks/bench_focus.py
 	$(PY) benchmarks/bench_multi.py
 	$(PY) benchmarks/bench_app.py

@@ -322,6 +322,31 @@ def _nearby_summary(strict: pd.DataFrame) -> str:
             f"{int((ratio > 1.1).sum())}.")
 
 
+def reach_ratios(ok: pd.DataFrame) -> pd.Series:
+    """Per run with a start: its territories' mean reach (the 90th percentile distance from their
+    centres) over that of the same instance's fresh alignment (its ``none`` run); NaN without one."""
+    if "reach_km_mean" not in ok.columns:
+        return pd.Series(np.nan, index=ok.index)
+    fresh = ok[ok["start"] == "none"].set_index("instance_id")["reach_km_mean"]
+    return ok["reach_km_mean"] / ok["instance_id"].map(fresh).where(lambda r: r > 0)
+
+
+def _shape_summary(ok: pd.DataFrame) -> list[str]:
+    """How far the territories reach from a start, against a fresh alignment of the same accounts."""
+    ratio = reach_ratios(ok)[ok["start"] != "none"].dropna()
+    if ratio.empty:
+        return []
+    rows = ["| stability | runs | median | p95 | max | above 1.25 |", "|---|---|---|---|---|---|"]
+    for stability, group in ratio.groupby(ok.loc[ratio.index, "stability"]):
+        rows.append(f"| {stability:g} | {len(group)} | {group.median():.2f} | {group.quantile(0.95):.2f} | "
+                    f"{group.max():.2f} | {int((group > 1.25).sum())} |")
+    worst = ratio.sort_values(ascending=False).head(5)
+    return (["", "### Shape: territory reach against a fresh alignment", "",
+             "Mean over territories of the 90th percentile distance from the centre, over the same figure "
+             "for the instance's run without a start.", ""] + rows + [""]
+            + [f"- `{ok.loc[i, 'run_id']}`: {r:.2f}x ({ok.loc[i, 'reach_km_mean']:,.0f} km)" for i, r in worst.items()])
+
+
 def _with_failures(row: dict) -> dict:
     """Add the failure flags (one column each) and their ';'-joined list."""
     ok = row["status"] == "ok"
@@ -425,6 +450,7 @@ def summary(table: pd.DataFrame, wall_seconds: float | None = None) -> str:
                     f"{int((at_one['disruption_lower_bound'] == 0).sum())}, of which "
                     f"{int((at_one[at_one['disruption_lower_bound'] == 0]['moved_accounts'] > 0).sum())} still moved "
                     f"accounts."]
+        out += _shape_summary(ok)
         worst = [
             ("max deviation (balanceable runs)", ok[ok["balanceable"].astype(bool)], "max_dev",
              lambda r: f"{100 * r['max_dev']:.1f}%"),

@@ -189,6 +189,10 @@ def check_alignment(xyz: np.ndarray, graph, weights: np.ndarray, labels, ids, st
         "fragment_moved_workload_pct": 100.0 * float(weights[failing].sum() / total),
         "far_moves": int(far.sum()),
         "worst_far_km": float(distance[far].max()) if far.any() else 0.0,
+        # shape: how far a territory reaches (what the far rule, which grows with the territory,
+        # does not judge); the summary compares it with the same instance's fresh alignment
+        "reach_km_mean": float(radius[counts > 0].mean()) if (counts > 0).any() else 0.0,
+        "reach_km_max": float(np.nanmax(radius)) if (counts > 0).any() else 0.0,
         "moved_accounts": int(moved.sum()),
         "moved_workload": float(weights[moved].sum()),
         "target": target,

@@ -76,6 +76,17 @@ def test_seed_comparison_prints_a_ratio_per_dataset(capsys):
     assert "K = 5: engine / k-means-constrained travel, mean" in out
 
 
+def test_rep_leaves_benchmark_prints_a_row_per_leaving_territory(capsys):
+    import bench_events
+
+    assert bench_events.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| T")]
+    assert [row.split("|")[1].strip() for row in rows] == list(bench_events.QUICK)
+    assert all(row.rstrip().endswith("| yes |") for row in rows)  # the sample's ripple meets the band
+    assert "Mean reach after / today: median" in out and "a fresh alignment" in out
+
+
 def test_repeated_runs_report_the_median_and_the_spread(capsys):
     code = bench_balance.main(["--in-process", "--sizes", "300", "--ks", "5", "--methods", "engine",
                                "--skip", "oracle,focus", "--warm-n", "300", "--warm-k", "5", "--repeat", "3"])
@@ -199,6 +210,24 @@ def test_checker_flags_unbalanced_far_and_empty():
     heavy = w.copy()
     heavy[0] = 200.0  # one account above target x 1.05: no alignment can be within tolerance
     assert not _check(lat, lon, heavy, quadrants, None)["balanceable"]
+
+
+def test_checker_measures_how_far_territories_reach():
+    """Four north-south strips reach further from their centres than four quadrants of the same grid;
+    the summary's ratio compares a run with the same instance's run without a start."""
+    lat, lon, w, quadrants = _quadrants()
+    compact = _check(lat, lon, w, quadrants, None)
+    strips = np.array([f"Q{1 + int(b) // 5}" for b in lon], dtype=object)  # four strips, 5 columns wide
+    stretched = _check(lat, lon, w, strips, quadrants)
+    assert compact["max_dev"] == stretched["max_dev"] == 0.0
+    assert stretched["reach_km_mean"] > 1.2 * compact["reach_km_mean"] > 0
+    assert stretched["reach_km_max"] >= stretched["reach_km_mean"]
+    table = pd.DataFrame({"run_id": ["g/none/0.5", "g/blocks/1", "h/blocks/1"], "instance_id": ["g", "g", "h"],
+                          "start": ["none", "blocks", "blocks"], "stability": [0.5, 1.0, 1.0], "status": "ok",
+                          "reach_km_mean": [compact["reach_km_mean"], stretched["reach_km_mean"], 500.0]})
+    ratio = corpus.reach_ratios(table)
+    assert ratio[1] == pytest.approx(stretched["reach_km_mean"] / compact["reach_km_mean"]) and np.isnan(ratio[2])
+    assert "| 1 | 1 |" in "\n".join(corpus._shape_summary(table))
 
 
 def test_checker_lets_a_true_island_be():
