@@ -35,7 +35,7 @@ for path in (ROOT, ROOT / "benchmarks"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from corpus_check import check_alignment, disruption_lower_bound, max_deviation  # noqa: E402
+from corpus_check import check_alignment, disruption_lower_bound, max_deviation, reach_km  # noqa: E402
 from corpus_families import (  # noqa: E402
     STARTS,
     TAILS,
@@ -283,6 +283,7 @@ def execute(run: RunSpec, instance: Instance, time_limit_s: float = RUN_TIME_LIM
         codes, _ = pd.factorize(start)
         row["start_max_dev"] = max_deviation(instance.weights, codes, codes.max() + 1)
         row["disruption_lower_bound"] = disruption_lower_bound(instance.weights, start, spec.k, TOLERANCE)
+        row["start_reach_km_mean"] = reach_km(instance.xyz, instance.weights, start)[0]
     try:
         with time_limit(time_limit_s):
             result, seconds = instance.engine(start, run.stability)
@@ -336,14 +337,24 @@ def _shape_summary(ok: pd.DataFrame) -> list[str]:
     ratio = reach_ratios(ok)[ok["start"] != "none"].dropna()
     if ratio.empty:
         return []
-    rows = ["| stability | runs | median | p95 | max | above 1.25 |", "|---|---|---|---|---|---|"]
-    for stability, group in ratio.groupby(ok.loc[ratio.index, "stability"]):
-        rows.append(f"| {stability:g} | {len(group)} | {group.median():.2f} | {group.quantile(0.95):.2f} | "
-                    f"{group.max():.2f} | {int((group > 1.25).sum())} |")
-    worst = ratio.sort_values(ascending=False).head(5)
+    if "start_reach_km_mean" in ok.columns:
+        to_start = (ok["reach_km_mean"] / ok["start_reach_km_mean"].where(lambda r: r > 0))[ratio.index]
+    else:
+        to_start = pd.Series(np.nan, index=ratio.index)
+    rows = ["| start | stability | runs | median | p95 | max | above 1.25 | median against the start's |",
+            "|---|---|---|---|---|---|---|---|"]
+    keys = [ok.loc[ratio.index, "start"], ok.loc[ratio.index, "stability"]]
+    for (start, stability), group in ratio.groupby(keys):
+        rows.append(f"| {start} | {stability:g} | {len(group)} | {group.median():.2f} | {group.quantile(0.95):.2f} | "
+                    f"{group.max():.2f} | {int((group > 1.25).sum())} | {to_start[group.index].median():.2f} |")
+    # an owner-based start kept at stability 1 keeps its owners' scattered territories, by design
+    geographic = ratio[~((ok.loc[ratio.index, "start"] == "owners") & (ok.loc[ratio.index, "stability"] == 1.0))]
+    worst = geographic.sort_values(ascending=False).head(5)
     return (["", "### Shape: territory reach against a fresh alignment", "",
              "Mean over territories of the 90th percentile distance from the centre, over the same figure "
-             "for the instance's run without a start.", ""] + rows + [""]
+             "for the instance's run without a start (owner-based starts kept at stability 1 keep their owners' "
+             "scattered territories by design); the last column divides by the start's own reach instead.", ""]
+            + rows + ["", "Most stretched, owners at 1 aside:", ""]
             + [f"- `{ok.loc[i, 'run_id']}`: {r:.2f}x ({ok.loc[i, 'reach_km_mean']:,.0f} km)" for i, r in worst.items()])
 
 

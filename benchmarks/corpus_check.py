@@ -131,6 +131,16 @@ def off_main_island(groups: np.ndarray, codes: np.ndarray, weights: np.ndarray) 
     return groups != main.reindex(codes).to_numpy()
 
 
+def reach_km(xyz: np.ndarray, weights: np.ndarray, labels) -> tuple[float, float]:
+    """(mean, largest) over the territories of ``labels`` of the workload-weighted 90th percentile
+    distance from their centre, in km: how far each reaches."""
+    ids, codes = np.unique(pd.Series(labels, dtype=object).astype(str).to_numpy(), return_inverse=True)
+    centres = spherical_medians(xyz, codes, weights, ids.size)
+    distance = chord_to_km(np.linalg.norm(xyz - centres[codes], axis=1))
+    radius = weighted_quantile_by_group(distance, codes, weights, ids.size, RADIUS_QUANTILE)
+    return float(np.nanmean(radius)), float(np.nanmax(radius))
+
+
 def check_alignment(xyz: np.ndarray, graph, weights: np.ndarray, labels, ids, start, tolerance: float,
                     groups: np.ndarray | None = None) -> dict:
     """Every quality figure of one alignment, from the accounts alone.

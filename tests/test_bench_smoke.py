@@ -215,6 +215,8 @@ def test_checker_flags_unbalanced_far_and_empty():
 def test_checker_measures_how_far_territories_reach():
     """Four north-south strips reach further from their centres than four quadrants of the same grid;
     the summary's ratio compares a run with the same instance's run without a start."""
+    from territory.geo import to_unit_vectors
+
     lat, lon, w, quadrants = _quadrants()
     compact = _check(lat, lon, w, quadrants, None)
     strips = np.array([f"Q{1 + int(b) // 5}" for b in lon], dtype=object)  # four strips, 5 columns wide
@@ -224,10 +226,14 @@ def test_checker_measures_how_far_territories_reach():
     assert stretched["reach_km_max"] >= stretched["reach_km_mean"]
     table = pd.DataFrame({"run_id": ["g/none/0.5", "g/blocks/1", "h/blocks/1"], "instance_id": ["g", "g", "h"],
                           "start": ["none", "blocks", "blocks"], "stability": [0.5, 1.0, 1.0], "status": "ok",
-                          "reach_km_mean": [compact["reach_km_mean"], stretched["reach_km_mean"], 500.0]})
+                          "reach_km_mean": [compact["reach_km_mean"], stretched["reach_km_mean"], 500.0],
+                          "start_reach_km_mean": [np.nan, compact["reach_km_mean"], 400.0]})
     ratio = corpus.reach_ratios(table)
     assert ratio[1] == pytest.approx(stretched["reach_km_mean"] / compact["reach_km_mean"]) and np.isnan(ratio[2])
-    assert "| 1 | 1 |" in "\n".join(corpus._shape_summary(table))
+    shape = "\n".join(corpus._shape_summary(table))
+    assert f"| blocks | 1 | 1 | {ratio[1]:.2f} |" in shape
+    assert shape.rstrip().endswith(f"({stretched['reach_km_mean']:,.0f} km)")
+    assert corpus_check.reach_km(to_unit_vectors(lat, lon), w, strips)[0] == pytest.approx(stretched["reach_km_mean"])
 
 
 def test_checker_lets_a_true_island_be():
