@@ -27,17 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from corpus_check import chord_to_km, spherical_medians, weighted_quantile_by_group  # noqa: E402
+from corpus_check import reach_km  # noqa: E402
 
 QUICK = ("T06", "T13")
-
-
-def reach_km(xyz: np.ndarray, weights: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per territory (sorted IDs): the workload-weighted 90th percentile distance from its centre."""
-    ids, codes = np.unique(labels, return_inverse=True)
-    centres = spherical_medians(xyz, codes, weights, ids.size)
-    distance = chord_to_km(np.linalg.norm(xyz - centres[codes], axis=1))
-    return weighted_quantile_by_group(distance, codes, weights, ids.size, 0.9)
 
 
 def leave(sample, territory_id: str) -> dict:
@@ -73,11 +65,11 @@ def leave(sample, territory_id: str) -> dict:
         "others_hours": float(weights[moved & stays].sum()),
         "own_hours": float(weights[~stays].sum()),
         "least_others_hours": ripple.least_moved,
-        "reach_today_km": float(np.nanmean(before_reach)),
-        "reach_km": float(np.nanmean(after_reach)),
-        "reach_fresh_km": float(np.nanmean(fresh_reach)),
-        "worst_reach_today_km": float(np.nanmax(before_reach)),
-        "worst_reach_km": float(np.nanmax(after_reach)),
+        "reach_today_km": before_reach[0],
+        "reach_km": after_reach[0],
+        "reach_fresh_km": fresh_reach[0],
+        "worst_reach_today_km": before_reach[1],
+        "worst_reach_km": after_reach[1],
         "feasible": bool(result.feasible),
     }
 
