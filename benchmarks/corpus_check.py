@@ -135,10 +135,17 @@ def reach_km(xyz: np.ndarray, weights: np.ndarray, labels) -> tuple[float, float
     """(mean, largest) over the territories of ``labels`` of the workload-weighted 90th percentile
     distance from their centre, in km: how far each reaches."""
     ids, codes = np.unique(pd.Series(labels, dtype=object).astype(str).to_numpy(), return_inverse=True)
-    centres = spherical_medians(xyz, codes, weights, ids.size)
-    distance = chord_to_km(np.linalg.norm(xyz - centres[codes], axis=1))
-    radius = weighted_quantile_by_group(distance, codes, weights, ids.size, RADIUS_QUANTILE)
+    radius = reach_of(xyz, codes, weights, ids.size)[2]
     return float(np.nanmean(radius)), float(np.nanmax(radius))
+
+
+def reach_of(xyz: np.ndarray, codes: np.ndarray, weights: np.ndarray,
+             k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """((k, 3) centres, (n,) each account's km to its centre, (k,) each territory's radius: the
+    workload-weighted 90th percentile of those distances, NaN when empty)."""
+    centres = spherical_medians(xyz, codes, weights, k)
+    distance = chord_to_km(np.linalg.norm(xyz - centres[codes], axis=1))
+    return centres, distance, weighted_quantile_by_group(distance, codes, weights, k, RADIUS_QUANTILE)
 
 
 def check_alignment(xyz: np.ndarray, graph, weights: np.ndarray, labels, ids, start, tolerance: float,
@@ -179,9 +186,7 @@ def check_alignment(xyz: np.ndarray, graph, weights: np.ndarray, labels, ids, st
     kept_keys = np.unique(piece_key[stray & ~moved])
     failing = stray & ~np.isin(piece_key, kept_keys)
 
-    centres = spherical_medians(xyz, codes, weights, k)
-    distance = chord_to_km(np.linalg.norm(xyz - centres[codes], axis=1))
-    radius = weighted_quantile_by_group(distance, codes, weights, k, RADIUS_QUANTILE)
+    centres, distance, radius = reach_of(xyz, codes, weights, k)
     limit = np.maximum(FAR_RADIUS_FACTOR * radius, FAR_FLOOR_KM)
     nearest = np.full(codes.size, np.inf)
     for j in range(k):  # distance to the nearest territory centre (k is at most a few hundred)
