@@ -1297,10 +1297,14 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, b
                     "right_shapes": cached.territory_shapes(after_key, accounts, whatif.after)}
             before_key, after_key = f"{before_key}:{box}", f"{after_key}:{box}"
     # One deck for both (the after copy sits to the east): one WebGL context, shaders compiled once.
+    # Labelled with territory IDs alone (the legend below names the reps): on a 453-px copy "T08 · Thompson"
+    # was 14 degrees of longitude wide, and twenty such labels found free spots only up to 120 px from their
+    # anchors, T08's over Texas though its shape is around Illinois.
     pair = maps.build_side_by_side(
         shown, whatif.before.reindex(shown.index), whatif.after.reindex(shown.index), territories, after_homes,
         colors=dict(colors), left_colors=dict(before_colors), states_geojson=states, left_key=before_key,
-        right_key=after_key, point_radius_px=2.0, width_px=2 * MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX, **zoom,
+        right_key=after_key, point_radius_px=2.0, width_px=2 * MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX,
+        label_reps=False, **zoom,
     )
     # industry-team territories (either side) listed apart: their shapes are outlines over the others
     teams = {**team_territories(accounts, whatif.before), **team_territories(accounts, whatif.after)}
@@ -1317,7 +1321,8 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, b
                    "shows both).")
         st.html(legend(note=pair.note))
         return
-    common = {"states_geojson": states, "point_radius_px": 2.0, "width_px": MAP_WIDTH_PX, "height_px": MAP_HEIGHT_PX}
+    common = {"states_geojson": states, "point_radius_px": 2.0, "width_px": MAP_WIDTH_PX, "height_px": MAP_HEIGHT_PX,
+              "label_reps": False}
     before_view = maps.build_account_map(accounts, whatif.before, territories, cache_key=before_key,
                                          colors=dict(before_colors), **common)
     after_view = maps.build_account_map(accounts, whatif.after, after_homes, cache_key=after_key, colors=dict(colors),

@@ -4,8 +4,10 @@ both sides, and one view control that zooms both onto a territory."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
+import shapely
 
 from territory.data import schema
 from territory.ui import keys
@@ -102,8 +104,6 @@ def test_each_copy_fills_its_half_and_keeps_its_labels_there():
 def test_every_territorys_colour_on_either_map_is_in_its_legend_entry():
     """Walking the app: on the sample at stability 0.5 the Before map drew some territories in another colour
     than their legend entry (the After map's). A territory whose colour changes now shows both dots."""
-    import re
-
     at = open_page("pages/rebalance.py")
     spec = pair_spec(at)
     legend = " ".join(h.proto.body for h in at.get("html") if "Account that moves" in h.proto.body)
@@ -116,3 +116,36 @@ def test_every_territorys_colour_on_either_map_is_in_its_legend_entry():
             tid = re.search(r"Territory: (T\d+)", row["tip"]).group(1)
             assert tuple(row["color"][:3]) in entries[tid], (side, tid)
     assert "Two dots: its colour before, then after" in legend
+
+
+def test_when_a_rep_leaves_every_label_sits_beside_its_own_territory():
+    """Walking the app with the sample and T06 (Rachel Dawson) leaving: the After copy put "T08 · Thompson"
+    over Texas, its leader line running 74 px to its anchor in Illinois (58 px from T08's shape), as if T08
+    covered Texas. With rep names every label was about 100 px (14 degrees of longitude) wide on a 453-px
+    copy, and twenty of them found free spots only that far out. Labelled with the IDs alone (the legend
+    names the reps), every label's centre is within two label heights of its own territory's shape on
+    screen, and every territory has its label."""
+    from territory.ui.components import maps
+
+    at = open_page("pages/rebalance.py")
+    at.selectbox(key=keys.REBALANCE_LEAVING_TERRITORY).set_value("T06").run()
+    at.button(key=keys.REBALANCE_REP_LEAVES).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    spec = pair_spec(at)
+    zoom = spec["initialViewState"]["zoom"]
+
+    def on_screen(geometry):  # lon/lat -> the deck's pixels at its initial zoom (Web Mercator)
+        return shapely.transform(geometry, lambda xy: np.column_stack(maps._world_px(xy[:, 1], xy[:, 0], zoom)))
+
+    for side in ("after", "before"):
+        parts: dict[str, list] = {}
+        for row in layer(spec, f"{side}-outlines")["data"]:
+            tid = re.match(r"Territory (\S+)", row["tip"]).group(1)
+            parts.setdefault(tid, []).append(shapely.Polygon(row["polygon"][0], row["polygon"][1:]))
+        rows = layer(spec, f"{side}-territory-labels")["data"]
+        assert sorted(r["territory_id"] for r in rows) == sorted(parts)  # every territory named, once
+        assert ("T06" in parts) == (side == "before")
+        for r in rows:
+            shape = on_screen(shapely.union_all(parts[r["territory_id"]]))
+            gap = shape.distance(on_screen(shapely.Point(r["label_lon"], r["label_lat"])))
+            assert gap <= 2 * maps.LABEL_HEIGHT_PX, f"{side}: {r['label']} sits {gap:.0f} px from its territory"
