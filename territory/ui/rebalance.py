@@ -1297,9 +1297,8 @@ def maps_ui(accounts: pd.DataFrame, whatif: WhatIf, territories: pd.DataFrame, b
                     "right_shapes": cached.territory_shapes(after_key, accounts, whatif.after)}
             before_key, after_key = f"{before_key}:{box}", f"{after_key}:{box}"
     # One deck for both (the after copy sits to the east): one WebGL context, shaders compiled once.
-    # Labelled with territory IDs alone (the legend below names the reps): on a 453-px copy "T08 · Thompson"
-    # was 14 degrees of longitude wide, and twenty such labels found free spots only up to 120 px from their
-    # anchors, T08's over Texas though its shape is around Illinois.
+    # Territory IDs alone (the legend below names the reps): on a half-width copy, labels with rep names
+    # are too wide to find free spots beside their own territories.
     pair = maps.build_side_by_side(
         shown, whatif.before.reindex(shown.index), whatif.after.reindex(shown.index), territories, after_homes,
         colors=dict(colors), left_colors=dict(before_colors), states_geojson=states, left_key=before_key,
