@@ -331,15 +331,36 @@ def far_limits(problem: Problem, labels: np.ndarray) -> tuple[np.ndarray, np.nda
     key = hashlib.blake2b(np.ascontiguousarray(labels).view(np.uint8), digest_size=16).digest()
     memo = problem.far_memo
     if key not in memo:
-        k = problem.k
-        centres = medians(problem.xyz, problem.weight, labels, k, np.zeros((k, 3)), problem.config.median_steps)
-        radius = _weighted_quantile(unit_km(problem.xyz, centres[labels]), labels, problem.weight, k,
-                                    RADIUS_QUANTILE)
+        basis = memo[next(reversed(memo))] if memo else None
+        centres, radius = _centres_and_radii(problem, labels, basis)
         if len(memo) >= FAR_MEMO_SIZE:
             memo.pop(next(iter(memo)))
-        memo[key] = (centres, np.maximum(FAR_RADIUS_FACTOR * radius, FAR_FLOOR_KM))
-    centres, limit = memo[key]
+        memo[key] = (labels.copy(), centres, radius, np.maximum(FAR_RADIUS_FACTOR * radius, FAR_FLOOR_KM))
+    _, centres, _, limit = memo[key]
     return centres.copy(), limit.copy()
+
+
+def _centres_and_radii(problem: Problem, labels: np.ndarray, basis: tuple | None) -> tuple[np.ndarray, np.ndarray]:
+    """(k, 3) each territory's spherical median and (k,) its radius. Each territory's figures depend
+    on its own accounts alone, so with ``basis`` (the labels, centres and radii of an earlier call)
+    only the territories that gained or lost an account are computed again, to the same bits."""
+    k = problem.k
+    rows, sub, changed = slice(None), labels, np.arange(k)
+    if basis is not None:
+        diff = labels != basis[0]
+        changed = np.unique(np.r_[labels[diff], basis[0][diff]])
+        index = np.full(k, -1, dtype=np.int64)
+        index[changed] = np.arange(changed.size)
+        rows = np.flatnonzero(index[labels] >= 0)  # their accounts, in the same order
+        sub = index[labels[rows]]
+    xyz, weight, m = problem.xyz[rows], problem.weight[rows], changed.size
+    centres = medians(xyz, weight, sub, m, np.zeros((m, 3)), problem.config.median_steps)
+    radius = _weighted_quantile(unit_km(xyz, centres[sub]), sub, weight, m, RADIUS_QUANTILE)
+    if basis is None:
+        return centres, radius
+    all_centres, all_radius = basis[1].copy(), basis[2].copy()
+    all_centres[changed], all_radius[changed] = centres, radius
+    return all_centres, all_radius
 
 
 FAR_MEMO_SIZE = 4
@@ -355,21 +376,19 @@ def unit_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _weighted_quantile(values: np.ndarray, groups: np.ndarray, weights: np.ndarray, k: int, q: float) -> np.ndarray:
-    """(k,) per group, the smallest value with at least ``q`` of the group's weight at or below it."""
+    """(k,) per group, the smallest value with at least ``q`` of the group's weight at or below it.
+    Each group's running weight is summed on its own, so a group's answer does not depend on the
+    other groups (:func:`_centres_and_radii` recomputes some groups only)."""
     order = np.lexsort((values, groups))
     g, v, w = groups[order], values[order], weights[order] + 1e-12
-    cum = np.cumsum(w)
     start = np.searchsorted(g, np.arange(k))
     end = np.searchsorted(g, np.arange(k), side="right")
-    base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
-    total = np.where(end > start, cum[np.maximum(end - 1, 0)] - base, 0.0)
-    # within a group the running weight only grows: the first row reaching q x its total comes
-    # after every row below it
-    below = ((cum - base[np.maximum(g, 0)]) < q * total[np.maximum(g, 0)] - 1e-12) & (g >= 0) & (g < k)
-    at = np.bincount(g[below], minlength=k)
     out = np.zeros(k)
-    have = end > start
-    out[have] = v[start[have] + np.minimum(at[have], (end - start)[have] - 1)]
+    for j in np.flatnonzero(end > start).tolist():
+        running = np.cumsum(w[start[j]:end[j]])
+        # the running weight only grows: the rows below q x the total come first
+        at = int(np.searchsorted(running, q * running[-1] - 1e-12))
+        out[j] = v[start[j] + min(at, running.size - 1)]
     return out
 
 

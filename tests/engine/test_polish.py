@@ -268,3 +268,24 @@ def test_a_far_account_its_territory_hangs_on_is_pulled_with_what_hangs_on_it():
     assert set(moved.tolist()) == {neck, *lobe.tolist()}
     assert (terrain.labels[moved] == 1).all() and (how[moved] == MOVED_BY_CONTIGUITY).all()
     assert count_pieces(graph, terrain.labels).max() == 1
+
+
+def test_far_limits_recomputed_for_the_changed_territories_only_are_the_same_to_the_bit():
+    """The far rule's centres and radii are asked for after every few moves; only the territories
+    that gained or lost an account are computed again, and the answer must not depend on that."""
+    from dataclasses import replace
+
+    from territory.engine.polish import far_limits
+
+    rng = np.random.default_rng(3)
+    accounts = strip_accounts((9, 7, 8, 6), rows=12)
+    accounts["workload_hours"] = rng.lognormal(0.0, 1.0, len(accounts))
+    problem, _ = _problem(accounts, stability=0.5)
+    labels = problem.current.copy()
+    for _ in range(6):
+        moved = rng.choice(labels.size, size=int(rng.integers(1, 12)), replace=False)
+        labels[moved] = rng.integers(0, problem.k, size=moved.size)
+        centres, limit = far_limits(problem, labels)  # from the last call's figures
+        fresh_centres, fresh_limit = far_limits(replace(problem), labels)  # a new problem: from scratch
+        assert np.array_equal(centres, fresh_centres) and np.array_equal(limit, fresh_limit)
+    assert len(problem.far_memo) > 1
