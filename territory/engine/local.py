@@ -92,9 +92,10 @@ def _nodes(problem: Problem, labels: np.ndarray) -> np.ndarray:
 
 def rebalance(problem: Problem) -> list[Solution]:
     """The local re-balance's answers (module docstring), none when the borders cannot carry it;
-    two when the safe moves land an account far from its new territory and also reach the band
-    without: the repair pulls far accounts in at many times their load or at none, so the caller
-    repairs both and keeps the better.
+    several when the safe moves reach the band more than one way (landing an account far from its
+    new territory and not; on from where a higher aim stalled and afresh): the repair pulls far
+    accounts in at many times their load or at none, so the caller repairs them in order of moved
+    load and keeps the best.
 
     When a territory must pass on more than its own accounts (a lopsided start: load must cross
     several territories), one step brings every territory as close to its band as the borders
@@ -116,43 +117,57 @@ def rebalance(problem: Problem) -> list[Solution]:
     if problem.dissolved is not None:
         shares = (SAFE_AIMS if problem.strict else ()) + (aim / max(problem.tolerance, 1e-12),)
         handed_at = {}
-        # first no account carried on may land far from its new territory (the repair spent seconds
-        # pulling such accounts back), then any may
         aims = list(dict.fromkeys(round(y, 9) for y in shares))
-        for keep_near, share in [(near, x) for near in (True, False) for x in aims]:
-            aimed = replace(problem, aim=share * problem.tolerance)
-            if share not in handed_at:
-                handed_at[share] = _hand_on_dissolved(aimed, graph, centres, scale)
-            handed = handed_at[share]
-            if handed is not None:
-                carried = _by_safe_moves(replace(aimed, start=handed, dissolved=None), graph, centres, scale,
-                                         keep_near=keep_near)
-                if carried is not None:
-                    gone = problem.dissolved >= 0
-                    how = np.where((carried.labels != problem.start) | gone, MOVED_BY_BALANCE, 0).astype(np.int8)
-                    return [Solution(carried.labels, centres, how, carried.excess, scale)]
+        answers = []
+        # with no account carried on landing far from its new territory (the repair spent seconds
+        # pulling such accounts back), and with any: either may move less, the caller keeps the better
+        for keep_near in (True, False):
+            closest = None  # the safe moves' answer nearest the band when none reaches it
+            for share in aims:
+                aimed = replace(problem, aim=share * problem.tolerance)
+                if share not in handed_at:
+                    handed_at[share] = _hand_on_dissolved(aimed, graph, centres, scale)
+                handed = handed_at[share]
+                if handed is None:
+                    continue
+                # on from where the last aim stalled (keeping what it carried), and from the hand-on
+                begins = ([closest.labels] if closest is not None else []) + [handed]
+                carried, short = _carried_from(replace(aimed, dissolved=None), begins, graph, centres, scale,
+                                               keep_near)
+                gone = problem.dissolved >= 0
+                for found in carried + [short]:
+                    if found is not None:
+                        found.how = np.where((found.labels != problem.start) | gone, MOVED_BY_BALANCE,
+                                             0).astype(np.int8)
+                if carried:
+                    answers += carried
+                    break
+                closest = _closer(closest, short)
+        if answers:
+            return answers
     if problem.dissolved is None:
         # at stability 1 the flows aim near the band's edge (the least moved load), with less
         # room for whole accounts each time it fails
         shares = (SAFE_AIMS if problem.strict else ()) + (aim / max(problem.tolerance, 1e-12),)
         carved = _carve_new(problem, graph)
         starts = ((replace(problem, start=carved),) if carved is not None else ()) + (problem,)
-        kept = None
+        kept = []
         aims = list(dict.fromkeys(round(y, 9) for y in shares))
         for start in starts:
             carried = _first_carried(start, aims, graph, centres, scale, keep_near=False)
-            if carried is None:
+            if not carried:
                 continue
-            if not far_accounts(problem, carried.labels).any():
-                return [carried]
+            if not any(far_accounts(problem, answer.labels).any() for answer in carried):
+                return carried
             # the same with no carried account landing far from its new territory
-            near = _first_carried(start, aims, graph, centres, scale, keep_near=True)
-            if near is not None and not far_accounts(problem, near.labels).any():
-                return [carried, near]
+            near = [answer for answer in _first_carried(start, aims, graph, centres, scale, keep_near=True)
+                    if not far_accounts(problem, answer.labels).any()]
+            if near:
+                return carried + near
             # a carve that leaves an account far from its new territory gives way to today's start
             kept = carried  # both leave one: today's start, the last tried
-        if kept is not None:
-            return [kept]
+        if kept:
+            return kept
     problem = replace(problem, aim=aim)
     nodes = _nodes(problem, problem.start)
     solution = None
@@ -182,23 +197,55 @@ def rebalance(problem: Problem) -> list[Solution]:
 
 
 def _first_carried(problem: Problem, aims: list[float], graph, centres: np.ndarray, scale: float,
-                   keep_near: bool) -> Solution | None:
-    """The safe moves' answer at the first of ``aims`` (shares of the tolerance) that reaches the band."""
+                   keep_near: bool) -> list[Solution]:
+    """The safe moves' answers at the first of ``aims`` (shares of the tolerance) that reaches the
+    band. Each aim after a stall is tried on from where the stall left off and afresh: going on
+    keeps the flows the higher aim carried at their least, starting afresh with more room
+    carries them all again, and either can move less (the caller keeps the better)."""
+    closest = None
     for share in aims:
-        carried = _by_safe_moves(replace(problem, aim=share * problem.tolerance), graph, centres, scale,
-                                 keep_near=keep_near)
-        if carried is not None:
+        begins = ([closest.labels] if closest is not None else []) + [problem.start]
+        carried, short = _carried_from(replace(problem, aim=share * problem.tolerance), begins, graph, centres,
+                                       scale, keep_near)
+        if carried:
             return carried
-    return None
+        closest = _closer(closest, short)
+    return []
+
+
+def _carried_from(problem: Problem, begins: list[np.ndarray], graph, centres: np.ndarray, scale: float,
+                  keep_near: bool) -> tuple[list[Solution], Solution | None]:
+    """The safe moves from each of ``begins`` (labels): (the answers within the band; the one
+    nearest the band when none is, or None)."""
+    within, closest = [], None
+    for begin in begins:
+        carried = _by_safe_moves(replace(problem, start=begin), graph, centres, scale, keep_near=keep_near)
+        if carried is not None and _within_band(carried):
+            within.append(carried)
+        elif not within:
+            closest = _closer(closest, carried)
+    return within, (None if within else closest)
+
+
+def _within_band(solution: Solution) -> bool:
+    return not (solution.excess > 1e-9).any()
+
+
+def _closer(a: Solution | None, b: Solution | None) -> Solution | None:
+    """Of two answers (either may be None), the one with less load outside the band."""
+    if a is None or b is None:
+        return a if b is None else b
+    return b if b.excess.sum() < a.excess.sum() else a
 
 
 def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float,
                    keep_near: bool = False) -> Solution | None:
     """The border flows carried by moves that cannot cut a territory (:mod:`territory.engine.polish`:
     each account joins the receiving territory's main body and leaves its own connected), one step
-    after another; None unless every territory ends within the band with no new piece. First
-    choice of the local re-balance: the LP's choice of accounts is cheaper in travel but can cut
-    off a pocket of accounts that stay."""
+    after another; None when nothing could be carried or a move made a new piece. Otherwise the
+    labels reached, with the load still outside the band in ``excess`` when the flows stalled
+    short of it (:func:`_within_band` tells). First choice of the local re-balance: the LP's
+    choice of accounts is cheaper in travel but can cut off a pocket of accounts that stay."""
     from territory.geo import piece_labels
 
     labels = problem.start.copy()
@@ -219,22 +266,22 @@ def _by_safe_moves(problem: Problem, graph, centres: np.ndarray, scale: float,
         stalled = 0 if outside < 0.99 * least_outside else stalled + 1
         least_outside = min(least_outside, outside)
         if stalled >= STALLED_STEPS:
-            return None
+            break
         hop = hop_costs(_node_centres(problem, labels, centres), scale)
         src, dst, flow = border_flows(problem, labels, graph, hop, linked=free, blocked=blocked)
         if not flow.size:
-            return None
+            break
         terrain.reset(piece_labels(graph, np.where(free, labels, -1), weights=problem.weight))
         carried, exhausted = carry_flows(problem, terrain, budget, src, dst, flow, how, main_only=False,
                                          keep_near=keep_near)
         short = exhausted & (carried < 0.5 * flow)
         if not (carried > 0).any() and not short.any():
-            return None
+            break
         # a border that could not carry half its flow (a narrow neck, heavy accounts) is closed:
         # the next flows go round it
         blocked.update(zip(src[short].tolist(), dst[short].tolist()))
     excess = outside_band(problem, labels)
-    if (excess > 1e-9).any():
+    if (labels == start).all() and (excess > 1e-9).any():
         return None
     # no new piece: no more accounts off their territory's main piece, or nothing cut off by the
     # polish's rule (a piece of today that grew past its territory's old main body cuts nothing)

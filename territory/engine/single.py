@@ -199,9 +199,11 @@ def _best_local(problem: Problem, answers: list[Solution]) -> tuple[Solution, tu
     tried as it is and with its territories matched to today's by shared load: matching spares
     the moves of a territory that handed most of itself on (a lopsided start), but can swap a new
     territory's ID with the one it was carved from, and what stays there then reads as cut off
-    and is moved again. They are repaired in order of moved load, and the rest are skipped once
-    one is repaired whole and within the band moving no more than the next moves before its
-    repair (the repair joins and pulls in, rarely sends anything home)."""
+    and is moved again. They are repaired in order of moved load (those with an account far from
+    its new territory last), and the rest are skipped once one is repaired whole and within the
+    band moving no more than the next moves before its repair (the repair joins and pulls in,
+    rarely sends anything home). At stability 1 each repaired answer then sends home what the
+    room between the flows' aim and the band's edge allows (:mod:`territory.engine.homeward`)."""
     options = []
     for answer in answers:
         options.append(answer)
@@ -210,12 +212,16 @@ def _best_local(problem: Problem, answers: list[Solution]) -> tuple[Solution, tu
         _match_today(problem, matched)
         if not (matched.labels == answer.labels).all():
             options.append(matched)
-    options.sort(key=lambda option: _moved_load(problem, option.labels))
+    # an answer with a far account moves more than it shows: the repair pulls the account back
+    options.sort(key=lambda option: (bool(far_accounts(problem, option.labels).any()),
+                                     _moved_load(problem, option.labels)))
     best, best_key = None, None
     for option in options:
         if best_key is not None and best_key[0] == (0.0, 0.0) and best_key[1] <= _moved_load(problem, option.labels):
             break
         score = _repaired(problem, option)
+        if problem.strict and score == (0.0, 0.0) and problem.adjacency is not None:
+            option.labels = homeward(problem, resolve_graph(problem.adjacency), option.labels, option.how)
         key = (score, _moved_load(problem, option.labels))
         if best_key is None or key < best_key:
             best, best_key = option, key

@@ -163,3 +163,57 @@ def test_a_new_territory_starts_where_territories_meet_and_takes_a_share_of_each
     centre = np.array([accounts["latitude"].mean(), accounts["longitude"].mean()])
     mean_lat, mean_lon = accounts.loc[new, "latitude"].mean(), accounts.loc[new, "longitude"].mean()
     assert np.hypot(mean_lat - centre[0], mean_lon - centre[1]) < 0.15  # around the junction
+
+
+def test_a_lower_aim_goes_on_from_where_the_higher_one_stalled(monkeypatch):
+    """The safe moves aim near the band's edge first; when they stall just short of the band, the
+    next aim goes on from what they carried (at their least) as well as starting afresh: starting
+    again with more room carried every flow again, further (a K+3 start at stability 1 moved 1.7x
+    the least a border-move alignment must move), but going on is not always better either."""
+    import numpy as np
+
+    from territory.engine import local
+    from territory.engine.solve import Solution
+    from tests.factories import engine_problem
+
+    problem, graph = engine_problem(strip_accounts((14, 8, 8)), stability=1.0, tolerance=0.05)
+    stalled = problem.start.copy()
+    stalled[np.flatnonzero(problem.start == 0)[:3]] = 1
+    begins = []
+
+    def safe_moves(aimed, *_, **__):
+        begins.append((round(aimed.aim / aimed.tolerance, 2), aimed.start.copy()))
+        excess = np.zeros(problem.k)
+        if aimed.aim > 0.9 * aimed.tolerance:  # the high aim stalls short of the band
+            excess[0] = 1.0
+        return Solution(stalled.copy(), np.zeros((problem.k, 3)), np.zeros(stalled.size, np.int8), excess)
+
+    monkeypatch.setattr(local, "_by_safe_moves", safe_moves)
+    found = local._first_carried(problem, [0.95, 0.8], graph, None, 1.0, keep_near=False)
+    assert [aim for aim, _ in begins] == [0.95, 0.8, 0.8]
+    assert (begins[0][1] == problem.start).all() and (begins[1][1] == stalled).all()
+    assert (begins[2][1] == problem.start).all()
+    assert len(found) == 2 and (found[0].labels == stalled).all()  # on from the stall, and afresh
+
+
+def test_at_stability_1_no_moved_account_could_simply_go_home():
+    """The border flows aim inside the band (room for whole accounts); what that room allows back
+    at the end goes home, so no moved account could return to today's territory by a move that
+    keeps both territories in the band and cuts nothing."""
+    from territory.data.sample import load_sample
+    from territory.engine.homeward import homeward
+    from territory.engine.prepare import prepare
+    from territory.engine.solve import resolve_graph
+
+    data = load_sample()
+    params = BalanceParams(stability=1.0)
+    result = balance(data.accounts, params, data.territories)
+    prep = prepare(data.accounts, params, data.territories)
+    problem, graph = prep.problem, resolve_graph(prep.problem.adjacency)
+    index = {t: j for j, t in enumerate(prep.plan.ids)}
+    labels = result.labels.astype(str)[prep.geo].map(index).to_numpy()
+    moved = labels != problem.current
+    assert moved.any()
+    again = homeward(problem, graph, labels, moved.astype("int8"))
+    assert (again == labels).all()
+
