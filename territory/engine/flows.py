@@ -30,8 +30,8 @@ def hop_costs(centres: np.ndarray, scale: float) -> np.ndarray:
 
 
 def border_flows(problem: Problem, nodes: np.ndarray, graph, hop: np.ndarray | None = None,
-                 linked: np.ndarray | None = None,
-                 blocked: set[tuple[int, int]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 linked: np.ndarray | None = None, blocked: set[tuple[int, int]] | None = None,
+                 through_dissolved: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(src, dst, flow): load to move across each border between the nodes (territories, then
     dissolved territories k, k+1, ...; -1 for none). The hard band is elastic (at a price far
     above any move), so when the borders cannot carry the whole change in one step the flows
@@ -39,7 +39,11 @@ def border_flows(problem: Problem, nodes: np.ndarray, graph, hop: np.ndarray | N
     ``hop`` (nodes, nodes): an extra cost per unit of load crossing from one to the other (the
     distance between their centres, so that of two ways to move the same load the shorter wins).
     ``linked`` (n,) bool: only edges between these accounts make two nodes neighbours;
-    ``blocked``: (from, to) pairs that carry nothing (a border that could not carry its flow)."""
+    ``blocked``: (from, to) pairs that carry nothing (a border that could not carry its flow).
+    ``through_dissolved``: load may cross dissolved territories on its way out (a dissolved
+    territory that borders only dissolved ones hands on through them; the accounts move once, to
+    the territory they end in, so crossing between two dissolved territories costs only its hop),
+    and nothing flows into a dissolved territory from a kept one."""
     k = problem.k
     n_nodes = max(int(nodes.max()) + 1 if nodes.size else k, k)
     coo = graph.tocoo()
@@ -53,6 +57,8 @@ def border_flows(problem: Problem, nodes: np.ndarray, graph, hop: np.ndarray | N
     if blocked:
         closed = np.array(sorted(blocked), dtype=np.int64).reshape(-1, 2)
         pairs = pairs[~np.isin(pairs[:, 0] * n_nodes + pairs[:, 1], closed[:, 0] * n_nodes + closed[:, 1])]
+    if through_dissolved:
+        pairs = pairs[(pairs[:, 0] >= k) | (pairs[:, 1] < k)]
     if pairs.size == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     src, dst = pairs[:, 0], pairs[:, 1]
@@ -72,9 +78,14 @@ def border_flows(problem: Problem, nodes: np.ndarray, graph, hop: np.ndarray | N
             for share in (-problem.tolerance, -problem.aim, problem.aim, problem.tolerance)]
     real = np.arange(n_nodes) < k
     per_unit = np.ones(m) if hop is None else 1.0 + hop[src, dst]
-    flow = _as_min_cost_flow(src, dst, per_unit, load, movable, *band, real)
+    passes = None
+    if through_dissolved:
+        per_unit[(src >= k) & (dst >= k)] -= 1.0
+        passes = ~real
+    flow = _as_min_cost_flow(src, dst, per_unit, load, movable, *band, real, passes)
     if flow is None:
-        flow = _as_lp(src, dst, per_unit, movable, *(bound - load for bound in band), real)
+        gates = movable if passes is None else np.where(passes, np.inf, movable)
+        flow = _as_lp(src, dst, per_unit, gates, *(bound - load for bound in band), real)
     if flow is None:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     used = flow > 1e-9 * max(1.0, float(problem.weight.sum()))
@@ -92,13 +103,14 @@ MAX_COST = 1e6
 
 def _as_min_cost_flow(src: np.ndarray, dst: np.ndarray, per_unit: np.ndarray, load: np.ndarray, movable: np.ndarray,
                       lower: np.ndarray, aim_lower: np.ndarray, aim_upper: np.ndarray, upper: np.ndarray,
-                      real: np.ndarray) -> np.ndarray | None:
+                      real: np.ndarray, passes: np.ndarray | None = None) -> np.ndarray | None:
     """The border-flow program as a min-cost flow (OR-Tools): each territory's load enters its hub;
     what it hands on leaves through a gate of capacity ``movable`` to its neighbours' hubs; each
     hub's final load reaches the sink through priced tiers (the band's absolute bounds: below the
     hard band rewarded by a penalty larger than any rerouting, up to the aim band by the soft
     penalty, the aim band free, above it the soft and then the hard penalty); a dissolved node keeps
-    nothing. None when it cannot be solved this way (the caller solves the LP)."""
+    nothing. ``passes`` (nodes,) bool: gates without that limit (they pass on what they receive).
+    None when it cannot be solved this way (the caller solves the LP)."""
     from ortools.graph.python import min_cost_flow
 
     n_nodes = load.size
@@ -113,6 +125,8 @@ def _as_min_cost_flow(src: np.ndarray, dst: np.ndarray, per_unit: np.ndarray, lo
     scale = min(FLOW_UNITS, INT64_ROOM / hard) / total
     have = np.rint(load * scale).astype(np.int64)
     gate = np.minimum(np.rint(movable * scale).astype(np.int64), np.maximum(have, 0))
+    if passes is not None:  # these nodes pass on what they receive too
+        gate[passes] = int(have.sum())
 
     def units(x: np.ndarray) -> np.ndarray:
         return np.clip(np.rint(x * scale), 0, None).astype(np.int64)

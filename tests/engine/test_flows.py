@@ -90,3 +90,28 @@ def test_accounts_piled_on_one_or_two_points_with_a_new_territory(points, stabil
     assert result.feasible
     assert (result.load > 0).all()
     assert (result.load / result.load.mean() - 1).abs().max() <= 0.05 + 1e-9
+
+
+def test_a_dissolved_territory_passes_on_what_it_receives_from_one_behind_it():
+    """Nodes 0-1 kept, 2-3 dissolved in a row (3 borders only 2): the flow and the LP both take 3's
+    load through 2 when asked to, and neither finds a way without it (2 may hand on only its own)."""
+    import numpy as np
+
+    from territory.engine import flows
+
+    src, dst = np.array([1, 2, 2, 3]), np.array([0, 1, 3, 2])
+    per_unit = np.array([1.0, 1.0, 0.0, 0.0])
+    load = np.array([80.0, 80.0, 80.0, 80.0])
+    movable = load.copy()
+    real = np.array([True, True, False, False])
+    ghosts = np.zeros(2)
+    band = [np.r_[np.full(2, 160.0 * (1 + share)), ghosts] for share in (-0.05, -0.05, 0.05, 0.05)]
+    passes = ~real
+    fast = flows._as_min_cost_flow(src, dst, per_unit, load, movable, *band, real, passes)
+    exact = flows._as_lp(src, dst, per_unit, np.where(passes, np.inf, movable), *[b - load for b in band], real)
+    for flow in (fast, exact):
+        assert flow is not None
+        assert flow[1] == pytest.approx(160.0) and flow[0] == pytest.approx(72.0)  # into 1, then on to 0
+        assert flow[3] - flow[2] == pytest.approx(80.0)  # node 3's load crosses node 2
+    assert flows._as_min_cost_flow(src, dst, per_unit, load, movable, *band, real) is None
+    assert flows._as_lp(src, dst, per_unit, movable, *[b - load for b in band], real) is None

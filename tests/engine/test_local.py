@@ -217,3 +217,16 @@ def test_at_stability_1_no_moved_account_could_simply_go_home():
     again = homeward(problem, graph, labels, moved.astype("int8"))
     assert (again == labels).all()
 
+
+def test_a_dissolved_territory_behind_another_hands_on_through_it():
+    """Two territories from four strips: T3 and T4 are dissolved and T4 borders only T3. Their 160 h
+    move once, into T2 (T4's through T3), and T2 passes 72 h on to T1 (which needs 152 h to reach
+    the band): 232 h is the least any alignment moving accounts only across borders can move. (The
+    border flows made T3 hand on T4's load as if it were its own, could not, and the bound fell
+    back to the any-move 160 h.)"""
+    accounts = strip_accounts((8, 8, 8, 8))
+    result = balance(accounts, BalanceParams(n_territories=2, stability=1.0, tolerance=0.05))
+    assert result.feasible, result.messages
+    assert result.least_moved == pytest.approx(160.0)
+    assert result.least_moved_nearby == pytest.approx(232.0)
+    assert accounts["workload_hours"][result.assignment["moved"]].sum() <= 1.1 * result.least_moved_nearby
