@@ -42,7 +42,10 @@ threshold, so a value exactly at it does not flag):
 * **under-covered potential**: potential > high_potential_ratio x the mean territory potential and
   penetration < low_penetration_pct;
 * **too many accounts**: accounts > max_accounts_per_fte x capacity_fte;
-* **far accounts**: accounts more than far_km (great-circle) from the rep's home base;
+* **far accounts**: accounts farther (great-circle) from the rep's home base than
+  max(far_km, far_reach_factor x the territory's reach), the reach being the distance from the home
+  within which 90% of the territory's workload lies: the engine's far rule (2 x radius, at least
+  300 km), so a territory that is wide by design is not flagged for being wide, only for its outliers;
 * **quota above potential**: quota / potential > max_quota_vs_potential_pct;
 * **quota above recent bookings**: quota / last bookings > max_quota_vs_last_pct.
 """
@@ -79,6 +82,7 @@ __all__ = [
     "default_capacity_ids",
     "default_quota_total",
     "far_accounts",
+    "far_rule_text",
     "growth_table",
     "largest_remainder",
     "next_quarter",
@@ -91,6 +95,7 @@ __all__ = [
     "review_sections_html",
     "review_xlsx_bytes",
     "suggest_quotas",
+    "territory_reach_km",
 ]
 
 OVER_CAPACITY = "Over capacity"
@@ -129,7 +134,8 @@ class ReviewSettings:
     max_utilisation_pct: float = 110.0  # workload per FTE above this % of the team's mean per FTE is flagged
     forecast_weight: float = 0.0  # 0..1: within the bookings side, weight of next quarter's forecast over recent
     max_accounts_per_fte: float = 300.0  # accounts one full-time rep can cover
-    far_km: float = 300.0  # accounts farther than this from the rep's home are flagged
+    far_km: float = 300.0  # far = farther from the rep's home than max(far_km, far_reach_factor x reach)
+    far_reach_factor: float = 2.0  # x the territory's reach (90% of its workload within it); 0 = far_km alone
     high_potential_ratio: float = 1.25  # potential above this x the mean territory potential is "high"
     low_penetration_pct: float = 15.0  # penetration below this % is "low"
     max_quota_vs_potential_pct: float = 40.0  # quota above this % of a quarter's potential is flagged
@@ -148,6 +154,9 @@ class ReviewSettings:
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
                 raise ParameterError(f"{name} is {value}; it must be a number > 0")
+        if not math.isfinite(self.far_reach_factor) or self.far_reach_factor < 0:
+            raise ParameterError(f"far_reach_factor is {self.far_reach_factor}; it must be a number >= 0 "
+                                 "(0 = far_km alone)")
         for name in ("low_penetration_pct", "max_quota_vs_potential_pct", "max_quota_vs_last_pct"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
@@ -487,14 +496,53 @@ def pareto_tables(
 # --- geography --------------------------------------------------------------------------------
 
 
-def far_accounts(
-    accounts: pd.DataFrame, labels: Any, territories: pd.DataFrame | None, far_km: float
-) -> pd.DataFrame:
-    """Accounts more than ``far_km`` from their rep's home base, farthest first.
+REACH_QUANTILE = 0.9
+"""A territory's reach holds this share of its workload: the engine's radius quantile
+(``territory/engine/polish.py``), so "far" on the review means what it means to a rebalance."""
 
-    Columns: account_id, name, territory_id, distance_km. Empty when homes or coordinates are missing.
+
+def territory_reach_km(distance_km: Any, territory: Any, workload: Any,
+                       quantile: float = REACH_QUANTILE) -> pd.Series:
+    """Per territory (sorted), the smallest distance with at least ``quantile`` of its workload at or
+    below it: how far from the home the territory's work reaches, ignoring its last tenth.
+
+    Workload that is missing or negative weighs 0; a territory whose workload is all 0 takes every
+    account alike, so its reach stays defined. Accounts without a distance are left out.
+
+    >>> territory_reach_km([100.0, 200.0, 900.0], ["T1", "T1", "T1"], [5.0, 4.0, 1.0]).to_dict()
+    {'T1': 200.0}
     """
-    columns = [schema.ACCOUNT_ID, schema.NAME, schema.TERRITORY_ID, "distance_km"]
+    distance = np.asarray(distance_km, dtype=float)
+    weight = pd.to_numeric(pd.Series(np.asarray(workload)), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    weight = np.where(np.isfinite(weight) & (weight > 0), weight, 0.0)
+    groups = pd.Series(np.asarray(territory, dtype=object)).astype("string")
+    keep = np.isfinite(distance) & groups.notna().to_numpy()
+    codes, names = pd.factorize(groups[keep], sort=True)
+    distance, weight = distance[keep], weight[keep]
+    order = np.lexsort((distance, codes))
+    codes, distance, weight = codes[order], distance[order], weight[order]
+    bounds = np.searchsorted(codes, np.arange(len(names) + 1))
+    out = np.zeros(len(names))
+    for j in range(len(names)):
+        d, w = distance[bounds[j]:bounds[j + 1]], weight[bounds[j]:bounds[j + 1]]
+        running = np.cumsum(w if w.sum() > 0 else np.ones_like(w))
+        at = int(np.searchsorted(running, quantile * running[-1] * (1 - 1e-12)))
+        out[j] = d[min(at, d.size - 1)]
+    return pd.Series(out, index=pd.Index(names.astype(str), name=schema.TERRITORY_ID), dtype=float)
+
+
+def far_accounts(
+    accounts: pd.DataFrame, labels: Any, territories: pd.DataFrame | None, far_km: float,
+    far_reach_factor: float = ReviewSettings.far_reach_factor, counted: Any = None,
+) -> pd.DataFrame:
+    """Accounts farther from their rep's home base than their territory's limit, farthest first.
+
+    limit = max(``far_km``, ``far_reach_factor`` x the territory's reach, :func:`territory_reach_km`
+    with the accounts' workload; ``counted``: the accounts that carry load, the others weigh 0).
+    Columns: account_id, name, territory_id, distance_km, reach_km, limit_km. Empty when homes or
+    coordinates are missing.
+    """
+    columns = [schema.ACCOUNT_ID, schema.NAME, schema.TERRITORY_ID, "distance_km", "reach_km", "limit_km"]
     needed = (schema.HOME_LATITUDE, schema.HOME_LONGITUDE)
     if (
         territories is None
@@ -514,13 +562,22 @@ def far_accounts(
     lon = pd.to_numeric(accounts[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
         distance = haversine_km(lat, lon, hlat, hlon)
-    far = np.isfinite(distance) & (distance > far_km)
+    workload = (pd.to_numeric(accounts[schema.WORKLOAD_HOURS], errors="coerce").to_numpy(dtype=float, na_value=0.0)
+                if schema.WORKLOAD_HOURS in accounts.columns else np.zeros(len(accounts)))
+    if counted is not None:
+        workload = np.where(np.asarray(counted, dtype=bool), workload, 0.0)
+    reach_by_territory = territory_reach_km(distance, aligned.to_numpy(dtype=object), workload)
+    reach = aligned.map(reach_by_territory).to_numpy(dtype=float, na_value=np.nan)
+    limit = np.maximum(far_km, far_reach_factor * np.nan_to_num(reach))
+    far = np.isfinite(distance) & (distance > limit)
     names = accounts[schema.NAME] if schema.NAME in accounts.columns else pd.Series(pd.NA, index=accounts.index)
     out = pd.DataFrame({
         schema.ACCOUNT_ID: accounts[schema.ACCOUNT_ID].astype("string").to_numpy()[far],
         schema.NAME: names.astype("string").to_numpy()[far],
         schema.TERRITORY_ID: aligned.to_numpy()[far],
         "distance_km": distance[far],
+        "reach_km": reach[far],
+        "limit_km": limit[far],
     })
     return out.sort_values("distance_km", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -538,6 +595,20 @@ def _flag(row: pd.Series, kind: str, detail: str, value: float, threshold: float
         "threshold": float(threshold),
         "unit": unit,
     }
+
+
+def _far_reason(settings: ReviewSettings, reach: Any) -> str:
+    """Why a territory's far limit is what it is, in brackets ("" when far_km alone applies)."""
+    factor = settings.far_reach_factor
+    try:
+        reach = float(reach)
+    except (TypeError, ValueError):
+        return ""
+    if factor <= 0 or not math.isfinite(reach):
+        return ""
+    if factor * reach > settings.far_km:
+        return f" ({factor:g} x this territory's reach of {reach:,.0f} km; at least {settings.far_km:,.0f} km)"
+    return f" (the floor: {factor:g} x this territory's reach of {reach:,.0f} km is less)"
 
 
 def review_flags(table: pd.DataFrame, settings: ReviewSettings, far: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -581,11 +652,12 @@ def review_flags(table: pd.DataFrame, settings: ReviewSettings, far: pd.DataFram
             group = far_groups.get_group(tid)
             top = group.iloc[0]
             name = top[schema.NAME] if pd.notna(top[schema.NAME]) else top[schema.ACCOUNT_ID]
+            limit = float(group["limit_km"].max()) if "limit_km" in group else settings.far_km
             rows.append(_flag(row, FAR_ACCOUNTS,
-                              f"{who}: {len(group):,} account(s) more than {settings.far_km:,.0f} km from the "
-                              f"rep's home; farthest {name} ({top[schema.ACCOUNT_ID]}) at "
-                              f"{top['distance_km']:,.0f} km.",
-                              float(group["distance_km"].max()), settings.far_km, "km"))
+                              f"{who}: {len(group):,} account(s) farther from the rep's home than {limit:,.0f} km"
+                              f"{_far_reason(settings, top.get('reach_km'))}; farthest {name} "
+                              f"({top[schema.ACCOUNT_ID]}) at {top['distance_km']:,.0f} km.",
+                              float(group["distance_km"].max()), limit, "km"))
         vs_potential = float(row["quota_vs_potential_pct"])
         if math.isfinite(vs_potential) and vs_potential > settings.max_quota_vs_potential_pct:
             rows.append(_flag(row, QUOTA_VS_POTENTIAL,
@@ -620,7 +692,7 @@ class QuarterlyReview:
     table: pd.DataFrame  # one row per territory (see build_review)
     bookings: pd.DataFrame  # territory x quarter, USD
     flags: pd.DataFrame  # FLAG_COLUMNS
-    far_accounts: pd.DataFrame  # account_id, name, territory_id, distance_km
+    far_accounts: pd.DataFrame  # account_id, name, territory_id, distance_km, reach_km, limit_km
     pareto_curves: pd.DataFrame  # scope, accounts, account_share, value_share
     pareto_summary: pd.DataFrame  # scope, accounts, revenue, top_share_pct
     quarters: tuple[str, ...]
@@ -789,7 +861,7 @@ def build_review(
         for column in ("quota_share_pct", "quota", "quota_vs_potential_pct", "quota_vs_last_pct"):
             table[column] = np.nan
         total = 0
-    far = far_accounts(accounts, aligned, territories, settings.far_km)
+    far = far_accounts(accounts, aligned, territories, settings.far_km, settings.far_reach_factor, carries)
     flag_table = table if quarters else table.assign(quota=0.0, quota_vs_potential_pct=np.nan,
                                                      quota_vs_last_pct=np.nan, bookings_last_quarter=np.nan)
     flags = review_flags(flag_table, settings, far)
@@ -903,6 +975,14 @@ def default_capacity_note(default_ids: Sequence[str], n_territories: int) -> str
             "file with each rep's capacity (FTE) changes it.")
 
 
+def far_rule_text(s: ReviewSettings) -> str:
+    """The far threshold in words, as the report and the page state it."""
+    if s.far_reach_factor <= 0:
+        return f"{s.far_km:,.0f} km"
+    return (f"{s.far_reach_factor:g} x the territory's reach (the distance holding {REACH_QUANTILE:.0%} of its "
+            f"workload), and at least {s.far_km:,.0f} km")
+
+
 def review_sections_html(review: QuarterlyReview, max_flags: int = 200,
                          territories: pd.DataFrame | None = None) -> list[tuple[str, str]]:
     """(title, trusted HTML) sections: the report's appendix (``territory.reporting.report``) shows them;
@@ -946,7 +1026,7 @@ def review_sections_html(review: QuarterlyReview, max_flags: int = 200,
     thresholds = (
         f"<p>Thresholds: workload per FTE above {s.max_utilisation_pct:g}% of the team's average; at most "
         f"{s.max_accounts_per_fte:,.0f} accounts per "
-        f"FTE; accounts farther than {s.far_km:,.0f} km from the rep's home; under-covered when potential is above "
+        f"FTE; accounts farther from the rep's home than {far_rule_text(s)}; under-covered when potential is above "
         f"{s.high_potential_ratio:g}x the average and penetration below {s.low_penetration_pct:g}%; quota above "
         f"{s.max_quota_vs_potential_pct:g}% of a quarter's potential or {s.max_quota_vs_last_pct:g}% of the latest "
         "quarter's bookings.</p>"

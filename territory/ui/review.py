@@ -27,6 +27,7 @@ from territory.planning.review import (
     account_trailing_bookings,
     build_review,
     default_capacity_note,
+    far_rule_text,
     parse_usd,
     review_rollup,
     review_xlsx_bytes,
@@ -307,24 +308,34 @@ def quota_controls_ui(default_total: int, next_q: str | None, potential_known: b
             "average workload per FTE: the same basis the balancing evens out.")
         max_acc = t2.number_input("Max accounts per FTE", 1.0, 10_000.0, float(saved.max_accounts_per_fte), 10.0,
                                   format="%.0f", key=keys.REVIEW_MAX_ACCOUNTS)
-        far = t3.number_input("Far from rep home (km)", 1.0, 5000.0, float(saved.far_km), 25.0, format="%.0f",
-                              key=keys.REVIEW_FAR_KM)
-        ratio = t4.number_input("High potential (x average)", 0.1, 10.0, float(saved.high_potential_ratio), 0.05,
+        far = t3.number_input(
+            "Far from rep home: at least (km)", 1.0, 5000.0, float(saved.far_km), 25.0, format="%.0f",
+            key=keys.REVIEW_FAR_KM,
+            help="An account is far when it is farther from its rep's home than the larger of this distance "
+            "and the reach factor (next) x its territory's reach. With the factor at 0 this distance alone applies.")
+        reach = t4.number_input(
+            "Far: x the territory's reach", 0.0, 20.0, float(saved.far_reach_factor), 0.5, format="%.1f",
+            key=keys.REVIEW_FAR_REACH_FACTOR,
+            help="A territory's reach is the distance from the rep's home within which 90% of its workload lies. "
+            "Accounts beyond this many times the reach (and beyond the km at left) are flagged, so a territory "
+            "that is wide by design is flagged only for its outliers. 2 is the rule the rebalancing keeps moved "
+            "accounts within; 0 = the km alone.")
+        u1, u2, u3, u4 = st.columns(4)
+        ratio = u1.number_input("High potential (x average)", 0.1, 10.0, float(saved.high_potential_ratio), 0.05,
                                 format="%.2f", key=keys.REVIEW_HIGH_POTENTIAL)
-        u1, u2, u3, _ = st.columns(4)
-        low = u1.number_input("Low penetration (%)", 0.0, 100.0, float(saved.low_penetration_pct), 1.0,
+        low = u2.number_input("Low penetration (%)", 0.0, 100.0, float(saved.low_penetration_pct), 1.0,
                               format="%.1f", key=keys.REVIEW_LOW_PENETRATION)
-        vs_pot = u2.number_input("Max quota / quarter potential (%)", 0.0, 1000.0,
+        vs_pot = u3.number_input("Max quota / quarter potential (%)", 0.0, 1000.0,
                                  float(saved.max_quota_vs_potential_pct), 5.0, format="%.0f",
                                  key=keys.REVIEW_MAX_VS_POTENTIAL)
-        vs_last = u3.number_input("Max quota / last bookings (%)", 0.0, 10_000.0, float(saved.max_quota_vs_last_pct),
+        vs_last = u4.number_input("Max quota / last bookings (%)", 0.0, 10_000.0, float(saved.max_quota_vs_last_pct),
                                   5.0, format="%.0f", key=keys.REVIEW_MAX_VS_LAST)
     settings = replace(
         saved,
         quota_total=None if float(total) == float(default_total) and saved.quota_total is None else float(total),
         potential_weight=blend / 100.0, forecast_weight=forecast_weight / 100.0,
         max_utilisation_pct=float(utilisation), max_accounts_per_fte=float(max_acc), far_km=float(far),
-        high_potential_ratio=float(ratio), low_penetration_pct=float(low),
+        far_reach_factor=float(reach), high_potential_ratio=float(ratio), low_penetration_pct=float(low),
         max_quota_vs_potential_pct=float(vs_pot), max_quota_vs_last_pct=float(vs_last),
     )
     stored = settings if potential_known else replace(settings, potential_weight=saved.potential_weight)
@@ -776,9 +787,9 @@ def flags_ui(flags: pd.DataFrame, review: QuarterlyReview, latest_q: str | None,
     st.subheader("Flags")
     st.caption(
         f"Over capacity: workload per FTE > {s.max_utilisation_pct:g}% of the team's average. Too many accounts: > "
-        f"{s.max_accounts_per_fte:,.0f} per FTE. Far: > {s.far_km:,.0f} km from the rep's home. Under-covered: "
-        f"potential > {s.high_potential_ratio:g}x average and penetration < {s.low_penetration_pct:g}%. Quota: > "
-        f"{s.max_quota_vs_potential_pct:g}% of a quarter's potential or > {s.max_quota_vs_last_pct:g}% of "
+        f"{s.max_accounts_per_fte:,.0f} per FTE. Far: farther from the rep's home than {far_rule_text(s)}. "
+        f"Under-covered: potential > {s.high_potential_ratio:g}x average and penetration < {s.low_penetration_pct:g}%. "
+        f"Quota: > {s.max_quota_vs_potential_pct:g}% of a quarter's potential or > {s.max_quota_vs_last_pct:g}% of "
         f"{latest_q}'s bookings. Change them under Flag thresholds."
     )
     if len(flags):
@@ -788,7 +799,8 @@ def flags_ui(flags: pd.DataFrame, review: QuarterlyReview, latest_q: str | None,
             column_config=widgets.with_text_widths(shown, {
                 "Detail": st.column_config.TextColumn("Detail", width="large"),
                 "Value": st.column_config.TextColumn("Value", help="The territory's figure, with its unit."),
-                "Threshold": st.column_config.TextColumn("Threshold", help="Set under Flag thresholds.")}),
+                "Threshold": st.column_config.TextColumn(
+                    "Threshold", help="Set under Flag thresholds; for far accounts, the territory's own limit.")}),
             key=keys.REVIEW_FLAGS_TABLE,
         )
     else:

@@ -225,3 +225,26 @@ def test_the_scenarios_compared_come_back_after_a_refresh(scenario_db):
     back.run()
     assert back.multiselect(key=keys.SCN_COMPARE).value == ["Plan C", "Plan B"]
     assert not back.exception, [e.value for e in back.exception]
+
+
+def test_review_settings_saved_before_the_far_reach_factor_come_back_with_its_default(scenario_db):
+    """A session saved before ReviewSettings had ``far_reach_factor`` still loads: the thresholds it
+    saved come back and the new field takes its default."""
+    from dataclasses import replace
+
+    from territory.planning.workspace import WorkspaceStore
+    from territory.ui.review import SETTINGS_EXTRA_KEY
+
+    at = open_page("pages/review.py", timeout=120.0)
+    at.number_input(key=keys.REVIEW_FAR_KM).set_value(250.0).run()
+    key = key_of(at)
+    store = WorkspaceStore(scenario_db.with_name("sessions.sqlite"))
+    saved = store.load(key)
+    review = dict(saved.settings["extra"][SETTINGS_EXTRA_KEY])
+    assert review.pop("far_reach_factor") == 2.0 and review["far_km"] == 250.0
+    store.save(key, replace(saved, settings={**saved.settings,
+                                             "extra": {**saved.settings["extra"], SETTINGS_EXTRA_KEY: review}}))
+
+    back = reload(key, "pages/review.py")
+    assert back.number_input(key=keys.REVIEW_FAR_KM).value == 250.0
+    assert back.number_input(key=keys.REVIEW_FAR_REACH_FACTOR).value == 2.0

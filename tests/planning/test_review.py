@@ -70,10 +70,11 @@ def bookings() -> pd.DataFrame:
 
 
 def lenient(**changes) -> R.ReviewSettings:
-    """Settings under which nothing flags, so one threshold at a time can be tested."""
-    base = dict(max_utilisation_pct=1e6, max_accounts_per_fte=1e6, far_km=1e6, high_potential_ratio=100.0,
-                low_penetration_pct=0.0, max_quota_vs_potential_pct=1e6, max_quota_vs_last_pct=1e6,
-                quota_total=1000.0)
+    """Settings under which nothing flags, so one threshold at a time can be tested; far_km alone
+    decides "far" (far_reach_factor 0) unless a test sets the factor."""
+    base = dict(max_utilisation_pct=1e6, max_accounts_per_fte=1e6, far_km=1e6, far_reach_factor=0.0,
+                high_potential_ratio=100.0, low_penetration_pct=0.0, max_quota_vs_potential_pct=1e6,
+                max_quota_vs_last_pct=1e6, quota_total=1000.0)
     base.update(changes)
     return R.ReviewSettings(**base)
 
@@ -235,6 +236,10 @@ def test_bad_quota_settings_are_refused(accounts, bookings):
         R.build_review(accounts, accounts["territory_id"], bookings, settings=R.ReviewSettings(potential_weight=1.5))
     with pytest.raises(ParameterError, match="quota total"):
         R.build_review(accounts, accounts["territory_id"], bookings, settings=R.ReviewSettings(quota_total=-1))
+    for factor in (-0.5, float("nan"), float("inf")):
+        with pytest.raises(ParameterError, match="far_reach_factor"):
+            R.ReviewSettings(far_reach_factor=factor).validate()
+    assert R.ReviewSettings(far_reach_factor=0.0).validate().far_reach_factor == 0.0  # far_km alone
 
 
 def test_default_total_is_same_quarter_last_year_plus_growth():
@@ -312,6 +317,104 @@ def test_far_accounts_threshold(accounts, bookings, territories):
     assert "T1 (Ann)" in detail and "Beta (a2)" in detail and f"{distance:,.0f} km" in detail
 
 
+def test_territory_reach_is_the_workload_weighted_90th_percentile():
+    # T1: 90% of 31 h is 27.9 h, reached at the 2nd account (10 + 20 = 30 h): its distance, not the far one's
+    reach = R.territory_reach_km([111.0, 222.0, 667.0, 50.0, np.nan], ["T1", "T1", "T1", "T2", "T2"],
+                                 [10.0, 20.0, 1.0, np.nan, 5.0])
+    assert reach.to_dict() == {"T1": 222.0, "T2": 50.0}  # T2's account without a distance is left out
+    # no workload at all (blank or negative): every account weighs alike, 90% of 10 accounts is the 9th
+    unweighted = R.territory_reach_km(np.arange(1.0, 11.0), ["T"] * 10, [0.0] * 9 + [-3.0])
+    assert unweighted["T"] == 9.0
+    # a territory of one account reaches that account
+    assert R.territory_reach_km([300.0], ["T"], [0.0])["T"] == 300.0
+
+
+def wide_t1(accounts: pd.DataFrame) -> pd.DataFrame:
+    """The fixture plus a5 in T1 at 6 degrees east of T1's home (667 km), carrying 1 h of T1's 31 h."""
+    planted = pd.DataFrame({"account_id": ["a5"], "name": ["Epsilon"], "latitude": [0.0], "longitude": [6.0],
+                            "revenue": [0.0], "potential": [0.0], "workload_hours": [1.0], "territory_id": ["T1"]})
+    return pd.concat([accounts, planted.astype({"account_id": "string", "name": "string",
+                                                "territory_id": "string"})], ignore_index=True)
+
+
+def test_the_reach_rule_raises_the_limit_for_a_wide_territory(accounts, bookings, territories):
+    """T1's reach is a2's distance (222 km: a1 and a2 hold 30 of its 31 h): with far_km 100 alone all
+    three T1 accounts are far; with 2 x the reach only a5, past 445 km, is."""
+    wide = wide_t1(accounts)
+    reach = float(haversine_km(0.0, 2.0, 0.0, 0.0))
+    alone = R.build_review(wide, wide["territory_id"], bookings, territories, lenient(far_km=100.0))
+    assert set(alone.far_accounts.loc[alone.far_accounts["territory_id"] == "T1", "account_id"]) == {"a1", "a2", "a5"}
+    relative = R.build_review(wide, wide["territory_id"], bookings, territories,
+                              lenient(far_km=100.0, far_reach_factor=2.0))
+    far = relative.far_accounts[relative.far_accounts["territory_id"] == "T1"]
+    assert far["account_id"].tolist() == ["a5"]
+    assert far["reach_km"].iloc[0] == pytest.approx(reach)
+    assert far["limit_km"].iloc[0] == pytest.approx(2 * reach)
+    flag = relative.flags[(relative.flags["flag"] == R.FAR_ACCOUNTS) & (relative.flags["territory_id"] == "T1")]
+    assert flag["threshold"].iloc[0] == pytest.approx(2 * reach) and flag["unit"].iloc[0] == "km"
+    assert flag["value"].iloc[0] == pytest.approx(float(haversine_km(0.0, 6.0, 0.0, 0.0)))
+    assert (f"than {2 * reach:,.0f} km (2 x this territory's reach of {reach:,.0f} km; at least 100 km)"
+            in flag["detail"].iloc[0])
+    # the floor wins where 2 x the reach is shorter: far_km 500 leaves a5 (667 km) flagged at 500 km
+    floor = R.build_review(wide, wide["territory_id"], bookings, territories,
+                           lenient(far_km=500.0, far_reach_factor=2.0))
+    assert floor.far_accounts["limit_km"].tolist() == [500.0]
+    assert "than 500 km (the floor: 2 x this territory's reach of 222 km is less)" in floor.flags["detail"].iloc[0]
+
+
+def test_an_account_that_carries_no_load_weighs_nothing_in_the_reach(accounts, territories):
+    """a2 (20 of T1's 30 h) does not count: the reach is then a1's 111 km, and a2 at 222 km is beyond
+    1.5 x 111 (counted, T1 reaches 222 km and nothing is far)."""
+    assert R.far_accounts(accounts, accounts["territory_id"], territories, 100.0, 1.5).empty
+    counted = [True, False, True, True]
+    far = R.far_accounts(accounts, accounts["territory_id"], territories, 100.0, 1.5, counted=counted)
+    assert far.loc[far["territory_id"] == "T1", "account_id"].tolist() == ["a2"]
+    assert far.loc[far["territory_id"] == "T1", "reach_km"].iloc[0] == pytest.approx(haversine_km(0.0, 1.0, 0.0, 0.0))
+
+
+def test_on_the_sample_the_far_flag_names_outliers_not_every_wide_territory():
+    """The sample's 20 territories cover the US: 300 km alone flags 18 of them (1,683 accounts);
+    measured against each territory's own reach, 3 territories with 5 accounts are left."""
+    from territory.data.sample import load_sample
+
+    sample = load_sample()
+    labels = sample.accounts["territory_id"]
+    review = R.build_review(sample.accounts, labels, sample.bookings, sample.territories)
+    flags = review.flags[review.flags["flag"] == R.FAR_ACCOUNTS]
+    assert flags["territory_id"].tolist() == ["T04", "T19", "T20"]
+    assert len(review.far_accounts) == 5
+    t04 = flags.set_index("territory_id").loc["T04"]
+    assert "than 835 km (2 x this territory's reach of 418 km; at least 300 km)" in t04["detail"]
+    assert round(t04["threshold"]) == 835 and round(t04["value"]) == 872
+    alone = R.far_accounts(sample.accounts, labels, sample.territories, 300.0, 0.0)
+    assert (alone["territory_id"].nunique(), len(alone)) == (18, 1_683)
+
+
+def test_a_seattle_account_in_the_miami_territory_is_flagged_with_the_territory_limit():
+    from territory.data.sample import load_sample
+
+    sample = load_sample()
+    accounts = sample.accounts.copy()
+    row = accounts.index[accounts["territory_id"] == "T11"][0]
+    planted = str(accounts.loc[row, "account_id"])
+    accounts.loc[row, ["latitude", "longitude"]] = [47.61, -122.20]  # Bellevue, WA
+    review = R.build_review(accounts, accounts["territory_id"], sample.bookings, sample.territories)
+    # T11's reach by hand: the nearest distance from the Miami home holding 90% of T11's workload
+    home = sample.territories.set_index("territory_id").loc["T11"]
+    t11 = accounts[accounts["territory_id"] == "T11"]
+    distance = haversine_km(t11["latitude"].to_numpy(float), t11["longitude"].to_numpy(float),
+                            home["home_latitude"], home["home_longitude"])
+    order = np.argsort(distance)
+    running = np.cumsum(t11["workload_hours"].to_numpy(float)[order])
+    reach = distance[order][np.searchsorted(running, 0.9 * running[-1])]
+    limit = max(300.0, 2 * reach)
+    far = review.far_accounts.set_index("account_id")
+    assert far.loc[planted, "territory_id"] == "T11" and far.loc[planted, "distance_km"] > 4_000
+    assert far.loc[planted, "limit_km"] == pytest.approx(limit)
+    flag = review.flags[(review.flags["flag"] == R.FAR_ACCOUNTS) & (review.flags["territory_id"] == "T11")].iloc[0]
+    assert flag["threshold"] == pytest.approx(limit) and f"({planted}) at " in flag["detail"]
+
+
 def test_under_covered_threshold(accounts, bookings, territories):
     # mean territory potential 2000: T2 has 2400 = 1.2x, penetration 18.33%; T1 1600 = 0.8x
     penetration_t2 = 440 / 2400 * 100
@@ -376,6 +479,11 @@ def test_sections_html_is_escaped(accounts, bookings, territories):
     assert [title for title, _ in sections][0] == "Quarterly review: territories"
     html = "".join(body for _, body in sections)
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "accounts farther from the rep's home than 1,000,000 km;" in html  # lenient: far_km alone
+    default = "".join(body for _, body in R.review_sections_html(R.build_review(
+        accounts, accounts["territory_id"], bookings, territories, R.ReviewSettings())))
+    assert ("accounts farther from the rep's home than 2 x the territory's reach (the distance holding 90% of its "
+            "workload), and at least 300 km;") in default
     assert "<b>plan</b>" not in html
 
 
