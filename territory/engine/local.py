@@ -60,14 +60,18 @@ ROUNDING_ROOM = 0.8
 def least_moved_across_borders(problem: Problem) -> float | None:
     """The least load any alignment within the band must move when accounts move only to a
     territory bordering theirs today (load passed on along chains counts at every border it
-    crosses; a dissolved territory's accounts move once, to the kept territory they end in, through
-    dissolved neighbours when it borders no kept one): the border-flow LP over the whole band, a
-    lower bound for the local re-balance. None without today's alignment or a neighbour graph."""
+    crosses): the border-flow LP over the whole band, a lower bound for the local re-balance.
+    When a dissolved territory borders only dissolved ones, that has no answer; its accounts then
+    move once, to the kept territory they end in, through the dissolved ones. None without today's
+    alignment or a neighbour graph."""
     graph = resolve_graph(problem.adjacency)
     if graph is None or problem.today is None or problem.k < 2:
         return None
     full = replace(problem, aim=problem.tolerance, fix_outside_only=False)
     nodes = _nodes(full, problem.start)
+    _, _, flow = border_flows(full, nodes, graph)
+    if flow.size or not (nodes >= problem.k).any():
+        return float(flow.sum())
     _, dst, flow = border_flows(full, nodes, graph, through_dissolved=True)
     return float(flow[dst < problem.k].sum())
 
