@@ -122,32 +122,22 @@ def rebalance(problem: Problem) -> list[Solution]:
     if problem.dissolved is not None:
         shares = (SAFE_AIMS if problem.strict else ()) + (aim / max(problem.tolerance, 1e-12),)
         handed_at = {}
+
+        def handed(share: float) -> np.ndarray | None:
+            if share not in handed_at:
+                aimed = replace(problem, aim=share * problem.tolerance)
+                handed_at[share] = _hand_on_dissolved(aimed, graph, centres, scale)
+            return handed_at[share]
+
         aims = list(dict.fromkeys(round(y, 9) for y in shares))
-        answers = []
         # with no account carried on landing far from its new territory (the repair spent seconds
         # pulling such accounts back), and with any: either may move less, the caller keeps the better
-        for keep_near in (True, False):
-            closest = None  # the safe moves' answer nearest the band when none reaches it
-            for share in aims:
-                aimed = replace(problem, aim=share * problem.tolerance)
-                if share not in handed_at:
-                    handed_at[share] = _hand_on_dissolved(aimed, graph, centres, scale)
-                handed = handed_at[share]
-                if handed is None:
-                    continue
-                # on from where the last aim stalled (keeping what it carried), and from the hand-on
-                begins = ([closest.labels] if closest is not None else []) + [handed]
-                carried, short = _carried_from(replace(aimed, dissolved=None), begins, graph, centres, scale,
-                                               keep_near)
-                gone = problem.dissolved >= 0
-                for found in carried + [short]:
-                    if found is not None:
-                        found.how = np.where((found.labels != problem.start) | gone, MOVED_BY_BALANCE,
-                                             0).astype(np.int8)
-                if carried:
-                    answers += carried
-                    break
-                closest = _closer(closest, short)
+        answers = [answer for keep_near in (True, False)
+                   for answer in _first_carried(replace(problem, dissolved=None), aims, graph, centres, scale,
+                                                keep_near, fresh=handed)]
+        gone = problem.dissolved >= 0
+        for answer in answers:
+            answer.how = np.where((answer.labels != problem.start) | gone, MOVED_BY_BALANCE, 0).astype(np.int8)
         if answers:
             return answers
     if problem.dissolved is None:
@@ -202,14 +192,18 @@ def rebalance(problem: Problem) -> list[Solution]:
 
 
 def _first_carried(problem: Problem, aims: list[float], graph, centres: np.ndarray, scale: float,
-                   keep_near: bool) -> list[Solution]:
+                   keep_near: bool, fresh=None) -> list[Solution]:
     """The safe moves' answers at the first of ``aims`` (shares of the tolerance) that reaches the
     band. Each aim after a stall is tried on from where the stall left off and afresh: going on
     keeps the flows the higher aim carried at their least, starting afresh with more room
-    carries them all again, and either can move less (the caller keeps the better)."""
+    carries them all again, and either can move less (the caller keeps the better). ``fresh``:
+    the labels to start afresh from at a share (None: skip that share), else ``problem.start``."""
     closest = None
     for share in aims:
-        begins = ([closest.labels] if closest is not None else []) + [problem.start]
+        start = problem.start if fresh is None else fresh(share)
+        if start is None:
+            continue
+        begins = ([closest.labels] if closest is not None else []) + [start]
         carried, short = _carried_from(replace(problem, aim=share * problem.tolerance), begins, graph, centres,
                                        scale, keep_near)
         if carried:
