@@ -201,7 +201,7 @@ def _best_local(problem: Problem, answers: list[Solution]) -> tuple[Solution, tu
     territory's ID with the one it was carved from, and what stays there then reads as cut off
     and is moved again. They are repaired in order of moved load (those with an account far from
     its new territory last), and the rest are skipped once one is repaired whole and within the
-    band moving no more than the next moves before its repair (the repair joins and pulls in,
+    band moving no more than any of them moves before its repair (the repair joins and pulls in,
     rarely sends anything home). At stability 1 each repaired answer then sends home what the
     room between the flows' aim and the band's edge allows (:mod:`territory.engine.homeward`)."""
     options = []
@@ -215,9 +215,10 @@ def _best_local(problem: Problem, answers: list[Solution]) -> tuple[Solution, tu
     # an answer with a far account moves more than it shows: the repair pulls the account back
     options.sort(key=lambda option: (bool(far_accounts(problem, option.labels).any()),
                                      _moved_load(problem, option.labels)))
+    before = [_moved_load(problem, option.labels) for option in options]
     best, best_key = None, None
-    for option in options:
-        if best_key is not None and best_key[0] == (0.0, 0.0) and best_key[1] <= _moved_load(problem, option.labels):
+    for i, option in enumerate(options):
+        if best_key is not None and best_key[0] == (0.0, 0.0) and best_key[1] <= min(before[i:]):
             break
         score = _repaired(problem, option)
         if problem.strict and score == (0.0, 0.0) and problem.adjacency is not None:
