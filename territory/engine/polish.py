@@ -74,6 +74,7 @@ class LocationMap:
         self.count: dict[int, int] = {}
         self.main: dict[int, int] = {}
         self.k = problem.k
+        self._around_memo: dict[int, np.ndarray] = {}
         self._index_territories()
 
     def _index_territories(self) -> None:
@@ -189,14 +190,20 @@ class LocationMap:
         return np.sort(near[self.counted[near] & (self.labels[near] == of)])
 
     def accounts_around(self, account: int) -> np.ndarray:
-        """The (unlocked) accounts at the account's location and the locations around it."""
+        """The (unlocked) accounts at the account's location and the locations around it (read-only:
+        they depend on the locations alone, so each location's are gathered once)."""
         loc = int(self.location_of[account])
         if loc < 0:
             return np.empty(0, np.int64)
-        places = np.concatenate(([loc], self.around(loc)))
-        first = self.member_start[places]
-        near = self.members[_gather(first, self.member_start[places + 1] - first)]
-        return near[self.counted[near]]
+        near = self._around_memo.get(loc)
+        if near is None:
+            places = np.concatenate(([loc], self.around(loc)))
+            first = self.member_start[places]
+            near = self.members[_gather(first, self.member_start[places + 1] - first)]
+            near = near[self.counted[near]]
+            near.setflags(write=False)
+            self._around_memo[loc] = near
+        return near
 
     def neighbours_of(self, account: int, territory: int) -> np.ndarray:
         """Accounts of ``territory`` at the account's location and the locations around it."""
@@ -562,20 +569,20 @@ def _carry_one(problem: Problem, terrain: LocationMap, budget: MoveBudget, centr
     labels = terrain.labels
     heap: list[tuple[float, int]] = []
     seen: set[int] = set()
+    # every account that may cross is one of a's now: each one's cost, and whether it may land
+    # near enough, computed once for all of them
+    held = np.fromiter(terrain.held_by[a], dtype=np.int64, count=len(terrain.held_by[a]))
+    xyz = problem.xyz[held]
+    cost = np.linalg.norm(xyz - centres[b], axis=1) - np.linalg.norm(xyz - centres[a], axis=1)
+    cost -= 4.0 * (problem.current[held] == b)  # back to where it is today first
+    lands_near = unit_km(xyz, landing) <= reach_km
+    cost_of = dict(zip(held[lands_near].tolist(), cost[lands_near].tolist()))
 
     def push(accounts: np.ndarray) -> None:
-        accounts = np.asarray([i for i in accounts.tolist() if i not in seen], dtype=np.int64)
-        if accounts.size == 0:
-            return
-        accounts = accounts[unit_km(problem.xyz[accounts], landing) <= reach_km]
-        if accounts.size == 0:
-            return
-        seen.update(accounts.tolist())
-        xyz = problem.xyz[accounts]
-        cost = np.linalg.norm(xyz - centres[b], axis=1) - np.linalg.norm(xyz - centres[a], axis=1)
-        cost -= 4.0 * (problem.current[accounts] == b)  # back to where it is today first
-        for c, i in zip(cost.tolist(), accounts.tolist()):
-            heapq.heappush(heap, (c, i))
+        for i in accounts.tolist():
+            if i not in seen and i in cost_of:
+                seen.add(i)
+                heapq.heappush(heap, (cost_of[i], i))
 
     push(terrain.next_to(b, a, main_only))
     moved = 0.0

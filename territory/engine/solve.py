@@ -518,10 +518,13 @@ class MoveBudget:
 
     def allows(self, accounts, here: int, to: int) -> bool:
         """Would handing ``accounts`` (all in ``here``) to ``to`` keep every limit?"""
+        if not self.problem.limits:
+            return True
         return bool(np.all(self.spent + self._change(accounts, here, to) <= self.budgets + 1e-9))
 
     def spend(self, accounts, here: int, to: int) -> None:
-        self.spent = self.spent + self._change(accounts, here, to)
+        if self.problem.limits:
+            self.spent = self.spent + self._change(accounts, here, to)
 
     def _change(self, accounts, here: int, to: int) -> np.ndarray:
         accounts = np.atleast_1d(np.asarray(accounts, dtype=np.int64))
