@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import asdict, dataclass, field, is_dataclass, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -488,8 +488,11 @@ def _settings_from(data: dict[str, Any]) -> None:
     extra = {}
     for name, value in dict(data.get("extra", {})).items():
         if isinstance(value, dict) and value.get("__class__") in _SETTINGS_CLASSES:
-            fields_ = {k: v for k, v in value.items() if k != "__class__"}
-            value = _SETTINGS_CLASSES[value["__class__"]](**fields_)
+            kind = _SETTINGS_CLASSES[value["__class__"]]
+            # a field saved by an older version that the class no longer has is dropped; one it
+            # did not have yet takes its default
+            known = {f.name for f in fields(kind)}
+            value = kind(**{k: v for k, v in value.items() if k in known})
         extra[name] = value
     st.session_state[SETTINGS_KEY] = Settings(balance_on=data.get("balance_on", "workload"),
                                               tolerance=float(data.get("tolerance", 0.05)), extra=extra)

@@ -248,3 +248,25 @@ def test_review_settings_saved_before_the_far_reach_factor_come_back_with_its_de
     back = reload(key, "pages/review.py")
     assert back.number_input(key=keys.REVIEW_FAR_KM).value == 250.0
     assert back.number_input(key=keys.REVIEW_FAR_REACH_FACTOR).value == 2.0
+
+
+def test_review_settings_saved_with_a_field_since_removed_still_come_back(scenario_db):
+    """A session saved by a version whose ReviewSettings had a field this one has not loads: the
+    field is dropped, the thresholds it saved come back."""
+    from dataclasses import replace
+
+    from territory.planning.workspace import WorkspaceStore
+    from territory.ui.review import SETTINGS_EXTRA_KEY
+
+    at = open_page("pages/review.py", timeout=120.0)
+    at.number_input(key=keys.REVIEW_FAR_KM).set_value(260.0).run()
+    key = key_of(at)
+    store = WorkspaceStore(scenario_db.with_name("sessions.sqlite"))
+    saved = store.load(key)
+    review = {**saved.settings["extra"][SETTINGS_EXTRA_KEY], "retired_threshold": 3}
+    store.save(key, replace(saved, settings={**saved.settings,
+                                             "extra": {**saved.settings["extra"], SETTINGS_EXTRA_KEY: review}}))
+
+    back = reload(key, "pages/review.py")
+    assert not back.exception, [e.value for e in back.exception]
+    assert back.number_input(key=keys.REVIEW_FAR_KM).value == 260.0
