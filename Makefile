@@ -30,9 +30,10 @@ browser:
 	  && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 	  || echo "note: Chromium not installed; browser tests will say so (install Debian's chromium)."; }
 
-# one pytest worker per core (pytest-xdist): the browser tests start their own server on a free port
+# one pytest worker per core (pytest-xdist): the browser tests start their own server on a free port;
+# an idle worker takes tests still queued on the other (the slowest tests take 15-85 s each)
 test: $(VENV)/.dev browser
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --dist worksteal
 
 bench: $(VENV)/.dev browser
 	$(PY) benchmarks/bench_load.py
