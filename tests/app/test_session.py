@@ -227,25 +227,34 @@ def test_the_scenarios_compared_come_back_after_a_refresh(scenario_db):
     assert not back.exception, [e.value for e in back.exception]
 
 
-def test_review_settings_saved_before_the_far_reach_factor_come_back_with_its_default(scenario_db):
-    """A session saved before ReviewSettings had ``far_reach_factor`` still loads: the thresholds it
-    saved come back and the new field takes its default."""
+def _review_settings_saved_as(scenario_db, far_km: float, change) -> str:
+    """A session whose saved review settings (``far_km`` set on the page) were rewritten by
+    ``change`` (a function of the saved dict), as an older or newer version would have saved them;
+    its key."""
     from dataclasses import replace
 
     from territory.planning.workspace import WorkspaceStore
     from territory.ui.review import SETTINGS_EXTRA_KEY
 
     at = open_page("pages/review.py", timeout=120.0)
-    at.number_input(key=keys.REVIEW_FAR_KM).set_value(250.0).run()
+    at.number_input(key=keys.REVIEW_FAR_KM).set_value(far_km).run()
     key = key_of(at)
     store = WorkspaceStore(scenario_db.with_name("sessions.sqlite"))
     saved = store.load(key)
-    review = dict(saved.settings["extra"][SETTINGS_EXTRA_KEY])
-    assert review.pop("far_reach_factor") == 2.0 and review["far_km"] == 250.0
+    review = change(dict(saved.settings["extra"][SETTINGS_EXTRA_KEY]))
     store.save(key, replace(saved, settings={**saved.settings,
                                              "extra": {**saved.settings["extra"], SETTINGS_EXTRA_KEY: review}}))
+    return key
 
-    back = reload(key, "pages/review.py")
+
+def test_review_settings_saved_before_the_far_reach_factor_come_back_with_its_default(scenario_db):
+    """A session saved before ReviewSettings had ``far_reach_factor`` still loads: the thresholds it
+    saved come back and the new field takes its default."""
+    def without_the_factor(review: dict) -> dict:
+        assert review.pop("far_reach_factor") == 2.0 and review["far_km"] == 250.0
+        return review
+
+    back = reload(_review_settings_saved_as(scenario_db, 250.0, without_the_factor), "pages/review.py")
     assert back.number_input(key=keys.REVIEW_FAR_KM).value == 250.0
     assert back.number_input(key=keys.REVIEW_FAR_REACH_FACTOR).value == 2.0
 
@@ -253,20 +262,7 @@ def test_review_settings_saved_before_the_far_reach_factor_come_back_with_its_de
 def test_review_settings_saved_with_a_field_since_removed_still_come_back(scenario_db):
     """A session saved by a version whose ReviewSettings had a field this one has not loads: the
     field is dropped, the thresholds it saved come back."""
-    from dataclasses import replace
-
-    from territory.planning.workspace import WorkspaceStore
-    from territory.ui.review import SETTINGS_EXTRA_KEY
-
-    at = open_page("pages/review.py", timeout=120.0)
-    at.number_input(key=keys.REVIEW_FAR_KM).set_value(260.0).run()
-    key = key_of(at)
-    store = WorkspaceStore(scenario_db.with_name("sessions.sqlite"))
-    saved = store.load(key)
-    review = {**saved.settings["extra"][SETTINGS_EXTRA_KEY], "retired_threshold": 3}
-    store.save(key, replace(saved, settings={**saved.settings,
-                                             "extra": {**saved.settings["extra"], SETTINGS_EXTRA_KEY: review}}))
-
+    key = _review_settings_saved_as(scenario_db, 260.0, lambda review: {**review, "retired_threshold": 3})
     back = reload(key, "pages/review.py")
     assert not back.exception, [e.value for e in back.exception]
     assert back.number_input(key=keys.REVIEW_FAR_KM).value == 260.0
