@@ -116,7 +116,9 @@ with tab_table:
     )
     widgets.geography_downloads(dataset.accounts, alignment.labels, dataset.territories, file_stem="alignment",
                                 key=keys.TERRITORIES_GEOGRAPHY, units=alignment.units,
-                                shapes_key=f"{dataset.fingerprint}|{alignment.fingerprint}")
+                                shapes_key=f"{dataset.fingerprint}|{alignment.fingerprint}",
+                                instead="Every account's territory is in the assignment: *Assignment (CSV)* or "
+                                        "*(XLSX)* on the Scenarios page, once the alignment is saved as a scenario.")
 
 with tab_region:
     level = (st.radio("Level", levels, format_func=str.capitalize, horizontal=True, key=keys.TERRITORIES_ROLLUP_LEVEL)

@@ -1194,7 +1194,7 @@ def _cmd_geography(args: argparse.Namespace) -> int:
         raise ParameterError(f"--output must end in .geojson, .kml or .csv; got {Path(args.output).name!r}")
     from territory.planning.geography import territory_shapes
     from territory.planning.units import saved_units
-    from territory.reporting.boundaries import geography_bytes
+    from territory.reporting.boundaries import BY_OWNER, geography_bytes
 
     _refuse_overwriting(args.output, args.input, args.reps, _db_path(args))
     args.accounts = args.input  # the loader of `assign` and `export-crm`
@@ -1208,10 +1208,10 @@ def _cmd_geography(args: argparse.Namespace) -> int:
         Path(args.output).write_bytes(data)
     except OSError as error:
         raise DataError(f"Cannot write {args.output}: {error.strerror or error}") from None
-    if not shapes.geographic:
-        print("note: this alignment is not geographic (territories interleaved in the same areas, as when accounts "
-              "are assigned by owner); its shapes give every area one owner but do not describe the territories.",
-              file=sys.stderr)
+    if not shapes.geographic:  # the app offers no geography files then (boundaries.has_territory_shapes)
+        print(f"warning: {BY_OWNER}, so the file gives every area to one of them and does not describe them, "
+              "and a ZIP code holds accounts of several; written as asked, but the accounts' own territory_id "
+              "is what assigns them.", file=sys.stderr)
     what = "ZIP codes" if fmt == "csv" else "territory shapes"
     count = (data.count(b"\n") - 1 if fmt == "csv"
              else len(shapes.territory_ids) + sum(len(team.shapes.territory_ids) for team in shapes.teams))

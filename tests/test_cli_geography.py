@@ -141,3 +141,19 @@ def test_geojson_and_kml_of_an_industry_team_alignment_add_the_team_after_the_ge
     text = kml.read_text(encoding="utf-8")
     assert text.count("<Placemark>") == 22 and "Healthcare team: overlaps the geographic territories" in text
     ET.fromstring(text.encode("utf-8"))
+
+
+def test_an_alignment_by_owner_is_written_with_a_warning(tmp_path: Path, capsys) -> None:
+    """Accounts dealt to eight owners in turn: the files are written as asked (exit 0), with a warning
+    that such territories have no shapes of their own (the app offers no such files for them)."""
+    accounts = load_sample().accounts.copy()
+    accounts["territory_id"] = [f"Owner {i % 8}" for i in range(len(accounts))]
+    source, out = tmp_path / "owners.csv", tmp_path / "owners.geojson"
+    accounts.to_csv(source, index=False)
+    assert main(["geography", str(source), "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "Wrote 8 territory shapes" in captured.out and out.is_file()
+    assert captured.err.startswith("warning: these territories are by owner, not by area")
+    assert captured.err.count("\n") == 1
+    assert main(["geography", "-o", str(tmp_path / "sample.csv")]) == 0  # the sample is drawn on a map
+    assert capsys.readouterr().err == ""

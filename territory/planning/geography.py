@@ -370,17 +370,50 @@ def territory_shapes(accounts: pd.DataFrame, labels: pd.Series, units: str = "ac
                    accounts_outside=base.accounts_outside + sum(t.shapes.accounts_outside for t in layers))
 
 
-def _layer_shapes(accounts: pd.DataFrame, labels: pd.Series, units: str) -> TerritoryShapes:
-    """:func:`territory_shapes` for one layer of territories (no team split)."""
+def is_drawn_on_map(accounts: pd.DataFrame, labels: pd.Series) -> bool:
+    """:attr:`TerritoryShapes.geographic` of :func:`territory_shapes` without building the shapes: the
+    engine's test on the accounts' neighbour graph (shared with the metrics, so mostly built already)
+    for the geographic territories (industry teams left out, as the shapes leave them out). False for
+    an alignment by owner (round robin, named accounts: every territory spread over the country).
+
+    >>> from territory.data.sample import load_sample
+    >>> accounts = load_sample().accounts
+    >>> is_drawn_on_map(accounts, accounts["territory_id"])
+    True
+    >>> is_drawn_on_map(accounts, pd.Series([f"O{i % 20}" for i in range(len(accounts))], index=accounts.index))
+    False
+    """
+    teams = team_territories(accounts, labels)
+    lab = labels.reindex(accounts.index).astype("string")
+    geographic_layer = ~lab.isin(list(teams)).to_numpy(dtype=bool, na_value=True)
+    lat, lon, lab = _located(accounts[geographic_layer], lab[geographic_layer])
+    codes = pd.factorize(lab, sort=True)[0]
+    return _drawn_on_map(_neighbour_graph(lat, lon, codes), codes)
+
+
+def _neighbour_graph(lat: np.ndarray, lon: np.ndarray, codes: np.ndarray):
+    """The shared neighbour graph of the located accounts (a future) for :func:`_drawn_on_map`; None
+    when there is nothing to test (one territory, or three accounts or fewer)."""
     from territory.geo import shared_delaunay_neighbors
 
+    return shared_delaunay_neighbors(lat, lon) if codes.max(initial=0) > 0 and len(codes) > 3 else None
+
+
+def _drawn_on_map(graph, codes: np.ndarray) -> bool:
+    """The engine's geographic test (:data:`GEOGRAPHIC_SHARE` of the accounts in their territory's
+    largest piece); True without a ``graph`` to test on."""
+    return True if graph is None else is_geographic(graph.result(), np.ones(len(codes)), codes,
+                                                    threshold=GEOGRAPHIC_SHARE)
+
+
+def _layer_shapes(accounts: pd.DataFrame, labels: pd.Series, units: str) -> TerritoryShapes:
+    """:func:`territory_shapes` for one layer of territories (no team split)."""
     lat, lon, lab = _located(accounts, labels)
     codes, ids = pd.factorize(lab, sort=True)
     k = len(ids)
     if not len(codes):
         return TerritoryShapes((), (), True, "", 0, 0)
-    # the neighbour graph (for the engine's geographic test) builds on another thread meanwhile
-    graph = shared_delaunay_neighbors(lat, lon) if k > 1 and len(codes) > 3 else None
+    graph = _neighbour_graph(lat, lon, codes)  # builds on another thread meanwhile
     xy = np.column_stack([lon, lat])
     zips = zip_cells()
     distance, zip_cell = zips.cells.tree.query(xy)
@@ -405,8 +438,7 @@ def _layer_shapes(accounts: pd.DataFrame, labels: pd.Series, units: str) -> Terr
         extra = _unions(cells, owner, k)
         geoms = [a if b.is_empty else b if a.is_empty else shapely.MultiPolygon([*a.geoms, *b.geoms])
                  for a, b in zip(geoms, extra)]
-    geographic = True if graph is None else is_geographic(graph.result(), np.ones(len(codes)), codes,
-                                                         threshold=GEOGRAPHIC_SHARE)
+    geographic = _drawn_on_map(graph, codes)
     # an account whose cell went to another territory lies in that one's shape, so outside its own
     outside = np.bincount(codes[_off_shapes(geoms, codes, xy)], minlength=k)
     return TerritoryShapes(

@@ -20,7 +20,7 @@ import shapely
 
 from territory.data import schema
 from territory.data.spreadsheet import to_csv_bytes
-from territory.planning.geography import TerritoryShapes
+from territory.planning.geography import TerritoryShapes, is_drawn_on_map
 
 DISPLAY_TOLERANCE_DEG = 0.02
 """Borders on maps are simplified by this much (about 2 km, as the state borders): a fraction of a
@@ -217,6 +217,21 @@ GEOGRAPHY_FORMATS: dict[str, str] = {
 }
 """The geography downloads, by file suffix (the CLI's ``geography --output`` and the app's buttons)."""
 MIME_TYPES = {"geojson": "application/geo+json", "kml": "application/vnd.google-earth.kml+xml", "csv": "text/csv"}
+
+
+BY_OWNER = ("these territories are by owner, not by area (each one's accounts are spread across the country, "
+            "among the others')")
+"""Why an alignment that is not drawn on a map (:func:`has_territory_shapes` False) has no shapes to hand
+over: the app's note in place of the geography downloads and the CLI's ``geography`` warning."""
+
+
+def has_territory_shapes(accounts: pd.DataFrame, labels: pd.Series) -> bool:
+    """Whether the geography files describe this alignment: True when its territories are areas on a
+    map; False when they are by owner (round robin, named accounts), where each territory's "shape"
+    would be pieces all over the country and a ZIP code holds accounts of several territories. The test
+    the maps use to draw no boundaries (:func:`territory.planning.geography.is_drawn_on_map`), without
+    building the shapes, so a page can decide whether to offer the files at all."""
+    return is_drawn_on_map(accounts, labels)
 
 
 def geography_bytes(fmt: str, shapes: TerritoryShapes, accounts: pd.DataFrame, labels: pd.Series,

@@ -22,6 +22,7 @@ territory_table(fingerprint, accounts, labels, territories=None, balance_on="wor
 scorecard(fingerprint, accounts, labels, previous=None, territories=None, balance_on="workload")
 cached_balance(fingerprint, accounts, params, territories=None) -> BalanceResult
 territory_shapes(key, accounts, labels[, units]) -> territory.planning.geography.TerritoryShapes
+has_territory_shapes(key, accounts, labels) -> bool (the geography files describe the alignment)
 alignment_colors(fingerprint, accounts, labels, territories=None) -> {territory_id: colour}
 """
 
@@ -40,7 +41,7 @@ from territory.data.io import load_accounts, load_bookings, load_territories, re
 from territory.planning import geography, metrics, whitespace
 from territory.planning.opportunities import load_opportunities
 from territory.planning.quotas import load_quotas
-from territory.reporting import colors
+from territory.reporting import boundaries, colors
 
 
 def frame_fingerprint(*objects: pd.DataFrame | pd.Series | None) -> str:
@@ -252,6 +253,13 @@ def territory_shapes(key: str, _accounts: pd.DataFrame, _labels: pd.Series,  # n
     """:func:`territory.planning.geography.territory_shapes`, cached under ``key`` (it must name the
     accounts' coordinates and the alignment, as the maps' cache keys do) and ``units``."""
     return geography.territory_shapes(_accounts, _labels, units)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def has_territory_shapes(key: str, _accounts: pd.DataFrame, _labels: pd.Series) -> bool:  # noqa: ARG001  st.cache_data key: hashed in place of the unhashed _frames
+    """:func:`territory.reporting.boundaries.has_territory_shapes`, cached under ``key`` (it must name the
+    accounts' coordinates and the alignment, as :func:`territory_shapes`'s key does)."""
+    return boundaries.has_territory_shapes(_accounts, _labels)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -275,7 +275,9 @@ def downloads_ui(dataset: Any, labels: pd.Series, scenario: Scenario, *, basis: 
                               width="stretch", help="One self-contained page for the review deck; opens offline.")
     widgets.geography_downloads(accounts, labels, territories, file_stem=safe, key=keys.SCN_DL_GEOGRAPHY,
                                 shapes_key=f"{dataset.fingerprint}|{cached.labels_fingerprint(labels)}",
-                                units=scenario_units(scenario))
+                                units=scenario_units(scenario),
+                                instead="Every account's territory is in *Assignment (CSV)* and *Assignment + "
+                                        "territories (XLSX)* above.")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

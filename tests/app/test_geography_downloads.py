@@ -2,13 +2,15 @@
 
 A scenario balanced by county (`balance --units county --save-as`) gives every ZIP without accounts the
 territory of its unit; the app's ZIP table, GeoJSON and KML must be the CLI's bytes for that scenario,
-on the Scenarios page and, once the scenario is the alignment in use, on the Territories page.
+on the Scenarios page and, once the scenario is the alignment in use, on the Territories page. An
+alignment by owner (not drawn on a map) gets no shape downloads, and a note says why.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from territory.cli import main
@@ -97,3 +99,36 @@ def test_a_what_if_made_active_keeps_its_units_for_the_territories_downloads(tmp
     capsys.readouterr()
     at.switch_page("pages/territories.py").run()
     assert download(at, deferred, "csv") == out.read_bytes()
+
+
+def test_an_alignment_by_owner_offers_no_shapes_and_says_why(scenario_db: Path) -> None:
+    """Accounts dealt to owners in turn (every owner's accounts all over the country): the shapes would
+    overlap and a ZIP would hold several owners, so neither the Scenarios page nor, once the scenario is
+    the alignment in use, the Territories page offers the geography files; a note says why and where
+    the assignment is instead."""
+    from territory.data.sample import load_sample
+    from territory.planning.scenarios import ScenarioStore, build_scenario
+
+    accounts = load_sample().accounts
+    owners = pd.Series([f"T{i % 20 + 1:02d}" for i in range(len(accounts))], index=accounts.index)
+    ScenarioStore(scenario_db).save(build_scenario("By owner", accounts, owners))
+
+    def geography_buttons(at) -> list[str]:
+        labels = {label for label, _ in widgets.GEOGRAPHY_BUTTONS.values()}
+        return [b.proto.label for b in at.get("download_button") if b.proto.label in labels]
+
+    def note(at) -> str:
+        return " ".join(i.value for i in at.info if "by owner, not by area" in i.value)
+
+    at = new_app().run()
+    at.switch_page("pages/scenarios.py").run()
+    at.selectbox(key="ts_scn_open").set_value("By owner").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert geography_buttons(at) == []
+    assert "No territory shapes or ZIP table" in note(at) and "*Assignment (CSV)*" in note(at)
+    assert "Assignment (CSV)" in [b.proto.label for b in at.get("download_button")]
+    at.button(key="ts_scn_activate").click().run()
+    at.switch_page("pages/territories.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert geography_buttons(at) == []
+    assert "on the Scenarios page" in note(at)

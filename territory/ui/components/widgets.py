@@ -477,13 +477,29 @@ GEOGRAPHY_BUTTONS = {"geojson": ("Territory shapes (GeoJSON)", ":material/map:")
                      "csv": ("ZIP -> territory (CSV)", ":material/pin_drop:")}
 
 
+def no_shapes_note(instead: str) -> str:
+    """What replaces the geography downloads for an alignment by owner, with where the assignment is
+    (``instead``)."""
+    from territory.reporting.boundaries import BY_OWNER
+
+    return (f"No territory shapes or ZIP table: {BY_OWNER}, so they have no shapes, and a ZIP code holds "
+            f"accounts of several of them. {instead}").strip()
+
+
 def geography_downloads(accounts: pd.DataFrame, labels: pd.Series, territories: pd.DataFrame | None, *,
-                        shapes_key: str, file_stem: str, key: str, units: str = "account") -> None:
+                        shapes_key: str, file_stem: str, key: str, units: str = "account",
+                        instead: str = "") -> None:
     """Download buttons for the alignment as geography (the files of ``python -m territory geography``):
     GeoJSON and KML shapes, and every US ZIP with its territory. Built only when clicked; the shapes are
     cached under ``shapes_key`` (it must name the accounts and the alignment) and ``units`` (what the
-    alignment keeps whole, as ``geography --units``: the same bytes as the CLI's)."""
+    alignment keeps whole, as ``geography --units``: the same bytes as the CLI's). An alignment by owner,
+    not drawn on a map (:func:`territory.reporting.boundaries.has_territory_shapes`), gets a note saying
+    why there are none, ending with ``instead`` (where every account's territory is)."""
     from territory.reporting.boundaries import GEOGRAPHY_FORMATS, MIME_TYPES, geography_bytes
+
+    if not cached.has_territory_shapes(shapes_key, accounts, labels):
+        st.info(no_shapes_note(instead), icon=":material/map:")
+        return
 
     def build(fmt: str):
         def data() -> bytes:
