@@ -82,24 +82,23 @@ latest, nxt = review.latest_quarter, review.next_quarter
 total_last = float(table["bookings_last_quarter"].sum())
 flags_shown = ui.kpis_ui(review, focus)
 
-q_left, q_right = st.columns([1, 1])
-with q_left:
-    st.plotly_chart(ui.quota_chart(table, colors, latest, nxt, focus), width="stretch", key=keys.REVIEW_QUOTA_CHART)
-    ratio = review.quota_total / total_last * 100 if total_last > 0 else float("nan")
-    st.caption(
-        f"Quota share = {settings.potential_weight:.0%} x share of potential + {1 - settings.potential_weight:.0%} "
-        f"x share of trailing-4-quarter bookings"
-        + (f" ({settings.forecast_weight:.0%} of that side: share of next quarter's forecast)"
-           if settings.forecast_weight > 0 else "")
-        + "; whole dollars, adding up exactly to the total. "
-        f"Team-wide the total is {widgets.format_pct(ratio, 0)} of {latest}'s bookings (seasonality included)."
-    )
-with q_right:
-    quotas = ui.quota_frame(review)
-    st.dataframe(quotas if focus is None else quotas[quotas["Territory"] == focus], hide_index=True,
-                 width="stretch", height=340 if focus is None else "auto",
-                 column_config=widgets.with_text_widths(quotas, ui.quota_config(nxt, latest)),
-                 key=keys.REVIEW_QUOTA_TABLE)
+# the chart, then the table under it across the page: beside the chart (half the page) the table with its
+# level path needed a sideways scroll at 1280 px
+st.plotly_chart(ui.quota_chart(table, colors, latest, nxt, focus), width="stretch", key=keys.REVIEW_QUOTA_CHART)
+ratio = review.quota_total / total_last * 100 if total_last > 0 else float("nan")
+st.caption(
+    f"Quota share = {settings.potential_weight:.0%} x share of potential + {1 - settings.potential_weight:.0%} "
+    f"x share of trailing-4-quarter bookings"
+    + (f" ({settings.forecast_weight:.0%} of that side: share of next quarter's forecast)"
+       if settings.forecast_weight > 0 else "")
+    + "; whole dollars, adding up exactly to the total. "
+    f"Team-wide the total is {widgets.format_pct(ratio, 0)} of {latest}'s bookings (seasonality included)."
+)
+quotas = ui.quota_frame(review)
+quotas = quotas if focus is None else quotas[quotas["Territory"] == focus]
+st.dataframe(quotas, hide_index=True, height=widgets.table_height(len(quotas)),
+             column_config=widgets.with_text_widths(quotas, ui.quota_config(nxt, latest)),
+             key=keys.REVIEW_QUOTA_TABLE)
 if focus is None:
     ui.rollup_ui(review, dataset.territories)
 

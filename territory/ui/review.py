@@ -681,15 +681,20 @@ def quota_frame(review: QuarterlyReview) -> pd.DataFrame:
 
 
 def quota_config(next_q: str | None, latest_q: str | None) -> dict:
-    nc = st.column_config.NumberColumn
+    """Column titles, units and pixel widths of the quota table (the territory and its level path get theirs
+    from :func:`territory.ui.components.widgets.with_text_widths`): each number column is as wide as its
+    title, so the table fits the page without a sideways scroll (:data:`widgets.MAIN_WIDTH_AT_1280_PX`)."""
+
+    def number(title: str, fmt: str, help_text: str):
+        return st.column_config.NumberColumn(title, format=fmt, help=help_text, width=widgets.text_width([], title))
+
     return {
-        # short headers and narrow columns: the table shares the row with the chart at 1500 px
-        "Quota": nc("Quota (USD)", format="localized", help=f"The territory's quota for {next_q}."),
-        "Share": nc("Share", format="%.1f%%", width="small", help="Share of the quota total (%)."),
-        "Quota / potential": nc("/ potential", format="%.0f%%", width="small",
-                                help="Quota as % of one quarter of the territory's annual potential."),
-        "Quota / last": nc(f"/ {latest_q}", format="%.0f%%", width="small",
-                           help=f"Quota as % of the territory's bookings in {latest_q}."),
+        "Quota": number(f"Quota {next_q} (USD)", "localized", f"The territory's quota for {next_q}."),
+        "Share": number("Share (%)", "%.1f%%", "Share of the quota total."),
+        "Quota / potential": number("vs potential (%)", "%.0f%%",
+                                    "Quota as % of one quarter of the territory's annual potential."),
+        "Quota / last": number(f"vs {latest_q} (%)", "%.0f%%",
+                               f"Quota as % of the territory's bookings in {latest_q}."),
     }
 
 

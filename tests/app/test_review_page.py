@@ -298,6 +298,26 @@ def test_every_territory_table_of_the_review_names_its_level_path(sample):
     assert want["T01"] == "West › Pacific"
 
 
+def test_the_quota_table_sits_under_its_chart_and_fits_a_laptop_window(sample):
+    """At 1280 px the quota table beside its chart (half the page, 402 px) scrolled sideways: its columns
+    needed 572 px once the level path was in it. Under the chart, across the page, every column has a
+    pixel width, units in its title, and they add up to less than the page's width at 1280 px."""
+    import json
+
+    from territory.ui.components.widgets import MAIN_WIDTH_AT_1280_PX
+
+    at = review_page()
+    assert not at.exception, [e.value for e in at.exception]
+    element = next(df for df in at.dataframe if "Quota" in df.value.columns)
+    assert not any("Quota" in df.value.columns for column in at.columns for df in column.dataframe)
+    config = {name: c for name, c in json.loads(element.proto.columns).items() if not c.get("hidden")}
+    assert set(config) == set(element.value.columns)
+    assert {c["label"] for c in config.values()} == {"Territory", "Region › District", "Quota 2026Q4 (USD)",
+                                                     "Share (%)", "vs potential (%)", "vs 2026Q3 (%)"}
+    assert sum(c["width"] for c in config.values()) <= MAIN_WIDTH_AT_1280_PX
+    assert len(element.value) == len(sample.territories)
+
+
 def test_text_columns_are_wide_enough_for_the_longest_name():
     """Walking the app at 1,500 px: "Marcus Zimmerman" showed as "Marcus Zimmerma" in the review tables."""
     from territory.ui.components.widgets import table_height, text_width, with_text_widths

@@ -181,6 +181,9 @@ MAIN_WIDTH_AT_1500_PX = 1030
 """Width of the page's main column in a 1500-px-wide window with the sidebar open (1,040 px measured
 in headless Chromium, less a margin): what a table must fit without a horizontal scroll."""
 
+MAIN_WIDTH_AT_1280_PX = 810
+"""The same at 1280 px, a laptop's width (820 px measured): what a full-width table must fit."""
+
 TERRITORY_TABLE_WIDTHS: dict[str, int] = {
     schema.REP_NAME: 120, "level_path": 124, schema.REGION: 65, "accounts": 66, schema.REVENUE: 105,
     schema.POTENTIAL: 115, schema.WORKLOAD_HOURS: 100, schema.CAPACITY_FTE: 42, "utilisation_pct": 98,
